@@ -1,0 +1,135 @@
+"""CRUD on items behind API Gateway: create, read, list with pagination, replace and delete.
+
+Bad input is a 400 naming every problem; an unknown id is a 404; nothing else reaches the caller
+as a stack trace. The table name comes from ``TABLE_NAME``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import BadRequestError, NotFoundError
+from aws_lambda_powertools.metrics import MetricUnit
+from botocore.exceptions import ClientError
+
+from shared.observability import instrument, logger, metrics
+from shared.validation import Field, InvalidInput, Schema, parse_json_body
+
+table = boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"])
+app = APIGatewayRestResolver()
+
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+ITEM = Schema(
+    name=Field(str, min_length=1, max_length=100),
+    description=Field(str, max_length=1000, required=False),
+    price_cents=Field(int, minimum=0, maximum=10**9),
+)
+
+
+@app.exception_handler(InvalidInput)
+def _invalid_input(error: InvalidInput) -> Response:
+    logger.info("rejected request", extra={"reason": str(error)})
+    return Response(400, content_types.APPLICATION_JSON, json.dumps({"statusCode": 400, "message": str(error)}))
+
+
+@app.post("/items")
+def create_item() -> tuple[dict[str, Any], int]:
+    data = ITEM.validate(parse_json_body(app.current_event.body))
+    now = _now()
+    item = {"id": str(uuid.uuid4()), **data, "created_at": now, "updated_at": now}
+    table.put_item(Item=item, ConditionExpression="attribute_not_exists(id)")
+    metrics.add_metric(name="ItemsCreated", unit=MetricUnit.Count, value=1)
+    return _plain(item), 201
+
+
+@app.get("/items")
+def list_items() -> dict[str, Any]:
+    params = app.current_event.query_string_parameters or {}
+    scan: dict[str, Any] = {"Limit": _page_size(params.get("limit"))}
+    if params.get("next_token"):
+        scan["ExclusiveStartKey"] = _decode_token(params["next_token"])
+    page = table.scan(**scan)
+    body: dict[str, Any] = {"items": [_plain(i) for i in page.get("Items", [])]}
+    if "LastEvaluatedKey" in page:
+        body["next_token"] = _encode_token(page["LastEvaluatedKey"])
+    return body
+
+
+@app.get("/items/<item_id>")
+def get_item(item_id: str) -> dict[str, Any]:
+    item = table.get_item(Key={"id": item_id}).get("Item")
+    if item is None:
+        raise NotFoundError(f"item {item_id} not found")
+    return _plain(item)
+
+
+@app.put("/items/<item_id>")
+def replace_item(item_id: str) -> dict[str, Any]:
+    data = ITEM.validate(parse_json_body(app.current_event.body))
+    existing = table.get_item(Key={"id": item_id}, ProjectionExpression="created_at").get("Item")
+    if existing is None:
+        raise NotFoundError(f"item {item_id} not found")
+    item = {"id": item_id, **data, "created_at": existing["created_at"], "updated_at": _now()}
+    try:
+        table.put_item(Item=item, ConditionExpression="attribute_exists(id)")
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            raise NotFoundError(f"item {item_id} not found") from None
+        raise
+    return _plain(item)
+
+
+@app.delete("/items/<item_id>")
+def delete_item(item_id: str) -> Response:
+    try:
+        table.delete_item(Key={"id": item_id}, ConditionExpression="attribute_exists(id)")
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            raise NotFoundError(f"item {item_id} not found") from None
+        raise
+    return Response(204, content_types.APPLICATION_JSON, "")
+
+
+@instrument
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return app.resolve(event, context)
+
+
+def _page_size(raw: str | None) -> int:
+    if raw is None:
+        return DEFAULT_PAGE_SIZE
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
+        raise BadRequestError(f"limit: expected an integer from 1 to {MAX_PAGE_SIZE}")
+    return int(raw)
+
+
+def _encode_token(key: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode()
+
+
+def _decode_token(token: str) -> dict[str, Any]:
+    try:
+        key = json.loads(base64.urlsafe_b64decode(token.encode()))
+    except (binascii.Error, ValueError):
+        raise BadRequestError("next_token: not a token this API returned") from None
+    if not isinstance(key, dict) or set(key) != {"id"} or not isinstance(key["id"], str):
+        raise BadRequestError("next_token: not a token this API returned")
+    return key
+
+
+def _plain(item: dict[str, Any]) -> dict[str, Any]:
+    """DynamoDB numbers come back as Decimal; prices are whole cents."""
+    return {k: int(v) if k == "price_cents" else v for k, v in item.items()}
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")

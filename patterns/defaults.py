@@ -1,0 +1,486 @@
+"""House defaults for every pattern construct: one place, so a fix here fixes every pattern.
+
+Each factory builds a resource that is secure without arguments: encrypted, TLS-only, with a DLQ,
+logs with retention, least-privilege roles. A caller may still override a secure default, and is
+told so at synth time with a :class:`SecureDefaultOverridden` warning and a CDK warning annotation.
+
+Copying a pattern into another CDK app means copying its module plus this one.
+
+Example::
+
+    fn = PatternFunction(self, "Worker", code_dir="functions/scalable_webhook", handler="worker.handler")
+    queue = SecureQueue(self, "Inbox", max_receive_count=5)
+    queue.queue.grant_send_messages(fn)
+"""
+
+from __future__ import annotations
+
+import shutil
+import warnings
+from pathlib import Path
+from typing import Any
+
+import jsii
+from aws_cdk import (
+    Annotations,
+    AssetHashType,
+    BundlingOptions,
+    DockerImage,
+    Duration,
+    ILocalBundling,
+    RemovalPolicy,
+    Stack,
+    Validations,
+)
+from aws_cdk import Acknowledgment as _Acknowledgment
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_ssm as ssm
+from constructs import Construct, IConstruct
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+FUNCTIONS_DIR = PROJECT_ROOT / "functions"
+SHARED_DIR = PROJECT_ROOT / "shared"
+
+RUNTIME = lambda_.Runtime.PYTHON_3_14
+ARCHITECTURE = lambda_.Architecture.ARM_64
+METRICS_NAMESPACE = "ServerlessPatterns"
+LOG_RETENTION = logs.RetentionDays.ONE_MONTH
+#: AWS publishes the ARN of its Powertools layer for each runtime and architecture as a public
+#: SSM parameter; resolving it at deploy time keeps the layer in the region of the stack.
+POWERTOOLS_LAYER_PARAMETER = "/aws/service/powertools/python/arm64/python3.14/latest"
+#: Context key that pins an exact Powertools layer ARN instead of the SSM lookup.
+POWERTOOLS_LAYER_CONTEXT = "powertools_layer_arn"
+#: Files never shipped inside an asset.
+ASSET_EXCLUDES = ["__pycache__", "*.pyc", ".pytest_cache", "tests"]
+
+
+class SecureDefaultOverridden(UserWarning):
+    """A construct was asked to weaken one of the house's secure defaults."""
+
+
+def warn_override(scope: IConstruct, setting: str, why_default: str) -> None:
+    """Tell the user, at synth time, that they turned off a secure default."""
+    message = f"{scope.node.path}: secure default overridden: {setting}. The default {why_default}."
+    warnings.warn(message, SecureDefaultOverridden, stacklevel=3)
+    Annotations.of(scope).add_warning_v2("patterns:secure-default-overridden", message)
+
+
+def acknowledge(resource: IConstruct, rule: str, reason: str, *, applies_to: str | None = None) -> None:
+    """Acknowledge one cdk-nag finding on one resource, with the reason a reviewer needs.
+
+    ``rule`` is the rule cdk-nag prints, such as ``AwsSolutions-IAM5``; the pack prefix is derived
+    from it. ``applies_to`` narrows it to one finding of that rule, such as ``Resource::*``.
+    Acknowledging on a stack or app would hide findings on future resources, so it is refused.
+    """
+    if isinstance(resource, Stack) or resource.node.scope is None:
+        raise ValueError(f"acknowledge {rule} on a resource, not on the stack or app ({resource.node.path})")
+    if len(reason.strip()) < 20:
+        raise ValueError(f"acknowledging {rule} on {resource.node.path} needs a reason a reviewer can check")
+    pack = rule.split("-", 1)[0]
+    finding = f"{pack}::{rule}" + (f"[{applies_to}]" if applies_to else "")
+    Validations.of(resource).acknowledge(_Acknowledgment(id=finding, reason=reason))
+
+
+# --------------------------------------------------------------------------------------------- Lambda
+
+
+@jsii.implements(ILocalBundling)
+class _SharedLayerBundler:
+    """Copies ``shared/`` to ``python/shared`` so the runtime finds it on ``/opt/python``."""
+
+    def try_bundle(self, output_dir: str, _options: Any) -> bool:
+        shutil.copytree(
+            SHARED_DIR,
+            Path(output_dir) / "python" / "shared",
+            ignore=shutil.ignore_patterns(*ASSET_EXCLUDES),
+            dirs_exist_ok=True,
+        )
+        return True
+
+
+def shared_layer(scope: Construct) -> lambda_.LayerVersion:
+    """The project's ``shared/`` runtime package as one layer per stack, built without Docker."""
+    stack = Stack.of(scope)
+    existing = stack.node.try_find_child("SharedRuntimeLayer")
+    if existing is not None:
+        return existing  # type: ignore[return-value]
+    return lambda_.LayerVersion(
+        stack,
+        "SharedRuntimeLayer",
+        code=lambda_.Code.from_asset(
+            str(SHARED_DIR),
+            exclude=ASSET_EXCLUDES,
+            asset_hash_type=AssetHashType.SOURCE,
+            bundling=BundlingOptions(image=DockerImage.from_registry("scratch"), local=_SharedLayerBundler()),
+        ),
+        compatible_runtimes=[RUNTIME],
+        compatible_architectures=[ARCHITECTURE],
+        description="Runtime code shared by the pattern handlers (shared/)",
+    )
+
+
+def powertools_layer(scope: Construct) -> lambda_.ILayerVersion:
+    """AWS's Powertools layer, pinned by context ``powertools_layer_arn`` or resolved from SSM."""
+    stack = Stack.of(scope)
+    existing = stack.node.try_find_child("PowertoolsLayer")
+    if existing is not None:
+        return existing  # type: ignore[return-value]
+    arn = stack.node.try_get_context(POWERTOOLS_LAYER_CONTEXT) or ssm.StringParameter.value_for_string_parameter(
+        stack, POWERTOOLS_LAYER_PARAMETER
+    )
+    return lambda_.LayerVersion.from_layer_version_arn(stack, "PowertoolsLayer", arn)
+
+
+class PatternFunction(lambda_.Function):
+    """A Lambda function with the house defaults.
+
+    Python on arm64, X-Ray active tracing, its own log group with retention, a role that may only
+    write to that log group, Powertools configured through the environment, and the Powertools and
+    ``shared/`` layers attached. ``code_dir`` is a folder under ``functions/``; only that folder is
+    shipped, so an asset never carries boto3 or the CDK.
+
+    ``sdk_tracing`` turns on Powertools' Tracer (subsegments, annotations, patched boto3). It costs
+    about half a second of cold start for the X-Ray SDK import, so it is off by default: active
+    tracing still records every invocation and its duration.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        code_dir: str,
+        handler: str,
+        service: str | None = None,
+        environment: dict[str, str] | None = None,
+        memory_size: int = 256,
+        timeout: Duration | None = None,
+        sdk_tracing: bool = False,
+        tracing: lambda_.Tracing = lambda_.Tracing.ACTIVE,
+        log_retention: logs.RetentionDays = LOG_RETENTION,
+        description: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        source = FUNCTIONS_DIR / code_dir
+        module = handler.rsplit(".", 1)[0].replace(".", "/")
+        if not (source / f"{module}.py").is_file():
+            raise ValueError(f"{construct_id}: handler {handler!r} has no file {module}.py in {source}")
+        if tracing != lambda_.Tracing.ACTIVE:
+            warn_override(scope, f"{construct_id} tracing={tracing}", "records every invocation in X-Ray")
+        log_group = logs.LogGroup(
+            scope, f"{construct_id}Logs", retention=log_retention, removal_policy=RemovalPolicy.DESTROY
+        )
+        role = iam.Role(
+            scope,
+            f"{construct_id}Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"Execution role of {construct_id}: logs to its own log group only",
+        )
+        log_group.grant(role, "logs:CreateLogStream", "logs:PutLogEvents")
+        env = {
+            "POWERTOOLS_SERVICE_NAME": service or Stack.of(scope).stack_name,
+            "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+            "POWERTOOLS_LOG_LEVEL": "INFO",
+            "PATTERN_SDK_TRACING": "true" if sdk_tracing else "false",
+            **(environment or {}),
+        }
+        super().__init__(
+            scope,
+            construct_id,
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
+            code=lambda_.Code.from_asset(str(source), exclude=ASSET_EXCLUDES),
+            handler=handler,
+            environment=env,
+            memory_size=memory_size,
+            timeout=timeout or Duration.seconds(10),
+            tracing=tracing,
+            log_group=log_group,
+            role=role,
+            layers=[powertools_layer(scope), shared_layer(scope)],
+            description=description,
+            **kwargs,
+        )
+        self.log_group_ = log_group
+        self.execution_role = role
+        acknowledge(
+            role.node.find_child("DefaultPolicy"),
+            "AwsSolutions-IAM5",
+            "X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions; "
+            "every other statement of this role names its resource.",
+            applies_to="Resource::*",
+        )
+
+
+# --------------------------------------------------------------------------------------------- SQS
+
+
+class SecureQueue(Construct):
+    """An encrypted, TLS-only SQS queue with its dead-letter queue.
+
+    Messages move to ``dead_letter_queue`` after ``max_receive_count`` failed receives, so a poison
+    message never blocks the queue nor retries forever. Pass ``dead_letter_queue`` to share one.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        max_receive_count: int = 3,
+        visibility_timeout: Duration | None = None,
+        fifo: bool = False,
+        content_based_deduplication: bool | None = None,
+        retention_period: Duration | None = None,
+        dead_letter_queue: sqs.IQueue | None = None,
+        encryption: sqs.QueueEncryption = sqs.QueueEncryption.SQS_MANAGED,
+        encryption_master_key: kms.IKey | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        if max_receive_count < 1:
+            raise ValueError(f"{construct_id}: max_receive_count must be at least 1")
+        if encryption == sqs.QueueEncryption.UNENCRYPTED:
+            warn_override(self, "encryption=UNENCRYPTED", "encrypts messages at rest")
+        common: dict[str, Any] = {
+            "encryption": encryption,
+            "encryption_master_key": encryption_master_key,
+            "enforce_ssl": True,
+            "fifo": fifo or None,
+        }
+        if dead_letter_queue is None:
+            dead_letter_queue = sqs.Queue(self, "DeadLetterQueue", retention_period=Duration.days(14), **common)
+            acknowledge(
+                dead_letter_queue,
+                "Serverless-SQSRedrivePolicy",
+                "This is the dead-letter queue: it is the end of the redrive chain, kept 14 days for redrive.",
+            )
+        self.dead_letter_queue = dead_letter_queue
+        self.queue = sqs.Queue(
+            self,
+            "Queue",
+            visibility_timeout=visibility_timeout,
+            retention_period=retention_period,
+            content_based_deduplication=content_based_deduplication,
+            dead_letter_queue=sqs.DeadLetterQueue(queue=dead_letter_queue, max_receive_count=max_receive_count),
+            **common,
+        )
+
+
+# --------------------------------------------------------------------------------------------- DynamoDB
+
+
+def secure_table(
+    scope: Construct,
+    construct_id: str,
+    *,
+    partition_key: dynamodb.Attribute,
+    sort_key: dynamodb.Attribute | None = None,
+    point_in_time_recovery: bool = True,
+    removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+    **kwargs: Any,
+) -> dynamodb.Table:
+    """An on-demand, encrypted DynamoDB table with point-in-time recovery."""
+    if not point_in_time_recovery:
+        warn_override(scope, f"{construct_id} point_in_time_recovery=False", "allows restore to any second")
+    return dynamodb.Table(
+        scope,
+        construct_id,
+        partition_key=partition_key,
+        sort_key=sort_key,
+        billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+        encryption=dynamodb.TableEncryption.AWS_MANAGED,
+        point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+            point_in_time_recovery_enabled=point_in_time_recovery
+        ),
+        removal_policy=removal_policy,
+        **kwargs,
+    )
+
+
+# --------------------------------------------------------------------------------------------- S3
+
+
+def secure_bucket(
+    scope: Construct,
+    construct_id: str,
+    *,
+    server_access_logs_bucket: s3.IBucket | None = None,
+    removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+    **kwargs: Any,
+) -> s3.Bucket:
+    """A private, encrypted, TLS-only bucket that logs its access to a companion log bucket."""
+    if server_access_logs_bucket is None:
+        server_access_logs_bucket = s3.Bucket(
+            scope,
+            f"{construct_id}AccessLogs",
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+            lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(90))],
+            removal_policy=removal_policy,
+        )
+        acknowledge(
+            server_access_logs_bucket,
+            "AwsSolutions-S1",
+            "This bucket receives the access logs of its companion bucket; logging it would recurse.",
+        )
+    return s3.Bucket(
+        scope,
+        construct_id,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        encryption=s3.BucketEncryption.S3_MANAGED,
+        enforce_ssl=True,
+        versioned=True,
+        server_access_logs_bucket=server_access_logs_bucket,
+        removal_policy=removal_policy,
+        **kwargs,
+    )
+
+
+# --------------------------------------------------------------------------------------------- SNS
+
+
+def secure_topic(
+    scope: Construct, construct_id: str, *, master_key: kms.IKey | None = None, **kwargs: Any
+) -> sns.Topic:
+    """A TLS-only topic encrypted with ``master_key``, or with a key of its own by default.
+
+    A customer-managed key (not ``alias/aws/sns``) lets other services such as EventBridge or S3
+    publish once they are granted the key.
+    """
+    if master_key is None:
+        master_key = kms.Key(scope, f"{construct_id}Key", enable_key_rotation=True, description=f"{construct_id}")
+    return sns.Topic(scope, construct_id, master_key=master_key, enforce_ssl=True, **kwargs)
+
+
+# --------------------------------------------------------------------------------------------- API Gateway
+
+
+class SecureRestApi(apigw.RestApi):
+    """A regional REST API with JSON access logs, X-Ray, stage throttling and a body validator.
+
+    ``self.body_validator`` validates request bodies against a method's model; attach it with
+    ``request_validator=api.body_validator``. The throttle protects everything behind the API: it
+    is the first line of the webhook and storage-first patterns.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        description: str,
+        throttling_rate_limit: float = 100,
+        throttling_burst_limit: int = 50,
+        stage_name: str = "prod",
+        cloud_watch_role: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        access_logs = logs.LogGroup(
+            scope, f"{construct_id}AccessLogs", retention=LOG_RETENTION, removal_policy=RemovalPolicy.DESTROY
+        )
+        super().__init__(
+            scope,
+            construct_id,
+            description=description,
+            endpoint_types=[apigw.EndpointType.REGIONAL],
+            cloud_watch_role=cloud_watch_role,
+            cloud_watch_role_removal_policy=RemovalPolicy.RETAIN,
+            deploy_options=apigw.StageOptions(
+                stage_name=stage_name,
+                tracing_enabled=True,
+                logging_level=apigw.MethodLoggingLevel.ERROR,
+                data_trace_enabled=False,
+                metrics_enabled=True,
+                throttling_rate_limit=throttling_rate_limit,
+                throttling_burst_limit=throttling_burst_limit,
+                access_log_destination=apigw.LogGroupLogDestination(access_logs),
+                access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
+                    caller=False,
+                    http_method=True,
+                    ip=True,
+                    protocol=True,
+                    request_time=True,
+                    resource_path=True,
+                    response_length=True,
+                    status=True,
+                    user=False,
+                ),
+            ),
+            **kwargs,
+        )
+        self.access_log_group = access_logs
+        self.body_validator = self.add_request_validator(
+            "BodyValidator", validate_request_body=True, validate_request_parameters=True
+        )
+        if cloud_watch_role:
+            acknowledge(
+                self.node.find_child("CloudWatchRole"),
+                "AwsSolutions-IAM4",
+                "API Gateway's account-level logging role uses AWS's AmazonAPIGatewayPushToCloudWatchLogs "
+                "policy, the documented setup for access and execution logs.",
+                applies_to="Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs",
+            )
+        acknowledge(
+            self.deployment_stage,
+            "AwsSolutions-APIG3",
+            "WAF is an account-level choice with a monthly cost; attach a web ACL to this stage to add it.",
+        )
+
+
+def json_model(api: apigw.RestApi, construct_id: str, schema: dict[str, Any], name: str | None = None) -> apigw.Model:
+    """A JSON-schema request model; API Gateway answers 400 with its message when a body breaks it."""
+    return api.add_model(
+        construct_id,
+        content_type="application/json",
+        model_name=name,
+        schema=apigw.JsonSchema(**_json_schema_kwargs(schema)),
+    )
+
+
+def _json_schema_kwargs(schema: dict[str, Any]) -> dict[str, Any]:
+    """Translate a plain JSON-schema dict into ``apigw.JsonSchema`` keyword arguments."""
+    renamed = {
+        "$schema": "schema",
+        "type": "type",
+        "additionalProperties": "additional_properties",
+        "minLength": "min_length",
+        "maxLength": "max_length",
+        "minimum": "minimum",
+        "maximum": "maximum",
+        "minItems": "min_items",
+        "maxItems": "max_items",
+        "minProperties": "min_properties",
+        "pattern": "pattern",
+        "enum": "enum",
+        "required": "required",
+        "format": "format",
+        "title": "title",
+        "description": "description",
+    }
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key == "$schema":
+            out["schema"] = apigw.JsonSchemaVersion.DRAFT4
+        elif key == "type":
+            out["type"] = apigw.JsonSchemaType[value.upper()]
+        elif key == "properties":
+            out["properties"] = {k: apigw.JsonSchema(**_json_schema_kwargs(v)) for k, v in value.items()}
+        elif key == "items":
+            out["items"] = apigw.JsonSchema(**_json_schema_kwargs(value))
+        elif key == "additionalProperties" and isinstance(value, dict):
+            out["additional_properties"] = apigw.JsonSchema(**_json_schema_kwargs(value))
+        elif key in renamed:
+            out[renamed[key]] = value
+        else:
+            raise ValueError(f"JSON-schema keyword {key!r} is not supported by json_model")
+    return out

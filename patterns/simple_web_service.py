@@ -1,0 +1,115 @@
+"""Simple Web Service: API Gateway REST -> Lambda -> DynamoDB.
+
+The most common serverless pattern: a synchronous CRUD API. API Gateway throttles and validates
+the body against a JSON-schema model before the function runs (400 with API Gateway's message);
+the function validates again so it is safe behind any other caller, and answers 404 for an unknown
+id. The function may only read and write its one table.
+
+Example::
+
+    service = SimpleWebService(self, "Items")
+    service.table.grant_read_data(reporting_fn)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Duration
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_dynamodb as dynamodb
+from constructs import Construct
+
+from patterns.defaults import PatternFunction, SecureRestApi, acknowledge, json_model, secure_table
+
+ITEM_SCHEMA = {
+    "$schema": "http://json-schema.org/draft-04/schema#",
+    "title": "Item",
+    "type": "object",
+    "required": ["name", "price_cents"],
+    "additionalProperties": False,
+    "properties": {
+        "name": {"type": "string", "minLength": 1, "maxLength": 100},
+        "description": {"type": "string", "maxLength": 1000},
+        "price_cents": {"type": "integer", "minimum": 0, "maximum": 1000000000},
+    },
+}
+
+
+class SimpleWebService(Construct):
+    """CRUD API over one DynamoDB table.
+
+    :param table: an existing table with a string partition key ``id``; one is created if omitted.
+    :param throttling_rate_limit: steady requests per second the stage accepts before answering 429.
+    :param throttling_burst_limit: requests the stage accepts at once.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        table: dynamodb.ITable | None = None,
+        throttling_rate_limit: float = 100,
+        throttling_burst_limit: int = 50,
+        memory_size: int = 256,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.table = table or secure_table(
+            self, "Table", partition_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING)
+        )
+        self.function = PatternFunction(
+            self,
+            "ItemsFunction",
+            code_dir="simple_web_service",
+            handler="items.handler",
+            service="simple_web_service",
+            description="CRUD on items: validates input, reads and writes one table",
+            environment={"TABLE_NAME": self.table.table_name},
+            memory_size=memory_size,
+            timeout=Duration.seconds(10),
+        )
+        self.table.grant(
+            self.function, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Scan"
+        )
+
+        self.api = SecureRestApi(
+            self,
+            "Api",
+            description="Simple web service: CRUD on /items",
+            throttling_rate_limit=throttling_rate_limit,
+            throttling_burst_limit=throttling_burst_limit,
+        )
+        item_model = json_model(self.api, "ItemModel", ITEM_SCHEMA)
+        integration = apigw.LambdaIntegration(self.function)
+        with_body = {
+            "request_validator": self.api.body_validator,
+            "request_models": {"application/json": item_model},
+        }
+        items = self.api.root.add_resource("items")
+        items.add_method("GET", integration)
+        items.add_method("POST", integration, **with_body)
+        item = items.add_resource("{id}")
+        item.add_method("GET", integration)
+        item.add_method("PUT", integration, **with_body)
+        item.add_method("DELETE", integration)
+
+        for method in self.api.methods:
+            acknowledge(
+                method,
+                "AwsSolutions-APIG4",
+                "The pattern is a public API by design; put an authorizer in front (see the gatekeeper pattern).",
+            )
+            acknowledge(
+                method,
+                "AwsSolutions-COG4",
+                "No Cognito user pool: the pattern is a public API by design; see the secured SPA pattern.",
+            )
+        acknowledge(
+            self.function,
+            "Serverless-LambdaDLQ",
+            "Invoked synchronously by API Gateway: errors return to the caller, there is no async event to keep.",
+        )
+
+    def outputs(self) -> dict[str, Any]:
+        return {"ApiUrl": self.api.url_for_path("/items"), "TableName": self.table.table_name}

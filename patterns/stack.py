@@ -1,0 +1,51 @@
+"""One deployable stack per registered pattern, and the app that holds them all."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import App, CfnOutput, RemovalPolicies, Stack, Validations
+from cdk_nag import AwsSolutionsChecks, ServerlessChecks
+from constructs import Construct
+
+from patterns.registry import PATTERNS, Pattern
+
+
+#: Feature flags set in code rather than cdk.json, so tests and ``cdk synth`` build the same templates.
+FEATURE_FLAGS = {
+    "@aws-cdk/aws-iam:minimizePolicies": True,
+    "@aws-cdk/core:enablePartitionLiterals": True,
+    "@aws-cdk/aws-iam:standardizedServicePrincipals": True,
+    "@aws-cdk/aws-apigateway:requestValidatorUniqueId": True,
+    "@aws-cdk/aws-lambda:recognizeLayerVersion": True,
+    "@aws-cdk/aws-lambda:recognizeVersionProps": True,
+}
+
+
+class PatternStack(Stack):
+    """A pattern's construct with its outputs, ready for ``cdk deploy <PascalId>Stack``.
+
+    These are stacks for trying a pattern, so ``cdk destroy`` removes their data too. The constructs
+    themselves keep the safer RETAIN default for anyone who copies them into their own app.
+    """
+
+    def __init__(self, scope: Construct, pattern: Pattern, **kwargs: Any) -> None:
+        super().__init__(scope, pattern.stack_name, description=f"{pattern.title}: {pattern.summary}", **kwargs)
+        self.pattern = pattern
+        self.construct = pattern.construct_class()(self, "Pattern")
+        for name, value in self.construct.outputs().items():
+            CfnOutput(self, name, value=value)
+        RemovalPolicies.of(self).destroy()
+
+
+def build_app(*, builtin_validation: bool = True, outdir: str | None = None, **app_kwargs: Any) -> App:
+    """An app with every registered pattern's stack and the cdk-nag packs as synth-time validation.
+
+    Any unacknowledged cdk-nag finding makes ``synth()`` raise with the report.
+    """
+    context = {**FEATURE_FLAGS, **app_kwargs.pop("context", {})}
+    app = App(builtin_cloud_formation_validation=builtin_validation, outdir=outdir, context=context, **app_kwargs)
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app), ServerlessChecks(app))
+    for pattern in PATTERNS:
+        PatternStack(app, pattern)
+    return app

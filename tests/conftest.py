@@ -1,0 +1,39 @@
+"""Test-wide setup: fake AWS credentials, no network but loopback, one synth per session."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+# Set before boto3, moto or the CDK load: tests must never find real credentials or a real region.
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "1",
+        "JSII_DEPRECATED": "quiet",
+        "CDK_DISABLE_VERSION_CHECK": "1",
+        "POWERTOOLS_METRICS_NAMESPACE": "Tests",
+        "POWERTOOLS_DEV": "false",
+    }
+)
+for _name in ("AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
+    os.environ.pop(_name, None)
+
+
+@pytest.fixture(scope="session")
+def cloud_assembly(tmp_path_factory: pytest.TempPathFactory):
+    """Every registered stack, synthesized once, with cdk-nag as a synth-time gate.
+
+    CDK's own CloudFormation validator is off here (it costs seconds per process); cfn-lint runs
+    in the infra tests instead.
+    """
+    from patterns.stack import build_app
+
+    outdir = tmp_path_factory.mktemp("cdk.out")
+    return build_app(builtin_validation=False, outdir=str(outdir)).synth()

@@ -1,0 +1,57 @@
+"""Unit tests run one handler module at a time against moto, as Lambda would load it."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from moto import mock_aws
+
+FUNCTIONS = Path(__file__).resolve().parents[2] / "functions"
+
+
+@dataclass
+class LambdaContext:
+    """The attributes of Lambda's context object that Powertools reads."""
+
+    function_name: str = "test-function"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:test-function"
+    aws_request_id: str = "00000000-0000-0000-0000-000000000000"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 10_000
+
+
+@pytest.fixture
+def lambda_context() -> LambdaContext:
+    return LambdaContext()
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def load_handler(monkeypatch: pytest.MonkeyPatch) -> Callable[..., ModuleType]:
+    """Import ``functions/<code_dir>/<module>.py`` fresh, with the given environment.
+
+    Module-level code (clients, configuration) runs on each load, like a cold start.
+    """
+
+    def load(code_dir: str, module: str, **environment: str) -> ModuleType:
+        for key, value in environment.items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.syspath_prepend(str(FUNCTIONS / code_dir))
+        sys.modules.pop(module, None)
+        return importlib.import_module(module)
+
+    return load
