@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import jsii
+from aws_cdk import Acknowledgment as _Acknowledgment
 from aws_cdk import (
     Annotations,
     AssetHashType,
@@ -32,12 +33,12 @@ from aws_cdk import (
     Stack,
     Validations,
 )
-from aws_cdk import Acknowledgment as _Acknowledgment
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
@@ -133,9 +134,9 @@ def powertools_layer(scope: Construct) -> lambda_.ILayerVersion:
     existing = stack.node.try_find_child("PowertoolsLayer")
     if existing is not None:
         return existing  # type: ignore[return-value]
-    arn = stack.node.try_get_context(POWERTOOLS_LAYER_CONTEXT) or ssm.StringParameter.value_for_string_parameter(
-        stack, POWERTOOLS_LAYER_PARAMETER
-    )
+    arn = stack.node.try_get_context(
+        POWERTOOLS_LAYER_CONTEXT
+    ) or ssm.StringParameter.value_for_string_parameter(stack, POWERTOOLS_LAYER_PARAMETER)
     return lambda_.LayerVersion.from_layer_version_arn(stack, "PowertoolsLayer", arn)
 
 
@@ -256,7 +257,9 @@ class SecureQueue(Construct):
             "fifo": fifo or None,
         }
         if dead_letter_queue is None:
-            dead_letter_queue = sqs.Queue(self, "DeadLetterQueue", retention_period=Duration.days(14), **common)
+            dead_letter_queue = sqs.Queue(
+                self, "DeadLetterQueue", retention_period=Duration.days(14), **common
+            )
             acknowledge(
                 dead_letter_queue,
                 "Serverless-SQSRedrivePolicy",
@@ -269,9 +272,45 @@ class SecureQueue(Construct):
             visibility_timeout=visibility_timeout,
             retention_period=retention_period,
             content_based_deduplication=content_based_deduplication,
-            dead_letter_queue=sqs.DeadLetterQueue(queue=dead_letter_queue, max_receive_count=max_receive_count),
+            dead_letter_queue=sqs.DeadLetterQueue(
+                queue=dead_letter_queue, max_receive_count=max_receive_count
+            ),
             **common,
         )
+
+
+def add_sqs_event_source(
+    function: lambda_.IFunction,
+    queue: sqs.Queue,
+    *,
+    batch_size: int = 10,
+    max_concurrency: int | None = 2,
+    max_batching_window: Duration | None = None,
+) -> event_sources.SqsEventSource:
+    """Feed ``function`` from ``queue`` with partial batch responses, so only failed records return.
+
+    The queue must have a dead-letter queue: an SQS event source has no on-failure destination, and
+    the redrive policy is what ends a poison message's retries. ``max_concurrency`` caps concurrent
+    invocations at the event source, so a burst waits in the queue instead of being throttled.
+    """
+    if queue.dead_letter_queue is None:
+        raise ValueError(f"{queue.node.path}: a queue feeding a function needs a dead-letter queue")
+    source = event_sources.SqsEventSource(
+        queue,
+        batch_size=batch_size,
+        max_concurrency=max_concurrency,
+        max_batching_window=max_batching_window,
+        report_batch_item_failures=True,
+    )
+    function.add_event_source(source)
+    mapping = next(c for c in function.node.children if isinstance(c, lambda_.EventSourceMapping))
+    acknowledge(
+        mapping,
+        "Serverless-LambdaEventSourceMappingDestination",
+        "SQS event sources take no on-failure destination; the queue's redrive policy moves failed "
+        "messages to its dead-letter queue.",
+    )
+    return source
 
 
 # --------------------------------------------------------------------------------------------- DynamoDB
@@ -358,7 +397,9 @@ def secure_topic(
     publish once they are granted the key.
     """
     if master_key is None:
-        master_key = kms.Key(scope, f"{construct_id}Key", enable_key_rotation=True, description=f"{construct_id}")
+        master_key = kms.Key(
+            scope, f"{construct_id}Key", enable_key_rotation=True, description=f"{construct_id}"
+        )
     return sns.Topic(scope, construct_id, master_key=master_key, enforce_ssl=True, **kwargs)
 
 
@@ -437,7 +478,9 @@ class SecureRestApi(apigw.RestApi):
         )
 
 
-def json_model(api: apigw.RestApi, construct_id: str, schema: dict[str, Any], name: str | None = None) -> apigw.Model:
+def json_model(
+    api: apigw.RestApi, construct_id: str, schema: dict[str, Any], name: str | None = None
+) -> apigw.Model:
     """A JSON-schema request model; API Gateway answers 400 with its message when a body breaks it."""
     return api.add_model(
         construct_id,

@@ -95,3 +95,22 @@ def readme_table() -> str:
             f"| [{p.title}]({p.docs_page}) | `{p.stack_name}` | {p.summary} | {', '.join(p.sources)} |"
         )
     return "\n".join(rows)
+
+
+README = ROOT / "README.md"
+TABLE_START = "<!-- patterns:start (generated from patterns/registry.py; tests fail when stale) -->"
+TABLE_END = "<!-- patterns:end -->"
+
+
+def readme_with_current_table(text: str) -> str:
+    """``text`` with the block between the README's table markers replaced by :func:`readme_table`."""
+    head, start, rest = text.partition(TABLE_START)
+    _, end, tail = rest.partition(TABLE_END)
+    if not start or not end:
+        raise ValueError(f"README.md lacks the markers {TABLE_START!r} and {TABLE_END!r}")
+    return f"{head}{start}\n{readme_table()}\n{end}{tail}"
+
+
+if __name__ == "__main__":
+    # `python -m patterns.registry` rewrites the README's pattern table from this registry.
+    README.write_text(readme_with_current_table(README.read_text()))

@@ -10,7 +10,6 @@ from constructs import Construct
 
 from patterns.registry import PATTERNS, Pattern
 
-
 #: Feature flags set in code rather than cdk.json, so tests and ``cdk synth`` build the same templates.
 FEATURE_FLAGS = {
     "@aws-cdk/aws-iam:minimizePolicies": True,
@@ -30,7 +29,9 @@ class PatternStack(Stack):
     """
 
     def __init__(self, scope: Construct, pattern: Pattern, **kwargs: Any) -> None:
-        super().__init__(scope, pattern.stack_name, description=f"{pattern.title}: {pattern.summary}", **kwargs)
+        super().__init__(
+            scope, pattern.stack_name, description=f"{pattern.title}: {pattern.summary}", **kwargs
+        )
         self.pattern = pattern
         self.construct = pattern.construct_class()(self, "Pattern")
         for name, value in self.construct.outputs().items():
@@ -44,7 +45,9 @@ def build_app(*, builtin_validation: bool = True, outdir: str | None = None, **a
     Any unacknowledged cdk-nag finding makes ``synth()`` raise with the report.
     """
     context = {**FEATURE_FLAGS, **app_kwargs.pop("context", {})}
-    app = App(builtin_cloud_formation_validation=builtin_validation, outdir=outdir, context=context, **app_kwargs)
+    app = App(
+        builtin_cloud_formation_validation=builtin_validation, outdir=outdir, context=context, **app_kwargs
+    )
     Validations.of(app).add_plugins(AwsSolutionsChecks(app), ServerlessChecks(app))
     for pattern in PATTERNS:
         PatternStack(app, pattern)

@@ -36,7 +36,7 @@ def instrument(handler: Handler) -> Handler:
         logger.inject_lambda_context(clear_state=True)(handler)
     )
     if sdk_tracing_enabled():
-        from aws_lambda_powertools import Tracer  # noqa: PLC0415 - deliberate lazy import, see module doc
+        from aws_lambda_powertools import Tracer  # lazy on purpose: see the module docstring
 
         wrapped = Tracer().capture_lambda_handler(wrapped)
     return wrapped

@@ -31,7 +31,7 @@ class Field:
     def problems(self, name: str, value: Any) -> list[str]:
         expected = self.type if isinstance(self.type, tuple) else (self.type,)
         # bool is an int in Python but not in JSON.
-        if isinstance(value, bool) and bool not in expected or not isinstance(value, expected):
+        if (isinstance(value, bool) and bool not in expected) or not isinstance(value, expected):
             names = " or ".join(_json_type(t) for t in expected)
             return [f"{name}: expected {names}, got {_json_type(type(value))}"]
         found: list[str] = []

@@ -15,7 +15,7 @@ os.environ.update(
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_REGION": "us-east-1",
         "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
-        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "1",
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
         "JSII_DEPRECATED": "quiet",
         "CDK_DISABLE_VERSION_CHECK": "1",
         "POWERTOOLS_METRICS_NAMESPACE": "Tests",

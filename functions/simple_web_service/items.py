@@ -38,7 +38,9 @@ ITEM = Schema(
 @app.exception_handler(InvalidInput)
 def _invalid_input(error: InvalidInput) -> Response:
     logger.info("rejected request", extra={"reason": str(error)})
-    return Response(400, content_types.APPLICATION_JSON, json.dumps({"statusCode": 400, "message": str(error)}))
+    return Response(
+        400, content_types.APPLICATION_JSON, json.dumps({"statusCode": 400, "message": str(error)})
+    )
 
 
 @app.post("/items")

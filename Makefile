@@ -1,0 +1,56 @@
+# Task runner. `make demo` and `make test` set everything up themselves on a machine with python3 and npm.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+CDK := PATH="$(BIN):$$PATH" npx --no-install cdk
+
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export CDK_DISABLE_VERSION_CHECK := 1
+
+.PHONY: install demo synth test lint format bench lock clean
+
+install: $(VENV)/.installed node_modules/.installed ## Python venv and the pinned CDK CLI
+
+$(VENV)/.installed: requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+demo: synth ## The main job, offline: synthesize every pattern stack, cdk-nag gated, and list them
+	@$(BIN)/python -c "from patterns.registry import PATTERNS; \
+	[print(f'  {p.stack_name:<28} {p.summary}') for p in PATTERNS]"
+
+synth: install ## cdk synth --all through the pinned CLI into cdk.out/
+	$(CDK) synth --all --quiet
+
+test: install ## Lint, then the whole test suite
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: install ## Synth, cold-start, asset-size and test-suite figures into docs/benchmarks.md
+	$(BIN)/python benchmarks/bench.py --markdown docs/benchmarks.md
+
+lock: ## Re-pin every Python package from the direct pins in pyproject.toml
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet $$($(PYTHON) -c "import tomllib; \
+	p = tomllib.load(open('pyproject.toml', 'rb'))['project']; \
+	print(' '.join(p['dependencies'] + p['optional-dependencies']['dev']))")
+	{ echo "# Every Python package, pinned; generated from pyproject.toml by \`make lock\`. Do not edit by hand."; \
+	  .lock-venv/bin/python -m pip freeze; } > requirements.lock
+	rm -rf .lock-venv
+
+clean:
+	rm -rf $(VENV) node_modules cdk.out .pytest_cache .ruff_cache

@@ -1,0 +1,129 @@
+"""Gates every registered stack must pass: synth, cdk-nag, cfn-lint, no '*' actions, no physical names."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from cfnlint.api import ManualArgs, lint
+
+from patterns.registry import PATTERNS
+
+pytestmark = pytest.mark.infra
+
+STACKS = [pytest.param(p.stack_name, id=p.id) for p in PATTERNS]
+
+#: CDK writes W3005 (redundant DependsOn) on every function; it is the one check ignored.
+CFN_LINT_IGNORED = ["W3005"]
+#: Properties that would give a resource a fixed name, so two copies of a stack could not coexist.
+PHYSICAL_NAME_PROPERTIES = {
+    "AWS::DynamoDB::Table": "TableName",
+    "AWS::SQS::Queue": "QueueName",
+    "AWS::SNS::Topic": "TopicName",
+    "AWS::S3::Bucket": "BucketName",
+    "AWS::Lambda::Function": "FunctionName",
+    "AWS::Lambda::LayerVersion": "LayerName",
+    "AWS::IAM::Role": "RoleName",
+    "AWS::IAM::ManagedPolicy": "ManagedPolicyName",
+    "AWS::Logs::LogGroup": "LogGroupName",
+    "AWS::Kinesis::Stream": "Name",
+    "AWS::StepFunctions::StateMachine": "StateMachineName",
+    "AWS::Events::Rule": "Name",
+    "AWS::ApiGateway::ApiKey": "Name",
+    "AWS::Cognito::UserPool": "UserPoolName",
+    "AWS::KinesisFirehose::DeliveryStream": "DeliveryStreamName",
+    "AWS::SecretsManager::Secret": "Name",
+    "AWS::SSM::Parameter": "Name",
+}
+
+
+def lint_template(template: dict[str, Any]) -> list[str]:
+    matches = lint(
+        json.dumps(template), config=ManualArgs(regions=["us-east-1"], ignore_checks=CFN_LINT_IGNORED)
+    )
+    return [f"{m.rule.id} {m.message} ({m.filename or 'template'}:{m.linenumber})" for m in matches]
+
+
+def policy_statements(node: Any) -> Iterator[dict[str, Any]]:
+    """Every IAM statement anywhere in a template: roles, policies, queue, topic and bucket policies."""
+    if isinstance(node, dict):
+        statements = node.get("Statement")
+        if isinstance(statements, list):
+            yield from (s for s in statements if isinstance(s, dict))
+        for value in node.values():
+            yield from policy_statements(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from policy_statements(value)
+
+
+@pytest.mark.parametrize("stack_name", STACKS)
+def test_stack_synthesizes_with_resources(templates, stack_name):
+    assert templates[stack_name]["Resources"], f"{stack_name} synthesized no resources"
+
+
+@pytest.mark.parametrize("stack_name", STACKS)
+def test_cdk_nag_reports_nothing_unacknowledged(nag_report, stack_name):
+    """Synth already raises on an open finding; this also checks every acknowledgment is reasoned."""
+    packs = {report["pluginName"] for report in nag_report["pluginReports"]}
+    assert {"AwsSolutions", "Serverless"} <= packs
+    for report in nag_report["pluginReports"]:
+        open_findings = [
+            c["constructPath"]
+            for v in report["violations"]
+            for c in v["violatingConstructs"]
+            if c["constructPath"].startswith(f"{stack_name}/")
+        ]
+        assert not open_findings, f"{report['pluginName']}: {open_findings}"
+        for violation in report.get("suppressedViolations", []):
+            for construct in violation["violatingConstructs"]:
+                if not construct["constructPath"].startswith(f"{stack_name}/"):
+                    continue
+                where = violation["acknowledgedAt"]
+                assert where.startswith(f"{stack_name}/"), (
+                    f"{violation['ruleName']} acknowledged on the stack"
+                )
+                assert len(violation["reason"].strip()) >= 20, (
+                    f"{violation['ruleName']} at {where}: no reason"
+                )
+
+
+@pytest.mark.parametrize("stack_name", STACKS)
+def test_cfn_lint_is_clean(templates, stack_name):
+    assert lint_template(templates[stack_name]) == []
+
+
+def test_cfn_lint_gate_reports_warnings():
+    """The gate itself can fail: an unused parameter is a cfn-lint warning."""
+    template = {
+        "Parameters": {"Unused": {"Type": "String"}},
+        "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+    }
+    assert any(finding.startswith("W2001") for finding in lint_template(template))
+
+
+@pytest.mark.parametrize("stack_name", STACKS)
+def test_no_statement_grants_wildcard_actions(templates, stack_name):
+    """Deny statements may be broad (the TLS-only policies deny ``sqs:*``); grants may not."""
+    broad = []
+    for statement in policy_statements(templates[stack_name]["Resources"]):
+        if statement.get("Effect") != "Allow":
+            continue
+        actions = statement.get("Action", [])
+        for action in [actions] if isinstance(actions, str) else actions:
+            if isinstance(action, str) and (action == "*" or action.endswith(":*")):
+                broad.append(action)
+        assert "NotAction" not in statement, "NotAction grants everything it does not name"
+    assert broad == []
+
+
+@pytest.mark.parametrize("stack_name", STACKS)
+def test_no_resource_has_a_physical_name(templates, stack_name):
+    named = [
+        f"{logical_id}.{PHYSICAL_NAME_PROPERTIES[resource['Type']]}"
+        for logical_id, resource in templates[stack_name]["Resources"].items()
+        if PHYSICAL_NAME_PROPERTIES.get(resource["Type"]) in resource.get("Properties", {})
+    ]
+    assert named == []

@@ -1,0 +1,117 @@
+"""What makes the scalable webhook: a buffer with a DLQ, a capped worker, partial batches, scoped grants."""
+
+from __future__ import annotations
+
+import pytest
+from aws_cdk import App, Duration, Stack
+from aws_cdk.assertions import Match, Template
+
+from patterns.scalable_webhook import ScalableWebhook
+from tests.infra.conftest import assertions_template, resources_of, statements_of
+
+pytestmark = pytest.mark.infra
+STACK = "ScalableWebhookStack"
+
+
+@pytest.fixture(scope="module")
+def template(templates):
+    return assertions_template(templates, STACK)
+
+
+def queue_ids(raw):
+    queues = resources_of(raw, "AWS::SQS::Queue")
+    [inbox] = [k for k, v in queues.items() if "RedrivePolicy" in v["Properties"]]
+    [dlq] = [k for k in queues if k != inbox]
+    return inbox, dlq
+
+
+def test_inbox_redrives_to_the_dlq_after_three_receives(templates):
+    raw = templates[STACK]
+    inbox, dlq = queue_ids(raw)
+    props = raw["Resources"][inbox]["Properties"]
+    assert props["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": [dlq, "Arn"]},
+        "maxReceiveCount": 3,
+    }
+    assert props["VisibilityTimeout"] == 180, "six times the worker's 30 s timeout"
+    for queue in (inbox, dlq):
+        assert raw["Resources"][queue]["Properties"]["SqsManagedSseEnabled"] is True
+    assert raw["Resources"][dlq]["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
+
+
+def test_queues_refuse_plain_http(template):
+    template.has_resource_properties(
+        "AWS::SQS::QueuePolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+                        )
+                    ]
+                )
+            }
+        },
+    )
+
+
+def test_worker_drains_at_capped_concurrency_with_partial_batch_responses(templates):
+    raw = templates[STACK]
+    inbox, _ = queue_ids(raw)
+    [mapping] = resources_of(raw, "AWS::Lambda::EventSourceMapping").values()
+    props = mapping["Properties"]
+    assert props["EventSourceArn"] == {"Fn::GetAtt": [inbox, "Arn"]}
+    assert props["BatchSize"] == 10
+    assert props["ScalingConfig"] == {"MaximumConcurrency": 2}
+    assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+
+
+def test_grants_are_scoped_to_one_resource_each(templates):
+    raw = templates[STACK]
+    inbox, _ = queue_ids(raw)
+    [table] = resources_of(raw, "AWS::DynamoDB::Table")
+    statements = statements_of(raw)
+    sends = [s for s in statements if "sqs:SendMessage" in s["Action"]]
+    assert [s["Resource"] for s in sends] == [{"Fn::GetAtt": [inbox, "Arn"]}]
+    writes = [s for s in statements if any(a.startswith("dynamodb:") for a in s["Action"])]
+    assert writes == [
+        {"Action": ["dynamodb:PutItem"], "Effect": "Allow", "Resource": {"Fn::GetAtt": [table, "Arn"]}}
+    ]
+
+
+def test_api_throttles_and_validates_the_webhook_body(template):
+    template.has_resource_properties(
+        "AWS::ApiGateway::Stage",
+        {"MethodSettings": Match.array_with([Match.object_like({"ThrottlingRateLimit": 500})])},
+    )
+    template.has_resource_properties(
+        "AWS::ApiGateway::Method",
+        {"HttpMethod": "POST", "RequestValidatorId": Match.any_value(), "RequestModels": Match.any_value()},
+    )
+
+
+def synth_webhook(**props) -> Template:
+    stack = Stack(App(builtin_cloud_formation_validation=False), "Custom")
+    ScalableWebhook(stack, "Hook", **props)
+    return Template.from_stack(stack)
+
+
+def test_props_reach_the_template():
+    template = synth_webhook(max_concurrency=7, batch_size=50, max_batching_window=Duration.seconds(5))
+    template.has_resource_properties(
+        "AWS::Lambda::EventSourceMapping",
+        {"BatchSize": 50, "MaximumBatchingWindowInSeconds": 5, "ScalingConfig": {"MaximumConcurrency": 7}},
+    )
+
+
+@pytest.mark.parametrize(
+    ("props", "message"),
+    [
+        ({"max_concurrency": 1}, "max_concurrency must be from 2 to 1000"),
+        ({"batch_size": 100}, "needs a max_batching_window"),
+    ],
+)
+def test_contradictory_props_fail_at_synth(props, message):
+    with pytest.raises(ValueError, match=message):
+        synth_webhook(**props)
