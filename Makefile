@@ -24,8 +24,8 @@ demo: synth ## The main job, offline: synthesize every pattern stack, cdk-nag ga
 	@$(BIN)/python -c "from patterns.registry import PATTERNS; \
 	[print(f'  {p.stack_name:<28} {p.summary}') for p in PATTERNS]"
 
-synth: install ## cdk synth --all through the pinned CLI into cdk.out/
-	$(CDK) synth --all --quiet
+synth: install ## cdk synth (every stack) through the pinned CLI into cdk.out/
+	$(CDK) synth --quiet
 
 test: install ## Lint, then the whole test suite
 	$(BIN)/ruff check .

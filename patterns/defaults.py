@@ -210,7 +210,6 @@ class PatternFunction(lambda_.Function):
             description=description,
             **kwargs,
         )
-        self.log_group_ = log_group
         self.execution_role = role
         acknowledge(
             role.node.find_child("DefaultPolicy"),
