@@ -39,8 +39,8 @@ class PatternStack(Stack):
         RemovalPolicies.of(self).destroy()
 
 
-def build_app(*, builtin_validation: bool = True, outdir: str | None = None, **app_kwargs: Any) -> App:
-    """An app with every registered pattern's stack and the cdk-nag packs as synth-time validation.
+def new_app(*, builtin_validation: bool = True, outdir: str | None = None, **app_kwargs: Any) -> App:
+    """An empty app with the project's feature flags and the cdk-nag packs as synth-time validation.
 
     Any unacknowledged cdk-nag finding makes ``synth()`` raise with the report.
     """
@@ -49,6 +49,12 @@ def build_app(*, builtin_validation: bool = True, outdir: str | None = None, **a
         builtin_cloud_formation_validation=builtin_validation, outdir=outdir, context=context, **app_kwargs
     )
     Validations.of(app).add_plugins(AwsSolutionsChecks(app), ServerlessChecks(app))
+    return app
+
+
+def build_app(*, builtin_validation: bool = True, outdir: str | None = None, **app_kwargs: Any) -> App:
+    """:func:`new_app` with every registered pattern's stack."""
+    app = new_app(builtin_validation=builtin_validation, outdir=outdir, **app_kwargs)
     for pattern in PATTERNS:
         PatternStack(app, pattern)
     return app

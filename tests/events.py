@@ -6,6 +6,8 @@ import json
 import uuid
 from typing import Any
 
+from boto3.dynamodb.types import TypeSerializer
+
 
 def api_event(
     method: str,
@@ -67,4 +69,57 @@ def sqs_event(*bodies: Any, queue_arn: str = "arn:aws:sqs:us-east-1:123456789012
             }
             for i, body in enumerate(bodies)
         ]
+    }
+
+
+def dynamodb_stream_event(
+    *new_images: dict[str, Any],
+    event_name: str = "INSERT",
+    stream_arn: str = "arn:aws:dynamodb:us-east-1:123456789012:table/requests/stream/2024-01-01T00:00:00.000",
+    key: str = "request_id",
+) -> dict[str, Any]:
+    """A DynamoDB stream event (view NEW_IMAGE) with one record per image of plain Python values."""
+    serialize = TypeSerializer().serialize
+    return {
+        "Records": [
+            {
+                "eventID": uuid.uuid4().hex,
+                "eventName": event_name,
+                "eventVersion": "1.1",
+                "eventSource": "aws:dynamodb",
+                "awsRegion": "us-east-1",
+                "dynamodb": {
+                    "ApproximateCreationDateTime": 1700000000,
+                    "Keys": {key: serialize(image[key])} if key in image else {},
+                    "NewImage": {name: serialize(value) for name, value in image.items()},
+                    "SequenceNumber": f"{100000000000000000000 + i}",
+                    "SizeBytes": 100,
+                    "StreamViewType": "NEW_IMAGE",
+                },
+                "eventSourceARN": stream_arn,
+            }
+            for i, image in enumerate(new_images)
+        ]
+    }
+
+
+def eventbridge_event(
+    detail: Any,
+    *,
+    source: str = "custom.source",
+    detail_type: str = "Event",
+    event_bus: str = "default",
+) -> dict[str, Any]:
+    """One EventBridge event as a rule target receives it."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": detail_type,
+        "source": source,
+        "account": "123456789012",
+        "time": "2024-01-01T00:00:00Z",
+        "region": "us-east-1",
+        "resources": [],
+        "detail": detail,
+        "event-bus-name": event_bus,
     }

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from aws_cdk.assertions import Template
+from cfnlint.api import ManualArgs, lint
 
 
 @pytest.fixture(scope="session")
@@ -30,13 +31,31 @@ def resources_of(template: dict[str, Any], resource_type: str) -> dict[str, dict
     return {k: v for k, v in template["Resources"].items() if v["Type"] == resource_type}
 
 
-def statements_of(template: dict[str, Any]) -> list[dict[str, Any]]:
-    """Statements of the template's identity policies, with ``Action`` always a list."""
+def properties_of(template: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
+    """The properties of every resource of one type, by logical id."""
+    return {k: v.get("Properties", {}) for k, v in resources_of(template, resource_type).items()}
+
+
+def statements_of(template: dict[str, Any], role_id: str | None = None) -> list[dict[str, Any]]:
+    """Statements of the identity policies (of one role, if given), with ``Action`` always a list."""
     return [
         {
             **statement,
             "Action": [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"],
         }
-        for policy in resources_of(template, "AWS::IAM::Policy").values()
-        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        for policy in properties_of(template, "AWS::IAM::Policy").values()
+        if role_id is None or {"Ref": role_id} in policy["Roles"]
+        for statement in policy["PolicyDocument"]["Statement"]
     ]
+
+
+#: CDK writes W3005 (redundant DependsOn) on every function; it is the one check ignored.
+CFN_LINT_IGNORED = ["W3005"]
+
+
+def lint_template(template: dict[str, Any]) -> list[str]:
+    """cfn-lint's errors and warnings for a template, CDK's W3005 aside."""
+    matches = lint(
+        json.dumps(template), config=ManualArgs(regions=["us-east-1"], ignore_checks=CFN_LINT_IGNORED)
+    )
+    return [f"{m.rule.id} {m.message} ({m.filename or 'template'}:{m.linenumber})" for m in matches]

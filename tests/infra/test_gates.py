@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from cfnlint.api import ManualArgs, lint
 
 from patterns.registry import PATTERNS
+from tests.infra.conftest import lint_template
 
 pytestmark = pytest.mark.infra
 
 STACKS = [pytest.param(p.stack_name, id=p.id) for p in PATTERNS]
 
-#: CDK writes W3005 (redundant DependsOn) on every function; it is the one check ignored.
-CFN_LINT_IGNORED = ["W3005"]
 #: Properties that would give a resource a fixed name, so two copies of a stack could not coexist.
 PHYSICAL_NAME_PROPERTIES = {
     "AWS::DynamoDB::Table": "TableName",
@@ -37,13 +34,6 @@ PHYSICAL_NAME_PROPERTIES = {
     "AWS::SecretsManager::Secret": "Name",
     "AWS::SSM::Parameter": "Name",
 }
-
-
-def lint_template(template: dict[str, Any]) -> list[str]:
-    matches = lint(
-        json.dumps(template), config=ManualArgs(regions=["us-east-1"], ignore_checks=CFN_LINT_IGNORED)
-    )
-    return [f"{m.rule.id} {m.message} ({m.filename or 'template'}:{m.linenumber})" for m in matches]
 
 
 def policy_statements(node: Any) -> Iterator[dict[str, Any]]:
@@ -127,3 +117,21 @@ def test_no_resource_has_a_physical_name(templates, stack_name):
         if PHYSICAL_NAME_PROPERTIES.get(resource["Type"]) in resource.get("Properties", {})
     ]
     assert named == []
+
+
+#: Actions that take no resource-level permissions, so they are the only ones allowed on "*".
+UNSCOPABLE_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords", "dynamodb:ListStreams"}
+
+
+@pytest.mark.parametrize("stack_name", STACKS)
+def test_only_unscopable_actions_are_granted_on_every_resource(templates, stack_name):
+    """The reason given for acknowledging AwsSolutions-IAM5 in PatternFunction, held true."""
+    on_everything = set()
+    for statement in policy_statements(templates[stack_name]["Resources"]):
+        resources = statement.get("Resource", [])
+        if statement.get("Effect") == "Allow" and "*" in (
+            [resources] if isinstance(resources, str) else resources
+        ):
+            actions = statement["Action"]
+            on_everything |= {actions} if isinstance(actions, str) else set(actions)
+    assert on_everything <= UNSCOPABLE_ACTIONS
