@@ -36,7 +36,10 @@ class PatternStack(Stack):
         self.construct = pattern.construct_class()(self, "Pattern")
         for name, value in self.construct.outputs().items():
             CfnOutput(self, name, value=value)
-        RemovalPolicies.of(self).destroy()
+        # API Gateway's account-level logging role is shared by every API in the region: keep it.
+        RemovalPolicies.of(self).destroy(
+            exclude_resource_types=["AWS::ApiGateway::Account", "AWS::IAM::Role"]
+        )
 
 
 def new_app(*, builtin_validation: bool = True, outdir: str | None = None, **app_kwargs: Any) -> App:

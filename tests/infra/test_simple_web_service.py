@@ -94,3 +94,15 @@ def test_function_has_house_defaults(template):
         },
     )
     template.has_resource_properties("AWS::Logs::LogGroup", {"RetentionInDays": 30})
+
+
+def test_destroy_removes_the_data_but_not_the_shared_api_logging_role(templates):
+    resources = templates[STACK]["Resources"]
+    by_type = {}
+    for resource in resources.values():
+        by_type.setdefault(resource["Type"], set()).add(resource.get("DeletionPolicy", "Delete"))
+    assert by_type["AWS::DynamoDB::Table"] == {"Delete"}
+    assert by_type["AWS::Logs::LogGroup"] == {"Delete"}
+    assert by_type["AWS::ApiGateway::Account"] == {"Retain"}
+    [cloudwatch_role] = [k for k in resources if k.startswith("PatternApiCloudWatchRole")]
+    assert resources[cloudwatch_role]["DeletionPolicy"] == "Retain"
