@@ -13,33 +13,31 @@ import os
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from webhook_event import WEBHOOK_EVENT
 
+from shared.dynamodb import Table
 from shared.observability import instrument, logger, metrics
 
-dynamodb = boto3.client("dynamodb")
-TABLE_NAME = os.environ["TABLE_NAME"]
+table = Table(os.environ["TABLE_NAME"])
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def store(record: SQSRecord) -> None:
     event = WEBHOOK_EVENT.validate(json.loads(record.body))
     try:
-        dynamodb.put_item(
-            TableName=TABLE_NAME,
-            Item={
-                "id": {"S": event["id"]},
-                "type": {"S": event["type"]},
-                "data": {"S": json.dumps(event["data"], separators=(",", ":"))},
-                "received_at": {"S": datetime.now(UTC).isoformat(timespec="milliseconds")},
+        table.put_item(
+            {
+                "id": event["id"],
+                "type": event["type"],
+                "data": json.dumps(event["data"], separators=(",", ":")),
+                "received_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
             },
             ConditionExpression="attribute_not_exists(id)",
         )
-    except dynamodb.exceptions.ConditionalCheckFailedException:
+    except table.ConditionalCheckFailed:
         logger.info("duplicate webhook ignored", extra={"webhook_id": event["id"]})
         metrics.add_metric(name="DuplicateWebhooks", unit=MetricUnit.Count, value=1)
         return

@@ -14,16 +14,15 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import BadRequestError, NotFoundError
 from aws_lambda_powertools.metrics import MetricUnit
-from botocore.exceptions import ClientError
 
+from shared.dynamodb import Table
 from shared.observability import instrument, logger, metrics
 from shared.validation import Field, InvalidInput, Schema, parse_json_body
 
-table = boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"])
+table = Table(os.environ["TABLE_NAME"])
 app = APIGatewayRestResolver()
 
 DEFAULT_PAGE_SIZE = 20
@@ -48,7 +47,7 @@ def create_item() -> tuple[dict[str, Any], int]:
     data = ITEM.validate(parse_json_body(app.current_event.body))
     now = _now()
     item = {"id": str(uuid.uuid4()), **data, "created_at": now, "updated_at": now}
-    table.put_item(Item=item, ConditionExpression="attribute_not_exists(id)")
+    table.put_item(item, ConditionExpression="attribute_not_exists(id)")
     metrics.add_metric(name="ItemsCreated", unit=MetricUnit.Count, value=1)
     return _plain(item), 201
 
@@ -56,19 +55,19 @@ def create_item() -> tuple[dict[str, Any], int]:
 @app.get("/items")
 def list_items() -> dict[str, Any]:
     params = app.current_event.query_string_parameters or {}
-    scan: dict[str, Any] = {"Limit": _page_size(params.get("limit"))}
-    if params.get("next_token"):
-        scan["ExclusiveStartKey"] = _decode_token(params["next_token"])
-    page = table.scan(**scan)
-    body: dict[str, Any] = {"items": [_plain(i) for i in page.get("Items", [])]}
-    if "LastEvaluatedKey" in page:
-        body["next_token"] = _encode_token(page["LastEvaluatedKey"])
+    token = params.get("next_token")
+    items, last_key = table.scan(
+        limit=_page_size(params.get("limit")), start_key=_decode_token(token) if token else None
+    )
+    body: dict[str, Any] = {"items": [_plain(i) for i in items]}
+    if last_key is not None:
+        body["next_token"] = _encode_token(last_key)
     return body
 
 
 @app.get("/items/<item_id>")
 def get_item(item_id: str) -> dict[str, Any]:
-    item = table.get_item(Key={"id": item_id}).get("Item")
+    item = table.get_item({"id": item_id})
     if item is None:
         raise NotFoundError(f"item {item_id} not found")
     return _plain(item)
@@ -77,27 +76,23 @@ def get_item(item_id: str) -> dict[str, Any]:
 @app.put("/items/<item_id>")
 def replace_item(item_id: str) -> dict[str, Any]:
     data = ITEM.validate(parse_json_body(app.current_event.body))
-    existing = table.get_item(Key={"id": item_id}, ProjectionExpression="created_at").get("Item")
+    existing = table.get_item({"id": item_id}, ProjectionExpression="created_at")
     if existing is None:
         raise NotFoundError(f"item {item_id} not found")
     item = {"id": item_id, **data, "created_at": existing["created_at"], "updated_at": _now()}
     try:
-        table.put_item(Item=item, ConditionExpression="attribute_exists(id)")
-    except ClientError as error:
-        if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-            raise NotFoundError(f"item {item_id} not found") from None
-        raise
+        table.put_item(item, ConditionExpression="attribute_exists(id)")
+    except table.ConditionalCheckFailed:
+        raise NotFoundError(f"item {item_id} not found") from None
     return _plain(item)
 
 
 @app.delete("/items/<item_id>")
 def delete_item(item_id: str) -> Response:
     try:
-        table.delete_item(Key={"id": item_id}, ConditionExpression="attribute_exists(id)")
-    except ClientError as error:
-        if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-            raise NotFoundError(f"item {item_id} not found") from None
-        raise
+        table.delete_item({"id": item_id}, ConditionExpression="attribute_exists(id)")
+    except table.ConditionalCheckFailed:
+        raise NotFoundError(f"item {item_id} not found") from None
     return Response(204, content_types.APPLICATION_JSON, "")
 
 

@@ -26,18 +26,17 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-import boto3
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from botocore.exceptions import ClientError
 
+from shared.dynamodb import Table
 from shared.observability import instrument, logger, metrics
 from shared.validation import Field, InvalidInput, Schema, parse_json_body
 
-table = boto3.resource("dynamodb").Table(os.environ["PROCESSED_TABLE_NAME"])
+table = Table(os.environ["PROCESSED_TABLE_NAME"])
 
 #: Kinds of request the API accepts; keep in step with REQUEST_TYPES in patterns/storage_first.py.
 REQUEST_TYPES = ("order.placed", "order.cancelled", "feedback.submitted")
@@ -65,10 +64,8 @@ def process_request(request_id: Any, body: Any) -> bool:
         "processed_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
     }
     try:
-        table.put_item(Item=item, ConditionExpression="attribute_not_exists(request_id)")
-    except ClientError as error:
-        if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
-            raise
+        table.put_item(item, ConditionExpression="attribute_not_exists(request_id)")
+    except table.ConditionalCheckFailed:
         logger.info("request already processed", extra={"request_id": request_id})
         metrics.add_metric(name="DuplicateRequests", unit=MetricUnit.Count, value=1)
         return False
