@@ -20,6 +20,10 @@ FEATURE_FLAGS = {
     "@aws-cdk/aws-lambda:recognizeVersionProps": True,
 }
 
+#: What ``cdk synth`` adds to the context: each resource's construct path and code asset in its
+#: metadata. Set here too, so programmatic synths (tests, benchmarks) find code assets the same way.
+SYNTH_METADATA = {"aws:cdk:enable-path-metadata": True, "aws:cdk:enable-asset-metadata": True}
+
 
 class PatternStack(Stack):
     """A pattern's construct with its outputs, ready for ``cdk deploy <PascalId>Stack``.
@@ -47,7 +51,7 @@ def new_app(*, builtin_validation: bool = True, outdir: str | None = None, **app
 
     Any unacknowledged cdk-nag finding makes ``synth()`` raise with the report.
     """
-    context = {**FEATURE_FLAGS, **app_kwargs.pop("context", {})}
+    context = {**FEATURE_FLAGS, **SYNTH_METADATA, **app_kwargs.pop("context", {})}
     app = App(
         builtin_cloud_formation_validation=builtin_validation, outdir=outdir, context=context, **app_kwargs
     )

@@ -1,0 +1,1 @@
+"""Benchmark scripts: they print figures to read against the targets, and assert nothing."""
