@@ -15,7 +15,9 @@ pytestmark = pytest.mark.infra
 def test_every_registered_function_is_found_with_its_code_layer_and_environment(cloud_assembly):
     functions, skipped = discover_functions(Path(cloud_assembly.directory))
     assert skipped == []
-    assert {f.source for f in functions} == {f"functions/{folder}" for p in PATTERNS for folder in p.functions}
+    assert {f.source for f in functions} == {
+        f"functions/{folder}" for p in PATTERNS for folder in p.functions
+    }
     for function in functions:
         assert (function.code / f"{function.module}.py").is_file(), function.label
         assert [layer.name for layer in function.layers] == ["python"], "the shared layer, as /opt/python"

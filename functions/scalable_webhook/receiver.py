@@ -12,29 +12,21 @@ import os
 from typing import Any
 
 import boto3
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.metrics import MetricUnit
-from webhook_event import WEBHOOK_EVENT
 
+from shared.http import validated_body
 from shared.observability import instrument, logger, metrics
-from shared.validation import InvalidInput, parse_json_body
+from webhook_event import WEBHOOK_EVENT
 
 sqs = boto3.client("sqs")
 QUEUE_URL = os.environ["QUEUE_URL"]
 app = APIGatewayRestResolver()
 
 
-@app.exception_handler(InvalidInput)
-def _invalid_input(error: InvalidInput) -> Response:
-    logger.info("rejected webhook", extra={"reason": str(error)})
-    return Response(
-        400, content_types.APPLICATION_JSON, json.dumps({"statusCode": 400, "message": str(error)})
-    )
-
-
 @app.post("/webhooks")
 def receive() -> tuple[dict[str, Any], int]:
-    event = WEBHOOK_EVENT.validate(parse_json_body(app.current_event.body))
+    event = validated_body(app, WEBHOOK_EVENT)
     sqs.send_message(
         QueueUrl=QUEUE_URL,
         MessageBody=json.dumps(event, separators=(",", ":")),

