@@ -1,0 +1,48 @@
+"""Read a synthesized stack from a cloud assembly: its template and where each asset lies."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from localcloud.errors import LocalCloudError
+
+
+@dataclass(frozen=True)
+class StackArtifact:
+    name: str
+    template: dict[str, Any]
+    directory: Path
+    """The cloud assembly directory: asset paths in resource metadata are relative to it."""
+
+    def asset_path(self, logical_id: str) -> Path:
+        """The folder a Lambda function or layer was built from (``aws:asset:path`` metadata)."""
+        metadata = self.template["Resources"][logical_id].get("Metadata", {})
+        relative = metadata.get("aws:asset:path")
+        if relative is None:
+            raise LocalCloudError(
+                f"{logical_id}: no aws:asset:path metadata; synthesize with asset metadata enabled "
+                "(patterns.stack.new_app sets it, as `cdk synth` does)"
+            )
+        path = Path(relative) if Path(relative).is_absolute() else self.directory / relative
+        if not path.is_dir():
+            raise LocalCloudError(f"{logical_id}: asset folder {path} does not exist")
+        return path
+
+    def construct_path(self, logical_id: str) -> str:
+        metadata = self.template["Resources"].get(logical_id, {}).get("Metadata", {})
+        return metadata.get("aws:cdk:path", logical_id)
+
+
+def load_stack(directory: str | Path, stack_name: str) -> StackArtifact:
+    """The stack ``stack_name`` of the cloud assembly in ``directory`` (a ``cdk.out``)."""
+    directory = Path(directory)
+    manifest = json.loads((directory / "manifest.json").read_text())
+    artifact = manifest["artifacts"].get(stack_name)
+    if artifact is None or artifact.get("type") != "aws:cloudformation:stack":
+        stacks = [n for n, a in manifest["artifacts"].items() if a.get("type") == "aws:cloudformation:stack"]
+        raise LocalCloudError(f"no stack {stack_name!r} in {directory}; it has {', '.join(stacks) or 'none'}")
+    template = json.loads((directory / artifact["properties"]["templateFile"]).read_text())
+    return StackArtifact(stack_name, template, directory)

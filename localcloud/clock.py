@@ -1,0 +1,73 @@
+"""Virtual time: nothing in the local cloud sleeps; tests move time with ``advance``.
+
+The clock freezes Python's time (with freezegun), so moto's own timers (visibility timeouts,
+delays, TTLs) follow it too, and keeps the timers the local cloud sets (retries, batching windows).
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from freezegun import freeze_time
+
+DEFAULT_START = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@dataclass(order=True)
+class _Timer:
+    due: datetime
+    sequence: int
+    callback: Callable[[], None] = field(compare=False)
+    label: str = field(compare=False, default="")
+
+
+class VirtualClock:
+    def __init__(self, start: datetime = DEFAULT_START) -> None:
+        self._start = start
+        self._freezer = freeze_time(start)
+        self._frozen = None
+        self._timers: list[_Timer] = []
+        self._sequence = itertools.count()
+
+    def start(self) -> None:
+        self._frozen = self._freezer.start()
+
+    def stop(self) -> None:
+        self._freezer.stop()
+        self._frozen = None
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def elapsed(self) -> float:
+        """Seconds since the clock started: the time axis of the trace."""
+        return (self.now() - self._start).total_seconds()
+
+    def call_at(self, due: datetime, callback: Callable[[], None], label: str = "") -> None:
+        heapq.heappush(self._timers, _Timer(due, next(self._sequence), callback, label))
+
+    def call_later(self, seconds: float, callback: Callable[[], None], label: str = "") -> None:
+        self.call_at(self.now() + timedelta(seconds=seconds), callback, label)
+
+    def next_timer(self) -> datetime | None:
+        return self._timers[0].due if self._timers else None
+
+    def run_due(self) -> int:
+        """Run every timer that is due now, in order; return how many ran."""
+        ran = 0
+        while self._timers and self._timers[0].due <= self.now():
+            heapq.heappop(self._timers).callback()
+            ran += 1
+        return ran
+
+    def move_to(self, moment: datetime) -> None:
+        if moment > self.now():
+            assert self._frozen is not None, "the clock is not started"
+            self._frozen.move_to(moment)
+
+    def pending(self) -> int:
+        return len(self._timers)

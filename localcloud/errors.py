@@ -1,0 +1,41 @@
+"""Errors the local cloud raises; each names what it could not do and where."""
+
+from __future__ import annotations
+
+
+class LocalCloudError(Exception):
+    """Base class: the local cloud could not do what the template or the test asked."""
+
+
+class UnsupportedResourceType(LocalCloudError):
+    def __init__(self, resource_type: str, logical_id: str) -> None:
+        super().__init__(
+            f"{logical_id}: resource type {resource_type} is not supported by the local cloud; "
+            "add a provisioner in localcloud/provisioners/"
+        )
+        self.resource_type = resource_type
+        self.logical_id = logical_id
+
+
+class UnsupportedIntrinsic(LocalCloudError):
+    def __init__(self, name: str, logical_id: str) -> None:
+        super().__init__(f"{logical_id}: intrinsic function {name} is not supported by the local cloud")
+        self.name = name
+        self.logical_id = logical_id
+
+
+class UnsupportedAttribute(LocalCloudError):
+    def __init__(self, logical_id: str, resource_type: str, attribute: str) -> None:
+        super().__init__(f"{logical_id}: Fn::GetAtt {attribute} of {resource_type} is not supported")
+
+
+class TemplateError(LocalCloudError):
+    """The template itself is wrong: a Ref to nothing, a missing parameter, a bad Select index."""
+
+
+class DrainLimitExceeded(LocalCloudError):
+    """``drain()`` did not reach quiet within its bound: events probably loop between resources."""
+
+
+class FunctionNotFound(LocalCloudError):
+    pass

@@ -1,0 +1,356 @@
+"""IAM offline: every AWS call a function makes is checked against its role's policies.
+
+The check runs in botocore (``before-parameter-build``), so it sees the call's parameters and can
+name the resource the way AWS does. Resource-level checks cover the services the patterns use
+(:data:`RESOURCE_ARNS`); for any other service the action alone is checked, and the report says so.
+Explicit denies win; conditions are evaluated for ``aws:SecureTransport`` (SDK calls use TLS) and
+otherwise treated as met, which the report also says.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+#: IAM's service prefix where it differs from botocore's signing name.
+SERVICE_PREFIX = {"appconfigdata": "appconfig", "monitoring": "cloudwatch", "email": "ses"}
+
+#: API operations whose permission is another action's (batch calls use the single call's action).
+ACTION_OF_OPERATION = {
+    "sqs:SendMessageBatch": "sqs:SendMessage",
+    "sqs:DeleteMessageBatch": "sqs:DeleteMessage",
+    "sqs:ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility",
+    "sns:PublishBatch": "sns:Publish",
+    "lambda:Invoke": "lambda:InvokeFunction",
+    "lambda:InvokeWithResponseStream": "lambda:InvokeFunction",
+    "s3:HeadObject": "s3:GetObject",
+    "s3:HeadBucket": "s3:ListBucket",
+    "s3:ListObjectsV2": "s3:ListBucket",
+    "s3:ListObjects": "s3:ListBucket",
+}
+
+#: Error codes AWS answers with when a call is denied, by service.
+DENIED_CODE = {"sqs": "AccessDenied", "s3": "AccessDenied", "sns": "AuthorizationError"}
+
+
+@dataclass
+class Statement:
+    effect: str
+    actions: list[str]
+    resources: list[str]
+    not_actions: list[str] = field(default_factory=list)
+    not_resources: list[str] = field(default_factory=list)
+    condition: dict[str, Any] = field(default_factory=dict)
+    principal: Any = None
+    source: str = ""
+    used: set[str] = field(default_factory=set)
+    """Which of ``actions`` some call needed."""
+
+    def covers_action(self, action: str) -> str | None:
+        """The pattern in this statement that covers ``action``, if any."""
+        if self.not_actions:
+            return None if any(_match(p, action) for p in self.not_actions) else "NotAction"
+        return next((p for p in self.actions if _match(p, action)), None)
+
+    def covers_resource(self, resource: str) -> bool:
+        if self.not_resources:
+            return not any(_match(p, resource, case=True) for p in self.not_resources)
+        return any(_match(p, resource, case=True) for p in self.resources)
+
+    def conditions_hold(self) -> bool:
+        secure = self.condition.get("Bool", {}).get("aws:SecureTransport")
+        return secure is None or str(secure).lower() == "true"
+
+
+@dataclass
+class Decision:
+    allowed: bool
+    reason: str
+
+
+class PolicyEngine:
+    def __init__(self) -> None:
+        self.identity: dict[str, list[Statement]] = {}
+        self.resource: dict[str, list[Statement]] = {}
+        self.action_only_services: set[str] = set()
+        self.unevaluated_conditions: set[str] = set()
+
+    # ------------------------------------------------------------------------------------ loading
+
+    def add_identity_policy(self, role_arn: str, document: dict[str, Any], source: str) -> None:
+        self.identity.setdefault(role_arn, []).extend(_statements(document, source))
+
+    def add_managed_policy(self, role_arn: str, policy_arn: str, source: str) -> None:
+        managed = MANAGED_POLICIES.get(policy_arn.rsplit(":policy/", 1)[-1])
+        if managed is None:
+            raise ValueError(f"{source}: managed policy {policy_arn} is not known offline")
+        self.add_identity_policy(role_arn, managed, f"{source}/{policy_arn}")
+
+    def add_resource_policy(self, resource_arn: str, document: dict[str, Any], source: str) -> None:
+        self.resource.setdefault(resource_arn, []).extend(_statements(document, source))
+
+    def add_function_permission(self, function_arn: str, props: dict[str, Any], source: str) -> None:
+        principal = props["Principal"]
+        key = "Service" if principal.endswith(".amazonaws.com") else "AWS"
+        self.add_resource_policy(
+            function_arn,
+            {
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {key: principal},
+                        "Action": props["Action"],
+                        "Resource": function_arn,
+                        **(
+                            {"Condition": {"ArnLike": {"AWS:SourceArn": props["SourceArn"]}}}
+                            if "SourceArn" in props
+                            else {}
+                        ),
+                    }
+                ]
+            },
+            source,
+        )
+
+    # ------------------------------------------------------------------------------------ decisions
+
+    def decide(self, role_arn: str, action: str, resource: str) -> Decision:
+        """Identity-policy evaluation for a role in this account: deny wins, else an allow is needed."""
+        statements = self.identity.get(role_arn, [])
+        allowing = []
+        for statement in statements:
+            pattern = statement.covers_action(action)
+            if pattern is None or not statement.covers_resource(resource) or not statement.conditions_hold():
+                continue
+            if set(statement.condition) - {"Bool"}:
+                self.unevaluated_conditions.add(f"{statement.source}: {sorted(statement.condition)}")
+            if statement.effect == "Deny":
+                return Decision(False, f"with an explicit deny in {statement.source}")
+            allowing.append((statement, pattern))
+        for statement, pattern in allowing:
+            statement.used.add(pattern)
+        if allowing:
+            return Decision(True, allowing[0][0].source)
+        return Decision(False, f"because no identity-based policy allows the {action} action")
+
+    def unused_grants(self, roles: list[str] | None = None) -> list[str]:
+        """``role: action on resources (policy)`` for every allowed action no call has needed."""
+        unused = []
+        for role_arn, statements in self.identity.items():
+            if roles is not None and role_arn not in roles:
+                continue
+            for statement in statements:
+                if statement.effect != "Allow":
+                    continue
+                for action in statement.actions:
+                    if action not in statement.used:
+                        resources = ", ".join(statement.resources)
+                        unused.append(
+                            f"{role_arn.rsplit('/', 1)[-1]}: {action} on {resources} ({statement.source})"
+                        )
+        return unused
+
+
+def access_denied(
+    service: str, operation: str, role_arn: str, session: str, action: str, resource: str, reason: str
+) -> ClientError:
+    """The error AWS returns for a denied call, worded as AWS words it."""
+    account = role_arn.split(":")[4]
+    role_name = role_arn.rsplit("/", 1)[-1]
+    principal = f"arn:aws:sts::{account}:assumed-role/{role_name}/{session}"
+    message = f"User: {principal} is not authorized to perform: {action} on resource: {resource} {reason}"
+    code = DENIED_CODE.get(service, "AccessDeniedException")
+    return ClientError(
+        {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": 403}}, operation
+    )
+
+
+def iam_action(service_model: Any, operation_name: str) -> tuple[str, str]:
+    """(IAM service prefix, ``prefix:Operation``) for a botocore operation."""
+    signing = service_model.signing_name or service_model.endpoint_prefix
+    prefix = SERVICE_PREFIX.get(signing, signing)
+    action = f"{prefix}:{operation_name}"
+    return prefix, ACTION_OF_OPERATION.get(action, action)
+
+
+# ---------------------------------------------------------------------------------------- resources
+
+
+def _arn(partition: str, service: str, region: str, account: str, resource: str) -> str:
+    return f"arn:{partition}:{service}:{region}:{account}:{resource}"
+
+
+def _dynamodb(params: dict[str, Any], where: tuple[str, str, str]) -> str | None:
+    partition, region, account = where
+    name = params.get("TableName")
+    if name is None:
+        items = params.get("RequestItems") or {}
+        name = next(iter(items), None)
+    if name is None:
+        return None
+    return name if name.startswith("arn:") else _arn(partition, "dynamodb", region, account, f"table/{name}")
+
+
+def _sqs(params: dict[str, Any], where: tuple[str, str, str]) -> str | None:
+    partition, region, account = where
+    url = params.get("QueueUrl")
+    if url:
+        return _arn(partition, "sqs", region, account, url.rstrip("/").rsplit("/", 1)[-1])
+    if params.get("QueueName"):
+        return _arn(partition, "sqs", region, account, params["QueueName"])
+    return None
+
+
+def _sns(params: dict[str, Any], where: tuple[str, str, str]) -> str | None:
+    return params.get("TopicArn") or params.get("TargetArn")
+
+
+def _s3(params: dict[str, Any], where: tuple[str, str, str]) -> str | None:
+    bucket = params.get("Bucket")
+    if bucket is None:
+        return None
+    key = params.get("Key")
+    return f"arn:{where[0]}:s3:::{bucket}" + (f"/{key}" if key is not None else "")
+
+
+def _lambda(params: dict[str, Any], where: tuple[str, str, str]) -> str | None:
+    partition, region, account = where
+    name = params.get("FunctionName")
+    if name is None:
+        return None
+    return name if name.startswith("arn:") else _arn(partition, "lambda", region, account, f"function:{name}")
+
+
+def _kinesis(params: dict[str, Any], where: tuple[str, str, str]) -> str | None:
+    partition, region, account = where
+    if params.get("StreamARN"):
+        return params["StreamARN"]
+    name = params.get("StreamName")
+    return _arn(partition, "kinesis", region, account, f"stream/{name}") if name else None
+
+
+def _states(params: dict[str, Any], where: tuple[str, str, str]) -> str | None:
+    return params.get("stateMachineArn") or params.get("executionArn")
+
+
+def _events(params: dict[str, Any], where: tuple[str, str, str]) -> str | None:
+    partition, region, account = where
+    entries = params.get("Entries") or [{}]
+    bus = entries[0].get("EventBusName") or params.get("EventBusName") or "default"
+    return bus if bus.startswith("arn:") else _arn(partition, "events", region, account, f"event-bus/{bus}")
+
+
+def _secretsmanager(params: dict[str, Any], where: tuple[str, str, str]) -> str | None:
+    partition, region, account = where
+    secret = params.get("SecretId")
+    if secret is None:
+        return None
+    return (
+        secret
+        if secret.startswith("arn:")
+        else _arn(partition, "secretsmanager", region, account, f"secret:{secret}*")
+    )
+
+
+def _ssm(params: dict[str, Any], where: tuple[str, str, str]) -> str | None:
+    partition, region, account = where
+    name = params.get("Name") or params.get("Path")
+    if name is None:
+        return None
+    return _arn(partition, "ssm", region, account, f"parameter/{name.lstrip('/')}")
+
+
+def _appconfig(params: dict[str, Any], where: tuple[str, str, str]) -> str | None:
+    partition, region, account = where
+    app = params.get("ApplicationIdentifier")
+    env = params.get("EnvironmentIdentifier")
+    profile = params.get("ConfigurationProfileIdentifier")
+    if not (app and env and profile):
+        return None
+    return _arn(
+        partition,
+        "appconfig",
+        region,
+        account,
+        f"application/{app}/environment/{env}/configuration/{profile}",
+    )
+
+
+#: How to name the resource of a call, by IAM service prefix.
+RESOURCE_ARNS: dict[str, Callable[[dict[str, Any], tuple[str, str, str]], str | None]] = {
+    "dynamodb": _dynamodb,
+    "sqs": _sqs,
+    "sns": _sns,
+    "s3": _s3,
+    "lambda": _lambda,
+    "kinesis": _kinesis,
+    "states": _states,
+    "events": _events,
+    "secretsmanager": _secretsmanager,
+    "ssm": _ssm,
+    "appconfig": _appconfig,
+}
+
+
+#: AWS managed policies the patterns may attach, as their documents read.
+MANAGED_POLICIES: dict[str, dict[str, Any]] = {
+    "service-role/AWSLambdaBasicExecutionRole": {
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": "*",
+            }
+        ]
+    },
+    "service-role/AmazonAPIGatewayPushToCloudWatchLogs": {
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": [
+                    "logs:CreateLogGroup",
+                    "logs:CreateLogStream",
+                    "logs:DescribeLogGroups",
+                    "logs:DescribeLogStreams",
+                    "logs:PutLogEvents",
+                    "logs:GetLogEvents",
+                    "logs:FilterLogEvents",
+                ],
+                "Resource": "*",
+            }
+        ]
+    },
+}
+
+
+def _statements(document: dict[str, Any], source: str) -> list[Statement]:
+    raw = document.get("Statement", [])
+    return [
+        Statement(
+            effect=s["Effect"],
+            actions=_list(s.get("Action")),
+            resources=_list(s.get("Resource", "*")),
+            not_actions=_list(s.get("NotAction")),
+            not_resources=_list(s.get("NotResource")),
+            condition=s.get("Condition", {}),
+            principal=s.get("Principal"),
+            source=source,
+        )
+        for s in ([raw] if isinstance(raw, dict) else raw)
+    ]
+
+
+def _list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _match(pattern: str, value: str, *, case: bool = False) -> bool:
+    if not case:
+        pattern, value = pattern.lower(), value.lower()
+    return fnmatch.fnmatchcase(value, pattern)

@@ -1,0 +1,26 @@
+"""SQS: trace each message sent, so the deliveries it causes hang under the span that sent it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from localcloud.observers import observes
+
+if TYPE_CHECKING:
+    from localcloud.cloud import LocalCloud
+
+
+@observes("sqs", "SendMessage", "SendMessageBatch")
+def message_sent(cloud: LocalCloud, params: dict[str, Any], parsed: dict[str, Any]) -> None:
+    source, parent = cloud.caller()
+    queue = params.get("QueueUrl", "").rsplit("/", 1)[-1]
+    ids = (
+        [parsed["MessageId"]]
+        if "MessageId" in parsed
+        else [e["MessageId"] for e in parsed.get("Successful", [])]
+    )
+    for message_id in ids:
+        span = cloud.trace.record(
+            "send", source, f"sqs:{queue}", f"message {message_id}", at=cloud.clock.elapsed(), parent=parent
+        )
+        cloud.note_origin(message_id, span.id)

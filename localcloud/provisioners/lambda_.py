@@ -1,0 +1,85 @@
+"""Lambda functions, layers, permissions, event source mappings and async invoke configuration.
+
+Functions are not created in moto (its Lambda runs code in Docker): the local cloud keeps them
+and runs their handlers in-process from their asset folders.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from localcloud.errors import LocalCloudError
+from localcloud.lambda_runtime import LambdaFunction
+from localcloud.provisioners import Provisioned, provisions
+
+if TYPE_CHECKING:
+    from localcloud.cloud import LocalCloud
+
+#: AWS's public Powertools layer: offline, the locally installed Powertools stands in for it.
+POWERTOOLS_LAYER = re.compile(r"arn:aws[\w-]*:lambda:[\w-]+:017000801446:layer:AWSLambdaPowertoolsPython")
+
+
+@provisions("AWS::Lambda::LayerVersion")
+def layer_version(cloud: LocalCloud, logical_id: str, props: dict[str, Any]) -> Provisioned:
+    name = props.get("LayerName") or cloud.physical_name(logical_id, 64)
+    arn = f"arn:{cloud.partition}:lambda:{cloud.region}:{cloud.account}:layer:{name}:1"
+    cloud.layers[arn] = cloud.artifact.asset_path(logical_id)
+    return Provisioned(arn, {"LayerVersionArn": arn})
+
+
+@provisions("AWS::Lambda::Function")
+def function(cloud: LocalCloud, logical_id: str, props: dict[str, Any]) -> Provisioned:
+    name = props.get("FunctionName") or cloud.physical_name(logical_id, 64)
+    arn = f"arn:{cloud.partition}:lambda:{cloud.region}:{cloud.account}:function:{name}"
+    runtime = props.get("Runtime", "")
+    layer_dirs = []
+    for layer in props.get("Layers", []):
+        if layer in cloud.layers:
+            layer_dirs.append(cloud.layers[layer] / "python")
+        elif not POWERTOOLS_LAYER.match(layer):
+            raise LocalCloudError(
+                f"{logical_id}: layer {layer} is neither in this stack nor a known public layer"
+            )
+    fn = LambdaFunction(
+        logical_id=logical_id,
+        name=name,
+        arn=arn,
+        handler=props["Handler"],
+        runtime=runtime,
+        code_dir=cloud.artifact.asset_path(logical_id),
+        layer_dirs=[d for d in layer_dirs if d.is_dir()],
+        environment={k: str(v) for k, v in props.get("Environment", {}).get("Variables", {}).items()},
+        role_arn=props["Role"],
+        timeout=int(props.get("Timeout", 3)),
+        memory_size=int(props.get("MemorySize", 128)),
+        log_group=props.get("LoggingConfig", {}).get("LogGroup", ""),
+        reserved_concurrency=(
+            int(props["ReservedConcurrentExecutions"]) if "ReservedConcurrentExecutions" in props else None
+        ),
+    )
+    cloud.add_function(fn, dead_letter_arn=props.get("DeadLetterConfig", {}).get("TargetArn"))
+    return Provisioned(name, {"Arn": arn})
+
+
+@provisions("AWS::Lambda::Permission")
+def permission(cloud: LocalCloud, logical_id: str, props: dict[str, Any]) -> Provisioned:
+    fn = cloud.function(props["FunctionName"])
+    cloud.iam.add_function_permission(fn.arn, props, logical_id)
+    return Provisioned(logical_id)
+
+
+@provisions("AWS::Lambda::EventSourceMapping")
+def event_source_mapping(cloud: LocalCloud, logical_id: str, props: dict[str, Any]) -> Provisioned:
+    mapping_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{cloud.stack_name}/{logical_id}"))
+    cloud.add_event_source(logical_id, mapping_id, cloud.function(props["FunctionName"]), props)
+    arn = f"arn:{cloud.partition}:lambda:{cloud.region}:{cloud.account}:event-source-mapping:{mapping_id}"
+    return Provisioned(mapping_id, {"EventSourceMappingArn": arn})
+
+
+@provisions("AWS::Lambda::EventInvokeConfig")
+def event_invoke_config(cloud: LocalCloud, logical_id: str, props: dict[str, Any]) -> Provisioned:
+    fn = cloud.function(props["FunctionName"])
+    cloud.invoker.configure(fn, props)
+    return Provisioned(logical_id)
