@@ -1,0 +1,61 @@
+"""Small purpose-built stacks for testing the local cloud's semantics one at a time."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from aws_cdk import App, Stack
+from aws_cdk import aws_lambda as lambda_
+
+from localcloud import LocalCloud
+from localcloud.assembly import StackArtifact, load_stack
+from patterns.stack import SYNTH_METADATA
+
+FUNCTIONS = Path(__file__).parent / "functions"
+
+
+def python_function(scope: Stack, construct_id: str, folder: str, handler: str = "handler.handler", **kwargs) -> lambda_.Function:
+    """A function from ``tests/localcloud/functions/<folder>``; any Python runtime runs the same offline."""
+    return lambda_.Function(
+        scope,
+        construct_id,
+        runtime=lambda_.Runtime.PYTHON_3_14,
+        handler=handler,
+        code=lambda_.Code.from_asset(str(FUNCTIONS / folder)),
+        **kwargs,
+    )
+
+
+@pytest.fixture(scope="session")
+def synth(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str, Callable[[Stack], None]], StackArtifact]:
+    """Synthesize a stack that ``build`` fills, once per session per name, with asset metadata."""
+    built: dict[str, StackArtifact] = {}
+
+    def synthesize(name: str, build: Callable[[Stack], None]) -> StackArtifact:
+        if name not in built:
+            outdir = tmp_path_factory.mktemp(f"cdk-{name}")
+            app = App(outdir=str(outdir), context=SYNTH_METADATA)
+            build(Stack(app, name))
+            app.synth()
+            built[name] = load_stack(outdir, name)
+        return built[name]
+
+    return synthesize
+
+
+@pytest.fixture
+def run() -> Iterator[Callable[..., LocalCloud]]:
+    """Start a local cloud for an artifact; it stops when the test ends."""
+    clouds: list[LocalCloud] = []
+
+    def start(artifact: StackArtifact, **kwargs) -> LocalCloud:
+        cloud = LocalCloud(artifact, **kwargs)
+        cloud.start()
+        clouds.append(cloud)
+        return cloud
+
+    yield start
+    for cloud in clouds:
+        cloud.stop()
