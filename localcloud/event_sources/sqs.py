@@ -111,6 +111,7 @@ class SqsEventSource:
     def _receive(self) -> list[dict[str, Any]]:
         sqs = self.cloud.client_as(self.function.role_arn, "sqs", f"esm:{self.function.name}")
         received: list[dict[str, Any]] = []
+        self._release_timed_out_fifo_messages()
         self._trace_redrives()
         while len(received) < self.batch_size:
             page = sqs.receive_message(
@@ -124,6 +125,17 @@ class SqsEventSource:
                 break
             received.extend(page)
         return received
+
+    def _release_timed_out_fifo_messages(self) -> None:
+        """Release every FIFO message whose visibility timed out before receiving, as SQS does.
+
+        moto releases them one by one while it iterates, so a later message of a group could be
+        received before an earlier one that timed out at the same moment.
+        """
+        queue = self._queue()
+        if queue.fifo_queue:
+            for message in [m for m in queue.pending_messages if m.visible]:
+                queue.pending_messages.remove(message)
 
     def _trace_redrives(self) -> None:
         queue = self._queue()
