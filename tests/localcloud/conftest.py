@@ -16,7 +16,9 @@ from patterns.stack import SYNTH_METADATA
 FUNCTIONS = Path(__file__).parent / "functions"
 
 
-def python_function(scope: Stack, construct_id: str, folder: str, handler: str = "handler.handler", **kwargs) -> lambda_.Function:
+def python_function(
+    scope: Stack, construct_id: str, folder: str, handler: str = "handler.handler", **kwargs
+) -> lambda_.Function:
     """A function from ``tests/localcloud/functions/<folder>``; any Python runtime runs the same offline."""
     return lambda_.Function(
         scope,
@@ -29,7 +31,9 @@ def python_function(scope: Stack, construct_id: str, folder: str, handler: str =
 
 
 @pytest.fixture(scope="session")
-def synth(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str, Callable[[Stack], None]], StackArtifact]:
+def synth(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Callable[[str, Callable[[Stack], None]], StackArtifact]:
     """Synthesize a stack that ``build`` fills, once per session per name, with asset metadata."""
     built: dict[str, StackArtifact] = {}
 
