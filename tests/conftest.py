@@ -37,3 +37,46 @@ def cloud_assembly(tmp_path_factory: pytest.TempPathFactory):
 
     outdir = tmp_path_factory.mktemp("cdk.out")
     return build_app(builtin_validation=False, outdir=str(outdir)).synth()
+
+
+@pytest.fixture
+def run(request: pytest.FixtureRequest):
+    """Start a local cloud for a stack artifact: ``cloud = run(artifact)``; it stops with the test."""
+    from localcloud import LocalCloud
+
+    clouds = request.node.local_clouds = []
+
+    def start(artifact, **kwargs):
+        cloud = LocalCloud(artifact, **kwargs)
+        cloud.start()
+        clouds.append(cloud)
+        return cloud
+
+    yield start
+    for cloud in clouds:
+        cloud.stop()
+
+
+@pytest.fixture
+def local_cloud(cloud_assembly, run):
+    """Start the local cloud for a registered pattern's stack: ``cloud = local_cloud("scalable_webhook")``.
+
+    The stacks are the session's one synthesis; each cloud is fresh and stops with the test. When
+    the test fails, the trace of what happened is added to its report.
+    """
+    from localcloud.assembly import load_stack
+    from patterns.registry import get
+
+    return lambda pattern_id, **kwargs: run(
+        load_stack(cloud_assembly.directory, get(pattern_id).stack_name), **kwargs
+    )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """A failing local-cloud test shows what happened in the cloud, as a tree."""
+    report = yield
+    if report.failed and call.when == "call":
+        for cloud in getattr(item, "local_clouds", []):
+            report.sections.append((f"local cloud trace: {cloud.stack_name}", cloud.trace.tree()))
+    return report

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from aws_cdk import App, Stack
 from aws_cdk import aws_lambda as lambda_
 
-from localcloud import LocalCloud
 from localcloud.assembly import StackArtifact, load_stack
 from patterns.stack import SYNTH_METADATA
 
@@ -47,19 +46,3 @@ def synth(
         return built[name]
 
     return synthesize
-
-
-@pytest.fixture
-def run() -> Iterator[Callable[..., LocalCloud]]:
-    """Start a local cloud for an artifact; it stops when the test ends."""
-    clouds: list[LocalCloud] = []
-
-    def start(artifact: StackArtifact, **kwargs) -> LocalCloud:
-        cloud = LocalCloud(artifact, **kwargs)
-        cloud.start()
-        clouds.append(cloud)
-        return cloud
-
-    yield start
-    for cloud in clouds:
-        cloud.stop()
