@@ -15,6 +15,19 @@ from datetime import UTC, datetime, timedelta
 from freezegun import freeze_time
 
 DEFAULT_START = datetime(2026, 1, 1, tzinfo=UTC)
+#: Modules whose clocks stay real: the CDK and its jsii bridge (thousands of modules freezegun
+#: would otherwise scan on every start) and the test runner (so its durations stay true).
+REAL_TIME_MODULES = (
+    "aws_cdk",
+    "jsii",
+    "cdk_nag",
+    "constructs",
+    "cfnlint",
+    "_pytest",
+    "pytest",
+    "pluggy",
+    "typeguard",
+)
 
 
 @dataclass(order=True)
@@ -28,7 +41,7 @@ class _Timer:
 class VirtualClock:
     def __init__(self, start: datetime = DEFAULT_START) -> None:
         self._start = start
-        self._freezer = freeze_time(start)
+        self._freezer = freeze_time(start, ignore=list(REAL_TIME_MODULES))
         self._frozen = None
         self._timers: list[_Timer] = []
         self._sequence = itertools.count()
