@@ -416,6 +416,32 @@ def asset_table(functions: Sequence[Function]) -> Table:
     )
 
 
+def local_cloud_table(assembly: Path) -> Table:
+    """(e) provisioning per pattern stack and (f) delivery overhead against raw moto calls."""
+    from benchmarks import localcloud_bench as lc
+
+    rows = [
+        [f"provision {name}", f"{seconds:.2f}", ""]
+        for name, seconds in lc.provisioning_seconds(assembly).items()
+    ]
+    local, raw = lc.local_cloud_delivery(assembly), lc.raw_moto_delivery()
+    ratio = local / raw
+    rows += [
+        [f"{lc.DELIVERY_MESSAGES} webhooks SQS -> worker -> DynamoDB in the local cloud", f"{local:.2f}", ""],
+        ["the same moto calls in a loop", f"{raw:.2f}", ""],
+        ["ratio local cloud / raw moto", f"{ratio:.2f}x", verdict(ratio <= lc.DELIVERY_RATIO_TARGET)],
+    ]
+    return Table(
+        "(e) Local cloud: provisioning, and delivery against raw moto",
+        ["what", "seconds", "target"],
+        rows,
+        [
+            f"Provisioning: median of {lc.PROVISION_RUNS} starts; target well under a second.",
+            f"Delivery target: within {lc.DELIVERY_RATIO_TARGET:g}x of the raw moto calls.",
+        ],
+    )
+
+
 def tests_table(result: tuple[float, str] | None) -> Table:
     command = "python " + " ".join(TEST_COMMAND)
     row = (
@@ -482,10 +508,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         progress(f"cold init: {INIT_RUNS} runs each of {len(functions)} handlers and hello world")
         measured = [HELLO_WORLD, *functions]
         cold_init = cold_init_table(measured, measure_cold_init(measured), skipped)
+        progress("local cloud: provisioning and delivery")
+        local_cloud = local_cloud_table(synth.assembly)
     if not args.skip_tests:
         progress("test suite")
     tests = tests_table(None if args.skip_tests else measure_tests())
-    tables = [synth_table(synth), cold_init, assets, tests]
+    tables = [synth_table(synth), cold_init, assets, tests, local_cloud]
     print(render_text(machine, tables))
     if args.markdown:
         write_markdown(args.markdown, render_markdown(machine, tables))
