@@ -400,41 +400,46 @@ class LocalCloud:
             progressed = pollable.poll() or progressed
         return progressed
 
-    def next_wakeup(self) -> datetime | None:
-        moments = [self.clock.next_timer(), *(p.next_wakeup() for p in self.pollables)]
+    def next_wakeup(self, *, schedules: bool = True) -> datetime | None:
+        """When something next falls due; ``schedules=False`` leaves out schedules, which never end."""
+        pollables = [p for p in self.pollables if schedules or not getattr(p, "schedule", False)]
+        moments = [self.clock.next_timer(), *(p.next_wakeup() for p in pollables)]
         later = [m for m in moments if m is not None]
         return min(later) if later else None
 
-    def advance(self, seconds: float) -> None:
+    def advance(self, seconds: float, max_steps: int = 10_000) -> None:
         """Move virtual time forward, delivering everything that falls due on the way."""
         target = self.clock.now() + timedelta(seconds=seconds)
+        steps = 0
         while True:
-            while self.pump():
-                pass
+            steps = self._pump_until_quiet(steps, max_steps)
             moment = self.next_wakeup()
             if moment is None or moment > target:
                 break
             self.clock.move_to(moment)
         self.clock.move_to(target)
-        while self.pump():
-            pass
+        self._pump_until_quiet(steps, max_steps)
 
     def drain(self, max_steps: int = 10_000) -> None:
         """Deliver until nothing is in flight, moving time as needed; raise if it never gets quiet."""
         steps = 0
         while True:
-            if self.pump():
-                steps += 1
-                if steps > max_steps:
-                    tail = "\n".join(self.trace.tree().splitlines()[-20:])
-                    raise DrainLimitExceeded(
-                        f"still busy after {max_steps} steps: events may loop between resources. Last spans:\n{tail}"
-                    )
-                continue
+            steps = self._pump_until_quiet(steps, max_steps)
             moment = self.next_wakeup()
             if moment is None:
                 return
             self.clock.move_to(moment)
+
+    def _pump_until_quiet(self, steps: int, max_steps: int) -> int:
+        """Pump until nothing more happens at this moment; count the steps against ``max_steps``."""
+        while self.pump():
+            steps += 1
+            if steps > max_steps:
+                recent = "\n".join(self.trace.lines()[-20:])
+                raise DrainLimitExceeded(
+                    f"still busy after {max_steps} steps: events may loop between resources. Last spans:\n{recent}"
+                )
+        return steps
 
     # ------------------------------------------------------------------------------------ IAM
 

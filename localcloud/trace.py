@@ -58,24 +58,25 @@ class Trace:
             and (outcome is None or s.outcome == outcome)
         ]
 
-    def children(self, span: Span) -> list[Span]:
-        return [s for s in self.spans if s.parent == span.id]
-
     def tree(self) -> str:
+        """Each span under its cause, indented; a long causal chain is cut at :data:`MAX_DEPTH`."""
+        children: dict[int | None, list[Span]] = {}
+        for span in self.spans:
+            children.setdefault(span.parent, []).append(span)
         lines: list[str] = []
-
-        def walk(span: Span, depth: int) -> None:
-            timing = f"t={span.at:g}s" + (f"..{span.ended:g}s" if span.ended not in (None, span.at) else "")
-            detail = f" {span.detail}" if span.detail else ""
-            lines.append(
-                f"{'  ' * depth}- [{timing}] {span.kind} {span.source} -> {span.target}{detail}: {span.outcome}"
-            )
-            for child in self.children(span):
-                walk(child, depth + 1)
-
-        for root in (s for s in self.spans if s.parent is None):
-            walk(root, 0)
+        stack = [(root, 0) for root in reversed(children.get(None, []))]
+        while stack:
+            span, depth = stack.pop()
+            if depth > MAX_DEPTH:
+                lines.append(f"{'  ' * depth}- ... (deeper spans cut)")
+                continue
+            lines.append(f"{'  ' * depth}{_line(span)}")
+            stack.extend((child, depth + 1) for child in reversed(children.get(span.id, [])))
         return "\n".join(lines)
+
+    def lines(self) -> list[str]:
+        """Every span in the order it happened, one line each."""
+        return [_line(span) for span in self.spans]
 
     def mermaid(self) -> str:
         lines = ["sequenceDiagram"]
@@ -84,6 +85,15 @@ class Trace:
             note = f"{span.kind}{': ' + span.detail if span.detail else ''} ({span.outcome})"
             lines.append(f"    {_actor(span.source)}{arrow}{_actor(span.target)}: {note}")
         return "\n".join(lines)
+
+
+MAX_DEPTH = 40
+
+
+def _line(span: Span) -> str:
+    timing = f"t={span.at:g}s" + (f"..{span.ended:g}s" if span.ended not in (None, span.at) else "")
+    detail = f" {span.detail}" if span.detail else ""
+    return f"- [{timing}] {span.kind} {span.source} -> {span.target}{detail}: {span.outcome}"
 
 
 def _actor(name: str) -> str:

@@ -63,23 +63,26 @@ class SqsEventSource:
     # ------------------------------------------------------------------------------------ polling
 
     def poll(self) -> bool:
-        """Deliver what is deliverable now; return whether anything happened."""
+        """Deliver one batch if one is deliverable now; return whether anything happened.
+
+        One batch per poll: the pump polls again until quiet, so a function that feeds its own
+        queue is caught by ``drain``'s bound instead of looping inside one poll.
+        """
         if not self.enabled:
             return False
         now = self.cloud.clock.now()
         self._running = [end for end in self._running if end > now]
-        progressed = False
-        while len(self._running) < self.max_concurrency and self._ready(now):
-            messages = self._receive()
-            if not messages:
-                break
-            self._window_ends = None
-            progressed = True
-            kept = self._filter(messages)
-            if kept:
-                self._deliver(kept)
-                self._running.append(now + timedelta(seconds=self.function.duration))
-        return progressed
+        if len(self._running) >= self.max_concurrency or not self._ready(now):
+            return False
+        messages = self._receive()
+        if not messages:
+            return False
+        self._window_ends = None
+        kept = self._filter(messages)
+        if kept:
+            self._deliver(kept)
+            self._running.append(now + timedelta(seconds=self.function.duration))
+        return True
 
     def next_wakeup(self) -> datetime | None:
         """When something could next be delivered: a message turning visible, or the window ending."""

@@ -18,7 +18,7 @@ from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_sqs as sqs
 from botocore.exceptions import ClientError
 
-from localcloud import LocalCloud, UnsupportedResourceType
+from localcloud import DrainLimitExceeded, LocalCloud, UnsupportedResourceType
 from tests.localcloud.conftest import python_function
 
 pytestmark = pytest.mark.localcloud
@@ -325,3 +325,29 @@ def test_an_unknown_resource_type_is_a_clear_error(synth):
         UnsupportedResourceType, match=r"Mystery: resource type AWS::Foo::Bar is not supported"
     ):
         LocalCloud(artifact).start()
+
+
+def build_loop(stack: Stack) -> None:
+    queue = sqs.Queue(stack, "Loop")
+    echo = python_function(stack, "Echo", "echo", environment={"QUEUE_URL": queue.queue_url})
+    queue.grant_send_messages(echo)
+    echo.add_event_source(sources.SqsEventSource(queue))
+
+
+def test_drain_stops_a_loop_with_a_clear_error(synth, run):
+    cloud = run(synth("Loop", build_loop))
+    cloud.client("sqs").send_message(QueueUrl=cloud.physical_id("Loop"), MessageBody="again")
+    with pytest.raises(DrainLimitExceeded, match="events may loop"):
+        cloud.drain(max_steps=20)
+
+
+def test_the_trace_tells_cause_and_effect_as_a_tree_and_a_sequence_diagram(sqs_cloud):
+    send(sqs_cloud, "Work", "good-1")
+    sqs_cloud.drain()
+    tree = sqs_cloud.trace.tree().splitlines()
+    assert tree[0].startswith("- [t=0s] send test -> sqs:")
+    assert tree[1].strip().startswith("- [t=0s] deliver sqs:") and tree[2].strip().startswith(
+        "- [t=0s] invoke sqs:"
+    )
+    diagram = sqs_cloud.trace.mermaid().splitlines()
+    assert diagram[0] == "sequenceDiagram" and len(diagram) == 4
