@@ -105,7 +105,16 @@ class LocalCloud:
 
     @classmethod
     def from_assembly(cls, directory: str | Path, stack_name: str, **kwargs: Any) -> LocalCloud:
+        """The stack ``stack_name`` of a cloud assembly directory, such as ``cdk.out``."""
         return cls(load_stack(directory, stack_name), **kwargs)
+
+    @classmethod
+    def from_stack(cls, stack: Any, **kwargs: Any) -> LocalCloud:
+        """A CDK ``Stack`` object: its app is synthesized (its App needs asset metadata in its context)."""
+        from aws_cdk import Stage
+
+        assembly = Stage.of(stack).synth()
+        return cls.from_assembly(assembly.directory, stack.stack_name, **kwargs)
 
     # ------------------------------------------------------------------------------------ lifecycle
 

@@ -10,7 +10,7 @@ import json
 
 import boto3
 import pytest
-from aws_cdk import CfnResource, Duration, RemovalPolicy, Stack
+from aws_cdk import App, CfnResource, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
@@ -19,6 +19,7 @@ from aws_cdk import aws_sqs as sqs
 from botocore.exceptions import ClientError
 
 from localcloud import DrainLimitExceeded, LocalCloud, UnsupportedResourceType
+from patterns.stack import SYNTH_METADATA
 from tests.localcloud.conftest import python_function
 
 pytestmark = pytest.mark.localcloud
@@ -351,3 +352,10 @@ def test_the_trace_tells_cause_and_effect_as_a_tree_and_a_sequence_diagram(sqs_c
     )
     diagram = sqs_cloud.trace.mermaid().splitlines()
     assert diagram[0] == "sequenceDiagram" and len(diagram) == 4
+
+
+def test_a_stack_object_runs_directly(tmp_path):
+    stack = Stack(App(outdir=str(tmp_path), context=SYNTH_METADATA), "FromObject")
+    build_twins(stack)
+    with LocalCloud.from_stack(stack) as cloud:
+        assert cloud.invoke("TwinB")["Payload"]["name"] == "twin-b"
