@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from localcloud.errors import LocalCloudError
+from localcloud.function_logs import captured
 from localcloud.lambda_runtime import InvocationResult, LambdaFunction
 
 if TYPE_CHECKING:
@@ -89,7 +90,10 @@ class Invoker:
             )
             raise Throttled(f"Rate Exceeded: {function.name} is at its reserved concurrency of {limit}")
         span = self.cloud.trace.record("invoke", source, function.name, at=now, parent=cause)
-        with self.cloud.acting_as(function.role_arn, function.name, span.id):
+        with (
+            captured(self.cloud, function, span.id),
+            self.cloud.acting_as(function.role_arn, function.name, span.id),
+        ):
             result = function.run(payload, self.cloud.clock)
         self._note_service_calls(function, result.request_id)
         running.append(now + function.duration)
@@ -218,4 +222,5 @@ class Invoker:
 
 
 def encode(payload: Any) -> str:
-    return payload if isinstance(payload, str) else json.dumps(payload)
+    """A payload as Lambda serializes it: JSON, so a returned string arrives quoted."""
+    return json.dumps(payload)
