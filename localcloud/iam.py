@@ -118,13 +118,18 @@ class PolicyEngine:
 
     # ------------------------------------------------------------------------------------ decisions
 
-    def decide(self, role_arn: str, action: str, resource: str) -> Decision:
-        """Identity-policy evaluation for a role in this account: deny wins, else an allow is needed."""
+    def decide(self, role_arn: str, action: str, resource: str | None) -> Decision:
+        """Identity-policy evaluation for a role in this account: deny wins, else an allow is needed.
+
+        ``resource`` None means the call's resource cannot be named offline: the action alone decides.
+        """
         statements = self.identity.get(role_arn, [])
         allowing = []
         for statement in statements:
             pattern = statement.covers_action(action)
-            if pattern is None or not statement.covers_resource(resource) or not statement.conditions_hold():
+            if pattern is None or not statement.conditions_hold():
+                continue
+            if resource is not None and not statement.covers_resource(resource):
                 continue
             if set(statement.condition) - {"Bool"}:
                 self.unevaluated_conditions.add(f"{statement.source}: {sorted(statement.condition)}")
@@ -186,6 +191,10 @@ def _arn(partition: str, service: str, region: str, account: str, resource: str)
 
 def _dynamodb(params: dict[str, Any], where: tuple[str, str, str]) -> str | None:
     partition, region, account = where
+    # DynamoDB Streams calls name their stream, or hold an iterator that starts with its ARN.
+    stream = params.get("StreamArn") or params.get("ShardIterator", "").split("|", 1)[0]
+    if stream.startswith("arn:"):
+        return stream
     name = params.get("TableName")
     if name is None:
         items = params.get("RequestItems") or {}
@@ -231,6 +240,22 @@ def _kinesis(params: dict[str, Any], where: tuple[str, str, str]) -> str | None:
         return params["StreamARN"]
     name = params.get("StreamName")
     return _arn(partition, "kinesis", region, account, f"stream/{name}") if name else None
+
+
+def _logs(params: dict[str, Any], where: tuple[str, str, str]) -> str | None:
+    partition, region, account = where
+    group = params.get("logGroupName")
+    if group is None:
+        return None
+    stream = params.get("logStreamName")
+    suffix = f":log-stream:{stream}" if stream else ""
+    return _arn(partition, "logs", region, account, f"log-group:{group}{suffix}")
+
+
+def _firehose(params: dict[str, Any], where: tuple[str, str, str]) -> str | None:
+    partition, region, account = where
+    name = params.get("DeliveryStreamName")
+    return _arn(partition, "firehose", region, account, f"deliverystream/{name}") if name else None
 
 
 def _states(params: dict[str, Any], where: tuple[str, str, str]) -> str | None:
@@ -288,6 +313,8 @@ RESOURCE_ARNS: dict[str, Callable[[dict[str, Any], tuple[str, str, str]], str | 
     "s3": _s3,
     "lambda": _lambda,
     "kinesis": _kinesis,
+    "firehose": _firehose,
+    "logs": _logs,
     "states": _states,
     "events": _events,
     "secretsmanager": _secretsmanager,

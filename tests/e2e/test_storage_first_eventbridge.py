@@ -1,0 +1,120 @@
+"""Storage-first's EventBridge variant offline: what the API puts on the bus is processed once, a bad
+request ends in the dead-letter queue after the function's retries, and the archive replays."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from aws_cdk import CfnOutput, Stack
+
+from localcloud import LocalCloud
+from localcloud.assembly import StackArtifact, load_stack
+from patterns.stack import new_app
+from patterns.storage_first import EVENT_DETAIL_TYPE, EVENT_SOURCE, StorageFirst
+
+pytestmark = pytest.mark.e2e
+
+STACK = "StorageFirstBus"
+
+
+@pytest.fixture(scope="module")
+def artifact(tmp_path_factory: pytest.TempPathFactory) -> StackArtifact:
+    outdir = tmp_path_factory.mktemp("storage-first-bus")
+    app = new_app(builtin_validation=False, outdir=str(outdir))
+    stack = Stack(app, STACK)
+    pattern = StorageFirst(stack, "Pattern", target="eventbridge")
+    for name, value in pattern.outputs().items():
+        CfnOutput(stack, name, value=value)
+    app.synth()
+    return load_stack(outdir, STACK)
+
+
+@pytest.fixture
+def cloud(artifact, run) -> LocalCloud:
+    return run(artifact)
+
+
+def store(cloud: LocalCloud, request_id: str, body: dict) -> None:
+    """What the API's EventBridge integration puts on the bus for one request."""
+    response = cloud.client("events").put_events(
+        Entries=[
+            {
+                "Source": EVENT_SOURCE,
+                "DetailType": EVENT_DETAIL_TYPE,
+                "EventBusName": cloud.outputs["EventBusName"],
+                "Detail": json.dumps({"request_id": request_id, "body": body}),
+            }
+        ]
+    )
+    assert response["FailedEntryCount"] == 0
+
+
+def order(n: int) -> dict:
+    return {"type": "order.placed", "payload": {"order_id": f"o-{n}"}}
+
+
+def processed(cloud: LocalCloud) -> dict[str, dict]:
+    items = cloud.client("dynamodb").scan(TableName=cloud.outputs["ProcessedTableName"])["Items"]
+    return {item["request_id"]["S"]: item for item in items}
+
+
+def dead_letters(cloud: LocalCloud) -> list[dict]:
+    return (
+        cloud.client("sqs")
+        .receive_message(
+            QueueUrl=cloud.outputs["DeadLetterQueueUrl"], MaxNumberOfMessages=10, VisibilityTimeout=0
+        )
+        .get("Messages", [])
+    )
+
+
+def invocations(cloud: LocalCloud) -> list[float]:
+    return [span.at for span in cloud.trace.find("invoke", target=cloud.function("Processor").name)]
+
+
+def test_requests_put_on_the_bus_are_processed_once_each(cloud):
+    for n in range(5):
+        store(cloud, f"req-{n}", order(n))
+    store(cloud, "req-0", order(0))
+    cloud.drain()
+    assert sorted(processed(cloud)) == [f"req-{n}" for n in range(5)]
+    assert processed(cloud)["req-3"]["payload"]["M"]["order_id"]["S"] == "o-3"
+    assert len(invocations(cloud)) == 6, "the duplicate was delivered and acknowledged, not written"
+    assert dead_letters(cloud) == []
+
+
+def test_an_invalid_request_ends_in_the_dlq_after_the_functions_retries(cloud):
+    store(cloud, "good", order(1))
+    store(cloud, "bad", {"type": "unknown.kind", "payload": {}})
+    cloud.drain()
+    assert list(processed(cloud)) == ["good"]
+    assert invocations(cloud) == [0, 0, 60, 180], "the bad one: first try, then Lambda's two retries"
+    [dead] = dead_letters(cloud)
+    event = json.loads(dead["Body"])
+    assert (event["source"], event["detail-type"]) == (EVENT_SOURCE, EVENT_DETAIL_TYPE)
+    assert event["detail"] == {"request_id": "bad", "body": {"type": "unknown.kind", "payload": {}}}
+
+
+def test_replaying_the_archive_reprocesses_without_writing_twice(cloud):
+    store(cloud, "req-1", order(1))
+    store(cloud, "req-2", order(2))
+    cloud.drain()
+    written = {key: item["processed_at"] for key, item in processed(cloud).items()}
+    events = cloud.client("events")
+    archive = events.describe_archive(ArchiveName=cloud.physical_id("Archive"))
+    assert archive["EventCount"] == 2
+    cloud.advance(60)
+    events.start_replay(
+        ReplayName="again",
+        EventSourceArn=archive["ArchiveArn"],
+        EventStartTime=cloud.clock.now().replace(hour=0, minute=0),
+        EventEndTime=cloud.clock.now(),
+        Destination={"Arn": archive["EventSourceArn"]},
+    )
+    cloud.drain()
+    assert len(invocations(cloud)) == 4, "both requests were delivered again"
+    assert {key: item["processed_at"] for key, item in processed(cloud).items()} == written
+    assert [span.detail for span in cloud.trace.find("replay")] == [
+        f"again from {cloud.physical_id('Archive')}"
+    ]
