@@ -1,0 +1,62 @@
+"""Kinesis and DynamoDB streams: trace each record written, so the deliveries it causes hang under
+the span that wrote it.
+
+DynamoDB items count when written one at a time (PutItem, UpdateItem, DeleteItem) to a table with a
+stream; a batch or transaction write is delivered all the same, only without a cause in the trace.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from localcloud.event_sources.streams import origin_key
+from localcloud.observers import observes
+
+if TYPE_CHECKING:
+    from localcloud.cloud import LocalCloud
+
+
+@observes("kinesis", "PutRecord", "PutRecords")
+def records_put(cloud: LocalCloud, params: dict[str, Any], parsed: dict[str, Any]) -> None:
+    source, parent = cloud.caller()
+    stream_arn = params.get("StreamARN") or (
+        f"arn:{cloud.partition}:kinesis:{cloud.region}:{cloud.account}:stream/{params['StreamName']}"
+    )
+    written = [parsed] if "SequenceNumber" in parsed else parsed.get("Records", [])
+    for record in written:
+        if "SequenceNumber" not in record:  # a failed entry of PutRecords
+            continue
+        span = cloud.trace.record(
+            "send",
+            source,
+            f"kinesis:{stream_arn.rsplit('/', 1)[-1]}",
+            f"record {record['ShardId']}:{record['SequenceNumber']}",
+            at=cloud.clock.elapsed(),
+            parent=parent,
+        )
+        cloud.note_origin(origin_key(stream_arn, record["ShardId"], record["SequenceNumber"]), span.id)
+
+
+@observes("dynamodb", "PutItem", "UpdateItem", "DeleteItem")
+def item_written(cloud: LocalCloud, params: dict[str, Any], parsed: dict[str, Any]) -> None:
+    from moto.dynamodb.models import dynamodb_backends
+
+    table = dynamodb_backends[cloud.account][cloud.region].get_table(params["TableName"].rsplit("/", 1)[-1])
+    shard = table.stream_shard
+    if shard is None or not shard.items:
+        return
+    change = shard.items[-1].record
+    stream_arn = f"{table.table_arn}/stream/{table.latest_stream_label}"
+    key = origin_key(stream_arn, shard.id, change["dynamodb"]["SequenceNumber"])
+    if cloud.origin_of(key) is not None:
+        return  # the write changed nothing, so the stream's last record is an earlier write's
+    source, parent = cloud.caller()
+    span = cloud.trace.record(
+        "send",
+        source,
+        f"dynamodb:{table.name}",
+        f"{change['eventName']} {change['dynamodb']['SequenceNumber']}",
+        at=cloud.clock.elapsed(),
+        parent=parent,
+    )
+    cloud.note_origin(key, span.id)

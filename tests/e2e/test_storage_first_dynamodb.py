@@ -1,0 +1,151 @@
+"""Storage-first's DynamoDB variant offline: what API Gateway stored in the requests table reaches the
+processed table once, through the table's stream; a bad request ends in the on-failure queue.
+
+The processor reports bad records as batch item failures, so the mapping splits a batch at the
+first bad record; a batch in which every record fails raises instead, and the mapping bisects it.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from aws_cdk import CfnOutput, Stack
+
+from localcloud import LocalCloud
+from localcloud.assembly import StackArtifact, load_stack
+from patterns.stack import new_app
+from patterns.storage_first import DEFAULT_RETRY_ATTEMPTS, StorageFirst
+
+pytestmark = pytest.mark.e2e
+
+STACK = "StorageFirstDynamo"
+
+
+@pytest.fixture(scope="module")
+def artifact(tmp_path_factory: pytest.TempPathFactory) -> StackArtifact:
+    outdir = tmp_path_factory.mktemp("cdk-storage-first-dynamodb")
+    app = new_app(builtin_validation=False, outdir=str(outdir))
+    stack = Stack(app, STACK)
+    pattern = StorageFirst(stack, "Pattern", target="dynamodb")
+    for name, value in pattern.outputs().items():
+        CfnOutput(stack, name, value=value)
+    app.synth()
+    return load_stack(outdir, STACK)
+
+
+@pytest.fixture
+def cloud(artifact, run) -> LocalCloud:
+    return run(artifact)
+
+
+def store(cloud: LocalCloud, request_id: str, body: str) -> None:
+    """What the API's DynamoDB integration puts: the request id, the body as a string, the time."""
+    cloud.client("dynamodb").put_item(
+        TableName=cloud.outputs["RequestsTableName"],
+        Item={"request_id": {"S": request_id}, "body": {"S": body}, "received_at": {"N": "1767225600000"}},
+        ConditionExpression="attribute_not_exists(request_id)",
+    )
+
+
+def stream_arn(cloud: LocalCloud) -> str:
+    table = cloud.client("dynamodb").describe_table(TableName=cloud.outputs["RequestsTableName"])
+    return table["Table"]["LatestStreamArn"]
+
+
+def sequence_numbers(cloud: LocalCloud) -> dict[str, str]:
+    """The stream's sequence number of each stored request, read as any consumer would."""
+    streams, arn = cloud.client("dynamodbstreams"), stream_arn(cloud)
+    [shard] = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
+    iterator = streams.get_shard_iterator(
+        StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+    )["ShardIterator"]
+    return {
+        r["dynamodb"]["Keys"]["request_id"]["S"]: r["dynamodb"]["SequenceNumber"]
+        for r in streams.get_records(ShardIterator=iterator)["Records"]
+    }
+
+
+def order(n: int) -> str:
+    return json.dumps({"type": "order.placed", "payload": {"order_id": f"o-{n}"}})
+
+
+def processed(cloud: LocalCloud) -> list[str]:
+    items = cloud.client("dynamodb").scan(TableName=cloud.outputs["ProcessedTableName"])["Items"]
+    return sorted(item["request_id"]["S"] for item in items)
+
+
+def failed_batches(cloud: LocalCloud) -> list[dict]:
+    messages = cloud.client("sqs").receive_message(
+        QueueUrl=cloud.outputs["DeadLetterQueueUrl"], MaxNumberOfMessages=10
+    )
+    return [json.loads(m["Body"]) for m in messages.get("Messages", [])]
+
+
+def test_stored_requests_are_processed_once_each(cloud):
+    for n in range(5):
+        store(cloud, f"req-{n}", order(n))
+    cloud.drain()
+    assert processed(cloud) == [f"req-{n}" for n in range(5)]
+    assert failed_batches(cloud) == []
+    assert len(cloud.trace.find("deliver")) == 1, "one batch"
+
+
+def test_a_bad_request_ends_in_the_failure_queue_with_its_batch_info(cloud):
+    store(cloud, "good-1", order(1))
+    store(cloud, "bad", json.dumps({"type": "unknown.kind", "payload": {}}))
+    store(cloud, "good-2", order(2))
+    cloud.drain()
+
+    assert processed(cloud) == ["good-1", "good-2"], "the good requests around it are written, once"
+    [failure] = failed_batches(cloud)
+    assert failure["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert failure["requestContext"]["approximateInvokeCount"] == DEFAULT_RETRY_ATTEMPTS + 1
+    sequence = sequence_numbers(cloud)
+    assert failure["DDBStreamBatchInfo"] == {
+        "shardId": failure["DDBStreamBatchInfo"]["shardId"],
+        "startSequenceNumber": sequence["bad"],
+        "endSequenceNumber": sequence["good-2"],
+        "approximateArrivalOfFirstRecord": "2026-01-01T00:00:00Z",
+        "approximateArrivalOfLastRecord": "2026-01-01T00:00:00Z",
+        "batchSize": 2,
+        "streamArn": stream_arn(cloud),
+    }, "the batch was split at the reported failure: the bad request and what followed it"
+    batches = [d.data["sequence_numbers"] for d in cloud.trace.find("deliver")]
+    retry = [sequence["bad"], sequence["good-2"]]
+    assert batches == [list(sequence.values()), *[retry] * DEFAULT_RETRY_ATTEMPTS]
+
+
+def test_a_batch_of_bad_requests_is_bisected_until_each_fails_alone(cloud):
+    bad = json.dumps({"type": "unknown.kind", "payload": {}})
+    store(cloud, "bad-1", bad)
+    store(cloud, "bad-2", bad)
+    cloud.drain()
+
+    [bisect] = cloud.trace.find("bisect")
+    assert bisect.detail.endswith("2 -> 1 + 1")
+    sequence = sequence_numbers(cloud)
+    failures = failed_batches(cloud)
+    isolated = sorted(
+        (f["DDBStreamBatchInfo"]["startSequenceNumber"], f["DDBStreamBatchInfo"]["batchSize"])
+        for f in failures
+    )
+    assert isolated == [(sequence["bad-1"], 1), (sequence["bad-2"], 1)]
+    assert {f["requestContext"]["approximateInvokeCount"] for f in failures} == {DEFAULT_RETRY_ATTEMPTS + 1}
+    assert processed(cloud) == []
+
+
+def test_a_modified_request_is_not_processed_again(cloud):
+    store(cloud, "req-1", order(1))
+    cloud.drain()
+    cloud.client("dynamodb").update_item(
+        TableName=cloud.outputs["RequestsTableName"],
+        Key={"request_id": {"S": "req-1"}},
+        UpdateExpression="SET body = :body",
+        ExpressionAttributeValues={":body": {"S": "not json"}},
+    )
+    cloud.drain()
+    assert processed(cloud) == ["req-1"]
+    assert len(cloud.trace.find("invoke")) == 1, "the MODIFY never reaches the processor"
+    [skipped] = cloud.trace.find("filter")
+    assert skipped.detail.endswith("1 record(s) filtered out")
