@@ -6,8 +6,11 @@ and runs their handlers in-process from their asset folders.
 
 from __future__ import annotations
 
+import hashlib
 import re
+import tempfile
 import uuid
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from localcloud.errors import LocalCloudError
@@ -48,7 +51,7 @@ def function(cloud: LocalCloud, logical_id: str, props: dict[str, Any]) -> Provi
         arn=arn,
         handler=props["Handler"],
         runtime=runtime,
-        code_dir=cloud.artifact.asset_path(logical_id),
+        code_dir=_code_dir(cloud, logical_id, props),
         layer_dirs=[d for d in layer_dirs if d.is_dir()],
         environment={k: str(v) for k, v in props.get("Environment", {}).get("Variables", {}).items()},
         role_arn=props["Role"],
@@ -61,6 +64,21 @@ def function(cloud: LocalCloud, logical_id: str, props: dict[str, Any]) -> Provi
     )
     cloud.add_function(fn, dead_letter_arn=props.get("DeadLetterConfig", {}).get("TargetArn"))
     return Provisioned(name, {"Arn": arn})
+
+
+def _code_dir(cloud: LocalCloud, logical_id: str, props: dict[str, Any]) -> Path:
+    """The function's asset folder; inline code (``Code.ZipFile``) gets a folder of its own, holding
+    it as ``index.py`` as Lambda does (CDK's own helpers, such as the S3 notifications handler, are inline).
+    """
+    inline = props.get("Code", {}).get("ZipFile")
+    if inline is None:
+        return cloud.artifact.asset_path(logical_id)
+    folder = Path(
+        tempfile.gettempdir(), "localcloud-inline", hashlib.sha256(inline.encode()).hexdigest()[:16]
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "index.py").write_text(inline)
+    return folder
 
 
 @provisions("AWS::Lambda::Permission")
