@@ -32,12 +32,24 @@ class PatternStack(Stack):
     themselves keep the safer RETAIN default for anyone who copies them into their own app.
     """
 
-    def __init__(self, scope: Construct, pattern: Pattern, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        pattern: Pattern,
+        *,
+        stack_name: str | None = None,
+        props: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """``props`` go to the pattern's construct, for a variant stack (named ``stack_name``)."""
         super().__init__(
-            scope, pattern.stack_name, description=f"{pattern.title}: {pattern.summary}", **kwargs
+            scope,
+            stack_name or pattern.stack_name,
+            description=f"{pattern.title}: {pattern.summary}",
+            **kwargs,
         )
         self.pattern = pattern
-        self.construct = pattern.construct_class()(self, "Pattern")
+        self.construct = pattern.construct_class()(self, "Pattern", **(props or {}))
         for name, value in self.construct.outputs().items():
             CfnOutput(self, name, value=value)
         # API Gateway's account-level logging role is shared by every API in the region: keep it.

@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from aws_cdk import CfnOutput, Stack
 
 from localcloud import LocalCloud
 from localcloud.assembly import StackArtifact, load_stack
-from patterns.stack import new_app
-from patterns.storage_first import DEFAULT_RETRY_ATTEMPTS, StorageFirst
+from patterns.registry import get
+from patterns.stack import PatternStack, new_app
+from patterns.storage_first import DEFAULT_RETRY_ATTEMPTS
 
 pytestmark = pytest.mark.e2e
 
@@ -26,10 +26,7 @@ STACK = "StorageFirstDynamo"
 def artifact(tmp_path_factory: pytest.TempPathFactory) -> StackArtifact:
     outdir = tmp_path_factory.mktemp("cdk-storage-first-dynamodb")
     app = new_app(builtin_validation=False, outdir=str(outdir))
-    stack = Stack(app, STACK)
-    pattern = StorageFirst(stack, "Pattern", target="dynamodb")
-    for name, value in pattern.outputs().items():
-        CfnOutput(stack, name, value=value)
+    PatternStack(app, get("storage_first"), stack_name=STACK, props={"target": "dynamodb"})
     app.synth()
     return load_stack(outdir, STACK)
 

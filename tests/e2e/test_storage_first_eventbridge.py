@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from aws_cdk import CfnOutput, Stack
 
 from localcloud import LocalCloud
 from localcloud.assembly import StackArtifact, load_stack
-from patterns.stack import new_app
-from patterns.storage_first import EVENT_DETAIL_TYPE, EVENT_SOURCE, StorageFirst
+from patterns.registry import get
+from patterns.stack import PatternStack, new_app
+from patterns.storage_first import EVENT_DETAIL_TYPE, EVENT_SOURCE
 
 pytestmark = pytest.mark.e2e
 
@@ -22,10 +22,7 @@ STACK = "StorageFirstBus"
 def artifact(tmp_path_factory: pytest.TempPathFactory) -> StackArtifact:
     outdir = tmp_path_factory.mktemp("storage-first-bus")
     app = new_app(builtin_validation=False, outdir=str(outdir))
-    stack = Stack(app, STACK)
-    pattern = StorageFirst(stack, "Pattern", target="eventbridge")
-    for name, value in pattern.outputs().items():
-        CfnOutput(stack, name, value=value)
+    PatternStack(app, get("storage_first"), stack_name=STACK, props={"target": "eventbridge"})
     app.synth()
     return load_stack(outdir, STACK)
 

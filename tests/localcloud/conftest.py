@@ -6,7 +6,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from aws_cdk import App, Stack
+from aws_cdk import App, RemovalPolicy, Stack
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_lambda as lambda_
 
 from localcloud.assembly import StackArtifact, load_stack
@@ -25,6 +26,18 @@ def python_function(
         runtime=lambda_.Runtime.PYTHON_3_14,
         handler=handler,
         code=lambda_.Code.from_asset(str(FUNCTIONS / folder)),
+        **kwargs,
+    )
+
+
+def pk_table(scope: Stack, construct_id: str, **kwargs) -> dynamodb.Table:
+    """An on-demand table keyed by a string ``pk``: where test functions record what they saw."""
+    return dynamodb.Table(
+        scope,
+        construct_id,
+        partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
+        billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+        removal_policy=RemovalPolicy.DESTROY,
         **kwargs,
     )
 

@@ -10,7 +10,7 @@ import json
 
 import boto3
 import pytest
-from aws_cdk import App, CfnResource, Duration, RemovalPolicy, Stack
+from aws_cdk import App, CfnResource, Duration, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
@@ -20,19 +20,9 @@ from botocore.exceptions import ClientError
 
 from localcloud import DrainLimitExceeded, LocalCloud, UnsupportedResourceType
 from patterns.stack import SYNTH_METADATA
-from tests.localcloud.conftest import python_function
+from tests.localcloud.conftest import pk_table, python_function
 
 pytestmark = pytest.mark.localcloud
-
-
-def _table(stack: Stack, construct_id: str) -> dynamodb.Table:
-    return dynamodb.Table(
-        stack,
-        construct_id,
-        partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
-        billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-        removal_policy=RemovalPolicy.DESTROY,
-    )
 
 
 def _consumer(stack: Stack, construct_id: str, table: dynamodb.Table, report: bool) -> lambda_.Function:
@@ -47,7 +37,7 @@ def _consumer(stack: Stack, construct_id: str, table: dynamodb.Table, report: bo
 
 
 def build_sqs(stack: Stack) -> None:
-    table = _table(stack, "Seen")
+    table = pk_table(stack, "Seen")
     dlq = sqs.Queue(stack, "Dlq")
     queue = sqs.Queue(
         stack,
@@ -291,7 +281,7 @@ def test_functions_keep_their_own_modules_environment_and_warm_state(synth, run)
 
 
 def build_iam(stack: Stack) -> None:
-    granted, other = _table(stack, "Granted"), _table(stack, "Other")
+    granted, other = pk_table(stack, "Granted"), pk_table(stack, "Other")
     writer = python_function(
         stack, "Writer", "writer", environment={"GRANTED": granted.table_name, "OTHER": other.table_name}
     )

@@ -6,8 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from aws_cdk import Duration, RemovalPolicy, Stack
-from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -21,19 +20,13 @@ from aws_cdk import aws_stepfunctions as sfn
 
 from localcloud import LocalCloud, LocalCloudError
 from localcloud import targets as delivery
-from tests.localcloud.conftest import python_function
+from tests.localcloud.conftest import pk_table, python_function
 
 pytestmark = pytest.mark.localcloud
 
 
 def build(stack: Stack) -> None:
-    table = dynamodb.Table(
-        stack,
-        "Seen",
-        partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
-        billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-        removal_policy=RemovalPolicy.DESTROY,
-    )
+    table = pk_table(stack, "Seen")
     recorder = python_function(
         stack, "Recorder", "event_recorder", environment={"TABLE_NAME": table.table_name}
     )

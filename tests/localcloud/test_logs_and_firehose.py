@@ -10,7 +10,6 @@ import re
 
 import pytest
 from aws_cdk import Duration, RemovalPolicy, Size, Stack
-from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_kinesisfirehose as firehose
 from aws_cdk import aws_logs as logs
@@ -21,7 +20,7 @@ from botocore.exceptions import ClientError
 
 from localcloud import LocalCloud, LocalCloudError
 from localcloud.log_patterns import UnsupportedFilterPattern, compile_pattern
-from tests.localcloud.conftest import python_function
+from tests.localcloud.conftest import pk_table, python_function
 
 pytestmark = pytest.mark.localcloud
 
@@ -30,13 +29,7 @@ pytestmark = pytest.mark.localcloud
 
 
 def build_logs(stack: Stack) -> None:
-    table = dynamodb.Table(
-        stack,
-        "Seen",
-        partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
-        billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-        removal_policy=RemovalPolicy.DESTROY,
-    )
+    table = pk_table(stack, "Seen")
     subscriber = python_function(
         stack, "Subscriber", "event_recorder", environment={"TABLE_NAME": table.table_name}
     )

@@ -19,7 +19,7 @@ from aws_cdk import aws_sqs as sqs
 from botocore.exceptions import ClientError
 
 from localcloud import LocalCloud, LocalCloudError
-from tests.localcloud.conftest import python_function
+from tests.localcloud.conftest import pk_table, python_function
 
 pytestmark = pytest.mark.localcloud
 
@@ -27,13 +27,7 @@ START = "2026-01-01T00:00:00"
 
 
 def build(stack: Stack) -> None:
-    log = dynamodb.Table(
-        stack,
-        "Log",
-        partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
-        billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-        removal_policy=RemovalPolicy.DESTROY,
-    )
+    log = pk_table(stack, "Log")
     failures = sqs.Queue(stack, "Failures")
 
     def recorder(
