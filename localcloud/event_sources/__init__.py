@@ -6,8 +6,10 @@ Each kind registers for the service of its source ARN; the cloud polls every map
 from __future__ import annotations
 
 import importlib
+import json
 import pkgutil
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -24,6 +26,27 @@ class Pollable(Protocol):
 
     def next_wakeup(self) -> datetime | None:
         """When something could next be due, or None if nothing is waiting."""
+
+
+@dataclass(frozen=True)
+class MappingSettings:
+    """What every event source mapping reads from its ``AWS::Lambda::EventSourceMapping``."""
+
+    enabled: bool
+    batch_size: int
+    batching_window: int
+    report_failures: bool
+    filters: list[dict[str, Any]]
+
+    @classmethod
+    def from_props(cls, props: dict[str, Any], *, default_batch_size: int) -> MappingSettings:
+        return cls(
+            enabled=bool(props.get("Enabled", True)),
+            batch_size=int(props.get("BatchSize", default_batch_size)),
+            batching_window=int(props.get("MaximumBatchingWindowInSeconds", 0)),
+            report_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
+            filters=[json.loads(f["Pattern"]) for f in props.get("FilterCriteria", {}).get("Filters", [])],
+        )
 
 
 EventSourceFactory = Callable[["LocalCloud", str, "LambdaFunction", dict[str, Any]], Pollable]

@@ -22,7 +22,7 @@ import json
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from localcloud.event_sources import event_source
+from localcloud.event_sources import MappingSettings, event_source
 from localcloud.event_sources.filters import matches
 from localcloud.lambda_runtime import LambdaFunction
 
@@ -44,14 +44,16 @@ class SqsEventSource:
         self.queue_arn: str = props["EventSourceArn"]
         self.queue_url = cloud.queue_url(self.queue_arn)
         self.queue_name = self.queue_arn.rsplit(":", 1)[1]
-        self.enabled = bool(props.get("Enabled", True))
-        self.batch_size = int(props.get("BatchSize", 10))
-        self.window = int(props.get("MaximumBatchingWindowInSeconds", 0))
-        self.report_failures = "ReportBatchItemFailures" in props.get("FunctionResponseTypes", [])
+        settings = MappingSettings.from_props(props, default_batch_size=10)
+        self.enabled, self.batch_size, self.window = (
+            settings.enabled,
+            settings.batch_size,
+            settings.batching_window,
+        )
+        self.report_failures, self.filters = settings.report_failures, settings.filters
         self.max_concurrency = int(
             props.get("ScalingConfig", {}).get("MaximumConcurrency", DEFAULT_MAX_CONCURRENCY)
         )
-        self.filters = [json.loads(f["Pattern"]) for f in props.get("FilterCriteria", {}).get("Filters", [])]
         self._window_ends: datetime | None = None
         self._running: list[datetime] = []
         self.label = f"sqs:{self.queue_name}"

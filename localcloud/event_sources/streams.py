@@ -43,7 +43,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from localcloud.errors import LocalCloudError
-from localcloud.event_sources import event_source
+from localcloud.event_sources import MappingSettings, event_source
 from localcloud.event_sources.filters import matches
 from localcloud.invoker import Throttled
 from localcloud.lambda_runtime import InvocationResult, LambdaFunction
@@ -124,18 +124,17 @@ class _StreamEventSource(ABC):
         self.id = mapping_id
         self.function = function
         self.source_arn: str = props["EventSourceArn"]
-        self.enabled = bool(props.get("Enabled", True))
-        self.batch_size = int(props.get("BatchSize", 100))
-        self.batching_window = int(props.get("MaximumBatchingWindowInSeconds", 0))
+        settings = MappingSettings.from_props(props, default_batch_size=100)
+        self.enabled, self.batch_size = settings.enabled, settings.batch_size
+        self.batching_window, self.filters = settings.batching_window, settings.filters
+        self.report_failures = settings.report_failures
         self.bisect = bool(props.get("BisectBatchOnFunctionError", False))
         self.max_retries = int(props.get("MaximumRetryAttempts", -1))
         self.max_record_age = int(props.get("MaximumRecordAgeInSeconds", -1))
-        self.report_failures = "ReportBatchItemFailures" in props.get("FunctionResponseTypes", [])
         self.tumbling_window = int(props.get("TumblingWindowInSeconds", 0))
         self.on_failure: str | None = (
             props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
         )
-        self.filters = [json.loads(f["Pattern"]) for f in props.get("FilterCriteria", {}).get("Filters", [])]
         self.label = f"{self.service}:{self.stream_name}"
         self.client = cloud.client_as(function.role_arn, self.client_name, f"esm:{function.name}")
         self._check_role()
