@@ -346,9 +346,12 @@ def _resource_policy(cloud: LocalCloud, service: str, arn: str) -> tuple[str, li
         function = cloud.function(arn)
         return function.arn, cloud.iam.resource.get(function.arn, [])
     if service == "sqs":
-        attributes = client(cloud, "sqs").get_queue_attributes(
-            QueueUrl=_queue_url(cloud, arn), AttributeNames=["Policy"]
-        )["Attributes"]
+        # moto leaves "Attributes" out for a queue with no policy.
+        attributes = (
+            client(cloud, "sqs")
+            .get_queue_attributes(QueueUrl=_queue_url(cloud, arn), AttributeNames=["Policy"])
+            .get("Attributes", {})
+        )
     else:
         attributes = client(cloud, "sns").get_topic_attributes(TopicArn=arn)["Attributes"]
     document = attributes.get("Policy")

@@ -369,3 +369,50 @@ def test_kinesis_and_step_functions_targets_are_called_with_the_rules_roles(synt
         json.loads(states.describe_execution(executionArn=execution["executionArn"])["input"])["id"]
         == event_id
     )
+
+
+def test_a_queue_without_a_policy_refuses_the_rule_and_the_event_reaches_the_dlq(synth, run):
+    """EventBridge may only send to a queue whose policy lets it in; a queue with none refuses it,
+    and the event goes to the rule's DLQ (whose policy does let EventBridge in)."""
+
+    def build_closed(stack: Stack) -> None:
+        closed = sqs.CfnQueue(stack, "Closed")
+        dead = sqs.Queue(stack, "Dead")
+        dead.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[iam.ServicePrincipal("events.amazonaws.com")],
+                actions=["sqs:SendMessage"],
+                resources=[dead.queue_arn],
+            )
+        )
+        bus = events.EventBus(stack, "Bus")
+        events.CfnRule(
+            stack,
+            "ToClosed",
+            event_bus_name=bus.event_bus_name,
+            event_pattern={"source": ["closed.test"]},
+            targets=[
+                events.CfnRule.TargetProperty(
+                    id="Closed",
+                    arn=closed.attr_arn,
+                    dead_letter_config=events.CfnRule.DeadLetterConfigProperty(arn=dead.queue_arn),
+                )
+            ],
+        )
+
+    cloud = run(synth("ClosedQueue", build_closed))
+    cloud.client("events").put_events(
+        Entries=[
+            {
+                "Source": "closed.test",
+                "DetailType": "t",
+                "Detail": "{}",
+                "EventBusName": cloud.physical_id("Bus"),
+            }
+        ]
+    )
+    cloud.drain()
+    closed = cloud.client("sqs").receive_message(QueueUrl=cloud.physical_id("Closed")).get("Messages", [])
+    assert closed == []
+    dead = cloud.client("sqs").receive_message(QueueUrl=cloud.physical_id("Dead"), VisibilityTimeout=0)
+    assert len(dead.get("Messages", [])) == 1
