@@ -46,7 +46,7 @@ from localcloud.intrinsics import Resolver, creation_order
 from localcloud.invoker import Invoker, Throttled, encode
 from localcloud.lambda_runtime import LambdaFunction
 from localcloud.provisioners import Provisioned, load_all
-from localcloud.trace import Trace
+from localcloud.trace import Span, Trace
 
 #: Default value of the SSM parameters CDK templates read at deploy time.
 BOOTSTRAP_VERSION = "30"
@@ -520,6 +520,24 @@ class LocalCloud:
     def note_origin(self, message_id: str, span_id: int) -> None:
         """Remember which span sent a message, so what it causes hangs under it in the trace."""
         self._origins.setdefault(message_id, span_id)
+
+    def record_send(
+        self,
+        target: str,
+        detail: str,
+        *,
+        origin: str | None = None,
+        source: str | None = None,
+        parent: int | None = None,
+    ) -> Span:
+        """Trace something sent to ``target`` by the current caller (or ``source``), and remember
+        the span as the ``origin`` of what it sent, so the deliveries it causes hang under it."""
+        if source is None:
+            source, parent = self.caller()
+        span = self.trace.record("send", source, target, detail, at=self.clock.elapsed(), parent=parent)
+        if origin is not None:
+            self.note_origin(origin, span.id)
+        return span
 
 
 class _AsRole:

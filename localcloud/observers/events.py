@@ -178,13 +178,8 @@ class EventBridge:
             "resources": list(entry.get("Resources", [])),
             "detail": json.loads(entry["Detail"]),
         }
-        span = self.cloud.trace.record(
-            "send",
-            source,
-            f"events:{bus}",
-            f"event {event_id} ({event['detail-type']})",
-            at=self.cloud.clock.elapsed(),
-            parent=parent,
+        span = self.cloud.record_send(
+            f"events:{bus}", f"event {event_id} ({event['detail-type']})", source=source, parent=parent
         )
         for archive in self.archives:
             if archive.bus == bus and (archive.pattern is None or matches(archive.pattern, event)):

@@ -85,14 +85,7 @@ class DeliveryStream:
         self.failed: list[_Object] = []
 
     def add(self, records: list[bytes], *, source: str, parent: int | None) -> None:
-        span = self.cloud.trace.record(
-            "send",
-            source,
-            self.label,
-            f"{len(records)} record(s)",
-            at=self.cloud.clock.elapsed(),
-            parent=parent,
-        )
+        span = self.cloud.record_send(self.label, f"{len(records)} record(s)", source=source, parent=parent)
         now = self.cloud.clock.now()
         self.buffer.extend((data, now, span.id) for data in records)
 

@@ -164,13 +164,8 @@ def _sns_attribute(value: dict[str, Any]) -> dict[str, str]:
 
 def _fan_out(cloud: LocalCloud, notification: Notification, source: str, parent: int | None) -> None:
     topic = notification.topic
-    span = cloud.trace.record(
-        "send",
-        source,
-        f"sns:{topic.name}",
-        f"message {notification.message_id}",
-        at=cloud.clock.elapsed(),
-        parent=parent,
+    span = cloud.record_send(
+        f"sns:{topic.name}", f"message {notification.message_id}", source=source, parent=parent
     )
     if topic.fifo and topic.is_repeat(notification.dedup_id, cloud.clock.now()):
         span.outcome = "duplicate: accepted, not delivered"

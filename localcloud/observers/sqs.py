@@ -12,7 +12,6 @@ if TYPE_CHECKING:
 
 @observes("sqs", "SendMessage", "SendMessageBatch")
 def message_sent(cloud: LocalCloud, params: dict[str, Any], parsed: dict[str, Any]) -> None:
-    source, parent = cloud.caller()
     queue = params.get("QueueUrl", "").rsplit("/", 1)[-1]
     ids = (
         [parsed["MessageId"]]
@@ -20,7 +19,4 @@ def message_sent(cloud: LocalCloud, params: dict[str, Any], parsed: dict[str, An
         else [e["MessageId"] for e in parsed.get("Successful", [])]
     )
     for message_id in ids:
-        span = cloud.trace.record(
-            "send", source, f"sqs:{queue}", f"message {message_id}", at=cloud.clock.elapsed(), parent=parent
-        )
-        cloud.note_origin(message_id, span.id)
+        cloud.record_send(f"sqs:{queue}", f"message {message_id}", origin=message_id)

@@ -18,7 +18,6 @@ if TYPE_CHECKING:
 
 @observes("kinesis", "PutRecord", "PutRecords")
 def records_put(cloud: LocalCloud, params: dict[str, Any], parsed: dict[str, Any]) -> None:
-    source, parent = cloud.caller()
     stream_arn = params.get("StreamARN") or (
         f"arn:{cloud.partition}:kinesis:{cloud.region}:{cloud.account}:stream/{params['StreamName']}"
     )
@@ -26,15 +25,11 @@ def records_put(cloud: LocalCloud, params: dict[str, Any], parsed: dict[str, Any
     for record in written:
         if "SequenceNumber" not in record:  # a failed entry of PutRecords
             continue
-        span = cloud.trace.record(
-            "send",
-            source,
+        cloud.record_send(
             f"kinesis:{stream_arn.rsplit('/', 1)[-1]}",
             f"record {record['ShardId']}:{record['SequenceNumber']}",
-            at=cloud.clock.elapsed(),
-            parent=parent,
+            origin=origin_key(stream_arn, record["ShardId"], record["SequenceNumber"]),
         )
-        cloud.note_origin(origin_key(stream_arn, record["ShardId"], record["SequenceNumber"]), span.id)
 
 
 @observes("dynamodb", "PutItem", "UpdateItem", "DeleteItem")
@@ -50,13 +45,6 @@ def item_written(cloud: LocalCloud, params: dict[str, Any], parsed: dict[str, An
     key = origin_key(stream_arn, shard.id, change["dynamodb"]["SequenceNumber"])
     if cloud.origin_of(key) is not None:
         return  # the write changed nothing, so the stream's last record is an earlier write's
-    source, parent = cloud.caller()
-    span = cloud.trace.record(
-        "send",
-        source,
-        f"dynamodb:{table.name}",
-        f"{change['eventName']} {change['dynamodb']['SequenceNumber']}",
-        at=cloud.clock.elapsed(),
-        parent=parent,
+    cloud.record_send(
+        f"dynamodb:{table.name}", f"{change['eventName']} {change['dynamodb']['SequenceNumber']}", origin=key
     )
-    cloud.note_origin(key, span.id)
