@@ -12,9 +12,6 @@ import json
 import pytest
 
 from localcloud import LocalCloud
-from localcloud.assembly import StackArtifact, load_stack
-from patterns.registry import get
-from patterns.stack import PatternStack, new_app
 from patterns.storage_first import DEFAULT_RETRY_ATTEMPTS
 
 pytestmark = pytest.mark.e2e
@@ -22,18 +19,9 @@ pytestmark = pytest.mark.e2e
 STACK = "StorageFirstDynamo"
 
 
-@pytest.fixture(scope="module")
-def artifact(tmp_path_factory: pytest.TempPathFactory) -> StackArtifact:
-    outdir = tmp_path_factory.mktemp("cdk-storage-first-dynamodb")
-    app = new_app(builtin_validation=False, outdir=str(outdir))
-    PatternStack(app, get("storage_first"), stack_name=STACK, props={"target": "dynamodb"})
-    app.synth()
-    return load_stack(outdir, STACK)
-
-
 @pytest.fixture
-def cloud(artifact, run) -> LocalCloud:
-    return run(artifact)
+def cloud(pattern_variant, run) -> LocalCloud:
+    return run(pattern_variant("storage_first", STACK, target="dynamodb"))
 
 
 def store(cloud: LocalCloud, request_id: str, body: str) -> None:

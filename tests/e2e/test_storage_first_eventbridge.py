@@ -8,9 +8,6 @@ import json
 import pytest
 
 from localcloud import LocalCloud
-from localcloud.assembly import StackArtifact, load_stack
-from patterns.registry import get
-from patterns.stack import PatternStack, new_app
 from patterns.storage_first import EVENT_DETAIL_TYPE, EVENT_SOURCE
 
 pytestmark = pytest.mark.e2e
@@ -18,18 +15,9 @@ pytestmark = pytest.mark.e2e
 STACK = "StorageFirstBus"
 
 
-@pytest.fixture(scope="module")
-def artifact(tmp_path_factory: pytest.TempPathFactory) -> StackArtifact:
-    outdir = tmp_path_factory.mktemp("storage-first-bus")
-    app = new_app(builtin_validation=False, outdir=str(outdir))
-    PatternStack(app, get("storage_first"), stack_name=STACK, props={"target": "eventbridge"})
-    app.synth()
-    return load_stack(outdir, STACK)
-
-
 @pytest.fixture
-def cloud(artifact, run) -> LocalCloud:
-    return run(artifact)
+def cloud(pattern_variant, run) -> LocalCloud:
+    return run(pattern_variant("storage_first", STACK, target="eventbridge"))
 
 
 def store(cloud: LocalCloud, request_id: str, body: dict) -> None:
