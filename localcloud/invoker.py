@@ -1,6 +1,10 @@
 """Lambda invocation semantics: synchronous, asynchronous with retries and destinations, dry run,
 and reserved-concurrency throttling.
 
+A synchronous invocation starts at its caller's moment on the virtual clock and lasts its own
+``duration`` or, if later, until the calls it made returned; a caller whose SDK gives up sooner
+(botocore's ``read_timeout``) gets :class:`ReadTimedOut` at that moment while the function runs on.
+
 An asynchronous event is attempted at once, retried after 1 and then 2 minutes of virtual time
 (up to ``MaximumRetryAttempts``, 2 by default) while it is younger than ``MaximumEventAgeInSeconds``
 (6 hours by default), and then goes to the on-failure destination, else the function's DLQ. Both
@@ -17,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from localcloud.errors import LocalCloudError
 from localcloud.function_logs import captured
-from localcloud.lambda_runtime import InvocationResult, LambdaFunction
+from localcloud.lambda_runtime import InvocationResult, LambdaFunction, call_turn
 
 if TYPE_CHECKING:
     from localcloud.cloud import LocalCloud
@@ -30,6 +34,19 @@ RETRY_DELAYS = (60, 120)
 
 class Throttled(LocalCloudError):
     """The function is at its reserved concurrency: Lambda answers 429 TooManyRequestsException."""
+
+
+class ReadTimedOut(LocalCloudError):
+    """The caller's SDK stopped waiting (its read timeout) before the function answered; the function
+    ran on to its end, as on AWS, where the invocation does not stop when its caller hangs up."""
+
+    def __init__(self, function: str, read_timeout: float, duration: float) -> None:
+        super().__init__(
+            f"{function} answered after {duration:g}s, past the caller's read timeout of {read_timeout:g}s"
+        )
+        self.function = function
+        self.read_timeout = read_timeout
+        self.duration = duration
 
 
 @dataclass
@@ -55,7 +72,8 @@ class Invoker:
     def __init__(self, cloud: LocalCloud) -> None:
         self.cloud = cloud
         self.configs: dict[str, AsyncConfig] = {}
-        self._busy_until: dict[str, list[float]] = {}
+        self._busy: dict[str, list[tuple[float, float]]] = {}
+        """Each function's invocations as (start, end) in virtual seconds, for reserved concurrency."""
         self.pending_async = 0
 
     def config(self, function: LambdaFunction) -> AsyncConfig:
@@ -72,38 +90,65 @@ class Invoker:
     # ------------------------------------------------------------------------------------ sync
 
     def invoke_sync(
-        self, function: LambdaFunction, payload: Any, *, source: str, cause: int | None
+        self,
+        function: LambdaFunction,
+        payload: Any,
+        *,
+        source: str,
+        cause: int | None,
+        read_timeout: float | None = None,
     ) -> InvocationResult:
-        """One synchronous invocation, traced; raises :class:`Throttled` at reserved concurrency."""
-        now = self.cloud.clock.elapsed()
-        running = [end for end in self._busy_until.get(function.arn, []) if end > now]
-        limit = function.reserved_concurrency
-        if limit is not None and len(running) >= limit:
-            self.cloud.trace.record(
-                "throttle",
-                source,
-                function.name,
-                f"reserved concurrency {limit}",
-                at=now,
-                parent=cause,
-                outcome="429",
-            )
-            raise Throttled(f"Rate Exceeded: {function.name} is at its reserved concurrency of {limit}")
-        span = self.cloud.trace.record("invoke", source, function.name, at=now, parent=cause)
-        with (
-            captured(self.cloud, function, span.id),
-            self.cloud.acting_as(function.role_arn, function.name, span.id),
-        ):
-            result = function.run(payload, self.cloud.clock)
-        self._note_service_calls(function, result.request_id)
-        running.append(now + function.duration)
-        self._busy_until[function.arn] = running
-        span.ended = now + function.duration
-        span.outcome = f"error: {result.error['errorType']}" if result.error else "ok"
-        span.data.update(cold_start=result.cold_start, request_id=result.request_id)
-        if result.error:
-            span.data["error"] = result.error["errorMessage"]
-        return result
+        """One synchronous invocation, traced, starting at the caller's moment (see
+        :mod:`localcloud.lambda_runtime`); raises :class:`Throttled` at reserved concurrency, and
+        :class:`ReadTimedOut` when it outlasts the caller's ``read_timeout``."""
+        clock = self.cloud.clock
+        with call_turn(clock) as call:
+            now = call.at
+            busy = self._busy.setdefault(function.arn, [])
+            busy[:] = [(start, end) for start, end in busy if end > clock.elapsed()]
+            running = sum(1 for start, end in busy if start <= now < end)
+            limit = function.reserved_concurrency
+            if limit is not None and running >= limit:
+                self.cloud.trace.record(
+                    "throttle",
+                    source,
+                    function.name,
+                    f"reserved concurrency {limit}",
+                    at=now,
+                    parent=cause,
+                    outcome="429",
+                )
+                raise Throttled(f"Rate Exceeded: {function.name} is at its reserved concurrency of {limit}")
+            span = self.cloud.trace.record("invoke", source, function.name, at=now, parent=cause)
+            with (
+                captured(self.cloud, function, span.id),
+                self.cloud.acting_as(function.role_arn, function.name, span.id),
+            ):
+                result = function.run(payload, clock, call)
+            self._note_service_calls(function, result.request_id)
+            ended = now + result.duration
+            busy.append((now, ended))
+            span.ended = ended
+            span.outcome = f"error: {result.error['errorType']}" if result.error else "ok"
+            span.data.update(cold_start=result.cold_start, request_id=result.request_id)
+            if result.error:
+                span.data["error"] = result.error["errorMessage"]
+            if read_timeout is not None and result.duration > read_timeout:
+                gave_up = now + read_timeout
+                span.data["caller_gave_up_at"] = gave_up
+                self.cloud.trace.record(
+                    "timeout",
+                    source,
+                    function.name,
+                    f"read timeout of {read_timeout:g}s; the invocation ran on to t={ended:g}s",
+                    at=gave_up,
+                    parent=cause,
+                    outcome="ReadTimeoutError",
+                )
+                call.waited_until(gave_up)
+                raise ReadTimedOut(function.name, read_timeout, result.duration)
+            call.waited_until(ended)
+            return result
 
     def _note_service_calls(self, function: LambdaFunction, request_id: str) -> None:
         """The calls the Lambda service makes with the function's role: its logs, and X-Ray traces."""
