@@ -1,0 +1,121 @@
+"""What the local cloud can run of an Amazon States Language definition, checked before it runs.
+
+A definition moto cannot parse, or a state the local cloud cannot run (an activity, a service
+integration it does not offer, a ``.sync`` job other than a nested execution), is refused when the
+state machine is created, with an error naming the state machine and the state, rather than when
+an execution reaches it.
+
+Supported Task resources: Lambda function ARNs; ``arn:aws:states:::lambda:invoke``; the optimized
+integrations in :data:`OPTIMIZED` with the patterns listed there; and ``aws-sdk:<service>:<action>``
+for any service moto emulates (with ``.waitForTaskToken``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from localcloud.errors import StateMachineDefinitionError
+
+#: Optimized integrations, ``service: (actions, integration patterns beyond request-response)``.
+OPTIMIZED: dict[str, tuple[set[str], set[str]]] = {
+    "lambda": ({"invoke"}, {"waitForTaskToken"}),
+    "dynamodb": ({"getItem", "putItem", "updateItem", "deleteItem"}, set()),
+    "sqs": ({"sendMessage"}, {"waitForTaskToken"}),
+    "sns": ({"publish"}, {"waitForTaskToken"}),
+    "events": ({"putEvents"}, {"waitForTaskToken"}),
+    "states": ({"startExecution"}, {"sync", "sync:2", "waitForTaskToken"}),
+}
+_SERVICE = re.compile(r"^arn:aws[\w-]*:states:::(?P<service>[\w-]+):(?P<rest>.+)$")
+_LAMBDA = re.compile(r"^arn:aws[\w-]*:lambda:[\w-]+:\d{12}:function:[\w-]+(:[\w$-]+)?$")
+_ACTIVITY = re.compile(r"^arn:aws[\w-]*:states:[\w-]+:\d{12}:activity:")
+
+
+def check(machine: str, definition: str) -> None:
+    """Raise :class:`StateMachineDefinitionError` if the local cloud cannot run ``definition``."""
+    try:
+        document = json.loads(definition)
+    except ValueError as error:
+        raise StateMachineDefinitionError(machine, None, f"the definition is not JSON: {error}") from None
+    for name, state in _states(document):
+        reason = _unsupported(state)
+        if reason:
+            raise StateMachineDefinitionError(machine, name, reason)
+    _parse(machine, document)
+
+
+def _states(document: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every state of the definition, those of Parallel branches and Map iterations included."""
+    for name, state in document.get("States", {}).items():
+        yield name, state
+        for branch in state.get("Branches", []):
+            yield from _states(branch)
+        for key in ("ItemProcessor", "Iterator"):
+            if key in state:
+                yield from _states(state[key])
+
+
+def _unsupported(state: dict[str, Any]) -> str | None:
+    if "Credentials" in state:
+        return "Task Credentials (a role per task) are not supported offline"
+    if state.get("Type") == "Map" and "ItemReader" in state:
+        resource = state["ItemReader"].get("Resource", "")
+        if not resource.split(":::", 1)[-1].startswith("s3:"):
+            return f"Map ItemReader resource {resource} is not supported offline"
+    if state.get("Type") != "Task":
+        return None
+    resource = state.get("Resource", "")
+    if _LAMBDA.match(resource):
+        return None
+    if _ACTIVITY.match(resource):
+        return f"activity task {resource}: activities are not supported offline"
+    match = _SERVICE.match(resource)
+    if match is None:
+        return f"Task resource {resource!r} is not a Lambda function or a service integration"
+    service, rest = match["service"], match["rest"]
+    action, _, pattern = rest.partition(".")
+    if service == "aws-sdk":
+        return (
+            None
+            if pattern in ("", "waitForTaskToken")
+            else f"{resource}: aws-sdk supports .waitForTaskToken only"
+        )
+    if service not in OPTIMIZED:
+        supported = ", ".join(sorted(OPTIMIZED))
+        return f"{resource}: the {service} integration is not supported offline (supported: {supported}, aws-sdk)"
+    actions, patterns = OPTIMIZED[service]
+    if action not in actions:
+        return f"{resource}: {service}:{action} is not supported offline (supported: {', '.join(sorted(actions))})"
+    if pattern and pattern not in patterns:
+        return f"{resource}: .{pattern} is not supported for {service}:{action}"
+    return None
+
+
+def _parse(machine: str, document: dict[str, Any]) -> None:
+    """Parse with moto's parser; if it refuses, find the state it refuses by parsing each alone."""
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+
+    try:
+        AmazonStateLanguageParser.parse(json.dumps(document))
+        return
+    except Exception as error:
+        whole = error
+    for name, state in document.get("States", {}).items():
+        alone = {key: value for key, value in state.items() if key not in ("Next", "End")}
+        if state.get("Type") not in ("Choice", "Succeed", "Fail"):
+            alone["End"] = True
+        if state.get("Type") == "Choice":
+            alone = {**alone, "Choices": [{**c, "Next": name} for c in state.get("Choices", [])]}
+            alone.pop("Default", None)
+        single = {key: value for key, value in document.items() if key not in ("StartAt", "States")}
+        try:
+            AmazonStateLanguageParser.parse(json.dumps({**single, "StartAt": name, "States": {name: alone}}))
+        except Exception as error:
+            raise StateMachineDefinitionError(machine, name, _reason(error)) from None
+    raise StateMachineDefinitionError(machine, None, _reason(whole)) from None
+
+
+def _reason(error: Exception) -> str:
+    return f"moto's interpreter cannot parse it: {error}"
