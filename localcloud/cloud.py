@@ -26,13 +26,17 @@ from typing import Any
 import boto3
 import botocore.handlers
 from botocore.awsrequest import AWSResponse
+from botocore.exceptions import ReadTimeoutError
 from botocore.response import StreamingBody
 from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 
 from localcloud import event_sources, observers
+from localcloud.apigateway import ApiClient, ApiGateway
+from localcloud.appconfig import AppConfig
 from localcloud.assembly import StackArtifact, load_stack
 from localcloud.clock import DEFAULT_START, VirtualClock
+from localcloud.cloudfront import CloudFront, DistributionClient
 from localcloud.errors import (
     DrainLimitExceeded,
     FunctionNotFound,
@@ -43,8 +47,8 @@ from localcloud.errors import (
 from localcloud.event_sources import Pollable
 from localcloud.iam import RESOURCE_ARNS, PolicyEngine, access_denied, iam_action
 from localcloud.intrinsics import Resolver, creation_order
-from localcloud.invoker import Invoker, Throttled, encode
-from localcloud.lambda_runtime import LambdaFunction
+from localcloud.invoker import Invoker, ReadTimedOut, Throttled, encode
+from localcloud.lambda_runtime import LambdaFunction, follow_into_threads
 from localcloud.provisioners import Provisioned, load_all
 from localcloud.trace import Span, Trace
 
@@ -62,9 +66,15 @@ class _Principal:
     span: int | None
 
 
+#: Services whose calls the local cloud answers itself and authorizes once it has resolved the
+#: resource (AppConfig Data names a profile by name, or by a session token).
+SELF_AUTHORIZED = frozenset({"appconfigdata"})
+
 _principal: contextvars.ContextVar[_Principal | None] = contextvars.ContextVar(
     "localcloud_principal", default=None
 )
+# A handler's threads and thread-pool tasks call as the function too, under its invocation's span.
+follow_into_threads(_principal)
 _active: LocalCloud | None = None
 
 
@@ -99,8 +109,12 @@ class LocalCloud:
         self.layers: dict[str, Path] = {}
         self.queue_urls: dict[str, str] = {}
         self.api_resources: dict[str, tuple[str, dict[str, Any]]] = {}
+        self.apigateway = ApiGateway(self)
+        """The stack's REST APIs, served: ``dispatch``, ``endpoints``; see :meth:`api`."""
+        self.appconfig = AppConfig(self)
+        self.cloudfront = CloudFront(self)
         self._parameter_overrides = parameters or {}
-        self._mock = mock_aws()
+        self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
         self._origins: dict[str, int] = {}
         self._dead_letters: dict[str, str] = {}
 
@@ -143,6 +157,7 @@ class LocalCloud:
     def stop(self) -> None:
         global _active
         _active = None
+        self.cloudfront.close()
         self.clock.stop()
         self._mock.stop()
 
@@ -274,6 +289,11 @@ class LocalCloud:
         except (LocalCloudError, KeyError):
             raise FunctionNotFound(f"no function {name!r} in {self.stack_name}") from None
 
+    def distribution(self, name: str | None = None) -> DistributionClient:
+        """A CloudFront distribution to send viewer requests to: by logical id, id, or a unique part
+        of its logical id or construct path; ``None`` when the stack has one."""
+        return self.cloudfront.client(name)
+
     def role_arn(self, role_name: str) -> str:
         return self.admin_client("iam").get_role(RoleName=role_name)["Role"]["Arn"]
 
@@ -332,6 +352,14 @@ class LocalCloud:
         finally:
             _principal.reset(token)
 
+    def api(self, name: str | None = None, *, stage: str | None = None) -> ApiClient:
+        """An HTTP client for a REST API's stage: ``cloud.api().post("/items", json={...})``.
+
+        ``name`` is the API's logical id, a unique part of it, or its ``Name`` (None: the stack's
+        only REST API); ``stage`` defaults to the API's only stage.
+        """
+        return self.apigateway.client(name, stage=stage)
+
     # ------------------------------------------------------------------------------------ invoking
 
     def invoke(
@@ -343,9 +371,30 @@ class LocalCloud:
             response["Payload"] = json.loads(response["Payload"]) if response["Payload"] else None
         return response
 
+    def start_execution(self, state_machine: str, payload: Any = None, name: str | None = None) -> Any:
+        """Start a Step Functions execution as a test would (by ARN, logical id or construct path
+        ending); it runs on the next ``drain``/``advance``. Returns a :class:`localcloud.stepfunctions.Execution`."""
+        from localcloud.stepfunctions import start_execution
+
+        return start_execution(self, state_machine, payload, name)
+
+    def execution(self, arn: str) -> Any:
+        """A Step Functions execution by ARN: status, output, error, ``history()``, ``states()``."""
+        from localcloud.stepfunctions import execution
+
+        return execution(self, arn)
+
     def lambda_(
-        self, function: LambdaFunction, payload: Any, invocation_type: str, *, source: str
+        self,
+        function: LambdaFunction,
+        payload: Any,
+        invocation_type: str,
+        *,
+        source: str,
+        read_timeout: float | None = None,
     ) -> dict[str, Any]:
+        """Invoke as Lambda's Invoke API does; a synchronous call outlasting ``read_timeout`` (the
+        caller's SDK setting) raises :class:`localcloud.invoker.ReadTimedOut`."""
         caller = _principal.get()
         cause = caller.span if caller else None
         if invocation_type == "DryRun":
@@ -357,7 +406,9 @@ class LocalCloud:
             raise LocalCloudError(
                 f"InvocationType {invocation_type!r} is not one of RequestResponse, Event, DryRun"
             )
-        result = self.invoker.invoke_sync(function, payload, source=source, cause=cause)
+        result = self.invoker.invoke_sync(
+            function, payload, source=source, cause=cause, read_timeout=read_timeout
+        )
         response: dict[str, Any] = {
             "StatusCode": 200,
             "ExecutedVersion": "$LATEST",
@@ -473,7 +524,7 @@ class LocalCloud:
 
     def _check_call(self, service_model: Any, operation: str, params: dict[str, Any]) -> None:
         principal = _principal.get()
-        if principal is None or not self.enforce_iam:
+        if principal is None or not self.enforce_iam or service_model.service_name in SELF_AUTHORIZED:
             return
         prefix, action = iam_action(service_model, operation)
         extract = RESOURCE_ARNS.get(prefix)
@@ -570,9 +621,11 @@ def _before_parameter_build(params: dict[str, Any], model: Any, context: dict[st
 
 
 def _route_lambda_invoke(
-    model: Any, context: dict[str, Any], **_: Any
+    model: Any, params: dict[str, Any], context: dict[str, Any], **_: Any
 ) -> tuple[AWSResponse, dict[str, Any]] | None:
-    """Lambda's Invoke runs the function here instead of in moto (whose Lambda needs Docker)."""
+    """Lambda's Invoke runs the function here instead of in moto (whose Lambda needs Docker); the
+    client's read timeout falls on the virtual clock, as botocore's ``ReadTimeoutError``."""
+    request_url = params["url"]
     if _active is None:
         return None
     params = context.get("localcloud_params", {})
@@ -586,7 +639,10 @@ def _route_lambda_invoke(
             payload,
             params.get("InvocationType", "RequestResponse"),
             source=caller.session if caller else "sdk",
+            read_timeout=getattr(context.get("client_config"), "read_timeout", None),
         )
+    except ReadTimedOut:
+        raise ReadTimeoutError(endpoint_url=request_url) from None
     except Throttled as error:
         body = {
             "Error": {"Code": "TooManyRequestsException", "Message": str(error)},
@@ -606,9 +662,34 @@ def _after_call(
         _active._after_call(model.service_model, model.name, parsed, context.get("localcloud_params"))
 
 
+def _route_appconfigdata(
+    model: Any, context: dict[str, Any], **_: Any
+) -> tuple[AWSResponse, dict[str, Any]] | None:
+    """AppConfig Data, which moto lacks, is answered by ``cloud.appconfig``."""
+    if _active is None:
+        return None
+    params = context.get("localcloud_params", {})
+    status, parsed = _active.appconfig.data.answer(model.name, params, _principal.get())
+    return AWSResponse("", status, {}, None), parsed
+
+
+def _route_start_sync_execution(
+    model: Any, context: dict[str, Any], **_: Any
+) -> tuple[AWSResponse, dict[str, Any]] | None:
+    """Step Functions' StartSyncExecution, which moto lacks, runs the Express execution here."""
+    if _active is None:
+        return None
+    from localcloud.stepfunctions import start_sync_execution
+
+    status, parsed = start_sync_execution(_active, context.get("localcloud_params", {}))
+    return AWSResponse("", status, {}, None), parsed
+
+
 _HOOKS = (
     ("before-parameter-build", _before_parameter_build),
     ("before-call.lambda.Invoke", _route_lambda_invoke),
+    ("before-call.sfn.StartSyncExecution", _route_start_sync_execution),
+    ("before-call.appconfigdata", _route_appconfigdata),
     ("after-call", _after_call),
 )
 

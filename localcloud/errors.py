@@ -39,3 +39,25 @@ class DrainLimitExceeded(LocalCloudError):
 
 class FunctionNotFound(LocalCloudError):
     pass
+
+
+class ResourceNotFound(LocalCloudError):
+    """A test named a resource the stack does not have (a distribution, an AppConfig profile...)."""
+
+
+class InvalidRequest(LocalCloudError):
+    """A test asked for something AWS would refuse (a 4xx answer); the message gives AWS's reason."""
+
+
+class ApiGatewayError(LocalCloudError):
+    """An API Gateway definition the local cloud cannot serve, or an API asked for that is not there."""
+
+
+class StateMachineDefinitionError(LocalCloudError):
+    """A state machine's definition is one the local cloud cannot run; names the machine and state."""
+
+    def __init__(self, machine: str, state: str | None, reason: str) -> None:
+        where = f"state machine {machine}" + (f", state {state!r}" if state else "")
+        super().__init__(f"{where}: {reason}")
+        self.machine = machine
+        self.state = state

@@ -201,7 +201,9 @@ def _dynamodb(params: dict[str, Any], where: tuple[str, str, str]) -> str | None
         name = next(iter(items), None)
     if name is None:
         return None
-    return name if name.startswith("arn:") else _arn(partition, "dynamodb", region, account, f"table/{name}")
+    table = name if name.startswith("arn:") else _arn(partition, "dynamodb", region, account, f"table/{name}")
+    # A Query or Scan of an index is authorized on the index, as AWS does.
+    return f"{table}/index/{params['IndexName']}" if params.get("IndexName") else table
 
 
 def _sqs(params: dict[str, Any], where: tuple[str, str, str]) -> str | None:
@@ -259,7 +261,14 @@ def _firehose(params: dict[str, Any], where: tuple[str, str, str]) -> str | None
 
 
 def _states(params: dict[str, Any], where: tuple[str, str, str]) -> str | None:
+    if params.get("taskToken"):
+        # SendTaskSuccess and its kin are authorized on the state machine the token belongs to.
+        return TASK_TOKENS.get(params["taskToken"])
     return params.get("stateMachineArn") or params.get("executionArn")
+
+
+#: The state machine ARN of each task token an execution is waiting on (Step Functions fills it).
+TASK_TOKENS: dict[str, str] = {}
 
 
 def _events(params: dict[str, Any], where: tuple[str, str, str]) -> str | None:
@@ -290,19 +299,23 @@ def _ssm(params: dict[str, Any], where: tuple[str, str, str]) -> str | None:
 
 
 def _appconfig(params: dict[str, Any], where: tuple[str, str, str]) -> str | None:
+    """AppConfig's control-plane calls, which name ids. AppConfig Data calls, which may name names or
+    a session token, are authorized by ``cloud.appconfig`` once it has resolved them to ids."""
     partition, region, account = where
-    app = params.get("ApplicationIdentifier")
-    env = params.get("EnvironmentIdentifier")
-    profile = params.get("ConfigurationProfileIdentifier")
-    if not (app and env and profile):
-        return None
-    return _arn(
-        partition,
-        "appconfig",
-        region,
-        account,
-        f"application/{app}/environment/{env}/configuration/{profile}",
-    )
+    app = params.get("ApplicationId")
+    if app is None:
+        strategy = params.get("DeploymentStrategyId")
+        if strategy is None:
+            return None
+        return _arn(partition, "appconfig", region, account, f"deploymentstrategy/{strategy}")
+    resource = f"application/{app}"
+    if params.get("EnvironmentId"):
+        resource += f"/environment/{params['EnvironmentId']}"
+        if params.get("DeploymentNumber") is not None:
+            resource += f"/deployment/{params['DeploymentNumber']}"
+    elif params.get("ConfigurationProfileId"):
+        resource += f"/configurationprofile/{params['ConfigurationProfileId']}"
+    return _arn(partition, "appconfig", region, account, resource)
 
 
 #: How to name the resource of a call, by IAM service prefix.

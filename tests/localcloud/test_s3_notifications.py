@@ -330,3 +330,14 @@ def test_a_secure_topic_needs_its_key_granted_to_s3(synth, run):
     cloud.drain()
     (envelope,) = bodies(cloud, "AlarmsInbox")
     assert S3Event(json.loads(envelope["Message"])).object_key == "report.txt"
+
+
+def test_a_tls_only_bucket_takes_calls_as_the_https_calls_they_stand_for(synth, run):
+    def build(stack: Stack) -> None:
+        bucket = s3.Bucket(stack, "Private", enforce_ssl=True)
+        CfnOutput(stack, "BucketName", value=bucket.bucket_name)
+
+    cloud = run(synth("TlsOnlyBucket", build))
+    client, bucket = cloud.client("s3"), cloud.outputs["BucketName"]
+    client.put_object(Bucket=bucket, Key="report.csv", Body=b"a,b\n")
+    assert client.get_object(Bucket=bucket, Key="report.csv")["Body"].read() == b"a,b\n"
