@@ -7,7 +7,7 @@ CDK := PATH="$(BIN):$$PATH" npx --no-install cdk
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_VERSION_CHECK := 1
 
-.PHONY: install demo synth test lint format bench lock clean
+.PHONY: install demo serve synth test lint format bench lock clean
 
 install: $(VENV)/.installed node_modules/.installed ## Python venv and the pinned CDK CLI
 
@@ -20,9 +20,11 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-demo: synth ## The main job, offline: synthesize every pattern stack, cdk-nag gated, and list them
-	@$(BIN)/python -c "from patterns.registry import PATTERNS; \
-	[print(f'  {p.stack_name:<28} {p.summary}') for p in PATTERNS]"
+demo: synth ## The main job, offline: every pattern's scenario in the local cloud, traced, with a summary
+	$(BIN)/python -m scenarios --assembly cdk.out
+
+serve: install ## Serve one pattern on localhost for curl: make serve PATTERN=simple_web_service
+	$(BIN)/python -m localcloud serve $(or $(PATTERN),simple_web_service)
 
 synth: install ## cdk synth (every stack) through the pinned CLI into cdk.out/
 	$(CDK) synth --quiet

@@ -1,4 +1,5 @@
-"""Local cloud figures: provisioning time per pattern stack, and delivery overhead against raw moto.
+"""Local cloud figures: provisioning time per pattern stack, delivery and HTTP serving overhead
+against raw moto, and how soon ``python -m localcloud serve`` answers its first request.
 
 The delivery figure sends N webhooks through the scalable webhook's queue, worker and table in the
 local cloud, and makes the same moto calls directly in a loop (send in batches, receive, put each
@@ -9,10 +10,14 @@ Python's clocks while it runs.
 from __future__ import annotations
 
 import contextlib
+import http.client
 import io
 import json
 import os
 import statistics
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -25,6 +30,10 @@ from patterns.registry import PATTERNS
 DELIVERY_MESSAGES = 200
 DELIVERY_RATIO_TARGET = 2.0
 PROVISION_RUNS = 3
+HTTP_ITEMS = 100
+HTTP_RATIO_TARGET = 2.0
+FIRST_REQUEST_TARGET = 5.0
+SERVE_PORT = 4599
 
 
 def _now() -> float:
@@ -62,6 +71,16 @@ def _send_all(send_batch: Callable[[list[dict]], object]) -> None:
         send_batch([{"Id": str(i), "MessageBody": _webhook(start + i)} for i in range(10)])
 
 
+def _id_table(dynamodb: object) -> None:
+    """The raw-moto baselines' table: keyed by a string ``id``, like the patterns' tables."""
+    dynamodb.create_table(  # type: ignore[attr-defined]
+        TableName="bench",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
 def local_cloud_delivery(assembly: Path) -> float:
     with _quiet(), LocalCloud.from_assembly(assembly, "ScalableWebhookStack") as cloud:
         queue = cloud.outputs["QueueUrl"]
@@ -80,12 +99,7 @@ def raw_moto_delivery() -> float:
     with mock_aws():
         sqs, dynamodb = (boto3.client(s, region_name="us-east-1") for s in ("sqs", "dynamodb"))
         queue = sqs.create_queue(QueueName="bench")["QueueUrl"]
-        dynamodb.create_table(
-            TableName="bench",
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        _id_table(dynamodb)
         start = _now()
         _send_all(lambda entries: sqs.send_message_batch(QueueUrl=queue, Entries=entries))
         while messages := sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", []):
@@ -105,3 +119,72 @@ def raw_moto_delivery() -> float:
                 Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
             )
         return _now() - start
+
+
+def _http(port: int, method: str, path: str, body: dict | None = None) -> tuple[int, bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        payload = json.dumps(body) if body is not None else None
+        connection.request(method, path, payload, {"Content-Type": "application/json"} if payload else {})
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def local_server_requests(assembly: Path) -> float:
+    """Seconds for HTTP_ITEMS creates and reads through the simple web service served on localhost."""
+    from localcloud.server import LocalServer
+
+    with _quiet(), LocalCloud.from_assembly(assembly, "SimpleWebServiceStack") as cloud:
+        server = LocalServer(cloud, real_time=False).start()
+        try:
+            port = int(server.front_doors[0].url.split(":")[2].split("/")[0])
+            stage = server.front_doors[0].base_path
+            start = _now()
+            for n in range(HTTP_ITEMS):
+                status, body = _http(port, "POST", f"{stage}/items", {"name": f"item {n}", "price_cents": n})
+                if status != 201:
+                    raise RuntimeError(f"POST answered {status}: {body[:200]!r}")
+                status, body = _http(port, "GET", f"{stage}/items/{json.loads(body)['id']}")
+                if status != 200:
+                    raise RuntimeError(f"GET answered {status}: {body[:200]!r}")
+            return _now() - start
+        finally:
+            server.close()
+
+
+def raw_moto_requests() -> float:
+    """The DynamoDB calls the simple web service makes per request pair, straight to moto."""
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        _id_table(dynamodb)
+        start = _now()
+        for n in range(HTTP_ITEMS):
+            item = {"id": {"S": f"id-{n}"}, "name": {"S": f"item {n}"}, "price_cents": {"N": str(n)}}
+            dynamodb.put_item(TableName="bench", Item=item, ConditionExpression="attribute_not_exists(id)")
+            dynamodb.get_item(TableName="bench", Key={"id": item["id"]})
+        return _now() - start
+
+
+def first_request_after_serve(port: int = SERVE_PORT) -> float:
+    """Seconds from starting ``python -m localcloud serve simple_web_service`` (synth included) to
+    its first answered request."""
+    start = _now()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "localcloud", "serve", "simple_web_service", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        while process.poll() is None:
+            try:
+                status, _ = _http(port, "GET", "/prod/items")
+                if status == 200:
+                    return _now() - start
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"serve exited with {process.returncode} before answering")
+    finally:
+        process.terminate()
+        process.wait()

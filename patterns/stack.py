@@ -58,6 +58,10 @@ class PatternStack(Stack):
         )
 
 
+#: The context value ``python -m localcloud serve`` sets to the one stack it wants synthesized.
+SERVE_TARGET_CONTEXT = "localcloud:target"
+
+
 def new_app(*, builtin_validation: bool = True, outdir: str | None = None, **app_kwargs: Any) -> App:
     """An empty app with the project's feature flags and the cdk-nag packs as synth-time validation.
 
@@ -72,8 +76,14 @@ def new_app(*, builtin_validation: bool = True, outdir: str | None = None, **app
 
 
 def build_app(*, builtin_validation: bool = True, outdir: str | None = None, **app_kwargs: Any) -> App:
-    """:func:`new_app` with every registered pattern's stack."""
+    """:func:`new_app` with every registered pattern's stack.
+
+    ``python -m localcloud serve <id>`` sets the context value ``localcloud:target`` to a pattern id
+    or stack name; then only that stack is built, which keeps the first request after ``serve`` fast.
+    """
     app = new_app(builtin_validation=builtin_validation, outdir=outdir, **app_kwargs)
-    for pattern in PATTERNS:
+    target = app.node.try_get_context(SERVE_TARGET_CONTEXT)
+    chosen = [p for p in PATTERNS if target in (p.id, p.stack_name)] or PATTERNS
+    for pattern in chosen:
         PatternStack(app, pattern)
     return app

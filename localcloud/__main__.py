@@ -1,0 +1,152 @@
+"""``python -m localcloud serve <stack or pattern id>``: synthesize, serve on localhost, stream the trace.
+
+The app is the one ``cdk.json`` names (as ``cdk synth`` would run it), so what is served is what
+would be deployed. The app is told which stack is wanted through the context value
+``localcloud:target``, so an app that honours it synthesizes that stack alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from localcloud.errors import LocalCloudError
+
+TARGET_CONTEXT = "localcloud:target"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m localcloud", description="Run a CDK stack offline.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="serve a stack's APIs and distributions on localhost")
+    serve.add_argument(
+        "target", help="a stack name, or a pattern id (simple_web_service -> SimpleWebServiceStack)"
+    )
+    serve.add_argument("--assembly", help="an existing cloud assembly (cdk.out) instead of synthesizing")
+    serve.add_argument("--app", help="the CDK app command (default: the 'app' of ./cdk.json)")
+    serve.add_argument(
+        "--parameter",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a CloudFormation parameter of the stack (repeatable), e.g. LegacyApiHost=127.0.0.1:8080",
+    )
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=4566, help="first port; each front door takes the next")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return _serve(args)
+    except (LocalCloudError, LookupError, OSError, subprocess.CalledProcessError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from localcloud.assembly import load_stack
+    from localcloud.cloud import LocalCloud
+    from localcloud.server import LocalServer
+
+    with tempfile.TemporaryDirectory(prefix="localcloud.") as scratch:
+        assembly = args.assembly or synthesize(args.target, scratch, app=args.app)
+        stack_name = stack_named(assembly, args.target)
+        cloud = LocalCloud(load_stack(assembly, stack_name), parameters=_parameters(args.parameter))
+        with cloud, LocalServer(cloud, host=args.host, port=args.port, on_request=_print_request) as server:
+            print(f"{stack_name} is running offline. Front doors:")
+            for door in server.front_doors:
+                print(f"  {door.kind} {door.name}: {door.url}")
+            examples = [line for door in server.front_doors for line in _examples(cloud, door)]
+            if examples:
+                print("Try:")
+                print("\n".join(f"  {line}" for line in examples))
+            print("Requests and what they cause are printed below. Ctrl-C stops.", flush=True)
+            server.serve_forever()
+    return 0
+
+
+def synthesize(target: str, outdir: str, *, app: str | None = None) -> str:
+    """Run the CDK app into ``outdir`` as the CDK CLI would, asking it for ``target`` only."""
+    command = app or _app_command()
+    env = {
+        **os.environ,
+        "CDK_OUTDIR": outdir,
+        "CDK_CONTEXT_JSON": json.dumps({TARGET_CONTEXT: target}),
+        "CDK_VALIDATION": os.environ.get("CDK_VALIDATION", "false"),
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+    }
+    subprocess.run(shlex.split(command), env=env, check=True, stdout=subprocess.DEVNULL)  # noqa: S603
+    return outdir
+
+
+def stack_named(assembly: str, target: str) -> str:
+    """The stack called ``target``, or whose name is the pattern id in CamelCase plus ``Stack``."""
+    manifest = json.loads((Path(assembly) / "manifest.json").read_text())
+    stacks = [
+        name
+        for name, artifact in manifest["artifacts"].items()
+        if artifact["type"] == "aws:cloudformation:stack"
+    ]
+    wanted = _folded(target)
+    for name in stacks:
+        if wanted in {_folded(name), _folded(name.removesuffix("Stack"))}:
+            return name
+    raise LookupError(
+        f"no stack {target!r} in the app; its stacks are: {', '.join(sorted(stacks)) or 'none'}"
+    )
+
+
+def _parameters(pairs: list[str]) -> dict[str, str]:
+    parameters = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise LookupError(f"--parameter {pair!r}: write it as NAME=VALUE")
+        parameters[name] = value
+    return parameters
+
+
+def _folded(name: str) -> str:
+    return name.replace("_", "").replace("-", "").lower()
+
+
+def _app_command() -> str:
+    config = Path("cdk.json")
+    if not config.is_file():
+        raise LookupError("no cdk.json here: run from the app's folder, or pass --app or --assembly")
+    return json.loads(config.read_text())["app"]
+
+
+def _examples(cloud, door) -> list[str]:
+    """curl lines for each route of an API front door, with a body made from its request model."""
+    if door.kind != "api":
+        return [f"curl -i {door.url}"]
+    lines = []
+    for route in cloud.apigateway.routes(door.resource_id):
+        url = door.url.rstrip("/") + route.path
+        if route.method in {"POST", "PUT", "PATCH"}:
+            body = json.dumps(route.example_body() if hasattr(route, "example_body") else {})
+            lines.append(f"curl -i -X {route.method} {url} -H 'Content-Type: application/json' -d '{body}'")
+        elif route.method != "OPTIONS":
+            lines.append(f"curl -i -X {route.method} {url}")
+    return lines
+
+
+def _print_request(request, response, trace_lines: list[str]) -> None:
+    if request is not None:
+        print(f"{request.method} {request.path} -> {response.status}")
+    for line in trace_lines:
+        print(f"    {line}")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

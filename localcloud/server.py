@@ -1,0 +1,248 @@
+"""A real HTTP server on localhost for a running local cloud: curl, browsers and HTTP test tools.
+
+Each front door (a REST API stage, a CloudFront distribution) gets its own port, so its URLs look
+like the deployed ones: ``http://127.0.0.1:4566/prod/items`` for
+``https://{id}.execute-api.{region}.amazonaws.com/prod/items``.
+
+The cloud is not thread-safe, so one thread does everything: it serves one request at a time on
+every port, and between requests it lets virtual time follow real time, so queued work, retries
+and schedules happen while you watch.
+
+Example::
+
+    with LocalCloud.from_assembly("cdk.out", "SimpleWebServiceStack") as cloud:
+        with LocalServer(cloud, port=4566) as server:
+            print(server.front_doors[0].url)
+            server.serve_forever()
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import selectors
+import socketserver
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlsplit
+
+from localcloud.errors import LocalCloudError
+from localcloud.http import HttpRequest, HttpResponse
+
+if TYPE_CHECKING:
+    from localcloud.cloud import LocalCloud
+
+log = logging.getLogger("localcloud.server")
+
+Dispatch = Callable[[HttpRequest], HttpResponse]
+
+
+class NothingToServe(LocalCloudError):
+    """The stack has no front door a server could serve."""
+
+
+@dataclass
+class FrontDoor:
+    kind: str
+    """``api`` or ``distribution``."""
+    name: str
+    url: str
+    dispatch: Dispatch
+    resource_id: str
+    """The API's id or the distribution's id."""
+    base_path: str = ""
+    """What the deployed URL has before the route: the stage (``/prod``) for an API."""
+
+
+class LocalServer:
+    """Serves every front door of ``cloud`` on consecutive ports from ``port`` (0: any free ports)."""
+
+    def __init__(
+        self,
+        cloud: LocalCloud,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        on_request: Callable[[HttpRequest, HttpResponse, list[str]], None] | None = None,
+        real_time: bool = True,
+    ) -> None:
+        self.cloud = cloud
+        self.host = host
+        self.on_request = on_request
+        """Called after each request with the request, the response and the new trace lines."""
+        self.real_time = real_time
+        """Whether virtual time follows the wall clock between requests (off in tests)."""
+        self.front_doors: list[FrontDoor] = []
+        self._servers: list[HTTPServer] = []
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._seen_spans = len(cloud.trace.spans)
+        self._last_tick = os.times().elapsed
+        for door in _front_doors(cloud):
+            server = _QuietHTTPServer(
+                (host, port if port == 0 else port + len(self._servers)), _handler(self, door)
+            )
+            door.url = f"http://{host}:{server.server_address[1]}{door.base_path}/"
+            self._servers.append(server)
+            self.front_doors.append(door)
+        if not self._servers:
+            raise NothingToServe(
+                f"stack {cloud.stack_name} has no REST API or CloudFront distribution to serve; drive it "
+                "from Python instead (LocalCloud, cloud.invoke, cloud.start_execution) or play its scenario"
+            )
+
+    def __enter__(self) -> LocalServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def serve_forever(self, poll_interval: float = 0.25) -> None:
+        """Serve until :meth:`shutdown`; between requests, let due work run."""
+        with selectors.DefaultSelector() as selector:
+            for server in self._servers:
+                selector.register(server, selectors.EVENT_READ)
+            while not self._stop.is_set():
+                for key, _ in selector.select(poll_interval):
+                    key.fileobj._handle_request_noblock()  # type: ignore[attr-defined]
+                self._tick()
+
+    def start(self) -> LocalServer:
+        """Serve from a background thread (for tests); the caller must not touch the cloud meanwhile."""
+        self._thread = threading.Thread(target=self.serve_forever, name="localcloud-server", daemon=True)
+        self._thread.start()
+        return self
+
+    def shutdown(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    def close(self) -> None:
+        self.shutdown()
+        for server in self._servers:
+            server.server_close()
+
+    def _tick(self) -> None:
+        """Let virtual time catch up with real time, delivering what falls due meanwhile."""
+        now = os.times().elapsed
+        elapsed, self._last_tick = now - self._last_tick, now
+        try:
+            if self.real_time and elapsed > 0:
+                self.cloud.advance(elapsed)
+            else:
+                self.cloud.advance(0)
+        except Exception:
+            log.exception("background delivery failed")
+        self._report(None, None)
+
+    def _answer(self, door: FrontDoor, request: HttpRequest) -> HttpResponse:
+        try:
+            response = door.dispatch(request)
+        except Exception as error:
+            log.exception(
+                "%s %s on %s failed inside the local cloud", request.method, request.path, door.name
+            )
+            response = HttpResponse.of_json(500, {"message": f"local cloud error: {error}"})
+        self._tick()
+        self._report(request, response)
+        return response
+
+    def _report(self, request: HttpRequest | None, response: HttpResponse | None) -> None:
+        spans = self.cloud.trace.spans
+        new_lines = self.cloud.trace.lines()[self._seen_spans :] if len(spans) > self._seen_spans else []
+        self._seen_spans = len(spans)
+        if self.on_request is not None and (request is not None or new_lines):
+            self.on_request(request, response, new_lines)  # type: ignore[arg-type]
+
+
+class _QuietHTTPServer(HTTPServer):
+    """Binds without ``socket.getfqdn``, which waits on DNS on a machine with no network."""
+
+    def server_bind(self) -> None:
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """One line, not a traceback on stderr, when a client hangs up or sends garbage."""
+        log.warning("connection from %s failed", client_address[0], exc_info=log.isEnabledFor(logging.DEBUG))
+
+
+def _front_doors(cloud: LocalCloud) -> list[FrontDoor]:
+    doors = []
+    gateway = getattr(cloud, "apigateway", None)
+    for endpoint in gateway.endpoints() if gateway is not None else []:
+        for stage in endpoint.stages:
+            doors.append(
+                FrontDoor(
+                    "api",
+                    f"{endpoint.logical_id} ({endpoint.api_id}) stage {stage}",
+                    "",
+                    _bind(gateway.dispatch, endpoint.api_id),
+                    endpoint.api_id,
+                    base_path=f"/{stage}",
+                )
+            )
+    cloudfront = getattr(cloud, "cloudfront", None)
+    for distribution in cloudfront.distributions() if cloudfront is not None else []:
+        doors.append(
+            FrontDoor(
+                "distribution",
+                f"{distribution.logical_id} ({distribution.distribution_id})",
+                "",
+                _bind(cloudfront.dispatch, distribution.distribution_id),
+                distribution.distribution_id,
+            )
+        )
+    return doors
+
+
+def _bind(dispatch: Callable[[str, HttpRequest], HttpResponse], resource_id: str) -> Dispatch:
+    return lambda request: dispatch(resource_id, request)
+
+
+def _handler(server: LocalServer, door: FrontDoor) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "localcloud"
+
+        def _serve(self) -> None:
+            parts = urlsplit(self.path)
+            headers: dict[str, list[str]] = {}
+            for name, value in self.headers.items():
+                headers.setdefault(name, []).append(value)
+            query: dict[str, list[str]] = {}
+            for name, value in parse_qsl(parts.query, keep_blank_values=True):
+                query.setdefault(name, []).append(value)
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                self.send_error(400, "Content-Length is not a number")
+                return
+            body = self.rfile.read(length) if length > 0 else b""
+            request = HttpRequest(
+                self.command, parts.path or "/", headers, query, body, self.client_address[0]
+            )
+            response = server._answer(door, request)
+            self.send_response(response.status)
+            for name, values in response.headers.items():
+                if name.lower() not in {"content-length", "connection", "transfer-encoding"}:
+                    for value in values:
+                        self.send_header(name, value)
+            self.send_header("Content-Length", str(len(response.body)))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(response.body)
+            self.close_connection = True
+
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _serve
+
+        def log_message(self, format: str, *args: Any) -> None:
+            log.debug(format, *args)
+
+    return Handler

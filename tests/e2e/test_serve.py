@@ -1,0 +1,110 @@
+"""The simple web service served on localhost: what curl sees, and a server that survives bad requests."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+from urllib.parse import urlsplit
+
+import pytest
+
+from localcloud.__main__ import stack_named
+from localcloud.server import LocalServer
+
+pytestmark = pytest.mark.e2e
+
+
+class Curl:
+    """A bare HTTP client, one connection per request, as curl makes them."""
+
+    def __init__(self, url: str) -> None:
+        parts = urlsplit(url)
+        self.port, self.base = parts.port, parts.path.rstrip("/")
+
+    def __call__(self, method: str, path: str, body: str | dict | None = None) -> tuple[int, dict | None]:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            payload = json.dumps(body) if isinstance(body, dict) else body
+            headers = {"Content-Type": "application/json"} if payload is not None else {}
+            connection.request(method, self.base + path, payload, headers)
+            response = connection.getresponse()
+            raw = response.read()
+            return response.status, json.loads(raw) if raw else None
+        finally:
+            connection.close()
+
+
+@pytest.fixture
+def served(local_cloud):
+    cloud = local_cloud("simple_web_service")
+    with LocalServer(cloud, real_time=False) as server:
+        server.start()
+        yield server
+
+
+def test_curl_does_crud(served):
+    [door] = served.front_doors
+    curl = Curl(door.url)
+    status, created = curl("POST", "/items", {"name": "lamp", "price_cents": 1299})
+    assert status == 201
+    assert curl("GET", f"/items/{created['id']}") == (200, created)
+    status, updated = curl("PUT", f"/items/{created['id']}", {"name": "desk lamp", "price_cents": 1499})
+    assert (status, updated["name"]) == (200, "desk lamp")
+    status, listing = curl("GET", "/items?limit=10")
+    assert (status, [item["id"] for item in listing["items"]]) == (200, [created["id"]])
+    assert curl("DELETE", f"/items/{created['id']}") == (204, None)
+    assert curl("GET", f"/items/{created['id']}")[0] == 404
+
+
+def test_bad_requests_get_aws_answers_and_the_server_lives_on(served):
+    curl = Curl(served.front_doors[0].url)
+    status, body = curl("POST", "/items", "{not json")
+    assert status == 400 and "message" in body
+    assert curl("GET", "/nowhere") == (403, {"message": "Missing Authentication Token"})
+    for garbage, status in [
+        (b"BREW /prod/items HTTP/1.1\r\n\r\n", b"501"),
+        (b"POST /prod/items HTTP/1.1\r\nContent-Length: lots\r\n\r\n", b"400"),
+        (b"GET /prod/items" + b"/x" * 40_000 + b" HTTP/1.1\r\n\r\n", b"414"),
+    ]:
+        with socket.create_connection(("127.0.0.1", curl.port), timeout=10) as raw:
+            raw.sendall(garbage)
+            assert raw.recv(100).split(b" ")[1] == status
+    assert curl("GET", "/items")[0] == 200, "the server still answers"
+
+
+def test_serve_prints_its_front_doors_and_answers(cloud_assembly):
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    command = [sys.executable, "-m", "localcloud", "serve", "simple_web_service"]
+    command += ["--assembly", cloud_assembly.directory, "--port", "0"]
+    with subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+    ) as process:
+        try:
+            printed = []
+            for line in process.stdout:
+                printed.append(line)
+                if "Ctrl-C" in line:
+                    break
+            text = "".join(printed)
+            [url] = re.findall(r"^  api .*: (http://\S+)$", text, flags=re.MULTILINE)
+            assert "curl -i -X POST" in text and "/items" in text
+            assert Curl(url)("POST", "/items", {"name": "cli", "price_cents": 1})[0] == 201
+            for line in process.stdout:
+                printed.append(line)
+                if "POST /prod/items -> 201" in line:
+                    break
+        finally:
+            process.terminate()
+    assert "POST /prod/items -> 201" in "".join(printed), "the request is streamed with its trace"
+
+
+def test_a_pattern_id_names_its_stack(cloud_assembly):
+    assert stack_named(cloud_assembly.directory, "simple_web_service") == "SimpleWebServiceStack"
+    assert stack_named(cloud_assembly.directory, "SimpleWebServiceStack") == "SimpleWebServiceStack"
+    with pytest.raises(LookupError, match=r"its stacks are: .*ScalableWebhookStack"):
+        stack_named(cloud_assembly.directory, "no_such_pattern")
