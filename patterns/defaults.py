@@ -344,6 +344,62 @@ def add_sqs_event_source(
     return source
 
 
+#: Lambda's limits for asynchronous invocation: at most 2 retries, events 1 minute to 6 hours old.
+MAX_ASYNC_RETRY_ATTEMPTS = 2
+MAX_EVENT_AGE_RANGE = (Duration.minutes(1), Duration.hours(6))
+DEFAULT_MAX_EVENT_AGE = Duration.hours(6)
+
+
+def async_failure_destination(
+    function: lambda_.Function,
+    *,
+    what: str,
+    queue: sqs.IQueue | None = None,
+    retry_attempts: int = MAX_ASYNC_RETRY_ATTEMPTS,
+    max_event_age: Duration = DEFAULT_MAX_EVENT_AGE,
+) -> sqs.IQueue:
+    """Retry ``function``'s asynchronous events and then send each one that still fails to ``queue``.
+
+    The queue receives Lambda's invocation record: the original event (``requestPayload``), the
+    error (``responsePayload``), the condition and the attempt count; a DLQ would keep the event
+    alone. A queue is made with :func:`failure_queue` unless one is given (several functions may
+    share one). ``what`` says what lands there, for that queue's cdk-nag reasons.
+    """
+    if not 0 <= retry_attempts <= MAX_ASYNC_RETRY_ATTEMPTS:
+        raise ValueError(f"{function.node.path}: retry_attempts must be from 0 to {MAX_ASYNC_RETRY_ATTEMPTS}")
+    low, high = MAX_EVENT_AGE_RANGE
+    if not low.to_seconds() <= max_event_age.to_seconds() <= high.to_seconds():
+        raise ValueError(f"{function.node.path}: max_event_age must be from 1 minute to 6 hours")
+    # Imported here, like aws_s3: only stacks with asynchronous functions need it.
+    from aws_cdk import aws_lambda_destinations as destinations
+
+    if queue is None:
+        queue = failure_queue(function.node.scope, f"{function.node.id}Failures", what=what)
+    function.configure_async_invoke(
+        retry_attempts=retry_attempts,
+        max_event_age=max_event_age,
+        on_failure=destinations.SqsDestination(queue),
+    )
+    acknowledge(
+        function,
+        "Serverless-LambdaDLQ",
+        "Asynchronous failures go to an on-failure destination queue, which keeps the error with the "
+        "original event; a DLQ would keep the event alone.",
+    )
+    return queue
+
+
+def grant_invoke_latest(function: lambda_.IFunction, grantee: iam.IGrantable) -> iam.Grant:
+    """Let ``grantee`` invoke ``function`` by its unqualified ARN ($LATEST) and nothing else.
+
+    CDK's ``grant_invoke`` also grants ``<arn>:*``, every version and alias, which a caller that
+    invokes $LATEST never needs and which cdk-nag flags as a wildcard (AwsSolutions-IAM5).
+    """
+    return iam.Grant.add_to_principal(
+        grantee=grantee, actions=["lambda:InvokeFunction"], resource_arns=[function.function_arn]
+    )
+
+
 # --------------------------------------------------------------------------------------------- DynamoDB
 
 
@@ -446,6 +502,10 @@ class SecureRestApi(apigw.RestApi):
     ``self.body_validator`` validates request bodies against a method's model; attach it with
     ``request_validator=api.body_validator``. The throttle protects everything behind the API: it
     is the first line of the webhook and storage-first patterns.
+
+    ``stage_variables`` are the stage's variables (``${stageVariables.name}`` in integration URIs):
+    changing one updates the stage in place, where a changed integration URI would need a new
+    deployment of the API to take effect.
     """
 
     def __init__(
@@ -458,6 +518,7 @@ class SecureRestApi(apigw.RestApi):
         throttling_burst_limit: int = 50,
         stage_name: str = "prod",
         cloud_watch_role: bool = True,
+        stage_variables: dict[str, str] | None = None,
         **kwargs: Any,
     ) -> None:
         access_logs = logs.LogGroup(
@@ -478,6 +539,7 @@ class SecureRestApi(apigw.RestApi):
                 metrics_enabled=True,
                 throttling_rate_limit=throttling_rate_limit,
                 throttling_burst_limit=throttling_burst_limit,
+                variables=stage_variables,
                 access_log_destination=apigw.LogGroupLogDestination(access_logs),
                 access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
                     caller=False,
@@ -497,6 +559,12 @@ class SecureRestApi(apigw.RestApi):
         self.body_validator = self.add_request_validator(
             "BodyValidator", validate_request_body=True, validate_request_parameters=True
         )
+        # AWS's default 400 says only "Invalid request body"; a client deserves to know what is wrong.
+        self.add_gateway_response(
+            "BadRequestBody",
+            type=apigw.ResponseType.BAD_REQUEST_BODY,
+            templates={"application/json": _BAD_BODY_TEMPLATE},
+        )
         if cloud_watch_role:
             acknowledge(
                 self.node.find_child("CloudWatchRole"),
@@ -510,6 +578,9 @@ class SecureRestApi(apigw.RestApi):
             "AwsSolutions-APIG3",
             "WAF is an account-level choice with a monthly cost; attach a web ACL to this stage to add it.",
         )
+
+
+_BAD_BODY_TEMPLATE = '{"message": "Invalid request body: $context.error.validationErrorString"}'
 
 
 def json_model(

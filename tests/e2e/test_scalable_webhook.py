@@ -1,4 +1,5 @@
-"""The scalable webhook's asynchronous half, running offline as deployed: queue, worker, table."""
+"""The scalable webhook offline, as deployed: webhooks POSTed to the API reach the receiver, which
+queues them for the worker at its capped concurrency; a poison message ends in the DLQ."""
 
 from __future__ import annotations
 
@@ -23,7 +24,17 @@ def cloud(local_cloud):
     return local_cloud("scalable_webhook")
 
 
+def post(cloud, *bodies: str) -> list[int]:
+    """Send webhooks to the API, as a webhook sender does; the statuses it answered."""
+    api = cloud.api()
+    return [
+        api.post("/webhooks", body=body, headers={"Content-Type": "application/json"}).status_code
+        for body in bodies
+    ]
+
+
 def enqueue(cloud, *bodies: str) -> None:
+    """Put messages on the queue directly, as another producer of the queue would."""
     for body in bodies:
         cloud.client("sqs").send_message(QueueUrl=cloud.outputs["QueueUrl"], MessageBody=body)
 
@@ -36,7 +47,7 @@ def stored(cloud) -> dict[str, dict]:
 def test_a_burst_drains_at_the_throttle(cloud):
     worker = cloud.function("Pattern/Worker")
     worker.duration = 2.0
-    enqueue(cloud, *(webhook(n) for n in range(100)))
+    assert post(cloud, *(webhook(n) for n in range(100))) == [202] * 100, "within the stage's burst"
     cloud.drain()
     assert len(stored(cloud)) == 100
     invocations = cloud.trace.find("invoke", target=worker.name)
@@ -47,8 +58,17 @@ def test_a_burst_drains_at_the_throttle(cloud):
     assert cloud.clock.elapsed() == pytest.approx(rounds * worker.duration, abs=0.01)
 
 
+def test_a_malformed_webhook_is_refused_at_the_api_and_never_queued(cloud):
+    assert post(cloud, "{not json", json.dumps({"id": "evt_1"})) == [400, 400]
+    response = cloud.api().post("/webhooks", body="{not json", headers={"Content-Type": "application/json"})
+    assert response.json()["message"].startswith("Invalid request body: [not JSON")
+    assert cloud.trace.find("invoke") == [] and cloud.trace.find("send") == []
+
+
 def test_a_poison_message_lands_in_the_dlq_and_the_rest_are_stored(cloud):
-    enqueue(cloud, webhook(1), "{not json", webhook(2))
+    assert post(cloud, webhook(1)) == [202]
+    enqueue(cloud, "{not json")
+    assert post(cloud, webhook(2)) == [202]
     cloud.drain()
     assert set(stored(cloud)) == {"evt_1", "evt_2"}
     dead = cloud.client("sqs").receive_message(QueueUrl=cloud.outputs["DeadLetterQueueUrl"])["Messages"]
@@ -57,33 +77,30 @@ def test_a_poison_message_lands_in_the_dlq_and_the_rest_are_stored(cloud):
     assert len(cloud.trace.find("invoke", target=worker)) == 3, (
         "one batch, then the poison message alone twice"
     )
+    assert [r.outcome for r in cloud.trace.find("request")] == ["202", "202"]
 
 
 def test_a_duplicate_webhook_is_written_once(cloud):
-    enqueue(cloud, webhook(7))
+    assert post(cloud, webhook(7)) == [202]
     cloud.drain()
     first = stored(cloud)["evt_7"]
-    enqueue(cloud, webhook(7, data={"n": "changed"}))
+    assert post(cloud, webhook(7, data={"n": "changed"})) == [202], "the sender's retry is accepted"
     cloud.drain()
     assert stored(cloud) == {"evt_7": first}
 
 
 def test_the_receiver_enqueues_what_the_worker_stores(cloud):
-    event = {
-        "httpMethod": "POST",
-        "path": "/webhooks",
-        "body": webhook(9),
-        "headers": {},
-        "requestContext": {},
-    }
-    answer = cloud.invoke("Pattern/Receiver", event)["Payload"]
-    assert answer["statusCode"] == 202
+    response = cloud.api().post("/webhooks", json=json.loads(webhook(9)))
+    assert (response.status_code, response.json()) == (202, {"accepted": "evt_9"})
     cloud.drain()
     assert json.loads(stored(cloud)["evt_9"]["data"]["S"]) == {"n": 9}
+    [request] = cloud.trace.find("request")
+    [receive] = cloud.trace.find("invoke", target=cloud.function("Pattern/Receiver").name)
     [send] = cloud.trace.find("send")
     assert send.source == cloud.function("Pattern/Receiver").name, (
         "the trace links the receiver to the delivery"
     )
+    assert (receive.parent, send.parent) == (request.id, receive.id), "and the request to the receiver"
 
 
 def test_without_the_workers_grant_the_pattern_fails_with_access_denied(cloud_assembly, run):
@@ -95,7 +112,7 @@ def test_without_the_workers_grant_the_pattern_fails_with_access_denied(cloud_as
             statements = resource["Properties"]["PolicyDocument"]["Statement"]
             statements[:] = [s for s in statements if s["Action"] != "dynamodb:PutItem"]
     cloud = run(dataclasses.replace(artifact, template=template))
-    enqueue(cloud, webhook(1))
+    assert post(cloud, webhook(1)) == [202], "the sender is answered before the worker runs"
     cloud.drain()
     assert stored(cloud) == {}
     denied = cloud.trace.find("denied")

@@ -1,5 +1,6 @@
-"""Storage-first's asynchronous half offline: what API Gateway stored in SQS is processed once, and
-nothing is lost while the processor fails."""
+"""Storage-first offline, through its front door: API Gateway validates each request and stores it in
+SQS itself (its VTL template makes the SendMessage), the processor handles it once, and nothing is
+lost while the processor fails."""
 
 from __future__ import annotations
 
@@ -9,14 +10,25 @@ import pytest
 
 pytestmark = pytest.mark.e2e
 
+STORE_FAILED = "The request could not be stored; it was not accepted. Retry later."
+
 
 @pytest.fixture
 def cloud(local_cloud):
     return local_cloud("storage_first")
 
 
+def post(cloud, body: str) -> str:
+    """POST a request to the API as a client does; the request id API Gateway answers with."""
+    response = cloud.api().post("/requests", body=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 202, response.text
+    request_id = response.json()["requestId"]
+    assert request_id == response.header("x-amzn-RequestId")
+    return request_id
+
+
 def store(cloud, request_id: str, body: str) -> None:
-    """What the API's SQS integration sends: the body, and the request id as a message attribute."""
+    """What the API's SQS integration sends, sent by another producer (or redelivered by SQS)."""
     cloud.client("sqs").send_message(
         QueueUrl=cloud.outputs["QueueUrl"],
         MessageBody=body,
@@ -61,19 +73,60 @@ def redrive(cloud) -> int:
 
 
 def test_stored_requests_are_processed_once_each(cloud):
-    for n in range(5):
-        store(cloud, f"req-{n}", order(n))
-    store(cloud, "req-0", order(0))
+    ids = [post(cloud, order(n)) for n in range(5)]
+    store(cloud, ids[0], order(0))  # SQS delivers at least once: the same request again
     cloud.drain()
-    assert sorted(processed(cloud)) == [f"req-{n}" for n in range(5)]
+    assert sorted(processed(cloud)) == sorted(ids)
+    assert processed(cloud)[ids[3]]["payload"]["M"]["order_id"]["S"] == "o-3"
     assert dead_letters(cloud) == []
 
 
+def test_the_api_stores_the_body_as_sent_with_its_request_id(cloud):
+    body = json.dumps({"type": "feedback.submitted", "payload": {"text": 'it\'s "great" & fast / ü'}})
+    request_id = post(cloud, body)
+    [message] = cloud.client("sqs").receive_message(
+        QueueUrl=cloud.outputs["QueueUrl"], MessageAttributeNames=["All"], VisibilityTimeout=0
+    )["Messages"]
+    assert message["Body"] == body
+    assert message["MessageAttributes"]["requestId"]["StringValue"] == request_id
+    [request] = cloud.trace.find("request")
+    [integrate] = cloud.trace.find("integrate")
+    assert (integrate.parent, integrate.outcome) == (request.id, "200")
+    assert cloud.trace.find("invoke") == [], "stored before any code runs"
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status", "answer"),
+    [
+        (
+            json.dumps({"type": "unknown.kind", "payload": {}}),
+            "application/json",
+            400,
+            "Invalid request body: [type: 'unknown.kind' is not one of",
+        ),
+        ("{not json", "application/json", 400, "Invalid request body: [not JSON"),
+        (order(1), "text/plain", 415, "Unsupported Media Type"),
+    ],
+)
+def test_a_bad_request_is_refused_by_api_gateway_and_never_stored(cloud, body, content_type, status, answer):
+    response = cloud.api().post("/requests", body=body, headers={"Content-Type": content_type})
+    assert response.status_code == status
+    assert response.json()["message"].startswith(answer)
+    assert dead_letters(cloud) == [] and cloud.trace.find("integrate") == []
+
+
+def test_a_storage_failure_is_a_500_that_says_the_request_was_not_accepted(cloud):
+    cloud.client("sqs").delete_queue(QueueUrl=cloud.outputs["QueueUrl"])
+    response = cloud.api().post("/requests", json=json.loads(order(1)))
+    assert response.status_code == 500
+    assert response.json() == {"message": STORE_FAILED, "requestId": response.header("x-amzn-RequestId")}
+
+
 def test_a_bad_request_reaches_the_dlq_without_holding_up_the_others(cloud):
-    store(cloud, "good", order(1))
-    store(cloud, "bad", json.dumps({"type": "unknown.kind", "payload": {}}))
+    good = post(cloud, order(1))
+    store(cloud, "bad", json.dumps({"type": "unknown.kind", "payload": {}}))  # from another producer
     cloud.drain()
-    assert list(processed(cloud)) == ["good"]
+    assert list(processed(cloud)) == [good]
     [dead] = dead_letters(cloud)
     assert dead["Body"] == json.dumps({"type": "unknown.kind", "payload": {}})
 
@@ -83,8 +136,7 @@ def test_a_failing_processor_loses_nothing_and_succeeds_on_redrive(cloud):
     table = cloud.outputs["ProcessedTableName"]
     schema = dynamodb.describe_table(TableName=table)["Table"]
     dynamodb.delete_table(TableName=table)  # the processor's store is down
-    for n in range(3):
-        store(cloud, f"req-{n}", order(n))
+    ids = [post(cloud, order(n)) for n in range(3)]
     cloud.drain()
     assert len(dead_letters(cloud)) == 3, "every request waits in the DLQ; none is dropped"
 
@@ -96,5 +148,5 @@ def test_a_failing_processor_loses_nothing_and_succeeds_on_redrive(cloud):
     )
     assert redrive(cloud) == 3
     cloud.drain()
-    assert sorted(processed(cloud)) == ["req-0", "req-1", "req-2"]
+    assert sorted(processed(cloud)) == sorted(ids)
     assert len(cloud.trace.find("redrive")) == 3, "the outage is visible in the trace"

@@ -1,5 +1,6 @@
-"""Storage-first's DynamoDB variant offline: what API Gateway stored in the requests table reaches the
-processed table once, through the table's stream; a bad request ends in the on-failure queue.
+"""Storage-first's DynamoDB variant offline: what API Gateway stores in the requests table (its VTL
+template makes the PutItem) reaches the processed table once, through the table's stream; a bad
+record ends in the on-failure queue.
 
 The processor reports bad records as batch item failures, so the mapping splits a batch at the
 first bad record; a batch in which every record fails raises instead, and the mapping bisects it.
@@ -24,8 +25,20 @@ def cloud(pattern_variant, run) -> LocalCloud:
     return run(pattern_variant("storage_first", STACK, target="dynamodb"))
 
 
+def post(cloud: LocalCloud, body: str) -> str:
+    """POST a request to the API as a client does; the request id API Gateway answers with."""
+    response = cloud.api().post("/requests", body=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 202, response.text
+    return response.json()["requestId"]
+
+
+def requests_table(cloud: LocalCloud) -> dict[str, dict]:
+    items = cloud.client("dynamodb").scan(TableName=cloud.outputs["RequestsTableName"])["Items"]
+    return {item["request_id"]["S"]: item for item in items}
+
+
 def store(cloud: LocalCloud, request_id: str, body: str) -> None:
-    """What the API's DynamoDB integration puts: the request id, the body as a string, the time."""
+    """What the API's DynamoDB integration puts, put by another writer of the table."""
     cloud.client("dynamodb").put_item(
         TableName=cloud.outputs["RequestsTableName"],
         Item={"request_id": {"S": request_id}, "body": {"S": body}, "received_at": {"N": "1767225600000"}},
@@ -68,21 +81,39 @@ def failed_batches(cloud: LocalCloud) -> list[dict]:
 
 
 def test_stored_requests_are_processed_once_each(cloud):
-    for n in range(5):
-        store(cloud, f"req-{n}", order(n))
+    ids = [post(cloud, order(n)) for n in range(5)]
     cloud.drain()
-    assert processed(cloud) == [f"req-{n}" for n in range(5)]
+    assert processed(cloud) == sorted(ids)
     assert failed_batches(cloud) == []
     assert len(cloud.trace.find("deliver")) == 1, "one batch"
 
 
+def test_the_api_stores_the_body_its_request_id_and_the_time(cloud):
+    body = json.dumps({"type": "feedback.submitted", "payload": {"text": 'it\'s "great" / ü'}})
+    request_id = post(cloud, body)
+    item = requests_table(cloud)[request_id]
+    assert json.loads(item["body"]["S"]) == json.loads(body), "escaped by the template, stored as sent"
+    assert item["received_at"] == {"N": "1767225600000"}, "$context.requestTimeEpoch on the virtual clock"
+
+
+def test_a_bad_request_is_refused_by_api_gateway_and_a_storage_failure_is_a_500(cloud):
+    refused = cloud.api().post("/requests", json={"type": "unknown.kind", "payload": {}})
+    assert refused.status_code == 400
+    assert refused.json()["message"].startswith("Invalid request body: [type: 'unknown.kind' is not one of")
+    assert requests_table(cloud) == {}
+    cloud.client("dynamodb").delete_table(TableName=cloud.outputs["RequestsTableName"])
+    failed = cloud.api().post("/requests", json=json.loads(order(1)))
+    assert failed.status_code == 500
+    assert failed.json()["message"] == "The request could not be stored; it was not accepted. Retry later."
+
+
 def test_a_bad_request_ends_in_the_failure_queue_with_its_batch_info(cloud):
-    store(cloud, "good-1", order(1))
-    store(cloud, "bad", json.dumps({"type": "unknown.kind", "payload": {}}))
-    store(cloud, "good-2", order(2))
+    good_1 = post(cloud, order(1))
+    store(cloud, "bad", json.dumps({"type": "unknown.kind", "payload": {}}))  # from another writer
+    good_2 = post(cloud, order(2))
     cloud.drain()
 
-    assert processed(cloud) == ["good-1", "good-2"], "the good requests around it are written, once"
+    assert processed(cloud) == sorted([good_1, good_2]), "the good requests around it are written, once"
     [failure] = failed_batches(cloud)
     assert failure["requestContext"]["condition"] == "RetryAttemptsExhausted"
     assert failure["requestContext"]["approximateInvokeCount"] == DEFAULT_RETRY_ATTEMPTS + 1
@@ -90,14 +121,14 @@ def test_a_bad_request_ends_in_the_failure_queue_with_its_batch_info(cloud):
     assert failure["DDBStreamBatchInfo"] == {
         "shardId": failure["DDBStreamBatchInfo"]["shardId"],
         "startSequenceNumber": sequence["bad"],
-        "endSequenceNumber": sequence["good-2"],
+        "endSequenceNumber": sequence[good_2],
         "approximateArrivalOfFirstRecord": "2026-01-01T00:00:00Z",
         "approximateArrivalOfLastRecord": "2026-01-01T00:00:00Z",
         "batchSize": 2,
         "streamArn": stream_arn(cloud),
     }, "the batch was split at the reported failure: the bad request and what followed it"
     batches = [d.data["sequence_numbers"] for d in cloud.trace.find("deliver")]
-    retry = [sequence["bad"], sequence["good-2"]]
+    retry = [sequence["bad"], sequence[good_2]]
     assert batches == [list(sequence.values()), *[retry] * DEFAULT_RETRY_ATTEMPTS]
 
 
@@ -121,16 +152,16 @@ def test_a_batch_of_bad_requests_is_bisected_until_each_fails_alone(cloud):
 
 
 def test_a_modified_request_is_not_processed_again(cloud):
-    store(cloud, "req-1", order(1))
+    request_id = post(cloud, order(1))
     cloud.drain()
     cloud.client("dynamodb").update_item(
         TableName=cloud.outputs["RequestsTableName"],
-        Key={"request_id": {"S": "req-1"}},
+        Key={"request_id": {"S": request_id}},
         UpdateExpression="SET body = :body",
         ExpressionAttributeValues={":body": {"S": "not json"}},
     )
     cloud.drain()
-    assert processed(cloud) == ["req-1"]
+    assert processed(cloud) == [request_id]
     assert len(cloud.trace.find("invoke")) == 1, "the MODIFY never reaches the processor"
     [skipped] = cloud.trace.find("filter")
     assert skipped.detail.endswith("1 record(s) filtered out")

@@ -1,5 +1,6 @@
-"""Storage-first's EventBridge variant offline: what the API puts on the bus is processed once, a bad
-request ends in the dead-letter queue after the function's retries, and the archive replays."""
+"""Storage-first's EventBridge variant offline: what the API puts on the bus (its VTL template makes
+the PutEvents) is processed once, a bad request ends in the dead-letter queue after the function's
+retries, and the archive replays."""
 
 from __future__ import annotations
 
@@ -20,8 +21,15 @@ def cloud(pattern_variant, run) -> LocalCloud:
     return run(pattern_variant("storage_first", STACK, target="eventbridge"))
 
 
+def post(cloud: LocalCloud, body: dict) -> str:
+    """POST a request to the API as a client does; the request id API Gateway answers with."""
+    response = cloud.api().post("/requests", json=body)
+    assert response.status_code == 202, response.text
+    return response.json()["requestId"]
+
+
 def store(cloud: LocalCloud, request_id: str, body: dict) -> None:
-    """What the API's EventBridge integration puts on the bus for one request."""
+    """What the API's EventBridge integration puts on the bus, put by another producer."""
     response = cloud.client("events").put_events(
         Entries=[
             {
@@ -59,21 +67,44 @@ def invocations(cloud: LocalCloud) -> list[float]:
 
 
 def test_requests_put_on_the_bus_are_processed_once_each(cloud):
-    for n in range(5):
-        store(cloud, f"req-{n}", order(n))
-    store(cloud, "req-0", order(0))
+    ids = [post(cloud, order(n)) for n in range(5)]
+    store(cloud, ids[0], order(0))  # EventBridge delivers at least once: the same request again
     cloud.drain()
-    assert sorted(processed(cloud)) == [f"req-{n}" for n in range(5)]
-    assert processed(cloud)["req-3"]["payload"]["M"]["order_id"]["S"] == "o-3"
+    assert sorted(processed(cloud)) == sorted(ids)
+    assert processed(cloud)[ids[3]]["payload"]["M"]["order_id"]["S"] == "o-3"
     assert len(invocations(cloud)) == 6, "the duplicate was delivered and acknowledged, not written"
     assert dead_letters(cloud) == []
 
 
-def test_an_invalid_request_ends_in_the_dlq_after_the_functions_retries(cloud):
-    store(cloud, "good", order(1))
-    store(cloud, "bad", {"type": "unknown.kind", "payload": {}})
+def test_the_api_puts_the_request_id_and_the_body_on_the_bus(cloud):
+    body = {"type": "feedback.submitted", "payload": {"text": 'it\'s "great" / ü'}}
+    request_id = post(cloud, body)
     cloud.drain()
-    assert list(processed(cloud)) == ["good"]
+    assert processed(cloud)[request_id]["payload"]["M"]["text"]["S"] == body["payload"]["text"]
+    [send] = cloud.trace.find("send")
+    [integrate] = cloud.trace.find("integrate")
+    assert (send.parent, send.source, integrate.target) == (integrate.id, "api:Api", "events:PutEvents")
+
+
+def test_a_bad_request_is_refused_and_a_bus_that_is_gone_is_a_500(cloud):
+    refused = cloud.api().post("/requests", json={"type": "order.placed"})
+    assert refused.status_code == 400
+    assert refused.json()["message"] == "Invalid request body: [(root): 'payload' is a required property]"
+    cloud.client("events").delete_archive(ArchiveName=cloud.physical_id("Archive"))
+    for rule in cloud.client("events").list_rules(EventBusName=cloud.outputs["EventBusName"])["Rules"]:
+        cloud.client("events").delete_rule(Name=rule["Name"], EventBusName=cloud.outputs["EventBusName"])
+    cloud.client("events").delete_event_bus(Name=cloud.outputs["EventBusName"])
+    failed = cloud.api().post("/requests", json=order(1))
+    assert failed.status_code == 500
+    assert failed.json()["message"] == "The request could not be stored; it was not accepted. Retry later."
+    assert processed(cloud) == {}
+
+
+def test_an_invalid_request_ends_in_the_dlq_after_the_functions_retries(cloud):
+    good = post(cloud, order(1))
+    store(cloud, "bad", {"type": "unknown.kind", "payload": {}})  # from another producer
+    cloud.drain()
+    assert list(processed(cloud)) == [good]
     assert invocations(cloud) == [0, 0, 60, 180], "the bad one: first try, then Lambda's two retries"
     [dead] = dead_letters(cloud)
     event = json.loads(dead["Body"])
@@ -82,8 +113,8 @@ def test_an_invalid_request_ends_in_the_dlq_after_the_functions_retries(cloud):
 
 
 def test_replaying_the_archive_reprocesses_without_writing_twice(cloud):
-    store(cloud, "req-1", order(1))
-    store(cloud, "req-2", order(2))
+    post(cloud, order(1))
+    post(cloud, order(2))
     cloud.drain()
     written = {key: item["processed_at"] for key, item in processed(cloud).items()}
     events = cloud.client("events")

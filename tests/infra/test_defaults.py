@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from aws_cdk import App, Stack
+from aws_cdk import App, Duration, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
@@ -15,6 +15,7 @@ from patterns.defaults import (
     SecureQueue,
     acknowledge,
     add_sqs_event_source,
+    async_failure_destination,
     secure_bucket,
     secure_table,
     secure_topic,
@@ -98,3 +99,77 @@ def test_acknowledgments_need_a_resource_and_a_reason(stack):
         acknowledge(stack, "AwsSolutions-SQS3", "a perfectly long reason for this")
     with pytest.raises(ValueError, match="needs a reason"):
         acknowledge(queue, "AwsSolutions-SQS3", "because")
+
+
+def test_async_failure_destination_retries_then_sends_to_its_own_queue(stack):
+    fn = function(stack)
+    queue = async_failure_destination(fn, what="events", retry_attempts=1, max_event_age=Duration.minutes(30))
+    template = Template.from_stack(stack).to_json()["Resources"]
+    queue_id = stack.get_logical_id(queue.node.default_child)
+    [config] = [r["Properties"] for r in template.values() if r["Type"] == "AWS::Lambda::EventInvokeConfig"]
+    assert config["MaximumRetryAttempts"] == 1 and config["MaximumEventAgeInSeconds"] == 1800
+    assert config["DestinationConfig"] == {"OnFailure": {"Destination": {"Fn::GetAtt": [queue_id, "Arn"]}}}
+    assert template[queue_id]["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
+    [policy] = [r for r in template.values() if r["Type"] == "AWS::IAM::Policy"]
+    sends = [
+        s for s in policy["Properties"]["PolicyDocument"]["Statement"] if "sqs:SendMessage" in s["Action"]
+    ]
+    assert [s["Resource"] for s in sends] == [{"Fn::GetAtt": [queue_id, "Arn"]}]
+
+
+def test_async_failure_destination_shares_a_given_queue(stack):
+    shared = SecureQueue(stack, "Shared").queue
+    assert async_failure_destination(function(stack), what="events", queue=shared) is shared
+    assert len(Template.from_stack(stack).find_resources("AWS::SQS::Queue")) == 2, "the queue and its DLQ"
+
+
+@pytest.mark.parametrize(
+    ("retry_attempts", "max_event_age", "message"),
+    [
+        (3, Duration.hours(1), "retry_attempts must be from 0 to 2"),
+        (2, Duration.seconds(30), "max_event_age must be from 1 minute to 6 hours"),
+        (2, Duration.hours(7), "max_event_age must be from 1 minute to 6 hours"),
+    ],
+)
+def test_async_failure_destination_refuses_what_lambda_refuses(stack, retry_attempts, max_event_age, message):
+    with pytest.raises(ValueError, match=message):
+        async_failure_destination(
+            function(stack), what="events", retry_attempts=retry_attempts, max_event_age=max_event_age
+        )
+
+
+def test_api_stage_variables_are_set_on_the_stage_and_absent_by_default(stack):
+    from aws_cdk import aws_apigateway as apigw
+
+    from patterns.defaults import SecureRestApi
+
+    for name, variables in (("Plain", None), ("WithVariables", {"backendHost": "legacy.example.com"})):
+        api = SecureRestApi(stack, name, description=name, stage_variables=variables)
+        api.root.add_method("GET", apigw.MockIntegration())
+    stages = Template.from_stack(stack).find_resources("AWS::ApiGateway::Stage")
+    by_api = {
+        key.split("Deployment")[0]: stage["Properties"].get("Variables") for key, stage in stages.items()
+    }
+    assert by_api == {"Plain": None, "WithVariables": {"backendHost": "legacy.example.com"}}
+
+
+def test_grant_invoke_latest_grants_the_unqualified_arn_only(stack):
+    from patterns.defaults import grant_invoke_latest
+
+    callee = PatternFunction(stack, "Callee", code_dir="scalable_webhook", handler="worker.handler")
+    caller = PatternFunction(stack, "Caller", code_dir="scalable_webhook", handler="receiver.handler")
+    grant_invoke_latest(callee, caller)
+    policies = Template.from_stack(stack).find_resources("AWS::IAM::Policy")
+    invoke = [
+        statement
+        for policy in policies.values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if statement["Action"] == "lambda:InvokeFunction"
+    ]
+    assert invoke == [
+        {
+            "Action": "lambda:InvokeFunction",
+            "Effect": "Allow",
+            "Resource": {"Fn::GetAtt": [stack.get_logical_id(callee.node.default_child), "Arn"]},
+        }
+    ]

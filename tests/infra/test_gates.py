@@ -121,7 +121,22 @@ def test_no_resource_has_a_physical_name(templates, stack_name):
 
 
 #: Actions that take no resource-level permissions, so they are the only ones allowed on "*".
-UNSCOPABLE_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords", "dynamodb:ListStreams"}
+UNSCOPABLE_ACTIONS = {
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+    "xray:GetSamplingRules",
+    "xray:GetSamplingTargets",
+    "dynamodb:ListStreams",
+    # A state machine's execution logging: CloudWatch Logs' vended-log delivery APIs take "*" only.
+    "logs:CreateLogDelivery",
+    "logs:GetLogDelivery",
+    "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:DescribeResourcePolicies",
+    "logs:DescribeLogGroups",
+}
 
 
 @pytest.mark.parametrize("stack_name", STACKS)
