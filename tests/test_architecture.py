@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 FORBIDDEN = {
     "functions": {"aws_cdk", "constructs", "cdk_nag", "patterns", "localcloud", "tests"},
     "shared": {"aws_cdk", "constructs", "cdk_nag", "patterns", "localcloud", "tests"},
-    "localcloud": {"patterns", "functions", "shared", "tests"},
+    "localcloud": {"patterns", "functions", "shared", "scenarios", "tests"},
     "patterns": {"functions", "shared", "localcloud", "tests"},
 }
 

@@ -1,0 +1,36 @@
+"""Storage-first: API Gateway stores the request in SQS (VTL, no Lambda); a processor works through it."""
+
+from __future__ import annotations
+
+import json
+
+from scenarios import Show
+
+
+def run(show: Show) -> None:
+    cloud, api = show.cloud, show.cloud.api()
+    stored = api.post("/requests", json={"type": "order.placed", "payload": {"order_id": "o-1"}})
+    show.equal("a valid request is stored at once: 202", stored.status, 202)
+    request_id = stored.json().get("requestId")
+    refused = api.post("/requests", json={"type": "order.placed"})
+    show.equal("a body failing the model is refused by API Gateway: 400", refused.status, 400)
+    cloud.drain()
+    processed = cloud.client("dynamodb").scan(TableName=cloud.outputs["ProcessedTableName"])["Items"]
+    show.equal(
+        "the processor stored the request under API Gateway's request id",
+        [item["request_id"]["S"] for item in processed],
+        [request_id],
+    )
+    table = cloud.outputs["ProcessedTableName"]
+    cloud.client("dynamodb").delete_table(TableName=table)
+    kept = api.post("/requests", json={"type": "order.placed", "payload": {"order_id": "o-2"}})
+    show.equal("with the processor's store down, the API still accepts: 202", kept.status, 202)
+    cloud.drain()
+    dead = (
+        cloud.client("sqs").receive_message(QueueUrl=cloud.outputs["DeadLetterQueueUrl"]).get("Messages", [])
+    )
+    show.that(
+        "the request waits in the dead-letter queue instead of being lost",
+        [json.loads(m["Body"])["payload"] for m in dead] == [{"order_id": "o-2"}],
+        dead,
+    )
