@@ -73,6 +73,86 @@ PATTERNS: tuple[Pattern, ...] = (
         sources=("002", "004"),
         functions=("storage_first",),
     ),
+    Pattern(
+        id="internal_api",
+        title="Internal API",
+        construct="patterns.internal_api:InternalApi",
+        summary="A service function invoked RequestResponse through the SDK by its granted callers only, "
+        "no API Gateway",
+        sources=("001", "003"),
+        functions=("internal_api",),
+    ),
+    Pattern(
+        id="gatekeeper",
+        title="Gatekeeper",
+        construct="patterns.gatekeeper:Gatekeeper",
+        summary="Lambda TOKEN authorizer returning a cached IAM policy from an authorization service "
+        "with its own table and admin API",
+        sources=("001",),
+        functions=("gatekeeper",),
+    ),
+    Pattern(
+        id="aggregator",
+        title="Aggregator",
+        construct="patterns.aggregator:Aggregator",
+        summary="API -> Lambda calling three internal services at once within a time budget; "
+        "a failing or slow one is a marked part of a 200, never a 500",
+        sources=("000", "001", "004"),
+        functions=("aggregator",),
+    ),
+    Pattern(
+        id="internal_handoff",
+        title="Internal Handoff",
+        construct="patterns.internal_handoff:InternalHandoff",
+        summary="Lambda -> Lambda with InvocationType Event: retries, an on-failure destination queue, "
+        "an idempotent worker",
+        sources=("001",),
+        functions=("internal_handoff",),
+    ),
+    Pattern(
+        id="router",
+        title="Router",
+        construct="patterns.router:Router",
+        summary="An async router Lambda invokes one of three task Lambdas by message type (Event); "
+        "each function has its own failure destination, each task its own table",
+        sources=("001",),
+        functions=("router",),
+    ),
+    Pattern(
+        id="strangler",
+        title="Strangler",
+        construct="patterns.strangler:Strangler",
+        summary="API Gateway facade: every route proxied to the legacy API over HTTP, migrated routes "
+        "to Lambda, one line each",
+        sources=("000", "001", "003", "004"),
+        functions=("strangler",),
+    ),
+    Pattern(
+        id="robust_api",
+        title="Robust API",
+        construct="patterns.robust_api:RobustApi",
+        summary="One API, a function per route over one shared table; one route calls an internal "
+        "service synchronously, another hands work off asynchronously",
+        sources=("001",),
+        functions=("robust_api",),
+    ),
+    Pattern(
+        id="state_machine",
+        title="State Machine",
+        construct="patterns.state_machine:StateMachine",
+        summary="Step Functions order assignment over Lambda tasks: Choice with a bounded Wait, Retry with "
+        "back-off, a task token for the delivery, Catch to a compensation that cancels",
+        sources=("000", "001", "003", "004"),
+        functions=("state_machine",),
+    ),
+    Pattern(
+        id="sfn_crud",
+        title="Step Functions CRUD",
+        construct="patterns.sfn_crud:SfnCrud",
+        summary="API Gateway runs an Express state machine synchronously: a Choice on the method to DynamoDB "
+        "GetItem, PutItem, DeleteItem, no Lambda; its errors mapped to 404 and 400",
+        sources=("002",),
+    ),
 )
 
 

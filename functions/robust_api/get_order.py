@@ -1,0 +1,26 @@
+"""GET /orders/{order_id}: the order as stored in the shared table, shipping status included."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+
+from orders import orders, public
+from shared.observability import instrument
+
+app = APIGatewayRestResolver()
+
+
+@app.get("/orders/<order_id>")
+def get_order(order_id: str) -> dict[str, Any]:
+    order = orders.get_item({"order_id": order_id}) if len(order_id) <= 64 else None
+    if order is None:
+        raise NotFoundError(f"order {order_id} not found")
+    return public(order)
+
+
+@instrument
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return app.resolve(event, context)

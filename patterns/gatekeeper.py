@@ -1,0 +1,210 @@
+"""Gatekeeper (valet key): a Lambda TOKEN authorizer in front of every route, with its own service.
+
+API Gateway sends the ``Authorization`` header to an authorizer function before any route runs.
+The authorizer looks the token up in the authorization service's own table (principals, the hash
+of their secret, their permissions per method and path) and answers with an IAM policy: an
+``Allow`` for each permission. API Gateway applies it (403 for a route it does not allow, 401 for
+no token or an unknown one) and caches it per token for ``results_cache_ttl``, so most requests
+never reach the authorizer. That cache is the valet key: a revoked principal keeps its access
+until the cached policy expires.
+
+Every method of the API is protected by default (``default_method_options``), including methods
+you add later. The admin API (``/admin/principals``) is protected by the same authorizer, not by
+IAM: its callers are the same kind of API clients, and a permission ``"* /admin/*"`` is what makes
+a principal an admin. The first admin is made by invoking the admin function directly, which only
+someone with IAM permission to invoke it can do.
+
+Example::
+
+    gate = Gatekeeper(self, "Gate", results_cache_ttl=Duration.minutes(1))
+    gate.api.root.add_resource("reports").add_method("GET", apigw.LambdaIntegration(reports_fn))
+    # protected by the authorizer without saying so
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Duration
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_dynamodb as dynamodb
+from constructs import Construct
+
+from patterns.defaults import PatternFunction, SecureRestApi, acknowledge, json_model, secure_table
+
+#: ``Authorization`` headers API Gateway passes to the authorizer; any other gets 401 at once, free.
+#: The same shape as ``BEARER_TOKEN`` in functions/gatekeeper/principals.py.
+AUTHORIZATION_HEADER_PATTERN = r"^Bearer [a-z0-9][a-z0-9_-]{0,63}\.[A-Za-z0-9_-]{43}$"
+#: API Gateway caches an authorizer's answer for at most an hour.
+MAX_CACHE_TTL = Duration.hours(1)
+
+PRINCIPAL_SCHEMA = {
+    "$schema": "http://json-schema.org/draft-04/schema#",
+    "title": "NewPrincipal",
+    "type": "object",
+    "required": ["principal_id", "permissions"],
+    "additionalProperties": False,
+    "properties": {
+        "principal_id": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,63}$"},
+        "permissions": {"type": "array", "minItems": 1, "maxItems": 50, "items": {"type": "string"}},
+    },
+}
+DOCUMENT_SCHEMA = {
+    "$schema": "http://json-schema.org/draft-04/schema#",
+    "title": "Document",
+    "type": "object",
+    "required": ["title"],
+    "additionalProperties": False,
+    "properties": {
+        "title": {"type": "string", "minLength": 1, "maxLength": 200},
+        "text": {"type": "string", "maxLength": 10000},
+    },
+}
+
+
+class Gatekeeper(Construct):
+    """An API whose every route passes a cached Lambda authorizer backed by an authorization service.
+
+    :param results_cache_ttl: how long API Gateway reuses an authorizer answer for the same token
+        (0 turns caching off: every request runs the authorizer); also the longest a revoked
+        principal keeps access. At most one hour.
+    :param principals_table: an existing table with string partition key ``principal_id``; one is
+        created if omitted.
+    :param documents_table: the sample backend's table (partition key ``owner``, sort key ``id``,
+        both strings); one is created if omitted.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        results_cache_ttl: Duration | None = None,
+        principals_table: dynamodb.ITable | None = None,
+        documents_table: dynamodb.ITable | None = None,
+        throttling_rate_limit: float = 100,
+        throttling_burst_limit: int = 50,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        ttl = Duration.minutes(5) if results_cache_ttl is None else results_cache_ttl
+        if not 0 <= ttl.to_seconds() <= MAX_CACHE_TTL.to_seconds():
+            raise ValueError(f"{construct_id}: results_cache_ttl must be from 0 to 3600 seconds")
+        self.results_cache_ttl = ttl
+
+        self.principals_table = principals_table or secure_table(
+            self,
+            "PrincipalsTable",
+            partition_key=dynamodb.Attribute(name="principal_id", type=dynamodb.AttributeType.STRING),
+        )
+        self.documents_table = documents_table or secure_table(
+            self,
+            "DocumentsTable",
+            partition_key=dynamodb.Attribute(name="owner", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING),
+        )
+        principals_env = {"PRINCIPALS_TABLE_NAME": self.principals_table.table_name}
+
+        self.authorizer_function = PatternFunction(
+            self,
+            "AuthorizerFunction",
+            code_dir="gatekeeper",
+            handler="authorizer.handler",
+            service="gatekeeper",
+            description="Lambda TOKEN authorizer: the caller's permissions as an IAM policy",
+            environment=principals_env,
+            timeout=Duration.seconds(5),
+        )
+        self.principals_table.grant(self.authorizer_function, "dynamodb:GetItem")
+
+        self.admin_function = PatternFunction(
+            self,
+            "AdminFunction",
+            code_dir="gatekeeper",
+            handler="admin.handler",
+            service="gatekeeper",
+            description="Admin API of the authorization service: add, read and revoke principals",
+            environment={**principals_env, "CACHE_TTL_SECONDS": str(int(ttl.to_seconds()))},
+        )
+        self.principals_table.grant(
+            self.admin_function, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"
+        )
+
+        self.backend = PatternFunction(
+            self,
+            "DocumentsFunction",
+            code_dir="gatekeeper",
+            handler="documents.handler",
+            service="gatekeeper",
+            description="Protected backend: the caller's own documents, keyed by the authorized principal",
+            environment={"DOCUMENTS_TABLE_NAME": self.documents_table.table_name},
+        )
+        self.documents_table.grant(self.backend, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query")
+
+        self.authorizer = apigw.TokenAuthorizer(
+            self,
+            "Authorizer",
+            handler=self.authorizer_function,
+            identity_source=apigw.IdentitySource.header("Authorization"),
+            validation_regex=AUTHORIZATION_HEADER_PATTERN,
+            results_cache_ttl=ttl,
+        )
+        self.api = SecureRestApi(
+            self,
+            "Api",
+            description="Gatekeeper: every route behind a cached Lambda authorizer",
+            throttling_rate_limit=throttling_rate_limit,
+            throttling_burst_limit=throttling_burst_limit,
+            default_method_options=apigw.MethodOptions(
+                authorizer=self.authorizer, authorization_type=apigw.AuthorizationType.CUSTOM
+            ),
+        )
+        with_body = {"request_validator": self.api.body_validator}
+
+        backend = apigw.LambdaIntegration(self.backend)
+        documents = self.api.root.add_resource("documents")
+        documents.add_method("GET", backend)
+        documents.add_method(
+            "POST",
+            backend,
+            request_models={"application/json": json_model(self.api, "DocumentModel", DOCUMENT_SCHEMA)},
+            **with_body,
+        )
+        documents.add_resource("{id}").add_method("GET", backend)
+
+        admin = apigw.LambdaIntegration(self.admin_function)
+        principals = self.api.root.add_resource("admin").add_resource("principals")
+        principals.add_method(
+            "POST",
+            admin,
+            request_models={"application/json": json_model(self.api, "PrincipalModel", PRINCIPAL_SCHEMA)},
+            **with_body,
+        )
+        principal = principals.add_resource("{principal_id}")
+        principal.add_method("GET", admin)
+        principal.add_method("DELETE", admin)
+
+        for method in self.api.methods:
+            acknowledge(
+                method,
+                "AwsSolutions-COG4",
+                "Callers are authorized by the gatekeeper's Lambda TOKEN authorizer against its own "
+                "principals table, which is the pattern; a Cognito user pool is the secured SPA pattern.",
+            )
+        for function, how in (
+            (self.authorizer_function, "by API Gateway before a route runs"),
+            (self.admin_function, "by API Gateway, or directly by an operator"),
+            (self.backend, "by API Gateway"),
+        ):
+            acknowledge(
+                function,
+                "Serverless-LambdaDLQ",
+                f"Invoked synchronously {how}: an error returns to the caller, no event is kept to retry.",
+            )
+
+    def outputs(self) -> dict[str, Any]:
+        return {
+            "ApiUrl": self.api.url,
+            "AdminFunctionName": self.admin_function.function_name,
+            "PrincipalsTableName": self.principals_table.table_name,
+            "DocumentsTableName": self.documents_table.table_name,
+        }

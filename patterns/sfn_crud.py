@@ -1,0 +1,281 @@
+"""Step Functions CRUD: API Gateway runs an Express state machine synchronously; no Lambda anywhere.
+
+``GET``, ``PUT`` and ``DELETE /items/{id}`` each start a synchronous Express execution
+(``StartSyncExecution``, API Gateway's own role). A Choice on the HTTP method routes to the
+DynamoDB integrations: ``GetItem``, ``PutItem`` (after the workflow checks the item's shape),
+``DeleteItem`` (only an item that exists). The execution's outcome becomes the HTTP answer in the
+integration response: its output as 200, its error as a status (``NotFound`` 404, ``InvalidBody``
+400, anything else 500). API Gateway itself refuses a body that is not a JSON object (400).
+
+Example::
+
+    crud = SfnCrud(self, "Catalog")
+    crud.table.grant_read_data(reporting_fn)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from patterns.defaults import (
+    LOG_RETENTION,
+    SecureRestApi,
+    acknowledge,
+    json_model,
+    secure_table,
+    warn_override,
+)
+
+#: The execution's errors, and the HTTP status each becomes; any other error is a 500.
+ERROR_STATUS = {"NotFound": 404, "InvalidBody": 400, "MethodNotAllowed": 405}
+#: An AWS integration selects its response by the service's status: Step Functions refusing the call.
+_SERVICE_ERROR = r"4\d{2}|5\d{2}"
+# VTL: a value as the inside of a JSON string (escapeJavaScript escapes ' too, which JSON forbids).
+_ID = """$util.escapeJavaScript($input.params('id')).replaceAll("\\\\'", "'")"""
+_BODY = """$util.escapeJavaScript($input.json('$')).replaceAll("\\\\'", "'")"""
+
+
+def _response_template() -> str:
+    statuses = "\n".join(
+        f'#{"if" if i == 0 else "elseif"}($error == "{error}")\n#set($context.responseOverride.status = {status})'
+        for i, (error, status) in enumerate(ERROR_STATUS.items())
+    )
+    return f"""#set($status = $input.path('$.status'))
+#if($status == "SUCCEEDED")
+$input.path('$.output')
+#else
+#set($error = $input.path('$.error'))
+{statuses}
+#else
+#set($context.responseOverride.status = 500)
+#end
+{{"error": "$util.escapeJavaScript($error)", "message": "$util.escapeJavaScript($input.path('$.cause'))"}}
+#end"""
+
+
+class SfnCrud(Construct):
+    """``/items/{id}`` served by an Express state machine over a DynamoDB table.
+
+    :param table: an existing table with string partition key ``id``; one is created if omitted.
+    :param include_execution_data: log each state's input and output too (they hold the items).
+    :param throttling_rate_limit: steady requests per second the stage accepts before answering 429.
+    :param throttling_burst_limit: requests the stage accepts at once.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        table: dynamodb.ITable | None = None,
+        include_execution_data: bool = False,
+        throttling_rate_limit: float = 100,
+        throttling_burst_limit: int = 50,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        if include_execution_data:
+            warn_override(self, "include_execution_data=True", "keeps the items out of the execution logs")
+        self.table = table or secure_table(
+            self, "Table", partition_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING)
+        )
+        self.log_group = logs.LogGroup(
+            self, "ExecutionLogs", retention=LOG_RETENTION, removal_policy=RemovalPolicy.DESTROY
+        )
+        self.state_machine = sfn.StateMachine(
+            self,
+            "Workflow",
+            definition_body=sfn.DefinitionBody.from_chainable(self._definition()),
+            state_machine_type=sfn.StateMachineType.EXPRESS,
+            logs=sfn.LogOptions(
+                destination=self.log_group,
+                level=sfn.LogLevel.ALL,
+                include_execution_data=include_execution_data,
+            ),
+            tracing_enabled=True,
+            comment="CRUD on one item: a Choice on the HTTP method, DynamoDB integrations, no Lambda",
+        )
+        acknowledge(
+            self.state_machine.role.node.find_child("DefaultPolicy"),
+            "AwsSolutions-IAM5",
+            "Step Functions' log delivery (logs:CreateLogDelivery and its kin) and X-Ray take no resource-level "
+            "permissions, so CDK grants them on '*'.",
+            applies_to="Resource::*",
+        )
+
+        self.api_role = iam.Role(
+            self,
+            "ApiRole",
+            assumed_by=iam.ServicePrincipal("apigateway.amazonaws.com"),
+            description="API Gateway's role: may run the CRUD state machine synchronously, nothing else",
+        )
+        self.state_machine.grant_start_sync_execution(self.api_role)
+        self.api = SecureRestApi(
+            self,
+            "Api",
+            description="Step Functions CRUD: GET, PUT, DELETE /items/{id}",
+            throttling_rate_limit=throttling_rate_limit,
+            throttling_burst_limit=throttling_burst_limit,
+        )
+        item = self.api.root.add_resource("items").add_resource("{id}")
+        object_body = json_model(
+            self.api, "ItemObject", {"$schema": "http://json-schema.org/draft-04/schema#", "type": "object"}
+        )
+        for verb in ("GET", "PUT", "DELETE"):
+            body = _BODY if verb == "PUT" else "null"
+            method = item.add_method(
+                verb,
+                self._integration(body),
+                method_responses=[
+                    apigw.MethodResponse(status_code=str(status)) for status in (200, 400, 404, 405, 500)
+                ],
+                **(
+                    {
+                        "request_validator": self.api.body_validator,
+                        "request_models": {"application/json": object_body},
+                    }
+                    if verb == "PUT"
+                    else {}
+                ),
+            )
+            acknowledge(
+                method,
+                "AwsSolutions-APIG4",
+                "A sample CRUD API without callers to authenticate; put an authorizer in front (see the "
+                "gatekeeper pattern) before storing anything that is not public.",
+            )
+            acknowledge(
+                method,
+                "AwsSolutions-COG4",
+                "No Cognito user pool in this pattern; see the note on APIG4.",
+            )
+
+    def _integration(self, body: str) -> apigw.AwsIntegration:
+        arn = self.state_machine.state_machine_arn
+        request = (
+            f'{{"stateMachineArn": "{arn}", "input": "{{\\"method\\": \\"$context.httpMethod\\", '
+            f'\\"id\\": \\"{_ID}\\", \\"body\\": {body}}}"}}'
+        )
+        return apigw.AwsIntegration(
+            service="states",
+            action="StartSyncExecution",
+            integration_http_method="POST",
+            options=apigw.IntegrationOptions(
+                credentials_role=self.api_role,
+                passthrough_behavior=apigw.PassthroughBehavior.NEVER,
+                request_templates={"application/json": request},
+                integration_responses=[
+                    apigw.IntegrationResponse(
+                        status_code="200", response_templates={"application/json": _response_template()}
+                    ),
+                    apigw.IntegrationResponse(
+                        status_code="500",
+                        selection_pattern=_SERVICE_ERROR,
+                        response_templates={
+                            "application/json": '{"error": "ServiceError", "message": "The request could not be '
+                            'run; retry later.", "requestId": "$context.requestId"}'
+                        },
+                    ),
+                ],
+            ),
+        )
+
+    def _definition(self) -> sfn.IChainable:
+        key = {"id": tasks.DynamoAttributeValue.from_string(sfn.JsonPath.string_at("$.id"))}
+        not_found = sfn.Fail(self, "NotFound", error="NotFound", cause="There is no item with this id.")
+
+        get = tasks.DynamoGetItem(self, "GetItem", table=self.table, key=key, result_path="$.found")
+        found = (
+            sfn.Choice(self, "Found?")
+            .when(
+                sfn.Condition.is_present("$.found.Item"),
+                sfn.Pass(
+                    self,
+                    "Item",
+                    parameters={
+                        "id.$": "$.found.Item.id.S",
+                        "name.$": "$.found.Item.name.S",
+                        "price.$": "States.StringToJson($.found.Item.price.N)",
+                    },
+                ),
+            )
+            .otherwise(not_found)
+        )
+        get.next(found)
+
+        put = tasks.DynamoPutItem(
+            self,
+            "PutItem",
+            table=self.table,
+            item={
+                **key,
+                "name": tasks.DynamoAttributeValue.from_string(sfn.JsonPath.string_at("$.body.name")),
+                "price": tasks.DynamoAttributeValue.number_from_string(
+                    sfn.JsonPath.format("{}", sfn.JsonPath.string_at("$.body.price"))
+                ),
+            },
+            result_path=sfn.JsonPath.DISCARD,
+        ).next(
+            sfn.Pass(
+                self,
+                "Stored",
+                parameters={"id.$": "$.id", "name.$": "$.body.name", "price.$": "$.body.price"},
+            )
+        )
+        valid = (
+            sfn.Choice(self, "ValidBody?")
+            .when(
+                sfn.Condition.and_(
+                    sfn.Condition.is_present("$.body.name"),
+                    sfn.Condition.is_string("$.body.name"),
+                    sfn.Condition.is_present("$.body.price"),
+                    sfn.Condition.is_numeric("$.body.price"),
+                    sfn.Condition.number_greater_than_equals("$.body.price", 0),
+                ),
+                put,
+            )
+            .otherwise(
+                sfn.Fail(
+                    self,
+                    "InvalidBody",
+                    error="InvalidBody",
+                    cause="An item needs a name (a string) and a price (a number, 0 or more).",
+                )
+            )
+        )
+
+        delete = tasks.DynamoDeleteItem(
+            self,
+            "DeleteItem",
+            table=self.table,
+            key=key,
+            condition_expression="attribute_exists(id)",
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        delete.add_catch(not_found, errors=["DynamoDB.ConditionalCheckFailedException"])
+        delete.next(sfn.Pass(self, "Deleted", parameters={"deleted.$": "$.id"}))
+
+        return (
+            sfn.Choice(self, "Method?")
+            .when(sfn.Condition.string_equals("$.method", "GET"), get)
+            .when(sfn.Condition.string_equals("$.method", "PUT"), valid)
+            .when(sfn.Condition.string_equals("$.method", "DELETE"), delete)
+            .otherwise(
+                sfn.Fail(self, "MethodNotAllowed", error="MethodNotAllowed", cause="GET, PUT or DELETE only.")
+            )
+        )
+
+    def outputs(self) -> dict[str, Any]:
+        return {
+            "ApiUrl": self.api.url_for_path("/items"),
+            "StateMachineArn": self.state_machine.state_machine_arn,
+            "TableName": self.table.table_name,
+        }

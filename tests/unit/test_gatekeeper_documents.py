@@ -1,0 +1,76 @@
+"""The gatekeeper's protected backend: everything keyed by the principal the authorizer passed on."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+
+from tests.events import api_event
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.fixture
+def documents(aws, load_handler):
+    boto3.client("dynamodb").create_table(
+        TableName="documents",
+        AttributeDefinitions=[
+            {"AttributeName": "owner", "AttributeType": "S"},
+            {"AttributeName": "id", "AttributeType": "S"},
+        ],
+        KeySchema=[
+            {"AttributeName": "owner", "KeyType": "HASH"},
+            {"AttributeName": "id", "KeyType": "RANGE"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return load_handler("gatekeeper", "documents", DOCUMENTS_TABLE_NAME="documents")
+
+
+def call(module, context, method, path, *, principal="alice", body=None):
+    event = api_event(method, path, body=body)
+    if principal is not None:
+        event["requestContext"]["authorizer"] = {"principalId": principal, "principal": principal}
+    response = module.handler(event, context)
+    return response["statusCode"], json.loads(response["body"]) if response["body"] else None
+
+
+def test_documents_belong_to_the_authorized_principal(documents, lambda_context):
+    status, created = call(
+        documents, lambda_context, "POST", "/documents", body={"title": "plan", "text": "x"}
+    )
+    assert status == 201 and created["owner"] == "alice" and created["title"] == "plan"
+
+    status, listed = call(documents, lambda_context, "GET", "/documents")
+    assert status == 200
+    assert listed == {"owner": "alice", "documents": [created], "truncated": False}
+    assert call(documents, lambda_context, "GET", f"/documents/{created['id']}") == (200, created)
+
+
+def test_another_principal_neither_sees_nor_fetches_them(documents, lambda_context):
+    _, created = call(documents, lambda_context, "POST", "/documents", body={"title": "plan"})
+    assert call(documents, lambda_context, "GET", "/documents", principal="bob")[1]["documents"] == []
+    status, body = call(documents, lambda_context, "GET", f"/documents/{created['id']}", principal="bob")
+    assert status == 404 and created["id"] in body["message"]
+
+
+def test_a_request_without_an_authorized_principal_is_401(documents, lambda_context):
+    status, body = call(documents, lambda_context, "GET", "/documents", principal=None)
+    assert status == 401 and "no authorized principal" in body["message"]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({}, "title: required"),
+        ({"title": ""}, "title: shorter than 1"),
+        ({"title": "t", "owner": "bob"}, "owner: unknown field"),
+        ("[1]", "body: expected a JSON object"),
+    ],
+)
+def test_a_bad_document_is_400_and_nothing_is_stored(documents, lambda_context, body, message):
+    status, answer = call(documents, lambda_context, "POST", "/documents", body=body)
+    assert status == 400 and message in answer["message"]
+    assert boto3.client("dynamodb").scan(TableName="documents")["Items"] == []

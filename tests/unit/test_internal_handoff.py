@@ -1,0 +1,153 @@
+"""The handoff's requester and its idempotent worker, against moto."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+pytestmark = pytest.mark.unit
+
+AWARD = {"order_id": "o-1", "customer_id": "c-1", "points": 50}
+
+
+@pytest.fixture(autouse=True)
+def fresh_award(monkeypatch):
+    """``award`` is a top-level module of this pattern's folder: load ours, not another's."""
+    monkeypatch.delitem(sys.modules, "award", raising=False)
+
+
+# --------------------------------------------------------------------------------------------- requester
+
+
+@pytest.fixture
+def requester(load_handler):
+    module = load_handler("internal_handoff", "requester", WORKER_FUNCTION_NAME="worker")
+    with Stubber(module.lambda_client) as stubber:
+        module.stubber = stubber
+        yield module
+    stubber.assert_no_pending_responses()
+
+
+def test_requester_hands_the_award_off_as_an_event_and_answers_202(requester, lambda_context):
+    requester.stubber.add_response(
+        "invoke",
+        {"StatusCode": 202},
+        {"FunctionName": "worker", "InvocationType": "Event", "Payload": json.dumps(AWARD).encode()},
+    )
+    assert requester.handler(AWARD, lambda_context) == {"statusCode": 202, "accepted": "o-1"}
+
+
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        ({**AWARD, "points": 0}, "points: less than 1"),
+        ({"order_id": "o-1"}, "customer_id: required; points: required"),
+        ({**AWARD, "points": "50"}, "points: expected integer, got string"),
+        ("o-1", "body: expected a JSON object, got string"),
+    ],
+)
+def test_requester_refuses_a_bad_award_without_handing_it_off(requester, lambda_context, event, message):
+    assert requester.handler(event, lambda_context) == {
+        "statusCode": 400,
+        "error": {"code": "InvalidAward", "message": message},
+    }
+
+
+def test_a_handoff_lambda_refused_is_a_503_to_retry(requester, lambda_context):
+    requester.stubber.add_client_error(
+        "invoke", service_error_code="TooManyRequestsException", http_status_code=429
+    )
+    result = requester.handler(AWARD, lambda_context)
+    assert result == {
+        "statusCode": 503,
+        "error": {"code": "HandoffFailed", "message": "not accepted; retry later"},
+    }
+
+
+# --------------------------------------------------------------------------------------------- worker
+
+
+@pytest.fixture
+def worker(aws, load_handler):
+    client = boto3.client("dynamodb")
+    for name, key in (("balances", "customer_id"), ("idempotency", "id")):
+        client.create_table(
+            TableName=name,
+            AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+    enrol("c-1", 10)
+    return load_handler(
+        "internal_handoff",
+        "worker",
+        BALANCES_TABLE_NAME="balances",
+        IDEMPOTENCY_TABLE_NAME="idempotency",
+        IDEMPOTENCY_TTL_SECONDS="3600",
+        AWS_LAMBDA_FUNCTION_NAME="worker",
+    )
+
+
+def enrol(customer_id: str, points: int = 0) -> None:
+    boto3.client("dynamodb").put_item(
+        TableName="balances", Item={"customer_id": {"S": customer_id}, "points": {"N": str(points)}}
+    )
+
+
+def balance(customer_id: str) -> int:
+    item = boto3.client("dynamodb").get_item(TableName="balances", Key={"customer_id": {"S": customer_id}})
+    return int(item["Item"]["points"]["N"])
+
+
+def idempotency_records() -> list[dict]:
+    return boto3.client("dynamodb").scan(TableName="idempotency")["Items"]
+
+
+def test_worker_awards_the_points(worker, lambda_context):
+    assert worker.handler(AWARD, lambda_context) == {"order_id": "o-1", "customer_id": "c-1", "balance": 60}
+    assert balance("c-1") == 60
+
+
+def test_a_duplicate_award_is_applied_once_and_answers_the_first_result(worker, lambda_context):
+    first = worker.handler(AWARD, lambda_context)
+    again = worker.handler(dict(AWARD), lambda_context)
+    assert again == first
+    assert balance("c-1") == 60
+    [record] = idempotency_records()
+    assert record["status"]["S"] == "COMPLETED"
+    assert int(record["expiration"]["N"]) > 0, "the table's TTL removes it"
+
+
+def test_another_order_for_the_same_customer_is_a_new_award(worker, lambda_context):
+    worker.handler(AWARD, lambda_context)
+    assert worker.handler({**AWARD, "order_id": "o-2"}, lambda_context)["balance"] == 110
+
+
+def test_a_repeat_with_other_points_is_a_conflict_not_an_award(worker, lambda_context):
+    from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyValidationError
+
+    worker.handler(AWARD, lambda_context)
+    with pytest.raises(IdempotencyValidationError):
+        worker.handler({**AWARD, "points": 5000}, lambda_context)
+    assert balance("c-1") == 60
+
+
+def test_an_unknown_customer_fails_and_leaves_nothing_behind(worker, lambda_context):
+    with pytest.raises(worker.CustomerNotEnrolled, match="customer 'c-9' is not enrolled"):
+        worker.handler({**AWARD, "customer_id": "c-9"}, lambda_context)
+    assert idempotency_records() == [], "the in-progress record is removed, so a retry runs again"
+    enrol("c-9")
+    assert worker.handler({**AWARD, "customer_id": "c-9"}, lambda_context)["balance"] == 50
+
+
+def test_a_malformed_award_fails_before_any_record_is_written(worker, lambda_context):
+    from shared.validation import InvalidInput
+
+    with pytest.raises(InvalidInput, match="order_id: required"):
+        worker.handler({"customer_id": "c-1", "points": 5}, lambda_context)
+    assert idempotency_records() == []
+    assert balance("c-1") == 10

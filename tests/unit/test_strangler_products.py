@@ -1,0 +1,57 @@
+"""The new products service behind the strangler facade, against moto."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+
+from tests.events import api_event
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.fixture
+def products(aws, load_handler):
+    client = boto3.client("dynamodb")
+    client.create_table(
+        TableName="products",
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    for product_id, name, price in (("p-2", "kettle", 2500), ("p-1", "teapot", 1800)):
+        client.put_item(
+            TableName="products",
+            Item={"id": {"S": product_id}, "name": {"S": name}, "price_cents": {"N": str(price)}},
+        )
+    return load_handler("strangler", "products", PRODUCTS_TABLE_NAME="products")
+
+
+def call(module, context, method, path, resource=None):
+    response = module.handler(api_event(method, path, resource=resource), context)
+    return response["statusCode"], json.loads(response["body"])
+
+
+def test_a_product_is_read_from_the_new_service_table(products, lambda_context):
+    assert call(products, lambda_context, "GET", "/products/p-1", "/products/{id}") == (
+        200,
+        {"id": "p-1", "name": "teapot", "price_cents": 1800},
+    )
+
+
+def test_an_unknown_product_is_404_naming_it(products, lambda_context):
+    status, body = call(products, lambda_context, "GET", "/products/p-9", "/products/{id}")
+    assert status == 404 and body["message"] == "product p-9 not found"
+
+
+def test_the_list_is_sorted_by_id(products, lambda_context):
+    status, body = call(products, lambda_context, "GET", "/products")
+    assert status == 200 and [p["id"] for p in body["products"]] == ["p-1", "p-2"]
+    assert body["truncated"] is False
+
+
+def test_a_route_the_service_does_not_serve_is_a_404_naming_it_not_a_crash(products, lambda_context):
+    status, body = call(products, lambda_context, "DELETE", "/products/p-1", "/products/{id}")
+    assert (status, body) == (404, {"statusCode": 404, "message": "Not found"})
