@@ -29,10 +29,10 @@ serve: install ## Serve one pattern on localhost for curl: make serve PATTERN=si
 synth: install ## cdk synth (every stack) through the pinned CLI into cdk.out/
 	$(CDK) synth --quiet
 
-test: install ## Lint, then the whole test suite
+test: install ## Lint, then the whole test suite, on every core (a test file stays on one worker)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadfile
 
 lint: install
 	$(BIN)/ruff check .

@@ -58,7 +58,7 @@ FAKE_AWS = {
     "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
 }
 MARK = "BENCH_SECONDS"
-TEST_COMMAND = ("-m", "pytest", "-q", "-p", "no:randomly")
+TEST_COMMAND = ("-m", "pytest", "-q", "-n", "auto", "--dist", "loadfile")
 TEST_SUMMARY = re.compile(r"\b(passed|failed|errors?|no tests ran)\b.* in [\d.]+s")
 MARKDOWN_BEGIN = "<!-- bench:begin (written by benchmarks/bench.py --markdown) -->"
 MARKDOWN_END = "<!-- bench:end -->"
