@@ -137,7 +137,7 @@ def local_server_requests(assembly: Path) -> float:
     from localcloud.server import LocalServer
 
     with _quiet(), LocalCloud.from_assembly(assembly, "SimpleWebServiceStack") as cloud:
-        server = LocalServer(cloud, real_time=False).start()
+        server = LocalServer(cloud).start()  # real time: the stage throttle refills as on AWS
         try:
             port = int(server.front_doors[0].url.split(":")[2].split("/")[0])
             stage = server.front_doors[0].base_path

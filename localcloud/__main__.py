@@ -15,6 +15,7 @@ import shlex
 import subprocess
 import sys
 import tempfile
+import warnings
 from pathlib import Path
 
 from localcloud.errors import LocalCloudError
@@ -41,7 +42,10 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=4566, help="first port; each front door takes the next")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("localcloud").setLevel(logging.INFO)
+    # Powertools warns when an invocation adds no metric; the cold-start metric is enough here.
+    warnings.filterwarnings("ignore", "No application metrics to publish")
     try:
         return _serve(args)
     except (LocalCloudError, LookupError, OSError, subprocess.CalledProcessError) as error:
@@ -82,6 +86,8 @@ def synthesize(target: str, outdir: str, *, app: str | None = None) -> str:
         "CDK_CONTEXT_JSON": json.dumps({TARGET_CONTEXT: target}),
         "CDK_VALIDATION": os.environ.get("CDK_VALIDATION", "false"),
         "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+        # The app's `python3` is this interpreter's, as `make` puts the venv first for the CDK CLI.
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
     }
     subprocess.run(shlex.split(command), env=env, check=True, stdout=subprocess.DEVNULL)  # noqa: S603
     return outdir

@@ -148,8 +148,8 @@ class LocalServer:
                 "%s %s on %s failed inside the local cloud", request.method, request.path, door.name
             )
             response = HttpResponse.of_json(500, {"message": f"local cloud error: {error}"})
-        self._tick()
         self._report(request, response)
+        self._tick()
         return response
 
     def _report(self, request: HttpRequest | None, response: HttpResponse | None) -> None:
