@@ -29,6 +29,8 @@ def test_pattern_page_teaches_the_pattern(pattern):
     for section in REQUIRED_SECTIONS:
         assert any(h.startswith(section) for h in headings), f"{pattern.docs_page}: no '{section}' section"
     assert f"cdk deploy {pattern.stack_name}" in text and f"cdk destroy {pattern.stack_name}" in text
+    assert f"python -m scenarios {pattern.id}" in text, "the page says how to play its scenario offline"
+    assert re.search(r"^\s*- \[t=[\d.]+s", text, flags=re.MULTILINE), "the page shows its scenario's trace"
 
 
 @pytest.mark.parametrize("pattern", PATTERNS, ids=lambda p: p.id)
