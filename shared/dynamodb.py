@@ -47,6 +47,16 @@ class Table:
     def put_item(self, item: dict[str, Any], **kwargs: Any) -> None:
         self.client.put_item(TableName=self.name, Item=to_attributes(item), **kwargs)
 
+    def update_item(
+        self, key: dict[str, Any], *, values: dict[str, Any] | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
+        """UpdateItem with plain ``values`` (the ``ExpressionAttributeValues``); answers the
+        ``Attributes`` that ``ReturnValues`` asked for, plain (empty when none were asked for)."""
+        if values is not None:
+            kwargs["ExpressionAttributeValues"] = to_attributes(values)
+        answer = self.client.update_item(TableName=self.name, Key=to_attributes(key), **kwargs)
+        return from_attributes(answer.get("Attributes", {}))
+
     def delete_item(self, key: dict[str, Any], **kwargs: Any) -> None:
         self.client.delete_item(TableName=self.name, Key=to_attributes(key), **kwargs)
 

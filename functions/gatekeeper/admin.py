@@ -21,7 +21,7 @@ from aws_lambda_powertools.event_handler.exceptions import BadRequestError, NotF
 from aws_lambda_powertools.metrics import MetricUnit
 
 from principals import PRINCIPAL_ID, new_token, permission_problems
-from shared.dynamodb import Table, from_attributes, to_attributes
+from shared.dynamodb import Table
 from shared.http import validated_body
 from shared.observability import instrument, logger, metrics
 from shared.validation import Field, InvalidInput, Schema
@@ -67,18 +67,16 @@ def read_principal(principal_id: str) -> dict[str, Any]:
 def revoke_principal(principal_id: str) -> dict[str, Any]:
     """Mark the principal revoked; a second revoke keeps the first time and answers the same."""
     try:
-        answer = principals.client.update_item(
-            TableName=principals.name,
-            Key=to_attributes({"principal_id": principal_id}),
+        revoked = principals.update_item(
+            {"principal_id": principal_id},
             UpdateExpression="SET revoked_at = if_not_exists(revoked_at, :now), "
             "revoked_by = if_not_exists(revoked_by, :by)",
             ConditionExpression="attribute_exists(principal_id)",
-            ExpressionAttributeValues=to_attributes({":now": _now(), ":by": _caller()}),
+            values={":now": _now(), ":by": _caller()},
             ReturnValues="ALL_NEW",
         )
     except principals.ConditionalCheckFailed:
         raise NotFoundError(f"principal {principal_id} not found") from None
-    revoked = from_attributes(answer["Attributes"])
     ends = datetime.fromisoformat(revoked["revoked_at"]) + timedelta(seconds=CACHE_TTL_SECONDS)
     metrics.add_metric(name="PrincipalsRevoked", unit=MetricUnit.Count, value=1)
     logger.info("revoked principal", extra={"principal_id": principal_id, "by": revoked["revoked_by"]})

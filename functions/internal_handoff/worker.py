@@ -44,17 +44,16 @@ class CustomerNotEnrolled(Exception):
 @idempotent_function(data_keyword_argument="award", persistence_store=persistence, config=idempotency)
 def apply_award(award: dict[str, Any]) -> dict[str, Any]:
     try:
-        updated = balances.client.update_item(
-            TableName=balances.name,
-            Key={"customer_id": {"S": award["customer_id"]}},
+        updated = balances.update_item(
+            {"customer_id": award["customer_id"]},
             UpdateExpression="ADD points :points",
             ConditionExpression="attribute_exists(customer_id)",
-            ExpressionAttributeValues={":points": {"N": str(award["points"])}},
+            values={":points": award["points"]},
             ReturnValues="UPDATED_NEW",
         )
     except balances.ConditionalCheckFailed:
         raise CustomerNotEnrolled(f"customer {award['customer_id']!r} is not enrolled") from None
-    balance = int(updated["Attributes"]["points"]["N"])
+    balance = int(updated["points"])
     metrics.add_metric(name="PointsAwarded", unit=MetricUnit.Count, value=award["points"])
     logger.info("points awarded", extra={**award, "balance": balance})
     return {"order_id": award["order_id"], "customer_id": award["customer_id"], "balance": balance}

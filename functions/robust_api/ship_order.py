@@ -56,17 +56,12 @@ def ship_order(order_id: str) -> tuple[dict[str, Any], int]:
 
 def _set_status(order_id: str, status: str, *, expected: str) -> None:
     """Move the order to ``status`` if it is ``expected``; raises ConditionalCheckFailed otherwise."""
-    orders.client.update_item(
-        TableName=orders.name,
-        Key={"order_id": {"S": order_id}},
+    orders.update_item(
+        {"order_id": order_id},
         UpdateExpression="SET #status = :status, status_changed_at = :now",
         ConditionExpression="attribute_exists(order_id) AND #status = :expected",
         ExpressionAttributeNames={"#status": "status"},
-        ExpressionAttributeValues={
-            ":status": {"S": status},
-            ":expected": {"S": expected},
-            ":now": {"S": now()},
-        },
+        values={":status": status, ":expected": expected, ":now": now()},
         ReturnValuesOnConditionCheckFailure="ALL_OLD",
     )
 

@@ -30,18 +30,12 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     order_id = EVENT.validate(event)["order_id"]
     tracking_number = f"TRK{uuid.uuid4().hex[:12].upper()}"
     try:
-        orders.client.update_item(
-            TableName=orders.name,
-            Key={"order_id": {"S": order_id}},
+        orders.update_item(
+            {"order_id": order_id},
             UpdateExpression="SET #status = :shipped, tracking_number = :tracking, shipped_at = :now",
             ConditionExpression="#status = :shipping",
             ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues={
-                ":shipped": {"S": SHIPPED},
-                ":shipping": {"S": SHIPPING},
-                ":tracking": {"S": tracking_number},
-                ":now": {"S": now()},
-            },
+            values={":shipped": SHIPPED, ":shipping": SHIPPING, ":tracking": tracking_number, ":now": now()},
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
     except orders.ConditionalCheckFailed as error:

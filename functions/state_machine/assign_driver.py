@@ -33,17 +33,12 @@ from workflow import (
 def claim(driver_id: str, order_id: str) -> bool:
     """Make the driver busy with this order, if they are still available."""
     try:
-        drivers_table.client.update_item(
-            TableName=drivers_table.name,
-            Key={"driver_id": {"S": driver_id}},
+        drivers_table.update_item(
+            {"driver_id": driver_id},
             UpdateExpression="SET #status = :busy, order_id = :order",
             ConditionExpression="#status = :available",
             ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues={
-                ":busy": {"S": BUSY},
-                ":available": {"S": AVAILABLE},
-                ":order": {"S": order_id},
-            },
+            values={":busy": BUSY, ":available": AVAILABLE, ":order": order_id},
         )
     except drivers_table.ConditionalCheckFailed:
         return False

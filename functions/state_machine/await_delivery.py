@@ -25,16 +25,15 @@ HANDOVER = Schema(
 def handler(event: Any, context: Any) -> dict[str, Any]:
     handover = HANDOVER.validate(event)
     with transient_errors_raised():
-        orders_table.client.update_item(
-            TableName=orders_table.name,
-            Key={"order_id": {"S": handover["order_id"]}},
+        orders_table.update_item(
+            {"order_id": handover["order_id"]},
             UpdateExpression="SET #status = :en_route, task_token = :token",
             ConditionExpression="driver_id = :driver",
             ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues={
-                ":en_route": {"S": "en_route"},
-                ":token": {"S": handover["task_token"]},
-                ":driver": {"S": handover["driver_id"]},
+            values={
+                ":en_route": "en_route",
+                ":token": handover["task_token"],
+                ":driver": handover["driver_id"],
             },
         )
     logger.info(

@@ -34,16 +34,11 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     driver_id = (event.get("assignment") or {}).get("driver_id")
     with transient_errors_raised():
         released = bool(driver_id) and release_driver(driver_id, order["order_id"])
-        orders_table.client.update_item(
-            TableName=orders_table.name,
-            Key={"order_id": {"S": order["order_id"]}},
+        orders_table.update_item(
+            {"order_id": order["order_id"]},
             UpdateExpression="SET #status = :cancelled, reason = :reason, customer_id = :customer REMOVE task_token",
             ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues={
-                ":cancelled": {"S": "cancelled"},
-                ":reason": {"S": reason},
-                ":customer": {"S": order["customer_id"]},
-            },
+            values={":cancelled": "cancelled", ":reason": reason, ":customer": order["customer_id"]},
         )
     logger.info(
         "order cancelled",

@@ -28,15 +28,11 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         "issued_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     with transient_errors_raised():
-        orders_table.client.update_item(
-            TableName=orders_table.name,
-            Key={"order_id": {"S": order["order_id"]}},
+        orders_table.update_item(
+            {"order_id": order["order_id"]},
             UpdateExpression="SET #status = :delivered, receipt = :receipt REMOVE task_token",
             ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues={
-                ":delivered": {"S": "delivered"},
-                ":receipt": {"M": {k: {"S": v} for k, v in receipt.items()}},
-            },
+            values={":delivered": "delivered", ":receipt": receipt},
         )
         release_driver(driver_id, order["order_id"])
     logger.info("receipt issued", extra=receipt)

@@ -69,13 +69,12 @@ def available_driver_ids(zone: str) -> list[str]:
 def release_driver(driver_id: str, order_id: str) -> bool:
     """Make the driver available again if this order still holds them; whether this call did it."""
     try:
-        client.update_item(
-            TableName=drivers_table.name,
-            Key={"driver_id": {"S": driver_id}},
+        drivers_table.update_item(
+            {"driver_id": driver_id},
             UpdateExpression="SET #status = :available REMOVE order_id",
             ConditionExpression="order_id = :order",
             ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues={":available": {"S": AVAILABLE}, ":order": {"S": order_id}},
+            values={":available": AVAILABLE, ":order": order_id},
         )
     except drivers_table.ConditionalCheckFailed:
         return False
