@@ -4,7 +4,13 @@ Each factory builds a resource that is secure without arguments: encrypted, TLS-
 logs with retention, least-privilege roles. A caller may still override a secure default, and is
 told so at synth time with a :class:`SecureDefaultOverridden` warning and a CDK warning annotation.
 
-Copying a pattern into another CDK app means copying its module plus this one.
+Every construct follows one override contract (:func:`merge_props`): for each resource it makes,
+``<resource>_props`` (the keyword arguments of the CDK construct, merged over the house defaults)
+or an existing resource (never both).
+
+Copying a pattern into another CDK app means copying its module plus this one; constructs import
+this module relatively, and take the folder of their handlers (``code_dir``) and of ``shared/``
+(``shared_dir``) as parameters.
 
 Example::
 
@@ -15,8 +21,12 @@ Example::
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 import warnings
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +57,7 @@ from constructs import Construct, IConstruct
 
 if TYPE_CHECKING:
     from aws_cdk import aws_s3 as s3
+    from aws_cdk import aws_stepfunctions as sfn
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS_DIR = PROJECT_ROOT / "functions"
@@ -58,7 +69,7 @@ METRICS_NAMESPACE = "ServerlessPatterns"
 LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 #: AWS publishes the ARN of its Powertools layer for each runtime and architecture as a public
 #: SSM parameter; resolving it at deploy time keeps the layer in the region of the stack.
-POWERTOOLS_LAYER_PARAMETER = "/aws/service/powertools/python/arm64/python3.14/latest"
+POWERTOOLS_LAYER_PARAMETER = "/aws/service/powertools/python/arm64/python3.14/latest"  # the house platform's
 #: Context key that pins an exact Powertools layer ARN instead of the SSM lookup.
 POWERTOOLS_LAYER_CONTEXT = "powertools_layer_arn"
 #: Files never shipped inside an asset.
@@ -92,16 +103,139 @@ def acknowledge(resource: IConstruct, rule: str, reason: str, *, applies_to: str
     Validations.of(resource).acknowledge(_Acknowledgment(id=finding, reason=reason))
 
 
+# --------------------------------------------------------------------------------------------- Overrides
+
+Props = Mapping[str, Any]
+"""Keyword arguments of a CDK construct (``sqs.Queue``, ``dynamodb.Table``...), as a plain dict."""
+
+
+@dataclass(frozen=True)
+class SecureDefault:
+    """A house default that leaves the resource less safe when a caller changes it.
+
+    ``weakened`` says whether a merged value turns it off; ``why`` completes "The default ...".
+    """
+
+    prop: str
+    weakened: Callable[[Any], bool]
+    why: str
+
+
+def merge_props(
+    owner: IConstruct,
+    props_name: str,
+    defaults: Props,
+    props: Props | None,
+    *,
+    existing: tuple[str, object | None] | None = None,
+    keywords: Mapping[str, tuple[str, object | None]] | None = None,
+    fixed: Collection[str] = (),
+    secure: Iterable[SecureDefault] = (),
+) -> dict[str, Any]:
+    """``props`` merged over ``defaults``: the override contract every construct follows.
+
+    - ``existing=("table", table)``: an existing resource replaces the one the props describe, so
+      giving both is refused.
+    - ``keywords={"memory_size": ("memory_size", 512)}``: a construct keyword that sets a prop (a
+      ``None`` value means it was not given); setting it both ways is refused.
+    - ``fixed``: props the construct sets itself because the pattern depends on them.
+    - A dict-valued prop (``environment``) merges key by key; overriding a key of the default is refused.
+    - ``secure``: each house default that, once weakened by ``props``, warns through :func:`warn_override`.
+
+    Every refusal is a ``ValueError`` naming the construct, the two props and what to do.
+
+    >>> from aws_cdk import App, Stack
+    >>> stack = Stack(App(), "Example")
+    >>> merge_props(stack, "queue_props", {"enforce_ssl": True}, {"fifo": True})
+    {'enforce_ssl': True, 'fifo': True}
+    >>> merge_props(stack, "queue_props", {}, {"fifo": True}, existing=("queue", object()))
+    Traceback (most recent call last):
+    ...
+    ValueError: Example: queue and queue_props both describe the same resource; give queue_props to create it, or queue to use yours
+    """
+    path = owner.node.path or owner.node.id
+    props = dict(props or {})
+    if existing is not None and existing[1] is not None and props:
+        name = existing[0]
+        raise ValueError(
+            f"{path}: {name} and {props_name} both describe the same resource; give {props_name} to "
+            f"create it, or {name} to use yours"
+        )
+    for prop, (keyword, value) in (keywords or {}).items():
+        if value is not None and prop in props:
+            raise ValueError(
+                f"{path}: {keyword} and {props_name}[{prop!r}] both set {prop}; give one of them"
+            )
+    for prop in sorted(set(fixed) & set(props)):
+        raise ValueError(
+            f"{path}: {props_name}[{prop!r}] is set by the construct itself, the pattern depends on it; "
+            "remove it (wire more onto the exposed resource instead)"
+        )
+    merged = {
+        **defaults,
+        **{prop: value for prop, (_, value) in (keywords or {}).items() if value is not None},
+    }
+    for prop, value in props.items():
+        default = merged.get(prop)
+        if isinstance(default, Mapping) and isinstance(value, Mapping):
+            clash = sorted(set(default) & set(value))
+            if clash:
+                raise ValueError(
+                    f"{path}: {props_name}[{prop!r}] overrides {', '.join(clash)}, which the construct "
+                    f"sets; use other keys"
+                )
+            value = {**default, **value}
+        merged[prop] = value
+    for rule in secure:
+        if rule.prop in props and rule.weakened(merged[rule.prop]):
+            warn_override(owner, f"{props_name}[{rule.prop!r}]={merged[rule.prop]!r}", rule.why)
+    return merged
+
+
 # --------------------------------------------------------------------------------------------- Lambda
+
+CodeLocation = str | os.PathLike[str] | lambda_.Code
+"""A handler folder (absolute, or relative to ``functions/`` or to the current directory) or a ``Code``."""
+
+
+def platform_suffix(runtime: lambda_.Runtime, architecture: lambda_.Architecture) -> str:
+    """``""`` for the house platform, else e.g. ``Python313X8664``: keeps the default's logical ids."""
+    if runtime.name == RUNTIME.name and architecture.name == ARCHITECTURE.name:
+        return ""
+    return re.sub(r"[^A-Za-z0-9]", "", f"{runtime.name.capitalize()}{architecture.name.capitalize()}")
+
+
+def powertools_parameter(runtime: lambda_.Runtime, architecture: lambda_.Architecture) -> str:
+    """AWS's public SSM parameter naming its Powertools layer for one Python version and architecture."""
+    return f"/aws/service/powertools/python/{architecture.name}/{runtime.name}/latest"
+
+
+def resolve_code_dir(code_dir: str | os.PathLike[str]) -> Path:
+    """The folder ``code_dir`` names: absolute as is, relative under ``functions/`` or the current directory.
+
+    The project's constructs name their folder (``"scalable_webhook"``); a copied construct is given
+    the folder of its new home, absolute or relative to where ``cdk synth`` runs, like ``Code.from_asset``.
+    """
+    path = Path(code_dir)
+    candidates = [path] if path.is_absolute() else [FUNCTIONS_DIR / path, Path.cwd() / path]
+    for candidate in candidates:
+        if candidate.is_dir():
+            return candidate.resolve()
+    raise ValueError(
+        f"code_dir {str(code_dir)!r} is not a folder; looked at {', '.join(map(str, candidates))}"
+    )
 
 
 @jsii.implements(ILocalBundling)
 class _SharedLayerBundler:
     """Copies ``shared/`` to ``python/shared`` so the runtime finds it on ``/opt/python``."""
 
+    def __init__(self, source: Path) -> None:
+        self.source = source
+
     def try_bundle(self, output_dir: str, _options: Any) -> bool:
         shutil.copytree(
-            SHARED_DIR,
+            self.source,
             Path(output_dir) / "python" / "shared",
             ignore=shutil.ignore_patterns(*ASSET_EXCLUDES),
             dirs_exist_ok=True,
@@ -109,37 +243,107 @@ class _SharedLayerBundler:
         return True
 
 
-def shared_layer(scope: Construct) -> lambda_.LayerVersion:
-    """The project's ``shared/`` runtime package as one layer per stack, built without Docker."""
+def shared_layer(
+    scope: Construct,
+    *,
+    shared_dir: str | os.PathLike[str] | None = None,
+    runtime: lambda_.Runtime = RUNTIME,
+    architecture: lambda_.Architecture = ARCHITECTURE,
+) -> lambda_.LayerVersion:
+    """The ``shared/`` runtime package as one layer per stack and platform, built without Docker.
+
+    ``shared_dir`` is the folder holding the package (``shared/`` of this project by default); it
+    ships as ``python/shared`` whatever the folder is called, so handlers import ``shared.*``.
+    """
+    source = Path(shared_dir).resolve() if shared_dir is not None else SHARED_DIR
+    if not source.is_dir():
+        raise ValueError(f"shared_dir {str(source)!r} is not a folder")
     stack = Stack.of(scope)
-    existing = stack.node.try_find_child("SharedRuntimeLayer")
+    layer_id = "SharedRuntimeLayer" + platform_suffix(runtime, architecture)
+    existing = stack.node.try_find_child(layer_id)
     if existing is not None:
+        if getattr(existing, "shared_dir", source) != source:
+            raise ValueError(
+                f"{scope.node.path}: shared_dir {str(source)!r} differs from {existing.shared_dir!s}, which "
+                f"{layer_id} of this stack ships; pass layers= to give this function layers of its own"
+            )
         return existing  # type: ignore[return-value]
-    return lambda_.LayerVersion(
+    layer = lambda_.LayerVersion(
         stack,
-        "SharedRuntimeLayer",
+        layer_id,
         code=lambda_.Code.from_asset(
-            str(SHARED_DIR),
+            str(source),
             exclude=ASSET_EXCLUDES,
             asset_hash_type=AssetHashType.SOURCE,
-            bundling=BundlingOptions(image=DockerImage.from_registry("scratch"), local=_SharedLayerBundler()),
+            bundling=BundlingOptions(
+                image=DockerImage.from_registry("scratch"), local=_SharedLayerBundler(source)
+            ),
         ),
-        compatible_runtimes=[RUNTIME],
-        compatible_architectures=[ARCHITECTURE],
+        compatible_runtimes=[runtime],
+        compatible_architectures=[architecture],
         description="Runtime code shared by the pattern handlers (shared/)",
     )
+    layer.shared_dir = source  # type: ignore[attr-defined]
+    return layer
 
 
-def powertools_layer(scope: Construct) -> lambda_.ILayerVersion:
-    """AWS's Powertools layer, pinned by context ``powertools_layer_arn`` or resolved from SSM."""
+def powertools_layer(
+    scope: Construct,
+    *,
+    runtime: lambda_.Runtime = RUNTIME,
+    architecture: lambda_.Architecture = ARCHITECTURE,
+) -> lambda_.ILayerVersion:
+    """AWS's Powertools layer for the platform, pinned by context ``powertools_layer_arn`` or from SSM.
+
+    A pinned ARN names its platform (``...-python314-arm64:<version>``); one naming another platform
+    than the function's is refused, since the layer would not load.
+    """
     stack = Stack.of(scope)
-    existing = stack.node.try_find_child("PowertoolsLayer")
+    layer_id = "PowertoolsLayer" + platform_suffix(runtime, architecture)
+    existing = stack.node.try_find_child(layer_id)
     if existing is not None:
         return existing  # type: ignore[return-value]
-    arn = stack.node.try_get_context(
-        POWERTOOLS_LAYER_CONTEXT
-    ) or ssm.StringParameter.value_for_string_parameter(stack, POWERTOOLS_LAYER_PARAMETER)
-    return lambda_.LayerVersion.from_layer_version_arn(stack, "PowertoolsLayer", arn)
+    pinned = stack.node.try_get_context(POWERTOOLS_LAYER_CONTEXT)
+    platform = f"-{runtime.name.replace('.', '')}-{architecture.name}:"
+    if pinned and platform not in pinned:
+        raise ValueError(
+            f"{scope.node.path}: context {POWERTOOLS_LAYER_CONTEXT}={pinned} is not a layer for "
+            f"{runtime.name} on {architecture.name} (its name would contain {platform[:-1]!r})"
+        )
+    arn = pinned or ssm.StringParameter.value_for_string_parameter(
+        stack, powertools_parameter(runtime, architecture)
+    )
+    return lambda_.LayerVersion.from_layer_version_arn(stack, layer_id, arn)
+
+
+def pattern_function_props(
+    owner: IConstruct,
+    props_name: str,
+    defaults: Props,
+    props: Props | None,
+    *,
+    functions_props: Props | None = None,
+    keywords: Mapping[str, tuple[str, object | None]] | None = None,
+    fixed: Collection[str] = ("handler",),
+) -> dict[str, Any]:
+    """:class:`PatternFunction` keywords for one function of a construct: :func:`merge_props` twice.
+
+    ``defaults`` (the construct's) under ``functions_props`` (given for every function of the
+    construct: ``runtime``, ``architecture``, ``shared_dir``...) under ``props`` (this function's).
+    """
+    common = merge_props(owner, "functions_props", defaults, functions_props, keywords=keywords, fixed=fixed)
+    return merge_props(owner, props_name, common, props, keywords=keywords, fixed=fixed)
+
+
+#: Keyword arguments of ``lambda_.Function`` that ``PatternFunction`` sets itself, with what to pass instead.
+_FUNCTION_OWNED = {
+    "code": "code_dir (a folder or a lambda_.Code)",
+    "role": "nothing: the function's role is least privilege; grant more on function.role",
+    "log_group": "log_retention; the function's log group is its own",
+}
+FUNCTION_SECURE = (
+    SecureDefault("tracing", lambda v: v != lambda_.Tracing.ACTIVE, "records every invocation in X-Ray"),
+)
 
 
 class PatternFunction(lambda_.Function):
@@ -147,8 +351,13 @@ class PatternFunction(lambda_.Function):
 
     Python on arm64, X-Ray active tracing, its own log group with retention, a role that may only
     write to that log group, Powertools configured through the environment, and the Powertools and
-    ``shared/`` layers attached. ``code_dir`` is a folder under ``functions/``; only that folder is
-    shipped, so an asset never carries boto3 or the CDK.
+    ``shared/`` layers attached. Only the ``code_dir`` folder is shipped, so an asset never carries
+    boto3 or the CDK.
+
+    ``code_dir`` is a folder (absolute, or relative to ``functions/`` or to the current directory)
+    or a ``lambda_.Code``. ``runtime`` and ``architecture`` choose the platform (a Python runtime);
+    the Powertools and shared layers follow it. ``shared_dir`` is the folder shipped as the shared
+    layer; ``layers`` replaces both house layers. Any other ``lambda_.Function`` keyword passes through.
 
     ``sdk_tracing`` turns on Powertools' Tracer (subsegments, annotations, patched boto3). It costs
     about half a second of cold start for the X-Ray SDK import, so it is off by default: active
@@ -160,24 +369,51 @@ class PatternFunction(lambda_.Function):
         scope: Construct,
         construct_id: str,
         *,
-        code_dir: str,
+        code_dir: CodeLocation,
         handler: str,
         service: str | None = None,
-        environment: dict[str, str] | None = None,
+        environment: Mapping[str, str] | None = None,
         memory_size: int = 256,
         timeout: Duration | None = None,
         sdk_tracing: bool = False,
         tracing: lambda_.Tracing = lambda_.Tracing.ACTIVE,
         log_retention: logs.RetentionDays = LOG_RETENTION,
         description: str | None = None,
+        runtime: lambda_.Runtime = RUNTIME,
+        architecture: lambda_.Architecture = ARCHITECTURE,
+        shared_dir: str | os.PathLike[str] | None = None,
+        layers: Sequence[lambda_.ILayerVersion] | None = None,
         **kwargs: Any,
     ) -> None:
-        source = FUNCTIONS_DIR / code_dir
-        module = handler.rsplit(".", 1)[0].replace(".", "/")
-        if not (source / f"{module}.py").is_file():
-            raise ValueError(f"{construct_id}: handler {handler!r} has no file {module}.py in {source}")
-        if tracing != lambda_.Tracing.ACTIVE:
-            warn_override(scope, f"{construct_id} tracing={tracing}", "records every invocation in X-Ray")
+        for prop, instead in _FUNCTION_OWNED.items():
+            if prop in kwargs:
+                raise ValueError(
+                    f"{scope.node.path}/{construct_id}: {prop} is set by PatternFunction; use {instead}"
+                )
+        if layers is not None and shared_dir is not None:
+            raise ValueError(
+                f"{scope.node.path}/{construct_id}: shared_dir builds a house layer and layers replaces the "
+                "house layers; give one of them"
+            )
+        if runtime.family != lambda_.RuntimeFamily.PYTHON:
+            raise ValueError(
+                f"{scope.node.path}/{construct_id}: runtime {runtime.name} is not Python; the handlers are"
+            )
+        if isinstance(code_dir, lambda_.Code):
+            code = code_dir
+        else:
+            source = resolve_code_dir(code_dir)
+            module = handler.rsplit(".", 1)[0].replace(".", "/")
+            if not (source / f"{module}.py").is_file():
+                raise ValueError(f"{construct_id}: handler {handler!r} has no file {module}.py in {source}")
+            code = lambda_.Code.from_asset(str(source), exclude=ASSET_EXCLUDES)
+        merge_props(
+            scope,
+            construct_id,
+            {"tracing": lambda_.Tracing.ACTIVE},
+            {"tracing": tracing},
+            secure=FUNCTION_SECURE,
+        )
         log_group = logs.LogGroup(
             scope, f"{construct_id}Logs", retention=log_retention, removal_policy=RemovalPolicy.DESTROY
         )
@@ -195,12 +431,18 @@ class PatternFunction(lambda_.Function):
             "PATTERN_SDK_TRACING": "true" if sdk_tracing else "false",
             **(environment or {}),
         }
+        if layers is None:
+            platform = {"runtime": runtime, "architecture": architecture}
+            layers = [
+                powertools_layer(scope, **platform),
+                shared_layer(scope, shared_dir=shared_dir, **platform),
+            ]
         super().__init__(
             scope,
             construct_id,
-            runtime=RUNTIME,
-            architecture=ARCHITECTURE,
-            code=lambda_.Code.from_asset(str(source), exclude=ASSET_EXCLUDES),
+            runtime=runtime,
+            architecture=architecture,
+            code=code,
             handler=handler,
             environment=env,
             memory_size=memory_size,
@@ -208,7 +450,7 @@ class PatternFunction(lambda_.Function):
             tracing=tracing,
             log_group=log_group,
             role=role,
-            layers=[powertools_layer(scope), shared_layer(scope)],
+            layers=list(layers),
             description=description,
             **kwargs,
         )
@@ -226,11 +468,26 @@ class PatternFunction(lambda_.Function):
 # --------------------------------------------------------------------------------------------- SQS
 
 
+QUEUE_DEFAULTS: Props = {"encryption": sqs.QueueEncryption.SQS_MANAGED, "enforce_ssl": True}
+QUEUE_SECURE = (
+    SecureDefault("encryption", lambda v: v == sqs.QueueEncryption.UNENCRYPTED, "encrypts messages at rest"),
+    SecureDefault("enforce_ssl", lambda v: not v, "refuses requests that do not use TLS"),
+)
+
+
+def _queue_props(props: Mapping[str, Any]) -> dict[str, Any]:
+    """``fifo=False`` means a standard queue; CloudFormation wants the property absent, not false."""
+    return {k: v for k, v in props.items() if not (k == "fifo" and not v)}
+
+
 class SecureQueue(Construct):
     """An encrypted, TLS-only SQS queue with its dead-letter queue.
 
     Messages move to ``dead_letter_queue`` after ``max_receive_count`` failed receives, so a poison
-    message never blocks the queue nor retries forever. Pass ``dead_letter_queue`` to share one.
+    message never blocks the queue nor retries forever. Pass ``dead_letter_queue`` to share one;
+    ``deploy_dead_letter_queue=False`` makes a queue without one (and warns). Any other keyword is an
+    ``sqs.Queue`` prop merged over the house defaults (``encryption_master_key``, ``visibility_timeout``...);
+    ``dead_letter_queue_props`` are those of the dead-letter queue made here.
     """
 
     def __init__(
@@ -239,67 +496,76 @@ class SecureQueue(Construct):
         construct_id: str,
         *,
         max_receive_count: int = 3,
-        visibility_timeout: Duration | None = None,
-        fifo: bool = False,
-        content_based_deduplication: bool | None = None,
-        retention_period: Duration | None = None,
         dead_letter_queue: sqs.IQueue | None = None,
-        encryption: sqs.QueueEncryption = sqs.QueueEncryption.SQS_MANAGED,
-        encryption_master_key: kms.IKey | None = None,
+        dead_letter_queue_props: Props | None = None,
+        deploy_dead_letter_queue: bool = True,
+        **props: Any,
     ) -> None:
         super().__init__(scope, construct_id)
         if max_receive_count < 1:
             raise ValueError(f"{construct_id}: max_receive_count must be at least 1")
-        if encryption == sqs.QueueEncryption.UNENCRYPTED:
-            warn_override(self, "encryption=UNENCRYPTED", "encrypts messages at rest")
-        if dead_letter_queue is None:
-            dead_letter_queue = failure_queue(
+        merged = merge_props(
+            self,
+            construct_id,
+            QUEUE_DEFAULTS,
+            _queue_props(props),
+            fixed=("dead_letter_queue",),
+            secure=QUEUE_SECURE,
+        )
+        if not deploy_dead_letter_queue:
+            if dead_letter_queue is not None or dead_letter_queue_props:
+                raise ValueError(
+                    f"{self.node.path}: deploy_dead_letter_queue=False contradicts dead_letter_queue"
+                    f"{'_props' if dead_letter_queue is None else ''}; keep the dead-letter queue or drop it"
+                )
+            warn_override(
+                self, "deploy_dead_letter_queue=False", "moves a message aside after repeated failed receives"
+            )
+        else:
+            # The DLQ keeps what the queue held: encrypted the same way, FIFO if the queue is.
+            dlq_defaults = {
+                k: merged[k] for k in ("encryption", "encryption_master_key", "fifo") if k in merged
+            }
+            dlq_props = merge_props(
+                self,
+                "dead_letter_queue_props",
+                dlq_defaults,
+                dead_letter_queue_props,
+                existing=("dead_letter_queue", dead_letter_queue),
+            )
+            dead_letter_queue = dead_letter_queue or failure_queue(
                 self,
                 "DeadLetterQueue",
                 what=f"messages received {max_receive_count} times without success",
-                fifo=fifo,
-                encryption=encryption,
-                encryption_master_key=encryption_master_key,
+                **dlq_props,
             )
         self.dead_letter_queue = dead_letter_queue
         self.queue = sqs.Queue(
             self,
             "Queue",
-            visibility_timeout=visibility_timeout,
-            retention_period=retention_period,
-            content_based_deduplication=content_based_deduplication,
             dead_letter_queue=sqs.DeadLetterQueue(
                 queue=dead_letter_queue, max_receive_count=max_receive_count
-            ),
-            encryption=encryption,
-            encryption_master_key=encryption_master_key,
-            enforce_ssl=True,
-            fifo=fifo or None,
+            )
+            if dead_letter_queue is not None
+            else None,
+            **merged,
         )
 
 
-def failure_queue(
-    scope: Construct,
-    construct_id: str,
-    *,
-    what: str,
-    fifo: bool = False,
-    encryption: sqs.QueueEncryption = sqs.QueueEncryption.SQS_MANAGED,
-    encryption_master_key: kms.IKey | None = None,
-) -> sqs.Queue:
+FAILURE_QUEUE_DEFAULTS: Props = {**QUEUE_DEFAULTS, "retention_period": Duration.days(14)}
+
+
+def failure_queue(scope: Construct, construct_id: str, *, what: str, **props: Any) -> sqs.Queue:
     """The queue at the end of a retry path (a DLQ or on-failure destination), kept 14 days.
 
     ``what`` names what lands here, for the reason on its cdk-nag acknowledgments: a queue that is
-    itself the end of the path has no DLQ of its own.
+    itself the end of the path has no DLQ of its own. ``props`` are ``sqs.Queue`` props merged over
+    the house defaults.
     """
     queue = sqs.Queue(
         scope,
         construct_id,
-        encryption=encryption,
-        encryption_master_key=encryption_master_key,
-        enforce_ssl=True,
-        fifo=fifo or None,
-        retention_period=Duration.days(14),
+        **merge_props(scope, construct_id, FAILURE_QUEUE_DEFAULTS, _queue_props(props), secure=QUEUE_SECURE),
     )
     for rule in ("AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy"):
         acknowledge(
@@ -355,6 +621,8 @@ def async_failure_destination(
     *,
     what: str,
     queue: sqs.IQueue | None = None,
+    queue_props: Props | None = None,
+    queue_props_name: str = "queue_props",
     retry_attempts: int = MAX_ASYNC_RETRY_ATTEMPTS,
     max_event_age: Duration = DEFAULT_MAX_EVENT_AGE,
 ) -> sqs.IQueue:
@@ -362,8 +630,10 @@ def async_failure_destination(
 
     The queue receives Lambda's invocation record: the original event (``requestPayload``), the
     error (``responsePayload``), the condition and the attempt count; a DLQ would keep the event
-    alone. A queue is made with :func:`failure_queue` unless one is given (several functions may
-    share one). ``what`` says what lands there, for that queue's cdk-nag reasons.
+    alone. A queue is made with :func:`failure_queue` (with ``queue_props`` merged over its
+    defaults) unless one is given (several functions may share one). ``what`` says what lands there,
+    for that queue's cdk-nag reasons; ``queue_props_name`` is what the construct calls ``queue_props``
+    (``failure_queue_props``), and without ``_props`` what it calls ``queue``.
     """
     if not 0 <= retry_attempts <= MAX_ASYNC_RETRY_ATTEMPTS:
         raise ValueError(f"{function.node.path}: retry_attempts must be from 0 to {MAX_ASYNC_RETRY_ATTEMPTS}")
@@ -373,8 +643,10 @@ def async_failure_destination(
     # Imported here, like aws_s3: only stacks with asynchronous functions need it.
     from aws_cdk import aws_lambda_destinations as destinations
 
+    existing = (queue_props_name.removesuffix("_props"), queue)
+    props = merge_props(function, queue_props_name, {}, queue_props, existing=existing)
     if queue is None:
-        queue = failure_queue(function.node.scope, f"{function.node.id}Failures", what=what)
+        queue = failure_queue(function.node.scope, f"{function.node.id}Failures", what=what, **props)
     function.configure_async_invoke(
         retry_attempts=retry_attempts,
         max_event_age=max_event_age,
@@ -403,32 +675,79 @@ def grant_invoke_latest(function: lambda_.IFunction, grantee: iam.IGrantable) ->
 # --------------------------------------------------------------------------------------------- DynamoDB
 
 
+TABLE_DEFAULTS: Props = {
+    "billing_mode": dynamodb.BillingMode.PAY_PER_REQUEST,
+    "encryption": dynamodb.TableEncryption.AWS_MANAGED,
+    "point_in_time_recovery_specification": dynamodb.PointInTimeRecoverySpecification(
+        point_in_time_recovery_enabled=True
+    ),
+    "removal_policy": RemovalPolicy.RETAIN,
+}
+TABLE_SECURE = (
+    SecureDefault(
+        "point_in_time_recovery_specification",
+        lambda v: not v.point_in_time_recovery_enabled,
+        "allows restore to any second",
+    ),
+    SecureDefault("point_in_time_recovery", lambda v: not v, "allows restore to any second"),
+    SecureDefault(
+        "encryption",
+        lambda v: v == dynamodb.TableEncryption.DEFAULT,
+        "encrypts with a KMS key whose every use CloudTrail records",
+    ),
+)
+
+
 def secure_table(
     scope: Construct,
     construct_id: str,
     *,
-    partition_key: dynamodb.Attribute,
-    sort_key: dynamodb.Attribute | None = None,
-    point_in_time_recovery: bool = True,
-    removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
-    **kwargs: Any,
+    point_in_time_recovery: bool | None = None,
+    **props: Any,
 ) -> dynamodb.Table:
-    """An on-demand, encrypted DynamoDB table with point-in-time recovery."""
-    if not point_in_time_recovery:
-        warn_override(scope, f"{construct_id} point_in_time_recovery=False", "allows restore to any second")
-    return dynamodb.Table(
+    """An on-demand, encrypted DynamoDB table with point-in-time recovery, kept when its stack goes.
+
+    ``props`` are ``dynamodb.Table`` props (``partition_key`` at least) merged over the house defaults.
+    """
+    pitr = None
+    if point_in_time_recovery is not None:
+        pitr = dynamodb.PointInTimeRecoverySpecification(
+            point_in_time_recovery_enabled=point_in_time_recovery
+        )
+        if not point_in_time_recovery:
+            warn_override(
+                scope, f"{construct_id} point_in_time_recovery=False", "allows restore to any second"
+            )
+    merged = merge_props(
         scope,
         construct_id,
-        partition_key=partition_key,
-        sort_key=sort_key,
-        billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-        encryption=dynamodb.TableEncryption.AWS_MANAGED,
-        point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-            point_in_time_recovery_enabled=point_in_time_recovery
-        ),
-        removal_policy=removal_policy,
-        **kwargs,
+        TABLE_DEFAULTS,
+        props,
+        keywords={"point_in_time_recovery_specification": ("point_in_time_recovery", pitr)},
+        secure=TABLE_SECURE,
     )
+    return dynamodb.Table(scope, construct_id, **merged)
+
+
+def table_or_new(
+    owner: Construct,
+    construct_id: str,
+    *,
+    name: str,
+    existing: dynamodb.ITable | None,
+    props: Props | None,
+    **defaults: Any,
+) -> dynamodb.ITable:
+    """``existing``, or a :func:`secure_table` with ``props`` merged over ``defaults``; never both.
+
+    ``name`` is the construct's keyword for the existing table (``table``); ``<name>_props`` is its
+    keyword for ``props``. The keys in ``defaults`` are the pattern's (its handlers read them) and
+    cannot be overridden.
+    """
+    merged = merge_props(
+        owner, f"{name}_props", defaults, props, existing=(name, existing), fixed=tuple(defaults)
+    )
+    return existing or secure_table(owner, construct_id, **merged)
 
 
 # --------------------------------------------------------------------------------------------- S3
@@ -478,22 +797,91 @@ def secure_bucket(
 # --------------------------------------------------------------------------------------------- SNS
 
 
+TOPIC_SECURE = (SecureDefault("enforce_ssl", lambda v: not v, "refuses requests that do not use TLS"),)
+
+
 def secure_topic(
-    scope: Construct, construct_id: str, *, master_key: kms.IKey | None = None, **kwargs: Any
+    scope: Construct, construct_id: str, *, master_key: kms.IKey | None = None, **props: Any
 ) -> sns.Topic:
     """A TLS-only topic encrypted with ``master_key``, or with a key of its own by default.
 
     A customer-managed key (not ``alias/aws/sns``) lets other services such as EventBridge or S3
-    publish once they are granted the key.
+    publish once they are granted the key. ``props`` are ``sns.Topic`` props merged over the defaults.
     """
     if master_key is None:
         master_key = kms.Key(
             scope, f"{construct_id}Key", enable_key_rotation=True, description=f"{construct_id}"
         )
-    return sns.Topic(scope, construct_id, master_key=master_key, enforce_ssl=True, **kwargs)
+    merged = merge_props(
+        scope, construct_id, {"master_key": master_key, "enforce_ssl": True}, props, secure=TOPIC_SECURE
+    )
+    return sns.Topic(scope, construct_id, **merged)
+
+
+# --------------------------------------------------------------------------------------------- Step Functions
+
+STATE_MACHINE_SECURE = (
+    SecureDefault("tracing_enabled", lambda v: not v, "traces every execution in X-Ray"),
+    SecureDefault("logs", lambda v: v is None, "logs every execution's events"),
+)
+
+
+def secure_state_machine(
+    scope: Construct,
+    construct_id: str,
+    *,
+    log_group: logs.ILogGroup,
+    include_execution_data: bool = False,
+    **props: Any,
+) -> sfn.StateMachine:
+    """A state machine that logs every event to ``log_group`` and traces in X-Ray.
+
+    ``include_execution_data`` adds each state's input and output to the logs (they may hold
+    personal data). ``props`` are ``sfn.StateMachine`` props (``definition_body`` at least) merged
+    over the defaults.
+    """
+    from aws_cdk import aws_stepfunctions as sfn
+
+    defaults = {
+        "logs": sfn.LogOptions(
+            destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=include_execution_data
+        ),
+        "tracing_enabled": True,
+    }
+    merged = merge_props(scope, construct_id, defaults, props, secure=STATE_MACHINE_SECURE)
+    return sfn.StateMachine(scope, construct_id, **merged)
 
 
 # --------------------------------------------------------------------------------------------- API Gateway
+
+
+def rest_api_props(
+    owner: IConstruct,
+    props: Props | None,
+    *,
+    description: str,
+    throttling_rate_limit: float | None,
+    throttling_burst_limit: int | None,
+    default_rate_limit: float = 100,
+    default_burst_limit: int = 50,
+    fixed: Collection[str] = (),
+) -> dict[str, Any]:
+    """:class:`SecureRestApi` keywords: a construct's ``api_props`` over its defaults and throttle keywords."""
+    return merge_props(
+        owner,
+        "api_props",
+        {
+            "description": description,
+            "throttling_rate_limit": default_rate_limit,
+            "throttling_burst_limit": default_burst_limit,
+        },
+        props,
+        keywords={
+            "throttling_rate_limit": ("throttling_rate_limit", throttling_rate_limit),
+            "throttling_burst_limit": ("throttling_burst_limit", throttling_burst_limit),
+        },
+        fixed=fixed,
+    )
 
 
 class SecureRestApi(apigw.RestApi):
@@ -502,6 +890,9 @@ class SecureRestApi(apigw.RestApi):
     ``self.body_validator`` validates request bodies against a method's model; attach it with
     ``request_validator=api.body_validator``. The throttle protects everything behind the API: it
     is the first line of the webhook and storage-first patterns.
+
+    Any other keyword is an ``apigw.RestApi`` prop (``default_method_options`` to put an authorizer
+    on every method, ``endpoint_types``...); the stage is configured by the keywords above.
 
     ``stage_variables`` are the stage's variables (``${stageVariables.name}`` in integration URIs):
     changing one updates the stage in place, where a changed integration URI would need a new
@@ -519,21 +910,27 @@ class SecureRestApi(apigw.RestApi):
         stage_name: str = "prod",
         cloud_watch_role: bool = True,
         stage_variables: dict[str, str] | None = None,
+        tracing_enabled: bool = True,
         **kwargs: Any,
     ) -> None:
+        merge_props(scope, construct_id, {}, kwargs, fixed=("deploy_options",))
+        if not tracing_enabled:
+            warn_override(scope, f"{construct_id} tracing_enabled=False", "traces every request in X-Ray")
         access_logs = logs.LogGroup(
             scope, f"{construct_id}AccessLogs", retention=LOG_RETENTION, removal_policy=RemovalPolicy.DESTROY
         )
+        defaults = {
+            "endpoint_types": [apigw.EndpointType.REGIONAL],
+            "cloud_watch_role_removal_policy": RemovalPolicy.RETAIN,
+        }
         super().__init__(
             scope,
             construct_id,
             description=description,
-            endpoint_types=[apigw.EndpointType.REGIONAL],
             cloud_watch_role=cloud_watch_role,
-            cloud_watch_role_removal_policy=RemovalPolicy.RETAIN,
             deploy_options=apigw.StageOptions(
                 stage_name=stage_name,
-                tracing_enabled=True,
+                tracing_enabled=tracing_enabled,
                 logging_level=apigw.MethodLoggingLevel.ERROR,
                 data_trace_enabled=False,
                 metrics_enabled=True,
@@ -553,7 +950,7 @@ class SecureRestApi(apigw.RestApi):
                     user=False,
                 ),
             ),
-            **kwargs,
+            **{**defaults, **kwargs},
         )
         self.access_log_group = access_logs
         self.body_validator = self.add_request_validator(
