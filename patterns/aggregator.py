@@ -30,7 +30,18 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from patterns.defaults import PatternFunction, SecureRestApi, acknowledge, grant_invoke_latest, secure_table
+from .defaults import (
+    CodeLocation,
+    PatternFunction,
+    Props,
+    SecureRestApi,
+    acknowledge,
+    grant_invoke_latest,
+    merge_props,
+    pattern_function_props,
+    rest_api_props,
+    secure_table,
+)
 
 #: The sample services: their part's name and the handler in functions/aggregator/services.py.
 SAMPLE_SERVICES = {
@@ -61,6 +72,12 @@ class Aggregator(Construct):
         stock (sample services only).
     :param throttling_rate_limit: steady requests per second the stage accepts before answering 429.
     :param throttling_burst_limit: requests the stage accepts at once.
+    :param functions_props: ``PatternFunction`` props of every function made here (``runtime``,
+        ``architecture``, ``shared_dir``...); ``aggregator_props`` of the aggregator alone.
+    :param sample_services_props: ``PatternFunction`` props of each sample service, and
+        ``sample_tables_props`` ``dynamodb.Table`` props of each sample table (not with ``services``).
+    :param api_props: ``SecureRestApi`` props.
+    :param code_dir: the folder of ``aggregator.py`` and ``services.py``; ``functions/aggregator`` by default.
     """
 
     def __init__(
@@ -72,11 +89,26 @@ class Aggregator(Construct):
         budget: Duration | None = None,
         max_concurrent_calls: int | None = None,
         low_stock_threshold: int | None = None,
-        memory_size: int = 256,
-        throttling_rate_limit: float = 100,
-        throttling_burst_limit: int = 50,
+        memory_size: int | None = None,
+        throttling_rate_limit: float | None = None,
+        throttling_burst_limit: int | None = None,
+        functions_props: Props | None = None,
+        aggregator_props: Props | None = None,
+        sample_services_props: Props | None = None,
+        sample_tables_props: Props | None = None,
+        api_props: Props | None = None,
+        code_dir: CodeLocation = "aggregator",
     ) -> None:
         super().__init__(scope, construct_id)
+        for name, props in (
+            ("sample_services_props", sample_services_props),
+            ("sample_tables_props", sample_tables_props),
+        ):
+            merge_props(self, name, {}, props, existing=("services", services))
+        self._code_dir = code_dir
+        self._functions_props = functions_props
+        self._sample_services_props = sample_services_props
+        self._sample_tables_props = sample_tables_props
         budget = budget or Duration.seconds(1)
         budget_ms = budget.to_milliseconds()
         if not MIN_BUDGET.to_milliseconds() <= budget_ms <= MAX_BUDGET.to_milliseconds():
@@ -124,13 +156,21 @@ class Aggregator(Construct):
         self.function = PatternFunction(
             self,
             "Aggregator",
-            code_dir="aggregator",
-            handler="aggregator.handler",
-            service="aggregator",
-            description=f"Calls {', '.join(self.services)} at once within {budget_ms} ms; merges their parts",
-            environment=environment,
-            memory_size=memory_size,
-            timeout=Duration.seconds(math.ceil(budget.to_seconds(integral=False)) + 2),
+            **pattern_function_props(
+                self,
+                "aggregator_props",
+                {
+                    "code_dir": code_dir,
+                    "handler": "aggregator.handler",
+                    "service": "aggregator",
+                    "description": f"Calls {', '.join(self.services)} at once within {budget_ms} ms; merges their parts",
+                    "environment": environment,
+                    "timeout": Duration.seconds(math.ceil(budget.to_seconds(integral=False)) + 2),
+                },
+                aggregator_props,
+                functions_props=functions_props,
+                keywords={"memory_size": ("memory_size", memory_size)},
+            ),
         )
         for service in self.services.values():
             grant_invoke_latest(service, self.function)
@@ -138,9 +178,13 @@ class Aggregator(Construct):
         self.api = SecureRestApi(
             self,
             "Api",
-            description="Aggregator: GET /products/{product_id} merged from several services",
-            throttling_rate_limit=throttling_rate_limit,
-            throttling_burst_limit=throttling_burst_limit,
+            **rest_api_props(
+                self,
+                api_props,
+                description="Aggregator: GET /products/{product_id} merged from several services",
+                throttling_rate_limit=throttling_rate_limit,
+                throttling_burst_limit=throttling_burst_limit,
+            ),
         )
         product = self.api.root.add_resource("products").add_resource("{product_id}")
         method = product.add_method("GET", apigw.LambdaIntegration(self.function))
@@ -163,10 +207,17 @@ class Aggregator(Construct):
     def _sample_services(self, budget: Duration, low_stock_threshold: int) -> dict[str, lambda_.IFunction]:
         services: dict[str, lambda_.IFunction] = {}
         for name, what in SAMPLE_SERVICES.items():
+            partition_key = dynamodb.Attribute(name="product_id", type=dynamodb.AttributeType.STRING)
             table = secure_table(
                 self,
                 f"{name.capitalize()}Table",
-                partition_key=dynamodb.Attribute(name="product_id", type=dynamodb.AttributeType.STRING),
+                **merge_props(
+                    self,
+                    "sample_tables_props",
+                    {"partition_key": partition_key},
+                    self._sample_tables_props,
+                    fixed=("partition_key",),
+                ),
             )
             environment = {"TABLE_NAME": table.table_name}
             if name == "inventory":
@@ -174,13 +225,21 @@ class Aggregator(Construct):
             function = PatternFunction(
                 self,
                 f"{name.capitalize()}Service",
-                code_dir="aggregator",
-                handler=f"services.{name}",
-                service=name,
-                description=f"Internal API: {what}",
-                environment=environment,
-                # Work the aggregator has stopped waiting for is not worth paying for much longer.
-                timeout=Duration.seconds(max(1, math.ceil(budget.to_seconds(integral=False)))),
+                **pattern_function_props(
+                    self,
+                    "sample_services_props",
+                    {
+                        "code_dir": self._code_dir,
+                        "handler": f"services.{name}",
+                        "service": name,
+                        "description": f"Internal API: {what}",
+                        "environment": environment,
+                        # Work the aggregator has stopped waiting for is not worth paying for much longer.
+                        "timeout": Duration.seconds(max(1, math.ceil(budget.to_seconds(integral=False)))),
+                    },
+                    self._sample_services_props,
+                    functions_props=self._functions_props,
+                ),
             )
             table.grant(function, "dynamodb:GetItem")
             acknowledge(

@@ -30,7 +30,18 @@ from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
-from patterns.defaults import PatternFunction, SecureRestApi, acknowledge, json_model, secure_table
+from .defaults import (
+    CodeLocation,
+    PatternFunction,
+    Props,
+    SecureRestApi,
+    acknowledge,
+    json_model,
+    merge_props,
+    pattern_function_props,
+    rest_api_props,
+    table_or_new,
+)
 
 #: ``Authorization`` headers API Gateway passes to the authorizer; any other gets 401 at once, free.
 #: The same shape as ``BEARER_TOKEN`` in functions/gatekeeper/principals.py.
@@ -72,6 +83,14 @@ class Gatekeeper(Construct):
         created if omitted.
     :param documents_table: the sample backend's table (partition key ``owner``, sort key ``id``,
         both strings); one is created if omitted.
+    :param principals_table_props: ``dynamodb.Table`` props of the principals table made here;
+        ``documents_table_props`` of the documents table.
+    :param functions_props: ``PatternFunction`` props of the three functions (``runtime``,
+        ``architecture``, ``shared_dir``...); ``authorizer_function_props``,
+        ``admin_function_props`` and ``documents_function_props`` of each.
+    :param authorizer_props: ``apigw.TokenAuthorizer`` props (``results_cache_ttl``...).
+    :param api_props: ``SecureRestApi`` props; every method is behind the authorizer, always.
+    :param code_dir: the folder of the handlers; ``functions/gatekeeper`` by default.
     """
 
     def __init__(
@@ -82,46 +101,82 @@ class Gatekeeper(Construct):
         results_cache_ttl: Duration | None = None,
         principals_table: dynamodb.ITable | None = None,
         documents_table: dynamodb.ITable | None = None,
-        throttling_rate_limit: float = 100,
-        throttling_burst_limit: int = 50,
+        throttling_rate_limit: float | None = None,
+        throttling_burst_limit: int | None = None,
+        principals_table_props: Props | None = None,
+        documents_table_props: Props | None = None,
+        functions_props: Props | None = None,
+        authorizer_function_props: Props | None = None,
+        admin_function_props: Props | None = None,
+        documents_function_props: Props | None = None,
+        authorizer_props: Props | None = None,
+        api_props: Props | None = None,
+        code_dir: CodeLocation = "gatekeeper",
     ) -> None:
         super().__init__(scope, construct_id)
-        ttl = Duration.minutes(5) if results_cache_ttl is None else results_cache_ttl
+        authorizer = merge_props(
+            self,
+            "authorizer_props",
+            {"results_cache_ttl": Duration.minutes(5)},
+            authorizer_props,
+            keywords={"results_cache_ttl": ("results_cache_ttl", results_cache_ttl)},
+            fixed=("handler", "identity_source", "validation_regex"),
+        )
+        ttl = authorizer["results_cache_ttl"]
         if not 0 <= ttl.to_seconds() <= MAX_CACHE_TTL.to_seconds():
             raise ValueError(f"{construct_id}: results_cache_ttl must be from 0 to 3600 seconds")
         self.results_cache_ttl = ttl
 
-        self.principals_table = principals_table or secure_table(
+        self.principals_table = table_or_new(
             self,
             "PrincipalsTable",
+            name="principals_table",
+            existing=principals_table,
+            props=principals_table_props,
             partition_key=dynamodb.Attribute(name="principal_id", type=dynamodb.AttributeType.STRING),
         )
-        self.documents_table = documents_table or secure_table(
+        self.documents_table = table_or_new(
             self,
             "DocumentsTable",
+            name="documents_table",
+            existing=documents_table,
+            props=documents_table_props,
             partition_key=dynamodb.Attribute(name="owner", type=dynamodb.AttributeType.STRING),
             sort_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING),
         )
         principals_env = {"PRINCIPALS_TABLE_NAME": self.principals_table.table_name}
 
-        self.authorizer_function = PatternFunction(
-            self,
+        def function(
+            construct: str, props_name: str, props: Props | None, **defaults: Any
+        ) -> PatternFunction:
+            return PatternFunction(
+                self,
+                construct,
+                **pattern_function_props(
+                    self,
+                    props_name,
+                    {"code_dir": code_dir, "service": "gatekeeper", **defaults},
+                    props,
+                    functions_props=functions_props,
+                ),
+            )
+
+        self.authorizer_function = function(
             "AuthorizerFunction",
-            code_dir="gatekeeper",
+            "authorizer_function_props",
+            authorizer_function_props,
             handler="authorizer.handler",
-            service="gatekeeper",
             description="Lambda TOKEN authorizer: the caller's permissions as an IAM policy",
             environment=principals_env,
             timeout=Duration.seconds(5),
         )
         self.principals_table.grant(self.authorizer_function, "dynamodb:GetItem")
 
-        self.admin_function = PatternFunction(
-            self,
+        self.admin_function = function(
             "AdminFunction",
-            code_dir="gatekeeper",
+            "admin_function_props",
+            admin_function_props,
             handler="admin.handler",
-            service="gatekeeper",
             description="Admin API of the authorization service: add, read and revoke principals",
             environment={**principals_env, "CACHE_TTL_SECONDS": str(int(ttl.to_seconds()))},
         )
@@ -129,12 +184,11 @@ class Gatekeeper(Construct):
             self.admin_function, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"
         )
 
-        self.backend = PatternFunction(
-            self,
+        self.backend = function(
             "DocumentsFunction",
-            code_dir="gatekeeper",
+            "documents_function_props",
+            documents_function_props,
             handler="documents.handler",
-            service="gatekeeper",
             description="Protected backend: the caller's own documents, keyed by the authorized principal",
             environment={"DOCUMENTS_TABLE_NAME": self.documents_table.table_name},
         )
@@ -146,16 +200,21 @@ class Gatekeeper(Construct):
             handler=self.authorizer_function,
             identity_source=apigw.IdentitySource.header("Authorization"),
             validation_regex=AUTHORIZATION_HEADER_PATTERN,
-            results_cache_ttl=ttl,
+            **authorizer,
         )
         self.api = SecureRestApi(
             self,
             "Api",
-            description="Gatekeeper: every route behind a cached Lambda authorizer",
-            throttling_rate_limit=throttling_rate_limit,
-            throttling_burst_limit=throttling_burst_limit,
             default_method_options=apigw.MethodOptions(
                 authorizer=self.authorizer, authorization_type=apigw.AuthorizationType.CUSTOM
+            ),
+            **rest_api_props(
+                self,
+                api_props,
+                description="Gatekeeper: every route behind a cached Lambda authorizer",
+                throttling_rate_limit=throttling_rate_limit,
+                throttling_burst_limit=throttling_burst_limit,
+                fixed=("default_method_options",),
             ),
         )
         with_body = {"request_validator": self.api.body_validator}

@@ -27,7 +27,15 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from patterns.defaults import PatternFunction, acknowledge, grant_invoke_latest, secure_table
+from .defaults import (
+    CodeLocation,
+    PatternFunction,
+    Props,
+    acknowledge,
+    grant_invoke_latest,
+    pattern_function_props,
+    table_or_new,
+)
 
 DEFAULT_SERVICE_TIMEOUT = Duration.seconds(3)
 DEFAULT_CALLER_TIMEOUT = Duration.seconds(10)
@@ -38,12 +46,16 @@ class InternalApi(Construct):
     """A quote service callable only by the functions granted to call it.
 
     :param prices_table: an existing table with string partition key ``sku``; one is created if omitted.
+    :param prices_table_props: ``dynamodb.Table`` props of the table made here.
     :param callers: your own functions that call the service; without it a demo caller (``Caller``,
         a cart pricer) is created. Each caller gets a grant on this one function and the service's
         name and timeout in its environment.
     :param caller_timeout: timeout of the demo caller; it must be longer than ``service_timeout``.
         Not for ``callers`` (set their own timeouts).
-    :param service_timeout: the service's timeout; keep it short, a caller waits for it.
+    :param service_timeout: the service's timeout (3 s); keep it short, a caller waits for it.
+    :param functions_props: ``PatternFunction`` props of both functions (``runtime``, ``architecture``,
+        ``shared_dir``...); ``service_props`` and ``caller_props`` (the demo caller's) of each.
+    :param code_dir: the folder of ``service.py`` and ``caller.py``; ``functions/internal_api`` by default.
     """
 
     def __init__(
@@ -52,36 +64,54 @@ class InternalApi(Construct):
         construct_id: str,
         *,
         prices_table: dynamodb.ITable | None = None,
+        prices_table_props: Props | None = None,
         callers: Sequence[lambda_.Function] | None = None,
         caller_timeout: Duration | None = None,
-        service_timeout: Duration = DEFAULT_SERVICE_TIMEOUT,
-        memory_size: int = 256,
+        service_timeout: Duration | None = None,
+        memory_size: int | None = None,
+        functions_props: Props | None = None,
+        service_props: Props | None = None,
+        caller_props: Props | None = None,
+        code_dir: CodeLocation = "internal_api",
     ) -> None:
         super().__init__(scope, construct_id)
         if callers is not None and caller_timeout is not None:
             raise ValueError(
                 f"{construct_id}: caller_timeout sets the demo caller's timeout; with callers, set theirs"
             )
+        if callers is not None and caller_props:
+            raise ValueError(
+                f"{construct_id}: caller_props configure the demo caller; with callers, configure yours"
+            )
         if callers is not None and not callers:
             raise ValueError(f"{construct_id}: callers is empty; omit it to create the demo caller")
-        self.service_timeout = service_timeout
+        memory = {"memory_size": ("memory_size", memory_size)}
+        function_defaults = {"code_dir": code_dir, "service": "internal_api"}
 
-        self.prices_table = prices_table or secure_table(
+        self.prices_table = table_or_new(
             self,
             "PricesTable",
+            name="prices_table",
+            existing=prices_table,
+            props=prices_table_props,
             partition_key=dynamodb.Attribute(name="sku", type=dynamodb.AttributeType.STRING),
         )
-        self.service = PatternFunction(
+        service = pattern_function_props(
             self,
-            "Service",
-            code_dir="internal_api",
-            handler="service.handler",
-            service="internal_api",
-            description="Quote service: prices a SKU and quantity; invoked synchronously by its callers only",
-            environment={"PRICES_TABLE_NAME": self.prices_table.table_name},
-            memory_size=memory_size,
-            timeout=service_timeout,
+            "service_props",
+            {
+                **function_defaults,
+                "handler": "service.handler",
+                "description": "Quote service: prices a SKU and quantity; invoked synchronously by its callers only",
+                "environment": {"PRICES_TABLE_NAME": self.prices_table.table_name},
+                "timeout": DEFAULT_SERVICE_TIMEOUT,
+            },
+            service_props,
+            functions_props=functions_props,
+            keywords={**memory, "timeout": ("service_timeout", service_timeout)},
         )
+        self.service_timeout: Duration = service["timeout"]
+        self.service = PatternFunction(self, "Service", **service)
         self.prices_table.grant(self.service, "dynamodb:GetItem")
         acknowledge(self.service, "Serverless-LambdaDLQ", SYNC_INVOKED)
 
@@ -91,12 +121,19 @@ class InternalApi(Construct):
             self.caller = PatternFunction(
                 self,
                 "Caller",
-                code_dir="internal_api",
-                handler="caller.handler",
-                service="internal_api",
-                description="Prices a cart by calling the quote service synchronously, one line at a time",
-                memory_size=memory_size,
-                timeout=caller_timeout or DEFAULT_CALLER_TIMEOUT,
+                **pattern_function_props(
+                    self,
+                    "caller_props",
+                    {
+                        **function_defaults,
+                        "handler": "caller.handler",
+                        "description": "Prices a cart by calling the quote service synchronously, one line at a time",
+                        "timeout": DEFAULT_CALLER_TIMEOUT,
+                    },
+                    caller_props,
+                    functions_props=functions_props,
+                    keywords={**memory, "timeout": ("caller_timeout", caller_timeout)},
+                ),
             )
             acknowledge(self.caller, "Serverless-LambdaDLQ", SYNC_INVOKED)
             callers = [self.caller]

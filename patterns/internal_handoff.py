@@ -24,13 +24,16 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from patterns.defaults import (
+from .defaults import (
     MAX_ASYNC_RETRY_ATTEMPTS,
+    CodeLocation,
     PatternFunction,
+    Props,
     acknowledge,
     async_failure_destination,
     grant_invoke_latest,
-    secure_table,
+    pattern_function_props,
+    table_or_new,
 )
 
 DEFAULT_MAX_EVENT_AGE = Duration.hours(1)
@@ -52,6 +55,11 @@ class InternalHandoff(Construct):
     :param balances_table: an existing table with string partition key ``customer_id``.
     :param idempotency_table: an existing table with string partition key ``id`` and TTL on
         ``expiration`` (Powertools' layout).
+    :param failure_queue_props: ``sqs.Queue`` props of the failure queue made here;
+        ``balances_table_props`` and ``idempotency_table_props`` ``dynamodb.Table`` props of the tables.
+    :param functions_props: ``PatternFunction`` props of both functions (``runtime``, ``architecture``,
+        ``shared_dir``...); ``worker_props`` and ``requester_props`` of each.
+    :param code_dir: the folder of ``worker.py`` and ``requester.py``; ``functions/internal_handoff`` by default.
     """
 
     def __init__(
@@ -66,7 +74,14 @@ class InternalHandoff(Construct):
         balances_table: dynamodb.ITable | None = None,
         idempotency_table: dynamodb.ITable | None = None,
         worker_timeout: Duration | None = None,
-        memory_size: int = 256,
+        memory_size: int | None = None,
+        failure_queue_props: Props | None = None,
+        balances_table_props: Props | None = None,
+        idempotency_table_props: Props | None = None,
+        functions_props: Props | None = None,
+        worker_props: Props | None = None,
+        requester_props: Props | None = None,
+        code_dir: CodeLocation = "internal_handoff",
     ) -> None:
         super().__init__(scope, construct_id)
         if idempotency_window.to_seconds() < max_event_age.to_seconds():
@@ -74,15 +89,23 @@ class InternalHandoff(Construct):
                 f"{construct_id}: idempotency_window must be at least max_event_age, or a late retry "
                 "of an event that already succeeded would be applied again"
             )
+        memory = {"memory_size": ("memory_size", memory_size)}
+        function_defaults = {"code_dir": code_dir, "service": "internal_handoff"}
 
-        self.balances_table = balances_table or secure_table(
+        self.balances_table = table_or_new(
             self,
             "BalancesTable",
+            name="balances_table",
+            existing=balances_table,
+            props=balances_table_props,
             partition_key=dynamodb.Attribute(name="customer_id", type=dynamodb.AttributeType.STRING),
         )
-        self.idempotency_table = idempotency_table or secure_table(
+        self.idempotency_table = table_or_new(
             self,
             "IdempotencyTable",
+            name="idempotency_table",
+            existing=idempotency_table,
+            props=idempotency_table_props,
             partition_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING),
             time_to_live_attribute=IDEMPOTENCY_TTL_ATTRIBUTE,
         )
@@ -90,17 +113,24 @@ class InternalHandoff(Construct):
         self.worker = PatternFunction(
             self,
             "Worker",
-            code_dir="internal_handoff",
-            handler="worker.handler",
-            service="internal_handoff",
-            description="Awards an order's points once, however often the event arrives (invoked asynchronously)",
-            environment={
-                "BALANCES_TABLE_NAME": self.balances_table.table_name,
-                "IDEMPOTENCY_TABLE_NAME": self.idempotency_table.table_name,
-                "IDEMPOTENCY_TTL_SECONDS": f"{idempotency_window.to_seconds():g}",
-            },
-            memory_size=memory_size,
-            timeout=worker_timeout or Duration.seconds(10),
+            **pattern_function_props(
+                self,
+                "worker_props",
+                {
+                    **function_defaults,
+                    "handler": "worker.handler",
+                    "description": "Awards an order's points once, however often the event arrives (invoked asynchronously)",
+                    "environment": {
+                        "BALANCES_TABLE_NAME": self.balances_table.table_name,
+                        "IDEMPOTENCY_TABLE_NAME": self.idempotency_table.table_name,
+                        "IDEMPOTENCY_TTL_SECONDS": f"{idempotency_window.to_seconds():g}",
+                    },
+                    "timeout": Duration.seconds(10),
+                },
+                worker_props,
+                functions_props=functions_props,
+                keywords={**memory, "timeout": ("worker_timeout", worker_timeout)},
+            ),
         )
         self.balances_table.grant(self.worker, "dynamodb:UpdateItem")
         self.idempotency_table.grant(self.worker, *IDEMPOTENCY_ACTIONS)
@@ -108,6 +138,8 @@ class InternalHandoff(Construct):
             self.worker,
             what="points awards that failed every retry",
             queue=failure_queue,
+            queue_props=failure_queue_props,
+            queue_props_name="failure_queue_props",
             retry_attempts=retry_attempts,
             max_event_age=max_event_age,
         )
@@ -117,11 +149,18 @@ class InternalHandoff(Construct):
         self.requester = PatternFunction(
             self,
             "Requester",
-            code_dir="internal_handoff",
-            handler="requester.handler",
-            service="internal_handoff",
-            description="Validates a points award and hands it off to the worker (InvocationType Event)",
-            memory_size=memory_size,
+            **pattern_function_props(
+                self,
+                "requester_props",
+                {
+                    **function_defaults,
+                    "handler": "requester.handler",
+                    "description": "Validates a points award and hands it off to the worker (InvocationType Event)",
+                },
+                requester_props,
+                functions_props=functions_props,
+                keywords=memory,
+            ),
         )
         acknowledge(
             self.requester,

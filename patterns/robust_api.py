@@ -35,15 +35,20 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from patterns.defaults import (
+from .defaults import (
     MAX_ASYNC_RETRY_ATTEMPTS,
+    CodeLocation,
     PatternFunction,
+    Props,
     SecureRestApi,
     acknowledge,
     async_failure_destination,
     grant_invoke_latest,
     json_model,
-    secure_table,
+    merge_props,
+    pattern_function_props,
+    rest_api_props,
+    table_or_new,
 )
 
 ORDER_SCHEMA = {
@@ -77,6 +82,14 @@ class RobustApi(Construct):
     :param shipping_max_event_age: the oldest shipping event Lambda still tries (1 minute to 6 hours).
     :param throttling_rate_limit: steady requests per second the stage accepts before answering 429.
     :param throttling_burst_limit: requests the stage accepts at once.
+    :param table_props: ``dynamodb.Table`` props of the orders table made here.
+    :param functions_props: ``PatternFunction`` props of every function made here (``runtime``,
+        ``architecture``, ``shared_dir``...); ``create_order_props``, ``get_order_props``,
+        ``ship_order_props``, ``shipper_props`` and ``quote_service_props`` (the sample service's;
+        its timeout is ``quote_timeout``) of each.
+    :param shipping_failure_queue_props: ``sqs.Queue`` props of the shipping failure queue made here.
+    :param api_props: ``SecureRestApi`` props.
+    :param code_dir: the folder of the handlers; ``functions/robust_api`` by default.
     """
 
     def __init__(
@@ -90,9 +103,19 @@ class RobustApi(Construct):
         shipping_failure_queue: sqs.IQueue | None = None,
         shipping_retry_attempts: int = MAX_ASYNC_RETRY_ATTEMPTS,
         shipping_max_event_age: Duration | None = None,
-        memory_size: int = 256,
-        throttling_rate_limit: float = 100,
-        throttling_burst_limit: int = 50,
+        memory_size: int | None = None,
+        throttling_rate_limit: float | None = None,
+        throttling_burst_limit: int | None = None,
+        table_props: Props | None = None,
+        functions_props: Props | None = None,
+        quote_service_props: Props | None = None,
+        create_order_props: Props | None = None,
+        get_order_props: Props | None = None,
+        shipper_props: Props | None = None,
+        ship_order_props: Props | None = None,
+        shipping_failure_queue_props: Props | None = None,
+        api_props: Props | None = None,
+        code_dir: CodeLocation = "robust_api",
     ) -> None:
         super().__init__(scope, construct_id)
         quote_timeout = quote_timeout or Duration.seconds(3)
@@ -101,38 +124,68 @@ class RobustApi(Construct):
             raise ValueError(
                 f"{construct_id}: quote_timeout must be from 1 to 10 seconds; got {quote_seconds}"
             )
+        merge_props(
+            self, "quote_service_props", {}, quote_service_props, existing=("quote_service", quote_service)
+        )
 
-        self.table = table or secure_table(
+        self.table = table_or_new(
             self,
             "Orders",
+            name="table",
+            existing=table,
+            props=table_props,
             partition_key=dynamodb.Attribute(name="order_id", type=dynamodb.AttributeType.STRING),
         )
         table_env = {"TABLE_NAME": self.table.table_name}
 
-        def route_function(construct: str, handler: str, description: str, **options: Any) -> PatternFunction:
+        def route_function(
+            construct: str,
+            props_name: str,
+            props: Props | None,
+            handler: str,
+            description: str,
+            *,
+            fixed: tuple[str, ...] = (),
+            **options: Any,
+        ) -> PatternFunction:
             return PatternFunction(
                 self,
                 construct,
-                code_dir="robust_api",
-                handler=handler,
-                service="robust_api",
-                description=description,
-                memory_size=memory_size,
-                **options,
+                **pattern_function_props(
+                    self,
+                    props_name,
+                    {
+                        "code_dir": code_dir,
+                        "handler": handler,
+                        "service": "robust_api",
+                        "description": description,
+                        **options,
+                    },
+                    props,
+                    functions_props=functions_props,
+                    keywords={"memory_size": ("memory_size", memory_size)},
+                    fixed=("handler", *fixed),
+                ),
             )
 
         self.quote_service: lambda_.IFunction = quote_service or route_function(
             "QuoteService",
+            "quote_service_props",
+            quote_service_props,
             "shipping_quote.handler",
             "Internal API: shipping cost and delivery days by destination and weight",
+            fixed=("timeout",),
             timeout=Duration.seconds(math.ceil(quote_seconds)),
         )
         # The SDK waits two seconds longer than the service may run and tries twice at most.
         create_timeout = math.ceil(2 * (quote_seconds + 2)) + 1
         self.create_order = route_function(
             "CreateOrder",
+            "create_order_props",
+            create_order_props,
             "create_order.handler",
             "POST /orders: quotes shipping synchronously, stores the order",
+            fixed=("timeout",),
             environment={
                 **table_env,
                 "QUOTE_FUNCTION_NAME": self.quote_service.function_arn,
@@ -144,12 +197,19 @@ class RobustApi(Construct):
         grant_invoke_latest(self.quote_service, self.create_order)
 
         self.get_order = route_function(
-            "GetOrder", "get_order.handler", "GET /orders/{order_id}: reads one order", environment=table_env
+            "GetOrder",
+            "get_order_props",
+            get_order_props,
+            "get_order.handler",
+            "GET /orders/{order_id}: reads one order",
+            environment=table_env,
         )
         self.table.grant(self.get_order, "dynamodb:GetItem")
 
         self.shipper = route_function(
             "Shipper",
+            "shipper_props",
+            shipper_props,
             "shipper.handler",
             "Invoked asynchronously: ships an order and marks it shipped",
             environment=table_env,
@@ -159,12 +219,16 @@ class RobustApi(Construct):
             self.shipper,
             what="shipping events that failed every retry",
             queue=shipping_failure_queue,
+            queue_props=shipping_failure_queue_props,
+            queue_props_name="shipping_failure_queue_props",
             retry_attempts=shipping_retry_attempts,
             **({"max_event_age": shipping_max_event_age} if shipping_max_event_age else {}),
         )
 
         self.ship_order = route_function(
             "ShipOrder",
+            "ship_order_props",
+            ship_order_props,
             "ship_order.handler",
             "POST /orders/{order_id}/shipment: hands the order to the shipper asynchronously",
             environment={**table_env, "SHIPPER_FUNCTION_NAME": self.shipper.function_arn},
@@ -175,9 +239,13 @@ class RobustApi(Construct):
         self.api = SecureRestApi(
             self,
             "Api",
-            description="Robust API: orders, each route to its own function over one table",
-            throttling_rate_limit=throttling_rate_limit,
-            throttling_burst_limit=throttling_burst_limit,
+            **rest_api_props(
+                self,
+                api_props,
+                description="Robust API: orders, each route to its own function over one table",
+                throttling_rate_limit=throttling_rate_limit,
+                throttling_burst_limit=throttling_burst_limit,
+            ),
         )
         orders = self.api.root.add_resource("orders")
         orders.add_method(

@@ -16,6 +16,7 @@ Example::
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aws_cdk import Duration
@@ -23,15 +24,19 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from patterns.defaults import (
+from .defaults import (
     MAX_ASYNC_RETRY_ATTEMPTS,
+    CodeLocation,
     PatternFunction,
+    Props,
     async_failure_destination,
     grant_invoke_latest,
+    merge_props,
+    pattern_function_props,
     secure_table,
 )
 
-#: Message type -> task name; keep in step with ROUTES in functions/router/messages.py.
+#: Message type -> task name (``tasks.<task>_handler``): given to the router as ``ROUTES``, its one source.
 ROUTES = {"order.placed": "orders", "payment.refunded": "refunds", "ticket.opened": "tickets"}
 DEFAULT_MAX_EVENT_AGE = Duration.hours(1)
 
@@ -45,6 +50,11 @@ class Router(Construct):
     :param max_event_age: the oldest event Lambda still tries, for the router and the tasks.
     :param failure_queue: one existing queue for every function's failures; by default each
         function gets a queue of its own, so a failure says where it happened.
+    :param failure_queue_props: ``sqs.Queue`` props of each failure queue made here.
+    :param functions_props: ``PatternFunction`` props of every function (``runtime``, ``architecture``,
+        ``shared_dir``...); ``router_props`` of the router, ``tasks_props`` of each task.
+    :param tables_props: ``dynamodb.Table`` props of each task's table.
+    :param code_dir: the folder of ``router.py`` and ``tasks.py``; ``functions/router`` by default.
     """
 
     def __init__(
@@ -56,24 +66,42 @@ class Router(Construct):
         task_retry_attempts: int = MAX_ASYNC_RETRY_ATTEMPTS,
         max_event_age: Duration = DEFAULT_MAX_EVENT_AGE,
         failure_queue: sqs.IQueue | None = None,
-        memory_size: int = 256,
+        memory_size: int | None = None,
+        failure_queue_props: Props | None = None,
+        functions_props: Props | None = None,
+        router_props: Props | None = None,
+        tasks_props: Props | None = None,
+        tables_props: Props | None = None,
+        code_dir: CodeLocation = "router",
     ) -> None:
         super().__init__(scope, construct_id)
+        memory = {"memory_size": ("memory_size", memory_size)}
+        function_defaults = {"code_dir": code_dir, "service": "router"}
+        failures = {
+            "queue": failure_queue,
+            "queue_props": failure_queue_props,
+            "queue_props_name": "failure_queue_props",
+            "max_event_age": max_event_age,
+        }
         self.router = PatternFunction(
             self,
             "Router",
-            code_dir="router",
-            handler="router.handler",
-            service="router",
-            description="Routes each message to the task for its type (InvocationType Event)",
-            memory_size=memory_size,
+            **pattern_function_props(
+                self,
+                "router_props",
+                {
+                    **function_defaults,
+                    "handler": "router.handler",
+                    "description": "Routes each message to the task for its type (InvocationType Event)",
+                    "environment": {"ROUTES": json.dumps(ROUTES, sort_keys=True)},
+                },
+                router_props,
+                functions_props=functions_props,
+                keywords=memory,
+            ),
         )
         self.router_failure_queue = async_failure_destination(
-            self.router,
-            what="messages the router could not route",
-            queue=failure_queue,
-            retry_attempts=retry_attempts,
-            max_event_age=max_event_age,
+            self.router, what="messages the router could not route", retry_attempts=retry_attempts, **failures
         )
 
         self.tasks: dict[str, PatternFunction] = {}
@@ -84,25 +112,37 @@ class Router(Construct):
             table = secure_table(
                 self,
                 f"{title}Table",
-                partition_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING),
+                **merge_props(
+                    self,
+                    "tables_props",
+                    {"partition_key": dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING)},
+                    tables_props,
+                    fixed=("partition_key",),
+                ),
             )
             function = PatternFunction(
                 self,
                 f"{title}Task",
-                code_dir="router",
-                handler=f"tasks.{task}_handler",
-                service="router",
-                description=f"Stores {message_type} messages once each in its own table",
-                environment={"TABLE_NAME": table.table_name},
-                memory_size=memory_size,
+                **pattern_function_props(
+                    self,
+                    "tasks_props",
+                    {
+                        **function_defaults,
+                        "handler": f"tasks.{task}_handler",
+                        "description": f"Stores {message_type} messages once each in its own table",
+                        "environment": {"TABLE_NAME": table.table_name},
+                    },
+                    tasks_props,
+                    functions_props=functions_props,
+                    keywords=memory,
+                ),
             )
             table.grant(function, "dynamodb:PutItem")
             self.task_failure_queues[message_type] = async_failure_destination(
                 function,
                 what=f"{message_type} messages the {task} task could not store",
-                queue=failure_queue,
                 retry_attempts=task_retry_attempts,
-                max_event_age=max_event_age,
+                **failures,
             )
             # The router may invoke each task and nothing else: a grant on each task's ARN.
             grant_invoke_latest(function, self.router)

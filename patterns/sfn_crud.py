@@ -26,12 +26,16 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from patterns.defaults import (
+from .defaults import (
     LOG_RETENTION,
+    Props,
     SecureRestApi,
     acknowledge,
     json_model,
-    secure_table,
+    merge_props,
+    rest_api_props,
+    secure_state_machine,
+    table_or_new,
     warn_override,
 )
 
@@ -69,6 +73,10 @@ class SfnCrud(Construct):
     :param include_execution_data: log each state's input and output too (they hold the items).
     :param throttling_rate_limit: steady requests per second the stage accepts before answering 429.
     :param throttling_burst_limit: requests the stage accepts at once.
+    :param table_props: ``dynamodb.Table`` props of the table made here.
+    :param state_machine_props: ``sfn.StateMachine`` props; the definition and the Express type are
+        the pattern's.
+    :param api_props: ``SecureRestApi`` props.
     """
 
     def __init__(
@@ -78,30 +86,42 @@ class SfnCrud(Construct):
         *,
         table: dynamodb.ITable | None = None,
         include_execution_data: bool = False,
-        throttling_rate_limit: float = 100,
-        throttling_burst_limit: int = 50,
+        throttling_rate_limit: float | None = None,
+        throttling_burst_limit: int | None = None,
+        table_props: Props | None = None,
+        state_machine_props: Props | None = None,
+        api_props: Props | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         if include_execution_data:
             warn_override(self, "include_execution_data=True", "keeps the items out of the execution logs")
-        self.table = table or secure_table(
-            self, "Table", partition_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING)
+        self.table = table_or_new(
+            self,
+            "Table",
+            name="table",
+            existing=table,
+            props=table_props,
+            partition_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING),
         )
         self.log_group = logs.LogGroup(
             self, "ExecutionLogs", retention=LOG_RETENTION, removal_policy=RemovalPolicy.DESTROY
         )
-        self.state_machine = sfn.StateMachine(
+        self.state_machine = secure_state_machine(
             self,
             "Workflow",
-            definition_body=sfn.DefinitionBody.from_chainable(self._definition()),
-            state_machine_type=sfn.StateMachineType.EXPRESS,
-            logs=sfn.LogOptions(
-                destination=self.log_group,
-                level=sfn.LogLevel.ALL,
-                include_execution_data=include_execution_data,
+            log_group=self.log_group,
+            include_execution_data=include_execution_data,
+            **merge_props(
+                self,
+                "state_machine_props",
+                {
+                    "definition_body": sfn.DefinitionBody.from_chainable(self._definition()),
+                    "state_machine_type": sfn.StateMachineType.EXPRESS,
+                    "comment": "CRUD on one item: a Choice on the HTTP method, DynamoDB integrations, no Lambda",
+                },
+                state_machine_props,
+                fixed=("definition_body", "definition", "state_machine_type"),
             ),
-            tracing_enabled=True,
-            comment="CRUD on one item: a Choice on the HTTP method, DynamoDB integrations, no Lambda",
         )
         acknowledge(
             self.state_machine.role.node.find_child("DefaultPolicy"),
@@ -121,9 +141,13 @@ class SfnCrud(Construct):
         self.api = SecureRestApi(
             self,
             "Api",
-            description="Step Functions CRUD: GET, PUT, DELETE /items/{id}",
-            throttling_rate_limit=throttling_rate_limit,
-            throttling_burst_limit=throttling_burst_limit,
+            **rest_api_props(
+                self,
+                api_props,
+                description="Step Functions CRUD: GET, PUT, DELETE /items/{id}",
+                throttling_rate_limit=throttling_rate_limit,
+                throttling_burst_limit=throttling_burst_limit,
+            ),
         )
         item = self.api.root.add_resource("items").add_resource("{id}")
         object_body = json_model(

@@ -20,7 +20,17 @@ from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
-from patterns.defaults import PatternFunction, SecureRestApi, acknowledge, json_model, secure_table
+from .defaults import (
+    CodeLocation,
+    PatternFunction,
+    Props,
+    SecureRestApi,
+    acknowledge,
+    json_model,
+    pattern_function_props,
+    rest_api_props,
+    table_or_new,
+)
 
 ITEM_SCHEMA = {
     "$schema": "http://json-schema.org/draft-04/schema#",
@@ -39,9 +49,18 @@ ITEM_SCHEMA = {
 class SimpleWebService(Construct):
     """CRUD API over one DynamoDB table.
 
+    Each resource takes ``<resource>_props``, the keyword arguments of the CDK construct merged over
+    the house defaults (see ``merge_props`` in ``defaults.py``), or an existing resource.
+
     :param table: an existing table with a string partition key ``id``; one is created if omitted.
-    :param throttling_rate_limit: steady requests per second the stage accepts before answering 429.
-    :param throttling_burst_limit: requests the stage accepts at once.
+    :param table_props: ``dynamodb.Table`` props of the table made here.
+    :param function_props: ``PatternFunction`` props of the items function (``memory_size``,
+        ``runtime``, ``architecture``, ``shared_dir``...).
+    :param api_props: ``SecureRestApi`` props (``default_method_options`` for an authorizer...).
+    :param code_dir: the folder of the handler (``items.py``); ``functions/simple_web_service`` by default.
+    :param throttling_rate_limit: steady requests per second the stage accepts before answering 429 (100).
+    :param throttling_burst_limit: requests the stage accepts at once (50).
+    :param memory_size: the function's memory in MB (256).
     """
 
     def __init__(
@@ -50,24 +69,40 @@ class SimpleWebService(Construct):
         construct_id: str,
         *,
         table: dynamodb.ITable | None = None,
-        throttling_rate_limit: float = 100,
-        throttling_burst_limit: int = 50,
-        memory_size: int = 256,
+        table_props: Props | None = None,
+        function_props: Props | None = None,
+        api_props: Props | None = None,
+        code_dir: CodeLocation = "simple_web_service",
+        throttling_rate_limit: float | None = None,
+        throttling_burst_limit: int | None = None,
+        memory_size: int | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.table = table or secure_table(
-            self, "Table", partition_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING)
+        self.table = table_or_new(
+            self,
+            "Table",
+            name="table",
+            existing=table,
+            props=table_props,
+            partition_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING),
         )
         self.function = PatternFunction(
             self,
             "ItemsFunction",
-            code_dir="simple_web_service",
-            handler="items.handler",
-            service="simple_web_service",
-            description="CRUD on items: validates input, reads and writes one table",
-            environment={"TABLE_NAME": self.table.table_name},
-            memory_size=memory_size,
-            timeout=Duration.seconds(10),
+            **pattern_function_props(
+                self,
+                "function_props",
+                {
+                    "code_dir": code_dir,
+                    "handler": "items.handler",
+                    "service": "simple_web_service",
+                    "description": "CRUD on items: validates input, reads and writes one table",
+                    "environment": {"TABLE_NAME": self.table.table_name},
+                    "timeout": Duration.seconds(10),
+                },
+                function_props,
+                keywords={"memory_size": ("memory_size", memory_size)},
+            ),
         )
         self.table.grant(
             self.function, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Scan"
@@ -76,9 +111,13 @@ class SimpleWebService(Construct):
         self.api = SecureRestApi(
             self,
             "Api",
-            description="Simple web service: CRUD on /items",
-            throttling_rate_limit=throttling_rate_limit,
-            throttling_burst_limit=throttling_burst_limit,
+            **rest_api_props(
+                self,
+                api_props,
+                description="Simple web service: CRUD on /items",
+                throttling_rate_limit=throttling_rate_limit,
+                throttling_burst_limit=throttling_burst_limit,
+            ),
         )
         item_model = json_model(self.api, "ItemModel", ITEM_SCHEMA)
         integration = apigw.LambdaIntegration(self.function)

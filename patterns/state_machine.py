@@ -17,6 +17,7 @@ Example::
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from aws_cdk import Duration, RemovalPolicy, Stack
@@ -29,18 +30,33 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from patterns.defaults import (
+from .defaults import (
     LOG_RETENTION,
+    CodeLocation,
     PatternFunction,
+    Props,
     acknowledge,
-    secure_table,
+    merge_props,
+    pattern_function_props,
+    secure_state_machine,
     secure_topic,
+    table_or_new,
     warn_override,
 )
 
 #: Errors worth another try: the drivers store throttling, and Lambda throttling the assigner.
 TRANSIENT_ERRORS = ["DriversUnavailable", "Lambda.TooManyRequestsException"]
+#: The drivers table's index by zone and status; the functions get its name in ``DRIVERS_ZONE_STATUS_INDEX``.
 ZONE_STATUS_INDEX = "ByZoneStatus"
+#: The workflow's functions: construct id, handler module, description.
+FUNCTIONS = {
+    "LoadDrivers": ("load_drivers", "Counts the drivers available in an order's zone"),
+    "AssignDriver": ("assign_driver", "Claims one available driver for an order, once"),
+    "AwaitDelivery": ("await_delivery", "Stores the delivery's task token on the order"),
+    "ConfirmDelivery": ("confirm_delivery", "The driver's report: resumes the order's workflow"),
+    "IssueReceipt": ("issue_receipt", "Issues the receipt and frees the driver"),
+    "CancelOrder": ("cancel_order", "Compensation: frees the driver, cancels the order"),
+}
 
 
 class StateMachine(Construct):
@@ -57,6 +73,15 @@ class StateMachine(Construct):
         (partition ``zone``, sort ``status``); one is created if omitted.
     :param orders_table: an existing table with string partition key ``order_id``.
     :param notification_topic: an existing topic for the customer notifications.
+    :param drivers_table_props: ``dynamodb.Table`` props of the drivers table made here (its index
+        is the pattern's); ``orders_table_props`` of the orders table.
+    :param notification_topic_props: ``sns.Topic`` props of the topic made here (``master_key``...).
+    :param functions_props: ``PatternFunction`` props of the six functions (``runtime``,
+        ``architecture``, ``shared_dir``...); ``function_props`` maps a function's handler module
+        (``load_drivers``, ``assign_driver``, ``await_delivery``, ``confirm_delivery``,
+        ``issue_receipt``, ``cancel_order``) to its own props.
+    :param state_machine_props: ``sfn.StateMachine`` props (``timeout``...); the definition is the pattern's.
+    :param code_dir: the folder of the handlers; ``functions/state_machine`` by default.
     """
 
     def __init__(
@@ -67,20 +92,42 @@ class StateMachine(Construct):
         driver_search_interval: Duration | None = None,
         max_driver_searches: int = 5,
         delivery_timeout: Duration | None = None,
-        assignment_concurrency: int = 1,
+        assignment_concurrency: int | None = None,
         retry_interval: Duration | None = None,
         retry_attempts: int = 3,
         include_execution_data: bool = False,
         drivers_table: dynamodb.ITable | None = None,
         orders_table: dynamodb.ITable | None = None,
         notification_topic: sns.ITopic | None = None,
+        drivers_table_props: Props | None = None,
+        orders_table_props: Props | None = None,
+        notification_topic_props: Props | None = None,
+        functions_props: Props | None = None,
+        function_props: Mapping[str, Props] | None = None,
+        state_machine_props: Props | None = None,
+        code_dir: CodeLocation = "state_machine",
     ) -> None:
         super().__init__(scope, construct_id)
         driver_search_interval = driver_search_interval or Duration.minutes(1)
         delivery_timeout = delivery_timeout or Duration.hours(2)
         retry_interval = retry_interval or Duration.seconds(2)
+        function_props = dict(function_props or {})
+        unknown = sorted(set(function_props) - {module for module, _ in FUNCTIONS.values()})
+        if unknown:
+            known = ", ".join(module for module, _ in FUNCTIONS.values())
+            raise ValueError(f"{construct_id}: function_props names no function {unknown}; known: {known}")
         if not 1 <= max_driver_searches <= 100:
             raise ValueError(f"{construct_id}: max_driver_searches must be from 1 to 100")
+        if assignment_concurrency is not None and "reserved_concurrent_executions" in function_props.get(
+            "assign_driver", {}
+        ):
+            raise ValueError(
+                f"{construct_id}: assignment_concurrency and function_props['assign_driver']"
+                "['reserved_concurrent_executions'] both set the assigner's concurrency; give one of them"
+            )
+        assignment_concurrency = function_props.get("assign_driver", {}).get(
+            "reserved_concurrent_executions", 1 if assignment_concurrency is None else assignment_concurrency
+        )
         if not 1 <= assignment_concurrency <= 1000:
             raise ValueError(f"{construct_id}: assignment_concurrency must be from 1 to 1000")
         if not 0 <= retry_attempts <= 10:
@@ -90,35 +137,53 @@ class StateMachine(Construct):
                 self, "include_execution_data=True", "keeps customer data out of the execution logs"
             )
 
-        self.drivers_table = drivers_table or self._drivers_table()
-        self.orders_table = orders_table or secure_table(
+        self.drivers_table = self._drivers_table(drivers_table, drivers_table_props)
+        self.orders_table = table_or_new(
             self,
             "OrdersTable",
+            name="orders_table",
+            existing=orders_table,
+            props=orders_table_props,
             partition_key=dynamodb.Attribute(name="order_id", type=dynamodb.AttributeType.STRING),
         )
         # SNS's AWS-managed key: the workflow's role publishes in its own account, and no key policy
         # of ours has to grant the account kms:*.
-        self.notification_topic = notification_topic or secure_topic(
+        topic = merge_props(
             self,
-            "CustomerNotifications",
-            master_key=kms.Alias.from_alias_name(self, "SnsKey", "alias/aws/sns"),
+            "notification_topic_props",
+            {},
+            notification_topic_props,
+            existing=("notification_topic", notification_topic),
         )
+        if notification_topic is None and "master_key" not in topic:
+            topic["master_key"] = kms.Alias.from_alias_name(self, "SnsKey", "alias/aws/sns")
+        self.notification_topic = notification_topic or secure_topic(self, "CustomerNotifications", **topic)
 
         environment = {
             "DRIVERS_TABLE_NAME": self.drivers_table.table_name,
+            "DRIVERS_ZONE_STATUS_INDEX": ZONE_STATUS_INDEX,
             "ORDERS_TABLE_NAME": self.orders_table.table_name,
         }
 
-        def function(name: str, module: str, description: str, **kwargs: Any) -> PatternFunction:
+        def function(name: str, **kwargs: Any) -> PatternFunction:
+            module, description = FUNCTIONS[name]
             created = PatternFunction(
                 self,
                 name,
-                code_dir="state_machine",
-                handler=f"{module}.handler",
-                service="state_machine",
-                description=description,
-                environment=environment,
-                **kwargs,
+                **pattern_function_props(
+                    self,
+                    f"function_props[{module!r}]",
+                    {
+                        "code_dir": code_dir,
+                        "handler": f"{module}.handler",
+                        "service": "state_machine",
+                        "description": description,
+                        "environment": environment,
+                        **kwargs,
+                    },
+                    function_props.get(module),
+                    functions_props=functions_props,
+                ),
             )
             acknowledge(
                 created,
@@ -128,27 +193,12 @@ class StateMachine(Construct):
             )
             return created
 
-        self.load_drivers = function(
-            "LoadDrivers", "load_drivers", "Counts the drivers available in an order's zone"
-        )
-        self.assign_driver = function(
-            "AssignDriver",
-            "assign_driver",
-            "Claims one available driver for an order, once",
-            reserved_concurrent_executions=assignment_concurrency,
-        )
-        self.await_delivery = function(
-            "AwaitDelivery", "await_delivery", "Stores the delivery's task token on the order"
-        )
-        self.confirm_delivery = function(
-            "ConfirmDelivery", "confirm_delivery", "The driver's report: resumes the order's workflow"
-        )
-        self.issue_receipt = function(
-            "IssueReceipt", "issue_receipt", "Issues the receipt and frees the driver"
-        )
-        self.cancel_order = function(
-            "CancelOrder", "cancel_order", "Compensation: frees the driver, cancels the order"
-        )
+        self.load_drivers = function("LoadDrivers")
+        self.assign_driver = function("AssignDriver", reserved_concurrent_executions=assignment_concurrency)
+        self.await_delivery = function("AwaitDelivery")
+        self.confirm_delivery = function("ConfirmDelivery")
+        self.issue_receipt = function("IssueReceipt")
+        self.cancel_order = function("CancelOrder")
 
         index_arn = f"{self.drivers_table.table_arn}/index/{ZONE_STATUS_INDEX}"
         for fn in (self.load_drivers, self.assign_driver):
@@ -172,18 +222,22 @@ class StateMachine(Construct):
             retry_interval=retry_interval,
             retry_attempts=retry_attempts,
         )
-        self.state_machine = sfn.StateMachine(
+        self.state_machine = secure_state_machine(
             self,
             "Workflow",
-            definition_body=sfn.DefinitionBody.from_chainable(definition),
-            state_machine_type=sfn.StateMachineType.STANDARD,
-            logs=sfn.LogOptions(
-                destination=self.log_group,
-                level=sfn.LogLevel.ALL,
-                include_execution_data=include_execution_data,
+            log_group=self.log_group,
+            include_execution_data=include_execution_data,
+            **merge_props(
+                self,
+                "state_machine_props",
+                {
+                    "definition_body": sfn.DefinitionBody.from_chainable(definition),
+                    "state_machine_type": sfn.StateMachineType.STANDARD,
+                    "comment": "Order assignment: find and assign a driver, notify, await delivery, issue the receipt",
+                },
+                state_machine_props,
+                fixed=("definition_body", "definition", "state_machine_type"),
             ),
-            tracing_enabled=True,
-            comment="Order assignment: find and assign a driver, notify, await delivery, issue the receipt",
         )
         self.state_machine.grant_task_response(self.confirm_delivery)
         policy = self.state_machine.role.node.find_child("DefaultPolicy")
@@ -211,18 +265,22 @@ class StateMachine(Construct):
                 applies_to=f"Resource::<{logical_id}.Arn>:*",
             )
 
-    def _drivers_table(self) -> dynamodb.Table:
-        table = secure_table(
+    def _drivers_table(self, existing: dynamodb.ITable | None, props: Props | None) -> dynamodb.ITable:
+        table = table_or_new(
             self,
             "DriversTable",
+            name="drivers_table",
+            existing=existing,
+            props=props,
             partition_key=dynamodb.Attribute(name="driver_id", type=dynamodb.AttributeType.STRING),
         )
-        table.add_global_secondary_index(
-            index_name=ZONE_STATUS_INDEX,
-            partition_key=dynamodb.Attribute(name="zone", type=dynamodb.AttributeType.STRING),
-            sort_key=dynamodb.Attribute(name="status", type=dynamodb.AttributeType.STRING),
-            projection_type=dynamodb.ProjectionType.KEYS_ONLY,
-        )
+        if isinstance(table, dynamodb.Table) and existing is None:
+            table.add_global_secondary_index(
+                index_name=ZONE_STATUS_INDEX,
+                partition_key=dynamodb.Attribute(name="zone", type=dynamodb.AttributeType.STRING),
+                sort_key=dynamodb.Attribute(name="status", type=dynamodb.AttributeType.STRING),
+                projection_type=dynamodb.ProjectionType.KEYS_ONLY,
+            )
         return table
 
     def _definition(

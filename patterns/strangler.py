@@ -43,7 +43,16 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from patterns.defaults import PatternFunction, SecureRestApi, acknowledge, secure_table
+from .defaults import (
+    CodeLocation,
+    PatternFunction,
+    Props,
+    SecureRestApi,
+    acknowledge,
+    pattern_function_props,
+    rest_api_props,
+    table_or_new,
+)
 
 #: Routes answered by the new service by default; every other request reaches the legacy API.
 DEFAULT_MIGRATED_ROUTES: Mapping[str, str] = {"GET /products/{id}": "products.handler"}
@@ -107,6 +116,11 @@ class Strangler(Construct):
     :param products_table: the sample products service's table (string partition key ``id``), used
         when a route names a handler of ``functions/strangler/``; one is created if omitted.
     :param legacy_timeout: how long API Gateway waits for the legacy API (at most 29 s) before 504.
+    :param products_table_props: ``dynamodb.Table`` props of the products table made here.
+    :param functions_props: ``PatternFunction`` props of each function built from a handler name.
+    :param api_props: ``SecureRestApi`` props; the stage variables are the facade's.
+    :param code_dir: the folder of the handlers named in ``migrated_routes``; ``functions/strangler``
+        by default.
     """
 
     def __init__(
@@ -118,8 +132,12 @@ class Strangler(Construct):
         migrated_routes: Mapping[str, Target] | None = None,
         products_table: dynamodb.ITable | None = None,
         legacy_timeout: Duration | None = None,
-        throttling_rate_limit: float = 100,
-        throttling_burst_limit: int = 50,
+        throttling_rate_limit: float | None = None,
+        throttling_burst_limit: int | None = None,
+        products_table_props: Props | None = None,
+        functions_props: Props | None = None,
+        api_props: Props | None = None,
+        code_dir: CodeLocation = "strangler",
     ) -> None:
         super().__init__(scope, construct_id)
         legacy_timeout = legacy_timeout or MAX_LEGACY_TIMEOUT
@@ -172,15 +190,21 @@ class Strangler(Construct):
 
         self.products_table: dynamodb.ITable | None = None
         self.functions: dict[str, lambda_.IFunction] = {}
+        self._code_dir = code_dir
+        self._functions_props = functions_props
         if any(isinstance(target, str) for target in routes.values()):
-            self.products_table = products_table or secure_table(
+            self.products_table = table_or_new(
                 self,
                 "ProductsTable",
+                name="products_table",
+                existing=products_table,
+                props=products_table_props,
                 partition_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING),
             )
-        elif products_table is not None:
+        elif products_table is not None or products_table_props or functions_props:
             raise ValueError(
-                f"{construct_id}: products_table is for routes to handlers of functions/strangler/"
+                f"{construct_id}: products_table is for routes to handlers of functions/strangler/ (and so are "
+                "products_table_props and functions_props); every route here goes to a function of yours"
             )
         self.migrated_routes: dict[str, lambda_.IFunction] = {
             f"{route.method} {route.path}": self._function(target) for route, target in routes.items()
@@ -189,10 +213,15 @@ class Strangler(Construct):
         self.api = SecureRestApi(
             self,
             "Api",
-            description="Strangler facade: migrated routes to Lambda, every other request to the legacy API",
-            throttling_rate_limit=throttling_rate_limit,
-            throttling_burst_limit=throttling_burst_limit,
             stage_variables=stage_variables,
+            **rest_api_props(
+                self,
+                api_props,
+                description="Strangler facade: migrated routes to Lambda, every other request to the legacy API",
+                throttling_rate_limit=throttling_rate_limit,
+                throttling_burst_limit=throttling_burst_limit,
+                fixed=("stage_variables",),
+            ),
         )
         resources: dict[tuple[str, ...], apigw.IResource] = {(): self.api.root}
         for route in sorted(routes, key=lambda r: r.parts):
@@ -220,11 +249,19 @@ class Strangler(Construct):
             function = PatternFunction(
                 self,
                 "".join(word.capitalize() for word in re.split(r"[._]", module)) + "Function",
-                code_dir="strangler",
-                handler=target,
-                service="strangler",
-                description=f"New service behind the strangler facade ({target})",
-                environment={"PRODUCTS_TABLE_NAME": self.products_table.table_name},  # type: ignore[union-attr]
+                **pattern_function_props(
+                    self,
+                    "functions_props",
+                    {
+                        "code_dir": self._code_dir,
+                        "handler": target,
+                        "service": "strangler",
+                        "description": f"New service behind the strangler facade ({target})",
+                        "environment": {"PRODUCTS_TABLE_NAME": self.products_table.table_name},  # type: ignore[union-attr]
+                    },
+                    None,
+                    functions_props=self._functions_props,
+                ),
             )
             self.products_table.grant(function, "dynamodb:GetItem", "dynamodb:Scan")  # type: ignore[union-attr]
             acknowledge(
