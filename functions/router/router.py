@@ -1,7 +1,7 @@
 """Route each message to the one task that handles its type, asynchronously, and move on.
 
-Invoked asynchronously. The envelope is validated, the task is looked up by ``type`` in
-:data:`messages.ROUTES`, and the message (stamped with ``routed_at``) is handed to that task with
+Invoked asynchronously. The envelope is validated, the task is looked up by ``type`` in the route
+table the construct gives in ``ROUTES`` (its one source), and the message (stamped with ``routed_at``) is handed to that task with
 ``InvocationType=Event``. A message that cannot be routed (malformed, or of an unknown type)
 raises, so Lambda retries it and then sends it, with the error, to the router's failure
 destination; a routed message's own failures are its task's, ending in the task's destination.
@@ -17,9 +17,11 @@ from typing import Any
 import boto3
 from aws_lambda_powertools.metrics import MetricUnit
 
-from messages import ENVELOPE, ROUTES
+from messages import ENVELOPE
 from shared.observability import instrument, logger, metrics
 
+#: Message type -> task, from the construct (patterns/router.py), read at cold start.
+ROUTES: dict[str, str] = json.loads(os.environ["ROUTES"])
 #: Each task's function name, read at cold start: a missing one fails the deployment's first call.
 TASK_FUNCTIONS = {task: os.environ[f"TASK_FUNCTION_{task.upper()}"] for task in set(ROUTES.values())}
 lambda_client = boto3.client("lambda")

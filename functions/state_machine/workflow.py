@@ -2,7 +2,8 @@
 
 The workflow's input is the order ``{"order_id", "customer_id", "zone"}``. Drivers are items
 ``{"driver_id", "zone", "status": "available" | "busy", "order_id"?}``, found by zone and status
-through the drivers table's ``ByZoneStatus`` index. Each function changes a driver or an order
+through the drivers table's index by zone and status, whose name the construct gives in
+``DRIVERS_ZONE_STATUS_INDEX`` (the construct that makes the index is its one source). Each function changes a driver or an order
 with a conditional write, so a task Step Functions runs twice (a retry after a lost answer) does
 its work once.
 """
@@ -27,7 +28,6 @@ ORDER = Schema(
     allow_extra=True,  # the workflow adds its own fields (search, assignment, delivery) as it goes
 )
 AVAILABLE, BUSY = "available", "busy"
-ZONE_STATUS_INDEX = "ByZoneStatus"
 #: DynamoDB error codes worth retrying: the workflow's Retry catches them as DriversUnavailable.
 THROTTLED = {
     "ProvisionedThroughputExceededException",
@@ -38,6 +38,7 @@ THROTTLED = {
 
 client = boto3.client("dynamodb")
 drivers_table = Table(os.environ["DRIVERS_TABLE_NAME"], client)
+ZONE_STATUS_INDEX = os.environ["DRIVERS_ZONE_STATUS_INDEX"]
 orders_table = Table(os.environ["ORDERS_TABLE_NAME"], client)
 
 

@@ -9,9 +9,12 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
+from patterns.router import ROUTES
+
 pytestmark = pytest.mark.unit
 
 TASK_ENV = {
+    "ROUTES": json.dumps(ROUTES),
     "TASK_FUNCTION_ORDERS": "orders-fn",
     "TASK_FUNCTION_REFUNDS": "refunds-fn",
     "TASK_FUNCTION_TICKETS": "tickets-fn",
@@ -100,6 +103,23 @@ def test_the_router_refuses_to_start_without_a_tasks_function(load_handler, monk
     monkeypatch.delenv("TASK_FUNCTION_REFUNDS")
     with pytest.raises(KeyError, match="TASK_FUNCTION_REFUNDS"):
         load_handler("router", "router")
+
+
+def test_the_route_table_is_the_one_the_construct_gives(load_handler, lambda_context):
+    """The router has no route table of its own: a table given in ROUTES is the one it follows."""
+    module = load_handler("router", "router", **{**TASK_ENV, "ROUTES": json.dumps({"refund.v2": "refunds"})})
+    with Stubber(module.lambda_client) as stubber:
+        stubber.add_response(
+            "invoke",
+            {"StatusCode": 202},
+            {"FunctionName": "refunds-fn", "InvocationType": "Event", "Payload": ANY},
+        )
+        assert (
+            module.handler({"id": "m-1", "type": "refund.v2", "body": {}}, lambda_context)["task"]
+            == "refunds"
+        )
+    with pytest.raises(module.UnknownMessageType, match=r"known types: refund\.v2$"):
+        module.handler({"id": "m-2", "type": "payment.refunded", "body": {}}, lambda_context)
 
 
 # --------------------------------------------------------------------------------------------- tasks

@@ -8,10 +8,16 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from patterns.state_machine import ZONE_STATUS_INDEX
+
 pytestmark = pytest.mark.unit
 
 ORDER = {"order_id": "o-1", "customer_id": "c-1", "zone": "north"}
-TABLES = {"DRIVERS_TABLE_NAME": "drivers", "ORDERS_TABLE_NAME": "orders"}
+TABLES = {
+    "DRIVERS_TABLE_NAME": "drivers",
+    "DRIVERS_ZONE_STATUS_INDEX": ZONE_STATUS_INDEX,
+    "ORDERS_TABLE_NAME": "orders",
+}
 
 
 @pytest.fixture(autouse=True)
@@ -31,7 +37,7 @@ def dynamodb(aws):
         ],
         GlobalSecondaryIndexes=[
             {
-                "IndexName": "ByZoneStatus",
+                "IndexName": ZONE_STATUS_INDEX,
                 "KeySchema": [
                     {"AttributeName": "zone", "KeyType": "HASH"},
                     {"AttributeName": "status", "KeyType": "RANGE"},
@@ -102,6 +108,27 @@ def test_a_throttled_drivers_store_is_a_transient_error(load, lambda_context):
         stubber.add_client_error("query", "AccessDeniedException", http_status_code=400)
         with pytest.raises(workflow.client.exceptions.ClientError, match="AccessDenied"):
             module.handler(ORDER, lambda_context)  # not transient: the workflow cancels the order
+
+
+def test_drivers_are_found_through_the_index_the_construct_names(load_handler, lambda_context):
+    """The functions have no index name of their own: the one in DRIVERS_ZONE_STATUS_INDEX is queried."""
+    module = load_handler(
+        "state_machine", "load_drivers", **{**TABLES, "DRIVERS_ZONE_STATUS_INDEX": "ByArea"}
+    )
+    with Stubber(sys.modules["workflow"].client) as stubber:
+        stubber.add_response(
+            "query",
+            {"Items": []},
+            {
+                "TableName": "drivers",
+                "IndexName": "ByArea",
+                "KeyConditionExpression": "#zone = :zone AND #status = :available",
+                "ExpressionAttributeNames": {"#zone": "zone", "#status": "status"},
+                "ExpressionAttributeValues": {":zone": {"S": "north"}, ":available": {"S": "available"}},
+                "ProjectionExpression": "driver_id",
+            },
+        )
+        assert module.handler(ORDER, lambda_context) == {"available": 0, "attempt": 1}
 
 
 # --------------------------------------------------------------------------------------------- assign
