@@ -23,11 +23,13 @@ Example::
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aws_cdk import Duration
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from .defaults import (
@@ -39,27 +41,53 @@ from .defaults import (
     json_model,
     merge_props,
     pattern_function_props,
+    resolve_code_dir,
     rest_api_props,
     table_or_new,
 )
 
-#: ``Authorization`` headers API Gateway passes to the authorizer; any other gets 401 at once, free.
-#: The same shape as ``BEARER_TOKEN`` in functions/gatekeeper/principals.py.
-AUTHORIZATION_HEADER_PATTERN = r"^Bearer [a-z0-9][a-z0-9_-]{0,63}\.[A-Za-z0-9_-]{43}$"
+#: The shapes of a principal id and a secret, in the handlers' folder: the one source for API
+#: Gateway's header validation, the admin API's model and the handlers' own parsing.
+FORMAT_FILE = "token_format.json"
 #: API Gateway caches an authorizer's answer for at most an hour.
 MAX_CACHE_TTL = Duration.hours(1)
 
-PRINCIPAL_SCHEMA = {
-    "$schema": "http://json-schema.org/draft-04/schema#",
-    "title": "NewPrincipal",
-    "type": "object",
-    "required": ["principal_id", "permissions"],
-    "additionalProperties": False,
-    "properties": {
-        "principal_id": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,63}$"},
-        "permissions": {"type": "array", "minItems": 1, "maxItems": 50, "items": {"type": "string"}},
-    },
-}
+
+def token_format(code_dir: CodeLocation = "gatekeeper") -> dict[str, str]:
+    """The regular expressions of a principal id and a secret, from the handlers' ``token_format.json``."""
+    if isinstance(code_dir, lambda_.Code):
+        raise ValueError(f"the gatekeeper reads {FORMAT_FILE} from code_dir at synth: give a folder")
+    return json.loads((resolve_code_dir(code_dir) / FORMAT_FILE).read_text())
+
+
+def authorization_header_pattern(code_dir: CodeLocation = "gatekeeper") -> str:
+    """``Authorization`` headers API Gateway passes to the authorizer; any other gets 401 at once, free."""
+    found = token_format(code_dir)
+    return rf"^Bearer {found['principal_id']}\.{found['secret']}$"
+
+
+def principal_schema(code_dir: CodeLocation = "gatekeeper") -> dict[str, Any]:
+    """The admin API's model of a new principal."""
+    return {
+        "$schema": "http://json-schema.org/draft-04/schema#",
+        "title": "NewPrincipal",
+        "type": "object",
+        "required": ["principal_id", "permissions"],
+        "additionalProperties": False,
+        "properties": {
+            "principal_id": {"type": "string", "pattern": f"^{token_format(code_dir)['principal_id']}$"},
+            "permissions": {"type": "array", "minItems": 1, "maxItems": 50, "items": {"type": "string"}},
+        },
+    }
+
+
+def __getattr__(name: str) -> Any:
+    """``AUTHORIZATION_HEADER_PATTERN``: the pattern of the project's own handlers, read when asked for."""
+    if name == "AUTHORIZATION_HEADER_PATTERN":
+        return authorization_header_pattern()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 DOCUMENT_SCHEMA = {
     "$schema": "http://json-schema.org/draft-04/schema#",
     "title": "Document",
@@ -199,7 +227,7 @@ class Gatekeeper(Construct):
             "Authorizer",
             handler=self.authorizer_function,
             identity_source=apigw.IdentitySource.header("Authorization"),
-            validation_regex=AUTHORIZATION_HEADER_PATTERN,
+            validation_regex=authorization_header_pattern(code_dir),
             **authorizer,
         )
         self.api = SecureRestApi(
@@ -235,7 +263,9 @@ class Gatekeeper(Construct):
         principals.add_method(
             "POST",
             admin,
-            request_models={"application/json": json_model(self.api, "PrincipalModel", PRINCIPAL_SCHEMA)},
+            request_models={
+                "application/json": json_model(self.api, "PrincipalModel", principal_schema(code_dir))
+            },
             **with_body,
         )
         principal = principals.add_resource("{principal_id}")

@@ -38,7 +38,8 @@ from .defaults import (
 
 DEFAULT_MAX_EVENT_AGE = Duration.hours(1)
 DEFAULT_IDEMPOTENCY_WINDOW = Duration.hours(24)
-#: The attribute Powertools writes each idempotency record's expiry to (epoch seconds): the table's TTL.
+#: The attribute the worker writes each idempotency record's expiry to (epoch seconds): the table's TTL.
+#: The worker gets it in ``IDEMPOTENCY_TTL_ATTRIBUTE``.
 IDEMPOTENCY_TTL_ATTRIBUTE = "expiration"
 #: What Powertools' DynamoDB persistence layer calls on its table.
 IDEMPOTENCY_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
@@ -124,6 +125,7 @@ class InternalHandoff(Construct):
                         "BALANCES_TABLE_NAME": self.balances_table.table_name,
                         "IDEMPOTENCY_TABLE_NAME": self.idempotency_table.table_name,
                         "IDEMPOTENCY_TTL_SECONDS": f"{idempotency_window.to_seconds():g}",
+                        "IDEMPOTENCY_TTL_ATTRIBUTE": IDEMPOTENCY_TTL_ATTRIBUTE,
                     },
                     "timeout": Duration.seconds(10),
                 },

@@ -14,13 +14,20 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
 import secrets
 from dataclasses import dataclass
+from pathlib import Path
 
-PRINCIPAL_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+#: The shapes of a principal id and of a secret: the construct reads the same file for API Gateway's
+#: header validation and the admin API's model, so the three agree by construction.
+TOKEN_FORMAT = json.loads(Path(__file__).with_name("token_format.json").read_text())
+PRINCIPAL_ID = re.compile(f"^{TOKEN_FORMAT['principal_id']}$")
 #: The Authorization header API Gateway lets through to the authorizer (its validation expression).
-BEARER_TOKEN = re.compile(r"^Bearer (?P<principal>[a-z0-9][a-z0-9_-]{0,63})\.(?P<secret>[A-Za-z0-9_-]{43})$")
+BEARER_TOKEN = re.compile(
+    rf"^Bearer (?P<principal>{TOKEN_FORMAT['principal_id']})\.(?P<secret>{TOKEN_FORMAT['secret']})$"
+)
 PERMISSION = re.compile(
     r"^(?P<method>GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS|\*) (?P<path>/[A-Za-z0-9._~*/-]*)$"
 )

@@ -26,8 +26,11 @@ from shared.observability import instrument, logger, metrics
 
 balances = Table(os.environ["BALANCES_TABLE_NAME"])
 # Sharing the table's client saves the ~30 ms a second boto3 session and client would cost at cold start.
+# The record's expiry goes in the attribute the construct made the table's TTL (its one source).
 persistence = DynamoDBPersistenceLayer(
-    table_name=os.environ["IDEMPOTENCY_TABLE_NAME"], boto3_client=balances.client
+    table_name=os.environ["IDEMPOTENCY_TABLE_NAME"],
+    expiry_attr=os.environ["IDEMPOTENCY_TTL_ATTRIBUTE"],
+    boto3_client=balances.client,
 )
 idempotency = IdempotencyConfig(
     event_key_jmespath="order_id",

@@ -9,6 +9,8 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from patterns.internal_handoff import IDEMPOTENCY_TTL_ATTRIBUTE
+
 pytestmark = pytest.mark.unit
 
 AWARD = {"order_id": "o-1", "customer_id": "c-1", "points": 50}
@@ -72,7 +74,7 @@ def test_a_handoff_lambda_refused_is_a_503_to_retry(requester, lambda_context):
 
 
 @pytest.fixture
-def worker(aws, load_handler):
+def load_worker(aws, load_handler):
     client = boto3.client("dynamodb")
     for name, key in (("balances", "customer_id"), ("idempotency", "id")):
         client.create_table(
@@ -82,14 +84,23 @@ def worker(aws, load_handler):
             BillingMode="PAY_PER_REQUEST",
         )
     enrol("c-1", 10)
-    return load_handler(
+    return lambda **environment: load_handler(
         "internal_handoff",
         "worker",
-        BALANCES_TABLE_NAME="balances",
-        IDEMPOTENCY_TABLE_NAME="idempotency",
-        IDEMPOTENCY_TTL_SECONDS="3600",
-        AWS_LAMBDA_FUNCTION_NAME="worker",
+        **{
+            "BALANCES_TABLE_NAME": "balances",
+            "IDEMPOTENCY_TABLE_NAME": "idempotency",
+            "IDEMPOTENCY_TTL_SECONDS": "3600",
+            "IDEMPOTENCY_TTL_ATTRIBUTE": IDEMPOTENCY_TTL_ATTRIBUTE,
+            "AWS_LAMBDA_FUNCTION_NAME": "worker",
+            **environment,
+        },
     )
+
+
+@pytest.fixture
+def worker(load_worker):
+    return load_worker()
 
 
 def enrol(customer_id: str, points: int = 0) -> None:
@@ -120,6 +131,13 @@ def test_a_duplicate_award_is_applied_once_and_answers_the_first_result(worker, 
     [record] = idempotency_records()
     assert record["status"]["S"] == "COMPLETED"
     assert int(record["expiration"]["N"]) > 0, "the table's TTL removes it"
+
+
+def test_the_record_expires_in_the_attribute_the_construct_names(load_worker, lambda_context):
+    """The worker has no TTL attribute of its own: it writes the one the table's TTL is on."""
+    load_worker(IDEMPOTENCY_TTL_ATTRIBUTE="expires_at").handler(AWARD, lambda_context)
+    [record] = idempotency_records()
+    assert int(record["expires_at"]["N"]) > 0 and "expiration" not in record
 
 
 def test_another_order_for_the_same_customer_is_a_new_award(worker, lambda_context):
