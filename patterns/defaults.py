@@ -476,8 +476,11 @@ QUEUE_SECURE = (
 
 
 def _queue_props(props: Mapping[str, Any]) -> dict[str, Any]:
-    """``fifo=False`` means a standard queue; CloudFormation wants the property absent, not false."""
-    return {k: v for k, v in props.items() if not (k == "fifo" and not v)}
+    """``fifo=False`` means a standard queue (CloudFormation wants it absent); a key given means KMS."""
+    props = {k: v for k, v in props.items() if not (k == "fifo" and not v)}
+    if props.get("encryption_master_key") is not None and "encryption" not in props:
+        props["encryption"] = sqs.QueueEncryption.KMS
+    return props
 
 
 class SecureQueue(Construct):

@@ -1,0 +1,459 @@
+"""The override contract (``merge_props``): props reach the template, contradictions fail at synth,
+and a weakened secure default warns."""
+
+from __future__ import annotations
+
+import doctest
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from aws_cdk import App, Duration, Stack
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
+
+from patterns import defaults
+from patterns.aggregator import Aggregator
+from patterns.defaults import PatternFunction, SecureDefaultOverridden, SecureQueue
+from patterns.gatekeeper import Gatekeeper
+from patterns.internal_api import InternalApi
+from patterns.internal_handoff import InternalHandoff
+from patterns.robust_api import RobustApi
+from patterns.router import Router
+from patterns.scalable_webhook import ScalableWebhook
+from patterns.sfn_crud import SfnCrud
+from patterns.simple_web_service import SimpleWebService
+from patterns.state_machine import StateMachine
+from patterns.strangler import Strangler
+from tests.infra.conftest import properties_of
+
+pytestmark = pytest.mark.infra
+
+Template = dict[str, Any]
+
+
+def synth(construct: type, **props: Any) -> Template:
+    stack = Stack(App(builtin_cloud_formation_validation=False), "Overrides")
+    construct(stack, "Pattern", **props)
+    return App.of(stack).synth().get_stack_by_name("Overrides").template
+
+
+def functions(template: Template) -> dict[str, dict[str, Any]]:
+    """Function properties by handler."""
+    return {p["Handler"]: p for p in properties_of(template, "AWS::Lambda::Function").values()}
+
+
+def tables(template: Template) -> list[dict[str, Any]]:
+    return list(properties_of(template, "AWS::DynamoDB::Table").values())
+
+
+def queue_keys(template: Template) -> list[Any]:
+    return [p.get("KmsMasterKeyId") for p in properties_of(template, "AWS::SQS::Queue").values()]
+
+
+def method_authorizations(template: Template) -> set[str]:
+    return {p["AuthorizationType"] for p in properties_of(template, "AWS::ApiGateway::Method").values()}
+
+
+IAM_ONLY = {"default_method_options": apigw.MethodOptions(authorization_type=apigw.AuthorizationType.IAM)}
+
+#: (construct, props, what the template must show)
+OVERRIDES: dict[str, tuple[type, dict[str, Any], Callable[[Template], bool]]] = {
+    "simple_web_service function memory": (
+        SimpleWebService,
+        {"function_props": {"memory_size": 1024}},
+        lambda t: functions(t)["items.handler"]["MemorySize"] == 1024,
+    ),
+    "simple_web_service IAM auth on every method": (
+        SimpleWebService,
+        {"api_props": IAM_ONLY},
+        lambda t: method_authorizations(t) == {"AWS_IAM"},
+    ),
+    "simple_web_service table billing": (
+        SimpleWebService,
+        {"table_props": {"billing_mode": dynamodb.BillingMode.PROVISIONED}},
+        lambda t: tables(t)[0]["ProvisionedThroughput"] == {"ReadCapacityUnits": 5, "WriteCapacityUnits": 5},
+    ),
+    "scalable_webhook worker memory": (
+        ScalableWebhook,
+        {"worker_props": {"memory_size": 512}},
+        lambda t: (
+            functions(t)["worker.handler"]["MemorySize"] == 512
+            and functions(t)["receiver.handler"]["MemorySize"] == 256
+        ),
+    ),
+    "scalable_webhook platform for both functions": (
+        ScalableWebhook,
+        {"functions_props": {"architecture": lambda_.Architecture.X86_64}},
+        lambda t: {tuple(f["Architectures"]) for f in functions(t).values()} == {("x86_64",)},
+    ),
+    "internal_api service memory": (
+        InternalApi,
+        {"service_props": {"memory_size": 1769}},
+        lambda t: functions(t)["service.handler"]["MemorySize"] == 1769,
+    ),
+    "gatekeeper authorizer cache": (
+        Gatekeeper,
+        {"authorizer_props": {"results_cache_ttl": Duration.seconds(30)}},
+        lambda t: (
+            [
+                a["AuthorizerResultTtlInSeconds"]
+                for a in properties_of(t, "AWS::ApiGateway::Authorizer").values()
+            ]
+            == [30]
+        ),
+    ),
+    "aggregator sample tables with a TTL": (
+        Aggregator,
+        {"sample_tables_props": {"time_to_live_attribute": "expires"}},
+        lambda t: [x["TimeToLiveSpecification"]["AttributeName"] for x in tables(t)] == ["expires"] * 3,
+    ),
+    "internal_handoff failure queue retention": (
+        InternalHandoff,
+        {"failure_queue_props": {"retention_period": Duration.days(4)}},
+        lambda t: (
+            [q["MessageRetentionPeriod"] for q in properties_of(t, "AWS::SQS::Queue").values()]
+            == [4 * 24 * 3600]
+        ),
+    ),
+    "router tasks memory": (
+        Router,
+        {"tasks_props": {"memory_size": 128}},
+        lambda t: (
+            {h: f["MemorySize"] for h, f in functions(t).items()}
+            == {
+                "router.handler": 256,
+                **{f"tasks.{task}_handler": 128 for task in ("orders", "refunds", "tickets")},
+            }
+        ),
+    ),
+    "strangler products function memory": (
+        Strangler,
+        {"legacy_url": "https://legacy.example.com", "functions_props": {"memory_size": 512}},
+        lambda t: functions(t)["products.handler"]["MemorySize"] == 512,
+    ),
+    "robust_api quote service memory": (
+        RobustApi,
+        {"quote_service_props": {"memory_size": 128}},
+        lambda t: functions(t)["shipping_quote.handler"]["MemorySize"] == 128,
+    ),
+    "state_machine execution timeout": (
+        StateMachine,
+        {"state_machine_props": {"timeout": Duration.hours(3)}},
+        lambda t: (
+            '\\"TimeoutSeconds\\":10800'
+            in json.dumps(
+                [m["DefinitionString"] for m in properties_of(t, "AWS::StepFunctions::StateMachine").values()]
+            )
+        ),
+    ),
+    "state_machine one function's memory": (
+        StateMachine,
+        {"function_props": {"assign_driver": {"memory_size": 512}}},
+        lambda t: (
+            functions(t)["assign_driver.handler"]["MemorySize"] == 512
+            and functions(t)["load_drivers.handler"]["MemorySize"] == 256
+        ),
+    ),
+    "sfn_crud table contributor insights": (
+        SfnCrud,
+        {"table_props": {"contributor_insights_enabled": True}},
+        lambda t: tables(t)[0]["ContributorInsightsSpecification"] == {"Enabled": True},
+    ),
+}
+
+
+@pytest.mark.parametrize("case", OVERRIDES)
+def test_an_override_changes_the_template(case):
+    construct, props, shows = OVERRIDES[case]
+    assert shows(synth(construct, **props)), case
+
+
+def test_a_queue_key_given_encrypts_the_inbox_and_its_dlq_with_it():
+    stack = Stack(App(builtin_cloud_formation_validation=False), "Overrides")
+    key = kms.Key(stack, "QueueKey", enable_key_rotation=True)
+    ScalableWebhook(stack, "Pattern", queue_props={"encryption_master_key": key})
+    template = App.of(stack).synth().get_stack_by_name("Overrides").template
+    key_id = stack.get_logical_id(key.node.default_child)
+    assert queue_keys(template) == [{"Fn::GetAtt": [key_id, "Arn"]}] * 2
+
+
+def test_an_existing_table_is_used_and_none_is_made():
+    stack = Stack(App(builtin_cloud_formation_validation=False), "Overrides")
+    mine = dynamodb.Table.from_table_name(stack, "Mine", "orders-of-mine")
+    api = RobustApi(stack, "Pattern", table=mine)
+    template = App.of(stack).synth().get_stack_by_name("Overrides").template
+    assert api.table is mine and tables(template) == []
+    assert {f["Environment"]["Variables"].get("TABLE_NAME") for f in functions(template).values()} >= {
+        "orders-of-mine"
+    }
+
+
+def test_runtime_and_architecture_reach_the_function_and_its_layers():
+    stack = Stack(App(builtin_cloud_formation_validation=False), "Overrides")
+    fn = PatternFunction(
+        stack,
+        "Fn",
+        code_dir="scalable_webhook",
+        handler="worker.handler",
+        runtime=lambda_.Runtime.PYTHON_3_13,
+        architecture=lambda_.Architecture.X86_64,
+    )
+    PatternFunction(stack, "House", code_dir="scalable_webhook", handler="receiver.handler")
+    template = App.of(stack).synth().get_stack_by_name("Overrides").template
+    props = template["Resources"][stack.get_logical_id(fn.node.default_child)]["Properties"]
+    assert (props["Runtime"], props["Architectures"]) == ("python3.13", ["x86_64"])
+    layers = {
+        tuple(p["CompatibleRuntimes"]) + tuple(p["CompatibleArchitectures"])
+        for p in properties_of(template, "AWS::Lambda::LayerVersion").values()
+    }
+    assert layers == {("python3.13", "x86_64"), ("python3.14", "arm64")}, "a shared layer per platform"
+    parameters = {
+        p["Default"] for p in template["Parameters"].values() if "powertools" in p.get("Default", "")
+    }
+    assert parameters == {
+        "/aws/service/powertools/python/x86_64/python3.13/latest",
+        "/aws/service/powertools/python/arm64/python3.14/latest",
+    }
+
+
+def test_a_pinned_powertools_layer_of_another_platform_is_refused():
+    app = App(
+        builtin_cloud_formation_validation=False,
+        context={
+            "powertools_layer_arn": "arn:aws:lambda:us-east-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python314-arm64:7"
+        },
+    )
+    stack = Stack(app, "Overrides")
+    PatternFunction(stack, "House", code_dir="scalable_webhook", handler="worker.handler")
+    with pytest.raises(ValueError, match=r"not a layer for python3\.13 on x86_64"):
+        PatternFunction(
+            stack,
+            "Other",
+            code_dir="scalable_webhook",
+            handler="worker.handler",
+            runtime=lambda_.Runtime.PYTHON_3_13,
+            architecture=lambda_.Architecture.X86_64,
+        )
+
+
+def existing_table(stack: Stack) -> dynamodb.ITable:
+    return dynamodb.Table.from_table_name(stack, "Mine", "mine")
+
+
+CONTRADICTIONS: dict[str, tuple[type, Callable[[Stack], dict[str, Any]], str]] = {
+    "an existing table and props for it": (
+        SimpleWebService,
+        lambda s: {"table": existing_table(s), "table_props": {"time_to_live_attribute": "ttl"}},
+        r"Pattern: table and table_props both describe the same resource; give table_props to create it, "
+        r"or table to use yours",
+    ),
+    "a keyword and the prop it sets": (
+        SimpleWebService,
+        lambda s: {"memory_size": 512, "function_props": {"memory_size": 1024}},
+        r"memory_size and function_props\['memory_size'\] both set memory_size; give one of them",
+    ),
+    "a prop the pattern depends on": (
+        ScalableWebhook,
+        lambda s: {"worker_props": {"handler": "mine.handler"}},
+        r"worker_props\['handler'\] is set by the construct itself",
+    ),
+    "a table key the handlers read": (
+        SfnCrud,
+        lambda s: {
+            "table_props": {
+                "partition_key": dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING)
+            }
+        },
+        r"table_props\['partition_key'\] is set by the construct itself",
+    ),
+    "an environment variable the construct sets": (
+        InternalHandoff,
+        lambda s: {"worker_props": {"environment": {"BALANCES_TABLE_NAME": "other", "EXTRA": "1"}}},
+        r"worker_props\['environment'\] overrides BALANCES_TABLE_NAME",
+    ),
+    "a visibility timeout shorter than the worker's": (
+        ScalableWebhook,
+        lambda s: {
+            "worker_timeout": Duration.seconds(60),
+            "queue_props": {"visibility_timeout": Duration.seconds(30)},
+        },
+        r"queue_props\['visibility_timeout'\] is shorter than the worker's timeout",
+    ),
+    "no DLQ but DLQ props": (
+        ScalableWebhook,
+        lambda s: {
+            "queue_props": {"deploy_dead_letter_queue": False, "dead_letter_queue_props": {"fifo": False}}
+        },
+        r"deploy_dead_letter_queue=False contradicts dead_letter_queue_props",
+    ),
+    "a gatekeeper API without its authorizer": (
+        Gatekeeper,
+        lambda s: {"api_props": IAM_ONLY},
+        r"api_props\['default_method_options'\] is set by the construct itself",
+    ),
+    "a state machine definition": (
+        StateMachine,
+        lambda s: {"state_machine_props": {"definition_body": sfn.DefinitionBody.from_string("{}")}},
+        r"state_machine_props\['definition_body'\] is set by the construct itself",
+    ),
+    "an Express CRUD machine made Standard": (
+        SfnCrud,
+        lambda s: {"state_machine_props": {"state_machine_type": sfn.StateMachineType.STANDARD}},
+        r"state_machine_props\['state_machine_type'\] is set by the construct itself",
+    ),
+    "an existing failure queue and props for one": (
+        Router,
+        lambda s: {
+            "failure_queue": sqs.Queue.from_queue_arn(s, "Q", "arn:aws:sqs:us-east-1:111111111111:q"),
+            "failure_queue_props": {"retention_period": Duration.days(1)},
+        },
+        r"failure_queue and failure_queue_props both describe the same resource",
+    ),
+    "an existing quote service and props for the sample": (
+        RobustApi,
+        lambda s: {
+            "quote_service": lambda_.Function.from_function_name(s, "Quotes", "quotes"),
+            "quote_service_props": {"memory_size": 512},
+        },
+        r"quote_service and quote_service_props both describe the same resource",
+    ),
+    "services of yours and props for the samples": (
+        Aggregator,
+        lambda s: {
+            "services": {"mine": lambda_.Function.from_function_name(s, "Mine", "mine")},
+            "sample_services_props": {"memory_size": 512},
+        },
+        r"services and sample_services_props both describe the same resource",
+    ),
+    "callers of yours and props for the demo caller": (
+        InternalApi,
+        lambda s: {
+            "callers": [PatternFunction(s, "Mine", code_dir="internal_api", handler="caller.handler")],
+            "caller_props": {"memory_size": 512},
+        },
+        r"caller_props configure the demo caller",
+    ),
+    "a runtime that is not Python": (
+        SimpleWebService,
+        lambda s: {"function_props": {"runtime": lambda_.Runtime.NODEJS_22_X}},
+        r"runtime nodejs22\.x is not Python",
+    ),
+    "layers and a shared folder": (
+        SimpleWebService,
+        lambda s: {"function_props": {"layers": [], "shared_dir": "shared"}},
+        r"shared_dir builds a house layer and layers replaces the house layers; give one of them",
+    ),
+    "a webhook inbox without a DLQ": (
+        ScalableWebhook,
+        lambda s: {"queue_props": {"deploy_dead_letter_queue": False}},
+        r"Inbox/Queue: a queue feeding a function needs a dead-letter queue",
+    ),
+    "a role for the function": (
+        Router,
+        lambda s: {"router_props": {"role": None}},
+        r"role is set by PatternFunction",
+    ),
+    "a handler folder that does not exist": (
+        StateMachine,
+        lambda s: {"code_dir": "no/such/folder"},
+        r"code_dir 'no/such/folder' is not a folder",
+    ),
+}
+
+
+@pytest.mark.filterwarnings("ignore::patterns.defaults.SecureDefaultOverridden")
+@pytest.mark.parametrize("case", CONTRADICTIONS)
+def test_a_contradiction_fails_at_synth_naming_both_props(case):
+    construct, props, message = CONTRADICTIONS[case]
+    stack = Stack(App(builtin_cloud_formation_validation=False), "Overrides")
+    with pytest.raises(ValueError, match=message):
+        construct(stack, "Pattern", **props(stack))
+
+
+WEAKENED: dict[str, tuple[type, dict[str, Any], str]] = {
+    "queue encryption": (
+        ScalableWebhook,
+        {"queue_props": {"encryption": sqs.QueueEncryption.UNENCRYPTED}},
+        r"Inbox\['encryption'\]=.*UNENCRYPTED",
+    ),
+    "queue TLS-only": (
+        ScalableWebhook,
+        {"queue_props": {"enforce_ssl": False}},
+        r"Inbox\['enforce_ssl'\]=False",
+    ),
+    "failure queue TLS-only": (
+        RobustApi,
+        {"shipping_failure_queue_props": {"enforce_ssl": False}},
+        r"ShipperFailures\['enforce_ssl'\]=False",
+    ),
+    "function tracing": (
+        SimpleWebService,
+        {"function_props": {"tracing": lambda_.Tracing.DISABLED}},
+        r"ItemsFunction\['tracing'\]",
+    ),
+    "table point-in-time recovery": (
+        Router,
+        {
+            "tables_props": {
+                "point_in_time_recovery_specification": dynamodb.PointInTimeRecoverySpecification(
+                    point_in_time_recovery_enabled=False
+                )
+            }
+        },
+        r"OrdersTable\['point_in_time_recovery_specification'\]",
+    ),
+    "table KMS encryption": (
+        Gatekeeper,
+        {"principals_table_props": {"encryption": dynamodb.TableEncryption.DEFAULT}},
+        r"PrincipalsTable\['encryption'\]",
+    ),
+    "topic TLS-only": (
+        StateMachine,
+        {"notification_topic_props": {"enforce_ssl": False}},
+        r"CustomerNotifications\['enforce_ssl'\]=False",
+    ),
+    "state machine tracing": (
+        SfnCrud,
+        {"state_machine_props": {"tracing_enabled": False}},
+        r"Workflow\['tracing_enabled'\]=False",
+    ),
+    "API tracing": (Aggregator, {"api_props": {"tracing_enabled": False}}, r"Api tracing_enabled=False"),
+}
+
+
+@pytest.mark.parametrize("case", WEAKENED)
+def test_weakening_a_secure_default_through_props_warns(case):
+    construct, props, setting = WEAKENED[case]
+    with pytest.warns(SecureDefaultOverridden, match=setting):
+        synth(construct, **props)
+
+
+def test_a_queue_without_its_dlq_warns_and_has_no_redrive():
+    stack = Stack(App(builtin_cloud_formation_validation=False), "Overrides")
+    with pytest.warns(SecureDefaultOverridden, match="deploy_dead_letter_queue=False"):
+        queue = SecureQueue(stack, "Q", deploy_dead_letter_queue=False)
+    assert queue.dead_letter_queue is None
+    [props] = properties_of(
+        App.of(stack).synth().get_stack_by_name("Overrides").template, "AWS::SQS::Queue"
+    ).values()
+    assert "RedrivePolicy" not in props
+
+
+def test_props_that_keep_the_secure_defaults_do_not_warn(recwarn):
+    synth(
+        ScalableWebhook, worker_props={"memory_size": 512}, queue_props={"retention_period": Duration.days(2)}
+    )
+    assert not [w for w in recwarn if issubclass(w.category, SecureDefaultOverridden)]
+
+
+def test_merge_props_example_runs():
+    finder = doctest.DocTestFinder()
+    [test] = finder.find(defaults.merge_props, "merge_props", globs={"merge_props": defaults.merge_props})
+    result = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS).run(test)
+    assert result.attempted >= 2 and result.failed == 0
