@@ -457,3 +457,37 @@ def test_merge_props_example_runs():
     [test] = finder.find(defaults.merge_props, "merge_props", globs={"merge_props": defaults.merge_props})
     result = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS).run(test)
     assert result.attempted >= 2 and result.failed == 0
+
+
+@pytest.mark.parametrize(
+    "construct",
+    [
+        Aggregator,
+        Gatekeeper,
+        InternalApi,
+        InternalHandoff,
+        RobustApi,
+        Router,
+        ScalableWebhook,
+        SfnCrud,
+        SimpleWebService,
+        StateMachine,
+        Strangler,
+    ],
+)
+def test_every_override_a_construct_takes_is_on_its_page(construct):
+    import inspect
+    from pathlib import Path
+
+    page = (
+        Path(__file__).resolve().parents[2]
+        / "docs"
+        / "patterns"
+        / f"{construct.__module__.split('.')[-1]}.md"
+    ).read_text()
+    props = [
+        name
+        for name in inspect.signature(construct.__init__).parameters
+        if name.endswith("_props") or name == "code_dir"
+    ]
+    assert props and [name for name in props if f"`{name}`" not in page] == []
