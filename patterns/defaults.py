@@ -166,10 +166,11 @@ def merge_props(
             raise ValueError(
                 f"{path}: {keyword} and {props_name}[{prop!r}] both set {prop}; give one of them"
             )
-    for prop in sorted(set(fixed) & set(props)):
+    owned = sorted(set(fixed) & set(props))
+    if owned:
         raise ValueError(
-            f"{path}: {props_name}[{prop!r}] is set by the construct itself, the pattern depends on it; "
-            "remove it (wire more onto the exposed resource instead)"
+            f"{path}: {props_name}[{owned[0]!r}] is set by the construct itself, the pattern depends on "
+            "it; remove it (wire more onto the exposed resource instead)"
         )
     merged = {
         **defaults,
