@@ -28,6 +28,7 @@ from patterns.defaults import (
     SecureRestApi,
     acknowledge,
     add_sqs_event_source,
+    grant_send,
     json_model,
     secure_table,
 )
@@ -103,7 +104,7 @@ class ScalableWebhook(Construct):
             description="Validates a webhook and enqueues it; answers 202",
             environment={"QUEUE_URL": self.queue.queue_url},
         )
-        self.queue.grant_send_messages(self.receiver)
+        grant_send(self.queue, self.receiver)
 
         self.worker = PatternFunction(
             self,
