@@ -37,8 +37,10 @@ DEFAULT_MAX_EVENT_AGE = Duration.hours(1)
 DEFAULT_IDEMPOTENCY_WINDOW = Duration.hours(24)
 #: The attribute Powertools writes each idempotency record's expiry to (epoch seconds): the table's TTL.
 IDEMPOTENCY_TTL_ATTRIBUTE = "expiration"
-#: What Powertools' DynamoDB persistence layer calls on its table.
-IDEMPOTENCY_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
+#: What Powertools' DynamoDB persistence layer calls on its table: PutItem (conditional) to claim an
+#: event, UpdateItem to record its result, DeleteItem to release the claim when the function fails.
+#: No GetItem: a repeat's record comes back with the failed put (ReturnValuesOnConditionCheckFailure).
+IDEMPOTENCY_ACTIONS = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
 
 
 class InternalHandoff(Construct):

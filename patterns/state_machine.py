@@ -185,7 +185,8 @@ class StateMachine(Construct):
             tracing_enabled=True,
             comment="Order assignment: find and assign a driver, notify, await delivery, issue the receipt",
         )
-        self.state_machine.grant_task_response(self.confirm_delivery)
+        # The driver app answers the task token once: success or failure. It sends no heartbeats.
+        self.state_machine.grant(self.confirm_delivery, "states:SendTaskSuccess", "states:SendTaskFailure")
         policy = self.state_machine.role.node.find_child("DefaultPolicy")
         acknowledge(
             policy,
