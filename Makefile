@@ -7,7 +7,7 @@ CDK := PATH="$(BIN):$$PATH" npx --no-install cdk
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_VERSION_CHECK := 1
 
-.PHONY: install demo serve synth test lint format bench lock clean
+.PHONY: install demo serve synth test grants lint format bench lock clean
 
 install: $(VENV)/.installed node_modules/.installed ## Python venv and the pinned CDK CLI
 
@@ -33,6 +33,9 @@ test: install ## Lint, then the whole test suite, on every core (a test file sta
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -n auto --dist loadfile
+
+grants: install ## Least privilege: each granted IAM action removed alone must make a scenario fail
+	$(BIN)/python -m benchmarks.grant_mutation
 
 lint: install
 	$(BIN)/ruff check .

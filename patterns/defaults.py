@@ -16,7 +16,7 @@ Example::
 
     fn = PatternFunction(self, "Worker", code_dir="functions/scalable_webhook", handler="worker.handler")
     queue = SecureQueue(self, "Inbox", max_receive_count=5)
-    queue.queue.grant_send_messages(fn)
+    grant_send(queue.queue, fn)
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from aws_cdk import (
     DockerImage,
     Duration,
     ILocalBundling,
+    Names,
     RemovalPolicy,
     Stack,
     Validations,
@@ -48,7 +49,6 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
@@ -580,6 +580,36 @@ def failure_queue(scope: Construct, construct_id: str, *, what: str, **props: An
     return queue
 
 
+#: What Lambda's SQS poller calls with the function's role (AWS Lambda developer guide, "Execution
+#: role permissions" for SQS). CDK's ``grant_consume_messages`` adds ChangeMessageVisibility and
+#: GetQueueUrl, which the poller never calls.
+SQS_EVENT_SOURCE_ACTIONS = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
+#: Largest batch without a batching window, and with one (Lambda's limits for SQS).
+MAX_SQS_BATCH = (10, 10_000)
+
+
+def grant_send(queue: sqs.IQueue, grantee: iam.IGrantable) -> iam.Grant:
+    """Let ``grantee`` send to ``queue``: ``sqs:SendMessage``, and the KMS actions a customer-managed
+    key needs (``kms:GenerateDataKey``, ``kms:Decrypt``), nothing else.
+
+    CDK's ``grant_send_messages`` also grants GetQueueUrl and GetQueueAttributes, which a sender that
+    is given the queue's URL never calls.
+    """
+    grant = queue.grant(grantee, "sqs:SendMessage")
+    if queue.encryption_master_key is not None:
+        queue.encryption_master_key.grant(grantee, "kms:GenerateDataKey", "kms:Decrypt")
+    return grant
+
+
+def grant_event_source_consume(queue: sqs.IQueue, function: lambda_.IFunction) -> iam.Grant:
+    """Let Lambda's SQS poller read ``queue`` with ``function``'s role: :data:`SQS_EVENT_SOURCE_ACTIONS`,
+    and ``kms:Decrypt`` for a customer-managed key."""
+    grant = queue.grant(function, *SQS_EVENT_SOURCE_ACTIONS)
+    if queue.encryption_master_key is not None:
+        queue.encryption_master_key.grant(function, "kms:Decrypt")
+    return grant
+
+
 def add_sqs_event_source(
     function: lambda_.IFunction,
     queue: sqs.Queue,
@@ -587,31 +617,40 @@ def add_sqs_event_source(
     batch_size: int = 10,
     max_concurrency: int | None = 2,
     max_batching_window: Duration | None = None,
-) -> event_sources.SqsEventSource:
+) -> lambda_.EventSourceMapping:
     """Feed ``function`` from ``queue`` with partial batch responses, so only failed records return.
 
     The queue must have a dead-letter queue: an SQS event source has no on-failure destination, and
     the redrive policy is what ends a poison message's retries. ``max_concurrency`` caps concurrent
     invocations at the event source, so a burst waits in the queue instead of being throttled.
+    The function's role gets only what the poller calls (:func:`grant_event_source_consume`): the
+    mapping is made here rather than by CDK's ``SqsEventSource``, whose grant adds actions nobody calls.
     """
     if queue.dead_letter_queue is None:
         raise ValueError(f"{queue.node.path}: a queue feeding a function needs a dead-letter queue")
-    source = event_sources.SqsEventSource(
-        queue,
+    largest = MAX_SQS_BATCH[max_batching_window is not None]
+    if not 1 <= batch_size <= largest:
+        raise ValueError(
+            f"{function.node.path}: batch_size must be from 1 to {largest}"
+            + ("" if max_batching_window else " without a max_batching_window")
+        )
+    grant_event_source_consume(queue, function)
+    mapping = function.add_event_source_mapping(
+        # CDK's SqsEventSource names its mapping so: the logical id stays as it was.
+        f"SqsEventSource:{Names.node_unique_id(queue.node)}",
+        event_source_arn=queue.queue_arn,
         batch_size=batch_size,
         max_concurrency=max_concurrency,
         max_batching_window=max_batching_window,
         report_batch_item_failures=True,
     )
-    function.add_event_source(source)
-    mapping = next(c for c in function.node.children if isinstance(c, lambda_.EventSourceMapping))
     acknowledge(
         mapping,
         "Serverless-LambdaEventSourceMappingDestination",
         "SQS event sources take no on-failure destination; the queue's redrive policy moves failed "
         "messages to its dead-letter queue.",
     )
-    return source
+    return mapping
 
 
 #: Lambda's limits for asynchronous invocation: at most 2 retries, events 1 minute to 6 hours old.
@@ -644,17 +683,12 @@ def async_failure_destination(
     low, high = MAX_EVENT_AGE_RANGE
     if not low.to_seconds() <= max_event_age.to_seconds() <= high.to_seconds():
         raise ValueError(f"{function.node.path}: max_event_age must be from 1 minute to 6 hours")
-    # Imported here, like aws_s3: only stacks with asynchronous functions need it.
-    from aws_cdk import aws_lambda_destinations as destinations
-
     existing = (queue_props_name.removesuffix("_props"), queue)
     props = merge_props(function, queue_props_name, {}, queue_props, existing=existing)
     if queue is None:
         queue = failure_queue(function.node.scope, f"{function.node.id}Failures", what=what, **props)
     function.configure_async_invoke(
-        retry_attempts=retry_attempts,
-        max_event_age=max_event_age,
-        on_failure=destinations.SqsDestination(queue),
+        retry_attempts=retry_attempts, max_event_age=max_event_age, on_failure=_QueueDestination(queue)
     )
     acknowledge(
         function,
@@ -663,6 +697,23 @@ def async_failure_destination(
         "original event; a DLQ would keep the event alone.",
     )
     return queue
+
+
+@jsii.implements(lambda_.IDestination)
+class _QueueDestination:
+    """An on-failure destination queue the function may only send to (:func:`grant_send`).
+
+    CDK's ``SqsDestination`` grants ``grant_send_messages``: GetQueueUrl and GetQueueAttributes too.
+    """
+
+    def __init__(self, queue: sqs.IQueue) -> None:
+        self.queue = queue
+
+    def bind(
+        self, _scope: Construct, fn: lambda_.IFunction, _options: Any = None
+    ) -> lambda_.DestinationConfig:
+        grant_send(self.queue, fn)
+        return lambda_.DestinationConfig(destination=self.queue.queue_arn)
 
 
 def grant_invoke_latest(function: lambda_.IFunction, grantee: iam.IGrantable) -> iam.Grant:

@@ -41,8 +41,10 @@ DEFAULT_IDEMPOTENCY_WINDOW = Duration.hours(24)
 #: The attribute the worker writes each idempotency record's expiry to (epoch seconds): the table's TTL.
 #: The worker gets it in ``IDEMPOTENCY_TTL_ATTRIBUTE``.
 IDEMPOTENCY_TTL_ATTRIBUTE = "expiration"
-#: What Powertools' DynamoDB persistence layer calls on its table.
-IDEMPOTENCY_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
+#: What Powertools' DynamoDB persistence layer calls on its table: PutItem (conditional) to claim an
+#: event, UpdateItem to record its result, DeleteItem to release the claim when the function fails.
+#: No GetItem: a repeat's record comes back with the failed put (ReturnValuesOnConditionCheckFailure).
+IDEMPOTENCY_ACTIONS = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
 
 
 class InternalHandoff(Construct):

@@ -30,6 +30,7 @@ from .defaults import (
     SecureRestApi,
     acknowledge,
     add_sqs_event_source,
+    grant_send,
     json_model,
     merge_props,
     pattern_function_props,
@@ -161,7 +162,7 @@ class ScalableWebhook(Construct):
                 functions_props=functions_props,
             ),
         )
-        self.queue.grant_send_messages(self.receiver)
+        grant_send(self.queue, self.receiver)
 
         self.worker = PatternFunction(self, "Worker", **worker)
         self.table.grant(self.worker, "dynamodb:PutItem")

@@ -239,7 +239,8 @@ class StateMachine(Construct):
                 fixed=("definition_body", "definition", "state_machine_type"),
             ),
         )
-        self.state_machine.grant_task_response(self.confirm_delivery)
+        # The driver app answers the task token once: success or failure. It sends no heartbeats.
+        self.state_machine.grant(self.confirm_delivery, "states:SendTaskSuccess", "states:SendTaskFailure")
         policy = self.state_machine.role.node.find_child("DefaultPolicy")
         acknowledge(
             policy,

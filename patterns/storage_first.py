@@ -49,6 +49,7 @@ from patterns.defaults import (
     acknowledge,
     add_sqs_event_source,
     failure_queue,
+    grant_send,
     json_model,
     secure_table,
 )
@@ -171,7 +172,7 @@ class StorageFirst(Construct):
         self.event_bus: events.EventBus | None = None
         self.archive: events.Archive | None = None
         self.rule: events.Rule | None = None
-        self.event_source: sources.SqsEventSource | sources.DynamoEventSource | None = None
+        self.event_source: lambda_.EventSourceMapping | sources.DynamoEventSource | None = None
 
         self.processed_table = processed_table or secure_table(
             self,
@@ -275,7 +276,7 @@ class StorageFirst(Construct):
         )
         self.queue = inbox.queue
         self.dead_letter_queue = inbox.dead_letter_queue
-        inbox.queue.grant(self.api_role, "sqs:SendMessage")
+        grant_send(inbox.queue, self.api_role)
         self.event_source = add_sqs_event_source(
             self.function, inbox.queue, batch_size=batch_size, max_concurrency=max_concurrency
         )

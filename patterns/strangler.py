@@ -106,6 +106,14 @@ class Route:
         return cls(found["method"], "/" + "/".join(parts), parts)
 
 
+def _products_actions(route: Route) -> tuple[str, ...]:
+    """What the products service calls on its table for ``route``: a Scan to list ``/products``,
+    a GetItem to read one product below it; nothing for a route it answers with 404."""
+    if route.method not in ("GET", "ANY") or route.parts[:1] != ("products",):
+        return ()
+    return ("dynamodb:Scan",) if len(route.parts) == 1 else ("dynamodb:GetItem",)
+
+
 class Strangler(Construct):
     """A facade that sends migrated routes to Lambda and every other request to the legacy API.
 
@@ -207,7 +215,7 @@ class Strangler(Construct):
                 "products_table_props and functions_props); every route here goes to a function of yours"
             )
         self.migrated_routes: dict[str, lambda_.IFunction] = {
-            f"{route.method} {route.path}": self._function(target) for route, target in routes.items()
+            f"{route.method} {route.path}": self._function(target, route) for route, target in routes.items()
         }
 
         self.api = SecureRestApi(
@@ -241,9 +249,16 @@ class Strangler(Construct):
             if not _has_variable_child(parts, resources) and not (parts and _is_greedy(parts[-1])):
                 self._to_legacy(resource.add_resource("{proxy+}"), (*parts, "{proxy+}"))
 
-    def _function(self, target: Target) -> lambda_.IFunction:
+    def _function(self, target: Target, route: Route) -> lambda_.IFunction:
         if not isinstance(target, str):
             return target
+        function = self._handler_function(target)
+        actions = _products_actions(route)
+        if actions:
+            self.products_table.grant(function, *actions)  # type: ignore[union-attr]
+        return function
+
+    def _handler_function(self, target: str) -> lambda_.IFunction:
         if target not in self.functions:
             module = target.rsplit(".", 1)[0]
             function = PatternFunction(
@@ -263,7 +278,6 @@ class Strangler(Construct):
                     functions_props=self._functions_props,
                 ),
             )
-            self.products_table.grant(function, "dynamodb:GetItem", "dynamodb:Scan")  # type: ignore[union-attr]
             acknowledge(
                 function,
                 "Serverless-LambdaDLQ",

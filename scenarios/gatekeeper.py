@@ -35,7 +35,13 @@ def run(show: Show) -> None:
         return answer.json()["token"]
 
     reader = bearer(add("reader", "GET /documents"))
-    writer = bearer(add("writer", "GET /documents", "POST /documents"))
+    writer = bearer(add("writer", "GET /documents", "GET /documents/*", "POST /documents"))
+    shown = api.get("/admin/principals/reader", headers=admin)
+    show.equal(
+        "the admin API shows a principal's permissions",
+        (shown.status, shown.json().get("permissions")),
+        (200, ["GET /documents"]),
+    )
 
     show.equal("no token: 401", api.get("/documents").status, 401)
     forged = bearer("writer." + "A" * 43)
@@ -48,6 +54,8 @@ def run(show: Show) -> None:
     created = api.post("/documents", json={"title": "plan"}, headers=writer)
     show.equal("a principal with the permission: 201", created.status, 201)
     show.equal("the authorizer's principal reaches the backend", created.json().get("owner"), "writer")
+    read = api.get(f"/documents/{created.json().get('id')}", headers=writer)
+    show.equal("its owner reads the document back", (read.status, read.json().get("title")), (200, "plan"))
     show.equal(
         "a non-admin cannot add principals: 403",
         api.post(

@@ -43,3 +43,8 @@ def run(show: Show) -> None:
         [r["requestPayload"] for r in records],
         [failing],
     )
+    show.equal(
+        "and the worker's own error, its idempotency claim released after each attempt",
+        [r.get("responsePayload", {}).get("errorType") for r in records],
+        ["CustomerNotEnrolled"],
+    )

@@ -2,6 +2,8 @@
 
 What it does, as AWS documents it:
 
+- refuses the mapping (``InvalidParameterValueException``) unless the function's role may
+  ``sqs:ReceiveMessage``, ``sqs:DeleteMessage`` and ``sqs:GetQueueAttributes`` on the queue;
 - receives up to ``BatchSize`` messages, waiting up to ``MaximumBatchingWindowInSeconds`` for a
   fuller batch, and keeps each received message invisible for the queue's visibility timeout;
 - invokes the function synchronously with the batch, at most ``ScalingConfig.MaximumConcurrency``
@@ -22,6 +24,7 @@ import json
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from localcloud.errors import InvalidRequest
 from localcloud.event_sources import MappingSettings, event_source
 from localcloud.event_sources.filters import matches
 from localcloud.lambda_runtime import LambdaFunction
@@ -29,6 +32,9 @@ from localcloud.lambda_runtime import LambdaFunction
 if TYPE_CHECKING:
     from localcloud.cloud import LocalCloud
 
+#: What Lambda makes sure the function's role may do on the queue before creating the mapping, in
+#: the order it checks: it receives, deletes, and reads the queue's attributes with that role.
+REQUIRED_ACTIONS = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
 #: How many batches Lambda processes at once from one queue when no maximum concurrency is set.
 DEFAULT_MAX_CONCURRENCY = 1000
 
@@ -57,10 +63,23 @@ class SqsEventSource:
         self._window_ends: datetime | None = None
         self._running: list[datetime] = []
         self.label = f"sqs:{self.queue_name}"
+        self._check_role()
         # Creating the mapping, Lambda reads the queue's attributes with the function's role.
         cloud.client_as(function.role_arn, "sqs", f"esm:{function.name}").get_queue_attributes(
             QueueUrl=self.queue_url, AttributeNames=["All"]
         )
+
+    def _check_role(self) -> None:
+        """Refuse the mapping, as Lambda does, if the role may not do what the poller does."""
+        if not self.cloud.enforce_iam:
+            return
+        for action in REQUIRED_ACTIONS:
+            if not self.cloud.iam.decide(self.function.role_arn, action, self.queue_arn).allowed:
+                raise InvalidRequest(
+                    "InvalidParameterValueException: The provided execution role does not have "
+                    f"permissions to call {action.split(':')[1]} on SQS "
+                    f"(mapping {self.queue_arn} to {self.function.name}, role {self.function.role_arn})"
+                )
 
     # ------------------------------------------------------------------------------------ polling
 

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from localcloud.errors import LocalCloudError
+from localcloud.errors import InvalidRequest
 from localcloud.event_sources import MappingSettings, event_source
 from localcloud.event_sources.filters import matches
 from localcloud.invoker import Throttled
@@ -157,9 +157,11 @@ class _StreamEventSource(ABC):
             if not self.cloud.iam.decide(self.function.role_arn, action, resource).allowed
         ]
         if denied:
-            raise LocalCloudError(
-                f"Cannot access stream {self.source_arn}: the role of {self.function.name} "
-                f"({self.function.role_arn}) may not {', '.join(denied)}"
+            raise InvalidRequest(
+                f"InvalidParameterValueException: Cannot access stream {self.source_arn}. Please ensure "
+                "the role can perform the GetRecords, GetShardIterator, DescribeStream, and ListStreams "
+                f"Actions on your stream in IAM (the role of {self.function.name}, "
+                f"{self.function.role_arn}, may not {', '.join(denied)})"
             )
 
     def _required_permissions(self) -> list[tuple[str, str]]:

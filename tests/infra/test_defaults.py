@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from aws_cdk import App, Duration, Stack
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from aws_cdk.assertions import Template
@@ -16,6 +18,7 @@ from patterns.defaults import (
     acknowledge,
     add_sqs_event_source,
     async_failure_destination,
+    grant_send,
     secure_bucket,
     secure_table,
     secure_topic,
@@ -93,6 +96,61 @@ def test_event_source_needs_a_queue_with_a_dlq(stack):
         add_sqs_event_source(function(stack), bare)
 
 
+def granted(stack: Stack) -> dict[str, set[str]]:
+    """Every action the stack's identity policies allow, by the logical id of what it is on."""
+    found: dict[str, set[str]] = {}
+    for resource in Template.from_stack(stack).to_json()["Resources"].values():
+        if resource["Type"] != "AWS::IAM::Policy":
+            continue
+        for statement in resource["Properties"]["PolicyDocument"]["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            targets = (
+                statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            )
+            for target in targets:
+                name = target if isinstance(target, str) else target["Fn::GetAtt"][0]
+                found.setdefault(name, set()).update(actions)
+    return found
+
+
+def test_grant_send_grants_send_and_the_keys_actions_only(stack):
+    key = kms.Key(stack, "Key", enable_key_rotation=True)
+    queue = SecureQueue(stack, "Q", encryption=sqs.QueueEncryption.KMS, encryption_master_key=key).queue
+    sender = iam.Role(stack, "Sender", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+    grant_send(queue, sender)
+    assert granted(stack) == {
+        stack.get_logical_id(queue.node.default_child): {"sqs:SendMessage"},
+        stack.get_logical_id(key.node.default_child): {"kms:GenerateDataKey", "kms:Decrypt"},
+    }
+
+
+def test_an_sqs_event_source_grants_only_what_lambdas_poller_calls(stack):
+    queue = SecureQueue(stack, "Q").queue
+    fn = function(stack)
+    add_sqs_event_source(fn, queue, batch_size=5, max_concurrency=3)
+    on_queue = granted(stack)[stack.get_logical_id(queue.node.default_child)]
+    assert on_queue == {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
+    [mapping] = Template.from_stack(stack).find_resources("AWS::Lambda::EventSourceMapping").values()
+    assert mapping["Properties"]["BatchSize"] == 5
+    assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["Properties"]["ScalingConfig"] == {"MaximumConcurrency": 3}
+
+
+@pytest.mark.parametrize(
+    ("batch_size", "window", "message"),
+    [
+        (11, None, "batch_size must be from 1 to 10 without a max_batching_window"),
+        (0, None, "batch_size must be from 1 to 10 "),
+        (10_001, Duration.seconds(5), "batch_size must be from 1 to 10000"),
+    ],
+)
+def test_an_sqs_event_source_keeps_lambdas_batch_limits(stack, batch_size, window, message):
+    with pytest.raises(ValueError, match=message):
+        add_sqs_event_source(
+            function(stack), SecureQueue(stack, "Q").queue, batch_size=batch_size, max_batching_window=window
+        )
+
+
 def test_acknowledgments_need_a_resource_and_a_reason(stack):
     queue = SecureQueue(stack, "Q").queue
     with pytest.raises(ValueError, match="on a resource, not on the stack"):
@@ -115,6 +173,7 @@ def test_async_failure_destination_retries_then_sends_to_its_own_queue(stack):
         s for s in policy["Properties"]["PolicyDocument"]["Statement"] if "sqs:SendMessage" in s["Action"]
     ]
     assert [s["Resource"] for s in sends] == [{"Fn::GetAtt": [queue_id, "Arn"]}]
+    assert granted(stack)[queue_id] == {"sqs:SendMessage"}, "no GetQueueUrl, no GetQueueAttributes"
 
 
 def test_async_failure_destination_shares_a_given_queue(stack):

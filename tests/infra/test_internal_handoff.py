@@ -74,7 +74,6 @@ def test_grants_are_scoped_to_one_resource_each(templates):
             {
                 "Action": [
                     "dynamodb:DeleteItem",
-                    "dynamodb:GetItem",
                     "dynamodb:PutItem",
                     "dynamodb:UpdateItem",
                 ],

@@ -133,8 +133,24 @@ def test_the_new_service_may_only_read_its_own_table(raw):
     [table_id] = resources_of(raw, "AWS::DynamoDB::Table")
     grants = [s for s in statements_of(raw, role) if any(a.startswith("dynamodb:") for a in s["Action"])]
     assert [(s["Action"], s["Resource"]) for s in grants] == [
-        (["dynamodb:GetItem", "dynamodb:Scan"], {"Fn::GetAtt": [table_id, "Arn"]})
-    ]
+        (["dynamodb:GetItem"], {"Fn::GetAtt": [table_id, "Arn"]})
+    ], "GET /products/{id} reads one product: no Scan until GET /products is migrated"
+
+
+def test_migrating_the_list_route_grants_the_scan_it_needs():
+    raw = synthesized(
+        legacy_url="https://legacy.example.com",
+        migrated_routes={"GET /products/{id}": "products.handler", "GET /products": "products.handler"},
+    )
+    [table_id] = resources_of(raw, "AWS::DynamoDB::Table")
+    actions = {
+        action
+        for s in statements_of(raw)
+        if {"Fn::GetAtt": [table_id, "Arn"]}
+        in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])
+        for action in s["Action"]
+    }
+    assert actions == {"dynamodb:GetItem", "dynamodb:Scan"}
 
 
 def synthesized(**props) -> dict:

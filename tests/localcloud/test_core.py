@@ -19,6 +19,7 @@ from aws_cdk import aws_sqs as sqs
 from botocore.exceptions import ClientError
 
 from localcloud import DrainLimitExceeded, LocalCloud, UnsupportedResourceType
+from localcloud.errors import InvalidRequest
 from patterns.stack import SYNTH_METADATA
 from tests.localcloud.conftest import pk_table, python_function
 
@@ -178,6 +179,24 @@ def test_maximum_concurrency_caps_batches_in_flight(sqs_cloud):
     starts = sorted({span.at for span in invokes})
     assert starts == [0, 1, 2, 3], "two batches of five per second"
     assert max(sqs_cloud.invoker.concurrency_at(consumer, t) for t in starts) == 2
+
+
+def test_the_mapping_is_refused_unless_the_role_may_receive_delete_and_read_attributes(sqs_cloud):
+    picky = sqs_cloud.function("Picky")  # its role may read the Filtered queue, not Work
+    work = sqs_cloud.queue_arn(url(sqs_cloud, "Work"))
+    props = {"EventSourceArn": work, "BatchSize": 10}
+    for action in ("ReceiveMessage", "DeleteMessage", "GetQueueAttributes"):
+        with pytest.raises(
+            InvalidRequest,
+            match=f"InvalidParameterValueException: The provided execution role does not have permissions "
+            f"to call {action} on SQS",
+        ):
+            sqs_cloud.add_event_source("PickyOnWork", "picky-on-work", picky, props)
+        granted = {"Statement": [{"Effect": "Allow", "Action": f"sqs:{action}", "Resource": work}]}
+        sqs_cloud.iam.add_identity_policy(picky.role_arn, granted, f"test-{action}")
+    sqs_cloud.add_event_source("PickyOnWork", "picky-on-work", picky, props)
+    [mapping] = [p for p in sqs_cloud.pollables if getattr(p, "id", None) == "picky-on-work"]
+    assert (mapping.function, mapping.queue_arn) == (picky, work), "granted all three, the mapping is made"
 
 
 # ---------------------------------------------------------------------------------------- async

@@ -18,7 +18,8 @@ from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_sqs as sqs
 from botocore.exceptions import ClientError
 
-from localcloud import LocalCloud, LocalCloudError
+from localcloud import LocalCloud
+from localcloud.errors import InvalidRequest
 from tests.localcloud.conftest import pk_table, python_function
 
 pytestmark = pytest.mark.localcloud
@@ -379,7 +380,10 @@ def test_an_enhanced_fan_out_consumer_delivers_its_streams_records(cloud):
 
 def test_the_mapping_needs_a_role_that_may_read_the_stream(cloud):
     props = {"EventSourceArn": cloud.outputs["PositionsArn"], "StartingPosition": "LATEST"}
-    with pytest.raises(LocalCloudError, match=r"Cannot access stream .* may not kinesis:DescribeStream"):
+    with pytest.raises(
+        InvalidRequest,
+        match=r"InvalidParameterValueException: Cannot access stream .* may not kinesis:DescribeStream",
+    ):
         cloud.add_event_source("UngrantedMapping", "ungranted", cloud.function("Ungranted"), props)
 
 
