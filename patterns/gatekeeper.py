@@ -46,7 +46,12 @@ PRINCIPAL_SCHEMA = {
     "additionalProperties": False,
     "properties": {
         "principal_id": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,63}$"},
-        "permissions": {"type": "array", "minItems": 1, "maxItems": 50, "items": {"type": "string"}},
+        "permissions": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": 50,
+            "items": {"type": "string", "maxLength": 200},
+        },
     },
 }
 DOCUMENT_SCHEMA = {

@@ -1,7 +1,7 @@
 """POST /orders/{order_id}/shipment: hand the order to the shipper asynchronously, answer 202.
 
 The order moves from ``accepted`` to ``shipping`` with a conditional write, so it is handed off
-once: a second request is a 409, an unknown order a 404. The shipper is invoked with
+once: a second request is a 409, an unknown order a 404, an id no order can have a 400. The shipper is invoked with
 ``InvocationType=Event``: Lambda queues the event and answers at once; its retries and its
 failure queue are the shipper's own, so this route never waits for the shipping work.
 """
@@ -18,7 +18,8 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError, Servic
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
 
-from orders import ACCEPTED, SHIPPING, now, orders
+from orders import ACCEPTED, MAX_ORDER_ID_BYTES, SHIPPING, now, orders
+from shared.http import key_parameter
 from shared.observability import instrument, logger, metrics
 
 SHIPPER_FUNCTION = os.environ["SHIPPER_FUNCTION_NAME"]
@@ -28,6 +29,7 @@ app = APIGatewayRestResolver()
 
 @app.post("/orders/<order_id>/shipment")
 def ship_order(order_id: str) -> tuple[dict[str, Any], int]:
+    key_parameter(app, "order_id", order_id, max_bytes=MAX_ORDER_ID_BYTES)
     try:
         _set_status(order_id, SHIPPING, expected=ACCEPTED)
     except orders.ConditionalCheckFailed as error:

@@ -1,7 +1,9 @@
 """CRUD on items behind API Gateway: create, read, list with pagination, replace and delete.
 
-Bad input is a 400 naming every problem; an unknown id is a 404; nothing else reaches the caller
-as a stack trace. The table name comes from ``TABLE_NAME``.
+Bad input is a 400 naming every problem (a body over 256 KiB a 413), including what the table
+would refuse: an empty id or one over DynamoDB's 2,048-byte key limit, a string with a lone
+surrogate, a ``next_token`` this API did not make. An unknown id is a 404; nothing else reaches the
+caller as a stack trace. The table name comes from ``TABLE_NAME``.
 """
 
 from __future__ import annotations
@@ -19,9 +21,9 @@ from aws_lambda_powertools.event_handler.exceptions import BadRequestError, NotF
 from aws_lambda_powertools.metrics import MetricUnit
 
 from shared.dynamodb import Table
-from shared.http import validated_body
+from shared.http import key_parameter, validated_body
 from shared.observability import instrument, metrics
-from shared.validation import Field, Schema
+from shared.validation import Field, InvalidInput, Schema, key_value, parse_json_body
 
 table = Table(os.environ["TABLE_NAME"])
 app = APIGatewayRestResolver()
@@ -60,7 +62,7 @@ def list_items() -> dict[str, Any]:
 
 @app.get("/items/<item_id>")
 def get_item(item_id: str) -> dict[str, Any]:
-    item = table.get_item({"id": item_id})
+    item = table.get_item({"id": key_parameter(app, "id", item_id)})
     if item is None:
         raise NotFoundError(f"item {item_id} not found")
     return _plain(item)
@@ -68,6 +70,7 @@ def get_item(item_id: str) -> dict[str, Any]:
 
 @app.put("/items/<item_id>")
 def replace_item(item_id: str) -> dict[str, Any]:
+    key_parameter(app, "id", item_id)
     data = validated_body(app, ITEM)
     existing = table.get_item({"id": item_id}, ProjectionExpression="created_at")
     if existing is None:
@@ -82,6 +85,7 @@ def replace_item(item_id: str) -> dict[str, Any]:
 
 @app.delete("/items/<item_id>")
 def delete_item(item_id: str) -> Response:
+    key_parameter(app, "id", item_id)
     try:
         table.delete_item({"id": item_id}, ConditionExpression="attribute_exists(id)")
     except table.ConditionalCheckFailed:
@@ -97,7 +101,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def _page_size(raw: str | None) -> int:
     if raw is None:
         return DEFAULT_PAGE_SIZE
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_PAGE_SIZE:
         raise BadRequestError(f"limit: expected an integer from 1 to {MAX_PAGE_SIZE}")
     return int(raw)
 
@@ -107,12 +111,14 @@ def _encode_token(key: dict[str, Any]) -> str:
 
 
 def _decode_token(token: str) -> dict[str, Any]:
+    """The start key in a token; anything else (however it decodes) is a 400, never a scan from it."""
     try:
-        key = json.loads(base64.urlsafe_b64decode(token.encode()))
-    except (binascii.Error, ValueError):
+        key = parse_json_body(base64.urlsafe_b64decode(token.encode()).decode())
+        if not isinstance(key, dict) or set(key) != {"id"}:
+            raise InvalidInput("not a start key")
+        key_value("id", key["id"])
+    except (binascii.Error, ValueError):  # InvalidInput and UnicodeError are ValueErrors
         raise BadRequestError("next_token: not a token this API returned") from None
-    if not isinstance(key, dict) or set(key) != {"id"} or not isinstance(key["id"], str):
-        raise BadRequestError("next_token: not a token this API returned")
     return key
 
 
