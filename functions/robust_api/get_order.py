@@ -7,14 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver
-from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-
 from orders import MAX_ORDER_ID_BYTES, orders, public
-from shared.http import key_parameter
+from shared.http import NotFound, Router, key_parameter
 from shared.observability import instrument
 
-app = APIGatewayRestResolver()
+app = Router()
 
 
 @app.get("/orders/<order_id>")
@@ -23,7 +20,7 @@ def get_order(order_id: str) -> dict[str, Any]:
         {"order_id": key_parameter(app, "order_id", order_id, max_bytes=MAX_ORDER_ID_BYTES)}
     )
     if order is None:
-        raise NotFoundError(f"order {order_id} not found")
+        raise NotFound(f"order {order_id} not found")
     return public(order)
 
 

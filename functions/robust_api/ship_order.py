@@ -13,18 +13,16 @@ import os
 from typing import Any
 
 import boto3
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver
-from aws_lambda_powertools.event_handler.exceptions import NotFoundError, ServiceError
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
 
 from orders import ACCEPTED, MAX_ORDER_ID_BYTES, SHIPPING, now, orders
-from shared.http import key_parameter
+from shared.http import HttpError, NotFound, Router, key_parameter
 from shared.observability import instrument, logger, metrics
 
 SHIPPER_FUNCTION = os.environ["SHIPPER_FUNCTION_NAME"]
 lambda_client = boto3.client("lambda")
-app = APIGatewayRestResolver()
+app = Router()
 
 
 @app.post("/orders/<order_id>/shipment")
@@ -35,8 +33,8 @@ def ship_order(order_id: str) -> tuple[dict[str, Any], int]:
     except orders.ConditionalCheckFailed as error:
         current = error.response.get("Item", {}).get("status", {}).get("S")
         if current is None:
-            raise NotFoundError(f"order {order_id} not found") from None
-        raise ServiceError(
+            raise NotFound(f"order {order_id} not found") from None
+        raise HttpError(
             409, f"order {order_id} is {current}; only an accepted order can be shipped"
         ) from None
     try:
@@ -48,7 +46,7 @@ def ship_order(order_id: str) -> tuple[dict[str, Any], int]:
     except (ClientError, BotoCoreError) as error:
         logger.error("shipper did not take the order", extra={"order_id": order_id, "why": str(error)})
         _set_status(order_id, ACCEPTED, expected=SHIPPING)
-        raise ServiceError(
+        raise HttpError(
             503, "the shipper could not take the order; it is still accepted, try again"
         ) from None
     metrics.add_metric(name="ShipmentsRequested", unit=MetricUnit.Count, value=1)

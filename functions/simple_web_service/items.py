@@ -16,17 +16,15 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
-from aws_lambda_powertools.event_handler.exceptions import BadRequestError, NotFoundError
 from aws_lambda_powertools.metrics import MetricUnit
 
 from shared.dynamodb import Table
-from shared.http import key_parameter, validated_body
+from shared.http import BadRequest, NotFound, Response, Router, key_parameter, validated_body
 from shared.observability import instrument, metrics
 from shared.validation import Field, InvalidInput, Schema, key_value, parse_json_body
 
 table = Table(os.environ["TABLE_NAME"])
-app = APIGatewayRestResolver()
+app = Router()
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
@@ -64,7 +62,7 @@ def list_items() -> dict[str, Any]:
 def get_item(item_id: str) -> dict[str, Any]:
     item = table.get_item({"id": key_parameter(app, "id", item_id)})
     if item is None:
-        raise NotFoundError(f"item {item_id} not found")
+        raise NotFound(f"item {item_id} not found")
     return _plain(item)
 
 
@@ -74,12 +72,12 @@ def replace_item(item_id: str) -> dict[str, Any]:
     data = validated_body(app, ITEM)
     existing = table.get_item({"id": item_id}, ProjectionExpression="created_at")
     if existing is None:
-        raise NotFoundError(f"item {item_id} not found")
+        raise NotFound(f"item {item_id} not found")
     item = {"id": item_id, **data, "created_at": existing["created_at"], "updated_at": _now()}
     try:
         table.put_item(item, ConditionExpression="attribute_exists(id)")
     except table.ConditionalCheckFailed:
-        raise NotFoundError(f"item {item_id} not found") from None
+        raise NotFound(f"item {item_id} not found") from None
     return _plain(item)
 
 
@@ -89,8 +87,8 @@ def delete_item(item_id: str) -> Response:
     try:
         table.delete_item({"id": item_id}, ConditionExpression="attribute_exists(id)")
     except table.ConditionalCheckFailed:
-        raise NotFoundError(f"item {item_id} not found") from None
-    return Response(204, content_types.APPLICATION_JSON, "")
+        raise NotFound(f"item {item_id} not found") from None
+    return Response(204)
 
 
 @instrument
@@ -102,7 +100,7 @@ def _page_size(raw: str | None) -> int:
     if raw is None:
         return DEFAULT_PAGE_SIZE
     if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_PAGE_SIZE:
-        raise BadRequestError(f"limit: expected an integer from 1 to {MAX_PAGE_SIZE}")
+        raise BadRequest(f"limit: expected an integer from 1 to {MAX_PAGE_SIZE}")
     return int(raw)
 
 
@@ -118,7 +116,7 @@ def _decode_token(token: str) -> dict[str, Any]:
             raise InvalidInput("not a start key")
         key_value("id", key["id"])
     except (binascii.Error, ValueError):  # InvalidInput and UnicodeError are ValueErrors
-        raise BadRequestError("next_token: not a token this API returned") from None
+        raise BadRequest("next_token: not a token this API returned") from None
     return key
 
 
