@@ -1,9 +1,10 @@
 """POST /orders/{order_id}/shipment: hand the order to the shipper asynchronously, answer 202.
 
 The order moves from ``accepted`` to ``shipping`` with a conditional write, so it is handed off
-once: a second request is a 409, an unknown order a 404, an id no order can have a 400. The shipper is invoked with
-``InvocationType=Event``: Lambda queues the event and answers at once; its retries and its
-failure queue are the shipper's own, so this route never waits for the shipping work.
+once: a second request is a 409, an unknown order a 404, an id no order can have a 400. The
+shipper is invoked with ``InvocationType=Event``: Lambda queues the event and answers at once; its
+retries and its failure queue are the shipper's own, so this route never waits for the shipping
+work.
 """
 
 from __future__ import annotations
