@@ -17,12 +17,14 @@ test's own), before moto sees it:
   be kinder).
 
 Moto already refuses items over 400 KB on every write path, numbers that are not numbers, and
-key type mismatches, so those are left to it. Not checked: key values inside a Query's
-``KeyConditionExpression``.
+key type mismatches, so those are left to it. A Query's key condition is checked for its
+equalities on the table's own keys (``pk = :pk``); not checked: other comparisons, and queries of
+an index.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -72,6 +74,8 @@ def _keys(operation: str, params: dict[str, Any]) -> Iterator[tuple[Any, Any]]:
     elif operation in ("Query", "Scan"):
         if "ExclusiveStartKey" in params:
             yield table, params["ExclusiveStartKey"]
+        if operation == "Query" and "IndexName" not in params:
+            yield table, _key_condition_values(params)
     elif operation == "BatchWriteItem":
         for name, requests in _items(params.get("RequestItems")):
             for request in requests if isinstance(requests, list) else []:
@@ -94,6 +98,24 @@ def _keys(operation: str, params: dict[str, Any]) -> Iterator[tuple[Any, Any]]:
                     yield action.get("TableName"), action.get("Item")
                 else:
                     yield action.get("TableName"), action.get("Key")
+
+
+_EQUALITY = re.compile(r"(#?[\w.]+)\s*=\s*(:\w+)|(:\w+)\s*=\s*(#?[\w.]+)")
+
+
+def _key_condition_values(params: dict[str, Any]) -> dict[str, Any]:
+    """``{attribute: value}`` for each ``attribute = :value`` in a Query's key condition."""
+    expression = params.get("KeyConditionExpression")
+    names = params.get("ExpressionAttributeNames") or {}
+    values = params.get("ExpressionAttributeValues") or {}
+    if not isinstance(expression, str) or not isinstance(names, dict) or not isinstance(values, dict):
+        return {}
+    found = {}
+    for match in _EQUALITY.finditer(expression):
+        name, placeholder = (match[1], match[2]) if match[1] else (match[4], match[3])
+        if placeholder in values:
+            found[names.get(name, name)] = values[placeholder]
+    return found
 
 
 def _items(mapping: Any) -> Iterator[tuple[str, Any]]:

@@ -69,6 +69,31 @@ def test_every_operation_refuses_an_empty_or_over_long_partition_key(operation, 
     assert refusal(operation, **params(key("a" * 2048))) is None
 
 
+def test_a_query_is_held_to_the_limits_on_its_key_equalities():
+    def query(expression, names=None, **values):
+        params = {"TableName": "Sorted", "KeyConditionExpression": expression}
+        params["ExpressionAttributeValues"] = {f":{k}": {"S": v} for k, v in values.items()}
+        if names:
+            params["ExpressionAttributeNames"] = names
+        return refusal("Query", **params)
+
+    assert query("pk = :p", p="") == EMPTY_STRING_KEY
+    assert query("#k = :p", {"#k": "pk"}, p="a" * 2049) == HASH_TOO_LONG
+    assert query(":p = pk AND sk = :s", p="p", s="s" * 1025) == RANGE_TOO_LONG
+    assert query("pk = :p AND begins_with(sk, :s)", p="p", s="s" * 2000) is None  # only equalities
+    assert query("pk = :p", p="a" * 2048) is None
+    assert (
+        refusal(
+            "Query",
+            TableName="Sorted",
+            IndexName="ByOther",
+            KeyConditionExpression="pk = :p",
+            ExpressionAttributeValues={":p": {"S": ""}},
+        )
+        is None
+    )
+
+
 def test_key_limits_count_utf8_bytes_not_characters():
     emoji = "\N{GRINNING FACE}"  # four bytes
     assert refusal("GetItem", TableName="Simple", Key=key(emoji * 512)) is None
