@@ -37,6 +37,7 @@ from localcloud.appconfig import AppConfig
 from localcloud.assembly import StackArtifact, load_stack
 from localcloud.clock import DEFAULT_START, VirtualClock
 from localcloud.cloudfront import CloudFront, DistributionClient
+from localcloud.dynamodb_limits import check_dynamodb_request
 from localcloud.errors import (
     DrainLimitExceeded,
     FunctionNotFound,
@@ -556,6 +557,17 @@ class LocalCloud:
                 decision.reason,
             )
 
+    def _dynamodb_key_schema(self, table: str) -> dict[str, str] | None:
+        """``{attribute: HASH | RANGE}`` of a table in this cloud's account and region, by name or ARN."""
+        from moto.dynamodb.exceptions import ResourceNotFoundException
+        from moto.dynamodb.models import dynamodb_backends
+
+        try:
+            found = dynamodb_backends[self.account][self.region].get_table(table.rsplit("/", 1)[-1])
+        except ResourceNotFoundException:  # moto answers the call with AWS's error itself
+            return None
+        return {item["AttributeName"]: item["KeyType"] for item in found.schema}
+
     def _after_call(
         self, service_model: Any, operation: str, parsed: dict[str, Any], params: dict[str, Any] | None
     ) -> None:
@@ -618,6 +630,8 @@ def _before_parameter_build(params: dict[str, Any], model: Any, context: dict[st
         return
     context["localcloud_params"] = params
     _active._check_call(model.service_model, model.name, params)
+    if model.service_model.service_name == "dynamodb":
+        check_dynamodb_request(model.name, params, _active._dynamodb_key_schema)
 
 
 def _route_lambda_invoke(

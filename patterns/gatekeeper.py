@@ -76,7 +76,12 @@ def principal_schema(code_dir: CodeLocation = "gatekeeper") -> dict[str, Any]:
         "additionalProperties": False,
         "properties": {
             "principal_id": {"type": "string", "pattern": f"^{token_format(code_dir)['principal_id']}$"},
-            "permissions": {"type": "array", "minItems": 1, "maxItems": 50, "items": {"type": "string"}},
+            "permissions": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": 50,
+                "items": {"type": "string", "maxLength": 200},
+            },
         },
     }
 

@@ -4,7 +4,12 @@ A pydantic model costs about 50 ms of cold start on this project's handlers; the
 nothing measurable and give the same kind of message. Every problem is reported at once::
 
     ITEM = Schema(name=Field(str, max_length=100), quantity=Field(int, minimum=0, required=False))
-    item = ITEM.validate(json.loads(body))   # raises InvalidInput("name: required; ...")
+    item = ITEM.validate(parse_json_body(body))   # raises InvalidInput("name: required; ...")
+    key_value("id", path_id)                       # raises InvalidInput("id: longer than ...")
+
+Besides each field's own rules, the checks refuse what DynamoDB would refuse after the handler
+had taken the value: strings UTF-8 cannot carry (a lone surrogate such as ``"\\ud800"``), empty or
+over-long key values, and ``NaN``/``Infinity`` or nesting too deep to parse in a body.
 """
 
 from __future__ import annotations
@@ -13,9 +18,44 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+#: DynamoDB's limits on a key attribute's value, in UTF-8 bytes.
+PARTITION_KEY_MAX_BYTES = 2048
+SORT_KEY_MAX_BYTES = 1024
+NOT_UNICODE = "not valid Unicode (a lone surrogate such as \\ud800), which DynamoDB cannot store"
+
 
 class InvalidInput(ValueError):
     """The input breaks its schema; ``str(error)`` is safe to return to the caller."""
+
+
+def key_value(name: str, value: Any, *, max_bytes: int = PARTITION_KEY_MAX_BYTES) -> str:
+    """``value`` if DynamoDB can take it as a string key; else :class:`InvalidInput` naming ``name``.
+
+    DynamoDB refuses an empty key and one over its size limit with a ``ValidationException``,
+    which would reach the caller as a 5xx; ``max_bytes`` may be smaller, for a domain limit.
+    """
+    if not isinstance(value, str) or not value:
+        raise InvalidInput(f"{name}: required")
+    if not is_unicode(value):
+        raise InvalidInput(f"{name}: {NOT_UNICODE}")
+    if len(value.encode("utf-8")) > max_bytes:
+        raise InvalidInput(f"{name}: longer than {max_bytes} bytes in UTF-8")
+    return value
+
+
+def is_unicode(value: Any) -> bool:
+    """Whether every string in ``value`` (keys and members of objects and arrays too) is UTF-8-safe."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
+    if isinstance(value, dict):
+        return all(is_unicode(k) and is_unicode(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(is_unicode(member) for member in value)
+    return True
 
 
 @dataclass(frozen=True)
@@ -34,6 +74,8 @@ class Field:
         if (isinstance(value, bool) and bool not in expected) or not isinstance(value, expected):
             names = " or ".join(_json_type(t) for t in expected)
             return [f"{name}: expected {names}, got {_json_type(type(value))}"]
+        if not is_unicode(value):
+            return [f"{name}: {NOT_UNICODE}"]
         found: list[str] = []
         if self.min_length is not None and len(value) < self.min_length:
             found.append(f"{name}: shorter than {self.min_length}")
@@ -70,7 +112,10 @@ class Schema:
                 continue
             found.extend(field.problems(name, data[name]))
         if not self.allow_extra:
-            found.extend(f"{name}: unknown field" for name in sorted(set(data) - set(self.fields)))
+            unknown = sorted(set(data) - set(self.fields))
+            found.extend(f"{_shown(name)}: unknown field" for name in unknown[:MAX_NAMED_UNKNOWN])
+            if len(unknown) > MAX_NAMED_UNKNOWN:
+                found.append(f"body: {len(unknown) - MAX_NAMED_UNKNOWN} more unknown fields")
         if partial and not set(data) & set(self.fields):
             found.append(f"body: give at least one of {', '.join(self.fields)}")
         if found:
@@ -79,13 +124,43 @@ class Schema:
 
 
 def parse_json_body(body: str | None) -> Any:
-    """Decode a request body, turning an empty or malformed body into :class:`InvalidInput`."""
+    """Decode a request body, turning an empty or malformed body into :class:`InvalidInput`.
+
+    ``NaN`` and ``Infinity``, which Python's parser reads but JSON does not have, are malformed
+    too, and so is nesting deeper than the parser can follow.
+    """
     if not body:
         raise InvalidInput("body: required")
     try:
-        return json.loads(body)
+        return json.loads(body, parse_constant=_not_json, parse_float=_finite)
     except json.JSONDecodeError as error:
         raise InvalidInput(f"body: not valid JSON ({error.msg} at position {error.pos})") from None
+    except ValueError as error:  # NaN, Infinity, 1e400, an integer of more digits than Python reads
+        raise InvalidInput(f"body: not valid JSON ({_shown(str(error))})") from None
+    except RecursionError:
+        raise InvalidInput("body: not valid JSON (nested too deeply)") from None
+
+
+#: How many unknown field names a message lists, and how much of each, so it stays small.
+MAX_NAMED_UNKNOWN = 10
+MAX_SHOWN_CHARACTERS = 64
+
+
+def _shown(text: str) -> str:
+    """``text`` as a message may quote it: ASCII (escapes for the rest, lone surrogates too), cut short."""
+    escaped = json.dumps(text)[1:-1]
+    return escaped if len(escaped) <= MAX_SHOWN_CHARACTERS else escaped[:MAX_SHOWN_CHARACTERS] + "..."
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not a JSON value")
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if number in (float("inf"), float("-inf")):
+        raise ValueError(f"{_shown(text)} is out of range")
+    return number
 
 
 def _json_type(python_type: type) -> str:

@@ -34,6 +34,7 @@ NEW_PRINCIPAL = Schema(
     principal_id=Field(str, min_length=1, max_length=64),
     permissions=Field(list, min_length=1),
 )
+PRINCIPAL_ID_RULE = "principal_id: lowercase letters, digits, '-' and '_', starting with a letter or digit"
 #: What the answers show of a stored principal: never the hash of its secret.
 SHOWN = ("principal_id", "permissions", "created_at", "created_by", "revoked_at", "revoked_by")
 OPERATOR = "operator"
@@ -57,7 +58,7 @@ def add_principal() -> tuple[dict[str, Any], int]:
 
 @app.get("/admin/principals/<principal_id>")
 def read_principal(principal_id: str) -> dict[str, Any]:
-    found = principals.get_item({"principal_id": principal_id})
+    found = principals.get_item({"principal_id": _principal_id(principal_id)})
     if found is None:
         raise NotFoundError(f"principal {principal_id} not found")
     return _shown(found)
@@ -68,7 +69,7 @@ def revoke_principal(principal_id: str) -> dict[str, Any]:
     """Mark the principal revoked; a second revoke keeps the first time and answers the same."""
     try:
         revoked = principals.update_item(
-            {"principal_id": principal_id},
+            {"principal_id": _principal_id(principal_id)},
             UpdateExpression="SET revoked_at = if_not_exists(revoked_at, :now), "
             "revoked_by = if_not_exists(revoked_by, :by)",
             ConditionExpression="attribute_exists(principal_id)",
@@ -85,11 +86,7 @@ def revoke_principal(principal_id: str) -> dict[str, Any]:
 
 def create(data: dict[str, Any], *, created_by: str) -> dict[str, Any]:
     """Store a new principal with the hash of a fresh token; the answer carries the token itself."""
-    problems = (
-        []
-        if PRINCIPAL_ID.match(data["principal_id"])
-        else ["principal_id: lowercase letters, digits, '-' and '_', starting with a letter or digit"]
-    )
+    problems = [] if PRINCIPAL_ID.fullmatch(data["principal_id"]) else [PRINCIPAL_ID_RULE]
     problems += permission_problems(data["permissions"])
     if problems:
         raise InvalidInput("; ".join(problems))
@@ -125,6 +122,13 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if "requestContext" in event:
         return app.resolve(event, context)
     return operator_command(event)
+
+
+def _principal_id(principal_id: str) -> str:
+    """A path's principal id, if a principal can have it; else a 400 (never a table call)."""
+    if not PRINCIPAL_ID.fullmatch(principal_id):
+        raise BadRequestError(PRINCIPAL_ID_RULE)
+    return principal_id
 
 
 def _caller() -> str:

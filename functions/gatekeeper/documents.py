@@ -3,7 +3,8 @@
 The function never sees a token. API Gateway calls it only after the authorizer's policy allowed
 the route, and passes the principal in ``requestContext.authorizer``; every read and write is
 keyed by that principal, so one caller can neither list nor fetch another's documents (a document
-of someone else is a 404, not a 403, so ids do not leak).
+of someone else is a 404, not a 403, so ids do not leak). An id the table cannot hold (over its
+sort key's 1,024 bytes) is a 400, as is a body that breaks the document's rules.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError, Unauth
 from aws_lambda_powertools.metrics import MetricUnit
 
 from shared.dynamodb import Table, from_attributes, to_attributes
-from shared.http import validated_body
+from shared.http import key_parameter, validated_body
 from shared.observability import instrument, metrics
-from shared.validation import Field, Schema
+from shared.validation import SORT_KEY_MAX_BYTES, Field, Schema
 
 documents = Table(os.environ["DOCUMENTS_TABLE_NAME"])
 app = APIGatewayRestResolver()
@@ -65,6 +66,7 @@ def create_document() -> tuple[dict[str, Any], int]:
 
 @app.get("/documents/<document_id>")
 def read_document(document_id: str) -> dict[str, Any]:
+    document_id = key_parameter(app, "id", document_id, max_bytes=SORT_KEY_MAX_BYTES)
     found = documents.get_item({"owner": _principal(), "id": document_id})
     if found is None:
         raise NotFoundError(f"document {document_id} not found")

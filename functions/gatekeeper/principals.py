@@ -32,6 +32,8 @@ PERMISSION = re.compile(
     r"^(?P<method>GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS|\*) (?P<path>/[A-Za-z0-9._~*/-]*)$"
 )
 MAX_PERMISSIONS = 50
+#: The longest permission text: far more than a route needs, small enough to keep items small.
+MAX_PERMISSION_LENGTH = 200
 #: Compared against when the principal does not exist, so an unknown id takes as long as a wrong secret.
 _NO_SUCH_PRINCIPAL = hashlib.sha256(b"no such principal").hexdigest()
 
@@ -86,6 +88,9 @@ def permission_problems(permissions: list[str]) -> list[str]:
         return [f"permissions: at most {MAX_PERMISSIONS}"]
     found = []
     for index, text in enumerate(permissions):
+        if isinstance(text, str) and len(text) > MAX_PERMISSION_LENGTH:
+            found.append(f"permissions[{index}]: longer than {MAX_PERMISSION_LENGTH}")
+            continue
         try:
             parse_permission(text)
         except ValueError as error:

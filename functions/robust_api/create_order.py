@@ -15,14 +15,12 @@ import uuid
 from typing import Any
 
 import boto3
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver
-from aws_lambda_powertools.event_handler.exceptions import BadRequestError, ServiceError
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from orders import ACCEPTED, now, orders, public
-from shared.http import validated_body
+from shared.http import BadRequest, HttpError, Router, validated_body
 from shared.observability import instrument, logger, metrics
 from shared.validation import Field, Schema
 
@@ -37,7 +35,7 @@ lambda_client = boto3.client(
         retries={"mode": "standard", "total_max_attempts": 2},
     ),
 )
-app = APIGatewayRestResolver()
+app = Router()
 
 ORDER = Schema(
     customer_id=Field(str, min_length=1, max_length=64),
@@ -80,20 +78,20 @@ def shipping_quote(country: str, weight_grams: int) -> dict[str, Any]:
         code = error.response.get("Error", {}).get("Code", "Unknown")
         logger.error("quote service call refused", extra={"error_code": code, "why": str(error)})
         if code == "TooManyRequestsException":
-            raise ServiceError(503, "the shipping quote service is busy; try again shortly") from None
-        raise ServiceError(502, QUOTE_FAILED) from None
+            raise HttpError(503, "the shipping quote service is busy; try again shortly") from None
+        raise HttpError(502, QUOTE_FAILED) from None
     except (BotoCoreError, ValueError) as error:
         logger.error("quote service unreachable", extra={"why": repr(error)})
-        raise ServiceError(502, QUOTE_FAILED) from None
+        raise HttpError(502, QUOTE_FAILED) from None
     if "FunctionError" in response:
         logger.error("quote service failed", extra={"answer": answer})
-        raise ServiceError(502, QUOTE_FAILED)
+        raise HttpError(502, QUOTE_FAILED)
     status = answer.get("statusCode") if isinstance(answer, dict) else None
     if status == 400:
-        raise BadRequestError(str(answer.get("message", "the order cannot be shipped")))
+        raise BadRequest(str(answer.get("message", "the order cannot be shipped")))
     if status != 200 or not _is_quote(answer.get("body")):
         logger.error("quote breaks the contract", extra={"answer": answer})
-        raise ServiceError(502, QUOTE_FAILED)
+        raise HttpError(502, QUOTE_FAILED)
     return answer["body"]
 
 

@@ -15,6 +15,8 @@ from typing import Any
 from shared.dynamodb import Table
 
 ACCEPTED, SHIPPING, SHIPPED = "accepted", "shipping", "shipped"
+#: Order ids are UUIDs this API makes (36 bytes); a longer one names no order.
+MAX_ORDER_ID_BYTES = 64
 
 orders = Table(os.environ["TABLE_NAME"])
 

@@ -1,9 +1,10 @@
 """POST /orders/{order_id}/shipment: hand the order to the shipper asynchronously, answer 202.
 
 The order moves from ``accepted`` to ``shipping`` with a conditional write, so it is handed off
-once: a second request is a 409, an unknown order a 404. The shipper is invoked with
-``InvocationType=Event``: Lambda queues the event and answers at once; its retries and its
-failure queue are the shipper's own, so this route never waits for the shipping work.
+once: a second request is a 409, an unknown order a 404, an id no order can have a 400. The
+shipper is invoked with ``InvocationType=Event``: Lambda queues the event and answers at once; its
+retries and its failure queue are the shipper's own, so this route never waits for the shipping
+work.
 """
 
 from __future__ import annotations
@@ -13,28 +14,28 @@ import os
 from typing import Any
 
 import boto3
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver
-from aws_lambda_powertools.event_handler.exceptions import NotFoundError, ServiceError
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
 
-from orders import ACCEPTED, SHIPPING, now, orders
+from orders import ACCEPTED, MAX_ORDER_ID_BYTES, SHIPPING, now, orders
+from shared.http import HttpError, NotFound, Router, key_parameter
 from shared.observability import instrument, logger, metrics
 
 SHIPPER_FUNCTION = os.environ["SHIPPER_FUNCTION_NAME"]
 lambda_client = boto3.client("lambda")
-app = APIGatewayRestResolver()
+app = Router()
 
 
 @app.post("/orders/<order_id>/shipment")
 def ship_order(order_id: str) -> tuple[dict[str, Any], int]:
+    key_parameter(app, "order_id", order_id, max_bytes=MAX_ORDER_ID_BYTES)
     try:
         _set_status(order_id, SHIPPING, expected=ACCEPTED)
     except orders.ConditionalCheckFailed as error:
         current = error.response.get("Item", {}).get("status", {}).get("S")
         if current is None:
-            raise NotFoundError(f"order {order_id} not found") from None
-        raise ServiceError(
+            raise NotFound(f"order {order_id} not found") from None
+        raise HttpError(
             409, f"order {order_id} is {current}; only an accepted order can be shipped"
         ) from None
     try:
@@ -46,7 +47,7 @@ def ship_order(order_id: str) -> tuple[dict[str, Any], int]:
     except (ClientError, BotoCoreError) as error:
         logger.error("shipper did not take the order", extra={"order_id": order_id, "why": str(error)})
         _set_status(order_id, ACCEPTED, expected=SHIPPING)
-        raise ServiceError(
+        raise HttpError(
             503, "the shipper could not take the order; it is still accepted, try again"
         ) from None
     metrics.add_metric(name="ShipmentsRequested", unit=MetricUnit.Count, value=1)

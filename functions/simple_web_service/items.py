@@ -1,7 +1,9 @@
 """CRUD on items behind API Gateway: create, read, list with pagination, replace and delete.
 
-Bad input is a 400 naming every problem; an unknown id is a 404; nothing else reaches the caller
-as a stack trace. The table name comes from ``TABLE_NAME``.
+Bad input is a 400 naming every problem (a body over 256 KiB a 413), including what the table
+would refuse: an empty id or one over DynamoDB's 2,048-byte key limit, a string with a lone
+surrogate, a ``next_token`` this API did not make. An unknown id is a 404; nothing else reaches the
+caller as a stack trace. The table name comes from ``TABLE_NAME``.
 """
 
 from __future__ import annotations
@@ -14,17 +16,15 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
-from aws_lambda_powertools.event_handler.exceptions import BadRequestError, NotFoundError
 from aws_lambda_powertools.metrics import MetricUnit
 
 from shared.dynamodb import Table
-from shared.http import validated_body
+from shared.http import BadRequest, NotFound, Response, Router, key_parameter, validated_body
 from shared.observability import instrument, metrics
-from shared.validation import Field, Schema
+from shared.validation import Field, InvalidInput, Schema, key_value, parse_json_body
 
 table = Table(os.environ["TABLE_NAME"])
-app = APIGatewayRestResolver()
+app = Router()
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
@@ -60,33 +60,35 @@ def list_items() -> dict[str, Any]:
 
 @app.get("/items/<item_id>")
 def get_item(item_id: str) -> dict[str, Any]:
-    item = table.get_item({"id": item_id})
+    item = table.get_item({"id": key_parameter(app, "id", item_id)})
     if item is None:
-        raise NotFoundError(f"item {item_id} not found")
+        raise NotFound(f"item {item_id} not found")
     return _plain(item)
 
 
 @app.put("/items/<item_id>")
 def replace_item(item_id: str) -> dict[str, Any]:
+    key_parameter(app, "id", item_id)
     data = validated_body(app, ITEM)
     existing = table.get_item({"id": item_id}, ProjectionExpression="created_at")
     if existing is None:
-        raise NotFoundError(f"item {item_id} not found")
+        raise NotFound(f"item {item_id} not found")
     item = {"id": item_id, **data, "created_at": existing["created_at"], "updated_at": _now()}
     try:
         table.put_item(item, ConditionExpression="attribute_exists(id)")
     except table.ConditionalCheckFailed:
-        raise NotFoundError(f"item {item_id} not found") from None
+        raise NotFound(f"item {item_id} not found") from None
     return _plain(item)
 
 
 @app.delete("/items/<item_id>")
 def delete_item(item_id: str) -> Response:
+    key_parameter(app, "id", item_id)
     try:
         table.delete_item({"id": item_id}, ConditionExpression="attribute_exists(id)")
     except table.ConditionalCheckFailed:
-        raise NotFoundError(f"item {item_id} not found") from None
-    return Response(204, content_types.APPLICATION_JSON, "")
+        raise NotFound(f"item {item_id} not found") from None
+    return Response(204)
 
 
 @instrument
@@ -97,8 +99,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def _page_size(raw: str | None) -> int:
     if raw is None:
         return DEFAULT_PAGE_SIZE
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
-        raise BadRequestError(f"limit: expected an integer from 1 to {MAX_PAGE_SIZE}")
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_PAGE_SIZE:
+        raise BadRequest(f"limit: expected an integer from 1 to {MAX_PAGE_SIZE}")
     return int(raw)
 
 
@@ -107,12 +109,14 @@ def _encode_token(key: dict[str, Any]) -> str:
 
 
 def _decode_token(token: str) -> dict[str, Any]:
+    """The start key in a token; anything else (however it decodes) is a 400, never a scan from it."""
     try:
-        key = json.loads(base64.urlsafe_b64decode(token.encode()))
-    except (binascii.Error, ValueError):
-        raise BadRequestError("next_token: not a token this API returned") from None
-    if not isinstance(key, dict) or set(key) != {"id"} or not isinstance(key["id"], str):
-        raise BadRequestError("next_token: not a token this API returned")
+        key = parse_json_body(base64.urlsafe_b64decode(token.encode()).decode())
+        if not isinstance(key, dict) or set(key) != {"id"}:
+            raise InvalidInput("not a start key")
+        key_value("id", key["id"])
+    except (binascii.Error, ValueError):  # InvalidInput and UnicodeError are ValueErrors
+        raise BadRequest("next_token: not a token this API returned") from None
     return key
 
 

@@ -3,7 +3,8 @@
 A method's validator (``RequestValidatorId``) says what to check. Missing required parameters
 answer 400 ``Missing required request parameters: [a, b]``; a body that is not JSON or breaks the
 model (chosen by the request's ``Content-Type``, ``application/json`` when there is none, else the
-``$default`` model) answers 400 ``Invalid request body``. Models are JSON schema draft 4 and may
+``$default`` model) answers 400 ``Invalid request body``; so does ``NaN`` or ``Infinity``, which
+Python's ``json`` would read but JSON does not have. Models are JSON schema draft 4 and may
 ``$ref`` the API's other models by their API Gateway URL.
 """
 
@@ -88,12 +89,19 @@ def _body_problems(call: Call, model: str) -> list[str]:
     """What is wrong with the body for ``model``, one problem each; empty when it fits."""
     text = call.body_text()
     try:
-        document = json.loads(text) if text.strip() else {}
+        document = json.loads(text, parse_constant=_not_json) if text.strip() else {}
     except ValueError as error:
         return [f"not JSON ({error})"]
+    except RecursionError:
+        return ["not JSON (nested too deeply)"]
     validator = _validator(call.api, model)
     errors = sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.path)))
     return [f"{'/'.join(map(str, e.path)) or '(root)'}: {e.message}" for e in errors]
+
+
+def _not_json(constant: str) -> Any:
+    """Python's ``json`` reads ``NaN`` and ``Infinity``; JSON has neither, and API Gateway refuses them."""
+    raise ValueError(f"{constant} is not a JSON value")
 
 
 def model_url(api_id: str, name: str) -> str:

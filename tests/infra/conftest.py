@@ -36,6 +36,28 @@ def properties_of(template: dict[str, Any], resource_type: str) -> dict[str, dic
     return {k: v.get("Properties", {}) for k, v in resources_of(template, resource_type).items()}
 
 
+def unbounded(schema: dict[str, Any], path: str = "body") -> list[str]:
+    """Where a request model lets through a value with no bound: a string without ``maxLength``
+    (or a ``pattern`` that bounds it), an integer or number without ``maximum``, an array without
+    ``maxItems``. API Gateway should refuse what the store cannot take before any code runs."""
+    kind = schema.get("type")
+    if kind == "object":
+        return [
+            problem
+            for name, spec in schema.get("properties", {}).items()
+            for problem in unbounded(spec, f"{path}.{name}")
+        ]
+    if kind == "array":
+        return ([] if "maxItems" in schema else [f"{path}: no maxItems"]) + unbounded(
+            schema.get("items", {}), f"{path}[]"
+        )
+    if kind == "string" and "maxLength" not in schema and "pattern" not in schema:
+        return [f"{path}: no maxLength"]
+    if kind in ("integer", "number") and ("maximum" not in schema or "minimum" not in schema):
+        return [f"{path}: no minimum or maximum"]
+    return []
+
+
 def statements_of(template: dict[str, Any], role_id: str | None = None) -> list[dict[str, Any]]:
     """Statements of the identity policies (of one role, if given), with ``Action`` always a list."""
     return [

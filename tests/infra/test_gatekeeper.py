@@ -8,7 +8,7 @@ from aws_cdk import App, Duration, Stack
 from aws_cdk.assertions import Match
 
 from patterns.gatekeeper import AUTHORIZATION_HEADER_PATTERN, Gatekeeper
-from tests.infra.conftest import assertions_template, properties_of, resources_of, statements_of
+from tests.infra.conftest import assertions_template, properties_of, resources_of, statements_of, unbounded
 
 pytestmark = pytest.mark.infra
 STACK = "GatekeeperStack"
@@ -113,6 +113,8 @@ def test_bodies_are_validated_before_the_admin_and_backend_functions_run(templat
     [principal_model] = [s for s in schemas if s.get("title") == "NewPrincipal"]
     assert principal_model["required"] == ["principal_id", "permissions"]
     assert principal_model["properties"]["permissions"]["maxItems"] == 50
+    assert principal_model["properties"]["permissions"]["items"]["maxLength"] == 200
+    assert [problem for schema in schemas for problem in unbounded(schema)] == []
 
 
 def test_principals_table_is_keyed_by_principal_encrypted_and_recoverable(template):

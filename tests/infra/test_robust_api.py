@@ -13,7 +13,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Template
 
 from patterns.robust_api import RobustApi
-from tests.infra.conftest import properties_of, resources_of, statements_of
+from tests.infra.conftest import properties_of, resources_of, statements_of, unbounded
 
 pytestmark = pytest.mark.infra
 STACK = "RobustApiStack"
@@ -119,6 +119,7 @@ def test_new_orders_are_validated_by_api_gateway_before_any_function_runs(templa
     [model] = properties_of(template, "AWS::ApiGateway::Model").values()
     assert model["Schema"]["required"] == ["customer_id", "country", "weight_grams"]
     assert model["Schema"]["additionalProperties"] is False
+    assert unbounded(model["Schema"]) == []
 
 
 def test_outputs_name_the_api_the_table_and_the_failure_queue(template):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from aws_cdk.assertions import Match
 
-from tests.infra.conftest import assertions_template, resources_of, statements_of
+from tests.infra.conftest import assertions_template, properties_of, resources_of, statements_of, unbounded
 
 pytestmark = pytest.mark.infra
 STACK = "SimpleWebServiceStack"
@@ -40,6 +40,8 @@ def test_bodies_are_validated_by_api_gateway_before_the_function_runs(template, 
     with_body = [m["Properties"] for m in methods if m["Properties"]["HttpMethod"] in ("POST", "PUT")]
     assert len(with_body) == 2
     assert all("RequestValidatorId" in m and "RequestModels" in m for m in with_body)
+    [model] = properties_of(templates[STACK], "AWS::ApiGateway::Model").values()
+    assert unbounded(model["Schema"]) == []
 
 
 def test_stage_throttles_at_the_construct_defaults(template):

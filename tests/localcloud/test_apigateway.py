@@ -418,7 +418,18 @@ def test_missing_required_parameters_are_400_before_the_function_runs(cloud):
 
 
 @pytest.mark.parametrize(
-    "body", [{"sku": "", "qty": 1}, {"sku": "tea", "qty": 0}, {"sku": "tea"}, "{not json", [1]]
+    "body",
+    [
+        {"sku": "", "qty": 1},
+        {"sku": "tea", "qty": 0},
+        {"sku": "tea"},
+        "{not json",
+        [1],
+        # Python's json reads these; JSON has no such values, and the model allows any "extra".
+        '{"sku": "tea", "qty": 1, "extra": NaN}',
+        '{"sku": "tea", "qty": 1, "extra": -Infinity}',
+        '{"sku": "tea", "qty": 1, "extra": ' + "[" * 100_000 + "]" * 100_000 + "}",
+    ],
 )
 def test_a_body_that_breaks_the_model_is_400_invalid_request_body(cloud, body):
     raw = body if isinstance(body, str) else json.dumps(body)

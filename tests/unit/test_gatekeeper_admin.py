@@ -73,6 +73,10 @@ def test_adding_a_principal_answers_its_token_once_and_stores_only_a_hash(admin,
         ({"principal_id": "alice", "permissions": [7]}, "permissions[0]: 7 is not a permission"),
         ({"principal_id": "alice", "permissions": ["GET /x"] * 51}, "permissions: at most 50"),
         ({"principal_id": "alice", "permissions": ["GET /x"], "admin": True}, "admin: unknown field"),
+        ({"principal_id": "alice\n", "permissions": ["GET /x"]}, "principal_id: lowercase letters"),
+        ({"principal_id": "alice", "permissions": ["GET /" + "x" * 200]}, "permissions[0]: longer than 200"),
+        ({"principal_id": "alice", "permissions": ["GET /\ud800"]}, "permissions: not valid Unicode"),
+        ('{"principal_id": "alice", "permissions": NaN}', "body: not valid JSON"),
     ],
 )
 def test_a_bad_principal_is_400_naming_the_problem_and_stores_nothing(admin, lambda_context, body, message):
@@ -121,6 +125,16 @@ def test_revoking_keeps_the_principal_and_says_when_cached_access_ends(admin, la
 
     status, again = call(admin, lambda_context, "DELETE", "/admin/principals/bob", caller="other")
     assert status == 200 and (again["revoked_at"], again["revoked_by"]) == (body["revoked_at"], "root")
+
+
+@pytest.mark.parametrize("principal_id", ["a" * 3000, "Alice", "alice%0A"])
+def test_a_principal_id_no_principal_can_have_is_400_before_the_table_is_read(
+    admin, lambda_context, principal_id
+):
+    """Moto takes a 3 KB key; DynamoDB refuses it, which would be a 502."""
+    for method in ("GET", "DELETE"):
+        status, body = call(admin, lambda_context, method, f"/admin/principals/{principal_id}")
+        assert (status, body["message"].split(":")[0]) == (400, "principal_id"), method
 
 
 def test_revoking_an_unknown_principal_is_404_and_creates_nothing(admin, lambda_context):

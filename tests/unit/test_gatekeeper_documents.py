@@ -68,9 +68,20 @@ def test_a_request_without_an_authorized_principal_is_401(documents, lambda_cont
         ({"title": ""}, "title: shorter than 1"),
         ({"title": "t", "owner": "bob"}, "owner: unknown field"),
         ("[1]", "body: expected a JSON object"),
+        ('{"title": "\\ud800"}', "title: not valid Unicode"),
+        ('{"title": "t", "text": "a\\udfffb"}', "text: not valid Unicode"),
+        ('{"title": "t", "text": -Infinity}', "body: not valid JSON"),
+        ('{"title": "t"}' + " " * 256 * 1024, "body: larger than 262144 bytes"),
     ],
 )
 def test_a_bad_document_is_400_and_nothing_is_stored(documents, lambda_context, body, message):
     status, answer = call(documents, lambda_context, "POST", "/documents", body=body)
-    assert status == 400 and message in answer["message"]
+    assert status == (413 if "larger" in message else 400) and message in answer["message"]
     assert boto3.client("dynamodb").scan(TableName="documents")["Items"] == []
+
+
+def test_a_document_id_over_the_sort_key_limit_is_400(documents, lambda_context):
+    """Moto takes a GetItem with a 2 KB sort key; DynamoDB refuses it, which would be a 502."""
+    status, body = call(documents, lambda_context, "GET", f"/documents/{'d' * 1025}")
+    assert (status, body["message"]) == (400, "id: longer than 1024 bytes in UTF-8")
+    assert call(documents, lambda_context, "GET", f"/documents/{'d' * 1024}")[0] == 404

@@ -150,6 +150,33 @@ def test_a_bad_body_is_400_and_the_quote_service_is_not_called(create, lambda_co
     assert fake.calls == [] and stored() == []
 
 
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ('{"customer_id": "\\ud800", "country": "DE", "weight_grams": 1}', "customer_id: not valid Unicode"),
+        ('{"customer_id": "c", "country": "D\\udfff", "weight_grams": 1}', "country: not valid Unicode"),
+        ('{"customer_id": "c", "country": "DE", "weight_grams": Infinity}', "body: not valid JSON"),
+        (
+            '{"customer_id": "c", "country": "DE", "weight_grams": 1, "reference": "\\ud800"}',
+            "reference: not valid",
+        ),
+    ],
+)
+def test_what_the_table_would_refuse_is_400_before_any_call(create, lambda_context, body, message):
+    fake = FakeLambda(QUOTED)
+    status, answer = call(create(fake), lambda_context, "POST", "/orders", "/orders", body=body)
+    assert status == 400 and message in answer["message"]
+    assert fake.calls == [] and stored() == []
+
+
+def test_a_body_over_the_limit_is_413(create, lambda_context):
+    padded = json.dumps(ORDER) + " " * (256 * 1024)
+    fake = FakeLambda(QUOTED)
+    status, answer = call(create(fake), lambda_context, "POST", "/orders", "/orders", body=padded)
+    assert (status, answer["message"]) == (413, "body: larger than 262144 bytes")
+    assert fake.calls == []
+
+
 def test_the_quote_services_refusal_is_the_callers_400(create, lambda_context):
     fake = FakeLambda({"statusCode": 400, "message": "country: we do not ship to AQ"})
     status, body = call(
@@ -210,7 +237,8 @@ def test_get_reads_an_order_and_404s_an_unknown_one(table, load_handler, lambda_
     )
     status, body = call(module, lambda_context, "GET", "/orders/nope", resource)
     assert (status, body["message"]) == (404, "order nope not found")
-    assert call(module, lambda_context, "GET", "/orders/" + "x" * 65, resource)[0] == 404
+    status, body = call(module, lambda_context, "GET", "/orders/" + "x" * 65, resource)
+    assert (status, body["message"]) == (400, "order_id: longer than 64 bytes in UTF-8")
 
 
 # ------------------------------------------------------------------------------------- POST .../shipment
@@ -250,6 +278,14 @@ def test_shipping_an_unknown_order_is_404(ship, lambda_context):
     fake = FakeLambda(None)
     status, body = call(ship(fake), lambda_context, "POST", "/orders/nope/shipment", SHIPMENT)
     assert (status, body["message"]) == (404, "order nope not found")
+    assert fake.calls == []
+
+
+def test_shipping_an_id_no_order_can_have_is_400(ship, lambda_context):
+    """Moto takes an UpdateItem with a 3 KB key and answers 404; DynamoDB refuses it (a 502)."""
+    fake = FakeLambda(None)
+    status, body = call(ship(fake), lambda_context, "POST", f"/orders/{'x' * 3000}/shipment", SHIPMENT)
+    assert (status, body["message"]) == (400, "order_id: longer than 64 bytes in UTF-8")
     assert fake.calls == []
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
 import boto3
@@ -87,6 +88,13 @@ def test_list_pages_through_every_item_once(items, lambda_context):
         ([1, 2], "body: expected a JSON object, got array"),
         ("{not json", "body: not valid JSON"),
         ("", "body: required"),
+        ('{"name": "\\ud800", "price_cents": 1}', "name: not valid Unicode"),
+        ('{"name": "x", "description": "ok \\udfff", "price_cents": 1}', "description: not valid Unicode"),
+        ('{"name": "x", "price_cents": NaN}', "body: not valid JSON (NaN is not a JSON value)"),
+        ('{"name": "x", "price_cents": 1e400}', "body: not valid JSON (1e400 is out of range)"),
+        ('{"name": "x", "price_cents": ' + "9" * 5000 + "}", "body: not valid JSON"),
+        ('{"name": "x", "price_cents": 1, "n": ' + "[" * 50_000 + "]" * 50_000 + "}", "nested too deeply"),
+        ('{"name": "x", "price_cents": 1, "\\ud800' + "k" * 500 + '": 1}', "\\ud800kkk"),
     ],
 )
 def test_bad_body_is_400_with_the_reason(items, lambda_context, body, message):
@@ -96,13 +104,48 @@ def test_bad_body_is_400_with_the_reason(items, lambda_context, body, message):
     assert not stored_items(), "nothing is written for a bad request"
 
 
+def token(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode("utf-8", "surrogatepass")).decode()
+
+
 @pytest.mark.parametrize(
     ("query", "message"),
-    [({"limit": "0"}, "limit"), ({"limit": "abc"}, "limit"), ({"next_token": "!!!"}, "next_token")],
+    [
+        ({"limit": "0"}, "limit"),
+        ({"limit": "abc"}, "limit"),
+        ({"limit": "\N{SUPERSCRIPT TWO}"}, "limit"),  # a digit to str.isdigit, not to int()
+        ({"next_token": "!!!"}, "next_token"),
+        ({"next_token": token('{"id": ""}')}, "next_token"),  # DynamoDB refuses an empty start key
+        ({"next_token": token(json.dumps({"id": "a" * 2049}))}, "next_token"),
+        ({"next_token": token('{"id": "\\ud800"}')}, "next_token"),
+        ({"next_token": token('{"id": 5}')}, "next_token"),
+        ({"next_token": token('{"id": "a", "more": 1}')}, "next_token"),
+        ({"next_token": token("[" * 50_000)}, "next_token"),
+        ({"next_token": token("\udc80")}, "next_token"),  # not UTF-8 once decoded
+    ],
 )
 def test_bad_paging_is_400(items, lambda_context, query, message):
     status, response = call(items, lambda_context, "GET", "/items", query=query)
     assert status == 400 and message in response["message"]
+
+
+def test_an_id_the_table_cannot_hold_is_400_for_every_verb(items, lambda_context):
+    """Moto would answer a GetItem with such a key; DynamoDB refuses it, which would be a 502."""
+    good = {"name": "x", "price_cents": 1}
+    for method, body in (("GET", None), ("PUT", good), ("DELETE", None)):
+        status, response = call(items, lambda_context, method, f"/items/{'a' * 2049}", body=body)
+        assert (status, response["message"]) == (400, "id: longer than 2048 bytes in UTF-8"), method
+        # Powertools routes only URL-safe characters: anything else is its 404, never a table call.
+        for item_id in ("\N{GRINNING FACE}" * 513, "\ud800"):
+            status, response = call(items, lambda_context, method, f"/items/{item_id}", body=body)
+            assert (status, response["message"]) == (404, "Not found"), method
+
+
+def test_a_body_over_the_limit_is_413_before_it_is_parsed(items, lambda_context):
+    padded = '{"name": "x", "price_cents": 1}' + " " * (256 * 1024)
+    status, response = call(items, lambda_context, "POST", "/items", body=padded)
+    assert (status, response["message"]) == (413, "body: larger than 262144 bytes")
+    assert call(items, lambda_context, "POST", "/items", body=padded[: 256 * 1024])[0] == 201
 
 
 def test_unknown_ids_are_404_for_every_verb(items, lambda_context):

@@ -1,0 +1,219 @@
+"""DynamoDB's limits offline: what AWS refuses and moto takes is refused by the local cloud too,
+with AWS's code and wording, whoever makes the call (a handler, a state machine task, a test)."""
+
+from __future__ import annotations
+
+import pytest
+from aws_cdk import Stack
+from botocore.exceptions import ClientError
+
+from localcloud.dynamodb_limits import check_dynamodb_request
+from tests.localcloud.conftest import pk_table, python_function
+from tests.localcloud.test_stepfunctions import machine
+
+pytestmark = pytest.mark.localcloud
+
+SCHEMAS = {"Simple": {"pk": "HASH"}, "Sorted": {"pk": "HASH", "sk": "RANGE"}}
+HASH_TOO_LONG = "One or more parameter values were invalid: Size of hashkey has exceeded the maximum size limit of2048 bytes"
+RANGE_TOO_LONG = (
+    "One or more parameter values were invalid: Aggregated size of all range keys has exceeded the size "
+    "limit of 1024 bytes"
+)
+EMPTY_STRING_KEY = (
+    "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain "
+    "an empty string value. Key: pk"
+)
+OVERFLOW = "Number overflow. Attempting to store a number with magnitude larger than supported range"
+UNDERFLOW = "Number underflow. Attempting to store a number with magnitude smaller than supported range"
+PRECISION = "Attempting to store more than 38 significant digits in a Number"
+
+
+def refusal(operation: str, **params) -> str | None:
+    """AWS's message for the request, or None when DynamoDB takes it."""
+    try:
+        check_dynamodb_request(operation, params, SCHEMAS.get)
+    except ClientError as error:
+        assert error.response["Error"]["Code"] == "ValidationException"
+        assert error.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+        assert error.operation_name == operation
+        return error.response["Error"]["Message"]
+    return None
+
+
+def key(pk, **more) -> dict:
+    return {"pk": {"S": pk} if isinstance(pk, str) else {"B": pk}, **more}
+
+
+# ---------------------------------------------------------------------------------------- keys
+
+
+@pytest.mark.parametrize(
+    ("operation", "params"),
+    [
+        ("GetItem", lambda k: {"TableName": "Simple", "Key": k}),
+        ("DeleteItem", lambda k: {"TableName": "Simple", "Key": k}),
+        ("UpdateItem", lambda k: {"TableName": "Simple", "Key": k, "UpdateExpression": "SET a = :a"}),
+        ("PutItem", lambda k: {"TableName": "Simple", "Item": {**k, "a": {"S": "x"}}}),
+        ("Scan", lambda k: {"TableName": "Simple", "ExclusiveStartKey": k}),
+        ("Query", lambda k: {"TableName": "Simple", "ExclusiveStartKey": k}),
+        ("BatchGetItem", lambda k: {"RequestItems": {"Simple": {"Keys": [k]}}}),
+        ("BatchWriteItem", lambda k: {"RequestItems": {"Simple": [{"DeleteRequest": {"Key": k}}]}}),
+        ("BatchWriteItem", lambda k: {"RequestItems": {"Simple": [{"PutRequest": {"Item": k}}]}}),
+        ("TransactWriteItems", lambda k: {"TransactItems": [{"Delete": {"TableName": "Simple", "Key": k}}]}),
+        ("TransactGetItems", lambda k: {"TransactItems": [{"Get": {"TableName": "Simple", "Key": k}}]}),
+    ],
+)
+def test_every_operation_refuses_an_empty_or_over_long_partition_key(operation, params):
+    assert refusal(operation, **params(key(""))) == EMPTY_STRING_KEY
+    assert refusal(operation, **params(key("a" * 2049))) == HASH_TOO_LONG
+    assert refusal(operation, **params(key("a" * 2048))) is None
+
+
+def test_a_query_is_held_to_the_limits_on_its_key_equalities():
+    def query(expression, names=None, **values):
+        params = {"TableName": "Sorted", "KeyConditionExpression": expression}
+        params["ExpressionAttributeValues"] = {f":{k}": {"S": v} for k, v in values.items()}
+        if names:
+            params["ExpressionAttributeNames"] = names
+        return refusal("Query", **params)
+
+    assert query("pk = :p", p="") == EMPTY_STRING_KEY
+    assert query("#k = :p", {"#k": "pk"}, p="a" * 2049) == HASH_TOO_LONG
+    assert query(":p = pk AND sk = :s", p="p", s="s" * 1025) == RANGE_TOO_LONG
+    assert query("pk = :p AND begins_with(sk, :s)", p="p", s="s" * 2000) is None  # only equalities
+    assert query("pk = :p", p="a" * 2048) is None
+    assert (
+        refusal(
+            "Query",
+            TableName="Sorted",
+            IndexName="ByOther",
+            KeyConditionExpression="pk = :p",
+            ExpressionAttributeValues={":p": {"S": ""}},
+        )
+        is None
+    )
+
+
+def test_key_limits_count_utf8_bytes_not_characters():
+    emoji = "\N{GRINNING FACE}"  # four bytes
+    assert refusal("GetItem", TableName="Simple", Key=key(emoji * 512)) is None
+    assert refusal("GetItem", TableName="Simple", Key=key(emoji * 512 + "a")) == HASH_TOO_LONG
+
+
+def test_the_sort_key_has_its_own_smaller_limit_and_binary_keys_count_their_bytes():
+    sorted_key = key("p", sk={"S": "s" * 1024})
+    assert refusal("GetItem", TableName="Sorted", Key=sorted_key) is None
+    assert refusal("GetItem", TableName="Sorted", Key=key("p", sk={"S": "s" * 1025})) == RANGE_TOO_LONG
+    assert refusal("GetItem", TableName="Simple", Key=key(b"\x00" * 2049)) == HASH_TOO_LONG
+    assert refusal("GetItem", TableName="Simple", Key=key(b"")).endswith("empty binary value. Key: pk")
+
+
+def test_non_key_attributes_may_be_empty_and_unknown_tables_are_left_to_moto():
+    assert refusal("PutItem", TableName="Simple", Item=key("p", note={"S": ""})) is None
+    assert refusal("GetItem", TableName="Elsewhere", Key=key("")) is None
+
+
+# ---------------------------------------------------------------------------------------- numbers
+
+
+@pytest.mark.parametrize(
+    ("number", "message"),
+    [
+        ("9.9999999999999999999999999999999999999E+125", None),
+        ("1E+126", OVERFLOW),
+        ("-1e126", OVERFLOW),
+        ("1E-130", None),
+        ("1e-131", UNDERFLOW),
+        ("0", None),
+        ("1" * 38, None),
+        ("1" * 39, PRECISION),
+        ("-0.000" + "1" * 39, PRECISION),
+        ("1" + "0" * 100, None),  # one significant digit
+    ],
+)
+def test_numbers_outside_dynamodb_range_or_precision_are_refused(number, message):
+    assert refusal("PutItem", TableName="Simple", Item=key("p", n={"N": number})) == message
+
+
+def test_numbers_are_checked_wherever_a_request_carries_them():
+    huge = {"N": "1e200"}
+    assert refusal("PutItem", TableName="Simple", Item=key("p", n={"L": [huge]})) == OVERFLOW
+    assert (
+        refusal("PutItem", TableName="Simple", Item=key("p", n={"M": {"a": {"M": {"b": huge}}}})) == OVERFLOW
+    )
+    assert refusal("PutItem", TableName="Simple", Item=key("p", n={"NS": ["1", "1" * 39]})) == PRECISION
+    assert (
+        refusal(
+            "UpdateItem",
+            TableName="Simple",
+            Key=key("p"),
+            UpdateExpression="SET n = :n",
+            ExpressionAttributeValues={":n": huge},
+        )
+        == OVERFLOW
+    )
+    batch = {"Simple": [{"PutRequest": {"Item": key("p", n=huge)}}]}
+    assert refusal("BatchWriteItem", RequestItems=batch) == OVERFLOW
+
+
+def test_a_string_utf8_cannot_carry_is_refused_not_a_crash():
+    message = refusal("PutItem", TableName="Simple", Item=key("p", note={"S": "ok \ud800"}))
+    assert message and "lone surrogate" in message
+    assert refusal("PutItem", TableName="Simple", Item=key("p", tags={"SS": ["\udfff"]})) == message
+    assert refusal("PutItem", TableName="Simple", Item=key("p", doc={"M": {"\ud800": {"S": "x"}}})) == message
+    assert refusal("GetItem", TableName="Simple", Key=key("\ud800")) == message
+
+
+# ---------------------------------------------------------------------------------------- in a cloud
+
+
+def build_callers(stack: Stack) -> None:
+    table = pk_table(stack, "Items")
+    caller = python_function(stack, "Caller", "dynamodb_caller", environment={"TABLE_NAME": table.table_name})
+    table.grant_read_write_data(caller)
+    reader = machine(
+        stack,
+        "Reader",
+        {
+            "StartAt": "Get",
+            "States": {
+                "Get": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::dynamodb:getItem",
+                    "Parameters": {"TableName": table.table_name, "Key": {"pk": {"S.$": "$.id"}}},
+                    "End": True,
+                }
+            },
+        },
+    )
+    table.grant_read_data(reader)
+
+
+def test_a_handler_reading_an_over_long_key_fails_as_it_would_on_aws(synth, run):
+    """Moto answers such a GetItem with no item; AWS refuses it."""
+    cloud = run(synth("DynamoLimits", build_callers))
+    fine = cloud.invoke("Caller", {"operation": "get_item", "params": {"Key": key("k" * 2048)}})
+    assert fine["Payload"] == {"found": False}
+
+    answer = cloud.invoke("Caller", {"operation": "get_item", "params": {"Key": key("k" * 2049)}})
+    assert answer["FunctionError"] == "Unhandled"
+    message = answer["Payload"]["errorMessage"]
+    assert "(ValidationException) when calling the GetItem operation" in message and HASH_TOO_LONG in message
+
+
+def test_a_tests_own_client_is_held_to_the_limits_too(synth, run):
+    cloud = run(synth("DynamoLimits", build_callers))
+    dynamodb = cloud.client("dynamodb")
+    with pytest.raises(ClientError, match="Key: pk"):
+        dynamodb.scan(TableName=cloud.physical_id("Items"), ExclusiveStartKey={"pk": {"S": ""}})
+    with pytest.raises(ClientError, match="38 significant digits"):
+        dynamodb.put_item(TableName=cloud.physical_id("Items"), Item=key("p", n={"N": "1" * 39}))
+
+
+def test_a_state_machine_task_is_held_to_the_limits(synth, run):
+    cloud = run(synth("DynamoLimits", build_callers))
+    execution = cloud.start_execution("Reader", {"id": "o" * 2049})
+    cloud.drain()
+
+    assert execution.status == "FAILED"
+    assert HASH_TOO_LONG in execution.cause
