@@ -15,14 +15,18 @@ Example::
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aws_cdk import Duration
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from patterns.defaults import (
+    FUNCTIONS_DIR,
     PatternFunction,
     SecureQueue,
     SecureRestApi,
@@ -32,17 +36,12 @@ from patterns.defaults import (
     secure_table,
 )
 
-WEBHOOK_SCHEMA = {
-    "$schema": "http://json-schema.org/draft-04/schema#",
-    "title": "WebhookEvent",
-    "type": "object",
-    "required": ["id", "type", "data"],
-    "properties": {
-        "id": {"type": "string", "minLength": 1, "maxLength": 128},
-        "type": {"type": "string", "minLength": 1, "maxLength": 128},
-        "data": {"type": "object"},
-    },
-}
+#: The webhook contract both sides read: API Gateway's request model here, the handlers' checks there.
+CONTRACT_FILE = FUNCTIONS_DIR / "scalable_webhook" / "webhook_contract.json"
+CONTRACT: dict[str, Any] = json.loads(CONTRACT_FILE.read_text())
+WEBHOOK_SCHEMA: dict[str, Any] = CONTRACT["event_schema"]
+#: How long the receiver keeps the signing secret before reading it again (a rotation's delay).
+SECRET_MAX_AGE = Duration.minutes(5)
 
 
 class ScalableWebhook(Construct):
@@ -53,6 +52,8 @@ class ScalableWebhook(Construct):
     :param max_batching_window: how long SQS may wait to fill a batch (cost versus latency).
     :param max_receive_count: receives before a message moves to the dead-letter queue.
     :param table: an existing table with string partition key ``id``; one is created if omitted.
+    :param signing_secret: the secret senders sign with (a plain string); one is generated if omitted.
+    :param signature_tolerance: how far a signed timestamp may be from now (replays older are refused).
     """
 
     def __init__(
@@ -68,6 +69,8 @@ class ScalableWebhook(Construct):
         table: dynamodb.ITable | None = None,
         throttling_rate_limit: float = 500,
         throttling_burst_limit: int = 250,
+        signing_secret: secretsmanager.ISecret | None = None,
+        signature_tolerance: Duration | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         if not 2 <= max_concurrency <= 1000:
@@ -79,6 +82,9 @@ class ScalableWebhook(Construct):
         if batch_size > 10 and max_batching_window is None:
             raise ValueError(f"{construct_id}: a batch_size over 10 needs a max_batching_window")
         worker_timeout = worker_timeout or Duration.seconds(30)
+        tolerance = signature_tolerance or Duration.seconds(CONTRACT["signature"]["tolerance_seconds"])
+        if not 1 <= tolerance.to_seconds() <= 3600:
+            raise ValueError(f"{construct_id}: signature_tolerance must be from 1 s to 1 hour")
 
         self.table = table or secure_table(
             self, "Table", partition_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING)
@@ -94,6 +100,22 @@ class ScalableWebhook(Construct):
         self.queue = inbox.queue
         self.dead_letter_queue = inbox.dead_letter_queue
 
+        self.signing_secret = signing_secret or secretsmanager.Secret(
+            self,
+            "SigningSecret",
+            description="Shared secret webhook senders sign calls with (HMAC-SHA256); give it to the sender",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=64, exclude_punctuation=True, include_space=False
+            ),
+        )
+        if signing_secret is None:
+            acknowledge(
+                self.signing_secret,
+                "AwsSolutions-SMG4",
+                "The sender holds a copy of this secret: rotating it is a change made with the sender "
+                "(set the new value on both sides), not a Lambda rotation schedule.",
+            )
+
         self.receiver = PatternFunction(
             self,
             "Receiver",
@@ -101,9 +123,15 @@ class ScalableWebhook(Construct):
             handler="receiver.handler",
             service="scalable_webhook",
             description="Validates a webhook and enqueues it; answers 202",
-            environment={"QUEUE_URL": self.queue.queue_url},
+            environment={
+                "QUEUE_URL": self.queue.queue_url,
+                "SIGNING_SECRET_ARN": self.signing_secret.secret_arn,
+                "SIGNATURE_TOLERANCE_SECONDS": str(int(tolerance.to_seconds())),
+                "SECRET_MAX_AGE_SECONDS": str(int(SECRET_MAX_AGE.to_seconds())),
+            },
         )
         self.queue.grant_send_messages(self.receiver)
+        self._grant_secret_read(self.receiver)
 
         self.worker = PatternFunction(
             self,
@@ -141,8 +169,8 @@ class ScalableWebhook(Construct):
         acknowledge(
             method,
             "AwsSolutions-APIG4",
-            "Webhook senders authenticate with a shared secret or signature, not AWS auth; add an authorizer "
-            "(see the gatekeeper pattern) or verify signatures in the receiver.",
+            "Webhook senders are third parties without AWS credentials: the receiver verifies each call's "
+            "HMAC signature and timestamp and answers 401 before anything is queued.",
         )
         acknowledge(
             method,
@@ -160,9 +188,21 @@ class ScalableWebhook(Construct):
             "Fed by an SQS event source: failed messages reach the queue's dead-letter queue via its redrive policy.",
         )
 
+    def _grant_secret_read(self, function: PatternFunction) -> None:
+        """``GetSecretValue`` on the signing secret only (CDK's ``grant_read`` adds ``DescribeSecret``)."""
+        secret = self.signing_secret
+        # A secret known by name only has a partial ARN: Secrets Manager appends six characters.
+        arn = secret.secret_full_arn or f"{secret.secret_arn}-??????"
+        function.add_to_role_policy(
+            iam.PolicyStatement(actions=["secretsmanager:GetSecretValue"], resources=[arn])
+        )
+        if secret.encryption_key is not None:
+            secret.encryption_key.grant_decrypt(function)
+
     def outputs(self) -> dict[str, Any]:
         return {
             "WebhookUrl": self.api.url_for_path("/webhooks"),
+            "SigningSecretArn": self.signing_secret.secret_arn,
             "QueueUrl": self.queue.queue_url,
             "DeadLetterQueueUrl": self.dead_letter_queue.queue_url,
             "TableName": self.table.table_name,
