@@ -11,7 +11,7 @@ import os
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
-from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.exceptions import BadRequestError, NotFoundError
 
 from shared.dynamodb import Table
 from shared.observability import instrument
@@ -20,10 +20,14 @@ products = Table(os.environ["PRODUCTS_TABLE_NAME"])
 app = APIGatewayRestResolver()
 
 PAGE_SIZE = 50
+#: DynamoDB refuses a partition key longer than this (ValidationException): answer 400, not 500.
+MAX_KEY_BYTES = 2048
 
 
 @app.get("/products/<product_id>")
 def get_product(product_id: str) -> dict[str, Any]:
+    if len(product_id.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES:
+        raise BadRequestError(f"product_id: longer than {MAX_KEY_BYTES} bytes")
     found = products.get_item({"id": product_id})
     if found is None:
         raise NotFoundError(f"product {product_id} not found")
