@@ -197,3 +197,9 @@ def test_worker_reports_only_the_poison_record(worker, lambda_context):
     result = worker.handler(event, lambda_context)
     assert sorted(f["itemIdentifier"] for f in result["batchItemFailures"]) == sorted(poison)
     assert sorted(item["id"] for item in stored()) == ["evt_1", "evt_4"]
+
+
+def test_a_batch_in_which_every_record_fails_fails_the_invocation(worker, lambda_context):
+    with pytest.raises(worker.BatchProcessingError, match="all 2 records failed"):
+        worker.handler(sqs_event("{broken", {"id": "evt_3"}), lambda_context)
+    assert stored() == []
