@@ -7,6 +7,11 @@ messages wait in the queue instead of being throttled and retried). Failed recor
 alone (partial batch responses) and reach the dead-letter queue after ``max_receive_count``
 receives; duplicates are written once.
 
+Senders sign each call: ``X-Webhook-Signature: sha256=<hex HMAC-SHA256(secret, "<timestamp>.<raw body>")>``
+with the Unix time in ``X-Webhook-Timestamp``; the receiver answers 401 to a missing or wrong
+signature or a timestamp more than ``signature_tolerance`` from now, before anything is queued. The
+secret is a Secrets Manager secret this construct generates, or ``signing_secret`` of yours.
+
 Example::
 
     hook = ScalableWebhook(self, "Payments", max_concurrency=5)
@@ -122,7 +127,7 @@ class ScalableWebhook(Construct):
             code_dir="scalable_webhook",
             handler="receiver.handler",
             service="scalable_webhook",
-            description="Validates a webhook and enqueues it; answers 202",
+            description="Checks a webhook's signature, validates and enqueues it; answers 202",
             environment={
                 "QUEUE_URL": self.queue.queue_url,
                 "SIGNING_SECRET_ARN": self.signing_secret.secret_arn,
