@@ -56,6 +56,17 @@ def test_an_id_over_dynamodbs_key_limit_is_400_naming_it(products, lambda_contex
         assert answer[1]["message"] == "product_id: longer than 2048 bytes"
 
 
+def test_other_numbers_of_an_item_are_json_numbers(products, lambda_context):
+    boto3.client("dynamodb").put_item(
+        TableName="products",
+        Item={"id": {"S": "p-3"}, "price_cents": {"N": "10"}, "weight_kg": {"N": "0.5"}, "stock": {"N": "7"}},
+    )
+    assert call(products, lambda_context, "GET", "/products/p-3", "/products/{id}") == (
+        200,
+        {"id": "p-3", "price_cents": 10, "weight_kg": 0.5, "stock": 7},
+    )
+
+
 def test_the_list_is_sorted_by_id(products, lambda_context):
     status, body = call(products, lambda_context, "GET", "/products")
     assert status == 200 and [p["id"] for p in body["products"]] == ["p-1", "p-2"]
