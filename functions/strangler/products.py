@@ -13,14 +13,13 @@ shape, ``{"statusCode": 404, "message": "..."}``.
 
 from __future__ import annotations
 
-import json
 import os
 import re
-from decimal import Decimal
 from typing import Any
 
 from shared.dynamodb import Table
 from shared.observability import instrument
+from shared.proxy_response import error_response, json_response
 
 products = Table(os.environ["PRODUCTS_TABLE_NAME"])
 
@@ -66,22 +65,9 @@ def route(method: str, path: str) -> dict[str, Any]:
 @instrument
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
-        status, body = 200, route(event.get("httpMethod", ""), event.get("path") or "")
+        return json_response(200, route(event.get("httpMethod", ""), event.get("path") or ""))
     except HttpError as error:
-        status, body = error.status, {"statusCode": error.status, "message": str(error)}
-    return {
-        "statusCode": status,
-        "headers": {"Content-Type": "application/json"},
-        "body": json.dumps(body, separators=(",", ":"), default=_number),
-        "isBase64Encoded": False,
-    }
-
-
-def _number(value: Any) -> int | float:
-    """DynamoDB's other numbers (Decimal) as JSON numbers, as Powertools' encoder writes them."""
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    raise TypeError(f"{type(value).__name__} is not JSON")
+        return error_response(error.status, str(error))
 
 
 def _plain(item: dict[str, Any]) -> dict[str, Any]:
