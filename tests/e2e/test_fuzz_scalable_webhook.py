@@ -7,7 +7,7 @@ import json
 import string
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from localcloud import LocalCloud
@@ -106,6 +106,9 @@ def assert_answered(response) -> None:
 
 @FUZZ
 @given(body=BODIES)
+@example(body='{"id": "e", "type": "t", "data": {}}')
+@example(body='{"id": "e", "type": "t", "data": {"x": "' + "a" * (MAX_BODY + 1) + '"}}')
+@example(body='{"id": "e", "type": "t", "data": {"n": NaN}}')
 def test_a_signed_call_is_accepted_or_refused_with_a_4xx_never_a_5xx(cloud, sender, body):
     raw = body_bytes(body)
     sends = len(cloud.trace.find("send"))
@@ -125,6 +128,7 @@ def test_a_signed_call_is_accepted_or_refused_with_a_4xx_never_a_5xx(cloud, send
         st.none(), st.text(max_size=20), st.integers(min_value=-(10**20), max_value=10**20).map(str)
     ),
 )
+@example(body='{"id": "e", "type": "t", "data": {}}', signature=None, timestamp=None)
 def test_a_forged_or_unsigned_call_is_refused_and_never_queued(cloud, sender, body, signature, timestamp):
     raw = body_bytes(body)
     headers = {

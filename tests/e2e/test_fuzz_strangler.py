@@ -7,7 +7,7 @@ import string
 from urllib.parse import quote
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from localcloud import LocalCloud
@@ -73,6 +73,9 @@ BODIES = st.one_of(
 
 @FUZZ
 @given(method=METHODS, path=PATHS, query=QUERIES, headers=HEADERS, body=BODIES)
+@example(method="GET", path="/orders/%2e%2e/admin", query={}, headers={}, body=b"")  # a dot segment
+@example(method="GET", path="/products/" + "x" * 2049, query={}, headers={}, body=b"")  # over the key limit
+@example(method="GET", path="/products/" + "%E2%82%AC" * 683, query={}, headers={}, body=b"")
 def test_every_request_is_answered_by_a_backend_or_refused_with_a_4xx(
     cloud, legacy, method, path, query, headers, body
 ):
@@ -88,3 +91,7 @@ def test_the_fuzzing_reached_the_new_service_the_legacy_server_and_the_refusals(
     assert {"200", "400", "404"} <= outcomes, outcomes
     products = cloud.function("Pattern/ProductsFunction").name
     assert cloud.trace.find("invoke", target=products), "some examples reached the migrated route"
+    invoked_by = {span.parent for span in cloud.trace.find("invoke", target=products)}
+    refused = cloud.trace.find("request", outcome="400")
+    assert any(r.id in invoked_by for r in refused), "the service refused an id over the key limit"
+    assert any(r.id not in invoked_by for r in refused), "the facade refused a dot segment"
