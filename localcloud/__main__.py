@@ -72,6 +72,10 @@ def _serve(args: argparse.Namespace) -> int:
             if examples:
                 print("Try:")
                 print("\n".join(f"  {line}" for line in examples))
+            secrets = secret_lines(cloud)
+            if secrets:
+                print("Secrets (offline values, e.g. to sign requests with):")
+                print("\n".join(f"  {line}" for line in secrets))
             print("Requests and what they cause are printed below. Ctrl-C stops.", flush=True)
             server.serve_forever()
     return 0
@@ -143,6 +147,17 @@ def _examples(cloud, door) -> list[str]:
             lines.append(f"curl -i -X {route.method} {url} -H 'Content-Type: application/json' -d '{body}'")
         elif route.method != "OPTIONS":
             lines.append(f"curl -i -X {route.method} {url}")
+    return lines
+
+
+def secret_lines(cloud) -> list[str]:
+    """``<logical id> <ARN>: <value>`` for each Secrets Manager secret of the stack."""
+    client = cloud.client("secretsmanager")
+    lines = []
+    for logical_id, resource in cloud.artifact.template.get("Resources", {}).items():
+        if resource["Type"] == "AWS::SecretsManager::Secret":
+            arn = cloud.physical_id(logical_id)
+            lines.append(f"{logical_id} {arn}: {client.get_secret_value(SecretId=arn)['SecretString']}")
     return lines
 
 

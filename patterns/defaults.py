@@ -949,6 +949,11 @@ class SecureRestApi(apigw.RestApi):
     Any other keyword is an ``apigw.RestApi`` prop (``default_method_options`` to put an authorizer
     on every method, ``endpoint_types``...); the stage is configured by the keywords above.
 
+    Execution logs need API Gateway's account-level CloudWatch role, which every API of the account
+    and region shares: an :class:`ApiGatewayAccount` owns it (this project's ``ApiGatewayAccountStack``).
+    ``cloud_watch_role=True`` makes this API set it instead, retained on delete, as CDK does; then two
+    stacks that both set it fight over the one setting.
+
     ``stage_variables`` are the stage's variables (``${stageVariables.name}`` in integration URIs):
     changing one updates the stage in place, where a changed integration URI would need a new
     deployment of the API to take effect.
@@ -963,7 +968,7 @@ class SecureRestApi(apigw.RestApi):
         throttling_rate_limit: float = 100,
         throttling_burst_limit: int = 50,
         stage_name: str = "prod",
-        cloud_watch_role: bool = True,
+        cloud_watch_role: bool = False,
         stage_variables: dict[str, str] | None = None,
         tracing_enabled: bool = True,
         **kwargs: Any,
@@ -974,10 +979,9 @@ class SecureRestApi(apigw.RestApi):
         access_logs = logs.LogGroup(
             scope, f"{construct_id}AccessLogs", retention=LOG_RETENTION, removal_policy=RemovalPolicy.DESTROY
         )
-        defaults = {
-            "endpoint_types": [apigw.EndpointType.REGIONAL],
-            "cloud_watch_role_removal_policy": RemovalPolicy.RETAIN,
-        }
+        defaults: dict[str, Any] = {"endpoint_types": [apigw.EndpointType.REGIONAL]}
+        if cloud_watch_role:
+            defaults["cloud_watch_role_removal_policy"] = RemovalPolicy.RETAIN
         super().__init__(
             scope,
             construct_id,
@@ -1029,6 +1033,43 @@ class SecureRestApi(apigw.RestApi):
             self.deployment_stage,
             "AwsSolutions-APIG3",
             "WAF is an account-level choice with a monthly cost; attach a web ACL to this stage to add it.",
+        )
+
+
+class ApiGatewayAccount(Construct):
+    """API Gateway's CloudWatch Logs role for the account and region, owned once and deleted with its stack.
+
+    The setting (``AWS::ApiGateway::Account``) is one per account and region, and every REST API whose
+    stage writes execution logs needs it. When each API stack set it, the stacks fought over it and
+    ``cdk destroy`` left a retained role and setting behind in each. Deploy this once; delete it
+    after the last API stack (``cdk destroy`` of it destroys the stacks that depend on it first).
+
+    Example::
+
+        account = ApiGatewayAccount(Stack(app, "ApiGatewayAccountStack"), "ApiGatewayAccount")
+    """
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        self.role = iam.Role(
+            self,
+            "CloudWatchRole",
+            description="Lets API Gateway write execution and access logs of every REST API in this region",
+            assumed_by=iam.ServicePrincipal("apigateway.amazonaws.com"),
+            managed_policies=[
+                iam.ManagedPolicy.from_aws_managed_policy_name(
+                    "service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+                )
+            ],
+        )
+        self.account = apigw.CfnAccount(self, "Account", cloud_watch_role_arn=self.role.role_arn)
+        self.account.node.add_dependency(self.role)
+        acknowledge(
+            self.role,
+            "AwsSolutions-IAM4",
+            "API Gateway's account-level logging role uses AWS's AmazonAPIGatewayPushToCloudWatchLogs "
+            "policy, the documented setup for access and execution logs.",
+            applies_to="Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs",
         )
 
 

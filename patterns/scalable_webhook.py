@@ -11,15 +11,24 @@ Example::
 
     hook = ScalableWebhook(self, "Payments", max_concurrency=5)
     hook.dead_letter_queue.metric_approximate_number_of_messages_visible().create_alarm(...)
+
+Senders sign each call: ``X-Webhook-Signature: sha256=<hex HMAC-SHA256(secret, "<timestamp>.<raw body>")>``
+with the Unix time in ``X-Webhook-Timestamp``; the receiver answers 401 to a missing or wrong
+signature or a timestamp more than ``signature_tolerance`` from now, before anything is queued. The
+secret is a Secrets Manager secret this construct generates, or ``signing_secret`` of yours.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aws_cdk import Duration
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from .defaults import (
@@ -34,21 +43,23 @@ from .defaults import (
     json_model,
     merge_props,
     pattern_function_props,
+    resolve_code_dir,
     rest_api_props,
     table_or_new,
 )
 
-WEBHOOK_SCHEMA = {
-    "$schema": "http://json-schema.org/draft-04/schema#",
-    "title": "WebhookEvent",
-    "type": "object",
-    "required": ["id", "type", "data"],
-    "properties": {
-        "id": {"type": "string", "minLength": 1, "maxLength": 128},
-        "type": {"type": "string", "minLength": 1, "maxLength": 128},
-        "data": {"type": "object"},
-    },
-}
+#: The webhook contract both sides read, in the handlers' folder: API Gateway's request model here,
+#: the signature scheme and the handlers' checks there.
+CONTRACT_FILE = "webhook_contract.json"
+#: How long the receiver keeps the signing secret before reading it again (a rotation's delay).
+SECRET_MAX_AGE = Duration.minutes(5)
+
+
+def webhook_contract(code_dir: CodeLocation = "scalable_webhook") -> dict[str, Any]:
+    """The webhook contract from the handlers' ``webhook_contract.json``, read at synth."""
+    if isinstance(code_dir, lambda_.Code):
+        raise ValueError(f"the scalable webhook reads {CONTRACT_FILE} from code_dir at synth: give a folder")
+    return json.loads((resolve_code_dir(code_dir) / CONTRACT_FILE).read_text())
 
 
 class ScalableWebhook(Construct):
@@ -66,7 +77,10 @@ class ScalableWebhook(Construct):
     :param functions_props: ``PatternFunction`` props of both functions (``runtime``, ``architecture``,
         ``shared_dir``...); ``receiver_props`` and ``worker_props`` of each.
     :param api_props: ``SecureRestApi`` props.
-    :param code_dir: the folder of ``receiver.py`` and ``worker.py``; ``functions/scalable_webhook`` by default.
+    :param code_dir: the folder of ``receiver.py``, ``worker.py`` and ``webhook_contract.json``;
+        ``functions/scalable_webhook`` by default.
+    :param signing_secret: the secret senders sign with (a plain string); one is generated if omitted.
+    :param signature_tolerance: how far a signed timestamp may be from now (replays older are refused).
     """
 
     def __init__(
@@ -89,6 +103,8 @@ class ScalableWebhook(Construct):
         code_dir: CodeLocation = "scalable_webhook",
         throttling_rate_limit: float | None = None,
         throttling_burst_limit: int | None = None,
+        signing_secret: secretsmanager.ISecret | None = None,
+        signature_tolerance: Duration | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         if not 2 <= max_concurrency <= 1000:
@@ -99,6 +115,10 @@ class ScalableWebhook(Construct):
             raise ValueError(f"{construct_id}: batch_size must be from 1 to 10000")
         if batch_size > 10 and max_batching_window is None:
             raise ValueError(f"{construct_id}: a batch_size over 10 needs a max_batching_window")
+        contract = webhook_contract(code_dir)
+        tolerance = signature_tolerance or Duration.seconds(contract["signature"]["tolerance_seconds"])
+        if not 1 <= tolerance.to_seconds() <= 3600:
+            raise ValueError(f"{construct_id}: signature_tolerance must be from 1 s to 1 hour")
         self.table = table_or_new(
             self,
             "Table",
@@ -146,6 +166,22 @@ class ScalableWebhook(Construct):
         self.queue = inbox.queue
         self.dead_letter_queue = inbox.dead_letter_queue
 
+        self.signing_secret = signing_secret or secretsmanager.Secret(
+            self,
+            "SigningSecret",
+            description="Shared secret webhook senders sign calls with (HMAC-SHA256); give it to the sender",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=64, exclude_punctuation=True, include_space=False
+            ),
+        )
+        if signing_secret is None:
+            acknowledge(
+                self.signing_secret,
+                "AwsSolutions-SMG4",
+                "The sender holds a copy of this secret: rotating it is a change made with the sender "
+                "(set the new value on both sides), not a Lambda rotation schedule.",
+            )
+
         self.receiver = PatternFunction(
             self,
             "Receiver",
@@ -155,14 +191,20 @@ class ScalableWebhook(Construct):
                 {
                     **function_defaults,
                     "handler": "receiver.handler",
-                    "description": "Validates a webhook and enqueues it; answers 202",
-                    "environment": {"QUEUE_URL": self.queue.queue_url},
+                    "description": "Checks a webhook's signature, validates and enqueues it; answers 202",
+                    "environment": {
+                        "QUEUE_URL": self.queue.queue_url,
+                        "SIGNING_SECRET_ARN": self.signing_secret.secret_arn,
+                        "SIGNATURE_TOLERANCE_SECONDS": str(int(tolerance.to_seconds())),
+                        "SECRET_MAX_AGE_SECONDS": str(int(SECRET_MAX_AGE.to_seconds())),
+                    },
                 },
                 receiver_props,
                 functions_props=functions_props,
             ),
         )
         grant_send(self.queue, self.receiver)
+        self._grant_secret_read(self.receiver)
 
         self.worker = PatternFunction(self, "Worker", **worker)
         self.table.grant(self.worker, "dynamodb:PutItem")
@@ -192,13 +234,15 @@ class ScalableWebhook(Construct):
             "POST",
             apigw.LambdaIntegration(self.receiver),
             request_validator=self.api.body_validator,
-            request_models={"application/json": json_model(self.api, "WebhookModel", WEBHOOK_SCHEMA)},
+            request_models={
+                "application/json": json_model(self.api, "WebhookModel", contract["event_schema"])
+            },
         )
         acknowledge(
             method,
             "AwsSolutions-APIG4",
-            "Webhook senders authenticate with a shared secret or signature, not AWS auth; add an authorizer "
-            "(see the gatekeeper pattern) or verify signatures in the receiver.",
+            "Webhook senders are third parties without AWS credentials: the receiver verifies each call's "
+            "HMAC signature and timestamp and answers 401 before anything is queued.",
         )
         acknowledge(
             method,
@@ -216,10 +260,22 @@ class ScalableWebhook(Construct):
             "Fed by an SQS event source: failed messages reach the queue's dead-letter queue via its redrive policy.",
         )
 
+    def _grant_secret_read(self, function: PatternFunction) -> None:
+        """``GetSecretValue`` on the signing secret only (CDK's ``grant_read`` adds ``DescribeSecret``)."""
+        secret = self.signing_secret
+        # A secret known by name only has a partial ARN: Secrets Manager appends six characters.
+        arn = secret.secret_full_arn or f"{secret.secret_arn}-??????"
+        function.add_to_role_policy(
+            iam.PolicyStatement(actions=["secretsmanager:GetSecretValue"], resources=[arn])
+        )
+        if secret.encryption_key is not None:
+            secret.encryption_key.grant_decrypt(function)
+
     def outputs(self) -> dict[str, Any]:
         return {
             "WebhookUrl": self.api.url_for_path("/webhooks"),
             "QueueUrl": self.queue.queue_url,
             "DeadLetterQueueUrl": self.dead_letter_queue.queue_url,
             "TableName": self.table.table_name,
+            "SigningSecretArn": self.signing_secret.secret_arn,
         }

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import App, CfnOutput, RemovalPolicies, Stack, Validations
+from aws_cdk import aws_apigateway as apigw
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 from constructs import Construct
 
+from patterns.defaults import ApiGatewayAccount
 from patterns.registry import PATTERNS, Pattern
 
 #: Feature flags set in code rather than cdk.json, so tests and ``cdk synth`` build the same templates.
@@ -52,10 +54,33 @@ class PatternStack(Stack):
         self.construct = pattern.construct_class()(self, "Pattern", **(props or {}))
         for name, value in self.construct.outputs().items():
             CfnOutput(self, name, value=value)
-        # API Gateway's account-level logging role is shared by every API in the region: keep it.
-        RemovalPolicies.of(self).destroy(
-            exclude_resource_types=["AWS::ApiGateway::Account", "AWS::IAM::Role"]
+        RemovalPolicies.of(self).destroy()
+
+    @property
+    def has_rest_api(self) -> bool:
+        """Whether a stage here writes execution logs, so needs API Gateway's account logging role."""
+        return any(isinstance(child, apigw.RestApi) for child in self.node.find_all())
+
+
+#: The stack that owns API Gateway's account-level CloudWatch role for every pattern API.
+API_GATEWAY_ACCOUNT_STACK = "ApiGatewayAccountStack"
+
+
+class ApiGatewayAccountStack(Stack):
+    """API Gateway's logging role, one per account and region: the pattern stacks with an API need it.
+
+    ``cdk deploy <Pattern>Stack`` deploys it first; ``cdk destroy <Pattern>Stack`` leaves it to the
+    other APIs; ``cdk destroy ApiGatewayAccountStack`` (or ``--all``) removes it, after them.
+    """
+
+    def __init__(self, scope: Construct, **kwargs: Any) -> None:
+        super().__init__(
+            scope,
+            API_GATEWAY_ACCOUNT_STACK,
+            description="API Gateway's CloudWatch Logs role for this account and region, shared by every pattern API",
+            **kwargs,
         )
+        self.api_gateway_account = ApiGatewayAccount(self, "ApiGatewayAccount")
 
 
 #: The context value ``python -m localcloud serve`` sets to the one stack it wants synthesized.
@@ -76,7 +101,8 @@ def new_app(*, builtin_validation: bool = True, outdir: str | None = None, **app
 
 
 def build_app(*, builtin_validation: bool = True, outdir: str | None = None, **app_kwargs: Any) -> App:
-    """:func:`new_app` with every registered pattern's stack.
+    """:func:`new_app` with every registered pattern's stack, and the API Gateway account stack those
+    with an API depend on.
 
     ``python -m localcloud serve <id>`` sets the context value ``localcloud:target`` to a pattern id
     or stack name; then only that stack is built, which keeps the first request after ``serve`` fast.
@@ -84,6 +110,11 @@ def build_app(*, builtin_validation: bool = True, outdir: str | None = None, **a
     app = new_app(builtin_validation=builtin_validation, outdir=outdir, **app_kwargs)
     target = app.node.try_get_context(SERVE_TARGET_CONTEXT)
     chosen = [p for p in PATTERNS if target in (p.id, p.stack_name)] or PATTERNS
+    account = ApiGatewayAccountStack(app)
     for pattern in chosen:
-        PatternStack(app, pattern)
+        stack = PatternStack(app, pattern)
+        if stack.has_rest_api:
+            stack.add_stack_dependency(
+                account, "its API stage writes execution logs through the account's role"
+            )
     return app

@@ -297,9 +297,11 @@ class Strangler(Construct):
             options=apigw.IntegrationOptions(
                 timeout=self.legacy_timeout,
                 request_parameters={
-                    f"integration.request.path.{n}": f"method.request.path.{n}" for n in names
-                }
-                or None,
+                    **{f"integration.request.path.{n}": f"method.request.path.{n}" for n in names},
+                    # A REST API's HTTP proxy does not tell the backend who called; this replaces any
+                    # X-Forwarded-For the client sent, so the legacy API cannot be fed a spoofed one.
+                    "integration.request.header.X-Forwarded-For": "context.identity.sourceIp",
+                },
             ),
         )
         method = resource.add_method(

@@ -4,6 +4,11 @@ Each record is handled alone: a record that fails is reported as a batch item fa
 returns to the queue, and after the queue's maxReceiveCount it moves to the dead-letter queue. A
 webhook delivered twice (senders retry, SQS is at-least-once) is written once: the put is
 conditional on the id being new, and a repeat counts as done.
+
+The partial batch response is built here rather than with Powertools' ``BatchProcessor``: its import
+loads every event data class (about 20 ms of cold start, a tenth of a bare boto3 handler) for what
+is one loop. The contract is the same: failed records are reported by ``messageId``, and a batch in
+which every record failed raises ``BatchProcessingError``, so the invocation counts as an error.
 """
 
 from __future__ import annotations
@@ -14,19 +19,20 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from shared.dynamodb import Table
 from shared.observability import instrument, logger, metrics
 from webhook_event import WEBHOOK_EVENT
 
 table = Table(os.environ["TABLE_NAME"])
-processor = BatchProcessor(event_type=EventType.SQS)
 
 
-def store(record: SQSRecord) -> None:
-    event = WEBHOOK_EVENT.validate(json.loads(record.body))
+class BatchProcessingError(Exception):
+    """Every record of the batch failed: the whole invocation fails, and each record is retried."""
+
+
+def store(record: dict[str, Any]) -> None:
+    event = WEBHOOK_EVENT.validate(json.loads(record["body"]))
     try:
         table.put_item(
             {
@@ -46,4 +52,16 @@ def store(record: SQSRecord) -> None:
 
 @instrument
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return process_partial_response(event=event, record_handler=store, processor=processor, context=context)
+    records = event["Records"]
+    failures = []
+    for record in records:
+        try:
+            store(record)
+        except Exception as error:  # any failure returns this record alone to the queue
+            logger.warning(
+                "record failed", extra={"message_id": record["messageId"], "error": repr(error)[:500]}
+            )
+            failures.append({"itemIdentifier": record["messageId"]})
+    if records and len(failures) == len(records):
+        raise BatchProcessingError(f"all {len(records)} records failed")
+    return {"batchItemFailures": failures}

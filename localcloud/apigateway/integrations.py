@@ -363,8 +363,11 @@ def _http_proxy(call: Call, integration: Integration) -> HttpResponse:
             getattr(request, {"header": "headers", "querystring": "query", "path": "path"}[kind])[name] = (
                 value
             )
+    mapped = {name.lower() for name in request.headers}
     headers = {
-        name: values[-1] for name, values in call.request.headers.items() if name.lower() not in HOP_BY_HOP
+        name: values[-1]
+        for name, values in call.request.headers.items()
+        if name.lower() not in HOP_BY_HOP and name.lower() not in mapped
     }
     headers.update(request.headers)
     query = [
@@ -407,6 +410,14 @@ def _send(
             raise GatewayError(
                 "API_CONFIGURATION_ERROR",
                 f"integration URI {uri}: no integration.request.path.{name} mapping",
+            )
+        if any(segment in (".", "..") for segment in path_values[name].split("/")):
+            # AWS does not document what it forwards for dot segments (raw or %2e-encoded); a backend
+            # resolving /../ would serve a path outside the integration's, so the local cloud refuses.
+            raise GatewayError(
+                "BAD_REQUEST_PARAMETERS",
+                f"path parameter {name} {path_values[name]!r} has a '.' or '..' segment",
+                message=f"Invalid request path: {name} has a '.' or '..' segment",
             )
         return quote(path_values[name], safe="/" if match[0].endswith("+}") or name == "proxy" else "")
 

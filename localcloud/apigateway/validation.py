@@ -92,7 +92,7 @@ def _body_problems(call: Call, model: str) -> list[str]:
         document = json.loads(text, parse_constant=_not_json) if text.strip() else {}
     except ValueError as error:
         return [f"not JSON ({error})"]
-    except RecursionError:
+    except RecursionError:  # AWS's parser has a depth limit too (Jackson's default is 1,000)
         return ["not JSON (nested too deeply)"]
     validator = _validator(call.api, model)
     errors = sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.path)))

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from localcloud.http import HttpRequest
 from scenarios.strangler import SERVED_BY, LegacyServer
 
 pytestmark = pytest.mark.e2e
@@ -93,6 +94,34 @@ def test_requests_next_to_the_migrated_route_still_reach_the_legacy_server(cloud
     [seen] = legacy.requests
     assert (seen["method"], seen["path"], seen["query"]) == (method, path, "page=2")
     assert new_service_runs(cloud) == 0
+
+
+def test_the_legacy_server_is_told_the_clients_address_and_cannot_be_fed_a_spoofed_one(cloud, legacy):
+    client = cloud.api()
+    request = HttpRequest.build("GET", f"/{client.stage}/orders", headers={"x-forwarded-for": "10.0.0.1"})
+    request.source_ip = "198.51.100.7"
+    assert client.gateway.dispatch(client.api_id, request).status == 200
+    assert cloud.api().get("/customers/c-1").status == 200
+    assert [seen["headers"]["x-forwarded-for"] for seen in legacy.requests] == ["198.51.100.7", "127.0.0.1"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/products/p-1/%2e%2e/%2e%2e/admin",  # escapes the legacy base path once resolved
+        "/orders/%2E%2E",
+        "/orders/../admin",
+        "/orders/a%2F..%2Fadmin",
+        "/./orders",
+    ],
+)
+def test_dot_segments_are_refused_with_400_and_never_reach_the_legacy_server(cloud, legacy, path):
+    answer = cloud.api().get(path)
+    assert (answer.status, answer.json()["message"]) == (
+        400,
+        "Invalid request path: proxy has a '.' or '..' segment",
+    )
+    assert legacy.requests == [] and new_service_runs(cloud) == 0
 
 
 def test_when_the_legacy_server_is_down_legacy_routes_fail_and_the_migrated_route_still_answers(

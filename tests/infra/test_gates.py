@@ -9,11 +9,15 @@ from typing import Any
 import pytest
 
 from patterns.registry import PATTERNS
+from patterns.stack import API_GATEWAY_ACCOUNT_STACK
 from tests.infra.conftest import lint_template, properties_of
 
 pytestmark = pytest.mark.infra
 
-STACKS = [pytest.param(p.stack_name, id=p.id) for p in PATTERNS]
+STACKS = [
+    *(pytest.param(p.stack_name, id=p.id) for p in PATTERNS),
+    pytest.param(API_GATEWAY_ACCOUNT_STACK, id="api_gateway_account"),
+]
 
 #: Properties that would give a resource a fixed name, so two copies of a stack could not coexist.
 PHYSICAL_NAME_PROPERTIES = {

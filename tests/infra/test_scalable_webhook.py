@@ -80,6 +80,57 @@ def test_grants_are_scoped_to_one_resource_each(templates):
     ]
 
 
+def test_the_receiver_may_read_the_signing_secret_and_nothing_else_of_secrets_manager(templates):
+    raw = templates[STACK]
+    [secret_id] = resources_of(raw, "AWS::SecretsManager::Secret")
+    secret = raw["Resources"][secret_id]["Properties"]
+    assert "Name" not in secret, "no physical name"
+    assert secret["GenerateSecretString"] == {
+        "ExcludePunctuation": True,
+        "IncludeSpace": False,
+        "PasswordLength": 64,
+    }
+    reads = [s for s in statements_of(raw) if any(a.startswith("secretsmanager:") for a in s["Action"])]
+    assert reads == [
+        {"Action": ["secretsmanager:GetSecretValue"], "Effect": "Allow", "Resource": {"Ref": secret_id}}
+    ]
+    [receiver] = [
+        v["Properties"]
+        for v in resources_of(raw, "AWS::Lambda::Function").values()
+        if v["Properties"]["Handler"] == "receiver.handler"
+    ]
+    env = receiver["Environment"]["Variables"]
+    assert env["SIGNING_SECRET_ARN"] == {"Ref": secret_id}
+    assert env["SIGNATURE_TOLERANCE_SECONDS"] == "300"
+
+
+def test_an_existing_secret_known_by_name_is_granted_by_its_arn_pattern():
+    stack = Stack(App(builtin_cloud_formation_validation=False), "Custom")
+    from aws_cdk import aws_secretsmanager as secretsmanager
+
+    existing = secretsmanager.Secret.from_secret_name_v2(stack, "Existing", "payments/webhook")
+    ScalableWebhook(stack, "Hook", signing_secret=existing, signature_tolerance=Duration.minutes(2))
+    raw = Template.from_stack(stack).to_json()
+    assert resources_of(raw, "AWS::SecretsManager::Secret") == {}
+    [read] = [s for s in statements_of(raw) if "secretsmanager:GetSecretValue" in s["Action"]]
+    assert read["Resource"]["Fn::Join"][1][-1].endswith(":secret:payments/webhook-??????")
+
+
+def test_the_api_model_is_the_contract_the_handlers_read(templates):
+    import json
+
+    from patterns.registry import ROOT
+
+    contract_file = ROOT / "functions" / "scalable_webhook" / "webhook_contract.json"
+    contract = json.loads(contract_file.read_text())["event_schema"]
+    [model] = [
+        v["Properties"]
+        for v in resources_of(templates[STACK], "AWS::ApiGateway::Model").values()
+        if v["Properties"]["Schema"].get("title") == "WebhookEvent"
+    ]
+    assert model["Schema"] == contract
+
+
 def test_api_throttles_and_validates_the_webhook_body(template):
     template.has_resource_properties(
         "AWS::ApiGateway::Stage",
@@ -110,6 +161,7 @@ def test_props_reach_the_template():
     [
         ({"max_concurrency": 1}, "max_concurrency must be from 2 to 1000"),
         ({"batch_size": 100}, "needs a max_batching_window"),
+        ({"signature_tolerance": Duration.hours(2)}, "signature_tolerance must be from 1 s to 1 hour"),
     ],
 )
 def test_contradictory_props_fail_at_synth(props, message):

@@ -92,13 +92,8 @@ def test_function_has_house_defaults(template):
     template.has_resource_properties("AWS::Logs::LogGroup", {"RetentionInDays": 30})
 
 
-def test_destroy_removes_the_data_but_not_the_shared_api_logging_role(templates):
+def test_destroy_removes_everything_the_stack_made(templates):
+    """The API Gateway logging role is the account stack's (tests/infra/test_api_gateway_account.py)."""
     resources = templates[STACK]["Resources"]
-    by_type = {}
-    for resource in resources.values():
-        by_type.setdefault(resource["Type"], set()).add(resource.get("DeletionPolicy", "Delete"))
-    assert by_type["AWS::DynamoDB::Table"] == {"Delete"}
-    assert by_type["AWS::Logs::LogGroup"] == {"Delete"}
-    assert by_type["AWS::ApiGateway::Account"] == {"Retain"}
-    [cloudwatch_role] = [k for k in resources if k.startswith("PatternApiCloudWatchRole")]
-    assert resources[cloudwatch_role]["DeletionPolicy"] == "Retain"
+    assert {r.get("DeletionPolicy", "Delete") for r in resources.values()} == {"Delete"}
+    assert "AWS::ApiGateway::Account" not in {r["Type"] for r in resources.values()}

@@ -63,8 +63,12 @@ def test_every_request_not_migrated_goes_to_the_legacy_api_unchanged(raw):
         assert integration["Type"] == "HTTP_PROXY" and integration["IntegrationHttpMethod"] == "ANY"
         assert legacy_uri(integration) == f"<scheme>{LEGACY}{uri}"
         assert integration["TimeoutInMillis"] == 29000
+        assert integration["RequestParameters"]["integration.request.header.X-Forwarded-For"] == (
+            "context.identity.sourceIp"
+        ), "the legacy API learns the client's address"
     assert api[("ANY", "/{proxy+}")]["RequestParameters"] == {
-        "integration.request.path.proxy": "method.request.path.proxy"
+        "integration.request.path.proxy": "method.request.path.proxy",
+        "integration.request.header.X-Forwarded-For": "context.identity.sourceIp",
     }
 
 
@@ -97,6 +101,7 @@ def test_no_request_falls_between_the_migrated_route_and_the_catch_all(raw):
     assert api[("ANY", "/products/{id}/{proxy+}")]["RequestParameters"] == {
         "integration.request.path.id": "method.request.path.id",
         "integration.request.path.proxy": "method.request.path.proxy",
+        "integration.request.header.X-Forwarded-For": "context.identity.sourceIp",
     }
 
 

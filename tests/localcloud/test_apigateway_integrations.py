@@ -26,6 +26,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 
 from localcloud import LocalCloud
+from localcloud.http import HttpRequest
 from tests.localcloud.conftest import pk_table, python_function
 
 pytestmark = pytest.mark.localcloud
@@ -379,6 +380,22 @@ def build(stack: Stack) -> None:
         ),
         request_parameters={"method.request.path.proxy": True},
     )
+    forwarded = api.root.add_resource("forwarded").add_resource("{proxy+}")
+    forwarded.add_method(
+        "ANY",
+        apigw.HttpIntegration(
+            f"{backend.value_as_string}/{{proxy}}",
+            proxy=True,
+            http_method="ANY",
+            options=apigw.IntegrationOptions(
+                request_parameters={
+                    "integration.request.path.proxy": "method.request.path.proxy",
+                    "integration.request.header.X-Forwarded-For": "context.identity.sourceIp",
+                }
+            ),
+        ),
+        request_parameters={"method.request.path.proxy": True},
+    )
     api.root.add_resource("search").add_method(
         "GET",
         apigw.HttpIntegration(
@@ -680,6 +697,45 @@ def test_http_proxy_passes_method_path_query_headers_and_body_through_unchanged(
         "legacy",
         {"seen": "/orders/7/lines"},
     )
+
+
+def test_http_proxy_adds_no_x_forwarded_for_unless_mapped(cloud, backend):
+    """A REST API's HTTP proxy does not tell the backend the client's address by itself."""
+    cloud.api().get("/legacy/orders")
+    assert "x-forwarded-for" not in {name.lower() for name in backend.received[0]["headers"]}
+
+
+def test_a_mapped_header_replaces_the_clients_whatever_its_case(cloud, backend):
+    client = cloud.api()
+    request = HttpRequest.build(
+        "GET", f"/{client.stage}/forwarded/orders", headers={"x-forwarded-for": "6.6.6.6"}
+    )
+    request.source_ip = "203.0.113.9"
+    response = client.gateway.dispatch(client.api_id, request)
+    assert response.status == 201
+    sent = [
+        value for name, value in backend.received[0]["headers"].items() if name.lower() == "x-forwarded-for"
+    ]
+    assert sent == ["203.0.113.9"], "one header, the client's address: the spoofed value is gone"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/legacy/a/%2e%2e/admin",
+        "/legacy/a/%2E%2E",
+        "/legacy/a/../admin",
+        "/legacy/a%2f..%2fadmin",
+        "/legacy/./a",
+    ],
+)
+def test_dot_segments_are_refused_before_reaching_an_http_backend(cloud, backend, path):
+    response = cloud.api().get(path)
+    assert (response.status_code, response.json()["message"]) == (
+        400,
+        "Invalid request path: proxy has a '.' or '..' segment",
+    )
+    assert backend.received == []
 
 
 def test_http_proxy_passes_the_backends_error_status_back(cloud, backend):

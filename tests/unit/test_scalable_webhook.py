@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+from datetime import UTC, datetime
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
+from freezegun import freeze_time
 
 from tests.events import api_event, sqs_event
 
 pytestmark = pytest.mark.unit
 
 WEBHOOK = {"id": "evt_1", "type": "payment.succeeded", "data": {"amount": 1200}}
+
+
+SECRET = "s3cr3t-shared-with-the-sender"
+NOW = 1_767_225_600  # the frozen clock below
 
 
 @pytest.fixture
@@ -21,7 +30,17 @@ def queue_url(aws):
 
 @pytest.fixture
 def receiver(queue_url, load_handler):
-    return load_handler("scalable_webhook", "receiver", QUEUE_URL=queue_url)
+    arn = boto3.client("secretsmanager").create_secret(Name="webhook-signing", SecretString=SECRET)["ARN"]
+    with freeze_time(datetime.fromtimestamp(NOW, UTC)):
+        yield load_handler("scalable_webhook", "receiver", QUEUE_URL=queue_url, SIGNING_SECRET_ARN=arn)
+
+
+def signed(body, *, secret=SECRET, timestamp=NOW, **headers) -> dict:
+    """A proxy event for ``body`` signed as the contract says: HMAC-SHA256 over ``<timestamp>.<body>``."""
+    text = body if isinstance(body, str) else json.dumps(body)
+    digest = hmac.new(secret.encode(), f"{timestamp}.{text}".encode(), hashlib.sha256).hexdigest()
+    signature = {"X-Webhook-Timestamp": str(timestamp), "X-Webhook-Signature": f"sha256={digest}"}
+    return api_event("POST", "/webhooks", body=text, headers={**signature, **headers})
 
 
 @pytest.fixture
@@ -46,8 +65,12 @@ def stored():
     return boto3.resource("dynamodb").Table("webhooks").scan()["Items"]
 
 
-def test_receiver_enqueues_and_answers_202(receiver, queue_url, lambda_context):
-    response = receiver.handler(api_event("POST", "/webhooks", body=WEBHOOK), lambda_context)
+def answer(response) -> tuple[int, str]:
+    return response["statusCode"], json.loads(response["body"]).get("message", "")
+
+
+def test_receiver_enqueues_a_signed_webhook_and_answers_202(receiver, queue_url, lambda_context):
+    response = receiver.handler(signed(WEBHOOK), lambda_context)
     assert response["statusCode"] == 202
     assert json.loads(response["body"]) == {"accepted": "evt_1"}
     [message] = queued(queue_url)
@@ -55,21 +78,100 @@ def test_receiver_enqueues_and_answers_202(receiver, queue_url, lambda_context):
     assert message["MessageAttributes"]["type"]["StringValue"] == "payment.succeeded"
 
 
+def test_header_names_are_case_insensitive(receiver, queue_url, lambda_context):
+    event = signed(WEBHOOK)
+    event["headers"] = {k.lower(): v for k, v in event["headers"].items()}
+    event["multiValueHeaders"] = {k: [v] for k, v in event["headers"].items()}
+    assert receiver.handler(event, lambda_context)["statusCode"] == 202
+
+
 @pytest.mark.parametrize(
-    ("body", "message"),
+    ("event", "message"),
     [
-        ({"type": "t", "data": {}}, "id: required"),
-        ({"id": "e", "type": "t", "data": []}, "data: expected object, got array"),
-        ("not json", "body: not valid JSON"),
+        (api_event("POST", "/webhooks", body=WEBHOOK), "X-Webhook-Signature: required"),
+        (signed(WEBHOOK, secret="guess"), "X-Webhook-Signature: does not match the body"),
+        (signed(WEBHOOK, **{"X-Webhook-Signature": "sha256=" + "0" * 64}), "does not match the body"),
+        (signed(WEBHOOK, **{"X-Webhook-Signature": "sha256=\u00e9\ud800"}), "does not match the body"),
+        (signed(WEBHOOK, **{"X-Webhook-Timestamp": ""}), "X-Webhook-Timestamp: required"),
+        (signed(WEBHOOK, **{"X-Webhook-Timestamp": "1e9"}), "X-Webhook-Timestamp: expected Unix time"),
+        (signed(WEBHOOK, timestamp=NOW - 301), "X-Webhook-Timestamp: more than 300 s from now"),
+        (signed(WEBHOOK, timestamp=NOW + 301), "X-Webhook-Timestamp: more than 300 s from now"),
+    ],
+    ids=[
+        "unsigned",
+        "wrong-secret",
+        "zeros",
+        "non-ascii",
+        "no-timestamp",
+        "bad-timestamp",
+        "stale",
+        "future",
     ],
 )
-def test_receiver_rejects_bad_webhooks_with_400_and_enqueues_nothing(
-    receiver, queue_url, lambda_context, body, message
+def test_receiver_refuses_unsigned_forged_and_stale_calls_with_401(
+    receiver, queue_url, lambda_context, event, message
 ):
-    response = receiver.handler(api_event("POST", "/webhooks", body=body), lambda_context)
-    assert response["statusCode"] == 400
-    assert message in json.loads(response["body"])["message"]
+    status, said = answer(receiver.handler(event, lambda_context))
+    assert (status, message in said) == (401, True), said
     assert queued(queue_url) == []
+
+
+def test_a_body_changed_after_signing_is_refused(receiver, queue_url, lambda_context):
+    event = signed(WEBHOOK)
+    event["body"] = json.dumps({**WEBHOOK, "data": {"amount": 1}})
+    assert answer(receiver.handler(event, lambda_context))[0] == 401
+    assert receiver.handler(signed(WEBHOOK, timestamp=NOW - 300), lambda_context)["statusCode"] == 202, (
+        "300 s old is within the tolerance"
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "message"),
+    [
+        ({"type": "t", "data": {}}, 400, "id: required"),
+        ({"id": "e", "type": "t", "data": []}, 400, "data: expected object, got array"),
+        ({"id": "e v", "type": "t", "data": {}}, 400, "id: must match"),
+        ({"id": "\ud800", "type": "t", "data": {}}, 400, "id: not valid Unicode"),
+        ({**WEBHOOK, "extra": 1}, 400, "extra: unknown field"),
+        ("not json", 400, "body: not valid JSON"),
+        ('{"id": "e", "type": "t", "data": {"n": NaN}}', 400, "NaN is not a JSON number"),
+        ("[" * 100_000, 400, "body: nested too deeply"),
+        ('{"id": "e", "type": "t", "data": {"n": ' + "9" * 5000 + "}}", 400, "body: number too long"),
+        ({**WEBHOOK, "data": {"x": "a" * 262_144}}, 413, "body: larger than 262144 bytes"),
+        (
+            json.dumps({**WEBHOOK, "data": {"x": "\u00e9" * 100_000}}, ensure_ascii=False),
+            413,
+            "larger than 262144 bytes once queued",
+        ),
+    ],
+    ids=[
+        "no-id",
+        "data-array",
+        "id-space",
+        "id-surrogate",
+        "extra",
+        "not-json",
+        "nan",
+        "deep",
+        "long-int",
+        "big",
+        "big-queued",
+    ],
+)
+def test_receiver_refuses_bad_webhooks_with_4xx_and_enqueues_nothing(
+    receiver, queue_url, lambda_context, body, status, message
+):
+    said = answer(receiver.handler(signed(body), lambda_context))
+    assert (said[0], message in said[1]) == (status, True), said
+    assert queued(queue_url) == []
+
+
+def test_the_secret_is_read_on_first_use_not_at_import(queue_url, load_handler, lambda_context):
+    module = load_handler("scalable_webhook", "receiver", QUEUE_URL=queue_url, SIGNING_SECRET_ARN="missing")
+    assert module.signing_secret._value is None, "importing read nothing"
+    with freeze_time(datetime.fromtimestamp(NOW, UTC)), pytest.raises(ClientError, match="ResourceNotFound"):
+        module.handler(signed(WEBHOOK), lambda_context)
+    assert queued(queue_url) == [], "a secret that cannot be read fails the call loudly, and queues nothing"
 
 
 def test_worker_stores_each_webhook(worker, lambda_context):
@@ -95,3 +197,9 @@ def test_worker_reports_only_the_poison_record(worker, lambda_context):
     result = worker.handler(event, lambda_context)
     assert sorted(f["itemIdentifier"] for f in result["batchItemFailures"]) == sorted(poison)
     assert sorted(item["id"] for item in stored()) == ["evt_1", "evt_4"]
+
+
+def test_a_batch_in_which_every_record_fails_fails_the_invocation(worker, lambda_context):
+    with pytest.raises(worker.BatchProcessingError, match="all 2 records failed"):
+        worker.handler(sqs_event("{broken", {"id": "evt_3"}), lambda_context)
+    assert stored() == []

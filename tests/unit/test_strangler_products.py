@@ -46,6 +46,27 @@ def test_an_unknown_product_is_404_naming_it(products, lambda_context):
     assert status == 404 and body["message"] == "product p-9 not found"
 
 
+@pytest.mark.parametrize(
+    ("product_id", "status"), [("x" * 2048, 404), ("x" * 2049, 400), ("\u00e9" * 1025, 400)]
+)
+def test_an_id_over_dynamodbs_key_limit_is_400_naming_it(products, lambda_context, product_id, status):
+    answer = call(products, lambda_context, "GET", f"/products/{product_id}", "/products/{id}")
+    assert answer[0] == status
+    if status == 400:
+        assert answer[1]["message"] == "product_id: longer than 2048 bytes"
+
+
+def test_other_numbers_of_an_item_are_json_numbers(products, lambda_context):
+    boto3.client("dynamodb").put_item(
+        TableName="products",
+        Item={"id": {"S": "p-3"}, "price_cents": {"N": "10"}, "weight_kg": {"N": "0.5"}, "stock": {"N": "7"}},
+    )
+    assert call(products, lambda_context, "GET", "/products/p-3", "/products/{id}") == (
+        200,
+        {"id": "p-3", "price_cents": 10, "weight_kg": 0.5, "stock": 7},
+    )
+
+
 def test_the_list_is_sorted_by_id(products, lambda_context):
     status, body = call(products, lambda_context, "GET", "/products")
     assert status == 200 and [p["id"] for p in body["products"]] == ["p-1", "p-2"]
