@@ -137,8 +137,8 @@ class Router:
             try:
                 return _answer(function(**found.groupdict()))
             except HttpError as error:
-                return _json_answer(error.status, {"statusCode": error.status, "message": error.message})
-        return _json_answer(404, {"statusCode": 404, "message": "Not found"})
+                return error_answer(error.status, error.message)
+        return error_answer(404, "Not found")
 
 
 def validated_body(app: Any, schema: Schema, *, max_bytes: int = MAX_BODY_BYTES) -> dict[str, Any]:
@@ -184,12 +184,18 @@ def _answer(result: Any) -> dict[str, Any]:
         return _proxy(result.status_code, result.body, result.content_type)
     if isinstance(result, tuple):
         payload, status = result
-        return _json_answer(status, payload)
-    return _json_answer(200, result)
+        return json_answer(status, payload)
+    return json_answer(200, result)
 
 
-def _json_answer(status: int, payload: Any) -> dict[str, Any]:
+def json_answer(status: int, payload: Any) -> dict[str, Any]:
+    """A proxy answer with ``payload`` as compact JSON, for a handler that needs no router."""
     return _proxy(status, json.dumps(payload, separators=(",", ":"), default=_plain), "application/json")
+
+
+def error_answer(status: int, message: str) -> dict[str, Any]:
+    """The error shape of Powertools' resolver: ``{"statusCode": status, "message": message}``."""
+    return json_answer(status, {"statusCode": status, "message": message})
 
 
 def _proxy(status: int, body: str, content_type: str) -> dict[str, Any]:

@@ -6,7 +6,7 @@ signature gets 401 and a malformed or oversized webhook 400 or 413, before anyth
 
 API Gateway sends it ``POST /webhooks`` only, so it needs no router: Powertools' resolver would add
 about 30 ms of cold start (its import loads every resolver and event class) to match one route.
-Its answers keep the resolver's shapes (``shared.proxy_response``).
+Its answers keep the resolver's shapes (``shared.http.json_answer`` and ``error_answer``).
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from typing import Any
 import boto3
 from aws_lambda_powertools.metrics import MetricUnit
 
+from shared.http import error_answer, json_answer
 from shared.observability import instrument, logger, metrics
-from shared.proxy_response import error_response, json_response
 from shared.validation import InvalidInput
 from signature import CachedSecret, SignatureRejected, verify
 from webhook_event import MAX_BODY_BYTES, SIGNATURE, parse_webhook
@@ -50,17 +50,17 @@ def receive(request: dict[str, Any]) -> dict[str, Any]:
     except SignatureRejected as error:
         logger.info("refused unsigned webhook", extra={"reason": str(error)})
         metrics.add_metric(name="WebhooksRefused", unit=MetricUnit.Count, value=1)
-        return error_response(401, str(error))
+        return error_answer(401, str(error))
     if len(body) > MAX_BODY_BYTES:
-        return error_response(413, f"body: larger than {MAX_BODY_BYTES} bytes")
+        return error_answer(413, f"body: larger than {MAX_BODY_BYTES} bytes")
     try:
         event = parse_webhook(body)
     except InvalidInput as error:
         logger.info("rejected request body", extra={"reason": str(error)})
-        return error_response(400, str(error))
+        return error_answer(400, str(error))
     message = json.dumps(event, separators=(",", ":"))
     if len(message) > MAX_BODY_BYTES:  # ASCII: non-ASCII text is queued escaped, up to 3x longer
-        return error_response(413, f"body: larger than {MAX_BODY_BYTES} bytes once queued")
+        return error_answer(413, f"body: larger than {MAX_BODY_BYTES} bytes once queued")
     sqs.send_message(
         QueueUrl=QUEUE_URL,
         MessageBody=message,
@@ -68,7 +68,7 @@ def receive(request: dict[str, Any]) -> dict[str, Any]:
     )
     metrics.add_metric(name="WebhooksAccepted", unit=MetricUnit.Count, value=1)
     logger.info("accepted webhook", extra={"webhook_id": event["id"], "type": event["type"]})
-    return json_response(202, {"accepted": event["id"]})
+    return json_answer(202, {"accepted": event["id"]})
 
 
 def _raw_body(body: str | None, is_base64: bool) -> bytes:

@@ -53,7 +53,7 @@ def test_an_id_over_dynamodbs_key_limit_is_400_naming_it(products, lambda_contex
     answer = call(products, lambda_context, "GET", f"/products/{product_id}", "/products/{id}")
     assert answer[0] == status
     if status == 400:
-        assert answer[1]["message"] == "product_id: longer than 2048 bytes"
+        assert answer[1]["message"] == "product_id: longer than 2048 bytes in UTF-8"
 
 
 def test_other_numbers_of_an_item_are_json_numbers(products, lambda_context):
