@@ -32,6 +32,7 @@ from patterns.defaults import (
     acknowledge,
     json_model,
     secure_table,
+    vtl_json_string,
     warn_override,
 )
 
@@ -39,9 +40,10 @@ from patterns.defaults import (
 ERROR_STATUS = {"NotFound": 404, "InvalidBody": 400, "MethodNotAllowed": 405}
 #: An AWS integration selects its response by the service's status: Step Functions refusing the call.
 _SERVICE_ERROR = r"4\d{2}|5\d{2}"
-# VTL: a value as the inside of a JSON string (escapeJavaScript escapes ' too, which JSON forbids).
-_ID = """$util.escapeJavaScript($input.params('id')).replaceAll("\\\\'", "'")"""
-_BODY = """$util.escapeJavaScript($input.json('$')).replaceAll("\\\\'", "'")"""
+# The execution input is a JSON document inside the JSON string ``input``: the id sits two strings
+# deep and is escaped twice; the body (JSON text) sits one string deep and is escaped once.
+_ID = vtl_json_string("$input.params('id')", depth=2)
+_BODY = vtl_json_string("$input.json('$')", depth=1)
 
 
 def _response_template() -> str:
@@ -133,7 +135,7 @@ class SfnCrud(Construct):
             body = _BODY if verb == "PUT" else "null"
             method = item.add_method(
                 verb,
-                self._integration(body),
+                self._integration(verb, body),
                 method_responses=[
                     apigw.MethodResponse(status_code=str(status)) for status in (200, 400, 404, 405, 500)
                 ],
@@ -158,10 +160,10 @@ class SfnCrud(Construct):
                 "No Cognito user pool in this pattern; see the note on APIG4.",
             )
 
-    def _integration(self, body: str) -> apigw.AwsIntegration:
+    def _integration(self, verb: str, body: str) -> apigw.AwsIntegration:
         arn = self.state_machine.state_machine_arn
         request = (
-            f'{{"stateMachineArn": "{arn}", "input": "{{\\"method\\": \\"$context.httpMethod\\", '
+            f'{{"stateMachineArn": "{arn}", "input": "{{\\"method\\": \\"{verb}\\", '
             f'\\"id\\": \\"{_ID}\\", \\"body\\": {body}}}"}}'
         )
         return apigw.AwsIntegration(

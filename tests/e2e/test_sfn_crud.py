@@ -82,3 +82,31 @@ def test_quotes_in_ids_and_names_survive_the_mapping_templates(local_cloud):
     odd = {"name": 'the "best" cup\'s lid / 1', "price": 0}
     assert api.put("/items/o'brien", json=odd).status == 200
     assert api.get("/items/o'brien").json() == {"id": "o'brien", **odd}
+
+
+def test_an_id_that_closes_its_string_cannot_turn_a_get_into_a_delete(local_cloud):
+    cloud = local_cloud("sfn_crud")
+    api = cloud.api()
+    assert api.put("/items/victim", json=ITEM).status == 200
+
+    attack = api.get("/items/victim%22%2C%22method%22%3A%22DELETE")
+    assert attack.status == 404, attack.json()
+    assert api.get("/items/victim").json() == {"id": "victim", **ITEM}
+    [_, execution, _] = cloud.trace.find("sync-execution")
+    started = cloud.execution(execution.data["execution_arn"]).history()[0]["executionStartedEventDetails"]
+    assert json.loads(started["input"]) == {"method": "GET", "id": 'victim","method":"DELETE', "body": None}
+
+
+@pytest.mark.parametrize(
+    "item_id",
+    ['say "hi"', "back\\slash", "tab\there", "new\nline", "nul\u0000", "caf\u00e9 \U0001f600", "it's", "}{"],
+)
+def test_ids_with_quotes_backslashes_control_characters_and_unicode_round_trip(local_cloud, item_id):
+    from urllib.parse import quote
+
+    api = local_cloud("sfn_crud").api()
+    path = "/items/" + quote(item_id, safe="")
+    stored = api.put(path, json=ITEM)
+    assert (stored.status, stored.json()) == (200, {"id": item_id, **ITEM})
+    assert api.get(path).json() == {"id": item_id, **ITEM}
+    assert api.delete(path).json() == {"deleted": item_id}
