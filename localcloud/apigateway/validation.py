@@ -88,12 +88,23 @@ def _body_problems(call: Call, model: str) -> list[str]:
     """What is wrong with the body for ``model``, one problem each; empty when it fits."""
     text = call.body_text()
     try:
-        document = json.loads(text) if text.strip() else {}
+        document = json.loads(text, parse_constant=_not_a_json_number) if text.strip() else {}
     except ValueError as error:
         return [f"not JSON ({error})"]
+    except RecursionError:
+        return [f"not JSON (nested more than {MAX_NESTING_DEPTH} levels deep)"]
     validator = _validator(call.api, model)
     errors = sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.path)))
     return [f"{'/'.join(map(str, e.path)) or '(root)'}: {e.message}" for e in errors]
+
+
+#: API Gateway's JSON parser (Jackson) refuses documents nested deeper than this.
+MAX_NESTING_DEPTH = 1000
+
+
+def _not_a_json_number(token: str) -> Any:
+    """``NaN`` and ``Infinity`` are JavaScript, not JSON: API Gateway's parser refuses them."""
+    raise ValueError(f"{token} is not a JSON number")
 
 
 def model_url(api_id: str, name: str) -> str:

@@ -36,7 +36,7 @@ def test_each_request_is_one_synchronous_express_execution_as_the_apis_role(loca
     cloud.api().put("/items/cup-2", json=ITEM)
     [execution] = cloud.trace.find("sync-execution")
     run = cloud.execution(execution.data["execution_arn"])
-    assert run.states() == ["Method?", "ValidBody?", "PutItem", "Stored"]
+    assert run.states() == ["ValidId?", "Method?", "ValidBody?", "PutItem", "Stored"]
     assert json.loads(run.history()[0]["executionStartedEventDetails"]["input"]) == {
         "method": "PUT",
         "id": "cup-2",
@@ -54,20 +54,48 @@ def test_a_missing_item_is_a_404_for_reads_and_deletes(local_cloud):
 
 
 @pytest.mark.parametrize(
-    "body",
+    ("body", "field"),
     [
-        {"name": "cup"},
-        {"name": 3, "price": 1},
-        {"name": "cup", "price": "cheap"},
-        {"name": "cup", "price": -1},
+        ({"name": "cup"}, "price"),
+        ({"name": 3, "price": 1}, "name"),
+        ({"name": "cup", "price": "cheap"}, "price"),
+        ({"name": "cup", "price": -1}, "price"),
+        ({"name": "cup", "price": 1e308}, "price"),
+        ({"name": "", "price": 1}, "name"),
+        ({"name": "x" * 201, "price": 1}, "name"),
+        ({"name": "\ud800", "price": 1}, "name"),
+        ({"name": "cup", "price": 1, "extra": "x" * 1_000_000}, "extra"),
+        ('{"name": "cup", "price": NaN}', "not JSON"),
+        ('{"name": "cup", "price": Infinity}', "not JSON"),
     ],
 )
-def test_an_item_without_a_name_and_a_price_is_a_400_from_the_workflow(local_cloud, body):
+def test_an_item_the_table_would_refuse_is_a_400_naming_the_field(local_cloud, body, field):
     cloud = local_cloud("sfn_crud")
-    answer = cloud.api().put("/items/cup-3", json=body)
+    raw = body if isinstance(body, str) else json.dumps(body)
+    answer = cloud.api().put("/items/cup-3", body=raw, headers={"Content-Type": "application/json"})
     assert answer.status == 400
-    assert answer.json()["error"] == "InvalidBody"
+    assert field in answer.json()["message"]
+    assert not cloud.trace.find("sync-execution"), "refused before the workflow runs"
+
+
+def test_the_workflow_refuses_an_invalid_item_itself_when_started_directly(local_cloud):
+    cloud = local_cloud("sfn_crud")
+    for body in ({"name": "cup"}, {"name": "cup", "price": 1e308}):
+        started = cloud.client("stepfunctions").start_sync_execution(
+            stateMachineArn=cloud.outputs["StateMachineArn"],
+            input=json.dumps({"method": "PUT", "id": "cup-3", "body": body}),
+        )
+        assert (started["status"], started["error"]) == ("FAILED", "InvalidBody")
     assert cloud.client("dynamodb").scan(TableName=cloud.outputs["TableName"])["Items"] == []
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+def test_an_id_longer_than_256_characters_is_a_400_before_dynamodb(local_cloud, method):
+    cloud = local_cloud("sfn_crud")
+    answer = cloud.api().request(method, "/items/" + "\u00e9" * 257, json=ITEM)
+    assert (answer.status, answer.json()["error"]) == (400, "InvalidId")
+    assert "id" in answer.json()["message"]
+    assert cloud.api().put("/items/" + "\u00e9" * 256, json=ITEM).status == 200, "256 is the limit"
 
 
 def test_a_body_that_is_not_a_json_object_is_refused_by_api_gateway_itself(local_cloud):

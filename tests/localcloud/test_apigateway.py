@@ -418,7 +418,18 @@ def test_missing_required_parameters_are_400_before_the_function_runs(cloud):
 
 
 @pytest.mark.parametrize(
-    "body", [{"sku": "", "qty": 1}, {"sku": "tea", "qty": 0}, {"sku": "tea"}, "{not json", [1]]
+    "body",
+    [
+        {"sku": "", "qty": 1},
+        {"sku": "tea", "qty": 0},
+        {"sku": "tea"},
+        "{not json",
+        [1],
+        '{"sku": "tea", "qty": 1, "weight": NaN}',
+        '{"sku": "tea", "qty": 1, "weight": Infinity}',
+        '{"sku": "tea", "qty": 1, "weight": -Infinity}',
+        '{"sku": "tea", "qty": 1, "deep": ' + "[" * 5000 + "]" * 5000 + "}",
+    ],
 )
 def test_a_body_that_breaks_the_model_is_400_invalid_request_body(cloud, body):
     raw = body if isinstance(body, str) else json.dumps(body)
