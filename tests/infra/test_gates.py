@@ -13,7 +13,11 @@ from tests.infra.conftest import lint_template, properties_of
 
 pytestmark = pytest.mark.infra
 
-STACKS = [pytest.param(p.stack_name, id=p.id) for p in PATTERNS]
+STACKS = [
+    pytest.param(name, id=p.id if name == p.stack_name else name)
+    for p in PATTERNS
+    for name in p.stack_names()
+]
 
 #: Properties that would give a resource a fixed name, so two copies of a stack could not coexist.
 PHYSICAL_NAME_PROPERTIES = {
