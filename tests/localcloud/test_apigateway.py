@@ -440,6 +440,13 @@ def test_a_body_that_breaks_the_model_is_400_invalid_request_body(cloud, body):
     assert invocations(cloud) == 0
 
 
+def test_nesting_is_counted_outside_strings_only():
+    from localcloud.apigateway.validation import nesting_depth
+
+    assert nesting_depth('{"a": [[1], {"b": "[[[{{\\"]]"}]}') == 3
+    assert nesting_depth("[" * 1001 + "]" * 1001) == 1001
+
+
 def test_a_valid_request_reaches_the_function(cloud):
     response = cloud.api("Shop").post(
         "/validated?q=1", json={"sku": "tea", "qty": 2}, headers={"X-Trace": "t"}
