@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import parse_qsl
 
 import pytest
 
 from localcloud.apigateway.vtl import TemplateFailed, render
+from patterns.defaults import vtl_json_string
 
 pytestmark = pytest.mark.e2e
 
@@ -297,3 +298,23 @@ def test_the_check_catches_a_value_escaped_once_where_it_sits_two_strings_deep()
     )
     problems = check(once)
     assert any('\'","method":"DELETE\'' in problem for problem in problems), problems
+
+
+def test_query_strings_and_headers_are_checked_at_each_level_too():
+    """No template reads them yet; the check covers them for the first one that does."""
+    query, header = vtl_json_string("$input.params('q')", 1), vtl_json_string("$input.params('X-Trace')", 2)
+    template = '{"q": "%s", "input": "{\\"trace\\": \\"%s\\"}"}'
+    safe = SplicingTemplate(
+        stack="Example",
+        method="POST",
+        path="/things",
+        content_type="application/json",
+        template=template % (query, header),
+        integration_content_type="application/json",
+        params={"q": "querystring", "X-Trace": "header"},
+        reads_body=False,
+    )
+    assert check(safe) == []
+    escaped_once = replace(safe, template=template % (query, vtl_json_string("$input.params('X-Trace')", 1)))
+    problems = check(escaped_once)
+    assert problems and all("X-Trace=" in problem for problem in problems), problems

@@ -9,7 +9,7 @@ import pytest
 from aws_cdk import App, Stack
 
 from patterns.defaults import SecureDefaultOverridden
-from patterns.sfn_crud import ERROR_STATUS, MAX_NAME_LENGTH, MAX_PRICE, SfnCrud
+from patterns.sfn_crud import ERROR_STATUS, MAX_ID_LENGTH, MAX_NAME_LENGTH, MAX_PRICE, SfnCrud
 from tests.infra.conftest import properties_of, resources_of, statements_of
 
 pytestmark = pytest.mark.infra
@@ -74,6 +74,12 @@ def test_the_integration_response_maps_the_executions_errors_to_statuses(templat
         assert integration["Type"] == "AWS"
         assert integration["Uri"]["Fn::Join"][1][-1].endswith(":states:action/StartSyncExecution")
         assert integration["PassthroughBehavior"] == "NEVER"
+        request = "".join(
+            p if isinstance(p, str) else "<token>"
+            for p in integration["RequestTemplates"]["application/json"]["Fn::Join"][1]
+        )
+        assert f"$id.substring(0, {MAX_ID_LENGTH + 1})" in request, "no id can outgrow the execution input"
+        assert f'\\"method\\": \\"{method["HttpMethod"]}\\"' in request, "the method is a literal"
         [ok, failed] = integration["IntegrationResponses"]
         template = ok["ResponseTemplates"]["application/json"]
         for error, status in ERROR_STATUS.items():
