@@ -699,8 +699,29 @@ def _route_start_sync_execution(
     return AWSResponse("", status, {}, None), parsed
 
 
+def _refuse_oversized_events(
+    model: Any, context: dict[str, Any], **_: Any
+) -> tuple[AWSResponse, dict[str, Any]] | None:
+    """EventBridge refuses a PutEvents request whose entries exceed its size quota; moto takes them."""
+    if _active is None:
+        return None
+    from localcloud.observers.events import MAX_ENTRIES_BYTES, entries_size
+
+    if entries_size(context.get("localcloud_params", {}).get("Entries", [])) <= MAX_ENTRIES_BYTES:
+        return None
+    body = {
+        "Error": {
+            "Code": "ValidationException",
+            "Message": "Total size of the entries in the request is over the limit.",
+        },
+        "ResponseMetadata": {"HTTPStatusCode": 400},
+    }
+    return AWSResponse("", 400, {}, None), body
+
+
 _HOOKS = (
     ("before-parameter-build", _before_parameter_build),
+    ("before-call.events.PutEvents", _refuse_oversized_events),
     ("before-call.lambda.Invoke", _route_lambda_invoke),
     ("before-call.sfn.StartSyncExecution", _route_start_sync_execution),
     ("before-call.appconfigdata", _route_appconfigdata),

@@ -1125,3 +1125,19 @@ def _json_schema_kwargs(schema: dict[str, Any]) -> dict[str, Any]:
         else:
             raise ValueError(f"JSON-schema keyword {key!r} is not supported by json_model")
     return out
+
+
+def vtl_json_string(expression: str, depth: int = 1) -> str:
+    """VTL printing ``expression`` as the inside of a JSON string that sits ``depth`` strings deep.
+
+    Each level of nesting needs its own escape: a value inside a JSON string that is itself inside
+    a JSON string (Step Functions' ``input``, EventBridge's ``Detail``) is escaped twice, so no
+    request value can close a string and add keys at any level. ``$util.escapeJavaScript`` also
+    escapes ``'`` as ``\\'``, which JSON refuses, so each escape puts ``'`` back.
+    ``docs/architecture.md`` states the rule; ``tests/e2e/test_vtl_injection.py`` checks every template.
+    """
+    if depth < 1:
+        raise ValueError(f"depth must be 1 or more; got {depth}")
+    for _ in range(depth):
+        expression = f"""$util.escapeJavaScript({expression}).replaceAll("\\\\'", "'")"""
+    return expression

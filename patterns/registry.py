@@ -23,6 +23,17 @@ SOURCES = {
 
 
 @dataclass(frozen=True)
+class Variant:
+    """Another construct of a catalog row (the same pattern on another service), deployed as a
+    stack of its own: ``<PascalId><PascalVariant>Stack``."""
+
+    id: str
+    construct: str
+    """``module:Class`` of its L3 construct."""
+    summary: str
+
+
+@dataclass(frozen=True)
 class Pattern:
     """One catalog row as built here."""
 
@@ -34,18 +45,39 @@ class Pattern:
     sources: tuple[str, ...]
     functions: tuple[str, ...] = ()
     """Folders under ``functions/`` this pattern ships (benchmarked for cold start and size)."""
+    variants: tuple[Variant, ...] = ()
+    """The row's other constructs; ``construct`` is its default one, deployed as :attr:`stack_name`."""
 
     @property
     def stack_name(self) -> str:
-        return "".join(part.capitalize() for part in self.id.split("_")) + "Stack"
+        return _pascal(self.id) + "Stack"
+
+    def variant(self, variant_id: str) -> Variant:
+        for variant in self.variants:
+            if variant.id == variant_id:
+                return variant
+        known = ", ".join(v.id for v in self.variants) or "none"
+        raise KeyError(f"{self.id} has no variant {variant_id!r}; its variants: {known}")
+
+    def variant_stack_name(self, variant_id: str) -> str:
+        return _pascal(self.id) + _pascal(self.variant(variant_id).id) + "Stack"
+
+    def stack_names(self) -> tuple[str, ...]:
+        """Every stack of the row: the default one, then one per variant."""
+        return (self.stack_name, *(self.variant_stack_name(v.id) for v in self.variants))
 
     @property
     def docs_page(self) -> str:
         return f"docs/patterns/{self.id}.md"
 
-    def construct_class(self) -> type[Any]:
-        module, _, name = self.construct.partition(":")
+    def construct_class(self, variant_id: str | None = None) -> type[Any]:
+        path = self.construct if variant_id is None else self.variant(variant_id).construct
+        module, _, name = path.partition(":")
         return getattr(importlib.import_module(module), name)
+
+
+def _pascal(snake: str) -> str:
+    return "".join(part.capitalize() for part in snake.split("_"))
 
 
 PATTERNS: tuple[Pattern, ...] = (
@@ -68,10 +100,22 @@ PATTERNS: tuple[Pattern, ...] = (
     Pattern(
         id="storage_first",
         title="Storage-First",
-        construct="patterns.storage_first:StorageFirst",
+        construct="patterns.storage_first:StorageFirstQueue",
         summary="API Gateway stores the request in SQS (or DynamoDB, or EventBridge) before any code runs",
         sources=("002", "004"),
         functions=("storage_first",),
+        variants=(
+            Variant(
+                id="dynamodb",
+                construct="patterns.storage_first:StorageFirstTable",
+                summary="API Gateway puts the request into a DynamoDB table; its stream feeds the processor",
+            ),
+            Variant(
+                id="eventbridge",
+                construct="patterns.storage_first:StorageFirstEventBus",
+                summary="API Gateway puts the request on an EventBridge bus; a rule feeds the processor",
+            ),
+        ),
     ),
     Pattern(
         id="internal_api",

@@ -36,16 +36,51 @@ from .defaults import (
     rest_api_props,
     secure_state_machine,
     table_or_new,
+    vtl_json_string,
     warn_override,
 )
 
 #: The execution's errors, and the HTTP status each becomes; any other error is a 500.
-ERROR_STATUS = {"NotFound": 404, "InvalidBody": 400, "MethodNotAllowed": 405}
+ERROR_STATUS = {"NotFound": 404, "InvalidBody": 400, "InvalidId": 400, "MethodNotAllowed": 405}
+#: Item ids are 1 to 256 characters: a domain limit, far inside DynamoDB's 2,048-byte partition key
+#: (256 characters are at most 1,024 bytes of UTF-8). A path parameter's length cannot be checked by
+#: a request validator, so the workflow checks it first.
+MAX_ID_LENGTH = 256
+#: Names are 1 to 200 characters; prices 0 to 1,000,000,000 (a domain limit, well inside DynamoDB's
+#: number range and 38-digit precision), so no body API Gateway lets in is refused by DynamoDB or
+#: comes near Step Functions' 256 KiB input limit.
+MAX_NAME_LENGTH = 200
+MAX_PRICE = 1_000_000_000
+#: Text without a lone UTF-16 surrogate, which DynamoDB cannot store as UTF-8.
+NO_LONE_SURROGATE = "^[^\\ud800-\\udfff]*$"
+ITEM_SCHEMA = {
+    "$schema": "http://json-schema.org/draft-04/schema#",
+    "title": "Item",
+    "type": "object",
+    "required": ["name", "price"],
+    "additionalProperties": False,
+    "properties": {
+        "name": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": MAX_NAME_LENGTH,
+            "pattern": NO_LONE_SURROGATE,
+        },
+        "price": {"type": "number", "minimum": 0, "maximum": MAX_PRICE},
+    },
+}
 #: An AWS integration selects its response by the service's status: Step Functions refusing the call.
 _SERVICE_ERROR = r"4\d{2}|5\d{2}"
-# VTL: a value as the inside of a JSON string (escapeJavaScript escapes ' too, which JSON forbids).
-_ID = """$util.escapeJavaScript($input.params('id')).replaceAll("\\\\'", "'")"""
-_BODY = """$util.escapeJavaScript($input.json('$')).replaceAll("\\\\'", "'")"""
+# The execution input is a JSON document inside the JSON string ``input``: the id sits two strings
+# deep and is escaped twice; the body (JSON text) sits one string deep and is escaped once.
+_ID = vtl_json_string("$id", depth=2)
+# An id of any length must not push the input over Step Functions' 256 KiB: the template passes at
+# most one character more than the limit, which the workflow then refuses as too long.
+_BOUNDED_ID = (
+    "#set($id = $input.params('id'))"
+    f"#if($id.length() > {MAX_ID_LENGTH})#set($id = $id.substring(0, {MAX_ID_LENGTH + 1}))#end"
+)
+_BODY = vtl_json_string("$input.json('$')", depth=1)
 
 
 def _response_template() -> str:
@@ -150,14 +185,12 @@ class SfnCrud(Construct):
             ),
         )
         item = self.api.root.add_resource("items").add_resource("{id}")
-        object_body = json_model(
-            self.api, "ItemObject", {"$schema": "http://json-schema.org/draft-04/schema#", "type": "object"}
-        )
+        object_body = json_model(self.api, "ItemObject", ITEM_SCHEMA)
         for verb in ("GET", "PUT", "DELETE"):
             body = _BODY if verb == "PUT" else "null"
             method = item.add_method(
                 verb,
-                self._integration(body),
+                self._integration(verb, body),
                 method_responses=[
                     apigw.MethodResponse(status_code=str(status)) for status in (200, 400, 404, 405, 500)
                 ],
@@ -182,10 +215,11 @@ class SfnCrud(Construct):
                 "No Cognito user pool in this pattern; see the note on APIG4.",
             )
 
-    def _integration(self, body: str) -> apigw.AwsIntegration:
+    def _integration(self, verb: str, body: str) -> apigw.AwsIntegration:
         arn = self.state_machine.state_machine_arn
         request = (
-            f'{{"stateMachineArn": "{arn}", "input": "{{\\"method\\": \\"$context.httpMethod\\", '
+            f"{_BOUNDED_ID}\n"
+            f'{{"stateMachineArn": "{arn}", "input": "{{\\"method\\": \\"{verb}\\", '
             f'\\"id\\": \\"{_ID}\\", \\"body\\": {body}}}"}}'
         )
         return apigw.AwsIntegration(
@@ -263,6 +297,7 @@ class SfnCrud(Construct):
                     sfn.Condition.is_present("$.body.price"),
                     sfn.Condition.is_numeric("$.body.price"),
                     sfn.Condition.number_greater_than_equals("$.body.price", 0),
+                    sfn.Condition.number_less_than_equals("$.body.price", MAX_PRICE),
                 ),
                 put,
             )
@@ -271,7 +306,7 @@ class SfnCrud(Construct):
                     self,
                     "InvalidBody",
                     error="InvalidBody",
-                    cause="An item needs a name (a string) and a price (a number, 0 or more).",
+                    cause=f"An item needs a name (a string) and a price (a number from 0 to {MAX_PRICE}).",
                 )
             )
         )
@@ -287,13 +322,32 @@ class SfnCrud(Construct):
         delete.add_catch(not_found, errors=["DynamoDB.ConditionalCheckFailedException"])
         delete.next(sfn.Pass(self, "Deleted", parameters={"deleted.$": "$.id"}))
 
-        return (
+        route = (
             sfn.Choice(self, "Method?")
             .when(sfn.Condition.string_equals("$.method", "GET"), get)
             .when(sfn.Condition.string_equals("$.method", "PUT"), valid)
             .when(sfn.Condition.string_equals("$.method", "DELETE"), delete)
             .otherwise(
                 sfn.Fail(self, "MethodNotAllowed", error="MethodNotAllowed", cause="GET, PUT or DELETE only.")
+            )
+        )
+        # JSONPath has no string length; this one state asks JSONata, and hands its input on unchanged.
+        return (
+            sfn.Choice.jsonata(self, "ValidId?")
+            .when(
+                sfn.Condition.jsonata(
+                    f"{{% $type($states.input.id) = 'string' and $length($states.input.id) >= 1 "
+                    f"and $length($states.input.id) <= {MAX_ID_LENGTH} %}}"
+                ),
+                route,
+            )
+            .otherwise(
+                sfn.Fail(
+                    self,
+                    "InvalidId",
+                    error="InvalidId",
+                    cause=f"id: expected 1 to {MAX_ID_LENGTH} characters.",
+                )
             )
         )
 

@@ -39,19 +39,23 @@ class PatternStack(Stack):
         scope: Construct,
         pattern: Pattern,
         *,
+        variant: str | None = None,
         stack_name: str | None = None,
         props: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        """``props`` go to the pattern's construct, for a variant stack (named ``stack_name``)."""
+        """``variant``: one of the pattern's registered variants instead of its default construct.
+        ``props`` go to the construct, for a stack of another configuration (named ``stack_name``)."""
+        summary = pattern.summary if variant is None else pattern.variant(variant).summary
+        default_name = pattern.stack_name if variant is None else pattern.variant_stack_name(variant)
         super().__init__(
             scope,
-            stack_name or pattern.stack_name,
-            description=f"{pattern.title}: {pattern.summary}",
+            stack_name or default_name,
+            description=f"{pattern.title}: {summary}",
             **kwargs,
         )
         self.pattern = pattern
-        self.construct = pattern.construct_class()(self, "Pattern", **(props or {}))
+        self.construct = pattern.construct_class(variant)(self, "Pattern", **(props or {}))
         for name, value in self.construct.outputs().items():
             CfnOutput(self, name, value=value)
         RemovalPolicies.of(self).destroy()
@@ -101,18 +105,25 @@ def new_app(*, builtin_validation: bool = True, outdir: str | None = None, **app
 
 
 def build_app(*, builtin_validation: bool = True, outdir: str | None = None, **app_kwargs: Any) -> App:
-    """:func:`new_app` with every registered pattern's stack, and the API Gateway account stack those
-    with an API depend on.
+    """:func:`new_app` with every registered pattern's stacks (its default one and its variants'), and
+    the API Gateway account stack those with an API depend on.
 
     ``python -m localcloud serve <id>`` sets the context value ``localcloud:target`` to a pattern id
     or stack name; then only that stack is built, which keeps the first request after ``serve`` fast.
     """
     app = new_app(builtin_validation=builtin_validation, outdir=outdir, **app_kwargs)
     target = app.node.try_get_context(SERVE_TARGET_CONTEXT)
-    chosen = [p for p in PATTERNS if target in (p.id, p.stack_name)] or PATTERNS
+    stacks = [
+        (pattern, variant, name)
+        for pattern in PATTERNS
+        for variant, name in zip(
+            (None, *(v.id for v in pattern.variants)), pattern.stack_names(), strict=True
+        )
+    ]
+    chosen = [s for s in stacks if target in (s[0].id, s[2]) and (s[1] is None or target == s[2])] or stacks
     account = ApiGatewayAccountStack(app)
-    for pattern in chosen:
-        stack = PatternStack(app, pattern)
+    for pattern, variant, _ in chosen:
+        stack = PatternStack(app, pattern, variant=variant)
         if stack.has_rest_api:
             stack.add_stack_dependency(
                 account, "its API stage writes execution logs through the account's role"

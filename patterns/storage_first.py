@@ -21,15 +21,23 @@ written twice. Each variant has its own retry path that ends in an SQS queue, ne
     API -> custom event bus (PutEvents, source ``storage-first.api``) -> rule -> Lambda with
     ``retry_attempts`` and ``max_event_age`` -> dead-letter queue; an archive on the bus allows replay.
 
+One construct per storage, over a shared :class:`StorageFirstBase`: :class:`StorageFirstQueue`,
+:class:`StorageFirstTable` and :class:`StorageFirstEventBus`; each has only its own props and
+attributes. A body larger than the storage takes (the queue's 256 KiB, a 400 KB DynamoDB item,
+a 1 MB EventBridge entry) is refused by the storage before anything is stored, and answered
+``413`` naming the limit; the processor refuses a body over 256 KiB (``contract.json``) to its
+dead-letter queue.
+
 Example::
 
-    intake = StorageFirst(self, "Intake", target="dynamodb")
+    intake = StorageFirstTable(self, "Intake", retry_attempts=5)
     intake.requests_table.grant_read_data(reporting_fn)
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypeVar, get_args
+import json
+from typing import Any
 
 from aws_cdk import Aws, Duration
 from aws_cdk import aws_apigateway as apigw
@@ -42,7 +50,8 @@ from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from patterns.defaults import (
+from .defaults import (
+    FUNCTIONS_DIR,
     PatternFunction,
     SecureQueue,
     SecureRestApi,
@@ -52,19 +61,20 @@ from patterns.defaults import (
     grant_send,
     json_model,
     secure_table,
+    vtl_json_string,
 )
-
-_T = TypeVar("_T")
-
-Target = Literal["sqs", "dynamodb", "eventbridge"]
-TARGETS: tuple[str, ...] = get_args(Target)
 
 #: The ``source`` of every event the API puts on the bus (eventbridge variant).
 EVENT_SOURCE = "storage-first.api"
 #: The ``detail-type`` of every event the API puts on the bus (eventbridge variant).
 EVENT_DETAIL_TYPE = "Request"
-#: Kinds of request the API accepts; the processor checks the same list (functions/storage_first).
-REQUEST_TYPES = ("order.placed", "order.cancelled", "feedback.submitted")
+#: The request contract the API's model and the processor both read: one file, read here as data.
+CONTRACT = json.loads((FUNCTIONS_DIR / "storage_first" / "contract.json").read_text())
+#: Kinds of request the API accepts; the processor checks the same list.
+REQUEST_TYPES: tuple[str, ...] = tuple(CONTRACT["request_types"])
+#: The largest request body the processor stores (well inside a 400 KB DynamoDB item); the queue
+#: variant's queue takes no larger message, so the API refuses what could never be processed.
+MAX_BODY_BYTES: int = CONTRACT["max_body_bytes"]
 
 REQUEST_SCHEMA = {
     "$schema": "http://json-schema.org/draft-04/schema#",
@@ -78,7 +88,6 @@ REQUEST_SCHEMA = {
     },
 }
 
-# Defaults of the per-variant props; ``None`` in the signature means "the default, if it applies".
 DEFAULT_BATCH_SIZE = 10
 DEFAULT_MAX_RECEIVE_COUNT = 3
 DEFAULT_MAX_CONCURRENCY = 2
@@ -90,12 +99,9 @@ MAX_LAMBDA_ASYNC_RETRIES = 2
 #: AWS recommends a visibility timeout of at least six times the function timeout for an SQS source.
 VISIBILITY_TIMEOUT_FACTOR = 6
 
-#: Which per-variant props each target uses; setting another target's prop is a synth-time error.
-_VARIANT_PROPS: dict[str, frozenset[str]] = {
-    "sqs": frozenset({"batch_size", "max_receive_count", "max_concurrency"}),
-    "dynamodb": frozenset({"batch_size", "retry_attempts"}),
-    "eventbridge": frozenset({"retry_attempts", "max_event_age", "archive_retention"}),
-}
+#: The largest request each storage takes.
+DYNAMODB_MAX_ITEM_BYTES = 400 * 1024
+EVENTBRIDGE_MAX_ENTRY_BYTES = 1_048_576
 
 _ACCEPTED = '{"requestId": "$context.requestId"}'
 _STORE_FAILED = (
@@ -105,107 +111,86 @@ _STORE_FAILED = (
 #: An AWS integration selects its response by the service's HTTP status: map every error to 500.
 _SERVICE_ERROR = r"4\d{2}|5\d{2}"
 
-# VTL: the request body as a JSON string value (escapeJavaScript escapes ' too, which JSON forbids).
-_BODY_AS_JSON_STRING = """$util.escapeJavaScript($input.body).replaceAll("\\\\'", "'")"""
+# The request body spliced into the inside of a JSON string one level deep.
+_BODY_AS_JSON_STRING = vtl_json_string("$input.body", depth=1)
 
 
-class StorageFirst(Construct):
-    """POST /requests stored by API Gateway itself in SQS, DynamoDB or EventBridge, then processed.
+def _refused_template(too_large: str, limit: str) -> str:
+    """The answer to the storage's refusal: 413 naming the limit when it refused the size, else 500.
 
-    :param target: where API Gateway stores the request: ``"sqs"`` (default), ``"dynamodb"`` or
-        ``"eventbridge"``.
+    ``too_large`` is a phrase of the storage's own refusal of an oversized request; AWS's error is
+    read, never passed on."""
+    too_large_message = (
+        f'{{"message": "body: the request is larger than {limit}; it was not stored.", '
+        '"requestId": "$context.requestId"}'
+    )
+    return (
+        f'#if($input.body.contains("{too_large}"))\n'
+        "#set($context.responseOverride.status = 413)\n"
+        f"{too_large_message}\n"
+        "#else\n"
+        f"{_STORE_FAILED}\n"
+        "#end"
+    )
+
+
+class StorageFirstBase(Construct):
+    """What every storage-first variant shares: ``POST /requests`` validated against the request
+    model and stored by API Gateway's own role, and a processor that writes each request once into
+    the ``processed`` table. A subclass makes the storage and its integration in :meth:`_store`.
+
     :param processed_table: an existing table with a string partition key ``request_id`` for the
         processed requests; one is created if omitted.
-    :param batch_size: records per invocation (sqs, dynamodb); default 10.
-    :param max_receive_count: receives before a message moves to the dead-letter queue (sqs); default 3.
-    :param max_concurrency: most concurrent processor invocations the queue drives (sqs); default 2.
-    :param retry_attempts: retries of a failed batch or event before it goes to the failure queue
-        (dynamodb, eventbridge); default 3.
-    :param max_event_age: oldest event EventBridge still retries (eventbridge); default 2 hours.
-    :param archive_retention: how long the bus archive keeps events for replay (eventbridge);
-        default 7 days.
-    :param timeout: processor timeout; the queue's visibility timeout is six times this (sqs).
+    :param timeout: processor timeout.
+    :param memory_size: processor memory, in MB.
     :param throttling_rate_limit: steady requests per second the stage accepts before answering 429.
     :param throttling_burst_limit: requests the stage accepts at once.
     """
+
+    #: Where API Gateway stores requests (for descriptions).
+    storage = ""
+    #: The processor's entry point in ``functions/storage_first/processor.py``.
+    handler = ""
+    #: A phrase of the storage's refusal of an oversized request, and the limit in words.
+    too_large = ("", "")
 
     def __init__(
         self,
         scope: Construct,
         construct_id: str,
         *,
-        target: Target = "sqs",
         processed_table: dynamodb.ITable | None = None,
-        batch_size: int | None = None,
-        max_receive_count: int | None = None,
-        max_concurrency: int | None = None,
-        retry_attempts: int | None = None,
-        max_event_age: Duration | None = None,
-        archive_retention: Duration | None = None,
         timeout: Duration | None = None,
         memory_size: int = 256,
         throttling_rate_limit: float = 100,
         throttling_burst_limit: int = 50,
     ) -> None:
         super().__init__(scope, construct_id)
-        if target not in TARGETS:
-            raise ValueError(f"{construct_id}: target must be one of {', '.join(TARGETS)}; got {target!r}")
-        given = {
-            "batch_size": batch_size,
-            "max_receive_count": max_receive_count,
-            "max_concurrency": max_concurrency,
-            "retry_attempts": retry_attempts,
-            "max_event_age": max_event_age,
-            "archive_retention": archive_retention,
-        }
-        unused = sorted(
-            name for name, value in given.items() if value is not None and name not in _VARIANT_PROPS[target]
-        )
-        if unused:
-            raise ValueError(f"{construct_id}: {', '.join(unused)} does not apply to target={target!r}")
-        self.target: Target = target
-        timeout = timeout or Duration.seconds(10)
-
-        self.queue: sqs.IQueue | None = None
-        self.dead_letter_queue: sqs.IQueue | None = None
-        self.requests_table: dynamodb.Table | None = None
-        self.event_bus: events.EventBus | None = None
-        self.archive: events.Archive | None = None
-        self.rule: events.Rule | None = None
-        self.event_source: lambda_.EventSourceMapping | sources.DynamoEventSource | None = None
-
+        self.timeout = timeout or Duration.seconds(10)
         self.processed_table = processed_table or secure_table(
             self,
             "ProcessedTable",
             partition_key=dynamodb.Attribute(name="request_id", type=dynamodb.AttributeType.STRING),
         )
-        handler = {"sqs": "sqs_handler", "dynamodb": "stream_handler", "eventbridge": "event_handler"}[target]
-        function_options: dict[str, Any] = {}
-        if target == "eventbridge":
-            # EventBridge invokes the function asynchronously, so it has a DLQ of its own; the rule's
-            # target shares it, so every event that could not be processed ends in one queue.
-            self.dead_letter_queue = failure_queue(
-                self, "FailedEvents", what="events that failed every retry"
-            )
-            function_options["dead_letter_queue"] = self.dead_letter_queue
+        self.dead_letter_queue: sqs.IQueue = self._failure_queue()
         self.function = PatternFunction(
             self,
             "Processor",
             code_dir="storage_first",
-            handler=f"processor.{handler}",
+            handler=f"processor.{self.handler}",
             service="storage_first",
-            description=f"Processes requests stored in {target} by API Gateway; writes each one once",
+            description=f"Processes requests stored in {self.storage} by API Gateway; writes each one once",
             environment={"PROCESSED_TABLE_NAME": self.processed_table.table_name},
             memory_size=memory_size,
-            timeout=timeout,
-            **function_options,
+            timeout=self.timeout,
+            **self._function_options(),
         )
         self.processed_table.grant(self.function, "dynamodb:PutItem")
 
         self.api = SecureRestApi(
             self,
             "Api",
-            description=f"Storage-first intake: POST /requests is stored in {target} before any code runs",
+            description=f"Storage-first intake: POST /requests is stored in {self.storage} before any code runs",
             throttling_rate_limit=throttling_rate_limit,
             throttling_burst_limit=throttling_burst_limit,
         )
@@ -213,27 +198,9 @@ class StorageFirst(Construct):
             self,
             "ApiRole",
             assumed_by=iam.ServicePrincipal("apigateway.amazonaws.com"),
-            description=f"API Gateway stores requests in {target}: one action on one resource",
+            description=f"API Gateway stores requests in {self.storage}: one action on one resource",
         )
-
-        if target == "sqs":
-            integration = self._sqs(
-                timeout=timeout,
-                batch_size=_default(batch_size, DEFAULT_BATCH_SIZE),
-                max_receive_count=_default(max_receive_count, DEFAULT_MAX_RECEIVE_COUNT),
-                max_concurrency=_default(max_concurrency, DEFAULT_MAX_CONCURRENCY),
-            )
-        elif target == "dynamodb":
-            integration = self._dynamodb(
-                batch_size=_default(batch_size, DEFAULT_BATCH_SIZE),
-                retry_attempts=_default(retry_attempts, DEFAULT_RETRY_ATTEMPTS),
-            )
-        else:
-            integration = self._eventbridge(
-                retry_attempts=_default(retry_attempts, DEFAULT_RETRY_ATTEMPTS),
-                max_event_age=_default(max_event_age, DEFAULT_MAX_EVENT_AGE),
-                archive_retention=_default(archive_retention, DEFAULT_ARCHIVE_RETENTION),
-            )
+        integration = self._store()
 
         request_model = json_model(self.api, "RequestModel", REQUEST_SCHEMA)
         self.method = self.api.root.add_resource("requests").add_method(
@@ -242,12 +209,12 @@ class StorageFirst(Construct):
             request_validator=self.api.body_validator,
             request_models={"application/json": request_model},
             method_responses=[
-                apigw.MethodResponse(
-                    status_code="202", response_models={"application/json": apigw.Model.EMPTY_MODEL}
-                ),
-                apigw.MethodResponse(
-                    status_code="500", response_models={"application/json": apigw.Model.ERROR_MODEL}
-                ),
+                apigw.MethodResponse(status_code=str(status), response_models={"application/json": model})
+                for status, model in (
+                    (202, apigw.Model.EMPTY_MODEL),
+                    (413, apigw.Model.ERROR_MODEL),
+                    (500, apigw.Model.ERROR_MODEL),
+                )
             ],
         )
         acknowledge(
@@ -263,22 +230,106 @@ class StorageFirst(Construct):
             "see the secured SPA pattern.",
         )
 
-    # ----------------------------------------------------------------------------------------- variants
+    # ------------------------------------------------------------------------------ what a variant makes
 
-    def _sqs(
-        self, *, timeout: Duration, batch_size: int, max_receive_count: int, max_concurrency: int
-    ) -> apigw.AwsIntegration:
-        inbox = SecureQueue(
+    def _failure_queue(self) -> sqs.IQueue:
+        """The queue where requests that could not be processed end."""
+        raise NotImplementedError
+
+    def _function_options(self) -> dict[str, Any]:
+        return {}
+
+    def _store(self) -> apigw.AwsIntegration:
+        """Make the storage, grant ``self.api_role`` its one action, wire the processor to it, and
+        return the integration that stores a request."""
+        raise NotImplementedError
+
+    def _integration_options(
+        self,
+        *,
+        request_templates: dict[str, str],
+        content_type: str | None = None,
+        extra_headers: dict[str, str] | None = None,
+        accepted_template: str = _ACCEPTED,
+    ) -> apigw.IntegrationOptions:
+        headers = {**({"Content-Type": content_type} if content_type else {}), **(extra_headers or {})}
+        too_large, limit = self.too_large
+        return apigw.IntegrationOptions(
+            credentials_role=self.api_role,
+            passthrough_behavior=apigw.PassthroughBehavior.NEVER,
+            request_parameters={f"integration.request.header.{k}": f"'{v}'" for k, v in headers.items()}
+            or None,
+            request_templates=request_templates,
+            integration_responses=[
+                apigw.IntegrationResponse(
+                    status_code="202", response_templates={"application/json": accepted_template}
+                ),
+                apigw.IntegrationResponse(
+                    status_code="500",
+                    selection_pattern=_SERVICE_ERROR,
+                    response_templates={"application/json": _refused_template(too_large, limit)},
+                ),
+            ],
+        )
+
+    def outputs(self) -> dict[str, Any]:
+        return {
+            "ApiUrl": self.api.url_for_path("/requests"),
+            "ProcessedTableName": self.processed_table.table_name,
+            "DeadLetterQueueUrl": self.dead_letter_queue.queue_url,
+        }
+
+
+class StorageFirstQueue(StorageFirstBase):
+    """API -> SQS (SendMessage, the request id as a message attribute) -> the processor in batches
+    at a capped concurrency with partial batch responses -> dead-letter queue after
+    ``max_receive_count`` receives.
+
+    :param batch_size: messages per invocation; default 10.
+    :param max_receive_count: receives before a message moves to the dead-letter queue; default 3.
+    :param max_concurrency: most concurrent processor invocations the queue drives; default 2.
+
+    The queue's visibility timeout is six times the processor's timeout. Other props: see
+    :class:`StorageFirstBase`.
+    """
+
+    storage = "sqs"
+    handler = "sqs_handler"
+    too_large = ("Message must be shorter than", f"the queue's {MAX_BODY_BYTES:,}-byte message")
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        max_receive_count: int = DEFAULT_MAX_RECEIVE_COUNT,
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+        **base: Any,
+    ) -> None:
+        self._props = (batch_size, max_receive_count, max_concurrency)
+        super().__init__(scope, construct_id, **base)
+
+    def _failure_queue(self) -> sqs.IQueue:
+        _, max_receive_count, _ = self._props
+        self.inbox = SecureQueue(
             self,
             "Requests",
             max_receive_count=max_receive_count,
-            visibility_timeout=Duration.seconds(timeout.to_seconds() * VISIBILITY_TIMEOUT_FACTOR),
+            visibility_timeout=Duration.seconds(self.timeout.to_seconds() * VISIBILITY_TIMEOUT_FACTOR),
         )
-        self.queue = inbox.queue
-        self.dead_letter_queue = inbox.dead_letter_queue
-        grant_send(inbox.queue, self.api_role)
+        self.queue: sqs.IQueue = self.inbox.queue
+        # SQS takes 1 MiB; this queue takes what the processor can store, so SQS refuses the rest.
+        queue = self.inbox.queue.node.default_child
+        assert isinstance(queue, sqs.CfnQueue)
+        queue.maximum_message_size = MAX_BODY_BYTES
+        return self.inbox.dead_letter_queue
+
+    def _store(self) -> apigw.AwsIntegration:
+        batch_size, _, max_concurrency = self._props
+        grant_send(self.queue, self.api_role)
         self.event_source = add_sqs_event_source(
-            self.function, inbox.queue, batch_size=batch_size, max_concurrency=max_concurrency
+            self.function, self.queue, batch_size=batch_size, max_concurrency=max_concurrency
         )
         acknowledge(
             self.function,
@@ -295,7 +346,7 @@ class StorageFirst(Construct):
         )
         return apigw.AwsIntegration(
             service="sqs",
-            path=f"{Aws.ACCOUNT_ID}/{inbox.queue.queue_name}",
+            path=f"{Aws.ACCOUNT_ID}/{self.queue.queue_name}",
             integration_http_method="POST",
             options=self._integration_options(
                 request_templates={"application/json": template},
@@ -303,7 +354,41 @@ class StorageFirst(Construct):
             ),
         )
 
-    def _dynamodb(self, *, batch_size: int, retry_attempts: int) -> apigw.AwsIntegration:
+    def outputs(self) -> dict[str, Any]:
+        return {**super().outputs(), "QueueUrl": self.queue.queue_url}
+
+
+class StorageFirstTable(StorageFirstBase):
+    """API -> DynamoDB ``requests`` table (PutItem, the raw body and ``received_at``) -> stream of
+    INSERTs -> the processor with bisect-on-error and ``retry_attempts`` -> on-failure queue.
+
+    :param batch_size: stream records per invocation; default 10.
+    :param retry_attempts: retries of a failed batch before it goes to the failure queue; default 3.
+
+    Other props: see :class:`StorageFirstBase`.
+    """
+
+    storage = "dynamodb"
+    handler = "stream_handler"
+    too_large = ("Item size has exceeded", f"DynamoDB's {DYNAMODB_MAX_ITEM_BYTES:,}-byte item")
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        retry_attempts: int = DEFAULT_RETRY_ATTEMPTS,
+        **base: Any,
+    ) -> None:
+        self._props = (batch_size, retry_attempts)
+        super().__init__(scope, construct_id, **base)
+
+    def _failure_queue(self) -> sqs.IQueue:
+        return failure_queue(self, "FailedRecords", what="stream batches that failed every retry")
+
+    def _store(self) -> apigw.AwsIntegration:
+        batch_size, retry_attempts = self._props
         self.requests_table = secure_table(
             self,
             "RequestsTable",
@@ -311,9 +396,6 @@ class StorageFirst(Construct):
             stream=dynamodb.StreamViewType.NEW_IMAGE,
         )
         self.requests_table.grant(self.api_role, "dynamodb:PutItem")
-        self.dead_letter_queue = failure_queue(
-            self, "FailedRecords", what="stream batches that failed every retry"
-        )
         self.event_source = sources.DynamoEventSource(
             self.requests_table,
             starting_position=lambda_.StartingPosition.TRIM_HORIZON,
@@ -349,9 +431,50 @@ class StorageFirst(Construct):
             options=self._integration_options(request_templates={"application/json": template}),
         )
 
-    def _eventbridge(
-        self, *, retry_attempts: int, max_event_age: Duration, archive_retention: Duration
-    ) -> apigw.AwsIntegration:
+    def outputs(self) -> dict[str, Any]:
+        return {**super().outputs(), "RequestsTableName": self.requests_table.table_name}
+
+
+class StorageFirstEventBus(StorageFirstBase):
+    """API -> custom event bus (PutEvents, source ``storage-first.api``) -> rule -> the processor
+    with ``retry_attempts`` and ``max_event_age`` -> dead-letter queue; an archive on the bus
+    allows replay.
+
+    :param retry_attempts: retries of an event the rule could not deliver; default 3 (Lambda's own
+        retries of a failed invocation are capped at 2).
+    :param max_event_age: oldest event EventBridge still retries; default 2 hours.
+    :param archive_retention: how long the bus archive keeps events for replay; default 7 days.
+
+    Other props: see :class:`StorageFirstBase`.
+    """
+
+    storage = "eventbridge"
+    handler = "event_handler"
+    too_large = ("Total size of the entries", f"EventBridge's {EVENTBRIDGE_MAX_ENTRY_BYTES:,}-byte entry")
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        retry_attempts: int = DEFAULT_RETRY_ATTEMPTS,
+        max_event_age: Duration = DEFAULT_MAX_EVENT_AGE,
+        archive_retention: Duration = DEFAULT_ARCHIVE_RETENTION,
+        **base: Any,
+    ) -> None:
+        self._props = (retry_attempts, max_event_age, archive_retention)
+        super().__init__(scope, construct_id, **base)
+
+    def _failure_queue(self) -> sqs.IQueue:
+        # EventBridge invokes the function asynchronously, so it has a DLQ of its own; the rule's
+        # target shares it, so every event that could not be processed ends in one queue.
+        return failure_queue(self, "FailedEvents", what="events that failed every retry")
+
+    def _function_options(self) -> dict[str, Any]:
+        return {"dead_letter_queue": self.dead_letter_queue}
+
+    def _store(self) -> apigw.AwsIntegration:
+        retry_attempts, max_event_age, archive_retention = self._props
         self.event_bus = events.EventBus(self, "Bus", description="Requests stored by the storage-first API")
         self.event_bus.grant_put_events_to(self.api_role)
         pattern = events.EventPattern(source=[EVENT_SOURCE], detail_type=[EVENT_DETAIL_TYPE])
@@ -418,48 +541,5 @@ class StorageFirst(Construct):
             ),
         )
 
-    def _integration_options(
-        self,
-        *,
-        request_templates: dict[str, str],
-        content_type: str | None = None,
-        extra_headers: dict[str, str] | None = None,
-        accepted_template: str = _ACCEPTED,
-    ) -> apigw.IntegrationOptions:
-        headers = {**({"Content-Type": content_type} if content_type else {}), **(extra_headers or {})}
-        return apigw.IntegrationOptions(
-            credentials_role=self.api_role,
-            passthrough_behavior=apigw.PassthroughBehavior.NEVER,
-            request_parameters={f"integration.request.header.{k}": f"'{v}'" for k, v in headers.items()}
-            or None,
-            request_templates=request_templates,
-            integration_responses=[
-                apigw.IntegrationResponse(
-                    status_code="202", response_templates={"application/json": accepted_template}
-                ),
-                apigw.IntegrationResponse(
-                    status_code="500",
-                    selection_pattern=_SERVICE_ERROR,
-                    response_templates={"application/json": _STORE_FAILED},
-                ),
-            ],
-        )
-
     def outputs(self) -> dict[str, Any]:
-        values: dict[str, Any] = {
-            "ApiUrl": self.api.url_for_path("/requests"),
-            "ProcessedTableName": self.processed_table.table_name,
-        }
-        if self.queue is not None:
-            values["QueueUrl"] = self.queue.queue_url
-        if self.requests_table is not None:
-            values["RequestsTableName"] = self.requests_table.table_name
-        if self.event_bus is not None:
-            values["EventBusName"] = self.event_bus.event_bus_name
-        if self.dead_letter_queue is not None:
-            values["DeadLetterQueueUrl"] = self.dead_letter_queue.queue_url
-        return values
-
-
-def _default(value: _T | None, default: _T) -> _T:
-    return default if value is None else value
+        return {**super().outputs(), "EventBusName": self.event_bus.event_bus_name}

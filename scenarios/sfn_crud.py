@@ -26,12 +26,19 @@ def run(show: Show) -> None:
     show.equal("deleting a missing item is a 404 too", api.delete("/items/cup-1").status, 404)
     invalid = api.put("/items/cup-2", json={"name": "cup", "price": "cheap"})
     show.equal(
-        "an item without a numeric price is a 400",
-        (invalid.status, invalid.json()["error"]),
-        (400, "InvalidBody"),
+        "API Gateway answers an item without a numeric price with a 400 naming the field",
+        (invalid.status, "price" in invalid.json()["message"]),
+        (400, True),
+    )
+    api.put("/items/victim", json=cup)
+    attack = api.get("/items/victim%22%2C%22method%22%3A%22DELETE")
+    show.equal(
+        "an id that tries to rewrite the execution input is only an id: not found, and nothing deleted",
+        (attack.status, api.get("/items/victim").status),
+        (404, 200),
     )
     show.equal(
-        "every request was one synchronous Express execution, and no Lambda ran",
+        "every request API Gateway let in was one synchronous Express execution, and no Lambda ran",
         (len(cloud.trace.find("sync-execution")), len(cloud.trace.find("invoke"))),
-        (8, 0),
+        (10, 0),
     )

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import json
 
+from patterns.registry import ROOT
 from scenarios import Show
+
+#: The largest body the pattern stores, from the contract its construct and processor share.
+MAX_BODY_BYTES = json.loads((ROOT / "functions" / "storage_first" / "contract.json").read_text())[
+    "max_body_bytes"
+]
 
 
 def run(show: Show) -> None:
@@ -14,6 +20,14 @@ def run(show: Show) -> None:
     request_id = stored.json().get("requestId")
     refused = api.post("/requests", json={"type": "order.placed"})
     show.equal("a body failing the model is refused by API Gateway: 400", refused.status, 400)
+    too_large = api.post(
+        "/requests", json={"type": "order.placed", "payload": {"note": "x" * MAX_BODY_BYTES}}
+    )
+    show.equal(
+        "a body larger than the queue takes is refused by SQS and answered 413 naming the limit",
+        (too_large.status, "262,144" in too_large.json()["message"]),
+        (413, True),
+    )
     cloud.drain()
     processed = cloud.client("dynamodb").scan(TableName=cloud.outputs["ProcessedTableName"])["Items"]
     show.equal(

@@ -65,7 +65,8 @@ def run(request: pytest.FixtureRequest):
 
 @pytest.fixture
 def local_cloud(cloud_assembly, run):
-    """Start the local cloud for a registered pattern's stack: ``cloud = local_cloud("scalable_webhook")``.
+    """Start the local cloud for a registered pattern's stack: ``cloud = local_cloud("scalable_webhook")``,
+    or one of its variants': ``local_cloud("storage_first", variant="dynamodb")``.
 
     The stacks are the session's one synthesis; each cloud is fresh and stops with the test. When
     the test fails, the trace of what happened is added to its report.
@@ -73,9 +74,12 @@ def local_cloud(cloud_assembly, run):
     from localcloud.assembly import load_stack
     from patterns.registry import get
 
-    return lambda pattern_id, **kwargs: run(
-        load_stack(cloud_assembly.directory, get(pattern_id).stack_name), **kwargs
-    )
+    def start(pattern_id: str, variant: str | None = None, **kwargs):
+        pattern = get(pattern_id)
+        name = pattern.stack_name if variant is None else pattern.variant_stack_name(variant)
+        return run(load_stack(cloud_assembly.directory, name), **kwargs)
+
+    return start
 
 
 @pytest.hookimpl(wrapper=True)

@@ -24,6 +24,7 @@ import json
 import os
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -38,8 +39,12 @@ from shared.validation import Field, InvalidInput, Schema, parse_json_body
 
 table = Table(os.environ["PROCESSED_TABLE_NAME"])
 
-#: Kinds of request the API accepts; keep in step with REQUEST_TYPES in patterns/storage_first.py.
-REQUEST_TYPES = ("order.placed", "order.cancelled", "feedback.submitted")
+#: Kinds of request the API accepts: ``contract.json`` beside this module is the one list, which the
+#: construct (patterns/storage_first.py) reads for the API's model.
+CONTRACT = json.loads(Path(__file__).with_name("contract.json").read_text())
+REQUEST_TYPES = tuple(CONTRACT["request_types"])
+#: The largest body stored: a processed item must fit DynamoDB's 400 KB.
+MAX_BODY_BYTES = CONTRACT["max_body_bytes"]
 REQUEST = Schema(type=Field(str, choices=REQUEST_TYPES), payload=Field(dict))
 MAX_REQUEST_ID_LENGTH = 128
 
@@ -56,6 +61,14 @@ def process_request(request_id: Any, body: Any) -> bool:
     if not isinstance(request_id, str) or not 0 < len(request_id) <= MAX_REQUEST_ID_LENGTH:
         raise InvalidInput(f"request_id: expected a string of 1 to {MAX_REQUEST_ID_LENGTH} characters")
     data = REQUEST.validate(parse_json_body(body) if isinstance(body, str) else body)
+    try:
+        size = len(json.dumps(data, ensure_ascii=False).encode("utf-8"))
+    except UnicodeEncodeError:
+        raise InvalidInput(
+            "body: holds a lone UTF-16 surrogate, which is not text DynamoDB can store"
+        ) from None
+    if size > MAX_BODY_BYTES:
+        raise InvalidInput(f"body: larger than {MAX_BODY_BYTES:,} bytes")
     item = {
         "request_id": request_id,
         "type": data["type"],

@@ -88,20 +88,46 @@ def _model_name(call: Call) -> str | None:
 def _body_problems(call: Call, model: str) -> list[str]:
     """What is wrong with the body for ``model``, one problem each; empty when it fits."""
     text = call.body_text()
+    if text.count("[") + text.count("{") > MAX_NESTING_DEPTH and nesting_depth(text) > MAX_NESTING_DEPTH:
+        return [f"not JSON (nested more than {MAX_NESTING_DEPTH} levels deep)"]
     try:
-        document = json.loads(text, parse_constant=_not_json) if text.strip() else {}
+        document = json.loads(text, parse_constant=_not_a_json_number) if text.strip() else {}
     except ValueError as error:
         return [f"not JSON ({error})"]
-    except RecursionError:  # AWS's parser has a depth limit too (Jackson's default is 1,000)
-        return ["not JSON (nested too deeply)"]
     validator = _validator(call.api, model)
     errors = sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.path)))
     return [f"{'/'.join(map(str, e.path)) or '(root)'}: {e.message}" for e in errors]
 
 
-def _not_json(constant: str) -> Any:
-    """Python's ``json`` reads ``NaN`` and ``Infinity``; JSON has neither, and API Gateway refuses them."""
-    raise ValueError(f"{constant} is not a JSON value")
+#: API Gateway's JSON parser (Jackson) refuses documents nested deeper than this.
+MAX_NESTING_DEPTH = 1000
+
+
+def nesting_depth(text: str) -> int:
+    """How deep the arrays and objects of JSON ``text`` nest, counted without parsing it."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+def _not_a_json_number(token: str) -> Any:
+    """``NaN`` and ``Infinity`` are JavaScript, not JSON: API Gateway's parser refuses them."""
+    raise ValueError(f"{token} is not a JSON number")
 
 
 def model_url(api_id: str, name: str) -> str:

@@ -229,5 +229,6 @@ def escape_javascript(text: str) -> str:
 
 
 def _utf16_units(char: str) -> list[int]:
-    data = char.encode("utf-16-be")
+    # A Java string may hold a lone surrogate (from a JSON body's "\ud800"): escaped as is.
+    data = char.encode("utf-16-be", "surrogatepass")
     return [int.from_bytes(data[i : i + 2], "big") for i in range(0, len(data), 2)]

@@ -400,6 +400,25 @@ class ScheduledTarget:
 buses = PerCloud(EventBridge)
 
 
+#: EventBridge's quota on the entries of one PutEvents request (1 MB since January 2026).
+MAX_ENTRIES_BYTES = 1_048_576
+
+
+def entries_size(entries: list[dict[str, Any]]) -> int:
+    """The size EventBridge counts for ``PutEvents`` entries: ``Time`` as 14 bytes, and the UTF-8
+    bytes of ``Source``, ``DetailType``, ``Detail`` and each of ``Resources``."""
+
+    def utf8(text: Any) -> int:
+        return len(str(text).encode("utf-8", "surrogatepass"))
+
+    return sum(
+        (14 if entry.get("Time") is not None else 0)
+        + sum(utf8(entry.get(key) or "") for key in ("Source", "DetailType", "Detail"))
+        + sum(utf8(resource) for resource in entry.get("Resources") or [])
+        for entry in entries
+    )
+
+
 @observes("events", "PutEvents")
 def events_put(cloud: LocalCloud, params: dict[str, Any], parsed: dict[str, Any]) -> None:
     source, parent = cloud.caller()

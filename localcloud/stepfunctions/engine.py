@@ -115,6 +115,7 @@ class Engine:
                 "This operation is not supported by this type of state machine",
             )
         text = params.get("input") or "{}"
+        check_input_size(text)
         try:
             json.loads(text)
         except ValueError as error:
@@ -237,6 +238,21 @@ class StepFunctionsError(Exception):
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
+
+
+#: Step Functions' quota on an execution's input (and any state's input or output): 256 KiB of UTF-8.
+MAX_PAYLOAD_BYTES = 262_144
+
+
+def check_input_size(text: str) -> None:
+    """Refuse an execution input over the quota, as ``StartExecution`` and ``StartSyncExecution`` do."""
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_PAYLOAD_BYTES:
+        raise StepFunctionsError(
+            "ValidationException",
+            "1 validation error detected: Value at 'input' failed to satisfy constraint: "
+            f"Member must have length less than or equal to {MAX_PAYLOAD_BYTES}",
+        )
 
 
 _schedulers: weakref.WeakSet[Scheduler] = weakref.WeakSet()

@@ -162,7 +162,16 @@ def _start_execution(
     execution_input: Any = None,
     trace_header: Any = None,
 ) -> Any:
-    """AWS names an execution started without a name with a UUID (moto would name it ``None``)."""
+    """AWS names an execution started without a name with a UUID (moto would name it ``None``), and
+    refuses an input over Step Functions' payload quota."""
+    from moto.core.exceptions import JsonRESTError
+
+    from localcloud.stepfunctions.engine import StepFunctionsError, check_input_size
+
+    try:
+        check_input_size(execution_input if isinstance(execution_input, str) else "")
+    except StepFunctionsError as error:
+        raise JsonRESTError(error.code, error.message) from None
     if not name:
         cloud = _active_cloud()
         name = _engine(cloud).execution_name(state_machine_arn) if cloud else str(uuid.uuid4())

@@ -14,8 +14,9 @@ from patterns.stack import PatternStack, new_app
 
 @pytest.fixture(scope="session")
 def pattern_variant(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., StackArtifact]:
-    """``pattern_variant("storage_first", "StorageFirstDynamo", target="dynamodb")``: synthesized
-    once per session, cdk-nag gated like the registered stacks."""
+    """``pattern_variant("internal_handoff", "InternalHandoffOneRetry", retry_attempts=1)``: a
+    registered pattern's construct with other props, synthesized once per session, cdk-nag gated
+    like the registered stacks."""
     built: dict[str, StackArtifact] = {}
 
     def synthesize(pattern_id: str, stack_name: str, **props: Any) -> StackArtifact:

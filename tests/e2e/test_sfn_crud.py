@@ -36,7 +36,7 @@ def test_each_request_is_one_synchronous_express_execution_as_the_apis_role(loca
     cloud.api().put("/items/cup-2", json=ITEM)
     [execution] = cloud.trace.find("sync-execution")
     run = cloud.execution(execution.data["execution_arn"])
-    assert run.states() == ["Method?", "ValidBody?", "PutItem", "Stored"]
+    assert run.states() == ["ValidId?", "Method?", "ValidBody?", "PutItem", "Stored"]
     assert json.loads(run.history()[0]["executionStartedEventDetails"]["input"]) == {
         "method": "PUT",
         "id": "cup-2",
@@ -54,20 +54,48 @@ def test_a_missing_item_is_a_404_for_reads_and_deletes(local_cloud):
 
 
 @pytest.mark.parametrize(
-    "body",
+    ("body", "field"),
     [
-        {"name": "cup"},
-        {"name": 3, "price": 1},
-        {"name": "cup", "price": "cheap"},
-        {"name": "cup", "price": -1},
+        ({"name": "cup"}, "price"),
+        ({"name": 3, "price": 1}, "name"),
+        ({"name": "cup", "price": "cheap"}, "price"),
+        ({"name": "cup", "price": -1}, "price"),
+        ({"name": "cup", "price": 1e308}, "price"),
+        ({"name": "", "price": 1}, "name"),
+        ({"name": "x" * 201, "price": 1}, "name"),
+        ({"name": "\ud800", "price": 1}, "name"),
+        ({"name": "cup", "price": 1, "extra": "x" * 1_000_000}, "extra"),
+        ('{"name": "cup", "price": NaN}', "not JSON"),
+        ('{"name": "cup", "price": Infinity}', "not JSON"),
     ],
 )
-def test_an_item_without_a_name_and_a_price_is_a_400_from_the_workflow(local_cloud, body):
+def test_an_item_the_table_would_refuse_is_a_400_naming_the_field(local_cloud, body, field):
     cloud = local_cloud("sfn_crud")
-    answer = cloud.api().put("/items/cup-3", json=body)
+    raw = body if isinstance(body, str) else json.dumps(body)
+    answer = cloud.api().put("/items/cup-3", body=raw, headers={"Content-Type": "application/json"})
     assert answer.status == 400
-    assert answer.json()["error"] == "InvalidBody"
+    assert field in answer.json()["message"]
+    assert not cloud.trace.find("sync-execution"), "refused before the workflow runs"
+
+
+def test_the_workflow_refuses_an_invalid_item_itself_when_started_directly(local_cloud):
+    cloud = local_cloud("sfn_crud")
+    for body in ({"name": "cup"}, {"name": "cup", "price": 1e308}):
+        started = cloud.client("stepfunctions").start_sync_execution(
+            stateMachineArn=cloud.outputs["StateMachineArn"],
+            input=json.dumps({"method": "PUT", "id": "cup-3", "body": body}),
+        )
+        assert (started["status"], started["error"]) == ("FAILED", "InvalidBody")
     assert cloud.client("dynamodb").scan(TableName=cloud.outputs["TableName"])["Items"] == []
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+def test_an_id_longer_than_256_characters_is_a_400_before_dynamodb(local_cloud, method):
+    cloud = local_cloud("sfn_crud")
+    answer = cloud.api().request(method, "/items/" + "\u00e9" * 257, json=ITEM)
+    assert (answer.status, answer.json()["error"]) == (400, "InvalidId")
+    assert "id" in answer.json()["message"]
+    assert cloud.api().put("/items/" + "\u00e9" * 256, json=ITEM).status == 200, "256 is the limit"
 
 
 def test_a_body_that_is_not_a_json_object_is_refused_by_api_gateway_itself(local_cloud):
@@ -82,3 +110,31 @@ def test_quotes_in_ids_and_names_survive_the_mapping_templates(local_cloud):
     odd = {"name": 'the "best" cup\'s lid / 1', "price": 0}
     assert api.put("/items/o'brien", json=odd).status == 200
     assert api.get("/items/o'brien").json() == {"id": "o'brien", **odd}
+
+
+def test_an_id_that_closes_its_string_cannot_turn_a_get_into_a_delete(local_cloud):
+    cloud = local_cloud("sfn_crud")
+    api = cloud.api()
+    assert api.put("/items/victim", json=ITEM).status == 200
+
+    attack = api.get("/items/victim%22%2C%22method%22%3A%22DELETE")
+    assert attack.status == 404, attack.json()
+    assert api.get("/items/victim").json() == {"id": "victim", **ITEM}
+    [_, execution, _] = cloud.trace.find("sync-execution")
+    started = cloud.execution(execution.data["execution_arn"]).history()[0]["executionStartedEventDetails"]
+    assert json.loads(started["input"]) == {"method": "GET", "id": 'victim","method":"DELETE', "body": None}
+
+
+@pytest.mark.parametrize(
+    "item_id",
+    ['say "hi"', "back\\slash", "tab\there", "new\nline", "nul\u0000", "caf\u00e9 \U0001f600", "it's", "}{"],
+)
+def test_ids_with_quotes_backslashes_control_characters_and_unicode_round_trip(local_cloud, item_id):
+    from urllib.parse import quote
+
+    api = local_cloud("sfn_crud").api()
+    path = "/items/" + quote(item_id, safe="")
+    stored = api.put(path, json=ITEM)
+    assert (stored.status, stored.json()) == (200, {"id": item_id, **ITEM})
+    assert api.get(path).json() == {"id": item_id, **ITEM}
+    assert api.delete(path).json() == {"deleted": item_id}

@@ -8,6 +8,8 @@ import json
 
 import pytest
 
+from patterns.storage_first import MAX_BODY_BYTES
+
 pytestmark = pytest.mark.e2e
 
 STORE_FAILED = "The request could not be stored; it was not accepted. Retry later."
@@ -150,3 +152,16 @@ def test_a_failing_processor_loses_nothing_and_succeeds_on_redrive(cloud):
     cloud.drain()
     assert sorted(processed(cloud)) == sorted(ids)
     assert len(cloud.trace.find("redrive")) == 3, "the outage is visible in the trace"
+
+
+def test_a_body_larger_than_the_queue_takes_is_a_413_naming_the_limit_and_nothing_is_stored(cloud):
+    big = {"type": "order.placed", "payload": {"note": "x" * MAX_BODY_BYTES}}
+    response = cloud.api().post("/requests", json=big)
+    assert response.status_code == 413
+    assert response.json()["message"].startswith(
+        "body: the request is larger than the queue's 262,144-byte message"
+    )
+    fits = {"type": "order.placed", "payload": {"note": "x" * (MAX_BODY_BYTES - 100)}}
+    assert cloud.api().post("/requests", json=fits).status_code == 202
+    cloud.drain()
+    assert len(processed(cloud)) == 1 and dead_letters(cloud) == []

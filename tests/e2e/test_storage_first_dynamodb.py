@@ -13,16 +13,14 @@ import json
 import pytest
 
 from localcloud import LocalCloud
-from patterns.storage_first import DEFAULT_RETRY_ATTEMPTS
+from patterns.storage_first import DEFAULT_RETRY_ATTEMPTS, DYNAMODB_MAX_ITEM_BYTES
 
 pytestmark = pytest.mark.e2e
 
-STACK = "StorageFirstDynamo"
-
 
 @pytest.fixture
-def cloud(pattern_variant, run) -> LocalCloud:
-    return run(pattern_variant("storage_first", STACK, target="dynamodb"))
+def cloud(local_cloud) -> LocalCloud:
+    return local_cloud("storage_first", variant="dynamodb")
 
 
 def post(cloud: LocalCloud, body: str) -> str:
@@ -165,3 +163,11 @@ def test_a_modified_request_is_not_processed_again(cloud):
     assert len(cloud.trace.find("invoke")) == 1, "the MODIFY never reaches the processor"
     [skipped] = cloud.trace.find("filter")
     assert skipped.detail.endswith("1 record(s) filtered out")
+
+
+def test_a_body_larger_than_a_dynamodb_item_is_a_413_naming_the_limit_and_nothing_is_stored(cloud):
+    big = {"type": "order.placed", "payload": {"note": "x" * DYNAMODB_MAX_ITEM_BYTES}}
+    response = cloud.api().post("/requests", json=big)
+    assert response.status_code == 413
+    assert "DynamoDB's 409,600-byte item" in response.json()["message"]
+    assert requests_table(cloud) == {}

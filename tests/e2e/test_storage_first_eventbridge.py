@@ -9,16 +9,14 @@ import json
 import pytest
 
 from localcloud import LocalCloud
-from patterns.storage_first import EVENT_DETAIL_TYPE, EVENT_SOURCE
+from patterns.storage_first import EVENT_DETAIL_TYPE, EVENT_SOURCE, EVENTBRIDGE_MAX_ENTRY_BYTES
 
 pytestmark = pytest.mark.e2e
 
-STACK = "StorageFirstBus"
-
 
 @pytest.fixture
-def cloud(pattern_variant, run) -> LocalCloud:
-    return run(pattern_variant("storage_first", STACK, target="eventbridge"))
+def cloud(local_cloud) -> LocalCloud:
+    return local_cloud("storage_first", variant="eventbridge")
 
 
 def post(cloud: LocalCloud, body: dict) -> str:
@@ -134,3 +132,12 @@ def test_replaying_the_archive_reprocesses_without_writing_twice(cloud):
     assert [span.detail for span in cloud.trace.find("replay")] == [
         f"again from {cloud.physical_id('Archive')}"
     ]
+
+
+def test_a_body_larger_than_an_eventbridge_entry_is_a_413_naming_the_limit_and_nothing_is_put(cloud):
+    big = {"type": "order.placed", "payload": {"note": "x" * EVENTBRIDGE_MAX_ENTRY_BYTES}}
+    response = cloud.api().post("/requests", json=big)
+    assert response.status_code == 413
+    assert "EventBridge's 1,048,576-byte entry" in response.json()["message"]
+    cloud.drain()
+    assert processed(cloud) == {} and not cloud.trace.find("invoke")

@@ -15,7 +15,11 @@ from tests.infra.conftest import lint_template, properties_of
 pytestmark = pytest.mark.infra
 
 STACKS = [
-    *(pytest.param(p.stack_name, id=p.id) for p in PATTERNS),
+    *(
+        pytest.param(name, id=p.id if name == p.stack_name else name)
+        for p in PATTERNS
+        for name in p.stack_names()
+    ),
     pytest.param(API_GATEWAY_ACCOUNT_STACK, id="api_gateway_account"),
 ]
 

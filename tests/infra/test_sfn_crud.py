@@ -9,7 +9,7 @@ import pytest
 from aws_cdk import App, Stack
 
 from patterns.defaults import SecureDefaultOverridden
-from patterns.sfn_crud import ERROR_STATUS, SfnCrud
+from patterns.sfn_crud import ERROR_STATUS, MAX_ID_LENGTH, MAX_NAME_LENGTH, MAX_PRICE, SfnCrud
 from tests.infra.conftest import properties_of, resources_of, statements_of
 
 pytestmark = pytest.mark.infra
@@ -38,7 +38,10 @@ def test_an_express_workflow_logged_without_data_traced_and_without_lambda(templ
 
 
 def test_a_choice_on_the_method_routes_to_one_dynamodb_integration_each(templates):
-    states = definition_of(templates[STACK])["States"]
+    definition = definition_of(templates[STACK])
+    states = definition["States"]
+    assert definition["StartAt"] == "ValidId?"
+    assert states["ValidId?"]["Choices"][0]["Next"] == "Method?"
     route = states["Method?"]
     assert {(c["StringEquals"], c["Next"]) for c in route["Choices"]} == {
         ("GET", "GetItem"),
@@ -57,9 +60,9 @@ def test_a_choice_on_the_method_routes_to_one_dynamodb_integration_each(template
         {"ErrorEquals": ["DynamoDB.ConditionalCheckFailedException"], "Next": "NotFound"}
     ]
     assert states["ValidBody?"]["Default"] == "InvalidBody"
-    assert {states[name]["Error"] for name in ("NotFound", "InvalidBody", "MethodNotAllowed")} == set(
-        ERROR_STATUS
-    )
+    assert {
+        states[name]["Error"] for name in ("NotFound", "InvalidBody", "InvalidId", "MethodNotAllowed")
+    } == set(ERROR_STATUS)
 
 
 def test_the_integration_response_maps_the_executions_errors_to_statuses(templates):
@@ -71,13 +74,23 @@ def test_the_integration_response_maps_the_executions_errors_to_statuses(templat
         assert integration["Type"] == "AWS"
         assert integration["Uri"]["Fn::Join"][1][-1].endswith(":states:action/StartSyncExecution")
         assert integration["PassthroughBehavior"] == "NEVER"
+        request = "".join(
+            p if isinstance(p, str) else "<token>"
+            for p in integration["RequestTemplates"]["application/json"]["Fn::Join"][1]
+        )
+        assert f"$id.substring(0, {MAX_ID_LENGTH + 1})" in request, "no id can outgrow the execution input"
+        assert f'\\"method\\": \\"{method["HttpMethod"]}\\"' in request, "the method is a literal"
         [ok, failed] = integration["IntegrationResponses"]
         template = ok["ResponseTemplates"]["application/json"]
         for error, status in ERROR_STATUS.items():
             assert f'$error == "{error}")\n#set($context.responseOverride.status = {status})' in template
         assert (failed["StatusCode"], failed["SelectionPattern"]) == ("500", r"4\d{2}|5\d{2}")
     [put] = [m for m in methods.values() if m["HttpMethod"] == "PUT"]
-    assert put["RequestValidatorId"], "API Gateway refuses a body that is not a JSON object"
+    assert put["RequestValidatorId"], "API Gateway refuses a body that breaks the item model"
+    [model] = properties_of(raw, "AWS::ApiGateway::Model").values()
+    properties = model["Schema"]["properties"]
+    assert (model["Schema"]["additionalProperties"], properties["price"]["maximum"]) == (False, MAX_PRICE)
+    assert properties["name"]["maxLength"] == MAX_NAME_LENGTH
 
 
 def test_api_gateway_may_only_start_this_workflow_synchronously(templates):

@@ -1,15 +1,13 @@
 """What makes storage-first: API Gateway writes straight to the storage, with one narrow role; a
 processor behind it with partial batches, retries that end in a queue, and one scoped write grant.
 
-The default (SQS) variant is the deployed StorageFirstStack; the DynamoDB and EventBridge variants
-are synthesized here in an app of their own, gated by the same cdk-nag packs and by cfn-lint.
+The default (SQS) construct is StorageFirstStack; the DynamoDB and EventBridge constructs are the
+registered variants' stacks, synthesized with every other stack and gated like them.
 """
 
 from __future__ import annotations
 
-import ast
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,8 +15,16 @@ from aws_cdk import App, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk.assertions import Template
 
+from patterns.defaults import FUNCTIONS_DIR
 from patterns.stack import new_app
-from patterns.storage_first import REQUEST_SCHEMA, REQUEST_TYPES, StorageFirst
+from patterns.storage_first import (
+    REQUEST_SCHEMA,
+    REQUEST_TYPES,
+    StorageFirstBase,
+    StorageFirstEventBus,
+    StorageFirstQueue,
+    StorageFirstTable,
+)
 from tests.infra.conftest import lint_template, properties_of, statements_of
 
 pytestmark = pytest.mark.infra
@@ -109,11 +115,12 @@ def assert_answers_202_with_request_id_and_hides_aws_errors(method: dict[str, An
     assert '"requestId": "$context.requestId"' in accepted["ResponseTemplates"]["application/json"]
     assert failed["StatusCode"] == "500"
     assert failed["SelectionPattern"] == r"4\d{2}|5\d{2}"
-    assert '"message"' in failed["ResponseTemplates"]["application/json"]
-    assert "$input" not in failed["ResponseTemplates"]["application/json"], (
-        "AWS's own error is never passed on"
-    )
-    assert [r["StatusCode"] for r in method["MethodResponses"]] == ["202", "500"]
+    refused = failed["ResponseTemplates"]["application/json"]
+    assert '"message"' in refused and "responseOverride.status = 413" in refused
+    assert (
+        "$input.body.contains(" in refused and "$input.body\n" not in refused and "$input.json" not in refused
+    ), "AWS's own error is read, never passed on"
+    assert [r["StatusCode"] for r in method["MethodResponses"]] == ["202", "413", "500"]
 
 
 # ------------------------------------------------------------------------------------------------ SQS (deployed)
@@ -177,20 +184,21 @@ def test_post_requests_is_the_only_method_and_its_body_is_validated(raw):
 def test_api_model_accepts_what_the_processor_accepts(raw, load_processor_types):
     """The API rejects early what the processor would reject late: the two type lists agree."""
     _, model = only(raw, "AWS::ApiGateway::Model")
-    assert model["Schema"]["properties"]["type"]["enum"] == list(REQUEST_TYPES) == list(load_processor_types)
+    contract = json.loads((FUNCTIONS_DIR / "storage_first" / "contract.json").read_text())
+    assert model["Schema"]["properties"]["type"]["enum"] == list(REQUEST_TYPES) == contract["request_types"]
+    assert list(load_processor_types) == contract["request_types"]
     assert REQUEST_SCHEMA["properties"]["type"]["enum"] == list(REQUEST_TYPES)
 
 
 @pytest.fixture(scope="module")
 def load_processor_types() -> tuple[str, ...]:
-    """REQUEST_TYPES of the handler module, read without importing it (it builds a boto3 resource)."""
-    source = Path(__file__).resolve().parents[2] / "functions" / "storage_first" / "processor.py"
-    for node in ast.parse(source.read_text()).body:
-        if isinstance(node, ast.Assign) and any(
-            getattr(t, "id", None) == "REQUEST_TYPES" for t in node.targets
-        ):
-            return ast.literal_eval(node.value)
-    raise AssertionError("processor.py defines no REQUEST_TYPES")
+    """REQUEST_TYPES as the handler module loads them (it reads the contract file beside it)."""
+    import runpy
+    from unittest import mock
+
+    with mock.patch.dict("os.environ", {"PROCESSED_TABLE_NAME": "processed"}):
+        module = runpy.run_path(str(FUNCTIONS_DIR / "storage_first" / "processor.py"))
+    return module["REQUEST_TYPES"]
 
 
 def test_api_role_may_only_send_to_that_one_queue(raw, queues):
@@ -262,24 +270,26 @@ def test_outputs_name_the_post_url_and_the_queues(raw):
 
 
 @pytest.fixture(scope="module")
-def variants(tmp_path_factory) -> dict[str, dict[str, Any]]:
-    """The dynamodb and eventbridge variants (and one with an existing table), gated by cdk-nag."""
-    app = new_app(builtin_validation=False, outdir=str(tmp_path_factory.mktemp("storage-first-variants")))
-    for target in ("dynamodb", "eventbridge"):
-        StorageFirst(Stack(app, f"StorageFirst-{target}"), "Pattern", target=target)
+def variants(cloud_assembly, tmp_path_factory) -> dict[str, dict[str, Any]]:
+    """The registered dynamodb and eventbridge variants, and one with an existing table (gated by
+    cdk-nag in an app of its own)."""
+    app = new_app(builtin_validation=False, outdir=str(tmp_path_factory.mktemp("storage-first-existing")))
     existing = Stack(app, "StorageFirst-existing-table")
-    StorageFirst(
+    StorageFirstQueue(
         existing,
         "Pattern",
         processed_table=dynamodb.Table.from_table_name(existing, "Processed", "processed-elsewhere"),
     )
-    assembly = app.synth()  # raises on any unacknowledged cdk-nag finding
-    return {stack.stack_name.removeprefix("StorageFirst-"): stack.template for stack in assembly.stacks}
+    [stack] = app.synth().stacks  # raises on any unacknowledged cdk-nag finding
+    return {
+        "dynamodb": cloud_assembly.get_stack_by_name("StorageFirstDynamodbStack").template,
+        "eventbridge": cloud_assembly.get_stack_by_name("StorageFirstEventbridgeStack").template,
+        "existing-table": stack.template,
+    }
 
 
-@pytest.mark.parametrize("variant", ["dynamodb", "eventbridge", "existing-table"])
-def test_variant_passes_cfn_lint(variants, variant):
-    assert lint_template(variants[variant]) == []
+def test_existing_table_variant_passes_cfn_lint(variants):
+    assert lint_template(variants["existing-table"]) == []
 
 
 def test_dynamodb_variant_api_puts_the_raw_body_into_the_requests_table(variants):
@@ -292,6 +302,9 @@ def test_dynamodb_variant_api_puts_the_raw_body_into_the_requests_table(variants
     assert f'"TableName": "{json.dumps({"Ref": requests_table})}"' in request
     assert '"request_id": {"S": "$context.requestId"}' in request
     assert '"body": {"S": "$util.escapeJavaScript($input.body)' in request
+    assert "Item size has exceeded" in template_text(
+        integration["IntegrationResponses"][1]["ResponseTemplates"]["application/json"]
+    )
     assert '"received_at": {"N": "$context.requestTimeEpoch"}' in request
     assert_answers_202_with_request_id_and_hides_aws_errors(method)
     assert api_role_statements(raw) == [
@@ -424,20 +437,26 @@ def test_existing_processed_table_is_used_and_granted_put_item_only(variants):
 # ------------------------------------------------------------------------------------------------ props
 
 
-def test_unknown_target_is_refused_naming_the_allowed_ones():
-    with pytest.raises(ValueError, match="sqs, dynamodb, eventbridge") as error:
-        StorageFirst(Stack(App()), "Pattern", target="kinesis")  # type: ignore[arg-type]
-    assert "'kinesis'" in str(error.value)
-
-
 @pytest.mark.parametrize(
-    ("target", "props", "named"),
+    ("construct", "prop"),
     [
-        ("dynamodb", {"max_receive_count": 5}, "max_receive_count"),
-        ("eventbridge", {"batch_size": 5}, "batch_size"),
-        ("sqs", {"retry_attempts": 1}, "retry_attempts"),
+        (StorageFirstTable, "max_receive_count"),
+        (StorageFirstEventBus, "batch_size"),
+        (StorageFirstQueue, "retry_attempts"),
     ],
 )
-def test_a_prop_of_another_variant_is_refused(target, props, named):
-    with pytest.raises(ValueError, match=f"{named} does not apply to target='{target}'"):
-        StorageFirst(Stack(App()), "Pattern", target=target, **props)
+def test_each_construct_takes_only_its_own_storages_props(construct, prop):
+    with pytest.raises(TypeError, match=prop):
+        construct(Stack(App()), "Pattern", **{prop: 1})
+
+
+def test_each_construct_exposes_only_its_own_storage():
+    stack = Stack(App())
+    made = {
+        cls: cls(stack, cls.__name__) for cls in (StorageFirstQueue, StorageFirstTable, StorageFirstEventBus)
+    }
+    own = {StorageFirstQueue: "queue", StorageFirstTable: "requests_table", StorageFirstEventBus: "event_bus"}
+    for cls, construct in made.items():
+        assert isinstance(construct, StorageFirstBase)
+        assert construct.dead_letter_queue is not None and construct.function is not None
+        assert {name for name in own.values() if hasattr(construct, name)} == {own[cls]}

@@ -425,9 +425,10 @@ def test_missing_required_parameters_are_400_before_the_function_runs(cloud):
         {"sku": "tea"},
         "{not json",
         [1],
-        # Python's json reads these; JSON has no such values, and the model allows any "extra".
-        '{"sku": "tea", "qty": 1, "extra": NaN}',
-        '{"sku": "tea", "qty": 1, "extra": -Infinity}',
+        '{"sku": "tea", "qty": 1, "weight": NaN}',
+        '{"sku": "tea", "qty": 1, "weight": Infinity}',
+        '{"sku": "tea", "qty": 1, "weight": -Infinity}',
+        '{"sku": "tea", "qty": 1, "deep": ' + "[" * 5000 + "]" * 5000 + "}",
         '{"sku": "tea", "qty": 1, "extra": ' + "[" * 100_000 + "]" * 100_000 + "}",
     ],
 )
@@ -438,6 +439,13 @@ def test_a_body_that_breaks_the_model_is_400_invalid_request_body(cloud, body):
     )
     assert (response.status_code, response.json()) == (400, {"message": "Invalid request body"})
     assert invocations(cloud) == 0
+
+
+def test_nesting_is_counted_outside_strings_only():
+    from localcloud.apigateway.validation import nesting_depth
+
+    assert nesting_depth('{"a": [[1], {"b": "[[[{{\\"]]"}]}') == 3
+    assert nesting_depth("[" * 1001 + "]" * 1001) == 1001
 
 
 def test_a_valid_request_reaches_the_function(cloud):

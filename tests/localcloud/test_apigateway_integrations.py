@@ -24,6 +24,8 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from localcloud import LocalCloud
 from localcloud.http import HttpRequest
@@ -536,6 +538,23 @@ def test_escape_javascript_escapes_as_apache_commons_does():
     assert escape_javascript("a'b\"c\\d/e\nf\u00e9\u20ac\U0001f600") == (
         "a\\'b\\\"c\\\\d\\/e\\nf\\u00E9\\u20AC\\uD83D\\uDE00"
     )
+
+
+def test_escape_javascript_escapes_every_control_character_and_a_lone_surrogate_in_java_hex():
+    from localcloud.apigateway.vtl import escape_javascript
+
+    assert escape_javascript("\u0000\u000b\u001f\u007f\ud800") == "\\u0000\\u000B\\u001F\u007f\\uD800"
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.text(st.characters(codec=None, exclude_categories=())))
+def test_escaped_for_javascript_with_quotes_put_back_any_text_is_a_json_string_of_itself(text):
+    """The idiom templates use to splice a value into a JSON string round-trips any text."""
+    from localcloud.apigateway.vtl import render
+
+    template = """{"v": "$util.escapeJavaScript($input.params('v')).replaceAll("\\\\'", "'")"}"""
+    rendered = render(template, body="", params={"path": {"v": text}}, context={}, stage_variables={})
+    assert json.loads(rendered) == {"v": text}
 
 
 def test_a_single_quote_escaped_for_javascript_is_not_json_so_the_lambda_call_fails(cloud, caplog):

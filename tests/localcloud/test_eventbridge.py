@@ -4,6 +4,7 @@ patterns use, retries and dead-letter queues, scheduled rules and EventBridge Sc
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 from aws_cdk import Duration, Stack
@@ -194,6 +195,22 @@ def test_a_matching_event_reaches_every_target_of_the_rule(cloud):
     assert [json.loads(m["Body"])["id"] for m in messages(cloud, "FromTopic")] == [event_id], "through SNS"
     [audited] = [json.loads(m["Body"]) for m in messages(cloud, "AuditQueue")]
     assert audited["detail"] == event["detail"], "forwarded to the audit bus and matched there"
+
+
+def test_entries_over_eventbridges_1_mb_quota_are_refused_and_none_is_delivered(cloud):
+    events = cloud.client("events")
+    base = {"Source": "shop", "DetailType": "OrderPlaced", "EventBusName": cloud.physical_id("Orders")}
+    room = 1_048_576 - len("shopOrderPlaced") - len('{"id": "big", "amount": 150, "pad": ""}')
+    at_limit = {**base, "Detail": json.dumps({"id": "big", "amount": 150, "pad": "x" * room})}
+    assert events.put_events(Entries=[at_limit])["FailedEntryCount"] == 0
+    split = {**base, "Detail": json.dumps({"id": "split", "amount": 150, "pad": "x" * (room // 2)})}
+    with pytest.raises(events.exceptions.ClientError, match="over the limit") as refused:
+        events.put_events(Entries=[split, split])
+    assert refused.value.response["Error"]["Code"] == "ValidationException"
+    with pytest.raises(events.exceptions.ClientError, match="over the limit"):
+        events.put_events(Entries=[{**at_limit, "Time": datetime(2026, 1, 1, tzinfo=UTC)}])
+    sent = [span for span in cloud.trace.spans if span.target == f"events:{cloud.physical_id('Orders')}"]
+    assert len(sent) == 1, "only the entry within the quota reached the bus"
 
 
 def test_events_that_match_no_rule_go_nowhere(cloud):

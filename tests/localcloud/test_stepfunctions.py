@@ -469,6 +469,21 @@ def test_start_sync_execution_refuses_a_standard_machine_and_bad_input(synth, ru
         states.start_sync_execution(stateMachineArn=missing)
 
 
+def test_an_input_over_256_kib_is_refused_by_both_starts_and_one_at_the_limit_starts(synth, run):
+    cloud = run(synth("SfnExpress", build_express))
+    states = cloud.client("stepfunctions")
+    at_limit = json.dumps({"value": 1, "pad": "x" * (262_144 - len('{"value": 1, "pad": ""}'))})
+    assert len(at_limit.encode()) == 262_144
+    over = at_limit.replace('"value": 1', '"value": "\u00e9"')  # one character, two bytes of UTF-8
+    for start, machine_id in ((states.start_sync_execution, "Quick"), (states.start_execution, "Slow")):
+        with pytest.raises(states.exceptions.ClientError, match="less than or equal to 262144") as refused:
+            start(stateMachineArn=cloud.physical_id(machine_id), input=over)
+        assert refused.value.response["Error"]["Code"] == "ValidationException"
+    assert states.list_executions(stateMachineArn=cloud.physical_id("Slow"))["executions"] == []
+    states.start_execution(stateMachineArn=cloud.physical_id("Slow"), input=at_limit)
+    assert len(states.list_executions(stateMachineArn=cloud.physical_id("Slow"))["executions"]) == 1
+
+
 def test_start_sync_execution_is_authorized_against_the_callers_role(synth, run):
     cloud = run(synth("SfnExpress", build_express))
     caller = cloud.function("Add").role_arn  # a role with no states:StartSyncExecution grant

@@ -211,9 +211,22 @@ def test_event_is_written_once(processor, table, lambda_context):
         pytest.param(put_event(None, GOOD), id="no-request-id"),
         pytest.param(put_event("", GOOD), id="empty-request-id"),
         pytest.param(eventbridge_event(["not", "an", "object"]), id="detail-not-object"),
+        pytest.param(
+            put_event("req-1", {"type": "order.placed", "payload": {"note": "\u00e9" * 131_072}}),
+            id="body-over-256-kib",
+        ),
+        pytest.param(
+            put_event("req-1", {"type": "order.placed", "payload": {"note": "\ud800"}}), id="lone-surrogate"
+        ),
     ],
 )
 def test_bad_event_raises_so_lambda_retries_then_dead_letters_it(processor, table, lambda_context, event):
     with pytest.raises(processor.InvalidInput):
         processor.event_handler(event, lambda_context)
     assert not items(table)
+
+
+def test_a_body_of_256_kib_is_written(processor, table, lambda_context):
+    body = {"type": "order.placed", "payload": {"note": ""}}
+    body["payload"]["note"] = "x" * (262_144 - len(json.dumps(body)))
+    assert processor.event_handler(put_event("req-1", body), lambda_context)["written"] is True
