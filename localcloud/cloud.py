@@ -15,8 +15,9 @@ import functools
 import hashlib
 import io
 import json
+import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -146,6 +147,8 @@ class LocalCloud:
         if _active is not None:
             raise LocalCloudError("another LocalCloud is running in this process; stop it first")
         _install_hooks()
+        self._running = True
+        self._restore_environ = _offline_environ()
         self._mock.start()
         self.clock.start()
         _active = self
@@ -156,11 +159,18 @@ class LocalCloud:
             raise
 
     def stop(self) -> None:
+        """Stop the cloud; stopping one that is not running does nothing."""
         global _active
+        if not getattr(self, "_running", False):
+            return
+        self._running = False
         _active = None
         self.cloudfront.close()
         self.clock.stop()
         self._mock.stop()
+        restore, self._restore_environ = getattr(self, "_restore_environ", None), None
+        if restore is not None:
+            restore()
 
     # ------------------------------------------------------------------------------------ provisioning
 
@@ -747,3 +757,23 @@ def _install_hooks() -> None:
         if hook not in botocore.handlers.BUILTIN_HANDLERS:
             botocore.handlers.BUILTIN_HANDLERS.append(hook)
     boto3.DEFAULT_SESSION = None
+
+
+#: Process environment the local cloud needs while it runs, whoever started it.
+_OFFLINE_ENVIRON = {
+    # botocore would send DynamoDB (and DynamoDB Streams) calls to account-based endpoints that
+    # moto does not route, so a stream's DescribeStream answered 404 "Not yet implemented".
+    "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+}
+
+
+def _offline_environ() -> Callable[[], None]:
+    """Set what :data:`_OFFLINE_ENVIRON` lists (unless the caller set it); return the undo."""
+    added = {name: value for name, value in _OFFLINE_ENVIRON.items() if name not in os.environ}
+    os.environ.update(added)
+
+    def restore() -> None:
+        for name in added:
+            os.environ.pop(name, None)
+
+    return restore

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 
 import pytest
 from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
@@ -437,3 +438,20 @@ def test_stream_properties_are_provisioned(cloud):
     assert description["StreamModeDetails"] == {"StreamMode": "ON_DEMAND"}
     assert description["RetentionPeriodHours"] == 48
     assert description["EncryptionType"] == "KMS"
+
+
+def test_a_dynamodb_stream_works_without_the_callers_botocore_settings(synth, run, monkeypatch):
+    """botocore's account-based DynamoDB endpoints are not moto's: the cloud turns them off itself,
+    so ``python -m scenarios`` or a user's own script reads streams without a setting of theirs."""
+    monkeypatch.delenv("AWS_ACCOUNT_ID_ENDPOINT_MODE", raising=False)
+    cloud = run(synth("StreamSemantics", build))
+    dynamodb = cloud.client("dynamodb")
+    dynamodb.put_item(TableName=cloud.physical_id("Items"), Item={"id": {"S": "i1"}, "status": {"S": "new"}})
+    stream_arn = dynamodb.describe_table(TableName=cloud.physical_id("Items"))["Table"]["LatestStreamArn"]
+    [shard] = cloud.client("dynamodbstreams").describe_stream(StreamArn=stream_arn)["StreamDescription"][
+        "Shards"
+    ]
+    cloud.drain()
+    assert shard["ShardId"] and [r["eventName"] for r in log(cloud, "ItemConsumer")] == ["INSERT"]
+    cloud.stop()
+    assert "AWS_ACCOUNT_ID_ENDPOINT_MODE" not in os.environ, "the caller's environment is as it was"
