@@ -210,9 +210,14 @@ class Result:
 
 
 def play_mutant(pattern_id: str, stack: StackArtifact, grant: Grant | None) -> Result:
-    """Start ``stack`` without ``grant`` and play the pattern's scenario; say what failed, if anything."""
+    """Start ``stack`` without ``grant`` and play the pattern's scenario; say what failed, if anything.
+
+    ``pattern_id`` is ``<pattern>:<variant>`` for a variant's stack, which plays ``run_<variant>``.
+    """
     from localcloud import LocalCloud
     from scenarios import play, stack_parameters
+
+    pattern, _, variant = pattern_id.partition(":")
 
     template = stack.template if grant is None else without(stack.template, grant)
     artifact = StackArtifact(stack.name, template, stack.directory)
@@ -221,10 +226,10 @@ def play_mutant(pattern_id: str, stack: StackArtifact, grant: Grant | None) -> R
         warnings.simplefilter("ignore")
         try:
             with (
-                stack_parameters(pattern_id) as parameters,
+                stack_parameters(pattern) as parameters,
                 LocalCloud(artifact, parameters=parameters) as cloud,
             ):
-                outcome = play(cloud, pattern_id)
+                outcome = play(cloud, pattern, variant or None)
         except Exception as error:
             return Result(pattern_id, grant, f"the stack did not start: {_first_line(error)}")
     if outcome.error:
@@ -386,7 +391,11 @@ def main(argv: list[str] | None = None) -> int:
     chosen = [get(p).id for p in args.patterns] or [p.id for p in PATTERNS]
     started = os.times().elapsed  # the local cloud freezes time.time while a scenario plays
     with _assembly(args.assembly) as assembly:
-        stacks = {pattern_id: load_stack(assembly, get(pattern_id).stack_name) for pattern_id in chosen}
+        stacks = {
+            pattern_id if variant is None else f"{pattern_id}:{variant}": load_stack(assembly, name)
+            for pattern_id in chosen
+            for variant, name in get(pattern_id).stacks()
+        }
         reports = report(run(stacks, workers=args.workers, play_logging=args.all))
     elapsed = os.times().elapsed - started
     print(render(reports, verbose=args.verbose))

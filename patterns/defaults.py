@@ -716,6 +716,25 @@ class _QueueDestination:
         return lambda_.DestinationConfig(destination=self.queue.queue_arn)
 
 
+@jsii.implements(lambda_.IEventSourceDlq)
+class StreamFailureQueue:
+    """A stream event source's on-failure queue the function's role may only send to (:func:`grant_send`).
+
+    CDK's ``SqsDlq`` grants ``grant_send_messages``: GetQueueUrl and GetQueueAttributes too, which
+    Lambda never calls to deliver a failed batch's record. Pass it as ``on_failure=`` of a Kinesis
+    or DynamoDB event source.
+    """
+
+    def __init__(self, queue: sqs.IQueue) -> None:
+        self.queue = queue
+
+    def bind(
+        self, _target: lambda_.IEventSourceMapping, fn: lambda_.IFunction
+    ) -> lambda_.DlqDestinationConfig:
+        grant_send(self.queue, fn)
+        return lambda_.DlqDestinationConfig(destination=self.queue.queue_arn)
+
+
 def grant_invoke_latest(function: lambda_.IFunction, grantee: iam.IGrantable) -> iam.Grant:
     """Let ``grantee`` invoke ``function`` by its unqualified ARN ($LATEST) and nothing else.
 

@@ -64,7 +64,11 @@ class Pattern:
 
     def stack_names(self) -> tuple[str, ...]:
         """Every stack of the row: the default one, then one per variant."""
-        return (self.stack_name, *(self.variant_stack_name(v.id) for v in self.variants))
+        return tuple(name for _, name in self.stacks())
+
+    def stacks(self) -> tuple[tuple[str | None, str], ...]:
+        """``(variant id, stack name)`` of every stack of the row; ``None`` for the default one."""
+        return ((None, self.stack_name), *((v.id, self.variant_stack_name(v.id)) for v in self.variants))
 
     @property
     def docs_page(self) -> str:

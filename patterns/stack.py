@@ -113,13 +113,7 @@ def build_app(*, builtin_validation: bool = True, outdir: str | None = None, **a
     """
     app = new_app(builtin_validation=builtin_validation, outdir=outdir, **app_kwargs)
     target = app.node.try_get_context(SERVE_TARGET_CONTEXT)
-    stacks = [
-        (pattern, variant, name)
-        for pattern in PATTERNS
-        for variant, name in zip(
-            (None, *(v.id for v in pattern.variants)), pattern.stack_names(), strict=True
-        )
-    ]
+    stacks = [(pattern, variant, name) for pattern in PATTERNS for variant, name in pattern.stacks()]
     chosen = [s for s in stacks if target in (s[0].id, s[2]) and (s[1] is None or target == s[2])] or stacks
     account = ApiGatewayAccountStack(app)
     for pattern, variant, _ in chosen:

@@ -55,6 +55,7 @@ from .defaults import (
     PatternFunction,
     SecureQueue,
     SecureRestApi,
+    StreamFailureQueue,
     acknowledge,
     add_sqs_event_source,
     failure_queue,
@@ -403,7 +404,7 @@ class StorageFirstTable(StorageFirstBase):
             bisect_batch_on_error=True,
             retry_attempts=retry_attempts,
             report_batch_item_failures=True,
-            on_failure=sources.SqsDlq(self.dead_letter_queue),
+            on_failure=StreamFailureQueue(self.dead_letter_queue),
             filters=[lambda_.FilterCriteria.filter({"eventName": lambda_.FilterRule.is_equal("INSERT")})],
         )
         self.function.add_event_source(self.event_source)

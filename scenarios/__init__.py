@@ -1,6 +1,7 @@
 """Each registered pattern's scripted scenario: the catalog's "must show", failure path included.
 
-A scenario is the module ``scenarios/<pattern_id>.py`` with one function, ``run(show)``. It drives
+A scenario is the module ``scenarios/<pattern_id>.py`` with one function, ``run(show)``, plus
+``run_<variant>(show)`` for each of the pattern's registered variants (their own stacks). It drives
 the pattern's stack in the local cloud through its front door (``show.cloud.api().post(...)``) and
 records what must hold with :meth:`Show.that` and :meth:`Show.equal`. The demo
 (``python -m scenarios``) runs every scenario and prints its trace; ``tests/e2e/test_scenarios.py``
@@ -58,6 +59,11 @@ class Outcome:
     error: str = ""
     """The traceback when the scenario raised instead of finishing."""
     trace: str = ""
+    variant: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.pattern_id if self.variant is None else f"{self.pattern_id} ({self.variant})"
 
     @property
     def held(self) -> bool:
@@ -73,9 +79,16 @@ def _module(pattern_id: str) -> Any:
         raise LookupError(f"pattern {pattern_id!r} has no scenario: add scenarios/{pattern_id}.py") from None
 
 
-def scenario_of(pattern_id: str) -> Callable[[Show], None]:
-    """The ``run`` function of ``scenarios/<pattern_id>.py``; every registered pattern has one."""
-    return _module(pattern_id).run
+def scenario_of(pattern_id: str, variant: str | None = None) -> Callable[[Show], None]:
+    """The ``run`` function of ``scenarios/<pattern_id>.py`` (``run_<variant>`` for a variant's
+    stack); every registered pattern and variant has one."""
+    name = "run" if variant is None else f"run_{variant}"
+    try:
+        return getattr(_module(pattern_id), name)
+    except AttributeError:
+        raise LookupError(
+            f"variant {variant!r} of {pattern_id!r} has no scenario: add {name}(show)"
+        ) from None
 
 
 @contextlib.contextmanager
@@ -93,12 +106,13 @@ def stack_parameters(pattern_id: str) -> Iterator[dict[str, str]]:
         yield dict(parameters or {})
 
 
-def play(cloud: LocalCloud, pattern_id: str) -> Outcome:
-    """Run one pattern's scenario against its running stack; a scenario that raises has not held."""
+def play(cloud: LocalCloud, pattern_id: str, variant: str | None = None) -> Outcome:
+    """Run one pattern's (or variant's) scenario against its running stack; a scenario that raises
+    has not held."""
     show = Show(cloud)
     error = ""
     try:
-        scenario_of(pattern_id)(show)
+        scenario_of(pattern_id, variant)(show)
     except Exception:
         error = traceback.format_exc()
-    return Outcome(pattern_id, show.checks, error, cloud.trace.tree())
+    return Outcome(pattern_id, show.checks, error, cloud.trace.tree(), variant)

@@ -40,13 +40,14 @@ def main(argv: list[str] | None = None) -> int:
         assembly = args.assembly or _synthesize(scratch)
         outcomes = []
         for pattern in chosen:
-            with stack_parameters(pattern.id) as parameters:
-                cloud = LocalCloud(load_stack(assembly, pattern.stack_name), parameters=parameters)
-                handler_output = io.StringIO()
-                with cloud, contextlib.redirect_stdout(sys.stdout if args.logs else handler_output):
-                    outcome = play(cloud, pattern.id)
-            outcomes.append(outcome)
-            _print_outcome(pattern.title, pattern.stack_name, outcome, quiet=args.quiet)
+            for variant, stack_name in pattern.stacks():
+                with stack_parameters(pattern.id) as parameters:
+                    cloud = LocalCloud(load_stack(assembly, stack_name), parameters=parameters)
+                    handler_output = io.StringIO()
+                    with cloud, contextlib.redirect_stdout(sys.stdout if args.logs else handler_output):
+                        outcome = play(cloud, pattern.id, variant)
+                outcomes.append(outcome)
+                _print_outcome(pattern.title, stack_name, outcome, quiet=args.quiet)
     _print_summary(outcomes)
     return 0 if all(outcome.held for outcome in outcomes) else 1
 
@@ -72,7 +73,7 @@ def _print_summary(outcomes: list[Outcome]) -> None:
     print("\n| Pattern | Checks held | Scenario |\n|---|---|---|")
     for outcome in outcomes:
         held = sum(check.held for check in outcome.checks)
-        print(f"| {outcome.pattern_id} | {held}/{len(outcome.checks)} | {MARK[outcome.held]} |")
+        print(f"| {outcome.label} | {held}/{len(outcome.checks)} | {MARK[outcome.held]} |")
 
 
 if __name__ == "__main__":

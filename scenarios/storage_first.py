@@ -48,3 +48,76 @@ def run(show: Show) -> None:
         [json.loads(m["Body"])["payload"] for m in dead] == [{"order_id": "o-2"}],
         dead,
     )
+
+
+def run_dynamodb(show: Show) -> None:
+    """The DynamoDB variant: the API's PutItem is the store; the table's stream feeds the processor."""
+    cloud, api = show.cloud, show.cloud.api()
+    stored = api.post("/requests", json={"type": "order.placed", "payload": {"order_id": "o-1"}})
+    show.equal("a valid request is stored in the requests table at once: 202", stored.status, 202)
+    refused = api.post("/requests", json={"type": "unknown.kind", "payload": {}})
+    show.equal("a type outside the contract is refused by API Gateway: 400", refused.status, 400)
+    cloud.client("dynamodb").put_item(  # another writer of the requests table, past the API's model
+        TableName=cloud.outputs["RequestsTableName"],
+        Item={
+            "request_id": {"S": "bad"},
+            "body": {"S": json.dumps({"type": "unknown.kind", "payload": {}})},
+            "received_at": {"N": "1767225600000"},
+        },
+    )
+    cloud.drain()
+    show.equal(
+        "the stream brought the stored request to the processor, written once",
+        _processed(cloud),
+        [stored.json().get("requestId")],
+    )
+    failures = _messages(cloud, "DeadLetterQueueUrl")
+    show.that(
+        "a record the processor refuses reaches the on-failure queue with its stream position",
+        [(f["requestContext"]["condition"], "DDBStreamBatchInfo" in f) for f in failures]
+        == [("RetryAttemptsExhausted", True)],
+        failures,
+    )
+
+
+def run_eventbridge(show: Show) -> None:
+    """The EventBridge variant: the API's PutEvents is the store; a rule feeds the processor."""
+    from patterns.storage_first import EVENT_DETAIL_TYPE, EVENT_SOURCE  # the events the API puts
+
+    cloud, api = show.cloud, show.cloud.api()
+    stored = api.post("/requests", json={"type": "order.placed", "payload": {"order_id": "o-1"}})
+    show.equal("a valid request is put on the bus at once: 202", stored.status, 202)
+    refused = api.post("/requests", json={"type": "order.placed"})
+    show.equal("a body failing the model is refused by API Gateway: 400", refused.status, 400)
+    cloud.client("events").put_events(  # another producer on the bus, past the API's model
+        Entries=[
+            {
+                "Source": EVENT_SOURCE,
+                "DetailType": EVENT_DETAIL_TYPE,
+                "EventBusName": cloud.outputs["EventBusName"],
+                "Detail": json.dumps({"request_id": "bad", "body": {"type": "unknown.kind", "payload": {}}}),
+            }
+        ]
+    )
+    cloud.drain()
+    show.equal(
+        "the rule brought the request to the processor, written once",
+        _processed(cloud),
+        [stored.json().get("requestId")],
+    )
+    dead = _messages(cloud, "DeadLetterQueueUrl")
+    show.that(
+        "an event the processor refuses reaches the dead-letter queue after Lambda's retries",
+        [f["detail"]["request_id"] for f in dead] == ["bad"],
+        dead,
+    )
+
+
+def _processed(cloud) -> list[str]:
+    items = cloud.client("dynamodb").scan(TableName=cloud.outputs["ProcessedTableName"])["Items"]
+    return sorted(item["request_id"]["S"] for item in items)
+
+
+def _messages(cloud, output: str) -> list[dict]:
+    found = cloud.client("sqs").receive_message(QueueUrl=cloud.outputs[output], MaxNumberOfMessages=10)
+    return [json.loads(m["Body"]) for m in found.get("Messages", [])]

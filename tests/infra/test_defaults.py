@@ -15,6 +15,7 @@ from patterns.defaults import (
     PatternFunction,
     SecureDefaultOverridden,
     SecureQueue,
+    StreamFailureQueue,
     acknowledge,
     add_sqs_event_source,
     async_failure_destination,
@@ -157,6 +158,31 @@ def test_acknowledgments_need_a_resource_and_a_reason(stack):
         acknowledge(stack, "AwsSolutions-SQS3", "a perfectly long reason for this")
     with pytest.raises(ValueError, match="needs a reason"):
         acknowledge(queue, "AwsSolutions-SQS3", "because")
+
+
+def test_a_stream_failure_queue_is_granted_send_only(stack):
+    from aws_cdk import aws_lambda_event_sources as sources
+
+    table = dynamodb.Table(
+        stack,
+        "T",
+        partition_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING),
+        stream=dynamodb.StreamViewType.NEW_IMAGE,
+    )
+    failures = SecureQueue(stack, "Failures").queue
+    fn = function(stack)
+    fn.add_event_source(
+        sources.DynamoEventSource(
+            table,
+            starting_position=lambda_.StartingPosition.TRIM_HORIZON,
+            on_failure=StreamFailureQueue(failures),
+        )
+    )
+    queue_id = stack.get_logical_id(failures.node.default_child)
+    assert granted(stack)[queue_id] == {"sqs:SendMessage"}, "no GetQueueUrl, no GetQueueAttributes"
+    [mapping] = Template.from_stack(stack).find_resources("AWS::Lambda::EventSourceMapping").values()
+    destination = mapping["Properties"]["DestinationConfig"]["OnFailure"]["Destination"]
+    assert destination == {"Fn::GetAtt": [queue_id, "Arn"]}
 
 
 def test_async_failure_destination_retries_then_sends_to_its_own_queue(stack):
