@@ -21,6 +21,7 @@ Example::
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -225,6 +226,18 @@ def resolve_code_dir(code_dir: str | os.PathLike[str]) -> Path:
     raise ValueError(
         f"code_dir {str(code_dir)!r} is not a folder; looked at {', '.join(map(str, candidates))}"
     )
+
+
+def read_contract(code_dir: CodeLocation, file_name: str, *, pattern: str) -> Any:
+    """The JSON contract ``file_name`` that a pattern's handlers ship in ``code_dir``, read at synth.
+
+    A contract both sides must agree on (a request model, a token format) lives once, beside the
+    handlers that read it at run time; the construct reads the same file, so a copied construct
+    carries it with its handlers. ``pattern`` names the construct in the error for a ``lambda_.Code``.
+    """
+    if isinstance(code_dir, lambda_.Code):
+        raise ValueError(f"the {pattern} reads {file_name} from code_dir at synth: give a folder")
+    return json.loads((resolve_code_dir(code_dir) / file_name).read_text())
 
 
 @jsii.implements(ILocalBundling)

@@ -23,13 +23,11 @@ Example::
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aws_cdk import Duration
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_dynamodb as dynamodb
-from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from .defaults import (
@@ -41,7 +39,7 @@ from .defaults import (
     json_model,
     merge_props,
     pattern_function_props,
-    resolve_code_dir,
+    read_contract,
     rest_api_props,
     table_or_new,
 )
@@ -55,9 +53,7 @@ MAX_CACHE_TTL = Duration.hours(1)
 
 def token_format(code_dir: CodeLocation = "gatekeeper") -> dict[str, str]:
     """The regular expressions of a principal id and a secret, from the handlers' ``token_format.json``."""
-    if isinstance(code_dir, lambda_.Code):
-        raise ValueError(f"the gatekeeper reads {FORMAT_FILE} from code_dir at synth: give a folder")
-    return json.loads((resolve_code_dir(code_dir) / FORMAT_FILE).read_text())
+    return read_contract(code_dir, FORMAT_FILE, pattern="gatekeeper")
 
 
 def authorization_header_pattern(code_dir: CodeLocation = "gatekeeper") -> str:

@@ -20,14 +20,12 @@ secret is a Secrets Manager secret this construct generates, or ``signing_secret
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aws_cdk import Duration
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
@@ -43,7 +41,7 @@ from .defaults import (
     json_model,
     merge_props,
     pattern_function_props,
-    resolve_code_dir,
+    read_contract,
     rest_api_props,
     table_or_new,
 )
@@ -57,9 +55,7 @@ SECRET_MAX_AGE = Duration.minutes(5)
 
 def webhook_contract(code_dir: CodeLocation = "scalable_webhook") -> dict[str, Any]:
     """The webhook contract from the handlers' ``webhook_contract.json``, read at synth."""
-    if isinstance(code_dir, lambda_.Code):
-        raise ValueError(f"the scalable webhook reads {CONTRACT_FILE} from code_dir at synth: give a folder")
-    return json.loads((resolve_code_dir(code_dir) / CONTRACT_FILE).read_text())
+    return read_contract(code_dir, CONTRACT_FILE, pattern="scalable webhook")
 
 
 class ScalableWebhook(Construct):
