@@ -28,6 +28,10 @@ a 1 MB EventBridge entry) is refused by the storage before anything is stored, a
 ``413`` naming the limit; the processor refuses a body over 256 KiB (``contract.json``) to its
 dead-letter queue.
 
+Each resource takes ``<resource>_props`` merged over the house defaults (``merge_props`` in
+``defaults.py``), or, for the processed table, an existing one; ``code_dir`` names the processor's
+folder, whose ``contract.json`` the construct reads at synth.
+
 Example::
 
     intake = StorageFirstTable(self, "Intake", retry_attempts=5)
@@ -51,8 +55,10 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from .defaults import (
-    FUNCTIONS_DIR,
+    CodeLocation,
     PatternFunction,
+    Props,
+    SecureDefault,
     SecureQueue,
     SecureRestApi,
     StreamFailureQueue,
@@ -61,7 +67,11 @@ from .defaults import (
     failure_queue,
     grant_send,
     json_model,
-    secure_table,
+    merge_props,
+    pattern_function_props,
+    resolve_code_dir,
+    rest_api_props,
+    table_or_new,
     vtl_json_string,
 )
 
@@ -69,25 +79,34 @@ from .defaults import (
 EVENT_SOURCE = "storage-first.api"
 #: The ``detail-type`` of every event the API puts on the bus (eventbridge variant).
 EVENT_DETAIL_TYPE = "Request"
-#: The request contract the API's model and the processor both read: one file, read here as data.
-CONTRACT = json.loads((FUNCTIONS_DIR / "storage_first" / "contract.json").read_text())
-#: Kinds of request the API accepts; the processor checks the same list.
-REQUEST_TYPES: tuple[str, ...] = tuple(CONTRACT["request_types"])
-#: The largest request body the processor stores (well inside a 400 KB DynamoDB item); the queue
-#: variant's queue takes no larger message, so the API refuses what could never be processed.
-MAX_BODY_BYTES: int = CONTRACT["max_body_bytes"]
+#: The request contract the API's model and the processor both read, in the processor's folder:
+#: ``request_types`` (the kinds of request the API accepts and the processor checks) and
+#: ``max_body_bytes`` (the largest body the processor stores, well inside a 400 KB DynamoDB item;
+#: the queue construct's queue takes no larger message, so the API refuses what could never be processed).
+CONTRACT_FILE = "contract.json"
 
-REQUEST_SCHEMA = {
-    "$schema": "http://json-schema.org/draft-04/schema#",
-    "title": "StorageFirstRequest",
-    "type": "object",
-    "required": ["type", "payload"],
-    "additionalProperties": False,
-    "properties": {
-        "type": {"type": "string", "enum": list(REQUEST_TYPES)},
-        "payload": {"type": "object"},
-    },
-}
+
+def request_contract(code_dir: CodeLocation = "storage_first") -> dict[str, Any]:
+    """The request contract from the processor's ``contract.json``, read at synth."""
+    if isinstance(code_dir, lambda_.Code):
+        raise ValueError(f"storage-first reads {CONTRACT_FILE} from code_dir at synth: give a folder")
+    return json.loads((resolve_code_dir(code_dir) / CONTRACT_FILE).read_text())
+
+
+def request_schema(contract: dict[str, Any]) -> dict[str, Any]:
+    """The API's request model: a known ``type`` and an object ``payload``, nothing else."""
+    return {
+        "$schema": "http://json-schema.org/draft-04/schema#",
+        "title": "StorageFirstRequest",
+        "type": "object",
+        "required": ["type", "payload"],
+        "additionalProperties": False,
+        "properties": {
+            "type": {"type": "string", "enum": list(contract["request_types"])},
+            "payload": {"type": "object"},
+        },
+    }
+
 
 DEFAULT_BATCH_SIZE = 10
 DEFAULT_MAX_RECEIVE_COUNT = 3
@@ -135,25 +154,53 @@ def _refused_template(too_large: str, limit: str) -> str:
     )
 
 
+#: A table the pattern reads and writes by ``request_id`` alone: another key would fail every write.
+_REQUEST_ID_KEY: dict[str, Any] = {
+    "partition_key": dynamodb.Attribute(name="request_id", type=dynamodb.AttributeType.STRING),
+    "sort_key": None,
+}
+#: Lambda's on-failure destinations and DLQs and EventBridge's target DLQs take standard queues only.
+_STANDARD_QUEUE = ("fifo",)
+#: API Gateway's role may call one action on one resource; a policy given in its props widens it.
+API_ROLE_SECURE = tuple(
+    SecureDefault(prop, bool, "lets API Gateway call one action on one resource")
+    for prop in ("managed_policies", "inline_policies")
+)
+
+
 class StorageFirstBase(Construct):
     """What every storage-first variant shares: ``POST /requests`` validated against the request
     model and stored by API Gateway's own role, and a processor that writes each request once into
     the ``processed`` table. A subclass makes the storage and its integration in :meth:`_store`.
 
-    :param processed_table: an existing table with a string partition key ``request_id`` for the
-        processed requests; one is created if omitted.
-    :param timeout: processor timeout.
-    :param memory_size: processor memory, in MB.
-    :param throttling_rate_limit: steady requests per second the stage accepts before answering 429.
-    :param throttling_burst_limit: requests the stage accepts at once.
+    Each resource takes ``<resource>_props``, the keyword arguments of the CDK construct merged over
+    the house defaults (see ``merge_props`` in ``defaults.py``), or an existing resource.
+
+    :param processed_table: an existing table with a string partition key ``request_id`` (and no
+        sort key) for the processed requests; one is created if omitted.
+    :param processed_table_props: ``dynamodb.Table`` props of the processed table made here; its
+        key is the pattern's.
+    :param function_props: ``PatternFunction`` props of the processor (``runtime``,
+        ``architecture``, ``shared_dir``, ``reserved_concurrent_executions``...).
+    :param api_props: ``SecureRestApi`` props (``default_method_options`` for an authorizer...).
+    :param api_role_props: ``iam.Role`` props of API Gateway's role (``permissions_boundary``...);
+        a policy given here warns, since the role may otherwise call one action on one resource.
+    :param code_dir: the folder of ``processor.py`` and ``contract.json``; ``functions/storage_first``
+        by default.
+    :param timeout: processor timeout (10 s).
+    :param memory_size: processor memory, in MB (256).
+    :param throttling_rate_limit: steady requests per second the stage accepts before answering 429 (100).
+    :param throttling_burst_limit: requests the stage accepts at once (50).
     """
 
     #: Where API Gateway stores requests (for descriptions).
     storage = ""
-    #: The processor's entry point in ``functions/storage_first/processor.py``.
+    #: The processor's entry point in ``processor.py``.
     handler = ""
     #: A phrase of the storage's refusal of an oversized request, and the limit in words.
     too_large = ("", "")
+    #: Processor props the variant sets itself, besides the handler.
+    function_fixed: tuple[str, ...] = ()
 
     def __init__(
         self,
@@ -161,49 +208,75 @@ class StorageFirstBase(Construct):
         construct_id: str,
         *,
         processed_table: dynamodb.ITable | None = None,
+        processed_table_props: Props | None = None,
+        function_props: Props | None = None,
+        api_props: Props | None = None,
+        api_role_props: Props | None = None,
+        code_dir: CodeLocation = "storage_first",
         timeout: Duration | None = None,
-        memory_size: int = 256,
-        throttling_rate_limit: float = 100,
-        throttling_burst_limit: int = 50,
+        memory_size: int | None = None,
+        throttling_rate_limit: float | None = None,
+        throttling_burst_limit: int | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.timeout = timeout or Duration.seconds(10)
-        self.processed_table = processed_table or secure_table(
+        self.contract = request_contract(code_dir)
+        self.processed_table = table_or_new(
             self,
             "ProcessedTable",
-            partition_key=dynamodb.Attribute(name="request_id", type=dynamodb.AttributeType.STRING),
+            name="processed_table",
+            existing=processed_table,
+            props=processed_table_props,
+            **_REQUEST_ID_KEY,
         )
-        self.dead_letter_queue: sqs.IQueue = self._failure_queue()
-        self.function = PatternFunction(
+        processor = pattern_function_props(
             self,
-            "Processor",
-            code_dir="storage_first",
-            handler=f"processor.{self.handler}",
-            service="storage_first",
-            description=f"Processes requests stored in {self.storage} by API Gateway; writes each one once",
-            environment={"PROCESSED_TABLE_NAME": self.processed_table.table_name},
-            memory_size=memory_size,
-            timeout=self.timeout,
-            **self._function_options(),
+            "function_props",
+            {
+                "code_dir": code_dir,
+                "handler": f"processor.{self.handler}",
+                "service": "storage_first",
+                "description": f"Processes requests stored in {self.storage} by API Gateway; writes each one once",
+                "environment": {"PROCESSED_TABLE_NAME": self.processed_table.table_name},
+                "timeout": Duration.seconds(10),
+            },
+            function_props,
+            keywords={"memory_size": ("memory_size", memory_size), "timeout": ("timeout", timeout)},
+            fixed=("handler", *self.function_fixed),
         )
+        self.timeout: Duration = processor["timeout"]
+        self.dead_letter_queue: sqs.IQueue = self._failure_queue()
+        self.function = PatternFunction(self, "Processor", **processor, **self._function_options())
         self.processed_table.grant(self.function, "dynamodb:PutItem")
 
         self.api = SecureRestApi(
             self,
             "Api",
-            description=f"Storage-first intake: POST /requests is stored in {self.storage} before any code runs",
-            throttling_rate_limit=throttling_rate_limit,
-            throttling_burst_limit=throttling_burst_limit,
+            **rest_api_props(
+                self,
+                api_props,
+                description=f"Storage-first intake: POST /requests is stored in {self.storage} before any code runs",
+                throttling_rate_limit=throttling_rate_limit,
+                throttling_burst_limit=throttling_burst_limit,
+            ),
         )
         self.api_role = iam.Role(
             self,
             "ApiRole",
-            assumed_by=iam.ServicePrincipal("apigateway.amazonaws.com"),
-            description=f"API Gateway stores requests in {self.storage}: one action on one resource",
+            **merge_props(
+                self,
+                "api_role_props",
+                {
+                    "assumed_by": iam.ServicePrincipal("apigateway.amazonaws.com"),
+                    "description": f"API Gateway stores requests in {self.storage}: one action on one resource",
+                },
+                api_role_props,
+                fixed=("assumed_by",),
+                secure=API_ROLE_SECURE,
+            ),
         )
         integration = self._store()
 
-        request_model = json_model(self.api, "RequestModel", REQUEST_SCHEMA)
+        request_model = json_model(self.api, "RequestModel", request_schema(self.contract))
         self.method = self.api.root.add_resource("requests").add_method(
             "POST",
             integration,
@@ -289,14 +362,17 @@ class StorageFirstQueue(StorageFirstBase):
     :param batch_size: messages per invocation; default 10.
     :param max_receive_count: receives before a message moves to the dead-letter queue; default 3.
     :param max_concurrency: most concurrent processor invocations the queue drives; default 2.
+    :param queue_props: ``SecureQueue`` props of the requests queue (``encryption_master_key``,
+        ``retention_period``, ``dead_letter_queue_props``...). Its visibility timeout, six times the
+        processor's timeout by default, must cover that timeout. Its maximum message size is the
+        contract's ``max_body_bytes``, which the 413 answer names, and it is a standard queue (the
+        API's SendMessage carries no message group): both are the pattern's.
 
-    The queue's visibility timeout is six times the processor's timeout. Other props: see
-    :class:`StorageFirstBase`.
+    Other props: see :class:`StorageFirstBase`.
     """
 
     storage = "sqs"
     handler = "sqs_handler"
-    too_large = ("Message must be shorter than", f"the queue's {MAX_BODY_BYTES:,}-byte message")
 
     def __init__(
         self,
@@ -304,33 +380,53 @@ class StorageFirstQueue(StorageFirstBase):
         construct_id: str,
         *,
         batch_size: int = DEFAULT_BATCH_SIZE,
-        max_receive_count: int = DEFAULT_MAX_RECEIVE_COUNT,
+        max_receive_count: int | None = None,
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+        queue_props: Props | None = None,
         **base: Any,
     ) -> None:
-        self._props = (batch_size, max_receive_count, max_concurrency)
+        self._batch_size, self._max_concurrency = batch_size, max_concurrency
+        self._max_receive_count, self._queue_props = max_receive_count, queue_props
         super().__init__(scope, construct_id, **base)
 
+    @property
+    def max_body_bytes(self) -> int:
+        """The largest message the queue takes: the contract's ``max_body_bytes``."""
+        return int(self.contract["max_body_bytes"])
+
+    @property
+    def too_large(self) -> tuple[str, str]:  # type: ignore[override]
+        return ("Message must be shorter than", f"the queue's {self.max_body_bytes:,}-byte message")
+
     def _failure_queue(self) -> sqs.IQueue:
-        _, max_receive_count, _ = self._props
-        self.inbox = SecureQueue(
+        props = merge_props(
             self,
-            "Requests",
-            max_receive_count=max_receive_count,
-            visibility_timeout=Duration.seconds(self.timeout.to_seconds() * VISIBILITY_TIMEOUT_FACTOR),
+            "queue_props",
+            {
+                "max_receive_count": DEFAULT_MAX_RECEIVE_COUNT,
+                "visibility_timeout": Duration.seconds(self.timeout.to_seconds() * VISIBILITY_TIMEOUT_FACTOR),
+                # SQS takes 1 MiB; this queue takes what the processor can store, so SQS refuses the
+                # rest and the API answers 413 naming this size.
+                "max_message_size_bytes": self.max_body_bytes,
+            },
+            self._queue_props,
+            keywords={"max_receive_count": ("max_receive_count", self._max_receive_count)},
+            fixed=("max_message_size_bytes", *_STANDARD_QUEUE),
         )
+        if props["visibility_timeout"].to_seconds() < self.timeout.to_seconds():
+            raise ValueError(
+                f"{self.node.path}: queue_props['visibility_timeout'] is shorter than the processor's timeout "
+                f"({self.timeout.to_seconds()} s), which SQS event sources refuse; lengthen it or give "
+                "the processor a shorter timeout"
+            )
+        self.inbox = SecureQueue(self, "Requests", **props)
         self.queue: sqs.IQueue = self.inbox.queue
-        # SQS takes 1 MiB; this queue takes what the processor can store, so SQS refuses the rest.
-        queue = self.inbox.queue.node.default_child
-        assert isinstance(queue, sqs.CfnQueue)
-        queue.maximum_message_size = MAX_BODY_BYTES
         return self.inbox.dead_letter_queue
 
     def _store(self) -> apigw.AwsIntegration:
-        batch_size, _, max_concurrency = self._props
         grant_send(self.queue, self.api_role)
         self.event_source = add_sqs_event_source(
-            self.function, self.queue, batch_size=batch_size, max_concurrency=max_concurrency
+            self.function, self.queue, batch_size=self._batch_size, max_concurrency=self._max_concurrency
         )
         acknowledge(
             self.function,
@@ -365,6 +461,10 @@ class StorageFirstTable(StorageFirstBase):
 
     :param batch_size: stream records per invocation; default 10.
     :param retry_attempts: retries of a failed batch before it goes to the failure queue; default 3.
+    :param requests_table_props: ``dynamodb.Table`` props of the requests table; its key and its
+        stream of new images are the pattern's.
+    :param dead_letter_queue_props: ``sqs.Queue`` props of the on-failure queue (a standard queue:
+        Lambda's on-failure destinations take no FIFO queue).
 
     Other props: see :class:`StorageFirstBase`.
     """
@@ -380,29 +480,38 @@ class StorageFirstTable(StorageFirstBase):
         *,
         batch_size: int = DEFAULT_BATCH_SIZE,
         retry_attempts: int = DEFAULT_RETRY_ATTEMPTS,
+        requests_table_props: Props | None = None,
+        dead_letter_queue_props: Props | None = None,
         **base: Any,
     ) -> None:
-        self._props = (batch_size, retry_attempts)
+        self._batch_size, self._retry_attempts = batch_size, retry_attempts
+        self._requests_table_props = requests_table_props
+        self._dead_letter_queue_props = dead_letter_queue_props
         super().__init__(scope, construct_id, **base)
 
     def _failure_queue(self) -> sqs.IQueue:
-        return failure_queue(self, "FailedRecords", what="stream batches that failed every retry")
+        props = merge_props(
+            self, "dead_letter_queue_props", {}, self._dead_letter_queue_props, fixed=_STANDARD_QUEUE
+        )
+        return failure_queue(self, "FailedRecords", what="stream batches that failed every retry", **props)
 
     def _store(self) -> apigw.AwsIntegration:
-        batch_size, retry_attempts = self._props
-        self.requests_table = secure_table(
+        self.requests_table = table_or_new(
             self,
             "RequestsTable",
-            partition_key=dynamodb.Attribute(name="request_id", type=dynamodb.AttributeType.STRING),
+            name="requests_table",
+            existing=None,
+            props=self._requests_table_props,
+            **_REQUEST_ID_KEY,
             stream=dynamodb.StreamViewType.NEW_IMAGE,
         )
         self.requests_table.grant(self.api_role, "dynamodb:PutItem")
         self.event_source = sources.DynamoEventSource(
             self.requests_table,
             starting_position=lambda_.StartingPosition.TRIM_HORIZON,
-            batch_size=batch_size,
+            batch_size=self._batch_size,
             bisect_batch_on_error=True,
-            retry_attempts=retry_attempts,
+            retry_attempts=self._retry_attempts,
             report_batch_item_failures=True,
             on_failure=StreamFailureQueue(self.dead_letter_queue),
             filters=[lambda_.FilterCriteria.filter({"eventName": lambda_.FilterRule.is_equal("INSERT")})],
@@ -445,13 +554,28 @@ class StorageFirstEventBus(StorageFirstBase):
         retries of a failed invocation are capped at 2).
     :param max_event_age: oldest event EventBridge still retries; default 2 hours.
     :param archive_retention: how long the bus archive keeps events for replay; default 7 days.
+    :param event_bus_props: ``events.EventBus`` props of the bus (``kms_key``...).
+    :param archive_props: ``events.BaseArchiveProps`` of the archive; it archives what the API stores.
+    :param rule_props: ``events.Rule`` props of the rule; its bus, pattern and target are the pattern's.
+    :param dead_letter_queue_props: ``sqs.Queue`` props of the dead-letter queue (a standard queue:
+        EventBridge and Lambda dead-letter queues cannot be FIFO).
 
-    Other props: see :class:`StorageFirstBase`.
+    The processor's dead-letter queue and asynchronous retries are the pattern's: ``function_props``
+    cannot set them. Other props: see :class:`StorageFirstBase`.
     """
 
     storage = "eventbridge"
     handler = "event_handler"
     too_large = ("Total size of the entries", f"EventBridge's {EVENTBRIDGE_MAX_ENTRY_BYTES:,}-byte entry")
+    function_fixed = (
+        "dead_letter_queue",
+        "dead_letter_queue_enabled",
+        "dead_letter_topic",
+        "retry_attempts",
+        "max_event_age",
+        "on_failure",
+        "on_success",
+    )
 
     def __init__(
         self,
@@ -460,45 +584,82 @@ class StorageFirstEventBus(StorageFirstBase):
         *,
         retry_attempts: int = DEFAULT_RETRY_ATTEMPTS,
         max_event_age: Duration = DEFAULT_MAX_EVENT_AGE,
-        archive_retention: Duration = DEFAULT_ARCHIVE_RETENTION,
+        archive_retention: Duration | None = None,
+        event_bus_props: Props | None = None,
+        archive_props: Props | None = None,
+        rule_props: Props | None = None,
+        dead_letter_queue_props: Props | None = None,
         **base: Any,
     ) -> None:
-        self._props = (retry_attempts, max_event_age, archive_retention)
+        self._retry_attempts, self._max_event_age = retry_attempts, max_event_age
+        self._archive_retention, self._archive_props = archive_retention, archive_props
+        self._event_bus_props, self._rule_props = event_bus_props, rule_props
+        self._dead_letter_queue_props = dead_letter_queue_props
         super().__init__(scope, construct_id, **base)
 
     def _failure_queue(self) -> sqs.IQueue:
         # EventBridge invokes the function asynchronously, so it has a DLQ of its own; the rule's
         # target shares it, so every event that could not be processed ends in one queue.
-        return failure_queue(self, "FailedEvents", what="events that failed every retry")
+        props = merge_props(
+            self, "dead_letter_queue_props", {}, self._dead_letter_queue_props, fixed=_STANDARD_QUEUE
+        )
+        return failure_queue(self, "FailedEvents", what="events that failed every retry", **props)
 
     def _function_options(self) -> dict[str, Any]:
         return {"dead_letter_queue": self.dead_letter_queue}
 
     def _store(self) -> apigw.AwsIntegration:
-        retry_attempts, max_event_age, archive_retention = self._props
-        self.event_bus = events.EventBus(self, "Bus", description="Requests stored by the storage-first API")
+        retry_attempts, max_event_age = self._retry_attempts, self._max_event_age
+        self.event_bus = events.EventBus(
+            self,
+            "Bus",
+            **merge_props(
+                self,
+                "event_bus_props",
+                {"description": "Requests stored by the storage-first API"},
+                self._event_bus_props,
+                fixed=("event_source_name",),
+            ),
+        )
         self.event_bus.grant_put_events_to(self.api_role)
         pattern = events.EventPattern(source=[EVENT_SOURCE], detail_type=[EVENT_DETAIL_TYPE])
         self.archive = self.event_bus.archive(
             "Archive",
-            event_pattern=pattern,
-            retention=archive_retention,
-            description="Every stored request, for replay (replaying reprocesses them)",
+            **merge_props(
+                self,
+                "archive_props",
+                {
+                    "event_pattern": pattern,
+                    "retention": DEFAULT_ARCHIVE_RETENTION,
+                    "description": "Every stored request, for replay (replaying reprocesses them)",
+                },
+                self._archive_props,
+                keywords={"retention": ("archive_retention", self._archive_retention)},
+                fixed=("event_pattern",),
+            ),
         )
         self.rule = events.Rule(
             self,
             "ProcessRequests",
-            event_bus=self.event_bus,
-            event_pattern=pattern,
-            description="Sends every stored request to the processor",
-            targets=[
-                targets.LambdaFunction(
-                    self.function,
-                    retry_attempts=retry_attempts,
-                    max_event_age=max_event_age,
-                    dead_letter_queue=self.dead_letter_queue,
-                )
-            ],
+            **merge_props(
+                self,
+                "rule_props",
+                {
+                    "event_bus": self.event_bus,
+                    "event_pattern": pattern,
+                    "description": "Sends every stored request to the processor",
+                    "targets": [
+                        targets.LambdaFunction(
+                            self.function,
+                            retry_attempts=retry_attempts,
+                            max_event_age=max_event_age,
+                            dead_letter_queue=self.dead_letter_queue,
+                        )
+                    ],
+                },
+                self._rule_props,
+                fixed=("event_bus", "event_pattern", "targets", "schedule"),
+            ),
         )
         # The target's retry policy and DLQ cover delivery (throttling, a missing function); a failed
         # invocation is Lambda's to retry, then to send to the function's DLQ: the same queue.

@@ -15,11 +15,12 @@ from hypothesis import strategies as st
 from localcloud import LocalCloud
 from localcloud.assembly import load_stack
 from patterns.registry import get
-from patterns.storage_first import REQUEST_TYPES
+from patterns.storage_first import request_contract
 
 pytestmark = pytest.mark.e2e
 
 PATTERN = get("storage_first")
+REQUEST_TYPES: list[str] = request_contract()["request_types"]
 HOSTILE_TEXT = st.sampled_from(
     ["\ud800", '"}', "\\", '\\"', "'", "\u0000\n", "\U0001f600", '","request_id":"forged', "x" * 1000]
 )

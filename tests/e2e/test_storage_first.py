@@ -8,10 +8,11 @@ import json
 
 import pytest
 
-from patterns.storage_first import MAX_BODY_BYTES
+from patterns.storage_first import request_contract
 
 pytestmark = pytest.mark.e2e
 
+MAX_BODY_BYTES: int = request_contract()["max_body_bytes"]
 STORE_FAILED = "The request could not be stored; it was not accepted. Retry later."
 
 

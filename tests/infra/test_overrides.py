@@ -6,6 +6,7 @@ from __future__ import annotations
 import doctest
 import json
 import re
+import shutil
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -14,6 +15,8 @@ import pytest
 from aws_cdk import App, Duration, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
@@ -31,8 +34,9 @@ from patterns.scalable_webhook import ScalableWebhook
 from patterns.sfn_crud import SfnCrud
 from patterns.simple_web_service import SimpleWebService
 from patterns.state_machine import StateMachine
+from patterns.storage_first import StorageFirstEventBus, StorageFirstQueue, StorageFirstTable
 from patterns.strangler import Strangler
-from tests.infra.conftest import properties_of
+from tests.infra.conftest import properties_of, statements_of
 
 pytestmark = pytest.mark.infra
 
@@ -60,6 +64,32 @@ def queue_keys(template: Template) -> list[Any]:
 
 def method_authorizations(template: Template) -> set[str]:
     return {p["AuthorizationType"] for p in properties_of(template, "AWS::ApiGateway::Method").values()}
+
+
+def only(template: Template, resource_type: str) -> dict[str, Any]:
+    [props] = properties_of(template, resource_type).values()
+    return props
+
+
+def requests_queue(template: Template) -> dict[str, Any]:
+    """The storage-first queue API Gateway sends to: the one with a redrive policy."""
+    [props] = [q for q in properties_of(template, "AWS::SQS::Queue").values() if "RedrivePolicy" in q]
+    return props
+
+
+def streaming_table(template: Template) -> dict[str, Any]:
+    [props] = [t for t in tables(template) if "StreamSpecification" in t]
+    return props
+
+
+def api_role(template: Template) -> dict[str, Any]:
+    [props] = [
+        r
+        for r in properties_of(template, "AWS::IAM::Role").values()
+        if r["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]
+        == {"Service": "apigateway.amazonaws.com"}
+    ]
+    return props
 
 
 IAM_ONLY = {"default_method_options": apigw.MethodOptions(authorization_type=apigw.AuthorizationType.IAM)}
@@ -167,6 +197,67 @@ OVERRIDES: dict[str, tuple[type, dict[str, Any], Callable[[Template], bool]]] = 
         {"table_props": {"contributor_insights_enabled": True}},
         lambda t: tables(t)[0]["ContributorInsightsSpecification"] == {"Enabled": True},
     ),
+    "storage_first processor memory": (
+        StorageFirstQueue,
+        {"function_props": {"memory_size": 512}},
+        lambda t: functions(t)["processor.sqs_handler"]["MemorySize"] == 512,
+    ),
+    "storage_first queue retention": (
+        StorageFirstQueue,
+        {"queue_props": {"retention_period": Duration.days(1)}},
+        lambda t: requests_queue(t)["MessageRetentionPeriod"] == 24 * 3600,
+    ),
+    "storage_first processed table contributor insights": (
+        StorageFirstQueue,
+        {"processed_table_props": {"contributor_insights_enabled": True}},
+        lambda t: tables(t)[0]["ContributorInsightsSpecification"] == {"Enabled": True},
+    ),
+    "storage_first IAM auth on the intake": (
+        StorageFirstQueue,
+        {"api_props": IAM_ONLY},
+        lambda t: method_authorizations(t) == {"AWS_IAM"},
+    ),
+    "storage_first API role permissions boundary": (
+        StorageFirstQueue,
+        {
+            "api_role_props": {
+                "permissions_boundary": iam.ManagedPolicy.from_aws_managed_policy_name("Boundary")
+            }
+        },
+        lambda t: "policy/Boundary" in json.dumps(api_role(t)["PermissionsBoundary"]),
+    ),
+    "storage_first requests table TTL": (
+        StorageFirstTable,
+        {"requests_table_props": {"time_to_live_attribute": "expires"}},
+        lambda t: (
+            streaming_table(t)["TimeToLiveSpecification"] == {"AttributeName": "expires", "Enabled": True}
+        ),
+    ),
+    "storage_first table construct's failure queue retention": (
+        StorageFirstTable,
+        {"dead_letter_queue_props": {"retention_period": Duration.days(4)}},
+        lambda t: only(t, "AWS::SQS::Queue")["MessageRetentionPeriod"] == 4 * 24 * 3600,
+    ),
+    "storage_first bus description": (
+        StorageFirstEventBus,
+        {"event_bus_props": {"description": "Intake of orders"}},
+        lambda t: only(t, "AWS::Events::EventBus")["Description"] == "Intake of orders",
+    ),
+    "storage_first archive retention": (
+        StorageFirstEventBus,
+        {"archive_props": {"retention": Duration.days(30)}},
+        lambda t: only(t, "AWS::Events::Archive")["RetentionDays"] == 30,
+    ),
+    "storage_first rule disabled": (
+        StorageFirstEventBus,
+        {"rule_props": {"enabled": False}},
+        lambda t: only(t, "AWS::Events::Rule")["State"] == "DISABLED",
+    ),
+    "storage_first bus dead-letter queue retention": (
+        StorageFirstEventBus,
+        {"dead_letter_queue_props": {"retention_period": Duration.days(2)}},
+        lambda t: only(t, "AWS::SQS::Queue")["MessageRetentionPeriod"] == 2 * 24 * 3600,
+    ),
 }
 
 
@@ -183,6 +274,40 @@ def test_a_queue_key_given_encrypts_the_inbox_and_its_dlq_with_it():
     template = App.of(stack).synth().get_stack_by_name("Overrides").template
     key_id = stack.get_logical_id(key.node.default_child)
     assert queue_keys(template) == [{"Fn::GetAtt": [key_id, "Arn"]}] * 2
+
+
+def test_a_storage_first_queue_key_encrypts_both_queues_and_reaches_both_roles():
+    """API Gateway's role sends to a queue under the caller's key, and the processor reads from it:
+    each gets the key actions it needs, on that key only."""
+    stack = Stack(App(builtin_cloud_formation_validation=False), "Overrides")
+    key = kms.Key(stack, "QueueKey", enable_key_rotation=True)
+    intake = StorageFirstQueue(stack, "Pattern", queue_props={"encryption_master_key": key})
+    template = App.of(stack).synth().get_stack_by_name("Overrides").template
+    key_arn = {"Fn::GetAtt": [stack.get_logical_id(key.node.default_child), "Arn"]}
+    assert queue_keys(template) == [key_arn] * 2
+
+    def key_actions(role: iam.IRole) -> set[str]:
+        role_id = stack.get_logical_id(role.node.default_child)
+        return {
+            action
+            for statement in statements_of(template, role_id)
+            if statement["Resource"] == key_arn
+            for action in statement["Action"]
+        }
+
+    assert key_actions(intake.api_role) == {"kms:GenerateDataKey", "kms:Decrypt"}
+    assert key_actions(intake.function.role) == {"kms:Decrypt"}
+
+
+def test_storage_first_reads_its_contract_from_code_dir(tmp_path):
+    """A copy's own contract.json sets the request model, the queue's message size and the 413's words."""
+    code_dir = tmp_path / "intake"
+    shutil.copytree(defaults.FUNCTIONS_DIR / "storage_first", code_dir)
+    (code_dir / "contract.json").write_text(json.dumps({"request_types": ["ping"], "max_body_bytes": 65536}))
+    template = synth(StorageFirstQueue, code_dir=str(code_dir))
+    assert only(template, "AWS::ApiGateway::Model")["Schema"]["properties"]["type"]["enum"] == ["ping"]
+    assert requests_queue(template)["MaximumMessageSize"] == 65536
+    assert "the queue's 65,536-byte message" in json.dumps(only(template, "AWS::ApiGateway::Method"))
 
 
 def test_an_existing_table_is_used_and_none_is_made():
@@ -366,6 +491,86 @@ CONTRADICTIONS: dict[str, tuple[type, Callable[[Stack], dict[str, Any]], str]] =
         lambda s: {"code_dir": "no/such/folder"},
         r"code_dir 'no/such/folder' is not a folder",
     ),
+    "a storage-first queue larger than its 413 says": (
+        StorageFirstQueue,
+        lambda s: {"queue_props": {"max_message_size_bytes": 1_048_576}},
+        r"queue_props\['max_message_size_bytes'\] is set by the construct itself",
+    ),
+    "a FIFO storage-first queue": (
+        StorageFirstQueue,
+        lambda s: {"queue_props": {"fifo": True}},
+        r"queue_props\['fifo'\] is set by the construct itself",
+    ),
+    "a storage-first queue that hides messages for less than the processor runs": (
+        StorageFirstQueue,
+        lambda s: {
+            "timeout": Duration.seconds(60),
+            "queue_props": {"visibility_timeout": Duration.seconds(30)},
+        },
+        r"queue_props\['visibility_timeout'\] is shorter than the processor's timeout \(60 s\)",
+    ),
+    "a storage-first receive count both ways": (
+        StorageFirstQueue,
+        lambda s: {"max_receive_count": 5, "queue_props": {"max_receive_count": 2}},
+        r"max_receive_count and queue_props\['max_receive_count'\] both set max_receive_count",
+    ),
+    "a processed table of yours and props for one": (
+        StorageFirstEventBus,
+        lambda s: {
+            "processed_table": existing_table(s),
+            "processed_table_props": {"time_to_live_attribute": "t"},
+        },
+        r"processed_table and processed_table_props both describe the same resource",
+    ),
+    "a processed table with a sort key": (
+        StorageFirstQueue,
+        lambda s: {
+            "processed_table_props": {
+                "sort_key": dynamodb.Attribute(name="at", type=dynamodb.AttributeType.NUMBER)
+            }
+        },
+        r"processed_table_props\['sort_key'\] is set by the construct itself",
+    ),
+    "a requests table without the stream the processor reads": (
+        StorageFirstTable,
+        lambda s: {"requests_table_props": {"stream": dynamodb.StreamViewType.KEYS_ONLY}},
+        r"requests_table_props\['stream'\] is set by the construct itself",
+    ),
+    "a FIFO on-failure queue": (
+        StorageFirstTable,
+        lambda s: {"dead_letter_queue_props": {"fifo": True}},
+        r"dead_letter_queue_props\['fifo'\] is set by the construct itself",
+    ),
+    "a processor memory both ways": (
+        StorageFirstTable,
+        lambda s: {"memory_size": 512, "function_props": {"memory_size": 1024}},
+        r"memory_size and function_props\['memory_size'\] both set memory_size",
+    ),
+    "async retries of the bus processor": (
+        StorageFirstEventBus,
+        lambda s: {"function_props": {"retry_attempts": 0}},
+        r"function_props\['retry_attempts'\] is set by the construct itself",
+    ),
+    "a rule with another pattern": (
+        StorageFirstEventBus,
+        lambda s: {"rule_props": {"event_pattern": events.EventPattern(source=["elsewhere"])}},
+        r"rule_props\['event_pattern'\] is set by the construct itself",
+    ),
+    "an archive retention both ways": (
+        StorageFirstEventBus,
+        lambda s: {"archive_retention": Duration.days(1), "archive_props": {"retention": Duration.days(2)}},
+        r"archive_retention and archive_props\['retention'\] both set retention",
+    ),
+    "an API role another service assumes": (
+        StorageFirstQueue,
+        lambda s: {"api_role_props": {"assumed_by": iam.ServicePrincipal("lambda.amazonaws.com")}},
+        r"api_role_props\['assumed_by'\] is set by the construct itself",
+    ),
+    "a storage-first contract from a Code": (
+        StorageFirstQueue,
+        lambda s: {"code_dir": lambda_.Code.from_inline("def sqs_handler(event, context): pass")},
+        r"storage-first reads contract\.json from code_dir at synth: give a folder",
+    ),
 }
 
 
@@ -426,6 +631,36 @@ WEAKENED: dict[str, tuple[type, dict[str, Any], str]] = {
         r"Workflow\['tracing_enabled'\]=False",
     ),
     "API tracing": (Aggregator, {"api_props": {"tracing_enabled": False}}, r"Api tracing_enabled=False"),
+    "storage-first queue encryption": (
+        StorageFirstQueue,
+        {"queue_props": {"encryption": sqs.QueueEncryption.UNENCRYPTED}},
+        r"Requests\['encryption'\]=.*UNENCRYPTED",
+    ),
+    "storage-first requests table point-in-time recovery": (
+        StorageFirstTable,
+        {
+            "requests_table_props": {
+                "point_in_time_recovery_specification": dynamodb.PointInTimeRecoverySpecification(
+                    point_in_time_recovery_enabled=False
+                )
+            }
+        },
+        r"RequestsTable\['point_in_time_recovery_specification'\]",
+    ),
+    "storage-first dead-letter queue TLS-only": (
+        StorageFirstEventBus,
+        {"dead_letter_queue_props": {"enforce_ssl": False}},
+        r"FailedEvents\['enforce_ssl'\]=False",
+    ),
+    "storage-first API role with a policy of its own": (
+        StorageFirstQueue,
+        {
+            "api_role_props": {
+                "managed_policies": [iam.ManagedPolicy.from_aws_managed_policy_name("AmazonSQSFullAccess")]
+            }
+        },
+        r"api_role_props\['managed_policies'\]=.*The default lets API Gateway call one action on one resource",
+    ),
 }
 
 
@@ -477,6 +712,9 @@ def test_merge_props_example_runs():
         SfnCrud,
         SimpleWebService,
         StateMachine,
+        StorageFirstEventBus,
+        StorageFirstQueue,
+        StorageFirstTable,
         Strangler,
     ],
 )
@@ -490,9 +728,12 @@ def test_every_override_a_construct_takes_is_on_its_page(construct):
         / "patterns"
         / f"{construct.__module__.split('.')[-1]}.md"
     ).read_text()
+    # A variant's own keywords and those of the base class it passes the rest to.
     props = [
         name
-        for name in inspect.signature(construct.__init__).parameters
+        for cls in construct.__mro__
+        if cls.__module__ == construct.__module__ and "__init__" in vars(cls)
+        for name in inspect.signature(cls.__init__).parameters
         if name.endswith("_props") or name == "code_dir"
     ]
     assert props and [name for name in props if f"`{name}`" not in page] == []
