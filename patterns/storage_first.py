@@ -40,7 +40,6 @@ Example::
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aws_cdk import Aws, Duration
@@ -69,7 +68,7 @@ from .defaults import (
     json_model,
     merge_props,
     pattern_function_props,
-    resolve_code_dir,
+    read_contract,
     rest_api_props,
     table_or_new,
     vtl_json_string,
@@ -88,9 +87,7 @@ CONTRACT_FILE = "contract.json"
 
 def request_contract(code_dir: CodeLocation = "storage_first") -> dict[str, Any]:
     """The request contract from the processor's ``contract.json``, read at synth."""
-    if isinstance(code_dir, lambda_.Code):
-        raise ValueError(f"storage-first reads {CONTRACT_FILE} from code_dir at synth: give a folder")
-    return json.loads((resolve_code_dir(code_dir) / CONTRACT_FILE).read_text())
+    return read_contract(code_dir, CONTRACT_FILE, pattern="storage-first construct")
 
 
 def request_schema(contract: dict[str, Any]) -> dict[str, Any]:

@@ -569,7 +569,7 @@ CONTRADICTIONS: dict[str, tuple[type, Callable[[Stack], dict[str, Any]], str]] =
     "a storage-first contract from a Code": (
         StorageFirstQueue,
         lambda s: {"code_dir": lambda_.Code.from_inline("def sqs_handler(event, context): pass")},
-        r"storage-first reads contract\.json from code_dir at synth: give a folder",
+        r"the storage-first construct reads contract\.json from code_dir at synth: give a folder",
     ),
 }
 
