@@ -10,9 +10,12 @@ Run from the repository root (``make grants``)::
 
     python -m benchmarks.grant_mutation [pattern ...] [--assembly cdk.out] [--workers 2] [--verbose]
 
-Logging and tracing actions (``logs:CreateLogStream``, ``logs:PutLogEvents``, ``xray:*`` and Step
-Functions' log delivery) are listed apart and not played (``--all`` plays them): the local cloud
-does not enforce them, so their survival is not a finding. The exit status is 1 when any other
+A Lambda function's logs and X-Ray grants (``logs:CreateLogStream``, ``logs:PutLogEvents``,
+``xray:PutTraceSegments``, ``xray:PutTelemetryRecords``) and a traced state machine's X-Ray grants
+are played like any other: the local cloud drops what a role may not send, and every scenario
+checks that nothing was dropped. What it does not
+enforce is listed apart and not played (``--all`` plays it): :data:`UNENFORCED_ACTIONS`, Step
+Functions' vended log delivery and X-Ray's sampling calls. The exit status is 1 when any other
 action survives, the check breaks, or a scenario does not hold unmutated.
 """
 
@@ -54,13 +57,14 @@ FAKE_AWS = {
     "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
 }
 
-#: Actions the local cloud does not enforce: what Lambda and Step Functions use the role for to
-#: write logs and traces. Their survival is reported apart, not as a finding.
-LOGGING_ACTIONS = frozenset(
+#: Actions the local cloud does not enforce; their survival is reported apart, not as a finding.
+#: Step Functions' vended log delivery (a state machine's LoggingConfiguration, on ``*``): the local
+#: cloud writes a state machine's logs whatever its role allows. X-Ray's sampling calls: without
+#: them the tracer samples by the default rule, and the segments still reach X-Ray.
+UNENFORCED_ACTIONS = frozenset(
     {
-        "logs:CreateLogStream",
-        "logs:PutLogEvents",
-        # Step Functions' vended log delivery (a state machine's LoggingConfiguration).
+        "xray:GetSamplingRules",
+        "xray:GetSamplingTargets",
         "logs:CreateLogDelivery",
         "logs:GetLogDelivery",
         "logs:UpdateLogDelivery",
@@ -75,8 +79,8 @@ LOGGING_ACTIONS = frozenset(
 POLICY_TYPES = ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")
 
 
-def is_logging(action: str) -> bool:
-    return action in LOGGING_ACTIONS or action.lower().startswith("xray:")
+def is_unenforced(action: str) -> bool:
+    return action in UNENFORCED_ACTIONS
 
 
 @dataclass(frozen=True)
@@ -91,10 +95,8 @@ class Grant:
     action: str
     label: str
     """Who holds it and on what, for people: ``Worker/Role: sqs:SendMessage on Queue``."""
-
-    @property
-    def logging(self) -> bool:
-        return is_logging(self.action)
+    unenforced: bool = False
+    """An action the local cloud does not enforce (:func:`is_unenforced`): listed, not played."""
 
 
 def grants(template: dict[str, Any]) -> list[Grant]:
@@ -118,7 +120,8 @@ def grants(template: dict[str, Any]) -> list[Grant]:
                     continue
                 on = ", ".join(_describe(r) for r in _list(statement.get("Resource", "*")))
                 for action in _list(statement.get("Action", [])):
-                    found.append(Grant(logical_id, keys, index, action, f"{holder}: {action} on {on}"))
+                    label = f"{holder}: {action} on {on}"
+                    found.append(Grant(logical_id, keys, index, action, label, is_unenforced(action)))
     return found
 
 
@@ -206,7 +209,7 @@ class Result:
     caught_by: str
     """Why the scenario did not hold ('' if it held)."""
     played: bool = True
-    """False for a logging action not played (:data:`LOGGING_ACTIONS`: it cannot be caught offline)."""
+    """False for an action not played (:attr:`Grant.unenforced`: it cannot be caught offline)."""
 
 
 def play_mutant(pattern_id: str, stack: StackArtifact, grant: Grant | None) -> Result:
@@ -259,19 +262,21 @@ def _worker_setup() -> None:
     import scenarios  # noqa: F401
 
 
-def run(stacks: Mapping[str, StackArtifact], *, workers: int = 1, play_logging: bool = False) -> list[Result]:
+def run(
+    stacks: Mapping[str, StackArtifact], *, workers: int = 1, play_unenforced: bool = False
+) -> list[Result]:
     """Each pattern's stack (by pattern id) unmutated, then each of its mutants, in ``workers``
     processes (1: in this one).
 
-    Logging and tracing mutants are listed, not played, unless ``play_logging``: the local cloud does
-    not enforce those actions, and they are two thirds of all mutants.
+    Mutants of actions the local cloud does not enforce are listed, not played, unless
+    ``play_unenforced``.
     """
     tasks: list[Task] = []
     skipped: list[Result] = []
     for pattern_id, stack in stacks.items():
         tasks.append((pattern_id, stack, None))
         for grant in grants(stack.template):
-            if grant.logging and not play_logging:
+            if grant.unenforced and not play_unenforced:
                 skipped.append(Result(pattern_id, grant, "", played=False))
             else:
                 tasks.append((pattern_id, stack, grant))
@@ -293,9 +298,9 @@ class PatternReport:
     """'' when the scenario holds on the stack as synthesized; else why not."""
     caught: list[Result]
     survivors: list[Result]
-    """Non-logging actions the scenario held without: findings."""
+    """Enforced actions the scenario held without: findings."""
     not_enforced: list[Result]
-    """Logging and tracing actions the scenario held without (not enforced offline)."""
+    """Unenforced actions (:attr:`Grant.unenforced`) the scenario held without."""
     errors: list[Result]
 
     @property
@@ -322,8 +327,8 @@ def report(results: Sequence[Result]) -> list[PatternReport]:
                 pattern_id,
                 baseline.caught_by,
                 caught=[r for r in mutants if r.caught_by and r not in errors],
-                survivors=[r for r in live if not r.grant.logging],  # type: ignore[union-attr]
-                not_enforced=[r for r in live if r.grant.logging],  # type: ignore[union-attr]
+                survivors=[r for r in live if not r.grant.unenforced],  # type: ignore[union-attr]
+                not_enforced=[r for r in live if r.grant.unenforced],  # type: ignore[union-attr]
                 errors=errors,
             )
         )
@@ -331,7 +336,10 @@ def report(results: Sequence[Result]) -> list[PatternReport]:
 
 
 def render(reports: Sequence[PatternReport], *, verbose: bool = False) -> str:
-    lines = ["| Pattern | Caught | Survivors | Not enforced offline (logs, X-Ray) |", "|---|---|---|---|"]
+    lines = [
+        "| Pattern | Caught | Survivors | Not enforced offline (Step Functions log delivery, X-Ray sampling) |",
+        "|---|---|---|---|",
+    ]
     for r in reports:
         lines.append(
             f"| {r.pattern_id} | {len(r.caught)}/{r.total} | {len(r.survivors)} | {len(r.not_enforced)} |"
@@ -382,7 +390,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--verbose", action="store_true", help="also list what caught each mutant")
     parser.add_argument(
-        "--all", action="store_true", help="also play the logging and X-Ray mutants (not enforced offline)"
+        "--all", action="store_true", help="also play the mutants of actions not enforced offline"
     )
     args = parser.parse_args(argv)
     os.environ.update(FAKE_AWS)
@@ -396,7 +404,7 @@ def main(argv: list[str] | None = None) -> int:
             for pattern_id in chosen
             for variant, name in get(pattern_id).stacks()
         }
-        reports = report(run(stacks, workers=args.workers, play_logging=args.all))
+        reports = report(run(stacks, workers=args.workers, play_unenforced=args.all))
     elapsed = os.times().elapsed - started
     print(render(reports, verbose=args.verbose))
     mutants = sum(r.total for r in reports)

@@ -3,9 +3,10 @@
 Each line a function writes to stdout or stderr during an invocation (Powertools' JSON log lines,
 ``print``) becomes one log event in a stream of its execution environment (one per cold start), in
 the function's log group: ``LoggingConfig.LogGroup``, else ``/aws/lambda/<name>``, created if
-missing. The lines are written with PutLogEvents when the invocation ends, so subscription filters
-and tests reading the group see them. They still reach the process's own streams too, and so
-pytest's capture.
+missing, provided the function's role may write it (:mod:`localcloud.function_role`); else the
+lines are dropped, as on AWS. The lines are written with PutLogEvents when the invocation ends, so
+subscription filters and tests reading the group see them. They still reach the process's own
+streams too, and so pytest's capture.
 
 Logging handlers that hold a stream of their own are pointed at the capture for the invocation too:
 Powertools' Logger keeps the ``sys.stdout`` of its first configuration, which in a test session may
@@ -111,8 +112,11 @@ def _stream_handlers() -> list[logging.StreamHandler]:
 
 
 @contextmanager
-def captured(cloud: LocalCloud, function: LambdaFunction, cause: int | None) -> Iterator[None]:
-    """Capture what ``function`` writes while the block runs, then write it to its log group."""
+def captured(
+    cloud: LocalCloud, function: LambdaFunction, cause: int | None, *, deliver: bool = True
+) -> Iterator[None]:
+    """Capture what ``function`` writes while the block runs, then write it to its log group unless
+    its role may not (``deliver`` False: see :mod:`localcloud.function_role`)."""
     for tee in _TEES:
         tee.start()
     try:
@@ -120,7 +124,7 @@ def captured(cloud: LocalCloud, function: LambdaFunction, cause: int | None) -> 
     finally:
         text = "".join(tee.stop() for tee in _TEES)
         lines = [line for line in text.splitlines() if line.strip()]
-        if lines:
+        if lines and deliver:
             _streams(cloud).write(function, lines, cause)
 
 
@@ -133,7 +137,7 @@ class _Streams:
 
     def write(self, function: LambdaFunction, lines: list[str], cause: int | None) -> None:
         cloud = self.cloud
-        group = function.log_group or f"/aws/lambda/{function.name}"
+        group = function.log_group_name
         logs = client(cloud, "logs")
         moment = int(cloud.clock.now().timestamp() * 1000)
         with cloud.acting_as(service_role(cloud, "lambda.amazonaws.com"), function.name, cause):

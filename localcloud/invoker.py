@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from localcloud.errors import LocalCloudError
 from localcloud.function_logs import captured
+from localcloud.function_role import delivery
 from localcloud.lambda_runtime import InvocationResult, LambdaFunction, call_turn
 
 if TYPE_CHECKING:
@@ -120,12 +121,12 @@ class Invoker:
                 )
                 raise Throttled(f"Rate Exceeded: {function.name} is at its reserved concurrency of {limit}")
             span = self.cloud.trace.record("invoke", source, function.name, at=now, parent=cause)
+            goes = delivery(self.cloud, function, span)
             with (
-                captured(self.cloud, function, span.id),
+                captured(self.cloud, function, span.id, deliver=goes.logs),
                 self.cloud.acting_as(function.role_arn, function.name, span.id),
             ):
                 result = function.run(payload, clock, call)
-            self._note_service_calls(function, result.request_id)
             ended = now + result.duration
             busy.append((now, ended))
             span.ended = ended
@@ -149,21 +150,6 @@ class Invoker:
                 raise ReadTimedOut(function.name, read_timeout, result.duration)
             call.waited_until(ended)
             return result
-
-    def _note_service_calls(self, function: LambdaFunction, request_id: str) -> None:
-        """The calls the Lambda service makes with the function's role: its logs, and X-Ray traces."""
-        cloud = self.cloud
-        stream = f"{cloud.clock.now():%Y/%m/%d}/[$LATEST]{request_id}"
-        log_group = (
-            f"arn:{cloud.partition}:logs:{cloud.region}:{cloud.account}:log-group:{function.log_group}"
-        )
-        for action, resource in (
-            ("logs:CreateLogStream", f"{log_group}:log-stream:{stream}"),
-            ("logs:PutLogEvents", f"{log_group}:log-stream:{stream}"),
-            ("xray:PutTraceSegments", "*"),
-            ("xray:PutTelemetryRecords", "*"),
-        ):
-            cloud.iam.decide(function.role_arn, action, resource)
 
     def concurrency_at(self, function: LambdaFunction, moment: float) -> int:
         return sum(

@@ -223,6 +223,8 @@ class LambdaFunction:
     timeout: int = 3
     memory_size: int = 128
     log_group: str = ""
+    tracing: bool = False
+    """Active tracing (``TracingConfig.Mode: Active``): Lambda sends a segment for each invocation."""
     reserved_concurrency: int | None = None
     duration: float = 0.0
     """Virtual seconds each invocation lasts: 0 by default; set it to see concurrency over time."""
@@ -230,6 +232,11 @@ class LambdaFunction:
     _entry: Any = field(default=None, repr=False)
     _names: frozenset[str] | None = field(default=None, repr=False)
     cold_starts: int = 0
+
+    @property
+    def log_group_name(self) -> str:
+        """``LoggingConfig.LogGroup``, else the group Lambda writes to by default."""
+        return self.log_group or f"/aws/lambda/{self.name}"
 
     @property
     def is_warm(self) -> bool:
@@ -255,7 +262,7 @@ class LambdaFunction:
             invoked_function_arn=self.arn,
             memory_limit_in_mb=self.memory_size,
             aws_request_id=request_id,
-            log_group_name=self.log_group or f"/aws/lambda/{self.name}",
+            log_group_name=self.log_group_name,
             log_stream_name=f"{clock.now():%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}",
             _deadline=call.at + self.timeout,
             _clock=clock,

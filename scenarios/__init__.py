@@ -5,7 +5,9 @@ A scenario is the module ``scenarios/<pattern_id>.py`` with one function, ``run(
 the pattern's stack in the local cloud through its front door (``show.cloud.api().post(...)``) and
 records what must hold with :meth:`Show.that` and :meth:`Show.equal`. The demo
 (``python -m scenarios``) runs every scenario and prints its trace; ``tests/e2e/test_scenarios.py``
-runs them in the test suite, so the demo cannot rot.
+runs them in the test suite, so the demo cannot rot. Every scenario also checks, after it ran, that
+each function it invoked could write its log group and, if actively traced, send its X-Ray segments
+(and each traced state machine its segments).
 
 Example (``scenarios/my_pattern.py``)::
 
@@ -106,6 +108,21 @@ def stack_parameters(pattern_id: str) -> Iterator[dict[str, str]]:
         yield dict(parameters or {})
 
 
+def _check_service_use(show: Show) -> None:
+    """Checks every scenario gets: what Lambda does with each invoked function's role held, so a
+    template without its logs or X-Ray grants fails its scenario as it would lose them on AWS."""
+    from localcloud.function_role import dropped
+
+    lost_logs = dropped(show.cloud, "logs")
+    show.that("every invoked function's log lines reached its log group", not lost_logs, "; ".join(lost_logs))
+    lost_segments = dropped(show.cloud, "xray")
+    show.that(
+        "every actively traced function's and state machine's segments reached X-Ray",
+        not lost_segments,
+        "; ".join(lost_segments),
+    )
+
+
 def play(cloud: LocalCloud, pattern_id: str, variant: str | None = None) -> Outcome:
     """Run one pattern's (or variant's) scenario against its running stack; a scenario that raises
     has not held."""
@@ -115,4 +132,5 @@ def play(cloud: LocalCloud, pattern_id: str, variant: str | None = None) -> Outc
         scenario_of(pattern_id, variant)(show)
     except Exception:
         error = traceback.format_exc()
+    _check_service_use(show)
     return Outcome(pattern_id, show.checks, error, cloud.trace.tree(), variant)

@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from benchmarks.grant_mutation import Grant, Result, grants, is_logging, render, report, without
+from benchmarks.grant_mutation import Grant, Result, grants, is_unenforced, render, report, without
 
 pytestmark = pytest.mark.infra
 
@@ -34,7 +34,7 @@ TEMPLATE = {
             {"Effect": "Allow", "Action": "dynamodb:PutItem", "Resource": {"Fn::GetAtt": ["Table", "Arn"]}},
             {"Effect": "Deny", "Action": "dynamodb:DeleteTable", "Resource": "*"},
         ),
-        "LonePolicy": policy({"Effect": "Allow", "Action": "xray:PutTraceSegments", "Resource": "*"}),
+        "LonePolicy": policy({"Effect": "Allow", "Action": "xray:GetSamplingRules", "Resource": "*"}),
         "Worker": {"Type": "AWS::Lambda::Function", "DependsOn": ["LonePolicy", "WorkerPolicy"]},
         "Other": {"Type": "AWS::Lambda::Function", "DependsOn": "LonePolicy"},
         "InlineRole": {
@@ -70,7 +70,7 @@ def test_every_allowed_action_is_one_grant_and_deny_statements_are_not():
         ("WorkerPolicy", 0, "sqs:ReceiveMessage"),
         ("WorkerPolicy", 0, "sqs:DeleteMessage"),
         ("WorkerPolicy", 1, "dynamodb:PutItem"),
-        ("LonePolicy", 0, "xray:PutTraceSegments"),
+        ("LonePolicy", 0, "xray:GetSamplingRules"),
         ("InlineRole", 0, "states:StartExecution"),
         ("Managed", 0, "logs:PutLogEvents"),
     ]
@@ -101,40 +101,47 @@ def test_a_mutant_lacks_its_one_action_and_leaves_the_template_as_it_was():
     assert before == TEMPLATE, "the template it was given is left as it was"
 
 
-def test_logging_and_tracing_actions_are_told_apart():
-    assert all(
-        is_logging(a)
+def test_only_step_functions_log_delivery_and_x_ray_sampling_are_unenforced():
+    assert [g.action for g in grants(TEMPLATE) if g.unenforced] == ["xray:GetSamplingRules"], (
+        "the managed policy's logs:PutLogEvents is enforced"
+    )
+    assert is_unenforced("logs:CreateLogDelivery")
+    assert is_unenforced("xray:GetSamplingTargets")
+    assert not any(
+        is_unenforced(a)
         for a in (
             "logs:PutLogEvents",
             "logs:CreateLogStream",
-            "xray:GetSamplingRules",
-            "logs:CreateLogDelivery",
+            "xray:PutTraceSegments",
+            "xray:PutTelemetryRecords",
+            "logs:FilterLogEvents",
+            "sqs:SendMessage",
         )
-    )
-    assert not any(is_logging(a) for a in ("logs:FilterLogEvents", "sqs:SendMessage", "dynamodb:PutItem"))
+    ), "the logs and X-Ray actions Lambda and Step Functions send with are enforced like any other"
 
 
-def test_only_a_surviving_non_logging_action_fails_the_check():
-    receive, delete, put, lone, *_ = grants(TEMPLATE)
+def test_only_a_surviving_enforced_action_fails_the_check():
+    receive, delete, put, lone, _inline, managed = grants(TEMPLATE)
     results = [
         Result("p", None, ""),
         Result("p", receive, "the stack did not start: InvalidRequest: ..."),
         Result("p", delete, ""),
         Result("p", put, "check failed: the item is stored"),
         Result("p", lone, "", played=False),
+        Result("p", managed, "check failed: every invoked function's log lines reached its log group"),
     ]
     [found] = report(results)
-    assert (len(found.caught), found.total) == (2, 4)
+    assert (len(found.caught), found.total) == (3, 5)
     assert [r.grant for r in found.survivors] == [delete]
     assert [r.grant for r in found.not_enforced] == [lone]
     assert not found.ok
     text = render([found])
-    assert "| p | 2/4 | 1 | 1 |" in text
+    assert "| p | 3/5 | 1 | 1 |" in text
     assert "Pattern/WorkerRole: sqs:DeleteMessage on Queue" in text
-    assert "not enforced offline (not played; --all plays them): xray:PutTraceSegments x1" in text
+    assert "not enforced offline (not played; --all plays them): xray:GetSamplingRules x1" in text
 
     [clean] = report([r for r in results if r.grant is not delete])
-    assert clean.ok, "logging actions that survive are listed, not failed"
+    assert clean.ok, "unenforced actions that survive are listed, not failed"
     [unheld] = report([Result("p", None, "check failed: x"), *results[3:]])
     assert not unheld.ok, "a scenario that fails unmutated catches everything and proves nothing"
     broken = Result("p", put, "ERROR in the check: Traceback ...")

@@ -58,6 +58,7 @@ def function(cloud: LocalCloud, logical_id: str, props: dict[str, Any]) -> Provi
         timeout=int(props.get("Timeout", 3)),
         memory_size=int(props.get("MemorySize", 128)),
         log_group=props.get("LoggingConfig", {}).get("LogGroup", ""),
+        tracing=props.get("TracingConfig", {}).get("Mode") == "Active",
         reserved_concurrency=(
             int(props["ReservedConcurrentExecutions"]) if "ReservedConcurrentExecutions" in props else None
         ),

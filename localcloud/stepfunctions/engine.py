@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from localcloud.function_role import state_machine_delivery
 from localcloud.iam import TASK_TOKENS
 from localcloud.state import PerCloud
 from localcloud.stepfunctions.fibers import Fiber, Scheduler
@@ -157,6 +158,7 @@ class Engine:
         )
         span.outcome = "RUNNING"
         span.data["execution_arn"] = execution.exec_arn
+        state_machine_delivery(self.cloud, machine, execution.role_arn, span)
         run = Run(self.cloud, execution, machine.name, execution.role_arn, span)
         execution.exec_worker._cloud_watch_logging_session = _logging_session(self.cloud, execution)
         self.runs[execution.exec_arn] = run
