@@ -226,6 +226,15 @@ OVERRIDES: dict[str, tuple[type, dict[str, Any], Callable[[Template], bool]]] = 
         },
         lambda t: "policy/Boundary" in json.dumps(api_role(t)["PermissionsBoundary"]),
     ),
+    "sfn_crud API role permissions boundary": (
+        SfnCrud,
+        {
+            "api_role_props": {
+                "permissions_boundary": iam.ManagedPolicy.from_aws_managed_policy_name("Boundary")
+            }
+        },
+        lambda t: "policy/Boundary" in json.dumps(api_role(t)["PermissionsBoundary"]),
+    ),
     "storage_first requests table TTL": (
         StorageFirstTable,
         {"requests_table_props": {"time_to_live_attribute": "expires"}},
@@ -566,6 +575,11 @@ CONTRADICTIONS: dict[str, tuple[type, Callable[[Stack], dict[str, Any]], str]] =
         lambda s: {"api_role_props": {"assumed_by": iam.ServicePrincipal("lambda.amazonaws.com")}},
         r"api_role_props\['assumed_by'\] is set by the construct itself",
     ),
+    "an sfn_crud API role another service assumes": (
+        SfnCrud,
+        lambda s: {"api_role_props": {"assumed_by": iam.ServicePrincipal("lambda.amazonaws.com")}},
+        r"api_role_props\['assumed_by'\] is set by the construct itself",
+    ),
     "a storage-first contract from a Code": (
         StorageFirstQueue,
         lambda s: {"code_dir": lambda_.Code.from_inline("def sqs_handler(event, context): pass")},
@@ -660,6 +674,17 @@ WEAKENED: dict[str, tuple[type, dict[str, Any], str]] = {
             }
         },
         r"api_role_props\['managed_policies'\]=.*The default lets API Gateway call one action on one resource",
+    ),
+    "sfn_crud API role with a policy of its own": (
+        SfnCrud,
+        {
+            "api_role_props": {
+                "managed_policies": [
+                    iam.ManagedPolicy.from_aws_managed_policy_name("AWSStepFunctionsFullAccess")
+                ]
+            }
+        },
+        r"api_role_props\['managed_policies'\]=.*The default lets API Gateway only start the state machine",
     ),
 }
 
@@ -774,7 +799,7 @@ TABLE_KEY_CASES: dict[str, tuple[type, dict[str, Any], str]] = {
 
 
 def synth_with_key(construct: type, **props: Any) -> tuple[Template, str]:
-    """The template, and the logical id of a key made in the stack for ``props`` to use (or not)."""
+    """The template, and the logical id of a key made in the stack; a callable prop is given the key."""
     stack = Stack(App(builtin_cloud_formation_validation=False), "Overrides")
     key = kms.Key(stack, "TableKey", enable_key_rotation=True)
     construct(stack, "Pattern", **{k: v(key) if callable(v) else v for k, v in props.items()})
@@ -803,12 +828,13 @@ def without_key(template: Template, key_id: str) -> Template:
 @pytest.mark.parametrize("case", TABLE_KEY_CASES)
 def test_a_customer_managed_table_key_reaches_every_role_that_uses_the_table(case):
     construct, required, props_name = TABLE_KEY_CASES[case]
-    cmk = {"encryption": dynamodb.TableEncryption.CUSTOMER_MANAGED, "encryption_key": lambda key: key}
-    template, key_id = synth_with_key(
-        construct,
-        **required,
-        **{props_name: lambda key: {k: v(key) if callable(v) else v for k, v in cmk.items()}},
-    )
+    cmk = {
+        props_name: lambda key: {
+            "encryption": dynamodb.TableEncryption.CUSTOMER_MANAGED,
+            "encryption_key": key,
+        }
+    }
+    template, key_id = synth_with_key(construct, **required, **cmk)
     keyed = {
         table_id
         for table_id, props in properties_of(template, "AWS::DynamoDB::Table").items()
@@ -831,3 +857,21 @@ def test_a_customer_managed_table_key_reaches_every_role_that_uses_the_table(cas
     assert users, "no role uses the table"
     baseline, baseline_key = synth_with_key(construct, **required)
     assert without_key(template, key_id) == without_key(baseline, baseline_key)
+
+
+def test_a_customer_managed_topic_key_reaches_the_workflow_that_publishes():
+    template, key_id = synth_with_key(StateMachine, notification_topic_props=lambda key: {"master_key": key})
+    [machine_role] = [
+        role_id
+        for role_id, role in properties_of(template, "AWS::IAM::Role").items()
+        if role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]
+        == {"Service": "states.amazonaws.com"}
+    ]
+    on_key = {
+        (role_id, action)
+        for role_id in properties_of(template, "AWS::IAM::Role")
+        for s in statements_of(template, role_id)
+        if mentions(s["Resource"], key_id)
+        for action in s["Action"]
+    }
+    assert on_key == {(machine_role, "kms:Decrypt"), (machine_role, "kms:GenerateDataKey*")}
