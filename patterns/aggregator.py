@@ -37,6 +37,7 @@ from .defaults import (
     SecureRestApi,
     acknowledge,
     grant_invoke_latest,
+    grant_table,
     merge_props,
     pattern_function_props,
     rest_api_props,
@@ -241,7 +242,7 @@ class Aggregator(Construct):
                     functions_props=self._functions_props,
                 ),
             )
-            table.grant(function, "dynamodb:GetItem")
+            grant_table(table, function, "dynamodb:GetItem")
             acknowledge(
                 function,
                 "Serverless-LambdaDLQ",

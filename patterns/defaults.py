@@ -837,6 +837,79 @@ def table_or_new(
     return existing or secure_table(owner, construct_id, **merged)
 
 
+#: DynamoDB data actions by what they need of a customer-managed table key: CDK's ``perms`` lists
+#: (``READ_DATA_ACTIONS``, ``WRITE_DATA_ACTIONS``), and the actions that touch no item.
+TABLE_READ_ACTIONS = frozenset(
+    f"dynamodb:{a}"
+    for a in (
+        "BatchGetItem",
+        "Query",
+        "GetItem",
+        "Scan",
+        "ConditionCheckItem",
+        "GetRecords",
+        "GetShardIterator",
+    )
+)
+TABLE_WRITE_ACTIONS = frozenset(
+    f"dynamodb:{a}" for a in ("BatchWriteItem", "PutItem", "UpdateItem", "DeleteItem")
+)
+TABLE_KEYLESS_ACTIONS = frozenset(
+    f"dynamodb:{a}" for a in ("DescribeTable", "DescribeStream", "ListStreams", "DescribeTimeToLive")
+)
+#: What a principal needs of a customer-managed table key, as CDK's ``grantReadData`` and
+#: ``grantWriteData`` grant it (``KEY_READ_ACTIONS``; ``KEY_WRITE_ACTIONS`` besides for writes).
+TABLE_KEY_READ_ACTIONS = ("kms:Decrypt", "kms:DescribeKey")
+TABLE_KEY_WRITE_ACTIONS = (*TABLE_KEY_READ_ACTIONS, "kms:Encrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*")
+
+
+def table_key_actions(actions: Iterable[str]) -> tuple[str, ...]:
+    """The KMS actions on a customer-managed table key that the DynamoDB ``actions`` need.
+
+    An action this module does not classify is refused, so a new one is never granted without its key.
+    """
+    actions = set(actions)
+    unknown = sorted(actions - TABLE_READ_ACTIONS - TABLE_WRITE_ACTIONS - TABLE_KEYLESS_ACTIONS)
+    if unknown:
+        raise ValueError(
+            f"{', '.join(unknown)}: not a DynamoDB action the house knows the key needs of; add it to "
+            "TABLE_READ_ACTIONS, TABLE_WRITE_ACTIONS or TABLE_KEYLESS_ACTIONS"
+        )
+    if actions & TABLE_WRITE_ACTIONS:
+        return TABLE_KEY_WRITE_ACTIONS
+    if actions & TABLE_READ_ACTIONS:
+        return TABLE_KEY_READ_ACTIONS
+    return ()
+
+
+def grant_table_key(table: dynamodb.ITable, grantee: iam.IGrantable, *actions: str) -> iam.Grant | None:
+    """Let ``grantee`` use ``table``'s customer-managed key as the DynamoDB ``actions`` need, if it has one.
+
+    For grants made elsewhere, such as a Step Functions DynamoDB task's, which grant no key.
+    """
+    key_actions = table_key_actions(actions)
+    if table.encryption_key is None or not key_actions:
+        return None
+    return table.encryption_key.grant(grantee, *key_actions)
+
+
+def grant_table(
+    table: dynamodb.ITable, grantee: iam.IGrantable, *actions: str, index: str | None = None
+) -> iam.Grant:
+    """Let ``grantee`` call exactly ``actions`` on ``table`` (on its index ``index`` instead, if given),
+    and use the table's customer-managed key as they need (:func:`grant_table_key`).
+
+    CDK's ``table.grant`` grants no key, so a function of a table given a customer-managed key fails
+    on AWS; and it grants on every index (``<arn>/index/*``) when the table has one, whatever the action.
+    """
+    if not actions:
+        raise ValueError(f"{table.node.path}: grant_table needs at least one action")
+    arn = table.table_arn if index is None else f"{table.table_arn}/index/{index}"
+    grant = iam.Grant.add_to_principal(grantee=grantee, actions=list(actions), resource_arns=[arn])
+    grant_table_key(table, grantee, *actions)
+    return grant
+
+
 # --------------------------------------------------------------------------------------------- S3
 
 
@@ -903,6 +976,21 @@ def secure_topic(
         scope, construct_id, {"master_key": master_key, "enforce_ssl": True}, props, secure=TOPIC_SECURE
     )
     return sns.Topic(scope, construct_id, **merged)
+
+
+#: What a publisher needs of a topic's customer-managed key (CDK's ``grant_publish`` key actions).
+TOPIC_PUBLISH_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey*")
+
+
+def grant_topic_key(topic: sns.ITopic, grantee: iam.IGrantable) -> iam.Grant | None:
+    """Let a publisher of ``topic`` use its customer-managed key, if it has one.
+
+    For grants made elsewhere, such as Step Functions' ``SnsPublish`` task's, which grant no key.
+    An AWS-managed key (an alias such as ``alias/aws/sns``) needs no grant, and gets none.
+    """
+    if topic.master_key is None:
+        return None
+    return topic.master_key.grant(grantee, *TOPIC_PUBLISH_KEY_ACTIONS)
 
 
 # --------------------------------------------------------------------------------------------- Step Functions

@@ -36,6 +36,7 @@ from .defaults import (
     Props,
     SecureRestApi,
     acknowledge,
+    grant_table,
     json_model,
     merge_props,
     pattern_function_props,
@@ -199,7 +200,7 @@ class Gatekeeper(Construct):
             environment=principals_env,
             timeout=Duration.seconds(5),
         )
-        self.principals_table.grant(self.authorizer_function, "dynamodb:GetItem")
+        grant_table(self.principals_table, self.authorizer_function, "dynamodb:GetItem")
 
         self.admin_function = function(
             "AdminFunction",
@@ -209,8 +210,12 @@ class Gatekeeper(Construct):
             description="Admin API of the authorization service: add, read and revoke principals",
             environment={**principals_env, "CACHE_TTL_SECONDS": str(int(ttl.to_seconds()))},
         )
-        self.principals_table.grant(
-            self.admin_function, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"
+        grant_table(
+            self.principals_table,
+            self.admin_function,
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
         )
 
         self.backend = function(
@@ -221,7 +226,9 @@ class Gatekeeper(Construct):
             description="Protected backend: the caller's own documents, keyed by the authorized principal",
             environment={"DOCUMENTS_TABLE_NAME": self.documents_table.table_name},
         )
-        self.documents_table.grant(self.backend, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query")
+        grant_table(
+            self.documents_table, self.backend, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"
+        )
 
         self.authorizer = apigw.TokenAuthorizer(
             self,

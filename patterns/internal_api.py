@@ -33,6 +33,7 @@ from .defaults import (
     Props,
     acknowledge,
     grant_invoke_latest,
+    grant_table,
     pattern_function_props,
     table_or_new,
 )
@@ -112,7 +113,7 @@ class InternalApi(Construct):
         )
         self.service_timeout: Duration = service["timeout"]
         self.service = PatternFunction(self, "Service", **service)
-        self.prices_table.grant(self.service, "dynamodb:GetItem")
+        grant_table(self.prices_table, self.service, "dynamodb:GetItem")
         acknowledge(self.service, "Serverless-LambdaDLQ", SYNC_INVOKED)
 
         self.callers: list[lambda_.Function] = []

@@ -32,6 +32,7 @@ from .defaults import (
     acknowledge,
     async_failure_destination,
     grant_invoke_latest,
+    grant_table,
     pattern_function_props,
     table_or_new,
 )
@@ -136,8 +137,8 @@ class InternalHandoff(Construct):
                 keywords={**memory, "timeout": ("worker_timeout", worker_timeout)},
             ),
         )
-        self.balances_table.grant(self.worker, "dynamodb:UpdateItem")
-        self.idempotency_table.grant(self.worker, *IDEMPOTENCY_ACTIONS)
+        grant_table(self.balances_table, self.worker, "dynamodb:UpdateItem")
+        grant_table(self.idempotency_table, self.worker, *IDEMPOTENCY_ACTIONS)
         self.failure_queue = async_failure_destination(
             self.worker,
             what="points awards that failed every retry",

@@ -44,6 +44,7 @@ from .defaults import (
     acknowledge,
     async_failure_destination,
     grant_invoke_latest,
+    grant_table,
     json_model,
     merge_props,
     pattern_function_props,
@@ -193,7 +194,7 @@ class RobustApi(Construct):
             },
             timeout=Duration.seconds(create_timeout),
         )
-        self.table.grant(self.create_order, "dynamodb:PutItem")
+        grant_table(self.table, self.create_order, "dynamodb:PutItem")
         grant_invoke_latest(self.quote_service, self.create_order)
 
         self.get_order = route_function(
@@ -204,7 +205,7 @@ class RobustApi(Construct):
             "GET /orders/{order_id}: reads one order",
             environment=table_env,
         )
-        self.table.grant(self.get_order, "dynamodb:GetItem")
+        grant_table(self.table, self.get_order, "dynamodb:GetItem")
 
         self.shipper = route_function(
             "Shipper",
@@ -214,7 +215,7 @@ class RobustApi(Construct):
             "Invoked asynchronously: ships an order and marks it shipped",
             environment=table_env,
         )
-        self.table.grant(self.shipper, "dynamodb:UpdateItem")
+        grant_table(self.table, self.shipper, "dynamodb:UpdateItem")
         self.shipping_failures = async_failure_destination(
             self.shipper,
             what="shipping events that failed every retry",
@@ -233,7 +234,7 @@ class RobustApi(Construct):
             "POST /orders/{order_id}/shipment: hands the order to the shipper asynchronously",
             environment={**table_env, "SHIPPER_FUNCTION_NAME": self.shipper.function_arn},
         )
-        self.table.grant(self.ship_order, "dynamodb:UpdateItem")
+        grant_table(self.table, self.ship_order, "dynamodb:UpdateItem")
         grant_invoke_latest(self.shipper, self.ship_order)
 
         self.api = SecureRestApi(

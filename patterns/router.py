@@ -31,6 +31,7 @@ from .defaults import (
     Props,
     async_failure_destination,
     grant_invoke_latest,
+    grant_table,
     merge_props,
     pattern_function_props,
     secure_table,
@@ -137,7 +138,7 @@ class Router(Construct):
                     keywords=memory,
                 ),
             )
-            table.grant(function, "dynamodb:PutItem")
+            grant_table(table, function, "dynamodb:PutItem")
             self.task_failure_queues[message_type] = async_failure_destination(
                 function,
                 what=f"{message_type} messages the {task} task could not store",

@@ -38,6 +38,7 @@ from .defaults import (
     acknowledge,
     add_sqs_event_source,
     grant_send,
+    grant_table,
     json_model,
     merge_props,
     pattern_function_props,
@@ -203,7 +204,7 @@ class ScalableWebhook(Construct):
         self._grant_secret_read(self.receiver)
 
         self.worker = PatternFunction(self, "Worker", **worker)
-        self.table.grant(self.worker, "dynamodb:PutItem")
+        grant_table(self.table, self.worker, "dynamodb:PutItem")
         self.event_source = add_sqs_event_source(
             self.worker,
             self.queue,

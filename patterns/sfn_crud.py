@@ -29,8 +29,10 @@ from constructs import Construct
 from .defaults import (
     LOG_RETENTION,
     Props,
+    SecureDefault,
     SecureRestApi,
     acknowledge,
+    grant_table_key,
     json_model,
     merge_props,
     rest_api_props,
@@ -69,6 +71,13 @@ ITEM_SCHEMA = {
         "price": {"type": "number", "minimum": 0, "maximum": MAX_PRICE},
     },
 }
+#: What the workflow's DynamoDB tasks call on the table.
+TABLE_TASK_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem")
+#: API Gateway's role may start the state machine and nothing else: a policy given in its props warns.
+API_ROLE_SECURE = tuple(
+    SecureDefault(prop, bool, "lets API Gateway only start the state machine")
+    for prop in ("managed_policies", "inline_policies")
+)
 #: An AWS integration selects its response by the service's status: Step Functions refusing the call.
 _SERVICE_ERROR = r"4\d{2}|5\d{2}"
 # The execution input is a JSON document inside the JSON string ``input``: the id sits two strings
@@ -112,6 +121,8 @@ class SfnCrud(Construct):
     :param state_machine_props: ``sfn.StateMachine`` props; the definition and the Express type are
         the pattern's.
     :param api_props: ``SecureRestApi`` props.
+    :param api_role_props: ``iam.Role`` props of API Gateway's role (``permissions_boundary``...);
+        a policy given here warns, since the role may otherwise only start the state machine.
     """
 
     def __init__(
@@ -126,6 +137,7 @@ class SfnCrud(Construct):
         table_props: Props | None = None,
         state_machine_props: Props | None = None,
         api_props: Props | None = None,
+        api_role_props: Props | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         if include_execution_data:
@@ -158,6 +170,8 @@ class SfnCrud(Construct):
                 fixed=("definition_body", "definition", "state_machine_type"),
             ),
         )
+        # CDK's DynamoDB tasks grant their action on the table, but nothing on a customer-managed key.
+        grant_table_key(self.table, self.state_machine, *TABLE_TASK_ACTIONS)
         acknowledge(
             self.state_machine.role.node.find_child("DefaultPolicy"),
             "AwsSolutions-IAM5",
@@ -169,8 +183,17 @@ class SfnCrud(Construct):
         self.api_role = iam.Role(
             self,
             "ApiRole",
-            assumed_by=iam.ServicePrincipal("apigateway.amazonaws.com"),
-            description="API Gateway's role: may run the CRUD state machine synchronously, nothing else",
+            **merge_props(
+                self,
+                "api_role_props",
+                {
+                    "assumed_by": iam.ServicePrincipal("apigateway.amazonaws.com"),
+                    "description": "API Gateway's role: may run the CRUD state machine synchronously, nothing else",
+                },
+                api_role_props,
+                fixed=("assumed_by",),
+                secure=API_ROLE_SECURE,
+            ),
         )
         self.state_machine.grant_start_sync_execution(self.api_role)
         self.api = SecureRestApi(

@@ -26,6 +26,7 @@ from .defaults import (
     Props,
     SecureRestApi,
     acknowledge,
+    grant_table,
     json_model,
     pattern_function_props,
     rest_api_props,
@@ -104,8 +105,13 @@ class SimpleWebService(Construct):
                 keywords={"memory_size": ("memory_size", memory_size)},
             ),
         )
-        self.table.grant(
-            self.function, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Scan"
+        grant_table(
+            self.table,
+            self.function,
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:DeleteItem",
+            "dynamodb:Scan",
         )
 
         self.api = SecureRestApi(

@@ -22,7 +22,6 @@ from typing import Any
 
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
@@ -36,6 +35,8 @@ from .defaults import (
     PatternFunction,
     Props,
     acknowledge,
+    grant_table,
+    grant_topic_key,
     merge_props,
     pattern_function_props,
     secure_state_machine,
@@ -200,17 +201,14 @@ class StateMachine(Construct):
         self.issue_receipt = function("IssueReceipt")
         self.cancel_order = function("CancelOrder")
 
-        index_arn = f"{self.drivers_table.table_arn}/index/{ZONE_STATUS_INDEX}"
         for fn in (self.load_drivers, self.assign_driver):
-            iam.Grant.add_to_principal(grantee=fn, actions=["dynamodb:Query"], resource_arns=[index_arn])
+            grant_table(self.drivers_table, fn, "dynamodb:Query", index=ZONE_STATUS_INDEX)
         for fn in (self.assign_driver, self.issue_receipt, self.cancel_order):
-            iam.Grant.add_to_principal(
-                grantee=fn, actions=["dynamodb:UpdateItem"], resource_arns=[self.drivers_table.table_arn]
-            )
-        self.orders_table.grant(self.assign_driver, "dynamodb:GetItem", "dynamodb:PutItem")
+            grant_table(self.drivers_table, fn, "dynamodb:UpdateItem")
+        grant_table(self.orders_table, self.assign_driver, "dynamodb:GetItem", "dynamodb:PutItem")
         for fn in (self.await_delivery, self.issue_receipt, self.cancel_order):
-            self.orders_table.grant(fn, "dynamodb:UpdateItem")
-        self.orders_table.grant(self.confirm_delivery, "dynamodb:GetItem")
+            grant_table(self.orders_table, fn, "dynamodb:UpdateItem")
+        grant_table(self.orders_table, self.confirm_delivery, "dynamodb:GetItem")
 
         self.log_group = logs.LogGroup(
             self, "ExecutionLogs", retention=LOG_RETENTION, removal_policy=RemovalPolicy.DESTROY
@@ -241,6 +239,8 @@ class StateMachine(Construct):
         )
         # The driver app answers the task token once: success or failure. It sends no heartbeats.
         self.state_machine.grant(self.confirm_delivery, "states:SendTaskSuccess", "states:SendTaskFailure")
+        # CDK's SnsPublish task grants sns:Publish, but nothing on a customer-managed topic key.
+        grant_topic_key(self.notification_topic, self.state_machine)
         policy = self.state_machine.role.node.find_child("DefaultPolicy")
         acknowledge(
             policy,

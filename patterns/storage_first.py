@@ -65,6 +65,7 @@ from .defaults import (
     add_sqs_event_source,
     failure_queue,
     grant_send,
+    grant_table,
     json_model,
     merge_props,
     pattern_function_props,
@@ -243,7 +244,7 @@ class StorageFirstBase(Construct):
         self.timeout: Duration = processor["timeout"]
         self.dead_letter_queue: sqs.IQueue = self._failure_queue()
         self.function = PatternFunction(self, "Processor", **processor, **self._function_options())
-        self.processed_table.grant(self.function, "dynamodb:PutItem")
+        grant_table(self.processed_table, self.function, "dynamodb:PutItem")
 
         self.api = SecureRestApi(
             self,
@@ -502,7 +503,7 @@ class StorageFirstTable(StorageFirstBase):
             **_REQUEST_ID_KEY,
             stream=dynamodb.StreamViewType.NEW_IMAGE,
         )
-        self.requests_table.grant(self.api_role, "dynamodb:PutItem")
+        grant_table(self.requests_table, self.api_role, "dynamodb:PutItem")
         self.event_source = sources.DynamoEventSource(
             self.requests_table,
             starting_position=lambda_.StartingPosition.TRIM_HORIZON,

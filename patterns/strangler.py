@@ -49,6 +49,7 @@ from .defaults import (
     Props,
     SecureRestApi,
     acknowledge,
+    grant_table,
     pattern_function_props,
     rest_api_props,
     table_or_new,
@@ -255,7 +256,7 @@ class Strangler(Construct):
         function = self._handler_function(target)
         actions = _products_actions(route)
         if actions:
-            self.products_table.grant(function, *actions)  # type: ignore[union-attr]
+            grant_table(self.products_table, function, *actions)  # type: ignore[union-attr]
         return function
 
     def _handler_function(self, target: str) -> lambda_.IFunction:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from aws_cdk import App, Duration, Stack
 from aws_cdk import aws_dynamodb as dynamodb
@@ -20,6 +22,8 @@ from patterns.defaults import (
     add_sqs_event_source,
     async_failure_destination,
     grant_send,
+    grant_table,
+    grant_topic_key,
     secure_bucket,
     secure_table,
     secure_topic,
@@ -258,3 +262,122 @@ def test_grant_invoke_latest_grants_the_unqualified_arn_only(stack):
             "Resource": {"Fn::GetAtt": [stack.get_logical_id(callee.node.default_child), "Arn"]},
         }
     ]
+
+
+def reader(stack: Stack, name: str = "Reader") -> iam.Role:
+    return iam.Role(stack, name, assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+
+
+def cmk_table(stack: Stack, key: kms.IKey) -> dynamodb.Table:
+    return secure_table(
+        stack,
+        "T",
+        partition_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING),
+        encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
+        encryption_key=key,
+    )
+
+
+def on_key(stack: Stack, key: kms.IKey) -> set[str]:
+    """Every action the stack's identity policies allow on ``key``."""
+    key_id = json.dumps(stack.get_logical_id(key.node.default_child))
+    return {
+        action
+        for policy in Template.from_stack(stack).find_resources("AWS::IAM::Policy").values()
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+        if key_id in json.dumps(s["Resource"])
+        for action in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    }
+
+
+def test_grant_table_with_aws_managed_encryption_grants_the_actions_and_no_key(stack):
+    table = secure_table(
+        stack, "T", partition_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING)
+    )
+    grant_table(table, reader(stack), "dynamodb:GetItem", "dynamodb:PutItem")
+    assert granted(stack) == {
+        stack.get_logical_id(table.node.default_child): {"dynamodb:GetItem", "dynamodb:PutItem"}
+    }
+
+
+KEY_READ = {"kms:Decrypt", "kms:DescribeKey"}
+KEY_WRITE = KEY_READ | {"kms:Encrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*"}
+
+
+@pytest.mark.parametrize(
+    ("actions", "key_actions"),
+    [
+        (("dynamodb:GetItem",), KEY_READ),
+        (("dynamodb:Query", "dynamodb:Scan"), KEY_READ),
+        (("dynamodb:PutItem",), KEY_WRITE),
+        (("dynamodb:GetItem", "dynamodb:DeleteItem"), KEY_WRITE),
+        (("dynamodb:UpdateItem",), KEY_WRITE),
+        (("dynamodb:DescribeTable",), None),
+    ],
+)
+def test_grant_table_with_a_customer_managed_key_grants_what_the_actions_need_of_it(
+    stack, actions, key_actions
+):
+    key = kms.Key(stack, "Key", enable_key_rotation=True)
+    table = cmk_table(stack, key)
+    grant_table(table, reader(stack), *actions)
+    expected = {stack.get_logical_id(table.node.default_child): set(actions)}
+    if key_actions:
+        expected[stack.get_logical_id(key.node.default_child)] = key_actions
+    assert granted(stack) == expected
+
+
+def test_grant_table_grants_the_key_of_an_existing_table(stack):
+    key = kms.Key(stack, "Key", enable_key_rotation=True)
+    table = dynamodb.Table.from_table_attributes(stack, "Existing", table_name="mine", encryption_key=key)
+    grant_table(table, reader(stack), "dynamodb:GetItem")
+    assert on_key(stack, key) == KEY_READ
+
+
+def test_grant_table_grants_one_named_index_and_never_every_index(stack):
+    key = kms.Key(stack, "Key", enable_key_rotation=True)
+    table = cmk_table(stack, key)
+    table.add_global_secondary_index(
+        index_name="ByZone", partition_key=dynamodb.Attribute(name="zone", type=dynamodb.AttributeType.STRING)
+    )
+    role = reader(stack)
+    grant_table(table, role, "dynamodb:Query", index="ByZone")
+    grant_table(table, role, "dynamodb:GetItem")
+    resources = {
+        json.dumps(s["Resource"]): s["Action"]
+        for policy in Template.from_stack(stack).find_resources("AWS::IAM::Policy").values()
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+        if "dynamodb:Query" in s["Action"] or "dynamodb:GetItem" in s["Action"]
+    }
+    table_id = stack.get_logical_id(table.node.default_child)
+    assert resources == {
+        json.dumps(
+            {"Fn::Join": ["", [{"Fn::GetAtt": [table_id, "Arn"]}, "/index/ByZone"]]}
+        ): "dynamodb:Query",
+        json.dumps({"Fn::GetAtt": [table_id, "Arn"]}): "dynamodb:GetItem",
+    }
+    assert on_key(stack, key) == KEY_READ
+
+
+def test_grant_table_refuses_an_action_it_does_not_know_the_key_needs_of(stack):
+    table = cmk_table(stack, kms.Key(stack, "Key", enable_key_rotation=True))
+    with pytest.raises(ValueError, match=r"dynamodb:\*: not a DynamoDB action the house knows"):
+        grant_table(table, reader(stack), "dynamodb:*")
+    with pytest.raises(ValueError, match="needs at least one action"):
+        grant_table(table, reader(stack, "Other"))
+
+
+def test_grant_topic_key_grants_a_publisher_a_customer_managed_key_only(stack):
+    from aws_cdk import aws_sns as sns
+
+    key = kms.Key(stack, "Key", enable_key_rotation=True)
+    assert (
+        grant_topic_key(secure_topic(stack, "Mine", master_key=key), reader(stack, "Publisher")) is not None
+    )
+    aws_managed = sns.Topic(
+        stack, "AwsManaged", master_key=kms.Alias.from_alias_name(stack, "Sns", "alias/aws/sns")
+    )
+    grant_topic_key(aws_managed, reader(stack, "Other"))
+    assert granted(stack) == {
+        stack.get_logical_id(key.node.default_child): {"kms:Decrypt", "kms:GenerateDataKey*"}
+    }

@@ -226,6 +226,15 @@ OVERRIDES: dict[str, tuple[type, dict[str, Any], Callable[[Template], bool]]] = 
         },
         lambda t: "policy/Boundary" in json.dumps(api_role(t)["PermissionsBoundary"]),
     ),
+    "sfn_crud API role permissions boundary": (
+        SfnCrud,
+        {
+            "api_role_props": {
+                "permissions_boundary": iam.ManagedPolicy.from_aws_managed_policy_name("Boundary")
+            }
+        },
+        lambda t: "policy/Boundary" in json.dumps(api_role(t)["PermissionsBoundary"]),
+    ),
     "storage_first requests table TTL": (
         StorageFirstTable,
         {"requests_table_props": {"time_to_live_attribute": "expires"}},
@@ -566,6 +575,11 @@ CONTRADICTIONS: dict[str, tuple[type, Callable[[Stack], dict[str, Any]], str]] =
         lambda s: {"api_role_props": {"assumed_by": iam.ServicePrincipal("lambda.amazonaws.com")}},
         r"api_role_props\['assumed_by'\] is set by the construct itself",
     ),
+    "an sfn_crud API role another service assumes": (
+        SfnCrud,
+        lambda s: {"api_role_props": {"assumed_by": iam.ServicePrincipal("lambda.amazonaws.com")}},
+        r"api_role_props\['assumed_by'\] is set by the construct itself",
+    ),
     "a storage-first contract from a Code": (
         StorageFirstQueue,
         lambda s: {"code_dir": lambda_.Code.from_inline("def sqs_handler(event, context): pass")},
@@ -661,6 +675,17 @@ WEAKENED: dict[str, tuple[type, dict[str, Any], str]] = {
         },
         r"api_role_props\['managed_policies'\]=.*The default lets API Gateway call one action on one resource",
     ),
+    "sfn_crud API role with a policy of its own": (
+        SfnCrud,
+        {
+            "api_role_props": {
+                "managed_policies": [
+                    iam.ManagedPolicy.from_aws_managed_policy_name("AWSStepFunctionsFullAccess")
+                ]
+            }
+        },
+        r"api_role_props\['managed_policies'\]=.*The default lets API Gateway only start the state machine",
+    ),
 }
 
 
@@ -737,3 +762,116 @@ def test_every_override_a_construct_takes_is_on_its_page(construct):
         if name.endswith("_props") or name == "code_dir"
     ]
     assert props and [name for name in props if f"`{name}`" not in page] == []
+
+
+#: What a role needs of a customer-managed table key (CDK's KEY_READ_ACTIONS and KEY_WRITE_ACTIONS).
+KEY_FOR_READS = {"kms:Decrypt", "kms:DescribeKey"}
+KEY_FOR_WRITES = KEY_FOR_READS | {"kms:Encrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*"}
+#: Stream reads included: CDK's grant_stream_read, behind a stream event source, grants the key for reads.
+READS = {
+    "dynamodb:GetItem",
+    "dynamodb:BatchGetItem",
+    "dynamodb:Query",
+    "dynamodb:Scan",
+    "dynamodb:GetRecords",
+}
+WRITES = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}
+
+#: (construct, its required keywords, the props of the table(s) given a customer-managed key)
+TABLE_KEY_CASES: dict[str, tuple[type, dict[str, Any], str]] = {
+    "simple_web_service": (SimpleWebService, {}, "table_props"),
+    "robust_api": (RobustApi, {}, "table_props"),
+    "scalable_webhook": (ScalableWebhook, {}, "table_props"),
+    "sfn_crud (the workflow's tasks)": (SfnCrud, {}, "table_props"),
+    "internal_api": (InternalApi, {}, "prices_table_props"),
+    "internal_handoff balances": (InternalHandoff, {}, "balances_table_props"),
+    "internal_handoff idempotency": (InternalHandoff, {}, "idempotency_table_props"),
+    "gatekeeper principals": (Gatekeeper, {}, "principals_table_props"),
+    "gatekeeper documents": (Gatekeeper, {}, "documents_table_props"),
+    "state_machine orders": (StateMachine, {}, "orders_table_props"),
+    "state_machine drivers (its index)": (StateMachine, {}, "drivers_table_props"),
+    "router tables": (Router, {}, "tables_props"),
+    "aggregator sample tables": (Aggregator, {}, "sample_tables_props"),
+    "strangler products": (Strangler, {"legacy_url": "https://legacy.example.com"}, "products_table_props"),
+    "storage_first processed": (StorageFirstQueue, {}, "processed_table_props"),
+    "storage_first requests table (API Gateway's role)": (StorageFirstTable, {}, "requests_table_props"),
+}
+
+
+def synth_with_key(construct: type, **props: Any) -> tuple[Template, str]:
+    """The template, and the logical id of a key made in the stack; a callable prop is given the key."""
+    stack = Stack(App(builtin_cloud_formation_validation=False), "Overrides")
+    key = kms.Key(stack, "TableKey", enable_key_rotation=True)
+    construct(stack, "Pattern", **{k: v(key) if callable(v) else v for k, v in props.items()})
+    return App.of(stack).synth().get_stack_by_name("Overrides").template, stack.get_logical_id(
+        key.node.default_child
+    )
+
+
+def mentions(value: Any, logical_id: str) -> bool:
+    return f'"{logical_id}"' in json.dumps(value)
+
+
+def without_key(template: Template, key_id: str) -> Template:
+    """``template`` without the key's grants and without the tables' encryption settings."""
+    template = json.loads(json.dumps(template))
+    for resource in template["Resources"].values():
+        props = resource.get("Properties", {})
+        if resource["Type"] == "AWS::DynamoDB::Table":
+            props.pop("SSESpecification", None)
+        if resource["Type"] == "AWS::IAM::Policy":
+            document = props["PolicyDocument"]
+            document["Statement"] = [s for s in document["Statement"] if not mentions(s, key_id)]
+    return template
+
+
+@pytest.mark.parametrize("case", TABLE_KEY_CASES)
+def test_a_customer_managed_table_key_reaches_every_role_that_uses_the_table(case):
+    construct, required, props_name = TABLE_KEY_CASES[case]
+    cmk = {
+        props_name: lambda key: {
+            "encryption": dynamodb.TableEncryption.CUSTOMER_MANAGED,
+            "encryption_key": key,
+        }
+    }
+    template, key_id = synth_with_key(construct, **required, **cmk)
+    keyed = {
+        table_id
+        for table_id, props in properties_of(template, "AWS::DynamoDB::Table").items()
+        if mentions(props.get("SSESpecification"), key_id)
+    }
+    assert keyed, f"{props_name} made no table with the key"
+    users = 0
+    for policy_id, policy in properties_of(template, "AWS::IAM::Policy").items():
+        statements = [
+            {**s, "Action": [s["Action"]] if isinstance(s["Action"], str) else s["Action"]}
+            for s in policy["PolicyDocument"]["Statement"]
+        ]
+        on_tables = {
+            a for s in statements if any(mentions(s["Resource"], t) for t in keyed) for a in s["Action"]
+        }
+        on_key = {a for s in statements if mentions(s["Resource"], key_id) for a in s["Action"]}
+        expected = KEY_FOR_WRITES if on_tables & WRITES else KEY_FOR_READS if on_tables & READS else set()
+        users += bool(on_tables)
+        assert on_key == expected, f"{policy_id}: {sorted(on_tables)} on the table"
+    assert users, "no role uses the table"
+    baseline, baseline_key = synth_with_key(construct, **required)
+    assert without_key(template, key_id) == without_key(baseline, baseline_key)
+
+
+def test_a_customer_managed_topic_key_reaches_the_workflow_that_publishes():
+    template, key_id = synth_with_key(StateMachine, notification_topic_props=lambda key: {"master_key": key})
+    [machine_role] = [
+        role_id
+        for role_id, role in properties_of(template, "AWS::IAM::Role").items()
+        if role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]
+        == {"Service": "states.amazonaws.com"}
+    ]
+    on_key = {
+        (role_id, action)
+        for role_id in properties_of(template, "AWS::IAM::Role")
+        for s in statements_of(template, role_id)
+        if mentions(s["Resource"], key_id)
+        for action in s["Action"]
+    }
+    assert on_key == {(machine_role, "kms:Decrypt"), (machine_role, "kms:GenerateDataKey*")}
