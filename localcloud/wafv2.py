@@ -98,8 +98,9 @@ class Waf:
 waf: PerCloud[Waf] = PerCloud(lambda _cloud: Waf())
 
 
-def web_acl(cloud: LocalCloud, name: str, arn: str, props: dict[str, Any]) -> WebAcl:
-    """The ACL ``props`` (CloudFormation's ``AWS::WAFv2::WebACL``) describe, compiled."""
+def web_acl(name: str, arn: str, props: dict[str, Any]) -> WebAcl:
+    """The ACL ``props`` (CloudFormation's ``AWS::WAFv2::WebACL``) describe, compiled; ``name`` is
+    its logical id, what errors and the trace call it."""
     if props.get("Scope") != "REGIONAL":
         raise UnsupportedWafConfiguration(
             name, "Scope", f"{props.get('Scope')!r} (API Gateway takes REGIONAL)"

@@ -219,9 +219,9 @@ class ApiGateway:
             why = f"rule {rule}" if rule else "its default action"
             self.cloud.trace.record(
                 "waf",
-                f"waf:{acl.name}",
                 call.label,
-                f"{call.request.method} {call.request.path}: blocked by {why}",
+                f"waf:{acl.name}",
+                why,
                 at=self.cloud.clock.elapsed(),
                 parent=call.span,
                 outcome="blocked",

@@ -21,7 +21,7 @@ def web_acl(cloud: LocalCloud, logical_id: str, props: dict[str, Any]) -> Provis
     acl_id = cloud.short_id(logical_id, 36)
     name = props.get("Name") or f"{logical_id}-{acl_id[:12]}"
     arn = f"arn:{cloud.partition}:wafv2:{cloud.region}:{cloud.account}:regional/webacl/{name}/{acl_id}"
-    wafv2.waf(cloud).acls[arn] = wafv2.web_acl(cloud, f"{logical_id} ({name})", arn, props)
+    wafv2.waf(cloud).acls[arn] = wafv2.web_acl(logical_id, arn, props)
     namespace = f"awswaf:{cloud.account}:webacl:{name}:"
     return Provisioned(f"{name}|{acl_id}|REGIONAL", {"Arn": arn, "Id": acl_id, "LabelNamespace": namespace})
 
