@@ -54,6 +54,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_ssm as ssm
+from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct, IConstruct
 
 if TYPE_CHECKING:
@@ -1077,6 +1078,9 @@ class SecureRestApi(apigw.RestApi):
     ``stage_variables`` are the stage's variables (``${stageVariables.name}`` in integration URIs):
     changing one updates the stage in place, where a changed integration URI would need a new
     deployment of the API to take effect.
+
+    ``web_acl_arn`` associates that AWS WAF web ACL (regional) with the stage (``self.web_acl_association``);
+    without one the stage has no WAF, an acknowledged cdk-nag finding (APIG3).
     """
 
     def __init__(
@@ -1091,6 +1095,7 @@ class SecureRestApi(apigw.RestApi):
         cloud_watch_role: bool = False,
         stage_variables: dict[str, str] | None = None,
         tracing_enabled: bool = True,
+        web_acl_arn: str | None = None,
         **kwargs: Any,
     ) -> None:
         merge_props(scope, construct_id, {}, kwargs, fixed=("deploy_options",))
@@ -1149,11 +1154,20 @@ class SecureRestApi(apigw.RestApi):
                 "policy, the documented setup for access and execution logs.",
                 applies_to="Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs",
             )
-        acknowledge(
-            self.deployment_stage,
-            "AwsSolutions-APIG3",
-            "WAF is an account-level choice with a monthly cost; attach a web ACL to this stage to add it.",
-        )
+        self.web_acl_association: wafv2.CfnWebACLAssociation | None = None
+        if web_acl_arn is not None:
+            self.web_acl_association = wafv2.CfnWebACLAssociation(
+                scope,
+                f"{construct_id}WebAclAssociation",
+                resource_arn=self.deployment_stage.stage_arn,
+                web_acl_arn=web_acl_arn,
+            )
+        else:
+            acknowledge(
+                self.deployment_stage,
+                "AwsSolutions-APIG3",
+                "WAF is an account-level choice with a monthly cost; attach a web ACL to this stage to add it.",
+            )
 
 
 class ApiGatewayAccount(Construct):

@@ -22,6 +22,13 @@ each environment's legacy API
 (``cdk deploy StranglerStack --parameters LegacyApiHost=legacy.internal.example``), and tests
 point it at a local server without synthesizing again.
 
+API Gateway URL-decodes a path parameter before it builds the legacy URL, so ``/orders/%2e%2e/admin``
+or ``/orders/a%2F..%2Fadmin`` would reach the legacy API as ``/orders/../admin``: a path outside the
+one the facade exposes, once the legacy server resolves it. The facade therefore associates an AWS
+WAF web ACL with its stage whose rule blocks (403) any path with a ``.`` or ``..`` segment after
+URL-decoding twice; ``web_acl=`` associates an ACL of yours instead, and
+``block_path_traversal=False`` leaves the stage without one (warned).
+
 Example::
 
     facade = Strangler(self, "Shop", legacy_url="https://shop.example.com/api", migrated_routes={
@@ -41,18 +48,22 @@ from aws_cdk import CfnParameter, Duration, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from .defaults import (
     CodeLocation,
     PatternFunction,
     Props,
+    SecureDefault,
     SecureRestApi,
     acknowledge,
     grant_table,
+    merge_props,
     pattern_function_props,
     rest_api_props,
     table_or_new,
+    warn_override,
 )
 
 #: Routes answered by the new service by default; every other request reaches the legacy API.
@@ -73,6 +84,52 @@ METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY")
 _ROUTE = re.compile(r"^(?P<method>[A-Z]+) (?P<path>/\S*)$")
 _LITERAL = re.compile(r"^[A-Za-z0-9._~-]+$")
 _VARIABLE = re.compile(r"^\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?P<greedy>\+?)\}$")
+
+#: The byte sequences that make a URI path climb or stay put once a server resolves it (RFC 3986
+#: section 5.2.4): a ``.`` or ``..`` segment inside the path, or ending it.
+DOT_SEGMENTS = (("CONTAINS", "/../"), ("CONTAINS", "/./"), ("ENDS_WITH", "/.."), ("ENDS_WITH", "/."))
+PATH_TRAVERSAL_RULE = "BlockDotSegments"
+
+
+def path_traversal_rule(priority: int = 0) -> dict[str, Any]:
+    """A WAFv2 rule (CloudFormation's shape) blocking a URI path with a dot segment.
+
+    The path is URL-decoded twice first, so ``%2e%2e``, ``%2F..%2F`` and ``%252e%252e`` (API Gateway
+    decodes a path parameter once more before the backend sees it) are caught as well as raw
+    ``/../``. Matching ``/../`` and ``/./`` with their slashes, and the two endings, blocks exactly
+    the segments and never a name that merely holds dots (``v1.2``, ``..hidden``, ``.well-known``).
+    """
+    transformations = [{"priority": 0, "type": "URL_DECODE"}, {"priority": 1, "type": "URL_DECODE"}]
+    return {
+        "name": PATH_TRAVERSAL_RULE,
+        "priority": priority,
+        "action": {"block": {}},
+        "statement": {
+            "orStatement": {
+                "statements": [
+                    {
+                        "byteMatchStatement": {
+                            "fieldToMatch": {"uriPath": {}},
+                            "positionalConstraint": position,
+                            "searchString": text,
+                            "textTransformations": transformations,
+                        }
+                    }
+                    for position, text in DOT_SEGMENTS
+                ]
+            }
+        },
+        "visibilityConfig": {
+            "cloudWatchMetricsEnabled": True,
+            "metricName": PATH_TRAVERSAL_RULE,
+            "sampledRequestsEnabled": True,
+        },
+    }
+
+
+def _has_path_traversal_rule(rules: Any) -> bool:
+    return any(isinstance(rule, Mapping) and rule.get("name") == PATH_TRAVERSAL_RULE for rule in rules or ())
+
 
 Target = str | lambda_.IFunction
 """A handler (``module.function``) in ``functions/strangler/``, built here, or a function of yours."""
@@ -130,6 +187,12 @@ class Strangler(Construct):
     :param api_props: ``SecureRestApi`` props; the stage variables are the facade's.
     :param code_dir: the folder of the handlers named in ``migrated_routes``; ``functions/strangler``
         by default.
+    :param web_acl: the ARN of a regional AWS WAF web ACL of yours to associate with the stage instead
+        of the one made here (it should block dot segments as :func:`path_traversal_rule` does).
+    :param block_path_traversal: ``False`` associates no web ACL (warned): dot segments then reach
+        the legacy API.
+    :param web_acl_props: ``wafv2.CfnWebACL`` props of the web ACL made here (``rules`` replaces the
+        list; leaving out :data:`PATH_TRAVERSAL_RULE` is warned).
     """
 
     def __init__(
@@ -147,6 +210,9 @@ class Strangler(Construct):
         functions_props: Props | None = None,
         api_props: Props | None = None,
         code_dir: CodeLocation = "strangler",
+        web_acl: str | None = None,
+        block_path_traversal: bool = True,
+        web_acl_props: Props | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         legacy_timeout = legacy_timeout or MAX_LEGACY_TIMEOUT
@@ -219,19 +285,23 @@ class Strangler(Construct):
             f"{route.method} {route.path}": self._function(target, route) for route, target in routes.items()
         }
 
+        self.web_acl = self._web_acl(construct_id, web_acl, block_path_traversal, web_acl_props)
+        web_acl_arn = web_acl if web_acl is not None else self.web_acl.attr_arn if self.web_acl else None
         self.api = SecureRestApi(
             self,
             "Api",
             stage_variables=stage_variables,
+            web_acl_arn=web_acl_arn,
             **rest_api_props(
                 self,
                 api_props,
                 description="Strangler facade: migrated routes to Lambda, every other request to the legacy API",
                 throttling_rate_limit=throttling_rate_limit,
                 throttling_burst_limit=throttling_burst_limit,
-                fixed=("stage_variables",),
+                fixed=("stage_variables", "web_acl_arn"),
             ),
         )
+        self.web_acl_association = self.api.web_acl_association
         resources: dict[tuple[str, ...], apigw.IResource] = {(): self.api.root}
         for route in sorted(routes, key=lambda r: r.parts):
             for depth in range(1, len(route.parts) + 1):
@@ -249,6 +319,51 @@ class Strangler(Construct):
                 self._to_legacy(resource, parts)
             if not _has_variable_child(parts, resources) and not (parts and _is_greedy(parts[-1])):
                 self._to_legacy(resource.add_resource("{proxy+}"), (*parts, "{proxy+}"))
+
+    def _web_acl(
+        self, construct_id: str, web_acl: str | None, block: bool, props: Props | None
+    ) -> wafv2.CfnWebACL | None:
+        """The stage's web ACL: made here with the dot-segment rule, yours (None), or none (warned)."""
+        if not block:
+            if web_acl is not None or props:
+                raise ValueError(
+                    f"{construct_id}: block_path_traversal=False associates no web ACL; drop web_acl and "
+                    "web_acl_props, or keep the default"
+                )
+            warn_override(
+                self,
+                "block_path_traversal=False",
+                "blocks paths with a '.' or '..' segment, which API Gateway decodes and the legacy API "
+                "would resolve outside the facade's paths",
+            )
+            return None
+        merged = merge_props(
+            self,
+            "web_acl_props",
+            {
+                "default_action": wafv2.CfnWebACL.DefaultActionProperty(allow={}),
+                "visibility_config": wafv2.CfnWebACL.VisibilityConfigProperty(
+                    cloud_watch_metrics_enabled=True,
+                    metric_name="StranglerFacade",
+                    sampled_requests_enabled=True,
+                ),
+                "rules": [path_traversal_rule()],
+            },
+            props,
+            existing=("web_acl", web_acl),
+            fixed=("scope", "name"),
+            secure=(
+                SecureDefault(
+                    "rules",
+                    lambda rules: not _has_path_traversal_rule(rules),
+                    f"rule {PATH_TRAVERSAL_RULE} blocks paths with a '.' or '..' segment before they reach "
+                    "the legacy API",
+                ),
+            ),
+        )
+        if web_acl is not None:
+            return None
+        return wafv2.CfnWebACL(self, "WebAcl", scope="REGIONAL", **merged)
 
     def _function(self, target: Target, route: Route) -> lambda_.IFunction:
         if not isinstance(target, str):
@@ -327,6 +442,8 @@ class Strangler(Construct):
 
     def outputs(self) -> dict[str, Any]:
         values: dict[str, Any] = {"ApiUrl": self.api.url, "LegacyUrl": self.legacy_url}
+        if self.web_acl is not None:
+            values["WebAclArn"] = self.web_acl.attr_arn
         if self.products_table is not None:
             values["ProductsTableName"] = self.products_table.table_name
         return values

@@ -1,5 +1,5 @@
 """Strangler: the migrated route answered by Lambda, every other route by the legacy API, with the
-method, path, query and body passed through unchanged.
+method, path, query and body passed through unchanged, and a path traversal refused before it.
 
 The legacy API is a small echo server on localhost (:class:`LegacyServer`); :func:`parameters`
 starts it and gives the stack parameters that point the facade at it. A runner starts the
@@ -139,6 +139,19 @@ def run(show: Show) -> None:
             (echoed.get("served_by"), echoed.get("method"), echoed.get("path")),
             (SERVED_BY, method, path),
         )
+
+    before = len(cloud.trace.spans)
+    traversal = api.get("/orders/a%2F..%2Fadmin")
+    show.equal(
+        "a path traversal (/orders/a%2F..%2Fadmin) is refused by the stage's web ACL",
+        (traversal.status, traversal.text),
+        (403, json.dumps({"message": "Forbidden"})),
+    )
+    show.that(
+        "and never reaches the legacy API",
+        not any(span.kind == "integrate" for span in cloud.trace.spans[before:]),
+        [f"{span.kind} {span.detail}" for span in cloud.trace.spans[before:]],
+    )
 
 
 def _echo(response: Any) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from localcloud.apigateway.throttling import Limits
 from localcloud.apigateway.validation import validate
 from localcloud.errors import ApiGatewayError
 from localcloud.http import HttpRequest, HttpResponse
+from localcloud.wafv2 import waf
 
 if TYPE_CHECKING:
     from localcloud.cloud import LocalCloud
@@ -166,6 +167,7 @@ class ApiGateway:
             if stage is None:
                 raise GatewayError("MISSING_AUTHENTICATION_TOKEN", f"{api.name} has no stage {stage_name!r}")
             call = Call(cloud, api, stage, request, "/" + rest, cloud.clock.now(), span.id)
+            self._filter(call)
             match = route(api.root, call.path, request.method)
             if match is None:
                 raise GatewayError(
@@ -206,6 +208,26 @@ class ApiGateway:
             error.response_type,
             error.cause,
         )
+
+    def _filter(self, call: Call) -> None:
+        """The stage's web ACL, before API Gateway routes the request: a Block is WAF_FILTERED (403)."""
+        acl = waf(self.cloud).for_stage(call.api.id, call.stage.name)
+        if acl is None:
+            return
+        action, rule = acl.evaluate(call.request.path.encode("utf-8", "replace"))
+        if action == "Block":
+            why = f"rule {rule}" if rule else "its default action"
+            self.cloud.trace.record(
+                "waf",
+                call.label,
+                f"waf:{acl.name}",
+                why,
+                at=self.cloud.clock.elapsed(),
+                parent=call.span,
+                outcome="blocked",
+                rule=rule,
+            )
+            raise GatewayError("WAF_FILTERED", f"web ACL {acl.name} blocked the request ({why})")
 
     def _throttle(self, call: Call) -> None:
         now = self.cloud.clock.elapsed()

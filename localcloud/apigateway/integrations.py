@@ -411,14 +411,7 @@ def _send(
                 "API_CONFIGURATION_ERROR",
                 f"integration URI {uri}: no integration.request.path.{name} mapping",
             )
-        if any(segment in (".", "..") for segment in path_values[name].split("/")):
-            # AWS does not document what it forwards for dot segments (raw or %2e-encoded); a backend
-            # resolving /../ would serve a path outside the integration's, so the local cloud refuses.
-            raise GatewayError(
-                "BAD_REQUEST_PARAMETERS",
-                f"path parameter {name} {path_values[name]!r} has a '.' or '..' segment",
-                message=f"Invalid request path: {name} has a '.' or '..' segment",
-            )
+        # The value is already decoded, as API Gateway decodes it; dot segments go through as on AWS.
         return quote(path_values[name], safe="/" if match[0].endswith("+}") or name == "proxy" else "")
 
     url = urlsplit(_PLACEHOLDER.sub(fill, uri))

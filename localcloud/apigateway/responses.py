@@ -44,6 +44,7 @@ TYPES: dict[str, tuple[int, str | None, str]] = {
     "THROTTLED": (429, "Too Many Requests", "TooManyRequestsException"),
     "UNAUTHORIZED": (401, "Unauthorized", "UnauthorizedException"),
     "UNSUPPORTED_MEDIA_TYPE": (415, "Unsupported Media Type", "UnsupportedMediaTypeException"),
+    "WAF_FILTERED": (403, "Forbidden", "ForbiddenException"),
 }
 
 

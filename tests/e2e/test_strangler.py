@@ -8,6 +8,8 @@ import json
 import pytest
 
 from localcloud.http import HttpRequest
+from patterns.defaults import SecureDefaultOverridden
+from patterns.strangler import PATH_TRAVERSAL_RULE
 from scenarios.strangler import SERVED_BY, LegacyServer
 
 pytestmark = pytest.mark.e2e
@@ -105,23 +107,46 @@ def test_the_legacy_server_is_told_the_clients_address_and_cannot_be_fed_a_spoof
     assert [seen["headers"]["x-forwarded-for"] for seen in legacy.requests] == ["198.51.100.7", "127.0.0.1"]
 
 
-@pytest.mark.parametrize(
-    "path",
-    [
-        "/products/p-1/%2e%2e/%2e%2e/admin",  # escapes the legacy base path once resolved
-        "/orders/%2E%2E",
-        "/orders/../admin",
-        "/orders/a%2F..%2Fadmin",
-        "/./orders",
-    ],
-)
-def test_dot_segments_are_refused_with_400_and_never_reach_the_legacy_server(cloud, legacy, path):
+#: Dot segments, raw and encoded, and the path each would reach the legacy server as.
+TRAVERSALS = {
+    "/products/p-1/%2e%2e/%2e%2e/admin": "/products/p-1/../../admin",  # escapes the legacy base path
+    "/orders/%2E%2E": "/orders/..",
+    "/orders/../admin": "/orders/../admin",
+    "/orders/a%2F..%2Fadmin": "/orders/a/../admin",
+    "/./orders": "/./orders",
+}
+
+
+@pytest.mark.parametrize("path", TRAVERSALS)
+def test_dot_segments_are_blocked_by_the_stages_web_acl_and_never_reach_the_legacy_server(
+    cloud, legacy, path
+):
     answer = cloud.api().get(path)
-    assert (answer.status, answer.json()["message"]) == (
-        400,
-        "Invalid request path: proxy has a '.' or '..' segment",
-    )
+    assert (answer.status, answer.json()) == (403, {"message": "Forbidden"})
     assert legacy.requests == [] and new_service_runs(cloud) == 0
+    [blocked] = cloud.trace.find("waf", outcome="blocked")
+    assert blocked.data["rule"] == PATH_TRAVERSAL_RULE
+
+
+def test_names_with_dots_that_are_not_dot_segments_still_reach_the_legacy_server(cloud, legacy):
+    for path in ("/files/v1.2/..hidden", "/.well-known/x", "/orders/a..b/c."):
+        assert cloud.api().get(path).status == 200
+    assert [seen["path"] for seen in legacy.requests] == [
+        "/files/v1.2/..hidden",
+        "/.well-known/x",
+        "/orders/a..b/c.",
+    ]
+
+
+def test_without_the_web_acl_the_traversal_reaches_the_legacy_server(pattern_variant, run, legacy):
+    """What the web ACL is for: API Gateway decodes the path parameter and forwards the dot segments."""
+    with pytest.warns(SecureDefaultOverridden, match="block_path_traversal=False"):
+        stack = pattern_variant("strangler", "StranglerNoWaf", block_path_traversal=False)
+    cloud = run(stack, parameters=facade_parameters(legacy))
+    for path in TRAVERSALS:
+        assert cloud.api().get(path).status == 200
+    assert [seen["path"] for seen in legacy.requests] == list(TRAVERSALS.values())
+    assert cloud.trace.find("waf") == []
 
 
 def test_when_the_legacy_server_is_down_legacy_routes_fail_and_the_migrated_route_still_answers(

@@ -1,5 +1,5 @@
 """What makes the strangler: a catch-all HTTP proxy to the legacy API, migrated routes to Lambda,
-no gap between them, and moving a route is one line."""
+no gap between them, moving a route is one line, and a web ACL keeps dot segments out."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import pytest
 from aws_cdk import App, Duration, Stack
 from aws_cdk.assertions import Template
 
-from patterns.strangler import LEGACY_HOST_PATTERN, Strangler
+from patterns.defaults import SecureDefaultOverridden
+from patterns.strangler import LEGACY_HOST_PATTERN, PATH_TRAVERSAL_RULE, Strangler, path_traversal_rule
 from tests.infra.conftest import properties_of, resources_of, statements_of
 
 pytestmark = pytest.mark.infra
@@ -242,3 +243,96 @@ def test_a_products_table_without_a_route_to_the_products_service_is_refused():
         )
     mine = Strangler(stack, "Fine", legacy_url="https://x.example.com", migrated_routes={"GET /a": own})
     assert mine.products_table is None and mine.migrated_routes == {"GET /a": own}
+
+
+def test_a_web_acl_blocks_dot_segments_after_decoding_twice_on_the_stage(raw):
+    [(acl_id, acl)] = properties_of(raw, "AWS::WAFv2::WebACL").items()
+    assert (acl["Scope"], acl["DefaultAction"]) == ("REGIONAL", {"Allow": {}})
+    assert acl["VisibilityConfig"]["CloudWatchMetricsEnabled"] and "Name" not in acl
+    [rule] = acl["Rules"]
+    assert (rule["Name"], rule["Action"]) == (PATH_TRAVERSAL_RULE, {"Block": {}})
+    matches = [s["ByteMatchStatement"] for s in rule["Statement"]["OrStatement"]["Statements"]]
+    assert {(m["PositionalConstraint"], m["SearchString"]) for m in matches} == {
+        ("CONTAINS", "/../"),
+        ("CONTAINS", "/./"),
+        ("ENDS_WITH", "/.."),
+        ("ENDS_WITH", "/."),
+    }
+    for match in matches:
+        assert match["FieldToMatch"] == {"UriPath": {}}
+        assert match["TextTransformations"] == [
+            {"Priority": 0, "Type": "URL_DECODE"},
+            {"Priority": 1, "Type": "URL_DECODE"},
+        ]
+    [association] = properties_of(raw, "AWS::WAFv2::WebACLAssociation").values()
+    assert association["WebACLArn"] == {"Fn::GetAtt": [acl_id, "Arn"]}
+    [stage_id] = resources_of(raw, "AWS::ApiGateway::Stage")
+    assert {"Ref": stage_id} in association["ResourceArn"]["Fn::Join"][1]
+
+
+def apig3_acknowledged(facade: Strangler) -> bool:
+    return any(
+        entry.type == "aws:cdk:acknowledged-rules" and "AwsSolutions::AwsSolutions-APIG3" in entry.data
+        for entry in facade.api.deployment_stage.node.metadata
+    )
+
+
+def test_with_the_web_acl_cdk_nag_finds_the_stage_guarded_without_an_acknowledgment(nag_report):
+    """APIG3 ("no WAF on the stage") is neither open nor acknowledged: the association satisfies it,
+    and no stale acknowledgment would hide its loss."""
+    apig3 = [
+        (kind, construct["constructPath"])
+        for report in nag_report["pluginReports"]
+        for kind in ("violations", "suppressedViolations")
+        for violation in report.get(kind, [])
+        if violation["ruleName"].endswith("APIG3")
+        for construct in violation["violatingConstructs"]
+        if construct["constructPath"].startswith(f"{STACK}/")
+    ]
+    assert apig3 == []
+    stack = Stack(App(builtin_cloud_formation_validation=False), "Ack")
+    assert not apig3_acknowledged(Strangler(stack, "Guarded"))
+    with pytest.warns(SecureDefaultOverridden):
+        assert apig3_acknowledged(
+            Strangler(stack, "Open", legacy_url="https://x.example.com", block_path_traversal=False)
+        )
+
+
+def test_your_own_web_acl_is_associated_instead():
+    mine = "arn:aws:wafv2:us-east-1:123456789012:regional/webacl/mine/1111"
+    raw = synthesized(web_acl=mine)
+    assert resources_of(raw, "AWS::WAFv2::WebACL") == {}
+    [association] = properties_of(raw, "AWS::WAFv2::WebACLAssociation").values()
+    assert association["WebACLArn"] == mine
+
+
+def test_opting_out_of_the_web_acl_warns_and_leaves_the_stage_without_one():
+    with pytest.warns(SecureDefaultOverridden, match="block_path_traversal=False"):
+        raw = synthesized(block_path_traversal=False)
+    assert resources_of(raw, "AWS::WAFv2::WebACL") == resources_of(raw, "AWS::WAFv2::WebACLAssociation") == {}
+
+
+def test_web_acl_props_merge_over_the_default_and_dropping_the_rule_warns():
+    raw = synthesized(web_acl_props={"default_action": {"block": {}}})
+    [acl] = properties_of(raw, "AWS::WAFv2::WebACL").values()
+    assert acl["DefaultAction"] == {"Block": {}} and acl["Rules"][0]["Name"] == PATH_TRAVERSAL_RULE
+    with pytest.warns(SecureDefaultOverridden, match=PATH_TRAVERSAL_RULE):
+        synthesized(web_acl_props={"rules": []})
+    synthesized(web_acl_props={"rules": [path_traversal_rule(), {**path_traversal_rule(1), "name": "Other"}]})
+
+
+@pytest.mark.parametrize(
+    ("props", "message"),
+    [
+        ({"web_acl": "arn:aws:wafv2:::x", "web_acl_props": {"rules": []}}, "web_acl and web_acl_props both"),
+        ({"block_path_traversal": False, "web_acl": "arn:aws:wafv2:::x"}, "drop web_acl and web_acl_props"),
+        ({"web_acl_props": {"scope": "CLOUDFRONT"}}, "web_acl_props['scope'] is set by the construct"),
+        (
+            {"api_props": {"web_acl_arn": "arn:aws:wafv2:::x"}},
+            "api_props['web_acl_arn'] is set by the construct",
+        ),
+    ],
+)
+def test_contradictory_web_acl_props_fail_at_synth(props, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        synthesized(**props)

@@ -739,22 +739,23 @@ def test_a_mapped_header_replaces_the_clients_whatever_its_case(cloud, backend):
 
 
 @pytest.mark.parametrize(
-    "path",
+    ("path", "sent"),
     [
-        "/legacy/a/%2e%2e/admin",
-        "/legacy/a/%2E%2E",
-        "/legacy/a/../admin",
-        "/legacy/a%2f..%2fadmin",
-        "/legacy/./a",
+        ("/legacy/a/%2e%2e/admin", "/a/../admin"),
+        ("/legacy/a/%2E%2E", "/a/.."),
+        ("/legacy/a/../admin", "/a/../admin"),
+        ("/legacy/a%2f..%2fadmin", "/a/../admin"),
+        ("/legacy/./a", "/./a"),
+        ("/legacy/caf%C3%A9%20au%20lait", "/caf%C3%A9%20au%20lait"),
     ],
 )
-def test_dot_segments_are_refused_before_reaching_an_http_backend(cloud, backend, path):
-    response = cloud.api().get(path)
-    assert (response.status_code, response.json()["message"]) == (
-        400,
-        "Invalid request path: proxy has a '.' or '..' segment",
-    )
-    assert backend.received == []
+def test_a_greedy_path_parameter_reaches_an_http_backend_decoded_dot_segments_and_all(
+    cloud, backend, path, sent
+):
+    """API Gateway decodes a path parameter before splicing it into the integration URI; it is no
+    kinder than that (a WAF rule on the stage is what keeps dot segments out)."""
+    assert cloud.api().get(path).status_code == 201
+    assert [r["path"] for r in backend.received] == [sent]
 
 
 def test_http_proxy_passes_the_backends_error_status_back(cloud, backend):
