@@ -907,9 +907,17 @@ def secure_topic(
 
 # --------------------------------------------------------------------------------------------- Step Functions
 
+
+def _logs_weakened(options: sfn.LogOptions | None) -> bool:
+    """Logs that miss events (a level other than ALL; CDK's default is ERROR) or hold data."""
+    from aws_cdk import aws_stepfunctions as sfn
+
+    return options is None or options.level != sfn.LogLevel.ALL or bool(options.include_execution_data)
+
+
 STATE_MACHINE_SECURE = (
     SecureDefault("tracing_enabled", lambda v: not v, "traces every execution in X-Ray"),
-    SecureDefault("logs", lambda v: v is None, "logs every execution's events"),
+    SecureDefault("logs", _logs_weakened, "logs every execution's events, without their data"),
 )
 
 
@@ -918,24 +926,30 @@ def secure_state_machine(
     construct_id: str,
     *,
     log_group: logs.ILogGroup,
-    include_execution_data: bool = False,
+    include_execution_data: bool | None = None,
     **props: Any,
 ) -> sfn.StateMachine:
     """A state machine that logs every event to ``log_group`` and traces in X-Ray.
 
-    ``include_execution_data`` adds each state's input and output to the logs (they may hold
-    personal data). ``props`` are ``sfn.StateMachine`` props (``definition_body`` at least) merged
-    over the defaults.
+    ``include_execution_data=True`` adds each state's input and output to the logs (they may hold
+    personal data); it shapes the default logs, so giving it with ``props["logs"]`` is refused.
+    ``props`` are ``sfn.StateMachine`` props (``definition_body`` at least) merged over the defaults.
     """
     from aws_cdk import aws_stepfunctions as sfn
 
-    defaults = {
-        "logs": sfn.LogOptions(
-            destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=include_execution_data
-        ),
-        "tracing_enabled": True,
-    }
-    merged = merge_props(scope, construct_id, defaults, props, secure=STATE_MACHINE_SECURE)
+    def log_options(include: bool) -> sfn.LogOptions:
+        return sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=include)
+
+    defaults = {"logs": log_options(False), "tracing_enabled": True}
+    given = None if include_execution_data is None else log_options(include_execution_data)
+    merged = merge_props(
+        scope,
+        construct_id,
+        defaults,
+        props,
+        keywords={"logs": ("include_execution_data", given)},
+        secure=STATE_MACHINE_SECURE,
+    )
     return sfn.StateMachine(scope, construct_id, **merged)
 
 
