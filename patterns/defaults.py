@@ -570,6 +570,14 @@ class SecureQueue(Construct):
 
 
 FAILURE_QUEUE_DEFAULTS: Props = {**QUEUE_DEFAULTS, "retention_period": Duration.days(14)}
+FAILURE_QUEUE_SECURE = (
+    *QUEUE_SECURE,
+    SecureDefault(
+        "retention_period",
+        lambda v: v is None or v.to_seconds() < FAILURE_QUEUE_DEFAULTS["retention_period"].to_seconds(),
+        "keeps failed messages 14 days for inspection and redrive",
+    ),
+)
 
 
 def failure_queue(scope: Construct, construct_id: str, *, what: str, **props: Any) -> sqs.Queue:
@@ -582,7 +590,9 @@ def failure_queue(scope: Construct, construct_id: str, *, what: str, **props: An
     queue = sqs.Queue(
         scope,
         construct_id,
-        **merge_props(scope, construct_id, FAILURE_QUEUE_DEFAULTS, _queue_props(props), secure=QUEUE_SECURE),
+        **merge_props(
+            scope, construct_id, FAILURE_QUEUE_DEFAULTS, _queue_props(props), secure=FAILURE_QUEUE_SECURE
+        ),
     )
     for rule in ("AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy"):
         acknowledge(
@@ -781,6 +791,11 @@ TABLE_SECURE = (
         "encryption",
         lambda v: v == dynamodb.TableEncryption.DEFAULT,
         "encrypts with a KMS key whose every use CloudTrail records",
+    ),
+    SecureDefault(
+        "removal_policy",
+        lambda v: v == RemovalPolicy.DESTROY,
+        "keeps the table and its data when the stack is deleted or replaces it",
     ),
 )
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from aws_cdk import App, Duration, Stack
+from aws_cdk import App, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
@@ -639,6 +639,21 @@ WEAKENED: dict[str, tuple[type, dict[str, Any], str]] = {
         {"principals_table_props": {"encryption": dynamodb.TableEncryption.DEFAULT}},
         r"PrincipalsTable\['encryption'\]",
     ),
+    "table kept when its stack goes": (
+        SimpleWebService,
+        {"table_props": {"removal_policy": RemovalPolicy.DESTROY}},
+        r"Table\['removal_policy'\]=.*DESTROY.* The default keeps the table and its data",
+    ),
+    "failure queue retention": (
+        RobustApi,
+        {"shipping_failure_queue_props": {"retention_period": Duration.days(1)}},
+        r"ShipperFailures\['retention_period'\]=.* The default keeps failed messages 14 days",
+    ),
+    "dead-letter queue retention": (
+        ScalableWebhook,
+        {"queue_props": {"dead_letter_queue_props": {"retention_period": Duration.days(4)}}},
+        r"DeadLetterQueue\['retention_period'\]=.* The default keeps failed messages 14 days",
+    ),
     "topic TLS-only": (
         StateMachine,
         {"notification_topic_props": {"enforce_ssl": False}},
@@ -744,7 +759,13 @@ def test_a_queue_without_its_dlq_warns_and_has_no_redrive():
 
 def test_props_that_keep_the_secure_defaults_do_not_warn(recwarn):
     synth(
-        ScalableWebhook, worker_props={"memory_size": 512}, queue_props={"retention_period": Duration.days(2)}
+        ScalableWebhook,
+        worker_props={"memory_size": 512},
+        queue_props={
+            "retention_period": Duration.days(2),
+            "dead_letter_queue_props": {"retention_period": Duration.days(14)},
+        },
+        table_props={"removal_policy": RemovalPolicy.RETAIN},
     )
     assert not [w for w in recwarn if issubclass(w.category, SecureDefaultOverridden)]
 
