@@ -190,8 +190,13 @@ def merge_props(
         merged[prop] = value
     for rule in secure:
         if rule.prop in props and rule.weakened(merged[rule.prop]):
-            warn_override(owner, f"{props_name}[{rule.prop!r}]={merged[rule.prop]!r}", rule.why)
+            warn_override(owner, f"{props_name}[{rule.prop!r}]={_shown(merged[rule.prop])}", rule.why)
     return merged
+
+
+def _shown(value: Any) -> str:
+    """A prop's value as a warning shows it: a ``Duration`` as "1 day", not as an object address."""
+    return value.to_human_string() if isinstance(value, Duration) else repr(value)
 
 
 # --------------------------------------------------------------------------------------------- Lambda

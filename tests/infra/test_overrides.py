@@ -262,6 +262,7 @@ OVERRIDES: dict[str, tuple[type, dict[str, Any], Callable[[Template], bool]]] = 
 }
 
 
+@pytest.mark.filterwarnings("ignore::patterns.defaults.SecureDefaultOverridden")
 @pytest.mark.parametrize("case", OVERRIDES)
 def test_an_override_changes_the_template(case):
     construct, props, shows = OVERRIDES[case]
@@ -647,12 +648,12 @@ WEAKENED: dict[str, tuple[type, dict[str, Any], str]] = {
     "failure queue retention": (
         RobustApi,
         {"shipping_failure_queue_props": {"retention_period": Duration.days(1)}},
-        r"ShipperFailures\['retention_period'\]=.* The default keeps failed messages 14 days",
+        r"ShipperFailures\['retention_period'\]=1 day\. The default keeps failed messages 14 days",
     ),
     "dead-letter queue retention": (
         ScalableWebhook,
         {"queue_props": {"dead_letter_queue_props": {"retention_period": Duration.days(4)}}},
-        r"DeadLetterQueue\['retention_period'\]=.* The default keeps failed messages 14 days",
+        r"DeadLetterQueue\['retention_period'\]=4 days\. The default keeps failed messages 14 days",
     ),
     "topic TLS-only": (
         StateMachine,
