@@ -191,8 +191,13 @@ def merge_props(
         merged[prop] = value
     for rule in secure:
         if rule.prop in props and rule.weakened(merged[rule.prop]):
-            warn_override(owner, f"{props_name}[{rule.prop!r}]={merged[rule.prop]!r}", rule.why)
+            warn_override(owner, f"{props_name}[{rule.prop!r}]={_shown(merged[rule.prop])}", rule.why)
     return merged
+
+
+def _shown(value: Any) -> str:
+    """A prop's value as a warning shows it: a ``Duration`` as "1 day", not as an object address."""
+    return value.to_human_string() if isinstance(value, Duration) else repr(value)
 
 
 # --------------------------------------------------------------------------------------------- Lambda
@@ -571,6 +576,14 @@ class SecureQueue(Construct):
 
 
 FAILURE_QUEUE_DEFAULTS: Props = {**QUEUE_DEFAULTS, "retention_period": Duration.days(14)}
+FAILURE_QUEUE_SECURE = (
+    *QUEUE_SECURE,
+    SecureDefault(
+        "retention_period",
+        lambda v: v is None or v.to_seconds() < FAILURE_QUEUE_DEFAULTS["retention_period"].to_seconds(),
+        "keeps failed messages 14 days for inspection and redrive",
+    ),
+)
 
 
 def failure_queue(scope: Construct, construct_id: str, *, what: str, **props: Any) -> sqs.Queue:
@@ -583,7 +596,9 @@ def failure_queue(scope: Construct, construct_id: str, *, what: str, **props: An
     queue = sqs.Queue(
         scope,
         construct_id,
-        **merge_props(scope, construct_id, FAILURE_QUEUE_DEFAULTS, _queue_props(props), secure=QUEUE_SECURE),
+        **merge_props(
+            scope, construct_id, FAILURE_QUEUE_DEFAULTS, _queue_props(props), secure=FAILURE_QUEUE_SECURE
+        ),
     )
     for rule in ("AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy"):
         acknowledge(
@@ -782,6 +797,11 @@ TABLE_SECURE = (
         "encryption",
         lambda v: v == dynamodb.TableEncryption.DEFAULT,
         "encrypts with a KMS key whose every use CloudTrail records",
+    ),
+    SecureDefault(
+        "removal_policy",
+        lambda v: v == RemovalPolicy.DESTROY,
+        "keeps the table and its data when the stack is deleted or replaces it",
     ),
 )
 
@@ -996,9 +1016,17 @@ def grant_topic_key(topic: sns.ITopic, grantee: iam.IGrantable) -> iam.Grant | N
 
 # --------------------------------------------------------------------------------------------- Step Functions
 
+
+def _logs_weakened(options: sfn.LogOptions | None) -> bool:
+    """Logs that miss events (a level other than ALL; CDK's default is ERROR) or hold data."""
+    from aws_cdk import aws_stepfunctions as sfn
+
+    return options is None or options.level != sfn.LogLevel.ALL or bool(options.include_execution_data)
+
+
 STATE_MACHINE_SECURE = (
     SecureDefault("tracing_enabled", lambda v: not v, "traces every execution in X-Ray"),
-    SecureDefault("logs", lambda v: v is None, "logs every execution's events"),
+    SecureDefault("logs", _logs_weakened, "logs every execution's events, without their data"),
 )
 
 
@@ -1007,24 +1035,30 @@ def secure_state_machine(
     construct_id: str,
     *,
     log_group: logs.ILogGroup,
-    include_execution_data: bool = False,
+    include_execution_data: bool | None = None,
     **props: Any,
 ) -> sfn.StateMachine:
     """A state machine that logs every event to ``log_group`` and traces in X-Ray.
 
-    ``include_execution_data`` adds each state's input and output to the logs (they may hold
-    personal data). ``props`` are ``sfn.StateMachine`` props (``definition_body`` at least) merged
-    over the defaults.
+    ``include_execution_data=True`` adds each state's input and output to the logs (they may hold
+    personal data); it shapes the default logs, so giving it with ``props["logs"]`` is refused.
+    ``props`` are ``sfn.StateMachine`` props (``definition_body`` at least) merged over the defaults.
     """
     from aws_cdk import aws_stepfunctions as sfn
 
-    defaults = {
-        "logs": sfn.LogOptions(
-            destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=include_execution_data
-        ),
-        "tracing_enabled": True,
-    }
-    merged = merge_props(scope, construct_id, defaults, props, secure=STATE_MACHINE_SECURE)
+    def log_options(include: bool) -> sfn.LogOptions:
+        return sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=include)
+
+    defaults = {"logs": log_options(False), "tracing_enabled": True}
+    given = None if include_execution_data is None else log_options(include_execution_data)
+    merged = merge_props(
+        scope,
+        construct_id,
+        defaults,
+        props,
+        keywords={"logs": ("include_execution_data", given)},
+        secure=STATE_MACHINE_SECURE,
+    )
     return sfn.StateMachine(scope, construct_id, **merged)
 
 

@@ -114,7 +114,8 @@ class SfnCrud(Construct):
     """``/items/{id}`` served by an Express state machine over a DynamoDB table.
 
     :param table: an existing table with string partition key ``id``; one is created if omitted.
-    :param include_execution_data: log each state's input and output too (they hold the items).
+    :param include_execution_data: log each state's input and output too (they hold the items);
+        not with ``state_machine_props["logs"]``.
     :param throttling_rate_limit: steady requests per second the stage accepts before answering 429.
     :param throttling_burst_limit: requests the stage accepts at once.
     :param table_props: ``dynamodb.Table`` props of the table made here.
@@ -131,7 +132,7 @@ class SfnCrud(Construct):
         construct_id: str,
         *,
         table: dynamodb.ITable | None = None,
-        include_execution_data: bool = False,
+        include_execution_data: bool | None = None,
         throttling_rate_limit: float | None = None,
         throttling_burst_limit: int | None = None,
         table_props: Props | None = None,

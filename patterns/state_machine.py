@@ -69,7 +69,8 @@ class StateMachine(Construct):
     :param assignment_concurrency: most assignments at once (reserved concurrency of the assigner).
     :param retry_interval: the first retry's delay after a transient error; each next one doubles.
     :param retry_attempts: retries of a transient error before the order is cancelled.
-    :param include_execution_data: log each state's input and output too (they hold customer ids).
+    :param include_execution_data: log each state's input and output too (they hold customer ids);
+        not with ``state_machine_props["logs"]``.
     :param drivers_table: an existing table: partition key ``driver_id``, index ``ByZoneStatus``
         (partition ``zone``, sort ``status``); one is created if omitted.
     :param orders_table: an existing table with string partition key ``order_id``.
@@ -96,7 +97,7 @@ class StateMachine(Construct):
         assignment_concurrency: int | None = None,
         retry_interval: Duration | None = None,
         retry_attempts: int = 3,
-        include_execution_data: bool = False,
+        include_execution_data: bool | None = None,
         drivers_table: dynamodb.ITable | None = None,
         orders_table: dynamodb.ITable | None = None,
         notification_topic: sns.ITopic | None = None,

@@ -101,14 +101,17 @@ class Router:
         self.lambda_context: Any = None
 
     def route(self, method: str, rule: str) -> Callable[[Route], Route]:
-        literal = _PARAMETER.split(rule)
+        """Register ``rule`` as Powertools' REST resolver compiles it, ``^rule/*$`` with the rule's
+        own trailing ``/`` dropped: ``/items/`` and ``/items//`` route to ``/items``, ``//`` to
+        ``/``, an empty path to ``/``."""
+        literal = _PARAMETER.split(rule.rstrip("/"))
         pattern = "".join(
             re.escape(part) if index % 2 == 0 else f"(?P<{part}>{_SEGMENT})"
             for index, part in enumerate(literal)
         )
 
         def register(function: Route) -> Route:
-            self._routes.append((method, re.compile(pattern), function))
+            self._routes.append((method, re.compile(f"^{pattern}/*$"), function))
             return function
 
         return register
@@ -131,7 +134,7 @@ class Router:
         self.current_event, self.lambda_context = Request(event), context
         method = str(event.get("httpMethod", "")).upper()
         for route_method, pattern, function in self._routes:
-            found = pattern.fullmatch(self.current_event.path) if route_method == method else None
+            found = pattern.match(self.current_event.path) if route_method == method else None
             if found is None:
                 continue
             try:

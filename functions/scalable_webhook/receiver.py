@@ -23,7 +23,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from shared.http import error_answer, json_answer
 from shared.observability import instrument, logger, metrics
 from shared.validation import InvalidInput
-from signature import CachedSecret, SignatureRejected, verify
+from signature import CachedSecret, SecretUnavailable, SignatureRejected, check_headers, verify
 from webhook_event import MAX_BODY_BYTES, SIGNATURE, parse_webhook
 
 sqs = boto3.client("sqs")
@@ -38,19 +38,15 @@ def receive(request: dict[str, Any]) -> dict[str, Any]:
     body = _raw_body(request.get("body"), bool(request.get("isBase64Encoded")))
     headers = {name.lower(): value for name, value in (request.get("headers") or {}).items()}
     try:
-        verify(
-            body=body,
-            signature=headers.get(SIGNATURE["signature_header"].lower()),
-            timestamp=headers.get(SIGNATURE["timestamp_header"].lower()),
-            secret=signing_secret.get(),
-            now=time.time(),
-            contract=SIGNATURE,
-            tolerance=TOLERANCE_SECONDS,
-        )
+        _authenticate(body, headers, time.time())
     except SignatureRejected as error:
         logger.info("refused unsigned webhook", extra={"reason": str(error)})
         metrics.add_metric(name="WebhooksRefused", unit=MetricUnit.Count, value=1)
         return error_answer(401, str(error))
+    except SecretUnavailable as error:
+        logger.error("signing secret unavailable", extra={"reason": str(error)})
+        metrics.add_metric(name="SigningSecretUnavailable", unit=MetricUnit.Count, value=1)
+        return error_answer(503, "the signing secret could not be read; retry later")
     if len(body) > MAX_BODY_BYTES:
         return error_answer(413, f"body: larger than {MAX_BODY_BYTES} bytes")
     try:
@@ -69,6 +65,24 @@ def receive(request: dict[str, Any]) -> dict[str, Any]:
     metrics.add_metric(name="WebhooksAccepted", unit=MetricUnit.Count, value=1)
     logger.info("accepted webhook", extra={"webhook_id": event["id"], "type": event["type"]})
     return json_answer(202, {"accepted": event["id"]})
+
+
+def _authenticate(body: bytes, headers: dict[str, str], now: float) -> None:
+    """Raise :class:`SignatureRejected` unless the call is signed with the secret; headers first,
+    then the cached secret, then the secret read again in case it was rotated since."""
+    signature = headers.get(SIGNATURE["signature_header"].lower())
+    timestamp = headers.get(SIGNATURE["timestamp_header"].lower())
+    check_headers(
+        signature=signature, timestamp=timestamp, now=now, contract=SIGNATURE, tolerance=TOLERANCE_SECONDS
+    )
+    assert signature is not None and timestamp is not None  # checked above
+    signed = {"body": body, "signature": signature, "timestamp": timestamp, "contract": SIGNATURE}
+    try:
+        verify(secret=signing_secret.get(now), **signed)
+    except SignatureRejected:
+        if not signing_secret.refresh(now):
+            raise
+        verify(secret=signing_secret.get(now), **signed)
 
 
 def _raw_body(body: str | None, is_base64: bool) -> bytes:

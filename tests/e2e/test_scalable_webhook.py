@@ -183,7 +183,7 @@ def without_statement(cloud_assembly, run, action: str):
 
 def test_without_the_receivers_secret_grant_nothing_is_accepted(cloud_assembly, run):
     cloud = without_statement(cloud_assembly, run, "secretsmanager:GetSecretValue")
-    assert post(cloud, webhook(1)) == [502], "the receiver cannot check any signature"
+    assert post(cloud, webhook(1)) == [503], "the receiver cannot check any signature: retry later"
     denied = cloud.trace.find("denied")
     assert denied and "secretsmanager:GetSecretValue" in denied[0].detail
     assert cloud.trace.find("send") == []

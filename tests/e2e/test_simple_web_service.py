@@ -62,6 +62,14 @@ def test_a_body_the_model_does_not_see_is_400_from_the_function(cloud):
     assert cloud.client("dynamodb").scan(TableName=cloud.outputs["TableName"])["Items"] == []
 
 
+def test_a_trailing_slash_answers_as_the_path_without_it(cloud):
+    """API Gateway routes /items/ to /items and passes the path as sent; the function must too."""
+    item = call(cloud, "POST", "/items", json={"name": "cup", "price_cents": 5})[1]
+    assert call(cloud, "GET", "/items/") == call(cloud, "GET", "/items") == (200, {"items": [item]})
+    assert call(cloud, "GET", f"/items/{item['id']}/") == (200, item)
+    assert call(cloud, "GET", "/items/missing/")[0] == 404
+
+
 def test_an_unknown_id_is_404_and_an_unknown_route_is_403(cloud):
     assert call(cloud, "GET", "/items/missing")[0] == 404
     assert call(cloud, "DELETE", "/items/missing")[0] == 404

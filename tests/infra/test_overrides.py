@@ -12,13 +12,14 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from aws_cdk import App, Duration, Stack
+from aws_cdk import App, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 
@@ -270,6 +271,7 @@ OVERRIDES: dict[str, tuple[type, dict[str, Any], Callable[[Template], bool]]] = 
 }
 
 
+@pytest.mark.filterwarnings("ignore::patterns.defaults.SecureDefaultOverridden")
 @pytest.mark.parametrize("case", OVERRIDES)
 def test_an_override_changes_the_template(case):
     construct, props, shows = OVERRIDES[case]
@@ -580,6 +582,24 @@ CONTRADICTIONS: dict[str, tuple[type, Callable[[Stack], dict[str, Any]], str]] =
         lambda s: {"api_role_props": {"assumed_by": iam.ServicePrincipal("lambda.amazonaws.com")}},
         r"api_role_props\['assumed_by'\] is set by the construct itself",
     ),
+    "execution data and state machine logs in a CRUD machine": (
+        SfnCrud,
+        lambda s: {
+            "include_execution_data": True,
+            "state_machine_props": {"logs": sfn.LogOptions(destination=logs.LogGroup(s, "Mine"))},
+        },
+        r"include_execution_data and Workflow\['logs'\] both set logs",
+    ),
+    "no execution data and state machine logs in an order workflow": (
+        StateMachine,
+        lambda s: {
+            "include_execution_data": False,
+            "state_machine_props": {
+                "logs": sfn.LogOptions(destination=logs.LogGroup(s, "Mine"), level=sfn.LogLevel.ALL)
+            },
+        },
+        r"include_execution_data and Workflow\['logs'\] both set logs",
+    ),
     "a storage-first contract from a Code": (
         StorageFirstQueue,
         lambda s: {"code_dir": lambda_.Code.from_inline("def sqs_handler(event, context): pass")},
@@ -633,6 +653,21 @@ WEAKENED: dict[str, tuple[type, dict[str, Any], str]] = {
         Gatekeeper,
         {"principals_table_props": {"encryption": dynamodb.TableEncryption.DEFAULT}},
         r"PrincipalsTable\['encryption'\]",
+    ),
+    "table kept when its stack goes": (
+        SimpleWebService,
+        {"table_props": {"removal_policy": RemovalPolicy.DESTROY}},
+        r"Table\['removal_policy'\]=.*DESTROY.* The default keeps the table and its data",
+    ),
+    "failure queue retention": (
+        RobustApi,
+        {"shipping_failure_queue_props": {"retention_period": Duration.days(1)}},
+        r"ShipperFailures\['retention_period'\]=1 day\. The default keeps failed messages 14 days",
+    ),
+    "dead-letter queue retention": (
+        ScalableWebhook,
+        {"queue_props": {"dead_letter_queue_props": {"retention_period": Duration.days(4)}}},
+        r"DeadLetterQueue\['retention_period'\]=4 days\. The default keeps failed messages 14 days",
     ),
     "topic TLS-only": (
         StateMachine,
@@ -692,11 +727,49 @@ WEAKENED: dict[str, tuple[type, dict[str, Any], str]] = {
 @pytest.mark.parametrize("case", WEAKENED)
 def test_weakening_a_secure_default_through_props_warns(case):
     construct, props, setting = WEAKENED[case]
+    assert [m for m in secure_default_warnings(construct, props) if re.search(setting, m)]
+
+
+def secure_default_warnings(
+    construct: type, props: dict[str, Any] | Callable[[Stack], dict[str, Any]]
+) -> list[str]:
+    """The :class:`SecureDefaultOverridden` messages building ``construct`` with ``props`` gives."""
+    stack = Stack(App(builtin_cloud_formation_validation=False), "Overrides")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        synth(construct, **props)
-    told = [str(w.message) for w in caught if issubclass(w.category, SecureDefaultOverridden)]
-    assert [m for m in told if re.search(setting, m)], told
+        construct(stack, "Pattern", **(props(stack) if callable(props) else props))
+    return [str(w.message) for w in caught if issubclass(w.category, SecureDefaultOverridden)]
+
+
+def _logs(level: sfn.LogLevel | None = None, **options: Any) -> Callable[[Stack], dict[str, Any]]:
+    """``state_machine_props`` with logs of ``level`` to a log group of the caller's."""
+    return lambda s: {
+        "state_machine_props": {
+            "logs": sfn.LogOptions(destination=logs.LogGroup(s, "Mine"), level=level, **options)
+        }
+    }
+
+
+@pytest.mark.parametrize("construct", [SfnCrud, StateMachine])
+@pytest.mark.parametrize(
+    ("props", "weakened"),
+    [
+        (lambda s: {"state_machine_props": {"logs": sfn.LogOptions(level=sfn.LogLevel.OFF)}}, "OFF"),
+        (_logs(sfn.LogLevel.ERROR), "ERROR"),
+        (_logs(sfn.LogLevel.FATAL), "FATAL"),
+        (_logs(), "LogOptions(destination="),
+        (_logs(sfn.LogLevel.ALL, include_execution_data=True), "include_execution_data=True"),
+        (_logs(sfn.LogLevel.ALL), None),
+        (_logs(sfn.LogLevel.ALL, include_execution_data=False), None),
+    ],
+    ids=["off", "errors", "fatal", "cdk-default-level", "execution-data", "all", "all-without-data"],
+)
+def test_state_machine_logs_warn_unless_every_event_is_logged_without_data(construct, props, weakened):
+    told = [m for m in secure_default_warnings(construct, props) if "Workflow['logs']" in m]
+    if weakened is None:
+        assert told == []
+    else:
+        assert len(told) == 1 and weakened in told[0] and "logs every execution's events" in told[0], told
 
 
 def test_a_queue_without_its_dlq_warns_and_has_no_redrive():
@@ -712,7 +785,13 @@ def test_a_queue_without_its_dlq_warns_and_has_no_redrive():
 
 def test_props_that_keep_the_secure_defaults_do_not_warn(recwarn):
     synth(
-        ScalableWebhook, worker_props={"memory_size": 512}, queue_props={"retention_period": Duration.days(2)}
+        ScalableWebhook,
+        worker_props={"memory_size": 512},
+        queue_props={
+            "retention_period": Duration.days(2),
+            "dead_letter_queue_props": {"retention_period": Duration.days(14)},
+        },
+        table_props={"removal_policy": RemovalPolicy.RETAIN},
     )
     assert not [w for w in recwarn if issubclass(w.category, SecureDefaultOverridden)]
 

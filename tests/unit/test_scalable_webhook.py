@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
+from botocore.stub import Stubber
 from freezegun import freeze_time
 
 from tests.events import api_event, sqs_event
@@ -91,7 +91,9 @@ def test_header_names_are_case_insensitive(receiver, queue_url, lambda_context):
         (api_event("POST", "/webhooks", body=WEBHOOK), "X-Webhook-Signature: required"),
         (signed(WEBHOOK, secret="guess"), "X-Webhook-Signature: does not match the body"),
         (signed(WEBHOOK, **{"X-Webhook-Signature": "sha256=" + "0" * 64}), "does not match the body"),
-        (signed(WEBHOOK, **{"X-Webhook-Signature": "sha256=\u00e9\ud800"}), "does not match the body"),
+        (signed(WEBHOOK, **{"X-Webhook-Signature": "sha256=\u00e9\ud800"}), "expected sha256=<64 lower-case"),
+        (signed(WEBHOOK, **{"X-Webhook-Signature": "sha256=" + "A" * 64}), "expected sha256=<64 lower-case"),
+        (signed(WEBHOOK, **{"X-Webhook-Signature": "0" * 64}), "X-Webhook-Signature: expected sha256="),
         (signed(WEBHOOK, **{"X-Webhook-Timestamp": ""}), "X-Webhook-Timestamp: required"),
         (signed(WEBHOOK, **{"X-Webhook-Timestamp": "1e9"}), "X-Webhook-Timestamp: expected Unix time"),
         (signed(WEBHOOK, timestamp=NOW - 301), "X-Webhook-Timestamp: more than 300 s from now"),
@@ -102,6 +104,8 @@ def test_header_names_are_case_insensitive(receiver, queue_url, lambda_context):
         "wrong-secret",
         "zeros",
         "non-ascii",
+        "upper-case",
+        "no-prefix",
         "no-timestamp",
         "bad-timestamp",
         "stale",
@@ -166,12 +170,108 @@ def test_receiver_refuses_bad_webhooks_with_4xx_and_enqueues_nothing(
     assert queued(queue_url) == []
 
 
-def test_the_secret_is_read_on_first_use_not_at_import(queue_url, load_handler, lambda_context):
+UNAVAILABLE = (503, "the signing secret could not be read; retry later")
+
+
+def at(seconds_after_now: float):
+    """The frozen clock, ``seconds_after_now`` past the fixture's."""
+    return freeze_time(datetime.fromtimestamp(NOW + seconds_after_now, UTC))
+
+
+def read_failures(caplog) -> list[str]:
+    """The errors the receiver logged for failed reads of the secret."""
+    return [r.error for r in caplog.records if r.getMessage() == "could not read the signing secret"]
+
+
+def test_the_secret_is_read_on_first_use_not_at_import(queue_url, load_handler, lambda_context, caplog):
     module = load_handler("scalable_webhook", "receiver", QUEUE_URL=queue_url, SIGNING_SECRET_ARN="missing")
     assert module.signing_secret._value is None, "importing read nothing"
-    with freeze_time(datetime.fromtimestamp(NOW, UTC)), pytest.raises(ClientError, match="ResourceNotFound"):
-        module.handler(signed(WEBHOOK), lambda_context)
-    assert queued(queue_url) == [], "a secret that cannot be read fails the call loudly, and queues nothing"
+    with at(0):
+        response = module.handler(signed(WEBHOOK), lambda_context)
+    assert answer(response) == UNAVAILABLE, "no secret to check with: retry, not a 502 and a stack trace"
+    assert json.loads(response["body"]) == {"statusCode": 503, "message": UNAVAILABLE[1]}
+    [failure] = read_failures(caplog)
+    assert "ResourceNotFoundException" in failure, "the cause is logged"
+    assert queued(queue_url) == []
+
+
+@pytest.mark.parametrize(
+    ("headers", "message"),
+    [
+        ({"X-Webhook-Signature": ""}, "X-Webhook-Signature: required"),
+        ({"X-Webhook-Signature": "sha256=abc"}, "X-Webhook-Signature: expected sha256=<64 lower-case"),
+        ({"X-Webhook-Timestamp": "soon"}, "X-Webhook-Timestamp: expected Unix time"),
+        ({"X-Webhook-Timestamp": f"{NOW}\n"}, "X-Webhook-Timestamp: expected Unix time"),
+        ({"X-Webhook-Timestamp": str(NOW - 301)}, "X-Webhook-Timestamp: more than 300 s from now"),
+    ],
+    ids=["unsigned", "short-signature", "word-timestamp", "newline-timestamp", "stale"],
+)
+def test_headers_are_checked_before_the_secret_is_read(
+    queue_url, load_handler, lambda_context, headers, message
+):
+    """A call that cannot be genuine costs no Secrets Manager read, and gets its 401 even when the
+    secret cannot be read."""
+    module = load_handler("scalable_webhook", "receiver", QUEUE_URL=queue_url, SIGNING_SECRET_ARN="missing")
+    with at(0):
+        status, said = answer(module.handler(signed(WEBHOOK, **headers), lambda_context))
+    assert (status, message in said) == (401, True), said
+    assert module.signing_secret._client is None, "Secrets Manager was not called"
+
+
+def test_a_rotated_secret_is_read_again_on_a_mismatch_at_most_every_30_s(receiver, queue_url, lambda_context):
+    secrets = boto3.client("secretsmanager")
+    assert receiver.handler(signed(WEBHOOK), lambda_context)["statusCode"] == 202
+    secrets.put_secret_value(SecretId="webhook-signing", SecretString="rotated")
+    with at(10):
+        assert answer(receiver.handler(signed(WEBHOOK, secret="rotated"), lambda_context))[0] == 401, (
+            "a value read 10 s ago is not read again"
+        )
+    with at(31):
+        assert receiver.handler(signed(WEBHOOK, secret="rotated"), lambda_context)["statusCode"] == 202
+        assert answer(receiver.handler(signed(WEBHOOK), lambda_context))[0] == 401, "the old value is gone"
+    secrets.put_secret_value(SecretId="webhook-signing", SecretString="rotated-again")
+    with at(45):
+        assert answer(receiver.handler(signed(WEBHOOK, secret="rotated-again"), lambda_context))[0] == 401, (
+            "forged calls cannot make the receiver read the secret more than once per 30 s"
+        )
+    with at(62):
+        assert receiver.handler(signed(WEBHOOK, secret="rotated-again"), lambda_context)["statusCode"] == 202
+    assert len(queued(queue_url)) == 3
+
+
+def test_a_secrets_manager_failure_is_ridden_out_on_the_cached_value_then_503(
+    receiver, queue_url, lambda_context, caplog
+):
+    assert receiver.handler(signed(WEBHOOK), lambda_context)["statusCode"] == 202
+    cached = receiver.signing_secret
+    with Stubber(cached._client) as stubber:
+        stubber.add_client_error("get_secret_value", "InternalServiceError", http_status_code=500)
+        with at(301):
+            assert (
+                receiver.handler(signed(WEBHOOK, timestamp=NOW + 301), lambda_context)["statusCode"] == 202
+            ), "stale but in grace"
+        stubber.assert_no_pending_responses()
+        with at(320):
+            assert (
+                receiver.handler(signed(WEBHOOK, timestamp=NOW + 320), lambda_context)["statusCode"] == 202
+            ), "a failed read is not retried for 30 s: no wait on Secrets Manager per call"
+    [failure] = read_failures(caplog)
+    assert "InternalServiceError" in failure
+    boto3.client("secretsmanager").delete_secret(SecretId="webhook-signing", ForceDeleteWithoutRecovery=True)
+    with at(340):
+        assert receiver.handler(signed(WEBHOOK, timestamp=NOW + 340), lambda_context)["statusCode"] == 202, (
+            "retried, failed, in grace"
+        )
+    with at(300 + 900):
+        assert (
+            receiver.handler(signed(WEBHOOK, timestamp=NOW + 300 + 900), lambda_context)["statusCode"] == 202
+        ), "last second of grace"
+    with at(300 + 901):
+        assert (
+            answer(receiver.handler(signed(WEBHOOK, timestamp=NOW + 300 + 901), lambda_context))
+            == UNAVAILABLE
+        )
+    assert len(queued(queue_url)) == 5
 
 
 def test_worker_stores_each_webhook(worker, lambda_context):

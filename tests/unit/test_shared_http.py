@@ -36,6 +36,10 @@ def build(app):
     def part(item_id, part):
         return {"item": item_id, "part": part}
 
+    @app.get("/")
+    def root():
+        return {"root": True}
+
     return app
 
 
@@ -69,12 +73,39 @@ def test_both_routers_answer_the_same(app):
     assert answer(app, "GET", "/nothing") == (404, {"statusCode": 404, "message": "Not found"})
 
 
-@settings(max_examples=200, deadline=None, derandomize=True, database=None)
-@given(segment=st.text(min_size=1, max_size=8).filter(lambda text: "/" not in text))
-def test_a_path_routes_the_same_under_both(segment):
+#: Paths made of the routes' own words, any text, and empty segments, so that trailing, leading
+#: and inner runs of "/" come up as often as the words do.
+PATHS = st.lists(
+    st.one_of(st.sampled_from(["items", "parts", "a1", "", ""]), st.text(min_size=1, max_size=4)),
+    max_size=5,
+).map("/".join)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(prefix=st.sampled_from(["", "/"]), path=PATHS, suffix=st.sampled_from(["", "/", "//"]))
+def test_a_path_routes_the_same_under_both(prefix, path, suffix):
     ours, theirs = build(Router()), build(APIGatewayRestResolver())
-    path = f"/items/{segment}/parts/x"
-    assert answer(ours, "GET", path) == answer(theirs, "GET", path)
+    path = prefix + path + suffix
+    for method in ("GET", "POST"):
+        assert answer(ours, method, path) == answer(theirs, method, path)
+
+
+@pytest.mark.parametrize("make", [Router, APIGatewayRestResolver], ids=["router", "powertools"])
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("/items/a1/", (200, {"id": "a1", "price": "12", "ratio": "0.5"})),
+        ("/items/a1//", (200, {"id": "a1", "price": "12", "ratio": "0.5"})),
+        ("/items/a1/parts/p/", (200, {"item": "a1", "part": "p"})),
+        ("/", (200, {"root": True})),
+        ("//", (200, {"root": True})),
+        ("", (200, {"root": True})),
+        ("/items//parts/p", (404, {"statusCode": 404, "message": "Not found"})),
+        ("//items/a1", (404, {"statusCode": 404, "message": "Not found"})),
+    ],
+)
+def test_trailing_slashes_are_ignored_and_inner_ones_are_not(make, path, expected):
+    assert answer(build(make()), "GET", path) == expected
 
 
 def test_errors_statuses_and_plain_responses():
