@@ -49,6 +49,15 @@ NUMBER_TEXT = st.one_of(
             "-0",
             "0." + "0" * 5000 + "1",
             "1" * 39,
+            "1e-200",
+            "5e-324",
+            "1e-131",
+            "1e-130",
+            "9.9e-131",
+            "1.1e-130",
+            "-1e-200",
+            "0.001",
+            "0.01",
             f"{MAX_PRICE}",
         ]
     ),
@@ -120,6 +129,15 @@ def test_no_request_gets_a_5xx_and_every_4xx_says_why(cloud, method, item_id, bo
         headers={"Content-Type": "application/json"},
         query=query,
     )
+    assert_answered_by_the_pattern(response)
+
+
+@settings(max_examples=20, deadline=None, derandomize=True)
+@given(price=NUMBER_TEXT)
+def test_no_price_gets_a_5xx(cloud, price):
+    """Prices alone, so the numbers at DynamoDB's edges (1E-130, 38 digits) are each tried."""
+    body = f'{{"name": "cup", "price": {price}}}'
+    response = request(cloud, "PUT", "/items/cup", body=body, headers={"Content-Type": "application/json"})
     assert_answered_by_the_pattern(response)
 
 
