@@ -80,11 +80,14 @@ _SERVICE_ERROR = r"4\d{2}|5\d{2}"
 # The execution input is a JSON document inside the JSON string ``input``: the id sits two strings
 # deep and is escaped twice; the body (JSON text) sits one string deep and is escaped once.
 _ID = vtl_json_string("$id", depth=2)
-# An id of any length must not push the input over Step Functions' 256 KiB: the template passes at
-# most one character more than the limit, which the workflow then refuses as too long.
+# An id of any length must not push the input over Step Functions' 256 KiB, so the template cuts it;
+# VTL counts UTF-16 units (Java's), the workflow code points. A valid id is at most 2 * 256 units and
+# is passed whole; a longer one is cut to 513 units, at least 257 code points, which the workflow
+# refuses as too long: a cut can never turn one id into another, valid one.
+_ID_UNITS = 2 * MAX_ID_LENGTH + 1
 _BOUNDED_ID = (
     "#set($id = $input.params('id'))"
-    f"#if($id.length() > {MAX_ID_LENGTH})#set($id = $id.substring(0, {MAX_ID_LENGTH + 1}))#end"
+    f"#if($id.length() > {_ID_UNITS})#set($id = $id.substring(0, {_ID_UNITS}))#end"
 )
 _BODY = vtl_json_string("$input.json('$')", depth=1)
 _INTERNAL_ERROR = (

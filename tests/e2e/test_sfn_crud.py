@@ -4,6 +4,7 @@ synchronously; a missing item is a 404, an invalid body a 400; no Lambda runs.""
 from __future__ import annotations
 
 import json
+from urllib.parse import quote
 
 import pytest
 
@@ -138,6 +139,27 @@ def test_an_unmapped_error_is_a_500_without_the_cause():
     assert body["error"] == "InternalError" and body["message"]
 
 
+EMOJI = "\U0001f600"
+
+
+def test_an_id_is_stored_as_requested_however_many_utf16_units_it_takes(local_cloud):
+    """API Gateway's VTL counts an emoji as two UTF-16 units: a valid id must not be cut for that,
+    or 😀 * 128 + "AB" and 😀 * 128 + "AC" would both be stored as 😀 * 128 + "A"."""
+    api = local_cloud("sfn_crud").api()
+    for item_id in (EMOJI * 128, EMOJI * 129, EMOJI * 256, EMOJI * 128 + "AB", EMOJI * 128 + "AC"):
+        stored = api.put("/items/" + quote(item_id), json={**ITEM, "name": item_id[-2:]})
+        assert (stored.status, stored.json()["id"]) == (200, item_id)
+    assert api.get("/items/" + quote(EMOJI * 128 + "AB")).json()["name"] == "AB"
+
+
+def test_a_long_id_of_emoji_is_refused_not_cut_into_a_valid_one(local_cloud):
+    cloud = local_cloud("sfn_crud")
+    for item_id in (EMOJI * 257, EMOJI * 256 + "A", EMOJI * 255 + "AB", EMOJI * 300):
+        answer = cloud.api().put("/items/" + quote(item_id), json=ITEM)
+        assert (answer.status, answer.json()["error"]) == (400, "InvalidId"), len(item_id)
+    assert cloud.client("dynamodb").scan(TableName=cloud.outputs["TableName"])["Items"] == []
+
+
 @pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
 def test_an_id_longer_than_256_characters_is_a_400_before_dynamodb(local_cloud, method):
     cloud = local_cloud("sfn_crud")
@@ -179,8 +201,6 @@ def test_an_id_that_closes_its_string_cannot_turn_a_get_into_a_delete(local_clou
     ['say "hi"', "back\\slash", "tab\there", "new\nline", "nul\u0000", "caf\u00e9 \U0001f600", "it's", "}{"],
 )
 def test_ids_with_quotes_backslashes_control_characters_and_unicode_round_trip(local_cloud, item_id):
-    from urllib.parse import quote
-
     api = local_cloud("sfn_crud").api()
     path = "/items/" + quote(item_id, safe="")
     stored = api.put(path, json=ITEM)

@@ -81,7 +81,9 @@ def test_the_integration_response_maps_the_executions_errors_to_statuses(templat
             p if isinstance(p, str) else "<token>"
             for p in integration["RequestTemplates"]["application/json"]["Fn::Join"][1]
         )
-        assert f"$id.substring(0, {MAX_ID_LENGTH + 1})" in request, "no id can outgrow the execution input"
+        assert f"$id.substring(0, {2 * MAX_ID_LENGTH + 1})" in request, (
+            "no id can outgrow the execution input"
+        )
         assert f'\\"method\\": \\"{method["HttpMethod"]}\\"' in request, "the method is a literal"
         [ok, failed] = integration["IntegrationResponses"]
         template = ok["ResponseTemplates"]["application/json"]
