@@ -1256,6 +1256,9 @@ def json_model(
     )
 
 
+_SCHEMA_LISTS = {"anyOf": "any_of", "allOf": "all_of", "oneOf": "one_of"}
+
+
 def _json_schema_kwargs(schema: dict[str, Any]) -> dict[str, Any]:
     """Translate a plain JSON-schema dict into ``apigw.JsonSchema`` keyword arguments."""
     renamed = {
@@ -1266,6 +1269,9 @@ def _json_schema_kwargs(schema: dict[str, Any]) -> dict[str, Any]:
         "maxLength": "max_length",
         "minimum": "minimum",
         "maximum": "maximum",
+        "exclusiveMinimum": "exclusive_minimum",
+        "exclusiveMaximum": "exclusive_maximum",
+        "multipleOf": "multiple_of",
         "minItems": "min_items",
         "maxItems": "max_items",
         "minProperties": "min_properties",
@@ -1286,6 +1292,10 @@ def _json_schema_kwargs(schema: dict[str, Any]) -> dict[str, Any]:
             out["properties"] = {k: apigw.JsonSchema(**_json_schema_kwargs(v)) for k, v in value.items()}
         elif key == "items":
             out["items"] = apigw.JsonSchema(**_json_schema_kwargs(value))
+        elif key in ("anyOf", "allOf", "oneOf"):
+            out[_SCHEMA_LISTS[key]] = [apigw.JsonSchema(**_json_schema_kwargs(part)) for part in value]
+        elif key == "not":
+            out["not_"] = apigw.JsonSchema(**_json_schema_kwargs(value))
         elif key == "additionalProperties" and isinstance(value, dict):
             out["additional_properties"] = apigw.JsonSchema(**_json_schema_kwargs(value))
         elif key in renamed:

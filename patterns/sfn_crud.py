@@ -48,10 +48,11 @@ ERROR_STATUS = {"NotFound": 404, "InvalidBody": 400, "InvalidId": 400, "MethodNo
 #: (256 characters are at most 1,024 bytes of UTF-8). A path parameter's length cannot be checked by
 #: a request validator, so the workflow checks it first.
 MAX_ID_LENGTH = 256
-#: Names are 1 to 200 characters; prices 0 to 1,000,000,000 (a domain limit, well inside DynamoDB's
-#: number range and 38-digit precision), so no body API Gateway lets in is refused by DynamoDB or
-#: comes near Step Functions' 256 KiB input limit.
+#: Names are 1 to 200 characters; a price is 0 or from one cent to 1,000,000,000 (a domain rule,
+#: inside DynamoDB's number range: it refuses magnitudes under 1E-130 with "Number underflow"), so
+#: no body API Gateway lets in is refused by DynamoDB or comes near Step Functions' 256 KiB input.
 MAX_NAME_LENGTH = 200
+MIN_PRICE = 0.01
 MAX_PRICE = 1_000_000_000
 #: Text without a lone UTF-16 surrogate, which DynamoDB cannot store as UTF-8.
 NO_LONE_SURROGATE = "^[^\\ud800-\\udfff]*$"
@@ -68,7 +69,12 @@ ITEM_SCHEMA = {
             "maxLength": MAX_NAME_LENGTH,
             "pattern": NO_LONE_SURROGATE,
         },
-        "price": {"type": "number", "minimum": 0, "maximum": MAX_PRICE},
+        "price": {
+            "type": "number",
+            "minimum": 0,
+            "maximum": MAX_PRICE,
+            "anyOf": [{"maximum": 0}, {"minimum": MIN_PRICE}],
+        },
     },
 }
 #: What the workflow's DynamoDB tasks call on the table.
@@ -83,18 +89,30 @@ _SERVICE_ERROR = r"4\d{2}|5\d{2}"
 # The execution input is a JSON document inside the JSON string ``input``: the id sits two strings
 # deep and is escaped twice; the body (JSON text) sits one string deep and is escaped once.
 _ID = vtl_json_string("$id", depth=2)
-# An id of any length must not push the input over Step Functions' 256 KiB: the template passes at
-# most one character more than the limit, which the workflow then refuses as too long.
+# An id of any length must not push the input over Step Functions' 256 KiB, so the template cuts it;
+# VTL counts UTF-16 units (Java's), the workflow code points. A valid id is at most 2 * 256 units and
+# is passed whole; a longer one is cut to 513 units, at least 257 code points, which the workflow
+# refuses as too long: a cut can never turn one id into another, valid one.
+_ID_UNITS = 2 * MAX_ID_LENGTH + 1
 _BOUNDED_ID = (
     "#set($id = $input.params('id'))"
-    f"#if($id.length() > {MAX_ID_LENGTH})#set($id = $id.substring(0, {MAX_ID_LENGTH + 1}))#end"
+    f"#if($id.length() > {_ID_UNITS})#set($id = $id.substring(0, {_ID_UNITS}))#end"
 )
 _BODY = vtl_json_string("$input.json('$')", depth=1)
+_INTERNAL_ERROR = (
+    '{"error": "InternalError", "message": "The request could not be completed; retry later.", '
+    '"requestId": "$context.requestId"}'
+)
 
 
 def _response_template() -> str:
+    # A mapped error's cause is the pattern's own Fail state's; any other (a task's, a runtime
+    # error) may hold AWS's wording and request ids, so it is not echoed.
+    cause = vtl_json_string("$input.path('$.cause')")
     statuses = "\n".join(
-        f'#{"if" if i == 0 else "elseif"}($error == "{error}")\n#set($context.responseOverride.status = {status})'
+        f'#{"if" if i == 0 else "elseif"}($error == "{error}")\n'
+        f"#set($context.responseOverride.status = {status})\n"
+        f'{{"error": "{error}", "message": "{cause}"}}'
         for i, (error, status) in enumerate(ERROR_STATUS.items())
     )
     return f"""#set($status = $input.path('$.status'))
@@ -105,8 +123,8 @@ $input.path('$.output')
 {statuses}
 #else
 #set($context.responseOverride.status = 500)
+{_INTERNAL_ERROR}
 #end
-{{"error": "$util.escapeJavaScript($error)", "message": "$util.escapeJavaScript($input.path('$.cause'))"}}
 #end"""
 
 
@@ -305,13 +323,22 @@ class SfnCrud(Construct):
                 ),
             },
             result_path=sfn.JsonPath.DISCARD,
-        ).next(
+        )
+        put.next(
             sfn.Pass(
                 self,
                 "Stored",
                 parameters={"id.$": "$.id", "name.$": "$.body.name", "price.$": "$.body.price"},
             )
         )
+        invalid_body = sfn.Fail(
+            self,
+            "InvalidBody",
+            error="InvalidBody",
+            cause=f"An item needs a name (a string) and a price (0, or a number from {MIN_PRICE} to {MAX_PRICE}).",
+        )
+        # A safety net: whatever DynamoDB still refuses as invalid is the body's fault, a 400.
+        put.add_catch(invalid_body, errors=["DynamoDB.ValidationException"])
         valid = (
             sfn.Choice(self, "ValidBody?")
             .when(
@@ -320,19 +347,15 @@ class SfnCrud(Construct):
                     sfn.Condition.is_string("$.body.name"),
                     sfn.Condition.is_present("$.body.price"),
                     sfn.Condition.is_numeric("$.body.price"),
-                    sfn.Condition.number_greater_than_equals("$.body.price", 0),
+                    sfn.Condition.or_(
+                        sfn.Condition.number_equals("$.body.price", 0),
+                        sfn.Condition.number_greater_than_equals("$.body.price", MIN_PRICE),
+                    ),
                     sfn.Condition.number_less_than_equals("$.body.price", MAX_PRICE),
                 ),
                 put,
             )
-            .otherwise(
-                sfn.Fail(
-                    self,
-                    "InvalidBody",
-                    error="InvalidBody",
-                    cause=f"An item needs a name (a string) and a price (a number from 0 to {MAX_PRICE}).",
-                )
-            )
+            .otherwise(invalid_body)
         )
 
         delete = tasks.DynamoDeleteItem(

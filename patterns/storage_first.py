@@ -129,8 +129,12 @@ _STORE_FAILED = (
 #: An AWS integration selects its response by the service's HTTP status: map every error to 500.
 _SERVICE_ERROR = r"4\d{2}|5\d{2}"
 
-# The request body spliced into the inside of a JSON string one level deep.
+# The request body spliced into the inside of a JSON string one level deep: the raw text, stored
+# as a string value, and the parsed JSON value, spliced as JSON text. Only the parsed value is JSON
+# text: the raw body could carry text after its value (API Gateway does not document whether its
+# validator refuses that) which would add keys around it.
 _BODY_AS_JSON_STRING = vtl_json_string("$input.body", depth=1)
+_BODY_AS_JSON_VALUE = vtl_json_string("$input.json('$')", depth=1)
 
 
 def _refused_template(too_large: str, limit: str) -> str:
@@ -677,7 +681,7 @@ class StorageFirstEventBus(StorageFirstBase):
             f'"DetailType": "{EVENT_DETAIL_TYPE}", '
             f'"EventBusName": "{self.event_bus.event_bus_name}", '
             '"Detail": "{\\"request_id\\": \\"$context.requestId\\", '
-            f'\\"body\\": {_BODY_AS_JSON_STRING}}}"'
+            f'\\"body\\": {_BODY_AS_JSON_VALUE}}}"'
             "}"
         )
         # PutEvents answers 200 even when it rejects an entry: check FailedEntryCount before saying 202.

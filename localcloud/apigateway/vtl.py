@@ -2,7 +2,8 @@
 ``$stageVariables``, rendered with airspeed.
 
 Values a template reads from JSON print as Java prints them (``{a=1, b=true}``, ``[1, 2]``), and a
-missing value prints as nothing, as on AWS. A template that does not parse or fails while it runs
+missing value prints as nothing, as on AWS. A string's ``length()``, ``substring()`` and
+``indexOf()`` count UTF-16 code units as Java's do (an emoji is 2), not code points as airspeed's. A template that does not parse or fails while it runs
 raises :class:`TemplateFailed`, which the gateway answers with a 500.
 """
 
@@ -52,7 +53,45 @@ def render(
 def _parsed(template: str) -> Any:
     import airspeed
 
+    _java_string_methods()
     return airspeed.Template(template)
+
+
+@functools.cache
+def _java_string_methods() -> None:
+    """Give every template string Java's UTF-16 ``length``, ``substring`` and ``indexOf``: a template
+    that bounds a value by ``length()`` must bound it offline as on AWS (airspeed keeps its string
+    methods in one table for all templates, so they are replaced there once)."""
+    from airspeed import operators
+
+    operators.__additional_methods__[str].update(
+        length=lambda self: len(_utf16(self)) // 2,
+        substring=_java_substring,
+        indexOf=_java_index_of,
+    )
+
+
+def _utf16(text: str) -> bytes:
+    return text.encode("utf-16-le", "surrogatepass")
+
+
+def _java_index_of(text: str, part: Any) -> int:
+    """``String.indexOf`` in UTF-16 units, -1 when absent (airspeed's raises)."""
+    units, wanted = _utf16(text), _utf16(str(part))
+    at = units.find(wanted)
+    while at > 0 and at % 2:
+        at = units.find(wanted, at + 1)
+    return at // 2 if at >= 0 else -1
+
+
+def _java_substring(text: str, begin: int, end: int | None = None) -> str:
+    """``String.substring`` in UTF-16 units: a cut may split a surrogate pair, and an index out of
+    range fails the template as Java's ``StringIndexOutOfBoundsException`` does."""
+    units = _utf16(text)
+    end = len(units) // 2 if end is None else end
+    if not 0 <= begin <= end <= len(units) // 2:
+        raise ValueError(f"substring({begin}, {end}) out of range for length {len(units) // 2}")
+    return units[2 * begin : 2 * end].decode("utf-16-le", "surrogatepass")
 
 
 class JavaMap(dict):

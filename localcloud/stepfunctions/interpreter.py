@@ -25,6 +25,7 @@ import contextvars
 import copy
 import functools
 import json
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -145,10 +146,28 @@ def _eval_jsonata(expression: str) -> Any:
     from moto.stepfunctions.parser.asl.jsonata.jsonata import JSONataException
 
     try:
-        result = jsonata.Jsonata(expression).evaluate(None)
+        result = jsonata.Jsonata(_surrogate_pairs_joined(expression)).evaluate(None)
     except Exception as error:
         raise JSONataException("UNKNOWN", str(error)) from None
     return None if result is None else json.loads(json.dumps(result))
+
+
+#: A ``\\uD83D\\uDE00`` escape pair in a JSONata string literal, not preceded by an escaped backslash.
+_ESCAPED_PAIR = re.compile(r"(?<!\\)((?:\\\\)*)\\u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})", re.IGNORECASE)
+
+
+def _surrogate_pairs_joined(expression: str) -> str:
+    """The expression with each escaped surrogate pair written as its character: moto writes the
+    state's input into the expression as ASCII JSON, and jsonata-python reads each escape of a pair
+    as a lone surrogate, so an emoji would be two characters to ``$length`` and ``$substring``
+    where AWS's JSONata counts one."""
+    return _ESCAPED_PAIR.sub(
+        lambda m: (
+            m[1]
+            + (chr(int(m[2], 16)) + chr(int(m[3], 16))).encode("utf-16", "surrogatepass").decode("utf-16")
+        ),
+        expression,
+    )
 
 
 # ---------------------------------------------------------------------------------------- starting

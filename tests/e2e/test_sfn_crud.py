@@ -4,8 +4,12 @@ synchronously; a missing item is a 404, an invalid body a 400; no Lambda runs.""
 from __future__ import annotations
 
 import json
+from urllib.parse import quote
 
 import pytest
+
+from localcloud.apigateway.vtl import render
+from patterns.sfn_crud import MAX_PRICE, _response_template
 
 pytestmark = pytest.mark.e2e
 
@@ -61,6 +65,11 @@ def test_a_missing_item_is_a_404_for_reads_and_deletes(local_cloud):
         ({"name": "cup", "price": "cheap"}, "price"),
         ({"name": "cup", "price": -1}, "price"),
         ({"name": "cup", "price": 1e308}, "price"),
+        ({"name": "cup", "price": 1e-200}, "price"),
+        ({"name": "cup", "price": 5e-324}, "price"),
+        ({"name": "cup", "price": 1e-131}, "price"),
+        ({"name": "cup", "price": 1e-130}, "price"),
+        ({"name": "cup", "price": 0.009}, "price"),
         ({"name": "", "price": 1}, "name"),
         ({"name": "x" * 201, "price": 1}, "name"),
         ({"name": "\ud800", "price": 1}, "name"),
@@ -80,12 +89,74 @@ def test_an_item_the_table_would_refuse_is_a_400_naming_the_field(local_cloud, b
 
 def test_the_workflow_refuses_an_invalid_item_itself_when_started_directly(local_cloud):
     cloud = local_cloud("sfn_crud")
-    for body in ({"name": "cup"}, {"name": "cup", "price": 1e308}):
+    for body in ({"name": "cup"}, {"name": "cup", "price": 1e308}, {"name": "cup", "price": 1e-200}):
         started = cloud.client("stepfunctions").start_sync_execution(
             stateMachineArn=cloud.outputs["StateMachineArn"],
             input=json.dumps({"method": "PUT", "id": "cup-3", "body": body}),
         )
         assert (started["status"], started["error"]) == ("FAILED", "InvalidBody")
+    assert cloud.client("dynamodb").scan(TableName=cloud.outputs["TableName"])["Items"] == []
+
+
+def test_a_price_is_zero_or_at_least_one_cent(local_cloud):
+    api = local_cloud("sfn_crud").api()
+    for price in (0, 0.01, 0.5, MAX_PRICE):
+        stored = api.put("/items/cup-5", json={"name": "cup", "price": price})
+        assert (stored.status, stored.json()["price"]) == (200, price)
+
+
+def test_an_item_dynamodb_refuses_is_a_400_from_the_workflow_not_a_500(local_cloud):
+    """The Catch on PutItem: a body the checks let through but DynamoDB refuses (a lone surrogate
+    in a direct execution) ends in InvalidBody, never in DynamoDB's own message."""
+    cloud = local_cloud("sfn_crud")
+    started = cloud.client("stepfunctions").start_sync_execution(
+        stateMachineArn=cloud.outputs["StateMachineArn"],
+        input=json.dumps({"method": "PUT", "id": "cup-6", "body": {"name": "\ud800", "price": 1}}),
+    )
+    assert (started["status"], started["error"]) == ("FAILED", "InvalidBody")
+    assert "DynamoDB" not in started["cause"]
+
+
+def _answer(execution: dict) -> tuple[int | None, dict]:
+    context = {"responseOverride": {"status": None, "header": {}}, "requestId": "req-1"}
+    text = render(
+        _response_template(), body=json.dumps(execution), params={}, context=context, stage_variables={}
+    )
+    return context["responseOverride"]["status"], json.loads(text)
+
+
+def test_the_answer_to_a_mapped_error_is_json_whatever_its_cause_holds():
+    cause = 'it\'s "quoted" \\ and caf\u00e9'
+    status, body = _answer({"status": "FAILED", "error": "NotFound", "cause": cause})
+    assert (status, body["error"], body["message"]) == (404, "NotFound", cause)
+
+
+def test_an_unmapped_error_is_a_500_without_the_cause():
+    cause = "DynamoDB.ValidationException: Number underflow (Service: DynamoDb, Request ID: ABC123, it's)"
+    status, body = _answer({"status": "FAILED", "error": "States.Runtime", "cause": cause})
+    assert status == 500
+    assert "ABC123" not in json.dumps(body) and "Number" not in json.dumps(body)
+    assert body["error"] == "InternalError" and body["message"]
+
+
+EMOJI = "\U0001f600"
+
+
+def test_an_id_is_stored_as_requested_however_many_utf16_units_it_takes(local_cloud):
+    """API Gateway's VTL counts an emoji as two UTF-16 units: a valid id must not be cut for that,
+    or 😀 * 128 + "AB" and 😀 * 128 + "AC" would both be stored as 😀 * 128 + "A"."""
+    api = local_cloud("sfn_crud").api()
+    for item_id in (EMOJI * 128, EMOJI * 129, EMOJI * 256, EMOJI * 128 + "AB", EMOJI * 128 + "AC"):
+        stored = api.put("/items/" + quote(item_id), json={**ITEM, "name": item_id[-2:]})
+        assert (stored.status, stored.json()["id"]) == (200, item_id)
+    assert api.get("/items/" + quote(EMOJI * 128 + "AB")).json()["name"] == "AB"
+
+
+def test_a_long_id_of_emoji_is_refused_not_cut_into_a_valid_one(local_cloud):
+    cloud = local_cloud("sfn_crud")
+    for item_id in (EMOJI * 257, EMOJI * 256 + "A", EMOJI * 255 + "AB", EMOJI * 300):
+        answer = cloud.api().put("/items/" + quote(item_id), json=ITEM)
+        assert (answer.status, answer.json()["error"]) == (400, "InvalidId"), len(item_id)
     assert cloud.client("dynamodb").scan(TableName=cloud.outputs["TableName"])["Items"] == []
 
 
@@ -130,8 +201,6 @@ def test_an_id_that_closes_its_string_cannot_turn_a_get_into_a_delete(local_clou
     ['say "hi"', "back\\slash", "tab\there", "new\nline", "nul\u0000", "caf\u00e9 \U0001f600", "it's", "}{"],
 )
 def test_ids_with_quotes_backslashes_control_characters_and_unicode_round_trip(local_cloud, item_id):
-    from urllib.parse import quote
-
     api = local_cloud("sfn_crud").api()
     path = "/items/" + quote(item_id, safe="")
     stored = api.put(path, json=ITEM)

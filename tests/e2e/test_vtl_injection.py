@@ -136,11 +136,16 @@ def _body(value: str) -> dict[str, Any]:
     }
 
 
-def _render(spliced: SplicingTemplate, value: str, where: str) -> str:
+#: A body whose JSON value is followed by text that would add a key if spliced as JSON text.
+FIRST_VALUE = '{"type": "order.placed", "name": "n", "price": 1, "payload": {}}'
+TRAILING_TEXT = ', "request_id": "x", "zq9": {"a": 1}'
+
+
+def _render(spliced: SplicingTemplate, value: str, where: str, body: str | None = None) -> str:
     params: dict[str, dict[str, str]] = {"path": {}, "querystring": {}, "header": {}}
     for name, kind in spliced.params.items():
         params[kind][name] = value if where == name else OTHER
-    body = json.dumps(_body(value if where == "body" else OTHER))
+    body = json.dumps(_body(value if where == "body" else OTHER)) if body is None else body
     context = {
         "httpMethod": spliced.method,
         "requestId": "11111111-2222-3333-4444-555555555555",
@@ -163,20 +168,34 @@ def _parse(spliced: SplicingTemplate, text: str) -> Any:
         keys = [key for key, _ in pairs]
         assert len(keys) == len(set(keys)), f"a form key repeated: {keys}"
         return dict(pairs)
-    return json.loads(text)
+    return _loads(text)
 
 
-def _unfold(tree: Any, shape: Any) -> Any:
-    """``tree`` with every string parsed as JSON where ``shape`` (the expected rendering) holds JSON."""
+def _loads(text: str) -> Any:
+    """JSON, refusing a repeated key: the service would read one of the two, an injected one maybe."""
+
+    def unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        keys = [key for key, _ in pairs]
+        assert len(keys) == len(set(keys)), f"a JSON key repeated: {keys}"
+        return dict(pairs)
+
+    return json.loads(text, object_pairs_hook=unique)
+
+
+def _unfold(tree: Any, shape: Any, opaque: str | None = None) -> Any:
+    """``tree`` with every string parsed as JSON where ``shape`` (the expected rendering) holds JSON;
+    a string equal to ``opaque`` (the raw body, stored as text) stands for what the shape expects."""
     if isinstance(shape, dict):
         assert isinstance(tree, dict) and tree.keys() == shape.keys(), f"keys {list(tree)} != {list(shape)}"
-        return {key: _unfold(tree[key], shape[key]) for key in shape}
+        return {key: _unfold(tree[key], shape[key], opaque) for key in shape}
     if isinstance(shape, list):
         assert isinstance(tree, list) and len(tree) == len(shape)
-        return [_unfold(item, model) for item, model in zip(tree, shape, strict=True)]
+        return [_unfold(item, model, opaque) for item, model in zip(tree, shape, strict=True)]
     if isinstance(shape, _Nested):
         assert isinstance(tree, str), f"expected JSON text, got {tree!r}"
-        return _unfold(json.loads(tree), shape.value)
+        if tree == opaque:
+            return _plain(shape.value)
+        return _unfold(_loads(tree), shape.value, opaque)
     return tree
 
 
@@ -258,6 +277,27 @@ def check(spliced: SplicingTemplate) -> list[str]:
     return problems
 
 
+def check_trailing_text(spliced: SplicingTemplate) -> list[str]:
+    """Whether text after the body's JSON value changes what ``spliced`` renders.
+
+    API Gateway does not document whether its validator refuses such a body (the local cloud's
+    does), so a template must be safe either way: it may fail to render (nothing is sent), keep the
+    raw body as an opaque string, or read the first value only; it may not add or replace a key."""
+    if not spliced.reads_body:
+        return []
+    expected = _shape(_parse(spliced, _render(spliced, OTHER, "body", body=FIRST_VALUE)))
+    raw = FIRST_VALUE + TRAILING_TEXT
+    try:
+        rendered = _render(spliced, OTHER, "body", body=raw)
+    except TemplateFailed:
+        return []
+    try:
+        got = _unfold(_parse(spliced, rendered), expected, opaque=raw)
+    except (AssertionError, ValueError) as error:
+        return [f"{spliced.label}: trailing text broke the request: {error}"]
+    return [] if got == _plain(expected) else [f"{spliced.label}: trailing text changed it to {got!r}"]
+
+
 @pytest.fixture(scope="module")
 def spliced_templates(cloud_assembly) -> list[SplicingTemplate]:
     """From every stack the app synthesizes: each pattern's, and each of its variants'."""
@@ -282,6 +322,41 @@ def test_the_search_finds_the_templates_that_splice_request_values(spliced_templ
 def test_no_request_value_changes_the_structure_of_any_integration_request(spliced_templates):
     problems = [problem for spliced in spliced_templates for problem in check(spliced)]
     assert not problems, "\n".join(problems[:20]) + f"\n({len(problems)} in all)"
+
+
+def test_text_after_the_bodys_json_value_cannot_add_or_replace_a_key(spliced_templates):
+    problems = [problem for spliced in spliced_templates for problem in check_trailing_text(spliced)]
+    assert not problems, "\n".join(problems)
+
+
+def test_the_trailing_text_check_catches_a_raw_body_spliced_as_json_text():
+    body = vtl_json_string("$input.body", 1)
+    raw = SplicingTemplate(
+        stack="Example",
+        method="POST",
+        path="/requests",
+        content_type="application/json",
+        template=f'{{"Detail": "{{\\"request_id\\": \\"$context.requestId\\", \\"body\\": {body}}}"}}',
+        integration_content_type="application/json",
+        params={},
+        reads_body=True,
+    )
+    [problem] = check_trailing_text(raw)
+    assert "repeated" in problem, problem
+    assert (
+        check_trailing_text(replace(raw, template=raw.template.replace("$input.body", "$input.json('$')")))
+        == []
+    )
+
+
+def test_the_local_clouds_validator_refuses_text_after_the_bodys_json_value(local_cloud):
+    """What the local cloud does; AWS does not document it, so the templates do not rely on it."""
+    cloud = local_cloud("storage_first", variant="eventbridge")
+    answer = cloud.api().post(
+        "/requests", body=FIRST_VALUE + TRAILING_TEXT, headers={"Content-Type": "application/json"}
+    )
+    assert answer.status_code == 400, answer.text
+    assert cloud.trace.find("integrate") == []
 
 
 def test_the_check_catches_a_value_escaped_once_where_it_sits_two_strings_deep():

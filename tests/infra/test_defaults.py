@@ -381,3 +381,27 @@ def test_grant_topic_key_grants_a_publisher_a_customer_managed_key_only(stack):
     assert granted(stack) == {
         stack.get_logical_id(key.node.default_child): {"kms:Decrypt", "kms:GenerateDataKey*"}
     }
+
+
+def test_json_model_carries_draft_4_combinators_and_number_keywords(stack):
+    from aws_cdk import aws_apigateway as apigw
+
+    from patterns.defaults import json_model
+
+    api = apigw.RestApi(stack, "Api")
+    api.root.add_method("GET")
+    price = {
+        "type": "number",
+        "multipleOf": 0.5,
+        "exclusiveMaximum": True,
+        "maximum": 10,
+        "anyOf": [{"maximum": 0}, {"minimum": 0.01}],
+        "not": {"enum": [3]},
+        "oneOf": [{"type": "number"}],
+        "allOf": [{"minimum": 0}],
+    }
+    json_model(api, "Price", {"type": "object", "properties": {"price": price}})
+    [model] = Template.from_stack(stack).find_resources("AWS::ApiGateway::Model").values()
+    assert model["Properties"]["Schema"]["properties"]["price"] == price
+    with pytest.raises(ValueError, match="patternProperties"):
+        json_model(api, "Other", {"patternProperties": {}})

@@ -9,7 +9,7 @@ import pytest
 from aws_cdk import App, Stack
 
 from patterns.defaults import SecureDefaultOverridden
-from patterns.sfn_crud import ERROR_STATUS, MAX_ID_LENGTH, MAX_NAME_LENGTH, MAX_PRICE, SfnCrud
+from patterns.sfn_crud import ERROR_STATUS, MAX_ID_LENGTH, MAX_NAME_LENGTH, MAX_PRICE, MIN_PRICE, SfnCrud
 from tests.infra.conftest import properties_of, resources_of, statements_of
 
 pytestmark = pytest.mark.infra
@@ -60,6 +60,9 @@ def test_a_choice_on_the_method_routes_to_one_dynamodb_integration_each(template
         {"ErrorEquals": ["DynamoDB.ConditionalCheckFailedException"], "Next": "NotFound"}
     ]
     assert states["ValidBody?"]["Default"] == "InvalidBody"
+    assert states["PutItem"]["Catch"] == [
+        {"ErrorEquals": ["DynamoDB.ValidationException"], "Next": "InvalidBody"}
+    ]
     assert {
         states[name]["Error"] for name in ("NotFound", "InvalidBody", "InvalidId", "MethodNotAllowed")
     } == set(ERROR_STATUS)
@@ -78,7 +81,9 @@ def test_the_integration_response_maps_the_executions_errors_to_statuses(templat
             p if isinstance(p, str) else "<token>"
             for p in integration["RequestTemplates"]["application/json"]["Fn::Join"][1]
         )
-        assert f"$id.substring(0, {MAX_ID_LENGTH + 1})" in request, "no id can outgrow the execution input"
+        assert f"$id.substring(0, {2 * MAX_ID_LENGTH + 1})" in request, (
+            "no id can outgrow the execution input"
+        )
         assert f'\\"method\\": \\"{method["HttpMethod"]}\\"' in request, "the method is a literal"
         [ok, failed] = integration["IntegrationResponses"]
         template = ok["ResponseTemplates"]["application/json"]
@@ -90,6 +95,7 @@ def test_the_integration_response_maps_the_executions_errors_to_statuses(templat
     [model] = properties_of(raw, "AWS::ApiGateway::Model").values()
     properties = model["Schema"]["properties"]
     assert (model["Schema"]["additionalProperties"], properties["price"]["maximum"]) == (False, MAX_PRICE)
+    assert properties["price"]["anyOf"] == [{"maximum": 0}, {"minimum": MIN_PRICE}], "0 or at least a cent"
     assert properties["name"]["maxLength"] == MAX_NAME_LENGTH
 
 

@@ -782,3 +782,45 @@ def test_an_unreachable_http_backend_is_a_500(synth, run):
     cloud = run(synth("ApiIntegrations", build), parameters={"BackendUrl": "http://127.0.0.1:9"})
     response = cloud.api().get("/legacy/anything")
     assert (response.status_code, response.json()) == (500, INTERNAL_ERROR)
+
+
+@pytest.mark.parametrize(
+    ("text", "length", "cut"),
+    [
+        ("abc", 3, "ab"),
+        ("caf\u00e9", 4, "ca"),
+        ("\U0001f600\U0001f600", 4, "\U0001f600"),
+        ("a\U0001f600", 3, "a\ud83d"),
+    ],
+)
+def test_string_length_and_substring_count_utf16_units_as_java_does(text, length, cut):
+    """API Gateway's VTL is Java's: an emoji is two units, and a cut may split it."""
+    from localcloud.apigateway.vtl import escape_javascript, render
+
+    template = "$input.params('v').length()|$util.escapeJavaScript($input.params('v').substring(0, 2))"
+    rendered = render(template, body="", params={"path": {"v": text}}, context={}, stage_variables={})
+    assert rendered == f"{length}|{escape_javascript(cut)}"
+
+
+def test_index_of_counts_utf16_units_and_answers_minus_one_when_absent():
+    from localcloud.apigateway.vtl import render
+
+    template = (
+        "$input.params('v').indexOf('b')|$input.params('v').indexOf('z')|$input.params('v').indexOf('A')"
+    )
+    # U+4100 then NUL hold A's bytes across two units: Java does not find it there.
+    params = {"path": {"v": "\U0001f600b\u4100\u0000"}}
+    assert render(template, body="", params=params, context={}, stage_variables={}) == "2|-1|-1"
+
+
+def test_a_substring_out_of_range_fails_the_template_as_java_throws():
+    from localcloud.apigateway.vtl import TemplateFailed, render
+
+    with pytest.raises(TemplateFailed, match="out of range"):
+        render(
+            "$input.params('v').substring(0, 9)",
+            body="",
+            params={"path": {"v": "ab"}},
+            context={},
+            stage_variables={},
+        )

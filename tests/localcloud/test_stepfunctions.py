@@ -547,6 +547,39 @@ def test_jsonata_states_compute_arguments_conditions_and_outputs(synth, run):
     assert large.output == {"total": 99, "currency": "USD"}
 
 
+def build_jsonata_text(stack: Stack) -> None:
+    machine(
+        stack,
+        "Measured",
+        {
+            "QueryLanguage": "JSONata",
+            "StartAt": "Measure",
+            "States": {
+                "Measure": {
+                    "Type": "Pass",
+                    "Output": {
+                        "length": "{% $length($states.input.text) %}",
+                        "text": "{% $states.input.text %}",
+                        "first": "{% $substring($states.input.text, 0, 1) %}",
+                    },
+                    "End": True,
+                }
+            },
+        },
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "length"), [("\U0001f600\U0001f600", 2), ("caf\u00e9 \U0001f600", 6), ("a\ud83d", 2)]
+)
+def test_jsonata_counts_characters_as_code_points_as_aws_does(synth, run, text, length):
+    """An emoji in the input is one character to JSONata on AWS, not the two UTF-16 units its JSON escape has."""
+    cloud = run(synth("SfnJsonataText", build_jsonata_text))
+    measured = cloud.start_execution("Measured", {"text": text})
+    cloud.drain()
+    assert measured.output == {"length": length, "text": text, "first": text[0]}
+
+
 # ---------------------------------------------------------------------------------------- Parallel, Map, callbacks, nesting
 
 
