@@ -90,6 +90,14 @@ def build(stack: Stack) -> None:
     recorder("Aggregator", folder="stream_window").add_event_source(
         from_start(stream("Windows"), batch_size=2, tumbling_window=Duration.seconds(60))
     )
+    recorder("ShortAggregator", folder="stream_window").add_event_source(
+        from_start(
+            stream("ShortWindows"),
+            batch_size=2,
+            tumbling_window=Duration.seconds(60),
+            max_record_age=Duration.seconds(60),
+        )
+    )
 
     fanned_out = stream("FannedOut")
     recorder("FanOutConsumer").add_event_source(
@@ -500,6 +508,25 @@ def test_tumbling_window_passes_state_and_closes_with_a_final_invoke(cloud):
     }
     finals = [d.at for d in deliveries(cloud, "Aggregator") if "final" in d.detail]
     assert finals == [60, 120], "each window closes at its end, in virtual time"
+
+
+def test_a_final_window_invoke_that_never_gets_through_is_given_up_with_the_window(cloud):
+    """Held back past the maximum record age after the window's end, the final state is dropped and
+    the next record opens a fresh window."""
+    aggregator = cloud.function("ShortAggregator")
+    put(cloud, "ShortWindows", "v1", value=1)
+    cloud.advance(1)
+    aggregator.reserved_concurrency = 0
+    cloud.drain()
+    [discard] = cloud.trace.find("discard")
+    assert discard.detail.endswith("final state of window 2026-01-01T00:00:00Z (RecordAgeExceeded)")
+    assert discard.outcome == "dropped" and 120 < discard.at <= 180
+    aggregator.reserved_concurrency = None
+    put(cloud, "ShortWindows", "v2", value=2)
+    cloud.drain()
+    items = cloud.client("dynamodb").scan(TableName=cloud.physical_id("Log"))["Items"]
+    summaries = [json.loads(i["summary"]["S"]) for i in items if "summary" in i]
+    assert summaries == [{"total": 2, "records": 1, "invocations": 1}], "v1's window never closed"
 
 
 def test_records_older_than_the_maximum_age_go_to_the_destination(cloud):
