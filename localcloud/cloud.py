@@ -47,7 +47,7 @@ from localcloud.errors import (
     UnsupportedResourceType,
 )
 from localcloud.event_sources import Pollable
-from localcloud.iam import RESOURCE_ARNS, PolicyEngine, access_denied, iam_action
+from localcloud.iam import PolicyEngine, access_denied, call_resources, iam_action
 from localcloud.intrinsics import Resolver, creation_order
 from localcloud.invoker import Invoker, ReadTimedOut, Throttled, encode
 from localcloud.lambda_runtime import LambdaFunction, follow_into_threads
@@ -538,34 +538,31 @@ class LocalCloud:
         if principal is None or not self.enforce_iam or service_model.service_name in SELF_AUTHORIZED:
             return
         prefix, action = iam_action(service_model, operation)
-        extract = RESOURCE_ARNS.get(prefix)
-        if extract is None:
+        resources = call_resources(prefix, params, (self.partition, self.region, self.account))
+        if resources is None:
             # The resource of this service's calls cannot be named offline: the action alone decides.
             self.iam.action_only_services.add(prefix)
-            resource = None
-        else:
-            # A call that names no resource (ListQueues, say) is authorized against "*", as in AWS.
-            resource = extract(params, (self.partition, self.region, self.account)) or "*"
-        decision = self.iam.decide(principal.role_arn, action, resource)
-        if not decision.allowed:
-            self.trace.record(
-                "denied",
-                principal.session,
-                prefix,
-                f"{action} on {resource or '*'}",
-                at=self.clock.elapsed(),
-                parent=principal.span,
-                outcome="AccessDenied",
-            )
-            raise access_denied(
-                prefix,
-                operation,
-                principal.role_arn,
-                principal.session,
-                action,
-                resource or "*",
-                decision.reason,
-            )
+        for resource in resources or [None]:
+            decision = self.iam.decide(principal.role_arn, action, resource)
+            if not decision.allowed:
+                self.trace.record(
+                    "denied",
+                    principal.session,
+                    prefix,
+                    f"{action} on {resource or '*'}",
+                    at=self.clock.elapsed(),
+                    parent=principal.span,
+                    outcome="AccessDenied",
+                )
+                raise access_denied(
+                    prefix,
+                    operation,
+                    principal.role_arn,
+                    principal.session,
+                    action,
+                    resource or "*",
+                    decision.reason,
+                )
 
     def _dynamodb_key_schema(self, table: str) -> dict[str, str] | None:
         """``{attribute: HASH | RANGE}`` of a table in this cloud's account and region, by name or ARN."""

@@ -336,6 +336,18 @@ RESOURCE_ARNS: dict[str, Callable[[dict[str, Any], tuple[str, str, str]], str | 
 }
 
 
+def call_resources(prefix: str, params: dict[str, Any], where: tuple[str, str, str]) -> list[str] | None:
+    """Every resource a call is authorized on, ``["*"]`` if it names none, None if it cannot be named
+    offline. A DynamoDB batch call needs the action on each table of its ``RequestItems``, as in AWS."""
+    extract = RESOURCE_ARNS.get(prefix)
+    if extract is None:
+        return None
+    tables = params.get("RequestItems") or {}
+    if prefix == "dynamodb" and len(tables) > 1:
+        return [extract({"RequestItems": {table: None}}, where) or "*" for table in tables]
+    return [extract(params, where) or "*"]
+
+
 #: AWS managed policies the patterns may attach, as their documents read.
 MANAGED_POLICIES: dict[str, dict[str, Any]] = {
     "service-role/AWSLambdaBasicExecutionRole": {

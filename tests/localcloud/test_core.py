@@ -76,6 +76,10 @@ def build_sqs(stack: Stack) -> None:
             filters=[lambda_.FilterCriteria.filter({"body": {"kind": lambda_.FilterRule.is_equal("keep")}})],
         )
     )
+    bulk = sqs.Queue(stack, "Bulk", visibility_timeout=Duration.seconds(30))
+    _consumer(stack, "BulkConsumer", table, report=False).add_event_source(
+        sources.SqsEventSource(bulk, batch_size=15, max_batching_window=Duration.seconds(1))
+    )
 
 
 @pytest.fixture
@@ -166,7 +170,72 @@ def test_filter_criteria_and_batching_window(sqs_cloud):
         QueueUrl=url(sqs_cloud, "Filtered"), AttributeNames=["ApproximateNumberOfMessages"]
     )
     assert leftover["Attributes"]["ApproximateNumberOfMessages"] == "0", "filtered-out messages are deleted"
+    sqs_cloud.advance(60)
     assert [len(d.data["message_ids"]) for d in sqs_cloud.trace.find("deliver")] == [2]
+    assert sqs_cloud.moto_queue(sqs_cloud.physical_id("Filtered").rsplit("/", 1)[1])._messages == [], (
+        "deleted, not merely received: nothing comes back after the visibility timeout"
+    )
+
+
+def test_redeliveries_come_at_each_messages_own_visibility_expiry(sqs_cloud):
+    """The clock stops at the earliest moment something is due, so no redelivery is late."""
+    send(sqs_cloud, "Work", "poison-1")
+    sqs_cloud.advance(10)
+    send(sqs_cloud, "Work", "poison-2")
+    sqs_cloud.drain()
+    deliveries = sqs_cloud.trace.find("deliver")
+    assert [round(d.at) for d in deliveries] == [0, 10, 30, 40]
+    assert [len(d.data["message_ids"]) for d in deliveries] == [1, 1, 1, 1]
+    assert [round(r.at) for r in sqs_cloud.trace.find("redrive")] == [60, 70]
+
+
+def test_the_batching_window_counts_only_messages_that_could_be_received(sqs_cloud):
+    """Delayed messages do not fill a batch: the one visible message waits out the 20 s window."""
+    send(sqs_cloud, "Filtered", *[json.dumps({"kind": "keep", "n": n}) for n in range(10)], DelaySeconds=60)
+    send(sqs_cloud, "Filtered", json.dumps({"kind": "keep", "n": "now"}))
+    sqs_cloud.drain()
+    deliveries = sqs_cloud.trace.find("deliver")
+    assert [(round(d.at), len(d.data["message_ids"])) for d in deliveries] == [(20, 1), (60, 10)]
+
+
+def test_an_in_flight_message_does_not_fill_the_batching_window(sqs_cloud):
+    """Ten received, still invisible messages leave the window to run its 20 s for a new one."""
+    sqs = sqs_cloud.client("sqs")
+    send(sqs_cloud, "Filtered", *[json.dumps({"kind": "keep", "n": n}) for n in range(10)])
+    held = sqs.receive_message(
+        QueueUrl=url(sqs_cloud, "Filtered"), MaxNumberOfMessages=10, VisibilityTimeout=300
+    )
+    assert len(held["Messages"]) == 10
+    send(sqs_cloud, "Filtered", json.dumps({"kind": "keep", "n": "now"}))
+    sqs_cloud.advance(19)
+    assert sqs_cloud.trace.find("deliver") == []
+    sqs_cloud.advance(1)
+    assert [len(d.data["message_ids"]) for d in sqs_cloud.trace.find("deliver")] == [1]
+
+
+def test_a_batch_size_above_ten_is_never_exceeded(sqs_cloud):
+    """BatchSize 15 is read ten messages at a time, the second read asking for the five left."""
+    send(sqs_cloud, "Bulk", *[f"m-{i}" for i in range(25)])
+    sqs_cloud.drain()
+    assert [len(d.data["message_ids"]) for d in sqs_cloud.trace.find("deliver")] == [15, 10]
+    assert len(seen(sqs_cloud)) == 25
+
+
+def test_an_unknown_item_identifier_fails_the_whole_batch(sqs_cloud):
+    """Lambda treats a batchItemFailures entry naming no message of the batch as a failed batch."""
+    send(sqs_cloud, "Work", "good-1", "unknown-1")
+    sqs_cloud.advance(0)
+    [first] = sqs_cloud.trace.find("deliver")
+    assert first.outcome == "invalid batchItemFailures: the whole batch returns"
+    sqs_cloud.advance(31)
+    deliveries = sqs_cloud.trace.find("deliver")
+    assert [(round(d.at), len(d.data["message_ids"])) for d in deliveries] == [(0, 2), (30, 2)]
+    assert sorted(i["pk"]["S"] for i in seen(sqs_cloud)) == [
+        "good-1#1",
+        "good-1#2",
+        "unknown-1#1",
+        "unknown-1#2",
+    ]
 
 
 def test_maximum_concurrency_caps_batches_in_flight(sqs_cloud):

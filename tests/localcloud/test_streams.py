@@ -74,6 +74,7 @@ def build(stack: Stack) -> None:
             on_failure=sources.SqsDlq(failures),
         )
     )
+    recorder("Skipper").add_event_source(from_start(stream("Skipped"), batch_size=10, retry_attempts=1))
     recorder("Picky").add_event_source(
         from_start(
             stream("Filtered"),
@@ -88,6 +89,14 @@ def build(stack: Stack) -> None:
     )
     recorder("Aggregator", folder="stream_window").add_event_source(
         from_start(stream("Windows"), batch_size=2, tumbling_window=Duration.seconds(60))
+    )
+    recorder("ShortAggregator", folder="stream_window").add_event_source(
+        from_start(
+            stream("ShortWindows"),
+            batch_size=2,
+            tumbling_window=Duration.seconds(60),
+            max_record_age=Duration.seconds(60),
+        )
     )
 
     fanned_out = stream("FannedOut")
@@ -127,13 +136,14 @@ def build(stack: Stack) -> None:
         )
     )
 
-    kinesis.Stream(
+    on_demand = kinesis.Stream(
         stack,
         "OnDemand",
         stream_mode=kinesis.StreamMode.ON_DEMAND,
         retention_period=Duration.hours(48),
         removal_policy=RemovalPolicy.DESTROY,
     )
+    recorder("Keeper").add_event_source(from_start(on_demand))
 
 
 @pytest.fixture
@@ -300,6 +310,88 @@ def test_reported_failure_resumes_from_the_failed_record(cloud):
     assert failures(cloud) == []
 
 
+def test_several_reported_failures_resume_from_the_lowest(cloud):
+    sent = [
+        put(cloud, "Reported", record_id, fail_once=record_id.startswith("f"))
+        for record_id in ("g1", "f2", "g3", "f4", "g5")
+    ]
+    cloud.drain()
+
+    batches = [d.data["sequence_numbers"] for d in deliveries(cloud, "Reporter")]
+    sequence = [r["SequenceNumber"] for r in sent]
+    assert batches == [sequence, sequence[1:]], "checkpointed before f2, the first failure, not f4"
+    assert ids(log(cloud, "Reporter")) == ["g1", "f2", "g3", "f4", "g5", "f2", "g3", "f4", "g5"]
+
+
+def test_retries_exhausted_without_a_destination_skip_the_batch_and_go_on(cloud):
+    put(cloud, "Skipped", "bad", poison=True)
+    put(cloud, "Skipped", "good")
+    cloud.drain()
+    invokes = cloud.trace.find("invoke", target=cloud.function("Skipper").name)
+    assert [span.at for span in invokes] == [0, 1], "one retry, then given up"
+    [discard] = cloud.trace.find("discard")
+    assert (discard.target, discard.outcome) == ("-", "dropped")
+    assert discard.detail.endswith("2 record(s) 1..2 (RetryAttemptsExhausted)")
+    assert failures(cloud) == []
+
+    put(cloud, "Skipped", "after")
+    cloud.drain()
+    assert ids(log(cloud, "Skipper")) == ["bad", "bad", "after"], "the function raised at bad, twice"
+
+
+def test_a_throttled_batch_is_retried_with_back_off_using_no_retries(cloud):
+    """Retrier gives up after two retries of function errors; the throttles before them count for none."""
+    retrier = cloud.function("Retrier")
+    retrier.reserved_concurrency = 0
+    put(cloud, "Retried", "bad", poison=True)
+    cloud.advance(7)
+    throttled = [(d.at, d.outcome) for d in deliveries(cloud, "Retrier")]
+    assert throttled == [(0, "throttled"), (1, "throttled"), (3, "throttled"), (7, "throttled")]
+    retrier.reserved_concurrency = None
+    cloud.drain()
+    invokes = cloud.trace.find("invoke", target=retrier.name)
+    assert [span.at for span in invokes] == [15, 31, 63], "the back-off keeps growing from the throttles"
+    [failure] = failures(cloud)
+    assert failure["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert failure["requestContext"]["approximateInvokeCount"] == 3
+
+
+def _mapping(cloud: LocalCloud, function: str):
+    [mapping] = [p for p in cloud.pollables if getattr(p, "function", None) is cloud.function(function)]
+    return mapping
+
+
+def _put_then_read_after(cloud: LocalCloud, function: str, seconds: int, write) -> None:
+    """Write a record while the mapping is off, let ``seconds`` pass, then let the mapping read."""
+    mapping = _mapping(cloud, function)
+    mapping.enabled = False
+    write()
+    cloud.advance(seconds)
+    mapping.enabled = True
+    cloud.drain()
+
+
+def test_a_kinesis_record_is_kept_for_the_streams_retention_hours(cloud):
+    """The OnDemand stream keeps records 48 h: still read at 48 h, lost a second later."""
+    _put_then_read_after(cloud, "Keeper", 48 * 3600, lambda: put(cloud, "OnDemand", "kept"))
+    _put_then_read_after(cloud, "Keeper", 48 * 3600 + 1, lambda: put(cloud, "OnDemand", "lost"))
+    assert ids(log(cloud, "Keeper")) == ["kept"]
+    [expired] = cloud.trace.find("expire")
+    assert expired.detail.endswith("1 record(s) past the stream's retention") and failures(cloud) == []
+
+
+def test_a_dynamodb_stream_record_is_kept_for_24_hours(cloud):
+    def write(item_id: str):
+        return lambda: cloud.client("dynamodb").put_item(
+            TableName=cloud.physical_id("Items"), Item={"id": {"S": item_id}, "status": {"S": "new"}}
+        )
+
+    _put_then_read_after(cloud, "ItemConsumer", 24 * 3600, write("kept"))
+    _put_then_read_after(cloud, "ItemConsumer", 24 * 3600 + 1, write("lost"))
+    assert ids(log(cloud, "ItemConsumer")) == ["kept"]
+    assert len(cloud.trace.find("expire")) == 1
+
+
 def test_filter_criteria_see_kinesis_data_decoded(cloud):
     put(cloud, "Filtered", "k1", kind="keep")
     put(cloud, "Filtered", "d1", kind="drop")
@@ -416,6 +508,25 @@ def test_tumbling_window_passes_state_and_closes_with_a_final_invoke(cloud):
     }
     finals = [d.at for d in deliveries(cloud, "Aggregator") if "final" in d.detail]
     assert finals == [60, 120], "each window closes at its end, in virtual time"
+
+
+def test_a_final_window_invoke_that_never_gets_through_is_given_up_with_the_window(cloud):
+    """Held back past the maximum record age after the window's end, the final state is dropped and
+    the next record opens a fresh window."""
+    aggregator = cloud.function("ShortAggregator")
+    put(cloud, "ShortWindows", "v1", value=1)
+    cloud.advance(1)
+    aggregator.reserved_concurrency = 0
+    cloud.drain()
+    [discard] = cloud.trace.find("discard")
+    assert discard.detail.endswith("final state of window 2026-01-01T00:00:00Z (RecordAgeExceeded)")
+    assert discard.outcome == "dropped" and 120 < discard.at <= 180
+    aggregator.reserved_concurrency = None
+    put(cloud, "ShortWindows", "v2", value=2)
+    cloud.drain()
+    items = cloud.client("dynamodb").scan(TableName=cloud.physical_id("Log"))["Items"]
+    summaries = [json.loads(i["summary"]["S"]) for i in items if "summary" in i]
+    assert summaries == [{"total": 2, "records": 1, "invocations": 1}], "v1's window never closed"
 
 
 def test_records_older_than_the_maximum_age_go_to_the_destination(cloud):

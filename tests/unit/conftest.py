@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -55,3 +56,29 @@ def load_handler(monkeypatch: pytest.MonkeyPatch) -> Callable[..., ModuleType]:
         return importlib.import_module(module)
 
     return load
+
+
+@pytest.fixture
+def emitted_metrics(capsys: pytest.CaptureFixture[str]) -> Callable[[], dict[str, float]]:
+    """The EMF metrics handlers printed since the last call, summed by name (cold start left out)."""
+
+    def read() -> dict[str, float]:
+        totals: dict[str, float] = {}
+        for line in capsys.readouterr().out.splitlines():
+            try:
+                blob = json.loads(line)
+            except ValueError:
+                continue
+            if not isinstance(blob, dict) or "_aws" not in blob:
+                continue
+            for directive in blob["_aws"]["CloudWatchMetrics"]:
+                for metric in directive["Metrics"]:
+                    if metric["Name"] == "ColdStart":
+                        continue
+                    values = blob[metric["Name"]]
+                    totals[metric["Name"]] = totals.get(metric["Name"], 0) + sum(
+                        values if isinstance(values, list) else [values]
+                    )
+        return totals
+
+    return read

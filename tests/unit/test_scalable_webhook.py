@@ -303,3 +303,29 @@ def test_a_batch_in_which_every_record_fails_fails_the_invocation(worker, lambda
     with pytest.raises(worker.BatchProcessingError, match="all 2 records failed"):
         worker.handler(sqs_event("{broken", {"id": "evt_3"}), lambda_context)
     assert stored() == []
+
+
+def test_worker_counts_stored_and_duplicate_webhooks(worker, lambda_context, emitted_metrics):
+    worker.handler(sqs_event(WEBHOOK, {**WEBHOOK, "id": "evt_2"}), lambda_context)
+    assert emitted_metrics() == {"WebhooksStored": 2}
+    worker.handler(sqs_event(WEBHOOK, {**WEBHOOK, "id": "evt_3"}), lambda_context)
+    assert emitted_metrics() == {"WebhooksStored": 1, "DuplicateWebhooks": 1}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {**WEBHOOK, "id": "evt_5", "data": []},
+        {**WEBHOOK, "id": "evt 5"},
+        {**WEBHOOK, "id": "evt_5", "extra": 1},
+        {**WEBHOOK, "id": "evt_5", "type": 7},
+    ],
+    ids=["data-array", "id-space", "extra-field", "type-number"],
+)
+def test_worker_validates_what_it_reads_from_the_queue(worker, lambda_context, emitted_metrics, body):
+    """The queue is not the receiver's alone: a message that breaks the contract fails, unstored."""
+    event = sqs_event(WEBHOOK, body)
+    result = worker.handler(event, lambda_context)
+    assert result == {"batchItemFailures": [{"itemIdentifier": event["Records"][1]["messageId"]}]}
+    assert [item["id"] for item in stored()] == ["evt_1"]
+    assert emitted_metrics() == {"WebhooksStored": 1}

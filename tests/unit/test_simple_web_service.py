@@ -122,6 +122,8 @@ def token(text: str) -> str:
         ({"next_token": token('{"id": "a", "more": 1}')}, "next_token"),
         ({"next_token": token("[" * 50_000)}, "next_token"),
         ({"next_token": token("\udc80")}, "next_token"),  # not UTF-8 once decoded
+        ({"next_token": token('["id"]')}, "next_token"),  # has an "id" member, is no key
+        ({"next_token": token('"id"')}, "next_token"),
     ],
 )
 def test_bad_paging_is_400(items, lambda_context, query, message):
@@ -158,3 +160,28 @@ def test_unknown_ids_are_404_for_every_verb(items, lambda_context):
 
 def test_unknown_route_is_404(items, lambda_context):
     assert call(items, lambda_context, "GET", "/widgets")[0] == 404
+
+
+def test_a_name_may_have_100_characters_not_101(items, lambda_context):
+    status, created = call(
+        items, lambda_context, "POST", "/items", body={"name": "n" * 100, "price_cents": 1}
+    )
+    assert (status, created["name"]) == (201, "n" * 100)
+    status, response = call(
+        items, lambda_context, "POST", "/items", body={"name": "n" * 101, "price_cents": 1}
+    )
+    assert (status, response["message"]) == (400, "name: longer than 100")
+    status, response = call(
+        items, lambda_context, "PUT", f"/items/{created['id']}", body={"name": "n" * 101, "price_cents": 1}
+    )
+    assert (status, response["message"]) == (400, "name: longer than 100")
+    assert len(stored_items()) == 1
+
+
+def test_each_created_item_is_counted_and_nothing_else(items, lambda_context, emitted_metrics):
+    for n in range(2):
+        call(items, lambda_context, "POST", "/items", body={"name": f"n{n}", "price_cents": n})
+    assert emitted_metrics() == {"ItemsCreated": 2}
+    call(items, lambda_context, "POST", "/items", body={"name": "", "price_cents": 1})
+    call(items, lambda_context, "GET", "/items")
+    assert emitted_metrics() == {}

@@ -1,4 +1,5 @@
-"""Records every SQS message it gets; a body starting with "poison" fails (alone, or the batch).
+"""Records every SQS message it gets; a body starting with "poison" fails (alone, or the batch), one
+starting with "unknown" is reported failed under an identifier that is no message's.
 
 On a FIFO queue, a failure also fails the rest of its message group in the batch, unprocessed, as
 AWS asks of FIFO consumers (so the group's order is kept).
@@ -36,4 +37,6 @@ def handler(event, context):
             failures.append({"itemIdentifier": record["messageId"]})
             if group != "-":
                 failed_groups.add(group)
+        if body.startswith("unknown"):
+            failures.append({"itemIdentifier": f"not-{record['messageId']}"})
     return {"batchItemFailures": failures}

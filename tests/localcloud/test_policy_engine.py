@@ -1,0 +1,191 @@
+"""The IAM evaluator on its own: AWS's matching rules and each service's resource naming, no cloud.
+
+A call is named the way ``LocalCloud`` names it (botocore's operation, :func:`iam_action`, then
+:func:`call_resources`), and decided by :class:`PolicyEngine` against a one-statement policy.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import botocore.session
+import pytest
+
+from localcloud.iam import PolicyEngine, call_resources, iam_action
+
+pytestmark = pytest.mark.localcloud
+
+ROLE = "arn:aws:iam::123456789012:role/fn"
+WHERE = ("aws", "eu-west-1", "123456789012")
+ARN = "arn:aws:{service}:eu-west-1:123456789012:{resource}"
+
+
+def engine(*statements: dict) -> PolicyEngine:
+    policy = PolicyEngine()
+    policy.add_identity_policy(ROLE, {"Statement": list(statements)}, "test-policy")
+    return policy
+
+
+def allow(action: str | list[str], resource: str | list[str]) -> dict:
+    return {"Effect": "Allow", "Action": action, "Resource": resource}
+
+
+@cache
+def service_model(service: str):
+    return botocore.session.get_session().get_service_model(service)
+
+
+def calls(service: str, operation: str, **params) -> list[tuple[str, str]]:
+    """The (action, resource) pairs of an SDK call, as the local cloud checks it."""
+    prefix, action = iam_action(service_model(service), operation)
+    return [(action, resource) for resource in call_resources(prefix, params, WHERE)]
+
+
+def call(service: str, operation: str, **params) -> tuple[str, str]:
+    [checked] = calls(service, operation, **params)
+    return checked
+
+
+def allowed(policy: PolicyEngine, service: str, operation: str, **params) -> bool:
+    return all(policy.decide(ROLE, *checked).allowed for checked in calls(service, operation, **params))
+
+
+TABLE = ARN.format(service="dynamodb", resource="table/Orders")
+
+
+# ------------------------------------------------------------------------------- matching rules
+
+
+def test_action_names_match_whatever_their_case():
+    """IAM action names are case-insensitive: a policy's ``DynamoDB:getitem`` allows GetItem."""
+    policy = engine(allow("DynamoDB:getitem", TABLE))
+    assert policy.decide(ROLE, "dynamodb:GetItem", TABLE).allowed
+    assert policy.decide(ROLE, "dynamodb:GETITEM", TABLE).allowed
+    assert not policy.decide(ROLE, "dynamodb:PutItem", TABLE).allowed
+
+
+def test_action_wildcards_match_whatever_their_case():
+    policy = engine(allow("dynamodb:get*", TABLE))
+    assert policy.decide(ROLE, "dynamodb:GetItem", TABLE).allowed
+    assert not policy.decide(ROLE, "dynamodb:Query", TABLE).allowed
+
+
+def test_resource_arns_are_case_sensitive():
+    """A grant on table ``Orders`` does not reach ``orders``: ARNs compare case-sensitively."""
+    policy = engine(allow("dynamodb:GetItem", TABLE))
+    assert policy.decide(ROLE, "dynamodb:GetItem", TABLE).allowed
+    assert not policy.decide(ROLE, "dynamodb:GetItem", TABLE.replace("Orders", "orders")).allowed
+    wildcard = engine(allow("s3:GetObject", "arn:aws:s3:::bucket/Reports/*"))
+    assert wildcard.decide(ROLE, "s3:GetObject", "arn:aws:s3:::bucket/Reports/q1.csv").allowed
+    assert not wildcard.decide(ROLE, "s3:GetObject", "arn:aws:s3:::bucket/reports/q1.csv").allowed
+
+
+def test_not_resource_allows_everything_but_the_listed_resources():
+    other = TABLE.replace("Orders", "Audit")
+    policy = engine({"Effect": "Allow", "Action": "dynamodb:GetItem", "NotResource": other})
+    assert policy.decide(ROLE, "dynamodb:GetItem", TABLE).allowed
+    assert not policy.decide(ROLE, "dynamodb:GetItem", other).allowed
+
+
+def test_a_deny_with_not_resource_protects_only_what_it_leaves_out():
+    """The classic guard: deny every resource but one, which an allow then grants."""
+    policy = engine(
+        allow("dynamodb:*", "*"),
+        {"Effect": "Deny", "Action": "dynamodb:DeleteTable", "NotResource": TABLE},
+    )
+    assert policy.decide(ROLE, "dynamodb:DeleteTable", TABLE).allowed
+    denied = policy.decide(ROLE, "dynamodb:DeleteTable", TABLE.replace("Orders", "Audit"))
+    assert not denied.allowed
+    assert "explicit deny" in denied.reason
+
+
+# ------------------------------------------------------------------------------- resource naming
+
+
+def test_batch_get_and_batch_write_are_authorized_on_the_tables_of_request_items():
+    policy = engine(allow(["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem"], TABLE))
+    read = {"Keys": [{"pk": {"S": "1"}}]}
+    write = [{"PutRequest": {"Item": {"pk": {"S": "1"}}}}]
+    assert call("dynamodb", "BatchGetItem", RequestItems={"Orders": read}) == ("dynamodb:BatchGetItem", TABLE)
+    assert allowed(policy, "dynamodb", "BatchGetItem", RequestItems={"Orders": read})
+    assert allowed(policy, "dynamodb", "BatchWriteItem", RequestItems={"Orders": write})
+    assert not allowed(policy, "dynamodb", "BatchGetItem", RequestItems={"Audit": read})
+    assert not allowed(policy, "dynamodb", "BatchWriteItem", RequestItems={"Audit": write})
+
+
+def test_a_batch_over_several_tables_needs_the_action_on_each():
+    """AWS refuses a BatchWriteItem if any one of its tables is not granted, whichever comes first."""
+    write = [{"DeleteRequest": {"Key": {"pk": {"S": "1"}}}}]
+    policy = engine(allow("dynamodb:BatchWriteItem", TABLE))
+    assert not allowed(policy, "dynamodb", "BatchWriteItem", RequestItems={"Orders": write, "Audit": write})
+    assert not allowed(policy, "dynamodb", "BatchWriteItem", RequestItems={"Audit": write, "Orders": write})
+    both = engine(allow("dynamodb:BatchWriteItem", [TABLE, TABLE.replace("Orders", "Audit")]))
+    assert allowed(both, "dynamodb", "BatchWriteItem", RequestItems={"Orders": write, "Audit": write})
+
+
+def test_secrets_are_named_by_arn_or_by_name_followed_by_a_wildcard():
+    secret = ARN.format(service="secretsmanager", resource="secret:db-password-AbCdEf")
+    assert call("secretsmanager", "GetSecretValue", SecretId=secret) == (
+        "secretsmanager:GetSecretValue",
+        secret,
+    )
+    by_arn = engine(allow("secretsmanager:GetSecretValue", secret))
+    assert allowed(by_arn, "secretsmanager", "GetSecretValue", SecretId=secret)
+    assert not allowed(by_arn, "secretsmanager", "GetSecretValue", SecretId=secret.replace("db", "api"))
+    by_name = engine(
+        allow(
+            "secretsmanager:GetSecretValue",
+            ARN.format(service="secretsmanager", resource="secret:db-password*"),
+        )
+    )
+    assert allowed(by_name, "secretsmanager", "GetSecretValue", SecretId="db-password")
+    assert not allowed(by_name, "secretsmanager", "GetSecretValue", SecretId="api-key")
+
+
+def test_ssm_parameters_are_named_without_doubling_the_leading_slash():
+    """``/app/flags`` and ``plain`` are ``parameter/app/flags`` and ``parameter/plain`` in their ARNs."""
+    hierarchy = ARN.format(service="ssm", resource="parameter/app/flags")
+    assert call("ssm", "GetParameter", Name="/app/flags") == ("ssm:GetParameter", hierarchy)
+    assert call("ssm", "GetParameter", Name="plain") == (
+        "ssm:GetParameter",
+        ARN.format(service="ssm", resource="parameter/plain"),
+    )
+    policy = engine(
+        allow(
+            ["ssm:GetParameter", "ssm:GetParametersByPath"],
+            ARN.format(service="ssm", resource="parameter/app/*"),
+        )
+    )
+    assert allowed(policy, "ssm", "GetParameter", Name="/app/flags")
+    assert allowed(policy, "ssm", "GetParametersByPath", Path="/app/")
+    assert not allowed(policy, "ssm", "GetParameter", Name="/other/flags")
+
+
+@pytest.mark.parametrize(
+    ("operation", "params", "resource"),
+    [
+        ("GetApplication", {"ApplicationId": "app1"}, "application/app1"),
+        (
+            "GetEnvironment",
+            {"ApplicationId": "app1", "EnvironmentId": "env1"},
+            "application/app1/environment/env1",
+        ),
+        (
+            "GetConfigurationProfile",
+            {"ApplicationId": "app1", "ConfigurationProfileId": "prof1"},
+            "application/app1/configurationprofile/prof1",
+        ),
+        (
+            "GetDeployment",
+            {"ApplicationId": "app1", "EnvironmentId": "env1", "DeploymentNumber": 0},
+            "application/app1/environment/env1/deployment/0",
+        ),
+        ("GetDeploymentStrategy", {"DeploymentStrategyId": "strat1"}, "deploymentstrategy/strat1"),
+    ],
+)
+def test_appconfig_resources_are_named_as_its_arn_formats(operation, params, resource):
+    action, named = call("appconfig", operation, **params)
+    assert (action, named) == (f"appconfig:{operation}", ARN.format(service="appconfig", resource=resource))
+    policy = engine(allow(action, named))
+    assert allowed(policy, "appconfig", operation, **params)
+    assert not allowed(policy, "appconfig", operation, **{**params, next(iter(params)): "other"})
