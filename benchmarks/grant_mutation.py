@@ -61,10 +61,10 @@ FAKE_AWS = {
 #: Step Functions' vended log delivery (a state machine's LoggingConfiguration, on ``*``): the local
 #: cloud writes a state machine's logs whatever its role allows. X-Ray's sampling calls: without
 #: them the tracer samples by the default rule, and the segments still reach X-Ray.
-UNENFORCED_ACTIONS = frozenset(
+#: What a state machine's role needs for its execution logs: CloudWatch Logs' vended-log delivery
+#: APIs, which take no resource-level permissions (so they are granted on "*").
+LOG_DELIVERY_ACTIONS = frozenset(
     {
-        "xray:GetSamplingRules",
-        "xray:GetSamplingTargets",
         "logs:CreateLogDelivery",
         "logs:GetLogDelivery",
         "logs:UpdateLogDelivery",
@@ -75,6 +75,9 @@ UNENFORCED_ACTIONS = frozenset(
         "logs:DescribeLogGroups",
     }
 )
+#: X-Ray's sampling calls: without them segments still reach X-Ray under the default rule.
+XRAY_SAMPLING_ACTIONS = frozenset({"xray:GetSamplingRules", "xray:GetSamplingTargets"})
+UNENFORCED_ACTIONS = LOG_DELIVERY_ACTIONS | XRAY_SAMPLING_ACTIONS
 
 POLICY_TYPES = ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")
 

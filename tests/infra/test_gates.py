@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from benchmarks.grant_mutation import LOG_DELIVERY_ACTIONS, XRAY_SAMPLING_ACTIONS
 from patterns.registry import PATTERNS
 from patterns.stack import API_GATEWAY_ACCOUNT_STACK
 from tests.infra.conftest import lint_template, properties_of
@@ -132,18 +133,9 @@ def test_no_resource_has_a_physical_name(templates, stack_name):
 UNSCOPABLE_ACTIONS = {
     "xray:PutTraceSegments",
     "xray:PutTelemetryRecords",
-    "xray:GetSamplingRules",
-    "xray:GetSamplingTargets",
     "dynamodb:ListStreams",
-    # A state machine's execution logging: CloudWatch Logs' vended-log delivery APIs take "*" only.
-    "logs:CreateLogDelivery",
-    "logs:GetLogDelivery",
-    "logs:UpdateLogDelivery",
-    "logs:DeleteLogDelivery",
-    "logs:ListLogDeliveries",
-    "logs:PutResourcePolicy",
-    "logs:DescribeResourcePolicies",
-    "logs:DescribeLogGroups",
+    *XRAY_SAMPLING_ACTIONS,
+    *LOG_DELIVERY_ACTIONS,
 }
 
 
