@@ -16,19 +16,17 @@ import os
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver
-from aws_lambda_powertools.event_handler.exceptions import BadRequestError, NotFoundError, ServiceError
 from aws_lambda_powertools.metrics import MetricUnit
 
 from principals import PRINCIPAL_ID, new_token, permission_problems
 from shared.dynamodb import Table
-from shared.http import validated_body
+from shared.http import BadRequest, HttpError, NotFound, Router, validated_body
 from shared.observability import instrument, logger, metrics
 from shared.validation import Field, InvalidInput, Schema
 
 principals = Table(os.environ["PRINCIPALS_TABLE_NAME"])
 CACHE_TTL_SECONDS = int(os.environ["CACHE_TTL_SECONDS"])
-app = APIGatewayRestResolver()
+app = Router()  # not Powertools' resolver: its import alone took this function over 1.4x cold start
 
 NEW_PRINCIPAL = Schema(
     principal_id=Field(str, min_length=1, max_length=64),
@@ -51,16 +49,16 @@ def add_principal() -> tuple[dict[str, Any], int]:
     try:
         return create(data, created_by=_caller()), 201
     except InvalidInput as error:
-        raise BadRequestError(str(error)) from None
+        raise BadRequest(str(error)) from None
     except Conflict as error:
-        raise ServiceError(409, str(error)) from None
+        raise HttpError(409, str(error)) from None
 
 
 @app.get("/admin/principals/<principal_id>")
 def read_principal(principal_id: str) -> dict[str, Any]:
     found = principals.get_item({"principal_id": _principal_id(principal_id)})
     if found is None:
-        raise NotFoundError(f"principal {principal_id} not found")
+        raise NotFound(f"principal {principal_id} not found")
     return _shown(found)
 
 
@@ -77,7 +75,7 @@ def revoke_principal(principal_id: str) -> dict[str, Any]:
             ReturnValues="ALL_NEW",
         )
     except principals.ConditionalCheckFailed:
-        raise NotFoundError(f"principal {principal_id} not found") from None
+        raise NotFound(f"principal {principal_id} not found") from None
     ends = datetime.fromisoformat(revoked["revoked_at"]) + timedelta(seconds=CACHE_TTL_SECONDS)
     metrics.add_metric(name="PrincipalsRevoked", unit=MetricUnit.Count, value=1)
     logger.info("revoked principal", extra={"principal_id": principal_id, "by": revoked["revoked_by"]})
@@ -127,12 +125,14 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def _principal_id(principal_id: str) -> str:
     """A path's principal id, if a principal can have it; else a 400 (never a table call)."""
     if not PRINCIPAL_ID.fullmatch(principal_id):
-        raise BadRequestError(PRINCIPAL_ID_RULE)
+        raise BadRequest(PRINCIPAL_ID_RULE)
     return principal_id
 
 
 def _caller() -> str:
-    return app.current_event.request_context.authorizer.get_context().get("principal", "unknown")
+    """The principal the authorizer let in: its context rides in ``requestContext.authorizer``."""
+    context = (app.current_event.raw.get("requestContext") or {}).get("authorizer") or {}
+    return context.get("principal", "unknown")
 
 
 def _shown(item: dict[str, Any]) -> dict[str, Any]:
