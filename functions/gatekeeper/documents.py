@@ -14,17 +14,15 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver
-from aws_lambda_powertools.event_handler.exceptions import NotFoundError, UnauthorizedError
 from aws_lambda_powertools.metrics import MetricUnit
 
 from shared.dynamodb import Table, from_attributes, to_attributes
-from shared.http import key_parameter, validated_body
+from shared.http import HttpError, NotFound, Router, key_parameter, validated_body
 from shared.observability import instrument, metrics
 from shared.validation import SORT_KEY_MAX_BYTES, Field, Schema
 
 documents = Table(os.environ["DOCUMENTS_TABLE_NAME"])
-app = APIGatewayRestResolver()
+app = Router()  # not Powertools' resolver: its import alone costs about 0.1x of the 1.4x cold-start budget
 
 PAGE_SIZE = 50
 DOCUMENT = Schema(
@@ -69,7 +67,7 @@ def read_document(document_id: str) -> dict[str, Any]:
     document_id = key_parameter(app, "id", document_id, max_bytes=SORT_KEY_MAX_BYTES)
     found = documents.get_item({"owner": _principal(), "id": document_id})
     if found is None:
-        raise NotFoundError(f"document {document_id} not found")
+        raise NotFound(f"document {document_id} not found")
     return found
 
 
@@ -80,7 +78,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 def _principal() -> str:
     """Who the authorizer let in; a request without one did not come through the gatekeeper."""
-    principal = app.current_event.request_context.authorizer.get_context().get("principal")
+    principal = ((app.current_event.raw.get("requestContext") or {}).get("authorizer") or {}).get("principal")
     if not principal:
-        raise UnauthorizedError("no authorized principal in the request")
+        raise HttpError(401, "no authorized principal in the request")
     return principal
