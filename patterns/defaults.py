@@ -1049,6 +1049,8 @@ def secure_state_machine(
     def log_options(include: bool) -> sfn.LogOptions:
         return sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=include)
 
+    if include_execution_data:
+        warn_override(scope, f"{construct_id} include_execution_data=True", STATE_MACHINE_SECURE[1].why)
     defaults = {"logs": log_options(False), "tracing_enabled": True}
     given = None if include_execution_data is None else log_options(include_execution_data)
     merged = merge_props(

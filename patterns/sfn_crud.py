@@ -39,7 +39,6 @@ from .defaults import (
     secure_state_machine,
     table_or_new,
     vtl_json_string,
-    warn_override,
 )
 
 #: The execution's errors, and the HTTP status each becomes; any other error is a 500.
@@ -159,8 +158,6 @@ class SfnCrud(Construct):
         api_role_props: Props | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        if include_execution_data:
-            warn_override(self, "include_execution_data=True", "keeps the items out of the execution logs")
         self.table = table_or_new(
             self,
             "Table",

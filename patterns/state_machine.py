@@ -42,7 +42,6 @@ from .defaults import (
     secure_state_machine,
     secure_topic,
     table_or_new,
-    warn_override,
 )
 
 #: Errors worth another try: the drivers store throttling, and Lambda throttling the assigner.
@@ -134,10 +133,6 @@ class StateMachine(Construct):
             raise ValueError(f"{construct_id}: assignment_concurrency must be from 1 to 1000")
         if not 0 <= retry_attempts <= 10:
             raise ValueError(f"{construct_id}: retry_attempts must be from 0 to 10")
-        if include_execution_data:
-            warn_override(
-                self, "include_execution_data=True", "keeps customer data out of the execution logs"
-            )
 
         self.drivers_table = self._drivers_table(drivers_table, drivers_table_props)
         self.orders_table = table_or_new(
