@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import warnings
+from datetime import UTC, datetime
 from pathlib import Path
 
 from localcloud.errors import LocalCloudError
@@ -63,7 +64,13 @@ def _serve(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="localcloud.") as scratch:
         assembly = args.assembly or synthesize(args.target, scratch, app=args.app)
         stack_name = stack_named(assembly, args.target)
-        cloud = LocalCloud(load_stack(assembly, stack_name), parameters=_parameters(args.parameter))
+        # Served, the cloud keeps the caller's time: what curl, openssl or a browser sends (a signed
+        # timestamp, a token's expiry) is checked against now, not against the tests' fixed start.
+        cloud = LocalCloud(
+            load_stack(assembly, stack_name),
+            parameters=_parameters(args.parameter),
+            start=datetime.now(UTC),
+        )
         with cloud, LocalServer(cloud, host=args.host, port=args.port, on_request=_print_request) as server:
             print(f"{stack_name} is running offline. Front doors:")
             for door in server.front_doors:

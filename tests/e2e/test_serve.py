@@ -9,6 +9,7 @@ import re
 import socket
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import pytest
@@ -93,7 +94,10 @@ def test_serve_prints_its_front_doors_and_answers(cloud_assembly):
             text = "".join(printed)
             [url] = re.findall(r"^  api .*: (http://\S+)$", text, flags=re.MULTILINE)
             assert "curl -i -X POST" in text and "/items" in text
-            assert Curl(url)("POST", "/items", {"name": "cli", "price_cents": 1})[0] == 201
+            status, created = Curl(url)("POST", "/items", {"name": "cli", "price_cents": 1})
+            assert status == 201
+            served_at = datetime.fromisoformat(created["created_at"])
+            assert abs(served_at - datetime.now(UTC)) < timedelta(hours=1), "serve keeps the caller's time"
             for line in process.stdout:
                 printed.append(line)
                 if "POST /prod/items -> 201" in line:
