@@ -57,8 +57,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from localcloud.assembly import load_stack
     from localcloud.cloud import LocalCloud
+    from localcloud.core.assembly import load_stack
     from localcloud.server import LocalServer
 
     with tempfile.TemporaryDirectory(prefix="localcloud.") as scratch:

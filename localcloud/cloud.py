@@ -32,13 +32,12 @@ from botocore.response import StreamingBody
 from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 
-from localcloud import event_sources, observers
-from localcloud.apigateway import ApiClient, ApiGateway
-from localcloud.appconfig import AppConfig
-from localcloud.assembly import StackArtifact, load_stack
-from localcloud.clock import DEFAULT_START, VirtualClock
-from localcloud.cloudfront import CloudFront, DistributionClient
-from localcloud.dynamodb_limits import check_dynamodb_request
+from localcloud.core import observers
+from localcloud.core.assembly import StackArtifact, load_stack
+from localcloud.core.clock import DEFAULT_START, VirtualClock
+from localcloud.core.iam import PolicyEngine, access_denied, call_resources, iam_action
+from localcloud.core.provisioners import Provisioned, load_all
+from localcloud.core.trace import Span, Trace
 from localcloud.errors import (
     DrainLimitExceeded,
     FunctionNotFound,
@@ -46,13 +45,15 @@ from localcloud.errors import (
     TemplateError,
     UnsupportedResourceType,
 )
-from localcloud.event_sources import Pollable
-from localcloud.iam import PolicyEngine, access_denied, call_resources, iam_action
-from localcloud.intrinsics import Resolver, creation_order
-from localcloud.invoker import Invoker, ReadTimedOut, Throttled, encode
-from localcloud.lambda_runtime import LambdaFunction, follow_into_threads
-from localcloud.provisioners import Provisioned, load_all
-from localcloud.trace import Span, Trace
+from localcloud.lib.intrinsics import Resolver, creation_order
+from localcloud.services.apigateway import ApiClient, ApiGateway
+from localcloud.services.appconfig import AppConfig
+from localcloud.services.cloudfront import CloudFront, DistributionClient
+from localcloud.services.dynamodb.limits import check_dynamodb_request
+from localcloud.services.lambda_ import event_sources
+from localcloud.services.lambda_.event_sources import Pollable
+from localcloud.services.lambda_.invoker import Invoker, ReadTimedOut, Throttled, encode
+from localcloud.services.lambda_.runtime import LambdaFunction, follow_into_threads
 
 #: Default value of the SSM parameters CDK templates read at deploy time.
 BOOTSTRAP_VERSION = "30"
@@ -385,13 +386,13 @@ class LocalCloud:
     def start_execution(self, state_machine: str, payload: Any = None, name: str | None = None) -> Any:
         """Start a Step Functions execution as a test would (by ARN, logical id or construct path
         ending); it runs on the next ``drain``/``advance``. Returns a :class:`localcloud.stepfunctions.Execution`."""
-        from localcloud.stepfunctions import start_execution
+        from localcloud.services.stepfunctions import start_execution
 
         return start_execution(self, state_machine, payload, name)
 
     def execution(self, arn: str) -> Any:
         """A Step Functions execution by ARN: status, output, error, ``history()``, ``states()``."""
-        from localcloud.stepfunctions import execution
+        from localcloud.services.stepfunctions import execution
 
         return execution(self, arn)
 
@@ -700,7 +701,7 @@ def _route_start_sync_execution(
     """Step Functions' StartSyncExecution, which moto lacks, runs the Express execution here."""
     if _active is None:
         return None
-    from localcloud.stepfunctions import start_sync_execution
+    from localcloud.services.stepfunctions import start_sync_execution
 
     status, parsed = start_sync_execution(_active, context.get("localcloud_params", {}))
     return AWSResponse("", status, {}, None), parsed
@@ -712,7 +713,7 @@ def _refuse_oversized_events(
     """EventBridge refuses a PutEvents request whose entries exceed its size quota; moto takes them."""
     if _active is None:
         return None
-    from localcloud.observers.events import MAX_ENTRIES_BYTES, entries_size
+    from localcloud.services.events.observe import MAX_ENTRIES_BYTES, entries_size
 
     if entries_size(context.get("localcloud_params", {}).get("Entries", [])) <= MAX_ENTRIES_BYTES:
         return None

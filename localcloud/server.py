@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from localcloud.errors import LocalCloudError
-from localcloud.http import HttpRequest, HttpResponse
+from localcloud.lib.http import HttpRequest, HttpResponse
 
 if TYPE_CHECKING:
     from localcloud.cloud import LocalCloud

@@ -13,7 +13,7 @@ from scenarios import Show
 
 if TYPE_CHECKING:
     from localcloud import LocalCloud
-    from localcloud.http import HttpResponse
+    from localcloud.lib.http import HttpResponse
 
 #: The webhook contract the construct and the handlers read: header names, tolerance, body limit.
 CONTRACT: dict[str, Any] = json.loads(

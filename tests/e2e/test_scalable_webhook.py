@@ -11,8 +11,8 @@ import math
 
 import pytest
 
-from localcloud.assembly import load_stack
-from localcloud.observers import OBSERVERS
+from localcloud.core.assembly import load_stack
+from localcloud.core.observers import OBSERVERS
 from scenarios.scalable_webhook import CONTRACT, Sender
 
 pytestmark = pytest.mark.e2e

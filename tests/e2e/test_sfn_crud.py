@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 import pytest
 
-from localcloud.apigateway.vtl import render
+from localcloud.services.apigateway.vtl import render
 from patterns.sfn_crud import MAX_PRICE, _response_template
 
 pytestmark = pytest.mark.e2e

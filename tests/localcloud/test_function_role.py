@@ -13,7 +13,7 @@ from aws_cdk import aws_logs_destinations as log_destinations
 from aws_cdk import aws_stepfunctions as sfn
 
 from localcloud import LocalCloud
-from localcloud.function_role import LOG_ACTIONS, dropped
+from localcloud.services.lambda_.function_role import LOG_ACTIONS, dropped
 from tests.localcloud.conftest import pk_table, python_function
 
 pytestmark = pytest.mark.localcloud

@@ -11,7 +11,7 @@ from functools import cache
 import botocore.session
 import pytest
 
-from localcloud.iam import PolicyEngine, call_resources, iam_action
+from localcloud.core.iam import PolicyEngine, call_resources, iam_action
 
 pytestmark = pytest.mark.localcloud
 

@@ -16,7 +16,8 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from aws_lambda_powertools.utilities.data_classes import S3Event, S3EventBridgeNotificationEvent
 
-from localcloud import LocalCloud, LocalCloudError, TemplateError, observers
+from localcloud import LocalCloud, LocalCloudError, TemplateError
+from localcloud.core import observers
 from patterns.defaults import secure_topic
 from tests.localcloud.messaging import bodies, caused_by, forwarded, forwarder, queue_label, received
 

@@ -1,0 +1,1 @@
+"""The kinesis service."""

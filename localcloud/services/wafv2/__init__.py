@@ -1,0 +1,1 @@
+"""The wafv2 service."""
