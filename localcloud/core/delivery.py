@@ -18,7 +18,7 @@ from localcloud.core import targets
 from localcloud.errors import FunctionNotFound
 
 if TYPE_CHECKING:
-    from localcloud.cloud import LocalCloud
+    from localcloud.core.kernel import Kernel
     from localcloud.core.trace import Span
 
 #: What a service principal needs of a KMS key to write to a target it encrypts.
@@ -27,14 +27,14 @@ KEY_ACTIONS = ("kms:GenerateDataKey", "kms:Decrypt")
 AWS_MANAGED_KEY = re.compile(r"(^|:)alias/aws/")
 
 
-def service_sender(cloud: LocalCloud, service: str, resource_arn: str) -> targets.Sender:
+def service_sender(cloud: Kernel, service: str, resource_arn: str) -> targets.Sender:
     """The sender for a service (``sns``) acting for one of its resources (a topic's ARN)."""
     name = resource_arn.rsplit(":", 1)[-1]
     return targets.Sender(f"{service}.amazonaws.com", resource_arn, f"{service}:{name}")
 
 
 def deliver(
-    cloud: LocalCloud,
+    cloud: Kernel,
     sender: targets.Sender,
     target_arn: str,
     body: str,
@@ -65,7 +65,7 @@ def deliver(
     return span
 
 
-def function_refusal(cloud: LocalCloud, sender: targets.Sender, function_arn: str) -> str | None:
+def function_refusal(cloud: Kernel, sender: targets.Sender, function_arn: str) -> str | None:
     """Why ``sender`` may not invoke a function: it does not exist, or no permission lets it."""
     try:
         targets.check_resource_policy(cloud, sender, function_arn)
@@ -76,7 +76,7 @@ def function_refusal(cloud: LocalCloud, sender: targets.Sender, function_arn: st
     return None
 
 
-def key_refusal(cloud: LocalCloud, sender: targets.Sender, key: str | None) -> str | None:
+def key_refusal(cloud: Kernel, sender: targets.Sender, key: str | None) -> str | None:
     """Why ``sender`` may not use the KMS key that encrypts its target; None if there is none or it may.
 
     An AWS managed key admits calls made through its own service by the account's principals only,
@@ -106,13 +106,13 @@ def key_refusal(cloud: LocalCloud, sender: targets.Sender, key: str | None) -> s
     return None
 
 
-def timestamp(cloud: LocalCloud) -> str:
+def timestamp(cloud: Kernel) -> str:
     """Now, as AWS writes event times: ``2026-01-01T00:00:00.000Z``."""
     now = cloud.clock.now()
     return f"{now:%Y-%m-%dT%H:%M:%S}.{now.microsecond // 1000:03d}Z"
 
 
-def _encryption_key(cloud: LocalCloud, arn: str) -> str | None:
+def _encryption_key(cloud: Kernel, arn: str) -> str | None:
     """The KMS key a queue or topic encrypts with, from moto's state (no call, so no caller's role)."""
     service, name = targets.service_of(arn), arn.rsplit(":", 1)[-1]
     if service == "sqs":

@@ -29,11 +29,10 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from localcloud.core.iam import PolicyEngine, Statement
-from localcloud.core.state import PerCloud
 from localcloud.errors import LocalCloudError
 
 if TYPE_CHECKING:
-    from localcloud.cloud import LocalCloud
+    from localcloud.core.kernel import Kernel
 
 #: Services a target ARN may name, and the client that reaches each.
 CLIENTS = {
@@ -121,9 +120,7 @@ def label(arn: str) -> str:
     return f"{service}:{name}"
 
 
-def call(
-    cloud: LocalCloud, sender: Sender, arn: str, body: str | bytes, *, span: int, **options: Any
-) -> None:
+def call(cloud: Kernel, sender: Sender, arn: str, body: str | bytes, *, span: int, **options: Any) -> None:
     """Make the call that delivers ``body`` to ``arn`` as ``sender``; raise :class:`DeliveryError`."""
     service = service_of(arn)
     try:
@@ -148,7 +145,7 @@ def call(
         raise DeliveryError(failed.get("ErrorCode", "Failed"), failed.get("ErrorMessage", ""))
 
 
-def service_role(cloud: LocalCloud, principal: str) -> str:
+def service_role(cloud: Kernel, principal: str) -> str:
     """The identity a service principal's own calls run as: it may do anything, because the target's
     resource policy is what decides (see :func:`call`)."""
     arn = f"arn:{cloud.partition}:iam::{cloud.account}:role/aws-service-principal/{principal}"
@@ -169,7 +166,7 @@ class Delivery:
     """One event on its way to one target: tried at once, retried while the policy allows, then
     sent to the policy's dead-letter queue or dropped."""
 
-    cloud: LocalCloud
+    cloud: Kernel
     sender: Sender
     target: str
     body: str | bytes
@@ -270,20 +267,14 @@ class Delivery:
 # ---------------------------------------------------------------------------------------- calls
 
 
-_clients: PerCloud[dict[str, Any]] = PerCloud(lambda cloud: {})
-
-
-def client(cloud: LocalCloud, service: str) -> Any:
+def client(cloud: Kernel, service: str) -> Any:
     """The cloud's client for ``service``, made once: creating a client costs milliseconds. Its calls
-    run as whoever is acting (see :meth:`LocalCloud.acting_as`)."""
-    clients = _clients(cloud)
-    if service not in clients:
-        clients[service] = cloud.admin_client(service)
-    return clients[service]
+    run as whoever is acting (see :meth:`Kernel.acting_as`)."""
+    return cloud.admin_client(service)
 
 
 def _request(
-    cloud: LocalCloud, service: str, arn: str, body: str | bytes, options: dict[str, Any]
+    cloud: Kernel, service: str, arn: str, body: str | bytes, options: dict[str, Any]
 ) -> tuple[str, dict[str, Any]]:
     """The operation and parameters that deliver ``body`` to ``arn``: bytes go to a stream (Kinesis,
     Firehose) as they are; the other targets take text."""
@@ -312,9 +303,10 @@ def _bytes(body: str | bytes) -> bytes:
     return body.encode() if isinstance(body, str) else body
 
 
-def _queue_url(cloud: LocalCloud, arn: str) -> str:
-    if arn in cloud.queue_urls:
-        return cloud.queue_urls[arn]
+def _queue_url(cloud: Kernel, arn: str) -> str:
+    urls = cloud.service("sqs").urls
+    if arn in urls:
+        return urls[arn]
     _, _, _, _, account, name = arn.split(":", 5)
     return client(cloud, "sqs").get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
 
@@ -322,7 +314,7 @@ def _queue_url(cloud: LocalCloud, arn: str) -> str:
 # ---------------------------------------------------------------------------------------- policies
 
 
-def check_resource_policy(cloud: LocalCloud, sender: Sender, arn: str) -> None:
+def check_resource_policy(cloud: Kernel, sender: Sender, arn: str) -> None:
     """Raise :class:`DeliveryError` unless the resource policy of ``arn`` lets ``sender`` deliver."""
     service = service_of(arn)
     resource, statements = _resource_policy(cloud, service, arn)
@@ -340,10 +332,10 @@ def check_resource_policy(cloud: LocalCloud, sender: Sender, arn: str) -> None:
         )
 
 
-def _resource_policy(cloud: LocalCloud, service: str, arn: str) -> tuple[str, list[Statement]]:
+def _resource_policy(cloud: Kernel, service: str, arn: str) -> tuple[str, list[Statement]]:
     """The resource's ARN and its policy statements, as the service reads them when delivering."""
     if service == "lambda":
-        function = cloud.function(arn)
+        function = cloud.service("lambda").function(arn)
         return function.arn, cloud.iam.resource.get(function.arn, [])
     if service == "sqs":
         # moto leaves "Attributes" out for a queue with no policy.

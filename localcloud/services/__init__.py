@@ -1,37 +1,47 @@
-"""Every AWS service the local cloud runs, one package each."""
+"""The AWS services the local cloud runs: the one list the kernel is given.
 
-import importlib
+Adding a service is a package here with a ``SERVICE`` (see :mod:`localcloud.core.service`) and one
+line below; nothing registers itself on import.
+"""
 
-MODULES = (
-    "apigateway.provision",
-    "appconfig.provision",
-    "cdk.provision",
-    "cloudfront.provision",
-    "dynamodb.provision",
-    "events.observe",
-    "events.provision",
-    "firehose.observe",
-    "firehose.provision",
-    "iam.provision",
-    "kinesis.provision",
-    "kms.provision",
-    "lambda_.provision",
-    "lambda_.stream_origins",
-    "logs.observe",
-    "logs.provision",
-    "logs.subscription_filters",
-    "s3.observe",
-    "s3.provision",
-    "secretsmanager.provision",
-    "sns.observe",
-    "sns.provision",
-    "sqs.observe",
-    "sqs.provision",
-    "stepfunctions.provision",
-    "wafv2.provision",
+from localcloud.services import (
+    apigateway,
+    appconfig,
+    cdk,
+    cloudfront,
+    dynamodb,
+    events,
+    firehose,
+    iam,
+    kinesis,
+    kms,
+    lambda_,
+    logs,
+    s3,
+    secretsmanager,
+    sns,
+    sqs,
+    stepfunctions,
+    wafv2,
 )
 
-
-def load_all() -> None:
-    for module in MODULES:
-        importlib.import_module(f"{__name__}.{module}")
+SERVICES = (
+    apigateway.SERVICE,
+    appconfig.SERVICE,
+    cdk.SERVICE,
+    cloudfront.SERVICE,
+    dynamodb.SERVICE,
+    events.SERVICE,
+    firehose.SERVICE,
+    iam.SERVICE,
+    kinesis.SERVICE,
+    kms.SERVICE,
+    lambda_.SERVICE,
+    logs.SERVICE,
+    s3.SERVICE,
+    secretsmanager.SERVICE,
+    sns.SERVICE,
+    sqs.SERVICE,
+    stepfunctions.SERVICE,
+    wafv2.SERVICE,
+)

@@ -172,9 +172,10 @@ def test_filter_criteria_and_batching_window(sqs_cloud):
     assert leftover["Attributes"]["ApproximateNumberOfMessages"] == "0", "filtered-out messages are deleted"
     sqs_cloud.advance(60)
     assert [len(d.data["message_ids"]) for d in sqs_cloud.trace.find("deliver")] == [2]
-    assert sqs_cloud.moto_queue(sqs_cloud.physical_id("Filtered").rsplit("/", 1)[1])._messages == [], (
-        "deleted, not merely received: nothing comes back after the visibility timeout"
-    )
+    assert (
+        sqs_cloud.service("sqs").moto_queue(sqs_cloud.physical_id("Filtered").rsplit("/", 1)[1])._messages
+        == []
+    ), "deleted, not merely received: nothing comes back after the visibility timeout"
 
 
 def test_redeliveries_come_at_each_messages_own_visibility_expiry(sqs_cloud):
@@ -247,12 +248,12 @@ def test_maximum_concurrency_caps_batches_in_flight(sqs_cloud):
     assert len(invokes) == 8 and len(seen(sqs_cloud)) == 40
     starts = sorted({span.at for span in invokes})
     assert starts == [0, 1, 2, 3], "two batches of five per second"
-    assert max(sqs_cloud.invoker.concurrency_at(consumer, t) for t in starts) == 2
+    assert max(sqs_cloud.service("lambda").invoker.concurrency_at(consumer, t) for t in starts) == 2
 
 
 def test_the_mapping_is_refused_unless_the_role_may_receive_delete_and_read_attributes(sqs_cloud):
     picky = sqs_cloud.function("Picky")  # its role may read the Filtered queue, not Work
-    work = sqs_cloud.queue_arn(url(sqs_cloud, "Work"))
+    work = sqs_cloud.service("sqs").queue_arn(url(sqs_cloud, "Work"))
     props = {"EventSourceArn": work, "BatchSize": 10}
     for action in ("ReceiveMessage", "DeleteMessage", "GetQueueAttributes"):
         with pytest.raises(
@@ -260,11 +261,11 @@ def test_the_mapping_is_refused_unless_the_role_may_receive_delete_and_read_attr
             match=f"InvalidParameterValueException: The provided execution role does not have permissions "
             f"to call {action} on SQS",
         ):
-            sqs_cloud.add_event_source("PickyOnWork", "picky-on-work", picky, props)
+            sqs_cloud.service("lambda").add_event_source("PickyOnWork", "picky-on-work", picky, props)
         granted = {"Statement": [{"Effect": "Allow", "Action": f"sqs:{action}", "Resource": work}]}
         sqs_cloud.iam.add_identity_policy(picky.role_arn, granted, f"test-{action}")
-    sqs_cloud.add_event_source("PickyOnWork", "picky-on-work", picky, props)
-    [mapping] = [p for p in sqs_cloud.pollables if getattr(p, "id", None) == "picky-on-work"]
+    sqs_cloud.service("lambda").add_event_source("PickyOnWork", "picky-on-work", picky, props)
+    [mapping] = [p for p in sqs_cloud.kernel.pollables if getattr(p, "id", None) == "picky-on-work"]
     assert (mapping.function, mapping.queue_arn) == (picky, work), "granted all three, the mapping is made"
 
 

@@ -24,10 +24,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from localcloud.errors import FunctionNotFound, LocalCloudError
+from localcloud.errors import FunctionNotFound, LocalCloudError, Throttled
 from localcloud.services.apigateway.model import Authorizer
 from localcloud.services.apigateway.responses import GatewayError, request_value
-from localcloud.services.lambda_.invoker import Throttled
 
 if TYPE_CHECKING:
     from localcloud.services.apigateway.call import Call
@@ -145,7 +144,9 @@ def _invoke(call: Call, authorizer: Authorizer, token: str | None) -> dict[str, 
             "requestContext": proxy["requestContext"],
         }
     try:
-        result = call.cloud.invoker.invoke_sync(function, event, source=call.label, cause=call.span)
+        result = call.cloud.service("lambda").invoker.invoke_sync(
+            function, event, source=call.label, cause=call.span
+        )
     except Throttled as error:
         raise GatewayError(
             "AUTHORIZER_FAILURE", f"authorizer {authorizer.name} was throttled: {error}"
@@ -179,7 +180,7 @@ def authorizer_function(call: Call, authorizer: Authorizer) -> LambdaFunction:
             f"authorizer {authorizer.name}: URI {authorizer.uri} names no function",
         )
     try:
-        function = call.cloud.function(match["arn"])
+        function = call.cloud.service("lambda").function(match["arn"])
     except FunctionNotFound:
         raise GatewayError(
             "AUTHORIZER_CONFIGURATION_ERROR", f"authorizer {authorizer.name}: no function {match['arn']}"

@@ -17,7 +17,7 @@ from localcloud.lib.http import HttpRequest
 from localcloud.services.apigateway.model import ApiKey, Method, RestApi, Stage
 
 if TYPE_CHECKING:
-    from localcloud.cloud import LocalCloud
+    from localcloud.core.kernel import Kernel
 
 #: Headers API Gateway adds to what the client sent, when the client did not send them.
 FORWARDED_PORT = "443"
@@ -26,7 +26,7 @@ FORWARDED_PROTO = "https"
 
 @dataclass
 class Call:
-    cloud: LocalCloud
+    cloud: Kernel
     api: RestApi
     stage: Stage
     request: HttpRequest

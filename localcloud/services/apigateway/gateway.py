@@ -28,7 +28,7 @@ from localcloud.services.apigateway.validation import validate
 from localcloud.services.wafv2.web_acl import waf
 
 if TYPE_CHECKING:
-    from localcloud.cloud import LocalCloud
+    from localcloud.core.kernel import Kernel
 
 log = logging.getLogger("localcloud.apigateway")
 
@@ -62,10 +62,13 @@ class Route:
 
 
 class ApiGateway:
-    """The stack's REST APIs, served. ``cloud.apigateway``; ``cloud.api()`` gives a test client."""
+    """The stack's REST APIs, served: the API Gateway service's state (``kernel.service("apigateway")``,
+    ``cloud.apigateway``); ``cloud.api()`` gives a test client."""
 
-    def __init__(self, cloud: LocalCloud) -> None:
+    def __init__(self, cloud: Kernel) -> None:
         self.cloud = cloud
+        self.definitions: dict[str, tuple[str, dict[str, Any]]] = {}
+        """What the provisioners kept: ``(resource type, resolved properties)`` by logical id."""
         self._account: Account | None = None
         self.authorizer_cache = AuthorizerCache()
         self.limits = Limits()
@@ -74,7 +77,7 @@ class ApiGateway:
     def account(self) -> Account:
         """The APIs, keys and plans, read from the template on first use."""
         if self._account is None:
-            self._account = build(self.cloud)
+            self._account = build(self.cloud, self.definitions)
         return self._account
 
     # ------------------------------------------------------------------------------------ lookups
@@ -129,10 +132,10 @@ class ApiGateway:
 
     def api_key_value(self, name: str) -> str:
         """The value of an ``AWS::ApiGateway::ApiKey``, by logical id, construct path ending or ``Name``."""
-        for logical_id, (resource_type, props) in self.cloud.api_resources.items():
+        for logical_id, (resource_type, props) in self.definitions.items():
             if resource_type == "AWS::ApiGateway::ApiKey" and name in (logical_id, props.get("Name")):
                 return props["Value"]
-        resource_type, props = self.cloud.api_resources.get(self.cloud._logical_id(name), ("", {}))
+        resource_type, props = self.definitions.get(self.cloud.logical_id(name), ("", {}))
         if resource_type != "AWS::ApiGateway::ApiKey":
             raise ApiGatewayError(f"{name!r} is not an API key of {self.cloud.stack_name}")
         return props["Value"]

@@ -24,12 +24,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode, urlsplit
 
-from localcloud.errors import FunctionNotFound
+from localcloud.errors import FunctionNotFound, Throttled
 from localcloud.lib.http import HttpResponse
 from localcloud.services.apigateway.model import Integration, IntegrationResponse, with_stage_variables
 from localcloud.services.apigateway.responses import GatewayError, request_value
 from localcloud.services.apigateway.services import ServiceRequest, call_service, parse_uri
-from localcloud.services.lambda_.invoker import Throttled
 
 if TYPE_CHECKING:
     from localcloud.services.apigateway.call import Call
@@ -115,7 +114,7 @@ def integration_function(call: Call, integration: Integration) -> LambdaFunction
             "API_CONFIGURATION_ERROR", f"integration URI {integration.uri} names no Lambda function"
         )
     try:
-        function = call.cloud.function(match["arn"])
+        function = call.cloud.service("lambda").function(match["arn"])
     except FunctionNotFound:
         raise GatewayError(
             "API_CONFIGURATION_ERROR", f"integration function {match['arn']} does not exist"
@@ -144,7 +143,7 @@ def integration_function(call: Call, integration: Integration) -> LambdaFunction
 def _lambda_proxy(call: Call, integration: Integration) -> HttpResponse:
     function = integration_function(call, integration)
     try:
-        result = call.cloud.invoker.invoke_sync(
+        result = call.cloud.service("lambda").invoker.invoke_sync(
             function, call.proxy_event(), source=call.label, cause=call.span
         )
     except Throttled as error:
@@ -231,10 +230,14 @@ def _lambda(call: Call, integration: Integration, request: IntegrationRequest) -
         (v for k, v in request.headers.items() if k.lower() == "x-amz-invocation-type"), "RequestResponse"
     )
     if invocation_type == "Event":
-        call.cloud.invoker.invoke_async(function, payload, source=call.label, cause=call.span)
+        call.cloud.service("lambda").invoker.invoke_async(
+            function, payload, source=call.label, cause=call.span
+        )
         return Answer(200, b"", from_lambda=True)
     try:
-        result = call.cloud.invoker.invoke_sync(function, payload, source=call.label, cause=call.span)
+        result = call.cloud.service("lambda").invoker.invoke_sync(
+            function, payload, source=call.label, cause=call.span
+        )
     except Throttled as error:
         raise GatewayError("INTEGRATION_FAILURE", f"Lambda throttled {function.name}: {error}") from None
     _check_timeout(function, integration)

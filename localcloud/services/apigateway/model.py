@@ -1,6 +1,6 @@
 """REST APIs as the template defines them: resources, methods, integrations, stages and the rest.
 
-Built from what the provisioners kept (``cloud.api_resources``: resolved properties by logical id),
+Built from what the provisioners kept (``ApiGateway.definitions``: resolved properties by logical id),
 so every ``Ref`` and ``Fn::GetAtt`` is already an id. Everything of a template's API that is
 deployed is served: CloudFormation deploys a REST API's current definition to each stage.
 """
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from localcloud.errors import ApiGatewayError
 
 if TYPE_CHECKING:
-    from localcloud.cloud import LocalCloud
+    from localcloud.core.kernel import Kernel
 
 #: What API Gateway allows an account before any stage or usage plan limit: 10,000 requests per
 #: second with a burst of 5,000.
@@ -196,10 +196,10 @@ class Account:
     plans: dict[str, UsagePlan]
 
 
-def build(cloud: LocalCloud) -> Account:
+def build(cloud: Kernel, definitions: dict[str, tuple[str, dict[str, Any]]]) -> Account:
     """The stack's REST APIs from the resolved definitions the provisioners kept."""
     by_type: dict[str, list[tuple[str, dict[str, Any]]]] = {}
-    for logical_id, (resource_type, props) in cloud.api_resources.items():
+    for logical_id, (resource_type, props) in definitions.items():
         by_type.setdefault(resource_type.removeprefix("AWS::ApiGateway::"), []).append((logical_id, props))
 
     def physical(logical_id: str) -> str:

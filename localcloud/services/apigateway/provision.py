@@ -1,6 +1,6 @@
 """API Gateway REST APIs: each part gets its id, and its definition is kept for the gateway.
 
-Nothing here runs: :mod:`localcloud.apigateway` reads the definitions in ``cloud.api_resources``
+Nothing here runs: :mod:`localcloud.apigateway` reads the definitions in ``cloud.service("apigateway").definitions``
 (resolved properties by logical id) and serves them. Ids are what ``Ref`` returns, as in
 CloudFormation: a model's name, a stage's name, an id for everything else. API keys without a
 ``Value`` get a deterministic one (``cloud.apigateway.api_key_value(...)`` tells it).
@@ -11,18 +11,18 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from localcloud.core.provisioners import Provisioned, provisions
+from localcloud.core.service import Provisioned, provisions
 
 if TYPE_CHECKING:
-    from localcloud.cloud import LocalCloud
+    from localcloud.core.kernel import Kernel
 
 _NOT_ALPHANUMERIC = re.compile(r"[^A-Za-z0-9]")
 
 
 @provisions("AWS::ApiGateway::RestApi")
-def rest_api(cloud: LocalCloud, logical_id: str, props: dict[str, Any]) -> Provisioned:
+def rest_api(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
     api_id = cloud.short_id(logical_id)
-    cloud.api_resources[logical_id] = ("AWS::ApiGateway::RestApi", props)
+    cloud.service("apigateway").definitions[logical_id] = ("AWS::ApiGateway::RestApi", props)
     return Provisioned(api_id, {"RootResourceId": cloud.short_id(f"{logical_id}/root"), "RestApiId": api_id})
 
 
@@ -39,9 +39,9 @@ def rest_api(cloud: LocalCloud, logical_id: str, props: dict[str, Any]) -> Provi
     "AWS::ApiGateway::UsagePlan",
     "AWS::ApiGateway::UsagePlanKey",
 )
-def api_part(cloud: LocalCloud, logical_id: str, props: dict[str, Any]) -> Provisioned:
+def api_part(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
     resource_type = cloud.artifact.template["Resources"][logical_id]["Type"]
-    cloud.api_resources[logical_id] = (resource_type, props)
+    cloud.service("apigateway").definitions[logical_id] = (resource_type, props)
     part_id = cloud.short_id(logical_id)
     if resource_type == "AWS::ApiGateway::Stage":
         return Provisioned(props["StageName"])
@@ -59,8 +59,11 @@ def api_part(cloud: LocalCloud, logical_id: str, props: dict[str, Any]) -> Provi
 
 
 @provisions("AWS::ApiGateway::ApiKey")
-def api_key(cloud: LocalCloud, logical_id: str, props: dict[str, Any]) -> Provisioned:
+def api_key(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
     key_id = cloud.short_id(logical_id)
     value = props.get("Value") or cloud.short_id(f"{logical_id}/value", 40)
-    cloud.api_resources[logical_id] = ("AWS::ApiGateway::ApiKey", {**props, "Value": value})
+    cloud.service("apigateway").definitions[logical_id] = (
+        "AWS::ApiGateway::ApiKey",
+        {**props, "Value": value},
+    )
     return Provisioned(key_id, {"APIKeyId": key_id})

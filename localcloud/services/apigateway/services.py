@@ -194,8 +194,9 @@ def _queue_url(call: Call, path: str) -> str:
     account, _, name = path.strip("/").partition("/")
     cloud = call.cloud
     arn = f"arn:{cloud.partition}:sqs:{cloud.region}:{account}:{name}"
-    if arn in cloud.queue_urls:
-        return cloud.queue_urls[arn]
+    urls = cloud.service("sqs").urls
+    if arn in urls:
+        return urls[arn]
     return cloud.admin_client("sqs").get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
 
 

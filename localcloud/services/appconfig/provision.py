@@ -9,40 +9,44 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from localcloud.core.provisioners import Provisioned, provisions
+from localcloud.core.service import Provisioned, provisions
 from localcloud.errors import InvalidRequest, ResourceNotFound, TemplateError
 
 if TYPE_CHECKING:
-    from localcloud.cloud import LocalCloud
+    from localcloud.core.kernel import Kernel
 
 
 @provisions("AWS::AppConfig::Application")
-def application(cloud: LocalCloud, logical_id: str, props: dict[str, Any]) -> Provisioned:
-    created = cloud.appconfig.add_application(props["Name"], props.get("Description"))
+def application(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
+    created = cloud.service("appconfig").add_application(props["Name"], props.get("Description"))
     return Provisioned(created.id, {"ApplicationId": created.id})
 
 
 @provisions("AWS::AppConfig::Environment")
-def environment(cloud: LocalCloud, logical_id: str, props: dict[str, Any]) -> Provisioned:
+def environment(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
     created = _checked(
-        logical_id, cloud.appconfig.add_environment, logical_id, props["ApplicationId"], props["Name"]
+        logical_id,
+        cloud.service("appconfig").add_environment,
+        logical_id,
+        props["ApplicationId"],
+        props["Name"],
     )
     return Provisioned(created.id, {"EnvironmentId": created.id})
 
 
 @provisions("AWS::AppConfig::ConfigurationProfile")
-def configuration_profile(cloud: LocalCloud, logical_id: str, props: dict[str, Any]) -> Provisioned:
-    created = _checked(logical_id, cloud.appconfig.add_profile, props["ApplicationId"], props)
+def configuration_profile(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
+    created = _checked(logical_id, cloud.service("appconfig").add_profile, props["ApplicationId"], props)
     return Provisioned(
         created.id, {"ConfigurationProfileId": created.id, "KmsKeyArn": props.get("KmsKeyIdentifier", "")}
     )
 
 
 @provisions("AWS::AppConfig::HostedConfigurationVersion")
-def hosted_configuration_version(cloud: LocalCloud, logical_id: str, props: dict[str, Any]) -> Provisioned:
+def hosted_configuration_version(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
     number = _checked(
         logical_id,
-        cloud.appconfig.add_hosted_version,
+        cloud.service("appconfig").add_hosted_version,
         props["ApplicationId"],
         props["ConfigurationProfileId"],
         props["Content"].encode(),
@@ -54,16 +58,16 @@ def hosted_configuration_version(cloud: LocalCloud, logical_id: str, props: dict
 
 
 @provisions("AWS::AppConfig::DeploymentStrategy")
-def deployment_strategy(cloud: LocalCloud, logical_id: str, props: dict[str, Any]) -> Provisioned:
-    created = cloud.appconfig.add_strategy(logical_id, props)
+def deployment_strategy(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
+    created = cloud.service("appconfig").add_strategy(logical_id, props)
     return Provisioned(created.id, {"Id": created.id})
 
 
 @provisions("AWS::AppConfig::Deployment")
-def deployment(cloud: LocalCloud, logical_id: str, props: dict[str, Any]) -> Provisioned:
+def deployment(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
     started = _checked(
         logical_id,
-        cloud.appconfig.start_deployment,
+        cloud.service("appconfig").start_deployment,
         props["ApplicationId"],
         props["EnvironmentId"],
         props["ConfigurationProfileId"],

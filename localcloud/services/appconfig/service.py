@@ -22,7 +22,7 @@ from localcloud.errors import InvalidRequest, LocalCloudError, ResourceNotFound
 from localcloud.services.appconfig import feature_flags
 
 if TYPE_CHECKING:
-    from localcloud.cloud import LocalCloud
+    from localcloud.core.kernel import Kernel
     from localcloud.core.trace import Span
 
 
@@ -132,7 +132,7 @@ class AppConfig:
         cloud.advance(60)  # past the deployment duration and the handler's cache age
     """
 
-    def __init__(self, cloud: LocalCloud) -> None:
+    def __init__(self, cloud: Kernel) -> None:
         self.cloud = cloud
         self.applications: dict[str, Application] = {}
         self.environments: dict[str, Environment] = {}
@@ -429,7 +429,9 @@ class AppConfig:
             "content": base64.b64encode(version.content).decode(),
             "uri": profile.location_uri,
         }
-        result = self.cloud.lambda_(self.cloud.function(arn), event, "RequestResponse", source="appconfig")
+        result = self.cloud.service("lambda").invoke(
+            self.cloud.service("lambda").function(arn), event, "RequestResponse", source="appconfig"
+        )
         if "FunctionError" in result:
             detail = json.loads(result["Payload"]).get("errorMessage", "")
             raise InvalidRequest(

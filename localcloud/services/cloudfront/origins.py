@@ -24,7 +24,7 @@ from localcloud.lib.http import HttpRequest, HttpResponse
 from localcloud.services.cloudfront.distribution import Distribution, Origin
 
 if TYPE_CHECKING:
-    from localcloud.cloud import LocalCloud
+    from localcloud.core.kernel import Kernel
 
 log = logging.getLogger("localcloud.cloudfront")
 CLOUDFRONT_PRINCIPAL = "cloudfront.amazonaws.com"
@@ -42,9 +42,7 @@ class OriginUnreachable(Exception):
     """CloudFront could not get an answer from the origin: it answers 502."""
 
 
-def fetch(
-    cloud: LocalCloud, distribution: Distribution, origin: Origin, request: HttpRequest
-) -> HttpResponse:
+def fetch(cloud: Kernel, distribution: Distribution, origin: Origin, request: HttpRequest) -> HttpResponse:
     """The origin's answer to ``request``, whose path already starts with the origin path."""
     if origin.bucket is not None:
         return _s3(cloud, distribution, origin, origin.bucket, request)
@@ -56,9 +54,8 @@ def fetch(
 # ---------------------------------------------------------------------------------------- API Gateway
 
 
-def _api(cloud: LocalCloud, origin: Origin, api_id: str, request: HttpRequest) -> HttpResponse:
-    gateway = getattr(cloud, "apigateway", None)
-    if gateway is None:
+def _api(cloud: Kernel, origin: Origin, api_id: str, request: HttpRequest) -> HttpResponse:
+    if not cloud.has_service("apigateway"):
         raise OriginUnreachable(f"origin {origin.id}: this local cloud does not serve API Gateway")
     host = request.header("Host")
     if host is not None and host.lower() != origin.domain.lower():
@@ -70,14 +67,14 @@ def _api(cloud: LocalCloud, origin: Origin, api_id: str, request: HttpRequest) -
             origin.domain,
         )
         return HttpResponse.of_json(403, {"message": "Forbidden"}, {"x-amzn-ErrorType": "ForbiddenException"})
-    return gateway.dispatch(api_id, request)
+    return cloud.service("apigateway").dispatch(api_id, request)
 
 
 # ---------------------------------------------------------------------------------------- S3
 
 
 def _s3(
-    cloud: LocalCloud, distribution: Distribution, origin: Origin, bucket_name: str, request: HttpRequest
+    cloud: Kernel, distribution: Distribution, origin: Origin, bucket_name: str, request: HttpRequest
 ) -> HttpResponse:
     from moto.s3.exceptions import MissingBucket
     from moto.s3.models import s3_backends
@@ -142,9 +139,7 @@ def _statements(bucket_name: str, policy: bytes | str | None) -> list[Statement]
     return engine.resource[bucket_name]
 
 
-def _reader(
-    cloud: LocalCloud, distribution: Distribution, origin: Origin, statements: list[Statement]
-) -> Any:
+def _reader(cloud: Kernel, distribution: Distribution, origin: Origin, statements: list[Statement]) -> Any:
     """Who reads the bucket for this origin, and a test of what the bucket policy lets it do."""
     context = {"aws:securetransport": "true"}
     control, identity = origin.access_control, origin.access_identity

@@ -61,7 +61,7 @@ from localcloud.services.cloudfront.policies import (
 )
 
 if TYPE_CHECKING:
-    from localcloud.cloud import LocalCloud
+    from localcloud.core.kernel import Kernel
 
 log = logging.getLogger("localcloud.cloudfront")
 #: Statuses CloudFront caches for the cache policy's TTL; other errors for the error caching TTL.
@@ -92,7 +92,7 @@ class _Exchange:
 
 
 class CloudFront:
-    def __init__(self, cloud: LocalCloud) -> None:
+    def __init__(self, cloud: Kernel) -> None:
         self.cloud = cloud
         self._distributions: dict[str, Distribution] = {}
         self._functions: dict[str, CloudFrontFunction] = {}

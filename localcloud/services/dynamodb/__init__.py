@@ -1,1 +1,30 @@
-"""The dynamodb service."""
+"""DynamoDB: tables in moto, with the request limits AWS enforces and moto does not."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from localcloud.core.service import Service
+from localcloud.services.dynamodb import provision
+from localcloud.services.dynamodb.limits import check_dynamodb_request
+
+if TYPE_CHECKING:
+    from localcloud.core.kernel import Kernel
+
+
+def _check(kernel: Kernel, operation: str, params: dict[str, Any]) -> None:
+    def key_schema(table: str) -> dict[str, str] | None:
+        """``{attribute: HASH | RANGE}`` of a table in this cloud's account and region, by name or ARN."""
+        from moto.dynamodb.exceptions import ResourceNotFoundException
+        from moto.dynamodb.models import dynamodb_backends
+
+        try:
+            found = dynamodb_backends[kernel.account][kernel.region].get_table(table.rsplit("/", 1)[-1])
+        except ResourceNotFoundException:  # moto answers the call with AWS's error itself
+            return None
+        return {item["AttributeName"]: item["KeyType"] for item in found.schema}
+
+    check_dynamodb_request(operation, params, key_schema)
+
+
+SERVICE = Service.of("dynamodb", provision, checks={"dynamodb": _check})

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from localcloud.core.provisioners import Provisioned, provisions
+from localcloud.core.service import Provisioned, provisions
 
 if TYPE_CHECKING:
-    from localcloud.cloud import LocalCloud
+    from localcloud.core.kernel import Kernel
 
 _PASSED_THROUGH = ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "LocalSecondaryIndexes")
 
 
 @provisions("AWS::DynamoDB::Table")
-def table(cloud: LocalCloud, logical_id: str, props: dict[str, Any]) -> Provisioned:
+def table(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
     name = props.get("TableName") or cloud.physical_name(logical_id, 255)
     request: dict[str, Any] = {key: props[key] for key in _PASSED_THROUGH if key in props}
     request["BillingMode"] = props.get("BillingMode", "PROVISIONED")

@@ -1,1 +1,36 @@
-"""The events service."""
+"""EventBridge (buses, rules, archives, replays) and EventBridge Scheduler: rules match and schedules
+fire on the local cloud's clock, and deliver to their targets through the kernel."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from localcloud.core.service import AwsCall, Service
+from localcloud.services.events import observe, provision
+from localcloud.services.events.observe import MAX_ENTRIES_BYTES, EventBridge, entries_size
+
+if TYPE_CHECKING:
+    from localcloud.core.kernel import Kernel
+
+
+def _refuse_oversized_events(kernel: Kernel, call: AwsCall) -> tuple[int, dict[str, Any]] | None:
+    """EventBridge refuses a PutEvents request whose entries exceed its size quota; moto takes them."""
+    if entries_size(call.params.get("Entries", [])) <= MAX_ENTRIES_BYTES:
+        return None
+    body = {
+        "Error": {
+            "Code": "ValidationException",
+            "Message": "Total size of the entries in the request is over the limit.",
+        },
+        "ResponseMetadata": {"HTTPStatusCode": 400},
+    }
+    return 400, body
+
+
+SERVICE = Service.of(
+    "events",
+    provision,
+    observe,
+    state=EventBridge,
+    answers={"events.PutEvents": _refuse_oversized_events},
+)

@@ -36,8 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.utils import parse_timestamp
 
-from localcloud.core.observers import observes
-from localcloud.core.state import PerCloud
+from localcloud.core.service import observes
 from localcloud.core.targets import Delivery, RetryPolicy, Sender, check_target, service_of
 from localcloud.errors import LocalCloudError
 from localcloud.lib.event_patterns import matches
@@ -45,7 +44,7 @@ from localcloud.lib.json_path import MISSING, select
 from localcloud.lib.schedules import Schedule, parse
 
 if TYPE_CHECKING:
-    from localcloud.cloud import LocalCloud
+    from localcloud.core.kernel import Kernel
 
 EVENTS = "events.amazonaws.com"
 SCHEDULER = "scheduler.amazonaws.com"
@@ -151,7 +150,7 @@ class Archive:
 class EventBridge:
     """The rules and archives of one cloud's buses, and what happens to the events put on them."""
 
-    def __init__(self, cloud: LocalCloud) -> None:
+    def __init__(self, cloud: Kernel) -> None:
         self.cloud = cloud
         self.rules: list[Rule] = []
         self.archives: list[Archive] = []
@@ -290,7 +289,7 @@ class EventBridge:
         return json.dumps(event)
 
 
-def _moto_archive(cloud: LocalCloud, name: str) -> Any:
+def _moto_archive(cloud: Kernel, name: str) -> Any:
     from moto.events.models import events_backends
 
     return events_backends[cloud.account][cloud.region].archives[name]
@@ -345,7 +344,7 @@ def _fill(value: Any, *, in_string: bool, json_template: bool) -> str:
 class ScheduledTarget:
     """An EventBridge Scheduler schedule's target: each firing delivers its input with the role."""
 
-    cloud: LocalCloud
+    cloud: Kernel
     name: str
     arn: str
     expression: str
@@ -397,7 +396,10 @@ class ScheduledTarget:
 
 # ---------------------------------------------------------------------------------------- observers
 
-buses = PerCloud(EventBridge)
+
+def buses(cloud: Kernel) -> EventBridge:
+    """EventBridge's state in this cloud (its service's ``state``)."""
+    return cloud.service("events")
 
 
 #: EventBridge's quota on the entries of one PutEvents request (1 MB since January 2026).
@@ -420,7 +422,7 @@ def entries_size(entries: list[dict[str, Any]]) -> int:
 
 
 @observes("events", "PutEvents")
-def events_put(cloud: LocalCloud, params: dict[str, Any], parsed: dict[str, Any]) -> None:
+def events_put(cloud: Kernel, params: dict[str, Any], parsed: dict[str, Any]) -> None:
     source, parent = cloud.caller()
     for entry, result in zip(params.get("Entries", []), parsed.get("Entries", []), strict=False):
         if "EventId" in result:
@@ -428,6 +430,6 @@ def events_put(cloud: LocalCloud, params: dict[str, Any], parsed: dict[str, Any]
 
 
 @observes("events", "StartReplay")
-def replay_started(cloud: LocalCloud, params: dict[str, Any], parsed: dict[str, Any]) -> None:
+def replay_started(cloud: Kernel, params: dict[str, Any], parsed: dict[str, Any]) -> None:
     source, parent = cloud.caller()
     buses(cloud).replay(params, source=source, parent=parent)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from localcloud.core.provisioners import Provisioned, provisions
+from localcloud.core.service import Provisioned, provisions
 from localcloud.core.targets import check_target
 from localcloud.lib.schedules import Schedule, parse
 from localcloud.services.events.observe import (
@@ -27,11 +27,11 @@ from localcloud.services.events.observe import (
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from localcloud.cloud import LocalCloud
+    from localcloud.core.kernel import Kernel
 
 
 @provisions("AWS::Events::EventBus")
-def event_bus(cloud: LocalCloud, logical_id: str, props: dict[str, Any]) -> Provisioned:
+def event_bus(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
     name = props["Name"]
     request = {"Name": name, **_optional(props, "Description")}
     arn = cloud.admin_client("events").create_event_bus(**request)["EventBusArn"]
@@ -39,7 +39,7 @@ def event_bus(cloud: LocalCloud, logical_id: str, props: dict[str, Any]) -> Prov
 
 
 @provisions("AWS::Events::Rule")
-def rule(cloud: LocalCloud, logical_id: str, props: dict[str, Any]) -> Provisioned:
+def rule(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
     name = props.get("Name") or cloud.physical_name(logical_id, 64)
     bus = bus_name(props.get("EventBusName"))
     pattern = _pattern(props.get("EventPattern"))
@@ -63,7 +63,7 @@ def rule(cloud: LocalCloud, logical_id: str, props: dict[str, Any]) -> Provision
 
 
 @provisions("AWS::Events::Archive")
-def archive(cloud: LocalCloud, logical_id: str, props: dict[str, Any]) -> Provisioned:
+def archive(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
     """An archive in moto, filled by the local cloud (moto's own archive rule is disarmed: its
     input transformer needs ``jsonpath_ng``, which is not installed)."""
     name = props.get("ArchiveName") or cloud.physical_name(logical_id, 48)
@@ -82,7 +82,7 @@ def archive(cloud: LocalCloud, logical_id: str, props: dict[str, Any]) -> Provis
 
 
 @provisions("AWS::Scheduler::ScheduleGroup")
-def schedule_group(cloud: LocalCloud, logical_id: str, props: dict[str, Any]) -> Provisioned:
+def schedule_group(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
     name = props.get("Name") or cloud.physical_name(logical_id, 64)
     arn = cloud.admin_client("scheduler").create_schedule_group(Name=name)["ScheduleGroupArn"]
     now = iso(cloud.clock.now())
@@ -92,7 +92,7 @@ def schedule_group(cloud: LocalCloud, logical_id: str, props: dict[str, Any]) ->
 
 
 @provisions("AWS::Scheduler::Schedule")
-def schedule(cloud: LocalCloud, logical_id: str, props: dict[str, Any]) -> Provisioned:
+def schedule(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
     name = props.get("Name") or cloud.physical_name(logical_id, 64)
     target = props["Target"]
     check_target(target["Arn"], f"{logical_id}.Target")

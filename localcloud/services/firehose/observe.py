@@ -31,13 +31,12 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from localcloud.core.observers import observes
-from localcloud.core.state import PerCloud
+from localcloud.core.service import observes
 from localcloud.core.targets import client, service_role
 from localcloud.errors import LocalCloudError
 
 if TYPE_CHECKING:
-    from localcloud.cloud import LocalCloud
+    from localcloud.core.kernel import Kernel
 
 MEBIBYTE = 1024 * 1024
 DEFAULT_INTERVAL = 300
@@ -63,7 +62,7 @@ class _Object:
 class DeliveryStream:
     """One delivery stream's buffer, driven by the cloud's pump."""
 
-    def __init__(self, cloud: LocalCloud, params: dict[str, Any]) -> None:
+    def __init__(self, cloud: Kernel, params: dict[str, Any]) -> None:
         self.cloud = cloud
         self.name: str = params["DeliveryStreamName"]
         self.label = f"firehose:{self.name}"
@@ -190,7 +189,7 @@ def _s3_destination(params: dict[str, Any]) -> dict[str, Any]:
 class Firehose:
     """The cloud's delivery streams, by name."""
 
-    def __init__(self, cloud: LocalCloud) -> None:
+    def __init__(self, cloud: Kernel) -> None:
         self.cloud = cloud
         self.streams: dict[str, DeliveryStream] = {}
 
@@ -204,10 +203,10 @@ class Firehose:
     def delete(self, name: str) -> None:
         stream = self.streams.pop(name, None)
         if stream is not None:
-            self.cloud.pollables.remove(stream)
+            self.cloud.remove_pollable(stream)
 
 
-def _turn_off_moto_delivery(cloud: LocalCloud) -> None:
+def _turn_off_moto_delivery(cloud: Kernel) -> None:
     """moto would write every PutRecord(Batch) to S3 at once; answer as it does, but write nothing.
     moto's reset at the cloud's stop discards this, with the rest of the backend."""
     from moto.firehose.models import firehose_backends
@@ -218,7 +217,9 @@ def _turn_off_moto_delivery(cloud: LocalCloud) -> None:
     ]
 
 
-firehose = PerCloud(Firehose)
+def firehose(cloud: Kernel) -> Firehose:
+    """Firehose's state in this cloud (its service's ``state``)."""
+    return cloud.service("firehose")
 
 
 def _data(value: Any) -> bytes:
@@ -226,17 +227,17 @@ def _data(value: Any) -> bytes:
 
 
 @observes("firehose", "CreateDeliveryStream")
-def stream_created(cloud: LocalCloud, params: dict[str, Any], parsed: dict[str, Any]) -> None:
+def stream_created(cloud: Kernel, params: dict[str, Any], parsed: dict[str, Any]) -> None:
     firehose(cloud).create(params)
 
 
 @observes("firehose", "DeleteDeliveryStream")
-def stream_deleted(cloud: LocalCloud, params: dict[str, Any], parsed: dict[str, Any]) -> None:
+def stream_deleted(cloud: Kernel, params: dict[str, Any], parsed: dict[str, Any]) -> None:
     firehose(cloud).delete(params["DeliveryStreamName"])
 
 
 @observes("firehose", "PutRecord", "PutRecordBatch")
-def records_put(cloud: LocalCloud, params: dict[str, Any], parsed: dict[str, Any]) -> None:
+def records_put(cloud: Kernel, params: dict[str, Any], parsed: dict[str, Any]) -> None:
     stream = firehose(cloud).streams.get(params["DeliveryStreamName"])
     if stream is None:
         return
@@ -256,7 +257,7 @@ def records_put(cloud: LocalCloud, params: dict[str, Any], parsed: dict[str, Any
 
 
 @observes("kinesis", "PutRecord", "PutRecords")
-def kinesis_records_put(cloud: LocalCloud, params: dict[str, Any], parsed: dict[str, Any]) -> None:
+def kinesis_records_put(cloud: Kernel, params: dict[str, Any], parsed: dict[str, Any]) -> None:
     arn = params.get("StreamARN") or (
         f"arn:{cloud.partition}:kinesis:{cloud.region}:{cloud.account}:stream/{params.get('StreamName')}"
     )

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from localcloud.core.provisioners import Provisioned, provisions
+from localcloud.core.service import Provisioned, provisions
 
 if TYPE_CHECKING:
-    from localcloud.cloud import LocalCloud
+    from localcloud.core.kernel import Kernel
 
 #: Template properties passed to CreateDeliveryStream as they are (the API spells them alike).
 _PASSED_THROUGH = (
@@ -19,7 +19,7 @@ _PASSED_THROUGH = (
 
 
 @provisions("AWS::KinesisFirehose::DeliveryStream")
-def delivery_stream(cloud: LocalCloud, logical_id: str, props: dict[str, Any]) -> Provisioned:
+def delivery_stream(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
     name = props.get("DeliveryStreamName") or cloud.physical_name(logical_id, 64)
     request = {
         "DeliveryStreamName": name,

@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from localcloud.core.provisioners import Provisioned, provisions
+from localcloud.core.service import Provisioned, provisions
 
 if TYPE_CHECKING:
-    from localcloud.cloud import LocalCloud
+    from localcloud.core.kernel import Kernel
 
 
 @provisions("AWS::IAM::Role")
-def role(cloud: LocalCloud, logical_id: str, props: dict[str, Any]) -> Provisioned:
+def role(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
     name = props.get("RoleName") or cloud.physical_name(logical_id, 64)
     path = props.get("Path", "/")
     created = cloud.admin_client("iam").create_role(
@@ -29,7 +29,7 @@ def role(cloud: LocalCloud, logical_id: str, props: dict[str, Any]) -> Provision
 
 
 @provisions("AWS::IAM::Policy")
-def policy(cloud: LocalCloud, logical_id: str, props: dict[str, Any]) -> Provisioned:
+def policy(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
     for role_name in props.get("Roles", []):
         role_arn = cloud.role_arn(role_name)
         cloud.admin_client("iam").put_role_policy(

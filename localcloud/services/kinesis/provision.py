@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from localcloud.core.provisioners import Provisioned, provisions
+from localcloud.core.service import Provisioned, provisions
 
 if TYPE_CHECKING:
-    from localcloud.cloud import LocalCloud
+    from localcloud.core.kernel import Kernel
 
 #: Kinesis keeps records 24 hours unless the stream says otherwise.
 DEFAULT_RETENTION_HOURS = 24
 
 
 @provisions("AWS::Kinesis::Stream")
-def stream(cloud: LocalCloud, logical_id: str, props: dict[str, Any]) -> Provisioned:
+def stream(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
     name = props.get("Name") or cloud.physical_name(logical_id, 128)
     mode = props.get("StreamModeDetails", {}).get("StreamMode", "PROVISIONED")
     kinesis = cloud.admin_client("kinesis")
@@ -38,7 +38,7 @@ def stream(cloud: LocalCloud, logical_id: str, props: dict[str, Any]) -> Provisi
 
 
 @provisions("AWS::Kinesis::StreamConsumer")
-def stream_consumer(cloud: LocalCloud, logical_id: str, props: dict[str, Any]) -> Provisioned:
+def stream_consumer(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
     consumer = cloud.admin_client("kinesis").register_stream_consumer(
         StreamARN=props["StreamARN"], ConsumerName=props["ConsumerName"]
     )["Consumer"]

@@ -7,17 +7,17 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from localcloud.core.provisioners import Provisioned, provisions
+from localcloud.core.service import Provisioned, provisions
 
 if TYPE_CHECKING:
-    from localcloud.cloud import LocalCloud
+    from localcloud.core.kernel import Kernel
 
 #: Template properties passed to CreateKey under the same name.
 _KEY_PROPERTIES = ("Description", "KeyUsage", "KeySpec", "MultiRegion")
 
 
 @provisions("AWS::KMS::Key")
-def key(cloud: LocalCloud, logical_id: str, props: dict[str, Any]) -> Provisioned:
+def key(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
     kms = cloud.admin_client("kms")
     policy = props.get("KeyPolicy") or _default_policy(cloud)
     if isinstance(policy, str):
@@ -33,12 +33,12 @@ def key(cloud: LocalCloud, logical_id: str, props: dict[str, Any]) -> Provisione
 
 
 @provisions("AWS::KMS::Alias")
-def alias(cloud: LocalCloud, logical_id: str, props: dict[str, Any]) -> Provisioned:
+def alias(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
     cloud.admin_client("kms").create_alias(AliasName=props["AliasName"], TargetKeyId=props["TargetKeyId"])
     return Provisioned(props["AliasName"])
 
 
-def _default_policy(cloud: LocalCloud) -> dict[str, Any]:
+def _default_policy(cloud: Kernel) -> dict[str, Any]:
     """The policy KMS gives a key created without one: the account's IAM policies decide."""
     return {
         "Version": "2012-10-17",

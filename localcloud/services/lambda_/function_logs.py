@@ -3,7 +3,7 @@
 Each line a function writes to stdout or stderr during an invocation (Powertools' JSON log lines,
 ``print``) becomes one log event in a stream of its execution environment (one per cold start), in
 the function's log group: ``LoggingConfig.LogGroup``, else ``/aws/lambda/<name>``, created if
-missing, provided the function's role may write it (:mod:`localcloud.function_role`); else the
+missing, provided the function's role may write it (:mod:`localcloud.core.role_use`); else the
 lines are dropped, as on AWS. The lines are written with PutLogEvents when the invocation ends, so
 subscription filters and tests reading the group see them. They still reach the process's own
 streams too, and so pytest's capture.
@@ -26,11 +26,10 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from botocore.exceptions import ClientError
 
-from localcloud.core.state import PerCloud
 from localcloud.core.targets import client, service_role
 
 if TYPE_CHECKING:
-    from localcloud.cloud import LocalCloud
+    from localcloud.core.kernel import Kernel
     from localcloud.services.lambda_.runtime import LambdaFunction
 
 
@@ -113,10 +112,10 @@ def _stream_handlers() -> list[logging.StreamHandler]:
 
 @contextmanager
 def captured(
-    cloud: LocalCloud, function: LambdaFunction, cause: int | None, *, deliver: bool = True
+    cloud: Kernel, function: LambdaFunction, cause: int | None, *, deliver: bool = True
 ) -> Iterator[None]:
     """Capture what ``function`` writes while the block runs, then write it to its log group unless
-    its role may not (``deliver`` False: see :mod:`localcloud.function_role`)."""
+    its role may not (``deliver`` False: see :mod:`localcloud.core.role_use`)."""
     for tee in _TEES:
         tee.start()
     try:
@@ -125,13 +124,13 @@ def captured(
         text = "".join(tee.stop() for tee in _TEES)
         lines = [line for line in text.splitlines() if line.strip()]
         if lines and deliver:
-            _streams(cloud).write(function, lines, cause)
+            cloud.service("lambda").log_streams.write(function, lines, cause)
 
 
-class _Streams:
+class LogStreams:
     """The log stream of each execution environment of each function, created on first use."""
 
-    def __init__(self, cloud: LocalCloud) -> None:
+    def __init__(self, cloud: Kernel) -> None:
         self.cloud = cloud
         self.names: dict[tuple[str, int], str] = {}
 
@@ -161,6 +160,3 @@ class _Streams:
                 logs.create_log_stream(logGroupName=group, logStreamName=name)
             self.names[key] = name
         return self.names[key]
-
-
-_streams = PerCloud(_Streams)

@@ -19,35 +19,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from localcloud.errors import LocalCloudError
+from localcloud.core.role_use import delivery
+from localcloud.errors import ReadTimedOut, Throttled
 from localcloud.services.lambda_.function_logs import captured
-from localcloud.services.lambda_.function_role import delivery
 from localcloud.services.lambda_.runtime import InvocationResult, LambdaFunction, call_turn
 
 if TYPE_CHECKING:
-    from localcloud.cloud import LocalCloud
+    from localcloud.core.kernel import Kernel
 
 DEFAULT_RETRY_ATTEMPTS = 2
 DEFAULT_MAX_EVENT_AGE = 6 * 3600
 #: Lambda's back-off between asynchronous attempts, in seconds.
 RETRY_DELAYS = (60, 120)
-
-
-class Throttled(LocalCloudError):
-    """The function is at its reserved concurrency: Lambda answers 429 TooManyRequestsException."""
-
-
-class ReadTimedOut(LocalCloudError):
-    """The caller's SDK stopped waiting (its read timeout) before the function answered; the function
-    ran on to its end, as on AWS, where the invocation does not stop when its caller hangs up."""
-
-    def __init__(self, function: str, read_timeout: float, duration: float) -> None:
-        super().__init__(
-            f"{function} answered after {duration:g}s, past the caller's read timeout of {read_timeout:g}s"
-        )
-        self.function = function
-        self.read_timeout = read_timeout
-        self.duration = duration
 
 
 @dataclass
@@ -70,7 +53,7 @@ class _AsyncEvent:
 
 
 class Invoker:
-    def __init__(self, cloud: LocalCloud) -> None:
+    def __init__(self, cloud: Kernel) -> None:
         self.cloud = cloud
         self.configs: dict[str, AsyncConfig] = {}
         self._busy: dict[str, list[tuple[float, float]]] = {}
@@ -201,7 +184,7 @@ class Invoker:
         destination = config.on_success if succeeded else config.on_failure
         if destination:
             record = self._destination_record(event, result, condition)
-            self.cloud.send_to(
+            self.cloud.service("lambda").send_to(
                 destination,
                 record,
                 role_arn=event.function.role_arn,
@@ -210,7 +193,7 @@ class Invoker:
                 kind="destination",
             )
         elif not succeeded and config.dead_letter:
-            self.cloud.send_to(
+            self.cloud.service("lambda").send_to(
                 config.dead_letter,
                 event.payload,
                 role_arn=event.function.role_arn,

@@ -13,34 +13,34 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from localcloud.core.provisioners import Provisioned, provisions
+from localcloud.core.service import Provisioned, provisions
 from localcloud.errors import LocalCloudError
 from localcloud.services.lambda_.runtime import LambdaFunction
 
 if TYPE_CHECKING:
-    from localcloud.cloud import LocalCloud
+    from localcloud.core.kernel import Kernel
 
 #: AWS's public Powertools layer: offline, the locally installed Powertools stands in for it.
 POWERTOOLS_LAYER = re.compile(r"arn:aws[\w-]*:lambda:[\w-]+:017000801446:layer:AWSLambdaPowertoolsPython")
 
 
 @provisions("AWS::Lambda::LayerVersion")
-def layer_version(cloud: LocalCloud, logical_id: str, props: dict[str, Any]) -> Provisioned:
+def layer_version(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
     name = props.get("LayerName") or cloud.physical_name(logical_id, 64)
     arn = f"arn:{cloud.partition}:lambda:{cloud.region}:{cloud.account}:layer:{name}:1"
-    cloud.layers[arn] = cloud.artifact.asset_path(logical_id)
+    cloud.service("lambda").layers[arn] = cloud.artifact.asset_path(logical_id)
     return Provisioned(arn, {"LayerVersionArn": arn})
 
 
 @provisions("AWS::Lambda::Function")
-def function(cloud: LocalCloud, logical_id: str, props: dict[str, Any]) -> Provisioned:
+def function(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
     name = props.get("FunctionName") or cloud.physical_name(logical_id, 64)
     arn = f"arn:{cloud.partition}:lambda:{cloud.region}:{cloud.account}:function:{name}"
     runtime = props.get("Runtime", "")
     layer_dirs = []
     for layer in props.get("Layers", []):
-        if layer in cloud.layers:
-            layer_dirs.append(cloud.layers[layer] / "python")
+        if layer in cloud.service("lambda").layers:
+            layer_dirs.append(cloud.service("lambda").layers[layer] / "python")
         elif not POWERTOOLS_LAYER.match(layer):
             raise LocalCloudError(
                 f"{logical_id}: layer {layer} is neither in this stack nor a known public layer"
@@ -63,11 +63,13 @@ def function(cloud: LocalCloud, logical_id: str, props: dict[str, Any]) -> Provi
             int(props["ReservedConcurrentExecutions"]) if "ReservedConcurrentExecutions" in props else None
         ),
     )
-    cloud.add_function(fn, dead_letter_arn=props.get("DeadLetterConfig", {}).get("TargetArn"))
+    cloud.service("lambda").add_function(
+        fn, dead_letter_arn=props.get("DeadLetterConfig", {}).get("TargetArn")
+    )
     return Provisioned(name, {"Arn": arn})
 
 
-def _code_dir(cloud: LocalCloud, logical_id: str, props: dict[str, Any]) -> Path:
+def _code_dir(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Path:
     """The function's asset folder; inline code (``Code.ZipFile``) gets a folder of its own, holding
     it as ``index.py`` as Lambda does (CDK's own helpers, such as the S3 notifications handler, are inline).
     """
@@ -83,22 +85,24 @@ def _code_dir(cloud: LocalCloud, logical_id: str, props: dict[str, Any]) -> Path
 
 
 @provisions("AWS::Lambda::Permission")
-def permission(cloud: LocalCloud, logical_id: str, props: dict[str, Any]) -> Provisioned:
-    fn = cloud.function(props["FunctionName"])
+def permission(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
+    fn = cloud.service("lambda").function(props["FunctionName"])
     cloud.iam.add_function_permission(fn.arn, props, logical_id)
     return Provisioned(logical_id)
 
 
 @provisions("AWS::Lambda::EventSourceMapping")
-def event_source_mapping(cloud: LocalCloud, logical_id: str, props: dict[str, Any]) -> Provisioned:
+def event_source_mapping(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
     mapping_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{cloud.stack_name}/{logical_id}"))
-    cloud.add_event_source(logical_id, mapping_id, cloud.function(props["FunctionName"]), props)
+    cloud.service("lambda").add_event_source(
+        logical_id, mapping_id, cloud.service("lambda").function(props["FunctionName"]), props
+    )
     arn = f"arn:{cloud.partition}:lambda:{cloud.region}:{cloud.account}:event-source-mapping:{mapping_id}"
     return Provisioned(mapping_id, {"EventSourceMappingArn": arn})
 
 
 @provisions("AWS::Lambda::EventInvokeConfig")
-def event_invoke_config(cloud: LocalCloud, logical_id: str, props: dict[str, Any]) -> Provisioned:
-    fn = cloud.function(props["FunctionName"])
-    cloud.invoker.configure(fn, props)
+def event_invoke_config(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
+    fn = cloud.service("lambda").function(props["FunctionName"])
+    cloud.service("lambda").invoker.configure(fn, props)
     return Provisioned(logical_id)

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from localcloud.core.observers import observes
+from localcloud.core.service import observes
 from localcloud.services.lambda_.event_sources.streams import origin_key
 
 if TYPE_CHECKING:
-    from localcloud.cloud import LocalCloud
+    from localcloud.core.kernel import Kernel
 
 
 @observes("kinesis", "PutRecord", "PutRecords")
-def records_put(cloud: LocalCloud, params: dict[str, Any], parsed: dict[str, Any]) -> None:
+def records_put(cloud: Kernel, params: dict[str, Any], parsed: dict[str, Any]) -> None:
     stream_arn = params.get("StreamARN") or (
         f"arn:{cloud.partition}:kinesis:{cloud.region}:{cloud.account}:stream/{params['StreamName']}"
     )
@@ -33,7 +33,7 @@ def records_put(cloud: LocalCloud, params: dict[str, Any], parsed: dict[str, Any
 
 
 @observes("dynamodb", "PutItem", "UpdateItem", "DeleteItem")
-def item_written(cloud: LocalCloud, params: dict[str, Any], parsed: dict[str, Any]) -> None:
+def item_written(cloud: Kernel, params: dict[str, Any], parsed: dict[str, Any]) -> None:
     from moto.dynamodb.models import dynamodb_backends
 
     table = dynamodb_backends[cloud.account][cloud.region].get_table(params["TableName"].rsplit("/", 1)[-1])

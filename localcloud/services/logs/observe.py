@@ -22,13 +22,12 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from localcloud.core.observers import observes
-from localcloud.core.state import PerCloud
+from localcloud.core.service import observes
 from localcloud.core.targets import Delivery, RetryPolicy, Sender, service_of
 from localcloud.lib.log_patterns import Matcher
 
 if TYPE_CHECKING:
-    from localcloud.cloud import LocalCloud
+    from localcloud.core.kernel import Kernel
 
 LOGS = "logs.amazonaws.com"
 
@@ -45,7 +44,7 @@ class SubscriptionFilter:
 class Subscriptions:
     """The subscription filters of one cloud's log groups."""
 
-    def __init__(self, cloud: LocalCloud) -> None:
+    def __init__(self, cloud: Kernel) -> None:
         self.cloud = cloud
         self.filters: list[SubscriptionFilter] = []
         self._event_ids = itertools.count(1)
@@ -100,10 +99,12 @@ class Subscriptions:
         return f"{timestamp:020d}{next(self._event_ids):036d}"
 
 
-subscriptions = PerCloud(Subscriptions)
+def subscriptions(cloud: Kernel) -> Subscriptions:
+    """CloudWatch Logs' state in this cloud (its service's ``state``)."""
+    return cloud.service("logs")
 
 
 @observes("logs", "PutLogEvents")
-def log_events_put(cloud: LocalCloud, params: dict[str, Any], parsed: dict[str, Any]) -> None:
+def log_events_put(cloud: Kernel, params: dict[str, Any], parsed: dict[str, Any]) -> None:
     _, parent = cloud.caller()
     subscriptions(cloud).deliver(params, cause=parent)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from localcloud.core.provisioners import Provisioned, provisions
+from localcloud.core.service import Provisioned, provisions
 
 if TYPE_CHECKING:
-    from localcloud.cloud import LocalCloud
+    from localcloud.core.kernel import Kernel
 
 
 @provisions("AWS::Logs::LogGroup")
-def log_group(cloud: LocalCloud, logical_id: str, props: dict[str, Any]) -> Provisioned:
+def log_group(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
     name = props.get("LogGroupName") or f"/aws/{cloud.stack_name}/{cloud.physical_name(logical_id, 64)}"
     logs = cloud.admin_client("logs")
     logs.create_log_group(logGroupName=name)

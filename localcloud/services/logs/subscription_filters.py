@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from localcloud.core.provisioners import Provisioned, provisions
+from localcloud.core.service import Provisioned, provisions
 from localcloud.core.targets import DeliveryError, check_resource_policy, service_of
 from localcloud.errors import LocalCloudError
 from localcloud.lib.log_patterns import compile_pattern
 from localcloud.services.logs.observe import SubscriptionFilter, subscriptions
 
 if TYPE_CHECKING:
-    from localcloud.cloud import LocalCloud
+    from localcloud.core.kernel import Kernel
 
 DESTINATIONS = ("lambda", "kinesis", "firehose")
 #: Subscription filters one log group may have.
@@ -20,7 +20,7 @@ MAX_PER_GROUP = 2
 
 
 @provisions("AWS::Logs::SubscriptionFilter")
-def subscription_filter(cloud: LocalCloud, logical_id: str, props: dict[str, Any]) -> Provisioned:
+def subscription_filter(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
     group, destination = props["LogGroupName"], props["DestinationArn"]
     name = props.get("FilterName") or cloud.physical_name(logical_id, 512)
     if service_of(destination) not in DESTINATIONS:

@@ -19,12 +19,11 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote_plus
 
 from localcloud.core import delivery, targets
-from localcloud.core.observers import observes
-from localcloud.core.state import PerCloud
+from localcloud.core.service import observes
 from localcloud.errors import LocalCloudError, TemplateError
 
 if TYPE_CHECKING:
-    from localcloud.cloud import LocalCloud
+    from localcloud.core.kernel import Kernel
 
 #: The configuration lists of the S3 API, with the key naming each one's destination.
 DESTINATION_LISTS = {
@@ -65,12 +64,22 @@ class Notifications:
     event_bridge: bool = False
 
 
-buckets: PerCloud[dict[str, Notifications]] = PerCloud(lambda cloud: {})
+class Buckets(dict[str, "Notifications"]):
+    """S3's state in one cloud: each bucket's notification configuration, by bucket name."""
+
+    def __init__(self, cloud: Kernel) -> None:
+        super().__init__()
+
+
+def buckets(cloud: Kernel) -> Buckets:
+    return cloud.service("s3")
+
+
 """The notification configuration of each bucket of the stack, by bucket name."""
 
 
 def configure(
-    cloud: LocalCloud,
+    cloud: Kernel,
     bucket: str,
     configuration: dict[str, Any],
     *,
@@ -105,7 +114,7 @@ def configure(
     notifications.event_bridge = notifications.event_bridge or "EventBridgeConfiguration" in configuration
 
 
-def _validate(cloud: LocalCloud, bucket: str, destinations: list[Destination], where: str) -> None:
+def _validate(cloud: Kernel, bucket: str, destinations: list[Destination], where: str) -> None:
     """S3's check of a new configuration: a test event to queues and topics, a look at functions."""
     sender = _sender(cloud, bucket)
     test_event = {
@@ -143,34 +152,34 @@ def _validate(cloud: LocalCloud, bucket: str, destinations: list[Destination], w
 
 
 @observes("s3", "PutObject")
-def object_put(cloud: LocalCloud, params: dict[str, Any], parsed: dict[str, Any]) -> None:
+def object_put(cloud: Kernel, params: dict[str, Any], parsed: dict[str, Any]) -> None:
     _created(cloud, params, parsed, "ObjectCreated:Put")
 
 
 @observes("s3", "CopyObject")
-def object_copied(cloud: LocalCloud, params: dict[str, Any], parsed: dict[str, Any]) -> None:
+def object_copied(cloud: Kernel, params: dict[str, Any], parsed: dict[str, Any]) -> None:
     _created(cloud, params, parsed, "ObjectCreated:Copy")
 
 
 @observes("s3", "CompleteMultipartUpload")
-def upload_completed(cloud: LocalCloud, params: dict[str, Any], parsed: dict[str, Any]) -> None:
+def upload_completed(cloud: Kernel, params: dict[str, Any], parsed: dict[str, Any]) -> None:
     _created(cloud, params, parsed, "ObjectCreated:CompleteMultipartUpload")
 
 
 @observes("s3", "DeleteObject")
-def object_deleted(cloud: LocalCloud, params: dict[str, Any], parsed: dict[str, Any]) -> None:
+def object_deleted(cloud: Kernel, params: dict[str, Any], parsed: dict[str, Any]) -> None:
     _removed(cloud, params["Bucket"], params["Key"], params.get("VersionId"), parsed)
 
 
 @observes("s3", "DeleteObjects")
-def objects_deleted(cloud: LocalCloud, params: dict[str, Any], parsed: dict[str, Any]) -> None:
+def objects_deleted(cloud: Kernel, params: dict[str, Any], parsed: dict[str, Any]) -> None:
     requested = {o["Key"]: o.get("VersionId") for o in params["Delete"]["Objects"]}
     for deleted in parsed.get("Deleted", []):
         _removed(cloud, params["Bucket"], deleted["Key"], requested.get(deleted["Key"]), deleted)
 
 
 @observes("s3", "PutBucketNotificationConfiguration")
-def configured_at_runtime(cloud: LocalCloud, params: dict[str, Any], parsed: dict[str, Any]) -> None:
+def configured_at_runtime(cloud: Kernel, params: dict[str, Any], parsed: dict[str, Any]) -> None:
     """moto would notify a configuration put at runtime itself, beside the local cloud: refuse it."""
     if params["Bucket"] in buckets(cloud):
         raise LocalCloudError(
@@ -179,7 +188,7 @@ def configured_at_runtime(cloud: LocalCloud, params: dict[str, Any], parsed: dic
         )
 
 
-def _created(cloud: LocalCloud, params: dict[str, Any], parsed: dict[str, Any], event_name: str) -> None:
+def _created(cloud: Kernel, params: dict[str, Any], parsed: dict[str, Any], event_name: str) -> None:
     if params["Bucket"] not in buckets(cloud):
         return
     from moto.s3.models import s3_backends
@@ -192,7 +201,7 @@ def _created(cloud: LocalCloud, params: dict[str, Any], parsed: dict[str, Any], 
 
 
 def _removed(
-    cloud: LocalCloud, bucket: str, key: str, requested_version: str | None, response: dict[str, Any]
+    cloud: Kernel, bucket: str, key: str, requested_version: str | None, response: dict[str, Any]
 ) -> None:
     if bucket not in buckets(cloud):
         return
@@ -205,9 +214,7 @@ def _removed(
 # ---------------------------------------------------------------------------------------- delivering
 
 
-def _notify(
-    cloud: LocalCloud, bucket: str, event_name: str, obj: dict[str, Any], version: str | None
-) -> None:
+def _notify(cloud: Kernel, bucket: str, event_name: str, obj: dict[str, Any], version: str | None) -> None:
     notifications = buckets(cloud)[bucket]
     wanted = [d for d in notifications.destinations if d.wants(event_name, obj["key"])]
     if not wanted and not notifications.event_bridge:
@@ -234,7 +241,7 @@ def _notify(
 
 
 def _record(
-    cloud: LocalCloud,
+    cloud: Kernel,
     bucket: str,
     event_name: str,
     obj: dict[str, Any],
@@ -265,7 +272,7 @@ def _record(
 
 
 def _to_event_bridge(
-    cloud: LocalCloud, sender: targets.Sender, event_name: str, obj: dict[str, Any], cause: int
+    cloud: Kernel, sender: targets.Sender, event_name: str, obj: dict[str, Any], cause: int
 ) -> None:
     """S3 puts an event on the account's default bus for every object event; rules select from it."""
     created = event_name.startswith("ObjectCreated")
@@ -300,7 +307,7 @@ def _to_event_bridge(
     )
 
 
-def _sender(cloud: LocalCloud, bucket: str) -> targets.Sender:
+def _sender(cloud: Kernel, bucket: str) -> targets.Sender:
     return delivery.service_sender(cloud, "s3", f"arn:{cloud.partition}:s3:::{bucket}")
 
 
@@ -309,7 +316,7 @@ def _message_options(arn: str) -> dict[str, Any]:
     return {"Subject": SUBJECT} if targets.service_of(arn) == "sns" else {}
 
 
-def _owner(cloud: LocalCloud) -> str:
+def _owner(cloud: Kernel) -> str:
     """The bucket owner's canonical-style id, stable for the account."""
     return f"A{cloud.short_id(cloud.account, 13).upper()}"
 

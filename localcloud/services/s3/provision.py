@@ -8,11 +8,11 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from localcloud.core.provisioners import Provisioned, provisions
+from localcloud.core.service import Provisioned, provisions
 from localcloud.services.s3 import observe as notifications
 
 if TYPE_CHECKING:
-    from localcloud.cloud import LocalCloud
+    from localcloud.core.kernel import Kernel
 
 #: Regions whose website endpoint is ``s3-website-<region>``; the others use ``s3-website.<region>``.
 DASHED_WEBSITE_REGIONS = {
@@ -35,7 +35,7 @@ _TEMPLATE_LISTS = {
 
 
 @provisions("AWS::S3::Bucket")
-def bucket(cloud: LocalCloud, logical_id: str, props: dict[str, Any]) -> Provisioned:
+def bucket(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
     name = props.get("BucketName") or cloud.physical_name(logical_id, 63).lower()
     s3 = cloud.admin_client("s3")
     options: dict[str, Any] = {}
@@ -86,7 +86,7 @@ def bucket(cloud: LocalCloud, logical_id: str, props: dict[str, Any]) -> Provisi
 
 
 @provisions("AWS::S3::BucketPolicy")
-def bucket_policy(cloud: LocalCloud, logical_id: str, props: dict[str, Any]) -> Provisioned:
+def bucket_policy(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
     document = props["PolicyDocument"]
     cloud.admin_client("s3").put_bucket_policy(Bucket=props["Bucket"], Policy=json.dumps(_for_moto(document)))
     cloud.iam.add_resource_policy(f"arn:{cloud.partition}:s3:::{props['Bucket']}", document, logical_id)
@@ -106,7 +106,7 @@ def _for_moto(document: dict[str, Any]) -> dict[str, Any]:
 
 
 @provisions("Custom::S3BucketNotifications")
-def bucket_notifications(cloud: LocalCloud, logical_id: str, props: dict[str, Any]) -> Provisioned:
+def bucket_notifications(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
     """What CDK's ``bucket.add_event_notification`` deploys: its handler function is not run here,
     the configuration it would put is taken as is (``Managed: false`` adds to the bucket's own)."""
     notifications.configure(

@@ -12,11 +12,11 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from localcloud.core.provisioners import Provisioned, provisions
+from localcloud.core.service import Provisioned, provisions
 from localcloud.errors import TemplateError
 
 if TYPE_CHECKING:
-    from localcloud.cloud import LocalCloud
+    from localcloud.core.kernel import Kernel
 
 #: ``GenerateSecretString`` properties that are GetRandomPassword parameters of the same name.
 _PASSWORD_OPTIONS = (
@@ -32,7 +32,7 @@ _PASSWORD_OPTIONS = (
 
 
 @provisions("AWS::SecretsManager::Secret")
-def secret(cloud: LocalCloud, logical_id: str, props: dict[str, Any]) -> Provisioned:
+def secret(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
     if "SecretString" in props and "GenerateSecretString" in props:
         raise TemplateError(f"{logical_id}: give SecretString or GenerateSecretString, not both")
     value = props.get("SecretString")
@@ -50,7 +50,7 @@ def secret(cloud: LocalCloud, logical_id: str, props: dict[str, Any]) -> Provisi
     return Provisioned(arn, {"Id": arn})
 
 
-def _generate(cloud: LocalCloud, logical_id: str, spec: dict[str, Any]) -> str:
+def _generate(cloud: Kernel, logical_id: str, spec: dict[str, Any]) -> str:
     template, key = spec.get("SecretStringTemplate"), spec.get("GenerateStringKey")
     if (template is None) != (key is None):
         raise TemplateError(

@@ -21,13 +21,12 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from localcloud.core import delivery, targets
-from localcloud.core.observers import observes
-from localcloud.core.state import PerCloud
+from localcloud.core.service import observes
 from localcloud.errors import LocalCloudError
 from localcloud.lib.event_patterns import matches
 
 if TYPE_CHECKING:
-    from localcloud.cloud import LocalCloud
+    from localcloud.core.kernel import Kernel
 
 #: How long a FIFO topic remembers a deduplication id: a repeat within it is accepted, not delivered.
 DEDUPLICATION_INTERVAL = timedelta(minutes=5)
@@ -91,7 +90,17 @@ class Notification:
         return by_protocol.get(protocol, by_protocol["default"])
 
 
-topics: PerCloud[dict[str, Topic]] = PerCloud(lambda cloud: {})
+class Topics(dict[str, "Topic"]):
+    """SNS's state in one cloud: the topics the local cloud delivers for, by ARN."""
+
+    def __init__(self, cloud: Kernel) -> None:
+        super().__init__()
+
+
+def topics(cloud: Kernel) -> Topics:
+    return cloud.service("sns")
+
+
 """The cloud's topics by ARN, with the subscriptions the local cloud delivers."""
 
 
@@ -99,7 +108,7 @@ topics: PerCloud[dict[str, Topic]] = PerCloud(lambda cloud: {})
 
 
 @observes("sns", "Publish")
-def published(cloud: LocalCloud, params: dict[str, Any], parsed: dict[str, Any]) -> None:
+def published(cloud: Kernel, params: dict[str, Any], parsed: dict[str, Any]) -> None:
     topic = topics(cloud).get(params.get("TopicArn") or params.get("TargetArn") or "")
     if topic is None:
         return  # an SMS, a mobile endpoint, or a topic created at runtime: no subscriptions to deliver
@@ -108,7 +117,7 @@ def published(cloud: LocalCloud, params: dict[str, Any], parsed: dict[str, Any])
 
 
 @observes("sns", "PublishBatch")
-def published_batch(cloud: LocalCloud, params: dict[str, Any], parsed: dict[str, Any]) -> None:
+def published_batch(cloud: Kernel, params: dict[str, Any], parsed: dict[str, Any]) -> None:
     topic = topics(cloud).get(params["TopicArn"])
     if topic is None:
         return
@@ -120,7 +129,7 @@ def published_batch(cloud: LocalCloud, params: dict[str, Any], parsed: dict[str,
 
 
 @observes("sns", "Subscribe")
-def subscribed(cloud: LocalCloud, params: dict[str, Any], parsed: dict[str, Any]) -> None:
+def subscribed(cloud: Kernel, params: dict[str, Any], parsed: dict[str, Any]) -> None:
     """moto would deliver a runtime subscription itself, beside the local cloud: refuse it clearly."""
     if params["TopicArn"] in topics(cloud):
         raise LocalCloudError(
@@ -130,7 +139,7 @@ def subscribed(cloud: LocalCloud, params: dict[str, Any], parsed: dict[str, Any]
 
 
 def _notification(
-    cloud: LocalCloud, topic: Topic, request: dict[str, Any], response: dict[str, Any]
+    cloud: Kernel, topic: Topic, request: dict[str, Any], response: dict[str, Any]
 ) -> Notification:
     """The message of a Publish request (or of one entry of a PublishBatch) and its response."""
     message = request["Message"]
@@ -162,7 +171,7 @@ def _sns_attribute(value: dict[str, Any]) -> dict[str, str]:
 # ---------------------------------------------------------------------------------------- delivering
 
 
-def _fan_out(cloud: LocalCloud, notification: Notification, source: str, parent: int | None) -> None:
+def _fan_out(cloud: Kernel, notification: Notification, source: str, parent: int | None) -> None:
     topic = notification.topic
     span = cloud.record_send(
         f"sns:{topic.name}", f"message {notification.message_id}", source=source, parent=parent
@@ -176,7 +185,7 @@ def _fan_out(cloud: LocalCloud, notification: Notification, source: str, parent:
 
 
 def _deliver(
-    cloud: LocalCloud,
+    cloud: Kernel,
     sender: targets.Sender,
     subscription: Subscription,
     notification: Notification,

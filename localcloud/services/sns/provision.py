@@ -10,16 +10,16 @@ import json
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from localcloud.core.provisioners import Provisioned, provisions
+from localcloud.core.service import Provisioned, provisions
 from localcloud.errors import LocalCloudError
 from localcloud.services.sns.observe import Subscription, Topic, topics
 
 if TYPE_CHECKING:
-    from localcloud.cloud import LocalCloud
+    from localcloud.core.kernel import Kernel
 
 
 @provisions("AWS::SNS::Topic")
-def topic(cloud: LocalCloud, logical_id: str, props: dict[str, Any]) -> Provisioned:
+def topic(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
     fifo = _true(props.get("FifoTopic"))
     name = props.get("TopicName") or cloud.physical_name(logical_id, 251 if fifo else 256)
     if fifo and not name.endswith(".fifo"):
@@ -40,7 +40,7 @@ def topic(cloud: LocalCloud, logical_id: str, props: dict[str, Any]) -> Provisio
 
 
 @provisions("AWS::SNS::Subscription")
-def subscription(cloud: LocalCloud, logical_id: str, props: dict[str, Any]) -> Provisioned:
+def subscription(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
     target = topics(cloud).get(props["TopicArn"])
     if target is None:
         raise LocalCloudError(f"{logical_id}: topic {props['TopicArn']} is not a topic of this stack")
@@ -48,7 +48,7 @@ def subscription(cloud: LocalCloud, logical_id: str, props: dict[str, Any]) -> P
 
 
 @provisions("AWS::SNS::TopicPolicy")
-def topic_policy(cloud: LocalCloud, logical_id: str, props: dict[str, Any]) -> Provisioned:
+def topic_policy(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
     for topic_arn in props["Topics"]:
         cloud.admin_client("sns").set_topic_attributes(
             TopicArn=topic_arn, AttributeName="Policy", AttributeValue=json.dumps(props["PolicyDocument"])
@@ -57,7 +57,7 @@ def topic_policy(cloud: LocalCloud, logical_id: str, props: dict[str, Any]) -> P
     return Provisioned(cloud.physical_name(logical_id, 128))
 
 
-def _subscribe(cloud: LocalCloud, target: Topic, logical_id: str, props: dict[str, Any]) -> Subscription:
+def _subscribe(cloud: Kernel, target: Topic, logical_id: str, props: dict[str, Any]) -> Subscription:
     protocol, endpoint = props["Protocol"], props["Endpoint"]
     if protocol == "sqs" and endpoint.endswith(".fifo") and not target.fifo:
         raise LocalCloudError(

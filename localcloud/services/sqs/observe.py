@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from localcloud.core.observers import observes
+from localcloud.core.service import observes
 
 if TYPE_CHECKING:
-    from localcloud.cloud import LocalCloud
+    from localcloud.core.kernel import Kernel
 
 
 @observes("sqs", "SendMessage", "SendMessageBatch")
-def message_sent(cloud: LocalCloud, params: dict[str, Any], parsed: dict[str, Any]) -> None:
+def message_sent(cloud: Kernel, params: dict[str, Any], parsed: dict[str, Any]) -> None:
     queue = params.get("QueueUrl", "").rsplit("/", 1)[-1]
     ids = (
         [parsed["MessageId"]]

@@ -15,15 +15,16 @@ state machine, or a test creates one.
 from __future__ import annotations
 
 import json
+import sys
 from typing import TYPE_CHECKING, Any
 
-from localcloud.core.observers import observes
+from localcloud.core.service import AwsCall, Service, observes
 from localcloud.errors import LocalCloudError
 
 if TYPE_CHECKING:
-    from localcloud.cloud import LocalCloud
+    from localcloud.core.kernel import Kernel
     from localcloud.core.trace import Span
-    from localcloud.services.stepfunctions.engine import Run
+    from localcloud.services.stepfunctions.engine import Engine, Run
 
 
 class Execution:
@@ -92,7 +93,7 @@ class Execution:
 
 
 def start_execution(
-    cloud: LocalCloud, state_machine: str, payload: Any = None, name: str | None = None
+    cloud: Kernel, state_machine: str, payload: Any = None, name: str | None = None
 ) -> Execution:
     """Start an execution as a test would with the SDK; it runs on the cloud's next pump."""
     arn = state_machine if state_machine.startswith("arn:") else cloud.physical_id(state_machine)
@@ -102,11 +103,11 @@ def start_execution(
     }
     if name is not None:
         request["name"] = name
-    started = cloud.client("stepfunctions").start_execution(**request)
+    started = cloud.admin_client("stepfunctions").start_execution(**request)
     return execution(cloud, started["executionArn"])
 
 
-def execution(cloud: LocalCloud, arn: str) -> Execution:
+def execution(cloud: Kernel, arn: str) -> Execution:
     """An execution of this cloud by ARN (Standard, or Express started synchronously)."""
     from localcloud.services.stepfunctions.engine import engine
 
@@ -116,7 +117,7 @@ def execution(cloud: LocalCloud, arn: str) -> Execution:
     return Execution(run)
 
 
-def start_sync_execution(cloud: LocalCloud, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+def start_sync_execution(cloud: Kernel, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     """``StartSyncExecution`` (which moto lacks), answered as botocore parses it: (status, body)."""
     from moto.core.exceptions import JsonRESTError
 
@@ -132,8 +133,31 @@ def start_sync_execution(cloud: LocalCloud, params: dict[str, Any]) -> tuple[int
 
 
 @observes("stepfunctions", "CreateStateMachine")
-def _machine_created(cloud: LocalCloud, params: dict[str, Any], parsed: dict[str, Any]) -> None:
+def _machine_created(cloud: Kernel, params: dict[str, Any], parsed: dict[str, Any]) -> None:
     """A state machine a test creates at runtime runs on the engine too."""
     from localcloud.services.stepfunctions.engine import engine
 
     engine(cloud)
+
+
+def _new_engine(kernel: Kernel) -> Engine:
+    """The cloud's Step Functions engine; made (and moto's interpreter fitted) on first use."""
+    from localcloud.services.stepfunctions.engine import Engine
+
+    return Engine(kernel)
+
+
+def _answer_start_sync(kernel: Kernel, call: AwsCall) -> tuple[int, dict[str, Any]]:
+    """Step Functions' StartSyncExecution, which moto lacks, runs the Express execution here."""
+    return start_sync_execution(kernel, call.params)
+
+
+from localcloud.services.stepfunctions import provision  # noqa: E402  (it needs nothing from here)
+
+SERVICE = Service.of(
+    "states",
+    provision,
+    sys.modules[__name__],
+    state=_new_engine,
+    answers={"stepfunctions.StartSyncExecution": _answer_start_sync},
+)

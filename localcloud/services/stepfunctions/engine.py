@@ -23,13 +23,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from localcloud.core.iam import TASK_TOKENS
-from localcloud.core.state import PerCloud
+from localcloud.core.role_use import state_machine_delivery
 from localcloud.core.trace import Span
-from localcloud.services.lambda_.function_role import state_machine_delivery
 from localcloud.services.stepfunctions.fibers import Fiber, Scheduler
 
 if TYPE_CHECKING:
-    from localcloud.cloud import LocalCloud
+    from localcloud.core.kernel import Kernel
 
 _current_run: contextvars.ContextVar[Run | None] = contextvars.ContextVar("localcloud_sfn_run", default=None)
 
@@ -43,7 +42,7 @@ def current_run() -> Run | None:
 class Run:
     """One execution as the local cloud runs it: moto's execution, its role, its trace span."""
 
-    cloud: LocalCloud
+    cloud: Kernel
     moto: Any
     """moto's ``Execution`` (or ``SyncExecution``): status, output, history."""
     machine: str
@@ -71,7 +70,7 @@ class Run:
 class Engine:
     """The executions of one cloud and the fibers that run them."""
 
-    def __init__(self, cloud: LocalCloud) -> None:
+    def __init__(self, cloud: Kernel) -> None:
         from localcloud.services.stepfunctions import interpreter
 
         interpreter.install()
@@ -189,7 +188,7 @@ class Engine:
         return stepfunctions_parser_backends[self.cloud.account][self.cloud.region]
 
 
-def _logging_session(cloud: LocalCloud, execution: Any) -> Any:
+def _logging_session(cloud: Kernel, execution: Any) -> Any:
     """Where the execution's history events go under the state machine's ``LoggingConfiguration``
     (level and ``includeExecutionData`` as AWS applies them), or None when logging is off."""
     from moto.stepfunctions.parser.asl.eval.event.logging import (
@@ -226,7 +225,7 @@ def _logging_session(cloud: LocalCloud, execution: Any) -> Any:
     return LogGroupSession(execution_arn=execution.exec_arn, configuration=configuration)
 
 
-def _put_log_event(cloud: LocalCloud, group: str, stream: str, event: dict[str, Any], exists: bool) -> None:
+def _put_log_event(cloud: Kernel, group: str, stream: str, event: dict[str, Any], exists: bool) -> None:
     logs = cloud.admin_client("logs")
     if not exists:
         logs.create_log_stream(logGroupName=group, logStreamName=stream)
@@ -258,9 +257,8 @@ def check_input_size(text: str) -> None:
 
 
 _schedulers: weakref.WeakSet[Scheduler] = weakref.WeakSet()
-_engines: PerCloud[Engine] = PerCloud(Engine)
 
 
-def engine(cloud: LocalCloud) -> Engine:
+def engine(cloud: Kernel) -> Engine:
     """The cloud's Step Functions engine, made (and moto's interpreter fitted) on first use."""
-    return _engines(cloud)
+    return cloud.service("states")

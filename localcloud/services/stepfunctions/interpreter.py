@@ -121,9 +121,9 @@ def _replace(owner: type, name: str, replacement: Callable[..., Any], *, anywher
 
 
 def _active_cloud() -> Any:
-    from localcloud import cloud
+    from localcloud.core import hooks
 
-    return cloud._active
+    return hooks.active()
 
 
 def _engine(cloud: Any) -> Any:

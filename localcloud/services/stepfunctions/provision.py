@@ -11,18 +11,17 @@ import json
 import re
 from typing import TYPE_CHECKING, Any
 
-import localcloud.services.stepfunctions  # noqa: F401  (registers the observer that runs created machines)
-from localcloud.core.provisioners import Provisioned, provisions
+from localcloud.core.service import Provisioned, provisions
 from localcloud.errors import TemplateError
 
 if TYPE_CHECKING:
-    from localcloud.cloud import LocalCloud
+    from localcloud.core.kernel import Kernel
 
 _SUBSTITUTION = re.compile(r"\$\{([^}]+)\}")
 
 
 @provisions("AWS::StepFunctions::StateMachine")
-def state_machine(cloud: LocalCloud, logical_id: str, props: dict[str, Any]) -> Provisioned:
+def state_machine(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
     from localcloud.services.stepfunctions.definition import check
     from localcloud.services.stepfunctions.engine import engine
 

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from localcloud.core.provisioners import Provisioned, provisions
+from localcloud.core.service import Provisioned, provisions
 from localcloud.services.wafv2 import web_acl as wafv2
 
 if TYPE_CHECKING:
-    from localcloud.cloud import LocalCloud
+    from localcloud.core.kernel import Kernel
 
 
 @provisions("AWS::WAFv2::WebACL")
-def web_acl(cloud: LocalCloud, logical_id: str, props: dict[str, Any]) -> Provisioned:
+def web_acl(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
     acl_id = cloud.short_id(logical_id, 36)
     name = props.get("Name") or f"{logical_id}-{acl_id[:12]}"
     arn = f"arn:{cloud.partition}:wafv2:{cloud.region}:{cloud.account}:regional/webacl/{name}/{acl_id}"
@@ -27,6 +27,6 @@ def web_acl(cloud: LocalCloud, logical_id: str, props: dict[str, Any]) -> Provis
 
 
 @provisions("AWS::WAFv2::WebACLAssociation")
-def web_acl_association(cloud: LocalCloud, logical_id: str, props: dict[str, Any]) -> Provisioned:
+def web_acl_association(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
     wafv2.associate(cloud, logical_id, props["ResourceArn"], props["WebACLArn"])
     return Provisioned(f"{props['ResourceArn']}|{props['WebACLArn']}")

@@ -21,11 +21,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_to_bytes
 
-from localcloud.core.state import PerCloud
 from localcloud.errors import LocalCloudError
 
 if TYPE_CHECKING:
-    from localcloud.cloud import LocalCloud
+    from localcloud.core.kernel import Kernel
 
 Match = Callable[[bytes], bool]
 """A compiled statement: does it match the request's URI path (raw bytes)?"""
@@ -95,7 +94,9 @@ class Waf:
         return self.stages.get((api_id, stage))
 
 
-waf: PerCloud[Waf] = PerCloud(lambda _cloud: Waf())
+def waf(cloud: Kernel) -> Waf:
+    """WAF's state in this cloud (its service's ``state``)."""
+    return cloud.service("wafv2")
 
 
 def web_acl(name: str, arn: str, props: dict[str, Any]) -> WebAcl:
@@ -127,7 +128,7 @@ def web_acl(name: str, arn: str, props: dict[str, Any]) -> WebAcl:
     return WebAcl(name, arn, default, sorted(rules, key=lambda rule: rule.priority))
 
 
-def associate(cloud: LocalCloud, logical_id: str, resource_arn: str, web_acl_arn: str) -> None:
+def associate(cloud: Kernel, logical_id: str, resource_arn: str, web_acl_arn: str) -> None:
     """Associate the ACL with an API Gateway stage (``arn:...:apigateway:{region}::/restapis/{id}/stages/{name}``)."""
     state = waf(cloud)
     acl = state.acls.get(web_acl_arn)

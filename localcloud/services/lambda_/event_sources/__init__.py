@@ -1,31 +1,19 @@
 """Event source mappings: the pollers Lambda runs between a queue or stream and a function.
 
-Each kind registers for the service of its source ARN; the cloud polls every mapping on each pump.
+Each kind is listed in :data:`localcloud.services.lambda_.service.EVENT_SOURCES` by the service of
+its source ARN; the kernel polls every mapping on each pump.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
-import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from localcloud.cloud import LocalCloud
+    from localcloud.core.kernel import Kernel, Pollable
     from localcloud.services.lambda_.runtime import LambdaFunction
-
-
-class Pollable(Protocol):
-    """Anything the cloud's pump drives: event source mappings, buffers, schedules."""
-
-    def poll(self) -> bool:
-        """Do what is due now; return whether anything happened."""
-
-    def next_wakeup(self) -> datetime | None:
-        """When something could next be due, or None if nothing is waiting."""
 
 
 @dataclass(frozen=True)
@@ -49,21 +37,4 @@ class MappingSettings:
         )
 
 
-EventSourceFactory = Callable[["LocalCloud", str, "LambdaFunction", dict[str, Any]], Pollable]
-EVENT_SOURCES: dict[str, EventSourceFactory] = {}
-
-
-def event_source(service: str) -> Callable[[EventSourceFactory], EventSourceFactory]:
-    """Register the mapping class for sources whose ARN names ``service`` (``sqs``, ``kinesis``...)."""
-
-    def register(factory: EventSourceFactory) -> EventSourceFactory:
-        EVENT_SOURCES[service] = factory
-        return factory
-
-    return register
-
-
-def load_all() -> dict[str, EventSourceFactory]:
-    for module in pkgutil.iter_modules(__path__):
-        importlib.import_module(f"{__name__}.{module.name}")
-    return EVENT_SOURCES
+EventSourceFactory = Callable[["Kernel", str, "LambdaFunction", dict[str, Any]], "Pollable"]

@@ -26,11 +26,11 @@ from typing import TYPE_CHECKING, Any
 
 from localcloud.errors import InvalidRequest
 from localcloud.lib.event_patterns import matches
-from localcloud.services.lambda_.event_sources import MappingSettings, event_source
+from localcloud.services.lambda_.event_sources import MappingSettings
 from localcloud.services.lambda_.runtime import LambdaFunction
 
 if TYPE_CHECKING:
-    from localcloud.cloud import LocalCloud
+    from localcloud.core.kernel import Kernel
 
 #: What Lambda makes sure the function's role may do on the queue before creating the mapping, in
 #: the order it checks: it receives, deletes, and reads the queue's attributes with that role.
@@ -39,16 +39,15 @@ REQUIRED_ACTIONS = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttr
 DEFAULT_MAX_CONCURRENCY = 1000
 
 
-@event_source("sqs")
 class SqsEventSource:
     def __init__(
-        self, cloud: LocalCloud, mapping_id: str, function: LambdaFunction, props: dict[str, Any]
+        self, cloud: Kernel, mapping_id: str, function: LambdaFunction, props: dict[str, Any]
     ) -> None:
         self.cloud = cloud
         self.id = mapping_id
         self.function = function
         self.queue_arn: str = props["EventSourceArn"]
-        self.queue_url = cloud.queue_url(self.queue_arn)
+        self.queue_url = cloud.service("sqs").queue_url(self.queue_arn)
         self.queue_name = self.queue_arn.rsplit(":", 1)[1]
         settings = MappingSettings.from_props(props, default_batch_size=10)
         self.enabled, self.batch_size, self.window = (
@@ -130,7 +129,7 @@ class SqsEventSource:
         return now >= self._window_ends
 
     def _queue(self) -> Any:
-        return self.cloud.moto_queue(self.queue_name)
+        return self.cloud.service("sqs").moto_queue(self.queue_name)
 
     def _receive(self) -> list[dict[str, Any]]:
         sqs = self.cloud.client_as(self.function.role_arn, "sqs", f"esm:{self.function.name}")
@@ -214,7 +213,7 @@ class SqsEventSource:
             parent=cause,
             message_ids=[m["MessageId"] for m in messages],
         )
-        result = self.cloud.invoker.invoke_sync(
+        result = self.cloud.service("lambda").invoker.invoke_sync(
             self.function,
             {"Records": [self._record(m) for m in messages]},
             source=self.label,

@@ -44,12 +44,12 @@ from typing import TYPE_CHECKING, Any
 
 from localcloud.errors import InvalidRequest
 from localcloud.lib.event_patterns import matches
-from localcloud.services.lambda_.event_sources import MappingSettings, event_source
+from localcloud.services.lambda_.event_sources import MappingSettings
 from localcloud.services.lambda_.invoker import Throttled
 from localcloud.services.lambda_.runtime import InvocationResult, LambdaFunction
 
 if TYPE_CHECKING:
-    from localcloud.cloud import LocalCloud
+    from localcloud.core.kernel import Kernel
     from localcloud.core.trace import Span
 
 #: DynamoDB streams keep records for 24 hours.
@@ -118,7 +118,7 @@ class _StreamEventSource(ABC):
     required_actions: tuple[str, ...]
 
     def __init__(
-        self, cloud: LocalCloud, mapping_id: str, function: LambdaFunction, props: dict[str, Any]
+        self, cloud: Kernel, mapping_id: str, function: LambdaFunction, props: dict[str, Any]
     ) -> None:
         self.cloud = cloud
         self.id = mapping_id
@@ -309,7 +309,7 @@ class _StreamEventSource(ABC):
         )
         batch.attempts += 1
         try:
-            result = self.cloud.invoker.invoke_sync(
+            result = self.cloud.service("lambda").invoker.invoke_sync(
                 self.function, self._event(shard, batch), source=self.label, cause=delivery.id
             )
         except Throttled:
@@ -474,7 +474,7 @@ class _StreamEventSource(ABC):
             outcome="sent to the on-failure destination" if self.on_failure and records else "dropped",
         )
         if self.on_failure and records:
-            self.cloud.send_to(
+            self.cloud.service("lambda").send_to(
                 self.on_failure,
                 self._failure_record(shard, batch, records, condition),
                 role_arn=self.function.role_arn,
@@ -513,7 +513,6 @@ class _StreamEventSource(ABC):
         return record
 
 
-@event_source("kinesis")
 class KinesisEventSource(_StreamEventSource):
     service = "kinesis"
     client_name = "kinesis"
@@ -599,7 +598,6 @@ class KinesisEventSource(_StreamEventSource):
         return _iso(moment, milliseconds=True)
 
 
-@event_source("dynamodb")
 class DynamoDBEventSource(_StreamEventSource):
     service = "dynamodb"
     client_name = "dynamodbstreams"

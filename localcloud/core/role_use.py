@@ -23,12 +23,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from localcloud.core.state import PerCloud
-
 if TYPE_CHECKING:
-    from localcloud.cloud import LocalCloud
+    from localcloud.core.kernel import Kernel
     from localcloud.core.trace import Span
-    from localcloud.services.lambda_.runtime import LambdaFunction
 
 LOG_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
 XRAY_ACTIONS = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
@@ -44,8 +41,8 @@ class Delivery:
 
 
 @dataclass
-class _Decisions:
-    cloud: LocalCloud
+class RoleUse:
+    cloud: Kernel
     by_owner: dict[str, Delivery] = field(default_factory=dict)
     """Each function's (or state machine's) decision, by its ARN."""
     dropped: dict[str, list[str]] = field(default_factory=lambda: {"logs": [], "xray": []})
@@ -72,7 +69,7 @@ class _Decisions:
                 )
         return known
 
-    def decide(self, function: LambdaFunction) -> tuple[Delivery, dict[str, str]]:
+    def decide(self, function: Any) -> tuple[Delivery, dict[str, str]]:
         cloud = self.cloud
         group = log_group_arn(cloud, function)
         stream = f"{group}:log-stream:{cloud.clock.now():%Y/%m/%d}/[$LATEST]{'0' * 32}"
@@ -101,17 +98,14 @@ class _Decisions:
         return [action for action, decision in decisions if not decision.allowed]
 
 
-_decisions = PerCloud(_Decisions)
-
-
-def log_group_arn(cloud: LocalCloud, function: LambdaFunction) -> str:
+def log_group_arn(cloud: Kernel, function: Any) -> str:
     return f"arn:{cloud.partition}:logs:{cloud.region}:{cloud.account}:log-group:{function.log_group_name}"
 
 
-def delivery(cloud: LocalCloud, function: LambdaFunction, span: Span) -> Delivery:
+def delivery(cloud: Kernel, function: Any, span: Span) -> Delivery:
     """Where the lines and the segment of ``function``'s invocation ``span`` go, noted on the span;
     the function's first drop is recorded in the trace under it."""
-    decisions = _decisions(cloud)
+    decisions = cloud.role_use
     known = decisions.first(function.arn, function.name, span, lambda: decisions.decide(function))
     span.data["logs"] = "delivered" if known.logs else "dropped"
     if known.xray is not None:
@@ -119,11 +113,11 @@ def delivery(cloud: LocalCloud, function: LambdaFunction, span: Span) -> Deliver
     return known
 
 
-def state_machine_delivery(cloud: LocalCloud, machine: Any, role_arn: str, span: Span) -> None:
+def state_machine_delivery(cloud: Kernel, machine: Any, role_arn: str, span: Span) -> None:
     """Note on an execution's ``span`` whether its segments reach X-Ray, if ``machine`` is traced."""
     if not machine.tracingConfiguration.get("enabled"):
         return
-    decisions = _decisions(cloud)
+    decisions = cloud.role_use
 
     def decide() -> tuple[Delivery, dict[str, str]]:
         sent, refused = decisions.traced(role_arn)
@@ -133,6 +127,6 @@ def state_machine_delivery(cloud: LocalCloud, machine: Any, role_arn: str, span:
     span.data["xray"] = "delivered" if known.xray else "dropped"
 
 
-def dropped(cloud: LocalCloud, what: str) -> list[str]:
+def dropped(cloud: Kernel, what: str) -> list[str]:
     """``name: why`` for each invoked function (or started state machine) whose ``"logs"`` (or ``"xray"`` segments) were dropped."""
-    return list(_decisions(cloud).dropped[what])
+    return list(cloud.role_use.dropped[what])

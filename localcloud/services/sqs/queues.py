@@ -1,0 +1,25 @@
+"""SQS's state in one cloud: the URL of each queue the stack created, by ARN."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from localcloud.core.kernel import Kernel
+
+
+class Queues:
+    def __init__(self, kernel: Kernel) -> None:
+        self.kernel = kernel
+        self.urls: dict[str, str] = {}
+
+    def queue_url(self, queue_arn: str) -> str:
+        return self.urls[queue_arn]
+
+    def queue_arn(self, queue_url: str) -> str:
+        return next(arn for arn, url in self.urls.items() if url == queue_url)
+
+    def moto_queue(self, queue_name: str) -> Any:
+        from moto.sqs.models import sqs_backends
+
+        return sqs_backends[self.kernel.account][self.kernel.region].get_queue(queue_name)
