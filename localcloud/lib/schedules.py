@@ -27,10 +27,17 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from localcloud.core.clock import VirtualClock
 from localcloud.errors import LocalCloudError
+
+
+class Clock(Protocol):
+    """What a schedule reads of the virtual clock (:class:`localcloud.core.clock.VirtualClock`)."""
+
+    def now(self) -> datetime: ...
+
 
 _RATE = re.compile(r"^rate\(\s*(\d+)\s+(minute|minutes|hour|hours|day|days)\s*\)$")
 _CRON = re.compile(r"^cron\((.*)\)$")
@@ -183,7 +190,7 @@ class Schedule:
 
     def __init__(
         self,
-        clock: VirtualClock,
+        clock: Clock,
         expression: Expression,
         fire: Callable[[datetime], None],
         *,

@@ -30,7 +30,6 @@ from localcloud.services.apigateway.responses import GatewayError, request_value
 
 if TYPE_CHECKING:
     from localcloud.services.apigateway.call import Call
-    from localcloud.services.lambda_.runtime import LambdaFunction
 
 PRINCIPAL = "apigateway.amazonaws.com"
 EXPLICIT_DENY = "User is not authorized to access this resource with an explicit deny"
@@ -168,7 +167,7 @@ def _invoke(call: Call, authorizer: Authorizer, token: str | None) -> dict[str, 
     return output
 
 
-def authorizer_function(call: Call, authorizer: Authorizer) -> LambdaFunction:
+def authorizer_function(call: Call, authorizer: Authorizer) -> Any:
     """The authorizer's function, if API Gateway may invoke it (its role, or the function's policy)."""
     from localcloud.core.targets import allows
     from localcloud.services.apigateway.model import with_stage_variables

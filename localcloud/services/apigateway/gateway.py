@@ -25,7 +25,6 @@ from localcloud.services.apigateway.responses import GatewayError, gateway_respo
 from localcloud.services.apigateway.routing import methods_of, route
 from localcloud.services.apigateway.throttling import Limits
 from localcloud.services.apigateway.validation import validate
-from localcloud.services.wafv2.web_acl import waf
 
 if TYPE_CHECKING:
     from localcloud.core.kernel import Kernel
@@ -214,7 +213,7 @@ class ApiGateway:
 
     def _filter(self, call: Call) -> None:
         """The stage's web ACL, before API Gateway routes the request: a Block is WAF_FILTERED (403)."""
-        acl = waf(self.cloud).for_stage(call.api.id, call.stage.name)
+        acl = self.cloud.service("wafv2").for_stage(call.api.id, call.stage.name)
         if acl is None:
             return
         action, rule = acl.evaluate(call.request.path.encode("utf-8", "replace"))

@@ -32,7 +32,6 @@ from localcloud.services.apigateway.services import ServiceRequest, call_service
 
 if TYPE_CHECKING:
     from localcloud.services.apigateway.call import Call
-    from localcloud.services.lambda_.runtime import LambdaFunction
 
 log = logging.getLogger("localcloud.apigateway")
 
@@ -104,7 +103,7 @@ def integrate(call: Call) -> HttpResponse:
 # ---------------------------------------------------------------------------------------- Lambda
 
 
-def integration_function(call: Call, integration: Integration) -> LambdaFunction:
+def integration_function(call: Call, integration: Integration) -> Any:
     """The integration's function, if API Gateway may invoke it for this request; else a 500."""
     from localcloud.core.targets import allows
 
@@ -160,7 +159,7 @@ def _lambda_proxy(call: Call, integration: Integration) -> HttpResponse:
     return proxy_response(result.payload, function.name, call)
 
 
-def _check_timeout(function: LambdaFunction, integration: Integration) -> None:
+def _check_timeout(function: Any, integration: Integration) -> None:
     if function.duration * 1000 > integration.timeout_ms:
         raise GatewayError(
             "INTEGRATION_TIMEOUT",
