@@ -113,16 +113,8 @@ def timestamp(cloud: Kernel) -> str:
 
 
 def _encryption_key(cloud: Kernel, arn: str) -> str | None:
-    """The KMS key a queue or topic encrypts with, from moto's state (no call, so no caller's role)."""
-    service, name = targets.service_of(arn), arn.rsplit(":", 1)[-1]
-    if service == "sqs":
-        from moto.sqs.models import sqs_backends
-
-        queue = sqs_backends[cloud.account][cloud.region].queues.get(name)
-        return queue.kms_master_key_id if queue else None
-    if service == "sns":
-        from moto.sns.models import sns_backends
-
-        topic = sns_backends[cloud.account][cloud.region].topics.get(arn)
-        return getattr(topic, "kms_master_key_id", None)
-    return None
+    """The KMS key a target encrypts with, as its service's adapter reads it from moto's state."""
+    target = cloud.target(targets.service_of(arn))
+    if target is None or target.encryption_key is None:
+        return None
+    return target.encryption_key(cloud, arn)

@@ -4,6 +4,9 @@ which retries, and where what cannot be delivered ends up.
 EventBridge rules, EventBridge Scheduler and CloudWatch Logs subscriptions deliver this way. A
 delivery makes the call the AWS service would make:
 
+The call itself comes from the target service's adapter (:class:`~localcloud.core.service.Target`):
+the kernel names no service here.
+
 - with the role it was given (a Scheduler target's ``RoleArn``; a rule's Kinesis, Step Functions,
   Firehose or event bus target; a Logs subscription to Kinesis or Firehose): the role's policies are
   checked as a function's are;
@@ -29,23 +32,12 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from localcloud.core.iam import PolicyEngine, Statement
+from localcloud.core.service import Target
 from localcloud.errors import LocalCloudError
 
 if TYPE_CHECKING:
     from localcloud.core.kernel import Kernel
 
-#: Services a target ARN may name, and the client that reaches each.
-CLIENTS = {
-    "lambda": "lambda",
-    "sqs": "sqs",
-    "sns": "sns",
-    "events": "events",
-    "kinesis": "kinesis",
-    "states": "stepfunctions",
-    "firehose": "firehose",
-}
-#: What a service principal needs from a target's resource policy, for targets that have one.
-RESOURCE_POLICY_ACTIONS = {"lambda": "lambda:InvokeFunction", "sqs": "sqs:SendMessage", "sns": "sns:Publish"}
 #: Error codes worth trying again; anything else (access denied, no such target...) is final.
 RETRYABLE = frozenset(
     {
@@ -98,12 +90,11 @@ class RetryPolicy:
     dead_letter: str | None = None
 
 
-def check_target(arn: str, where: str) -> None:
+def check_target(cloud: Kernel, arn: str, where: str) -> None:
     """Raise, naming the target, if the local cloud cannot deliver to ``arn``."""
-    if service_of(arn) not in CLIENTS:
-        raise LocalCloudError(
-            f"{where}: target {arn} is not supported offline; supported: {', '.join(sorted(CLIENTS))}"
-        )
+    if cloud.target(service_of(arn)) is None:
+        supported = ", ".join(sorted(name for name, s in cloud.registry.services.items() if s.target))
+        raise LocalCloudError(f"{where}: target {arn} is not supported offline; supported: {supported}")
 
 
 def service_of(arn: str) -> str:
@@ -122,13 +113,13 @@ def label(arn: str) -> str:
 
 def call(cloud: Kernel, sender: Sender, arn: str, body: str | bytes, *, span: int, **options: Any) -> None:
     """Make the call that delivers ``body`` to ``arn`` as ``sender``; raise :class:`DeliveryError`."""
-    service = service_of(arn)
+    target = _target(cloud, arn)
     try:
         with cloud.acting_as(service_role(cloud, sender.principal), sender.label, span):
-            if sender.role_arn is None and service in RESOURCE_POLICY_ACTIONS:
+            if sender.role_arn is None and target.policy_action is not None:
                 check_resource_policy(cloud, sender, arn)
-            operation, request = _request(cloud, service, arn, body, options)
-            method = getattr(client(cloud, CLIENTS[service]), operation)
+            operation, request = target.request(cloud, arn, body, options)
+            method = getattr(client(cloud, target.client), operation)
             if sender.role_arn is None:
                 response = method(**request)
             else:
@@ -273,42 +264,30 @@ def client(cloud: Kernel, service: str) -> Any:
     return cloud.admin_client(service)
 
 
-def _request(
-    cloud: Kernel, service: str, arn: str, body: str | bytes, options: dict[str, Any]
-) -> tuple[str, dict[str, Any]]:
-    """The operation and parameters that deliver ``body`` to ``arn``: bytes go to a stream (Kinesis,
-    Firehose) as they are; the other targets take text."""
-    if service == "kinesis":
-        return "put_record", {"StreamARN": arn, "Data": _bytes(body), **options}
-    if service == "firehose":
-        name = arn.rsplit("/", 1)[-1]
-        return "put_record", {"DeliveryStreamName": name, "Record": {"Data": _bytes(body)}, **options}
-    text = body.decode() if isinstance(body, bytes) else body
-    if service == "lambda":
-        try:
-            json.loads(text)
-        except ValueError:
-            raise DeliveryError("InvalidRequestContentException", "the payload is not JSON") from None
-        return "invoke", {"FunctionName": arn, "InvocationType": "Event", "Payload": text.encode(), **options}
-    if service == "sqs":
-        return "send_message", {"QueueUrl": _queue_url(cloud, arn), "MessageBody": text, **options}
-    if service == "sns":
-        return "publish", {"TopicArn": arn, "Message": text, **options}
-    if service == "events":
-        return "put_events", {"Entries": [{"EventBusName": arn, "Detail": text, **options}]}
-    return "start_execution", {"stateMachineArn": arn, "input": text, **options}
+def _target(cloud: Kernel, arn: str) -> Target:
+    target = cloud.target(service_of(arn))
+    if target is None:
+        raise LocalCloudError(f"target {arn} is not supported offline")
+    return target
 
 
-def _bytes(body: str | bytes) -> bytes:
+def request(
+    cloud: Kernel, arn: str, body: str | bytes, options: dict[str, Any]
+) -> tuple[str, str, dict[str, Any]]:
+    """The client, operation and parameters that deliver ``body`` to ``arn``, from its service's adapter."""
+    target = _target(cloud, arn)
+    operation, params = target.request(cloud, arn, body, options)
+    return target.client, operation, params
+
+
+def text(body: str | bytes) -> str:
+    """A body for a target that takes text (a queue, a topic, a function, a bus, a state machine)."""
+    return body.decode() if isinstance(body, bytes) else body
+
+
+def data(body: str | bytes) -> bytes:
+    """A body for a stream (Kinesis, Firehose), which takes bytes as they are."""
     return body.encode() if isinstance(body, str) else body
-
-
-def _queue_url(cloud: Kernel, arn: str) -> str:
-    urls = cloud.service("sqs").urls
-    if arn in urls:
-        return urls[arn]
-    _, _, _, _, account, name = arn.split(":", 5)
-    return client(cloud, "sqs").get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
 
 
 # ---------------------------------------------------------------------------------------- policies
@@ -316,9 +295,9 @@ def _queue_url(cloud: Kernel, arn: str) -> str:
 
 def check_resource_policy(cloud: Kernel, sender: Sender, arn: str) -> None:
     """Raise :class:`DeliveryError` unless the resource policy of ``arn`` lets ``sender`` deliver."""
-    service = service_of(arn)
-    resource, statements = _resource_policy(cloud, service, arn)
-    action = RESOURCE_POLICY_ACTIONS[service]
+    target = _target(cloud, arn)
+    resource, statements = resource_policy(cloud, arn)
+    action = target.policy_action
     context = {
         "aws:sourcearn": sender.source_arn,
         "aws:sourceaccount": cloud.account,
@@ -332,26 +311,21 @@ def check_resource_policy(cloud: Kernel, sender: Sender, arn: str) -> None:
         )
 
 
-def _resource_policy(cloud: Kernel, service: str, arn: str) -> tuple[str, list[Statement]]:
-    """The resource's ARN and its policy statements, as the service reads them when delivering."""
-    if service == "lambda":
-        function = cloud.service("lambda").function(arn)
-        return function.arn, cloud.iam.resource.get(function.arn, [])
-    if service == "sqs":
-        # moto leaves "Attributes" out for a queue with no policy.
-        attributes = (
-            client(cloud, "sqs")
-            .get_queue_attributes(QueueUrl=_queue_url(cloud, arn), AttributeNames=["Policy"])
-            .get("Attributes", {})
-        )
-    else:
-        attributes = client(cloud, "sns").get_topic_attributes(TopicArn=arn)["Attributes"]
-    document = attributes.get("Policy")
-    if not document:
+def resource_policy(cloud: Kernel, arn: str) -> tuple[str, list[Statement]]:
+    """The resource's ARN and its policy statements, as its service reads them when delivering."""
+    target = _target(cloud, arn)
+    if target.resource_policy is None:
         return arn, []
-    engine = PolicyEngine()  # parses the document the way the cloud's own policies are parsed
+    return target.resource_policy(cloud, arn)
+
+
+def parse_policy(arn: str, document: str | None) -> list[Statement]:
+    """A resource policy document's statements, parsed as the cloud's own policies are."""
+    if not document:
+        return []
+    engine = PolicyEngine()
     engine.add_resource_policy(arn, json.loads(document), arn)
-    return arn, engine.resource[arn]
+    return engine.resource[arn]
 
 
 def allows(

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from localcloud.core.service import AwsCall, Service
+from localcloud.core.service import AwsCall, Service, Target
+from localcloud.core.targets import text
 from localcloud.services.events import observe, provision
 from localcloud.services.events.observe import MAX_ENTRIES_BYTES, EventBridge, entries_size
 
@@ -27,10 +28,17 @@ def _refuse_oversized_events(kernel: Kernel, call: AwsCall) -> tuple[int, dict[s
     return 400, body
 
 
+def _put_event(
+    kernel: Kernel, arn: str, body: str | bytes, options: dict[str, Any]
+) -> tuple[str, dict[str, Any]]:
+    return "put_events", {"Entries": [{"EventBusName": arn, "Detail": text(body), **options}]}
+
+
 SERVICE = Service.of(
     "events",
     provision,
     observe,
     state=EventBridge,
     answers={"events.PutEvents": _refuse_oversized_events},
+    target=Target("events", _put_event),
 )

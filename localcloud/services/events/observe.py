@@ -71,8 +71,8 @@ class RuleTarget:
     partition_key_path: str | None = None
 
     @classmethod
-    def from_template(cls, props: dict[str, Any], where: str) -> RuleTarget:
-        check_target(props["Arn"], where)
+    def from_template(cls, cloud: Kernel, props: dict[str, Any], where: str) -> RuleTarget:
+        check_target(cloud, props["Arn"], where)
         return cls(
             id=props["Id"],
             arn=props["Arn"],

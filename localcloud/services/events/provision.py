@@ -54,7 +54,7 @@ def rule(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
         request["EventPattern"] = json.dumps(pattern)
     arn = cloud.admin_client("events").put_rule(**request)["RuleArn"]
     targets = [
-        RuleTarget.from_template(target, f"{logical_id}.Targets.{target['Id']}")
+        RuleTarget.from_template(cloud, target, f"{logical_id}.Targets.{target['Id']}")
         for target in props.get("Targets", [])
     ]
     buses(cloud).add(Rule(name, arn, bus, pattern, enabled, targets, props.get("ScheduleExpression")))
@@ -95,7 +95,7 @@ def schedule_group(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Pro
 def schedule(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
     name = props.get("Name") or cloud.physical_name(logical_id, 64)
     target = props["Target"]
-    check_target(target["Arn"], f"{logical_id}.Target")
+    check_target(cloud, target["Arn"], f"{logical_id}.Target")
     start, end = _date(props.get("StartDate")), _date(props.get("EndDate"))
     request: dict[str, Any] = {
         "Name": name,

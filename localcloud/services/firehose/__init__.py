@@ -1,6 +1,20 @@
 """Data Firehose: delivery streams buffered and delivered to S3 by the local cloud, on its clock."""
 
-from localcloud.core.service import Service
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from localcloud.core.service import Service, Target
+from localcloud.core.targets import data
 from localcloud.services.firehose import observe, provision
 
-SERVICE = Service.of("firehose", provision, observe, state=observe.Firehose)
+if TYPE_CHECKING:
+    from localcloud.core.kernel import Kernel
+
+
+def _put(kernel: Kernel, arn: str, body: str | bytes, options: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    name = arn.rsplit("/", 1)[-1]
+    return "put_record", {"DeliveryStreamName": name, "Record": {"Data": data(body)}, **options}
+
+
+SERVICE = Service.of("firehose", observe, provision, state=observe.Firehose, target=Target("firehose", _put))

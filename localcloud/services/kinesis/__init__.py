@@ -1,6 +1,19 @@
 """Kinesis data streams, created in moto; Lambda's pollers read them."""
 
-from localcloud.core.service import Service
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from localcloud.core.service import Service, Target
+from localcloud.core.targets import data
 from localcloud.services.kinesis import provision
 
-SERVICE = Service.of("kinesis", provision)
+if TYPE_CHECKING:
+    from localcloud.core.kernel import Kernel
+
+
+def _put(kernel: Kernel, arn: str, body: str | bytes, options: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    return "put_record", {"StreamARN": arn, "Data": data(body), **options}
+
+
+SERVICE = Service.of("kinesis", provision, target=Target("kinesis", _put))

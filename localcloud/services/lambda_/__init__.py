@@ -1,9 +1,36 @@
 """Lambda: functions run in-process from their asset folders, with the Invoke API, asynchronous
 retries and destinations, event source mappings, and the function role's own use (logs, X-Ray)."""
 
-from localcloud.core.service import Service
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from localcloud.core.service import Service, Target
+from localcloud.core.targets import DeliveryError, text
 from localcloud.services.lambda_ import provision, stream_origins
 from localcloud.services.lambda_.service import Lambda, answer_invoke
+
+if TYPE_CHECKING:
+    from localcloud.core.kernel import Kernel
+
+
+def _invoke(
+    kernel: Kernel, arn: str, body: str | bytes, options: dict[str, Any]
+) -> tuple[str, dict[str, Any]]:
+    payload = text(body)
+    try:
+        json.loads(payload)
+    except ValueError:
+        raise DeliveryError("InvalidRequestContentException", "the payload is not JSON") from None
+    return "invoke", {"FunctionName": arn, "InvocationType": "Event", "Payload": payload.encode(), **options}
+
+
+def _policy(kernel: Kernel, arn: str) -> tuple[str, list[Any]]:
+    """A function's permissions (``AWS::Lambda::Permission``), which the kernel's IAM keeps."""
+    function = kernel.service("lambda").function(arn)
+    return function.arn, kernel.iam.resource.get(function.arn, [])
+
 
 SERVICE = Service.of(
     "lambda",
@@ -11,4 +38,5 @@ SERVICE = Service.of(
     stream_origins,
     state=Lambda,
     answers={"lambda.Invoke": answer_invoke},
+    target=Target("lambda", _invoke, "lambda:InvokeFunction", _policy),
 )

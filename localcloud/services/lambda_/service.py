@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ReadTimeoutError
 from botocore.response import StreamingBody
 
-from localcloud.core import hooks
+from localcloud.core import hooks, targets
 from localcloud.errors import FunctionNotFound, LocalCloudError, ReadTimedOut, Throttled
 from localcloud.services.lambda_.event_sources.sqs import SqsEventSource
 from localcloud.services.lambda_.event_sources.streams import DynamoDBEventSource, KinesisEventSource
@@ -24,6 +24,13 @@ if TYPE_CHECKING:
     from localcloud.core.kernel import Kernel
     from localcloud.core.service import AwsCall
 
+#: The services an asynchronous invocation's destination (or DLQ) may be, and what Lambda adds to the call.
+DESTINATIONS: dict[str, dict[str, Any]] = {
+    "sqs": {},
+    "sns": {},
+    "lambda": {},
+    "events": {"Source": "lambda", "DetailType": "Lambda Function Invocation Result"},
+}
 #: The poller of each event source mapping, by the service of its source ARN.
 EVENT_SOURCES = {"sqs": SqsEventSource, "kinesis": KinesisEventSource, "dynamodb": DynamoDBEventSource}
 
@@ -111,29 +118,16 @@ class Lambda:
         )
         body = encode(payload)
         service = arn.split(":")[2]
+        if service not in DESTINATIONS:
+            raise LocalCloudError(f"destination {arn} is not a queue, topic, function or event bus")
         with kernel.acting_as(role_arn, source, span.id):
-            if service == "sqs":
-                kernel.client_as(role_arn, "sqs", source).send_message(
-                    QueueUrl=kernel.service("sqs").queue_url(arn), MessageBody=body
-                )
-            elif service == "sns":
-                kernel.client_as(role_arn, "sns", source).publish(TopicArn=arn, Message=body)
-            elif service == "lambda":
+            if service == "lambda":
+                # Lambda hands the event to the function's own queue: no Invoke call, the role's grant decides.
                 kernel.check_call_as(role_arn, source, "lambda", "lambda:InvokeFunction", arn)
                 self.invoker.invoke_async(self.function(arn), payload, source=source, cause=span.id)
-            elif service == "events":
-                kernel.client_as(role_arn, "events", source).put_events(
-                    Entries=[
-                        {
-                            "Source": "lambda",
-                            "DetailType": "Lambda Function Invocation Result",
-                            "Detail": body,
-                            "EventBusName": arn,
-                        }
-                    ]
-                )
-            else:
-                raise LocalCloudError(f"destination {arn} is not a queue, topic, function or event bus")
+                return
+            client, operation, params = targets.request(kernel, arn, body, DESTINATIONS[service])
+            getattr(kernel.client_as(role_arn, client, source), operation)(**params)
 
     def unused_grants(self) -> list[str]:
         """Actions the functions' roles allow that no call needed: candidates for tightening."""

@@ -16,6 +16,14 @@ class Queues:
     def queue_url(self, queue_arn: str) -> str:
         return self.urls[queue_arn]
 
+    def url_of(self, queue_arn: str) -> str:
+        """A queue's URL, also for a queue of another stack or account (asked of SQS, as the sender would)."""
+        if queue_arn in self.urls:
+            return self.urls[queue_arn]
+        _, _, _, _, account, name = queue_arn.split(":", 5)
+        sqs = self.kernel.admin_client("sqs")
+        return sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
+
     def queue_arn(self, queue_url: str) -> str:
         return next(arn for arn, url in self.urls.items() if url == queue_url)
 

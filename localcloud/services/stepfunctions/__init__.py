@@ -18,7 +18,8 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
-from localcloud.core.service import AwsCall, Service, observes
+from localcloud.core.service import AwsCall, Service, Target, observes
+from localcloud.core.targets import text
 from localcloud.errors import LocalCloudError
 
 if TYPE_CHECKING:
@@ -152,6 +153,12 @@ def _answer_start_sync(kernel: Kernel, call: AwsCall) -> tuple[int, dict[str, An
     return start_sync_execution(kernel, call.params)
 
 
+def _start(
+    kernel: Kernel, arn: str, body: str | bytes, options: dict[str, Any]
+) -> tuple[str, dict[str, Any]]:
+    return "start_execution", {"stateMachineArn": arn, "input": text(body), **options}
+
+
 from localcloud.services.stepfunctions import provision  # noqa: E402  (it needs nothing from here)
 
 SERVICE = Service.of(
@@ -160,4 +167,5 @@ SERVICE = Service.of(
     sys.modules[__name__],
     state=_new_engine,
     answers={"stepfunctions.StartSyncExecution": _answer_start_sync},
+    target=Target("stepfunctions", _start),
 )
