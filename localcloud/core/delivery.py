@@ -52,7 +52,8 @@ def deliver(
     span = cloud.trace.record(
         kind, sender.label, targets.label(target_arn), detail, at=cloud.clock.elapsed(), parent=cause
     )
-    reason = key_refusal(cloud, sender, _encryption_key(cloud, target_arn))
+    via = f"{targets.service_of(target_arn)}.{cloud.region}.amazonaws.com"
+    reason = key_refusal(cloud, sender, _encryption_key(cloud, target_arn), via=via)
     if reason is None:
         try:
             targets.call(cloud, sender, target_arn, body, span=span.id, **options)
@@ -76,11 +77,14 @@ def function_refusal(cloud: Kernel, sender: targets.Sender, function_arn: str) -
     return None
 
 
-def key_refusal(cloud: Kernel, sender: targets.Sender, key: str | None) -> str | None:
+def key_refusal(
+    cloud: Kernel, sender: targets.Sender, key: str | None, *, via: str | None = None
+) -> str | None:
     """Why ``sender`` may not use the KMS key that encrypts its target; None if there is none or it may.
 
     An AWS managed key admits calls made through its own service by the account's principals only,
-    never another service: AWS asks for a customer managed key here.
+    never another service: AWS asks for a customer managed key here. ``via`` is the service that uses
+    the key for the delivery (``sqs.us-east-1.amazonaws.com``), the key policy's ``kms:ViaService``.
     """
     if not key:
         return None
@@ -98,10 +102,11 @@ def key_refusal(cloud: Kernel, sender: targets.Sender, key: str | None) -> str |
         "aws:sourcearn": sender.source_arn,
         "aws:sourceaccount": cloud.account,
         "aws:securetransport": "true",
+        **({"kms:viaservice": via} if via else {}),
     }
     statements = cloud.iam.resource.get(found.arn, [])
     for action in KEY_ACTIONS:
-        if not targets.allows(statements, sender.principal, action, found.arn, context):
+        if not cloud.iam.allows(statements, sender.principal, action, found.arn, context):
             return f"the policy of KMS key {found.arn} does not let {sender.principal} {action}"
     return None
 

@@ -3,8 +3,11 @@
 The check runs in botocore (``before-parameter-build``), so it sees the call's parameters and can
 name the resource the way AWS does. Resource-level checks cover the services the patterns use
 (:data:`RESOURCE_ARNS`); for any other service the action alone is checked, and the report says so.
-Explicit denies win; conditions are evaluated for ``aws:SecureTransport`` (SDK calls use TLS) and
-otherwise treated as met, which the report also says.
+One evaluator decides for identity policies (a role's calls) and resource policies (a service
+principal delivering, a function permission, a key policy): an explicit deny wins, else an allow is
+needed. Conditions are evaluated for the keys in :data:`CONDITION_KEYS` with the operators in
+:data:`CONDITION_OPERATORS`; a condition on any other key or operator is treated as met and listed in
+:attr:`PolicyEngine.unevaluated_conditions`, which the report shows.
 """
 
 from __future__ import annotations
@@ -31,6 +34,25 @@ ACTION_OF_OPERATION = {
     "s3:HeadBucket": "s3:ListBucket",
     "s3:ListObjectsV2": "s3:ListBucket",
     "s3:ListObjects": "s3:ListBucket",
+}
+
+#: The condition keys the evaluator reads from a request (lower case, as IAM compares them), and
+#: where each comes from. A request that does not carry a key fails its test (unless ``...IfExists``).
+CONDITION_KEYS = {
+    "aws:securetransport": "every call is made over TLS, as the SDKs and AWS's services make them",
+    "aws:principalarn": "the role making an SDK call",
+    "aws:sourcearn": "the resource a service principal acts for: a rule, topic, bucket, distribution...",
+    "aws:sourceaccount": "the account of that resource",
+    "kms:viaservice": "the service using a KMS key for a delivery to the resource it encrypts",
+}
+#: Condition operators the evaluator applies (also as ``...IfExists``, and negated with ``Not``).
+CONDITION_OPERATORS: dict[str, Callable[[str, str], bool]] = {
+    "StringEquals": lambda actual, expected: actual == expected,
+    "StringEqualsIgnoreCase": lambda actual, expected: actual.lower() == expected.lower(),
+    "StringLike": fnmatch.fnmatchcase,
+    "ArnEquals": lambda actual, expected: actual == expected,
+    "ArnLike": fnmatch.fnmatchcase,
+    "Bool": lambda actual, expected: actual.lower() == expected.lower(),
 }
 
 #: Error codes AWS answers with when a call is denied, by service.
@@ -61,9 +83,38 @@ class Statement:
             return not any(_match(p, resource, case=True) for p in self.not_resources)
         return any(_match(p, resource, case=True) for p in self.resources)
 
-    def conditions_hold(self) -> bool:
-        secure = self.condition.get("Bool", {}).get("aws:SecureTransport")
-        return secure is None or str(secure).lower() == "true"
+    def conditions_hold(self, context: dict[str, str], unevaluated: set[str]) -> bool:
+        """Whether every condition of this statement holds for a request carrying ``context``; a
+        condition the evaluator cannot test is treated as met and noted in ``unevaluated``."""
+        for operator, tests in self.condition.items():
+            base = operator.removesuffix("IfExists")
+            negated = "Not" in base
+            test = CONDITION_OPERATORS.get(base.replace("Not", "", 1))
+            for key, expected in tests.items():
+                if test is None or key.lower() not in CONDITION_KEYS:
+                    unevaluated.add(f"{self.source}: {operator} {key}")
+                    continue
+                actual = context.get(key.lower())
+                if actual is None:
+                    if operator.endswith("IfExists"):
+                        continue
+                    return False
+                values = expected if isinstance(expected, list) else [expected]
+                if any(test(actual, str(value)) for value in values) == negated:
+                    return False
+        return True
+
+    def names(self, principal: str) -> bool:
+        """Whether this resource-policy statement's ``Principal`` covers ``principal`` (a service
+        principal such as ``events.amazonaws.com``, or ``anonymous``)."""
+        if self.principal == "*":
+            return True
+        if not isinstance(self.principal, dict):
+            return False
+        services = self.principal.get("Service", [])
+        return self.principal.get("AWS") == "*" or principal in (
+            [services] if isinstance(services, str) else services
+        )
 
 
 @dataclass
@@ -124,15 +175,16 @@ class PolicyEngine:
         ``resource`` None means the call's resource cannot be named offline: the action alone decides.
         """
         statements = self.identity.get(role_arn, [])
+        context = {"aws:securetransport": "true", "aws:principalarn": role_arn}
         allowing = []
         for statement in statements:
             pattern = statement.covers_action(action)
-            if pattern is None or not statement.conditions_hold():
+            if pattern is None:
                 continue
             if resource is not None and not statement.covers_resource(resource):
                 continue
-            if set(statement.condition) - {"Bool"}:
-                self.unevaluated_conditions.add(f"{statement.source}: {sorted(statement.condition)}")
+            if not statement.conditions_hold(context, self.unevaluated_conditions):
+                continue
             if statement.effect == "Deny":
                 return Decision(False, f"with an explicit deny in {statement.source}")
             allowing.append((statement, pattern))
@@ -141,6 +193,25 @@ class PolicyEngine:
         if allowing:
             return Decision(True, allowing[0][0].source)
         return Decision(False, f"because no identity-based policy allows the {action} action")
+
+    def allows(
+        self, statements: list[Statement], principal: str, action: str, resource: str, context: dict[str, str]
+    ) -> bool:
+        """Resource-policy evaluation for a service principal (or ``anonymous``): an allow is needed,
+        and a deny wins. ``context`` holds the request's condition keys, in lower case."""
+        allowed = False
+        for statement in statements:
+            if not (
+                statement.names(principal)
+                and statement.covers_action(action)
+                and statement.covers_resource(resource)
+                and statement.conditions_hold(context, self.unevaluated_conditions)
+            ):
+                continue
+            if statement.effect == "Deny":
+                return False
+            allowed = True
+        return allowed
 
     def unused_grants(self, roles: list[str] | None = None) -> list[str]:
         """``role: action on resources (policy)`` for every allowed action no call has needed."""

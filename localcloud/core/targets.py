@@ -23,7 +23,6 @@ dropped with a ``discard`` span in the trace.
 
 from __future__ import annotations
 
-import fnmatch
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -303,7 +302,7 @@ def check_resource_policy(cloud: Kernel, sender: Sender, arn: str) -> None:
         "aws:sourceaccount": cloud.account,
         "aws:securetransport": "true",
     }
-    if not allows(statements, sender.principal, action, resource, context):
+    if not cloud.iam.allows(statements, sender.principal, action, resource, context):
         raise DeliveryError(
             "AccessDeniedException",
             f"{sender.principal} is not authorized to perform: {action} on resource: {resource} "
@@ -326,61 +325,3 @@ def parse_policy(arn: str, document: str | None) -> list[Statement]:
     engine = PolicyEngine()
     engine.add_resource_policy(arn, json.loads(document), arn)
     return engine.resource[arn]
-
-
-def allows(
-    statements: list[Statement], principal: str, action: str, resource: str, context: dict[str, str]
-) -> bool:
-    """Resource-policy evaluation for a service principal: an allow is needed, and a deny wins."""
-    allowed = False
-    for statement in statements:
-        if not (
-            _names(statement.principal, principal)
-            and statement.covers_action(action)
-            and statement.covers_resource(resource)
-            and _conditions_hold(statement.condition, context)
-        ):
-            continue
-        if statement.effect == "Deny":
-            return False
-        allowed = True
-    return allowed
-
-
-def _names(principal: Any, service: str) -> bool:
-    if principal == "*":
-        return True
-    if not isinstance(principal, dict):
-        return False
-    services = principal.get("Service", [])
-    return principal.get("AWS") == "*" or service in ([services] if isinstance(services, str) else services)
-
-
-_CONDITION_TESTS = {
-    "StringEquals": lambda actual, expected: actual == expected,
-    "StringLike": fnmatch.fnmatchcase,
-    "ArnEquals": lambda actual, expected: actual == expected,
-    "ArnLike": fnmatch.fnmatchcase,
-    "Bool": lambda actual, expected: actual.lower() == expected.lower(),
-}
-
-
-def _conditions_hold(condition: dict[str, Any], context: dict[str, str]) -> bool:
-    """IAM condition operators on the keys a service request carries. A key the request does not
-    carry fails the test (unless ``...IfExists``); operators not listed are treated as met."""
-    for operator, tests in condition.items():
-        base = operator.removesuffix("IfExists")
-        negated = "Not" in base
-        test = _CONDITION_TESTS.get(base.replace("Not", "", 1))
-        if test is None:
-            continue
-        for key, expected in tests.items():
-            actual = context.get(key.lower())
-            if actual is None:
-                if operator.endswith("IfExists"):
-                    continue
-                return False
-            values = expected if isinstance(expected, list) else [expected]
-            if any(test(actual, str(value)) for value in values) == negated:
-                return False
-    return True

@@ -169,7 +169,6 @@ def _invoke(call: Call, authorizer: Authorizer, token: str | None) -> dict[str, 
 
 def authorizer_function(call: Call, authorizer: Authorizer) -> Any:
     """The authorizer's function, if API Gateway may invoke it (its role, or the function's policy)."""
-    from localcloud.core.targets import allows
     from localcloud.services.apigateway.model import with_stage_variables
 
     match = _FUNCTION_URI.search(with_stage_variables(authorizer.uri or "", call.stage.variables))
@@ -191,7 +190,7 @@ def authorizer_function(call: Call, authorizer: Authorizer) -> Any:
     else:
         source_arn = f"arn:{cloud.partition}:execute-api:{cloud.region}:{cloud.account}:{call.api.id}/authorizers/{authorizer.id}"
         context = {"aws:sourcearn": source_arn, "aws:sourceaccount": cloud.account}
-        allowed = allows(
+        allowed = cloud.iam.allows(
             cloud.iam.resource.get(function.arn, []),
             PRINCIPAL,
             "lambda:InvokeFunction",

@@ -105,7 +105,6 @@ def integrate(call: Call) -> HttpResponse:
 
 def integration_function(call: Call, integration: Integration) -> Any:
     """The integration's function, if API Gateway may invoke it for this request; else a 500."""
-    from localcloud.core.targets import allows
 
     match = _FUNCTION_URI.search(with_stage_variables(integration.uri, call.stage.variables))
     if match is None:
@@ -128,7 +127,7 @@ def integration_function(call: Call, integration: Integration) -> Any:
         return function
     source_arn = call.execute_api_arn()
     context = {"aws:sourcearn": source_arn, "aws:sourceaccount": cloud.account}
-    if not allows(
+    if not cloud.iam.allows(
         cloud.iam.resource.get(function.arn, []), PRINCIPAL, "lambda:InvokeFunction", function.arn, context
     ):
         raise GatewayError(

@@ -19,7 +19,6 @@ from urllib.parse import unquote
 from xml.sax.saxutils import escape
 
 from localcloud.core.iam import PolicyEngine, Statement
-from localcloud.core.targets import allows
 from localcloud.lib.http import HttpRequest, HttpResponse
 from localcloud.services.cloudfront.distribution import Distribution, Origin
 
@@ -146,17 +145,21 @@ def _reader(cloud: Kernel, distribution: Distribution, origin: Origin, statement
     if control is not None and control.signing_behavior != "never":
         context |= {"aws:sourcearn": distribution.arn, "aws:sourceaccount": cloud.account}
         who = f"{CLOUDFRONT_PRINCIPAL} for {distribution.arn}"
-        return who, lambda action, arn: allows(statements, CLOUDFRONT_PRINCIPAL, action, arn, context)
+        return who, lambda action, arn: cloud.iam.allows(
+            statements, CLOUDFRONT_PRINCIPAL, action, arn, context
+        )
     if identity is not None:
         naming = [
             dataclasses.replace(statement, principal="*")
             for statement in statements
             if _names_identity(statement.principal, identity.arn, identity.canonical_user_id)
         ]
-        return f"origin access identity {identity.id}", lambda action, arn: allows(
+        return f"origin access identity {identity.id}", lambda action, arn: cloud.iam.allows(
             naming, "*", action, arn, context
         )
-    return "an anonymous reader", lambda action, arn: allows(statements, "anonymous", action, arn, context)
+    return "an anonymous reader", lambda action, arn: cloud.iam.allows(
+        statements, "anonymous", action, arn, context
+    )
 
 
 def _names_identity(principal: Any, arn: str, canonical_user_id: str) -> bool:
