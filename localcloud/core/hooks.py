@@ -105,7 +105,7 @@ def check_call(kernel: Kernel, service_model: Any, operation: str, params: dict[
         return
     prefix, action = iam_action(service_model, operation)
     where = (kernel.partition, kernel.region, kernel.account)
-    resources = call_resources(prefix, params, where)
+    resources = call_resources(prefix, params, where, registry.iam_resources)
     if resources is None:
         # The resource of this service's calls cannot be named offline: the action alone decides.
         kernel.iam.action_only_services.add(prefix)

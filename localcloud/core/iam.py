@@ -2,7 +2,7 @@
 
 The check runs in botocore (``before-parameter-build``), so it sees the call's parameters and can
 name the resource the way AWS does. Resource-level checks cover the services the patterns use
-(:data:`RESOURCE_ARNS`); for any other service the action alone is checked, and the report says so.
+(each service's ``iam_resources``); for any other service the action alone is checked, and the report says so.
 One evaluator decides for identity policies (a role's calls) and resource policies (a service
 principal delivering, a function permission, a key policy): an explicit deny wins, else an allow is
 needed. Conditions are evaluated for the keys in :data:`CONDITION_KEYS` with the operators in
@@ -18,6 +18,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import ClientError
+
+ResourceNamer = Callable[[dict[str, Any], tuple[str, str, str]], "str | None"]
+"""The ARN a call names, from its parameters and ``(partition, region, account)``."""
 
 #: IAM's service prefix where it differs from botocore's signing name.
 SERVICE_PREFIX = {"appconfigdata": "appconfig", "monitoring": "cloudwatch", "email": "ses"}
@@ -256,161 +259,17 @@ def iam_action(service_model: Any, operation_name: str) -> tuple[str, str]:
 # ---------------------------------------------------------------------------------------- resources
 
 
-def _arn(partition: str, service: str, region: str, account: str, resource: str) -> str:
+def resource_arn(partition: str, service: str, region: str, account: str, resource: str) -> str:
     return f"arn:{partition}:{service}:{region}:{account}:{resource}"
 
 
-def _dynamodb(params: dict[str, Any], where: tuple[str, str, str]) -> str | None:
-    partition, region, account = where
-    # DynamoDB Streams calls name their stream, or hold an iterator that starts with its ARN.
-    stream = params.get("StreamArn") or params.get("ShardIterator", "").split("|", 1)[0]
-    if stream.startswith("arn:"):
-        return stream
-    name = params.get("TableName")
-    if name is None:
-        items = params.get("RequestItems") or {}
-        name = next(iter(items), None)
-    if name is None:
-        return None
-    table = name if name.startswith("arn:") else _arn(partition, "dynamodb", region, account, f"table/{name}")
-    # A Query or Scan of an index is authorized on the index, as AWS does.
-    return f"{table}/index/{params['IndexName']}" if params.get("IndexName") else table
-
-
-def _sqs(params: dict[str, Any], where: tuple[str, str, str]) -> str | None:
-    partition, region, account = where
-    url = params.get("QueueUrl")
-    if url:
-        return _arn(partition, "sqs", region, account, url.rstrip("/").rsplit("/", 1)[-1])
-    if params.get("QueueName"):
-        return _arn(partition, "sqs", region, account, params["QueueName"])
-    return None
-
-
-def _sns(params: dict[str, Any], where: tuple[str, str, str]) -> str | None:
-    return params.get("TopicArn") or params.get("TargetArn")
-
-
-def _s3(params: dict[str, Any], where: tuple[str, str, str]) -> str | None:
-    bucket = params.get("Bucket")
-    if bucket is None:
-        return None
-    key = params.get("Key")
-    return f"arn:{where[0]}:s3:::{bucket}" + (f"/{key}" if key is not None else "")
-
-
-def _lambda(params: dict[str, Any], where: tuple[str, str, str]) -> str | None:
-    partition, region, account = where
-    name = params.get("FunctionName")
-    if name is None:
-        return None
-    return name if name.startswith("arn:") else _arn(partition, "lambda", region, account, f"function:{name}")
-
-
-def _kinesis(params: dict[str, Any], where: tuple[str, str, str]) -> str | None:
-    partition, region, account = where
-    if params.get("StreamARN"):
-        return params["StreamARN"]
-    name = params.get("StreamName")
-    return _arn(partition, "kinesis", region, account, f"stream/{name}") if name else None
-
-
-def _logs(params: dict[str, Any], where: tuple[str, str, str]) -> str | None:
-    partition, region, account = where
-    group = params.get("logGroupName")
-    if group is None:
-        return None
-    stream = params.get("logStreamName")
-    suffix = f":log-stream:{stream}" if stream else ""
-    return _arn(partition, "logs", region, account, f"log-group:{group}{suffix}")
-
-
-def _firehose(params: dict[str, Any], where: tuple[str, str, str]) -> str | None:
-    partition, region, account = where
-    name = params.get("DeliveryStreamName")
-    return _arn(partition, "firehose", region, account, f"deliverystream/{name}") if name else None
-
-
-def _states(params: dict[str, Any], where: tuple[str, str, str]) -> str | None:
-    if params.get("taskToken"):
-        # SendTaskSuccess and its kin are authorized on the state machine the token belongs to.
-        return TASK_TOKENS.get(params["taskToken"])
-    return params.get("stateMachineArn") or params.get("executionArn")
-
-
-#: The state machine ARN of each task token an execution is waiting on (Step Functions fills it).
-TASK_TOKENS: dict[str, str] = {}
-
-
-def _events(params: dict[str, Any], where: tuple[str, str, str]) -> str | None:
-    partition, region, account = where
-    entries = params.get("Entries") or [{}]
-    bus = entries[0].get("EventBusName") or params.get("EventBusName") or "default"
-    return bus if bus.startswith("arn:") else _arn(partition, "events", region, account, f"event-bus/{bus}")
-
-
-def _secretsmanager(params: dict[str, Any], where: tuple[str, str, str]) -> str | None:
-    partition, region, account = where
-    secret = params.get("SecretId")
-    if secret is None:
-        return None
-    return (
-        secret
-        if secret.startswith("arn:")
-        else _arn(partition, "secretsmanager", region, account, f"secret:{secret}*")
-    )
-
-
-def _ssm(params: dict[str, Any], where: tuple[str, str, str]) -> str | None:
-    partition, region, account = where
-    name = params.get("Name") or params.get("Path")
-    if name is None:
-        return None
-    return _arn(partition, "ssm", region, account, f"parameter/{name.lstrip('/')}")
-
-
-def _appconfig(params: dict[str, Any], where: tuple[str, str, str]) -> str | None:
-    """AppConfig's control-plane calls, which name ids. AppConfig Data calls, which may name names or
-    a session token, are authorized by ``cloud.appconfig`` once it has resolved them to ids."""
-    partition, region, account = where
-    app = params.get("ApplicationId")
-    if app is None:
-        strategy = params.get("DeploymentStrategyId")
-        if strategy is None:
-            return None
-        return _arn(partition, "appconfig", region, account, f"deploymentstrategy/{strategy}")
-    resource = f"application/{app}"
-    if params.get("EnvironmentId"):
-        resource += f"/environment/{params['EnvironmentId']}"
-        if params.get("DeploymentNumber") is not None:
-            resource += f"/deployment/{params['DeploymentNumber']}"
-    elif params.get("ConfigurationProfileId"):
-        resource += f"/configurationprofile/{params['ConfigurationProfileId']}"
-    return _arn(partition, "appconfig", region, account, resource)
-
-
-#: How to name the resource of a call, by IAM service prefix.
-RESOURCE_ARNS: dict[str, Callable[[dict[str, Any], tuple[str, str, str]], str | None]] = {
-    "dynamodb": _dynamodb,
-    "sqs": _sqs,
-    "sns": _sns,
-    "s3": _s3,
-    "lambda": _lambda,
-    "kinesis": _kinesis,
-    "firehose": _firehose,
-    "logs": _logs,
-    "states": _states,
-    "events": _events,
-    "secretsmanager": _secretsmanager,
-    "ssm": _ssm,
-    "appconfig": _appconfig,
-}
-
-
-def call_resources(prefix: str, params: dict[str, Any], where: tuple[str, str, str]) -> list[str] | None:
+def call_resources(
+    prefix: str, params: dict[str, Any], where: tuple[str, str, str], namers: dict[str, ResourceNamer]
+) -> list[str] | None:
     """Every resource a call is authorized on, ``["*"]`` if it names none, None if it cannot be named
-    offline. A DynamoDB batch call needs the action on each table of its ``RequestItems``, as in AWS."""
-    extract = RESOURCE_ARNS.get(prefix)
+    offline (no service declares how: ``namers`` are the services' ``iam_resources``). A DynamoDB batch
+    call needs the action on each table of its ``RequestItems``, as in AWS."""
+    extract = namers.get(prefix)
     if extract is None:
         return None
     tables = params.get("RequestItems") or {}

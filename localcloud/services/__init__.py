@@ -21,6 +21,7 @@ from localcloud.services import (
     secretsmanager,
     sns,
     sqs,
+    ssm,
     stepfunctions,
     wafv2,
 )
@@ -42,6 +43,7 @@ SERVICES = (
     secretsmanager.SERVICE,
     sns.SERVICE,
     sqs.SERVICE,
+    ssm.SERVICE,
     stepfunctions.SERVICE,
     wafv2.SERVICE,
 )

@@ -12,12 +12,16 @@ import botocore.session
 import pytest
 
 from localcloud.core.iam import PolicyEngine, call_resources, iam_action
+from localcloud.core.kernel import Registry
+from localcloud.services import SERVICES
 
 pytestmark = pytest.mark.localcloud
 
 ROLE = "arn:aws:iam::123456789012:role/fn"
 WHERE = ("aws", "eu-west-1", "123456789012")
 ARN = "arn:aws:{service}:eu-west-1:123456789012:{resource}"
+#: How each service names the resource of its calls, as the cloud's registry holds it.
+NAMERS = Registry(SERVICES).iam_resources
 
 
 def engine(*statements: dict) -> PolicyEngine:
@@ -38,7 +42,7 @@ def service_model(service: str):
 def calls(service: str, operation: str, **params) -> list[tuple[str, str]]:
     """The (action, resource) pairs of an SDK call, as the local cloud checks it."""
     prefix, action = iam_action(service_model(service), operation)
-    return [(action, resource) for resource in call_resources(prefix, params, WHERE)]
+    return [(action, resource) for resource in call_resources(prefix, params, WHERE, NAMERS)]
 
 
 def call(service: str, operation: str, **params) -> tuple[str, str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from localcloud.core.iam import resource_arn
 from localcloud.core.service import AwsCall, Service, Target
 from localcloud.core.targets import text
 from localcloud.services.events import observe, provision
@@ -34,6 +35,17 @@ def _put_event(
     return "put_events", {"Entries": [{"EventBusName": arn, "Detail": text(body), **options}]}
 
 
+def _iam_resource(params: dict[str, Any], where: tuple[str, str, str]) -> str | None:
+    partition, region, account = where
+    entries = params.get("Entries") or [{}]
+    bus = entries[0].get("EventBusName") or params.get("EventBusName") or "default"
+    return (
+        bus
+        if bus.startswith("arn:")
+        else resource_arn(partition, "events", region, account, f"event-bus/{bus}")
+    )
+
+
 SERVICE = Service.of(
     "events",
     provision,
@@ -41,4 +53,5 @@ SERVICE = Service.of(
     state=EventBridge,
     answers={"events.PutEvents": _refuse_oversized_events},
     target=Target("events", _put_event),
+    iam_resources={"events": _iam_resource},
 )

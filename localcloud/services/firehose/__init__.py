@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from localcloud.core.iam import resource_arn
 from localcloud.core.service import Service, Target
 from localcloud.core.targets import data
 from localcloud.services.firehose import observe, provision
@@ -17,4 +18,17 @@ def _put(kernel: Kernel, arn: str, body: str | bytes, options: dict[str, Any]) -
     return "put_record", {"DeliveryStreamName": name, "Record": {"Data": data(body)}, **options}
 
 
-SERVICE = Service.of("firehose", observe, provision, state=observe.Firehose, target=Target("firehose", _put))
+def _iam_resource(params: dict[str, Any], where: tuple[str, str, str]) -> str | None:
+    partition, region, account = where
+    name = params.get("DeliveryStreamName")
+    return resource_arn(partition, "firehose", region, account, f"deliverystream/{name}") if name else None
+
+
+SERVICE = Service.of(
+    "firehose",
+    observe,
+    provision,
+    state=observe.Firehose,
+    target=Target("firehose", _put),
+    iam_resources={"firehose": _iam_resource},
+)

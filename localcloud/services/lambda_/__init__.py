@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from localcloud.core.iam import resource_arn
 from localcloud.core.service import Service, Target
 from localcloud.core.targets import DeliveryError, text
 from localcloud.services.lambda_ import provision, stream_origins
@@ -32,6 +33,18 @@ def _policy(kernel: Kernel, arn: str) -> tuple[str, list[Any]]:
     return function.arn, kernel.iam.resource.get(function.arn, [])
 
 
+def _iam_resource(params: dict[str, Any], where: tuple[str, str, str]) -> str | None:
+    partition, region, account = where
+    name = params.get("FunctionName")
+    if name is None:
+        return None
+    return (
+        name
+        if name.startswith("arn:")
+        else resource_arn(partition, "lambda", region, account, f"function:{name}")
+    )
+
+
 SERVICE = Service.of(
     "lambda",
     provision,
@@ -39,4 +52,5 @@ SERVICE = Service.of(
     state=Lambda,
     answers={"lambda.Invoke": answer_invoke},
     target=Target("lambda", _invoke, "lambda:InvokeFunction", _policy),
+    iam_resources={"lambda": _iam_resource},
 )

@@ -30,10 +30,15 @@ def _key(kernel: Kernel, arn: str) -> str | None:
     return getattr(topic, "kms_master_key_id", None)
 
 
+def _iam_resource(params: dict[str, Any], where: tuple[str, str, str]) -> str | None:
+    return params.get("TopicArn") or params.get("TargetArn")
+
+
 SERVICE = Service.of(
     "sns",
     provision,
     observe,
     state=observe.Topics,
     target=Target("sns", _publish, "sns:Publish", _policy, _key),
+    iam_resources={"sns": _iam_resource},
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from localcloud.core.iam import resource_arn
 from localcloud.core.service import Service, Target
 from localcloud.core.targets import parse_policy, text
 from localcloud.services.sqs import observe, provision
@@ -39,10 +40,21 @@ def _key(kernel: Kernel, arn: str) -> str | None:
     return queue.kms_master_key_id if queue else None
 
 
+def _iam_resource(params: dict[str, Any], where: tuple[str, str, str]) -> str | None:
+    partition, region, account = where
+    url = params.get("QueueUrl")
+    if url:
+        return resource_arn(partition, "sqs", region, account, url.rstrip("/").rsplit("/", 1)[-1])
+    if params.get("QueueName"):
+        return resource_arn(partition, "sqs", region, account, params["QueueName"])
+    return None
+
+
 SERVICE = Service.of(
     "sqs",
     provision,
     observe,
     state=Queues,
     target=Target("sqs", _send, "sqs:SendMessage", _policy, _key),
+    iam_resources={"sqs": _iam_resource},
 )

@@ -28,6 +28,11 @@ if TYPE_CHECKING:
     from localcloud.services.stepfunctions.engine import Engine, Run
 
 
+#: The state machine ARN of each task token an execution is waiting on, for the IAM check of
+#: SendTaskSuccess and its kin (filled by the engine).
+TASK_TOKENS: dict[str, str] = {}
+
+
 class Execution:
     """One execution, as a test reads it: its status, output or error, and its history."""
 
@@ -161,6 +166,14 @@ def _start(
 
 from localcloud.services.stepfunctions import provision  # noqa: E402  (it needs nothing from here)
 
+
+def _iam_resource(params: dict[str, Any], where: tuple[str, str, str]) -> str | None:
+    if params.get("taskToken"):
+        # SendTaskSuccess and its kin are authorized on the state machine the token belongs to.
+        return TASK_TOKENS.get(params["taskToken"])
+    return params.get("stateMachineArn") or params.get("executionArn")
+
+
 SERVICE = Service.of(
     "states",
     provision,
@@ -168,4 +181,5 @@ SERVICE = Service.of(
     state=_new_engine,
     answers={"stepfunctions.StartSyncExecution": _answer_start_sync},
     target=Target("stepfunctions", _start),
+    iam_resources={"states": _iam_resource},
 )

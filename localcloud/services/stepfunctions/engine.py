@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from localcloud.core.iam import TASK_TOKENS
 from localcloud.core.role_use import state_machine_delivery
 from localcloud.core.trace import Span
+from localcloud.services.stepfunctions import TASK_TOKENS
 from localcloud.services.stepfunctions.fibers import Fiber, Scheduler
 
 if TYPE_CHECKING:

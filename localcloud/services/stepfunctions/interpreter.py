@@ -485,7 +485,7 @@ def _retrier_eval_body(original: Callable[..., Any], self: Any, env: Any) -> Non
 
 def _add_task_token(original: Callable[..., Any], self: Any, callback_id: str) -> Any:
     """A task token, known to IAM as its state machine's, so ``SendTaskSuccess`` is authorized there."""
-    from localcloud.core.iam import TASK_TOKENS
+    from localcloud.services.stepfunctions import TASK_TOKENS
 
     TASK_TOKENS[callback_id] = _run().moto.state_machine.arn
     return original(self, callback_id)
