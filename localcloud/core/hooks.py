@@ -65,7 +65,7 @@ def activate(kernel: Kernel) -> None:
     if _active is not None:
         raise LocalCloudError("another LocalCloud is running in this process; stop it first")
     _install_hooks()
-    kernel.restore_environ = _offline_environ()  # type: ignore[attr-defined]
+    kernel.restore_environ = _offline_environ()
     _active = kernel
 
 
@@ -73,7 +73,7 @@ def deactivate(kernel: Kernel) -> None:
     global _active
     if _active is kernel:
         _active = None
-    restore, kernel.restore_environ = getattr(kernel, "restore_environ", None), None  # type: ignore[attr-defined]
+    restore, kernel.restore_environ = kernel.restore_environ, None
     if restore is not None:
         restore()
 
@@ -169,9 +169,9 @@ def _after_call(
     """Let the service behaviours that react to a call see it (the services' observers)."""
     if _active is None or http_response is None or http_response.status_code >= 300:
         return
-    params = context.get("localcloud_params") or {}
-    for observer in _active.registry.observers.get((model.service_model.service_name, model.name), []):
-        observer(_active, params, parsed)
+    _active.after_call(
+        model.service_model.service_name, model.name, context.get("localcloud_params") or {}, parsed
+    )
 
 
 _HOOKS = (

@@ -10,7 +10,7 @@ another only through it: ``kernel.service("sqs")`` is the SQS service's state in
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -75,6 +75,8 @@ class Kernel:
         self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
         self._origins: dict[str, int] = {}
         self._running = False
+        self.restore_environ: Callable[[], None] | None = None
+        """Undoes the process environment the running cloud set (see :mod:`localcloud.core.hooks`)."""
 
     # ------------------------------------------------------------------------------------ lifecycle
 
@@ -120,6 +122,14 @@ class Kernel:
         """How to deliver to ``service`` (an ARN's service part), if it takes deliveries."""
         found = self.registry.services.get(service)
         return found.target if found else None
+
+    def after_call(
+        self, service: str, operation: str, params: dict[str, Any], parsed: dict[str, Any]
+    ) -> None:
+        """Run the services' observers of a successful ``service`` call (botocore's service name):
+        after every SDK call, and after a write the local cloud makes straight to moto's backend."""
+        for observer in self.registry.observers.get((service, operation), []):
+            observer(self, params, parsed)
 
     # ------------------------------------------------------------------------------------ naming
 
