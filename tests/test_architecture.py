@@ -146,3 +146,24 @@ def test_every_service_package_is_in_the_list_of_services():
         if importlib.import_module(f"localcloud.services.{folder}").SERVICE not in SERVICES
     ]
     assert left_out == []
+
+
+def test_services_use_only_the_kernels_public_interface():
+    """``cloud._x`` or ``kernel._x`` in a service would couple it to the kernel's insides again."""
+
+    def private_reads(path: Path) -> list[str]:
+        found = []
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if not (isinstance(node, ast.Attribute) and node.attr.startswith("_")):
+                continue
+            owner = node.value
+            name = owner.id if isinstance(owner, ast.Name) else getattr(owner, "attr", None)
+            if name in {"cloud", "kernel"} and not node.attr.startswith("__"):
+                found.append(f"{name}.{node.attr} (line {node.lineno})")
+        return found
+
+    reads = {
+        str(path.relative_to(ROOT)): private_reads(path)
+        for path in sorted((LOCALCLOUD / "services").rglob("*.py"))
+    }
+    assert {path: found for path, found in reads.items() if found} == {}
