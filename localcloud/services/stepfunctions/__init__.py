@@ -15,10 +15,9 @@ state machine, or a test creates one.
 from __future__ import annotations
 
 import json
-import sys
 from typing import TYPE_CHECKING, Any
 
-from localcloud.core.service import AwsCall, Service, Target, observes
+from localcloud.core.service import AwsCall, Service, Target
 from localcloud.core.targets import text
 from localcloud.errors import LocalCloudError
 
@@ -138,14 +137,6 @@ def start_sync_execution(cloud: Kernel, params: dict[str, Any]) -> tuple[int, di
     return 400, {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": 400}}
 
 
-@observes("stepfunctions", "CreateStateMachine")
-def _machine_created(cloud: Kernel, params: dict[str, Any], parsed: dict[str, Any]) -> None:
-    """A state machine a test creates at runtime runs on the engine too."""
-    from localcloud.services.stepfunctions.engine import engine
-
-    engine(cloud)
-
-
 def _new_engine(kernel: Kernel) -> Engine:
     """The cloud's Step Functions engine; made (and moto's interpreter fitted) on first use."""
     from localcloud.services.stepfunctions.engine import Engine
@@ -164,7 +155,7 @@ def _start(
     return "start_execution", {"stateMachineArn": arn, "input": text(body), **options}
 
 
-from localcloud.services.stepfunctions import provision  # noqa: E402  (it needs nothing from here)
+from localcloud.services.stepfunctions import observe, provision  # noqa: E402  (they need nothing from here)
 
 
 def _iam_resource(params: dict[str, Any], where: tuple[str, str, str]) -> str | None:
@@ -177,7 +168,7 @@ def _iam_resource(params: dict[str, Any], where: tuple[str, str, str]) -> str | 
 SERVICE = Service.of(
     "states",
     provision,
-    sys.modules[__name__],
+    observe,
     state=_new_engine,
     answers={"stepfunctions.StartSyncExecution": _answer_start_sync},
     target=Target("stepfunctions", _start),
