@@ -22,7 +22,7 @@ from localcloud.core import hooks
 from localcloud.core.assembly import StackArtifact
 from localcloud.core.clock import DEFAULT_START, VirtualClock
 from localcloud.core.deploy import deploy
-from localcloud.core.iam import PolicyEngine, access_denied
+from localcloud.core.iam import PolicyEngine
 from localcloud.core.role_use import RoleUse
 from localcloud.core.service import Provisioned, Service, Target
 from localcloud.core.trace import Span, Trace
@@ -249,15 +249,6 @@ class Kernel:
         """Who is calling now (a function's name, or ``test``) and the trace span it runs in."""
         principal = hooks.principal()
         return (principal.session, principal.span) if principal else ("test", None)
-
-    def check_call_as(self, role_arn: str, session: str, prefix: str, action: str, resource: str) -> None:
-        """Raise AWS's access denied unless ``role_arn`` may do ``action`` on ``resource`` (for calls the
-        local cloud makes without an SDK client, such as Lambda's own invocations)."""
-        decision = self.iam.decide(role_arn, action, resource)
-        if not decision.allowed:
-            raise access_denied(
-                prefix, action.split(":")[1], role_arn, session, action, resource, decision.reason
-            )
 
     # ------------------------------------------------------------------------------------ trace
 

@@ -110,20 +110,26 @@ def label(arn: str) -> str:
     return f"{service}:{name}"
 
 
+def send(cloud: Kernel, sender: Sender, arn: str, body: str | bytes, *, span: int, **options: Any) -> Any:
+    """The one call every delivery makes: ``body`` to ``arn`` as ``sender`` (its role, else its
+    service principal through the target's resource policy), built by the target's adapter. The
+    target's error is raised as the SDK raises it; :func:`call` turns it into a :class:`DeliveryError`."""
+    target = _target(cloud, arn)
+    with cloud.acting_as(service_role(cloud, sender.principal), sender.label, span):
+        if sender.role_arn is None and target.policy_action is not None:
+            check_resource_policy(cloud, sender, arn)
+        operation, request = target.request(cloud, arn, body, options)
+        method = getattr(client(cloud, target.client), operation)
+        if sender.role_arn is None:
+            return method(**request)
+        with cloud.acting_as(sender.role_arn, sender.label, span):
+            return method(**request)
+
+
 def call(cloud: Kernel, sender: Sender, arn: str, body: str | bytes, *, span: int, **options: Any) -> None:
     """Make the call that delivers ``body`` to ``arn`` as ``sender``; raise :class:`DeliveryError`."""
-    target = _target(cloud, arn)
     try:
-        with cloud.acting_as(service_role(cloud, sender.principal), sender.label, span):
-            if sender.role_arn is None and target.policy_action is not None:
-                check_resource_policy(cloud, sender, arn)
-            operation, request = target.request(cloud, arn, body, options)
-            method = getattr(client(cloud, target.client), operation)
-            if sender.role_arn is None:
-                response = method(**request)
-            else:
-                with cloud.acting_as(sender.role_arn, sender.label, span):
-                    response = method(**request)
+        response = send(cloud, sender, arn, body, span=span, **options)
     except ClientError as error:
         code = error.response["Error"].get("Code", "Unknown")
         message = error.response["Error"].get("Message", str(error))
@@ -268,15 +274,6 @@ def _target(cloud: Kernel, arn: str) -> Target:
     if target is None:
         raise LocalCloudError(f"target {arn} is not supported offline")
     return target
-
-
-def request(
-    cloud: Kernel, arn: str, body: str | bytes, options: dict[str, Any]
-) -> tuple[str, str, dict[str, Any]]:
-    """The client, operation and parameters that deliver ``body`` to ``arn``, from its service's adapter."""
-    target = _target(cloud, arn)
-    operation, params = target.request(cloud, arn, body, options)
-    return target.client, operation, params
 
 
 def text(body: str | bytes) -> str:

@@ -12,6 +12,8 @@ import boto3
 import pytest
 from aws_cdk import App, CfnResource, Duration, Stack
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_lambda_event_sources as sources
@@ -285,6 +287,26 @@ def build_async(stack: Stack) -> None:
     dead = sqs.Queue(stack, "Dead")
     python_function(stack, "FlakyWithDlq", "flaky", dead_letter_queue=dead, retry_attempts=1)
     python_function(stack, "Paused", "flaky", reserved_concurrent_executions=0)
+    recipient = python_function(stack, "Recipient", "flaky")
+    python_function(
+        stack,
+        "FlakyToFunction",
+        "flaky",
+        retry_attempts=0,
+        on_failure=destinations.LambdaDestination(recipient, response_only=False),
+    )
+    bus = events.EventBus(stack, "Results")
+    results = sqs.Queue(stack, "ResultEvents")
+    events.Rule(
+        stack,
+        "FromLambda",
+        event_bus=bus,
+        event_pattern=events.EventPattern(source=["lambda"]),
+        targets=[targets.SqsQueue(results)],
+    )
+    python_function(
+        stack, "FlakyToBus", "flaky", retry_attempts=0, on_failure=destinations.EventBridgeDestination(bus)
+    )
 
 
 @pytest.fixture
@@ -306,6 +328,40 @@ def test_async_event_is_retried_then_sent_to_the_failure_destination(async_cloud
     assert record["requestContext"]["approximateInvokeCount"] == 3
     assert record["requestPayload"] == {"fail": True, "id": "e-1"}
     assert record["responsePayload"]["errorType"] == "RuntimeError"
+
+
+def test_a_function_destination_gets_the_invocation_record_as_an_asynchronous_event(async_cloud):
+    async_cloud.invoke("FlakyToFunction", {"fail": True, "id": "e-3"}, invocation_type="Event")
+    async_cloud.drain()
+    recipient = async_cloud.function("Recipient").name
+    [sent] = async_cloud.trace.find("destination")
+    [queued] = async_cloud.trace.find("enqueue", target=recipient)
+    assert (queued.parent, queued.source) == (sent.id, async_cloud.function("FlakyToFunction").name)
+    [delivered] = async_cloud.trace.find("invoke", target=recipient)
+    assert (delivered.parent, delivered.outcome) == (queued.id, "ok"), "the record has no 'fail' key"
+
+
+def test_a_bus_destination_gets_the_record_as_lambdas_event(async_cloud):
+    async_cloud.invoke("FlakyToBus", {"fail": True, "id": "e-4"}, invocation_type="Event")
+    async_cloud.drain()
+    [message] = async_cloud.client("sqs").receive_message(QueueUrl=async_cloud.physical_id("ResultEvents"))[
+        "Messages"
+    ]
+    event = json.loads(message["Body"])
+    assert (event["source"], event["detail-type"]) == ("lambda", "Lambda Function Invocation Result")
+    assert event["detail"]["requestPayload"] == {"fail": True, "id": "e-4"}
+    assert event["detail"]["requestContext"]["condition"] == "RetriesExhausted"
+
+
+def test_a_destination_the_role_may_not_send_to_fails_loudly(async_cloud):
+    role = async_cloud.function("FlakyToFunction").role_arn
+    deny = {"Statement": [{"Effect": "Deny", "Action": "lambda:InvokeFunction", "Resource": "*"}]}
+    async_cloud.iam.add_identity_policy(role, deny, "test-deny")
+    async_cloud.invoke("FlakyToFunction", {"fail": True, "id": "e-5"}, invocation_type="Event")
+    with pytest.raises(ClientError) as error:
+        async_cloud.drain()
+    assert error.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert not async_cloud.trace.find("invoke", target=async_cloud.function("Recipient").name)
 
 
 def test_async_success_needs_no_retry(async_cloud):

@@ -120,14 +120,10 @@ class Lambda:
         service = arn.split(":")[2]
         if service not in DESTINATIONS:
             raise LocalCloudError(f"destination {arn} is not a queue, topic, function or event bus")
-        with kernel.acting_as(role_arn, source, span.id):
-            if service == "lambda":
-                # Lambda hands the event to the function's own queue: no Invoke call, the role's grant decides.
-                kernel.check_call_as(role_arn, source, "lambda", "lambda:InvokeFunction", arn)
-                self.invoker.invoke_async(self.function(arn), payload, source=source, cause=span.id)
-                return
-            client, operation, params = targets.request(kernel, arn, body, DESTINATIONS[service])
-            getattr(kernel.client_as(role_arn, client, source), operation)(**params)
+        function_arn = next((fn.arn for fn in self.functions.values() if fn.name == source), "")
+        sender = targets.Sender("lambda.amazonaws.com", function_arn, source, role_arn=role_arn)
+        # Not retried: a refusal (a missing grant) surfaces as the SDK's error, as it did from the handler.
+        targets.send(kernel, sender, arn, body, span=span.id, **DESTINATIONS[service])
 
     def unused_grants(self) -> list[str]:
         """Actions the functions' roles allow that no call needed: candidates for tightening."""
