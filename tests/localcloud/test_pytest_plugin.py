@@ -159,7 +159,9 @@ class KeepModules:
         }
 
 
-def test_a_throwaway_app_runs_its_tests_in_the_plugins_cloud(pytester: pytest.Pytester):
+def test_a_throwaway_app_runs_its_tests_in_the_plugins_cloud(pytester: pytest.Pytester, monkeypatch):
+    # The plugin sets it for its session, which here is this process: undone after the test.
+    monkeypatch.setenv("CDK_VALIDATION", "false")
     pytester.makepyfile(shop=APP, test_shop=TESTS)
     (pytester.path / "src").mkdir()
     (pytester.path / "src" / "writer.py").write_text(textwrap.dedent(HANDLER))
