@@ -12,11 +12,13 @@ import ast
 import base64
 import hashlib
 import importlib.metadata
+import importlib.util
 import json
 import os
 import re
 import subprocess
 import sys
+import tarfile
 import textwrap
 import zipfile
 from email.parser import Parser
@@ -59,11 +61,19 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> zipfile.ZipFile:
     return zipfile.ZipFile(built)
 
 
+def backend(folder: Path):
+    """The build backend of ``folder``, loaded as pip loads it (``backend-path``), under its own name."""
+    spec = importlib.util.spec_from_file_location(f"backend_{id(folder)}", folder / "build_backend.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 @pytest.fixture(scope="module")
 def unpacked(wheel: zipfile.ZipFile, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The wheel installed as pip installs a pure wheel: unpacked into a folder on the path."""
     target = tmp_path_factory.mktemp("site")
-    wheel.extractall(target)
+    wheel.extractall(target)  # noqa: S202  # the wheel just built here
     return target
 
 
@@ -125,6 +135,16 @@ def test_it_holds_the_package_and_nothing_else(wheel):
             content = wheel.read(path)
             encoded = base64.urlsafe_b64encode(hashlib.sha256(content).digest()).rstrip(b"=").decode()
             assert (digest, int(size)) == (f"sha256={encoded}", len(content)), path
+
+
+def test_its_sdist_builds_the_same_wheel(wheel, tmp_path):
+    name = backend(ROOT / "distribution/localcloud").build_sdist(str(tmp_path))
+    with tarfile.open(tmp_path / name) as sdist:
+        sdist.extractall(tmp_path / "unpacked", filter="data")
+    unpacked = tmp_path / "unpacked" / "localcloud-0.1.0"
+    assert (unpacked / "localcloud" / "cloudfront" / "harness.js").is_file()
+    rebuilt = backend(unpacked).build_wheel(str(tmp_path))
+    assert (tmp_path / rebuilt).read_bytes() == Path(wheel.filename).read_bytes()
 
 
 TINY_TEST = """
