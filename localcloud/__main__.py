@@ -19,6 +19,7 @@ import warnings
 from datetime import UTC, datetime
 from pathlib import Path
 
+from localcloud.app_context import cli_context
 from localcloud.errors import LocalCloudError
 
 TARGET_CONTEXT = "localcloud:target"
@@ -94,7 +95,7 @@ def synthesize(target: str, outdir: str, *, app: str | None = None) -> str:
     env = {
         **os.environ,
         "CDK_OUTDIR": outdir,
-        "CDK_CONTEXT_JSON": json.dumps({TARGET_CONTEXT: target}),
+        "CDK_CONTEXT_JSON": json.dumps(cli_context({TARGET_CONTEXT: target})),
         "CDK_VALIDATION": os.environ.get("CDK_VALIDATION", "false"),
         "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
         # The app's `python3` is this interpreter's, as `make` puts the venv first for the CDK CLI.
