@@ -23,7 +23,7 @@ import os
 import selectors
 import socketserver
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import TYPE_CHECKING, Any
@@ -55,6 +55,8 @@ class FrontDoor:
     """The API's id or the distribution's id."""
     base_path: str = ""
     """What the deployed URL has before the route: the stage (``/prod``) for an API."""
+    port: int | None = None
+    """A port of its own (the AWS endpoint's); None: the next of the server's consecutive ports."""
 
 
 class LocalServer:
@@ -68,6 +70,7 @@ class LocalServer:
         port: int = 0,
         on_request: Callable[[HttpRequest, HttpResponse, list[str]], None] | None = None,
         real_time: bool = True,
+        extra_doors: Sequence[FrontDoor] = (),
     ) -> None:
         self.cloud = cloud
         self.host = host
@@ -81,10 +84,11 @@ class LocalServer:
         self._thread: threading.Thread | None = None
         self._seen_spans = len(cloud.trace.spans)
         self._last_tick = os.times().elapsed
-        for door in _front_doors(cloud):
-            server = _QuietHTTPServer(
-                (host, port if port == 0 else port + len(self._servers)), _handler(self, door)
+        for door in [*_front_doors(cloud), *extra_doors]:
+            door_port = (
+                door.port if door.port is not None else port if port == 0 else port + len(self._servers)
             )
+            server = _QuietHTTPServer((host, door_port), _handler(self, door))
             door.url = f"http://{host}:{server.server_address[1]}{door.base_path}/"
             self._servers.append(server)
             self.front_doors.append(door)
