@@ -237,7 +237,9 @@ def _handler(server: LocalServer, door: FrontDoor) -> type[BaseHTTPRequestHandle
                 if name.lower() not in {"content-length", "connection", "transfer-encoding"}:
                     for value in values:
                         self.send_header(name, value)
-            self.send_header("Content-Length", str(len(response.body)))
+            # A HEAD answer tells the length of what a GET would send (S3's HeadObject reads it).
+            head_length = response.header("Content-Length") if self.command == "HEAD" else None
+            self.send_header("Content-Length", head_length or str(len(response.body)))
             self.send_header("Connection", "close")
             self.end_headers()
             if self.command != "HEAD":

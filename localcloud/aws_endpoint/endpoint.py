@@ -40,7 +40,14 @@ log = logging.getLogger("localcloud.aws_endpoint")
 GLOBAL_SERVICES = frozenset({"iam", "sts", "cloudfront"})
 #: The CloudFormation calls answered for the served stack (moto's CloudFormation never deployed it).
 STACK_OPERATIONS = frozenset(
-    {"DescribeStacks", "ListStackResources", "DescribeStackResources", "DescribeStackResource", "GetTemplate"}
+    {
+        "DescribeStacks",
+        "ListStacks",
+        "ListStackResources",
+        "DescribeStackResources",
+        "DescribeStackResource",
+        "GetTemplate",
+    }
 )
 
 
@@ -220,6 +227,10 @@ class AwsEndpoint:
                     }
                 ]
             }
+        if operation == "ListStacks":
+            summary = {**stack, "CreationTime": created, "StackStatus": "CREATE_COMPLETE"}
+            wanted = params.get("StackStatusFilter")
+            return {"StackSummaries": [summary] if not wanted or "CREATE_COMPLETE" in wanted else []}
         if operation == "GetTemplate":
             import json
 

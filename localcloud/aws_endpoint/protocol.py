@@ -191,10 +191,25 @@ def _rest_operation(service: ServiceModel, request: HttpRequest) -> OperationMod
             for key, _, value in required
         ):
             continue
+        if not _has_required_headers(operation, request):
+            continue
         score = (len(required), len(re.sub(r"\{[^}]+\}", "", path_template)))
         if best is None or score > best[0]:
             best = (score, operation)
     return best[1] if best else None
+
+
+def _has_required_headers(operation: OperationModel, request: HttpRequest) -> bool:
+    """Whether the request carries the headers the operation requires (S3's CopyObject is a PUT to
+    an object's path, like PutObject, with ``x-amz-copy-source``)."""
+    shape = operation.input_shape
+    if shape is None:
+        return True
+    return all(
+        request.header(shape.members[name].serialization.get("name", name)) is not None
+        for name in shape.required_members
+        if shape.members[name].serialization.get("location") == "header"
+    )
 
 
 @functools.cache
@@ -299,7 +314,8 @@ def _from_query(shape: Shape, params: dict[str, str], prefix: str) -> Any:
     if kind == "structure":
         parsed = {}
         for name, member in shape.members.items():
-            key = f"{prefix}{member.serialization.get('name', name)}"
+            wire = member.serialization.get("name", name)
+            key = f"{prefix}.{wire}" if prefix else wire
             found = _from_query(member, params, key)
             if found is not None:
                 parsed[name] = found

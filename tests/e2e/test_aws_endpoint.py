@@ -97,8 +97,14 @@ def served(cloud_assembly, pattern_id: str, variant: str | None = None):
     with LocalCloud(load_stack(cloud_assembly.directory, name)) as cloud:
         door = aws_front_door(cloud, 0)
         with LocalServer(cloud, real_time=False, extra_doors=[door]) as server:
-            server.start()
-            yield cloud, door.url
+            # A short poll, so the server stops at once when the class is done.
+            thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
+            thread.start()
+            try:
+                yield cloud, door.url
+            finally:
+                server.shutdown()
+                thread.join()
 
 
 @pytest.fixture(scope="module")
@@ -171,6 +177,27 @@ class TestScalableWebhook:
         assert cloud.trace.find("invoke", target=worker.name)[-1].source == "sdk"
         code, _, err = aws.run("lambda", "invoke", "--function-name", "NoSuchFunction", str(out))
         assert code != 0 and "ResourceNotFoundException" in err and "NoSuchFunction" in err
+
+    def test_s3_objects_go_in_and_come_out_whole(self, webhook, tmp_path):
+        _, aws = webhook
+        (tmp_path / "in.txt").write_text("hello s3")
+        aws("s3api", "create-bucket", "--bucket", "cli-bucket")
+        key = "folder/a file.txt"
+        put = [
+            "--bucket",
+            "cli-bucket",
+            "--key",
+            key,
+            "--body",
+            str(tmp_path / "in.txt"),
+            "--metadata",
+            "owner=cli",
+        ]
+        aws("s3api", "put-object", *put)
+        head = aws("s3api", "head-object", "--bucket", "cli-bucket", "--key", key)
+        assert (head["ContentLength"], head["Metadata"]) == (8, {"owner": "cli"})
+        aws("s3api", "get-object", "--bucket", "cli-bucket", "--key", key, str(tmp_path / "out.txt"))
+        assert (tmp_path / "out.txt").read_text() == "hello s3"
 
     def test_boto3_in_another_process_drives_the_stack(self, webhook):
         cloud, aws = webhook
