@@ -39,9 +39,12 @@ def aws_examples(cloud: LocalCloud, url: str) -> list[str]:
     lines = [f"{base} cloudformation describe-stacks --stack-name {cloud.stack_name}"]
     types = {logical_id: r["Type"] for logical_id, r in cloud.artifact.template["Resources"].items()}
     shown = set()
-    named = {str(value) for value in cloud.outputs.values()}
-    # What the stack's outputs name first: the queue a producer uses, not its dead-letter queue.
-    ordered = sorted(cloud.resources.items(), key=lambda item: item[1].physical_id not in named)
+    named = [str(value) for value in cloud.outputs.values()]
+    # In the order the stack's outputs name them: the queue producers use before its dead letters.
+    ordered = sorted(
+        cloud.resources.items(),
+        key=lambda item: named.index(item[1].physical_id) if item[1].physical_id in named else len(named),
+    )
     for logical_id, provisioned in ordered:
         kind = types[logical_id]
         if kind in _EXAMPLES and kind not in shown:

@@ -9,6 +9,7 @@ import http.client
 import io
 import json
 import os
+import shlex
 import subprocess
 import sys
 import threading
@@ -20,8 +21,9 @@ import pytest
 from awscli.clidriver import create_clidriver
 
 from localcloud import LocalCloud
+from localcloud.__main__ import main
 from localcloud.assembly import load_stack
-from localcloud.aws_endpoint.door import aws_front_door
+from localcloud.aws_endpoint.door import aws_examples, aws_front_door
 from localcloud.server import LocalServer
 from patterns.registry import get
 from patterns.storage_first import EVENT_DETAIL_TYPE, EVENT_SOURCE
@@ -198,6 +200,21 @@ class TestScalableWebhook:
         assert (head["ContentLength"], head["Metadata"]) == (8, {"owner": "cli"})
         aws("s3api", "get-object", "--bucket", "cli-bucket", "--key", key, str(tmp_path / "out.txt"))
         assert (tmp_path / "out.txt").read_text() == "hello s3"
+
+    def test_serve_prints_aws_cli_lines_that_run(self, webhook):
+        cloud, aws = webhook
+        lines = aws_examples(cloud, aws.url)
+        assert any(
+            f"sqs send-message --message-body '{{}}' --queue-url {cloud.outputs['QueueUrl']}" in line
+            for line in lines
+        )
+        [stack] = aws(*shlex.split(lines[0])[5:])["Stacks"]
+        assert stack["StackName"] == cloud.stack_name
+
+    def test_serve_help_names_the_aws_port(self, capsys):
+        with pytest.raises(SystemExit):
+            main(["serve", "--help"])
+        assert "--aws-port PORT" in capsys.readouterr().out
 
     def test_boto3_in_another_process_drives_the_stack(self, webhook):
         cloud, aws = webhook
