@@ -30,6 +30,7 @@ from localcloud.aws_endpoint.protocol import (
 )
 from localcloud.errors import FunctionNotFound, LocalCloudError, ResourceNotFound
 from localcloud.http import HttpRequest, HttpResponse
+from localcloud.iam import access_denied
 
 if TYPE_CHECKING:
     from localcloud.cloud import LocalCloud
@@ -105,6 +106,8 @@ class AwsEndpoint:
         service, operation = call.service.service_name, call.operation.name
         caller = self.caller(call.signature.access_key)
         if service == "cloudformation" and operation in STACK_OPERATIONS:
+            if caller is not None:
+                self._authorize(caller, f"cloudformation:{operation}", self._stack_id(), operation)
             return success_response(call.service, call.operation, self._stack_answer(operation, call.params))
         if service == "sts" and operation == "GetCallerIdentity" and caller is not None:
             arn = f"arn:{self.cloud.partition}:sts::{self.cloud.account}:assumed-role/{caller[0].rsplit('/', 1)[-1]}/{caller[1]}"
@@ -121,6 +124,13 @@ class AwsEndpoint:
             key = parsed["Credentials"]["AccessKeyId"]
             self.sessions[key] = (call.params["RoleArn"], call.params["RoleSessionName"])
         return response
+
+    def _authorize(self, caller: tuple[str, str], action: str, resource: str, operation: str) -> None:
+        """IAM for what the endpoint answers itself, as the cloud checks what moto answers."""
+        decision = self.cloud.iam.decide(caller[0], action, resource)
+        if self.cloud.enforce_iam and not decision.allowed:
+            refused = access_denied("cloudformation", operation, *caller, action, resource, decision.reason)
+            raise ProtocolError(403, "AccessDenied", refused.response["Error"]["Message"])
 
     def _call(self, call: AwsCall, caller: tuple[str, str] | None) -> tuple[HttpResponse, dict[str, Any]]:
         """Make the call through the cloud's in-process client; moto's raw answer when it made one."""

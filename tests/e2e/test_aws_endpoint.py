@@ -157,6 +157,8 @@ class TestScalableWebhook:
         assert code != 0
         assert "AccessDeniedException" in err and "dynamodb:DeleteTable" in err and "assumed-role" in err
         assert aws("dynamodb", "describe-table", "--table-name", table)["Table"]["TableName"] == table
+        code, _, err = worker.run("cloudformation", "describe-stacks", "--stack-name", cloud.stack_name)
+        assert code != 0 and "AccessDenied" in err and "cloudformation:DescribeStacks" in err
         code, _, err = aws.run(
             "sts", "assume-role", "--role-arn", role + "Gone", "--role-session-name", "cli"
         )
@@ -237,6 +239,9 @@ class TestScalableWebhook:
 
     def test_what_the_endpoint_cannot_answer_is_a_clear_aws_error(self, webhook):
         _, aws = webhook
+        elsewhere = Aws(aws.url, Path(aws.env["AWS_CONFIG_FILE"]))  # the driver keeps --region
+        code, _, err = elsewhere.run("--region", "eu-west-1", "sqs", "list-queues")
+        assert code != 0 and "InvalidRegion" in err and "signed for eu-west-1" in err
         code, _, err = aws.run("ec2", "describe-instances")
         assert code != 0 and "UnsupportedService" in err and "'ec2' is not served" in err
         port = int(aws.url.rsplit(":", 1)[1].strip("/"))
