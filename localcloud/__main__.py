@@ -189,7 +189,9 @@ def secret_lines(cloud) -> list[str]:
 
 def _print_request(request, response, trace_lines: list[str]) -> None:
     if request is not None:
-        print(f"{request.method} {request.path} -> {response.status}")
+        from localcloud.aws_endpoint.door import aws_call_name
+
+        print(f"{aws_call_name(request) or f'{request.method} {request.path}'} -> {response.status}")
     for line in trace_lines:
         print(f"    {line}")
     sys.stdout.flush()

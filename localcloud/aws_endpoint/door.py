@@ -7,10 +7,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from localcloud.aws_endpoint.endpoint import AwsEndpoint
+from localcloud.aws_endpoint.protocol import ProtocolError, parse_request
 from localcloud.server import FrontDoor
 
 if TYPE_CHECKING:
     from localcloud.cloud import LocalCloud
+    from localcloud.http import HttpRequest
 
 
 def aws_front_door(cloud: LocalCloud, port: int) -> FrontDoor:
@@ -51,3 +53,15 @@ def aws_examples(cloud: LocalCloud, url: str) -> list[str]:
             shown.add(kind)
             lines.append(f"{base} {_EXAMPLES[kind].format(provisioned.physical_id)}")
     return lines
+
+
+def aws_call_name(request: HttpRequest) -> str | None:
+    """``aws sqs SendMessage`` for a request to the AWS endpoint, for the serve console; None for
+    any other request."""
+    if request.header("Authorization") is None and "X-Amz-Credential" not in request.query:
+        return None
+    try:
+        call = parse_request(request)
+    except ProtocolError:
+        return None
+    return f"aws {call.service.service_name} {call.operation.name}"

@@ -11,6 +11,7 @@ import pytest
 from botocore.parsers import create_parser
 from botocore.serialize import create_serializer
 
+from localcloud.aws_endpoint.door import aws_call_name
 from localcloud.aws_endpoint.protocol import (
     ProtocolError,
     error_response,
@@ -250,3 +251,14 @@ def test_answers_the_local_cloud_makes_read_back_with_botocore(service, operatio
     parsed.pop("ResponseMetadata", None)
     # botocore reads a blob payload parsed outside a client as text.
     assert parsed == {k: v.decode() if isinstance(v, bytes) else v for k, v in answer.items()}
+
+
+def test_the_serve_console_names_an_aws_call_and_only_those():
+    assert (
+        aws_call_name(wire("sqs", "SendMessage", {"QueueUrl": "q", "MessageBody": "m"}))
+        == "aws sqs SendMessage"
+    )
+    assert aws_call_name(HttpRequest("POST", "/prod/items", {}, {}, b"{}")) is None
+    unknown = wire("sqs", "ListQueues", {})
+    unknown.headers["X-Amz-Target"] = ["AmazonSQS.Teleport"]
+    assert aws_call_name(unknown) is None
