@@ -247,7 +247,7 @@ def _parse(service: ServiceModel, operation: OperationModel, request: HttpReques
     try:
         if service.protocol == "json":
             body = json.loads(request.body or b"{}")
-            return _from_json(shape, body, rest=False) if isinstance(body, dict) else _not_an_object()
+            return _from_json(shape, body) if isinstance(body, dict) else _not_an_object()
         if service.protocol == "query":
             params = _form(request.body) if request.method == "POST" else {}
             for name, values in request.query.items():
@@ -289,23 +289,23 @@ def _scalar(shape: Shape, value: Any, *, timestamp_text: bool = False) -> Any:
     return value
 
 
-def _from_json(shape: Shape, value: Any, *, rest: bool) -> Any:
+def _from_json(shape: Shape, value: Any) -> Any:
+    if getattr(shape, "is_document_type", False):
+        return value
     if value is None:
         return None
     kind = shape.type_name
     if kind == "structure":
         parsed = {}
         for name, member in shape.members.items():
-            key = member.serialization.get("name", name) if rest else name
+            key = member.serialization.get("name", name)
             if key in value and value[key] is not None:
-                parsed[name] = _from_json(member, value[key], rest=rest)
+                parsed[name] = _from_json(member, value[key])
         return parsed
     if kind == "list":
-        return [_from_json(shape.member, item, rest=rest) for item in value]
+        return [_from_json(shape.member, item) for item in value]
     if kind == "map":
-        return {key: _from_json(shape.value, item, rest=rest) for key, item in value.items()}
-    if kind == "string" and shape.serialization.get("jsonvalue"):
-        return json.loads(value)
+        return {key: _from_json(shape.value, item) for key, item in value.items()}
     return _scalar(shape, value)
 
 
@@ -412,7 +412,7 @@ def _header_value(shape: Shape, value: str) -> Any:
 
 def _body(service: ServiceModel, shape: Shape, body: bytes, only: set[str] | None = None) -> Any:
     if service.protocol == "rest-json":
-        parsed = _from_json(shape, json.loads(body), rest=True)
+        parsed = _from_json(shape, json.loads(body))
     else:
         # Loopback only, and expat (2.4.1+) refuses entity expansion attacks.
         parsed = _from_xml(shape, ElementTree.fromstring(body))  # noqa: S314
@@ -548,9 +548,9 @@ def _rest_json_response(status: int, shape: Shape | None, values: dict[str, Any]
             if member.type_name in {"blob", "string"}:
                 body = raw if isinstance(raw, bytes) else str(raw).encode()
             else:
-                body = json.dumps(_to_json(member, raw, rest=True)).encode()
+                body = json.dumps(_to_json(member, raw)).encode()
         elif location is None:
-            body_values[member.serialization.get("name", name)] = _to_json(member, value, rest=True)
+            body_values[member.serialization.get("name", name)] = _to_json(member, value)
     if not payload:
         body = json.dumps(body_values).encode()
     return HttpResponse(status, headers, body)
@@ -566,20 +566,20 @@ def _header_text(shape: Shape, value: Any) -> str:
     return str(value)
 
 
-def _to_json(shape: Shape, value: Any, *, rest: bool = False) -> Any:
+def _to_json(shape: Shape, value: Any) -> Any:
+    if getattr(shape, "is_document_type", False):
+        return value
     kind = shape.type_name
     if kind == "structure":
         return {
-            (member.serialization.get("name", name) if rest else name): _to_json(
-                member, value[name], rest=rest
-            )
+            member.serialization.get("name", name): _to_json(member, value[name])
             for name, member in shape.members.items()
             if value.get(name) is not None
         }
     if kind == "list":
-        return [_to_json(shape.member, item, rest=rest) for item in value]
+        return [_to_json(shape.member, item) for item in value]
     if kind == "map":
-        return {key: _to_json(shape.value, item, rest=rest) for key, item in value.items()}
+        return {key: _to_json(shape.value, item) for key, item in value.items()}
     if kind == "blob":
         raw = value.read() if hasattr(value, "read") else value
         return base64.b64encode(raw if isinstance(raw, bytes) else str(raw).encode()).decode()
