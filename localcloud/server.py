@@ -95,7 +95,8 @@ class LocalServer:
         if not self._servers:
             raise NothingToServe(
                 f"stack {cloud.stack_name} has no REST API or CloudFront distribution to serve; drive it "
-                "from Python instead (LocalCloud, cloud.invoke, cloud.start_execution) or play its scenario"
+                "from Python instead (LocalCloud, cloud.invoke, cloud.start_execution), through its AWS API "
+                "(serve --aws-port) or play its scenario"
             )
 
     def __enter__(self) -> LocalServer:
