@@ -43,6 +43,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=4566, help="first port; each front door takes the next")
+    serve.add_argument(
+        "--aws-port",
+        type=int,
+        metavar="PORT",
+        help="also serve the AWS API on this port, for the AWS CLI (aws --endpoint-url "
+        "http://127.0.0.1:PORT ...) and any SDK; calls act as an administrator, or as a role assumed "
+        "through it (sts assume-role)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("localcloud").setLevel(logging.INFO)
@@ -59,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     from localcloud.assembly import load_stack
+    from localcloud.aws_endpoint.door import aws_front_door
     from localcloud.cloud import LocalCloud
     from localcloud.server import LocalServer
 
@@ -72,7 +81,13 @@ def _serve(args: argparse.Namespace) -> int:
             parameters=_parameters(args.parameter),
             start=datetime.now(UTC),
         )
-        with cloud, LocalServer(cloud, host=args.host, port=args.port, on_request=_print_request) as server:
+        extra = [] if args.aws_port is None else [aws_front_door(cloud, args.aws_port)]
+        with (
+            cloud,
+            LocalServer(
+                cloud, host=args.host, port=args.port, on_request=_print_request, extra_doors=extra
+            ) as server,
+        ):
             print(f"{stack_name} is running offline. Front doors:")
             for door in server.front_doors:
                 print(f"  {door.kind} {door.name}: {door.url}")
@@ -145,6 +160,10 @@ def _app_command() -> str:
 
 def _examples(cloud, door) -> list[str]:
     """curl lines for each route of an API front door, with a body made from its request model."""
+    if door.kind == "aws":
+        from localcloud.aws_endpoint.door import aws_examples
+
+        return aws_examples(cloud, door.url)
     if door.kind != "api":
         return [f"curl -i {door.url}"]
     lines = []
@@ -171,7 +190,9 @@ def secret_lines(cloud) -> list[str]:
 
 def _print_request(request, response, trace_lines: list[str]) -> None:
     if request is not None:
-        print(f"{request.method} {request.path} -> {response.status}")
+        from localcloud.aws_endpoint.door import aws_call_name
+
+        print(f"{aws_call_name(request) or f'{request.method} {request.path}'} -> {response.status}")
     for line in trace_lines:
         print(f"    {line}")
     sys.stdout.flush()

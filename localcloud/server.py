@@ -23,7 +23,7 @@ import os
 import selectors
 import socketserver
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import TYPE_CHECKING, Any
@@ -55,6 +55,8 @@ class FrontDoor:
     """The API's id or the distribution's id."""
     base_path: str = ""
     """What the deployed URL has before the route: the stage (``/prod``) for an API."""
+    port: int | None = None
+    """A port of its own (the AWS endpoint's); None: the next of the server's consecutive ports."""
 
 
 class LocalServer:
@@ -68,6 +70,7 @@ class LocalServer:
         port: int = 0,
         on_request: Callable[[HttpRequest, HttpResponse, list[str]], None] | None = None,
         real_time: bool = True,
+        extra_doors: Sequence[FrontDoor] = (),
     ) -> None:
         self.cloud = cloud
         self.host = host
@@ -81,17 +84,19 @@ class LocalServer:
         self._thread: threading.Thread | None = None
         self._seen_spans = len(cloud.trace.spans)
         self._last_tick = os.times().elapsed
-        for door in _front_doors(cloud):
-            server = _QuietHTTPServer(
-                (host, port if port == 0 else port + len(self._servers)), _handler(self, door)
+        for door in [*_front_doors(cloud), *extra_doors]:
+            door_port = (
+                door.port if door.port is not None else port if port == 0 else port + len(self._servers)
             )
+            server = _QuietHTTPServer((host, door_port), _handler(self, door))
             door.url = f"http://{host}:{server.server_address[1]}{door.base_path}/"
             self._servers.append(server)
             self.front_doors.append(door)
         if not self._servers:
             raise NothingToServe(
                 f"stack {cloud.stack_name} has no REST API or CloudFront distribution to serve; drive it "
-                "from Python instead (LocalCloud, cloud.invoke, cloud.start_execution) or play its scenario"
+                "from Python instead (LocalCloud, cloud.invoke, cloud.start_execution), through its AWS API "
+                "(serve --aws-port) or play its scenario"
             )
 
     def __enter__(self) -> LocalServer:
@@ -233,7 +238,9 @@ def _handler(server: LocalServer, door: FrontDoor) -> type[BaseHTTPRequestHandle
                 if name.lower() not in {"content-length", "connection", "transfer-encoding"}:
                     for value in values:
                         self.send_header(name, value)
-            self.send_header("Content-Length", str(len(response.body)))
+            # A HEAD answer tells the length of what a GET would send (S3's HeadObject reads it).
+            head_length = response.header("Content-Length") if self.command == "HEAD" else None
+            self.send_header("Content-Length", head_length or str(len(response.body)))
             self.send_header("Connection", "close")
             self.end_headers()
             if self.command != "HEAD":
