@@ -42,7 +42,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=4566, help="first port; each front door takes the next")
+    serve.add_argument(
+        "--watch",
+        action="store_true",
+        help="re-synthesize when the app's files change (cdk.json's watch.include, e.g. patterns/, "
+        "functions/, shared/) and swap the stack in place: same ports, the data of resources whose "
+        "logical id stayed (DynamoDB items, SQS messages, S3 objects, secrets) kept",
+    )
     args = parser.parse_args(argv)
+    if args.watch and args.assembly:
+        parser.error("--watch synthesizes the app on each change: give --app or a cdk.json, not --assembly")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("localcloud").setLevel(logging.INFO)
     # Powertools warns when an invocation adds no metric; the cold-start metric is enough here.
@@ -83,9 +92,28 @@ def _serve(args: argparse.Namespace) -> int:
             if secrets:
                 print("Secrets (offline values, e.g. to sign requests with):")
                 print("\n".join(f"  {line}" for line in secrets))
+            reloader = _watch(args, server, scratch, stack_name) if args.watch else None
             print("Requests and what they cause are printed below. Ctrl-C stops.", flush=True)
-            server.serve_forever()
+            try:
+                server.serve_forever()
+            finally:
+                if reloader is not None:
+                    reloader.stop()
     return 0
+
+
+def _watch(args: argparse.Namespace, server, scratch: str, stack_name: str):
+    """Start redeploying on changes to the app's files (see :mod:`localcloud.watch`)."""
+    from localcloud.assembly import load_stack
+    from localcloud.watch import Reloader, Watch
+
+    def synthesize_again():
+        outdir = tempfile.mkdtemp(prefix="synth.", dir=scratch)
+        return load_stack(synthesize(args.target, outdir, app=args.app), stack_name)
+
+    watch = Watch.of_app(".")
+    print(f"Watching {len(watch)} files ({', '.join(watch.include)}): a change redeploys the stack.")
+    return Reloader(server, watch, synthesize_again, out=lambda line: print(line, flush=True)).start()
 
 
 def synthesize(target: str, outdir: str, *, app: str | None = None) -> str:
@@ -94,7 +122,9 @@ def synthesize(target: str, outdir: str, *, app: str | None = None) -> str:
     env = {
         **os.environ,
         "CDK_OUTDIR": outdir,
-        "CDK_CONTEXT_JSON": json.dumps({TARGET_CONTEXT: target}),
+        # Unstaged assets (`cdk synth --no-staging`): functions run from their source folders, so a
+        # debugger's breakpoints in functions/<id>/*.py are the lines that run.
+        "CDK_CONTEXT_JSON": json.dumps({TARGET_CONTEXT: target, "aws:cdk:disable-asset-staging": True}),
         "CDK_VALIDATION": os.environ.get("CDK_VALIDATION", "false"),
         "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
         # The app's `python3` is this interpreter's, as `make` puts the venv first for the CDK CLI.

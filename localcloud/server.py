@@ -77,22 +77,33 @@ class LocalServer:
         """Whether virtual time follows the wall clock between requests (off in tests)."""
         self.front_doors: list[FrontDoor] = []
         self._servers: list[HTTPServer] = []
+        self._retired: list[HTTPServer] = []
+        """Listeners of front doors a redeploy removed: the serving loop closes them."""
+        self.lock = threading.RLock()
+        """Held while a request or a tick uses the cloud: a redeploy (``localcloud.redeploy``) waits."""
+        self._port = port
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._seen_spans = len(cloud.trace.spans)
         self._last_tick = os.times().elapsed
         for door in _front_doors(cloud):
-            server = _QuietHTTPServer(
-                (host, port if port == 0 else port + len(self._servers)), _handler(self, door)
-            )
-            door.url = f"http://{host}:{server.server_address[1]}{door.base_path}/"
-            self._servers.append(server)
-            self.front_doors.append(door)
+            self.add_front_door(door)
         if not self._servers:
             raise NothingToServe(
                 f"stack {cloud.stack_name} has no REST API or CloudFront distribution to serve; drive it "
                 "from Python instead (LocalCloud, cloud.invoke, cloud.start_execution) or play its scenario"
             )
+
+    def add_front_door(self, door: FrontDoor) -> None:
+        """Listen for ``door`` on the next port (any free one when the server was given port 0)."""
+        port = 0 if self._port == 0 else max([self._port - 1, *self.ports()]) + 1
+        server = _QuietHTTPServer((self.host, port), _handler(self, door))
+        door.url = f"http://{self.host}:{server.server_address[1]}{door.base_path}/"
+        self._servers.append(server)
+        self.front_doors.append(door)
+
+    def ports(self) -> list[int]:
+        return [server.server_address[1] for server in self._servers]
 
     def __enter__(self) -> LocalServer:
         return self
@@ -103,12 +114,24 @@ class LocalServer:
     def serve_forever(self, poll_interval: float = 0.25) -> None:
         """Serve until :meth:`shutdown`; between requests, let due work run."""
         with selectors.DefaultSelector() as selector:
-            for server in self._servers:
-                selector.register(server, selectors.EVENT_READ)
             while not self._stop.is_set():
+                self._listen(selector)
                 for key, _ in selector.select(poll_interval):
                     key.fileobj._handle_request_noblock()  # type: ignore[attr-defined]
                 self._tick()
+
+    def _listen(self, selector: selectors.BaseSelector) -> None:
+        """Select on the current front doors' listeners, closing those a redeploy retired."""
+        with self.lock:
+            retired, self._retired = self._retired, []
+            listening = set(self._servers)
+        registered = {key.fileobj for key in selector.get_map().values()}
+        for server in retired:
+            if server in registered:
+                selector.unregister(server)
+            server.server_close()
+        for server in listening - registered:
+            selector.register(server, selectors.EVENT_READ)
 
     def start(self) -> LocalServer:
         """Serve from a background thread (for tests); the caller must not touch the cloud meanwhile."""
@@ -124,33 +147,35 @@ class LocalServer:
 
     def close(self) -> None:
         self.shutdown()
-        for server in self._servers:
+        for server in [*self._servers, *self._retired]:
             server.server_close()
 
     def _tick(self) -> None:
         """Let virtual time catch up with real time, delivering what falls due meanwhile."""
-        now = os.times().elapsed
-        elapsed, self._last_tick = now - self._last_tick, now
-        try:
-            if self.real_time and elapsed > 0:
-                self.cloud.advance(elapsed)
-            else:
-                self.cloud.advance(0)
-        except Exception:
-            log.exception("background delivery failed")
-        self._report(None, None)
+        with self.lock:
+            now = os.times().elapsed
+            elapsed, self._last_tick = now - self._last_tick, now
+            try:
+                if self.real_time and elapsed > 0:
+                    self.cloud.advance(elapsed)
+                else:
+                    self.cloud.advance(0)
+            except Exception:
+                log.exception("background delivery failed")
+            self._report(None, None)
 
     def _answer(self, door: FrontDoor, request: HttpRequest) -> HttpResponse:
-        try:
-            response = door.dispatch(request)
-        except Exception as error:
-            log.exception(
-                "%s %s on %s failed inside the local cloud", request.method, request.path, door.name
-            )
-            response = HttpResponse.of_json(500, {"message": f"local cloud error: {error}"})
-        self._report(request, response)
-        self._tick()
-        return response
+        with self.lock:
+            try:
+                response = door.dispatch(request)
+            except Exception as error:
+                log.exception(
+                    "%s %s on %s failed inside the local cloud", request.method, request.path, door.name
+                )
+                response = HttpResponse.of_json(500, {"message": f"local cloud error: {error}"})
+            self._report(request, response)
+            self._tick()
+            return response
 
     def _report(self, request: HttpRequest | None, response: HttpResponse | None) -> None:
         spans = self.cloud.trace.spans
