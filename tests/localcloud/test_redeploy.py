@@ -34,7 +34,10 @@ pytestmark = pytest.mark.localcloud
 STACK = "WatchedStack"
 HANDLER = """
 import json
+import os
 import sys
+
+import boto3
 
 
 def handler(event, context):
@@ -42,12 +45,14 @@ def handler(event, context):
     if gate is not None and event["path"] == "/slow":
         gate.entered.set()
         gate.release.wait(10)
+        item = {{"pk": {{"S": "written in flight"}}}}
+        boto3.client("dynamodb").put_item(TableName=os.environ["TABLE"], Item=item)
     return {{"statusCode": 200, "body": json.dumps({{"version": {version}, "path": event["path"]}})}}
 """
 
 
 def build(stack: Stack, code: Path, *, second: bool) -> None:
-    pk_table(stack, "Items")
+    items = pk_table(stack, "Items")
     sqs.Queue(stack, "Inbox")
     s3.Bucket(stack, "Files", removal_policy=RemovalPolicy.DESTROY)
     secretsmanager.Secret(stack, "Token")
@@ -61,7 +66,9 @@ def build(stack: Stack, code: Path, *, second: bool) -> None:
         runtime=lambda_.Runtime.PYTHON_3_14,
         handler="handler.handler",
         code=lambda_.Code.from_asset(str(code)),
+        environment={"TABLE": items.table_name},
     )
+    items.grant_write_data(api)
     apigateway.LambdaRestApi(stack, "Rest", handler=api, cloud_watch_role=False)
 
 
@@ -210,6 +217,10 @@ def test_a_request_in_flight_finishes_before_the_swap(served, versions):
         gate.release.set()
         del sys.modules["redeploy_gate"]
     assert answers == [(200, {"version": 1, "path": "/slow"})]
+    written = served.cloud.client("dynamodb").get_item(
+        TableName=served.cloud.physical_id("Items"), Key={"pk": {"S": "written in flight"}}
+    )
+    assert "Item" in written, "the swap waited for the request, and kept what it wrote"
     assert get(served, "/slow") == (200, {"version": 2, "path": "/slow"})
 
 
