@@ -8,6 +8,7 @@ would be deployed. The app is told which stack is wanted through the context val
 from __future__ import annotations
 
 import argparse
+import bdb
 import json
 import logging
 import os
@@ -61,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     except (LocalCloudError, LookupError, OSError, subprocess.CalledProcessError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, bdb.BdbQuit):  # Ctrl-C, or `q` at a breakpoint's prompt
         return 0
 
 
