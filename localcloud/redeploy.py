@@ -50,6 +50,8 @@ class Changes:
     changed: list[str] = field(default_factory=list)
     code_changed: list[str] = field(default_factory=list)
     """Functions and layers whose code changed (also listed in ``changed``)."""
+    via_layers: list[str] = field(default_factory=list)
+    """Functions whose own code is the same but one of whose layers' code changed."""
     kept: dict[str, str] = field(default_factory=dict)
     """Logical id -> what of its data the swap kept (``3 items``), for data-bearing resources."""
     lost: dict[str, str] = field(default_factory=dict)
@@ -69,6 +71,7 @@ class Changes:
                 ("removed", self.removed),
                 ("changed", [i for i in self.changed if i not in self.code_changed]),
                 ("code changed", self.code_changed),
+                ("code changed through a layer", self.via_layers),
             )
             if ids
         ]
@@ -93,7 +96,20 @@ def diff(old: dict[str, Any], new: dict[str, Any]) -> Changes:
             code = CODE_PROPERTIES.get(after[logical_id]["Type"])
             if code and _code(before[logical_id], code) != _code(after[logical_id], code):
                 changes.code_changed.append(logical_id)
+    layers = {i for i in changes.code_changed if after[i]["Type"] == "AWS::Lambda::LayerVersion"}
+    changes.via_layers = [
+        logical_id
+        for logical_id, resource in sorted(after.items())
+        if resource["Type"] == "AWS::Lambda::Function"
+        and logical_id not in changes.code_changed
+        and layers & {layer.get("Ref") for layer in _layer_refs(resource)}
+    ]
     return changes
+
+
+def _layer_refs(function: dict[str, Any]) -> list[dict[str, Any]]:
+    layers = function.get("Properties", {}).get("Layers", [])
+    return [layer for layer in layers if isinstance(layer, dict)]
 
 
 def _comparable(resource: dict[str, Any]) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from localcloud.redeploy import Changes, RedeployFailed, swap
+from localcloud.redeploy import Changes, RedeployFailed, diff, swap
 
 if TYPE_CHECKING:
     from localcloud.assembly import StackArtifact
@@ -146,6 +146,9 @@ class Reloader:
             artifact = self.synthesize()
         except Exception as error:  # any failure of the app keeps the old stack
             self.out(f"synth failed, the previous stack serves on: {error}")
+            return None
+        if not diff(self.server.cloud.artifact.template, artifact.template).any:
+            self.out("  no resource changed: the stack serves on as it is")
             return None
         try:
             changes = swap(self.server, artifact)

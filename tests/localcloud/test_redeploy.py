@@ -142,6 +142,36 @@ def test_diff_names_added_removed_and_code_changed(versions):
     assert diff(first.template, first.template).lines() == ["no resource changed"]
 
 
+def test_a_layer_whose_code_changed_names_the_functions_using_it():
+    def template(layer_key: str, function_key: str) -> dict:
+        function = {"Code": {"S3Key": function_key}, "Layers": [{"Ref": "Shared"}, "arn:aws:lambda:x"]}
+        return {
+            "Resources": {
+                "Shared": {
+                    "Type": "AWS::Lambda::LayerVersion",
+                    "Properties": {"Content": {"S3Key": layer_key}},
+                },
+                "Uses": {"Type": "AWS::Lambda::Function", "Properties": function},
+                "Alone": {"Type": "AWS::Lambda::Function", "Properties": {"Code": {"S3Key": "c"}}},
+            }
+        }
+
+    changes = diff(template("a.zip", "f.zip"), template("b.zip", "f.zip"))
+    assert (changes.code_changed, changes.via_layers) == (["Shared"], ["Uses"])
+    assert "code changed through a layer: Uses" in changes.lines()
+    changes = diff(template("a.zip", "f.zip"), template("b.zip", "g.zip"))
+    assert (changes.code_changed, changes.via_layers) == (["Shared", "Uses"], [])
+
+
+def test_an_edit_that_changes_no_resource_leaves_the_stack_as_it_is(served, versions):
+    first, _ = versions
+    put_data(served.cloud)
+    before = served.cloud
+    lines: list[str] = []
+    assert Reloader(served, _StubWatch(), lambda: first, out=lines.append).check(now=0.0) is None
+    assert served.cloud is before and lines[-1] == "  no resource changed: the stack serves on as it is"
+
+
 def test_a_redeploy_keeps_data_and_port_and_serves_the_new_code(served, versions):
     _, second = versions
     put_data(served.cloud)
