@@ -84,7 +84,7 @@ def test_a_tracer_follows_handlers_into_the_threads_the_cloud_runs_them_on(local
     )
     order = {"order_id": "o-1", "customer_id": "c-1", "zone": "north"}
     seen = traced(
-        lambda: (cloud.start_execution(cloud.outputs["StateMachineArn"], order), cloud.drain()),
+        lambda: (cloud.start_execution(cloud.outputs["StateMachineArn"], order), cloud.advance(0)),
         lambda filename: filename.startswith(str(FUNCTIONS_DIR)),
     )
     source = FUNCTIONS_DIR / "state_machine" / "assign_driver.py"
