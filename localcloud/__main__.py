@@ -20,6 +20,7 @@ import warnings
 from datetime import UTC, datetime
 from pathlib import Path
 
+from localcloud.app_context import cli_context
 from localcloud.errors import LocalCloudError
 
 TARGET_CONTEXT = "localcloud:target"
@@ -125,7 +126,9 @@ def synthesize(target: str, outdir: str, *, app: str | None = None) -> str:
         "CDK_OUTDIR": outdir,
         # Unstaged assets (`cdk synth --no-staging`): functions run from their source folders, so a
         # debugger's breakpoints in functions/<id>/*.py are the lines that run.
-        "CDK_CONTEXT_JSON": json.dumps({TARGET_CONTEXT: target, "aws:cdk:disable-asset-staging": True}),
+        "CDK_CONTEXT_JSON": json.dumps(
+            cli_context({TARGET_CONTEXT: target, "aws:cdk:disable-asset-staging": True})
+        ),
         "CDK_VALIDATION": os.environ.get("CDK_VALIDATION", "false"),
         "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
         # The app's `python3` is this interpreter's, as `make` puts the venv first for the CDK CLI.

@@ -51,6 +51,7 @@ from localcloud.iam import PolicyEngine, access_denied, call_resources, iam_acti
 from localcloud.intrinsics import Resolver, creation_order
 from localcloud.invoker import Invoker, ReadTimedOut, Throttled, encode
 from localcloud.lambda_runtime import LambdaFunction, follow_into_threads
+from localcloud.lookup import logical_id_named
 from localcloud.provisioners import Provisioned, load_all
 from localcloud.trace import Span, Trace
 
@@ -273,22 +274,12 @@ class LocalCloud:
     # ------------------------------------------------------------------------------------ lookups
 
     def physical_id(self, name: str) -> str:
-        """The ``Ref`` of a resource, by logical id or by the end of its construct path."""
+        """The ``Ref`` of a resource, by logical id or construct path (``MyStack/Orders/Table``, or
+        its end, ``Orders/Table``); a name matching none or several is an error listing candidates."""
         return self.resources[self._logical_id(name)].physical_id
 
     def _logical_id(self, name: str) -> str:
-        if name in self.resources:
-            return name
-        found = [
-            logical_id
-            for logical_id in self.resources
-            if self.artifact.construct_path(logical_id).removesuffix("/Resource").endswith(f"/{name}")
-        ]
-        if len(found) != 1:
-            raise LocalCloudError(
-                f"{name!r} names {len(found)} resources of {self.stack_name}: {found or 'none'}"
-            )
-        return found[0]
+        return logical_id_named(self.artifact, self.resources, name)
 
     def function(self, name: str) -> LambdaFunction:
         """A function by physical name, ARN, logical id or construct path ending (``Pattern/Worker``)."""
