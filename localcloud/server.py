@@ -70,7 +70,7 @@ class LocalServer:
         port: int = 0,
         on_request: Callable[[HttpRequest, HttpResponse, list[str]], None] | None = None,
         real_time: bool = True,
-        extra_doors: Sequence[FrontDoor] = (),
+        extra_doors: Sequence[Callable[[LocalCloud], FrontDoor]] = (),
     ) -> None:
         self.cloud = cloud
         self.host = host
@@ -80,24 +80,47 @@ class LocalServer:
         """Whether virtual time follows the wall clock between requests (off in tests)."""
         self.front_doors: list[FrontDoor] = []
         self._servers: list[HTTPServer] = []
+        self._retired: list[HTTPServer] = []
+        """Listeners of front doors a redeploy removed: the serving loop closes them."""
+        self.lock = threading.RLock()
+        """Held while a request or a tick uses the cloud: a redeploy (``localcloud.redeploy``) waits."""
+        self._port = port
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._seen_spans = len(cloud.trace.spans)
         self._last_tick = os.times().elapsed
-        for door in [*_front_doors(cloud), *extra_doors]:
-            door_port = (
-                door.port if door.port is not None else port if port == 0 else port + len(self._servers)
-            )
-            server = _QuietHTTPServer((host, door_port), _handler(self, door))
-            door.url = f"http://{host}:{server.server_address[1]}{door.base_path}/"
-            self._servers.append(server)
-            self.front_doors.append(door)
+        self._door_makers = tuple(extra_doors)
+        for door in self.doors_of(cloud):
+            self.add_front_door(door)
         if not self._servers:
             raise NothingToServe(
                 f"stack {cloud.stack_name} has no REST API or CloudFront distribution to serve; drive it "
                 "from Python instead (LocalCloud, cloud.invoke, cloud.start_execution), through its AWS API "
                 "(serve --aws-port) or play its scenario"
             )
+
+    def doors_of(self, cloud: LocalCloud) -> list[FrontDoor]:
+        """The front doors of ``cloud``'s resources, then the extra ones (the AWS endpoint), made
+        again for each cloud a redeploy swaps in."""
+        return [*_front_doors(cloud), *(make(cloud) for make in self._door_makers)]
+
+    def add_front_door(self, door: FrontDoor) -> None:
+        """Listen for ``door`` on its own port if it has one, else on the next port after the other
+        doors' (any free one when the server was given port 0)."""
+        if door.port is not None:
+            port = door.port
+        elif self._port == 0:
+            port = 0
+        else:
+            taken = [p for p, other in zip(self.ports(), self.front_doors, strict=True) if other.port is None]
+            port = max([self._port - 1, *taken]) + 1
+        server = _QuietHTTPServer((self.host, port), _handler(self, door))
+        door.url = f"http://{self.host}:{server.server_address[1]}{door.base_path}/"
+        self._servers.append(server)
+        self.front_doors.append(door)
+
+    def ports(self) -> list[int]:
+        return [server.server_address[1] for server in self._servers]
 
     def __enter__(self) -> LocalServer:
         return self
@@ -108,12 +131,24 @@ class LocalServer:
     def serve_forever(self, poll_interval: float = 0.25) -> None:
         """Serve until :meth:`shutdown`; between requests, let due work run."""
         with selectors.DefaultSelector() as selector:
-            for server in self._servers:
-                selector.register(server, selectors.EVENT_READ)
             while not self._stop.is_set():
+                self._listen(selector)
                 for key, _ in selector.select(poll_interval):
                     key.fileobj._handle_request_noblock()  # type: ignore[attr-defined]
                 self._tick()
+
+    def _listen(self, selector: selectors.BaseSelector) -> None:
+        """Select on the current front doors' listeners, closing those a redeploy retired."""
+        with self.lock:
+            retired, self._retired = self._retired, []
+            listening = set(self._servers)
+        registered = {key.fileobj for key in selector.get_map().values()}
+        for server in retired:
+            if server in registered:
+                selector.unregister(server)
+            server.server_close()
+        for server in listening - registered:
+            selector.register(server, selectors.EVENT_READ)
 
     def start(self) -> LocalServer:
         """Serve from a background thread (for tests); the caller must not touch the cloud meanwhile."""
@@ -129,33 +164,35 @@ class LocalServer:
 
     def close(self) -> None:
         self.shutdown()
-        for server in self._servers:
+        for server in [*self._servers, *self._retired]:
             server.server_close()
 
     def _tick(self) -> None:
         """Let virtual time catch up with real time, delivering what falls due meanwhile."""
-        now = os.times().elapsed
-        elapsed, self._last_tick = now - self._last_tick, now
-        try:
-            if self.real_time and elapsed > 0:
-                self.cloud.advance(elapsed)
-            else:
-                self.cloud.advance(0)
-        except Exception:
-            log.exception("background delivery failed")
-        self._report(None, None)
+        with self.lock:
+            now = os.times().elapsed
+            elapsed, self._last_tick = now - self._last_tick, now
+            try:
+                if self.real_time and elapsed > 0:
+                    self.cloud.advance(elapsed)
+                else:
+                    self.cloud.advance(0)
+            except Exception:
+                log.exception("background delivery failed")
+            self._report(None, None)
 
     def _answer(self, door: FrontDoor, request: HttpRequest) -> HttpResponse:
-        try:
-            response = door.dispatch(request)
-        except Exception as error:
-            log.exception(
-                "%s %s on %s failed inside the local cloud", request.method, request.path, door.name
-            )
-            response = HttpResponse.of_json(500, {"message": f"local cloud error: {error}"})
-        self._report(request, response)
-        self._tick()
-        return response
+        with self.lock:
+            try:
+                response = door.dispatch(request)
+            except Exception as error:
+                log.exception(
+                    "%s %s on %s failed inside the local cloud", request.method, request.path, door.name
+                )
+                response = HttpResponse.of_json(500, {"message": f"local cloud error: {error}"})
+            self._report(request, response)
+            self._tick()
+            return response
 
     def _report(self, request: HttpRequest | None, response: HttpResponse | None) -> None:
         spans = self.cloud.trace.spans

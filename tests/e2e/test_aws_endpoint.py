@@ -96,17 +96,19 @@ class Aws:
 def served(cloud_assembly, pattern_id: str, variant: str | None = None):
     pattern = get(pattern_id)
     name = pattern.stack_name if variant is None else pattern.variant_stack_name(variant)
-    with LocalCloud(load_stack(cloud_assembly.directory, name)) as cloud:
-        door = aws_front_door(cloud, 0)
-        with LocalServer(cloud, real_time=False, extra_doors=[door]) as server:
-            # A short poll, so the server stops at once when the class is done.
-            thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
-            thread.start()
-            try:
-                yield cloud, door.url
-            finally:
-                server.shutdown()
-                thread.join()
+    with (
+        LocalCloud(load_stack(cloud_assembly.directory, name)) as cloud,
+        LocalServer(cloud, real_time=False, extra_doors=[lambda cloud: aws_front_door(cloud, 0)]) as server,
+    ):
+        door = server.front_doors[-1]
+        # A short poll, so the server stops at once when the class is done.
+        thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
+        thread.start()
+        try:
+            yield cloud, door.url
+        finally:
+            server.shutdown()
+            thread.join()
 
 
 @pytest.fixture(scope="module")

@@ -120,4 +120,5 @@ def test_serve_gives_an_app_the_context_the_cdk_cli_would(tmp_path, monkeypatch)
         "shared": "cdk.json",
         **SYNTH_CONTEXT,
         TARGET_CONTEXT: "ShopStack",
+        "aws:cdk:disable-asset-staging": True,  # `cdk synth --no-staging`: handlers debug from source
     }
