@@ -31,6 +31,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from localcloud.errors import LocalCloudError
 from localcloud.http import HttpRequest, HttpResponse
+from localcloud.warm import in_place_while_serving
 
 if TYPE_CHECKING:
     from localcloud.cloud import LocalCloud
@@ -129,8 +130,9 @@ class LocalServer:
         self.close()
 
     def serve_forever(self, poll_interval: float = 0.25) -> None:
-        """Serve until :meth:`shutdown`; between requests, let due work run."""
-        with selectors.DefaultSelector() as selector:
+        """Serve until :meth:`shutdown`; between requests, let due work run. Warm functions keep
+        their modules in place meanwhile (see :mod:`localcloud.warm`)."""
+        with selectors.DefaultSelector() as selector, in_place_while_serving():
             while not self._stop.is_set():
                 self._listen(selector)
                 for key, _ in selector.select(poll_interval):
@@ -195,10 +197,14 @@ class LocalServer:
             return response
 
     def _report(self, request: HttpRequest | None, response: HttpResponse | None) -> None:
-        spans = self.cloud.trace.spans
-        new_lines = self.cloud.trace.lines()[self._seen_spans :] if len(spans) > self._seen_spans else []
-        self._seen_spans = len(spans)
-        if self.on_request is not None and (request is not None or new_lines):
+        """Hand the request and the spans recorded since the last report to ``on_request``; only
+        those spans are rendered, so a report costs the same on the thousandth request as on the first."""
+        trace = self.cloud.trace
+        seen, self._seen_spans = self._seen_spans, len(trace.spans)
+        if self.on_request is None:
+            return
+        new_lines = trace.lines(since=seen)
+        if request is not None or new_lines:
             self.on_request(request, response, new_lines)  # type: ignore[arg-type]
 
 
@@ -251,6 +257,8 @@ def _handler(server: LocalServer, door: FrontDoor) -> type[BaseHTTPRequestHandle
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "localcloud"
+        wbufsize = 1 << 16
+        """Buffered: the status line, headers and body leave in one send, not one per part."""
 
         def _serve(self) -> None:
             parts = urlsplit(self.path)

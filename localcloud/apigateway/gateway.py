@@ -22,7 +22,7 @@ from localcloud.apigateway.model import Account, RestApi, build
 from localcloud.apigateway.responses import GatewayError, gateway_response
 from localcloud.apigateway.routing import methods_of, route
 from localcloud.apigateway.throttling import Limits
-from localcloud.apigateway.validation import validate
+from localcloud.apigateway.validation import prepare, validate
 from localcloud.errors import ApiGatewayError
 from localcloud.http import HttpRequest, HttpResponse
 from localcloud.wafv2 import waf
@@ -75,6 +75,7 @@ class ApiGateway:
         """The APIs, keys and plans, read from the template on first use."""
         if self._account is None:
             self._account = build(self.cloud)
+            prepare(self._account.apis.values())
         return self._account
 
     # ------------------------------------------------------------------------------------ lookups
