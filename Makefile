@@ -23,8 +23,8 @@ node_modules/.installed: package.json package-lock.json
 demo: synth ## The main job, offline: every pattern's scenario in the local cloud, traced, with a summary
 	$(BIN)/python -m scenarios --assembly cdk.out
 
-serve: install ## Serve one pattern on localhost for curl: make serve PATTERN=simple_web_service
-	$(BIN)/python -m localcloud serve $(or $(PATTERN),simple_web_service)
+serve: install ## Serve one pattern on localhost for curl: make serve PATTERN=simple_web_service [WATCH=1]
+	$(BIN)/python -m localcloud serve $(or $(PATTERN),simple_web_service) $(if $(WATCH),--watch)
 
 synth: install ## cdk synth (every stack) through the pinned CLI into cdk.out/
 	$(CDK) synth --quiet

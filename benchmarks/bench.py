@@ -435,14 +435,16 @@ def local_cloud_table(assembly: Path) -> Table:
         ["the same moto calls in a loop", f"{raw:.2f}", ""],
         ["ratio local cloud / raw moto", f"{ratio:.2f}x", verdict(ratio <= lc.DELIVERY_RATIO_TARGET)],
     ]
-    served, direct = lc.local_server_requests(assembly), lc.raw_moto_requests()
+    (served, first), direct = lc.local_server_requests(assembly), lc.raw_moto_requests()
     pairs = lc.HTTP_ITEMS
+    warm = (served - first) / (direct * (pairs - 1) / pairs)
     rows += [
         [
             f"{pairs} POST + GET over HTTP, simple web service on localhost ({2 * pairs / served:.0f} req/s)",
             f"{served:.2f}",
             "",
         ],
+        ["of which the first POST + GET, with the function's cold start", f"{first:.2f}", ""],
         [
             f"{pairs} PutItem + GetItem straight to moto ({2 * pairs / direct:.0f} calls/s)",
             f"{direct:.2f}",
@@ -452,6 +454,11 @@ def local_cloud_table(assembly: Path) -> Table:
             "ratio local HTTP server / raw moto",
             f"{served / direct:.2f}x",
             verdict(served / direct < lc.HTTP_RATIO_TARGET),
+        ],
+        [
+            f"the same without the first pair, against {pairs - 1} pairs' share of raw moto",
+            f"{warm:.2f}x",
+            "",
         ],
     ]
     first = lc.first_request_after_serve()
@@ -470,7 +477,9 @@ def local_cloud_table(assembly: Path) -> Table:
             f"Provisioning: median of {lc.PROVISION_RUNS} starts; target well under a second.",
             f"Delivery target: within {lc.DELIVERY_RATIO_TARGET:g}x of the raw moto calls.",
             f"HTTP target: the server adds less than {lc.HTTP_RATIO_TARGET:g}x over the raw moto calls; "
-            f"the first request after `serve` answers within {lc.FIRST_REQUEST_TARGET:g} s.",
+            f"the first request after `serve` answers within {lc.FIRST_REQUEST_TARGET:g} s. The raw loop "
+            "makes its client before its timer starts; the served figure includes the function's cold "
+            "start, so the warm ratio is shown beside it.",
         ],
     )
 

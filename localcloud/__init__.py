@@ -5,7 +5,10 @@ and destinations follow AWS's rules on a virtual clock; every call a function ma
 against its role. Dev-time only: nothing here ships to Lambda.
 """
 
-from localcloud.cloud import LocalCloud
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from localcloud.errors import (
     DrainLimitExceeded,
     FunctionNotFound,
@@ -15,6 +18,19 @@ from localcloud.errors import (
     UnsupportedIntrinsic,
     UnsupportedResourceType,
 )
+
+if TYPE_CHECKING:
+    from localcloud.cloud import LocalCloud
+
+
+def __getattr__(name: str) -> Any:
+    """``LocalCloud`` loads moto and boto3: only on first use, so the pytest plugin costs nothing."""
+    if name == "LocalCloud":
+        from localcloud.cloud import LocalCloud
+
+        return LocalCloud
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "DrainLimitExceeded",

@@ -8,6 +8,8 @@ would be deployed. The app is told which stack is wanted through the context val
 from __future__ import annotations
 
 import argparse
+import bdb
+import functools
 import json
 import logging
 import os
@@ -19,6 +21,7 @@ import warnings
 from datetime import UTC, datetime
 from pathlib import Path
 
+from localcloud.app_context import cli_context
 from localcloud.errors import LocalCloudError
 
 TARGET_CONTEXT = "localcloud:target"
@@ -42,7 +45,24 @@ def main(argv: list[str] | None = None) -> int:
     )
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=4566, help="first port; each front door takes the next")
+    serve.add_argument(
+        "--aws-port",
+        type=int,
+        metavar="PORT",
+        help="also serve the AWS API on this port, for the AWS CLI (aws --endpoint-url "
+        "http://127.0.0.1:PORT ...) and any SDK; calls act as an administrator, or as a role assumed "
+        "through it (sts assume-role)",
+    )
+    serve.add_argument(
+        "--watch",
+        action="store_true",
+        help="re-synthesize when the app's files change (cdk.json's watch.include, e.g. patterns/, "
+        "functions/, shared/) and swap the stack in place: same ports, the data of resources whose "
+        "logical id stayed (DynamoDB items, SQS messages, S3 objects, secrets) kept",
+    )
     args = parser.parse_args(argv)
+    if args.watch and args.assembly:
+        parser.error("--watch synthesizes the app on each change: give --app or a cdk.json, not --assembly")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("localcloud").setLevel(logging.INFO)
     # Powertools warns when an invocation adds no metric; the cold-start metric is enough here.
@@ -52,11 +72,12 @@ def main(argv: list[str] | None = None) -> int:
     except (LocalCloudError, LookupError, OSError, subprocess.CalledProcessError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, bdb.BdbQuit):  # Ctrl-C, or `q` at a breakpoint's prompt
         return 0
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from localcloud.aws_endpoint.door import aws_front_door
     from localcloud.cloud import LocalCloud
     from localcloud.core.assembly import load_stack
     from localcloud.server import LocalServer
@@ -71,7 +92,13 @@ def _serve(args: argparse.Namespace) -> int:
             parameters=_parameters(args.parameter),
             start=datetime.now(UTC),
         )
-        with cloud, LocalServer(cloud, host=args.host, port=args.port, on_request=_print_request) as server:
+        extra = [] if args.aws_port is None else [functools.partial(aws_front_door, port=args.aws_port)]
+        with (
+            cloud,
+            LocalServer(
+                cloud, host=args.host, port=args.port, on_request=_print_request, extra_doors=extra
+            ) as server,
+        ):
             print(f"{stack_name} is running offline. Front doors:")
             for door in server.front_doors:
                 print(f"  {door.kind} {door.name}: {door.url}")
@@ -83,9 +110,28 @@ def _serve(args: argparse.Namespace) -> int:
             if secrets:
                 print("Secrets (offline values, e.g. to sign requests with):")
                 print("\n".join(f"  {line}" for line in secrets))
+            reloader = _watch(args, server, scratch, stack_name) if args.watch else None
             print("Requests and what they cause are printed below. Ctrl-C stops.", flush=True)
-            server.serve_forever()
+            try:
+                server.serve_forever()
+            finally:
+                if reloader is not None:
+                    reloader.stop()
     return 0
+
+
+def _watch(args: argparse.Namespace, server, scratch: str, stack_name: str):
+    """Start redeploying on changes to the app's files (see :mod:`localcloud.watch`)."""
+    from localcloud.core.assembly import load_stack
+    from localcloud.watch import Reloader, Watch
+
+    def synthesize_again():
+        outdir = tempfile.mkdtemp(prefix="synth.", dir=scratch)
+        return load_stack(synthesize(args.target, outdir, app=args.app), stack_name)
+
+    watch = Watch.of_app(".")
+    print(f"Watching {len(watch)} files ({', '.join(watch.include)}): a change redeploys the stack.")
+    return Reloader(server, watch, synthesize_again, out=lambda line: print(line, flush=True)).start()
 
 
 def synthesize(target: str, outdir: str, *, app: str | None = None) -> str:
@@ -94,7 +140,11 @@ def synthesize(target: str, outdir: str, *, app: str | None = None) -> str:
     env = {
         **os.environ,
         "CDK_OUTDIR": outdir,
-        "CDK_CONTEXT_JSON": json.dumps({TARGET_CONTEXT: target}),
+        # Unstaged assets (`cdk synth --no-staging`): functions run from their source folders, so a
+        # debugger's breakpoints in functions/<id>/*.py are the lines that run.
+        "CDK_CONTEXT_JSON": json.dumps(
+            cli_context({TARGET_CONTEXT: target, "aws:cdk:disable-asset-staging": True})
+        ),
         "CDK_VALIDATION": os.environ.get("CDK_VALIDATION", "false"),
         "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
         # The app's `python3` is this interpreter's, as `make` puts the venv first for the CDK CLI.
@@ -144,6 +194,10 @@ def _app_command() -> str:
 
 def _examples(cloud, door) -> list[str]:
     """curl lines for each route of an API front door, with a body made from its request model."""
+    if door.kind == "aws":
+        from localcloud.aws_endpoint.door import aws_examples
+
+        return aws_examples(cloud, door.url)
     if door.kind != "api":
         return [f"curl -i {door.url}"]
     lines = []
@@ -170,7 +224,9 @@ def secret_lines(cloud) -> list[str]:
 
 def _print_request(request, response, trace_lines: list[str]) -> None:
     if request is not None:
-        print(f"{request.method} {request.path} -> {response.status}")
+        from localcloud.aws_endpoint.door import aws_call_name
+
+        print(f"{aws_call_name(request) or f'{request.method} {request.path}'} -> {response.status}")
     for line in trace_lines:
         print(f"    {line}")
     sys.stdout.flush()

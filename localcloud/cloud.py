@@ -25,6 +25,7 @@ from localcloud.core.assembly import StackArtifact, load_stack
 from localcloud.core.clock import DEFAULT_START, VirtualClock
 from localcloud.core.iam import PolicyEngine
 from localcloud.core.kernel import Kernel
+from localcloud.core.service import Provisioned
 from localcloud.core.trace import Trace
 from localcloud.services import SERVICES
 
@@ -111,6 +112,15 @@ class LocalCloud:
         return self.kernel.partition
 
     @property
+    def resources(self) -> dict[str, Provisioned]:
+        """What each resource's provisioner answered (``Ref`` and ``Fn::GetAtt`` values), by logical id."""
+        return self.kernel.resources
+
+    @property
+    def enforce_iam(self) -> bool:
+        return self.kernel.enforce_iam
+
+    @property
     def outputs(self) -> dict[str, Any]:
         """The stack's outputs, resolved: ``cloud.outputs["QueueUrl"]``."""
         return self.kernel.outputs
@@ -130,7 +140,8 @@ class LocalCloud:
         return self.kernel.iam
 
     def physical_id(self, name: str) -> str:
-        """The ``Ref`` of a resource, by logical id or by the end of its construct path."""
+        """The ``Ref`` of a resource, by logical id or construct path (``MyStack/Orders/Table``, or
+        its end, ``Orders/Table``); a name matching none or several is an error listing candidates."""
         return self.kernel.physical_id(name)
 
     def service(self, name: str) -> Any:

@@ -18,12 +18,13 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import selectors
 import socketserver
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
@@ -53,6 +54,7 @@ class LocalServer:
         port: int = 0,
         on_request: Callable[[HttpRequest, HttpResponse, list[str]], None] | None = None,
         real_time: bool = True,
+        extra_doors: Sequence[Callable[[LocalCloud], FrontDoor]] = (),
     ) -> None:
         self.cloud = cloud
         self.host = host
@@ -62,22 +64,47 @@ class LocalServer:
         """Whether virtual time follows the wall clock between requests (off in tests)."""
         self.front_doors: list[FrontDoor] = []
         self._servers: list[HTTPServer] = []
+        self._retired: list[HTTPServer] = []
+        """Listeners of front doors a redeploy removed: the serving loop closes them."""
+        self.lock = threading.RLock()
+        """Held while a request or a tick uses the cloud: a redeploy (``localcloud.redeploy``) waits."""
+        self._port = port
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._seen_spans = len(cloud.trace.spans)
         self._last_tick = os.times().elapsed
-        for door in _front_doors(cloud):
-            server = _QuietHTTPServer(
-                (host, port if port == 0 else port + len(self._servers)), _handler(self, door)
-            )
-            door.url = f"http://{host}:{server.server_address[1]}{door.base_path}/"
-            self._servers.append(server)
-            self.front_doors.append(door)
+        self._door_makers = tuple(extra_doors)
+        for door in self.doors_of(cloud):
+            self.add_front_door(door)
         if not self._servers:
             raise NothingToServe(
                 f"stack {cloud.stack_name} has no REST API or CloudFront distribution to serve; drive it "
-                "from Python instead (LocalCloud, cloud.invoke, cloud.start_execution) or play its scenario"
+                "from Python instead (LocalCloud, cloud.invoke, cloud.start_execution), through its AWS API "
+                "(serve --aws-port) or play its scenario"
             )
+
+    def doors_of(self, cloud: LocalCloud) -> list[FrontDoor]:
+        """The front doors of ``cloud``'s resources, then the extra ones (the AWS endpoint), made
+        again for each cloud a redeploy swaps in."""
+        return [*_front_doors(cloud), *(make(cloud) for make in self._door_makers)]
+
+    def add_front_door(self, door: FrontDoor) -> None:
+        """Listen for ``door`` on its own port if it has one, else on the next port after the other
+        doors' (any free one when the server was given port 0)."""
+        if door.port is not None:
+            port = door.port
+        elif self._port == 0:
+            port = 0
+        else:
+            taken = [p for p, other in zip(self.ports(), self.front_doors, strict=True) if other.port is None]
+            port = max([self._port - 1, *taken]) + 1
+        server = _QuietHTTPServer((self.host, port), _handler(self, door))
+        door.url = f"http://{self.host}:{server.server_address[1]}{door.base_path}/"
+        self._servers.append(server)
+        self.front_doors.append(door)
+
+    def ports(self) -> list[int]:
+        return [server.server_address[1] for server in self._servers]
 
     def __enter__(self) -> LocalServer:
         return self
@@ -86,14 +113,27 @@ class LocalServer:
         self.close()
 
     def serve_forever(self, poll_interval: float = 0.25) -> None:
-        """Serve until :meth:`shutdown`; between requests, let due work run."""
-        with selectors.DefaultSelector() as selector:
-            for server in self._servers:
-                selector.register(server, selectors.EVENT_READ)
+        """Serve until :meth:`shutdown`; between requests, let due work run. Warm functions keep
+        their modules in place meanwhile (see :mod:`localcloud.services.lambda_.warm`)."""
+        with selectors.DefaultSelector() as selector, _serving(self.cloud):
             while not self._stop.is_set():
+                self._listen(selector)
                 for key, _ in selector.select(poll_interval):
                     key.fileobj._handle_request_noblock()  # type: ignore[attr-defined]
                 self._tick()
+
+    def _listen(self, selector: selectors.BaseSelector) -> None:
+        """Select on the current front doors' listeners, closing those a redeploy retired."""
+        with self.lock:
+            retired, self._retired = self._retired, []
+            listening = set(self._servers)
+        registered = {key.fileobj for key in selector.get_map().values()}
+        for server in retired:
+            if server in registered:
+                selector.unregister(server)
+            server.server_close()
+        for server in listening - registered:
+            selector.register(server, selectors.EVENT_READ)
 
     def start(self) -> LocalServer:
         """Serve from a background thread (for tests); the caller must not touch the cloud meanwhile."""
@@ -109,39 +149,45 @@ class LocalServer:
 
     def close(self) -> None:
         self.shutdown()
-        for server in self._servers:
+        for server in [*self._servers, *self._retired]:
             server.server_close()
 
     def _tick(self) -> None:
         """Let virtual time catch up with real time, delivering what falls due meanwhile."""
-        now = os.times().elapsed
-        elapsed, self._last_tick = now - self._last_tick, now
-        try:
-            if self.real_time and elapsed > 0:
-                self.cloud.advance(elapsed)
-            else:
-                self.cloud.advance(0)
-        except Exception:
-            log.exception("background delivery failed")
-        self._report(None, None)
+        with self.lock:
+            now = os.times().elapsed
+            elapsed, self._last_tick = now - self._last_tick, now
+            try:
+                if self.real_time and elapsed > 0:
+                    self.cloud.advance(elapsed)
+                else:
+                    self.cloud.advance(0)
+            except Exception:
+                log.exception("background delivery failed")
+            self._report(None, None)
 
     def _answer(self, door: FrontDoor, request: HttpRequest) -> HttpResponse:
-        try:
-            response = door.dispatch(request)
-        except Exception as error:
-            log.exception(
-                "%s %s on %s failed inside the local cloud", request.method, request.path, door.name
-            )
-            response = HttpResponse.of_json(500, {"message": f"local cloud error: {error}"})
-        self._report(request, response)
-        self._tick()
-        return response
+        with self.lock:
+            try:
+                response = door.dispatch(request)
+            except Exception as error:
+                log.exception(
+                    "%s %s on %s failed inside the local cloud", request.method, request.path, door.name
+                )
+                response = HttpResponse.of_json(500, {"message": f"local cloud error: {error}"})
+            self._report(request, response)
+            self._tick()
+            return response
 
     def _report(self, request: HttpRequest | None, response: HttpResponse | None) -> None:
-        spans = self.cloud.trace.spans
-        new_lines = self.cloud.trace.lines()[self._seen_spans :] if len(spans) > self._seen_spans else []
-        self._seen_spans = len(spans)
-        if self.on_request is not None and (request is not None or new_lines):
+        """Hand the request and the spans recorded since the last report to ``on_request``; only
+        those spans are rendered, so a report costs the same on the thousandth request as on the first."""
+        trace = self.cloud.trace
+        seen, self._seen_spans = self._seen_spans, len(trace.spans)
+        if self.on_request is None:
+            return
+        new_lines = trace.lines(since=seen)
+        if request is not None or new_lines:
             self.on_request(request, response, new_lines)  # type: ignore[arg-type]
 
 
@@ -155,6 +201,16 @@ class _QuietHTTPServer(HTTPServer):
     def handle_error(self, request: Any, client_address: Any) -> None:
         """One line, not a traceback on stderr, when a client hangs up or sends garbage."""
         log.warning("connection from %s failed", client_address[0], exc_info=log.isEnabledFor(logging.DEBUG))
+
+
+@contextlib.contextmanager
+def _serving(cloud: LocalCloud) -> Iterator[None]:
+    """What each service keeps in place while a server serves (Lambda: warm functions' modules)."""
+    with contextlib.ExitStack() as stack:
+        for service in cloud.kernel.registry.services.values():
+            if service.serving is not None:
+                stack.enter_context(service.serving())
+        yield
 
 
 def _front_doors(cloud: LocalCloud) -> list[FrontDoor]:
@@ -172,6 +228,8 @@ def _handler(server: LocalServer, door: FrontDoor) -> type[BaseHTTPRequestHandle
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "localcloud"
+        wbufsize = 1 << 16
+        """Buffered: the status line, headers and body leave in one send, not one per part."""
 
         def _serve(self) -> None:
             parts = urlsplit(self.path)
@@ -196,7 +254,9 @@ def _handler(server: LocalServer, door: FrontDoor) -> type[BaseHTTPRequestHandle
                 if name.lower() not in {"content-length", "connection", "transfer-encoding"}:
                     for value in values:
                         self.send_header(name, value)
-            self.send_header("Content-Length", str(len(response.body)))
+            # A HEAD answer tells the length of what a GET would send (S3's HeadObject reads it).
+            head_length = response.header("Content-Length") if self.command == "HEAD" else None
+            self.send_header("Content-Length", head_length or str(len(response.body)))
             self.send_header("Connection", "close")
             self.end_headers()
             if self.command != "HEAD":

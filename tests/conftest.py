@@ -37,7 +37,10 @@ def cloud_assembly(tmp_path_factory: pytest.TempPathFactory):
     from patterns.stack import build_app
 
     outdir = tmp_path_factory.mktemp("cdk.out")
-    assembly = build_app(builtin_validation=False, outdir=str(outdir)).synth()
+    # Unstaged assets (`cdk synth --no-staging`): handlers run from functions/<id>/ itself, so a
+    # debugger's breakpoints there stop (docs/localcloud.md, "Debugging a handler").
+    unstaged = {"aws:cdk:disable-asset-staging": True}
+    assembly = build_app(builtin_validation=False, outdir=str(outdir), context=unstaged).synth()
     # What the synth left on the heap lives as long as the session: keep the collector off it, or
     # every full collection walks it again (seconds, over the suite).
     gc.collect()

@@ -24,7 +24,7 @@ class StackArtifact:
         if relative is None:
             raise LocalCloudError(
                 f"{logical_id}: no aws:asset:path metadata; synthesize with asset metadata enabled "
-                "(patterns.stack.new_app sets it, as `cdk synth` does)"
+                "(`cdk synth` does; in Python, App(context=localcloud.testing.SYNTH_CONTEXT))"
             )
         path = Path(relative) if Path(relative).is_absolute() else self.directory / relative
         if not path.is_dir():

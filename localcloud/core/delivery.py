@@ -1,7 +1,7 @@
 """The deliveries SNS and S3 make: once each, as their service principal, and refused when the target
 does not let them in.
 
-The call itself is :func:`localcloud.targets.call`'s (the target's resource policy is checked, and
+The call itself is :func:`localcloud.core.targets.call`'s (the target's resource policy is checked, and
 the call runs as the service, so the trace and the target's observers see who sent it). On top,
 an encrypted target needs its KMS key to admit the service too: a queue or topic encrypted with an
 AWS managed key (``alias/aws/sqs``), or with a customer managed key whose policy does not name the

@@ -22,6 +22,8 @@ class FrontDoor:
     """The API's id or the distribution's id."""
     base_path: str = ""
     """What the deployed URL has before the route: the stage (``/prod``) for an API."""
+    port: int | None = None
+    """A port of its own (the AWS endpoint's); None: the next of the server's consecutive ports."""
 
 
 def bind(dispatch: Callable[[str, HttpRequest], HttpResponse], resource_id: str) -> Dispatch:

@@ -23,6 +23,7 @@ from localcloud.core.assembly import StackArtifact
 from localcloud.core.clock import DEFAULT_START, VirtualClock
 from localcloud.core.deploy import deploy
 from localcloud.core.iam import PolicyEngine
+from localcloud.core.lookup import logical_id_named
 from localcloud.core.role_use import RoleUse
 from localcloud.core.service import Provisioned, Service, Target
 from localcloud.core.trace import Span, Trace
@@ -145,23 +146,12 @@ class Kernel:
     # ------------------------------------------------------------------------------------ lookups
 
     def physical_id(self, name: str) -> str:
-        """The ``Ref`` of a resource, by logical id or by the end of its construct path."""
+        """The ``Ref`` of a resource, by logical id or construct path (see :meth:`logical_id`)."""
         return self.resources[self.logical_id(name)].physical_id
 
     def logical_id(self, name: str) -> str:
-        """A resource's logical id, from itself or the end of its construct path (``Pattern/Queue``)."""
-        if name in self.resources:
-            return name
-        found = [
-            logical_id
-            for logical_id in self.resources
-            if self.artifact.construct_path(logical_id).removesuffix("/Resource").endswith(f"/{name}")
-        ]
-        if len(found) != 1:
-            raise LocalCloudError(
-                f"{name!r} names {len(found)} resources of {self.stack_name}: {found or 'none'}"
-            )
-        return found[0]
+        """A resource's logical id, from itself or its construct path, whole or its end (``Orders/Table``)."""
+        return logical_id_named(self.artifact, self.resources, name)
 
     def role_arn(self, role_name: str) -> str:
         return self.admin_client("iam").get_role(RoleName=role_name)["Role"]["Arn"]

@@ -17,6 +17,7 @@ Example::
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -98,6 +99,8 @@ class Service:
     target: Target | None = None
     front_doors: Callable[[Kernel], list[FrontDoor]] | None = None
     """The HTTP entries the ``serve`` command puts on ports: REST API stages, distributions."""
+    serving: Callable[[], AbstractContextManager[None]] | None = None
+    """What the service keeps in place while a server serves (Lambda: warm functions' modules)."""
 
     @classmethod
     def of(cls, name: str, *modules: ModuleType, **declared: Any) -> Service:

@@ -74,9 +74,9 @@ class Trace:
             stack.extend((child, depth + 1) for child in reversed(children.get(span.id, [])))
         return "\n".join(lines)
 
-    def lines(self) -> list[str]:
-        """Every span in the order it happened, one line each."""
-        return [_line(span) for span in self.spans]
+    def lines(self, since: int = 0) -> list[str]:
+        """Every span in the order it happened, one line each; from the ``since``-th span on."""
+        return [_line(span) for span in self.spans[since:]]
 
     def mermaid(self) -> str:
         lines = ["sequenceDiagram"]

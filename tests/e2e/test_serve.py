@@ -81,7 +81,7 @@ def test_bad_requests_get_aws_answers_and_the_server_lives_on(served):
 def test_serve_prints_its_front_doors_and_answers(cloud_assembly):
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     command = [sys.executable, "-m", "localcloud", "serve", "simple_web_service"]
-    command += ["--assembly", cloud_assembly.directory, "--port", "0"]
+    command += ["--assembly", cloud_assembly.directory, "--port", "0", "--aws-port", "0"]
     with subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
         command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
     ) as process:
@@ -94,6 +94,9 @@ def test_serve_prints_its_front_doors_and_answers(cloud_assembly):
             text = "".join(printed)
             [url] = re.findall(r"^  api .*: (http://\S+)$", text, flags=re.MULTILINE)
             assert "curl -i -X POST" in text and "/items" in text
+            [aws_url] = re.findall(r"^  aws AWS API endpoint: (http://\S+)$", text, flags=re.MULTILINE)
+            assert f"aws --endpoint-url {aws_url.rstrip('/')} --region us-east-1 dynamodb scan" in text
+            assert Curl(aws_url)("POST", "", {})[0] == 403, "the AWS endpoint answers: unsigned"
             status, created = Curl(url)("POST", "/items", {"name": "cli", "price_cents": 1})
             assert status == 201
             served_at = datetime.fromisoformat(created["created_at"])

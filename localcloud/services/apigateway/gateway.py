@@ -24,7 +24,7 @@ from localcloud.services.apigateway.model import Account, RestApi, build
 from localcloud.services.apigateway.responses import GatewayError, gateway_response
 from localcloud.services.apigateway.routing import methods_of, route
 from localcloud.services.apigateway.throttling import Limits
-from localcloud.services.apigateway.validation import validate
+from localcloud.services.apigateway.validation import prepare, validate
 
 if TYPE_CHECKING:
     from localcloud.core.kernel import Kernel
@@ -77,6 +77,7 @@ class ApiGateway:
         """The APIs, keys and plans, read from the template on first use."""
         if self._account is None:
             self._account = build(self.cloud, self.definitions)
+            prepare(self._account.apis.values())
         return self._account
 
     # ------------------------------------------------------------------------------------ lookups

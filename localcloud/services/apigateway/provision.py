@@ -1,6 +1,6 @@
 """API Gateway REST APIs: each part gets its id, and its definition is kept for the gateway.
 
-Nothing here runs: :mod:`localcloud.apigateway` reads the definitions in ``cloud.service("apigateway").definitions``
+Nothing here runs: :mod:`localcloud.services.apigateway` reads the definitions in ``cloud.service("apigateway").definitions``
 (resolved properties by logical id) and serves them. Ids are what ``Ref`` returns, as in
 CloudFormation: a model's name, a stage's name, an id for everything else. API keys without a
 ``Value`` get a deterministic one (``cloud.apigateway.api_key_value(...)`` tells it).

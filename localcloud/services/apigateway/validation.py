@@ -10,10 +10,15 @@ Python's ``json`` would read but JSON does not have. Models are JSON schema draf
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import json
+import weakref
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from localcloud.services.apigateway.responses import GatewayError
+from localcloud.services.apigateway.routing import methods_of
 
 if TYPE_CHECKING:
     from localcloud.services.apigateway.call import Call
@@ -134,14 +139,51 @@ def model_url(api_id: str, name: str) -> str:
     return f"https://apigateway.amazonaws.com/restapis/{api_id}/models/{name}"
 
 
+def prepare(apis: Iterable[RestApi]) -> None:
+    """Compile the body validators of every method that validates its body, as a deployment does,
+    so a request pays neither the JSON-schema import nor the compilation."""
+    for api in apis:
+        for method in methods_of(api.root):
+            validator = api.validators.get(method.validator_id or "")
+            if validator is None or not validator.body:
+                continue
+            for model in method.request_models.values():
+                with contextlib.suppress(GatewayError):  # answered when a request needs it
+                    _validator(api, model)
+
+
+#: Compiled validators of each live API (by its ``id()``) by model, each with the schemas it was
+#: compiled from: a change to them compiles again.
+_compiled: dict[int, tuple[weakref.ref[RestApi], dict[str, tuple[dict[str, Any], Any]]]] = {}
+
+
 def _validator(api: RestApi, model: str) -> Any:
+    schemas = {**BUILT_IN_MODELS, **api.models}
+    if model not in schemas:
+        raise GatewayError("API_CONFIGURATION_ERROR", f"request model {model} is not a model of {api.name}")
+    per_api = _compiled_for(api)
+    known = per_api.get(model)
+    if known is not None and known[0] == schemas:
+        return known[1]
+    validator = _compile(api, model, schemas)
+    per_api[model] = (copy.deepcopy(schemas), validator)
+    return validator
+
+
+def _compiled_for(api: RestApi) -> dict[str, tuple[dict[str, Any], Any]]:
+    key = id(api)
+    entry = _compiled.get(key)
+    if entry is None or entry[0]() is not api:
+        entry = (weakref.ref(api, lambda _: _compiled.pop(key, None)), {})
+        _compiled[key] = entry
+    return entry[1]
+
+
+def _compile(api: RestApi, model: str, schemas: dict[str, Any]) -> Any:
     import jsonschema
     from referencing import Registry, Resource
     from referencing.jsonschema import DRAFT4
 
-    schemas = {**BUILT_IN_MODELS, **api.models}
-    if model not in schemas:
-        raise GatewayError("API_CONFIGURATION_ERROR", f"request model {model} is not a model of {api.name}")
     registry = Registry().with_resources(
         (model_url(api.id, name), Resource.from_contents(schema, default_specification=DRAFT4))
         for name, schema in schemas.items()

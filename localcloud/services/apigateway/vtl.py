@@ -210,7 +210,7 @@ class Input:
 
 
 def _dotted(path: str) -> str:
-    """``$['a']['b']`` as ``$.a.b``, the form :mod:`localcloud.json_path` reads."""
+    """``$['a']['b']`` as ``$.a.b``, the form :mod:`localcloud.lib.json_path` reads."""
     return path.replace("['", ".").replace("']", "").replace('["', ".").replace('"]', "")
 
 

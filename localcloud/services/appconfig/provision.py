@@ -1,4 +1,4 @@
-"""AppConfig resources, kept by ``cloud.appconfig`` (see :mod:`localcloud.appconfig`).
+"""AppConfig resources, kept by ``cloud.appconfig`` (see :mod:`localcloud.services.appconfig`).
 
 A template's ``AWS::AppConfig::Deployment`` is complete when the stack is, as CloudFormation waits
 for it: its version is served from the first call. Environment monitors (alarm rollbacks) are

@@ -1,4 +1,4 @@
-"""CloudFront resources, kept by ``cloud.cloudfront`` (see :mod:`localcloud.cloudfront`)."""
+"""CloudFront resources, kept by ``cloud.cloudfront`` (see :mod:`localcloud.services.cloudfront`)."""
 
 from __future__ import annotations
 

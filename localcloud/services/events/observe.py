@@ -10,14 +10,14 @@ rule created through the API at run time is moto's alone.
 
 - An entry is matched as the whole event (``version``, ``id``, ``detail-type``, ``source``,
   ``account``, ``time``, ``region``, ``resources``, ``detail``) with
-  :func:`localcloud.event_sources.filters.matches`; a disabled rule matches nothing.
+  :func:`localcloud.lib.event_patterns.matches`; a disabled rule matches nothing.
 - A target gets its ``Input`` as given, the value at its ``InputPath``, its ``InputTransformer``'s
   template filled in, or else the event. An event bus target gets the event itself.
 - Delivery is asynchronous, with the target's ``RetryPolicy`` and ``DeadLetterConfig``
-  (:mod:`localcloud.targets`; the dead letter is the original event). For a Lambda target that
+  (:mod:`localcloud.core.targets`; the dead letter is the original event). For a Lambda target that
   covers handing the event to Lambda: the function's own errors are Lambda's to retry, per its
   ``EventInvokeConfig``, and then to send to the function's DLQ or on-failure destination.
-- Scheduled rules and schedules fire on the virtual clock (:mod:`localcloud.schedules`).
+- Scheduled rules and schedules fire on the virtual clock (:mod:`localcloud.lib.schedules`).
 - Archives are moto's, but the local cloud fills them: moto's own archiving goes through an input
   transformer that needs ``jsonpath_ng``, which the project does not install, so the provisioner
   removes the target of moto's archive rule. ``StartReplay`` sends an archive's events in the time

@@ -2,7 +2,7 @@
 
 Each is created in moto, so the API answers about it. Rules are created there without their targets
 and schedules fire on the local cloud's clock: the local cloud alone delivers to their targets
-(:mod:`localcloud.observers.events`).
+(:mod:`localcloud.services.events.observe`).
 """
 
 from __future__ import annotations

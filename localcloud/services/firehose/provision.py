@@ -1,5 +1,5 @@
 """Kinesis Data Firehose delivery streams: created in moto, buffered and delivered to S3 by the local
-cloud (see :mod:`localcloud.observers.firehose`)."""
+cloud (see :mod:`localcloud.services.firehose.observe`)."""
 
 from __future__ import annotations
 

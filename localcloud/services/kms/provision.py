@@ -1,5 +1,5 @@
 """KMS keys and aliases: created in moto, their key policies given to the policy engine, so that a
-service writing to an encrypted queue or topic is checked against the key (see :mod:`localcloud.delivery`).
+service writing to an encrypted queue or topic is checked against the key (see :mod:`localcloud.core.delivery`).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from localcloud.core.iam import resource_arn
 from localcloud.core.service import Service, Target
 from localcloud.core.targets import DeliveryError, text
-from localcloud.services.lambda_ import provision, stream_origins
+from localcloud.services.lambda_ import provision, stream_origins, warm
 from localcloud.services.lambda_.service import Lambda, answer_invoke
 
 if TYPE_CHECKING:
@@ -52,5 +52,6 @@ SERVICE = Service.of(
     state=Lambda,
     answers={"lambda.Invoke": answer_invoke},
     target=Target("lambda", _invoke, "lambda:InvokeFunction", _policy),
+    serving=warm.in_place_while_serving,
     iam_resources={"lambda": _iam_resource},
 )

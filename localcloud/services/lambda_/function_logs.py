@@ -5,7 +5,8 @@ Each line a function writes to stdout or stderr during an invocation (Powertools
 the function's log group: ``LoggingConfig.LogGroup``, else ``/aws/lambda/<name>``, created if
 missing, provided the function's role may write it (:mod:`localcloud.core.role_use`); else the
 lines are dropped, as on AWS. The lines are written with PutLogEvents when the invocation ends, so
-subscription filters and tests reading the group see them. They still reach the process's own
+subscription filters and tests reading the group see them (straight to moto's backend, see
+:mod:`localcloud.services.lambda_.log_writer`). They still reach the process's own
 streams too, and so pytest's capture.
 
 Logging handlers that hold a stream of their own are pointed at the capture for the invocation too:
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from botocore.exceptions import ClientError
 
 from localcloud.core.targets import client, service_role
+from localcloud.services.lambda_.log_writer import put_log_events
 
 if TYPE_CHECKING:
     from localcloud.core.kernel import Kernel
@@ -141,11 +143,7 @@ class LogStreams:
         moment = int(cloud.clock.now().timestamp() * 1000)
         with cloud.acting_as(service_role(cloud, "lambda.amazonaws.com"), function.name, cause):
             stream = self._stream(function, group, logs)
-            logs.put_log_events(
-                logGroupName=group,
-                logStreamName=stream,
-                logEvents=[{"timestamp": moment, "message": line} for line in lines],
-            )
+            put_log_events(cloud, group, stream, [{"timestamp": moment, "message": line} for line in lines])
 
     def _stream(self, function: LambdaFunction, group: str, logs: Any) -> str:
         key = (function.arn, function.cold_starts)

@@ -83,7 +83,7 @@ class Invoker:
         read_timeout: float | None = None,
     ) -> InvocationResult:
         """One synchronous invocation, traced, starting at the caller's moment (see
-        :mod:`localcloud.lambda_runtime`); raises :class:`Throttled` at reserved concurrency, and
+        :mod:`localcloud.services.lambda_.runtime`); raises :class:`Throttled` at reserved concurrency, and
         :class:`ReadTimedOut` when it outlasts the caller's ``read_timeout``."""
         clock = self.cloud.clock
         with call_turn(clock) as call:

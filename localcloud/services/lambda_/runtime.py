@@ -41,6 +41,7 @@ from typing import Any
 
 from localcloud.core.clock import VirtualClock
 from localcloud.errors import LocalCloudError
+from localcloud.services.lambda_ import warm
 
 
 class InvocationEnded(LocalCloudError):
@@ -193,6 +194,11 @@ def call_turn(clock: VirtualClock) -> Iterator[Call]:
         yield Call(clock.elapsed(), None)
 
 
+def outside_turn() -> threading.RLock:
+    """The turn of runs started outside any invocation: hold it to change what they share."""
+    return _OUTSIDE
+
+
 def _thawed(cursor: Cursor) -> Cursor:
     """A thread left running by an invocation that has returned belongs to its execution environment:
     on AWS it is frozen until the environment's next invocation, so its call joins the one running."""
@@ -240,10 +246,12 @@ class LambdaFunction:
 
     @property
     def is_warm(self) -> bool:
-        return self._modules is not None
+        return self._modules is not None or warm.holds(self)
 
     def reset(self) -> None:
         """Forget the loaded modules: the next invocation is a cold start."""
+        with _OUTSIDE:
+            warm.evict(self)
         self._modules = None
         self._entry = None
 
@@ -322,10 +330,18 @@ class LambdaFunction:
         global _base_path
         outermost = _base_path is None
         if outermost:
+            in_place = warm.resident(self)
+            if in_place is not None and warm.allowed():
+                _base_path = in_place.base_path
+                try:
+                    yield
+                finally:
+                    _base_path = None
+                return
+            warm.evict()
             _base_path = sys.path[:]
         base_path = _base_path
-        own = self._own_names()
-        hidden = own.union(*(outer.function._own_names() for outer in invocation.lineage()))
+        hidden = self._own_names().union(*(outer.function._own_names() for outer in invocation.lineage()))
         stashed = {n: m for n, m in sys.modules.items() if n.split(".", 1)[0] in hidden}
         for name in stashed:
             del sys.modules[name]
@@ -337,15 +353,24 @@ class LambdaFunction:
         try:
             yield
         finally:
-            loaded = {n: m for n, m in sys.modules.items() if n.split(".", 1)[0] in own}
-            for name in loaded:
-                del sys.modules[name]
-            if self._entry is not None:
-                self._modules = loaded
-            sys.modules.update(stashed)
-            sys.path[:] = saved_path
+            if outermost and self._entry is not None and warm.allowed():
+                warm.keep(self, stashed, saved_path, base_path)
+            else:
+                self._swap_out(stashed, saved_path)
             if outermost:
                 _base_path = None
+
+    def _swap_out(self, stashed: dict[str, ModuleType], saved_path: list[str]) -> None:
+        """Take this function's modules out of the process (kept for its next run, if it loaded),
+        and put back the modules and path its run put aside."""
+        own = self._own_names()
+        loaded = {n: m for n, m in sys.modules.items() if n.split(".", 1)[0] in own}
+        for name in loaded:
+            del sys.modules[name]
+        if self._entry is not None:
+            self._modules = loaded
+        sys.modules.update(stashed)
+        sys.path[:] = saved_path
 
     def _lambda_environment(self, request_id: str) -> dict[str, str]:
         region = self.arn.split(":")[3]

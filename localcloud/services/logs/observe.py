@@ -7,7 +7,7 @@ per call and filter.
   function's own retries and DLQ apply; it needs a permission for ``logs.amazonaws.com``, which
   the provisioner checks as AWS checks it when the filter is created.
 - A Kinesis or Firehose destination gets the gzip'd data as the record, with the filter's role.
-- Filter patterns: see :mod:`localcloud.log_patterns`.
+- Filter patterns: see :mod:`localcloud.lib.log_patterns`.
 
 The filters are kept by the local cloud, not moto: moto would invoke a Lambda destination in its own
 Lambda, which needs Docker. So DescribeSubscriptionFilters answers empty.

@@ -1,5 +1,5 @@
 """CloudWatch Logs subscription filters, kept and delivered by the local cloud
-(see :mod:`localcloud.observers.logs`)."""
+(see :mod:`localcloud.services.logs.observe`)."""
 
 from __future__ import annotations
 

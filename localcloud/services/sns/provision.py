@@ -1,7 +1,7 @@
 """SNS topics, subscriptions and topic policies.
 
 Topics are created in moto; their subscriptions are kept by the local cloud, which delivers them
-(see :mod:`localcloud.observers.sns` for why moto must not).
+(see :mod:`localcloud.services.sns.observe` for why moto must not).
 """
 
 from __future__ import annotations

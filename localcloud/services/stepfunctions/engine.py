@@ -1,6 +1,6 @@
 """Step Functions executions in one cloud: started, run step by step from the pump, and traced.
 
-moto's interpreter runs the definition (see :mod:`localcloud.stepfunctions.interpreter` for how it
+moto's interpreter runs the definition (see :mod:`localcloud.services.stepfunctions.interpreter` for how it
 is fitted to the local cloud); this module decides when each execution runs. ``StartExecution``
 returns at once with the execution RUNNING, as on AWS; its first turn comes on the cloud's next
 pump, and each wait (Wait state, Retry interval, task token) hands the turn back until the virtual

@@ -3,7 +3,7 @@
 moto (5.2) runs an execution on a thread of its own and really waits: ``Event.wait`` in Wait
 states, ``time.sleep`` between retries, a thread per task and per branch, joins with timeouts. Each
 place where it starts a thread or waits is replaced here, once per process, by the local cloud's
-equivalent when the code runs on an execution's fiber (:mod:`localcloud.stepfunctions.fibers`),
+equivalent when the code runs on an execution's fiber (:mod:`localcloud.services.stepfunctions.fibers`),
 and left as moto wrote it otherwise:
 
 - ``Execution.start`` queues the execution with the cloud's engine instead of starting a thread,

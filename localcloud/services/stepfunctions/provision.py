@@ -2,7 +2,7 @@
 
 The definition comes from ``DefinitionString`` (often an ``Fn::Join``) or ``Definition``, with
 ``DefinitionSubstitutions`` applied as CloudFormation applies them; the local cloud checks it can
-run every state before the machine is created (:mod:`localcloud.stepfunctions.definition`).
+run every state before the machine is created (:mod:`localcloud.services.stepfunctions.definition`).
 """
 
 from __future__ import annotations

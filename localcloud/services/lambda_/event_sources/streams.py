@@ -59,7 +59,7 @@ MAX_BACKOFF = 60
 
 
 def origin_key(stream_arn: str, shard_id: str, sequence: str) -> str:
-    """How the cloud remembers which trace span wrote a stream record (see :mod:`localcloud.observers`)."""
+    """How the cloud remembers which trace span wrote a stream record (see :mod:`localcloud.core.observers`)."""
     return f"{stream_arn}/{shard_id}/{sequence}"
 
 

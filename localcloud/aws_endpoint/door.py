@@ -1,0 +1,67 @@
+"""The AWS endpoint as a front door of :class:`localcloud.server.LocalServer`, so it shares the
+server's one thread: outside calls are serialized with the other doors' requests, and the cloud's
+clock and pump run after each, as after a front-door request."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from localcloud.aws_endpoint.endpoint import AwsEndpoint
+from localcloud.aws_endpoint.protocol import ProtocolError, parse_request
+from localcloud.core.front_doors import FrontDoor
+
+if TYPE_CHECKING:
+    from localcloud.cloud import LocalCloud
+    from localcloud.lib.http import HttpRequest
+
+
+def aws_front_door(cloud: LocalCloud, port: int) -> FrontDoor:
+    """The AWS API of ``cloud`` on ``port`` (0: any free port)."""
+    endpoint = AwsEndpoint(cloud)
+    return FrontDoor("aws", "AWS API endpoint", "", endpoint.dispatch, cloud.stack_name, port=port)
+
+
+#: An example call per resource type: (CLI command, the option that names the resource).
+_EXAMPLES = {
+    "AWS::SQS::Queue": "sqs send-message --message-body '{{}}' --queue-url {}",
+    "AWS::DynamoDB::Table": "dynamodb scan --table-name {}",
+    "AWS::StepFunctions::StateMachine": "stepfunctions start-execution --input '{{}}' --state-machine-arn {}",
+    "AWS::Events::EventBus": (
+        "events put-events --entries "
+        '\'[{{"Source": "cli", "DetailType": "test", "Detail": "{{}}", "EventBusName": "{}"}}]\''
+    ),
+    "AWS::Lambda::Function": "lambda invoke --function-name {} --payload '{{}}' out.json",
+}
+
+
+def aws_examples(cloud: LocalCloud, url: str) -> list[str]:
+    """``aws --endpoint-url`` lines for the served stack: its description, then one call for the
+    first resource of each kind the examples know."""
+    base = f"aws --endpoint-url {url.rstrip('/')} --region {cloud.region}"
+    lines = [f"{base} cloudformation describe-stacks --stack-name {cloud.stack_name}"]
+    types = {logical_id: r["Type"] for logical_id, r in cloud.artifact.template["Resources"].items()}
+    shown = set()
+    named = [str(value) for value in cloud.outputs.values()]
+    # In the order the stack's outputs name them: the queue producers use before its dead letters.
+    ordered = sorted(
+        cloud.resources.items(),
+        key=lambda item: named.index(item[1].physical_id) if item[1].physical_id in named else len(named),
+    )
+    for logical_id, provisioned in ordered:
+        kind = types[logical_id]
+        if kind in _EXAMPLES and kind not in shown:
+            shown.add(kind)
+            lines.append(f"{base} {_EXAMPLES[kind].format(provisioned.physical_id)}")
+    return lines
+
+
+def aws_call_name(request: HttpRequest) -> str | None:
+    """``aws sqs SendMessage`` for a request to the AWS endpoint, for the serve console; None for
+    any other request."""
+    if request.header("Authorization") is None and "X-Amz-Credential" not in request.query:
+        return None
+    try:
+        call = parse_request(request)
+    except ProtocolError:
+        return None
+    return f"aws {call.service.service_name} {call.operation.name}"
