@@ -99,7 +99,9 @@ def test_the_direct_write_refuses_what_put_log_events_refuses(logs_cloud):
             [{"timestamp": now, "message": "b"}, {"timestamp": now - 1, "message": "a"}],
         )
     assert unordered.value.response["Error"]["Code"] == "InvalidParameterException"
-    assert put_log_events(logs_cloud.kernel, group, "s", [{"timestamp": now, "message": "ok"}])["nextSequenceToken"]
+    assert put_log_events(logs_cloud.kernel, group, "s", [{"timestamp": now, "message": "ok"}])[
+        "nextSequenceToken"
+    ]
     assert log_messages(logs_cloud, group) == ["ok"]
 
 
