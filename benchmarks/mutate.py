@@ -375,25 +375,55 @@ def _digest(paths: Iterable[Path]) -> str:
     return hasher.hexdigest()
 
 
-def _test_files(folders: Sequence[str]) -> list[Path]:
-    found = {p for folder in folders for p in (ROOT / folder).rglob("*.py")}
-    found |= {p for p in (ROOT / "tests").glob("*.py") if p.name in ("conftest.py", "events.py")}
-    return sorted(found)
+def _test_files(folders: Sequence[str]) -> tuple[list[Path], list[Path]]:
+    """The test modules of ``folders``, and the helpers they share (conftests and other modules)."""
+    found = sorted({p for folder in folders for p in (ROOT / folder).rglob("*.py")})
+    helpers = [p for p in (ROOT / "tests").glob("*.py") if not p.name.startswith("test_")]
+    helpers += [p for p in found if not p.name.startswith("test_")]
+    return [p for p in found if p.name.startswith("test_")], sorted(set(helpers))
 
 
 def measure_reach(targets: Sequence[str], tests: Sequence[str]) -> Reach:
-    """One coverage run of ``tests`` in a fresh process (cached by the hash of every file involved)."""
-    key = _digest([*(ROOT / t for t in targets), *_test_files(tests)])
-    cached = CACHE / f"reach-{key[:24]}.json"
-    if cached.exists():
+    """Which tests reach which line: one coverage run (in a fresh process) of the test modules whose
+    measure is not cached, each cached by its own hash, the helpers' and the targets'."""
+    modules, helpers = _test_files(tests)
+    shared = _digest([*(ROOT / t for t in targets), *helpers])
+    keyed = {m: CACHE / f"reach-{_digest([m])[:16]}-{shared[:16]}.json" for m in modules}
+    missing = [m for m, cached in keyed.items() if not cached.exists()]
+    if missing:
+        CACHE.mkdir(exist_ok=True)
+        progress(f"measuring which tests reach which line: {len(missing)} test module(s) changed")
+        out = CACHE / f"reach-run-{os.getpid()}.json"
+        names = [str(m.relative_to(ROOT)) for m in missing]
+        command = [sys.executable, "-m", "benchmarks.mutate", "--_reach", str(out), *names, "--", *targets]
+        subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+        blob = json.loads(out.read_text())
+        for module, name in zip(missing, names, strict=True):
+            mine = lambda tests, name=name: sorted(t for t in tests if t.split("::", 1)[0] == name)  # noqa: E731
+            keyed[module].write_text(
+                json.dumps(
+                    {
+                        "lines": {
+                            path: {line: mine(found) for line, found in by_line.items()}
+                            for path, by_line in blob["lines"].items()
+                        },
+                        "durations": {t: d for t, d in blob["durations"].items() if mine([t])},
+                        "imported": {path: mine(found) for path, found in blob["imported"].items()},
+                    }
+                )
+            )
+        out.unlink()
+    reach = Reach({}, {}, {})
+    for cached in keyed.values():
         blob = json.loads(cached.read_text())
-        return Reach(blob["lines"], blob["durations"], blob["imported"])
-    CACHE.mkdir(exist_ok=True)
-    progress(f"measuring which tests reach which line: {' '.join(tests)} (once per change)")
-    command = [sys.executable, "-m", "benchmarks.mutate", "--_reach", str(cached), *tests, "--", *targets]
-    subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
-    blob = json.loads(cached.read_text())
-    return Reach(blob["lines"], blob["durations"], blob["imported"])
+        reach.durations.update(blob["durations"])
+        for path, by_line in blob["lines"].items():
+            merged = reach.lines.setdefault(path, {})
+            for line, found in by_line.items():
+                merged[line] = sorted({*merged.get(line, []), *found})
+        for path, found in blob["imported"].items():
+            reach.imported[path] = sorted({*reach.imported.get(path, []), *found})
+    return reach
 
 
 def _reach_run(out: Path, tests: Sequence[str], targets: Sequence[str]) -> None:
