@@ -33,6 +33,7 @@ import argparse
 import ast
 import fnmatch
 import hashlib
+import importlib
 import importlib.abc
 import importlib.machinery
 import json
@@ -725,6 +726,10 @@ def warm_up() -> None:
     os.environ.update(FAKE_AWS)
     for name in PRELOAD:
         __import__(name)
+    # The pattern modules, for the names unit tests import from them (a route table, an index name):
+    # importing aws_cdk costs about 2 s. Children never synthesize, so never talk to its jsii process.
+    for module in sorted((ROOT / "patterns").glob("*.py")):
+        importlib.import_module(f"patterns.{module.stem}")
     import boto3
 
     for service in WARM_SERVICES:

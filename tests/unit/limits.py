@@ -10,7 +10,7 @@ Case = tuple[str, Any, str | None]
 
 def length_limits(field: str, shortest: int, longest: int) -> list[Case]:
     """A string field holding ``shortest`` to ``longest`` characters."""
-    cases: list[Case] = [(field, "x" * shortest, None), (field, "x" * longest, None)]
+    cases: list[Case] = [(field, "x" * length, None) for length in sorted({shortest, longest})]
     if shortest > 0:
         cases.append((field, "x" * (shortest - 1), f"{field}: shorter than {shortest}"))
     cases.append((field, "x" * (longest + 1), f"{field}: longer than {longest}"))
@@ -28,5 +28,12 @@ def number_limits(field: str, minimum: int | None = None, maximum: int | None = 
 
 
 def case_id(case: Any) -> str:
-    """A readable test id: ``id-128``, ``total_cents--1``."""
-    return str(len(case)) if isinstance(case, str) else str(case)
+    """A readable test id: a made-up string by its length (``128ch``), anything else as it is."""
+    if isinstance(case, str) and set(case) <= {"x"}:
+        return f"{len(case)}ch"
+    return str(case)
+
+
+def refused(cases: list[Case]) -> list[Case]:
+    """Only the cases a handler refuses (where an accepted value needs more than the field to pass)."""
+    return [case for case in cases if case[2] is not None]

@@ -329,3 +329,23 @@ def test_worker_validates_what_it_reads_from_the_queue(worker, lambda_context, e
     assert result == {"batchItemFailures": [{"itemIdentifier": event["Records"][1]["messageId"]}]}
     assert [item["id"] for item in stored()] == ["evt_1"]
     assert emitted_metrics() == {"WebhooksStored": 1}
+
+
+@pytest.mark.parametrize("offset", [-300, 300])
+def test_a_timestamp_exactly_300_s_from_now_is_still_accepted(receiver, lambda_context, offset):
+    assert receiver.handler(signed(WEBHOOK, timestamp=NOW + offset), lambda_context)["statusCode"] == 202
+
+
+def test_the_receiver_counts_accepted_refused_and_unverifiable_webhooks(
+    receiver, queue_url, load_handler, lambda_context, emitted_metrics
+):
+    receiver.handler(signed(WEBHOOK), lambda_context)
+    assert emitted_metrics() == {"WebhooksAccepted": 1}
+    receiver.handler(signed(WEBHOOK, secret="guess"), lambda_context)
+    assert emitted_metrics() == {"WebhooksRefused": 1}
+    receiver.handler(signed({"id": "e"}), lambda_context)
+    assert emitted_metrics() == {}, "a signed but malformed webhook is answered 400, not counted"
+    unread = load_handler("scalable_webhook", "receiver", QUEUE_URL=queue_url, SIGNING_SECRET_ARN="missing")
+    with at(0):
+        unread.handler(signed(WEBHOOK), lambda_context)
+    assert emitted_metrics() == {"SigningSecretUnavailable": 1}
