@@ -279,3 +279,30 @@ def test_max_concurrent_calls_caps_the_threads(load_handler, monkeypatch):
     monkeypatch.setattr(module, "lambda_client", fake)
     assert get(module)[1]["complete"] is True
     assert len(fake.threads) == 1
+
+
+def test_a_partial_answer_is_counted_and_a_complete_one_is_not(load, emitted_metrics):
+    module, _ = load()
+    get(module)
+    assert emitted_metrics() == {}
+    module, _ = load(pricing=fails("ClientError"))
+    get(module)
+    assert emitted_metrics() == {"PartialAnswers": 1}
+
+
+def test_a_product_id_of_64_characters_is_asked_for(load):
+    module, fake = load()
+    assert get(module, "x" * 64)[0] == 200
+    assert fake.requests["catalog"] == {"product_id": "x" * 64}
+
+
+def test_not_found_by_some_and_failed_by_the_others_is_503_not_404(load):
+    module, _ = load(
+        catalog=answers(404, message="product p-1 not found"), pricing=read_timeout, inventory=read_timeout
+    )
+    assert get(module)[0] == 503
+
+
+def test_the_connect_timeout_is_at_most_one_second_and_the_pool_fits_the_calls(load_handler):
+    config = load_handler("aggregator", "aggregator", BUDGET_MS="5000", **CONFIG).lambda_client.meta.config
+    assert (config.connect_timeout, config.read_timeout, config.max_pool_connections) == (1.0, 5.0, 10)
