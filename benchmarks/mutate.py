@@ -378,7 +378,9 @@ def _digest(paths: Iterable[Path]) -> str:
 
 def _test_files(folders: Sequence[str]) -> tuple[list[Path], list[Path]]:
     """The test modules of ``folders``, and the helpers they share (conftests and other modules)."""
-    found = sorted({p for folder in folders for p in (ROOT / folder).rglob("*.py")})
+    found = sorted(
+        {p for f in folders for p in ([ROOT / f] if f.endswith(".py") else (ROOT / f).rglob("*.py"))}
+    )
     helpers = [p for p in (ROOT / "tests").glob("*.py") if not p.name.startswith("test_")]
     helpers += [p for p in found if not p.name.startswith("test_")]
     return [p for p in found if p.name.startswith("test_")], sorted(set(helpers))
@@ -754,7 +756,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=1, help="mutants at once (default 1)")
     parser.add_argument("--equivalent", type=Path, default=EQUIVALENT, help="the equivalent-mutant list")
     parser.add_argument("--markdown", type=Path, help="also write the figures between markers in this page")
-    parser.add_argument("--tests", nargs="+", help="test folders (default: those configured for the modules)")
+    parser.add_argument(
+        "--tests", nargs="+", help="test folders or files (default: those configured for the modules)"
+    )
     args = parser.parse_args(argv)
     targets, tests = modules(args.only)
     if not targets:

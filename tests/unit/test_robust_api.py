@@ -422,3 +422,13 @@ def test_accepted_handed_off_and_shipped_orders_are_counted_once_each(
 def test_the_shipper_takes_an_order_id_of_1_to_64_characters(shipper, lambda_context, field, value, problem):
     with pytest.raises(ValueError, match=problem):
         shipper.handler({field: value}, lambda_context)
+
+
+def test_an_order_read_back_shows_whole_numbers_as_it_was_created(
+    create, table, load_handler, lambda_context
+):
+    _, created = call(create(FakeLambda(QUOTED)), lambda_context, "POST", "/orders", "/orders", body=ORDER)
+    module = load_handler("robust_api", "get_order", TABLE_NAME=table)
+    status, read = call(module, lambda_context, "GET", f"/orders/{created['order_id']}", "/orders/{order_id}")
+    assert (status, read) == (200, created)
+    assert read["weight_grams"] == 2500 and read["shipping"]["cost_cents"] == 2099

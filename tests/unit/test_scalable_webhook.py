@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -349,3 +350,46 @@ def test_the_receiver_counts_accepted_refused_and_unverifiable_webhooks(
     with at(0):
         unread.handler(signed(WEBHOOK), lambda_context)
     assert emitted_metrics() == {"SigningSecretUnavailable": 1}
+
+
+def test_a_base64_body_is_checked_as_the_bytes_the_sender_signed(receiver, queue_url, lambda_context):
+    event = signed(WEBHOOK)
+    event["body"] = base64.b64encode(event["body"].encode()).decode()
+    event["isBase64Encoded"] = True
+    assert receiver.handler(event, lambda_context)["statusCode"] == 202
+    assert json.loads(queued(queue_url)[0]["Body"]) == WEBHOOK
+
+
+@pytest.mark.parametrize(
+    ("body", "is_base64", "message"),
+    [
+        ("", False, "body: not valid JSON"),
+        ("not base64!", True, "body: not valid JSON"),  # a hand-made event: taken as the text it is
+        (base64.b64encode(b'{"id": "\xff"}').decode(), True, "body: not UTF-8"),
+    ],
+    ids=["empty", "not-base64", "not-utf8"],
+)
+def test_an_empty_or_undecodable_body_is_400(receiver, queue_url, lambda_context, body, is_base64, message):
+    raw = base64.b64decode(body) if is_base64 and body != "not base64!" else body.encode()
+    digest = hmac.new(SECRET.encode(), f"{NOW}.".encode() + raw, hashlib.sha256).hexdigest()
+    event = api_event(
+        "POST",
+        "/webhooks",
+        body=body,
+        headers={"X-Webhook-Timestamp": str(NOW), "X-Webhook-Signature": f"sha256={digest}"},
+    )
+    event["isBase64Encoded"] = is_base64
+    status, said = answer(receiver.handler(event, lambda_context))
+    assert (status, message in said) == (400, True), said
+    assert queued(queue_url) == []
+
+
+def test_a_contract_keyword_the_handlers_do_not_enforce_is_refused(queue_url, load_handler):
+    module = load_handler("scalable_webhook", "webhook_event")
+    with pytest.raises(ValueError, match=r"webhook contract: id: unsupported keywords \['format'\]"):
+        module.schema_from_json({"properties": {"id": {"type": "string", "format": "uuid"}}})
+
+
+def test_a_refresh_that_cannot_read_the_secret_reports_no_change(queue_url, load_handler):
+    module = load_handler("scalable_webhook", "signature")
+    assert module.CachedSecret("missing", max_age=300).refresh(NOW) is False

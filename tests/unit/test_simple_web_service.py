@@ -222,3 +222,10 @@ def test_a_page_holds_20_items_unless_asked_for_1_to_100(items, lambda_context, 
     assert (status, len(page["items"])) == (200, expected) and "next_token" in page
     status, response = call(items, lambda_context, "GET", "/items", query={"limit": "101"})
     assert (status, response["message"]) == (400, "limit: expected an integer from 1 to 100")
+
+
+def test_an_item_deleted_while_it_is_replaced_is_404_not_recreated(items, lambda_context, monkeypatch):
+    monkeypatch.setattr(items.table, "get_item", lambda key, **kwargs: {"created_at": "2026-01-01T00:00:00Z"})
+    status, body = call(items, lambda_context, "PUT", "/items/gone", body={"name": "n", "price_cents": 1})
+    assert (status, body["message"]) == (404, "item gone not found")
+    assert stored_items() == []

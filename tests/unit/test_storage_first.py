@@ -257,3 +257,11 @@ def test_processed_duplicate_and_rejected_requests_are_counted(
     assert emitted_metrics() == {"RequestsRejected": 1, "RequestsProcessed": 1}
     processor.stream_handler(stored_rows(("req-5", "{not json"), ("req-6", GOOD)), lambda_context)
     assert emitted_metrics() == {"RequestsRejected": 1, "RequestsProcessed": 1}
+
+
+def test_a_stream_record_without_a_new_image_is_a_batch_item_failure(processor, table, lambda_context):
+    event = stored_rows(("req-1", GOOD), ("req-2", GOOD))
+    del event["Records"][0]["dynamodb"]["NewImage"]
+    failed = processor.stream_handler(event, lambda_context)["batchItemFailures"]
+    assert failed == [{"itemIdentifier": event["Records"][0]["dynamodb"]["SequenceNumber"]}]
+    assert set(items(table)) == {"req-2"}
