@@ -77,6 +77,7 @@ FAKE_AWS = {
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_CONFIG_FILE": os.devnull,
     "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
 }
 #: Libraries every test imports: loaded once in the warm process, so a mutant's child starts fast.
 PRELOAD = (
@@ -774,15 +775,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     def save() -> None:
         cache_file.write_text(json.dumps(cache, sort_keys=True))
 
+    equivalent = load_equivalent(args.equivalent)
     outcomes = run(
         targets,
         reach,
         workers=args.workers,
         budget=args.budget,
-        equivalent=load_equivalent(args.equivalent),
+        equivalent=equivalent,
         cache=cache,
         save=save,
     )
+    judged = {(o.mutant.path, o.mutant.line, o.mutant.description) for o in outcomes}
+    for path, line, description in sorted(set(equivalent) - judged):
+        if path in targets:
+            progress(
+                f"{args.equivalent.name}: {path}:{line} | {description} matches no mutant now: update it"
+            )
     scores = score(outcomes)
     print(render(scores))
     total = len(outcomes)
