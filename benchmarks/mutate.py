@@ -143,6 +143,9 @@ class Mutant:
     kind: str
     description: str
     """What changes, as people read it: ``< -> <=``, ``delete: logger.info(...)``."""
+    at_import: bool = False
+    """Outside any function: it runs when the module is imported, once per process, so coverage
+    credits only the test that imported it first; every test that reaches the module may kill it."""
 
     @property
     def where(self) -> str:
@@ -285,15 +288,21 @@ def _points(tree: ast.Module) -> Iterator[tuple[int, ast.AST, str, str]]:
 
 def mutants(path: str, source: str) -> list[Mutant]:
     tree = ast.parse(source)
+    in_functions = {
+        id(inner)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda)
+        for part in ([node.body] if isinstance(node, ast.Lambda) else node.body)
+        for inner in ast.walk(part)
+    }
     found = []
     for index, node, kind, description in _points(tree):
         target = node
         if kind.startswith("delete:"):
             _, name, position = kind.split(":")
             target = getattr(node, name)[int(position)]
-        found.append(
-            Mutant(path, target.lineno, target.col_offset, index, kind, description)  # type: ignore[attr-defined]
-        )
+        line, col = target.lineno, target.col_offset  # type: ignore[attr-defined]
+        found.append(Mutant(path, line, col, index, kind, description, id(target) not in in_functions))
     return found
 
 
@@ -471,13 +480,12 @@ def _reach_run(out: Path, tests: Sequence[str], targets: Sequence[str]) -> None:
 
 
 def tests_for(reach: Reach, mutant: Mutant) -> list[str]:
-    """The tests that reach the mutant's line, fastest first; a line run only at import is reached by
-    every test that reaches the module."""
-    by_line = reach.lines.get(mutant.path, {})
-    found = by_line.get(str(mutant.line))
-    if found == []:
-        found = reach.imported.get(mutant.path, [])
-    return sorted(found or [], key=lambda t: (reach.durations.get(t, 0.0), t))
+    """The tests that reach the mutant's line, fastest first; a mutant outside any function
+    (:attr:`Mutant.at_import`) is reached by every test that reaches its module."""
+    found = set(reach.lines.get(mutant.path, {}).get(str(mutant.line)) or ())
+    if mutant.at_import:
+        found |= set(reach.imported.get(mutant.path, ()))
+    return sorted(found, key=lambda t: (reach.durations.get(t, 0.0), t))
 
 
 # --------------------------------------------------------------------------------------------- running

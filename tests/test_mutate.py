@@ -107,15 +107,16 @@ def test_the_import_hook_serves_the_mutant_for_its_file_only(tmp_path, monkeypat
     assert (tmp_path / "target_mod.py").read_text() == source, "the file is never edited"
 
 
-def test_a_line_run_only_at_import_is_reached_by_every_test_of_its_module():
+def test_a_mutant_outside_any_function_is_reached_by_every_test_of_its_module():
     reach = Reach(
-        lines={"m.py": {"5": [], "11": ["t::b"]}},
-        durations={"t::a": 2.0, "t::b": 1.0},
-        imported={"m.py": ["t::a", "t::b"]},
+        lines={"m.py": {"5": ["t::c"], "11": ["t::b"]}},
+        durations={"t::a": 2.0, "t::b": 1.0, "t::c": 3.0},
+        imported={"m.py": ["t::a", "t::b", "t::c"]},
     )
     at = {m.line: m for m in mutants("m.py", SOURCE)}
     assert reaching(reach, at[11]) == ["t::b"]
-    assert reaching(reach, at[5]) == ["t::b", "t::a"], "fastest first"
+    assert at[5].at_import and not at[11].at_import
+    assert reaching(reach, at[5]) == ["t::b", "t::a", "t::c"], "only t::c imported it first; fastest first"
     assert reaching(reach, at[12]) == [], "a line no test runs"
 
 

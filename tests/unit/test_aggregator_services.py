@@ -153,11 +153,17 @@ def test_a_price_or_discount_out_of_range_is_corrupt(pricing, lambda_context, re
 
 
 @pytest.mark.parametrize(("available", "low_stock"), [(1, True), (6, False)])
-def test_low_stock_is_1_to_the_threshold(inventory, lambda_context, available, low_stock):
+def test_one_unit_is_in_stock_and_low_stock_is_1_to_the_threshold(
+    inventory, lambda_context, available, low_stock
+):
     boto3.client("dynamodb").put_item(
         TableName="stock", Item={"product_id": {"S": "p"}, "available": {"N": str(available)}}
     )
-    assert inventory.inventory({"product_id": "p"}, lambda_context)["body"]["low_stock"] is low_stock
+    assert inventory.inventory({"product_id": "p"}, lambda_context)["body"] == {
+        "available": available,
+        "in_stock": True,
+        "low_stock": low_stock,
+    }
 
 
 def test_the_low_stock_threshold_is_5_unless_configured(aws, load_handler, lambda_context, monkeypatch):

@@ -302,3 +302,11 @@ def test_the_caller_counts_carts_priced_and_refused(caller, lambda_context, emit
     assert emitted_metrics() == {"CartsPriced": 1}
     caller.handler({"items": []}, lambda_context)
     assert emitted_metrics() == {"CartsRefused": 1}
+
+
+def test_a_price_of_a_fraction_of_a_cent_is_a_fault_naming_the_field(service, lambda_context):
+    from shared.validation import InvalidInput
+
+    price("F-1", "9.5")
+    with pytest.raises(InvalidInput, match="unit_price_cents: expected integer, got Decimal"):
+        service.handler({"sku": "F-1", "quantity": 1}, lambda_context)
