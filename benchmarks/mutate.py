@@ -588,49 +588,54 @@ def run(
     progress(f"{len(queue)} mutants to play, {len(outcomes)} from the cache or judged without tests")
     running: dict[int, _Running] = {}
     played = 0
-    while queue or running:
-        while queue and len(running) < workers and time.monotonic() - started < budget:
-            mutant, source, tests, key = queue.pop(0)
-            read, write = os.pipe()
-            pid = os.fork()
-            if pid == 0:
-                os.close(read)
-                _child(mutant, source, tests, write)
-            os.close(write)
-            limit = TIMEOUT_MARGIN + TIMEOUT_FACTOR * sum(reach.durations.get(t, 1.0) for t in tests)
-            running[read] = _Running(mutant, pid, read, time.monotonic() + limit, key)
-        if not running:
-            break
-        ready, _, _ = select.select(list(running), [], [], 1.0)
-        for fd in ready:
-            chunk = os.read(fd, 65536)
-            if chunk:
-                running[fd].output += chunk
-                continue
-            job = running.pop(fd)
-            os.close(fd)
-            os.waitpid(job.pid, 0)
-            try:
-                status, detail = json.loads(job.output or b'["error", "the child died"]')
-            except ValueError:
-                status, detail = "error", "unreadable result"
-            if status != "error":
-                cache[job.key] = [status, detail]
-            outcomes.append(Outcome(job.mutant, status, detail))
-            played += 1
-            if played % 20 == 0:
-                save()
-                progress(f"  {played} played, {len(queue)} queued, {time.monotonic() - started:.0f} s")
-        for fd, job in list(running.items()):
-            if time.monotonic() > job.deadline:
-                os.kill(job.pid, signal.SIGKILL)
-                os.waitpid(job.pid, 0)
+    try:
+        while queue or running:
+            while queue and len(running) < workers and time.monotonic() - started < budget:
+                mutant, source, tests, key = queue.pop(0)
+                read, write = os.pipe()
+                pid = os.fork()
+                if pid == 0:
+                    os.close(read)
+                    _child(mutant, source, tests, write)
+                os.close(write)
+                limit = TIMEOUT_MARGIN + TIMEOUT_FACTOR * sum(reach.durations.get(t, 1.0) for t in tests)
+                running[read] = _Running(mutant, pid, read, time.monotonic() + limit, key)
+            if not running:
+                break
+            ready, _, _ = select.select(list(running), [], [], 1.0)
+            for fd in ready:
+                chunk = os.read(fd, 65536)
+                if chunk:
+                    running[fd].output += chunk
+                    continue
+                job = running.pop(fd)
                 os.close(fd)
-                del running[fd]
-                cache[job.key] = ["timeout", ""]
-                outcomes.append(Outcome(job.mutant, "timeout"))
+                os.waitpid(job.pid, 0)
+                try:
+                    status, detail = json.loads(job.output or b'["error", "the child died"]')
+                except ValueError:
+                    status, detail = "error", "unreadable result"
+                if status != "error":
+                    cache[job.key] = [status, detail]
+                outcomes.append(Outcome(job.mutant, status, detail))
+                played += 1
+                if played % 20 == 0:
+                    save()
+                    progress(f"  {played} played, {len(queue)} queued, {time.monotonic() - started:.0f} s")
+            for fd, job in list(running.items()):
+                if time.monotonic() > job.deadline:
+                    os.kill(job.pid, signal.SIGKILL)
+                    os.waitpid(job.pid, 0)
+                    os.close(fd)
+                    del running[fd]
+                    cache[job.key] = ["timeout", ""]
+                    outcomes.append(Outcome(job.mutant, "timeout"))
+    finally:  # stopped (Ctrl-C, kill): no child outlives the run, and what was played is kept
+        for job in running.values():
+            os.kill(job.pid, signal.SIGKILL)
+            os.waitpid(job.pid, 0)
+        save()
     outcomes.extend(Outcome(m, "not run") for m, *_ in queue)
-    save()
     return outcomes
 
 
@@ -784,6 +789,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         cache_file.write_text(json.dumps(cache, sort_keys=True))
 
     equivalent = load_equivalent(args.equivalent)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a kill stops the children and saves
     outcomes = run(
         targets,
         reach,
