@@ -786,7 +786,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     cache = json.loads(cache_file.read_text()) if cache_file.exists() else {}
 
     def save() -> None:
-        cache_file.write_text(json.dumps(cache, sort_keys=True))
+        """Merge into what other runs saved meanwhile, and replace the file whole: runs may overlap."""
+        if cache_file.exists():
+            cache.update({k: v for k, v in json.loads(cache_file.read_text()).items() if k not in cache})
+        scratch = cache_file.with_name(f"results-{os.getpid()}.json")
+        scratch.write_text(json.dumps(cache, sort_keys=True))
+        scratch.replace(cache_file)
 
     equivalent = load_equivalent(args.equivalent)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a kill stops the children and saves
