@@ -194,3 +194,9 @@ def test_added_and_revoked_principals_are_counted(admin, lambda_context, emitted
     assert emitted_metrics() == {"PrincipalsRevoked": 1}
     call(admin, lambda_context, "DELETE", "/admin/principals/nobody")
     assert emitted_metrics() == {}
+
+
+def test_a_permission_over_200_characters_is_named_once_for_its_length(admin, lambda_context):
+    body = {"principal_id": "alice", "permissions": ["x" * 201]}
+    status, answer = call(admin, lambda_context, "POST", "/admin/principals", body=body)
+    assert (status, answer["message"]) == (400, "permissions[0]: longer than 200")

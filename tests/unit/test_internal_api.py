@@ -310,3 +310,10 @@ def test_a_price_of_a_fraction_of_a_cent_is_a_fault_naming_the_field(service, la
     price("F-1", "9.5")
     with pytest.raises(InvalidInput, match="unit_price_cents: expected integer, got Decimal"):
         service.handler({"sku": "F-1", "quantity": 1}, lambda_context)
+
+
+def test_caller_connects_within_2_s_and_makes_at_most_3_attempts(caller):
+    """botocore's ``max_attempts`` counts retries: 2 of them, 3 attempts in all."""
+    config = caller.lambda_client.meta.config
+    assert config.connect_timeout == 2
+    assert (config.retries["mode"], config.retries["total_max_attempts"]) == ("standard", 3)

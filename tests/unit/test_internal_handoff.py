@@ -203,3 +203,11 @@ def test_the_worker_counts_the_points_it_awards_once(worker, lambda_context, emi
     assert emitted_metrics() == {"PointsAwarded": 50}
     worker.handler(AWARD, lambda_context)
     assert emitted_metrics() == {}, "a redelivered award is answered from the record, not awarded"
+
+
+def test_an_award_in_progress_expires_with_the_invocation(worker, lambda_context):
+    """Powertools bounds an in-progress record by the invocation's remaining time (10 s here), so a
+    crashed attempt does not block the retry for the record's whole TTL."""
+    worker.handler(AWARD, lambda_context)
+    [record] = idempotency_records()
+    assert "in_progress_expiration" in record

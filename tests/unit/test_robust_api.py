@@ -432,3 +432,16 @@ def test_an_order_read_back_shows_whole_numbers_as_it_was_created(
     status, read = call(module, lambda_context, "GET", f"/orders/{created['order_id']}", "/orders/{order_id}")
     assert (status, read) == (200, created)
     assert read["weight_grams"] == 2500 and read["shipping"]["cost_cents"] == 2099
+
+
+def test_the_quote_call_waits_2_s_longer_than_the_service_runs_and_is_retried_once(table, load_handler):
+    module = load_handler(
+        "robust_api",
+        "create_order",
+        TABLE_NAME=table,
+        QUOTE_FUNCTION_NAME=QUOTE_ARN,
+        QUOTE_FUNCTION_TIMEOUT_SECONDS="4",
+    )
+    config = module.lambda_client.meta.config
+    assert (config.connect_timeout, config.read_timeout) == (2, 6)
+    assert config.retries == {"mode": "standard", "total_max_attempts": 2}
