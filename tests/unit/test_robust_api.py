@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import sys
 from typing import Any
 
@@ -445,3 +446,15 @@ def test_the_quote_call_waits_2_s_longer_than_the_service_runs_and_is_retried_on
     config = module.lambda_client.meta.config
     assert (config.connect_timeout, config.read_timeout) == (2, 6)
     assert config.retries == {"mode": "standard", "total_max_attempts": 2}
+
+
+def test_an_order_is_stamped_in_utc_to_the_millisecond_and_shipped_with_a_tracking_number(
+    create, shipper, lambda_context
+):
+    _, order = call(create(FakeLambda(QUOTED)), lambda_context, "POST", "/orders", "/orders", body=ORDER)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00", order["created_at"])
+    put_order("o-9", "shipping")
+    shipped = shipper.handler({"order_id": "o-9"}, lambda_context)
+    assert re.fullmatch(r"TRK[0-9A-F]{12}", shipped["tracking_number"])
+    stored_order = next(o for o in stored() if o["order_id"] == "o-9")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00", stored_order["shipped_at"])

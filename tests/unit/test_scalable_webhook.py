@@ -393,3 +393,21 @@ def test_a_contract_keyword_the_handlers_do_not_enforce_is_refused(queue_url, lo
 def test_a_refresh_that_cannot_read_the_secret_reports_no_change(queue_url, load_handler):
     module = load_handler("scalable_webhook", "signature")
     assert module.CachedSecret("missing", max_age=300).refresh(NOW) is False
+
+
+def test_a_body_of_exactly_256_kib_is_accepted(receiver, queue_url, lambda_context):
+    compact = json.dumps({**WEBHOOK, "data": {"x": ""}}, separators=(",", ":"))
+    text = json.dumps({**WEBHOOK, "data": {"x": "a" * (262_144 - len(compact))}}, separators=(",", ":"))
+    assert len(text) == 262_144
+    assert receiver.handler(signed(text), lambda_context)["statusCode"] == 202
+    assert len(queued(queue_url)[0]["Body"]) == 262_144
+
+
+def test_after_a_rotation_a_call_signed_with_neither_secret_is_still_refused(
+    receiver, queue_url, lambda_context
+):
+    receiver.handler(signed(WEBHOOK), lambda_context)
+    boto3.client("secretsmanager").put_secret_value(SecretId="webhook-signing", SecretString="rotated")
+    with at(31):
+        assert answer(receiver.handler(signed(WEBHOOK, secret="guess"), lambda_context))[0] == 401
+    assert len(queued(queue_url)) == 1
