@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 
 import boto3
 import pytest
@@ -229,3 +230,9 @@ def test_an_item_deleted_while_it_is_replaced_is_404_not_recreated(items, lambda
     status, body = call(items, lambda_context, "PUT", "/items/gone", body={"name": "n", "price_cents": 1})
     assert (status, body["message"]) == (404, "item gone not found")
     assert stored_items() == []
+
+
+def test_an_item_is_stamped_in_utc_to_the_millisecond(items, lambda_context):
+    _, created = call(items, lambda_context, "POST", "/items", body={"name": "n", "price_cents": 1})
+    stamp = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00"
+    assert re.fullmatch(stamp, created["created_at"]) and created["updated_at"] == created["created_at"]
