@@ -411,3 +411,15 @@ def test_after_a_rotation_a_call_signed_with_neither_secret_is_still_refused(
     with at(31):
         assert answer(receiver.handler(signed(WEBHOOK, secret="guess"), lambda_context))[0] == 401
     assert len(queued(queue_url)) == 1
+
+
+def test_a_contract_without_additional_properties_false_lets_extra_fields_through(queue_url, load_handler):
+    module = load_handler("scalable_webhook", "webhook_event")
+    properties = {"id": {"type": "string"}}
+    assert module.schema_from_json({"properties": properties}).validate({"id": "e", "x": 1}) == {
+        "id": "e",
+        "x": 1,
+    }
+    strict = module.schema_from_json({"properties": properties, "additionalProperties": False})
+    with pytest.raises(module.InvalidInput, match="x: unknown field"):
+        strict.validate({"id": "e", "x": 1})

@@ -265,3 +265,8 @@ def test_a_stream_record_without_a_new_image_is_a_batch_item_failure(processor, 
     failed = processor.stream_handler(event, lambda_context)["batchItemFailures"]
     assert failed == [{"itemIdentifier": event["Records"][0]["dynamodb"]["SequenceNumber"]}]
     assert set(items(table)) == {"req-2"}
+
+
+def test_the_body_limit_counts_utf8_bytes_not_escaped_text(processor, table, lambda_context):
+    body = {"type": "order.placed", "payload": {"note": "\u00e9" * 100_000}}  # 200 KB in UTF-8
+    assert processor.event_handler(put_event("req-1", body), lambda_context)["written"] is True
