@@ -510,7 +510,7 @@ def _cache_key(mutant: Mutant, source_hash: str, tests: Sequence[str]) -> str:
             if (parent / "conftest.py").exists():
                 files.add(parent / "conftest.py")
     hasher = hashlib.sha256(f"{mutant.path}|{source_hash}|{mutant.key}|".encode())
-    hasher.update("\n".join(tests).encode())
+    hasher.update("\n".join(sorted(tests)).encode())  # the set, not its order: durations vary by run
     hasher.update(_digest(files).encode())
     return hasher.hexdigest()
 
