@@ -7,7 +7,7 @@ CDK := PATH="$(BIN):$$PATH" npx --no-install cdk
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_VERSION_CHECK := 1
 
-.PHONY: install demo serve synth test grants lint format bench lock clean
+.PHONY: install demo serve synth test grants mutate lint format bench lock clean
 
 install: $(VENV)/.installed node_modules/.installed ## Python venv and the pinned CDK CLI
 
@@ -36,6 +36,9 @@ test: install ## Lint, then the whole test suite, on every core (a test file sta
 
 grants: install ## Least privilege: each granted IAM action removed alone must make a scenario fail
 	$(BIN)/python -m benchmarks.grant_mutation
+
+mutate: install ## Mutation score of the handlers and the local cloud's semantic modules (cached, resumable)
+	nice -n 19 $(BIN)/python -m benchmarks.mutate --workers 2 --markdown docs/benchmarks.md $(MODULES)
 
 lint: install
 	$(BIN)/ruff check .

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError, ReadTimeoutError
+from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 
 from tests.events import api_event
 
@@ -279,3 +279,80 @@ def test_max_concurrent_calls_caps_the_threads(load_handler, monkeypatch):
     monkeypatch.setattr(module, "lambda_client", fake)
     assert get(module)[1]["complete"] is True
     assert len(fake.threads) == 1
+
+
+def test_a_partial_answer_is_counted_and_a_complete_one_is_not(load, emitted_metrics):
+    module, _ = load()
+    get(module)
+    assert emitted_metrics() == {}
+    module, _ = load(pricing=fails("ClientError"))
+    get(module)
+    assert emitted_metrics() == {"PartialAnswers": 1}
+
+
+def test_a_product_id_of_64_characters_is_asked_for(load):
+    module, fake = load()
+    assert get(module, "x" * 64)[0] == 200
+    assert fake.requests["catalog"] == {"product_id": "x" * 64}
+
+
+def test_not_found_by_some_and_failed_by_the_others_is_503_not_404(load):
+    module, _ = load(
+        catalog=answers(404, message="product p-1 not found"), pricing=read_timeout, inventory=read_timeout
+    )
+    assert get(module)[0] == 503
+
+
+def test_the_connect_timeout_is_at_most_one_second_and_the_pool_fits_the_calls(load_handler):
+    config = load_handler("aggregator", "aggregator", BUDGET_MS="5000", **CONFIG).lambda_client.meta.config
+    assert (config.connect_timeout, config.read_timeout, config.max_pool_connections) == (1.0, 5.0, 10)
+
+
+def test_an_unreachable_service_costs_its_part_with_the_reason(load):
+    def unreachable(_request: dict[str, Any]) -> dict[str, Any]:
+        raise EndpointConnectionError(endpoint_url="https://lambda.us-east-1.amazonaws.com")
+
+    module, _ = load(inventory=unreachable)
+    status, body = get(module)
+    assert status == 200
+    assert body["errors"] == {
+        "inventory": {
+            "reason": "unavailable",
+            "message": "the service could not be reached (EndpointConnectionError)",
+        }
+    }
+
+
+def test_with_no_time_left_the_budget_is_zero_and_no_part_is_waited_for(load):
+    released = threading.Event()
+
+    def slow(request: dict[str, Any]) -> dict[str, Any]:
+        released.wait(timeout=10)
+        return part("catalog")(request)
+
+    module, _ = load(catalog=slow, pricing=slow, inventory=slow)
+    try:
+        status, body = get(module, context=Context(remaining_ms=50))
+    finally:
+        released.set()
+    assert (status, body["message"]) == (503, "no service answered for product p-1 within 0 ms")
+
+
+def test_calls_still_queued_at_the_budget_are_cancelled_not_made_later(load_handler, monkeypatch):
+    """With one call at a time, the calls queued behind one that missed the budget are never made."""
+    module = load_handler("aggregator", "aggregator", BUDGET_MS="100", MAX_CONCURRENT_CALLS="1", **CONFIG)
+    released = threading.Event()
+
+    def slow(request: dict[str, Any]) -> dict[str, Any]:
+        released.wait(timeout=10)
+        return part("catalog")(request)
+
+    fake = FakeLambda({"catalog": slow, "pricing": part("pricing"), "inventory": part("inventory")})
+    monkeypatch.setattr(module, "lambda_client", fake)
+    status, _ = get(module)
+    released.set()
+    for thread in threading.enumerate():
+        if thread.name.startswith("aggregate"):
+            thread.join(timeout=5)
+    assert status == 503
+    assert set(fake.requests) == {"catalog"}

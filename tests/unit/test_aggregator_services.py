@@ -122,3 +122,59 @@ def test_an_unreachable_table_is_a_fault_the_caller_sees_as_a_function_error(
     services = load_handler("aggregator", "services", TABLE_NAME="missing-table")
     with pytest.raises(ClientError, match="ResourceNotFoundException"):
         services.inventory({"product_id": "p-1"}, lambda_context)
+
+
+@pytest.mark.parametrize(
+    ("record", "price_cents"),
+    [
+        ({"price_cents": {"N": "101"}, "discount_percent": {"N": "50"}}, 51),  # 50.5: half rounds up
+        ({"price_cents": {"N": "7"}, "discount_percent": {"N": "93"}}, 0),  # 0.49 rounds down
+        ({"price_cents": {"N": "0"}}, 0),
+    ],
+)
+def test_a_discounted_price_is_rounded_half_up_to_whole_cents(pricing, lambda_context, record, price_cents):
+    boto3.client("dynamodb").put_item(TableName="prices", Item={"product_id": {"S": "p"}, **record})
+    assert pricing.pricing({"product_id": "p"}, lambda_context)["body"]["price_cents"] == price_cents
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        {"price_cents": {"N": "-1"}},
+        {"price_cents": {"N": "100"}, "discount_percent": {"N": "-1"}},
+        {"price_cents": {"N": "100"}, "discount_percent": {"N": "101"}},
+    ],
+    ids=["negative-price", "negative-discount", "discount-over-100"],
+)
+def test_a_price_or_discount_out_of_range_is_corrupt(pricing, lambda_context, record):
+    boto3.client("dynamodb").put_item(TableName="prices", Item={"product_id": {"S": "p"}, **record})
+    with pytest.raises(ValueError, match="corrupt price record"):
+        pricing.pricing({"product_id": "p"}, lambda_context)
+
+
+@pytest.mark.parametrize(("available", "low_stock"), [(1, True), (6, False)])
+def test_one_unit_is_in_stock_and_low_stock_is_1_to_the_threshold(
+    inventory, lambda_context, available, low_stock
+):
+    boto3.client("dynamodb").put_item(
+        TableName="stock", Item={"product_id": {"S": "p"}, "available": {"N": str(available)}}
+    )
+    assert inventory.inventory({"product_id": "p"}, lambda_context)["body"] == {
+        "available": available,
+        "in_stock": True,
+        "low_stock": low_stock,
+    }
+
+
+def test_the_low_stock_threshold_is_5_unless_configured(aws, load_handler, lambda_context, monkeypatch):
+    make_table("stock", {"product_id": {"S": "p"}, "available": {"N": "5"}})
+    monkeypatch.delenv("LOW_STOCK_THRESHOLD", raising=False)
+    module = load_handler("aggregator", "services", TABLE_NAME="stock")
+    assert module.inventory({"product_id": "p"}, lambda_context)["body"]["low_stock"] is True
+    module = load_handler("aggregator", "services", TABLE_NAME="stock", LOW_STOCK_THRESHOLD="4")
+    assert module.inventory({"product_id": "p"}, lambda_context)["body"]["low_stock"] is False
+
+
+@pytest.mark.parametrize(("length", "status"), [(64, 404), (65, 400)])
+def test_a_product_id_has_up_to_64_characters(services, lambda_context, length, status):
+    assert services.catalog({"product_id": "p" * length}, lambda_context)["statusCode"] == status

@@ -157,3 +157,46 @@ def test_the_operator_creates_the_first_admin_by_invoking_the_function(admin, la
         "statusCode": 400,
         "message": "permissions: required",
     }
+
+
+@pytest.mark.parametrize(
+    ("principal_id", "permissions", "problem"),
+    [
+        ("", ["GET /documents"], "principal_id: shorter than 1"),
+        ("a" * 64, ["GET /documents"], None),
+        ("a" * 65, ["GET /documents"], "principal_id: longer than 64"),
+        ("alice", ["GET /documents"] * 50, None),
+        ("alice", ["GET /documents"] * 51, "permissions: at most 50"),
+        ("alice", ["GET /" + "d" * 195], None),
+        ("alice", ["GET /" + "d" * 196], "permissions[0]: longer than 200"),
+    ],
+    ids=["id-0", "id-64", "id-65", "50-permissions", "51-permissions", "permission-200", "permission-201"],
+)
+def test_a_principal_has_an_id_of_up_to_64_and_up_to_50_permissions_of_200_characters(
+    admin, lambda_context, principal_id, permissions, problem
+):
+    body = {"principal_id": principal_id, "permissions": permissions}
+    status, answer = call(admin, lambda_context, "POST", "/admin/principals", body=body)
+    if problem:
+        assert status == 400 and problem in answer["message"]
+        assert principal_id == "" or stored(principal_id) is None
+    else:
+        assert (status, answer["permissions"]) == (201, permissions)
+
+
+def test_added_and_revoked_principals_are_counted(admin, lambda_context, emitted_metrics):
+    body = {"principal_id": "bob", "permissions": ["GET /documents"]}
+    call(admin, lambda_context, "POST", "/admin/principals", body=body)
+    assert emitted_metrics() == {"PrincipalsAdded": 1}
+    call(admin, lambda_context, "POST", "/admin/principals", body=body)
+    assert emitted_metrics() == {}, "a taken id adds no one"
+    call(admin, lambda_context, "DELETE", "/admin/principals/bob")
+    assert emitted_metrics() == {"PrincipalsRevoked": 1}
+    call(admin, lambda_context, "DELETE", "/admin/principals/nobody")
+    assert emitted_metrics() == {}
+
+
+def test_a_permission_over_200_characters_is_named_once_for_its_length(admin, lambda_context):
+    body = {"principal_id": "alice", "permissions": ["x" * 201]}
+    status, answer = call(admin, lambda_context, "POST", "/admin/principals", body=body)
+    assert (status, answer["message"]) == (400, "permissions[0]: longer than 200")

@@ -142,3 +142,15 @@ def test_the_header_pattern_of_the_construct_is_the_one_the_handler_reads(author
             header
         )
     assert bearer_token(f"Bearer {token}") is not None
+
+
+def test_issued_policies_and_unknown_tokens_are_counted(authorizer, issue, lambda_context, emitted_metrics):
+    token = issue("alice", ["GET /documents"])
+    authorizer.handler(token_event(f"Bearer {token}"), lambda_context)
+    assert emitted_metrics() == {"PoliciesIssued": 1}
+    with pytest.raises(authorizer.Unauthorized):
+        authorizer.handler(token_event("Bearer alice." + "A" * 43), lambda_context)
+    assert emitted_metrics() == {"UnknownTokens": 1}
+    with pytest.raises(authorizer.Unauthorized):
+        authorizer.handler(token_event(None), lambda_context)
+    assert emitted_metrics() == {}, "no token at all is refused before the table is read"

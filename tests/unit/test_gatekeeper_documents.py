@@ -8,6 +8,7 @@ import boto3
 import pytest
 
 from tests.events import api_event
+from tests.unit.limits import case_id, length_limits
 
 pytestmark = pytest.mark.unit
 
@@ -85,3 +86,34 @@ def test_a_document_id_over_the_sort_key_limit_is_400(documents, lambda_context)
     status, body = call(documents, lambda_context, "GET", f"/documents/{'d' * 1025}")
     assert (status, body["message"]) == (400, "id: longer than 1024 bytes in UTF-8")
     assert call(documents, lambda_context, "GET", f"/documents/{'d' * 1024}")[0] == 404
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "problem"),
+    [*length_limits("title", 1, 200), *length_limits("text", 0, 10_000)],
+    ids=case_id,
+)
+def test_a_document_has_a_title_of_1_to_200_characters_and_up_to_10000_of_text(
+    documents, lambda_context, field, value, problem
+):
+    status, body = call(documents, lambda_context, "POST", "/documents", body={"title": "t", field: value})
+    if problem:
+        assert (status, body["message"]) == (400, problem)
+    else:
+        assert (status, body[field]) == (201, value)
+
+
+def test_a_listing_shows_50_documents_and_says_when_there_are_more(documents, lambda_context):
+    for number in range(51):
+        boto3.client("dynamodb").put_item(
+            TableName="documents", Item={"owner": {"S": "alice"}, "id": {"S": f"d-{number:02}"}}
+        )
+    status, listed = call(documents, lambda_context, "GET", "/documents")
+    assert (status, len(listed["documents"]), listed["truncated"]) == (200, 50, True)
+
+
+def test_each_created_document_is_counted(documents, lambda_context, emitted_metrics):
+    call(documents, lambda_context, "POST", "/documents", body={"title": "plan"})
+    assert emitted_metrics() == {"DocumentsCreated": 1}
+    call(documents, lambda_context, "POST", "/documents", body={"title": ""})
+    assert emitted_metrics() == {}

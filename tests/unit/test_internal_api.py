@@ -11,6 +11,8 @@ import pytest
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
+from tests.unit.limits import case_id, length_limits, number_limits, refused
+
 pytestmark = pytest.mark.unit
 
 SERVICE = "quote-service"
@@ -231,3 +233,87 @@ def test_the_first_refusal_stops_the_cart(caller, lambda_context):
     )
     result = caller.handler(cart(("Z-9", 1), ("A-1", 1)), lambda_context)
     assert result["statusCode"] == 404, "the second line is never priced (the stubber has no answer for it)"
+
+
+# --------------------------------------------------------------------------------------------- limits and metrics
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "problem"),
+    [*length_limits("sku", 1, 64), *number_limits("quantity", minimum=1, maximum=1000)],
+    ids=case_id,
+)
+def test_a_quote_request_takes_a_sku_of_1_to_64_characters_and_1_to_1000_units(
+    service, lambda_context, field, value, problem
+):
+    from contract import InvalidQuoteRequest
+
+    request_ = {"sku": "A-1", "quantity": 1, field: value}
+    if problem:
+        with pytest.raises(InvalidQuoteRequest, match=problem):
+            service.handler(request_, lambda_context)
+    else:
+        price(request_["sku"], 2)
+        assert service.handler(request_, lambda_context)["total_cents"] == 2 * request_["quantity"]
+
+
+def test_the_service_counts_quotes_served_and_refused(service, lambda_context, emitted_metrics):
+    from contract import UnknownSku
+
+    service.handler({"sku": "A-1", "quantity": 1}, lambda_context)
+    assert emitted_metrics() == {"QuotesServed": 1}
+    with pytest.raises(UnknownSku):
+        service.handler({"sku": "Z-9", "quantity": 1}, lambda_context)
+    assert emitted_metrics() == {"QuotesRefused": 1}
+
+
+def test_a_cart_of_20_lines_is_priced(caller, lambda_context):
+    for _ in range(20):
+        answers(caller, quote("A-1", 1, 5))
+    result = caller.handler(cart(*[("A-1", 1)] * 20), lambda_context)
+    assert (result["statusCode"], result["cart"]["totals"]) == (200, {"USD": 100})
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "problem"),
+    [
+        *refused(length_limits("currency", 3, 3)),
+        *refused(number_limits("unit_price_cents", minimum=0)),
+        *refused(number_limits("total_cents", minimum=0)),
+        *refused(number_limits("quantity", minimum=1, maximum=1000)),
+    ],
+    ids=case_id,
+)
+def test_an_answer_outside_the_contracts_limits_is_not_trusted(caller, lambda_context, field, value, problem):
+    answers(caller, {**quote("A-1", 1, 5), field: value})
+    result = caller.handler(cart(("A-1", 1)), lambda_context)
+    assert (result["statusCode"], result["error"]["code"]) == (502, "PricingFailed")
+
+
+def test_a_free_line_is_within_the_contract(caller, lambda_context):
+    answers(caller, quote("A-1", 1000, 0))
+    result = caller.handler(cart(("A-1", 1000)), lambda_context)
+    assert (result["statusCode"], result["cart"]["totals"]) == (200, {"USD": 0})
+
+
+def test_the_caller_counts_carts_priced_and_refused(caller, lambda_context, emitted_metrics):
+    answers(caller, quote("A-1", 1, 5))
+    caller.handler(cart(("A-1", 1)), lambda_context)
+    assert emitted_metrics() == {"CartsPriced": 1}
+    caller.handler({"items": []}, lambda_context)
+    assert emitted_metrics() == {"CartsRefused": 1}
+
+
+def test_a_price_of_a_fraction_of_a_cent_is_a_fault_naming_the_field(service, lambda_context):
+    from shared.validation import InvalidInput
+
+    price("F-1", "9.5")
+    with pytest.raises(InvalidInput, match="unit_price_cents: expected integer, got Decimal"):
+        service.handler({"sku": "F-1", "quantity": 1}, lambda_context)
+
+
+def test_caller_connects_within_2_s_and_makes_at_most_3_attempts(caller):
+    """botocore's ``max_attempts`` counts retries: 2 of them, 3 attempts in all."""
+    config = caller.lambda_client.meta.config
+    assert config.connect_timeout == 2
+    assert (config.retries["mode"], config.retries["total_max_attempts"]) == ("standard", 3)

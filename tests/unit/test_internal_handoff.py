@@ -10,6 +10,7 @@ import pytest
 from botocore.stub import Stubber
 
 from patterns.internal_handoff import IDEMPOTENCY_TTL_ATTRIBUTE
+from tests.unit.limits import case_id, length_limits, number_limits
 
 pytestmark = pytest.mark.unit
 
@@ -169,3 +170,44 @@ def test_a_malformed_award_fails_before_any_record_is_written(worker, lambda_con
         worker.handler({"customer_id": "c-1", "points": 5}, lambda_context)
     assert idempotency_records() == []
     assert balance("c-1") == 10
+
+
+# --------------------------------------------------------------------------------------------- limits and metrics
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "problem"),
+    [
+        *length_limits("order_id", 1, 128),
+        *length_limits("customer_id", 1, 128),
+        *number_limits("points", minimum=1, maximum=100_000),
+    ],
+    ids=case_id,
+)
+def test_an_award_has_ids_of_1_to_128_characters_and_1_to_100000_points(
+    requester, lambda_context, emitted_metrics, field, value, problem
+):
+    award = {**AWARD, field: value}
+    if problem:
+        answer = requester.handler(award, lambda_context)
+        assert answer == {"statusCode": 400, "error": {"code": "InvalidAward", "message": problem}}
+        assert emitted_metrics() == {}
+    else:
+        requester.stubber.add_response("invoke", {"StatusCode": 202})
+        assert requester.handler(award, lambda_context) == {"statusCode": 202, "accepted": award["order_id"]}
+        assert emitted_metrics() == {"AwardsHandedOff": 1}
+
+
+def test_the_worker_counts_the_points_it_awards_once(worker, lambda_context, emitted_metrics):
+    worker.handler(AWARD, lambda_context)
+    assert emitted_metrics() == {"PointsAwarded": 50}
+    worker.handler(AWARD, lambda_context)
+    assert emitted_metrics() == {}, "a redelivered award is answered from the record, not awarded"
+
+
+def test_an_award_in_progress_expires_with_the_invocation(worker, lambda_context):
+    """Powertools bounds an in-progress record by the invocation's remaining time (10 s here), so a
+    crashed attempt does not block the retry for the record's whole TTL."""
+    worker.handler(AWARD, lambda_context)
+    [record] = idempotency_records()
+    assert "in_progress_expiration" in record

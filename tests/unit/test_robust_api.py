@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import sys
 from typing import Any
 
@@ -16,6 +17,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.events import api_event
+from tests.unit.limits import case_id, length_limits, number_limits, refused
 
 pytestmark = pytest.mark.unit
 
@@ -338,3 +340,121 @@ def test_an_order_it_cannot_ship_is_an_error_for_lambda_to_retry(shipper, lambda
 def test_a_malformed_event_is_an_error_not_a_silent_drop(shipper, lambda_context):
     with pytest.raises(ValueError, match="order_id: required"):
         shipper.handler({"id": "o-1"}, lambda_context)
+
+
+# ------------------------------------------------------------------------------------- limits and metrics
+
+
+@pytest.mark.parametrize(
+    ("request_", "body"),
+    [
+        (
+            {"country": "CA", "weight_grams": 1},
+            {"zone": "north_america", "cost_cents": 999, "delivery_days": 5},
+        ),
+        (
+            {"country": "MX", "weight_grams": 2001},
+            {"zone": "north_america", "cost_cents": 1399, "delivery_days": 5},
+        ),
+    ],
+)
+def test_quote_prices_north_america_by_its_own_rates(quote, lambda_context, request_, body):
+    assert quote.handler(request_, lambda_context) == {"statusCode": 200, "body": body}
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "problem"),
+    [*refused(length_limits("country", 2, 2)), *number_limits("weight_grams", minimum=1, maximum=30_000)],
+    ids=case_id,
+)
+def test_quote_takes_a_two_letter_country_and_1_to_30000_grams(quote, lambda_context, field, value, problem):
+    request_ = {"country": "US", "weight_grams": 1000, field: value}
+    answer = quote.handler(request_, lambda_context)
+    assert answer == ({"statusCode": 400, "message": problem} if problem else {**answer, "statusCode": 200})
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "problem"),
+    [
+        *length_limits("customer_id", 1, 64),
+        *length_limits("country", 2, 2),
+        *number_limits("weight_grams", minimum=1, maximum=30_000),
+        *length_limits("reference", 0, 100),
+    ],
+    ids=case_id,
+)
+def test_an_order_has_the_limits_its_page_documents(create, lambda_context, field, value, problem):
+    fake = FakeLambda(QUOTED)
+    body = {**ORDER, field: value}
+    status, answer = call(create(fake), lambda_context, "POST", "/orders", "/orders", body=body)
+    if problem:
+        assert (status, answer["message"], fake.calls) == (400, problem, [])
+    else:
+        assert (status, answer[field]) == (201, value.upper() if field == "country" else value)
+
+
+def test_an_order_needs_no_reference(create, lambda_context):
+    status, order = call(create(FakeLambda(QUOTED)), lambda_context, "POST", "/orders", "/orders", body=ORDER)
+    assert status == 201 and "reference" not in order
+
+
+def test_accepted_handed_off_and_shipped_orders_are_counted_once_each(
+    create, ship, shipper, lambda_context, emitted_metrics
+):
+    _, order = call(create(FakeLambda(QUOTED)), lambda_context, "POST", "/orders", "/orders", body=ORDER)
+    assert emitted_metrics() == {"OrdersAccepted": 1}
+    call(create(FakeLambda(QUOTED)), lambda_context, "POST", "/orders", "/orders", body={})
+    assert emitted_metrics() == {}
+    path = f"/orders/{order['order_id']}/shipment"
+    module = ship(FakeLambda(None))
+    call(module, lambda_context, "POST", path, SHIPMENT)
+    assert emitted_metrics() == {"ShipmentsRequested": 1}
+    call(module, lambda_context, "POST", path, SHIPMENT)
+    assert emitted_metrics() == {}, "a second request hands nothing off"
+    shipper.handler({"order_id": order["order_id"]}, lambda_context)
+    assert emitted_metrics() == {"OrdersShipped": 1}
+    shipper.handler({"order_id": order["order_id"]}, lambda_context)
+    assert emitted_metrics() == {}, "a repeated event ships nothing"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "problem"), refused(length_limits("order_id", 1, 64)), ids=case_id
+)
+def test_the_shipper_takes_an_order_id_of_1_to_64_characters(shipper, lambda_context, field, value, problem):
+    with pytest.raises(ValueError, match=problem):
+        shipper.handler({field: value}, lambda_context)
+
+
+def test_an_order_read_back_shows_whole_numbers_as_it_was_created(
+    create, table, load_handler, lambda_context
+):
+    _, created = call(create(FakeLambda(QUOTED)), lambda_context, "POST", "/orders", "/orders", body=ORDER)
+    module = load_handler("robust_api", "get_order", TABLE_NAME=table)
+    status, read = call(module, lambda_context, "GET", f"/orders/{created['order_id']}", "/orders/{order_id}")
+    assert (status, read) == (200, created)
+    assert read["weight_grams"] == 2500 and read["shipping"]["cost_cents"] == 2099
+
+
+def test_the_quote_call_waits_2_s_longer_than_the_service_runs_and_is_retried_once(table, load_handler):
+    module = load_handler(
+        "robust_api",
+        "create_order",
+        TABLE_NAME=table,
+        QUOTE_FUNCTION_NAME=QUOTE_ARN,
+        QUOTE_FUNCTION_TIMEOUT_SECONDS="4",
+    )
+    config = module.lambda_client.meta.config
+    assert (config.connect_timeout, config.read_timeout) == (2, 6)
+    assert config.retries == {"mode": "standard", "total_max_attempts": 2}
+
+
+def test_an_order_is_stamped_in_utc_to_the_millisecond_and_shipped_with_a_tracking_number(
+    create, shipper, lambda_context
+):
+    _, order = call(create(FakeLambda(QUOTED)), lambda_context, "POST", "/orders", "/orders", body=ORDER)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00", order["created_at"])
+    put_order("o-9", "shipping")
+    shipped = shipper.handler({"order_id": "o-9"}, lambda_context)
+    assert re.fullmatch(r"TRK[0-9A-F]{12}", shipped["tracking_number"])
+    stored_order = next(o for o in stored() if o["order_id"] == "o-9")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00", stored_order["shipped_at"])

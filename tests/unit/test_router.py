@@ -10,6 +10,7 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from patterns.router import ROUTES
+from tests.unit.limits import case_id, length_limits, number_limits
 
 pytestmark = pytest.mark.unit
 
@@ -191,3 +192,96 @@ def test_a_task_refuses_a_message_that_did_not_come_through_the_router(tasks, la
     unrouted = {"id": "m-1", "type": "order.placed", "body": MESSAGES["order.placed"][1]}
     with pytest.raises(InvalidInput, match="routed_at: required"):
         tasks.orders_handler(unrouted, lambda_context)
+
+
+# --------------------------------------------------------------------------------------------- limits
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "problem"),
+    [*length_limits("id", 1, 128), *length_limits("type", 1, 128)],
+    ids=case_id,
+)
+def test_the_envelope_takes_ids_and_types_of_1_to_128_characters(
+    router, lambda_context, field, value, problem
+):
+    from shared.validation import InvalidInput
+
+    message = {"id": "m-1", "type": "unknown", "body": {}, field: value}
+    expected = (InvalidInput, problem) if problem else (router.UnknownMessageType, "no task for")
+    with pytest.raises(expected[0], match=expected[1]):
+        router.handler(message, lambda_context)
+
+
+def test_each_routed_or_unroutable_message_counts_once(router, lambda_context, emitted_metrics):
+    router.stubber.add_response(
+        "invoke",
+        {"StatusCode": 202},
+        {"FunctionName": "orders-fn", "InvocationType": "Event", "Payload": ANY},
+    )
+    router.handler({"id": "m-1", "type": "order.placed", "body": {}}, lambda_context)
+    assert emitted_metrics() == {"MessagesRouted": 1}
+    with pytest.raises(router.UnknownMessageType):
+        router.handler({"id": "m-2", "type": "invoice.sent", "body": {}}, lambda_context)
+    assert emitted_metrics() == {"UnroutableMessages": 1}
+
+
+BODY_LIMITS = [
+    *[("orders_handler", *case) for case in length_limits("customer_id", 1, 128)],
+    *[("orders_handler", *case) for case in number_limits("total_cents", minimum=0)],
+    *[("refunds_handler", *case) for case in length_limits("order_id", 1, 128)],
+    *[("refunds_handler", *case) for case in number_limits("amount_cents", minimum=1)],
+    *[("refunds_handler", *case) for case in length_limits("reason", 0, 500)],
+    *[("tickets_handler", *case) for case in length_limits("customer_id", 1, 128)],
+    *[("tickets_handler", *case) for case in length_limits("subject", 1, 200)],
+]
+
+
+@pytest.mark.parametrize(("entry", "field", "value", "problem"), BODY_LIMITS, ids=case_id)
+def test_each_task_body_field_has_its_documented_limits(tasks, lambda_context, entry, field, value, problem):
+    from shared.validation import InvalidInput
+
+    message_type = {"orders_handler": "order.placed", "refunds_handler": "payment.refunded"}.get(
+        entry, "ticket.opened"
+    )
+    body = {**MESSAGES[message_type][1], field: value}
+    handler = getattr(tasks, entry)
+    if problem:
+        with pytest.raises(InvalidInput, match=problem):
+            handler(routed(message_type, body), lambda_context)
+        assert stored() == []
+    else:
+        assert handler(routed(message_type, body), lambda_context) == {"id": "m-1", "stored": True}
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "problem"),
+    [
+        *length_limits("id", 1, 128),
+        *length_limits("type", 1, 128),
+        ("routed_at", "", "routed_at: shorter than 1"),
+    ],
+    ids=case_id,
+)
+def test_a_task_checks_the_envelope_the_router_checked(tasks, lambda_context, field, value, problem):
+    from shared.validation import InvalidInput
+
+    message = {**routed("order.placed", MESSAGES["order.placed"][1]), field: value}
+    if problem:
+        with pytest.raises(InvalidInput, match=problem):
+            tasks.orders_handler(message, lambda_context)
+    else:
+        assert tasks.orders_handler(message, lambda_context)["stored"] is True
+
+
+def test_a_refund_needs_no_reason(tasks, lambda_context):
+    body = {"order_id": "o-1", "amount_cents": 1}
+    assert tasks.refunds_handler(routed("payment.refunded", body), lambda_context)["stored"] is True
+
+
+def test_only_the_delivery_that_stores_a_message_counts_it(tasks, lambda_context, emitted_metrics):
+    message = routed("order.placed", MESSAGES["order.placed"][1])
+    tasks.orders_handler(message, lambda_context)
+    assert emitted_metrics() == {"MessagesStored": 1}
+    tasks.orders_handler(message, lambda_context)
+    assert emitted_metrics() == {}

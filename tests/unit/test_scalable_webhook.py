@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -329,3 +330,96 @@ def test_worker_validates_what_it_reads_from_the_queue(worker, lambda_context, e
     assert result == {"batchItemFailures": [{"itemIdentifier": event["Records"][1]["messageId"]}]}
     assert [item["id"] for item in stored()] == ["evt_1"]
     assert emitted_metrics() == {"WebhooksStored": 1}
+
+
+@pytest.mark.parametrize("offset", [-300, 300])
+def test_a_timestamp_exactly_300_s_from_now_is_still_accepted(receiver, lambda_context, offset):
+    assert receiver.handler(signed(WEBHOOK, timestamp=NOW + offset), lambda_context)["statusCode"] == 202
+
+
+def test_the_receiver_counts_accepted_refused_and_unverifiable_webhooks(
+    receiver, queue_url, load_handler, lambda_context, emitted_metrics
+):
+    receiver.handler(signed(WEBHOOK), lambda_context)
+    assert emitted_metrics() == {"WebhooksAccepted": 1}
+    receiver.handler(signed(WEBHOOK, secret="guess"), lambda_context)
+    assert emitted_metrics() == {"WebhooksRefused": 1}
+    receiver.handler(signed({"id": "e"}), lambda_context)
+    assert emitted_metrics() == {}, "a signed but malformed webhook is answered 400, not counted"
+    unread = load_handler("scalable_webhook", "receiver", QUEUE_URL=queue_url, SIGNING_SECRET_ARN="missing")
+    with at(0):
+        unread.handler(signed(WEBHOOK), lambda_context)
+    assert emitted_metrics() == {"SigningSecretUnavailable": 1}
+
+
+def test_a_base64_body_is_checked_as_the_bytes_the_sender_signed(receiver, queue_url, lambda_context):
+    event = signed(WEBHOOK)
+    event["body"] = base64.b64encode(event["body"].encode()).decode()
+    event["isBase64Encoded"] = True
+    assert receiver.handler(event, lambda_context)["statusCode"] == 202
+    assert json.loads(queued(queue_url)[0]["Body"]) == WEBHOOK
+
+
+@pytest.mark.parametrize(
+    ("body", "is_base64", "message"),
+    [
+        ("", False, "body: not valid JSON"),
+        ("not base64!", True, "body: not valid JSON"),  # a hand-made event: taken as the text it is
+        (base64.b64encode(b'{"id": "\xff"}').decode(), True, "body: not UTF-8"),
+    ],
+    ids=["empty", "not-base64", "not-utf8"],
+)
+def test_an_empty_or_undecodable_body_is_400(receiver, queue_url, lambda_context, body, is_base64, message):
+    raw = base64.b64decode(body) if is_base64 and body != "not base64!" else body.encode()
+    digest = hmac.new(SECRET.encode(), f"{NOW}.".encode() + raw, hashlib.sha256).hexdigest()
+    event = api_event(
+        "POST",
+        "/webhooks",
+        body=body,
+        headers={"X-Webhook-Timestamp": str(NOW), "X-Webhook-Signature": f"sha256={digest}"},
+    )
+    event["isBase64Encoded"] = is_base64
+    status, said = answer(receiver.handler(event, lambda_context))
+    assert (status, message in said) == (400, True), said
+    assert queued(queue_url) == []
+
+
+def test_a_contract_keyword_the_handlers_do_not_enforce_is_refused(queue_url, load_handler):
+    module = load_handler("scalable_webhook", "webhook_event")
+    with pytest.raises(ValueError, match=r"webhook contract: id: unsupported keywords \['format'\]"):
+        module.schema_from_json({"properties": {"id": {"type": "string", "format": "uuid"}}})
+
+
+def test_a_refresh_that_cannot_read_the_secret_reports_no_change(queue_url, load_handler):
+    module = load_handler("scalable_webhook", "signature")
+    assert module.CachedSecret("missing", max_age=300).refresh(NOW) is False
+
+
+def test_a_body_of_exactly_256_kib_is_accepted(receiver, queue_url, lambda_context):
+    compact = json.dumps({**WEBHOOK, "data": {"x": ""}}, separators=(",", ":"))
+    text = json.dumps({**WEBHOOK, "data": {"x": "a" * (262_144 - len(compact))}}, separators=(",", ":"))
+    assert len(text) == 262_144
+    assert receiver.handler(signed(text), lambda_context)["statusCode"] == 202
+    assert len(queued(queue_url)[0]["Body"]) == 262_144
+
+
+def test_after_a_rotation_a_call_signed_with_neither_secret_is_still_refused(
+    receiver, queue_url, lambda_context
+):
+    receiver.handler(signed(WEBHOOK), lambda_context)
+    boto3.client("secretsmanager").put_secret_value(SecretId="webhook-signing", SecretString="rotated")
+    with at(31):
+        assert answer(receiver.handler(signed(WEBHOOK, secret="guess"), lambda_context))[0] == 401
+    assert len(queued(queue_url)) == 1
+
+
+def test_a_contract_without_additional_properties_false_lets_extra_fields_through(queue_url, load_handler):
+    module = load_handler("scalable_webhook", "webhook_event")
+    properties = {"id": {"type": "string"}}
+    assert module.schema_from_json({"properties": properties}).validate({"id": "e", "x": 1}) == {
+        "id": "e",
+        "x": 1,
+    }
+    strict = module.schema_from_json({"properties": properties, "additionalProperties": False})
+    with pytest.raises(module.InvalidInput, match="x: unknown field"):
+        strict.validate({"id": "e", "x": 1})

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 
 import boto3
 import pytest
 
 from tests.events import api_event
+from tests.unit.limits import case_id, length_limits, number_limits, refused
 
 pytestmark = pytest.mark.unit
 
@@ -185,3 +187,52 @@ def test_each_created_item_is_counted_and_nothing_else(items, lambda_context, em
     call(items, lambda_context, "POST", "/items", body={"name": "", "price_cents": 1})
     call(items, lambda_context, "GET", "/items")
     assert emitted_metrics() == {}
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "problem"),
+    [
+        *refused(length_limits("name", 1, 100)),
+        *length_limits("description", 0, 1000),
+        *number_limits("price_cents", minimum=0, maximum=10**9),
+    ],
+    ids=case_id,
+)
+def test_an_item_has_the_limits_its_page_documents(items, lambda_context, field, value, problem):
+    body = {"name": "n", "price_cents": 1, field: value}
+    status, response = call(items, lambda_context, "POST", "/items", body=body)
+    if problem:
+        assert (status, response["message"]) == (400, problem)
+    else:
+        assert (status, response[field]) == (201, value)
+
+
+def test_a_description_is_optional(items, lambda_context):
+    status, created = call(items, lambda_context, "POST", "/items", body={"name": "n", "price_cents": 0})
+    assert status == 201 and "description" not in created
+
+
+@pytest.mark.parametrize(("limit", "expected"), [(None, 20), ("1", 1), ("100", 100)])
+def test_a_page_holds_20_items_unless_asked_for_1_to_100(items, lambda_context, limit, expected):
+    for number in range(101):
+        boto3.client("dynamodb").put_item(
+            TableName="items", Item={"id": {"S": f"i-{number:03}"}, "name": {"S": "n"}}
+        )
+    query = {} if limit is None else {"limit": limit}
+    status, page = call(items, lambda_context, "GET", "/items", query=query)
+    assert (status, len(page["items"])) == (200, expected) and "next_token" in page
+    status, response = call(items, lambda_context, "GET", "/items", query={"limit": "101"})
+    assert (status, response["message"]) == (400, "limit: expected an integer from 1 to 100")
+
+
+def test_an_item_deleted_while_it_is_replaced_is_404_not_recreated(items, lambda_context, monkeypatch):
+    monkeypatch.setattr(items.table, "get_item", lambda key, **kwargs: {"created_at": "2026-01-01T00:00:00Z"})
+    status, body = call(items, lambda_context, "PUT", "/items/gone", body={"name": "n", "price_cents": 1})
+    assert (status, body["message"]) == (404, "item gone not found")
+    assert stored_items() == []
+
+
+def test_an_item_is_stamped_in_utc_to_the_millisecond(items, lambda_context):
+    _, created = call(items, lambda_context, "POST", "/items", body={"name": "n", "price_cents": 1})
+    stamp = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00"
+    assert re.fullmatch(stamp, created["created_at"]) and created["updated_at"] == created["created_at"]

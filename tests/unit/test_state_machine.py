@@ -9,6 +9,7 @@ import pytest
 from botocore.stub import Stubber
 
 from patterns.state_machine import ZONE_STATUS_INDEX
+from tests.unit.limits import case_id, length_limits, refused
 
 pytestmark = pytest.mark.unit
 
@@ -321,3 +322,133 @@ def test_cancel_of_a_malformed_order_reports_it_without_writing(load, dynamodb, 
         "driver_released": False,
     }
     assert get(dynamodb, "orders", "order_id", "o-9") == {}
+
+
+# --------------------------------------------------------------------------------------------- limits and metrics
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "problem"),
+    [
+        *length_limits("order_id", 1, 128),
+        *length_limits("customer_id", 1, 128),
+        *length_limits("zone", 1, 64),
+    ],
+    ids=case_id,
+)
+def test_an_order_takes_ids_of_1_to_128_characters_and_a_zone_of_1_to_64(
+    load, lambda_context, field, value, problem
+):
+    module = load("load_drivers")
+    if problem:
+        with pytest.raises(sys.modules["workflow"].InvalidOrder, match=problem):
+            module.handler({**ORDER, field: value}, lambda_context)
+    else:
+        assert module.handler({**ORDER, field: value}, lambda_context)["attempt"] == 1
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "problem"),
+    [
+        *length_limits("order_id", 1, 128),
+        *length_limits("driver_id", 1, 128),
+        *length_limits("task_token", 1, 1024),
+    ],
+    ids=case_id,
+)
+def test_a_handover_takes_ids_of_1_to_128_characters_and_a_token_of_1_to_1024(
+    load, dynamodb, lambda_context, field, value, problem
+):
+    from shared.validation import InvalidInput
+
+    handover = {"order_id": "o-1", "driver_id": "d-1", "task_token": "token-1", field: value}
+    dynamodb.put_item(
+        TableName="orders",
+        Item={"order_id": {"S": handover["order_id"] or "o-1"}, "driver_id": {"S": handover["driver_id"]}},
+    )
+    handler = load("await_delivery").handler
+    if problem:
+        with pytest.raises(InvalidInput, match=problem):
+            handler(handover, lambda_context)
+    else:
+        assert handler(handover, lambda_context)["status"] == "en_route"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "problem"),
+    [*refused(length_limits("order_id", 1, 128)), *length_limits("reason", 1, 256)],
+    ids=case_id,
+)
+def test_a_report_takes_an_order_id_of_up_to_128_characters_and_a_reason_of_1_to_256(
+    confirm, lambda_context, field, value, problem
+):
+    report = {"order_id": "o-1", "delivered": False, "reason": "nobody home", field: value}
+    if problem:
+        answer = confirm.handler(report, lambda_context)
+        assert answer["statusCode"] == 400 and problem in answer["error"]["message"]
+    else:
+        cause = report["reason"]
+        confirm.stubber.add_response(
+            "send_task_failure", {}, {"taskToken": "token-1", "error": "DeliveryFailed", "cause": cause}
+        )
+        assert confirm.handler(report, lambda_context) == {"statusCode": 202}
+
+
+def test_a_failed_delivery_without_a_reason_is_sent_back_as_not_delivered(confirm, lambda_context):
+    confirm.stubber.add_response(
+        "send_task_failure", {}, {"taskToken": "token-1", "error": "DeliveryFailed", "cause": "not delivered"}
+    )
+    assert confirm.handler({"order_id": "o-1", "delivered": False}, lambda_context) == {"statusCode": 202}
+
+
+@pytest.mark.parametrize(
+    ("order", "expected"),
+    [
+        ({"status": {"S": "assigned"}, "task_token": {"S": "token-1"}}, "not en route yet"),
+        ({"status": {"S": "en_route"}}, "no token stored"),
+    ],
+)
+def test_a_report_before_the_order_is_en_route_with_a_token_is_a_404(
+    confirm, dynamodb, lambda_context, order, expected
+):
+    dynamodb.put_item(TableName="orders", Item={"order_id": {"S": "o-1"}, **order})
+    answer = confirm.handler({"order_id": "o-1", "delivered": True}, lambda_context)
+    assert (answer["statusCode"], answer["error"]["code"]) == (404, "NotOutForDelivery"), expected
+
+
+@pytest.mark.parametrize(
+    ("delivered", "operation", "metric"),
+    [(True, "send_task_success", "DeliveriesConfirmed"), (False, "send_task_failure", "DeliveriesFailed")],
+)
+def test_each_report_counts_as_confirmed_or_failed(
+    confirm, lambda_context, emitted_metrics, delivered, operation, metric
+):
+    confirm.stubber.add_response(operation, {})
+    confirm.handler({"order_id": "o-1", "delivered": delivered}, lambda_context)
+    assert emitted_metrics() == {metric: 1}
+    confirm.handler({"order_id": "o-1"}, lambda_context)
+    assert emitted_metrics() == {}, "a refused report counts nothing"
+
+
+def test_a_search_that_finds_no_driver_counts_it(load, dynamodb, lambda_context, emitted_metrics):
+    handler = load("load_drivers").handler
+    handler(ORDER, lambda_context)
+    assert emitted_metrics() == {"NoDriverYet": 1}
+    driver(dynamodb, "d-1")
+    handler(ORDER, lambda_context)
+    assert emitted_metrics() == {}
+
+
+def test_assignments_receipts_and_cancellations_count_once_each(
+    load, dynamodb, lambda_context, emitted_metrics
+):
+    driver(dynamodb, "d-1")
+    load("assign_driver").handler(ORDER, lambda_context)
+    assert emitted_metrics() == {"DriversAssigned": 1}
+    load("assign_driver").handler(ORDER, lambda_context)
+    assert emitted_metrics() == {}, "a retried assignment claims no one"
+    event = {**assigned(dynamodb, "o-2", "d-2"), "delivery": {"delivered_at": "2026-01-01T00:30:00+00:00"}}
+    load("issue_receipt").handler(event, lambda_context)
+    assert emitted_metrics() == {"OrdersDelivered": 1}
+    load("cancel_order").handler({**ORDER, "failure": {"Error": "X", "Cause": "y"}}, lambda_context)
+    assert emitted_metrics() == {"OrdersCancelled": 1}

@@ -230,3 +230,43 @@ def test_a_body_of_256_kib_is_written(processor, table, lambda_context):
     body = {"type": "order.placed", "payload": {"note": ""}}
     body["payload"]["note"] = "x" * (262_144 - len(json.dumps(body)))
     assert processor.event_handler(put_event("req-1", body), lambda_context)["written"] is True
+
+
+@pytest.mark.parametrize(("length", "written"), [(1, True), (128, True), (129, False)])
+def test_a_request_id_has_1_to_128_characters(processor, table, lambda_context, length, written):
+    event = put_event("r" * length, GOOD)
+    if written:
+        assert processor.event_handler(event, lambda_context)["written"] is True
+    else:
+        with pytest.raises(processor.InvalidInput, match="request_id: expected a string of 1 to 128"):
+            processor.event_handler(event, lambda_context)
+        assert not items(table)
+
+
+def test_processed_duplicate_and_rejected_requests_are_counted(
+    processor, table, lambda_context, emitted_metrics
+):
+    processor.event_handler(put_event("req-1", GOOD), lambda_context)
+    assert emitted_metrics() == {"RequestsProcessed": 1}
+    processor.event_handler(put_event("req-1", GOOD), lambda_context)
+    assert emitted_metrics() == {"DuplicateRequests": 1}
+    with pytest.raises(processor.InvalidInput):
+        processor.event_handler(put_event("req-2", {"type": "order.placed"}), lambda_context)
+    assert emitted_metrics() == {"RequestsRejected": 1}
+    processor.sqs_handler(stored_messages(("req-3", "{not json"), ("req-4", GOOD)), lambda_context)
+    assert emitted_metrics() == {"RequestsRejected": 1, "RequestsProcessed": 1}
+    processor.stream_handler(stored_rows(("req-5", "{not json"), ("req-6", GOOD)), lambda_context)
+    assert emitted_metrics() == {"RequestsRejected": 1, "RequestsProcessed": 1}
+
+
+def test_a_stream_record_without_a_new_image_is_a_batch_item_failure(processor, table, lambda_context):
+    event = stored_rows(("req-1", GOOD), ("req-2", GOOD))
+    del event["Records"][0]["dynamodb"]["NewImage"]
+    failed = processor.stream_handler(event, lambda_context)["batchItemFailures"]
+    assert failed == [{"itemIdentifier": event["Records"][0]["dynamodb"]["SequenceNumber"]}]
+    assert set(items(table)) == {"req-2"}
+
+
+def test_the_body_limit_counts_utf8_bytes_not_escaped_text(processor, table, lambda_context):
+    body = {"type": "order.placed", "payload": {"note": "\u00e9" * 100_000}}  # 200 KB in UTF-8
+    assert processor.event_handler(put_event("req-1", body), lambda_context)["written"] is True

@@ -76,3 +76,11 @@ def test_the_list_is_sorted_by_id(products, lambda_context):
 def test_a_route_the_service_does_not_serve_is_a_404_naming_it_not_a_crash(products, lambda_context):
     status, body = call(products, lambda_context, "DELETE", "/products/p-1", "/products/{id}")
     assert (status, body) == (404, {"statusCode": 404, "message": "Not found"})
+
+
+def test_a_list_holds_50_products_and_says_when_there_are_more(products, lambda_context):
+    client = boto3.client("dynamodb")
+    for number in range(49):
+        client.put_item(TableName="products", Item={"id": {"S": f"q-{number:02}"}})
+    status, body = call(products, lambda_context, "GET", "/products")
+    assert (status, len(body["products"]), body["truncated"]) == (200, 50, True)

@@ -1,0 +1,149 @@
+"""The mutation tool's mutants, the import hook that plays them, and its equivalent-mutant list."""
+
+from __future__ import annotations
+
+import importlib
+import re
+import sys
+
+import pytest
+
+from benchmarks.mutate import (
+    ROOT,
+    Mutant,
+    MutantFinder,
+    Outcome,
+    Reach,
+    load_equivalent,
+    modules,
+    mutants,
+    mutate,
+    render,
+    score,
+)
+from benchmarks.mutate import tests_for as reaching
+
+pytestmark = pytest.mark.infra
+
+SOURCE = '''"""Docstring: never mutated."""
+import logging
+
+logger = logging.getLogger()
+LIMIT: int = 10
+
+
+def check(value, items):
+    """Docstring."""
+    logger.info("checking")
+    if value < LIMIT and value in items:
+        items.append(value)
+        return value + 1
+    items[0] = None
+    raise ValueError("no")
+'''
+
+
+def descriptions(source: str = SOURCE) -> list[tuple[int, str]]:
+    return sorted((m.line, m.description) for m in mutants("m.py", source))
+
+
+def test_each_kind_of_mutant_is_found_once_and_docstrings_annotations_and_logs_are_left_alone():
+    assert descriptions() == [
+        (5, "10 -> 11"),
+        (5, "10 -> 9"),
+        (11, "< -> <="),
+        (11, "and -> or"),
+        (11, "if value < LIMIT and value in items -> if not (...)"),
+        (11, "in -> not in"),
+        (12, "delete: items.append(value)"),
+        (13, "+ -> -"),
+        (13, "1 -> 0"),
+        (13, "1 -> 2"),
+        (13, "return value + 1 -> return None"),
+        (14, "0 -> -1"),
+        (14, "0 -> 1"),
+        (14, "delete: items[0] = None"),
+        (15, "delete: raise ValueError('no')"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("description", "value", "expected"),
+    [
+        ("< -> <=", 10, ([10, 10], 11)),  # unmutated, 10 fails the guard and raises
+        ("in -> not in", 3, ValueError),
+        ("and -> or", 20, ([20, 20], 21)),
+        ("return value + 1 -> return None", 3, ([3, 3], None)),
+        ("+ -> -", 3, ([3, 3], 2)),
+        ("delete: raise ValueError('no')", 20, ([None], None)),
+        ("delete: items.append(value)", 3, ([3], 4)),
+    ],
+)
+def test_a_mutant_changes_that_one_node(description, value, expected):
+    [mutant] = [m for m in mutants("m.py", SOURCE) if m.description == description]
+    namespace: dict = {}
+    exec(compile(mutate(SOURCE, mutant), "m.py", "exec"), namespace)  # noqa: S102  (the test's own source)
+    items = [value]
+    try:
+        outcome = namespace["check"](value, items)
+        outcome = (items, outcome)
+    except ValueError:
+        outcome = ValueError
+    assert outcome == expected
+
+
+def test_the_import_hook_serves_the_mutant_for_its_file_only(tmp_path, monkeypatch):
+    (tmp_path / "target_mod.py").write_text("def answer():\n    return 1 + 1\n")
+    (tmp_path / "other_mod.py").write_text("def answer():\n    return 1 + 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    source = (tmp_path / "target_mod.py").read_text()
+    [mutant] = [m for m in mutants("target_mod.py", source) if m.description == "+ -> -"]
+    finder = MutantFinder(tmp_path / "target_mod.py", mutate(source, mutant))
+    monkeypatch.setattr(sys, "meta_path", [finder, *sys.meta_path])
+    for name in ("target_mod", "other_mod"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    assert importlib.import_module("target_mod").answer() == 0
+    assert importlib.import_module("other_mod").answer() == 2
+    assert (tmp_path / "target_mod.py").read_text() == source, "the file is never edited"
+
+
+def test_a_mutant_outside_any_function_is_reached_by_every_test_of_its_module():
+    reach = Reach(
+        lines={"m.py": {"5": ["t::c"], "11": ["t::b"]}},
+        durations={"t::a": 2.0, "t::b": 1.0, "t::c": 3.0},
+        imported={"m.py": ["t::a", "t::b", "t::c"]},
+    )
+    at = {m.line: m for m in mutants("m.py", SOURCE)}
+    assert reaching(reach, at[11]) == ["t::b"]
+    assert at[5].at_import and not at[11].at_import
+    assert reaching(reach, at[5]) == ["t::b", "t::a", "t::c"], "only t::c imported it first; fastest first"
+    assert reaching(reach, at[12]) == [], "a line no test runs"
+
+
+def test_equivalent_mutants_are_read_with_their_reason_and_left_out_of_the_score(tmp_path):
+    listed = tmp_path / "equivalent.txt"
+    listed.write_text("# comment\n\nm.py:5 | 10 -> 11 | the limit is only a default\n")
+    assert load_equivalent(listed) == {("m.py", 5, "10 -> 11"): "the limit is only a default"}
+    listed.write_text("m.py:5 | 10 -> 11\n")
+    with pytest.raises(SystemExit, match=re.escape("expected 'path:line | mutation | reason'")):
+        load_equivalent(listed)
+    mutant = Mutant("m.py", 5, 0, 1, "int+1", "10 -> 11")
+    outcomes = [
+        Outcome(mutant, "killed"),
+        Outcome(mutant, "timeout"),
+        Outcome(mutant, "survived"),
+        Outcome(mutant, "equivalent", "why"),
+        Outcome(mutant, "not run"),
+    ]
+    [module] = score(outcomes)
+    assert (module.killed, module.scored) == (2, 3)
+    assert "| m.py | 2/3 | 67% | 1 | 0 | 1 | 1 |" in render([module])
+    assert "- `m.py:5` 10 -> 11" in render([module])
+
+
+def test_the_configured_modules_exist_and_every_handler_is_mutated():
+    targets, tests = modules()
+    handlers = {str(p.relative_to(ROOT)) for p in ROOT.glob("functions/*/*.py")}
+    assert handlers <= set(targets)
+    assert all((ROOT / t).is_file() for t in targets) and tests == ["tests/localcloud", "tests/unit"]
+    assert modules(["functions/router/*"])[1] == ["tests/unit"]
