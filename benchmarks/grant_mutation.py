@@ -43,7 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as ``python benchmarks/grant_mutation.py``
     sys.path.insert(0, str(ROOT))
 
-from localcloud.assembly import StackArtifact, load_stack  # noqa: E402
+from localcloud.core.assembly import StackArtifact, load_stack  # noqa: E402
 
 #: Credentials and region that cannot reach a real account, set before boto3 loads in a worker.
 FAKE_AWS = {

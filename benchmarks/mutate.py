@@ -54,12 +54,12 @@ ROOT = Path(__file__).resolve().parent.parent
 LOCALCLOUD_TESTS = ("tests/localcloud",)
 MODULES: dict[str, tuple[str, ...]] = {
     "functions/*/*.py": ("tests/unit",),
-    "localcloud/event_sources/*.py": LOCALCLOUD_TESTS,
-    "localcloud/iam.py": LOCALCLOUD_TESTS,
-    "localcloud/apigateway/{routing,authorizers,integrations}.py": LOCALCLOUD_TESTS,
-    "localcloud/stepfunctions/*.py": LOCALCLOUD_TESTS,
-    "localcloud/delivery.py": LOCALCLOUD_TESTS,
-    "localcloud/clock.py": LOCALCLOUD_TESTS,
+    "localcloud/services/lambda_/event_sources/*.py": LOCALCLOUD_TESTS,
+    "localcloud/core/iam.py": LOCALCLOUD_TESTS,
+    "localcloud/services/apigateway/{routing,authorizers,integrations}.py": LOCALCLOUD_TESTS,
+    "localcloud/services/stepfunctions/*.py": LOCALCLOUD_TESTS,
+    "localcloud/core/delivery.py": LOCALCLOUD_TESTS,
+    "localcloud/core/clock.py": LOCALCLOUD_TESTS,
 }
 #: Mutants judged equivalent, each with its reason: ``path:line | mutation | reason``.
 EQUIVALENT = ROOT / "benchmarks" / "mutate_equivalent.txt"

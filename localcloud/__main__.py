@@ -77,9 +77,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from localcloud.assembly import load_stack
     from localcloud.aws_endpoint.door import aws_front_door
     from localcloud.cloud import LocalCloud
+    from localcloud.core.assembly import load_stack
     from localcloud.server import LocalServer
 
     with tempfile.TemporaryDirectory(prefix="localcloud.") as scratch:
@@ -122,7 +122,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _watch(args: argparse.Namespace, server, scratch: str, stack_name: str):
     """Start redeploying on changes to the app's files (see :mod:`localcloud.watch`)."""
-    from localcloud.assembly import load_stack
+    from localcloud.core.assembly import load_stack
     from localcloud.watch import Reloader, Watch
 
     def synthesize_again():

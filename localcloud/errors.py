@@ -61,3 +61,20 @@ class StateMachineDefinitionError(LocalCloudError):
         super().__init__(f"{where}: {reason}")
         self.machine = machine
         self.state = state
+
+
+class Throttled(LocalCloudError):
+    """The function is at its reserved concurrency: Lambda answers 429 TooManyRequestsException."""
+
+
+class ReadTimedOut(LocalCloudError):
+    """The caller's SDK stopped waiting (its read timeout) before the function answered; the function
+    ran on to its end, as on AWS, where the invocation does not stop when its caller hangs up."""
+
+    def __init__(self, function: str, read_timeout: float, duration: float) -> None:
+        super().__init__(
+            f"{function} answered after {duration:g}s, past the caller's read timeout of {read_timeout:g}s"
+        )
+        self.function = function
+        self.read_timeout = read_timeout
+        self.duration = duration

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from localcloud.assembly import StackArtifact
+from localcloud.core.assembly import StackArtifact
 from localcloud.errors import LocalCloudError
 
 if TYPE_CHECKING:
@@ -277,7 +277,7 @@ def _like(cloud: LocalCloud, artifact: StackArtifact, moment: Any) -> LocalCloud
         region=cloud.region,
         account=cloud.account,
         start=moment,
-        parameters=cloud._parameter_overrides,
+        parameters=cloud.kernel.parameter_overrides,
         enforce_iam=cloud.enforce_iam,
     )
 

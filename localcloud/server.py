@@ -1,6 +1,6 @@
 """A real HTTP server on localhost for a running local cloud: curl, browsers and HTTP test tools.
 
-Each front door (a REST API stage, a CloudFront distribution) gets its own port, so its URLs look
+Each front door a service offers (a REST API stage, a CloudFront distribution) gets its own port, so its URLs look
 like the deployed ones: ``http://127.0.0.1:4566/prod/items`` for
 ``https://{id}.execute-api.{region}.amazonaws.com/prod/items``.
 
@@ -18,46 +18,29 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import selectors
 import socketserver
 import threading
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
+from localcloud.core.front_doors import FrontDoor
 from localcloud.errors import LocalCloudError
-from localcloud.http import HttpRequest, HttpResponse
-from localcloud.warm import in_place_while_serving
+from localcloud.lib.http import HttpRequest, HttpResponse
 
 if TYPE_CHECKING:
     from localcloud.cloud import LocalCloud
 
 log = logging.getLogger("localcloud.server")
 
-Dispatch = Callable[[HttpRequest], HttpResponse]
-
 
 class NothingToServe(LocalCloudError):
     """The stack has no front door a server could serve."""
-
-
-@dataclass
-class FrontDoor:
-    kind: str
-    """``api`` or ``distribution``."""
-    name: str
-    url: str
-    dispatch: Dispatch
-    resource_id: str
-    """The API's id or the distribution's id."""
-    base_path: str = ""
-    """What the deployed URL has before the route: the stage (``/prod``) for an API."""
-    port: int | None = None
-    """A port of its own (the AWS endpoint's); None: the next of the server's consecutive ports."""
 
 
 class LocalServer:
@@ -131,8 +114,8 @@ class LocalServer:
 
     def serve_forever(self, poll_interval: float = 0.25) -> None:
         """Serve until :meth:`shutdown`; between requests, let due work run. Warm functions keep
-        their modules in place meanwhile (see :mod:`localcloud.warm`)."""
-        with selectors.DefaultSelector() as selector, in_place_while_serving():
+        their modules in place meanwhile (see :mod:`localcloud.services.lambda_.warm`)."""
+        with selectors.DefaultSelector() as selector, _serving(self.cloud):
             while not self._stop.is_set():
                 self._listen(selector)
                 for key, _ in selector.select(poll_interval):
@@ -220,37 +203,25 @@ class _QuietHTTPServer(HTTPServer):
         log.warning("connection from %s failed", client_address[0], exc_info=log.isEnabledFor(logging.DEBUG))
 
 
+@contextlib.contextmanager
+def _serving(cloud: LocalCloud) -> Iterator[None]:
+    """What each service keeps in place while a server serves (Lambda: warm functions' modules)."""
+    with contextlib.ExitStack() as stack:
+        for service in cloud.kernel.registry.services.values():
+            if service.serving is not None:
+                stack.enter_context(service.serving())
+        yield
+
+
 def _front_doors(cloud: LocalCloud) -> list[FrontDoor]:
-    doors = []
-    gateway = getattr(cloud, "apigateway", None)
-    for endpoint in gateway.endpoints() if gateway is not None else []:
-        for stage in endpoint.stages:
-            doors.append(
-                FrontDoor(
-                    "api",
-                    f"{endpoint.logical_id} ({endpoint.api_id}) stage {stage}",
-                    "",
-                    _bind(gateway.dispatch, endpoint.api_id),
-                    endpoint.api_id,
-                    base_path=f"/{stage}",
-                )
-            )
-    cloudfront = getattr(cloud, "cloudfront", None)
-    for distribution in cloudfront.distributions() if cloudfront is not None else []:
-        doors.append(
-            FrontDoor(
-                "distribution",
-                f"{distribution.logical_id} ({distribution.distribution_id})",
-                "",
-                _bind(cloudfront.dispatch, distribution.distribution_id),
-                distribution.distribution_id,
-            )
-        )
-    return doors
-
-
-def _bind(dispatch: Callable[[str, HttpRequest], HttpResponse], resource_id: str) -> Dispatch:
-    return lambda request: dispatch(resource_id, request)
+    """Every front door the stack's services offer, in the order of the list of services."""
+    kernel = cloud.kernel
+    return [
+        door
+        for service in kernel.registry.services.values()
+        if service.front_doors is not None
+        for door in service.front_doors(kernel)
+    ]
 
 
 def _handler(server: LocalServer, door: FrontDoor) -> type[BaseHTTPRequestHandler]:

@@ -34,8 +34,8 @@ def cloud_for(target: Any, stack_name: str | None = None, **kwargs: Any) -> Loca
 
     An ``App`` is synthesized once: the CDK keeps its assembly, so asking again is free.
     """
-    from localcloud.assembly import load_stack
     from localcloud.cloud import LocalCloud
+    from localcloud.core.assembly import load_stack
 
     if isinstance(target, str | os.PathLike):
         directory = Path(target)

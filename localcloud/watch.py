@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from localcloud.redeploy import Changes, RedeployFailed, diff, swap
 
 if TYPE_CHECKING:
-    from localcloud.assembly import StackArtifact
+    from localcloud.core.assembly import StackArtifact
     from localcloud.server import LocalServer
 
 #: Never watched, whatever cdk.json says: build output, environments, caches and hidden entries.

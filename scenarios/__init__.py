@@ -111,11 +111,9 @@ def stack_parameters(pattern_id: str) -> Iterator[dict[str, str]]:
 def _check_service_use(show: Show) -> None:
     """Checks every scenario gets: what Lambda does with each invoked function's role held, so a
     template without its logs or X-Ray grants fails its scenario as it would lose them on AWS."""
-    from localcloud.function_role import dropped
-
-    lost_logs = dropped(show.cloud, "logs")
+    lost_logs = show.cloud.dropped("logs")
     show.that("every invoked function's log lines reached its log group", not lost_logs, "; ".join(lost_logs))
-    lost_segments = dropped(show.cloud, "xray")
+    lost_segments = show.cloud.dropped("xray")
     show.that(
         "every actively traced function's and state machine's segments reached X-Ray",
         not lost_segments,

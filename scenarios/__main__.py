@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
 
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
     from localcloud import LocalCloud
-    from localcloud.assembly import load_stack
+    from localcloud.core.assembly import load_stack
     from patterns.registry import PATTERNS, get
 
     chosen = [get(pattern_id) for pattern_id in args.patterns] or list(PATTERNS)

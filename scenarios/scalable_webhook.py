@@ -13,7 +13,7 @@ from scenarios import Show
 
 if TYPE_CHECKING:
     from localcloud import LocalCloud
-    from localcloud.http import HttpResponse
+    from localcloud.lib.http import HttpResponse
 
 #: The webhook contract the construct and the handlers read: header names, tolerance, body limit.
 CONTRACT: dict[str, Any] = json.loads(
@@ -81,7 +81,7 @@ def run(show: Show) -> None:
     show.equal("the worker stores each webhook once, the duplicate included", len(table), 25)
     worker = cloud.function("Pattern/Worker")
     peak = max(
-        cloud.invoker.concurrency_at(worker, span.at)
+        cloud.service("lambda").invoker.concurrency_at(worker, span.at)
         for span in cloud.trace.find("invoke", target=worker.name)
     )
     show.that("the worker never runs more than 2 at a time", peak <= 2, f"peak concurrency {peak}")

@@ -74,7 +74,7 @@ def local_cloud(cloud_assembly, run):
     The stacks are the session's one synthesis; each cloud is fresh and stops with the test. When
     the test fails, the trace of what happened is added to its report.
     """
-    from localcloud.assembly import load_stack
+    from localcloud.core.assembly import load_stack
     from patterns.registry import get
 
     def start(pattern_id: str, variant: str | None = None, **kwargs):

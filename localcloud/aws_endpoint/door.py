@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING
 
 from localcloud.aws_endpoint.endpoint import AwsEndpoint
 from localcloud.aws_endpoint.protocol import ProtocolError, parse_request
-from localcloud.server import FrontDoor
+from localcloud.core.front_doors import FrontDoor
 
 if TYPE_CHECKING:
     from localcloud.cloud import LocalCloud
-    from localcloud.http import HttpRequest
+    from localcloud.lib.http import HttpRequest
 
 
 def aws_front_door(cloud: LocalCloud, port: int) -> FrontDoor:

@@ -28,9 +28,9 @@ from localcloud.aws_endpoint.protocol import (
     parse_request,
     success_response,
 )
+from localcloud.core.iam import access_denied
 from localcloud.errors import FunctionNotFound, LocalCloudError, ResourceNotFound
-from localcloud.http import HttpRequest, HttpResponse
-from localcloud.iam import access_denied
+from localcloud.lib.http import HttpRequest, HttpResponse
 
 if TYPE_CHECKING:
     from localcloud.cloud import LocalCloud
@@ -128,7 +128,7 @@ class AwsEndpoint:
     def _authorize(self, caller: tuple[str, str], action: str, resource: str, operation: str) -> None:
         """IAM for what the endpoint answers itself, as the cloud checks what moto answers."""
         decision = self.cloud.iam.decide(caller[0], action, resource)
-        if self.cloud.enforce_iam and not decision.allowed:
+        if self.cloud.kernel.enforce_iam and not decision.allowed:
             refused = access_denied("cloudformation", operation, *caller, action, resource, decision.reason)
             raise ProtocolError(403, "AccessDenied", refused.response["Error"]["Message"])
 
@@ -136,7 +136,7 @@ class AwsEndpoint:
         """Make the call through the cloud's in-process client; moto's raw answer when it made one."""
         client = self._client(call.service.service_name)
         self._answered = None
-        acting = self.cloud.acting_as(caller[0], caller[1], None) if caller else nullcontext()
+        acting = self.cloud.kernel.acting_as(caller[0], caller[1], None) if caller else nullcontext()
         try:
             with acting:
                 parsed = getattr(client, xform_name(call.operation.name))(**call.params)
@@ -206,7 +206,7 @@ class AwsEndpoint:
         cloud = self.cloud
         return (
             f"arn:{cloud.partition}:cloudformation:{cloud.region}:{cloud.account}:stack/"
-            f"{cloud.stack_name}/{cloud.short_id('stack')}"
+            f"{cloud.stack_name}/{cloud.kernel.short_id('stack')}"
         )
 
     def _stack_answer(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:

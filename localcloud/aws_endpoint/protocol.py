@@ -22,7 +22,7 @@ import botocore.session
 from botocore.model import OperationModel, ServiceModel, Shape
 from botocore.utils import parse_timestamp
 
-from localcloud.http import HttpRequest, HttpResponse
+from localcloud.lib.http import HttpRequest, HttpResponse
 
 #: The services the endpoint answers: what the local cloud provisions or reads, by botocore name.
 SERVED = (

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from localcloud.assembly import StackArtifact, load_stack
+from localcloud.core.assembly import StackArtifact, load_stack
 from patterns.registry import get
 from patterns.stack import PatternStack, new_app
 

@@ -20,8 +20,8 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from localcloud import LocalCloud
-from localcloud.assembly import load_stack
-from localcloud.http import HttpResponse
+from localcloud.core.assembly import load_stack
+from localcloud.lib.http import HttpResponse
 from patterns.registry import get
 
 #: Deterministic and small: each fuzz file stays within the suite's few seconds per e2e file.

@@ -22,8 +22,8 @@ from awscli.clidriver import create_clidriver
 
 from localcloud import LocalCloud
 from localcloud.__main__ import main
-from localcloud.assembly import load_stack
 from localcloud.aws_endpoint.door import aws_examples, aws_front_door
+from localcloud.core.assembly import load_stack
 from localcloud.server import LocalServer
 from patterns.registry import get
 from patterns.storage_first import EVENT_DETAIL_TYPE, EVENT_SOURCE

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from localcloud import LocalCloud
-from localcloud.assembly import load_stack
+from localcloud.core.assembly import load_stack
 from scenarios.scalable_webhook import CONTRACT, Sender
 
 pytestmark = pytest.mark.e2e

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from localcloud import LocalCloud
-from localcloud.assembly import load_stack
+from localcloud.core.assembly import load_stack
 from patterns.sfn_crud import MAX_ID_LENGTH, MAX_NAME_LENGTH, MAX_PRICE
 
 pytestmark = pytest.mark.e2e

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from localcloud import LocalCloud
-from localcloud.assembly import load_stack
+from localcloud.core.assembly import load_stack
 from patterns.registry import get
 from patterns.storage_first import request_contract
 

@@ -10,7 +10,7 @@ import copy
 import pytest
 
 from benchmarks.grant_mutation import grants, report, run
-from localcloud.assembly import StackArtifact, load_stack
+from localcloud.core.assembly import StackArtifact, load_stack
 from patterns.registry import get
 
 pytestmark = pytest.mark.e2e

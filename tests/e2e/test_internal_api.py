@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ClientError
 
-from localcloud.assembly import load_stack
+from localcloud.core.assembly import load_stack
 from patterns.defaults import PatternFunction, acknowledge
 from patterns.registry import get
 from patterns.stack import PatternStack, new_app

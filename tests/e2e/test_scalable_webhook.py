@@ -11,8 +11,7 @@ import math
 
 import pytest
 
-from localcloud.assembly import load_stack
-from localcloud.observers import OBSERVERS
+from localcloud.core.assembly import load_stack
 from scenarios.scalable_webhook import CONTRACT, Sender
 
 pytestmark = pytest.mark.e2e
@@ -53,7 +52,7 @@ def test_a_burst_drains_at_the_throttle(cloud):
     assert len(stored(cloud)) == burst
     invocations = cloud.trace.find("invoke", target=worker.name)
     assert len(invocations) == burst // 10, "batches of 10"
-    peak = max(cloud.invoker.concurrency_at(worker, span.at) for span in invocations)
+    peak = max(cloud.service("lambda").invoker.concurrency_at(worker, span.at) for span in invocations)
     assert peak == 2, "the event source's maximum concurrency holds"
     rounds = math.ceil(burst / (10 * 2))
     assert cloud.clock.elapsed() == pytest.approx(rounds * worker.duration, abs=0.01)
@@ -118,8 +117,9 @@ def test_the_secret_is_read_once_and_again_after_five_minutes(cloud, monkeypatch
     old = Sender(cloud)
     reads: list[str] = []
     key = ("secretsmanager", "GetSecretValue")
-    counter = [*OBSERVERS.get(key, []), lambda _cloud, params, _response: reads.append(params["SecretId"])]
-    monkeypatch.setitem(OBSERVERS, key, counter)
+    observers = cloud.kernel.registry.observers
+    counter = [*observers.get(key, []), lambda _cloud, params, _response: reads.append(params["SecretId"])]
+    monkeypatch.setitem(observers, key, counter)
     assert [old.post(webhook(n)).status_code for n in range(3)] == [202] * 3
     assert reads == [cloud.outputs["SigningSecretArn"]], "one read for three webhooks"
     secrets = cloud.client("secretsmanager")

@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 import pytest
 
-from localcloud.apigateway.vtl import render
+from localcloud.services.apigateway.vtl import render
 from patterns.sfn_crud import MAX_PRICE, _response_template
 
 pytestmark = pytest.mark.e2e
@@ -32,7 +32,7 @@ def test_an_item_is_put_read_replaced_and_deleted(local_cloud):
 
     item = cloud.client("dynamodb").scan(TableName=cloud.outputs["TableName"])["Items"]
     assert item == []
-    assert not cloud.functions, "no Lambda function in this pattern"
+    assert not cloud.service("lambda").functions, "no Lambda function in this pattern"
 
 
 def test_each_request_is_one_synchronous_express_execution_as_the_apis_role(local_cloud):

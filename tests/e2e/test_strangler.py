@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from localcloud.http import HttpRequest
+from localcloud.lib.http import HttpRequest
 from patterns.defaults import SecureDefaultOverridden
 from patterns.strangler import PATH_TRAVERSAL_RULE
 from scenarios.strangler import SERVED_BY, LegacyServer

@@ -21,7 +21,7 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from localcloud.apigateway.vtl import TemplateFailed, render
+from localcloud.services.apigateway.vtl import TemplateFailed, render
 from patterns.defaults import vtl_json_string
 
 pytestmark = pytest.mark.e2e

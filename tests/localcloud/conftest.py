@@ -10,7 +10,7 @@ from aws_cdk import App, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_lambda as lambda_
 
-from localcloud.assembly import StackArtifact, load_stack
+from localcloud.core.assembly import StackArtifact, load_stack
 from patterns.stack import SYNTH_METADATA
 
 FUNCTIONS = Path(__file__).parent / "functions"

@@ -9,7 +9,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 
 from localcloud import LocalCloud
-from localcloud.trace import Span
+from localcloud.core.trace import Span
 from tests.localcloud.conftest import python_function
 
 

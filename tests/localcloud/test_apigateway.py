@@ -14,7 +14,7 @@ from aws_cdk import aws_apigateway as apigw
 
 from localcloud import LocalCloud
 from localcloud.errors import ApiGatewayError
-from localcloud.http import HttpRequest
+from localcloud.lib.http import HttpRequest
 from tests.localcloud.conftest import python_function
 
 pytestmark = pytest.mark.localcloud
@@ -442,7 +442,7 @@ def test_a_body_that_breaks_the_model_is_400_invalid_request_body(cloud, body):
 
 
 def test_nesting_is_counted_outside_strings_only():
-    from localcloud.apigateway.validation import nesting_depth
+    from localcloud.services.apigateway.validation import nesting_depth
 
     assert nesting_depth('{"a": [[1], {"b": "[[[{{\\"]]"}]}') == 3
     assert nesting_depth("[" * 1001 + "]" * 1001) == 1001

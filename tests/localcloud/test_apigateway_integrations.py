@@ -28,7 +28,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from localcloud import LocalCloud
-from localcloud.http import HttpRequest
+from localcloud.lib.http import HttpRequest
 from tests.localcloud.conftest import pk_table, python_function
 
 pytestmark = pytest.mark.localcloud
@@ -533,7 +533,7 @@ def test_a_request_template_makes_the_lambda_payload_with_input_util_context_and
 
 
 def test_escape_javascript_escapes_as_apache_commons_does():
-    from localcloud.apigateway.vtl import escape_javascript
+    from localcloud.services.apigateway.vtl import escape_javascript
 
     assert escape_javascript("a'b\"c\\d/e\nf\u00e9\u20ac\U0001f600") == (
         "a\\'b\\\"c\\\\d\\/e\\nf\\u00E9\\u20AC\\uD83D\\uDE00"
@@ -541,7 +541,7 @@ def test_escape_javascript_escapes_as_apache_commons_does():
 
 
 def test_escape_javascript_escapes_every_control_character_and_a_lone_surrogate_in_java_hex():
-    from localcloud.apigateway.vtl import escape_javascript
+    from localcloud.services.apigateway.vtl import escape_javascript
 
     assert escape_javascript("\u0000\u000b\u001f\u007f\ud800") == "\\u0000\\u000B\\u001F\u007f\\uD800"
 
@@ -550,7 +550,7 @@ def test_escape_javascript_escapes_every_control_character_and_a_lone_surrogate_
 @given(st.text(st.characters(codec=None, exclude_categories=())))
 def test_escaped_for_javascript_with_quotes_put_back_any_text_is_a_json_string_of_itself(text):
     """The idiom templates use to splice a value into a JSON string round-trips any text."""
-    from localcloud.apigateway.vtl import render
+    from localcloud.services.apigateway.vtl import render
 
     template = """{"v": "$util.escapeJavaScript($input.params('v')).replaceAll("\\\\'", "'")"}"""
     rendered = render(template, body="", params={"path": {"v": text}}, context={}, stage_variables={})
@@ -795,7 +795,7 @@ def test_an_unreachable_http_backend_is_a_500(synth, run):
 )
 def test_string_length_and_substring_count_utf16_units_as_java_does(text, length, cut):
     """API Gateway's VTL is Java's: an emoji is two units, and a cut may split it."""
-    from localcloud.apigateway.vtl import escape_javascript, render
+    from localcloud.services.apigateway.vtl import escape_javascript, render
 
     template = "$input.params('v').length()|$util.escapeJavaScript($input.params('v').substring(0, 2))"
     rendered = render(template, body="", params={"path": {"v": text}}, context={}, stage_variables={})
@@ -803,7 +803,7 @@ def test_string_length_and_substring_count_utf16_units_as_java_does(text, length
 
 
 def test_index_of_counts_utf16_units_and_answers_minus_one_when_absent():
-    from localcloud.apigateway.vtl import render
+    from localcloud.services.apigateway.vtl import render
 
     template = (
         "$input.params('v').indexOf('b')|$input.params('v').indexOf('z')|$input.params('v').indexOf('A')"
@@ -814,7 +814,7 @@ def test_index_of_counts_utf16_units_and_answers_minus_one_when_absent():
 
 
 def test_a_substring_out_of_range_fails_the_template_as_java_throws():
-    from localcloud.apigateway.vtl import TemplateFailed, render
+    from localcloud.services.apigateway.vtl import TemplateFailed, render
 
     with pytest.raises(TemplateFailed, match="out of range"):
         render(

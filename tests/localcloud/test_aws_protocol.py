@@ -19,7 +19,7 @@ from localcloud.aws_endpoint.protocol import (
     service_model,
     success_response,
 )
-from localcloud.http import HttpRequest
+from localcloud.lib.http import HttpRequest
 
 WHEN = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 

@@ -19,7 +19,7 @@ from aws_cdk import aws_cloudfront_origins as origins
 from aws_cdk import aws_s3 as s3
 
 from localcloud.errors import ResourceNotFound, TemplateError
-from localcloud.http import HttpRequest
+from localcloud.lib.http import HttpRequest
 from localcloud.server import LocalServer
 from tests.localcloud.conftest import FUNCTIONS, python_function
 

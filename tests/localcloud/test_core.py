@@ -12,6 +12,8 @@ import boto3
 import pytest
 from aws_cdk import App, CfnResource, Duration, Stack
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_lambda_event_sources as sources
@@ -172,9 +174,10 @@ def test_filter_criteria_and_batching_window(sqs_cloud):
     assert leftover["Attributes"]["ApproximateNumberOfMessages"] == "0", "filtered-out messages are deleted"
     sqs_cloud.advance(60)
     assert [len(d.data["message_ids"]) for d in sqs_cloud.trace.find("deliver")] == [2]
-    assert sqs_cloud.moto_queue(sqs_cloud.physical_id("Filtered").rsplit("/", 1)[1])._messages == [], (
-        "deleted, not merely received: nothing comes back after the visibility timeout"
-    )
+    assert (
+        sqs_cloud.service("sqs").moto_queue(sqs_cloud.physical_id("Filtered").rsplit("/", 1)[1])._messages
+        == []
+    ), "deleted, not merely received: nothing comes back after the visibility timeout"
 
 
 def test_redeliveries_come_at_each_messages_own_visibility_expiry(sqs_cloud):
@@ -247,12 +250,12 @@ def test_maximum_concurrency_caps_batches_in_flight(sqs_cloud):
     assert len(invokes) == 8 and len(seen(sqs_cloud)) == 40
     starts = sorted({span.at for span in invokes})
     assert starts == [0, 1, 2, 3], "two batches of five per second"
-    assert max(sqs_cloud.invoker.concurrency_at(consumer, t) for t in starts) == 2
+    assert max(sqs_cloud.service("lambda").invoker.concurrency_at(consumer, t) for t in starts) == 2
 
 
 def test_the_mapping_is_refused_unless_the_role_may_receive_delete_and_read_attributes(sqs_cloud):
     picky = sqs_cloud.function("Picky")  # its role may read the Filtered queue, not Work
-    work = sqs_cloud.queue_arn(url(sqs_cloud, "Work"))
+    work = sqs_cloud.service("sqs").queue_arn(url(sqs_cloud, "Work"))
     props = {"EventSourceArn": work, "BatchSize": 10}
     for action in ("ReceiveMessage", "DeleteMessage", "GetQueueAttributes"):
         with pytest.raises(
@@ -260,11 +263,11 @@ def test_the_mapping_is_refused_unless_the_role_may_receive_delete_and_read_attr
             match=f"InvalidParameterValueException: The provided execution role does not have permissions "
             f"to call {action} on SQS",
         ):
-            sqs_cloud.add_event_source("PickyOnWork", "picky-on-work", picky, props)
+            sqs_cloud.service("lambda").add_event_source("PickyOnWork", "picky-on-work", picky, props)
         granted = {"Statement": [{"Effect": "Allow", "Action": f"sqs:{action}", "Resource": work}]}
         sqs_cloud.iam.add_identity_policy(picky.role_arn, granted, f"test-{action}")
-    sqs_cloud.add_event_source("PickyOnWork", "picky-on-work", picky, props)
-    [mapping] = [p for p in sqs_cloud.pollables if getattr(p, "id", None) == "picky-on-work"]
+    sqs_cloud.service("lambda").add_event_source("PickyOnWork", "picky-on-work", picky, props)
+    [mapping] = [p for p in sqs_cloud.kernel.pollables if getattr(p, "id", None) == "picky-on-work"]
     assert (mapping.function, mapping.queue_arn) == (picky, work), "granted all three, the mapping is made"
 
 
@@ -284,6 +287,26 @@ def build_async(stack: Stack) -> None:
     dead = sqs.Queue(stack, "Dead")
     python_function(stack, "FlakyWithDlq", "flaky", dead_letter_queue=dead, retry_attempts=1)
     python_function(stack, "Paused", "flaky", reserved_concurrent_executions=0)
+    recipient = python_function(stack, "Recipient", "flaky")
+    python_function(
+        stack,
+        "FlakyToFunction",
+        "flaky",
+        retry_attempts=0,
+        on_failure=destinations.LambdaDestination(recipient, response_only=False),
+    )
+    bus = events.EventBus(stack, "Results")
+    results = sqs.Queue(stack, "ResultEvents")
+    events.Rule(
+        stack,
+        "FromLambda",
+        event_bus=bus,
+        event_pattern=events.EventPattern(source=["lambda"]),
+        targets=[targets.SqsQueue(results)],
+    )
+    python_function(
+        stack, "FlakyToBus", "flaky", retry_attempts=0, on_failure=destinations.EventBridgeDestination(bus)
+    )
 
 
 @pytest.fixture
@@ -305,6 +328,40 @@ def test_async_event_is_retried_then_sent_to_the_failure_destination(async_cloud
     assert record["requestContext"]["approximateInvokeCount"] == 3
     assert record["requestPayload"] == {"fail": True, "id": "e-1"}
     assert record["responsePayload"]["errorType"] == "RuntimeError"
+
+
+def test_a_function_destination_gets_the_invocation_record_as_an_asynchronous_event(async_cloud):
+    async_cloud.invoke("FlakyToFunction", {"fail": True, "id": "e-3"}, invocation_type="Event")
+    async_cloud.drain()
+    recipient = async_cloud.function("Recipient").name
+    [sent] = async_cloud.trace.find("destination")
+    [queued] = async_cloud.trace.find("enqueue", target=recipient)
+    assert (queued.parent, queued.source) == (sent.id, async_cloud.function("FlakyToFunction").name)
+    [delivered] = async_cloud.trace.find("invoke", target=recipient)
+    assert (delivered.parent, delivered.outcome) == (queued.id, "ok"), "the record has no 'fail' key"
+
+
+def test_a_bus_destination_gets_the_record_as_lambdas_event(async_cloud):
+    async_cloud.invoke("FlakyToBus", {"fail": True, "id": "e-4"}, invocation_type="Event")
+    async_cloud.drain()
+    [message] = async_cloud.client("sqs").receive_message(QueueUrl=async_cloud.physical_id("ResultEvents"))[
+        "Messages"
+    ]
+    event = json.loads(message["Body"])
+    assert (event["source"], event["detail-type"]) == ("lambda", "Lambda Function Invocation Result")
+    assert event["detail"]["requestPayload"] == {"fail": True, "id": "e-4"}
+    assert event["detail"]["requestContext"]["condition"] == "RetriesExhausted"
+
+
+def test_a_destination_the_role_may_not_send_to_fails_loudly(async_cloud):
+    role = async_cloud.function("FlakyToFunction").role_arn
+    deny = {"Statement": [{"Effect": "Deny", "Action": "lambda:InvokeFunction", "Resource": "*"}]}
+    async_cloud.iam.add_identity_policy(role, deny, "test-deny")
+    async_cloud.invoke("FlakyToFunction", {"fail": True, "id": "e-5"}, invocation_type="Event")
+    with pytest.raises(ClientError) as error:
+        async_cloud.drain()
+    assert error.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert not async_cloud.trace.find("invoke", target=async_cloud.function("Recipient").name)
 
 
 def test_async_success_needs_no_retry(async_cloud):

@@ -7,7 +7,7 @@ import pytest
 from aws_cdk import Stack
 from botocore.exceptions import ClientError
 
-from localcloud.dynamodb_limits import check_dynamodb_request
+from localcloud.services.dynamodb.limits import check_dynamodb_request
 from tests.localcloud.conftest import pk_table, python_function
 from tests.localcloud.test_stepfunctions import machine
 

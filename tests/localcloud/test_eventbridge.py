@@ -20,7 +20,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 
 from localcloud import LocalCloud, LocalCloudError
-from localcloud import targets as delivery
+from localcloud.core import targets as delivery
 from tests.localcloud.conftest import pk_table, python_function
 
 pytestmark = pytest.mark.localcloud

@@ -13,7 +13,7 @@ from aws_cdk import aws_logs_destinations as log_destinations
 from aws_cdk import aws_stepfunctions as sfn
 
 from localcloud import LocalCloud
-from localcloud.function_role import LOG_ACTIONS, dropped
+from localcloud.core.role_use import LOG_ACTIONS
 from tests.localcloud.conftest import pk_table, python_function
 
 pytestmark = pytest.mark.localcloud
@@ -90,7 +90,7 @@ def test_with_both_grants_the_lines_reach_the_group_and_the_segments_x_ray(cloud
     [span] = invoke_spans(cloud, "Granted")
     assert (span.data["logs"], span.data["xray"]) == ("delivered", "delivered")
     assert drops(cloud, "Granted") == []
-    assert dropped(cloud, "logs") == dropped(cloud, "xray") == []
+    assert cloud.dropped("logs") == cloud.dropped("xray") == []
 
 
 @pytest.mark.parametrize(
@@ -108,7 +108,7 @@ def test_without_either_logs_action_the_lines_are_dropped_and_the_trace_says_so_
     group = f"arn:aws:logs:{cloud.region}:{cloud.account}:log-group:{cloud.physical_id(f'{function}Logs')}"
     reason = f"logs dropped: the role may not {missing} on {group}"
     assert drops(cloud, function) == [reason], "once per function, not once per invocation"
-    assert dropped(cloud, "logs") == [f"{cloud.function(function).name}: {reason}"]
+    assert cloud.dropped("logs") == [f"{cloud.function(function).name}: {reason}"]
     assert any(line.endswith(f"{reason}: AccessDenied") for line in cloud.trace.lines()), (
         "the line the serve console prints"
     )
@@ -131,7 +131,7 @@ def test_active_tracing_without_the_x_ray_grants_drops_the_segments_once(cloud):
     assert [span.data["logs"] for span in invoke_spans(cloud, "NoXRay")] == ["delivered", "delivered"]
     reason = "X-Ray segments dropped: the role may not xray:PutTraceSegments, xray:PutTelemetryRecords"
     assert drops(cloud, "NoXRay") == [reason]
-    assert dropped(cloud, "xray") == [f"{cloud.function('NoXRay').name}: {reason}"]
+    assert cloud.dropped("xray") == [f"{cloud.function('NoXRay').name}: {reason}"]
     assert all("xray" not in span.data for span in invoke_spans(cloud, "Untraced")), "nothing to send"
     assert drops(cloud, "Untraced") == []
 
@@ -149,7 +149,7 @@ def test_a_traced_state_machine_without_the_x_ray_grants_drops_its_segments_once
     name = spans["NoXRayMachine"][0].target
     reason = "X-Ray segments dropped: the role may not xray:PutTraceSegments, xray:PutTelemetryRecords"
     assert [span.detail for span in cloud.trace.find("drop", target=name)] == [reason]
-    assert dropped(cloud, "xray") == [f"{name}: {reason}"]
+    assert cloud.dropped("xray") == [f"{name}: {reason}"]
 
 
 def test_the_role_is_evaluated_once_per_function_not_per_invocation(cloud, monkeypatch):
@@ -170,4 +170,4 @@ def test_without_iam_enforcement_nothing_is_dropped(synth, run):
     cloud.invoke("NoXRay", say("kept"))
     assert log_messages(cloud, "NoPutEvents")[1:] == ["plain line: 1 logged"]
     assert invoke_spans(cloud, "NoXRay")[0].data["xray"] == "delivered"
-    assert dropped(cloud, "logs") == dropped(cloud, "xray") == []
+    assert cloud.dropped("logs") == cloud.dropped("xray") == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from localcloud import TemplateError, UnsupportedIntrinsic
-from localcloud.intrinsics import Resolver, creation_order
+from localcloud.lib.intrinsics import Resolver, creation_order
 
 pytestmark = pytest.mark.localcloud
 

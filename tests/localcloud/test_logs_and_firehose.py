@@ -19,7 +19,7 @@ from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
 from localcloud import LocalCloud, LocalCloudError
-from localcloud.log_patterns import UnsupportedFilterPattern, compile_pattern
+from localcloud.lib.log_patterns import UnsupportedFilterPattern, compile_pattern
 from tests.localcloud.conftest import pk_table, python_function
 
 pytestmark = pytest.mark.localcloud

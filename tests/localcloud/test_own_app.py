@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from localcloud.__main__ import TARGET_CONTEXT, synthesize
-from localcloud.assembly import StackArtifact
+from localcloud.core.assembly import StackArtifact
+from localcloud.core.lookup import LISTED, logical_id_named
 from localcloud.errors import LocalCloudError
-from localcloud.lookup import LISTED, logical_id_named
 from localcloud.testing import SYNTH_CONTEXT, cloud_for
 
 pytestmark = pytest.mark.localcloud

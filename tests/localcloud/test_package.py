@@ -127,7 +127,7 @@ def test_it_holds_the_package_and_nothing_else(wheel):
     assert sorted(name for name in names if not name.startswith("localcloud-0.1.0.dist-info/")) == sorted(
         tracked
     )
-    assert "localcloud/cloudfront/harness.js" in names
+    assert "localcloud/services/cloudfront/harness.js" in names
     record = [line.split(",") for line in metadata(wheel, "RECORD").splitlines()]
     assert sorted(path for path, _, _ in record) == sorted(names)
     for path, digest, size in record:
@@ -142,7 +142,7 @@ def test_its_sdist_builds_the_same_wheel(wheel, tmp_path):
     with tarfile.open(tmp_path / name) as sdist:
         sdist.extractall(tmp_path / "unpacked", filter="data")
     unpacked = tmp_path / "unpacked" / "localcloud-0.1.0"
-    assert (unpacked / "localcloud" / "cloudfront" / "harness.js").is_file()
+    assert (unpacked / "localcloud" / "services" / "cloudfront" / "harness.js").is_file()
     rebuilt = backend(unpacked).build_wheel(str(tmp_path))
     assert (tmp_path / rebuilt).read_bytes() == Path(wheel.filename).read_bytes()
 

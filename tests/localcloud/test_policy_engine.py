@@ -11,13 +11,17 @@ from functools import cache
 import botocore.session
 import pytest
 
-from localcloud.iam import PolicyEngine, call_resources, iam_action
+from localcloud.core.iam import PolicyEngine, call_resources, iam_action
+from localcloud.core.kernel import Registry
+from localcloud.services import SERVICES
 
 pytestmark = pytest.mark.localcloud
 
 ROLE = "arn:aws:iam::123456789012:role/fn"
 WHERE = ("aws", "eu-west-1", "123456789012")
 ARN = "arn:aws:{service}:eu-west-1:123456789012:{resource}"
+#: How each service names the resource of its calls, as the cloud's registry holds it.
+NAMERS = Registry(SERVICES).iam_resources
 
 
 def engine(*statements: dict) -> PolicyEngine:
@@ -38,7 +42,7 @@ def service_model(service: str):
 def calls(service: str, operation: str, **params) -> list[tuple[str, str]]:
     """The (action, resource) pairs of an SDK call, as the local cloud checks it."""
     prefix, action = iam_action(service_model(service), operation)
-    return [(action, resource) for resource in call_resources(prefix, params, WHERE)]
+    return [(action, resource) for resource in call_resources(prefix, params, WHERE, NAMERS)]
 
 
 def call(service: str, operation: str, **params) -> tuple[str, str]:
@@ -189,3 +193,103 @@ def test_appconfig_resources_are_named_as_its_arn_formats(operation, params, res
     policy = engine(allow(action, named))
     assert allowed(policy, "appconfig", operation, **params)
     assert not allowed(policy, "appconfig", operation, **{**params, next(iter(params)): "other"})
+
+
+# ---------------------------------------------------------------------------------------- conditions
+
+QUEUE = ARN.format(service="sqs", resource="orders")
+RULE = ARN.format(service="events", resource="rule/orders")
+
+
+def conditional(effect: str, condition: dict, principal: object = None) -> dict:
+    statement = {"Effect": effect, "Action": "sqs:SendMessage", "Resource": QUEUE, "Condition": condition}
+    return statement if principal is None else {**statement, "Principal": principal}
+
+
+def resource_engine(*statements: dict) -> PolicyEngine:
+    policy = PolicyEngine()
+    policy.add_resource_policy(QUEUE, {"Statement": list(statements)}, "queue-policy")
+    return policy
+
+
+def delivered(policy: PolicyEngine, context: dict[str, str]) -> bool:
+    statements = policy.resource[QUEUE]
+    return policy.allows(statements, "events.amazonaws.com", "sqs:SendMessage", QUEUE, context)
+
+
+def test_an_identity_policy_conditioned_on_the_principal_arn_lets_only_that_role_in():
+    other = "arn:aws:iam::123456789012:role/other"
+    only_fn = conditional("Allow", {"StringEquals": {"aws:PrincipalArn": ROLE}})
+    policy = engine(only_fn)
+    policy.add_identity_policy(other, {"Statement": [only_fn]}, "test-policy")
+    assert policy.decide(ROLE, "sqs:SendMessage", QUEUE).allowed
+    assert not policy.decide(other, "sqs:SendMessage", QUEUE).allowed
+    assert policy.unevaluated_conditions == set()
+
+
+def test_a_tls_only_deny_never_applies_to_calls_which_all_use_tls():
+    tls_only = conditional("Deny", {"Bool": {"aws:SecureTransport": "false"}})
+    policy = engine(allow("sqs:SendMessage", QUEUE), tls_only)
+    assert policy.decide(ROLE, "sqs:SendMessage", QUEUE).allowed
+    insecure_too = conditional("Deny", {"Bool": {"aws:SecureTransport": ["false", "true"]}})
+    assert (
+        not engine(allow("sqs:SendMessage", QUEUE), insecure_too)
+        .decide(ROLE, "sqs:SendMessage", QUEUE)
+        .allowed
+    )
+
+
+def test_a_service_principal_is_let_in_for_the_source_its_statement_names():
+    service = {"Service": "events.amazonaws.com"}
+    policy = resource_engine(
+        conditional("Allow", {"ArnLike": {"aws:SourceArn": "arn:aws:events:*:*:rule/ord*"}}, service)
+    )
+    assert delivered(policy, {"aws:sourcearn": RULE})
+    assert not delivered(policy, {"aws:sourcearn": RULE.replace("orders", "refunds")})
+    assert not delivered(policy, {}), "a request without the key fails the test"
+
+
+def test_if_exists_and_not_operators_follow_iam():
+    service = {"Service": "events.amazonaws.com"}
+    if_exists = resource_engine(
+        conditional("Allow", {"StringEqualsIfExists": {"aws:SourceAccount": "123456789012"}}, service)
+    )
+    assert delivered(if_exists, {})
+    assert not delivered(if_exists, {"aws:sourceaccount": "999999999999"})
+    foreign_denied = resource_engine(
+        conditional("Allow", {}, service),
+        conditional("Deny", {"StringNotEquals": {"aws:SourceAccount": "123456789012"}}, service),
+    )
+    assert delivered(foreign_denied, {"aws:sourceaccount": "123456789012"})
+    assert not delivered(foreign_denied, {"aws:sourceaccount": "999999999999"})
+
+
+def test_a_key_policy_may_admit_a_service_only_through_another_service():
+    key = ARN.format(service="kms", resource="key/1")
+    policy = PolicyEngine()
+    statement = {
+        "Effect": "Allow",
+        "Principal": {"Service": "sns.amazonaws.com"},
+        "Action": "kms:GenerateDataKey",
+        "Resource": "*",
+        "Condition": {"StringEquals": {"kms:ViaService": "sqs.eu-west-1.amazonaws.com"}},
+    }
+    policy.add_resource_policy(key, {"Statement": [statement]}, "key-policy")
+
+    def admits(via: str) -> bool:
+        context = {"kms:viaservice": via}
+        return policy.allows(policy.resource[key], "sns.amazonaws.com", "kms:GenerateDataKey", key, context)
+
+    assert admits("sqs.eu-west-1.amazonaws.com")
+    assert not admits("s3.eu-west-1.amazonaws.com")
+
+
+def test_a_condition_the_evaluator_cannot_test_is_met_and_reported():
+    unknown = conditional("Allow", {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}})
+    policy = engine(unknown)
+    assert policy.decide(ROLE, "sqs:SendMessage", QUEUE).allowed
+    assert policy.unevaluated_conditions == {"test-policy: IpAddress aws:SourceIp"}
+    service = {"Service": "events.amazonaws.com"}
+    resource = resource_engine(conditional("Allow", {"StringEquals": {"aws:SourceVpc": "vpc-1"}}, service))
+    assert delivered(resource, {})
+    assert resource.unevaluated_conditions == {"queue-policy: StringEquals aws:SourceVpc"}

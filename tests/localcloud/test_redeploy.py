@@ -22,8 +22,8 @@ from aws_cdk import aws_sqs as sqs
 
 from localcloud import LocalCloud
 from localcloud.__main__ import synthesize
-from localcloud.assembly import StackArtifact, load_stack
 from localcloud.aws_endpoint.door import aws_front_door
+from localcloud.core.assembly import StackArtifact, load_stack
 from localcloud.redeploy import diff
 from localcloud.server import LocalServer
 from localcloud.watch import Reloader, Watch
@@ -188,7 +188,9 @@ def test_a_redeploy_keeps_data_and_port_and_serves_the_new_code(served, versions
     assert get(served, "/hello") == (200, {"version": 2, "path": "/hello"})
     cloud = served.cloud
     assert_data_kept(cloud)
-    assert set(changes.kept) == {cloud._logical_id(name) for name in ("Items", "Inbox", "Files", "Token")}
+    assert set(changes.kept) == {
+        cloud.kernel.logical_id(name) for name in ("Items", "Inbox", "Files", "Token")
+    }
     assert not any(i.startswith("Retired") for i in cloud.resources)
     assert any(i.startswith("Announcements") for i in cloud.resources)
     report = "\n".join(lines)

@@ -16,7 +16,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from aws_lambda_powertools.utilities.data_classes import S3Event, S3EventBridgeNotificationEvent
 
-from localcloud import LocalCloud, LocalCloudError, TemplateError, observers
+from localcloud import LocalCloud, LocalCloudError, TemplateError
 from patterns.defaults import secure_topic
 from tests.localcloud.messaging import bodies, caused_by, forwarded, forwarder, queue_label, received
 
@@ -132,7 +132,7 @@ def bridge_events(cloud, monkeypatch) -> list[dict]:
     """The events put on EventBridge from now on."""
     put: list[dict] = []
     key = ("events", "PutEvents")
-    registry = observers.load_all()
+    registry = cloud.kernel.registry.observers
     monkeypatch.setitem(
         registry, key, [*registry.get(key, []), lambda cloud, params, parsed: put.extend(params["Entries"])]
     )

@@ -13,9 +13,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 from localcloud import LocalCloud
-from localcloud.log_writer import put_log_events
 from localcloud.server import LocalServer
-from localcloud.warm import in_place_while_serving
+from localcloud.services.lambda_.log_writer import put_log_events
+from localcloud.services.lambda_.warm import in_place_while_serving
 from tests.localcloud.test_apigateway import build as build_api
 from tests.localcloud.test_core import build_twins
 from tests.localcloud.test_logs_and_firehose import build_logs, lines, log_messages
@@ -88,7 +88,7 @@ def test_the_direct_write_refuses_what_put_log_events_refuses(logs_cloud):
     group = logs_cloud.physical_id("ProducerLogs")
     now = int(logs_cloud.clock.now().timestamp() * 1000)
     with pytest.raises(ClientError) as missing:
-        put_log_events(logs_cloud, group, "no-such-stream", [{"timestamp": now, "message": "x"}])
+        put_log_events(logs_cloud.kernel, group, "no-such-stream", [{"timestamp": now, "message": "x"}])
     assert missing.value.response["Error"]["Code"] == "ResourceNotFoundException"
     logs_cloud.client("logs").create_log_stream(logGroupName=group, logStreamName="s")
     with pytest.raises(ClientError) as unordered:
@@ -99,7 +99,9 @@ def test_the_direct_write_refuses_what_put_log_events_refuses(logs_cloud):
             [{"timestamp": now, "message": "b"}, {"timestamp": now - 1, "message": "a"}],
         )
     assert unordered.value.response["Error"]["Code"] == "InvalidParameterException"
-    assert put_log_events(logs_cloud, group, "s", [{"timestamp": now, "message": "ok"}])["nextSequenceToken"]
+    assert put_log_events(logs_cloud.kernel, group, "s", [{"timestamp": now, "message": "ok"}])[
+        "nextSequenceToken"
+    ]
     assert log_messages(logs_cloud, group) == ["ok"]
 
 

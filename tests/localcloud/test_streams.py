@@ -357,7 +357,9 @@ def test_a_throttled_batch_is_retried_with_back_off_using_no_retries(cloud):
 
 
 def _mapping(cloud: LocalCloud, function: str):
-    [mapping] = [p for p in cloud.pollables if getattr(p, "function", None) is cloud.function(function)]
+    [mapping] = [
+        p for p in cloud.kernel.pollables if getattr(p, "function", None) is cloud.function(function)
+    ]
     return mapping
 
 
@@ -456,7 +458,9 @@ def test_latest_starts_after_the_mapping_trim_horizon_at_the_oldest_record(cloud
     put(cloud, "Positions", "old-2")
     for function, position in (("FromStart", "TRIM_HORIZON"), ("FromNow", "LATEST")):
         props = {"EventSourceArn": cloud.outputs["PositionsArn"], "StartingPosition": position}
-        cloud.add_event_source(f"{function}Mapping", f"{function}-mapping", cloud.function(function), props)
+        cloud.service("lambda").add_event_source(
+            f"{function}Mapping", f"{function}-mapping", cloud.function(function), props
+        )
     put(cloud, "Positions", "new-1")
     cloud.drain()
     assert ids(log(cloud, "FromStart")) == ["old-1", "old-2", "new-1"]
@@ -477,7 +481,9 @@ def test_the_mapping_needs_a_role_that_may_read_the_stream(cloud):
         InvalidRequest,
         match=r"InvalidParameterValueException: Cannot access stream .* may not kinesis:DescribeStream",
     ):
-        cloud.add_event_source("UngrantedMapping", "ungranted", cloud.function("Ungranted"), props)
+        cloud.service("lambda").add_event_source(
+            "UngrantedMapping", "ungranted", cloud.function("Ungranted"), props
+        )
 
 
 def test_the_mapping_reads_with_the_functions_role(cloud):

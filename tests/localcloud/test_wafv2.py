@@ -10,7 +10,7 @@ from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_wafv2 as wafv2
 
 from localcloud import LocalCloud
-from localcloud.wafv2 import waf
+from localcloud.services.wafv2.web_acl import waf
 
 pytestmark = pytest.mark.localcloud
 

@@ -10,7 +10,7 @@ from aws_cdk import Stack
 from aws_cdk import aws_wafv2 as wafv2
 
 from localcloud.errors import LocalCloudError
-from localcloud.wafv2 import UnsupportedWafConfiguration
+from localcloud.services.wafv2.web_acl import UnsupportedWafConfiguration
 from tests.localcloud.test_wafv2 import VISIBILITY, byte_match, mock_api, rule
 
 pytestmark = pytest.mark.localcloud

@@ -1,0 +1,1 @@
+"""The kernel: what every service runs on, naming none of them."""

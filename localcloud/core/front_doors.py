@@ -1,0 +1,30 @@
+"""The HTTP entries a service offers (a REST API stage, a CloudFront distribution), which the
+localhost server (:mod:`localcloud.server`) puts on ports without knowing the services."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from localcloud.lib.http import HttpRequest, HttpResponse
+
+Dispatch = Callable[[HttpRequest], HttpResponse]
+
+
+@dataclass
+class FrontDoor:
+    kind: str
+    """``api`` or ``distribution``."""
+    name: str
+    url: str
+    dispatch: Dispatch
+    resource_id: str
+    """The API's id or the distribution's id."""
+    base_path: str = ""
+    """What the deployed URL has before the route: the stage (``/prod``) for an API."""
+    port: int | None = None
+    """A port of its own (the AWS endpoint's); None: the next of the server's consecutive ports."""
+
+
+def bind(dispatch: Callable[[str, HttpRequest], HttpResponse], resource_id: str) -> Dispatch:
+    return lambda request: dispatch(resource_id, request)

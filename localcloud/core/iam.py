@@ -1,0 +1,338 @@
+"""IAM offline: every AWS call a function makes is checked against its role's policies.
+
+The check runs in botocore (``before-parameter-build``), so it sees the call's parameters and can
+name the resource the way AWS does. Resource-level checks cover the services the patterns use
+(each service's ``iam_resources``); for any other service the action alone is checked, and the report says so.
+One evaluator decides for identity policies (a role's calls) and resource policies (a service
+principal delivering, a function permission, a key policy): an explicit deny wins, else an allow is
+needed. Conditions are evaluated for the keys in :data:`CONDITION_KEYS` with the operators in
+:data:`CONDITION_OPERATORS`; a condition on any other key or operator is treated as met and listed in
+:attr:`PolicyEngine.unevaluated_conditions`, which the report shows.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+ResourceNamer = Callable[[dict[str, Any], tuple[str, str, str]], "str | None"]
+"""The ARN a call names, from its parameters and ``(partition, region, account)``."""
+
+#: IAM's service prefix where it differs from botocore's signing name.
+SERVICE_PREFIX = {"appconfigdata": "appconfig", "monitoring": "cloudwatch", "email": "ses"}
+
+#: API operations whose permission is another action's (batch calls use the single call's action).
+ACTION_OF_OPERATION = {
+    "sqs:SendMessageBatch": "sqs:SendMessage",
+    "sqs:DeleteMessageBatch": "sqs:DeleteMessage",
+    "sqs:ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility",
+    "sns:PublishBatch": "sns:Publish",
+    "lambda:Invoke": "lambda:InvokeFunction",
+    "lambda:InvokeWithResponseStream": "lambda:InvokeFunction",
+    "s3:HeadObject": "s3:GetObject",
+    "s3:HeadBucket": "s3:ListBucket",
+    "s3:ListObjectsV2": "s3:ListBucket",
+    "s3:ListObjects": "s3:ListBucket",
+}
+
+#: The condition keys the evaluator reads from a request (lower case, as IAM compares them), and
+#: where each comes from. A request that does not carry a key fails its test (unless ``...IfExists``).
+CONDITION_KEYS = {
+    "aws:securetransport": "every call is made over TLS, as the SDKs and AWS's services make them",
+    "aws:principalarn": "the role making an SDK call",
+    "aws:sourcearn": "the resource a service principal acts for: a rule, topic, bucket, distribution...",
+    "aws:sourceaccount": "the account of that resource",
+    "kms:viaservice": "the service using a KMS key for a delivery to the resource it encrypts",
+}
+#: Condition operators the evaluator applies (also as ``...IfExists``, and negated with ``Not``).
+CONDITION_OPERATORS: dict[str, Callable[[str, str], bool]] = {
+    "StringEquals": lambda actual, expected: actual == expected,
+    "StringEqualsIgnoreCase": lambda actual, expected: actual.lower() == expected.lower(),
+    "StringLike": fnmatch.fnmatchcase,
+    "ArnEquals": lambda actual, expected: actual == expected,
+    "ArnLike": fnmatch.fnmatchcase,
+    "Bool": lambda actual, expected: actual.lower() == expected.lower(),
+}
+
+#: Error codes AWS answers with when a call is denied, by service.
+DENIED_CODE = {"sqs": "AccessDenied", "s3": "AccessDenied", "sns": "AuthorizationError"}
+
+
+@dataclass
+class Statement:
+    effect: str
+    actions: list[str]
+    resources: list[str]
+    not_actions: list[str] = field(default_factory=list)
+    not_resources: list[str] = field(default_factory=list)
+    condition: dict[str, Any] = field(default_factory=dict)
+    principal: Any = None
+    source: str = ""
+    used: set[str] = field(default_factory=set)
+    """Which of ``actions`` some call needed."""
+
+    def covers_action(self, action: str) -> str | None:
+        """The pattern in this statement that covers ``action``, if any."""
+        if self.not_actions:
+            return None if any(_match(p, action) for p in self.not_actions) else "NotAction"
+        return next((p for p in self.actions if _match(p, action)), None)
+
+    def covers_resource(self, resource: str) -> bool:
+        if self.not_resources:
+            return not any(_match(p, resource, case=True) for p in self.not_resources)
+        return any(_match(p, resource, case=True) for p in self.resources)
+
+    def conditions_hold(self, context: dict[str, str], unevaluated: set[str]) -> bool:
+        """Whether every condition of this statement holds for a request carrying ``context``; a
+        condition the evaluator cannot test is treated as met and noted in ``unevaluated``."""
+        for operator, tests in self.condition.items():
+            base = operator.removesuffix("IfExists")
+            negated = "Not" in base
+            test = CONDITION_OPERATORS.get(base.replace("Not", "", 1))
+            for key, expected in tests.items():
+                if test is None or key.lower() not in CONDITION_KEYS:
+                    unevaluated.add(f"{self.source}: {operator} {key}")
+                    continue
+                actual = context.get(key.lower())
+                if actual is None:
+                    if operator.endswith("IfExists"):
+                        continue
+                    return False
+                values = expected if isinstance(expected, list) else [expected]
+                if any(test(actual, str(value)) for value in values) == negated:
+                    return False
+        return True
+
+    def names(self, principal: str) -> bool:
+        """Whether this resource-policy statement's ``Principal`` covers ``principal`` (a service
+        principal such as ``events.amazonaws.com``, or ``anonymous``)."""
+        if self.principal == "*":
+            return True
+        if not isinstance(self.principal, dict):
+            return False
+        services = self.principal.get("Service", [])
+        return self.principal.get("AWS") == "*" or principal in (
+            [services] if isinstance(services, str) else services
+        )
+
+
+@dataclass
+class Decision:
+    allowed: bool
+    reason: str
+
+
+class PolicyEngine:
+    def __init__(self) -> None:
+        self.identity: dict[str, list[Statement]] = {}
+        self.resource: dict[str, list[Statement]] = {}
+        self.action_only_services: set[str] = set()
+        self.unevaluated_conditions: set[str] = set()
+
+    # ------------------------------------------------------------------------------------ loading
+
+    def add_identity_policy(self, role_arn: str, document: dict[str, Any], source: str) -> None:
+        self.identity.setdefault(role_arn, []).extend(_statements(document, source))
+
+    def add_managed_policy(self, role_arn: str, policy_arn: str, source: str) -> None:
+        managed = MANAGED_POLICIES.get(policy_arn.rsplit(":policy/", 1)[-1])
+        if managed is None:
+            raise ValueError(f"{source}: managed policy {policy_arn} is not known offline")
+        self.add_identity_policy(role_arn, managed, f"{source}/{policy_arn}")
+
+    def add_resource_policy(self, resource_arn: str, document: dict[str, Any], source: str) -> None:
+        self.resource.setdefault(resource_arn, []).extend(_statements(document, source))
+
+    def add_function_permission(self, function_arn: str, props: dict[str, Any], source: str) -> None:
+        principal = props["Principal"]
+        key = "Service" if principal.endswith(".amazonaws.com") else "AWS"
+        self.add_resource_policy(
+            function_arn,
+            {
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {key: principal},
+                        "Action": props["Action"],
+                        "Resource": function_arn,
+                        **(
+                            {"Condition": {"ArnLike": {"AWS:SourceArn": props["SourceArn"]}}}
+                            if "SourceArn" in props
+                            else {}
+                        ),
+                    }
+                ]
+            },
+            source,
+        )
+
+    # ------------------------------------------------------------------------------------ decisions
+
+    def decide(self, role_arn: str, action: str, resource: str | None) -> Decision:
+        """Identity-policy evaluation for a role in this account: deny wins, else an allow is needed.
+
+        ``resource`` None means the call's resource cannot be named offline: the action alone decides.
+        """
+        statements = self.identity.get(role_arn, [])
+        context = {"aws:securetransport": "true", "aws:principalarn": role_arn}
+        allowing = []
+        for statement in statements:
+            pattern = statement.covers_action(action)
+            if pattern is None:
+                continue
+            if resource is not None and not statement.covers_resource(resource):
+                continue
+            if not statement.conditions_hold(context, self.unevaluated_conditions):
+                continue
+            if statement.effect == "Deny":
+                return Decision(False, f"with an explicit deny in {statement.source}")
+            allowing.append((statement, pattern))
+        for statement, pattern in allowing:
+            statement.used.add(pattern)
+        if allowing:
+            return Decision(True, allowing[0][0].source)
+        return Decision(False, f"because no identity-based policy allows the {action} action")
+
+    def allows(
+        self, statements: list[Statement], principal: str, action: str, resource: str, context: dict[str, str]
+    ) -> bool:
+        """Resource-policy evaluation for a service principal (or ``anonymous``): an allow is needed,
+        and a deny wins. ``context`` holds the request's condition keys, in lower case."""
+        allowed = False
+        for statement in statements:
+            if not (
+                statement.names(principal)
+                and statement.covers_action(action)
+                and statement.covers_resource(resource)
+                and statement.conditions_hold(context, self.unevaluated_conditions)
+            ):
+                continue
+            if statement.effect == "Deny":
+                return False
+            allowed = True
+        return allowed
+
+    def unused_grants(self, roles: list[str] | None = None) -> list[str]:
+        """``role: action on resources (policy)`` for every allowed action no call has needed."""
+        unused = []
+        for role_arn, statements in self.identity.items():
+            if roles is not None and role_arn not in roles:
+                continue
+            for statement in statements:
+                if statement.effect != "Allow":
+                    continue
+                for action in statement.actions:
+                    if action not in statement.used:
+                        resources = ", ".join(statement.resources)
+                        unused.append(
+                            f"{role_arn.rsplit('/', 1)[-1]}: {action} on {resources} ({statement.source})"
+                        )
+        return unused
+
+
+def access_denied(
+    service: str, operation: str, role_arn: str, session: str, action: str, resource: str, reason: str
+) -> ClientError:
+    """The error AWS returns for a denied call, worded as AWS words it."""
+    account = role_arn.split(":")[4]
+    role_name = role_arn.rsplit("/", 1)[-1]
+    principal = f"arn:aws:sts::{account}:assumed-role/{role_name}/{session}"
+    message = f"User: {principal} is not authorized to perform: {action} on resource: {resource} {reason}"
+    code = DENIED_CODE.get(service, "AccessDeniedException")
+    return ClientError(
+        {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": 403}}, operation
+    )
+
+
+def iam_action(service_model: Any, operation_name: str) -> tuple[str, str]:
+    """(IAM service prefix, ``prefix:Operation``) for a botocore operation."""
+    signing = service_model.signing_name or service_model.endpoint_prefix
+    prefix = SERVICE_PREFIX.get(signing, signing)
+    action = f"{prefix}:{operation_name}"
+    return prefix, ACTION_OF_OPERATION.get(action, action)
+
+
+# ---------------------------------------------------------------------------------------- resources
+
+
+def resource_arn(partition: str, service: str, region: str, account: str, resource: str) -> str:
+    return f"arn:{partition}:{service}:{region}:{account}:{resource}"
+
+
+def call_resources(
+    prefix: str, params: dict[str, Any], where: tuple[str, str, str], namers: dict[str, ResourceNamer]
+) -> list[str] | None:
+    """Every resource a call is authorized on, ``["*"]`` if it names none, None if it cannot be named
+    offline (no service declares how: ``namers`` are the services' ``iam_resources``). A DynamoDB batch
+    call needs the action on each table of its ``RequestItems``, as in AWS."""
+    extract = namers.get(prefix)
+    if extract is None:
+        return None
+    tables = params.get("RequestItems") or {}
+    if prefix == "dynamodb" and len(tables) > 1:
+        return [extract({"RequestItems": {table: None}}, where) or "*" for table in tables]
+    return [extract(params, where) or "*"]
+
+
+#: AWS managed policies the patterns may attach, as their documents read.
+MANAGED_POLICIES: dict[str, dict[str, Any]] = {
+    "service-role/AWSLambdaBasicExecutionRole": {
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": "*",
+            }
+        ]
+    },
+    "service-role/AmazonAPIGatewayPushToCloudWatchLogs": {
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": [
+                    "logs:CreateLogGroup",
+                    "logs:CreateLogStream",
+                    "logs:DescribeLogGroups",
+                    "logs:DescribeLogStreams",
+                    "logs:PutLogEvents",
+                    "logs:GetLogEvents",
+                    "logs:FilterLogEvents",
+                ],
+                "Resource": "*",
+            }
+        ]
+    },
+}
+
+
+def _statements(document: dict[str, Any], source: str) -> list[Statement]:
+    raw = document.get("Statement", [])
+    return [
+        Statement(
+            effect=s["Effect"],
+            actions=_list(s.get("Action")),
+            resources=_list(s.get("Resource", "*")),
+            not_actions=_list(s.get("NotAction")),
+            not_resources=_list(s.get("NotResource")),
+            condition=s.get("Condition", {}),
+            principal=s.get("Principal"),
+            source=source,
+        )
+        for s in ([raw] if isinstance(raw, dict) else raw)
+    ]
+
+
+def _list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _match(pattern: str, value: str, *, case: bool = False) -> bool:
+    if not case:
+        pattern, value = pattern.lower(), value.lower()
+    return fnmatch.fnmatchcase(value, pattern)

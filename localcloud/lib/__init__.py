@@ -1,0 +1,1 @@
+"""Pure helpers: no cloud, no service, no kernel."""

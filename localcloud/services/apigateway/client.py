@@ -1,0 +1,64 @@
+"""A test's HTTP client for one stage of a REST API: ``cloud.api().post("/items", json={...})``.
+
+It builds the request a client library would and hands it to :meth:`ApiGateway.dispatch`, the
+same entry the localhost server uses, so a test exercises what a real caller would.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from localcloud.lib.http import HttpRequest, HttpResponse
+
+if TYPE_CHECKING:
+    from localcloud.services.apigateway.gateway import ApiGateway
+
+
+class ApiClient:
+    def __init__(self, gateway: ApiGateway, api_id: str, stage: str) -> None:
+        self.gateway = gateway
+        self.api_id = api_id
+        self.stage = stage
+
+    @property
+    def url(self) -> str:
+        """The stage's base URL, as the stack's outputs spell it."""
+        return f"https://{self.api_id}.execute-api.{self.gateway.cloud.region}.amazonaws.com/{self.stage}/"
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        body: bytes | str | None = None,
+        headers: dict[str, str] | None = None,
+        query: dict[str, str | list[str]] | None = None,
+    ) -> HttpResponse:
+        """``path`` is relative to the stage (``/items/1?limit=2``)."""
+        relative = path if path.startswith("/") else f"/{path}"
+        request = HttpRequest.build(
+            method, f"/{self.stage}{relative}", json=json, body=body, headers=headers, query=query
+        )
+        return self.gateway.dispatch(self.api_id, request)
+
+    def get(self, path: str, **kwargs: Any) -> HttpResponse:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> HttpResponse:
+        return self.request("POST", path, **kwargs)
+
+    def put(self, path: str, **kwargs: Any) -> HttpResponse:
+        return self.request("PUT", path, **kwargs)
+
+    def patch(self, path: str, **kwargs: Any) -> HttpResponse:
+        return self.request("PATCH", path, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> HttpResponse:
+        return self.request("DELETE", path, **kwargs)
+
+    def options(self, path: str, **kwargs: Any) -> HttpResponse:
+        return self.request("OPTIONS", path, **kwargs)
+
+    def head(self, path: str, **kwargs: Any) -> HttpResponse:
+        return self.request("HEAD", path, **kwargs)

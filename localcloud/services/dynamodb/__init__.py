@@ -1,0 +1,54 @@
+"""DynamoDB: tables in moto, with the request limits AWS enforces and moto does not."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from localcloud.core.iam import resource_arn
+from localcloud.core.service import Service
+from localcloud.services.dynamodb import provision
+from localcloud.services.dynamodb.limits import check_dynamodb_request
+
+if TYPE_CHECKING:
+    from localcloud.core.kernel import Kernel
+
+
+def _check(kernel: Kernel, operation: str, params: dict[str, Any]) -> None:
+    def key_schema(table: str) -> dict[str, str] | None:
+        """``{attribute: HASH | RANGE}`` of a table in this cloud's account and region, by name or ARN."""
+        from moto.dynamodb.exceptions import ResourceNotFoundException
+        from moto.dynamodb.models import dynamodb_backends
+
+        try:
+            found = dynamodb_backends[kernel.account][kernel.region].get_table(table.rsplit("/", 1)[-1])
+        except ResourceNotFoundException:  # moto answers the call with AWS's error itself
+            return None
+        return {item["AttributeName"]: item["KeyType"] for item in found.schema}
+
+    check_dynamodb_request(operation, params, key_schema)
+
+
+def _iam_resource(params: dict[str, Any], where: tuple[str, str, str]) -> str | None:
+    partition, region, account = where
+    # DynamoDB Streams calls name their stream, or hold an iterator that starts with its ARN.
+    stream = params.get("StreamArn") or params.get("ShardIterator", "").split("|", 1)[0]
+    if stream.startswith("arn:"):
+        return stream
+    name = params.get("TableName")
+    if name is None:
+        items = params.get("RequestItems") or {}
+        name = next(iter(items), None)
+    if name is None:
+        return None
+    table = (
+        name
+        if name.startswith("arn:")
+        else resource_arn(partition, "dynamodb", region, account, f"table/{name}")
+    )
+    # A Query or Scan of an index is authorized on the index, as AWS does.
+    return f"{table}/index/{params['IndexName']}" if params.get("IndexName") else table
+
+
+SERVICE = Service.of(
+    "dynamodb", provision, checks={"dynamodb": _check}, iam_resources={"dynamodb": _iam_resource}
+)

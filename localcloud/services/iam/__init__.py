@@ -1,0 +1,6 @@
+"""IAM roles and policies: their documents feed the kernel's policy evaluator."""
+
+from localcloud.core.service import Service
+from localcloud.services.iam import provision
+
+SERVICE = Service.of("iam", provision)

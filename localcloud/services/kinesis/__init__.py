@@ -1,0 +1,30 @@
+"""Kinesis data streams, created in moto; Lambda's pollers read them."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from localcloud.core.iam import resource_arn
+from localcloud.core.service import Service, Target
+from localcloud.core.targets import data
+from localcloud.services.kinesis import provision
+
+if TYPE_CHECKING:
+    from localcloud.core.kernel import Kernel
+
+
+def _put(kernel: Kernel, arn: str, body: str | bytes, options: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    return "put_record", {"StreamARN": arn, "Data": data(body), **options}
+
+
+def _iam_resource(params: dict[str, Any], where: tuple[str, str, str]) -> str | None:
+    partition, region, account = where
+    if params.get("StreamARN"):
+        return params["StreamARN"]
+    name = params.get("StreamName")
+    return resource_arn(partition, "kinesis", region, account, f"stream/{name}") if name else None
+
+
+SERVICE = Service.of(
+    "kinesis", provision, target=Target("kinesis", _put), iam_resources={"kinesis": _iam_resource}
+)

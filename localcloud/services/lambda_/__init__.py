@@ -1,0 +1,57 @@
+"""Lambda: functions run in-process from their asset folders, with the Invoke API, asynchronous
+retries and destinations, event source mappings, and the function role's own use (logs, X-Ray)."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from localcloud.core.iam import resource_arn
+from localcloud.core.service import Service, Target
+from localcloud.core.targets import DeliveryError, text
+from localcloud.services.lambda_ import provision, stream_origins, warm
+from localcloud.services.lambda_.service import Lambda, answer_invoke
+
+if TYPE_CHECKING:
+    from localcloud.core.kernel import Kernel
+
+
+def _invoke(
+    kernel: Kernel, arn: str, body: str | bytes, options: dict[str, Any]
+) -> tuple[str, dict[str, Any]]:
+    payload = text(body)
+    try:
+        json.loads(payload)
+    except ValueError:
+        raise DeliveryError("InvalidRequestContentException", "the payload is not JSON") from None
+    return "invoke", {"FunctionName": arn, "InvocationType": "Event", "Payload": payload.encode(), **options}
+
+
+def _policy(kernel: Kernel, arn: str) -> tuple[str, list[Any]]:
+    """A function's permissions (``AWS::Lambda::Permission``), which the kernel's IAM keeps."""
+    function = kernel.service("lambda").function(arn)
+    return function.arn, kernel.iam.resource.get(function.arn, [])
+
+
+def _iam_resource(params: dict[str, Any], where: tuple[str, str, str]) -> str | None:
+    partition, region, account = where
+    name = params.get("FunctionName")
+    if name is None:
+        return None
+    return (
+        name
+        if name.startswith("arn:")
+        else resource_arn(partition, "lambda", region, account, f"function:{name}")
+    )
+
+
+SERVICE = Service.of(
+    "lambda",
+    provision,
+    stream_origins,
+    state=Lambda,
+    answers={"lambda.Invoke": answer_invoke},
+    target=Target("lambda", _invoke, "lambda:InvokeFunction", _policy),
+    serving=warm.in_place_while_serving,
+    iam_resources={"lambda": _iam_resource},
+)

@@ -1,0 +1,40 @@
+"""Event source mappings: the pollers Lambda runs between a queue or stream and a function.
+
+Each kind is listed in :data:`localcloud.services.lambda_.service.EVENT_SOURCES` by the service of
+its source ARN; the kernel polls every mapping on each pump.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from localcloud.core.kernel import Kernel, Pollable
+    from localcloud.services.lambda_.runtime import LambdaFunction
+
+
+@dataclass(frozen=True)
+class MappingSettings:
+    """What every event source mapping reads from its ``AWS::Lambda::EventSourceMapping``."""
+
+    enabled: bool
+    batch_size: int
+    batching_window: int
+    report_failures: bool
+    filters: list[dict[str, Any]]
+
+    @classmethod
+    def from_props(cls, props: dict[str, Any], *, default_batch_size: int) -> MappingSettings:
+        return cls(
+            enabled=bool(props.get("Enabled", True)),
+            batch_size=int(props.get("BatchSize", default_batch_size)),
+            batching_window=int(props.get("MaximumBatchingWindowInSeconds", 0)),
+            report_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
+            filters=[json.loads(f["Pattern"]) for f in props.get("FilterCriteria", {}).get("Filters", [])],
+        )
+
+
+EventSourceFactory = Callable[["Kernel", str, "LambdaFunction", dict[str, Any]], "Pollable"]

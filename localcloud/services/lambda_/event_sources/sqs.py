@@ -1,0 +1,275 @@
+"""The SQS event source mapping: Lambda's poller between a queue and a function.
+
+What it does, as AWS documents it:
+
+- refuses the mapping (``InvalidParameterValueException``) unless the function's role may
+  ``sqs:ReceiveMessage``, ``sqs:DeleteMessage`` and ``sqs:GetQueueAttributes`` on the queue;
+- receives up to ``BatchSize`` messages, waiting up to ``MaximumBatchingWindowInSeconds`` for a
+  fuller batch, and keeps each received message invisible for the queue's visibility timeout;
+- invokes the function synchronously with the batch, at most ``ScalingConfig.MaximumConcurrency``
+  batches at a time (each lasting the function's virtual ``duration``);
+- deletes the batch on success; on a function error deletes nothing, so every message returns
+  after its visibility timeout; with ``ReportBatchItemFailures`` deletes all but the reported ones
+  (an unknown identifier fails the whole batch);
+- deletes messages its filter criteria reject, without invoking;
+- leaves the move to the dead-letter queue after ``maxReceiveCount`` to the queue's redrive policy.
+
+FIFO queues keep order within a message group: a group with messages in flight is not received
+from again until they are deleted or visible again (moto's queue holds that rule).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from localcloud.errors import InvalidRequest
+from localcloud.lib.event_patterns import matches
+from localcloud.services.lambda_.event_sources import MappingSettings
+from localcloud.services.lambda_.runtime import LambdaFunction
+
+if TYPE_CHECKING:
+    from localcloud.core.kernel import Kernel
+
+#: What Lambda makes sure the function's role may do on the queue before creating the mapping, in
+#: the order it checks: it receives, deletes, and reads the queue's attributes with that role.
+REQUIRED_ACTIONS = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
+#: How many batches Lambda processes at once from one queue when no maximum concurrency is set.
+DEFAULT_MAX_CONCURRENCY = 1000
+
+
+class SqsEventSource:
+    def __init__(
+        self, cloud: Kernel, mapping_id: str, function: LambdaFunction, props: dict[str, Any]
+    ) -> None:
+        self.cloud = cloud
+        self.id = mapping_id
+        self.function = function
+        self.queue_arn: str = props["EventSourceArn"]
+        self.queue_url = cloud.service("sqs").queue_url(self.queue_arn)
+        self.queue_name = self.queue_arn.rsplit(":", 1)[1]
+        settings = MappingSettings.from_props(props, default_batch_size=10)
+        self.enabled, self.batch_size, self.window = (
+            settings.enabled,
+            settings.batch_size,
+            settings.batching_window,
+        )
+        self.report_failures, self.filters = settings.report_failures, settings.filters
+        self.max_concurrency = int(
+            props.get("ScalingConfig", {}).get("MaximumConcurrency", DEFAULT_MAX_CONCURRENCY)
+        )
+        self._window_ends: datetime | None = None
+        self._running: list[datetime] = []
+        self.label = f"sqs:{self.queue_name}"
+        self._check_role()
+        # Creating the mapping, Lambda reads the queue's attributes with the function's role.
+        cloud.client_as(function.role_arn, "sqs", f"esm:{function.name}").get_queue_attributes(
+            QueueUrl=self.queue_url, AttributeNames=["All"]
+        )
+
+    def _check_role(self) -> None:
+        """Refuse the mapping, as Lambda does, if the role may not do what the poller does."""
+        if not self.cloud.enforce_iam:
+            return
+        for action in REQUIRED_ACTIONS:
+            if not self.cloud.iam.decide(self.function.role_arn, action, self.queue_arn).allowed:
+                raise InvalidRequest(
+                    "InvalidParameterValueException: The provided execution role does not have "
+                    f"permissions to call {action.split(':')[1]} on SQS "
+                    f"(mapping {self.queue_arn} to {self.function.name}, role {self.function.role_arn})"
+                )
+
+    # ------------------------------------------------------------------------------------ polling
+
+    def poll(self) -> bool:
+        """Deliver one batch if one is deliverable now; return whether anything happened.
+
+        One batch per poll: the pump polls again until quiet, so a function that feeds its own
+        queue is caught by ``drain``'s bound instead of looping inside one poll.
+        """
+        if not self.enabled:
+            return False
+        now = self.cloud.clock.now()
+        self._running = [end for end in self._running if end > now]
+        if len(self._running) >= self.max_concurrency or not self._ready(now):
+            return False
+        messages = self._receive()
+        if not messages:
+            return False
+        self._window_ends = None
+        kept = self._filter(messages)
+        if kept:
+            self._deliver(kept)
+            self._running.append(now + timedelta(seconds=self.function.duration))
+        return True
+
+    def next_wakeup(self) -> datetime | None:
+        """When something could next be delivered: a message turning visible, or the window ending."""
+        moments = [m for m in (self._window_ends, *self._running) if m is not None]
+        queue = self._queue()
+        for message in queue._messages:
+            moment = max(message.visible_at, message.delayed_until) / 1000
+            if moment > 0:
+                moments.append(datetime.fromtimestamp(moment + 0.001, tz=self.cloud.clock.now().tzinfo))
+        later = [m for m in moments if m > self.cloud.clock.now()]
+        return min(later) if later else None
+
+    def _ready(self, now: datetime) -> bool:
+        """Whether to receive now: a full batch is waiting, or there is no window, or it has passed."""
+        if self.window == 0:
+            return True
+        available = sum(1 for m in self._queue()._messages if m.visible and not m.delayed)
+        if available == 0:
+            return False
+        if available >= self.batch_size:
+            return True
+        if self._window_ends is None:
+            self._window_ends = now + timedelta(seconds=self.window)
+        return now >= self._window_ends
+
+    def _queue(self) -> Any:
+        return self.cloud.service("sqs").moto_queue(self.queue_name)
+
+    def _receive(self) -> list[dict[str, Any]]:
+        sqs = self.cloud.client_as(self.function.role_arn, "sqs", f"esm:{self.function.name}")
+        received: list[dict[str, Any]] = []
+        self._release_timed_out_fifo_messages()
+        self._trace_redrives()
+        while len(received) < self.batch_size:
+            page = sqs.receive_message(
+                QueueUrl=self.queue_url,
+                MaxNumberOfMessages=min(10, self.batch_size - len(received)),
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
+                WaitTimeSeconds=0,
+            ).get("Messages", [])
+            if not page:
+                break
+            received.extend(page)
+        return received
+
+    def _release_timed_out_fifo_messages(self) -> None:
+        """Release every FIFO message whose visibility timed out before receiving, as SQS does.
+
+        moto releases them one by one while it iterates, so a later message of a group could be
+        received before an earlier one that timed out at the same moment.
+        """
+        queue = self._queue()
+        if queue.fifo_queue:
+            for message in [m for m in queue.pending_messages if m.visible]:
+                queue.pending_messages.remove(message)
+
+    def _trace_redrives(self) -> None:
+        queue = self._queue()
+        policy = queue.redrive_policy
+        if not policy or queue.dead_letter_queue is None:
+            return
+        for message in queue._messages:
+            if message.visible and message.approximate_receive_count >= policy["maxReceiveCount"]:
+                self.cloud.trace.record(
+                    "redrive",
+                    self.label,
+                    f"sqs:{queue.dead_letter_queue.name}",
+                    f"message {message.id} after {message.approximate_receive_count} receives",
+                    at=self.cloud.clock.elapsed(),
+                    parent=self.cloud.origin_of(message.id),
+                    outcome="dead-lettered",
+                )
+
+    def _filter(self, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if not self.filters:
+            return messages
+        kept, dropped = [], []
+        for message in messages:
+            record = self._record(message)
+            try:
+                body: Any = json.loads(record["body"])
+            except ValueError:
+                body = record["body"]
+            (kept if any(matches(f, {**record, "body": body}) for f in self.filters) else dropped).append(
+                message
+            )
+        if dropped:
+            self._delete(dropped)
+            self.cloud.trace.record(
+                "filter",
+                self.label,
+                self.function.name,
+                f"{len(dropped)} message(s) filtered out and deleted",
+                at=self.cloud.clock.elapsed(),
+                outcome="deleted",
+            )
+        return kept
+
+    def _deliver(self, messages: list[dict[str, Any]]) -> None:
+        cause = self.cloud.origin_of(messages[0]["MessageId"])
+        delivery = self.cloud.trace.record(
+            "deliver",
+            self.label,
+            self.function.name,
+            f"batch of {len(messages)}",
+            at=self.cloud.clock.elapsed(),
+            parent=cause,
+            message_ids=[m["MessageId"] for m in messages],
+        )
+        result = self.cloud.service("lambda").invoker.invoke_sync(
+            self.function,
+            {"Records": [self._record(m) for m in messages]},
+            source=self.label,
+            cause=delivery.id,
+        )
+        if result.failed:
+            delivery.outcome = "batch failed: every message returns after its visibility timeout"
+            return
+        failed_ids = self._reported_failures(result.payload, messages)
+        if failed_ids is None:
+            delivery.outcome = "invalid batchItemFailures: the whole batch returns"
+            return
+        self._delete([m for m in messages if m["MessageId"] not in failed_ids])
+        delivery.outcome = f"{len(failed_ids)} failed item(s) return" if failed_ids else "deleted"
+
+    def _reported_failures(self, payload: Any, messages: list[dict[str, Any]]) -> set[str] | None:
+        """The message ids the function reported as failed; ``None`` if the report is invalid."""
+        if not self.report_failures or not isinstance(payload, dict) or not payload.get("batchItemFailures"):
+            return set()
+        ids = {m["MessageId"] for m in messages}
+        reported = set()
+        for failure in payload["batchItemFailures"]:
+            identifier = failure.get("itemIdentifier") if isinstance(failure, dict) else None
+            if identifier not in ids:
+                return None
+            reported.add(identifier)
+        return reported
+
+    def _delete(self, messages: list[dict[str, Any]]) -> None:
+        sqs = self.cloud.client_as(self.function.role_arn, "sqs", f"esm:{self.function.name}")
+        for start in range(0, len(messages), 10):
+            chunk = messages[start : start + 10]
+            sqs.delete_message_batch(
+                QueueUrl=self.queue_url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)],
+            )
+
+    def _record(self, message: dict[str, Any]) -> dict[str, Any]:
+        """One record of the event Lambda sends, from a received message."""
+        return {
+            "messageId": message["MessageId"],
+            "receiptHandle": message["ReceiptHandle"],
+            "body": message["Body"],
+            "attributes": message.get("Attributes", {}),
+            "messageAttributes": {
+                name: {
+                    "stringValue": value.get("StringValue"),
+                    "binaryValue": value.get("BinaryValue"),
+                    "stringListValues": [],
+                    "binaryListValues": [],
+                    "dataType": value["DataType"],
+                }
+                for name, value in message.get("MessageAttributes", {}).items()
+            },
+            "md5OfBody": message["MD5OfBody"],
+            "eventSource": "aws:sqs",
+            "eventSourceARN": self.queue_arn,
+            "awsRegion": self.cloud.region,
+        }

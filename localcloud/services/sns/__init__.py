@@ -1,0 +1,44 @@
+"""SNS: topics in moto; the local cloud delivers their messages to subscribers."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from localcloud.core.service import Service, Target
+from localcloud.core.targets import parse_policy, text
+from localcloud.services.sns import observe, provision
+
+if TYPE_CHECKING:
+    from localcloud.core.kernel import Kernel
+
+
+def _publish(
+    kernel: Kernel, arn: str, body: str | bytes, options: dict[str, Any]
+) -> tuple[str, dict[str, Any]]:
+    return "publish", {"TopicArn": arn, "Message": text(body), **options}
+
+
+def _policy(kernel: Kernel, arn: str) -> tuple[str, list[Any]]:
+    attributes = kernel.admin_client("sns").get_topic_attributes(TopicArn=arn)["Attributes"]
+    return arn, parse_policy(arn, attributes.get("Policy"))
+
+
+def _key(kernel: Kernel, arn: str) -> str | None:
+    from moto.sns.models import sns_backends
+
+    topic = sns_backends[kernel.account][kernel.region].topics.get(arn)
+    return getattr(topic, "kms_master_key_id", None)
+
+
+def _iam_resource(params: dict[str, Any], where: tuple[str, str, str]) -> str | None:
+    return params.get("TopicArn") or params.get("TargetArn")
+
+
+SERVICE = Service.of(
+    "sns",
+    provision,
+    observe,
+    state=observe.Topics,
+    target=Target("sns", _publish, "sns:Publish", _policy, _key),
+    iam_resources={"sns": _iam_resource},
+)

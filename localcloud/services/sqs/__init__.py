@@ -1,0 +1,60 @@
+"""SQS: queues in moto; each message sent is traced so what it causes hangs under its sender."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from localcloud.core.iam import resource_arn
+from localcloud.core.service import Service, Target
+from localcloud.core.targets import parse_policy, text
+from localcloud.services.sqs import observe, provision
+from localcloud.services.sqs.queues import Queues
+
+if TYPE_CHECKING:
+    from localcloud.core.kernel import Kernel
+
+
+def _send(kernel: Kernel, arn: str, body: str | bytes, options: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    return "send_message", {
+        "QueueUrl": kernel.service("sqs").url_of(arn),
+        "MessageBody": text(body),
+        **options,
+    }
+
+
+def _policy(kernel: Kernel, arn: str) -> tuple[str, list[Any]]:
+    url = kernel.service("sqs").url_of(arn)
+    # moto leaves "Attributes" out for a queue with no policy.
+    attributes = (
+        kernel.admin_client("sqs")
+        .get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])
+        .get("Attributes", {})
+    )
+    return arn, parse_policy(arn, attributes.get("Policy"))
+
+
+def _key(kernel: Kernel, arn: str) -> str | None:
+    from moto.sqs.models import sqs_backends
+
+    queue = sqs_backends[kernel.account][kernel.region].queues.get(arn.rsplit(":", 1)[-1])
+    return queue.kms_master_key_id if queue else None
+
+
+def _iam_resource(params: dict[str, Any], where: tuple[str, str, str]) -> str | None:
+    partition, region, account = where
+    url = params.get("QueueUrl")
+    if url:
+        return resource_arn(partition, "sqs", region, account, url.rstrip("/").rsplit("/", 1)[-1])
+    if params.get("QueueName"):
+        return resource_arn(partition, "sqs", region, account, params["QueueName"])
+    return None
+
+
+SERVICE = Service.of(
+    "sqs",
+    provision,
+    observe,
+    state=Queues,
+    target=Target("sqs", _send, "sqs:SendMessage", _policy, _key),
+    iam_resources={"sqs": _iam_resource},
+)
