@@ -115,3 +115,34 @@ def test_a_pattern_id_names_its_stack(cloud_assembly):
     assert stack_named(cloud_assembly.directory, "SimpleWebServiceStack") == "SimpleWebServiceStack"
     with pytest.raises(LookupError, match=r"its stacks are: .*ScalableWebhookStack"):
         stack_named(cloud_assembly.directory, "no_such_pattern")
+
+
+NO_REGION_SCRIPT = """
+import json, sys
+import boto3
+from localcloud import LocalCloud
+
+# A default session made before any function ran, as a shell's own code or a library may make.
+boto3.client("s3", region_name="eu-west-1")
+with LocalCloud.from_assembly(sys.argv[1], "StateMachineStack") as cloud:
+    execution = cloud.start_execution(cloud.outputs["StateMachineArn"], {"order_id": "o-1", "zone": "north"})
+    cloud.drain()
+    answer = cloud.invoke("Pattern/ConfirmDelivery", {"order_id": "o-1", "delivered": True})
+    print(json.dumps({"execution": execution.status, "answer": answer}, default=str))
+"""
+
+
+def test_a_function_creates_clients_in_its_region_in_a_shell_that_names_none(cloud_assembly, tmp_path):
+    """Lambda sets AWS_REGION for every function: a module creating a client at import must not
+    depend on the shell's environment (serve, the demo and a user's own process often set none)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("AWS_REGION", "AWS_DEFAULT_REGION")}
+    env["PYTHONPATH"] = os.getcwd()
+    done = subprocess.run(  # noqa: S603 - this interpreter, fixed arguments
+        [sys.executable, "-c", NO_REGION_SCRIPT, str(cloud_assembly.directory)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "NoRegionError" not in done.stdout, done.stdout[-2000:]

@@ -39,6 +39,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import boto3
+
 from localcloud.core.clock import VirtualClock
 from localcloud.errors import LocalCloudError
 from localcloud.services.lambda_ import warm
@@ -258,7 +260,7 @@ class LambdaFunction:
     def run(self, event: Any, clock: VirtualClock, call: Call | None = None) -> InvocationResult:
         """Invoke the handler once, at ``call``'s moment (now, if none); an exception becomes the error
         payload Lambda returns. The caller must hold the turn ``call`` came with (:func:`call_turn`)."""
-        _follow_threads()
+        follow_threads()
         call = call or Call(clock.elapsed(), None)
         request_id = str(uuid.uuid4())
         cold = not self.is_warm
@@ -488,7 +490,7 @@ def _process_environ() -> dict[str, str]:
     return dict(environ.process if isinstance(environ, InvocationEnviron) else environ)
 
 
-def _follow_threads() -> None:
+def follow_threads() -> None:
     """Once per process: hook thread starts and pool submissions, so a handler's threads stay its
     own, and answer ``os.environ`` per invocation."""
     if threading.Thread.start is not _start:
@@ -496,3 +498,6 @@ def _follow_threads() -> None:
         ThreadPoolExecutor.submit = _submit  # type: ignore[method-assign]
     if not isinstance(os.environ, InvocationEnviron):
         os.environ = InvocationEnviron(os.environ)  # type: ignore[assignment]  # noqa: B003
+        # A session made before reads the process's environment for good (botocore keeps the
+        # mapping it saw): without AWS_REGION there, a handler's import-time client had no region.
+        boto3.DEFAULT_SESSION = None

@@ -18,7 +18,7 @@ from localcloud.services.lambda_.event_sources.sqs import SqsEventSource
 from localcloud.services.lambda_.event_sources.streams import DynamoDBEventSource, KinesisEventSource
 from localcloud.services.lambda_.function_logs import LogStreams
 from localcloud.services.lambda_.invoker import Invoker, encode
-from localcloud.services.lambda_.runtime import LambdaFunction, follow_into_threads
+from localcloud.services.lambda_.runtime import LambdaFunction, follow_into_threads, follow_threads
 
 if TYPE_CHECKING:
     from localcloud.core.kernel import Kernel
@@ -45,6 +45,9 @@ class Lambda:
         self.log_streams = LogStreams(kernel)
         # A handler's threads and thread-pool tasks call as the function too, under its invocation's span.
         follow_into_threads(hooks.PRINCIPAL)
+        # Before anything (Step Functions' interpreter, a test) makes a session that would keep
+        # reading the process's environment instead of each invocation's.
+        follow_threads()
 
     def function(self, name: str) -> LambdaFunction:
         """A function by physical name, ARN, logical id or construct path ending (``Pattern/Worker``)."""
