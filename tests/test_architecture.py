@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -58,10 +59,22 @@ def localcloud_imports(path: Path) -> set[str]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             names |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names.add(node.module)
-            names |= {f"{node.module}.{alias.name}" for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            module = _absolute(node, path)
+            names.add(module)
+            names |= {f"{module}.{alias.name}" for alias in node.names}
     return {name for name in names if name == "localcloud" or name.startswith("localcloud.")}
+
+
+def _absolute(node: ast.ImportFrom, path: Path) -> str:
+    """The module ``from ... import`` names, relative imports resolved against ``path``'s package."""
+    if node.level == 0:
+        return node.module or ""
+    package = (
+        module_name(path).split(".") if path.name == "__init__.py" else module_name(path).split(".")[:-1]
+    )
+    base = package[: len(package) - (node.level - 1)]
+    return ".".join([*base, *([node.module] if node.module else [])])
 
 
 def owner(module: str) -> str | None:
@@ -100,6 +113,23 @@ def test_no_service_imports_another():
         return name in FACADE or (owner(name) is not None and owner(name) != owner(module))
 
     assert breaches("services", refused) == {}
+
+
+def test_relative_imports_count_as_the_modules_they_name(tmp_path, monkeypatch):
+    """``from ..sqs import queues`` inside a service names the SQS service as plainly as the
+    absolute import would."""
+    sns = tmp_path / "localcloud" / "services" / "sns"
+    sns.mkdir(parents=True)
+    (sns / "__init__.py").write_text("from . import topics\n")
+    (sns / "topics.py").write_text("from ..sqs import queues\nfrom ...core.kernel import Kernel\n")
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
+    assert localcloud_imports(sns / "topics.py") == {
+        "localcloud.services.sqs",
+        "localcloud.services.sqs.queues",
+        "localcloud.core.kernel",
+        "localcloud.core.kernel.Kernel",
+    }
+    assert localcloud_imports(sns / "__init__.py") >= {"localcloud.services.sns.topics"}
 
 
 def test_lib_imports_neither_the_kernel_nor_services():
