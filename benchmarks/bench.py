@@ -435,7 +435,7 @@ def local_cloud_table(assembly: Path) -> Table:
         ["the same moto calls in a loop", f"{raw:.2f}", ""],
         ["ratio local cloud / raw moto", f"{ratio:.2f}x", verdict(ratio <= lc.DELIVERY_RATIO_TARGET)],
     ]
-    (served, first), direct = lc.local_server_requests(assembly), lc.raw_moto_requests()
+    (served, first), direct = lc.median_http_runs(assembly)
     pairs = lc.HTTP_ITEMS
     warm = (served - first) / (direct * (pairs - 1) / pairs)
     rows += [
@@ -458,6 +458,11 @@ def local_cloud_table(assembly: Path) -> Table:
         [
             f"the same without the first pair, against {pairs - 1} pairs' share of raw moto",
             f"{warm:.2f}x",
+            "",
+        ],
+        [
+            "the served figure with the stage's own limits (100 per second, burst 50, per method)",
+            lc.at_stage_limits(assembly),
             "",
         ],
     ]

@@ -34,6 +34,7 @@ DELIVERY_MESSAGES = 200
 DELIVERY_RATIO_TARGET = 2.0
 PROVISION_RUNS = 3
 HTTP_ITEMS = 100
+HTTP_RUNS = 3
 HTTP_RATIO_TARGET = 2.0
 FIRST_REQUEST_TARGET = 5.0
 SERVE_PORT = 4599
@@ -189,6 +190,25 @@ def raw_moto_requests() -> float:
             dynamodb.put_item(TableName="bench", Item=item, ConditionExpression="attribute_not_exists(id)")
             dynamodb.get_item(TableName="bench", Key={"id": item["id"]})
         return _now() - start
+
+
+def median_http_runs(assembly: Path) -> tuple[tuple[float, float], float]:
+    """The served run of median length (with its first pair) and the median raw run, of HTTP_RUNS
+    each, alternating so that machine noise falls on both alike."""
+    served, raw = [], []
+    for _ in range(HTTP_RUNS):
+        served.append(local_server_requests(assembly))
+        raw.append(raw_moto_requests())
+    return sorted(served)[len(served) // 2], statistics.median(raw)
+
+
+def at_stage_limits(assembly: Path) -> str:
+    """Seconds served under the stage's own throttle, or that it throttled: the figure before
+    :func:`_at_account_limits`, kept beside the new one."""
+    try:
+        return f"{local_server_requests(assembly, stage_limits=True)[0]:.2f}"
+    except RuntimeError as throttled:
+        return str(throttled).split(":")[0].replace("answered", "throttled,")
 
 
 def first_request_after_serve(port: int = SERVE_PORT) -> float:
