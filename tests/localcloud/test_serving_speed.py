@@ -165,21 +165,30 @@ def _session(**config: str) -> botocore.session.Session:
     return session
 
 
-def test_sessions_read_the_model_files_once_but_keep_their_credentials_and_hooks(logs_cloud, monkeypatch):
+def test_sessions_decode_the_model_files_once_but_keep_their_own_models_credentials_and_hooks(
+    logs_cloud, monkeypatch
+):
     first = _session()
     first.set_credentials("AKIAFIRST", "first-secret")
     first.create_client("dynamodb", region_name="us-east-1")
-    reads: list[str] = []
-    load_file = botocore.loaders.JSONFileLoader.load_file
-    monkeypatch.setattr(
-        botocore.loaders.JSONFileLoader,
-        "load_file",
-        lambda self, path: reads.append(path) or load_file(self, path),
-    )
+    decoded: list[str] = []
+    load = botocore.loaders.JSONFileLoader._load_file
+
+    def decoding(self, path, open_method):
+        data = load(self, path, open_method)
+        if data is not None:
+            decoded.append(path)
+        return data
+
+    monkeypatch.setattr(botocore.loaders.JSONFileLoader, "_load_file", decoding)
     second = _session()
     second.set_credentials("AKIASECOND", "second-secret")
     client = second.create_client("dynamodb", region_name="us-east-1")
-    assert reads == []
+    assert decoded == []
+    # botocore edits some models in place per session (S3's request URIs): the copies are separate.
+    first.get_service_data("dynamodb")["metadata"]["lcprobe"] = "first only"
+    assert "lcprobe" not in second.get_service_data("dynamodb")["metadata"]
+    assert "lcprobe" not in _session().get_service_data("dynamodb")["metadata"]
     assert client._request_signer._credentials.access_key == "AKIASECOND"
     assert first.get_credentials().access_key == "AKIAFIRST"
     seen: list[str] = []
