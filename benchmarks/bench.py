@@ -484,7 +484,10 @@ def local_cloud_table(assembly: Path) -> Table:
             f"HTTP target: the server adds less than {lc.HTTP_RATIO_TARGET:g}x over the raw moto calls; "
             f"the first request after `serve` answers within {lc.FIRST_REQUEST_TARGET:g} s. The raw loop "
             "makes its client before its timer starts; the served figure includes the function's cold "
-            "start, so the warm ratio is shown beside it.",
+            "start, so the warm ratio is shown beside it. Median of "
+            f"{lc.HTTP_RUNS} alternating runs of each side; the stage's limits are raised to the account's "
+            'for the served run (see "Serving over HTTP" below), and the figure under the stage\'s own '
+            "limits is shown beside it.",
         ],
     )
 
