@@ -19,6 +19,7 @@ import boto3
 import botocore.handlers
 from botocore.awsrequest import AWSResponse
 
+from localcloud.core import loaders
 from localcloud.core.iam import access_denied, call_resources, iam_action
 from localcloud.core.service import AwsCall
 from localcloud.errors import LocalCloudError
@@ -194,7 +195,9 @@ def _admin_session() -> boto3.session.Session:
 
 
 def _install_hooks() -> None:
-    """Register the hooks with botocore once; sessions created from now on carry them."""
+    """Register the hooks with botocore once; sessions created from now on carry them, and share
+    the model files their loaders read (:mod:`localcloud.core.loaders`)."""
+    loaders.install()
     for hook in _HOOKS:
         if hook not in botocore.handlers.BUILTIN_HANDLERS:
             botocore.handlers.BUILTIN_HANDLERS.append(hook)

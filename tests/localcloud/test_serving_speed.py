@@ -1,6 +1,7 @@
 """What the serving path's shortcuts must keep: the console gets each span once, a function's log
 lines land as PutLogEvents would put them, compiled request validators follow their models, and a
-warm function left in place while serving is still cold, warm and isolated as without it."""
+warm function left in place while serving is still cold, warm and isolated as without it, and
+sessions that share botocore's model files keep their own credentials, hooks and data paths."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import http.client
 import json
 import sys
 
+import botocore.loaders
+import botocore.session
 import pytest
 from botocore.exceptions import ClientError
 
@@ -150,3 +153,56 @@ def test_a_warm_function_left_in_place_while_serving_is_still_cold_warm_and_isol
     assert process_modules() == modules and sys.path == path, "the process's own modules and path are back"
     assert [s.data["cold_start"] for s in cloud.trace.find("invoke")] == [True, False, True, False, True]
     assert cloud.invoke("TwinA")["Payload"]["invocations_since_cold_start"] == 2, "still warm after serving"
+
+
+# ---------------------------------------------------------------------------------------- model files
+
+
+def _session(**config: str) -> botocore.session.Session:
+    session = botocore.session.Session()
+    for name, value in config.items():
+        session.set_config_variable(name, value)
+    return session
+
+
+def test_sessions_decode_the_model_files_once_but_keep_their_own_models_credentials_and_hooks(
+    logs_cloud, monkeypatch
+):
+    first = _session()
+    first.set_credentials("AKIAFIRST", "first-secret")
+    first.create_client("dynamodb", region_name="us-east-1")
+    decoded: list[str] = []
+    load = botocore.loaders.JSONFileLoader._load_file
+
+    def decoding(self, path, open_method):
+        data = load(self, path, open_method)
+        if data is not None:
+            decoded.append(path)
+        return data
+
+    monkeypatch.setattr(botocore.loaders.JSONFileLoader, "_load_file", decoding)
+    second = _session()
+    second.set_credentials("AKIASECOND", "second-secret")
+    client = second.create_client("dynamodb", region_name="us-east-1")
+    assert decoded == []
+    # botocore edits some models in place per session (S3's request URIs): the copies are separate.
+    first.get_service_data("dynamodb")["metadata"]["lcprobe"] = "first only"
+    assert "lcprobe" not in second.get_service_data("dynamodb")["metadata"]
+    assert "lcprobe" not in _session().get_service_data("dynamodb")["metadata"]
+    assert client._request_signer._credentials.access_key == "AKIASECOND"
+    assert first.get_credentials().access_key == "AKIAFIRST"
+    seen: list[str] = []
+    first.register("lcprobe.dynamodb", lambda **_: seen.append("first"))
+    client.meta.events.emit("lcprobe.dynamodb.GetItem")
+    assert seen == []
+    first.emit("lcprobe.dynamodb.GetItem")
+    assert seen == ["first"]
+
+
+def test_a_session_with_its_own_data_path_reads_its_own_models(logs_cloud, tmp_path):
+    model = tmp_path / "lcprobe" / "2020-01-01"
+    model.mkdir(parents=True)
+    (model / "service-2.json").write_text("{}")
+    assert "lcprobe" not in _session().get_available_services()
+    assert "lcprobe" in _session(data_path=str(tmp_path)).get_available_services()
+    assert "lcprobe" not in _session().get_available_services()

@@ -1,0 +1,55 @@
+"""botocore's model files, decoded once per process instead of once per session.
+
+Each botocore session reads and decodes its own copy of the service models and endpoint data (the
+DynamoDB model and ``endpoints.json`` alone cost about 50 ms), and moto gives boto3 a new default
+session every time a cloud starts, so every function's cold start paid it again. Sessions created
+while the local cloud is installed keep a cache of their own, as before, but their loaders take each
+file from a process-wide copy: a pickle of what the file decoded to, so each session still gets
+objects of its own (botocore edits some models in place, such as S3's request URIs, per session).
+Files are keyed by their full path, so a session with its own ``AWS_DATA_PATH`` reads its own; a
+file that changes or appears on disk while the process runs is not read again (point
+``AWS_DATA_PATH`` at a new folder instead).
+"""
+
+from __future__ import annotations
+
+import pickle
+from typing import Any
+
+import botocore.loaders
+import botocore.session
+
+_DECODED: dict[str, bytes] = {}
+_EXISTS: dict[str, bool] = {}
+
+
+class SharedFileLoader(botocore.loaders.JSONFileLoader):
+    """A JSON file loader that decodes each file once per process and hands out fresh copies."""
+
+    def exists(self, file_path: str) -> bool:
+        found = _EXISTS.get(file_path)
+        if found is None:
+            found = _EXISTS[file_path] = super().exists(file_path)
+        return found
+
+    def load_file(self, file_path: str) -> Any:
+        pickled = _DECODED.get(file_path)
+        if pickled is not None:
+            return pickle.loads(pickled)  # noqa: S301 - bytes this process pickled itself
+        data = super().load_file(file_path)
+        if data is not None:
+            _DECODED[file_path] = pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL)
+        return data
+
+
+def _create_loader(search_path_string: str | None = None) -> botocore.loaders.Loader:
+    paths = botocore.loaders.create_loader(search_path_string).search_paths
+    return botocore.loaders.Loader(
+        extra_search_paths=list(paths), file_loader=SharedFileLoader(), include_default_search_paths=False
+    )
+
+
+def install() -> None:
+    """Make every botocore session created from now on load its files through a
+    :class:`SharedFileLoader`."""
+    botocore.session.create_loader = _create_loader
