@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import bdb
-import functools
 import json
 import logging
 import os
@@ -77,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from localcloud.aws_endpoint.door import aws_front_door
+    from localcloud.aws_endpoint.door import aws_door
     from localcloud.cloud import LocalCloud
     from localcloud.core.assembly import load_stack
     from localcloud.server import LocalServer
@@ -92,7 +91,7 @@ def _serve(args: argparse.Namespace) -> int:
             parameters=_parameters(args.parameter),
             start=datetime.now(UTC),
         )
-        extra = [] if args.aws_port is None else [functools.partial(aws_front_door, port=args.aws_port)]
+        extra = [] if args.aws_port is None else [aws_door(args.aws_port)]
         with (
             cloud,
             LocalServer(
