@@ -100,7 +100,7 @@ def _serve(args: argparse.Namespace) -> int:
         ):
             print(f"{stack_name} is running offline. Front doors:")
             for door in server.front_doors:
-                print(f"  {door.kind} {door.name}: {door.url}")
+                print(f"  {door.kind} {door.name}: {door.url}{_host_note(args.host, door)}")
             examples = [line for door in server.front_doors for line in _examples(cloud, door)]
             if examples:
                 print("Try:")
@@ -117,6 +117,13 @@ def _serve(args: argparse.Namespace) -> int:
                 if reloader is not None:
                     reloader.stop()
     return 0
+
+
+def _host_note(host: str, door) -> str:
+    """Why a door does not listen on ``--host``: the AWS API is for this machine only."""
+    if door.host is None or door.host == host:
+        return ""
+    return f" (this machine only, not {host}: the AWS API answers unsigned calls as an administrator)"
 
 
 def _watch(args: argparse.Namespace, server, scratch: str, stack_name: str):

@@ -114,8 +114,9 @@ class LocalServer:
         else:
             taken = [p for p, other in zip(self.ports(), self.front_doors, strict=True) if other.port is None]
             port = max([self._port - 1, *taken]) + 1
-        server = _QuietHTTPServer((self.host, port), _handler(self, door))
-        door.url = f"http://{self.host}:{server.server_address[1]}{door.base_path}/"
+        host = door.host or self.host
+        server = _QuietHTTPServer((host, port), _handler(self, door))
+        door.url = f"http://{host}:{server.server_address[1]}{door.base_path}/"
         self._servers.append(server)
         self.front_doors.append(door)
 

@@ -16,11 +16,18 @@ if TYPE_CHECKING:
     from localcloud.lib.http import HttpRequest
 
 
+#: The AWS API answers unauthenticated calls as an administrator, so it listens on this machine
+#: only, whatever ``serve --host`` says: another machine must not get admin rights over the stack.
+AWS_HOST = "127.0.0.1"
+
+
 def aws_front_door(cloud: LocalCloud, port: int, sessions: Sessions | None = None) -> FrontDoor:
-    """The AWS API of ``cloud`` on ``port`` (0: any free port), knowing the assumed-role
+    """The AWS API of ``cloud`` on ``port`` (0: any free port) of loopback, knowing the assumed-role
     ``sessions`` (pass the same ones to the door made for a redeployed cloud: see :func:`aws_door`)."""
     endpoint = AwsEndpoint(cloud, sessions)
-    return FrontDoor("aws", "AWS API endpoint", "", endpoint.dispatch, cloud.stack_name, port=port)
+    return FrontDoor(
+        "aws", "AWS API endpoint", "", endpoint.dispatch, cloud.stack_name, port=port, host=AWS_HOST
+    )
 
 
 def aws_door(port: int = 0) -> Callable[[LocalCloud], FrontDoor]:

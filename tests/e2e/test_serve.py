@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from localcloud.__main__ import stack_named
+from localcloud.__main__ import _host_note, stack_named
 from localcloud.aws_endpoint.door import aws_door
 from localcloud.server import MAX_BODY, LocalServer
 
@@ -100,6 +100,20 @@ def test_a_stalled_client_is_answered_408_and_holds_up_no_other_door(local_cloud
             answer = raw.recv(1000)
         assert answer.startswith(b"HTTP/1.1 413 ") and f"limit of {MAX_BODY} bytes".encode() in answer
         assert api("GET", "/items")[0] == 200
+
+
+def test_the_aws_api_listens_on_loopback_whatever_the_host_and_serve_says_so(local_cloud):
+    cloud = local_cloud("simple_web_service")
+    # Another loopback address stands for 0.0.0.0: --host moves the API, never the AWS API.
+    with LocalServer(cloud, host="127.0.0.2", real_time=False, extra_doors=[aws_door(0)]) as server:
+        api, aws = server.front_doors
+        assert [listener.server_address[0] for listener in server._servers] == ["127.0.0.2", "127.0.0.1"]
+        assert api.url.startswith("http://127.0.0.2:") and aws.url.startswith("http://127.0.0.1:")
+        assert _host_note("127.0.0.2", api) == ""
+        assert _host_note("0.0.0.0", aws).startswith(" (this machine only, not 0.0.0.0")  # noqa: S104
+        assert _host_note("127.0.0.1", aws) == ""
+        server.start()
+        assert Curl(aws.url)("POST", "", {})[0] == 403, "the AWS endpoint answers on loopback: unsigned"
 
 
 def test_serve_prints_its_front_doors_and_answers(cloud_assembly):
