@@ -289,6 +289,37 @@ class TestScalableWebhook:
             assert (answer.status, message in text) == (status, True), text
         assert aws("sqs", "list-queues")["QueueUrls"], "the endpoint still answers"
 
+    def test_a_body_that_is_not_json_or_nested_too_deep_is_a_400(self, webhook):
+        cloud, aws = webhook
+        port = int(aws.url.rsplit(":", 1)[1].strip("/"))
+        signed = "AWS4-HMAC-SHA256 Credential=AKIA/20260101/us-east-1/{}/aws4_request, Signature=0"
+        invocations = f"/2015-03-31/functions/{cloud.function('Pattern/Worker').name}/invocations"
+        deep = b"[" * 100_000 + b"]" * 100_000
+        scan = {"Authorization": signed.format("dynamodb"), "X-Amz-Target": "DynamoDB_20120810.Scan"}
+        for path, headers, body, code, message in [
+            (
+                invocations,
+                {"Authorization": signed.format("lambda")},
+                b"{not json",
+                "InvalidRequestContentException",
+                "Could not parse request body into json",
+            ),
+            (
+                invocations,
+                {"Authorization": signed.format("lambda")},
+                deep,
+                "InvalidRequestContentException",
+                "Could not parse request body into json",
+            ),
+            ("/", scan, deep, "SerializationException", "not valid json"),
+        ]:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            connection.request("POST", path, body, headers)
+            answer = connection.getresponse()
+            text = answer.read().decode()
+            connection.close()
+            assert (answer.status, code in text, message in text) == (400, True, True), text
+
 
 @pytest.fixture(scope="class")
 def crud(cloud_assembly, config):
