@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import bdb
-import functools
 import json
 import logging
 import os
@@ -77,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from localcloud.aws_endpoint.door import aws_front_door
+    from localcloud.aws_endpoint.door import aws_door
     from localcloud.cloud import LocalCloud
     from localcloud.core.assembly import load_stack
     from localcloud.server import LocalServer
@@ -92,7 +91,7 @@ def _serve(args: argparse.Namespace) -> int:
             parameters=_parameters(args.parameter),
             start=datetime.now(UTC),
         )
-        extra = [] if args.aws_port is None else [functools.partial(aws_front_door, port=args.aws_port)]
+        extra = [] if args.aws_port is None else [aws_door(args.aws_port)]
         with (
             cloud,
             LocalServer(
@@ -101,7 +100,7 @@ def _serve(args: argparse.Namespace) -> int:
         ):
             print(f"{stack_name} is running offline. Front doors:")
             for door in server.front_doors:
-                print(f"  {door.kind} {door.name}: {door.url}")
+                print(f"  {door.kind} {door.name}: {door.url}{_host_note(args.host, door)}")
             examples = [line for door in server.front_doors for line in _examples(cloud, door)]
             if examples:
                 print("Try:")
@@ -118,6 +117,13 @@ def _serve(args: argparse.Namespace) -> int:
                 if reloader is not None:
                     reloader.stop()
     return 0
+
+
+def _host_note(host: str, door) -> str:
+    """Why a door does not listen on ``--host``: the AWS API is for this machine only."""
+    if door.host is None or door.host == host:
+        return ""
+    return f" (this machine only, not {host}: the AWS API answers unsigned calls as an administrator)"
 
 
 def _watch(args: argparse.Namespace, server, scratch: str, stack_name: str):

@@ -6,7 +6,9 @@ like the deployed ones: ``http://127.0.0.1:4566/prod/items`` for
 
 The cloud is not thread-safe, so one thread does everything: it serves one request at a time on
 every port, and between requests it lets virtual time follow real time, so queued work, retries
-and schedules happen while you watch.
+and schedules happen while you watch. So that one stalled client cannot hold every door, a
+connection has ``read_timeout`` seconds to send its request (408 after), and a body may not be
+larger than ``max_body`` bytes (413).
 
 Example::
 
@@ -19,11 +21,13 @@ Example::
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import selectors
 import socketserver
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import TYPE_CHECKING, Any
@@ -37,6 +41,12 @@ if TYPE_CHECKING:
     from localcloud.cloud import LocalCloud
 
 log = logging.getLogger("localcloud.server")
+
+#: The largest request body the server reads: API Gateway's 10 MB payload limit, above Lambda's
+#: 6 MB invoke payload, SQS's 1 MiB message and the CLI's 8 MB multipart upload parts.
+MAX_BODY = 10 * 1024 * 1024
+#: Seconds a connection has to send its request line, headers and body (each) before a 408.
+READ_TIMEOUT = 5.0
 
 
 class NothingToServe(LocalCloudError):
@@ -55,9 +65,15 @@ class LocalServer:
         on_request: Callable[[HttpRequest, HttpResponse, list[str]], None] | None = None,
         real_time: bool = True,
         extra_doors: Sequence[Callable[[LocalCloud], FrontDoor]] = (),
+        read_timeout: float = READ_TIMEOUT,
+        max_body: int = MAX_BODY,
     ) -> None:
         self.cloud = cloud
         self.host = host
+        self.read_timeout = read_timeout
+        """Seconds of wall clock a connection has for its headers, then for its body."""
+        self.max_body = max_body
+        """The largest Content-Length answered; a larger one gets 413 unread."""
         self.on_request = on_request
         """Called after each request with the request, the response and the new trace lines."""
         self.real_time = real_time
@@ -98,8 +114,9 @@ class LocalServer:
         else:
             taken = [p for p, other in zip(self.ports(), self.front_doors, strict=True) if other.port is None]
             port = max([self._port - 1, *taken]) + 1
-        server = _QuietHTTPServer((self.host, port), _handler(self, door))
-        door.url = f"http://{self.host}:{server.server_address[1]}{door.base_path}/"
+        host = door.host or self.host
+        server = _QuietHTTPServer((host, port), _handler(self, door))
+        door.url = f"http://{host}:{server.server_address[1]}{door.base_path}/"
         self._servers.append(server)
         self.front_doors.append(door)
 
@@ -230,6 +247,8 @@ def _handler(server: LocalServer, door: FrontDoor) -> type[BaseHTTPRequestHandle
         server_version = "localcloud"
         wbufsize = 1 << 16
         """Buffered: the status line, headers and body leave in one send, not one per part."""
+        timeout = server.read_timeout
+        """On the socket: a client silent this long while sending headers is hung up on."""
 
         def _serve(self) -> None:
             parts = urlsplit(self.path)
@@ -244,7 +263,16 @@ def _handler(server: LocalServer, door: FrontDoor) -> type[BaseHTTPRequestHandle
             except ValueError:
                 self.send_error(400, "Content-Length is not a number")
                 return
-            body = self.rfile.read(length) if length > 0 else b""
+            if length > server.max_body:
+                self._refuse(
+                    413,
+                    f"request body of {length} bytes is larger than the local server's limit of "
+                    f"{server.max_body} bytes (API Gateway's 10 MB payload limit)",
+                )
+                return
+            body = self._read_body(length)
+            if body is None:
+                return
             request = HttpRequest(
                 self.command, parts.path or "/", headers, query, body, self.client_address[0]
             )
@@ -261,6 +289,43 @@ def _handler(server: LocalServer, door: FrontDoor) -> type[BaseHTTPRequestHandle
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(response.body)
+            self.close_connection = True
+
+        def _read_body(self, length: int) -> bytes | None:
+            """The declared body, read within ``read_timeout`` of wall clock (a client that sends a
+            byte now and then cannot hold the one thread); None once answered 408 or hung up."""
+            deadline = time.monotonic() + server.read_timeout
+            chunks, left = [], length
+            while left > 0:
+                remaining = deadline - time.monotonic()
+                try:
+                    if remaining <= 0:
+                        raise TimeoutError
+                    self.connection.settimeout(remaining)
+                    chunk = self.rfile.read1(min(left, 1 << 16))
+                except TimeoutError:
+                    self._refuse(
+                        408,
+                        f"the request body ({length} bytes declared) did not arrive within "
+                        f"{server.read_timeout:g} s",
+                    )
+                    return None
+                if not chunk:
+                    self.close_connection = True
+                    return None
+                chunks.append(chunk)
+                left -= len(chunk)
+            return b"".join(chunks)
+
+        def _refuse(self, status: int, message: str) -> None:
+            """Answer without the cloud, and close: the rest of the request is never read."""
+            body = json.dumps({"message": message}).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(body)
             self.close_connection = True
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _serve

@@ -4,9 +4,10 @@ clock and pump run after each, as after a front-door request."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from localcloud.aws_endpoint.endpoint import AwsEndpoint
+from localcloud.aws_endpoint.endpoint import AwsEndpoint, Sessions
 from localcloud.aws_endpoint.protocol import ProtocolError, parse_request
 from localcloud.core.front_doors import FrontDoor
 
@@ -15,10 +16,25 @@ if TYPE_CHECKING:
     from localcloud.lib.http import HttpRequest
 
 
-def aws_front_door(cloud: LocalCloud, port: int) -> FrontDoor:
-    """The AWS API of ``cloud`` on ``port`` (0: any free port)."""
-    endpoint = AwsEndpoint(cloud)
-    return FrontDoor("aws", "AWS API endpoint", "", endpoint.dispatch, cloud.stack_name, port=port)
+#: The AWS API answers unauthenticated calls as an administrator, so it listens on this machine
+#: only, whatever ``serve --host`` says: another machine must not get admin rights over the stack.
+AWS_HOST = "127.0.0.1"
+
+
+def aws_front_door(cloud: LocalCloud, port: int, sessions: Sessions | None = None) -> FrontDoor:
+    """The AWS API of ``cloud`` on ``port`` (0: any free port) of loopback, knowing the assumed-role
+    ``sessions`` (pass the same ones to the door made for a redeployed cloud: see :func:`aws_door`)."""
+    endpoint = AwsEndpoint(cloud, sessions)
+    return FrontDoor(
+        "aws", "AWS API endpoint", "", endpoint.dispatch, cloud.stack_name, port=port, host=AWS_HOST
+    )
+
+
+def aws_door(port: int = 0) -> Callable[[LocalCloud], FrontDoor]:
+    """A maker of the AWS door for :class:`~localcloud.server.LocalServer`'s ``extra_doors``: the
+    doors it makes for each cloud a redeploy swaps in share one set of assumed-role sessions."""
+    sessions = Sessions()
+    return lambda cloud: aws_front_door(cloud, port, sessions)
 
 
 #: An example call per resource type: (CLI command, the option that names the resource).

@@ -52,18 +52,30 @@ STACK_OPERATIONS = frozenset(
 )
 
 
+class Sessions:
+    """The temporary keys ``AssumeRole`` handed out, kept apart from any one endpoint so that an
+    endpoint made for a redeployed cloud (``serve --watch``) still knows them: otherwise a role's
+    keys would act as an administrator after the swap."""
+
+    def __init__(self) -> None:
+        self.roles: dict[str, tuple[str, str]] = {}
+        """(role ARN, session name) by access key id."""
+        self.tokens: dict[str, str] = {}
+        """The session token issued with each access key id."""
+
+
 class AwsEndpoint:
     """Answers AWS API requests for ``cloud``: ``dispatch(HttpRequest) -> HttpResponse``.
 
     Calls act as an administrator, unless they are signed with the temporary keys of a role assumed
     through this endpoint (``sts assume-role``): then they act as that role, IAM-checked like a
-    function's calls.
+    function's calls. A call carrying a session token the endpoint did not issue is refused, as AWS
+    refuses it, rather than made as an administrator.
     """
 
-    def __init__(self, cloud: LocalCloud) -> None:
+    def __init__(self, cloud: LocalCloud, sessions: Sessions | None = None) -> None:
         self.cloud = cloud
-        self.sessions: dict[str, tuple[str, str]] = {}
-        """(role ARN, session name) by the access key id ``AssumeRole`` handed out."""
+        self.sessions = sessions if sessions is not None else Sessions()
         self._answered: Any = None
         self._clients: dict[str, Any] = {}
 
@@ -71,6 +83,7 @@ class AwsEndpoint:
         call = None
         try:
             call = parse_request(request)
+            self._check_token(call, request)
             self._check_region(call)
             return self._answer(call)
         except ProtocolError as error:
@@ -88,9 +101,22 @@ class AwsEndpoint:
 
     def caller(self, access_key: str) -> tuple[str, str] | None:
         """The role and session an access key acts as; None: an administrator."""
-        return self.sessions.get(access_key)
+        return self.sessions.roles.get(access_key)
 
     # ------------------------------------------------------------------------------------ calls
+
+    def _check_token(self, call: AwsCall, request: HttpRequest) -> None:
+        """A session token must be the one issued with the access key, and a key issued with a
+        token must come with it."""
+        token = (
+            request.header("X-Amz-Security-Token")
+            or (request.query.get("X-Amz-Security-Token") or [None])[-1]
+        )
+        issued = self.sessions.tokens.get(call.signature.access_key)
+        if token != issued:
+            raise ProtocolError(
+                403, "InvalidClientTokenId", "The security token included in the request is invalid."
+            )
 
     def _check_region(self, call: AwsCall) -> None:
         region = call.signature.region
@@ -122,7 +148,8 @@ class AwsEndpoint:
         response, parsed = self._call(call, caller)
         if service == "sts" and operation == "AssumeRole" and response.status == 200:
             key = parsed["Credentials"]["AccessKeyId"]
-            self.sessions[key] = (call.params["RoleArn"], call.params["RoleSessionName"])
+            self.sessions.roles[key] = (call.params["RoleArn"], call.params["RoleSessionName"])
+            self.sessions.tokens[key] = parsed["Credentials"]["SessionToken"]
         return response
 
     def _authorize(self, caller: tuple[str, str], action: str, resource: str, operation: str) -> None:

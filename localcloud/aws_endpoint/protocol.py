@@ -256,7 +256,8 @@ def _parse(service: ServiceModel, operation: OperationModel, request: HttpReques
         return _from_rest(service, operation, request)
     except ProtocolError:
         raise
-    except (ValueError, TypeError, KeyError, ElementTree.ParseError) as error:
+    # RecursionError: a body nested deeper than the parser goes (``[[[[...`` 100,000 deep).
+    except (ValueError, TypeError, KeyError, RecursionError, ElementTree.ParseError) as error:
         raise ProtocolError(
             400,
             "SerializationException",

@@ -24,6 +24,8 @@ class FrontDoor:
     """What the deployed URL has before the route: the stage (``/prod``) for an API."""
     port: int | None = None
     """A port of its own (the AWS endpoint's); None: the next of the server's consecutive ports."""
+    host: str | None = None
+    """An address it binds whatever the server's host (the AWS endpoint: loopback); None: the server's."""
 
 
 def bind(dispatch: Callable[[str, HttpRequest], HttpResponse], resource_id: str) -> Dispatch:

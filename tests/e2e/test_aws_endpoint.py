@@ -22,7 +22,7 @@ from awscli.clidriver import create_clidriver
 
 from localcloud import LocalCloud
 from localcloud.__main__ import main
-from localcloud.aws_endpoint.door import aws_examples, aws_front_door
+from localcloud.aws_endpoint.door import aws_door, aws_examples
 from localcloud.core.assembly import load_stack
 from localcloud.server import LocalServer
 from patterns.registry import get
@@ -98,7 +98,7 @@ def served(cloud_assembly, pattern_id: str, variant: str | None = None):
     name = pattern.stack_name if variant is None else pattern.variant_stack_name(variant)
     with (
         LocalCloud(load_stack(cloud_assembly.directory, name)) as cloud,
-        LocalServer(cloud, real_time=False, extra_doors=[lambda cloud: aws_front_door(cloud, 0)]) as server,
+        LocalServer(cloud, real_time=False, extra_doors=[aws_door(0)]) as server,
     ):
         door = server.front_doors[-1]
         # A short poll, so the server stops at once when the class is done.
@@ -161,6 +161,9 @@ class TestScalableWebhook:
         assert aws("dynamodb", "describe-table", "--table-name", table)["Table"]["TableName"] == table
         code, _, err = worker.run("cloudformation", "describe-stacks", "--stack-name", cloud.stack_name)
         assert code != 0 and "AccessDenied" in err and "cloudformation:DescribeStacks" in err
+        forged = aws.as_role(assumed["Credentials"] | {"SessionToken": "forged"})
+        code, _, err = forged.run("dynamodb", "delete-table", "--table-name", table)
+        assert code != 0 and "InvalidClientTokenId" in err and "security token included" in err
         code, _, err = aws.run(
             "sts", "assume-role", "--role-arn", role + "Gone", "--role-session-name", "cli"
         )
@@ -285,6 +288,37 @@ class TestScalableWebhook:
             connection.close()
             assert (answer.status, message in text) == (status, True), text
         assert aws("sqs", "list-queues")["QueueUrls"], "the endpoint still answers"
+
+    def test_a_body_that_is_not_json_or_nested_too_deep_is_a_400(self, webhook):
+        cloud, aws = webhook
+        port = int(aws.url.rsplit(":", 1)[1].strip("/"))
+        signed = "AWS4-HMAC-SHA256 Credential=AKIA/20260101/us-east-1/{}/aws4_request, Signature=0"
+        invocations = f"/2015-03-31/functions/{cloud.function('Pattern/Worker').name}/invocations"
+        deep = b"[" * 100_000 + b"]" * 100_000
+        scan = {"Authorization": signed.format("dynamodb"), "X-Amz-Target": "DynamoDB_20120810.Scan"}
+        for path, headers, body, code, message in [
+            (
+                invocations,
+                {"Authorization": signed.format("lambda")},
+                b"{not json",
+                "InvalidRequestContentException",
+                "Could not parse request body into json",
+            ),
+            (
+                invocations,
+                {"Authorization": signed.format("lambda")},
+                deep,
+                "InvalidRequestContentException",
+                "Could not parse request body into json",
+            ),
+            ("/", scan, deep, "SerializationException", "not valid json"),
+        ]:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            connection.request("POST", path, body, headers)
+            answer = connection.getresponse()
+            text = answer.read().decode()
+            connection.close()
+            assert (answer.status, code in text, message in text) == (400, True, True), text
 
 
 @pytest.fixture(scope="class")

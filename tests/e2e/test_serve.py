@@ -9,13 +9,15 @@ import re
 import socket
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import pytest
 
-from localcloud.__main__ import stack_named
-from localcloud.server import LocalServer
+from localcloud.__main__ import _host_note, stack_named
+from localcloud.aws_endpoint.door import aws_door
+from localcloud.server import MAX_BODY, LocalServer
 
 pytestmark = pytest.mark.e2e
 
@@ -76,6 +78,42 @@ def test_bad_requests_get_aws_answers_and_the_server_lives_on(served):
             raw.sendall(garbage)
             assert raw.recv(100).split(b" ")[1] == status
     assert curl("GET", "/items")[0] == 200, "the server still answers"
+
+
+def test_a_stalled_client_is_answered_408_and_holds_up_no_other_door(local_cloud):
+    cloud = local_cloud("simple_web_service")
+    with LocalServer(cloud, real_time=False, read_timeout=0.2, extra_doors=[aws_door(0)]) as server:
+        server.start()
+        api, aws = (Curl(door.url) for door in server.front_doors)
+        with socket.create_connection(("127.0.0.1", aws.port), timeout=10) as stalled:
+            stalled.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly this")
+            with socket.create_connection(("127.0.0.1", api.port), timeout=10) as silent:
+                started = time.monotonic()
+                assert api("GET", "/items")[0] == 200, "the API answers while two clients stall"
+                assert time.monotonic() - started < 5
+                assert silent.recv(100) == b"", "a client that sends no request is hung up on"
+            answer = stalled.recv(1000)
+        assert answer.startswith(b"HTTP/1.1 408 ") and b"did not arrive within 0.2 s" in answer
+        too_big = f"POST /prod/items HTTP/1.1\r\nContent-Length: {MAX_BODY + 1}\r\n\r\n".encode()
+        with socket.create_connection(("127.0.0.1", api.port), timeout=10) as raw:
+            raw.sendall(too_big)
+            answer = raw.recv(1000)
+        assert answer.startswith(b"HTTP/1.1 413 ") and f"limit of {MAX_BODY} bytes".encode() in answer
+        assert api("GET", "/items")[0] == 200
+
+
+def test_the_aws_api_listens_on_loopback_whatever_the_host_and_serve_says_so(local_cloud):
+    cloud = local_cloud("simple_web_service")
+    # Another loopback address stands for 0.0.0.0: --host moves the API, never the AWS API.
+    with LocalServer(cloud, host="127.0.0.2", real_time=False, extra_doors=[aws_door(0)]) as server:
+        api, aws = server.front_doors
+        assert [listener.server_address[0] for listener in server._servers] == ["127.0.0.2", "127.0.0.1"]
+        assert api.url.startswith("http://127.0.0.2:") and aws.url.startswith("http://127.0.0.1:")
+        assert _host_note("127.0.0.2", api) == ""
+        assert _host_note("0.0.0.0", aws).startswith(" (this machine only, not 0.0.0.0")  # noqa: S104
+        assert _host_note("127.0.0.1", aws) == ""
+        server.start()
+        assert Curl(aws.url)("POST", "", {})[0] == 403, "the AWS endpoint answers on loopback: unsigned"
 
 
 def test_serve_prints_its_front_doors_and_answers(cloud_assembly):

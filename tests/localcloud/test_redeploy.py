@@ -9,7 +9,7 @@ import sys
 import threading
 import types
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 from aws_cdk import App, RemovalPolicy, Stack
@@ -22,7 +22,7 @@ from aws_cdk import aws_sqs as sqs
 
 from localcloud import LocalCloud
 from localcloud.__main__ import synthesize
-from localcloud.aws_endpoint.door import aws_front_door
+from localcloud.aws_endpoint.door import aws_door
 from localcloud.core.assembly import StackArtifact, load_stack
 from localcloud.redeploy import diff
 from localcloud.server import LocalServer
@@ -202,13 +202,21 @@ def test_the_aws_endpoint_keeps_its_port_and_answers_for_the_new_stack(versions)
     first, second = versions
     with (
         LocalCloud(first) as cloud,
-        LocalServer(cloud, real_time=False, extra_doors=[lambda cloud: aws_front_door(cloud, 0)]) as server,
+        LocalServer(cloud, real_time=False, extra_doors=[aws_door(0)]) as server,
     ):
         server.start()
         put_data(cloud)
         endpoint = server.front_doors[-1].url
+        role = cloud.function("Api").role_arn
+        role_keys = assume_role(endpoint, role)
         Reloader(server, _StubWatch(), lambda: second, out=lambda line: None).check(now=0.0)
         assert server.front_doors[-1].url == endpoint
+        table = {"TableName": server.cloud.physical_id("Items")}
+        _, refused = aws_call(endpoint, "DeleteTable", table, *role_keys)
+        assert refused["__type"] == "AccessDeniedException", "the role's keys stay the role's"
+        assert "assumed-role" in refused["message"]
+        status, refused = aws_call(endpoint, "DeleteTable", table, role_keys[0], "forged")
+        assert (status, refused["__type"]) == (403, "InvalidClientTokenId"), "a token not issued is refused"
         key = {"pk": {"S": "kept"}}
         status, item = aws_call(
             endpoint, "GetItem", {"TableName": server.cloud.physical_id("Items"), "Key": key}
@@ -219,15 +227,39 @@ def test_the_aws_endpoint_keeps_its_port_and_answers_for_the_new_stack(versions)
     server.cloud.stop()
 
 
-def aws_call(endpoint: str, operation: str, params: dict) -> tuple[int, dict]:
+def assume_role(endpoint: str, role: str) -> tuple[str, str]:
+    """The access key and session token ``sts assume-role`` hands out through the endpoint."""
+    door = urlsplit(endpoint)
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "Authorization": "AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/sts/aws4_request, "
+        "SignedHeaders=host, Signature=0",
+    }
+    body = urlencode(
+        {"Action": "AssumeRole", "Version": "2011-06-15", "RoleArn": role, "RoleSessionName": "watched"}
+    )
+    connection = http.client.HTTPConnection(door.hostname, door.port, timeout=10)
+    try:
+        connection.request("POST", "/", body=body, headers=headers)
+        text = connection.getresponse().read().decode()
+    finally:
+        connection.close()
+    return tuple(text.split(f"<{name}>", 1)[1].split("<", 1)[0] for name in ("AccessKeyId", "SessionToken"))
+
+
+def aws_call(
+    endpoint: str, operation: str, params: dict, key: str = "local", token: str | None = None
+) -> tuple[int, dict]:
     """A DynamoDB call as an SDK sends it (the endpoint does not verify signatures)."""
     door = urlsplit(endpoint)
     headers = {
         "Content-Type": "application/x-amz-json-1.0",
         "X-Amz-Target": f"DynamoDB_20120810.{operation}",
-        "Authorization": "AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/dynamodb/aws4_request, "
+        "Authorization": f"AWS4-HMAC-SHA256 Credential={key}/20260101/us-east-1/dynamodb/aws4_request, "
         "SignedHeaders=host, Signature=0",
     }
+    if token is not None:
+        headers["X-Amz-Security-Token"] = token
     connection = http.client.HTTPConnection(door.hostname, door.port, timeout=10)
     try:
         connection.request("POST", "/", body=json.dumps(params), headers=headers)

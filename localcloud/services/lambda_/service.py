@@ -133,6 +133,14 @@ class Lambda:
         return self.kernel.iam.unused_grants(roles=[fn.role_arn for fn in self.functions.values()])
 
 
+def _refused(status: int, code: str, message: str) -> tuple[int, dict[str, Any]]:
+    """An Invoke refused as Lambda refuses it: the client raises it as ``ClientError``."""
+    return status, {
+        "Error": {"Code": code, "Message": message},
+        "ResponseMetadata": {"HTTPStatusCode": status},
+    }
+
+
 def answer_invoke(kernel: Kernel, call: AwsCall) -> tuple[int, dict[str, Any]]:
     """Lambda's Invoke runs the function here; the client's read timeout falls on the virtual clock,
     as botocore's ``ReadTimeoutError``."""
@@ -140,7 +148,12 @@ def answer_invoke(kernel: Kernel, call: AwsCall) -> tuple[int, dict[str, Any]]:
     lambda_: Lambda = kernel.service("lambda")
     function = lambda_.function(params["FunctionName"])
     payload = params.get("Payload", b"null")
-    payload = json.loads(payload.read() if hasattr(payload, "read") else payload or b"null")
+    try:
+        payload = json.loads(payload.read() if hasattr(payload, "read") else payload or b"null")
+    except (ValueError, RecursionError) as error:
+        return _refused(
+            400, "InvalidRequestContentException", f"Could not parse request body into json: {error}"
+        )
     caller = hooks.principal()
     try:
         response = lambda_.invoke(
@@ -153,11 +166,7 @@ def answer_invoke(kernel: Kernel, call: AwsCall) -> tuple[int, dict[str, Any]]:
     except ReadTimedOut:
         raise ReadTimeoutError(endpoint_url=call.url) from None
     except Throttled as error:
-        body = {
-            "Error": {"Code": "TooManyRequestsException", "Message": str(error)},
-            "ResponseMetadata": {"HTTPStatusCode": 429},
-        }
-        return 429, body
+        return _refused(429, "TooManyRequestsException", str(error))
     data = response.pop("Payload", "").encode()
     response["Payload"] = StreamingBody(io.BytesIO(data), len(data))
     response["ResponseMetadata"] = {"HTTPStatusCode": response["StatusCode"], "HTTPHeaders": {}}
