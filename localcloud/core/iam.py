@@ -6,13 +6,17 @@ name the resource the way AWS does. Resource-level checks cover the services the
 One evaluator decides for identity policies (a role's calls) and resource policies (a service
 principal delivering, a function permission, a key policy): an explicit deny wins, else an allow is
 needed. Conditions are evaluated for the keys in :data:`CONDITION_KEYS` with the operators in
-:data:`CONDITION_OPERATORS`; a condition on any other key or operator is treated as met and listed in
-:attr:`PolicyEngine.unevaluated_conditions`, which the report shows.
+:data:`CONDITION_OPERATORS` and ``Null``, with IAM's rules for a key the request does not carry. A
+condition on any other key or operator is decided against the request, never kinder than AWS: it is
+not met in an Allow (the statement grants nothing) and met in a Deny (the deny applies). Each such
+condition is listed in :attr:`PolicyEngine.unevaluated_conditions` and logged once as a warning on
+the ``localcloud.iam`` logger.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,7 +44,8 @@ ACTION_OF_OPERATION = {
 }
 
 #: The condition keys the evaluator reads from a request (lower case, as IAM compares them), and
-#: where each comes from. A request that does not carry a key fails its test (unless ``...IfExists``).
+#: where each comes from. A request without a key fails a test on it, unless the operator is negated,
+#: ``...IfExists`` or ``Null`` (see :meth:`Statement.conditions_hold`).
 CONDITION_KEYS = {
     "aws:securetransport": "every call is made over TLS, as the SDKs and AWS's services make them",
     "aws:principalarn": "the role making an SDK call",
@@ -60,6 +65,12 @@ CONDITION_OPERATORS: dict[str, Callable[[str, str], bool]] = {
 
 #: Error codes AWS answers with when a call is denied, by service.
 DENIED_CODE = {"sqs": "AccessDenied", "s3": "AccessDenied", "sns": "AuthorizationError"}
+
+#: The set operators' qualifiers: with a single-valued key each reads as the plain operator, but a
+#: request without the key satisfies ``ForAllValues`` and fails ``ForAnyValue``.
+SET_QUALIFIERS = ("ForAllValues", "ForAnyValue")
+
+log = logging.getLogger("localcloud.iam")
 
 
 @dataclass
@@ -86,24 +97,37 @@ class Statement:
             return not any(_match(p, resource, case=True) for p in self.not_resources)
         return any(_match(p, resource, case=True) for p in self.resources)
 
-    def conditions_hold(self, context: dict[str, str], unevaluated: set[str]) -> bool:
-        """Whether every condition of this statement holds for a request carrying ``context``; a
-        condition the evaluator cannot test is treated as met and noted in ``unevaluated``."""
+    def conditions_hold(self, context: dict[str, str], note: Callable[[str, str], None]) -> bool:
+        """Whether every condition of this statement holds for a request carrying ``context``.
+
+        A key the request lacks follows IAM: a negated operator (``StringNotEquals``...) and any
+        ``...IfExists`` hold, ``Null`` tests presence, others fail. A condition the evaluator cannot
+        test is passed to ``note`` and decided against the request: unmet in an Allow, met in a Deny.
+        """
         for operator, tests in self.condition.items():
-            base = operator.removesuffix("IfExists")
+            qualifier, _, name = operator.rpartition(":")
+            if_exists = name.endswith("IfExists")
+            base = name.removesuffix("IfExists")
             negated = "Not" in base
             test = CONDITION_OPERATORS.get(base.replace("Not", "", 1))
+            known = (test is not None or base == "Null") and qualifier in ("", *SET_QUALIFIERS)
             for key, expected in tests.items():
-                if test is None or key.lower() not in CONDITION_KEYS:
-                    unevaluated.add(f"{self.source}: {operator} {key}")
+                if not known or key.lower() not in CONDITION_KEYS:
+                    note(f"{self.source}: {operator} {key}", self.effect)
+                    if self.effect != "Deny":
+                        return False
                     continue
                 actual = context.get(key.lower())
-                if actual is None:
-                    if operator.endswith("IfExists"):
-                        continue
-                    return False
-                values = expected if isinstance(expected, list) else [expected]
-                if any(test(actual, str(value)) for value in values) == negated:
+                values = [str(value) for value in (expected if isinstance(expected, list) else [expected])]
+                if base == "Null":
+                    if not any((value.lower() == "true") == (actual is None) for value in values):
+                        return False
+                elif actual is None:
+                    if not (
+                        if_exists or qualifier == "ForAllValues" or (negated and qualifier != "ForAnyValue")
+                    ):
+                        return False
+                elif any(test(actual, value) for value in values) == negated:
                     return False
         return True
 
@@ -186,7 +210,7 @@ class PolicyEngine:
                 continue
             if resource is not None and not statement.covers_resource(resource):
                 continue
-            if not statement.conditions_hold(context, self.unevaluated_conditions):
+            if not statement.conditions_hold(context, self._unevaluated):
                 continue
             if statement.effect == "Deny":
                 return Decision(False, f"with an explicit deny in {statement.source}")
@@ -208,13 +232,20 @@ class PolicyEngine:
                 statement.names(principal)
                 and statement.covers_action(action)
                 and statement.covers_resource(resource)
-                and statement.conditions_hold(context, self.unevaluated_conditions)
+                and statement.conditions_hold(context, self._unevaluated)
             ):
                 continue
             if statement.effect == "Deny":
                 return False
             allowed = True
         return allowed
+
+    def _unevaluated(self, condition: str, effect: str) -> None:
+        if condition in self.unevaluated_conditions:
+            return
+        self.unevaluated_conditions.add(condition)
+        outcome = "the deny applies" if effect == "Deny" else "the statement grants nothing"
+        log.warning("IAM condition %s is not evaluated offline: %s", condition, outcome)
 
     def unused_grants(self, roles: list[str] | None = None) -> list[str]:
         """``role: action on resources (policy)`` for every allowed action no call has needed."""

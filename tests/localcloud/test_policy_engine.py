@@ -284,12 +284,101 @@ def test_a_key_policy_may_admit_a_service_only_through_another_service():
     assert not admits("s3.eu-west-1.amazonaws.com")
 
 
-def test_a_condition_the_evaluator_cannot_test_is_met_and_reported():
-    unknown = conditional("Allow", {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}})
-    policy = engine(unknown)
-    assert policy.decide(ROLE, "sqs:SendMessage", QUEUE).allowed
-    assert policy.unevaluated_conditions == {"test-policy: IpAddress aws:SourceIp"}
-    service = {"Service": "events.amazonaws.com"}
-    resource = resource_engine(conditional("Allow", {"StringEquals": {"aws:SourceVpc": "vpc-1"}}, service))
-    assert delivered(resource, {})
-    assert resource.unevaluated_conditions == {"queue-policy: StringEquals aws:SourceVpc"}
+SERVICE = {"Service": "events.amazonaws.com"}
+
+
+def identity_decides(condition: dict, effect: str) -> bool:
+    """Whether a role's call is allowed, with the condition on an Allow, or on a Deny beside an Allow."""
+    statements = [conditional(effect, condition)]
+    if effect == "Deny":
+        statements.append(allow("sqs:SendMessage", QUEUE))
+    return engine(*statements).decide(ROLE, "sqs:SendMessage", QUEUE).allowed
+
+
+def resource_decides(condition: dict, effect: str, context: dict[str, str]) -> bool:
+    """Whether a service delivers, with the condition on an Allow, or on a Deny beside an Allow."""
+    statements = [conditional(effect, condition, SERVICE)]
+    if effect == "Deny":
+        statements.append(conditional("Allow", {}, SERVICE))
+    return delivered(resource_engine(*statements), context)
+
+
+NEGATED = ["StringNotEquals", "StringNotLike", "ArnNotEquals", "ArnNotLike", "StringNotEqualsIgnoreCase"]
+
+
+@pytest.mark.parametrize("operator", NEGATED)
+def test_a_negated_operator_on_a_key_the_request_lacks_holds(operator):
+    condition = {operator: {"aws:SourceAccount": "999999999999"}}
+    assert not identity_decides(condition, "Deny"), "a role's call carries no aws:SourceAccount"
+    assert not resource_decides(condition, "Deny", {})
+    assert resource_decides(condition, "Deny", {"aws:sourceaccount": "999999999999"})
+    assert identity_decides(condition, "Allow")
+    assert resource_decides(condition, "Allow", {})
+
+
+@pytest.mark.parametrize("operator", ["StringEquals", "StringLike", "ArnEquals", "ArnLike", "Bool"])
+def test_a_plain_operator_on_a_key_the_request_lacks_fails(operator):
+    condition = {operator: {"aws:SourceArn": RULE}}
+    assert not identity_decides(condition, "Allow")
+    assert not resource_decides(condition, "Allow", {})
+    assert identity_decides(condition, "Deny")
+    assert resource_decides(condition, "Deny", {})
+
+
+@pytest.mark.parametrize("operator", ["StringEqualsIfExists", "StringNotEqualsIfExists", "ArnLikeIfExists"])
+def test_any_if_exists_operator_on_a_key_the_request_lacks_holds(operator):
+    condition = {operator: {"aws:SourceArn": "arn:aws:events:*:*:rule/other"}}
+    assert identity_decides(condition, "Allow")
+    assert resource_decides(condition, "Allow", {})
+    assert not identity_decides(condition, "Deny")
+    assert not resource_decides(condition, "Deny", {})
+    present = {"aws:sourcearn": RULE}
+    assert resource_decides(condition, "Allow", present) == ("Not" in operator), "a present key is tested"
+
+
+def test_null_tests_whether_the_request_carries_the_key():
+    absent = {"Null": {"aws:SourceArn": "true"}}
+    present = {"Null": {"aws:SourceArn": "false"}}
+    assert identity_decides(absent, "Allow") and not identity_decides(present, "Allow")
+    assert not identity_decides(absent, "Deny") and identity_decides(present, "Deny")
+    assert resource_decides(absent, "Allow", {}) and not resource_decides(
+        absent, "Allow", {"aws:sourcearn": RULE}
+    )
+    assert resource_decides(present, "Allow", {"aws:sourcearn": RULE}) and not resource_decides(
+        present, "Allow", {}
+    )
+
+
+def test_set_qualifiers_follow_iam_on_a_key_the_request_lacks():
+    assert resource_decides({"ForAllValues:StringEquals": {"aws:SourceAccount": "1"}}, "Allow", {})
+    assert not resource_decides({"ForAnyValue:StringEquals": {"aws:SourceAccount": "1"}}, "Allow", {})
+    assert not resource_decides({"ForAnyValue:StringNotEquals": {"aws:SourceAccount": "1"}}, "Allow", {})
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [{"StringEquals": {"aws:PrincipalOrgID": "o-1"}}, {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}],
+    ids=["unknown-key", "unknown-operator"],
+)
+def test_a_condition_the_evaluator_cannot_test_never_grants_and_always_denies(condition, caplog):
+    [(operator, tests)] = condition.items()
+    [key] = tests
+    assert not identity_decides(condition, "Allow")
+    assert not identity_decides(condition, "Deny")
+    assert not resource_decides(condition, "Allow", {})
+    assert not resource_decides(condition, "Deny", {})
+    caplog.clear()
+    policy = engine(conditional("Allow", condition))
+    policy.decide(ROLE, "sqs:SendMessage", QUEUE)
+    policy.decide(ROLE, "sqs:SendMessage", QUEUE)
+    assert policy.unevaluated_conditions == {f"test-policy: {operator} {key}"}
+    warned = [r.getMessage() for r in caplog.records if r.name == "localcloud.iam"]
+    assert sum(f"test-policy: {operator} {key}" in message for message in warned) == 1, "logged once"
+    resource = resource_engine(conditional("Deny", condition, SERVICE), conditional("Allow", {}, SERVICE))
+    assert not delivered(resource, {})
+    assert resource.unevaluated_conditions == {f"queue-policy: {operator} {key}"}
+
+
+def test_a_deny_on_an_unknown_key_applies_only_if_its_other_conditions_hold():
+    condition = {"StringEquals": {"aws:PrincipalOrgID": "o-1", "aws:PrincipalArn": "arn:aws:iam::1:role/x"}}
+    assert identity_decides(condition, "Deny"), "the known condition fails, so the deny does not apply"
