@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as ``python benchmarks/bench.py``: the registry must be importable
     sys.path.insert(0, str(ROOT))
 
+from benchmarks.markdown import write_between  # noqa: E402
 from patterns.registry import PATTERNS  # noqa: E402
 
 FUNCTIONS_DIR = ROOT / "functions"
@@ -525,15 +526,7 @@ def render_markdown(machine: Sequence[tuple[str, str]], tables: Sequence[Table])
 
 
 def write_markdown(path: Path, section: str) -> None:
-    """Replace the figures between the markers, or append them: the page's own text stays as written."""
-    text = path.read_text() if path.exists() else ""
-    block = f"{MARKDOWN_BEGIN}\n{section}{MARKDOWN_END}"
-    if MARKDOWN_BEGIN in text and MARKDOWN_END in text:
-        head, rest = text.split(MARKDOWN_BEGIN, 1)
-        text = head + block + rest.split(MARKDOWN_END, 1)[1]
-    else:
-        text += ("\n" if text else "") + block + "\n"
-    path.write_text(text)
+    write_between(path, section, MARKDOWN_BEGIN, MARKDOWN_END)
 
 
 # --------------------------------------------------------------------------------------------- main

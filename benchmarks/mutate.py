@@ -47,6 +47,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from benchmarks.markdown import write_between
+
 ROOT = Path(__file__).resolve().parent.parent
 
 #: What is mutated, as path globs from the repository root (the one place to change when modules
@@ -726,15 +728,7 @@ def _suffix(outcome: Outcome) -> str:
 
 
 def write_markdown(path: Path, section: str) -> None:
-    """Replace the figures between the markers, or append them: the page's own text stays as written."""
-    text = path.read_text() if path.exists() else ""
-    block = f"{MARKDOWN_BEGIN}\n{section.rstrip()}\n{MARKDOWN_END}"
-    if MARKDOWN_BEGIN in text and MARKDOWN_END in text:
-        head, rest = text.split(MARKDOWN_BEGIN, 1)
-        text = head + block + rest.split(MARKDOWN_END, 1)[1]
-    else:
-        text += ("\n" if text else "") + block + "\n"
-    path.write_text(text)
+    write_between(path, section, MARKDOWN_BEGIN, MARKDOWN_END)
 
 
 def warm_up() -> None:

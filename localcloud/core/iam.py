@@ -294,6 +294,15 @@ def resource_arn(partition: str, service: str, region: str, account: str, resour
     return f"arn:{partition}:{service}:{region}:{account}:{resource}"
 
 
+def arn_or_named(name: str, where: tuple[str, str, str], service: str, resource: str) -> str:
+    """``name`` if a call gave an ARN, else the ARN of ``resource`` (the name in its service's form):
+    calls take either, and a policy names the ARN."""
+    if name.startswith("arn:"):
+        return name
+    partition, region, account = where
+    return resource_arn(partition, service, region, account, resource)
+
+
 def call_resources(
     prefix: str, params: dict[str, Any], where: tuple[str, str, str], namers: dict[str, ResourceNamer]
 ) -> list[str] | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from localcloud.core.iam import resource_arn
+from localcloud.core.iam import arn_or_named
 from localcloud.core.service import Service
 from localcloud.services.dynamodb import provision
 from localcloud.services.dynamodb.limits import check_dynamodb_request
@@ -29,7 +29,6 @@ def _check(kernel: Kernel, operation: str, params: dict[str, Any]) -> None:
 
 
 def _iam_resource(params: dict[str, Any], where: tuple[str, str, str]) -> str | None:
-    partition, region, account = where
     # DynamoDB Streams calls name their stream, or hold an iterator that starts with its ARN.
     stream = params.get("StreamArn") or params.get("ShardIterator", "").split("|", 1)[0]
     if stream.startswith("arn:"):
@@ -40,11 +39,7 @@ def _iam_resource(params: dict[str, Any], where: tuple[str, str, str]) -> str | 
         name = next(iter(items), None)
     if name is None:
         return None
-    table = (
-        name
-        if name.startswith("arn:")
-        else resource_arn(partition, "dynamodb", region, account, f"table/{name}")
-    )
+    table = arn_or_named(name, where, "dynamodb", f"table/{name}")
     # A Query or Scan of an index is authorized on the index, as AWS does.
     return f"{table}/index/{params['IndexName']}" if params.get("IndexName") else table
 

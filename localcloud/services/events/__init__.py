@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from localcloud.core.iam import resource_arn
+from localcloud.core.iam import arn_or_named
 from localcloud.core.service import AwsCall, Service, Target
 from localcloud.core.targets import text
 from localcloud.services.events import observe, provision
@@ -36,14 +36,9 @@ def _put_event(
 
 
 def _iam_resource(params: dict[str, Any], where: tuple[str, str, str]) -> str | None:
-    partition, region, account = where
     entries = params.get("Entries") or [{}]
     bus = entries[0].get("EventBusName") or params.get("EventBusName") or "default"
-    return (
-        bus
-        if bus.startswith("arn:")
-        else resource_arn(partition, "events", region, account, f"event-bus/{bus}")
-    )
+    return arn_or_named(bus, where, "events", f"event-bus/{bus}")
 
 
 SERVICE = Service.of(

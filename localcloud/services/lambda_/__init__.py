@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from localcloud.core.iam import resource_arn
+from localcloud.core.iam import arn_or_named
 from localcloud.core.service import Service, Target
 from localcloud.core.targets import DeliveryError, text
 from localcloud.services.lambda_ import provision, stream_origins, warm
@@ -34,15 +34,8 @@ def _policy(kernel: Kernel, arn: str) -> tuple[str, list[Any]]:
 
 
 def _iam_resource(params: dict[str, Any], where: tuple[str, str, str]) -> str | None:
-    partition, region, account = where
     name = params.get("FunctionName")
-    if name is None:
-        return None
-    return (
-        name
-        if name.startswith("arn:")
-        else resource_arn(partition, "lambda", region, account, f"function:{name}")
-    )
+    return None if name is None else arn_or_named(name, where, "lambda", f"function:{name}")
 
 
 SERVICE = Service.of(
