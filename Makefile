@@ -1,5 +1,18 @@
 # Task runner. `make demo` and `make test` set everything up themselves on a machine with python3 and npm.
-PYTHON ?= python3
+# The interpreter minor version the tests run on; patterns/defaults.py's Lambda runtime must match it.
+PYTHON_VERSION := 3.13
+# python3.13 on PATH if it runs (a pyenv shim may not), else pyenv's 3.13, else python3 with a warning.
+ifndef PYTHON
+PYTHON := $(shell \
+  if python$(PYTHON_VERSION) -c '' >/dev/null 2>&1; then echo python$(PYTHON_VERSION); \
+  elif p=$$(pyenv prefix $(PYTHON_VERSION) 2>/dev/null) && [ -x "$$p/bin/python$(PYTHON_VERSION)" ]; \
+  then echo "$$p/bin/python$(PYTHON_VERSION)"; else echo python3; fi)
+endif
+PYTHON_FOUND := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+ifneq ($(PYTHON_FOUND),$(PYTHON_VERSION))
+$(warning WARNING: Python $(PYTHON_VERSION) not found (python$(PYTHON_VERSION) or pyenv); using $(PYTHON) \
+  ($(PYTHON_FOUND)). Lambda functions declare python$(PYTHON_VERSION): the local cloud will warn per function.)
+endif
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 CDK := PATH="$(BIN):$$PATH" npx --no-install cdk
@@ -7,13 +20,20 @@ CDK := PATH="$(BIN):$$PATH" npx --no-install cdk
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_VERSION_CHECK := 1
 
-.PHONY: install demo serve synth test grants mutate lint format bench lock clean
+.PHONY: FORCE install demo serve synth test grants mutate lint format bench lock clean
 
 install: $(VENV)/.installed node_modules/.installed ## Python venv and the pinned CDK CLI
 
+# The venv is rebuilt from scratch when the interpreter's minor version changes (rm removes a symlink, not its target).
+ifneq ($(shell cat $(VENV)/.python-version 2>/dev/null),$(PYTHON_FOUND))
+$(VENV)/.installed: FORCE
+endif
+
 $(VENV)/.installed: requirements.lock
+	[ "$$(cat $(VENV)/.python-version 2>/dev/null)" = "$(PYTHON_FOUND)" ] || rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	echo $(PYTHON_FOUND) > $(VENV)/.python-version
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -62,3 +82,5 @@ lock: ## Re-pin every Python package from the direct pins in pyproject.toml
 
 clean:
 	rm -rf $(VENV) node_modules cdk.out .pytest_cache .ruff_cache
+
+FORCE:

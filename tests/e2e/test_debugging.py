@@ -108,7 +108,7 @@ def debug_stack(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
     function = lambda_.Function(
         stack,
         "Handler",
-        runtime=lambda_.Runtime.PYTHON_3_14,
+        runtime=lambda_.Runtime.PYTHON_3_13,
         handler="handler.handler",
         code=lambda_.Code.from_asset(str(code)),
     )
