@@ -59,6 +59,11 @@ def main(argv: list[str] | None = None) -> int:
         "functions/, shared/) and swap the stack in place: same ports, the data of resources whose "
         "logical id stayed (DynamoDB items, SQS messages, S3 objects, secrets) kept",
     )
+    serve.add_argument(
+        "--strict-runtime",
+        action="store_true",
+        help="refuse to run a function whose Python version is not this interpreter's (else a warning)",
+    )
     args = parser.parse_args(argv)
     if args.watch and args.assembly:
         parser.error("--watch synthesizes the app on each change: give --app or a cdk.json, not --assembly")
@@ -90,6 +95,7 @@ def _serve(args: argparse.Namespace) -> int:
             load_stack(assembly, stack_name),
             parameters=_parameters(args.parameter),
             start=datetime.now(UTC),
+            strict_runtime=args.strict_runtime,
         )
         extra = [] if args.aws_port is None else [aws_door(args.aws_port)]
         with (
