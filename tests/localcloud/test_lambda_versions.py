@@ -49,6 +49,7 @@ def build(stack: Stack) -> None:
         stack, "Live", alias_name="live", version=fn.current_version, provisioned_concurrent_executions=1
     )
     live.add_event_source(sources.SqsEventSource(sqs.Queue(stack, "Queue")))
+    live.configure_async_invoke(retry_attempts=0)
     api = apigw.RestApi(stack, "Api")
     api.root.add_method("GET", apigw.LambdaIntegration(live))
     sfn.StateMachine(
@@ -163,6 +164,9 @@ def test_iam_and_resource_policies_apply_per_qualifier(cloud):
         answer = cloud.invoke("Caller", {"target": target})["Payload"]
         got = {k: v for k, v in answer.items() if k in ("executed", "error")}
         assert got == outcome, target
+    configs = cloud.service("lambda").invoker.configs
+    assert configs[f"{latest.arn}:live"].retry_attempts == 0, "the alias's EventInvokeConfig is its own"
+    assert latest.arn not in configs
     policies = cloud.kernel.iam.resource
     assert f"{latest.arn}:live" in policies, "API Gateway's permission is on the alias"
     assert latest.arn not in policies, "and not on the function: an API call to it would be refused"
