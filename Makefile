@@ -10,8 +10,9 @@ PYTHON := $(shell \
 endif
 PYTHON_FOUND := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
 ifneq ($(PYTHON_FOUND),$(PYTHON_VERSION))
-$(warning WARNING: Python $(PYTHON_VERSION) not found (python$(PYTHON_VERSION) or pyenv); using $(PYTHON) \
-  ($(PYTHON_FOUND)). Lambda functions declare python$(PYTHON_VERSION): the local cloud will warn per function.)
+$(warning WARNING: the tests run on $(PYTHON) (Python $(PYTHON_FOUND)), not on Python $(PYTHON_VERSION), \
+  which the functions declare; install python$(PYTHON_VERSION) (or pyenv's $(PYTHON_VERSION)) to match. \
+  The local cloud warns once per function meanwhile.)
 endif
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin

@@ -9,9 +9,9 @@ execution's fiber waits that long before the next state, so a later ``Wait`` or 
 When that is longer than the state's ``TimeoutSeconds`` (``TimeoutSecondsPath``, or its JSONata form),
 the task fails with ``States.Timeout`` at its deadline, as on AWS: its ``Retry`` and ``Catch`` see
 ``States.Timeout``, and the invocation itself runs on to its end (its span shows it). ``HeartbeatSeconds``
-applies to callback tasks (``.waitForTaskToken``) and activities, which send heartbeats; a Lambda
-request-response task sends none, so it is not checked there (an assumption: AWS documents heartbeats
-for activities and callbacks).
+applies to callback tasks (``.waitForTaskToken``), which send heartbeats (``SendTaskHeartbeat`` is
+for activities, callback and job-run tasks); a Lambda request-response task sends none, so it is not
+checked there.
 """
 
 from __future__ import annotations
