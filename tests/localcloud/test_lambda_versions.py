@@ -245,16 +245,17 @@ def test_a_function_declaring_another_python_warns_once(cloud, caplog):
         for _ in range(2):
             assert invoke(cloud, "OtherPython")["colour"] == "blue"
         invoke(cloud, "Versioned")
-    warnings = cloud.trace.find("runtime")
-    assert len(warnings) == 1
+    warnings = [span for span in cloud.trace.spans if "runtime_warning" in span.data]
+    assert len(warnings) == 1, "once per function, on its first invocation"
     assert warnings[0].target == cloud.function("OtherPython").name
-    assert f"declares {OTHER} but runs on this interpreter, {HERE}" in warnings[0].detail
+    assert f"declares {OTHER} but runs on this interpreter, {HERE}" in warnings[0].data["runtime_warning"]
     assert len([r for r in caplog.records if "declares" in r.getMessage()]) == 1
 
 
 def test_a_custom_runtime_with_a_python_handler_runs_with_a_warning(cloud):
     assert invoke(cloud, "CustomPython")["version"] == "$LATEST"
-    assert "custom runtime provided.al2023" in cloud.trace.find("runtime")[0].detail
+    (span,) = cloud.trace.find("invoke")
+    assert "custom runtime provided.al2023" in span.data["runtime_warning"]
 
 
 @pytest.mark.parametrize(("name", "runtime"), [("Node", "nodejs24.x"), ("CustomBinary", "provided.al2023")])

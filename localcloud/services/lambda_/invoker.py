@@ -90,7 +90,7 @@ class Invoker:
         clock = self.cloud.clock
         versions = self.cloud.service("lambda").versions
         function = versions.route(function)
-        runtime_check.check(self.cloud, function)
+        runtime_warning = runtime_check.check(self.cloud, function)
         with call_turn(clock) as call:
             now = call.at
             # Reserved concurrency is the function's, shared by its versions and aliases.
@@ -110,6 +110,8 @@ class Invoker:
                 )
                 raise Throttled(f"Rate Exceeded: {function.name} is at its reserved concurrency of {limit}")
             span = self.cloud.trace.record("invoke", source, function.name, at=now, parent=cause)
+            if runtime_warning:
+                span.data["runtime_warning"] = runtime_warning
             initialized = versions.initialized(function, now)
             if is_qualified(function):
                 span.data.update(version=function.version, provisioned=initialized)

@@ -2,8 +2,9 @@
 
 A Python function whose minor version is the interpreter's runs as it would on AWS. One of another
 minor version still runs, since its code is Python, but syntax and library differences would go
-unseen: the local cloud says so once per function (a ``runtime`` span in the trace and a warning on
-the ``localcloud.lambda`` logger), and ``strict_runtime=True`` makes it an error. Any other runtime
+unseen: the local cloud says so once per function (a warning on the ``localcloud.lambda`` logger,
+and ``runtime_warning`` in the data of the function's first invocation span, so the trace's lines
+stay as they are), and ``strict_runtime=True`` makes it an error. Any other runtime
 (Node.js, Java, .NET, Ruby, a custom ``provided`` runtime whose handler is not a Python module of
 its code, a container image) cannot run here at all: invoking it raises :class:`UnsupportedRuntime`
 naming the function and the runtime.
@@ -51,13 +52,13 @@ def interpreter() -> str:
     return f"python{sys.version_info.major}.{sys.version_info.minor}"
 
 
-def check(kernel: Kernel, function: LambdaFunction) -> None:
-    """Let ``function`` run on this interpreter, warn once that it declares another Python, or raise
-    :class:`UnsupportedRuntime`."""
+def check(kernel: Kernel, function: LambdaFunction) -> str | None:
+    """Let ``function`` run on this interpreter, warn once that it declares another Python (the
+    warning is returned, for the invocation's span), or raise :class:`UnsupportedRuntime`."""
     runtime = function.runtime
     here = interpreter()
     if runtime == here:
-        return
+        return None
     if not runtime:
         raise UnsupportedRuntime(
             function,
@@ -81,13 +82,11 @@ def check(kernel: Kernel, function: LambdaFunction) -> None:
         )
     warned = _warned.setdefault(kernel, set())
     if function.logical_id in warned:
-        return
+        return None
     warned.add(function.logical_id)
     message = f"{reason}: differences between the two go unseen offline"
     log.warning("%s: %s", function.name, message)
-    kernel.trace.record(
-        "runtime", "lambda", function.name, message, at=kernel.clock.elapsed(), outcome="warning"
-    )
+    return message
 
 
 def _python_handler(function: LambdaFunction) -> bool:
