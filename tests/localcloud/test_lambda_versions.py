@@ -185,14 +185,14 @@ def test_weighted_routing_is_repeatable_and_near_its_weight(artifact, run):
             RoutingConfig={"AdditionalVersionWeights": {"1": 0.25}},
         )
         assert alias["RoutingConfig"] == {"AdditionalVersionWeights": {"1": 0.25}}
-        return [invoke(cloud, f"{latest.name}:live")["executed"] for _ in range(200)]
+        return [invoke(cloud, f"{latest.name}:live")["executed"] for _ in range(100)]
 
     cloud = run(artifact)
     first = routed(cloud)
     cloud.stop()
     counts = Counter(first)
     assert set(counts) == {"1", "2"}
-    assert 30 <= counts["1"] <= 70, counts
+    assert 10 <= counts["1"] <= 40, counts
     second = routed(run(artifact))
     assert second == first, "a seeded draw per alias: the same run routes the same way"
 
