@@ -1,0 +1,108 @@
+"""Where CDK's built-in custom resources' handlers would answer FAILED, and zips that cannot be
+extracted: each an error naming the resource and why. Each test starts a cloud of its own on an
+edited copy of ``builtins_stack.py``'s template.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from localcloud import LocalCloud, LocalCloudError
+from localcloud.core.assets import extracted
+from tests.localcloud.builtins_stack import mutated, resource_of, synthesized, write_zip
+
+pytestmark = pytest.mark.localcloud
+
+
+@pytest.fixture(scope="module")
+def artifact(tmp_path_factory):
+    return synthesized(tmp_path_factory)
+
+
+def test_a_zip_is_extracted_once_into_a_folder_named_by_its_content(tmp_path):
+    first = extracted(write_zip(tmp_path / "a.zip", {"x.py": "X = 1"}), "A")
+    again = extracted(write_zip(tmp_path / "b.zip", {"x.py": "X = 1"}), "B")
+    assert first == again and (first / "x.py").read_text() == "X = 1"
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p: (p.write_text("not a zip"), p)[1], r"Fn: .*bad\.zip is not a zip file"),
+        (lambda p: write_zip(p, {"../escape.py": ""}), r"Fn: .*holds '\.\./escape\.py', outside the folder"),
+    ],
+    ids=["not a zip", "a path out of the folder"],
+)
+def test_a_zip_that_cannot_be_extracted_is_an_error_naming_the_resource(tmp_path, make, message):
+    with pytest.raises(LocalCloudError, match=message):
+        extracted(make(tmp_path / "bad.zip"), "Fn")
+
+
+def test_a_missing_source_zip_is_an_error_naming_the_resource_and_the_object(artifact):
+    def edit(resources):
+        resource_of(resources, "Custom::CDKBucketDeployment", "DeployKept")["Properties"]["SourceObjectKeys"][
+            1
+        ] = "gone.zip"
+
+    with pytest.raises(
+        LocalCloudError,
+        match=r"DeployKept\w* \(Custom::CDKBucketDeployment\) failed: source s3://cdk-\S+/gone\.zip is neither an asset",
+    ):
+        LocalCloud(mutated(artifact, edit)).start()
+
+
+def test_an_unknown_distribution_fails_the_deployment(artifact):
+    def edit(resources):
+        resource_of(resources, "Custom::CDKBucketDeployment", "DeployPruned")["Properties"][
+            "DistributionId"
+        ] = "E0NOSUCH"
+
+    with pytest.raises(
+        LocalCloudError,
+        match=r"DeployPruned\w* \(Custom::CDKBucketDeployment\) failed: .*E0NOSUCH does not exist",
+    ):
+        LocalCloud(mutated(artifact, edit)).start()
+
+
+def test_a_handler_role_that_may_not_write_the_bucket_fails_the_deployment(artifact):
+    def edit(resources):
+        for resource in resources.values():
+            if (
+                resource["Type"] == "AWS::IAM::Policy"
+                and "CDKBucketDeployment" in resource["Metadata"]["aws:cdk:path"]
+            ):
+                for statement in resource["Properties"]["PolicyDocument"]["Statement"]:
+                    statement["Action"] = [a for a in statement["Action"] if a != "s3:PutObject"]
+
+    with pytest.raises(
+        LocalCloudError, match=r"\(Custom::CDKBucketDeployment\) failed: .*AccessDenied.*s3:PutObject"
+    ):
+        LocalCloud(mutated(artifact, edit)).start()
+
+
+def test_a_retention_cloudwatch_logs_does_not_take_is_refused(artifact):
+    def edit(resources):
+        resource_of(resources, "Custom::LogRetention", "Zipped")["Properties"]["RetentionInDays"] = 8
+
+    with pytest.raises(
+        LocalCloudError,
+        match=r"ZippedLogRetention\w* \(Custom::LogRetention\) failed: .*8 is not a retention",
+    ):
+        LocalCloud(mutated(artifact, edit)).start()
+
+
+def test_auto_delete_is_refused_when_the_bucket_policy_no_longer_lets_its_handler_in(artifact):
+    def edit(resources):
+        resource_of(resources, "AWS::S3::BucketPolicy", "Pruned")["Properties"]["PolicyDocument"]["Statement"] = [
+            s for s in resource_of(resources, "AWS::S3::BucketPolicy", "Pruned")["Properties"]["PolicyDocument"]["Statement"]
+            if "s3:DeleteObject*" not in s["Action"]
+        ]  # fmt: skip
+
+    with (
+        LocalCloud(mutated(artifact, edit)) as cloud,
+        pytest.raises(
+            LocalCloudError,
+            match=r"PrunedAutoDeleteObjectsCustomResource\w* \(Custom::S3AutoDeleteObjects\) failed: .*AccessDenied.*s3:GetBucketTagging",
+        ),
+    ):
+        cloud.service("cdk").delete("Pruned/AutoDeleteObjectsCustomResource/Default")
