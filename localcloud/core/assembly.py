@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from localcloud.core.assets import extracted
+from localcloud.core.assets import extracted, missing
 from localcloud.errors import LocalCloudError
 
 
@@ -31,6 +31,8 @@ class StackArtifact:
         path = Path(relative) if Path(relative).is_absolute() else self.directory / relative
         if path.suffix == ".zip" and path.is_file():
             return extracted(path, logical_id)
+        if not path.exists():
+            raise LocalCloudError(f"{logical_id}: {missing(path)}")
         if not path.is_dir():
             raise LocalCloudError(f"{logical_id}: asset {path} is neither a folder nor a zip file")
         return path

@@ -55,6 +55,18 @@ def _extract(zip_path: Path, what: str) -> Path:
     return folder
 
 
+def missing(path: Path) -> str:
+    """Why an asset is not where the assembly says, with the likely cause when it was temporary."""
+    if path.is_absolute() and Path(tempfile.gettempdir()).resolve() in path.resolve().parents:
+        return (
+            f"asset {path} does not exist: it was a temporary folder of the synthesis, which the CDK "
+            "removes when its process ends (an unstaged synthesis, `cdk synth --no-staging`, keeps "
+            "only its path; CDK's own handlers and Source.data are such folders); synthesize with "
+            "staged assets, or in this process"
+        )
+    return f"asset {path} does not exist"
+
+
 def open_zip(zip_path: Path | object, what: str) -> zipfile.ZipFile:
     """The archive, refused if it is not a zip or names a file outside the folder it extracts to."""
     try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from localcloud import LocalCloud, LocalCloudError
+from localcloud.core.assembly import StackArtifact
 from localcloud.core.assets import extracted
 from tests.localcloud.builtins_stack import mutated, resource_of, synthesized, write_zip
 
@@ -23,6 +24,17 @@ def test_a_zip_is_extracted_once_into_a_folder_named_by_its_content(tmp_path):
     first = extracted(write_zip(tmp_path / "a.zip", {"x.py": "X = 1"}), "A")
     again = extracted(write_zip(tmp_path / "b.zip", {"x.py": "X = 1"}), "B")
     assert first == again and (first / "x.py").read_text() == "X = 1"
+
+
+def test_an_asset_an_unstaged_synthesis_left_in_a_removed_temporary_folder_says_so(tmp_path):
+    gone = tmp_path / "jsii-kernel-x" / "log-retention-handler"
+    template = {
+        "Resources": {"Fn": {"Type": "AWS::Lambda::Function", "Metadata": {"aws:asset:path": str(gone)}}}
+    }
+    with pytest.raises(
+        LocalCloudError, match=r"Fn: asset .*log-retention-handler does not exist: it was a temporary folder"
+    ):
+        StackArtifact("S", template, tmp_path).asset_path("Fn")
 
 
 @pytest.mark.parametrize(

@@ -29,7 +29,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from localcloud.core.assets import object_asset, open_zip
+from localcloud.core.assets import missing, object_asset, open_zip
 from localcloud.core.service import Provisioned, provisions
 from localcloud.errors import LocalCloudError
 from localcloud.services.cdk.handlers import Handler, built_ins, true
@@ -111,7 +111,7 @@ def _unpacked(cloud: Kernel, handler: Handler, bucket: str, key: str, where: str
     if asset is not None and asset[1] == "zip":
         folder = asset[0]
         if not folder.is_dir():
-            raise LocalCloudError(f"{where}: its asset folder {folder} does not exist")
+            raise LocalCloudError(f"{where}: {missing(folder)}")
         return [
             (path.relative_to(folder).as_posix(), path.read_bytes())
             for path in sorted(folder.rglob("*"))
@@ -129,7 +129,7 @@ def _zip_bytes(cloud: Kernel, handler: Handler, bucket: str, key: str, where: st
     if asset is not None:
         path, packaging = asset
         if packaging != "file" or not path.is_file():
-            raise LocalCloudError(f"{where}: its asset file {path} does not exist")
+            raise LocalCloudError(f"{where}: {missing(path)}")
         return path.read_bytes()
     try:
         return cloud.admin_client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
