@@ -2,7 +2,7 @@
 (``builtins_stack.py``): a function and a layer from zip files; ``BucketDeployment`` with and
 without prune, filters, markers, metadata, a zip source and a CloudFront invalidation;
 ``log_retention``; a ``LogStream``; and ``auto_delete_objects`` emptying its bucket (last: it
-empties the module's cloud). Their failures are in ``test_cdk_builtins_failures.py``.
+empties the module's cloud). Their failures, and a redeploy, are in ``test_cdk_builtins_edits.py``.
 """
 
 from __future__ import annotations

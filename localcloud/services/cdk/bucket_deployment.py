@@ -13,6 +13,8 @@ destination bucket under its prefix, then invalidate the CloudFront distribution
   true) deletes what is under the prefix and not in the sources. ``Exclude``/``Include`` are the
   CLI's filters: matched against the key below the prefix, ``*`` crossing ``/``, excludes first and
   the last that matches deciding, on both sides (an excluded object is neither written nor pruned).
+- Update (a redeploy, once the kept data is back, for a deployment the new template changed or
+  added): the same sync again, so a changed site shows and what left the sources is pruned.
 - Delete, with ``RetainOnDelete: false``: everything under the prefix is removed, unless the bucket
   is tagged as owned by another deployment (``aws-cdk:cr-owned``), as the handler checks.
 
@@ -64,12 +66,8 @@ def bucket_deployment(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> 
                 f"{logical_id} ({TYPE}) failed: missing request resource property {required}"
             )
     bucket, prefix = props["DestinationBucketName"], _prefix(props.get("DestinationBucketKeyPrefix", ""))
-    with handler.request("Create", f"s3://{bucket}/{prefix}") as span:
-        written, pruned = _deploy(cloud, handler, props, bucket, prefix)
-        span.data.update(written=written, pruned=pruned)
-        span.detail += f": {len(written)} written, {len(pruned)} pruned"
-        if props.get("DistributionId"):
-            _invalidate(cloud, handler, props, span)
+    _sync(cloud, handler, props, "Create")
+    built_ins(cloud).on_update(logical_id, lambda: _sync(cloud, handler, props, "Update"))
     if not true(props.get("RetainOnDelete"), "true"):
         raw = props.get("DestinationBucketKeyPrefix", "")
         built_ins(cloud).on_delete(logical_id, lambda: _delete(cloud, handler, bucket, prefix, raw))
@@ -78,6 +76,17 @@ def bucket_deployment(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> 
     return Provisioned(
         physical_id, {"DestinationBucketArn": props.get("DestinationBucketArn"), "SourceObjectKeys": keys}
     )
+
+
+def _sync(cloud: Kernel, handler: Handler, props: dict[str, Any], request_type: str) -> None:
+    """Create or Update: deploy the sources, then invalidate the distribution."""
+    bucket, prefix = props["DestinationBucketName"], _prefix(props.get("DestinationBucketKeyPrefix", ""))
+    with handler.request(request_type, f"s3://{bucket}/{prefix}") as span:
+        written, pruned = _deploy(cloud, handler, props, bucket, prefix)
+        span.data.update(written=written, pruned=pruned)
+        span.detail += f": {len(written)} written, {len(pruned)} pruned"
+        if props.get("DistributionId"):
+            _invalidate(cloud, handler, props, span)
 
 
 def _prefix(raw: str) -> str:

@@ -9,7 +9,7 @@ resource's module does natively what its handler does on AWS, with the calls mad
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -140,15 +140,33 @@ def _names_role(principal: Any, role_arn: str) -> bool:
 
 
 class BuiltIns:
-    """The Delete event each built-in custom resource gets when the stack is deleted; the cloud's
-    teardown (``stop``) deletes the stack, and a test may delete one resource, or all, before."""
+    """The Update and Delete events of the built-in custom resources: Update when a redeploy changed
+    them, Delete when the stack is deleted (the cloud's teardown, ``stop``; a test may delete one
+    resource, or all, before)."""
 
     def __init__(self, kernel: Kernel) -> None:
         self.kernel = kernel
         self._deletes: dict[str, Callable[[], None]] = {}
+        self._updates: dict[str, Callable[[], None]] = {}
 
     def on_delete(self, logical_id: str, delete: Callable[[], None]) -> None:
         self._deletes[logical_id] = delete
+
+    def on_update(self, logical_id: str, update: Callable[[], None]) -> None:
+        self._updates[logical_id] = update
+
+    def update(self, logical_ids: Iterable[str]) -> dict[str, str]:
+        """Send Update, in creation order, to those of ``logical_ids`` that take one: what a
+        redeploy does once the kept data is written back, as CloudFormation updates the changed
+        resources of a stack whose data stays. Logical id -> why, for each that failed."""
+        wanted, failed = set(logical_ids), {}
+        for logical_id, update in self._updates.items():
+            if logical_id in wanted:
+                try:
+                    update()
+                except LocalCloudError as error:
+                    failed[logical_id] = str(error)
+        return failed
 
     def delete(self, name: str | None = None) -> list[str]:
         """Send Delete to the built-in custom resource ``name`` (logical id or construct path), or to

@@ -1,6 +1,6 @@
-"""Where CDK's built-in custom resources' handlers would answer FAILED, and zips that cannot be
-extracted: each an error naming the resource and why. Each test starts a cloud of its own on an
-edited copy of ``builtins_stack.py``'s template.
+"""Edited copies of ``builtins_stack.py``'s template, each on a cloud of its own: where CDK's
+built-in custom resources' handlers would answer FAILED (an error naming the resource and why),
+zips that cannot be extracted, and a redeploy that changes a bucket deployment's sources.
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ import pytest
 from localcloud import LocalCloud, LocalCloudError
 from localcloud.core.assembly import StackArtifact
 from localcloud.core.assets import extracted
-from tests.localcloud.builtins_stack import mutated, resource_of, synthesized, write_zip
+from localcloud.redeploy import redeploy
+from tests.localcloud.builtins_stack import mutated, objects, resource_of, synthesized, write_zip
 
 pytestmark = pytest.mark.localcloud
 
@@ -118,3 +119,25 @@ def test_auto_delete_is_refused_when_the_bucket_policy_no_longer_lets_its_handle
         ),
     ):
         cloud.service("cdk").delete("Pruned/AutoDeleteObjectsCustomResource/Default")
+
+
+def test_a_redeploy_that_changes_a_deployments_sources_syncs_them_again_over_the_kept_objects(artifact):
+    def drop_the_zip_source(resources):
+        props = resource_of(resources, "Custom::CDKBucketDeployment", "DeployPruned")["Properties"]
+        for name in ("SourceBucketNames", "SourceObjectKeys", "SourceMarkers", "SourceMarkersConfig"):
+            del props[name][1]
+
+    cloud = LocalCloud(artifact)
+    cloud.start()
+    bucket = cloud.physical_id("Pruned")
+    cloud.client("s3").put_object(Bucket=bucket, Key="uploads/mine.txt", Body=b"a user's")
+    cloud.client("s3").put_object(Bucket=bucket, Key="web/index.html", Body=b"edited by hand")
+    cloud, changes = redeploy(cloud, mutated(artifact, drop_the_zip_source))
+    try:
+        kept = objects(cloud, "Pruned")
+    finally:
+        cloud.stop()
+    assert not changes.lost and [i for i in changes.changed if i.startswith("DeployPruned")]
+    assert "web/zipped/readme.txt" not in kept and "web/data.json" not in kept, "what left the sources is pruned"
+    assert kept["web/index.html"] == b"<h1>home</h1>", "the deployment wrote over the kept object"
+    assert kept["uploads/mine.txt"] == b"a user's", "outside the prefix, the kept objects stay"
