@@ -138,6 +138,8 @@ def test_a_redeploy_that_changes_a_deployments_sources_syncs_them_again_over_the
     finally:
         cloud.stop()
     assert not changes.lost and [i for i in changes.changed if i.startswith("DeployPruned")]
-    assert "web/zipped/readme.txt" not in kept and "web/data.json" not in kept, "what left the sources is pruned"
+    assert "web/zipped/readme.txt" not in kept and "web/data.json" not in kept, (
+        "what left the sources is pruned"
+    )
     assert kept["web/index.html"] == b"<h1>home</h1>", "the deployment wrote over the kept object"
     assert kept["uploads/mine.txt"] == b"a user's", "outside the prefix, the kept objects stay"
