@@ -5,6 +5,9 @@ zips that cannot be extracted, and a redeploy that changes a bucket deployment's
 
 from __future__ import annotations
 
+import io
+import zipfile
+
 import pytest
 
 from localcloud import LocalCloud, LocalCloudError
@@ -143,3 +146,33 @@ def test_a_redeploy_that_changes_a_deployments_sources_syncs_them_again_over_the
     )
     assert kept["web/index.html"] == b"<h1>home</h1>", "the deployment wrote over the kept object"
     assert kept["uploads/mine.txt"] == b"a user's", "outside the prefix, the kept objects stay"
+
+
+def test_a_deployment_that_does_not_extract_deploys_each_source_zip_itself(artifact):
+    def keep_zipped(resources):
+        resource_of(resources, "Custom::CDKBucketDeployment", "DeployKept")["Properties"]["Extract"] = False
+
+    with LocalCloud(mutated(artifact, keep_zipped)) as cloud:
+        deployed = objects(cloud, "Kept")
+    keys = resource_of(artifact.template["Resources"], "Custom::CDKBucketDeployment", "DeployKept")[
+        "Properties"
+    ]["SourceObjectKeys"]
+    assert {f"web/{key}" for key in keys} <= set(deployed)
+    with zipfile.ZipFile(io.BytesIO(deployed[f"web/{keys[0]}"])) as site:
+        assert "index.html" in site.namelist(), "the site folder, zipped as CDK publishes it"
+
+
+def test_a_handler_role_that_may_not_read_the_asset_bucket_fails_the_deployment(artifact):
+    def no_asset_reads(resources):
+        for resource in resources.values():
+            if (
+                resource["Type"] == "AWS::IAM::Policy"
+                and "CDKBucketDeployment" in resource["Metadata"]["aws:cdk:path"]
+            ):
+                del resource["Properties"]["PolicyDocument"]["Statement"][0]
+
+    with pytest.raises(
+        LocalCloudError,
+        match=r"failed: .*not authorized to perform: s3:GetObject on resource: arn:aws:s3:::cdk-",
+    ):
+        LocalCloud(mutated(artifact, no_asset_reads)).start()

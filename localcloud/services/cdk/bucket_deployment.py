@@ -28,6 +28,7 @@ import io
 import json
 import mimetypes
 import uuid
+import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -116,30 +117,46 @@ def _contents(cloud: Kernel, handler: Handler, props: dict[str, Any]) -> dict[st
 
 
 def _unpacked(cloud: Kernel, handler: Handler, bucket: str, key: str, where: str) -> list[tuple[str, bytes]]:
-    asset = object_asset(cloud.artifact.directory, bucket, key, _pseudo(cloud))
-    if asset is not None and asset[1] == "zip":
-        folder = asset[0]
-        if not folder.is_dir():
-            raise LocalCloudError(f"{where}: {missing(folder)}")
+    """The files of one source: its asset folder's, or its zip's (the assembly's, or an S3 object)."""
+    folder = _source_folder(cloud, handler, bucket, key, where)
+    if folder is not None:
         return [
             (path.relative_to(folder).as_posix(), path.read_bytes())
             for path in sorted(folder.rglob("*"))
             if path.is_file()
         ]
-    archive_bytes = _zip_bytes(cloud, handler, bucket, key, where)
-    with open_zip(io.BytesIO(archive_bytes), where) as archive:
+    with open_zip(io.BytesIO(_zip_bytes(cloud, handler, bucket, key, where)), where) as archive:
         return [(info.filename, archive.read(info)) for info in archive.infolist() if not info.is_dir()]
 
 
+def _source_folder(cloud: Kernel, handler: Handler, bucket: str, key: str, where: str) -> Path | None:
+    """The folder an asset of packaging ``zip`` is (CDK zips it on publishing), read as the role may."""
+    asset = object_asset(cloud.artifact.directory, bucket, key, _pseudo(cloud))
+    if asset is None or asset[1] != "zip":
+        return None
+    handler.authorize("s3:GetObject", f"arn:{cloud.partition}:s3:::{bucket}/{key}")
+    if not asset[0].is_dir():
+        raise LocalCloudError(f"{where}: {missing(asset[0])}")
+    return asset[0]
+
+
 def _zip_bytes(cloud: Kernel, handler: Handler, bucket: str, key: str, where: str) -> bytes:
-    """The source object itself: the assembly's zip file, or the object in the local cloud's S3."""
+    """The source object itself: a zip file or folder (zipped) of the assembly, or the object in
+    the local cloud's S3."""
+    folder = _source_folder(cloud, handler, bucket, key, where)
+    if folder is not None:
+        archive = io.BytesIO()
+        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as out:
+            for path in sorted(folder.rglob("*")):
+                if path.is_file():
+                    out.write(path, path.relative_to(folder).as_posix())
+        return archive.getvalue()
     handler.authorize("s3:GetObject", f"arn:{cloud.partition}:s3:::{bucket}/{key}")
     asset = object_asset(cloud.artifact.directory, bucket, key, _pseudo(cloud))
     if asset is not None:
-        path, packaging = asset
-        if packaging != "file" or not path.is_file():
-            raise LocalCloudError(f"{where}: {missing(path)}")
-        return path.read_bytes()
+        if not asset[0].is_file():
+            raise LocalCloudError(f"{where}: {missing(asset[0])}")
+        return asset[0].read_bytes()
     try:
         return cloud.admin_client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
     except cloud.admin_client("s3").exceptions.ClientError as error:
