@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 from localcloud.core.assets import missing, object_asset, open_zip
 from localcloud.core.service import Provisioned, provisions
 from localcloud.errors import LocalCloudError
-from localcloud.services.cdk.handlers import Handler, built_ins, true
+from localcloud.services.cdk.handlers import CustomResourceFailed, Handler, built_ins, true
 
 if TYPE_CHECKING:
     from localcloud.core.kernel import Kernel
@@ -63,9 +63,7 @@ def bucket_deployment(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> 
     handler = Handler.of(cloud, logical_id, TYPE, props)
     for required in ("SourceBucketNames", "SourceObjectKeys", "DestinationBucketName"):
         if required not in props:
-            raise LocalCloudError(
-                f"{logical_id} ({TYPE}) failed: missing request resource property {required}"
-            )
+            raise CustomResourceFailed(logical_id, TYPE, f"missing request resource property {required}")
     bucket, prefix = props["DestinationBucketName"], _prefix(props.get("DestinationBucketKeyPrefix", ""))
     _sync(cloud, handler, props, "Create")
     built_ins(cloud).on_update(logical_id, lambda: _sync(cloud, handler, props, "Update"))
