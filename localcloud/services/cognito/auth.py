@@ -433,6 +433,18 @@ def _delivery(pool: Any, user: Any) -> dict[str, str] | None:
 # ---------------------------------------------------------------------------------------- observers
 
 
+@observes("cognito-idp", "CreateUserPoolClient")
+def reads_every_attribute(kernel: Kernel, params: dict[str, Any], parsed: dict[str, Any]) -> None:
+    """A client without ``ReadAttributes`` reads them all, so the ID token carries the user's
+    attributes (``email``...) as on AWS; moto put none in it."""
+    if params.get("ReadAttributes"):
+        return
+    pool = _backend(kernel).user_pools.get(params.get("UserPoolId"))
+    client = pool.clients.get(parsed["UserPoolClient"]["ClientId"]) if pool is not None else None
+    if client is not None:
+        client.get_readable_fields = lambda: [n for n in pool.schema_attributes if n != "sub"]
+
+
 @observes("cognito-idp", "ConfirmSignUp", "AdminConfirmSignUp")
 def used_on_confirm(kernel: Kernel, params: dict[str, Any], parsed: dict[str, Any]) -> None:
     pool = _backend(kernel).user_pools.get(params.get("UserPoolId"))
@@ -442,5 +454,10 @@ def used_on_confirm(kernel: Kernel, params: dict[str, Any], parsed: dict[str, An
             return
         pool = found[0]
     user = pool._get_user(params.get("Username", ""))
-    if user is not None:
-        kernel.service("cognito-idp").codes.pop((pool.id, user.username), None)
+    if user is None:
+        return
+    sent = kernel.service("cognito-idp").codes.pop((pool.id, user.username), None)
+    details = _delivery(pool, user)
+    if sent is not None and params.get("ClientId") and details is not None:
+        # The code reached the user at that address: Cognito marks it verified.
+        user.update_attributes([{"Name": f"{details['AttributeName']}_verified", "Value": "true"}])
