@@ -47,6 +47,12 @@ def build(stack: Stack) -> None:
     password_only = pool.add_client("PasswordOnly", auth_flows=cognito.AuthFlow(user_password=True))
     default = pool.add_client("NoFlows")
     server = pool.add_client("Server", auth_flows=both, generate_secret=True)
+    short = pool.add_client(
+        "ShortLived",
+        auth_flows=both,
+        id_token_validity=Duration.minutes(5),
+        access_token_validity=Duration.minutes(10),
+    )
     closed = cognito.UserPool(stack, "Closed")
     closed_client = closed.add_client("Web", auth_flows=both)
     identities = cognito.CfnIdentityPool(
@@ -86,6 +92,7 @@ def build(stack: Stack) -> None:
         "PasswordOnly": password_only.user_pool_client_id,
         "NoFlows": default.user_pool_client_id,
         "Server": server.user_pool_client_id,
+        "ShortLived": short.user_pool_client_id,
         "ServerSecret": server.node.default_child.attr_client_secret,
         "ClosedPool": closed.user_pool_id,
         "ClosedClient": closed_client.user_pool_client_id,
@@ -380,3 +387,13 @@ def test_the_authorizer_passes_the_users_groups_and_refuses_expired_or_foreign_t
     assert api.get("/me", headers={"Authorization": tokens["IdToken"]}).status_code == 200
     cloud.advance(1)
     assert api.get("/me", headers={"Authorization": tokens["IdToken"]}).status_code == 401
+
+
+def test_tokens_expire_after_the_client_s_validity_on_the_virtual_clock(cloud):
+    tokens = srp_sign_in(cloud, "ShortLived", new_user(cloud))
+    assert tokens["ExpiresIn"] == 600, "the access token's lifetime"
+    api, headers = cloud.api(), {"Authorization": tokens["IdToken"]}
+    cloud.advance(299)
+    assert api.get("/me", headers=headers).status_code == 200
+    cloud.advance(1)
+    assert api.get("/me", headers=headers).status_code == 401, "the ID token lasts 5 minutes"

@@ -433,6 +433,34 @@ def _delivery(pool: Any, user: Any) -> dict[str, str] | None:
 # ---------------------------------------------------------------------------------------- observers
 
 
+_SECONDS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}
+
+
+@observes("cognito-idp", "CreateUserPool")
+def tokens_last_as_the_client_says(kernel: Kernel, params: dict[str, Any], parsed: dict[str, Any]) -> None:
+    """ID and access tokens expire after the app client's ``IdTokenValidity`` and
+    ``AccessTokenValidity`` (in ``TokenValidityUnits``, hours by default), 1 hour without them;
+    moto made every token last 1 hour."""
+    pool = _backend(kernel).user_pools.get(parsed["UserPool"]["Id"])
+    if pool is None:
+        return
+    mint = pool.create_jwt
+
+    def create_jwt(
+        client_id: str, username: str, token_use: str, expires_in: int = 3600, **extra: Any
+    ) -> Any:
+        client = pool.clients.get(client_id)
+        config = client.extended_config if client is not None else {}
+        kind = {"id": "IdToken"}.get(token_use, "AccessToken")
+        validity = config.get(f"{kind}Validity")
+        if validity:
+            unit = (config.get("TokenValidityUnits") or {}).get(kind, "hours")
+            expires_in = int(validity) * _SECONDS[unit]
+        return mint(client_id, username, token_use, expires_in, **extra)
+
+    pool.create_jwt = create_jwt
+
+
 @observes("cognito-idp", "CreateUserPoolClient")
 def reads_every_attribute(kernel: Kernel, params: dict[str, Any], parsed: dict[str, Any]) -> None:
     """A client without ``ReadAttributes`` reads them all, so the ID token carries the user's
