@@ -397,3 +397,20 @@ def test_tokens_expire_after_the_client_s_validity_on_the_virtual_clock(cloud):
     assert api.get("/me", headers=headers).status_code == 200
     cloud.advance(1)
     assert api.get("/me", headers=headers).status_code == 401, "the ID token lasts 5 minutes"
+
+
+def test_a_password_reset_takes_only_the_code_sent_within_the_hour(cloud):
+    idp, out, name = cloud.client("cognito-idp"), cloud.outputs, new_user(cloud)
+    idp.forgot_password(ClientId=out["Web"], Username=name)
+    code = cloud.service("cognito-idp").confirmation_code(name)
+    new_password = "Battery-staple-7"
+    reset = lambda code: idp.confirm_forgot_password(  # noqa: E731
+        ClientId=out["Web"], Username=name, ConfirmationCode=code, Password=new_password
+    )
+    assert refusal(lambda: reset("moto-any-code"))[0] == "CodeMismatchException"
+    cloud.advance(3601)
+    assert refusal(lambda: reset(code))[0] == "ExpiredCodeException"
+    idp.forgot_password(ClientId=out["Web"], Username=name)
+    reset(cloud.service("cognito-idp").confirmation_code(name))
+    assert password_sign_in(cloud, "Web", name, new_password)["IdToken"]
+    assert refusal(lambda: password_sign_in(cloud, "Web", name))[0] == "NotAuthorizedException"

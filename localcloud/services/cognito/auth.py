@@ -13,7 +13,8 @@ moto keeps the users, issues the tokens and answers most calls. The local cloud 
 - the pool's password policy with AWS's defaults (8 characters, each kind required unless the policy
   says otherwise) and AWS's messages, wherever a password is set;
 - confirmation codes: ``SignUp`` sends one when the pool verifies the user's email or phone, and
-  ``ConfirmSignUp`` takes only that code within 24 hours of virtual time (moto takes any).
+  ``ConfirmSignUp`` takes only that code within 24 hours of virtual time (moto takes any); so do
+  ``ForgotPassword`` and ``ConfirmForgotPassword``, within 1 hour.
   Offline the code goes nowhere: a test reads it with
   ``cloud.service("cognito-idp").confirmation_code(username)``, and the trace shows it
   (a ``cognito`` span), for a person driving ``serve --aws-port``.
@@ -38,8 +39,8 @@ from localcloud.services.cognito.srp import Challenge
 if TYPE_CHECKING:
     from localcloud.core.kernel import Kernel
 
-CODE_VALIDITY = timedelta(hours=24)
-"""How long a sign-up confirmation code is valid (AWS: 24 hours)."""
+CODE_VALIDITY = {"sign-up": timedelta(hours=24), "reset": timedelta(hours=1)}
+"""How long a code is valid: a sign-up confirmation 24 hours, a password reset 1 hour (AWS's)."""
 INCORRECT_CREDENTIALS = "Incorrect username or password."
 _SYMBOLS = set("^$*.[]{}()?\"!@#%&/\\,><':;|_~`=+- ")
 #: InitiateAuth's flows -> the ``ExplicitAuthFlows`` values that enable each (new and legacy).
@@ -72,6 +73,7 @@ def refused(code: str, message: str, operation: str, status: int = 400) -> Clien
 class _Code:
     code: str
     sent: datetime
+    purpose: str
 
 
 @dataclass
@@ -96,8 +98,8 @@ class UserPools:
     _sent: int = 0
 
     def confirmation_code(self, username: str, pool: str | None = None) -> str:
-        """The code last sent to ``username`` (in ``pool``, an id, when several pools have the user),
-        as the user would read it from the email or SMS."""
+        """The code (sign-up or password reset) last sent to ``username``, as the user would read it
+        from the email or SMS; ``pool`` (an id) when several pools have the user."""
         found = [c for (p, u), c in self.codes.items() if u == username and pool in (None, p)]
         if len(found) != 1:
             where = f" in {pool}" if pool else ""
@@ -107,17 +109,17 @@ class UserPools:
             )
         return found[0].code
 
-    def send_code(self, pool_id: str, username: str, destination: str) -> None:
+    def send_code(self, pool_id: str, username: str, destination: str, purpose: str = "sign-up") -> None:
         self._sent += 1
         digits = int(self.kernel.short_id(f"cognito-code/{pool_id}/{username}/{self._sent}", 12), 16)
         code = f"{digits % 1_000_000:06d}"
-        self.codes[(pool_id, username)] = _Code(code, self.kernel.clock.now())
+        self.codes[(pool_id, username)] = _Code(code, self.kernel.clock.now(), purpose)
         _, span = self.kernel.caller()
         self.kernel.trace.record(
             "cognito",
             "cognito-idp",
             destination,
-            f"confirmation code {code} for {username}",
+            f"{purpose} code {code} for {username}",
             at=self.kernel.clock.elapsed(),
             parent=span,
         )
@@ -211,25 +213,28 @@ def _check_user_call(kernel: Kernel, operation: str, params: dict[str, Any]) -> 
             raise refused("NotAuthorizedException", "SignUp is not permitted for this user pool", operation)
         check_password(pool, params.get("Password", ""), operation)
     elif operation == "ConfirmForgotPassword":
+        _check_code(kernel, pool, params, operation, "reset")
         check_password(pool, params.get("Password", ""), operation)
     elif operation == "ConfirmSignUp":
-        _check_code(kernel, pool, params, operation)
+        _check_code(kernel, pool, params, operation, "sign-up")
 
 
-def _check_code(kernel: Kernel, pool: Any, params: dict[str, Any], operation: str) -> None:
+def _check_code(kernel: Kernel, pool: Any, params: dict[str, Any], operation: str, purpose: str) -> None:
     user = pool._get_user(params.get("Username", ""))
     if user is None:
         return  # moto answers UserNotFoundException
-    if user.status == "CONFIRMED":
+    if purpose == "sign-up" and user.status == "CONFIRMED":
         raise refused(
             "NotAuthorizedException", "User cannot be confirmed. Current status is CONFIRMED", operation
         )
     sent = kernel.service("cognito-idp").codes.get((pool.id, user.username))
+    if sent is not None and sent.purpose != purpose:
+        sent = None
     if sent is None or not hmac.compare_digest(sent.code, str(params.get("ConfirmationCode", ""))):
         raise refused(
             "CodeMismatchException", "Invalid verification code provided, please try again.", operation
         )
-    if kernel.clock.now() - sent.sent > CODE_VALIDITY:
+    if kernel.clock.now() - sent.sent > CODE_VALIDITY[purpose]:
         raise refused(
             "ExpiredCodeException", "Invalid code provided, please request a code again.", operation
         )
@@ -471,6 +476,24 @@ def reads_every_attribute(kernel: Kernel, params: dict[str, Any], parsed: dict[s
     client = pool.clients.get(parsed["UserPoolClient"]["ClientId"]) if pool is not None else None
     if client is not None:
         client.get_readable_fields = lambda: [n for n in pool.schema_attributes if n != "sub"]
+
+
+@observes("cognito-idp", "ForgotPassword")
+def sent_for_reset(kernel: Kernel, params: dict[str, Any], parsed: dict[str, Any]) -> None:
+    """The reset code goes where moto says it sends it (the recovery medium); moto took any code."""
+    found = _client(kernel, params.get("ClientId"))
+    user = found[0]._get_user(params.get("Username", "")) if found is not None else None
+    if user is not None:
+        destination = (parsed.get("CodeDeliveryDetails") or {}).get("Destination", "the user")
+        kernel.service("cognito-idp").send_code(found[0].id, user.username, destination, "reset")
+
+
+@observes("cognito-idp", "ConfirmForgotPassword")
+def used_on_reset(kernel: Kernel, params: dict[str, Any], parsed: dict[str, Any]) -> None:
+    found = _client(kernel, params.get("ClientId"))
+    user = found[0]._get_user(params.get("Username", "")) if found is not None else None
+    if user is not None:
+        kernel.service("cognito-idp").codes.pop((found[0].id, user.username), None)
 
 
 @observes("cognito-idp", "ConfirmSignUp", "AdminConfirmSignUp")
