@@ -27,13 +27,14 @@ import base64
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from localcloud.core.service import observes
+from localcloud.core.service import AwsCall, observes
 from localcloud.services.cognito.srp import Challenge
 
 if TYPE_CHECKING:
@@ -142,13 +143,15 @@ def _client(kernel: Kernel, client_id: Any) -> tuple[Any, Any] | None:
     return None
 
 
-def _moto_refusal(error: Exception, operation: str) -> ClientError:
-    return refused(
-        getattr(error, "error_type", type(error).__name__),
-        getattr(error, "message", str(error)),
-        operation,
-        getattr(error, "code", 400),
-    )
+def _moto(operation: str, call: Callable[..., Any], *args: Any) -> Any:
+    """A call straight to moto's backend (the local cloud answers the SDK call itself), its
+    refusals raised as the SDK would raise them."""
+    from moto.core.exceptions import JsonRESTError
+
+    try:
+        return call(*args)
+    except JsonRESTError as error:
+        raise refused(error.error_type, error.message, operation, error.code) from None
 
 
 # ---------------------------------------------------------------------------------------- checks
@@ -304,18 +307,16 @@ _CHECKS = {
 # ---------------------------------------------------------------------------------------- answers
 
 
-def answer_initiate_auth(kernel: Kernel, call: Any) -> tuple[int, dict[str, Any]] | None:
+def answer_initiate_auth(kernel: Kernel, call: AwsCall) -> tuple[int, dict[str, Any]] | None:
     """USER_SRP_AUTH's challenge with a real ``SRP_B``; other flows are moto's."""
     params = call.params
     if params.get("AuthFlow") != "USER_SRP_AUTH":
         return None
     auth = params.get("AuthParameters") or {}
-    try:
-        started = _backend(kernel).initiate_auth(params.get("ClientId"), "USER_SRP_AUTH", dict(auth))
-    except Exception as error:  # moto's own refusals: unknown client or user, unconfirmed, disabled
-        if hasattr(error, "error_type"):
-            raise _moto_refusal(error, call.operation) from None
-        raise
+    # moto refuses an unknown client or user, an unconfirmed or disabled one, and starts a session.
+    started = _moto(
+        call.operation, _backend(kernel).initiate_auth, params.get("ClientId"), "USER_SRP_AUTH", dict(auth)
+    )
     pool, _ = _client(kernel, params["ClientId"])  # type: ignore[misc]
     user = pool._get_user(auth["USERNAME"])
     try:
@@ -338,7 +339,7 @@ def answer_initiate_auth(kernel: Kernel, call: Any) -> tuple[int, dict[str, Any]
     }
 
 
-def answer_respond(kernel: Kernel, call: Any) -> tuple[int, dict[str, Any]] | None:
+def answer_respond(kernel: Kernel, call: AwsCall) -> tuple[int, dict[str, Any]] | None:
     """PASSWORD_VERIFIER: the signature must prove the password; then moto signs the user in."""
     params = call.params
     if params.get("ChallengeName") != "PASSWORD_VERIFIER":
@@ -363,32 +364,24 @@ def answer_respond(kernel: Kernel, call: Any) -> tuple[int, dict[str, Any]] | No
     ):
         raise refused("NotAuthorizedException", INCORRECT_CREDENTIALS, call.operation)
     responses.update(USERNAME=pending.username, PASSWORD_CLAIM_SECRET_BLOCK=pending.moto_session)
-    try:
-        answer = _backend(kernel).respond_to_auth_challenge(
-            pending.moto_session, pending.client_id, "PASSWORD_VERIFIER", responses
-        )
-    except Exception as error:
-        if hasattr(error, "error_type"):
-            raise _moto_refusal(error, call.operation) from None
-        raise
-    return 200, answer
+    respond = _backend(kernel).respond_to_auth_challenge
+    return 200, _moto(
+        call.operation, respond, pending.moto_session, pending.client_id, "PASSWORD_VERIFIER", responses
+    )
 
 
-def answer_sign_up(kernel: Kernel, call: Any) -> tuple[int, dict[str, Any]] | None:
+def answer_sign_up(kernel: Kernel, call: AwsCall) -> tuple[int, dict[str, Any]] | None:
     """moto's sign-up, with the code sent where Cognito sends it (moto names the account recovery
     medium, and sends nothing)."""
     params = call.params
-    try:
-        user, _ = _backend(kernel).sign_up(
-            params.get("ClientId"),
-            params.get("Username"),
-            params.get("Password"),
-            params.get("UserAttributes") or [],
-        )
-    except Exception as error:
-        if hasattr(error, "error_type"):
-            raise _moto_refusal(error, call.operation) from None
-        raise
+    user, _ = _moto(
+        call.operation,
+        _backend(kernel).sign_up,
+        params.get("ClientId"),
+        params.get("Username"),
+        params.get("Password"),
+        params.get("UserAttributes") or [],
+    )
     pool, _ = _client(kernel, params["ClientId"])  # type: ignore[misc]
     answer: dict[str, Any] = {"UserConfirmed": False, "UserSub": user.id}
     details = _delivery(pool, user)
@@ -398,7 +391,7 @@ def answer_sign_up(kernel: Kernel, call: Any) -> tuple[int, dict[str, Any]] | No
     return 200, answer
 
 
-def answer_resend_code(kernel: Kernel, call: Any) -> tuple[int, dict[str, Any]] | None:
+def answer_resend_code(kernel: Kernel, call: AwsCall) -> tuple[int, dict[str, Any]] | None:
     """A new confirmation code (moto lacks ResendConfirmationCode)."""
     found = _client(kernel, call.params.get("ClientId"))
     if found is None:
