@@ -105,6 +105,8 @@ def check_call(kernel: Kernel, service_model: Any, operation: str, params: dict[
     registry = kernel.registry
     if principal is None or not kernel.enforce_iam or service_model.service_name in registry.self_authorized:
         return
+    if service_model.operation_model(operation).auth_type == "none":
+        return  # an unauthenticated call (Cognito's SignUp, InitiateAuth...): IAM does not apply
     prefix, action = iam_action(service_model, operation)
     where = (kernel.partition, kernel.region, kernel.account)
     resources = call_resources(prefix, params, where, registry.iam_resources)
