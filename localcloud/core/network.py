@@ -15,17 +15,21 @@ API, as on AWS, and no listener unless it is public. The test's own calls, and t
 services make for a function (its logs, its queue polling), are not placed and always get through.
 
 Services declare listeners with :meth:`Network.listen` and check a connection with
-:meth:`Network.connect`; the rules themselves (security groups, route tables, endpoints) are the
-EC2 service's (``kernel.service("ec2")``, a :class:`Fabric`).
+:meth:`Network.connect`. The kernel names no service: the rules themselves (security groups, route
+tables, endpoints) are a :class:`Fabric` the VPC service installs as ``network.fabric`` when it
+provisions, and whoever places a caller says how that caller waits (Lambda moves the calling
+thread's virtual cursor).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import ConnectTimeoutError
 
+from localcloud.core import hooks
 from localcloud.errors import InvalidRequest, LocalCloudError
 
 if TYPE_CHECKING:
@@ -68,6 +72,13 @@ class ConnectTimedOut(LocalCloudError, TimeoutError):
         self.waited = waited
 
 
+@dataclass(frozen=True)
+class Placed:
+    role_arn: str
+    placement: Placement
+    wait: Callable[[float], float] | None
+
+
 class Fabric(Protocol):
     """The rules a VPC service evaluates (the EC2 service's state)."""
 
@@ -87,21 +98,30 @@ class Fabric(Protocol):
 @dataclass
 class Network:
     kernel: Kernel
-    placed: dict[str, tuple[str, Placement]] = field(default_factory=dict)
-    """By the name a function's calls run under (its session): (its role ARN, its placement)."""
+    fabric: Fabric | None = None
+    """The VPC rules, installed by the service that provisions VPCs."""
+    placed: dict[str, Placed] = field(default_factory=dict)
+    """By the name a function's calls run under (its session)."""
     listeners: dict[str, Listener] = field(default_factory=dict)
 
-    @property
-    def fabric(self) -> Fabric:
-        if not self.kernel.has_service("ec2"):
-            raise LocalCloudError("a VPC needs the ec2 service, which this cloud does not run")
-        fabric: Fabric = self.kernel.service("ec2")
-        return fabric
+    def _fabric(self) -> Fabric:
+        if self.fabric is None:
+            raise LocalCloudError("a VpcConfig names subnets, but no VPC was provisioned in this cloud")
+        return self.fabric
 
-    def place(self, session: str, role_arn: str, label: str, vpc_config: dict[str, Any]) -> Placement:
+    def place(
+        self,
+        session: str,
+        role_arn: str,
+        label: str,
+        vpc_config: dict[str, Any],
+        wait: Callable[[float], float] | None = None,
+    ) -> Placement:
         """Put the function whose calls run as ``role_arn`` under ``session`` in its ``VpcConfig``;
-        refused as Lambda refuses it when the role may not manage the function's network interfaces."""
-        fabric = self.fabric
+        refused as Lambda refuses it when the role may not manage the function's network interfaces.
+        ``wait(seconds)`` makes the caller's thread wait that long in virtual time and answers the
+        moment it began (Lambda's, for its functions)."""
+        fabric = self._fabric()
         placement = fabric.placement(
             label, list(vpc_config.get("SubnetIds", [])), list(vpc_config.get("SecurityGroupIds", []))
         )
@@ -111,7 +131,7 @@ class Network:
                 f"{label}: InvalidParameterValueException: The provided execution role does not have "
                 f"permissions to call {missing[0].split(':')[1]} on EC2 (it lacks {', '.join(missing)})"
             )
-        self.placed[session] = (role_arn, placement)
+        self.placed[session] = Placed(role_arn, placement, wait)
         return placement
 
     def listen(
@@ -122,9 +142,10 @@ class Network:
         self.listeners[name] = listener
         return listener
 
-    def placement_of(self, session: str, role_arn: str) -> Placement | None:
+    def placement_of(self, session: str, role_arn: str | None = None) -> Placement | None:
+        """Where the caller ``session`` sits, if it is placed (and, given ``role_arn``, runs as it)."""
         placed = self.placed.get(session)
-        return placed[1] if placed and placed[0] == role_arn else None
+        return placed.placement if placed and role_arn in (None, placed.role_arn) else None
 
     def connect(self, listener: str, port: int, *, timeout: float, source: str | None = None) -> None:
         """Open a connection to ``listener`` on ``port`` from ``source`` (a placed function's name;
@@ -139,8 +160,8 @@ class Network:
         session, role_arn, span = self._caller(source)
         if session is None:
             return  # the test itself: it stands where it likes
-        placement = self.placement_of(session, role_arn) if role_arn else self._placed_as(session)
-        reason = self.fabric.why_not_listener(placement, target, port)
+        placement = self.placement_of(session, role_arn)
+        reason = self._fabric().why_not_listener(placement, target, port)
         if reason is not None:
             self._timed_out(session, listener, reason, timeout, span)
             raise ConnectTimedOut(reason, timeout)
@@ -151,14 +172,14 @@ class Network:
         """Let an AWS call through only if its caller's placement reaches the service's API;
         otherwise wait the client's connect timeout on each attempt and raise botocore's
         ``ConnectTimeoutError``, as an SDK in that subnet would."""
-        principal = _principal()
+        principal = hooks.principal()
         if principal is None or not self.placed:
             return
         placement = self.placement_of(principal.session, principal.role_arn)
         if placement is None:
             return
         endpoint = service_model.endpoint_prefix
-        reason = self.fabric.why_not_service(placement, endpoint)
+        reason = self._fabric().why_not_service(placement, endpoint)
         if reason is None:
             return
         config = context.get("client_config")
@@ -177,25 +198,16 @@ class Network:
     def _caller(self, source: str | None) -> tuple[str | None, str | None, int | None]:
         if source is not None:
             return source, None, None
-        principal = _principal()
+        principal = hooks.principal()
         return (principal.session, principal.role_arn, principal.span) if principal else (None, None, None)
-
-    def _placed_as(self, session: str) -> Placement | None:
-        placed = self.placed.get(session)
-        return placed[1] if placed else None
 
     def _timed_out(self, session: str, target: str, reason: str, waited: float, span: int | None) -> None:
         """Trace the timeout at the moment the caller gives up, and move the caller there."""
         kernel = self.kernel
-        start = kernel.service("lambda").waited(waited) if kernel.has_service("lambda") else None
-        at = (start if start is not None else kernel.clock.elapsed()) + waited
+        placed = self.placed.get(session)
+        start = placed.wait(waited) if placed and placed.wait else kernel.clock.elapsed()
+        at = start + waited
         kernel.trace.record("timeout", session, target, reason, at=at, parent=span, outcome="ConnectTimeout")
-
-
-def _principal() -> Any:
-    from localcloud.core import hooks  # hooks imports this module to call the check
-
-    return hooks.principal()
 
 
 def _attempts(config: Any, service: str) -> int:

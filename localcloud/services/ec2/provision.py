@@ -30,6 +30,9 @@ ROUTE_DESTINATIONS = ("DestinationCidrBlock", "DestinationIpv6CidrBlock", "Desti
 
 
 def _ec2(cloud: Kernel) -> Any:
+    """The admin client; the first EC2 resource installs this service's rules in the kernel's network."""
+    if cloud.network.fabric is None:
+        cloud.network.fabric = cloud.service("ec2")
     return cloud.admin_client("ec2")
 
 

@@ -68,7 +68,7 @@ def function(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provision
     )
     if props.get("VpcConfig"):
         label = cloud.artifact.construct_path(logical_id).removesuffix("/Resource")
-        cloud.network.place(name, fn.role_arn, label, props["VpcConfig"])
+        cloud.network.place(name, fn.role_arn, label, props["VpcConfig"], cloud.service("lambda").waited)
     return Provisioned(name, {"Arn": arn})
 
 
