@@ -63,11 +63,12 @@ def vpc(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
             f"{logical_id}: AWS::EC2::VPC needs CidrBlock offline (IPAM pools are not modelled)"
         )
     ec2 = _ec2(cloud)
-    vpc_id = ec2.create_vpc(
+    created = ec2.create_vpc(
         CidrBlock=props["CidrBlock"],
         InstanceTenancy=props.get("InstanceTenancy", "default"),
         **_tags("vpc", props),
-    )["Vpc"]["VpcId"]
+    )["Vpc"]
+    vpc_id = created["VpcId"]
     for attribute in ("EnableDnsSupport", "EnableDnsHostnames"):
         if attribute in props:
             ec2.modify_vpc_attribute(VpcId=vpc_id, **{attribute: {"Value": _bool(props[attribute])}})
@@ -82,7 +83,7 @@ def vpc(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
         {
             "VpcId": vpc_id,
             "CidrBlock": props["CidrBlock"],
-            "CidrBlockAssociations": [],
+            "CidrBlockAssociations": [a["AssociationId"] for a in created.get("CidrBlockAssociationSet", [])],
             "DefaultSecurityGroup": group,
             "DefaultNetworkAcl": acl,
             "Ipv6CidrBlocks": [],
@@ -106,6 +107,16 @@ def subnet(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned
     subnet_id = created["SubnetId"]
     if _bool(props.get("MapPublicIpOnLaunch", False)):
         ec2.modify_subnet_attribute(SubnetId=subnet_id, MapPublicIpOnLaunch={"Value": True})
+    acls = ec2.describe_network_acls(Filters=[{"Name": "association.subnet-id", "Values": [subnet_id]}])
+    acl_association = next(
+        (
+            a["NetworkAclAssociationId"]
+            for acl in acls["NetworkAcls"]
+            for a in acl.get("Associations", [])
+            if a.get("SubnetId") == subnet_id
+        ),
+        "",
+    )
     return Provisioned(
         subnet_id,
         {
@@ -115,8 +126,7 @@ def subnet(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned
             "AvailabilityZone": created["AvailabilityZone"],
             "AvailabilityZoneId": created.get("AvailabilityZoneId", ""),
             "Ipv6CidrBlocks": [],
-            "NetworkAclAssociationId": "",
-            "OutpostArn": "",
+            "NetworkAclAssociationId": acl_association,
         },
     )
 
