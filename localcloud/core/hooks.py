@@ -140,7 +140,7 @@ def _before_parameter_build(params: dict[str, Any], model: Any, context: dict[st
     if _active is None:
         return
     context["localcloud_params"] = params
-    _active.network.check_call(model.service_model, context)
+    _active.network.check_call(model.service_model, model.name, params, context)
     check_call(_active, model.service_model, model.name, params)
     for check in _active.registry.checks.get(model.service_model.service_name, []):
         check(_active, model.name, params)

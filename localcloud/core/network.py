@@ -9,16 +9,16 @@ gateway endpoint in the subnet's route table, an interface endpoint with private
 gateway with an internet gateway behind it. Otherwise the connection times out, as on AWS: the
 caller waits its connect timeout on the virtual clock and the trace names the missing rule.
 
-Every AWS call a placed function makes is checked here (:func:`check_call`, from the SDK hook,
-before the IAM check, since the request never reaches IAM). Functions not in a VPC reach every AWS
+Every AWS call a placed function makes is checked here (:meth:`Network.check_call`, from the SDK
+hook, before the IAM check, since the request never reaches IAM); one that goes through a VPC
+endpoint must also be allowed by the endpoint's policy, as AWS requires. Functions not in a VPC reach every AWS
 API, as on AWS, and no listener unless it is public. The test's own calls, and the calls AWS's
 services make for a function (its logs, its queue polling), are not placed and always get through.
 
 Services declare listeners with :meth:`Network.listen` and check a connection with
 :meth:`Network.connect`. The kernel names no service: the rules themselves (security groups, route
 tables, endpoints) are a :class:`Fabric` the VPC service installs as ``network.fabric`` when it
-provisions, and whoever places a caller says how that caller waits (Lambda moves the calling
-thread's virtual cursor).
+provisions, and Lambda installs how a caller waits (it moves the calling thread's virtual cursor).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from botocore.exceptions import ConnectTimeoutError
 
 from localcloud.core import hooks
+from localcloud.core.iam import _statements, access_denied, call_resources, iam_action
 from localcloud.errors import InvalidRequest, LocalCloudError
 
 if TYPE_CHECKING:
@@ -76,7 +77,6 @@ class ConnectTimedOut(LocalCloudError, TimeoutError):
 class Placed:
     role_arn: str
     placement: Placement
-    wait: Callable[[float], float] | None
 
 
 class Fabric(Protocol):
@@ -94,12 +94,18 @@ class Fabric(Protocol):
     def why_not_service(self, source: Placement, service: str) -> str | None:
         """Why ``source`` cannot reach AWS's ``service`` API (its endpoint name: ``dynamodb``...); None if it can."""
 
+    def endpoint_policies(self, source: Placement, service: str) -> dict[str, dict[str, Any]]:
+        """The policy of each VPC endpoint ``source``'s calls to ``service`` go through, by endpoint id."""
+
 
 @dataclass
 class Network:
     kernel: Kernel
     fabric: Fabric | None = None
     """The VPC rules, installed by the service that provisions VPCs."""
+    wait: Callable[[float], float] | None = None
+    """``wait(seconds)``: the calling thread waits that long in virtual time; answers the moment it
+    began. Installed by the service whose callers wait (Lambda moves its invocation's cursor)."""
     placed: dict[str, Placed] = field(default_factory=dict)
     """By the name a function's calls run under (its session)."""
     listeners: dict[str, Listener] = field(default_factory=dict)
@@ -115,12 +121,9 @@ class Network:
         role_arn: str,
         label: str,
         vpc_config: dict[str, Any],
-        wait: Callable[[float], float] | None = None,
     ) -> Placement:
         """Put the function whose calls run as ``role_arn`` under ``session`` in its ``VpcConfig``;
-        refused as Lambda refuses it when the role may not manage the function's network interfaces.
-        ``wait(seconds)`` makes the caller's thread wait that long in virtual time and answers the
-        moment it began (Lambda's, for its functions)."""
+        refused as Lambda refuses it when the role may not manage the function's network interfaces."""
         fabric = self._fabric()
         placement = fabric.placement(
             label, list(vpc_config.get("SubnetIds", [])), list(vpc_config.get("SecurityGroupIds", []))
@@ -131,7 +134,7 @@ class Network:
                 f"{label}: InvalidParameterValueException: The provided execution role does not have "
                 f"permissions to call {missing[0].split(':')[1]} on EC2 (it lacks {', '.join(missing)})"
             )
-        self.placed[session] = Placed(role_arn, placement, wait)
+        self.placed[session] = Placed(role_arn, placement)
         return placement
 
     def listen(
@@ -168,10 +171,13 @@ class Network:
         if port != target.port:
             raise ConnectionRefusedError(f"{listener} accepts connections on port {target.port}, not {port}")
 
-    def check_call(self, service_model: Any, context: dict[str, Any]) -> None:
+    def check_call(
+        self, service_model: Any, operation: str, params: dict[str, Any], context: dict[str, Any]
+    ) -> None:
         """Let an AWS call through only if its caller's placement reaches the service's API;
         otherwise wait the client's connect timeout on each attempt and raise botocore's
-        ``ConnectTimeoutError``, as an SDK in that subnet would."""
+        ``ConnectTimeoutError``, as an SDK in that subnet would. A call through an endpoint whose
+        policy does not allow it is refused as AWS refuses it."""
         principal = hooks.principal()
         if principal is None or not self.placed:
             return
@@ -179,8 +185,12 @@ class Network:
         if placement is None:
             return
         endpoint = service_model.endpoint_prefix
-        reason = self._fabric().why_not_service(placement, endpoint)
+        fabric = self._fabric()
+        reason = fabric.why_not_service(placement, endpoint)
         if reason is None:
+            self._check_endpoint_policies(
+                fabric.endpoint_policies(placement, endpoint), service_model, operation, params
+            )
             return
         config = context.get("client_config")
         timeout = float(getattr(config, "connect_timeout", None) or DEFAULT_CONNECT_TIMEOUT)
@@ -195,6 +205,54 @@ class Network:
         )
         raise ConnectTimeoutError(endpoint_url=f"https://{endpoint}.{self.kernel.region}.amazonaws.com")
 
+    def _check_endpoint_policies(
+        self, policies: dict[str, dict[str, Any]], service_model: Any, operation: str, params: dict[str, Any]
+    ) -> None:
+        """Each endpoint's policy must allow the call: an allow for its action and resource, and no
+        deny. A statement naming principals other than ``*`` is read as naming none (never kinder)."""
+        principal = hooks.principal()
+        kernel = self.kernel
+        prefix, action = iam_action(service_model, operation)
+        where = (kernel.partition, kernel.region, kernel.account)
+        resources = call_resources(prefix, params, where, kernel.registry.iam_resources) or [None]
+        context = {"aws:securetransport": "true", "aws:principalarn": principal.role_arn}
+        for endpoint_id, document in policies.items():
+            statements = _statements(document, f"{endpoint_id}'s policy")
+            for resource in resources:
+                allowed = False
+                for statement in statements:
+                    if not (
+                        statement.names(principal.role_arn)
+                        and statement.covers_action(action)
+                        and (resource is None or statement.covers_resource(resource))
+                        and statement.conditions_hold(context, kernel.iam._unevaluated)
+                    ):
+                        continue
+                    if statement.effect == "Deny":
+                        allowed = False
+                        break
+                    allowed = True
+                if allowed:
+                    continue
+                kernel.trace.record(
+                    "denied",
+                    principal.session,
+                    prefix,
+                    f"{action} on {resource or '*'} through {endpoint_id}",
+                    at=kernel.clock.elapsed(),
+                    parent=principal.span,
+                    outcome="AccessDenied",
+                )
+                raise access_denied(
+                    prefix,
+                    operation,
+                    principal.role_arn,
+                    principal.session,
+                    action,
+                    resource or "*",
+                    f"because no VPC endpoint policy allows the {action} action",
+                )
+
     def _caller(self, source: str | None) -> tuple[str | None, str | None, int | None]:
         if source is not None:
             return source, None, None
@@ -204,9 +262,7 @@ class Network:
     def _timed_out(self, session: str, target: str, reason: str, waited: float, span: int | None) -> None:
         """Trace the timeout at the moment the caller gives up, and move the caller there."""
         kernel = self.kernel
-        placed = self.placed.get(session)
-        start = placed.wait(waited) if placed and placed.wait else kernel.clock.elapsed()
-        at = start + waited
+        at = (self.wait(waited) if self.wait else kernel.clock.elapsed()) + waited
         kernel.trace.record("timeout", session, target, reason, at=at, parent=span, outcome="ConnectTimeout")
 
 

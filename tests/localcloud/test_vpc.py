@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sqs as sqs
 
@@ -30,7 +31,7 @@ def build_network(stack: Stack) -> None:
 
     def caller(name: str, **kwargs) -> None:
         function = python_function(stack, name, "vpc_caller", environment=environment, **kwargs)
-        table.grant_write_data(function)
+        table.grant_read_write_data(function)
         queue.grant_send_messages(function)
         secret.grant_read(function)
 
@@ -46,7 +47,12 @@ def build_network(stack: Stack) -> None:
             ec2.SubnetConfiguration(name="App", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=24)
         ],
     )
-    isolated.add_gateway_endpoint("Dynamo", service=ec2.GatewayVpcEndpointAwsService.DYNAMODB)
+    dynamo = isolated.add_gateway_endpoint("Dynamo", service=ec2.GatewayVpcEndpointAwsService.DYNAMODB)
+    dynamo.add_to_policy(
+        iam.PolicyStatement(
+            principals=[iam.AnyPrincipal()], actions=["dynamodb:PutItem"], resources=[table.table_arn]
+        )
+    )
     isolated.add_interface_endpoint("Secrets", service=ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER)
     app_group = ec2.SecurityGroup(stack, "AppGroup", vpc=isolated, allow_all_outbound=False)
     app_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443))
@@ -156,6 +162,19 @@ def queued(cloud) -> str:
         QueueUrl=cloud.physical_id("Queue"), AttributeNames=["ApproximateNumberOfMessages"]
     )
     return attributes["Attributes"]["ApproximateNumberOfMessages"]
+
+
+def test_a_call_the_endpoint_policy_does_not_allow_is_denied(cloud):
+    answer = call(cloud, "App", "dynamodb_get")
+    assert answer["error"] == "ClientError"
+    assert (
+        "is not authorized to perform: dynamodb:GetItem on resource: arn:aws:dynamodb:" in answer["message"]
+    )
+    assert answer["message"].endswith("because no VPC endpoint policy allows the dynamodb:GetItem action")
+    endpoint = cloud.physical_id("Isolated/Dynamo")
+    assert cloud.trace.find("denied")[-1].detail.endswith(f"through {endpoint}")
+    # The role allows it: the same call without the endpoint in the way succeeds.
+    assert call(cloud, "BehindNat", "dynamodb_get") == {"ok": True}
 
 
 def test_no_endpoint_and_no_nat_times_out_naming_the_missing_route(cloud):

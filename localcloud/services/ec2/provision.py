@@ -5,6 +5,7 @@ endpoints. What a function in the VPC may reach through them is :mod:`localcloud
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 from localcloud.core.service import Provisioned, provisions
@@ -312,6 +313,9 @@ def vpc_endpoint(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provi
     for key in ("RouteTableIds", "SubnetIds", "SecurityGroupIds", "PrivateDnsEnabled"):
         if key in props:
             options[key] = _bool(props[key]) if key == "PrivateDnsEnabled" else props[key]
+    if "PolicyDocument" in props:
+        document = props["PolicyDocument"]
+        options["PolicyDocument"] = document if isinstance(document, str) else json.dumps(document)
     if kind == "Interface" and "SecurityGroupIds" not in props:
         options["SecurityGroupIds"] = [cloud.service("ec2").default_security_group(props["VpcId"])]
     if kind == "Interface" and "PrivateDnsEnabled" not in props:

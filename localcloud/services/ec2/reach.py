@@ -14,8 +14,10 @@ work). An AWS API outside the VPC is reached from each of the function's subnets
   443 to 0.0.0.0/0. A default route straight to an internet gateway does not do: a function's
   network interface has no public IP.
 
-Not modelled: network ACLs (CDK leaves the default, which allows everything), endpoint policies,
-peering and transit gateways, IPv6, and the addresses inside a subnet (a CIDR rule must cover the
+A call that goes through an endpoint must also be allowed by the endpoint's policy
+(:meth:`Ec2.endpoint_policies` names them; the network check evaluates them).
+
+Not modelled: network ACLs (CDK leaves the default, which allows everything), peering and transit gateways, IPv6, and the addresses inside a subnet (a CIDR rule must cover the
 whole subnet).
 """
 
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import contextvars
 import ipaddress
+import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -176,19 +179,8 @@ class Ec2:
     def why_not_service(self, source: Placement, service: str) -> str | None:
         if not source.subnets:
             return None
-        name = f"com.amazonaws.{self.kernel.region}.{ENDPOINT_SERVICE.get(service, service)}"
-        vpc = self._vpc(source)
-        interface = next(
-            (
-                e
-                for e in self.snapshot.endpoints
-                if e["VpcId"] == vpc
-                and e["ServiceName"] == name
-                and e["VpcEndpointType"] == "Interface"
-                and e.get("PrivateDnsEnabled")
-            ),
-            None,
-        )
+        name = self._service_name(service)
+        interface = self._interface_endpoint(source, service)
         if interface is not None:
             groups = tuple(g["GroupId"] for g in interface.get("Groups", []))
             endpoint = Listener(
@@ -202,6 +194,46 @@ class Ec2:
             if reason is not None:
                 return reason
         return None
+
+    def endpoint_policies(self, source: Placement, service: str) -> dict[str, dict[str, Any]]:
+        """The policy of each endpoint the calls of ``source`` to ``service`` go through (one
+        interface endpoint, or the gateway endpoint in each subnet's route table)."""
+        if not source.subnets:
+            return {}
+        interface = self._interface_endpoint(source, service)
+        if interface is not None:
+            used = [interface]
+        else:
+            name = self._service_name(service)
+            prefix_list = self.snapshot.prefix_lists.get(name)
+            ids = set()
+            for subnet in source.subnets:
+                table = self._route_table(subnet)
+                for route in table.get("Routes", []) if table else []:
+                    if route.get("DestinationPrefixListId") == prefix_list and route.get(
+                        "GatewayId", ""
+                    ).startswith("vpce-"):
+                        ids.add(route["GatewayId"])
+            used = [e for e in self.snapshot.endpoints if e["VpcEndpointId"] in ids]
+        return {e["VpcEndpointId"]: json.loads(e["PolicyDocument"]) for e in used if e.get("PolicyDocument")}
+
+    def _service_name(self, service: str) -> str:
+        return f"com.amazonaws.{self.kernel.region}.{ENDPOINT_SERVICE.get(service, service)}"
+
+    def _interface_endpoint(self, source: Placement, service: str) -> dict[str, Any] | None:
+        """The service's interface endpoint with private DNS in ``source``'s VPC: DNS answers with it."""
+        name, vpc = self._service_name(service), self._vpc(source)
+        return next(
+            (
+                e
+                for e in self.snapshot.endpoints
+                if e["VpcId"] == vpc
+                and e["ServiceName"] == name
+                and e["VpcEndpointType"] == "Interface"
+                and e.get("PrivateDnsEnabled")
+            ),
+            None,
+        )
 
     def _why_not_from(self, source: Placement, subnet: str, service: str, name: str) -> str | None:
         snapshot = self.snapshot

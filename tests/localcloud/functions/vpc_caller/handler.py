@@ -1,4 +1,4 @@
-"""Makes one AWS call the event names (``service``), with the default client or one whose connect
+"""Makes one AWS call the event names (``service``, or ``dynamodb_get``), with the default client or one whose connect
 timeout is ``connect_timeout`` and which makes one attempt; answers what happened."""
 
 import os
@@ -11,6 +11,7 @@ CALLS = {
     "dynamodb": lambda c, request: c.put_item(TableName=os.environ["TABLE"], Item={"pk": {"S": request}}),
     "sqs": lambda c, request: c.send_message(QueueUrl=os.environ["QUEUE"], MessageBody=request),
     "secretsmanager": lambda c, request: c.get_secret_value(SecretId=os.environ["SECRET"]),
+    "dynamodb_get": lambda c, request: c.get_item(TableName=os.environ["TABLE"], Key={"pk": {"S": request}}),
 }
 
 
@@ -26,9 +27,10 @@ def client(service, connect_timeout):
 
 
 def handler(event, context):
-    service = event["service"]
+    call = event["service"]
+    service = call.split("_")[0]
     try:
-        CALLS[service](client(service, event.get("connect_timeout")), context.aws_request_id)
+        CALLS[call](client(service, event.get("connect_timeout")), context.aws_request_id)
     except Exception as error:
         return {"ok": False, "error": type(error).__name__, "message": str(error)}
     return {"ok": True}
