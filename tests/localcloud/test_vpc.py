@@ -13,7 +13,8 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sqs as sqs
 
 from localcloud.core.network import ConnectTimedOut
-from localcloud.errors import InvalidRequest
+from localcloud.errors import InvalidRequest, LocalCloudError
+from localcloud.services.ec2 import provision
 from localcloud.testing import cloud_for
 from tests.localcloud.conftest import pk_table, python_function
 
@@ -285,3 +286,22 @@ def test_a_role_that_may_not_manage_network_interfaces_cannot_join_a_vpc(cloud):
         InvalidRequest, match="does not have permissions to call CreateNetworkInterface on EC2"
     ):
         cloud.kernel.network.place("someone", outside.role_arn, "Someone", config)
+
+
+def test_a_vpc_config_spanning_two_vpcs_is_refused(cloud):
+    app = cloud.function("App")
+    other_vpc_subnet = cloud.client("ec2").describe_subnets(
+        Filters=[{"Name": "vpc-id", "Values": [cloud.outputs["DefaultVpcId"]]}]
+    )["Subnets"][0]["SubnetId"]
+    config = {
+        "SubnetIds": [cloud.outputs["DbSubnets"].split(",")[0], other_vpc_subnet],
+        "SecurityGroupIds": [cloud.outputs["DbGroupId"]],
+    }
+    with pytest.raises(InvalidRequest, match="must all be in one VPC"):
+        cloud.kernel.network.place("someone", app.role_arn, "Someone", config)
+
+
+def test_a_rule_property_the_local_cloud_cannot_honour_is_an_error_naming_it(cloud):
+    rule = {"GroupId": cloud.outputs["DbGroupId"], "IpProtocol": "tcp", "FromPort": 1, "ToPort": 1}
+    with pytest.raises(LocalCloudError, match="Bad: security group rule properties SourceSecurityGroupName"):
+        provision.security_group_ingress(cloud.kernel, "Bad", {**rule, "SourceSecurityGroupName": "classic"})

@@ -229,12 +229,14 @@ def security_group(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Pro
         **_tags("security-group", props),
     )["GroupId"]
     for rule in props.get("SecurityGroupIngress", []):
-        ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=[_permission(rule, "Source")])
+        ec2.authorize_security_group_ingress(
+            GroupId=group_id, IpPermissions=[_permission(rule, "Source", logical_id)]
+        )
     if "SecurityGroupEgress" in props:
         _revoke_all(ec2, group_id, egress_only=True)
         for rule in props["SecurityGroupEgress"]:
             ec2.authorize_security_group_egress(
-                GroupId=group_id, IpPermissions=[_permission(rule, "Destination")]
+                GroupId=group_id, IpPermissions=[_permission(rule, "Destination", logical_id)]
             )
     return Provisioned(group_id, {"GroupId": group_id, "VpcId": props["VpcId"]})
 
@@ -254,15 +256,33 @@ def _rule(cloud: Kernel, logical_id: str, props: dict[str, Any], side: str, call
         raise LocalCloudError(
             f"{logical_id}: a security group rule needs GroupId offline (GroupName is EC2-Classic)"
         )
-    answer = getattr(_ec2(cloud), call)(GroupId=props["GroupId"], IpPermissions=[_permission(props, side)])
+    permission = _permission(props, side, logical_id)
+    answer = getattr(_ec2(cloud), call)(GroupId=props["GroupId"], IpPermissions=[permission])
     rule_id = answer.get("SecurityGroupRules", [{}])[0].get(
         "SecurityGroupRuleId", f"{props['GroupId']}-{logical_id}"
     )
     return Provisioned(rule_id, {"Id": rule_id})
 
 
-def _permission(rule: dict[str, Any], side: str) -> dict[str, Any]:
+#: What a template's security group rule may say, besides its group (``GroupId``).
+RULE_KEYS = {
+    "IpProtocol",
+    "FromPort",
+    "ToPort",
+    "CidrIp",
+    "CidrIpv6",
+    "Description",
+    "SourceSecurityGroupOwnerId",
+}
+
+
+def _permission(rule: dict[str, Any], side: str, logical_id: str) -> dict[str, Any]:
     """A template rule (``CidrIp``, ``SourceSecurityGroupId``...) as EC2's ``IpPermissions`` entry."""
+    unknown = sorted(set(rule) - RULE_KEYS - {"GroupId", f"{side}SecurityGroupId", f"{side}PrefixListId"})
+    if unknown:
+        raise LocalCloudError(
+            f"{logical_id}: security group rule properties {', '.join(unknown)} are not supported offline"
+        )
     protocol = str(rule.get("IpProtocol", "-1"))
     permission: dict[str, Any] = {"IpProtocol": protocol}
     if protocol not in ("-1", "all"):
