@@ -178,8 +178,10 @@ class Network:
         otherwise wait the client's connect timeout on each attempt and raise botocore's
         ``ConnectTimeoutError``, as an SDK in that subnet would. A call through an endpoint whose
         policy does not allow it is refused as AWS refuses it."""
+        if not self.placed:
+            return
         principal = hooks.principal()
-        if principal is None or not self.placed:
+        if principal is None:
             return
         placement = self.placement_of(principal.session, principal.role_arn)
         if placement is None:
