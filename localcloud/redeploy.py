@@ -154,6 +154,8 @@ def restore(cloud: LocalCloud, taken: Snapshot, changes: Changes) -> None:
         else:
             if what:
                 changes.kept[logical_id] = what
+    # CDK's bucket deployments the new template changed sync again over the kept objects, as updates.
+    changes.lost.update(cloud.service("cdk").update([*changes.changed, *changes.added]))
 
 
 #: Types whose data the template itself sets: a changed entry sets it anew, as an update would.
@@ -199,11 +201,13 @@ def _put_messages(cloud: LocalCloud, queue_url: str, data: tuple[list[Any], set[
 
 
 def _take_objects(cloud: LocalCloud, bucket_name: str) -> list[tuple[str, bytes, dict[str, str]]]:
+    from moto.s3.models import FakeDeleteMarker
+
     bucket = _backend("s3", cloud).get_bucket(bucket_name)
     return [
         (name, key.value, dict(key.metadata))
         for name, key in bucket.keys.items()
-        if key is not None and not getattr(key, "is_delete_marker", False)
+        if key is not None and not isinstance(key, FakeDeleteMarker)  # a deleted object of a versioned bucket
     ]
 
 
