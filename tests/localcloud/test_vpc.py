@@ -203,11 +203,11 @@ def test_a_group_without_egress_times_out_naming_the_group(cloud):
     answer = call(cloud, "Closed", "dynamodb")
     assert answer["error"] == "ConnectTimeoutError"
     assert (
-        f"VpcSemantics/Closed's security group {group} have no egress to 443 for dynamodb"
+        f"VpcSemantics/Closed's security group {group} has no egress to 443 for dynamodb"
         in timeouts(cloud)[-1].detail
     )
     assert call(cloud, "Closed", "secretsmanager")["error"] == "ConnectTimeoutError"
-    assert f"{group} have no egress to 443 of the secretsmanager endpoint" in timeouts(cloud)[-1].detail
+    assert f"{group} has no egress to 443 of the secretsmanager endpoint" in timeouts(cloud)[-1].detail
 
 
 def test_a_public_subnet_gives_a_function_no_way_out(cloud):
@@ -226,7 +226,7 @@ def test_an_endpoint_whose_group_refuses_443_times_out_until_the_rule_is_back(cl
     try:
         assert call(cloud, "App", "secretsmanager")["error"] == "ConnectTimeoutError"
         assert (
-            f"{endpoint['VpcEndpointId']}'s security group {group} have no ingress on 443"
+            f"{endpoint['VpcEndpointId']}'s security group {group} has no ingress on 443"
             in timeouts(cloud)[-1].detail
         )
     finally:
@@ -252,14 +252,14 @@ def test_security_groups_that_allow_the_port_let_the_connection_through(cloud):
 
 
 def test_the_wrong_port_times_out_naming_the_egress(cloud):
-    with pytest.raises(ConnectTimedOut, match="have no egress to 3306 of Db") as timed_out:
+    with pytest.raises(ConnectTimedOut, match="has no egress to 3306 of Db") as timed_out:
         connect(cloud, "App", 3306)
     assert timed_out.value.waited == 10
 
 
 def test_a_listener_without_ingress_from_the_caller_times_out(cloud):
     with pytest.raises(
-        ConnectTimedOut, match=r"Db's security group sg-\w+ have no ingress on 5432 from VpcSemantics/Wide"
+        ConnectTimedOut, match=r"Db's security group sg-\w+ has no ingress on 5432 from VpcSemantics/Wide"
     ):
         connect(cloud, "Wide")
 
@@ -305,3 +305,21 @@ def test_a_rule_property_the_local_cloud_cannot_honour_is_an_error_naming_it(clo
     rule = {"GroupId": cloud.outputs["DbGroupId"], "IpProtocol": "tcp", "FromPort": 1, "ToPort": 1}
     with pytest.raises(LocalCloudError, match="Bad: security group rule properties SourceSecurityGroupName"):
         provision.security_group_ingress(cloud.kernel, "Bad", {**rule, "SourceSecurityGroupName": "classic"})
+
+
+def test_a_public_listener_takes_callers_outside_the_vpc_only_from_anywhere(cloud):
+    network, group = cloud.kernel.network, cloud.outputs["DbGroupId"]
+    network.listen("PublicDb", DB_PORT, cloud.outputs["DbSubnets"].split(","), [group], public=True)
+    outside = cloud.function("Outside").name
+    with pytest.raises(
+        ConnectTimedOut, match=f"PublicDb's security group {group} has no ingress on 5432 from 0.0.0.0/0"
+    ):
+        network.connect("PublicDb", DB_PORT, timeout=10, source=outside)
+    anywhere = [
+        {"IpProtocol": "tcp", "FromPort": DB_PORT, "ToPort": DB_PORT, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}
+    ]
+    cloud.client("ec2").authorize_security_group_ingress(GroupId=group, IpPermissions=anywhere)
+    try:
+        network.connect("PublicDb", DB_PORT, timeout=10, source=outside)
+    finally:
+        cloud.client("ec2").revoke_security_group_ingress(GroupId=group, IpPermissions=anywhere)

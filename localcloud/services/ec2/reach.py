@@ -151,7 +151,7 @@ class Ec2:
             if not listener.public:
                 return f"{listener.name} is private to its VPC and the caller is not in a VPC"
             if not self._allows(target.security_groups, "ingress", port, groups=(), cidrs=(ANYWHERE,)):
-                return f"{self._groups(target)} of {listener.name} have no ingress on {port} from {ANYWHERE}"
+                return f"{listener.name}'s {self._groups(target)} no ingress on {port} from {ANYWHERE}"
             return None
         source_vpc, target_vpc = self._vpc(source), self._vpc(target)
         if source_vpc != target_vpc:
@@ -162,14 +162,14 @@ class Ec2:
             source.security_groups, "egress", port, groups=target.security_groups, cidrs=target_cidrs
         ):
             return (
-                f"{source.label}'s {self._groups(source)} have no egress to {port} of {listener.name} "
+                f"{source.label}'s {self._groups(source)} no egress to {port} of {listener.name} "
                 f"(its security groups {', '.join(target.security_groups)}, or a CIDR covering {', '.join(target_cidrs)})"
             )
         if not self._allows(
             target.security_groups, "ingress", port, groups=source.security_groups, cidrs=source_cidrs
         ):
             return (
-                f"{listener.name}'s {self._groups(target)} have no ingress on {port} from {source.label} "
+                f"{listener.name}'s {self._groups(target)} no ingress on {port} from {source.label} "
                 f"(its security groups {', '.join(source.security_groups)}, or a CIDR covering {', '.join(source_cidrs)})"
             )
         return None
@@ -249,7 +249,7 @@ class Ec2:
             ):
                 return None
             return (
-                f"{source.label}'s {self._groups(source)} have no egress to {HTTPS} for {service} "
+                f"{source.label}'s {self._groups(source)} no egress to {HTTPS} for {service} "
                 f"(to {ANYWHERE} or its prefix list {prefix_list})"
             )
         default = next((r for r in routes if r.get("DestinationCidrBlock") == ANYWHERE), None)
@@ -271,7 +271,7 @@ class Ec2:
         if why_nat is not None:
             return f"{where} routes {ANYWHERE} to {nat_id}, but {why_nat}: no route to {service}"
         if not self._allows(source.security_groups, "egress", HTTPS, groups=(), cidrs=(ANYWHERE,)):
-            return f"{source.label}'s {self._groups(source)} have no egress to {HTTPS} ({ANYWHERE}) for {service}"
+            return f"{source.label}'s {self._groups(source)} no egress to {HTTPS} ({ANYWHERE}) for {service}"
         return None
 
     def _why_not_nat(self, nat_id: str) -> str | None:
@@ -311,8 +311,11 @@ class Ec2:
         )
 
     def _groups(self, placement: Placement) -> str:
+        """``security group sg-1 has`` or ``security groups sg-1, sg-2 have``: what a reason starts with."""
         groups = placement.security_groups
-        return f"security group {groups[0]}" if len(groups) == 1 else f"security groups {', '.join(groups)}"
+        if len(groups) == 1:
+            return f"security group {groups[0]} has"
+        return f"security groups {', '.join(groups)} have"
 
     def _allows(
         self,
