@@ -144,6 +144,7 @@ def _before_parameter_build(params: dict[str, Any], model: Any, context: dict[st
         return
     context["localcloud_params"] = params
     try:
+        _active.network.check_call(model.service_model, model.name, params, context)
         check_call(_active, model.service_model, model.name, params)
         for check in _active.registry.checks.get(model.service_model.service_name, []):
             check(_active, model.name, params)
@@ -224,6 +225,8 @@ _OFFLINE_ENVIRON = {
     # botocore would send DynamoDB (and DynamoDB Streams) calls to account-based endpoints that
     # moto does not route, so a stream's DescribeStream answered 404 "Not yet implemented".
     "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+    # moto's EC2 would build its 1,300 public AMIs for every cloud (0.5 s each); stacks launch none.
+    "MOTO_EC2_LOAD_DEFAULT_AMIS": "false",
 }
 
 

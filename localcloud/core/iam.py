@@ -329,6 +329,25 @@ MANAGED_POLICIES: dict[str, dict[str, Any]] = {
             }
         ]
     },
+    "service-role/AWSLambdaVPCAccessExecutionRole": {
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": [
+                    "logs:CreateLogGroup",
+                    "logs:CreateLogStream",
+                    "logs:PutLogEvents",
+                    "ec2:CreateNetworkInterface",
+                    "ec2:DescribeNetworkInterfaces",
+                    "ec2:DescribeSubnets",
+                    "ec2:DeleteNetworkInterface",
+                    "ec2:AssignPrivateIpAddresses",
+                    "ec2:UnassignPrivateIpAddresses",
+                ],
+                "Resource": "*",
+            }
+        ]
+    },
     "service-role/AmazonAPIGatewayPushToCloudWatchLogs": {
         "Statement": [
             {

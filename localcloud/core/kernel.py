@@ -24,6 +24,7 @@ from localcloud.core.clock import DEFAULT_START, VirtualClock
 from localcloud.core.deploy import deploy
 from localcloud.core.iam import PolicyEngine
 from localcloud.core.lookup import logical_id_named
+from localcloud.core.network import Network
 from localcloud.core.role_use import RoleUse
 from localcloud.core.service import Provisioned, Service, Target
 from localcloud.core.trace import Span, Trace
@@ -66,6 +67,8 @@ class Kernel:
         self.iam = PolicyEngine()
         self.role_use = RoleUse(self)
         """What services do with their resources' roles: Lambda's logs and X-Ray, Step Functions' X-Ray."""
+        self.network = Network(self)
+        """Who sits where in a VPC, and which connections get through (beside IAM's check)."""
         self.resources: dict[str, Provisioned] = {}
         self.outputs: dict[str, Any] = {}
         self.pollables: list[Pollable] = []
