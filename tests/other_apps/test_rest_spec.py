@@ -3,8 +3,13 @@ proxy writing to its table, its IP-restricting policy, and its custom domain's b
 
 from __future__ import annotations
 
+import http.client
+import json
+from urllib.parse import urlsplit
+
 import pytest
 
+from localcloud.server import LocalServer
 from localcloud.testing import cloud_for
 from tests.other_apps.rest_spec.app import DOMAIN_NAME
 
@@ -56,3 +61,33 @@ def test_the_custom_domain_serves_the_api_under_its_base_path(cloud):
     assert domain.get("/orders").status_code == 403
     attributes = cloud.kernel.resources[cloud.kernel.logical_id("CustomDomain")].attributes
     assert attributes["RegionalDomainName"].endswith(".execute-api.us-east-1.amazonaws.com")
+
+
+def test_serve_offers_the_custom_domain_on_its_port_and_by_host_header(cloud):
+    with LocalServer(cloud, port=0, real_time=False) as server:
+        server.start()
+        [door] = [d for d in server.front_doors if d.resource_id == DOMAIN_NAME]
+        assert {(r.method, r.path) for r in cloud.apigateway.routes(door.resource_id)} == {
+            ("POST", "/shop/orders"),
+            ("GET", "/shop/orders/{orderId}"),
+        }
+        created = _post(f"{door.url}shop/orders", {"item": "jam", "quantity": 2})
+        assert created["item"] == "jam"
+        [stage] = [d for d in server.front_doors if d.base_path == "/v1"]
+        by_host = _post(
+            stage.url.removesuffix("v1/") + "shop/orders", {"item": "oil", "quantity": 1}, DOMAIN_NAME
+        )
+        assert by_host["item"] == "oil"
+
+
+def _post(url: str, body: dict, host: str | None = None) -> dict:
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    headers = {"Content-Type": "application/json", **({"Host": host} if host else {})}
+    try:
+        connection.request("POST", parts.path, body=json.dumps(body), headers=headers)
+        response = connection.getresponse()
+        assert response.status == 201
+        return json.loads(response.read())
+    finally:
+        connection.close()

@@ -98,6 +98,27 @@ class ApiGateway:
         ]
 
     def routes(self, api_id: str) -> list[Route]:
+        """The methods of an API, or, for a custom domain's name, of the APIs it maps (paths as
+        the domain serves them: base path first)."""
+        domain = self.account.domains.get(api_id.lower())
+        if domain is not None:
+            found = []
+            for mapping in domain.mappings:
+                api = self.account.apis[mapping.api_id]
+                stage = "" if mapping.stage else f"/{min(api.stages)}" if api.stages else None
+                if stage is None:
+                    continue
+                prefix = f"/{mapping.base_path}".rstrip("/") + stage
+                found.extend(
+                    Route(
+                        r.method,
+                        f"{prefix}{r.path}" if r.path != "/" else prefix or "/",
+                        r.api,
+                        r.request_model,
+                    )
+                    for r in self.routes(mapping.api_id)
+                )
+            return found
         api = self._by_id(api_id)
         routes = []
         for method in methods_of(api.root):
