@@ -4,21 +4,27 @@ private endpoints, custom domains, the payload and timeout limits, and the read 
 
 from __future__ import annotations
 
+import http.client
 import json
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
-from aws_cdk import Fn, Stack
+from aws_cdk import App, Fn, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_iam as iam
 from botocore.exceptions import ClientError
 
 from localcloud import LocalCloud
+from localcloud.aws_endpoint.door import aws_door
+from localcloud.core.assembly import StackArtifact, load_stack
 from localcloud.errors import ApiGatewayError
 from localcloud.lib.http import HttpRequest
+from localcloud.server import LocalServer
 from localcloud.services.apigateway.model import MAX_PAYLOAD
 from localcloud.services.apigateway.openapi import Imported
+from patterns.stack import SYNTH_METADATA
 from tests.localcloud.conftest import python_function
 
 pytestmark = pytest.mark.localcloud
@@ -179,12 +185,26 @@ def build(stack: Stack) -> None:
         "Plan", api_stages=[apigw.UsagePlanPerApiStage(api=spec, stage=spec.deployment_stage)]
     )
     plan.add_api_key(spec.add_api_key("Key", api_key_name="spec-key"))
-    spec.add_domain_name(
+    domain = spec.add_domain_name(
         "Domain",
         domain_name=DOMAIN,
         certificate=acm.Certificate.from_certificate_arn(stack, "Certificate", CERTIFICATE),
         base_path="shop",
     )
+    hidden = apigw.SpecRestApi(
+        stack,
+        "Hidden",
+        api_definition=apigw.ApiDefinition.from_inline(
+            {
+                "openapi": "3.0.1",
+                "info": {"title": "Hidden", "version": "1"},
+                "paths": {"/ping": {"get": {"x-amazon-apigateway-integration": _mock('{"pong": true}')}}},
+            }
+        ),
+        disable_execute_api_endpoint=True,
+        cloud_watch_role=False,
+    )
+    domain.add_base_path_mapping(hidden, base_path="hidden")
     apigw.SpecRestApi(
         stack,
         "Private",
@@ -194,9 +214,19 @@ def build(stack: Stack) -> None:
     )
 
 
+def synth_without_validation(tmp_path_factory: pytest.TempPathFactory, name: str, fill) -> StackArtifact:
+    """The stack ``fill`` builds, synthesized without the CDK's CloudFormation schema check, which
+    costs seconds per synthesis and is not what these tests are about."""
+    outdir = tmp_path_factory.mktemp(f"cdk-{name}")
+    app = App(outdir=str(outdir), context=SYNTH_METADATA, builtin_cloud_formation_validation=False)
+    fill(Stack(app, name))
+    app.synth()
+    return load_stack(outdir, name)
+
+
 @pytest.fixture(scope="module")
-def cloud(synth):
-    with LocalCloud(synth("ApiSpecs", build)) as running:
+def cloud(tmp_path_factory):
+    with LocalCloud(synth_without_validation(tmp_path_factory, "ApiSpecs", build)) as running:
         yield running
 
 
@@ -317,6 +347,9 @@ def test_a_custom_domain_routes_its_base_path_to_the_mapped_stage(cloud: LocalCl
     assert event["requestContext"]["domainName"] == DOMAIN
     unmapped = domain.get("/elsewhere/orders")
     assert (unmapped.status_code, unmapped.json()) == (403, {"message": "Forbidden"})
+    assert domain.get("/hidden/ping").json() == {"pong": True}
+    hidden = cloud.api("Hidden").get("/ping")
+    assert (hidden.status_code, hidden.json()) == (403, {"message": "Forbidden"})
     by_host = HttpRequest.build("GET", "/shop/mock", headers={"Host": f"{DOMAIN}:4566"})
     assert cloud.apigateway.dispatch("anything", by_host).json() == {"mocked": True}
     with pytest.raises(ApiGatewayError, match="not a custom domain"):
@@ -362,9 +395,43 @@ def test_the_apigateway_read_calls_see_the_served_apis_with_their_ids(cloud: Loc
     [key] = client.get_api_keys(includeValues=True)["items"]
     assert (key["name"], key["value"]) == ("spec-key", cloud.apigateway.api_key_value("Key"))
     assert client.get_base_path_mappings(domainName=DOMAIN)["items"] == [
-        {"basePath": "shop", "restApiId": spec_id, "stage": "prod"}
+        {"basePath": "shop", "restApiId": spec_id, "stage": "prod"},
+        {"basePath": "hidden", "restApiId": apis["Hidden"]["id"], "stage": "prod"},
     ]
+    assert apis["Hidden"]["disableExecuteApiEndpoint"] is True
     with pytest.raises(ClientError, match="NotFoundException"):
         client.get_resources(restApiId="nope")
     with pytest.raises(ClientError, match="BadRequestException"):
         client.create_rest_api(name="new")
+
+
+def test_the_aws_endpoint_answers_get_rest_apis_and_get_api_keys_on_the_wire(cloud: LocalCloud):
+    """What ``aws --endpoint-url ... apigateway get-rest-apis`` sends, under ``serve --aws-port``."""
+    signed = {
+        "Authorization": "AWS4-HMAC-SHA256 Credential=AKIDLOCAL/20260101/us-east-1/apigateway/aws4_request, "
+        "SignedHeaders=host, Signature=0",
+        "Accept": "application/json",
+    }
+    with LocalServer(cloud, port=0, real_time=False, extra_doors=[aws_door(0)]) as server:
+        server.start()
+        [door] = [d for d in server.front_doors if d.kind == "aws"]
+        parts = urlsplit(door.url)
+
+        def get(path: str) -> tuple[int, dict]:
+            connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+            try:
+                connection.request("GET", path, headers=signed)
+                response = connection.getresponse()
+                return response.status, json.loads(response.read())
+            finally:
+                connection.close()
+
+        status, apis = get("/restapis")
+        assert status == 200, apis
+        assert sorted(api["id"] for api in apis["item"]) == sorted(
+            e.api_id for e in cloud.apigateway.endpoints()
+        )
+        status, keys = get("/apikeys?includeValues=true")
+        assert [key["value"] for key in keys["item"]] == [cloud.apigateway.api_key_value("Key")]
+        status, missing = get("/restapis/nope/resources")
+        assert status == 404, missing
