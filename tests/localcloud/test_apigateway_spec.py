@@ -303,6 +303,91 @@ def test_a_body_naming_what_it_does_not_define_is_refused_naming_it():
         Imported("api", {"paths": {"/a": {"get": {"security": [{"basic": []}]}}}}, ids, "Spec").run("root")
 
 
+def test_swagger_2_and_the_other_extensions_import_as_their_template_properties_would():
+    pool = "arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_X"
+    swagger = {
+        "swagger": "2.0",
+        "x-amazon-apigateway-api-key-source": "authorizer",
+        "x-amazon-apigateway-binary-media-types": ["image/png"],
+        "x-amazon-apigateway-gateway-responses": {
+            "DEFAULT_4XX": {"statusCode": 418, "responseTemplates": {"application/json": '{"teapot": true}'}}
+        },
+        "definitions": {
+            "Pet": {"type": "object", "items": {"$ref": "#/definitions/Tag"}},
+            "Tag": {"type": "string"},
+        },
+        "securityDefinitions": {
+            "pool": {
+                "type": "apiKey",
+                "name": "Authorization",
+                "in": "header",
+                "x-amazon-apigateway-authtype": "cognito_user_pools",
+                "x-amazon-apigateway-authorizer": {"type": "cognito_user_pools", "providerARNs": [pool]},
+            },
+            "request": {
+                "type": "apiKey",
+                "name": "Unused",
+                "in": "header",
+                "x-amazon-apigateway-authorizer": {
+                    "type": "request",
+                    "authorizerUri": "arn:fn",
+                    "identitySource": "method.request.header.X-Token, method.request.querystring.t",
+                },
+            },
+        },
+        "paths": {
+            "/pets/{proxy+}": {
+                "x-amazon-apigateway-any-method": {
+                    "parameters": [{"name": "pet", "in": "body", "schema": {"$ref": "#/definitions/Pet"}}],
+                    "security": [{"pool": ["pets/read"]}],
+                    "x-amazon-apigateway-integration": {
+                        "type": "http_proxy",
+                        "httpMethod": "ANY",
+                        "uri": "https://backend.example/{proxy}",
+                        "requestParameters": {"integration.request.path.proxy": "method.request.path.proxy"},
+                        "passthroughBehavior": "when_no_templates",
+                        "timeoutInMillis": 5000,
+                    },
+                },
+            },
+            "/checked": {
+                "get": {"security": [{"request": []}], "x-amazon-apigateway-integration": {"type": "mock"}}
+            },
+        },
+    }
+    imported = Imported("abc", swagger, lambda seed: seed, "Swagger").run("root")
+    assert (imported.api_key_source, imported.binary_media_types) == ("AUTHORIZER", ["image/png"])
+    assert imported.gateway_responses["DEFAULT_4XX"]["StatusCode"] == 418
+    assert imported.models["Pet"]["items"] == {
+        "$ref": "https://apigateway.amazonaws.com/restapis/abc/models/Tag"
+    }
+    assert imported.resources == [
+        ("resource/pets", "root", "pets"),
+        ("resource/pets/{proxy+}", "resource/pets", "{proxy+}"),
+        ("resource/checked", "root", "checked"),
+    ]
+    (_, _, pets), (_, _, checked) = imported.methods
+    assert pets["HttpMethod"] == "ANY" and pets["RequestModels"] == {"application/json": "Pet"}
+    assert (pets["AuthorizationType"], pets["AuthorizationScopes"]) == ("COGNITO_USER_POOLS", ["pets/read"])
+    assert pets["Integration"] == {
+        "Type": "HTTP_PROXY",
+        "Uri": "https://backend.example/{proxy}",
+        "IntegrationHttpMethod": "ANY",
+        "RequestParameters": {"integration.request.path.proxy": "method.request.path.proxy"},
+        "RequestTemplates": {},
+        "PassthroughBehavior": "WHEN_NO_TEMPLATES",
+        "IntegrationResponses": [],
+        "TimeoutInMillis": 5000,
+    }
+    assert imported.authorizers[pets["AuthorizerId"]]["ProviderARNs"] == [pool]
+    assert (
+        imported.authorizers[pets["AuthorizerId"]]["IdentitySource"] == "method.request.header.Authorization"
+    )
+    request = imported.authorizers[checked["AuthorizerId"]]
+    assert (checked["AuthorizationType"], request["Type"]) == ("CUSTOM", "REQUEST")
+    assert request["IdentitySource"] == "method.request.header.X-Token, method.request.querystring.t"
+
+
 # ---------------------------------------------------------------------------------------- policies
 
 
@@ -332,8 +417,10 @@ def test_a_private_api_from_an_asset_answers_only_through_its_vpc_endpoint(cloud
     api = cloud.api("Private")
     public = api.get("/status")
     assert (public.status_code, public.json()) == (403, {"message": "Forbidden"})
-    other = api.get("/status", source_vpce="vpce-99999999")
-    assert other.status_code == 403
+    other = api.get("/status", source_vpce="vpce-99999999", source_vpc="vpc-1")
+    assert other.json()["Message"].startswith("User: anonymous is not authorized"), (
+        "the policy says which endpoint"
+    )
     assert api.get("/status", source_vpce=VPCE).json() == {"private": True}
 
 

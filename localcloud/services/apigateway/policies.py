@@ -10,7 +10,7 @@ by default), and for a request through a VPC endpoint ``aws:SourceVpce`` and ``a
 As AWS's authorization flow combines them: an explicit deny is a 403 whatever else says; a method
 with a Lambda authorizer (or ``AWS_IAM``) is let in by its authorizer when the policy says nothing;
 any other method needs the policy to allow it. A ``PRIVATE`` API answers only requests that came
-through a VPC endpoint (else 403 ``Forbidden``), and only through one it lists, when it lists any.
+through a VPC endpoint (else 403 ``Forbidden``); which endpoints, its policy says.
 """
 
 from __future__ import annotations
@@ -70,18 +70,14 @@ def _expanded(api: RestApi, api_arn: str) -> dict[str, Any]:
 
 
 def check_endpoint(call: Call) -> None:
-    """A private API answers only through a VPC endpoint (one it lists, when it lists any)."""
+    """A private API answers only through a VPC endpoint. Which one is the resource policy's say:
+    ``VpcEndpointIds`` only name the endpoints that get a Route 53 alias for it."""
     api, request = call.api, call.request
     if not api.private:
         return
     if request.source_vpce is None:
         raise GatewayError(
             "ACCESS_DENIED", f"{api.name} is PRIVATE and the request came through no VPC endpoint"
-        )
-    if api.vpc_endpoint_ids and request.source_vpce not in api.vpc_endpoint_ids:
-        raise GatewayError(
-            "ACCESS_DENIED",
-            f"{api.name} is PRIVATE and is not associated with VPC endpoint {request.source_vpce}",
         )
 
 
