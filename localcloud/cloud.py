@@ -162,13 +162,16 @@ class LocalCloud:
 
     # ------------------------------------------------------------------------------------ front doors
 
-    def api(self, name: str | None = None, *, stage: str | None = None) -> ApiClient:
+    def api(
+        self, name: str | None = None, *, stage: str | None = None, domain: str | None = None
+    ) -> ApiClient:
         """An HTTP client for a REST API's stage: ``cloud.api().post("/items", json={...})``.
 
         ``name`` is the API's logical id, a unique part of it, or its ``Name`` (None: the stack's
-        only REST API); ``stage`` defaults to the API's only stage.
+        only REST API); ``stage`` defaults to the API's only stage. ``domain``: a client of that
+        custom domain instead, routed by its base path mappings (``cloud.api(domain="api.example.com")``).
         """
-        return self.apigateway.client(name, stage=stage)
+        return self.apigateway.client(name, stage=stage, domain=domain)
 
     def distribution(self, name: str | None = None) -> DistributionClient:
         """A CloudFront distribution to send viewer requests to: by logical id, id, or a unique part

@@ -47,6 +47,7 @@ _EXAMPLES = {
         '\'[{{"Source": "cli", "DetailType": "test", "Detail": "{{}}", "EventBusName": "{}"}}]\''
     ),
     "AWS::Lambda::Function": "lambda invoke --function-name {} --payload '{{}}' out.json",
+    "AWS::ApiGateway::RestApi": "apigateway get-resources --rest-api-id {}",
 }
 
 

@@ -16,6 +16,7 @@ the ``localcloud.iam`` logger.
 from __future__ import annotations
 
 import fnmatch
+import ipaddress
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -52,7 +53,13 @@ CONDITION_KEYS = {
     "aws:sourcearn": "the resource a service principal acts for: a rule, topic, bucket, distribution...",
     "aws:sourceaccount": "the account of that resource",
     "kms:viaservice": "the service using a KMS key for a delivery to the resource it encrypts",
+    "aws:sourceip": "the client's address, for a request to a REST API (none through a VPC endpoint)",
+    "aws:sourcevpce": "the VPC endpoint a request to a REST API came through",
+    "aws:sourcevpc": "the VPC of that endpoint",
 }
+#: Keys of where a request came from on the network: known only for requests that carry them (a call
+#: to a REST API); an SDK call's network origin is not modelled, so a condition on one stays unevaluated.
+NETWORK_KEYS = frozenset({"aws:sourceip", "aws:sourcevpce", "aws:sourcevpc"})
 #: Condition operators the evaluator applies (also as ``...IfExists``, and negated with ``Not``).
 CONDITION_OPERATORS: dict[str, Callable[[str, str], bool]] = {
     "StringEquals": lambda actual, expected: actual == expected,
@@ -61,6 +68,7 @@ CONDITION_OPERATORS: dict[str, Callable[[str, str], bool]] = {
     "ArnEquals": lambda actual, expected: actual == expected,
     "ArnLike": fnmatch.fnmatchcase,
     "Bool": lambda actual, expected: actual.lower() == expected.lower(),
+    "IpAddress": lambda actual, expected: _in_network(actual, expected),
 }
 
 #: Error codes AWS answers with when a call is denied, by service.
@@ -111,8 +119,13 @@ class Statement:
             negated = "Not" in base
             test = CONDITION_OPERATORS.get(base.replace("Not", "", 1))
             known = (test is not None or base == "Null") and qualifier in ("", *SET_QUALIFIERS)
+            networked = any(key in context for key in NETWORK_KEYS)
             for key, expected in tests.items():
-                if not known or key.lower() not in CONDITION_KEYS:
+                if (
+                    not known
+                    or key.lower() not in CONDITION_KEYS
+                    or (key.lower() in NETWORK_KEYS and not networked)
+                ):
                     note(f"{self.source}: {operator} {key}", self.effect)
                     if self.effect != "Deny":
                         return False
@@ -226,7 +239,13 @@ class PolicyEngine:
     ) -> bool:
         """Resource-policy evaluation for a service principal (or ``anonymous``): an allow is needed,
         and a deny wins. ``context`` holds the request's condition keys, in lower case."""
-        allowed = False
+        return self.resource_decision(statements, principal, action, resource, context).allowed
+
+    def resource_decision(
+        self, statements: list[Statement], principal: str, action: str, resource: str, context: dict[str, str]
+    ) -> Decision:
+        """:meth:`allows`, saying why: ``explicit deny`` (in which statement's source), else whether one allowed."""
+        allowed: Statement | None = None
         for statement in statements:
             if not (
                 statement.names(principal)
@@ -236,9 +255,11 @@ class PolicyEngine:
             ):
                 continue
             if statement.effect == "Deny":
-                return False
-            allowed = True
-        return allowed
+                return Decision(False, f"explicit deny in {statement.source}")
+            allowed = allowed or statement
+        if allowed is not None:
+            return Decision(True, allowed.source)
+        return Decision(False, "no statement allows it")
 
     def _unevaluated(self, condition: str, effect: str) -> None:
         if condition in self.unevaluated_conditions:
@@ -389,6 +410,14 @@ def _list(value: Any) -> list[str]:
     if value is None:
         return []
     return [value] if isinstance(value, str) else list(value)
+
+
+def _in_network(address: str, network: str) -> bool:
+    """IAM's ``IpAddress``: ``address`` within the CIDR block (or the one address) ``network``."""
+    try:
+        return ipaddress.ip_address(address) in ipaddress.ip_network(network, strict=False)
+    except ValueError:
+        return False
 
 
 def _match(pattern: str, value: str, *, case: bool = False) -> bool:

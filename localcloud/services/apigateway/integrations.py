@@ -146,7 +146,7 @@ def _lambda_proxy(call: Call, integration: Integration) -> HttpResponse:
         )
     except Throttled as error:
         raise GatewayError("INTEGRATION_FAILURE", f"Lambda throttled {function.name}: {error}") from None
-    _check_timeout(function, integration)
+    _check_timeout(function, integration, result.duration)
     if result.failed:
         error = result.error or {}
         raise GatewayError(
@@ -158,11 +158,13 @@ def _lambda_proxy(call: Call, integration: Integration) -> HttpResponse:
     return proxy_response(result.payload, function.name, call)
 
 
-def _check_timeout(function: Any, integration: Integration) -> None:
-    if function.duration * 1000 > integration.timeout_ms:
+def _check_timeout(function: Any, integration: Integration, took: float) -> None:
+    """504 when the invocation took longer in virtual time (its ``duration``, and any wait on what it
+    called) than the integration's timeout (29 s unless ``TimeoutInMillis`` says less)."""
+    if took * 1000 > integration.timeout_ms:
         raise GatewayError(
             "INTEGRATION_TIMEOUT",
-            f"{function.name} ran {function.duration:g} s, longer than the integration timeout of {integration.timeout_ms} ms",
+            f"{function.name} ran {took:g} s, longer than the integration timeout of {integration.timeout_ms} ms",
         )
 
 
@@ -238,7 +240,7 @@ def _lambda(call: Call, integration: Integration, request: IntegrationRequest) -
         )
     except Throttled as error:
         raise GatewayError("INTEGRATION_FAILURE", f"Lambda throttled {function.name}: {error}") from None
-    _check_timeout(function, integration)
+    _check_timeout(function, integration, result.duration)
     body = json.dumps(result.payload).encode()
     if result.failed:
         return Answer(
