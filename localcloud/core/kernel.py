@@ -96,6 +96,15 @@ class Kernel:
         """Stop the cloud; stopping one that is not running does nothing."""
         if not self._running:
             return
+        try:
+            for state in reversed(list(self._states.values())):
+                tear_down = getattr(state, "tear_down", None)  # while IAM checks still apply
+                if tear_down is not None:
+                    tear_down()
+        finally:
+            self._stop()
+
+    def _stop(self) -> None:
         self._running = False
         hooks.deactivate(self)
         for state in self._states.values():
