@@ -8,6 +8,7 @@ import pytest
 
 from localcloud import LocalCloud, LocalCloudError
 from localcloud.core import hooks
+from localcloud.redeploy import redeploy
 from tests.localcloud.test_custom_resources import PARAMETER, build
 
 pytestmark = pytest.mark.localcloud
@@ -111,3 +112,15 @@ def test_stop_sends_the_deletes_and_a_refused_one_fails_the_stop(artifact):
     deletes = [(s.target[:6], s.outcome) for s in cloud.trace.spans if s.detail.startswith("Delete")]
     assert deletes == [("Undele", "AccessDeniedException")]
     assert hooks.active() is None, "the cloud stopped all the same"
+
+
+def test_a_redeploy_replaces_custom_resources_without_deleting_them(artifact):
+    cloud = LocalCloud(artifact)
+    cloud.start()
+    successor, _ = redeploy(cloud, artifact)
+    try:
+        assert not [s for s in cloud.trace.spans if s.detail.startswith("Delete")]
+        assert successor.client("ssm").get_parameter(Name=PARAMETER)["Parameter"]["Value"] == "hello"
+        assert successor.trace.find(kind="custom-resource"), "created again in the new cloud"
+    finally:
+        successor.stop()
