@@ -21,7 +21,6 @@ from localcloud.errors import FunctionNotFound, LocalCloudError, Unsupported
 
 if TYPE_CHECKING:
     from localcloud.core.kernel import Kernel
-    from localcloud.services.lambda_.runtime import LambdaFunction
 
 GENERIC_TYPE = "AWS::CloudFormation::CustomResource"
 
@@ -106,7 +105,7 @@ def _as_sent(value: Any) -> Any:
     return value
 
 
-def handler_function(kernel: Kernel, logical_id: str, props: dict[str, Any]) -> LambdaFunction:
+def handler_function(kernel: Kernel, logical_id: str, props: dict[str, Any]) -> Any:
     """The function the ``ServiceToken`` names, or an error saying why there is none to run."""
     kind = resource_type(kernel, logical_id)
     token = props.get("ServiceToken")

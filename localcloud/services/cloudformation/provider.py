@@ -21,7 +21,6 @@ from localcloud.services.cloudformation.custom_resources import CustomResourceFa
 
 if TYPE_CHECKING:
     from localcloud.core.kernel import Kernel
-    from localcloud.services.lambda_.runtime import LambdaFunction
 
 USER_ON_EVENT = "USER_ON_EVENT_FUNCTION_ARN"
 USER_IS_COMPLETE = "USER_IS_COMPLETE_FUNCTION_ARN"
@@ -31,7 +30,7 @@ WAITER_TASK = "framework-isComplete-task"
 DEFAULT_RETRY = {"IntervalSeconds": 5, "MaxAttempts": 360, "BackoffRate": 1}
 
 
-def run(kernel: Kernel, framework: LambdaFunction, event: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+def run(kernel: Kernel, framework: Any, event: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """Send ``event`` through the framework whose onEvent function is ``framework``: the resource's
     physical id and ``Data``, or :class:`CustomResourceFailed` with the framework's reason."""
     fail = _failure(event)
@@ -60,9 +59,7 @@ def run(kernel: Kernel, framework: LambdaFunction, event: dict[str, Any]) -> tup
     return response["PhysicalResourceId"], dict(response.get("Data") or {})
 
 
-def _wait(
-    kernel: Kernel, framework: LambdaFunction, response: dict[str, Any], span: int, fail: Any
-) -> dict[str, Any]:
+def _wait(kernel: Kernel, framework: Any, response: dict[str, Any], span: int, fail: Any) -> dict[str, Any]:
     is_complete = _user_function(kernel, framework, USER_IS_COMPLETE, response)
     retry = _waiter_retry(kernel, framework)
     interval, attempts = float(retry["IntervalSeconds"]), int(retry["MaxAttempts"])
@@ -78,9 +75,7 @@ def _wait(
     raise fail(f"Operation timed out (is_complete was asked {attempts + 1} times)")
 
 
-def _user_function(
-    kernel: Kernel, framework: LambdaFunction, variable: str, event: dict[str, Any]
-) -> LambdaFunction:
+def _user_function(kernel: Kernel, framework: Any, variable: str, event: dict[str, Any]) -> Any:
     function = kernel.service("lambda").function(framework.environment[variable])
     if not function.runtime.startswith("python"):
         raise Unsupported(
@@ -93,8 +88,8 @@ def _user_function(
 
 def _invoke(
     kernel: Kernel,
-    framework: LambdaFunction,
-    function: LambdaFunction,
+    framework: Any,
+    function: Any,
     payload: dict[str, Any],
     span: int,
     fail: Any,
@@ -114,7 +109,7 @@ def _invoke(
     return answer
 
 
-def _waiter_retry(kernel: Kernel, framework: LambdaFunction) -> dict[str, Any]:
+def _waiter_retry(kernel: Kernel, framework: Any) -> dict[str, Any]:
     """The waiter state machine's retry of its isComplete task: query interval and attempts."""
     arn = framework.environment.get(WAITER)
     if not arn:
