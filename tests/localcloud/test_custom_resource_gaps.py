@@ -63,14 +63,24 @@ def test_is_complete_past_the_total_timeout_fails_on_the_virtual_clock(artifact)
     ("case", "expected"),
     [
         ("sns", "a custom resource whose ServiceToken is arn:aws:sns:"),
-        ("nodejs", "runs on nodejs20.x, which the local cloud cannot run"),
-        ("python", "must answer through the ResponseURL"),
+        ("nodejs", "a custom resource whose handler runs on nodejs20.x is not supported"),
+        (
+            "plainfail",
+            "PlainFails (AWS::CloudFormation::CustomResource): Create failed: the quota service said no",
+        ),
+        ("plainsilent", "sent no response to the ResponseURL; on AWS the stack would wait"),
         (
             "badattr",
             "Vendor response doesn't contain Colour key in object thing-w1 (its Data has: Name, Stage, Asks)",
         ),
         ("badpolicy", "Policy arn:aws:iam::aws:policy/AWSLambdaTeleport does not exist or is not attachable"),
         ("nosuchtype", "resource type AWS::Gadget::Widget is not supported by the local cloud"),
+        ("nosuchattr", "Fn::GetAtt Colour of AWS::DynamoDB::Table is not supported"),
+        ("badjoin", "BadJoin: cannot resolve {'Analytics': {'Fn::Join': ['-']}}: ValueError"),
+        (
+            "image",
+            "(AWS::Lambda::Function): this configuration of the resource is not supported by the local cloud",
+        ),
     ],
 )
 def test_what_the_local_cloud_cannot_run_is_an_error_naming_it(artifact, case, expected):

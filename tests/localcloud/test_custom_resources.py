@@ -113,13 +113,17 @@ def build(stack: Stack) -> None:
         resource_type="Custom::Widget",
         properties={"Name": "w1", "Size": 3},
     )
+    plain_handler = python_function(stack, "PlainHandler", "custom_plain")
+    plain = CustomResource(
+        stack, "Plain", service_token=plain_handler.function_arn, properties={"Mode": "ok"}
+    )
     executor = iam.Role(
         stack,
         "Executor",
         assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
         managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name("AWSLambdaExecute")],
     )
-    ok = only("ok", seed, read, tolerant, executor)
+    ok = only("ok", seed, read, tolerant, executor, plain)
     bad_attribute = only("badattr")
     only(
         "widget",
@@ -134,6 +138,8 @@ def build(stack: Stack) -> None:
         "WidgetAsks": widget.get_att_string("Asks"),
         "WidgetRef": widget.ref,
         "ExecutorArn": executor.role_arn,
+        "PlainId": plain.ref,
+        "PlainSeen": plain.get_att_string("Seen"),
     }.items():
         CfnOutput(stack, name, value=value).condition = ok
 
@@ -210,7 +216,18 @@ def build(stack: Stack) -> None:
         code=lambda_.Code.from_inline("exports.handler = async () => ({})"),
     )
     only("nodejs", CustomResource(stack, "ViaNode", service_token=node_handler.function_arn))
-    only("python", CustomResource(stack, "ViaPython", service_token=on_event.function_arn))
+    only(
+        "plainfail",
+        CustomResource(
+            stack, "PlainFails", service_token=plain_handler.function_arn, properties={"Mode": "fail"}
+        ),
+    )
+    only(
+        "plainsilent",
+        CustomResource(
+            stack, "PlainSilent", service_token=plain_handler.function_arn, properties={"Mode": "silent"}
+        ),
+    )
     CfnOutput(stack, "Missing", value=widget.get_att_string("Colour")).condition = bad_attribute
     only(
         "badpolicy",
@@ -219,6 +236,27 @@ def build(stack: Stack) -> None:
             "Unknown",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name("AWSLambdaTeleport")],
+        ),
+    )
+    CfnOutput(
+        stack, "NoSuchAttribute", value=Fn.get_att(table.node.default_child.logical_id, "Colour").to_string()
+    ).condition = only("nosuchattr")
+    only(
+        "badjoin",
+        CfnResource(
+            stack, "BadJoin", type="AWS::CDK::Metadata", properties={"Analytics": {"Fn::Join": ["-"]}}
+        ),
+    )
+    only(
+        "image",
+        lambda_.CfnFunction(
+            stack,
+            "FromImage",
+            package_type="Image",
+            code=lambda_.CfnFunction.CodeProperty(
+                image_uri="123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1"
+            ),
+            role=on_event.role.role_arn,
         ),
     )
     only("nosuchtype", CfnResource(stack, "Gadget", type="AWS::Gadget::Widget", properties={"Size": 1}))
@@ -251,6 +289,7 @@ def test_an_sdk_call_runs_as_its_role_and_its_response_is_the_resource(cloud):
         ("Read", "Create ssm.GetParameter", "ok"),
         ("Tole", "Create ssm.DeleteParameter", "ignored ParameterNotFound"),
         ("Widg", "Create Custom::Widget", "ok"),
+        ("Plai", "Create AWS::CloudFormation::CustomResource", "ok"),
     }, "ignoreErrorCodesMatching lets ParameterNotFound pass"
 
 
@@ -281,3 +320,8 @@ def test_an_aws_managed_policy_is_evaluated_with_its_real_document(cloud):
         role, "logs:PutLogEvents", "arn:aws:logs:us-east-1:123456789012:log-group:g"
     ).allowed
     assert not cloud.iam.decide(role, "s3:DeleteObject", "arn:aws:s3:::any-bucket/key").allowed
+
+
+def test_a_plain_python_function_answers_through_the_response_url(cloud):
+    assert cloud.outputs["PlainId"] == "plain-Plain"
+    assert cloud.outputs["PlainSeen"] == "Create"

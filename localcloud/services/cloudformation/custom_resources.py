@@ -4,9 +4,9 @@ cloud stops, newest first) sent to the handler the resource's ``ServiceToken`` n
 ``AWS::CloudFormation::CustomResource`` and every ``Custom::*`` type no service claims for itself
 (CDK's built-in ones are claimed natively) come here. The handler must be one the local cloud can
 run: the provider framework of ``custom_resources.Provider`` with Python ``on_event`` and
-``is_complete`` functions (see :mod:`localcloud.services.cloudformation.provider`). Anything else
-(an SNS topic, a Node.js handler, a plain Lambda function answering through the ``ResponseURL``) is
-refused with the reason, naming the resource.
+``is_complete`` functions (:mod:`~localcloud.services.cloudformation.provider`), or a plain Python
+function answering through the ``ResponseURL`` (:mod:`~localcloud.services.cloudformation.response_url`).
+Anything else (an SNS topic, a Node.js handler) is refused with the reason, naming the resource.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from localcloud.core.service import Provisioned, provisions
 from localcloud.errors import FunctionNotFound, LocalCloudError, Unsupported
+from localcloud.services.cloudformation.response_url import ResponseUrls
 
 if TYPE_CHECKING:
     from localcloud.core.kernel import Kernel
@@ -47,6 +48,8 @@ class CustomResources:
     def __init__(self, kernel: Kernel) -> None:
         self.kernel = kernel
         self.created: list[Created] = []
+        self.responses = ResponseUrls()
+        """Where plain Lambda-backed handlers PUT their answers."""
 
     def add(self, logical_id: str, delete: Callable[[], None]) -> None:
         self.created.append(Created(logical_id, delete))
@@ -62,6 +65,9 @@ class CustomResources:
                 failures.append(str(error))
         if failures:
             raise LocalCloudError("deleting the stack's custom resources failed: " + "; ".join(failures))
+
+    def close(self) -> None:
+        self.responses.close()
 
 
 def resource_type(kernel: Kernel, logical_id: str) -> str:
@@ -128,26 +134,26 @@ def handler_function(kernel: Kernel, logical_id: str, props: dict[str, Any]) -> 
 
 @provisions(GENERIC_TYPE)
 def custom_resource(kernel: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
-    """Any custom resource no service claims: run by its provider framework's Python handlers."""
-    from localcloud.services.cloudformation import provider
+    """Any custom resource no service claims: a Provider's Python handlers, or a plain Python
+    function answering through the ResponseURL."""
+    from localcloud.services.cloudformation import provider, response_url
 
     kind = resource_type(kernel, logical_id)
     function = handler_function(kernel, logical_id, props)
-    if provider.USER_ON_EVENT not in function.environment:
-        runtime = function.runtime or "an unknown runtime"
-        why = (
-            f"its handler {function.name} runs on {runtime}, which the local cloud cannot run"
-            if not runtime.startswith("python")
-            else f"its handler {function.name} must answer through the ResponseURL, which the local "
-            "cloud does not serve; write it for custom_resources.Provider (return the response) instead"
-        )
+    if provider.USER_ON_EVENT in function.environment:
+        send = provider.run
+    elif function.runtime.startswith("python"):
+        send = response_url.run
+    else:
         raise Unsupported(
-            f"{logical_id} ({kind})", "a custom resource not made with custom_resources.Provider", why
+            f"{logical_id} ({kind})",
+            f"a custom resource whose handler runs on {function.runtime or 'an unknown runtime'}",
+            f"{function.name} cannot run offline; the local cloud runs Python handlers",
         )
-    physical_id, data = provider.run(kernel, function, request(kernel, logical_id, "Create", props))
+    physical_id, data = send(kernel, function, request(kernel, logical_id, "Create", props))
 
     def delete() -> None:
-        provider.run(kernel, function, request(kernel, logical_id, "Delete", props, physical_id))
+        send(kernel, function, request(kernel, logical_id, "Delete", props, physical_id))
 
     kernel.service("cloudformation").add(logical_id, delete)
     return Provisioned(physical_id, data)
