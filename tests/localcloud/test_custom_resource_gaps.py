@@ -74,6 +74,8 @@ def test_is_complete_past_the_total_timeout_fails_on_the_virtual_clock(artifact)
             "Vendor response doesn't contain Colour key in object thing-w1 (its Data has: Name, Stage, Asks)",
         ),
         ("badpolicy", "Policy arn:aws:iam::aws:policy/AWSLambdaTeleport does not exist or is not attachable"),
+        ("toolong", "SSM.getParameter: Response object is too long (4"),
+        ("bigdata", "Big (AWS::CloudFormation::CustomResource): Create failed: Response object is too long"),
         ("nosuchtype", "resource type AWS::Gadget::Widget is not supported by the local cloud"),
         ("nosuchattr", "Fn::GetAtt Colour of AWS::DynamoDB::Table is not supported"),
         ("badjoin", "BadJoin: cannot resolve {'Analytics': {'Fn::Join': ['-']}}: ValueError"),

@@ -177,6 +177,34 @@ def build(stack: Stack) -> None:
             ),
         ),
     )
+    long_value = cr.AwsCustomResource(
+        stack,
+        "LongValue",
+        on_create=cr.AwsSdkCall(
+            service="SSM",
+            action="putParameter",
+            parameters={"Name": "/long", "Value": "x" * 4000, "Type": "String"},
+            physical_resource_id=cr.PhysicalResourceId.of("long"),
+        ),
+        policy=cr.AwsCustomResourcePolicy.from_sdk_calls(resources=ANY),
+    )
+    read_long = cr.AwsCustomResource(
+        stack,
+        "ReadLong",
+        on_create=cr.AwsSdkCall(
+            service="SSM",
+            action="getParameter",
+            parameters={"Name": "/long"},
+            physical_resource_id=cr.PhysicalResourceId.of("read-long"),
+        ),
+        policy=cr.AwsCustomResourcePolicy.from_sdk_calls(resources=ANY),
+    )
+    read_long.node.add_dependency(long_value)
+    only("toolong", long_value, read_long)
+    big = CustomResource(
+        stack, "Big", service_token=provider.service_token, properties={"Name": "big", "Size": 1, "Pad": 4100}
+    )
+    only("bigdata", big)
     only(
         "noservice",
         cr.AwsCustomResource(
@@ -283,6 +311,14 @@ def test_an_sdk_call_runs_as_its_role_and_its_response_is_the_resource(cloud):
         "Parameter.Value": "hello",
         "Parameter.Version": 1,
     }, "only the outputPaths are kept"
+    tolerant = cloud.resources[cloud.kernel.logical_id("Tolerant/Resource/Default")]
+    assert tolerant.attributes == {}, "an ignored error leaves no response"
+    seeded = cloud.resources[cloud.kernel.logical_id("Seed/Resource/Default")].attributes
+    assert (seeded["region"], seeded["$metadata.httpStatusCode"], seeded["Tier"]) == (
+        "us-east-1",
+        200,
+        "Standard",
+    )
     calls = [s for s in cloud.trace.spans if s.kind == "custom-resource"]
     assert {(s.target[:4], s.detail, s.outcome) for s in calls} == {
         ("Seed", "Create ssm.PutParameter", "ok"),

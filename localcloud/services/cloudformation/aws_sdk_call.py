@@ -8,7 +8,8 @@ physical id), ``physicalResourceId`` (``{"id": ...}`` or ``{"responsePath": ...}
 ``outputPaths``/``outputPath``, ``ignoreErrorCodesMatching``, ``region`` and ``assumedRoleArn``.
 The call runs as the handler function's role (or the role it assumes), IAM-checked like a
 function's calls; its response, flattened to ``a.b.0.c`` keys as the handler flattens it (dates
-dropped, blobs decoded), is what ``Fn::GetAtt`` and ``get_response_field`` read. ``Create`` runs
+dropped, blobs decoded, with SDK v3's ``$metadata`` and the ``region``), is what ``Fn::GetAtt`` and
+``get_response_field`` read; over CloudFormation's 4,096-byte response limit it fails, as on AWS. ``Create`` runs
 when the cloud starts (a redeploy starts a new cloud, so ``Update`` is not sent), ``Delete`` when it
 stops. A call the local cloud cannot make, or the role may not, fails the resource naming the call.
 """
@@ -31,6 +32,8 @@ from localcloud.errors import Unsupported
 from localcloud.services.cloudformation.custom_resources import (
     CustomResourceFailed,
     handler_function,
+    request,
+    response_size,
 )
 
 if TYPE_CHECKING:
@@ -127,8 +130,7 @@ def _run(
     try:
         with kernel.acting_as(role_arn, session, span.id):
             response = getattr(client, _method(client, operation))(**parameters)
-        response.pop("ResponseMetadata", None)
-        flat = flatten(response)
+        flat = {"region": client.meta.region_name, **flatten(_as_v3(response))}
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "")
         ignore = call.get("ignoreErrorCodesMatching")
@@ -154,7 +156,25 @@ def _run(
             )
         physical_id = str(flat[response_path])
     span.data["physical_id"] = physical_id
+    event = request(kernel, logical_id, kind, {})
+    too_long = response_size(event, physical_id, data)
+    if too_long:
+        raise fail(f"{too_long} Choose what to keep with outputPaths.")
     return physical_id, data
+
+
+def _as_v3(response: dict[str, Any]) -> dict[str, Any]:
+    """The response as SDK v3 gives it to the handler: botocore's metadata as ``$metadata``."""
+    meta = response.pop("ResponseMetadata", {})
+    return {
+        **response,
+        "$metadata": {
+            "httpStatusCode": meta.get("HTTPStatusCode", 200),
+            "requestId": meta.get("RequestId", ""),
+            "attempts": meta.get("RetryAttempts", 0) + 1,
+            "totalRetryDelay": 0,
+        },
+    }
 
 
 def _assume(kernel: Kernel, function: Any, role_arn: str, physical_id: str, fail: Any) -> tuple[str, str]:

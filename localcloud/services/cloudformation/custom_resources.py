@@ -11,6 +11,7 @@ Anything else (an SNS topic, a Node.js handler) is refused with the reason, nami
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
     from localcloud.core.kernel import Kernel
 
 GENERIC_TYPE = "AWS::CloudFormation::CustomResource"
+#: CloudFormation's limit on a custom resource's response, in bytes.
+MAX_RESPONSE = 4096
 
 
 class CustomResourceFailed(LocalCloudError):
@@ -97,6 +100,25 @@ def request(
     if physical_id is not None:
         event["PhysicalResourceId"] = physical_id
     return event
+
+
+def response_size(event: dict[str, Any], physical_id: str, data: dict[str, Any]) -> str | None:
+    """Why CloudFormation refuses this response, if it does: its 4,096-byte limit."""
+    body = json.dumps(
+        {
+            "Status": "SUCCESS",
+            "Reason": "OK",
+            "PhysicalResourceId": physical_id,
+            "StackId": event["StackId"],
+            "RequestId": event["RequestId"],
+            "LogicalResourceId": event["LogicalResourceId"],
+            "NoEcho": False,
+            "Data": data,
+        }
+    )
+    if len(body.encode()) <= MAX_RESPONSE:
+        return None
+    return f"Response object is too long ({len(body.encode())} bytes, over CloudFormation's {MAX_RESPONSE})."
 
 
 def _as_sent(value: Any) -> Any:

@@ -17,7 +17,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from localcloud.errors import Unsupported
-from localcloud.services.cloudformation.custom_resources import CustomResourceFailed
+from localcloud.services.cloudformation.custom_resources import CustomResourceFailed, response_size
 
 if TYPE_CHECKING:
     from localcloud.core.kernel import Kernel
@@ -56,7 +56,11 @@ def run(kernel: Kernel, framework: Any, event: dict[str, Any]) -> tuple[str, dic
         response = _wait(kernel, framework, response, span.id, fail)
     span.ended = kernel.clock.elapsed()
     span.data["physical_id"] = physical_id
-    return response["PhysicalResourceId"], dict(response.get("Data") or {})
+    data = dict(response.get("Data") or {})
+    too_long = response_size(event, response["PhysicalResourceId"], data)
+    if too_long:
+        raise fail(too_long)
+    return response["PhysicalResourceId"], data
 
 
 def _wait(kernel: Kernel, framework: Any, response: dict[str, Any], span: int, fail: Any) -> dict[str, Any]:

@@ -22,9 +22,6 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from localcloud.core.kernel import Kernel
 
-#: CloudFormation's limit on a custom resource's response.
-MAX_RESPONSE = 4096
-
 
 class ResponseUrls:
     """The loopback endpoint standing in for CloudFormation's response bucket."""
@@ -70,7 +67,7 @@ class ResponseUrls:
 
 def run(kernel: Kernel, function: Any, event: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """Send ``event`` to ``function`` and read its answer from the ResponseURL: physical id and Data."""
-    from localcloud.services.cloudformation.custom_resources import CustomResourceFailed
+    from localcloud.services.cloudformation.custom_resources import MAX_RESPONSE, CustomResourceFailed
 
     def fail(reason: str) -> CustomResourceFailed:
         return CustomResourceFailed(

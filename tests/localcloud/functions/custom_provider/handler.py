@@ -25,7 +25,12 @@ def on_event(event, context):
             "seen": event,
         }
     )
-    return {"PhysicalResourceId": f"thing-{name}", "Data": {"Name": name, "Stage": "created"}}
+    data = {
+        "Name": name,
+        "Stage": "created",
+        **({"Pad": "x" * int(properties["Pad"])} if "Pad" in properties else {}),
+    }
+    return {"PhysicalResourceId": f"thing-{name}", "Data": data}
 
 
 def is_complete(event, context):
