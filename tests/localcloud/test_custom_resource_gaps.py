@@ -76,6 +76,11 @@ def test_is_complete_past_the_total_timeout_fails_on_the_virtual_clock(artifact)
         ("badpolicy", "Policy arn:aws:iam::aws:policy/AWSLambdaTeleport does not exist or is not attachable"),
         ("toolong", "SSM.getParameter: Response object is too long (4"),
         ("bigdata", "Big (AWS::CloudFormation::CustomResource): Create failed: Response object is too long"),
+        ("unimplemented", "(Custom::AWS): the call ssm.GetCalendarState is not supported by the local cloud"),
+        (
+            "unmocked",
+            "the call braket.SearchDevices is not supported by the local cloud: moto does not implement it",
+        ),
         ("nosuchtype", "resource type AWS::Gadget::Widget is not supported by the local cloud"),
         ("nosuchattr", "Fn::GetAtt Colour of AWS::DynamoDB::Table is not supported"),
         ("badjoin", "BadJoin: cannot resolve {'Analytics': {'Fn::Join': ['-']}}: ValueError"),

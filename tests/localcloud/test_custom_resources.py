@@ -205,6 +205,25 @@ def build(stack: Stack) -> None:
         stack, "Big", service_token=provider.service_token, properties={"Name": "big", "Size": 1, "Pad": 4100}
     )
     only("bigdata", big)
+    for name, service, action, parameters in (
+        ("unimplemented", "SSM", "getCalendarState", {"CalendarNames": ["holidays"]}),
+        ("unmocked", "Braket", "searchDevices", {"filters": []}),
+    ):
+        only(
+            name,
+            cr.AwsCustomResource(
+                stack,
+                name.title(),
+                on_create=cr.AwsSdkCall(
+                    service=service,
+                    action=action,
+                    parameters=parameters,
+                    physical_resource_id=cr.PhysicalResourceId.of(name),
+                    ignore_error_codes_matching=".*",
+                ),
+                policy=cr.AwsCustomResourcePolicy.from_sdk_calls(resources=ANY),
+            ),
+        )
     only(
         "noservice",
         cr.AwsCustomResource(
