@@ -81,6 +81,10 @@ def test_is_complete_past_the_total_timeout_fails_on_the_virtual_clock(artifact)
             "unmocked",
             "the call braket.SearchDevices is not supported by the local cloud: moto does not implement it",
         ),
+        (
+            "assumed",
+            "AccessDeniedException: User: arn:aws:sts::123456789012:assumed-role/CustomResourceSemantics-LookupRole",
+        ),
         ("nosuchtype", "resource type AWS::Gadget::Widget is not supported by the local cloud"),
         ("nosuchattr", "Fn::GetAtt Colour of AWS::DynamoDB::Table is not supported"),
         ("badjoin", "BadJoin: cannot resolve {'Analytics': {'Fn::Join': ['-']}}: ValueError"),

@@ -224,6 +224,23 @@ def build(stack: Stack) -> None:
                 policy=cr.AwsCustomResourcePolicy.from_sdk_calls(resources=ANY),
             ),
         )
+    lookup_role = iam.Role(stack, "LookupRole", assumed_by=iam.AccountRootPrincipal())
+    only(
+        "assumed",
+        lookup_role,
+        cr.AwsCustomResource(
+            stack,
+            "AsLookupRole",
+            on_create=cr.AwsSdkCall(
+                service="SSM",
+                action="getParameter",
+                parameters={"Name": PARAMETER},
+                physical_resource_id=cr.PhysicalResourceId.of("as-lookup-role"),
+                assumed_role_arn=lookup_role.role_arn,
+            ),
+            policy=cr.AwsCustomResourcePolicy.from_sdk_calls(resources=ANY),
+        ),
+    )
     only(
         "noservice",
         cr.AwsCustomResource(

@@ -188,7 +188,9 @@ def _assume(kernel: Kernel, function: Any, role_arn: str, physical_id: str, fail
     decision = kernel.iam.decide(function.role_arn, "sts:AssumeRole", role_arn)
     if kernel.enforce_iam and not decision.allowed:
         raise fail(f"the handler's role may not sts:AssumeRole {role_arn} {decision.reason}")
-    return role_arn, re.sub(r"[^\w+=,.@-]", "", f"{kernel.clock.now():%s}000-{physical_id}")[:64]
+    return role_arn, re.sub(
+        r"[^\w+=,.@-]", "", f"{int(kernel.clock.now().timestamp() * 1000)}-{physical_id}"
+    )[:64]
 
 
 def botocore_service(name: str) -> str | None:
