@@ -95,10 +95,19 @@ class Kernel:
             self.stop()
             raise
 
-    def stop(self) -> None:
-        """Stop the cloud; stopping one that is not running does nothing."""
+    def stop(self, *, tear_down: bool = True) -> None:
+        """Stop the cloud; stopping one that is not running does nothing. ``tear_down`` first lets the
+        services delete what a stack deletion deletes (custom resources), while IAM checks still apply."""
         if not self._running:
             return
+        try:
+            for state in reversed(list(self._states.values()) if tear_down else []):
+                if hasattr(state, "tear_down"):
+                    state.tear_down()
+        finally:
+            self._stop()
+
+    def _stop(self) -> None:
         self._running = False
         hooks.deactivate(self)
         for state in self._states.values():
