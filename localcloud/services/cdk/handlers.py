@@ -185,8 +185,9 @@ class BuiltIns:
             self._deletes.pop(logical_id)()
         return logical_ids
 
-    def close(self) -> None:
-        """The stack's deletion at teardown: each remaining Delete, a failure logged, not raised."""
+    def tear_down(self) -> None:
+        """The stack's deletion at ``stop``, while IAM still applies (not at a redeploy's swap): each
+        remaining Delete, a failure logged, not raised."""
         for logical_id in list(reversed(self._deletes)):
             try:
                 self._deletes.pop(logical_id)()
