@@ -20,7 +20,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 
 from localcloud.core import hooks
 from localcloud.core.assembly import StackArtifact
-from localcloud.core.clock import DEFAULT_START, VirtualClock
+from localcloud.core.clock import VirtualClock
 from localcloud.core.deploy import deploy
 from localcloud.core.iam import PolicyEngine
 from localcloud.core.lookup import logical_id_named
@@ -51,7 +51,7 @@ class Kernel:
         *,
         region: str = "us-east-1",
         account: str = DEFAULT_ACCOUNT_ID,
-        start: datetime = DEFAULT_START,
+        start: datetime | None = None,
         parameters: dict[str, Any] | None = None,
         enforce_iam: bool = True,
     ) -> None:
