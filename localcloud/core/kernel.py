@@ -91,6 +91,10 @@ class Kernel:
         except BaseException:
             self.stop()
             raise
+        self.trace.name_resources(
+            {logical_id: self.artifact.construct_path(logical_id) for logical_id in self.resources},
+            {logical_id: str(provisioned.physical_id) for logical_id, provisioned in self.resources.items()},
+        )
 
     def stop(self) -> None:
         """Stop the cloud; stopping one that is not running does nothing."""
