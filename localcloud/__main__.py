@@ -30,6 +30,9 @@ from localcloud.try_lines import TOKEN_VARIABLE, door_lines, output_lines
 TARGET_CONTEXT = "localcloud:target"
 #: The first port ``serve`` listens on: not LocalStack's 4566, so both can run side by side.
 DEFAULT_PORT = 4580
+#: Up to this many spans, ``--report``'s page is rewritten after every request; past it, at most
+#: once a second of wall clock (and when serve stops).
+REPORT_EVERY_SPANS = 1000
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -255,10 +258,17 @@ def secret_lines(cloud) -> list[str]:
 def _printer(console, server=None, args: argparse.Namespace | None = None):
     """What the server calls after each request: the request and its trace lines, on ``console``
     (stdout, while what the stack prints goes elsewhere: :mod:`localcloud.console`); and, with
-    ``--report``, the report page rewritten at most once a second of wall clock."""
+    ``--report``, the report page rewritten."""
     written = [0.0]
 
     def print_request(request, response, trace_lines: list[str]) -> None:
+        # The page first: once a request's lines show, the page has them (past REPORT_EVERY_SPANS
+        # spans, at most once a second: rendering it costs more as the trace grows).
+        trace = server.cloud.trace if server is not None else None
+        fresh = trace is not None and len(trace.spans) <= REPORT_EVERY_SPANS
+        if args is not None and args.report and (fresh or time.monotonic() - written[0] >= 1):
+            written[0] = time.monotonic()
+            write_report(args.report, server.cloud.stack_name, server.cloud.trace)
         if request is not None:
             from localcloud.aws_endpoint.door import aws_call_name
 
@@ -267,9 +277,6 @@ def _printer(console, server=None, args: argparse.Namespace | None = None):
         for line in trace_lines:
             print(f"    {line}", file=console)
         console.flush()
-        if args is not None and args.report and time.monotonic() - written[0] >= 1:
-            written[0] = time.monotonic()
-            write_report(args.report, server.cloud.stack_name, server.cloud.trace)
 
     return print_request
 

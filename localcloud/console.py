@@ -3,8 +3,8 @@
 While a stack runs, its functions print (Powertools' JSON log lines, its EMF metric lines) and moto
 logs what it does (its Step Functions interpreter an ERROR line per failed state, with the whole
 failure event). All of it is also somewhere a person can read it: the functions' lines in their log
-groups (``aws logs tail`` through ``serve --aws-port``), the failures in the trace, which names each
-failed execution and its error. So the console keeps it out of the trace's way unless ``--logs``
+groups (``aws logs tail`` through ``serve --aws-port``), each failed execution in the trace (its error
+in its history, ``cloud.execution(arn)``). So the console keeps it out of the trace's way unless ``--logs``
 asks for it, where it goes as it was written.
 """
 
