@@ -129,7 +129,7 @@ def _serve(args: argparse.Namespace) -> int:
             say(f"{stack_name} is running offline. Front doors:")
             for door in server.front_doors:
                 say(f"  {door.kind} {door.name}: {door.url}{_host_note(args.host, door)}")
-            for heading, lines in _startup_sections(cloud, server, args):
+            for heading, lines in _startup_sections(cloud, server):
                 if lines:
                     say(heading)
                     say("\n".join(f"  {line}" for line in lines))
@@ -149,14 +149,15 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _startup_sections(cloud, server, args: argparse.Namespace) -> list[tuple[str, list[str]]]:
-    """What ``serve`` prints under the front doors: the outputs, lines to try, the secrets."""
+def _startup_sections(cloud, server) -> list[tuple[str, list[str]]]:
+    """What ``serve`` prints under the front doors: the outputs, lines to try (a note on the token
+    as a shell comment, so that every line pastes), the secrets."""
     examples = [line for door in server.front_doors for line in door_lines(cloud, door)]
     token_note = []
     if any(f"${TOKEN_VARIABLE}" in line for line in examples):
         token_note = [
-            f"Routes behind an authorizer send ${TOKEN_VARIABLE}: export {TOKEN_VARIABLE}=<a token> first "
-            "(the outputs above say how to get one; --aws-port serves the AWS API to call functions with)."
+            f"# Routes behind an authorizer send ${TOKEN_VARIABLE}: export {TOKEN_VARIABLE}=<a token> first "
+            "(the outputs above say how to get one; --aws-port serves the AWS API to call functions with)"
         ]
     return [
         ("Outputs:", output_lines(cloud)),

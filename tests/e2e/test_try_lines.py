@@ -28,11 +28,13 @@ pytestmark = pytest.mark.e2e
 
 #: Front-door resource types: a stack with none is not served, so prints no line.
 SERVED = {"AWS::ApiGateway::RestApi", "AWS::CloudFront::Distribution"}
-#: Lines whose answer is a refusal a person needs more than the line to avoid, and why.
+#: Lines whose answer is a refusal a person needs more than the line to avoid, why, and what the
+#: printed outputs must say about it.
 NEEDS_MORE = {
     ("ScalableWebhookStack", "POST /prod/webhooks"): (
         401,
         "a webhook is signed over a timestamp, which a printed line cannot carry fresh",
+        "X-Webhook-Signature: sha256=<hex HMAC-SHA256",
     ),
 }
 #: One session for every client: its service models load once.
@@ -75,9 +77,10 @@ def test_every_printed_line_works(cloud_assembly, run, pattern_id, stack_name):
         assert shell[TOKEN_VARIABLE], "a route needs a token, and a printed line gets one"
         assert any("token" in line for line in output_lines(cloud)), "the outputs say how to get a token"
     for call, answer in answers.items():
-        expected, why = NEEDS_MORE.get((stack_name, call), (None, ""))
+        expected, why, told = NEEDS_MORE.get((stack_name, call), (None, "", ""))
         if expected is not None:
             assert answer.status == expected, why
+            assert told in "\n".join(output_lines(cloud)), "the outputs say what the line lacks"
             continue
         body = answer.body.decode(errors="replace")
         found_nothing = answer.status == 404 and EXAMPLE in body
