@@ -3,8 +3,9 @@
 The lines are made as ``serve`` makes them, for the doors a :class:`LocalServer` opens (never
 started: no thread, no sockets read), and replayed in order through those same doors in-process: a
 curl line as curl would send it (``$TOKEN`` expanded as the shell would), an AWS CLI line as the
-CLI would call the operation, signed, through the AWS endpoint. So the check costs one fresh cloud
-per stack with a front door, and no subprocess.
+CLI would call the operation, signed, through the AWS endpoint (each kind of AWS line once, and
+every invocation whose payload a stack's output describes). So the check costs one fresh cloud per stack with a front door,
+and no subprocess.
 """
 
 from __future__ import annotations
@@ -37,6 +38,10 @@ NEEDS_MORE = {
         "X-Webhook-Signature: sha256=<hex HMAC-SHA256",
     ),
 }
+#: The kinds of AWS CLI line (``sqs send-message``...) replayed so far: one template makes each
+#: kind for every stack, so each is replayed once in the module (and every invocation with a payload
+#: from the stack's outputs).
+_REPLAYED: set[str] = set()
 #: One session for every client: its service models load once.
 _SESSION = botocore.session.get_session()
 STACKS = [
@@ -61,6 +66,11 @@ def test_every_printed_line_works(cloud_assembly, run, pattern_id, stack_name):
             aws = [line for line in lines if " aws --endpoint-url " in f" {line}"]
             shell = {TOKEN_VARIABLE: ""}
             for line in aws:
+                kind = " ".join(shlex.split(line.rpartition("| ")[2])[5:7])
+                described = line.startswith("printf") and not line.startswith("printf '%s' '{}'")
+                if kind in _REPLAYED and not described:
+                    continue
+                _REPLAYED.add(kind)
                 answer = replay_aws(doors["aws"], line)
                 token = json.loads(answer.get("Payload", b"{}") or b"{}").get("token")
                 shell[TOKEN_VARIABLE] = token or shell[TOKEN_VARIABLE]
