@@ -142,13 +142,17 @@ class Trace:
                 stack.extend((run, depth + 1) for run in reversed(runs(children.get(group[0].id, []))))
 
     def _name(self, name: str, physical: bool) -> str:
-        """``name``, or ``service:name``, with the physical name replaced by its construct path."""
-        if physical:
+        """``name`` with each physical name in it (alone, after ``service:``, or a word of
+        ``states:StartExecution as <role>``) replaced by its construct path."""
+        if physical or not self.labels:
             return name
-        if name in self.labels:
-            return self.labels[name]
-        service, sep, rest = name.partition(":")
-        return f"{service}:{self.labels[rest]}" if sep and rest in self.labels else name
+        return " ".join(self._word(word) for word in name.split(" "))
+
+    def _word(self, word: str) -> str:
+        if word in self.labels:
+            return self.labels[word]
+        service, sep, rest = word.partition(":")
+        return f"{service}:{self.labels[rest]}" if sep and rest in self.labels else word
 
     def _line(self, group: list[Span], physical: bool) -> str:
         span = group[0]

@@ -53,6 +53,8 @@ def test_spans_are_named_by_construct_path_and_by_physical_name_on_demand():
     assert trace.lines()[-2].endswith(
         "deliver sqs:Pattern/Inbox/Queue -> Pattern/Worker batch of 10: deleted"
     )
+    trace.record("integrate", "api:Api", f"sqs:SendMessage as {WORKER}", at=2)
+    assert trace.lines()[-1].endswith("integrate api:Api -> sqs:SendMessage as Pattern/Worker: ok")
 
 
 def test_repeated_sibling_spans_print_once_counted_unless_asked_for_in_full():
