@@ -22,7 +22,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 
 from localcloud.core import role_use
 from localcloud.core.assembly import StackArtifact, load_stack
-from localcloud.core.clock import DEFAULT_START, VirtualClock
+from localcloud.core.clock import VirtualClock
 from localcloud.core.iam import PolicyEngine
 from localcloud.core.kernel import Kernel
 from localcloud.core.service import Provisioned
@@ -46,7 +46,7 @@ class LocalCloud:
         *,
         region: str = "us-east-1",
         account: str = DEFAULT_ACCOUNT_ID,
-        start: datetime = DEFAULT_START,
+        start: datetime | None = None,
         parameters: dict[str, Any] | None = None,
         enforce_iam: bool = True,
     ) -> None:

@@ -20,7 +20,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 
 from localcloud.core import hooks
 from localcloud.core.assembly import StackArtifact
-from localcloud.core.clock import DEFAULT_START, VirtualClock
+from localcloud.core.clock import VirtualClock
 from localcloud.core.deploy import deploy
 from localcloud.core.iam import PolicyEngine
 from localcloud.core.lookup import logical_id_named
@@ -52,7 +52,7 @@ class Kernel:
         *,
         region: str = "us-east-1",
         account: str = DEFAULT_ACCOUNT_ID,
-        start: datetime = DEFAULT_START,
+        start: datetime | None = None,
         parameters: dict[str, Any] | None = None,
         enforce_iam: bool = True,
     ) -> None:
@@ -94,6 +94,10 @@ class Kernel:
         except BaseException:
             self.stop()
             raise
+        self.trace.name_resources(
+            {logical_id: self.artifact.construct_path(logical_id) for logical_id in self.resources},
+            {logical_id: str(provisioned.physical_id) for logical_id, provisioned in self.resources.items()},
+        )
 
     def stop(self, *, tear_down: bool = True) -> None:
         """Stop the cloud; stopping one that is not running does nothing. ``tear_down`` first lets the

@@ -5,7 +5,8 @@
   only if its resource policy lets API Gateway in for this method's ARN (else 500), or the
   integration's credentials role may invoke it.
 - ``HTTP_PROXY``: method, path, query, headers and body passed through to the URL, and the answer
-  passed back unchanged.
+  passed back unchanged but for its hop-by-hop headers (dropped) and its ``Date``, ``Server``,
+  ``Connection``, ``Content-Length`` and ``x-amzn-RequestId`` (renamed ``x-amzn-Remapped-<name>``).
 - ``AWS`` (Lambda or another service), ``HTTP`` and ``MOCK``: the request template (chosen by
   ``Content-Type``, with the passthrough behaviour) and parameter mappings make the integration
   request; the integration response is chosen by its ``SelectionPattern`` (against a Lambda error
@@ -39,6 +40,9 @@ PRINCIPAL = "apigateway.amazonaws.com"
 DEFAULT_CONTENT_TYPE = "application/json"
 PROXY_RESPONSE_KEYS = frozenset({"statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"})
 #: Headers that belong to one connection: not passed on by an HTTP proxy.
+#: Headers of an HTTP_PROXY backend's answer that API Gateway passes on renamed
+#: ``x-amzn-Remapped-<name>``, sending its own in their place (a client sees one ``Date``).
+REMAPPED = frozenset({"connection", "content-length", "date", "server", "x-amzn-requestid"})
 HOP_BY_HOP = frozenset(
     {
         "connection",
@@ -382,7 +386,12 @@ def _http_proxy(call: Call, integration: Integration) -> HttpResponse:
     query.extend(request.query.items())
     method = call.request.method if integration.http_method == "ANY" else integration.http_method
     answer = _send(call, integration, method, request.path, query, headers, call.request.body)
-    kept = {name: values for name, values in answer.headers.items() if name.lower() not in HOP_BY_HOP}
+    kept: dict[str, list[str]] = {}
+    for name, values in answer.headers.items():
+        if name.lower() in REMAPPED:
+            kept[f"x-amzn-Remapped-{name}"] = values
+        elif name.lower() not in HOP_BY_HOP:
+            kept[name] = values
     kept["x-amzn-RequestId"] = [call.request_id]
     return HttpResponse(answer.status, kept, answer.body)
 
