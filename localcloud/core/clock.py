@@ -16,7 +16,8 @@ from freezegun import freeze_time
 
 DEFAULT_START = datetime(2026, 1, 1, tzinfo=UTC)
 #: Modules whose clocks stay real: the CDK and its jsii bridge (thousands of modules freezegun
-#: would otherwise scan on every start) and the test runner (so its durations stay true).
+#: would otherwise scan on every start), the test runner (so its durations stay true), and the
+#: HTTP server's connections (their read timeouts and Date headers are the wall clock's).
 REAL_TIME_MODULES = (
     "aws_cdk",
     "jsii",
@@ -27,6 +28,8 @@ REAL_TIME_MODULES = (
     "pytest",
     "pluggy",
     "typeguard",
+    "waitress",
+    "localcloud.listener",
 )
 
 
