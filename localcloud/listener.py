@@ -146,6 +146,7 @@ class RefusalTask(ErrorTask):
     """A request refused before any front door saw it, answered as JSON like API Gateway's errors."""
 
     def execute(self) -> None:
+        self.version = "1.1"  # the request's own may be what could not be read
         body = _refusal_body(self.request)
         self.status = f"{self.request.error.code} {self.request.error.reason}"
         self.response_headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]

@@ -169,7 +169,8 @@ class ApiGateway:
             stage = api.stages.get(stage_name)
             if stage is None:
                 raise GatewayError("MISSING_AUTHENTICATION_TOKEN", f"{api.name} has no stage {stage_name!r}")
-            call = Call(cloud, api, stage, request, "/" + rest, cloud.clock.now(), span.id)
+            # Slashes between the stage and the path collapse, as on AWS (``/prod//items`` is ``/items``).
+            call = Call(cloud, api, stage, request, "/" + rest.lstrip("/"), cloud.clock.now(), span.id)
             self._filter(call)
             match = route(api.root, call.path, request.method)
             if match is None:
