@@ -1,8 +1,9 @@
 """The HTTP plumbing under :class:`localcloud.server.LocalServer`, on waitress.
 
-waitress reads every connection in one asynchronous loop and hands a request to a worker thread
-only once it has arrived whole, so a client that stalls (an idle pre-connect, half a request line,
-a body shorter than its ``Content-Length``, a TLS handshake) holds nobody else. What it adds here:
+waitress reads every connection in one asynchronous loop, and a request is answered only once it
+has arrived whole, so a client that stalls (an idle pre-connect, half a request line, a body
+shorter than its ``Content-Length``, a TLS handshake) holds nobody else. The answers are made on
+the loop's own thread (:class:`Ready`), one at a time, as the cloud needs. What it adds here:
 the request as the client sent it (header names' case, repeated headers, the raw path), answers
 as the local cloud's front doors make them (no WSGI rewriting), the server's refusals as JSON
 ``{"message": ...}`` like API Gateway's, and a deadline per request (:meth:`Channel.overdue`).
@@ -13,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
@@ -43,6 +45,12 @@ FRAMING = frozenset({"content-length", "connection", "transfer-encoding", "keep-
 Answer = Callable[[FrontDoor, HttpRequest], HttpResponse]
 
 
+def wall_clock() -> float:
+    """Seconds on the machine's monotonic clock, whatever the virtual clock's freezegun patches
+    (it replaces ``time.monotonic`` and any module's reference to it)."""
+    return time.clock_gettime(time.CLOCK_MONOTONIC)
+
+
 def adjustments(host: str, port: int, max_body: int) -> Adjustments:
     """waitress's settings for one door: its own timeouts stay out of the way of the server's."""
     return Adjustments(
@@ -55,6 +63,8 @@ def adjustments(host: str, port: int, max_body: int) -> Adjustments:
         cleanup_interval=24 * 3600,
         clear_untrusted_proxy_headers=False,
         asyncore_use_poll=True,
+        # A task never waits for the loop to send what it wrote: the loop is the task's own thread.
+        outbuf_high_watermark=1 << 40,
         log_socket_errors=False,
         expose_tracebacks=False,
     )
@@ -118,7 +128,10 @@ class DoorTask(Task):
         head_length = answer.header("Content-Length") if parser.command == "HEAD" else None
         self.content_length = int(head_length) if head_length else len(answer.body)
         self.complete = True
-        self.write(b"" if parser.command == "HEAD" else answer.body)
+        # One send for the head and the body: a second would wake the client twice.
+        head = self.build_response_header()
+        self.wrote_header = True
+        self.channel.write_soon(head if parser.command == "HEAD" else head + answer.body)
 
     def build_response_header(self) -> bytes:
         """The answer's own headers in its order and case, then the framing; Date and Server only
@@ -172,11 +185,11 @@ class Channel(HTTPChannel):
                 log.warning("a TLS handshake from %s: this server speaks plain HTTP (http://)", self.addr[0])
                 self.refuse(BadRequest("this port speaks plain HTTP: use http://, not https://"))
                 return False
-            self.began, self.reading_body = time.monotonic(), False
+            self.began, self.reading_body = wall_clock(), False
         done = super().received(data)
         request = self.request
         if request is not None and request.headers_finished and not self.reading_body:
-            self.began, self.reading_body = time.monotonic(), True
+            self.began, self.reading_body = wall_clock(), True
         return done
 
     def overdue(self, now: float, timeout: float) -> None:
@@ -207,8 +220,30 @@ class Channel(HTTPChannel):
         self.close_when_flushed = True
 
 
+class Ready:
+    """waitress's task dispatcher, without its threads: the serving loop answers each connection
+    whose request has arrived whole, in order, on its own thread, which owns the cloud."""
+
+    def __init__(self) -> None:
+        self.channels: deque[Channel] = deque()
+
+    def add_task(self, channel: Channel) -> None:
+        self.channels.append(channel)
+
+    def answer_all(self) -> None:
+        while self.channels:
+            self.channels.popleft().service()
+
+    def set_thread_count(self, count: int) -> None:
+        """No threads to start."""
+
+    def shutdown(self, cancel_pending: bool = True, timeout: int = 5) -> bool:
+        self.channels.clear()
+        return True
+
+
 class Listener(TcpWSGIServer):
-    """One front door's port: its connections share the loop and the worker threads."""
+    """One front door's port: its connections share the serving loop."""
 
     channel_class = Channel
 

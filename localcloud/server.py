@@ -24,19 +24,16 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from waitress import wasyncore
-from waitress.task import ThreadedTaskDispatcher
 
 from localcloud.core.front_doors import FrontDoor
 from localcloud.errors import LocalCloudError
 from localcloud.lib.http import HttpRequest, HttpResponse
-from localcloud.listener import Listener, adjustments
+from localcloud.listener import Listener, Ready, adjustments, wall_clock
 
 if TYPE_CHECKING:
     from localcloud.cloud import LocalCloud
@@ -48,9 +45,6 @@ log = logging.getLogger("localcloud.server")
 MAX_BODY = 10 * 1024 * 1024
 #: Seconds a connection has to send its request line, headers and body (each) before a 408.
 READ_TIMEOUT = 5.0
-#: Threads that answer requests: one answers at a time (the lock); the others wait their turn with
-#: a whole request in hand, while the loop goes on reading every connection.
-WORKERS = 4
 
 
 class NothingToServe(LocalCloudError):
@@ -85,8 +79,8 @@ class LocalServer:
         self.front_doors: list[FrontDoor] = []
         self._map: dict = {}
         """waitress's socket map: every listener and connection, polled by the serving loop."""
-        self._workers = ThreadedTaskDispatcher()
-        self._workers.set_thread_count(WORKERS)
+        self._ready = Ready()
+        """Connections with a whole request read: the loop answers them between two polls."""
         self._servers: list[Listener] = []
         self._retired: list[Listener] = []
         """Listeners of front doors a redeploy removed: the serving loop closes them."""
@@ -96,7 +90,7 @@ class LocalServer:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._seen_spans = len(cloud.trace.spans)
-        self._last_tick = os.times().elapsed
+        self._last_tick = wall_clock()
         self._door_makers = tuple(extra_doors)
         for door in self.doors_of(cloud):
             self.add_front_door(door)
@@ -128,7 +122,7 @@ class LocalServer:
             self._answer,
             adjustments(host, port, self.max_body),
             map=self._map,
-            dispatcher=self._workers,
+            dispatcher=self._ready,
         )
         door.url = f"http://{host}:{server.server_address[1]}{door.base_path}/"
         self._servers.append(server)
@@ -150,10 +144,12 @@ class LocalServer:
             while not self._stop.is_set():
                 self._close_retired()
                 wasyncore.loop(timeout=poll_interval, use_poll=True, map=self._map, count=1)
-                now = time.monotonic()
+                self._ready.answer_all()
+                now = wall_clock()
                 for listener in self._servers:
                     listener.overdue(now, self.read_timeout)
-                self._tick()
+                if wall_clock() - self._last_tick >= poll_interval:
+                    self._tick()
 
     def _close_retired(self) -> None:
         """Stop listening for the front doors a redeploy removed (in the loop's thread, which polls them)."""
@@ -176,7 +172,6 @@ class LocalServer:
 
     def close(self) -> None:
         self.shutdown()
-        self._workers.shutdown(timeout=1)
         wasyncore.close_all(self._map)
         self._servers.clear()
         self._retired.clear()
@@ -184,7 +179,7 @@ class LocalServer:
     def _tick(self) -> None:
         """Let virtual time catch up with real time, delivering what falls due meanwhile."""
         with self.lock:
-            now = os.times().elapsed
+            now = wall_clock()
             elapsed, self._last_tick = now - self._last_tick, now
             try:
                 if self.real_time and elapsed > 0:
