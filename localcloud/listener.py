@@ -166,7 +166,9 @@ class RefusalTask(ErrorTask):
         self.set_close_on_finish()
         self.content_length = len(body)
         self.complete = True
-        self.write(body)
+        head = self.build_response_header()
+        self.wrote_header = True
+        self.channel.write_soon(head + body)  # one send: a client reading once gets it whole
 
 
 class Channel(HTTPChannel):
