@@ -789,22 +789,24 @@ def test_an_unreachable_http_backend_is_a_500(synth, run):
 def garbling_backend() -> Iterator[str]:
     """A backend that answers every connection with bytes that are not HTTP."""
     listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
 
     def answer() -> None:
         while True:
-            try:
-                connection, _ = listener.accept()
-            except OSError:
-                return
+            connection, _ = listener.accept()
             with connection:
+                if stop.is_set():
+                    return
                 connection.recv(65536)
                 connection.sendall(b"SSH-2.0-OpenSSH_9.6\r\n\x00\xff not HTTP\r\n\r\n")
 
     thread = threading.Thread(target=answer, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{listener.getsockname()[1]}"
-    listener.close()
+    stop.set()
+    socket.create_connection(listener.getsockname(), timeout=5).close()  # wakes the accept
     thread.join(5)
+    listener.close()
 
 
 def test_a_backend_answering_what_is_not_http_is_a_502(synth, run, garbling_backend):
