@@ -19,7 +19,8 @@ FIXED_START = datetime(2026, 1, 1, tzinfo=UTC)
 DEFAULT_START = FIXED_START
 """The former default start, kept for code that imported it; a clock given no start starts now."""
 #: Modules whose clocks stay real: the CDK and its jsii bridge (thousands of modules freezegun
-#: would otherwise scan on every start) and the test runner (so its durations stay true).
+#: would otherwise scan on every start), the test runner (so its durations stay true), and the
+#: HTTP server's connections (their read timeouts and Date headers are the wall clock's).
 REAL_TIME_MODULES = (
     "aws_cdk",
     "jsii",
@@ -30,6 +31,8 @@ REAL_TIME_MODULES = (
     "pytest",
     "pluggy",
     "typeguard",
+    "waitress",
+    "localcloud.listener",
 )
 
 

@@ -241,7 +241,8 @@ class ApiGateway:
             stage = api.stages.get(stage_name)
             if stage is None:
                 raise GatewayError("MISSING_AUTHENTICATION_TOKEN", f"{api.name} has no stage {stage_name!r}")
-            call = Call(cloud, api, stage, request, path, cloud.clock.now(), span.id)
+            # Slashes between the stage and the path collapse, as on AWS (``/prod//items`` is ``/items``).
+            call = Call(cloud, api, stage, request, "/" + path.lstrip("/"), cloud.clock.now(), span.id)
             call.custom_domain, call.base_path = domain, base_path
             check_endpoint(call)
             self._filter(call)

@@ -454,6 +454,13 @@ def _send(
     except OSError as error:
         span.outcome = "unreachable"
         raise GatewayError("INTEGRATION_FAILURE", f"{method} {url.geturl()} failed: {error}") from None
+    except http.client.HTTPException as error:  # the backend answered, but not in HTTP
+        span.outcome = "not HTTP"
+        raise GatewayError(
+            "INTEGRATION_FAILURE",
+            f"{method} {url.geturl()} answered what is not HTTP: {type(error).__name__} {error}",
+            status=502,
+        ) from None
     finally:
         connection.close()
     span.outcome = str(answer.status)
