@@ -25,6 +25,7 @@ from localcloud.app_context import cli_context
 from localcloud.console import stack_output
 from localcloud.errors import LocalCloudError
 from localcloud.report import write_report
+from localcloud.staged_assets import restage_lost_assets
 from localcloud.try_lines import TOKEN_VARIABLE, door_lines, output_lines
 
 TARGET_CONTEXT = "localcloud:target"
@@ -187,23 +188,24 @@ def _watch(args: argparse.Namespace, server, scratch: str, stack_name: str, say)
     return Reloader(server, watch, synthesize_again, out=say).start()
 
 
-def synthesize(target: str, outdir: str, *, app: str | None = None) -> str:
+def synthesize(target: str, outdir: str, *, app: str | None = None, staged: bool = False) -> str:
     """Run the CDK app into ``outdir`` as the CDK CLI would, asking it for ``target`` only."""
     command = app or _app_command()
+    unstaged = {} if staged else {"aws:cdk:disable-asset-staging": True}
     env = {
         **os.environ,
         "CDK_OUTDIR": outdir,
         # Unstaged assets (`cdk synth --no-staging`): functions run from their source folders, so a
         # debugger's breakpoints in functions/<id>/*.py are the lines that run.
-        "CDK_CONTEXT_JSON": json.dumps(
-            cli_context({TARGET_CONTEXT: target, "aws:cdk:disable-asset-staging": True})
-        ),
+        "CDK_CONTEXT_JSON": json.dumps(cli_context({TARGET_CONTEXT: target, **unstaged})),
         "CDK_VALIDATION": os.environ.get("CDK_VALIDATION", "false"),
         "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
         # The app's `python3` is this interpreter's, as `make` puts the venv first for the CDK CLI.
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
     }
     subprocess.run(shlex.split(command), env=env, check=True, stdout=subprocess.DEVNULL)  # noqa: S603
+    if not staged:  # CDK's own handlers and Source.data were temporary folders of that process
+        restage_lost_assets(outdir, lambda into: synthesize(target, into, app=command, staged=True))
     return outdir
 
 

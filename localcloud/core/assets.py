@@ -60,9 +60,11 @@ def missing(path: Path) -> str:
     if path.is_absolute() and Path(tempfile.gettempdir()).resolve() in path.resolve().parents:
         return (
             f"asset {path} does not exist: it was a temporary folder of the synthesis, which the CDK "
-            "removes when its process ends (an unstaged synthesis, `cdk synth --no-staging`, keeps "
-            "only its path; CDK's own handlers and Source.data are such folders); synthesize with "
-            "staged assets, or in this process"
+            "removes once it has staged it (Source.data, custom resource providers' code) or when "
+            "the app's process ends (CDK's own handlers); an unstaged synthesis (`cdk synth "
+            "--no-staging`, context aws:cdk:disable-asset-staging) keeps only its path, even in "
+            "this process: synthesize with staged assets (`python -m localcloud serve` stages "
+            "just these itself)"
         )
     return f"asset {path} does not exist"
 

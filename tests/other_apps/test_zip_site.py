@@ -25,7 +25,9 @@ def test_the_site_folder_is_deployed_into_the_bucket(cloud):
     s3 = cloud.client("s3")
     bucket = cloud.outputs["SiteBucketName"]
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]]
-    assert keys == ["css/site.css", "index.html"]
+    assert keys == ["css/site.css", "index.html", "robots.txt"]
+    robots = s3.get_object(Bucket=bucket, Key="robots.txt")["Body"].read()
+    assert robots == b"User-agent: *\nDisallow: /private/\n", "Source.data's file, as the app wrote it"
     assert s3.head_object(Bucket=bucket, Key="css/site.css")["ContentType"] == "text/css"
 
 

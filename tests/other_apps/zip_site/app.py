@@ -1,5 +1,6 @@
 """A quotes site the way a CDK user writes it: a build step zips the function and its layer, the
-site folder is deployed into an auto-deleting bucket, and the function's logs are kept a week."""
+site folder and a robots.txt written by the app are deployed into an auto-deleting bucket, and the
+function's logs are kept a week."""
 
 from __future__ import annotations
 
@@ -36,7 +37,10 @@ class ZipSiteStack(Stack):
         s3deploy.BucketDeployment(
             self,
             "DeploySite",
-            sources=[s3deploy.Source.asset(str(HERE / "site"))],
+            sources=[
+                s3deploy.Source.asset(str(HERE / "site")),
+                s3deploy.Source.data("robots.txt", "User-agent: *\nDisallow: /private/\n"),
+            ],
             destination_bucket=site_bucket,
         )
 
