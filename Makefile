@@ -17,6 +17,10 @@ endif
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 CDK := PATH="$(BIN):$$PATH" npx --no-install cdk
+# serve's first port (each front door takes the next), and the AWS API's port if set; not
+# LocalStack's 4566, so both can run side by side.
+PORT ?= 4580
+AWS_PORT ?=
 
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_VERSION_CHECK := 1
@@ -41,11 +45,13 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-demo: synth ## The main job, offline: every pattern's scenario in the local cloud, traced, with a summary
-	$(BIN)/python -m scenarios --assembly cdk.out
+demo: synth ## The main job, offline: every pattern's scenario traced, a summary, a sequence diagram per run in cdk.out/report/
+	$(BIN)/python -m scenarios --assembly cdk.out --report cdk.out/report
 
-serve: install ## Serve one pattern on localhost for curl: make serve PATTERN=simple_web_service [WATCH=1]
-	$(BIN)/python -m localcloud serve $(or $(PATTERN),simple_web_service) $(if $(WATCH),--watch)
+serve: install ## Serve one pattern on localhost: make serve PATTERN=gatekeeper [PORT=4580] [AWS_PORT=4599] [WATCH=1] [LOGS=1]
+	$(BIN)/python -m localcloud serve $(or $(PATTERN),simple_web_service) --port $(PORT) \
+		$(if $(AWS_PORT),--aws-port $(AWS_PORT)) $(if $(WATCH),--watch) $(if $(LOGS),--logs) \
+		--report cdk.out/report/serve.html
 
 synth: install ## cdk synth (every stack) through the pinned CLI into cdk.out/
 	$(CDK) synth --quiet

@@ -483,7 +483,8 @@ def local_cloud_table(assembly: Path) -> Table:
             f"Provisioning: median of {lc.PROVISION_RUNS} starts; target well under a second.",
             f"Delivery target: within {lc.DELIVERY_RATIO_TARGET:g}x of the raw moto calls.",
             f"HTTP target: the server adds less than {lc.HTTP_RATIO_TARGET:g}x over the raw moto calls; "
-            f"the first request after `serve` answers within {lc.FIRST_REQUEST_TARGET:g} s. The raw loop "
+            f"the first request after `serve` answers within {lc.FIRST_REQUEST_TARGET:g} s. The served requests "
+            "share one keep-alive connection, as a client library or a browser keeps one. The raw loop "
             "makes its client before its timer starts; the served figure includes the function's cold "
             "start, so the warm ratio is shown beside it. Median of "
             f"{lc.HTTP_RUNS} alternating runs of each side; the stage's limits are raised to the account's "

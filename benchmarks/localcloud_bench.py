@@ -125,15 +125,25 @@ def raw_moto_delivery() -> float:
         return _now() - start
 
 
-def _http(port: int, method: str, path: str, body: dict | None = None) -> tuple[int, bytes]:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+def _http(
+    port: int,
+    method: str,
+    path: str,
+    body: dict | None = None,
+    connection: http.client.HTTPConnection | None = None,
+) -> tuple[int, bytes]:
+    """One request, on ``connection`` (kept open for the next) or on a connection of its own."""
+    own = connection is None
+    if connection is None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     try:
         payload = json.dumps(body) if body is not None else None
         connection.request(method, path, payload, {"Content-Type": "application/json"} if payload else {})
         response = connection.getresponse()
         return response.status, response.read()
     finally:
-        connection.close()
+        if own:
+            connection.close()
 
 
 def _at_account_limits(artifact: StackArtifact) -> StackArtifact:
@@ -152,6 +162,7 @@ def _at_account_limits(artifact: StackArtifact) -> StackArtifact:
 def local_server_requests(assembly: Path, *, stage_limits: bool = False) -> tuple[float, float]:
     """Seconds for HTTP_ITEMS creates and reads through the simple web service served on localhost,
     and of those the first pair's, which carries the function's cold start (its imports and client).
+    The requests share one keep-alive connection, as an HTTP client library or a browser keeps one.
     ``stage_limits`` keeps the stage's own throttle (see :func:`_at_account_limits`)."""
     from localcloud.server import LocalServer
 
@@ -160,22 +171,25 @@ def local_server_requests(assembly: Path, *, stage_limits: bool = False) -> tupl
         artifact = _at_account_limits(artifact)
     with _quiet(), LocalCloud(artifact) as cloud:
         server = LocalServer(cloud).start()  # real time: the stage throttle refills as on AWS
+        port = int(server.front_doors[0].url.split(":")[2].split("/")[0])
+        stage = server.front_doors[0].base_path
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         try:
-            port = int(server.front_doors[0].url.split(":")[2].split("/")[0])
-            stage = server.front_doors[0].base_path
             start = _now()
             first = 0.0
             for n in range(HTTP_ITEMS):
-                status, body = _http(port, "POST", f"{stage}/items", {"name": f"item {n}", "price_cents": n})
+                item = {"name": f"item {n}", "price_cents": n}
+                status, body = _http(port, "POST", f"{stage}/items", item, connection)
                 if status != 201:
                     raise RuntimeError(f"POST answered {status}: {body[:200]!r}")
-                status, body = _http(port, "GET", f"{stage}/items/{json.loads(body)['id']}")
+                status, body = _http(port, "GET", f"{stage}/items/{json.loads(body)['id']}", None, connection)
                 if status != 200:
                     raise RuntimeError(f"GET answered {status}: {body[:200]!r}")
                 if n == 0:
                     first = _now() - start
             return _now() - start, first
         finally:
+            connection.close()
             server.close()
 
 

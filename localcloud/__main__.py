@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import bdb
+import functools
 import json
 import logging
 import os
@@ -16,14 +17,23 @@ import shlex
 import subprocess
 import sys
 import tempfile
+import time
 import warnings
-from datetime import UTC, datetime
 from pathlib import Path
 
 from localcloud.app_context import cli_context
+from localcloud.console import stack_output
 from localcloud.errors import LocalCloudError
+from localcloud.report import write_report
+from localcloud.staged_assets import restage_lost_assets
+from localcloud.try_lines import TOKEN_VARIABLE, door_lines, output_lines
 
 TARGET_CONTEXT = "localcloud:target"
+#: The first port ``serve`` listens on: not LocalStack's 4566, so both can run side by side.
+DEFAULT_PORT = 4580
+#: Up to this many spans, ``--report``'s page is rewritten after every request; past it, at most
+#: once a second of wall clock (and when serve stops).
+REPORT_EVERY_SPANS = 1000
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,7 +53,12 @@ def main(argv: list[str] | None = None) -> int:
         help="a CloudFormation parameter of the stack (repeatable), e.g. LegacyApiHost=127.0.0.1:8080",
     )
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=4566, help="first port; each front door takes the next")
+    serve.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        help=f"first port; each front door takes the next (default {DEFAULT_PORT}; 4566 is LocalStack's)",
+    )
     serve.add_argument(
         "--aws-port",
         type=int,
@@ -58,6 +73,22 @@ def main(argv: list[str] | None = None) -> int:
         help="re-synthesize when the app's files change (cdk.json's watch.include, e.g. patterns/, "
         "functions/, shared/) and swap the stack in place: same ports, the data of resources whose "
         "logical id stayed (DynamoDB items, SQS messages, S3 objects, secrets) kept",
+    )
+    serve.add_argument(
+        "--physical-names",
+        action="store_true",
+        help="name resources in the trace by physical name, not construct path (Pattern/Worker)",
+    )
+    serve.add_argument(
+        "--report",
+        metavar="FILE",
+        help="keep an HTML page of the run at FILE: its Mermaid sequence diagram and trace",
+    )
+    serve.add_argument(
+        "--logs",
+        action="store_true",
+        help="also print what the functions print (their log lines, EMF metrics) and what moto logs; "
+        "without it they reach only the log groups, and failures show in the trace",
     )
     serve.add_argument(
         "--strict-runtime",
@@ -86,43 +117,63 @@ def _serve(args: argparse.Namespace) -> int:
     from localcloud.core.assembly import load_stack
     from localcloud.server import LocalServer
 
-    with tempfile.TemporaryDirectory(prefix="localcloud.") as scratch:
+    with (
+        tempfile.TemporaryDirectory(prefix="localcloud.") as scratch,
+        stack_output(show=args.logs) as console,
+    ):
+        say = functools.partial(print, file=console, flush=True)
         assembly = args.assembly or synthesize(args.target, scratch, app=args.app)
         stack_name = stack_named(assembly, args.target)
-        # Served, the cloud keeps the caller's time: what curl, openssl or a browser sends (a signed
-        # timestamp, a token's expiry) is checked against now, not against the tests' fixed start.
+        # Served, the cloud starts at now (the default): what curl, openssl or a browser sends (a
+        # signed timestamp, a token's expiry) is checked against the caller's time.
         cloud = LocalCloud(
             load_stack(assembly, stack_name),
             parameters=_parameters(args.parameter),
-            start=datetime.now(UTC),
             strict_runtime=args.strict_runtime,
         )
         extra = [] if args.aws_port is None else [aws_door(args.aws_port)]
-        with (
-            cloud,
-            LocalServer(
-                cloud, host=args.host, port=args.port, on_request=_print_request, extra_doors=extra
-            ) as server,
-        ):
-            print(f"{stack_name} is running offline. Front doors:")
+        with cloud, LocalServer(cloud, host=args.host, port=args.port, extra_doors=extra) as server:
+            server.on_request = _printer(console, server, args)
+            if args.physical_names:
+                cloud.trace.labels.clear()
+            say(f"{stack_name} is running offline. Front doors:")
             for door in server.front_doors:
-                print(f"  {door.kind} {door.name}: {door.url}{_host_note(args.host, door)}")
-            examples = [line for door in server.front_doors for line in _examples(cloud, door)]
-            if examples:
-                print("Try:")
-                print("\n".join(f"  {line}" for line in examples))
-            secrets = secret_lines(cloud)
-            if secrets:
-                print("Secrets (offline values, e.g. to sign requests with):")
-                print("\n".join(f"  {line}" for line in secrets))
-            reloader = _watch(args, server, scratch, stack_name) if args.watch else None
-            print("Requests and what they cause are printed below. Ctrl-C stops.", flush=True)
+                say(f"  {door.kind} {door.name}: {door.url}{_host_note(args.host, door)}")
+            for heading, lines in _startup_sections(cloud, server):
+                if lines:
+                    say(heading)
+                    say("\n".join(f"  {line}" for line in lines))
+            reloader = _watch(args, server, scratch, stack_name, say) if args.watch else None
+            if args.report:
+                say(
+                    f"The run's sequence diagram: {Path(args.report).resolve()} (rewritten as requests come)."
+                )
+            say("Requests and what they cause are printed below. Ctrl-C stops.")
             try:
                 server.serve_forever()
             finally:
                 if reloader is not None:
                     reloader.stop()
+                if args.report:
+                    write_report(args.report, server.cloud.stack_name, server.cloud.trace)
     return 0
+
+
+def _startup_sections(cloud, server) -> list[tuple[str, list[str]]]:
+    """What ``serve`` prints under the front doors: the outputs, lines to try (a note on the token
+    as a shell comment, so that every line pastes), the secrets."""
+    examples = [line for door in server.front_doors for line in door_lines(cloud, door)]
+    token_note = []
+    if any(f"${TOKEN_VARIABLE}" in line for line in examples):
+        token_note = [
+            f"# Routes behind an authorizer send ${TOKEN_VARIABLE}: export {TOKEN_VARIABLE}=<a token> first "
+            "(the outputs above say how to get one; --aws-port serves the AWS API to call functions with)"
+        ]
+    return [
+        ("Outputs:", output_lines(cloud)),
+        ("Try:", [*token_note, *examples]),
+        ("Secrets (offline values, e.g. to sign requests with):", secret_lines(cloud)),
+    ]
 
 
 def _host_note(host: str, door) -> str:
@@ -132,7 +183,7 @@ def _host_note(host: str, door) -> str:
     return f" (this machine only, not {host}: the AWS API answers unsigned calls as an administrator)"
 
 
-def _watch(args: argparse.Namespace, server, scratch: str, stack_name: str):
+def _watch(args: argparse.Namespace, server, scratch: str, stack_name: str, say):
     """Start redeploying on changes to the app's files (see :mod:`localcloud.watch`)."""
     from localcloud.core.assembly import load_stack
     from localcloud.watch import Reloader, Watch
@@ -142,27 +193,28 @@ def _watch(args: argparse.Namespace, server, scratch: str, stack_name: str):
         return load_stack(synthesize(args.target, outdir, app=args.app), stack_name)
 
     watch = Watch.of_app(".")
-    print(f"Watching {len(watch)} files ({', '.join(watch.include)}): a change redeploys the stack.")
-    return Reloader(server, watch, synthesize_again, out=lambda line: print(line, flush=True)).start()
+    say(f"Watching {len(watch)} files ({', '.join(watch.include)}): a change redeploys the stack.")
+    return Reloader(server, watch, synthesize_again, out=say).start()
 
 
-def synthesize(target: str, outdir: str, *, app: str | None = None) -> str:
+def synthesize(target: str, outdir: str, *, app: str | None = None, staged: bool = False) -> str:
     """Run the CDK app into ``outdir`` as the CDK CLI would, asking it for ``target`` only."""
     command = app or _app_command()
+    unstaged = {} if staged else {"aws:cdk:disable-asset-staging": True}
     env = {
         **os.environ,
         "CDK_OUTDIR": outdir,
         # Unstaged assets (`cdk synth --no-staging`): functions run from their source folders, so a
         # debugger's breakpoints in functions/<id>/*.py are the lines that run.
-        "CDK_CONTEXT_JSON": json.dumps(
-            cli_context({TARGET_CONTEXT: target, "aws:cdk:disable-asset-staging": True})
-        ),
+        "CDK_CONTEXT_JSON": json.dumps(cli_context({TARGET_CONTEXT: target, **unstaged})),
         "CDK_VALIDATION": os.environ.get("CDK_VALIDATION", "false"),
         "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
         # The app's `python3` is this interpreter's, as `make` puts the venv first for the CDK CLI.
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
     }
     subprocess.run(shlex.split(command), env=env, check=True, stdout=subprocess.DEVNULL)  # noqa: S603
+    if not staged:  # CDK's own handlers and Source.data were temporary folders of that process
+        restage_lost_assets(outdir, lambda into: synthesize(target, into, app=command, staged=True))
     return outdir
 
 
@@ -204,25 +256,6 @@ def _app_command() -> str:
     return json.loads(config.read_text())["app"]
 
 
-def _examples(cloud, door) -> list[str]:
-    """curl lines for each route of an API front door, with a body made from its request model."""
-    if door.kind == "aws":
-        from localcloud.aws_endpoint.door import aws_examples
-
-        return aws_examples(cloud, door.url)
-    if door.kind != "api":
-        return [f"curl -i {door.url}"]
-    lines = []
-    for route in cloud.apigateway.routes(door.resource_id):
-        url = door.url.rstrip("/") + route.path
-        if route.method in {"POST", "PUT", "PATCH"}:
-            body = json.dumps(route.example_body() if hasattr(route, "example_body") else {})
-            lines.append(f"curl -i -X {route.method} {url} -H 'Content-Type: application/json' -d '{body}'")
-        elif route.method != "OPTIONS":
-            lines.append(f"curl -i -X {route.method} {url}")
-    return lines
-
-
 def secret_lines(cloud) -> list[str]:
     """``<logical id> <ARN>: <value>`` for each Secrets Manager secret of the stack."""
     client = cloud.client("secretsmanager")
@@ -234,14 +267,30 @@ def secret_lines(cloud) -> list[str]:
     return lines
 
 
-def _print_request(request, response, trace_lines: list[str]) -> None:
-    if request is not None:
-        from localcloud.aws_endpoint.door import aws_call_name
+def _printer(console, server=None, args: argparse.Namespace | None = None):
+    """What the server calls after each request: the request and its trace lines, on ``console``
+    (stdout, while what the stack prints goes elsewhere: :mod:`localcloud.console`); and, with
+    ``--report``, the report page rewritten."""
+    written = [0.0]
 
-        print(f"{aws_call_name(request) or f'{request.method} {request.path}'} -> {response.status}")
-    for line in trace_lines:
-        print(f"    {line}")
-    sys.stdout.flush()
+    def print_request(request, response, trace_lines: list[str]) -> None:
+        # The page first: once a request's lines show, the page has them (past REPORT_EVERY_SPANS
+        # spans, at most once a second: rendering it costs more as the trace grows).
+        trace = server.cloud.trace if server is not None else None
+        fresh = trace is not None and len(trace.spans) <= REPORT_EVERY_SPANS
+        if args is not None and args.report and (fresh or time.monotonic() - written[0] >= 1):
+            written[0] = time.monotonic()
+            write_report(args.report, server.cloud.stack_name, server.cloud.trace)
+        if request is not None:
+            from localcloud.aws_endpoint.door import aws_call_name
+
+            name = aws_call_name(request) or f"{request.method} {request.path}"
+            print(f"{name} -> {response.status}", file=console)
+        for line in trace_lines:
+            print(f"    {line}", file=console)
+        console.flush()
+
+    return print_request
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 
 from localcloud.core import role_use
 from localcloud.core.assembly import StackArtifact, load_stack
-from localcloud.core.clock import DEFAULT_START, VirtualClock
+from localcloud.core.clock import VirtualClock
 from localcloud.core.iam import PolicyEngine
 from localcloud.core.kernel import Kernel
 from localcloud.core.service import Provisioned
@@ -46,7 +46,7 @@ class LocalCloud:
         *,
         region: str = "us-east-1",
         account: str = DEFAULT_ACCOUNT_ID,
-        start: datetime = DEFAULT_START,
+        start: datetime | None = None,
         parameters: dict[str, Any] | None = None,
         enforce_iam: bool = True,
         strict_runtime: bool = False,
@@ -164,13 +164,16 @@ class LocalCloud:
 
     # ------------------------------------------------------------------------------------ front doors
 
-    def api(self, name: str | None = None, *, stage: str | None = None) -> ApiClient:
+    def api(
+        self, name: str | None = None, *, stage: str | None = None, domain: str | None = None
+    ) -> ApiClient:
         """An HTTP client for a REST API's stage: ``cloud.api().post("/items", json={...})``.
 
         ``name`` is the API's logical id, a unique part of it, or its ``Name`` (None: the stack's
-        only REST API); ``stage`` defaults to the API's only stage.
+        only REST API); ``stage`` defaults to the API's only stage. ``domain``: a client of that
+        custom domain instead, routed by its base path mappings (``cloud.api(domain="api.example.com")``).
         """
-        return self.apigateway.client(name, stage=stage)
+        return self.apigateway.client(name, stage=stage, domain=domain)
 
     def distribution(self, name: str | None = None) -> DistributionClient:
         """A CloudFront distribution to send viewer requests to: by logical id, id, or a unique part

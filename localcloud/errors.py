@@ -11,7 +11,7 @@ class UnsupportedResourceType(LocalCloudError):
     def __init__(self, resource_type: str, logical_id: str) -> None:
         super().__init__(
             f"{logical_id}: resource type {resource_type} is not supported by the local cloud; "
-            "add a provisioner in localcloud/provisioners/"
+            "add a provisioner in localcloud/services/"
         )
         self.resource_type = resource_type
         self.logical_id = logical_id
@@ -27,6 +27,17 @@ class UnsupportedIntrinsic(LocalCloudError):
 class UnsupportedAttribute(LocalCloudError):
     def __init__(self, logical_id: str, resource_type: str, attribute: str) -> None:
         super().__init__(f"{logical_id}: Fn::GetAtt {attribute} of {resource_type} is not supported")
+
+
+class Unsupported(LocalCloudError):
+    """A feature of a resource the local cloud does not model; names the resource and the feature."""
+
+    def __init__(self, where: str, feature: str, why: str = "") -> None:
+        super().__init__(
+            f"{where}: {feature} is not supported by the local cloud" + (f": {why}" if why else "")
+        )
+        self.where = where
+        self.feature = feature
 
 
 class TemplateError(LocalCloudError):

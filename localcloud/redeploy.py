@@ -5,7 +5,8 @@ DynamoDB items, SQS messages (visible, delayed and in flight, with their receive
 objects (their latest version, with content type and metadata) and, when the secret's template entry is
 unchanged, a Secrets Manager secret's current value. Physical names derive from the stack name and
 the logical id, so a kept resource has the same name, URL and ARN after the swap. Everything else
-starts afresh from the new template: functions are cold, timers and retries in flight, Step
+starts afresh from the new template: custom resources are created again (a Create, not an Update;
+the old cloud sends them no Delete), functions are cold, timers and retries in flight, Step
 Functions executions, log events and stream records are gone, and the trace starts empty.
 
 The swap snapshots the data from moto, stops the old cloud, starts one on the new template at the
@@ -154,6 +155,8 @@ def restore(cloud: LocalCloud, taken: Snapshot, changes: Changes) -> None:
         else:
             if what:
                 changes.kept[logical_id] = what
+    # CDK's bucket deployments the new template changed sync again over the kept objects, as updates.
+    changes.lost.update(cloud.service("cdk").update([*changes.changed, *changes.added]))
 
 
 #: Types whose data the template itself sets: a changed entry sets it anew, as an update would.
@@ -199,11 +202,13 @@ def _put_messages(cloud: LocalCloud, queue_url: str, data: tuple[list[Any], set[
 
 
 def _take_objects(cloud: LocalCloud, bucket_name: str) -> list[tuple[str, bytes, dict[str, str]]]:
+    from moto.s3.models import FakeDeleteMarker
+
     bucket = _backend("s3", cloud).get_bucket(bucket_name)
     return [
         (name, key.value, dict(key.metadata))
         for name, key in bucket.keys.items()
-        if key is not None and not getattr(key, "is_delete_marker", False)
+        if key is not None and not isinstance(key, FakeDeleteMarker)  # a deleted object of a versioned bucket
     ]
 
 
@@ -258,7 +263,7 @@ def redeploy(cloud: LocalCloud, artifact: StackArtifact) -> tuple[LocalCloud, Ch
     changes = diff(cloud.artifact.template, artifact.template)
     taken = snapshot(cloud)
     moment = cloud.clock.now()
-    cloud.stop()
+    cloud.kernel.stop(tear_down=False)  # replaced, not deleted: its custom resources get no Delete
     successor = _like(cloud, artifact, moment)
     try:
         successor.start()

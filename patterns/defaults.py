@@ -1293,6 +1293,7 @@ def _json_schema_kwargs(schema: dict[str, Any]) -> dict[str, Any]:
         "format": "format",
         "title": "title",
         "description": "description",
+        "default": "default",
     }
     out: dict[str, Any] = {}
     for key, value in schema.items():

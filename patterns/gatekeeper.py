@@ -72,12 +72,18 @@ def principal_schema(code_dir: CodeLocation = "gatekeeper") -> dict[str, Any]:
         "required": ["principal_id", "permissions"],
         "additionalProperties": False,
         "properties": {
-            "principal_id": {"type": "string", "pattern": f"^{token_format(code_dir)['principal_id']}$"},
+            # The defaults are what a generated example (serve's Try: lines) sends.
+            "principal_id": {
+                "type": "string",
+                "pattern": f"^{token_format(code_dir)['principal_id']}$",
+                "default": "example",
+            },
             "permissions": {
                 "type": "array",
                 "minItems": 1,
                 "maxItems": 50,
                 "items": {"type": "string", "maxLength": 200},
+                "default": ["GET /documents"],
             },
         },
     }
@@ -297,6 +303,15 @@ class Gatekeeper(Construct):
                 "Serverless-LambdaDLQ",
                 f"Invoked synchronously {how}: an error returns to the caller, no event is kept to retry.",
             )
+
+    def output_descriptions(self) -> dict[str, str]:
+        """How an operator gets the first admin's token: the API needs one to add any principal."""
+        return {
+            "AdminFunctionName": (
+                'Invoke it with {"principal_id": "ops", "permissions": ["* /*"]} for a first admin: '
+                "the answer's token goes in Authorization: Bearer <token>"
+            )
+        }
 
     def outputs(self) -> dict[str, Any]:
         return {

@@ -60,7 +60,8 @@ ORDER_SCHEMA = {
     "additionalProperties": False,
     "properties": {
         "customer_id": {"type": "string", "minLength": 1, "maxLength": 64},
-        "country": {"type": "string", "minLength": 2, "maxLength": 2},
+        # A country the shipping service serves: the default is what a generated example sends.
+        "country": {"type": "string", "minLength": 2, "maxLength": 2, "default": "US"},
         "weight_grams": {"type": "integer", "minimum": 1, "maximum": 30000},
         "reference": {"type": "string", "maxLength": 100},
     },

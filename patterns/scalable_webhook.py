@@ -113,6 +113,7 @@ class ScalableWebhook(Construct):
         if batch_size > 10 and max_batching_window is None:
             raise ValueError(f"{construct_id}: a batch_size over 10 needs a max_batching_window")
         contract = webhook_contract(code_dir)
+        self._signature = contract["signature"]
         tolerance = signature_tolerance or Duration.seconds(contract["signature"]["tolerance_seconds"])
         if not 1 <= tolerance.to_seconds() <= 3600:
             raise ValueError(f"{construct_id}: signature_tolerance must be from 1 s to 1 hour")
@@ -267,6 +268,17 @@ class ScalableWebhook(Construct):
         )
         if secret.encryption_key is not None:
             secret.encryption_key.grant_decrypt(function)
+
+    def output_descriptions(self) -> dict[str, str]:
+        """How a sender signs a call: the receiver answers 401 to anything else."""
+        signature = self._signature
+        return {
+            "WebhookUrl": (
+                f"POST JSON signed with the SigningSecretArn secret: {signature['timestamp_header']}: "
+                f"<unix seconds>, {signature['signature_header']}: {signature['prefix']}<hex HMAC-SHA256 "
+                'of "<timestamp>.<body>">'
+            )
+        }
 
     def outputs(self) -> dict[str, Any]:
         return {

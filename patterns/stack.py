@@ -56,8 +56,9 @@ class PatternStack(Stack):
         )
         self.pattern = pattern
         self.construct = pattern.construct_class(variant)(self, "Pattern", **(props or {}))
+        descriptions = getattr(self.construct, "output_descriptions", dict)()
         for name, value in self.construct.outputs().items():
-            CfnOutput(self, name, value=value)
+            CfnOutput(self, name, value=value, description=descriptions.get(name))
         RemovalPolicies.of(self).destroy()
 
     @property

@@ -8,12 +8,11 @@ scenario did not hold, so it doubles as a smoke test of a deployable build.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import os
 import sys
 import tempfile
 import warnings
+from pathlib import Path
 
 from scenarios import Outcome, play, stack_parameters
 
@@ -25,15 +24,36 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("patterns", nargs="*", help="pattern ids (default: every registered pattern)")
     parser.add_argument("--assembly", help="a synthesized cloud assembly (cdk.out); default: synthesize now")
     parser.add_argument("--quiet", action="store_true", help="print only the checks and the summary")
-    parser.add_argument("--logs", action="store_true", help="also print what the handlers logged")
+    parser.add_argument(
+        "--logs",
+        action="store_true",
+        help="also print what the handlers print (log lines, EMF metrics) and what moto logs",
+    )
+    parser.add_argument(
+        "--physical-names",
+        action="store_true",
+        help="name resources in the trace by physical name, not construct path",
+    )
+    parser.add_argument(
+        "--full", action="store_true", help="print every span, not repeated siblings once with a count"
+    )
+    parser.add_argument(
+        "--report",
+        metavar="DIR",
+        help="write an HTML page per scenario into DIR: its Mermaid sequence diagram and trace",
+    )
     args = parser.parse_args(argv)
     # Powertools warns when an invocation adds no metric; the cold-start metric is enough here.
     warnings.filterwarnings("ignore", "No application metrics to publish")
 
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
     from localcloud import LocalCloud
+    from localcloud.console import stack_output
     from localcloud.core.assembly import load_stack
+    from localcloud.report import write_report
     from patterns.registry import PATTERNS, get
+
+    shown = {"physical": args.physical_names, "full": args.full}
 
     chosen = [get(pattern_id) for pattern_id in args.patterns] or list(PATTERNS)
     with tempfile.TemporaryDirectory(prefix="cdk.out.") as scratch:
@@ -43,11 +63,19 @@ def main(argv: list[str] | None = None) -> int:
             for variant, stack_name in pattern.stacks():
                 with stack_parameters(pattern.id) as parameters:
                     cloud = LocalCloud(load_stack(assembly, stack_name), parameters=parameters)
-                    handler_output = io.StringIO()
-                    with cloud, contextlib.redirect_stdout(sys.stdout if args.logs else handler_output):
+                    with cloud, stack_output(show=args.logs, to=sys.stdout):
                         outcome = play(cloud, pattern.id, variant)
+                outcome.trace = cloud.trace.tree(**shown)
                 outcomes.append(outcome)
                 _print_outcome(pattern.title, stack_name, outcome, quiet=args.quiet)
+                if args.report:
+                    page = write_report(
+                        Path(args.report) / f"{stack_name}.html",
+                        f"{pattern.title} ({stack_name})",
+                        cloud.trace,
+                        **shown,
+                    )
+                    print(f"  report: {page}")
     _print_summary(outcomes)
     return 0 if all(outcome.held for outcome in outcomes) else 1
 

@@ -52,10 +52,13 @@ def cloud_assembly(tmp_path_factory: pytest.TempPathFactory):
 def run(request: pytest.FixtureRequest):
     """Start a local cloud for a stack artifact: ``cloud = run(artifact)``; it stops with the test."""
     from localcloud import LocalCloud
+    from localcloud.core.clock import FIXED_START
 
     clouds = request.node.local_clouds = []
 
     def start(artifact, **kwargs):
+        # The tests' timestamps do not depend on the day they run (a served cloud starts at now).
+        kwargs.setdefault("start", FIXED_START)
         cloud = LocalCloud(artifact, **kwargs)
         cloud.start()
         clouds.append(cloud)

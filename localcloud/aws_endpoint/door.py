@@ -4,6 +4,7 @@ clock and pump run after each, as after a front-door request."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -46,13 +47,16 @@ _EXAMPLES = {
         "events put-events --entries "
         '\'[{{"Source": "cli", "DetailType": "test", "Detail": "{{}}", "EventBusName": "{}"}}]\''
     ),
-    "AWS::Lambda::Function": "lambda invoke --function-name {} --payload '{{}}' out.json",
+    # The payload comes on stdin, as bytes: AWS CLI v1 and v2 read a blob option differently.
+    "AWS::Lambda::Function": "lambda invoke --function-name {} --payload fileb:///dev/stdin out.json",
+    "AWS::ApiGateway::RestApi": "apigateway get-resources --rest-api-id {}",
 }
 
 
 def aws_examples(cloud: LocalCloud, url: str) -> list[str]:
     """``aws --endpoint-url`` lines for the served stack: its description, then one call for the
-    first resource of each kind the examples know."""
+    first resource of each kind the examples know. A function's payload is the JSON object in the
+    description of the output that names it, if any (how an operator invokes it), else ``{}``."""
     base = f"aws --endpoint-url {url.rstrip('/')} --region {cloud.region}"
     lines = [f"{base} cloudformation describe-stacks --stack-name {cloud.stack_name}"]
     types = {logical_id: r["Type"] for logical_id, r in cloud.artifact.template["Resources"].items()}
@@ -67,8 +71,27 @@ def aws_examples(cloud: LocalCloud, url: str) -> list[str]:
         kind = types[logical_id]
         if kind in _EXAMPLES and kind not in shown:
             shown.add(kind)
-            lines.append(f"{base} {_EXAMPLES[kind].format(provisioned.physical_id)}")
+            line = f"{base} {_EXAMPLES[kind].format(provisioned.physical_id)}"
+            if kind == "AWS::Lambda::Function":
+                payload = _described_payload(cloud, provisioned.physical_id) or "{}"
+                line = f"printf '%s' '{payload}' | {line}"
+            lines.append(line)
     return lines
+
+
+def _described_payload(cloud: LocalCloud, physical_id: str) -> str | None:
+    """The JSON object in the description of the output that names ``physical_id`` (a function
+    an operator invokes, e.g. ``Invoke it with {"principal_id": ...} for a first admin``)."""
+    outputs = cloud.artifact.template.get("Outputs", {})
+    for name, value in cloud.outputs.items():
+        description = outputs.get(name, {}).get("Description", "")
+        if str(value) == physical_id and "{" in description:
+            try:
+                payload, _ = json.JSONDecoder().raw_decode(description[description.index("{") :])
+            except ValueError:
+                return None
+            return json.dumps(payload)
+    return None
 
 
 def aws_call_name(request: HttpRequest) -> str | None:

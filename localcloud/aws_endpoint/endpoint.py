@@ -120,7 +120,7 @@ class AwsEndpoint:
 
     def _check_region(self, call: AwsCall) -> None:
         region = call.signature.region
-        if region != self.cloud.region and call.service.service_name not in GLOBAL_SERVICES:
+        if region and region != self.cloud.region and call.service.service_name not in GLOBAL_SERVICES:
             raise ProtocolError(
                 400,
                 "InvalidRegion",

@@ -85,12 +85,29 @@ def signature_of(request: HttpRequest) -> Signature:
         "Credential=" + (request.query.get("X-Amz-Credential") or [""])[-1]
     )
     if found is None:
+        unsigned = _unsigned_service(request)
+        if unsigned is not None:
+            return Signature("", "", unsigned)
         raise ProtocolError(
             403,
             "MissingAuthenticationToken",
             "Request is missing Authentication Token: sign it with AWS Signature Version 4",
         )
     return Signature(found[1], found[3], found[4])
+
+
+def _unsigned_service(request: HttpRequest) -> str | None:
+    """The signing name of a json service whose targeted operation takes no signature (Cognito's
+    ``InitiateAuth``, ``SignUp``...: SDKs send them unsigned), else None. An unsigned call has no
+    access key or region: it acts as no one, and IAM does not apply to it."""
+    prefix, _, name = (request.header("X-Amz-Target") or "").rpartition(".")
+    for signing_name, services in _by_signing_name().items():
+        for service in services:
+            if service.protocol != "json" or service.metadata.get("targetPrefix") != prefix:
+                continue
+            if name in service.operation_names and service.operation_model(name).auth_type == "none":
+                return signing_name
+    return None
 
 
 def parse_request(request: HttpRequest) -> AwsCall:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from localcloud.core.assets import extracted, missing
 from localcloud.errors import LocalCloudError
 
 
@@ -18,7 +19,8 @@ class StackArtifact:
     """The cloud assembly directory: asset paths in resource metadata are relative to it."""
 
     def asset_path(self, logical_id: str) -> Path:
-        """The folder a Lambda function or layer was built from (``aws:asset:path`` metadata)."""
+        """The folder a Lambda function or layer was built from (``aws:asset:path`` metadata); a zip
+        asset's files, extracted."""
         metadata = self.template["Resources"][logical_id].get("Metadata", {})
         relative = metadata.get("aws:asset:path")
         if relative is None:
@@ -27,8 +29,12 @@ class StackArtifact:
                 "(`cdk synth` does; in Python, App(context=localcloud.testing.SYNTH_CONTEXT))"
             )
         path = Path(relative) if Path(relative).is_absolute() else self.directory / relative
+        if path.suffix == ".zip" and path.is_file():
+            return extracted(path, logical_id)
+        if not path.exists():
+            raise LocalCloudError(f"{logical_id}: {missing(path)}")
         if not path.is_dir():
-            raise LocalCloudError(f"{logical_id}: asset folder {path} does not exist")
+            raise LocalCloudError(f"{logical_id}: asset {path} is neither a folder nor a zip file")
         return path
 
     def construct_path(self, logical_id: str) -> str:

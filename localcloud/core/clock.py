@@ -14,9 +14,13 @@ from datetime import UTC, datetime, timedelta
 
 from freezegun import freeze_time
 
-DEFAULT_START = datetime(2026, 1, 1, tzinfo=UTC)
+FIXED_START = datetime(2026, 1, 1, tzinfo=UTC)
+"""A start for tests whose timestamps must not depend on the day they run: ``start=FIXED_START``."""
+DEFAULT_START = FIXED_START
+"""The former default start, kept for code that imported it; a clock given no start starts now."""
 #: Modules whose clocks stay real: the CDK and its jsii bridge (thousands of modules freezegun
-#: would otherwise scan on every start) and the test runner (so its durations stay true).
+#: would otherwise scan on every start), the test runner (so its durations stay true), and the
+#: HTTP server's connections (their read timeouts and Date headers are the wall clock's).
 REAL_TIME_MODULES = (
     "aws_cdk",
     "jsii",
@@ -27,6 +31,8 @@ REAL_TIME_MODULES = (
     "pytest",
     "pluggy",
     "typeguard",
+    "waitress",
+    "localcloud.listener",
 )
 
 
@@ -38,8 +44,15 @@ class _Timer:
     label: str = field(compare=False, default="")
 
 
+def real_start() -> datetime:
+    """Now, to the second: where a clock given no start begins, so Date headers and timestamps are
+    today's, while a run stays free of sub-second noise."""
+    return datetime.now(UTC).replace(microsecond=0)
+
+
 class VirtualClock:
-    def __init__(self, start: datetime = DEFAULT_START) -> None:
+    def __init__(self, start: datetime | None = None) -> None:
+        start = real_start() if start is None else start
         self._start = start
         self._freezer = freeze_time(start, ignore=list(REAL_TIME_MODULES))
         self._frozen = None

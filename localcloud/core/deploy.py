@@ -8,12 +8,14 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from localcloud.core.service import Provisioned
-from localcloud.errors import TemplateError, UnsupportedAttribute, UnsupportedResourceType
+from localcloud.errors import TemplateError, Unsupported, UnsupportedAttribute, UnsupportedResourceType
 from localcloud.lib.intrinsics import Resolver, creation_order
 
 if TYPE_CHECKING:
     from localcloud.core.kernel import Kernel
 
+#: The type every ``Custom::*`` resource is, unless a service claims its own type.
+CUSTOM_RESOURCE = "AWS::CloudFormation::CustomResource"
 #: Default value of the SSM parameters CDK templates read at deploy time.
 BOOTSTRAP_VERSION = "30"
 POWERTOOLS_PARAMETER = re.compile(
@@ -39,10 +41,18 @@ def deploy(kernel: Kernel) -> None:
         if condition and not resolver.condition(condition, logical_id):
             continue
         provisioner = provisioners.get(resource["Type"])
+        if provisioner is None and resource["Type"].startswith("Custom::"):
+            provisioner = provisioners.get(CUSTOM_RESOURCE)  # any custom type no service claims
         if provisioner is None:
             raise UnsupportedResourceType(resource["Type"], logical_id)
         properties = resolver.resolve(resource.get("Properties", {}), logical_id) or {}
-        kernel.resources[logical_id] = provisioner(kernel, logical_id, properties)
+        try:
+            kernel.resources[logical_id] = provisioner(kernel, logical_id, properties)
+        except (KeyError, ValueError, TypeError, AttributeError, IndexError) as error:
+            # A property or form the provisioner does not know: a gap to name, not a crash to show.
+            where = f"{logical_id} ({resource['Type']})"
+            detail = f"its provisioner stopped on {type(error).__name__}: {error}"
+            raise Unsupported(where, "this configuration of the resource", detail) from error
     for name, output in template.get("Outputs", {}).items():
         if "Condition" in output and not resolver.condition(output["Condition"], f"Outputs.{name}"):
             continue
@@ -107,5 +117,11 @@ def _attribute(kernel: Kernel, logical_id: str, attribute: str) -> Any:
     provisioned = _provisioned(kernel, logical_id)
     if attribute not in provisioned.attributes:
         resource_type = kernel.artifact.template["Resources"][logical_id]["Type"]
+        if resource_type == CUSTOM_RESOURCE or resource_type.startswith("Custom::"):
+            keys = ", ".join(provisioned.attributes) or "none"
+            raise TemplateError(
+                f"{logical_id}: CustomResource attribute error: Vendor response doesn't contain "
+                f"{attribute} key in object {provisioned.physical_id} (its Data has: {keys})"
+            )
         raise UnsupportedAttribute(logical_id, resource_type, attribute)
     return provisioned.attributes[attribute]

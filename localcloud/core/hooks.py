@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import botocore.handlers
 from botocore.awsrequest import AWSResponse
+from botocore.exceptions import ClientError
 
 from localcloud.core import loaders
 from localcloud.core.iam import access_denied, call_resources, iam_action
@@ -104,6 +105,8 @@ def check_call(kernel: Kernel, service_model: Any, operation: str, params: dict[
     registry = kernel.registry
     if principal is None or not kernel.enforce_iam or service_model.service_name in registry.self_authorized:
         return
+    if service_model.operation_model(operation).auth_type == "none":
+        return  # an unauthenticated call (Cognito's SignUp, InitiateAuth...): IAM does not apply
     prefix, action = iam_action(service_model, operation)
     where = (kernel.partition, kernel.region, kernel.account)
     resources = call_resources(prefix, params, where, registry.iam_resources)
@@ -140,15 +143,28 @@ def _before_parameter_build(params: dict[str, Any], model: Any, context: dict[st
     if _active is None:
         return
     context["localcloud_params"] = params
-    check_call(_active, model.service_model, model.name, params)
-    for check in _active.registry.checks.get(model.service_model.service_name, []):
-        check(_active, model.name, params)
+    try:
+        _active.network.check_call(model.service_model, model.name, params, context)
+        check_call(_active, model.service_model, model.name, params)
+        for check in _active.registry.checks.get(model.service_model.service_name, []):
+            check(_active, model.name, params)
+    except ClientError as refused:
+        # Answered in ``before-call``, so the caller's own client raises its modeled exception
+        # (``sfn.exceptions.TaskTimedOut``), as it would for AWS's answer.
+        context[_REFUSED] = refused
+
+
+_REFUSED = "localcloud_refused"
 
 
 def _before_call(
     model: Any, params: dict[str, Any], context: dict[str, Any], **_: Any
 ) -> tuple[AWSResponse, dict[str, Any]] | None:
     """A service's answer to a call moto lacks (or refuses where moto would take it)."""
+    refused = context.pop(_REFUSED, None)
+    if refused is not None:
+        status = refused.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 400)
+        return AWSResponse("", status, {}, None), refused.response
     if _active is None:
         return None
     service = model.service_model.service_name
@@ -209,6 +225,8 @@ _OFFLINE_ENVIRON = {
     # botocore would send DynamoDB (and DynamoDB Streams) calls to account-based endpoints that
     # moto does not route, so a stream's DescribeStream answered 404 "Not yet implemented".
     "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+    # moto's EC2 would build its 1,300 public AMIs for every cloud (0.5 s each); stacks launch none.
+    "MOTO_EC2_LOAD_DEFAULT_AMIS": "false",
 }
 
 

@@ -16,12 +16,17 @@ the ``localcloud.iam`` logger.
 from __future__ import annotations
 
 import fnmatch
+import functools
+import ipaddress
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import ClientError
+
+from localcloud.errors import LocalCloudError, Unsupported
 
 ResourceNamer = Callable[[dict[str, Any], tuple[str, str, str]], "str | None"]
 """The ARN a call names, from its parameters and ``(partition, region, account)``."""
@@ -52,7 +57,13 @@ CONDITION_KEYS = {
     "aws:sourcearn": "the resource a service principal acts for: a rule, topic, bucket, distribution...",
     "aws:sourceaccount": "the account of that resource",
     "kms:viaservice": "the service using a KMS key for a delivery to the resource it encrypts",
+    "aws:sourceip": "the client's address, for a request to a REST API (none through a VPC endpoint)",
+    "aws:sourcevpce": "the VPC endpoint a request to a REST API came through",
+    "aws:sourcevpc": "the VPC of that endpoint",
 }
+#: Keys of where a request came from on the network: known only for requests that carry them (a call
+#: to a REST API); an SDK call's network origin is not modelled, so a condition on one stays unevaluated.
+NETWORK_KEYS = frozenset({"aws:sourceip", "aws:sourcevpce", "aws:sourcevpc"})
 #: Condition operators the evaluator applies (also as ``...IfExists``, and negated with ``Not``).
 CONDITION_OPERATORS: dict[str, Callable[[str, str], bool]] = {
     "StringEquals": lambda actual, expected: actual == expected,
@@ -61,6 +72,7 @@ CONDITION_OPERATORS: dict[str, Callable[[str, str], bool]] = {
     "ArnEquals": lambda actual, expected: actual == expected,
     "ArnLike": fnmatch.fnmatchcase,
     "Bool": lambda actual, expected: actual.lower() == expected.lower(),
+    "IpAddress": lambda actual, expected: _in_network(actual, expected),
 }
 
 #: Error codes AWS answers with when a call is denied, by service.
@@ -111,8 +123,13 @@ class Statement:
             negated = "Not" in base
             test = CONDITION_OPERATORS.get(base.replace("Not", "", 1))
             known = (test is not None or base == "Null") and qualifier in ("", *SET_QUALIFIERS)
+            networked = any(key in context for key in NETWORK_KEYS)
             for key, expected in tests.items():
-                if not known or key.lower() not in CONDITION_KEYS:
+                if (
+                    not known
+                    or key.lower() not in CONDITION_KEYS
+                    or (key.lower() in NETWORK_KEYS and not networked)
+                ):
                     note(f"{self.source}: {operator} {key}", self.effect)
                     if self.effect != "Deny":
                         return False
@@ -163,9 +180,12 @@ class PolicyEngine:
         self.identity.setdefault(role_arn, []).extend(_statements(document, source))
 
     def add_managed_policy(self, role_arn: str, policy_arn: str, source: str) -> None:
-        managed = MANAGED_POLICIES.get(policy_arn.rsplit(":policy/", 1)[-1])
+        managed = managed_policy_document(policy_arn)
+        if managed is None and AWS_MANAGED in policy_arn:
+            # IAM's own answer to attaching it, which fails the deployment on AWS too.
+            raise LocalCloudError(f"{source}: Policy {policy_arn} does not exist or is not attachable.")
         if managed is None:
-            raise ValueError(f"{source}: managed policy {policy_arn} is not known offline")
+            raise Unsupported(source, f"managed policy {policy_arn}, which is not an AWS managed policy,")
         self.add_identity_policy(role_arn, managed, f"{source}/{policy_arn}")
 
     def add_resource_policy(self, resource_arn: str, document: dict[str, Any], source: str) -> None:
@@ -226,7 +246,13 @@ class PolicyEngine:
     ) -> bool:
         """Resource-policy evaluation for a service principal (or ``anonymous``): an allow is needed,
         and a deny wins. ``context`` holds the request's condition keys, in lower case."""
-        allowed = False
+        return self.resource_decision(statements, principal, action, resource, context).allowed
+
+    def resource_decision(
+        self, statements: list[Statement], principal: str, action: str, resource: str, context: dict[str, str]
+    ) -> Decision:
+        """:meth:`allows`, saying why: ``explicit deny`` (in which statement's source), else whether one allowed."""
+        allowed: Statement | None = None
         for statement in statements:
             if not (
                 statement.names(principal)
@@ -236,9 +262,11 @@ class PolicyEngine:
             ):
                 continue
             if statement.effect == "Deny":
-                return False
-            allowed = True
-        return allowed
+                return Decision(False, f"explicit deny in {statement.source}")
+            allowed = allowed or statement
+        if allowed is not None:
+            return Decision(True, allowed.source)
+        return Decision(False, "no statement allows it")
 
     def _unevaluated(self, condition: str, effect: str) -> None:
         if condition in self.unevaluated_conditions:
@@ -318,35 +346,28 @@ def call_resources(
     return [extract(params, where) or "*"]
 
 
-#: AWS managed policies the patterns may attach, as their documents read.
-MANAGED_POLICIES: dict[str, dict[str, Any]] = {
-    "service-role/AWSLambdaBasicExecutionRole": {
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-                "Resource": "*",
-            }
-        ]
-    },
-    "service-role/AmazonAPIGatewayPushToCloudWatchLogs": {
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Action": [
-                    "logs:CreateLogGroup",
-                    "logs:CreateLogStream",
-                    "logs:DescribeLogGroups",
-                    "logs:DescribeLogStreams",
-                    "logs:PutLogEvents",
-                    "logs:GetLogEvents",
-                    "logs:FilterLogEvents",
-                ],
-                "Resource": "*",
-            }
-        ]
-    },
-}
+#: The account part of an AWS managed policy's ARN (``arn:aws:iam::aws:policy/<path><name>``).
+AWS_MANAGED = ":iam::aws:policy/"
+
+
+def managed_policy_document(policy_arn: str) -> dict[str, Any] | None:
+    """The document of an AWS managed policy, by ARN, as AWS publishes it (moto ships about 1,580);
+    None for a name AWS does not have at that path."""
+    if AWS_MANAGED not in policy_arn:
+        return None
+    path, _, name = ("/" + policy_arn.split(AWS_MANAGED, 1)[1]).rpartition("/")
+    known = _aws_managed_policies().get(name)
+    if known is None or known.get("Path", "/") != path + "/":
+        return None
+    return known["Document"]
+
+
+@functools.cache
+def _aws_managed_policies() -> dict[str, dict[str, Any]]:
+    """moto's copy of AWS's managed policies, decoded once per process (about 25 ms)."""
+    from moto.iam.aws_managed_policies import aws_managed_policies_data
+
+    return json.loads(aws_managed_policies_data)
 
 
 def _statements(document: dict[str, Any], source: str) -> list[Statement]:
@@ -370,6 +391,14 @@ def _list(value: Any) -> list[str]:
     if value is None:
         return []
     return [value] if isinstance(value, str) else list(value)
+
+
+def _in_network(address: str, network: str) -> bool:
+    """IAM's ``IpAddress``: ``address`` within the CIDR block (or the one address) ``network``."""
+    try:
+        return ipaddress.ip_address(address) in ipaddress.ip_network(network, strict=False)
+    except ValueError:
+        return False
 
 
 def _match(pattern: str, value: str, *, case: bool = False) -> bool:

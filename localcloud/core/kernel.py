@@ -20,10 +20,11 @@ from moto.core import DEFAULT_ACCOUNT_ID
 
 from localcloud.core import hooks
 from localcloud.core.assembly import StackArtifact
-from localcloud.core.clock import DEFAULT_START, VirtualClock
+from localcloud.core.clock import VirtualClock
 from localcloud.core.deploy import deploy
 from localcloud.core.iam import PolicyEngine
 from localcloud.core.lookup import logical_id_named
+from localcloud.core.network import Network
 from localcloud.core.role_use import RoleUse
 from localcloud.core.service import Provisioned, Service, Target
 from localcloud.core.trace import Span, Trace
@@ -51,7 +52,7 @@ class Kernel:
         *,
         region: str = "us-east-1",
         account: str = DEFAULT_ACCOUNT_ID,
-        start: datetime = DEFAULT_START,
+        start: datetime | None = None,
         parameters: dict[str, Any] | None = None,
         enforce_iam: bool = True,
         strict_runtime: bool = False,
@@ -69,6 +70,8 @@ class Kernel:
         self.iam = PolicyEngine()
         self.role_use = RoleUse(self)
         """What services do with their resources' roles: Lambda's logs and X-Ray, Step Functions' X-Ray."""
+        self.network = Network(self)
+        """Who sits where in a VPC, and which connections get through (beside IAM's check)."""
         self.resources: dict[str, Provisioned] = {}
         self.outputs: dict[str, Any] = {}
         self.pollables: list[Pollable] = []
@@ -94,11 +97,24 @@ class Kernel:
         except BaseException:
             self.stop()
             raise
+        self.trace.name_resources(
+            {logical_id: self.artifact.construct_path(logical_id) for logical_id in self.resources},
+            {logical_id: str(provisioned.physical_id) for logical_id, provisioned in self.resources.items()},
+        )
 
-    def stop(self) -> None:
-        """Stop the cloud; stopping one that is not running does nothing."""
+    def stop(self, *, tear_down: bool = True) -> None:
+        """Stop the cloud; stopping one that is not running does nothing. ``tear_down`` first lets the
+        services delete what a stack deletion deletes (custom resources), while IAM checks still apply."""
         if not self._running:
             return
+        try:
+            for state in reversed(list(self._states.values()) if tear_down else []):
+                if hasattr(state, "tear_down"):
+                    state.tear_down()
+        finally:
+            self._stop()
+
+    def _stop(self) -> None:
         self._running = False
         hooks.deactivate(self)
         for state in self._states.values():

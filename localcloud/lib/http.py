@@ -22,6 +22,9 @@ class HttpRequest:
     query: dict[str, list[str]] = field(default_factory=dict)
     body: bytes = b""
     source_ip: str = "127.0.0.1"
+    source_vpce: str | None = None
+    """The VPC endpoint the request came through (``vpce-...``), for a private REST API; None: none."""
+    source_vpc: str | None = None
 
     @classmethod
     def build(

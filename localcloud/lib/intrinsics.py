@@ -59,7 +59,14 @@ class Resolver:
 
     def resolve(self, value: Any, where: str) -> Any:
         """``value`` with every intrinsic replaced; ``where`` names the place for error messages."""
-        resolved = self._resolve(value, where)
+        try:
+            resolved = self._resolve(value, where)
+        except (KeyError, ValueError, TypeError, IndexError, AttributeError) as error:
+            # A malformed intrinsic (CloudFormation's template validation refuses these): name it.
+            shown = repr(value) if len(repr(value)) <= 200 else repr(value)[:200] + "..."
+            raise TemplateError(
+                f"{where}: cannot resolve {shown}: {type(error).__name__}: {error}"
+            ) from error
         return None if resolved is NO_VALUE else resolved
 
     def _resolve(self, value: Any, where: str) -> Any:

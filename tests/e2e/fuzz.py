@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from localcloud import LocalCloud
 from localcloud.core.assembly import load_stack
+from localcloud.core.clock import FIXED_START
 from localcloud.lib.http import HttpResponse
 from patterns.registry import get
 
@@ -43,7 +44,9 @@ DEEP = 5_000
 
 def pattern_cloud(cloud_assembly: Any, pattern_id: str) -> Iterator[LocalCloud]:
     """A started cloud of a registered pattern for a whole module: ``yield from pattern_cloud(...)``."""
-    with LocalCloud(load_stack(cloud_assembly.directory, get(pattern_id).stack_name)) as cloud:
+    with LocalCloud(
+        load_stack(cloud_assembly.directory, get(pattern_id).stack_name), start=FIXED_START
+    ) as cloud:
         yield cloud
 
 

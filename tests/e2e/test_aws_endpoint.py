@@ -24,6 +24,7 @@ from localcloud import LocalCloud
 from localcloud.__main__ import main
 from localcloud.aws_endpoint.door import aws_door, aws_examples
 from localcloud.core.assembly import load_stack
+from localcloud.core.clock import FIXED_START
 from localcloud.server import LocalServer
 from patterns.registry import get
 from patterns.storage_first import EVENT_DETAIL_TYPE, EVENT_SOURCE
@@ -97,7 +98,7 @@ def served(cloud_assembly, pattern_id: str, variant: str | None = None):
     pattern = get(pattern_id)
     name = pattern.stack_name if variant is None else pattern.variant_stack_name(variant)
     with (
-        LocalCloud(load_stack(cloud_assembly.directory, name)) as cloud,
+        LocalCloud(load_stack(cloud_assembly.directory, name), start=FIXED_START) as cloud,
         LocalServer(cloud, real_time=False, extra_doors=[aws_door(0)]) as server,
     ):
         door = server.front_doors[-1]

@@ -102,6 +102,7 @@ def debug_stack(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
     (code / "handler.py").write_text(HANDLER)
     app = App(
         outdir=str(root / "cdk.out"),
+        builtin_cloud_formation_validation=False,
         context={**SYNTH_METADATA, "aws:cdk:disable-asset-staging": True},
     )
     stack = Stack(app, "DebugStack")

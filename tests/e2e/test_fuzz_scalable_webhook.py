@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from localcloud import LocalCloud
 from localcloud.core.assembly import load_stack
+from localcloud.core.clock import FIXED_START
 from scenarios.scalable_webhook import CONTRACT, Sender
 
 pytestmark = pytest.mark.e2e
@@ -30,7 +31,9 @@ MAX_BODY = CONTRACT["max_body_bytes"]
 @pytest.fixture(scope="module")
 def cloud(cloud_assembly):
     """One cloud for the module: every example is a separate request, and a refused one changes nothing."""
-    with LocalCloud(load_stack(cloud_assembly.directory, "ScalableWebhookStack")) as running:
+    with LocalCloud(
+        load_stack(cloud_assembly.directory, "ScalableWebhookStack"), start=FIXED_START
+    ) as running:
         yield running
 
 

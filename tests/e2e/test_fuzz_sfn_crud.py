@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from localcloud import LocalCloud
 from localcloud.core.assembly import load_stack
+from localcloud.core.clock import FIXED_START
 from patterns.sfn_crud import MAX_ID_LENGTH, MAX_NAME_LENGTH, MAX_PRICE
 
 pytestmark = pytest.mark.e2e
@@ -102,7 +103,7 @@ IDS = st.one_of(
 
 @pytest.fixture(scope="module")
 def cloud(cloud_assembly):
-    with LocalCloud(load_stack(cloud_assembly.directory, "SfnCrudStack")) as started:
+    with LocalCloud(load_stack(cloud_assembly.directory, "SfnCrudStack"), start=FIXED_START) as started:
         yield started
 
 

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from localcloud import LocalCloud
 from localcloud.core.assembly import load_stack
+from localcloud.core.clock import FIXED_START
 from patterns.registry import get
 from patterns.storage_first import request_contract
 
@@ -57,7 +58,7 @@ def bodies(draw: st.DrawFn) -> str:
 @pytest.fixture(scope="module", params=[None, *(v.id for v in PATTERN.variants)], ids=str)
 def cloud(request, cloud_assembly):
     name = PATTERN.stack_name if request.param is None else PATTERN.variant_stack_name(request.param)
-    with LocalCloud(load_stack(cloud_assembly.directory, name)) as started:
+    with LocalCloud(load_stack(cloud_assembly.directory, name), start=FIXED_START) as started:
         started.accepted = []
         yield started
 

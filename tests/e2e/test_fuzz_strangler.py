@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from localcloud import LocalCloud
 from localcloud.core.assembly import load_stack
+from localcloud.core.clock import FIXED_START
 from scenarios.strangler import LegacyServer
 
 pytestmark = pytest.mark.e2e
@@ -33,7 +34,9 @@ def legacy():
 @pytest.fixture(scope="module")
 def cloud(cloud_assembly, legacy):
     parameters = {"LegacyApiScheme": "http", "LegacyApiHost": legacy.host}
-    with LocalCloud(load_stack(cloud_assembly.directory, "StranglerStack"), parameters=parameters) as running:
+    with LocalCloud(
+        load_stack(cloud_assembly.directory, "StranglerStack"), parameters=parameters, start=FIXED_START
+    ) as running:
         running.client("dynamodb").put_item(
             TableName=running.outputs["ProductsTableName"],
             Item={"id": {"S": "p-1"}, "name": {"S": "teapot"}, "price_cents": {"N": "1800"}},

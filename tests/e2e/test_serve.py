@@ -116,10 +116,11 @@ def test_the_aws_api_listens_on_loopback_whatever_the_host_and_serve_says_so(loc
         assert Curl(aws.url)("POST", "", {})[0] == 403, "the AWS endpoint answers on loopback: unsigned"
 
 
-def test_serve_prints_its_front_doors_and_answers(cloud_assembly):
+def test_serve_prints_its_front_doors_and_answers(cloud_assembly, tmp_path):
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     command = [sys.executable, "-m", "localcloud", "serve", "simple_web_service"]
     command += ["--assembly", cloud_assembly.directory, "--port", "0", "--aws-port", "0"]
+    command += ["--report", str(tmp_path / "serve.html")]
     with subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
         command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
     ) as process:
@@ -141,11 +142,17 @@ def test_serve_prints_its_front_doors_and_answers(cloud_assembly):
             assert abs(served_at - datetime.now(UTC)) < timedelta(hours=1), "serve keeps the caller's time"
             for line in process.stdout:
                 printed.append(line)
-                if "POST /prod/items -> 201" in line:
+                if "-> Pattern/ItemsFunction" in line:
                     break
         finally:
             process.terminate()
-    assert "POST /prod/items -> 201" in "".join(printed), "the request is streamed with its trace"
+    text = "".join(printed)
+    assert "POST /prod/items -> 201" in text, "the request is streamed with its trace"
+    assert "    - [t=" in text and "-> Pattern/ItemsFunction: ok" in text, "named by construct path"
+    assert '{"_aws":' not in text and '"level":"INFO"' not in text, (
+        "the function's lines stay in its log group"
+    )
+    assert "participant A3 as Pattern/ItemsFunction" in (tmp_path / "serve.html").read_text()
 
 
 def test_a_pattern_id_names_its_stack(cloud_assembly):

@@ -3,11 +3,13 @@ route is answered by Lambda, every other request by the legacy server, passed th
 
 from __future__ import annotations
 
+import http.client
 import json
 
 import pytest
 
 from localcloud.lib.http import HttpRequest
+from localcloud.server import LocalServer
 from patterns.defaults import SecureDefaultOverridden
 from patterns.strangler import PATH_TRAVERSAL_RULE
 from scenarios.strangler import SERVED_BY, LegacyServer
@@ -76,6 +78,30 @@ def test_every_other_route_reaches_the_legacy_server_with_method_path_query_and_
     assert seen["headers"]["authorization"] == "Legacy s3cret"
     assert seen["headers"]["x-request-tag"] == "t-1"
     assert new_service_runs(cloud) == 0
+
+
+def test_a_served_legacy_answer_carries_one_date_and_one_server_header_as_api_gateway_remaps_them(
+    cloud, legacy
+):
+    """API Gateway sends its own Date and passes the backend's as x-amzn-Remapped-Date (Server too)."""
+    answer = cloud.api().get("/orders/o-1")
+    assert answer.status == 200
+    assert answer.header("Date") is None and answer.header("Server") is None
+    assert answer.header("x-amzn-Remapped-Date") and answer.header("x-amzn-Remapped-Server").startswith(
+        "BaseHTTP"
+    )
+    with LocalServer(cloud, real_time=False) as server:
+        server.start()
+        port = int(server.front_doors[0].url.split(":")[2].split("/")[0])
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection.request("GET", "/prod/orders/o-1")
+        headers = [name.lower() for name, _ in connection.getresponse().getheaders()]
+        connection.close()
+    assert (headers.count("date"), headers.count("server"), headers.count("x-amzn-remapped-date")) == (
+        1,
+        1,
+        1,
+    )
 
 
 @pytest.mark.parametrize(

@@ -444,11 +444,11 @@ def test_existing_processed_table_is_used_and_granted_put_item_only(variants):
 )
 def test_each_construct_takes_only_its_own_storages_props(construct, prop):
     with pytest.raises(TypeError, match=prop):
-        construct(Stack(App()), "Pattern", **{prop: 1})
+        construct(Stack(App(builtin_cloud_formation_validation=False)), "Pattern", **{prop: 1})
 
 
 def test_each_construct_exposes_only_its_own_storage():
-    stack = Stack(App())
+    stack = Stack(App(builtin_cloud_formation_validation=False))
     made = {
         cls: cls(stack, cls.__name__) for cls in (StorageFirstQueue, StorageFirstTable, StorageFirstEventBus)
     }

@@ -52,7 +52,8 @@ def synth(
     def synthesize(name: str, build: Callable[[Stack], None]) -> StackArtifact:
         if name not in built:
             outdir = tmp_path_factory.mktemp(f"cdk-{name}")
-            app = App(outdir=str(outdir), context=SYNTH_METADATA)
+            # CDK's own CloudFormation validator costs seconds per synth; cfn-lint runs in tests/infra.
+            app = App(outdir=str(outdir), context=SYNTH_METADATA, builtin_cloud_formation_validation=False)
             build(Stack(app, name))
             app.synth()
             built[name] = load_stack(outdir, name)

@@ -183,6 +183,22 @@ def test_a_literal_part_wins_over_a_variable_which_wins_over_a_greedy_path(cloud
     assert (deep["resource"], deep["pathParameters"]) == ("/files/{proxy+}", {"proxy": "reports/2026/q1.csv"})
 
 
+def test_slashes_between_the_stage_and_the_path_collapse_as_on_aws(cloud):
+    """AWS routes ``/test//items`` as ``/items`` (its event's path too), and keeps an empty part
+    inside a greedy path; the Lambda permission then matches the path the route took."""
+    shop = cloud.api("Shop")
+    listing = echoed(shop.get("//items"))
+    assert (listing["path"], listing["resource"]) == ("/items", "/items")
+    item = echoed(shop.get("///items/42"))
+    assert (item["path"], item["resource"], item["pathParameters"]) == (
+        "/items/42",
+        "/items/{id}",
+        {"id": "42"},
+    )
+    greedy = echoed(shop.get("/files/a//b"))
+    assert (greedy["path"], greedy["pathParameters"]) == ("/files/a//b", {"proxy": "a//b"})
+
+
 def test_a_path_or_method_no_api_has_is_403_missing_authentication_token(cloud, caplog):
     shop = cloud.api("Shop")
     caplog.set_level(logging.INFO, "localcloud.apigateway")
@@ -453,6 +469,21 @@ def test_a_valid_request_reaches_the_function(cloud):
         "/validated?q=1", json={"sku": "tea", "qty": 2}, headers={"X-Trace": "t"}
     )
     assert json.loads(echoed(response)["body"]) == {"sku": "tea", "qty": 2}
+
+
+def test_a_body_as_deep_as_api_gateway_parses_is_validated_not_crashed_on(cloud):
+    """API Gateway's parser takes 1,000 levels; parsing them here needs more stack than a request
+    has left, which must not turn into a local-cloud 500."""
+    for depth in (999, 1000):
+        inner = depth - 1
+        body = '{"sku": "tea", "qty": 1, "deep": ' + "[" * inner + "]" * inner + "}"
+        response = cloud.api("Shop").post(
+            "/validated",
+            body=body,
+            headers={"X-Trace": "t", "Content-Type": "application/json"},
+            query={"q": "1"},
+        )
+        assert echoed(response)["body"] == body, "validated, then passed on as sent"
 
 
 # ---------------------------------------------------------------------------------------- gateway responses

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -782,6 +783,38 @@ def test_an_unreachable_http_backend_is_a_500(synth, run):
     cloud = run(synth("ApiIntegrations", build), parameters={"BackendUrl": "http://127.0.0.1:9"})
     response = cloud.api().get("/legacy/anything")
     assert (response.status_code, response.json()) == (500, INTERNAL_ERROR)
+
+
+@pytest.fixture
+def garbling_backend() -> Iterator[str]:
+    """A backend that answers every connection with bytes that are not HTTP."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def answer() -> None:
+        while True:
+            connection, _ = listener.accept()
+            with connection:
+                if stop.is_set():
+                    return
+                connection.recv(65536)
+                connection.sendall(b"SSH-2.0-OpenSSH_9.6\r\n\x00\xff not HTTP\r\n\r\n")
+
+    thread = threading.Thread(target=answer, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    stop.set()
+    socket.create_connection(listener.getsockname(), timeout=5).close()  # wakes the accept
+    thread.join(5)
+    listener.close()
+
+
+def test_a_backend_answering_what_is_not_http_is_a_502(synth, run, garbling_backend):
+    cloud = run(synth("ApiIntegrations", build), parameters={"BackendUrl": garbling_backend})
+    response = cloud.api().get("/legacy/anything")
+    assert (response.status_code, response.json()) == (502, INTERNAL_ERROR)
+    [span] = cloud.trace.find("integrate")
+    assert span.outcome == "not HTTP"
 
 
 @pytest.mark.parametrize(

@@ -481,12 +481,19 @@ def test_the_trace_tells_cause_and_effect_as_a_tree_and_a_sequence_diagram(sqs_c
     send(sqs_cloud, "Work", "good-1")
     sqs_cloud.drain()
     tree = sqs_cloud.trace.tree().splitlines()
-    assert tree[0].startswith("- [t=0s] send test -> sqs:")
-    assert tree[1].strip().startswith("- [t=0s] deliver sqs:") and tree[2].strip().startswith(
-        "- [t=0s] invoke sqs:"
-    )
+    assert tree[0].startswith("- [t=0s] send test -> sqs:Work message ")
+    assert tree[1].strip() == "- [t=0s] deliver sqs:Work -> Consumer batch of 1: deleted"
+    assert tree[2].strip() == "- [t=0s] invoke sqs:Work -> Consumer: ok"
+    physical = sqs_cloud.trace.tree(physical=True)
+    assert f"-> {sqs_cloud.function('Consumer').name}: ok" in physical, "physical names on demand"
     diagram = sqs_cloud.trace.mermaid().splitlines()
-    assert diagram[0] == "sequenceDiagram" and len(diagram) == 4
+    assert diagram[:4] == [
+        "sequenceDiagram",
+        "    participant A1 as test",
+        "    participant A2 as sqs:Work",
+        "    participant A3 as Consumer",
+    ]
+    assert diagram[5:] == ["    A2-)A3: deliver: batch of 1 (deleted)", "    A2->>A3: invoke (ok)"]
 
 
 def test_a_stack_object_runs_directly(tmp_path):

@@ -357,7 +357,7 @@ def test_set_qualifiers_follow_iam_on_a_key_the_request_lacks():
 
 @pytest.mark.parametrize(
     "condition",
-    [{"StringEquals": {"aws:PrincipalOrgID": "o-1"}}, {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}],
+    [{"StringEquals": {"aws:PrincipalOrgID": "o-1"}}, {"NumericLessThan": {"aws:SourceAccount": "2"}}],
     ids=["unknown-key", "unknown-operator"],
 )
 def test_a_condition_the_evaluator_cannot_test_never_grants_and_always_denies(condition, caplog):

@@ -644,6 +644,23 @@ def build_fan_out(stack: Stack) -> None:
         },
     )
     queue.grant_send_messages(approval)
+    deadline = machine(
+        stack,
+        "Deadline",
+        {
+            "StartAt": "Ask",
+            "TimeoutSeconds": 60,
+            "States": {
+                "Ask": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+                    "Parameters": {"QueueUrl": queue.queue_url, "MessageBody": {"token.$": "$$.Task.Token"}},
+                    "End": True,
+                }
+            },
+        },
+    )
+    queue.grant_send_messages(deadline)
     parent = machine(
         stack,
         "Parent",
@@ -706,6 +723,73 @@ def test_a_task_token_that_never_comes_times_out_on_the_virtual_clock(synth, run
     assert execution.status == "RUNNING"
     cloud.advance(1)
     assert (execution.status, execution.error) == ("FAILED", "States.Timeout")
+
+
+def test_a_token_is_answered_once_and_only_with_json_as_step_functions_allows(synth, run):
+    cloud = run(synth("SfnFanOut", build_fan_out))
+    sfn_client = cloud.client("stepfunctions")
+    execution = cloud.start_execution("Approval", {"id": "o-9"})
+    cloud.drain()
+    [message] = cloud.client("sqs").receive_message(QueueUrl=cloud.physical_id("Approvals"))["Messages"]
+    token = json.loads(message["Body"])["token"]
+
+    with pytest.raises(sfn_client.exceptions.InvalidOutput):
+        sfn_client.send_task_success(taskToken=token, output="approved")
+    with pytest.raises(sfn_client.exceptions.InvalidToken, match="Invalid Token"):
+        sfn_client.send_task_success(taskToken="not-a-token", output="{}")
+    sfn_client.send_task_heartbeat(taskToken=token)
+    sfn_client.send_task_success(taskToken=token, output='{"approved": true}')
+    # The task the token stood for is gone once answered, even before the execution goes on.
+    for late in (
+        lambda: sfn_client.send_task_success(taskToken=token, output="{}"),
+        lambda: sfn_client.send_task_failure(taskToken=token, error="Late"),
+        lambda: sfn_client.send_task_heartbeat(taskToken=token),
+    ):
+        with pytest.raises(sfn_client.exceptions.TaskTimedOut, match="does not exist anymore"):
+            late()
+    cloud.drain()
+    assert (execution.status, execution.output) == ("SUCCEEDED", {"approved": True})
+    with pytest.raises(sfn_client.exceptions.TaskTimedOut):
+        sfn_client.send_task_failure(taskToken=token, error="Late")
+
+
+def test_a_task_failure_sent_for_a_token_fails_the_execution_with_its_error_and_cause(synth, run):
+    cloud = run(synth("SfnFanOut", build_fan_out))
+    execution = cloud.start_execution("Approval", {"id": "o-11"})
+    cloud.drain()
+    [message] = cloud.client("sqs").receive_message(QueueUrl=cloud.physical_id("Approvals"))["Messages"]
+    token = json.loads(message["Body"])["token"]
+    cloud.client("stepfunctions").send_task_failure(taskToken=token, error="Rejected", cause="over budget")
+    cloud.drain()
+    assert (execution.status, execution.error, execution.cause) == ("FAILED", "Rejected", "over budget")
+
+
+def test_an_execution_past_its_timeout_while_awaiting_a_token_times_out(synth, run):
+    cloud = run(synth("SfnFanOut", build_fan_out))
+    execution = cloud.start_execution("Deadline", {})
+    cloud.advance(59)
+    assert execution.status == "RUNNING"
+    cloud.advance(1)
+    assert execution.status == "TIMED_OUT"
+    [message] = cloud.client("sqs").receive_message(QueueUrl=cloud.physical_id("Approvals"))["Messages"]
+    sfn_client = cloud.client("stepfunctions")
+    with pytest.raises(sfn_client.exceptions.TaskTimedOut):
+        sfn_client.send_task_success(taskToken=json.loads(message["Body"])["token"], output="{}")
+
+
+def test_an_execution_stopped_while_awaiting_a_token_is_aborted_and_its_token_gone(synth, run):
+    cloud = run(synth("SfnFanOut", build_fan_out))
+    execution = cloud.start_execution("Approval", {"id": "o-10"})
+    cloud.drain()
+    sfn_client = cloud.client("stepfunctions")
+    cloud.advance(5)
+    stopped = sfn_client.stop_execution(executionArn=execution.arn, error="Withdrawn", cause="by the buyer")
+    assert stopped["stopDate"] == cloud.clock.now()
+    cloud.drain()
+    assert (execution.status, execution.error, execution.cause) == ("ABORTED", "Withdrawn", "by the buyer")
+    [message] = cloud.client("sqs").receive_message(QueueUrl=cloud.physical_id("Approvals"))["Messages"]
+    with pytest.raises(sfn_client.exceptions.TaskTimedOut):
+        sfn_client.send_task_success(taskToken=json.loads(message["Body"])["token"], output="{}")
 
 
 def test_a_nested_execution_runs_and_the_parent_waits_for_its_output(synth, run):

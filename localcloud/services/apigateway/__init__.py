@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from localcloud.core.front_doors import FrontDoor, bind
 from localcloud.core.service import Service
-from localcloud.services.apigateway import provision
+from localcloud.services.apigateway import control, provision
 from localcloud.services.apigateway.client import ApiClient
 from localcloud.services.apigateway.gateway import ApiEndpoint, ApiGateway, Route
 
@@ -23,7 +23,7 @@ __all__ = ["SERVICE", "ApiClient", "ApiEndpoint", "ApiGateway", "Route"]
 def _front_doors(kernel: Kernel) -> list[FrontDoor]:
     """Each stage of each REST API, at the path its deployed URL has (``/prod``)."""
     gateway: ApiGateway = kernel.service("apigateway")
-    return [
+    stages = [
         FrontDoor(
             "api",
             f"{endpoint.logical_id} ({endpoint.api_id}) stage {stage}",
@@ -35,6 +35,19 @@ def _front_doors(kernel: Kernel) -> list[FrontDoor]:
         for endpoint in gateway.endpoints()
         for stage in endpoint.stages
     ]
+    domains = [
+        FrontDoor(
+            "api", f"custom domain {domain.name}", "", bind(gateway.dispatch_domain, domain.name), domain.name
+        )
+        for domain in gateway.account.domains.values()
+    ]
+    return stages + domains
 
 
-SERVICE = Service.of("apigateway", provision, state=ApiGateway, front_doors=_front_doors)
+SERVICE = Service.of(
+    "apigateway",
+    provision,
+    state=ApiGateway,
+    front_doors=_front_doors,
+    answers={"apigateway": control.answer},
+)

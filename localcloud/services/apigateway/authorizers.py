@@ -21,7 +21,7 @@ import fnmatch
 import functools
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from localcloud.errors import FunctionNotFound, LocalCloudError, Throttled
@@ -317,12 +317,16 @@ def _cognito(call: Call, authorizer: Authorizer) -> None:
             "UNAUTHORIZED",
             f"authorizer {authorizer.name}: an ID token is needed when the method names no scopes",
         )
-    call.authorizer = {"claims": {key: _claim(value) for key, value in claims.items()}}
+    call.authorizer = {"claims": {key: _claim(key, value) for key, value in claims.items()}}
 
 
-def _claim(value: Any) -> Any:
+def _claim(key: str, value: Any) -> Any:
+    """A claim as API Gateway passes it on: a string; a list (``cognito:groups``) joined with
+    commas; ``exp`` and ``iat`` as dates (``Thu Jan 01 01:00:00 UTC 2026``)."""
     if isinstance(value, list):
-        return " ".join(str(v) for v in value)
+        return ",".join(str(v) for v in value)
+    if key in {"exp", "iat"} and isinstance(value, int | float):
+        return datetime.fromtimestamp(value, UTC).strftime("%a %b %d %H:%M:%S UTC %Y")
     return value if isinstance(value, str) else str(value)
 
 

@@ -41,6 +41,10 @@ class Call:
     api_key: ApiKey | None = None
     authorizer_api_key: str | None = None
     """The ``usageIdentifierKey`` a Lambda authorizer returned (for ``ApiKeySourceType: AUTHORIZER``)."""
+    custom_domain: str | None = None
+    """The custom domain name the request came to, if any."""
+    base_path: str = ""
+    """What the custom domain's mapping removed from the path (``/orders``), or ``""``."""
     request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     extended_request_id: str = field(
         default_factory=lambda: base64.b32encode(uuid.uuid4().bytes)[:16].decode()
@@ -50,6 +54,8 @@ class Call:
 
     @property
     def domain_name(self) -> str:
+        if self.custom_domain is not None:
+            return self.custom_domain
         return f"{self.api.id}.execute-api.{self.cloud.region}.amazonaws.com"
 
     @property
@@ -142,11 +148,13 @@ class Call:
             "accountId": self.cloud.account,
             "apiId": self.api.id,
             "domainName": self.domain_name,
-            "domainPrefix": self.api.id,
+            "domainPrefix": self.domain_name.split(".", 1)[0],
             "extendedRequestId": self.extended_request_id,
             "httpMethod": self.request.method,
             "identity": self.identity(),
-            "path": f"/{self.stage.name}{self.path}",
+            "path": f"{self.base_path}{self.path}"
+            if self.custom_domain
+            else f"/{self.stage.name}{self.path}",
             "protocol": "HTTP/1.1",
             "requestId": self.request_id,
             "requestTime": self.request_time(),
@@ -174,7 +182,7 @@ class Call:
             body = self.body_text()
         return {
             "resource": self.resource_path,
-            "path": self.path,
+            "path": f"{self.base_path}{self.path}",
             "httpMethod": self.request.method,
             "headers": {name: values[-1] for name, values in headers.items()} or None,
             "multiValueHeaders": headers or None,

@@ -20,7 +20,8 @@ from localcloud.services.apigateway.authorizers import AuthorizerCache, authoriz
 from localcloud.services.apigateway.call import Call
 from localcloud.services.apigateway.client import ApiClient
 from localcloud.services.apigateway.integrations import integrate
-from localcloud.services.apigateway.model import Account, RestApi, build
+from localcloud.services.apigateway.model import MAX_PAYLOAD, Account, RestApi, build
+from localcloud.services.apigateway.policies import check_endpoint, check_policy
 from localcloud.services.apigateway.responses import GatewayError, gateway_response
 from localcloud.services.apigateway.routing import methods_of, route
 from localcloud.services.apigateway.throttling import Limits
@@ -97,6 +98,27 @@ class ApiGateway:
         ]
 
     def routes(self, api_id: str) -> list[Route]:
+        """The methods of an API, or, for a custom domain's name, of the APIs it maps (paths as
+        the domain serves them: base path first)."""
+        domain = self.account.domains.get(api_id.lower())
+        if domain is not None:
+            found = []
+            for mapping in domain.mappings:
+                api = self.account.apis[mapping.api_id]
+                stage = "" if mapping.stage else f"/{min(api.stages)}" if api.stages else None
+                if stage is None:
+                    continue
+                prefix = f"/{mapping.base_path}".rstrip("/") + stage
+                found.extend(
+                    Route(
+                        r.method,
+                        f"{prefix}{r.path}" if r.path != "/" else prefix or "/",
+                        r.api,
+                        r.request_model,
+                    )
+                    for r in self.routes(mapping.api_id)
+                )
+            return found
         api = self._by_id(api_id)
         routes = []
         for method in methods_of(api.root):
@@ -120,7 +142,16 @@ class ApiGateway:
             )
         return found[0]
 
-    def client(self, name: str | None = None, *, stage: str | None = None) -> ApiClient:
+    def client(
+        self, name: str | None = None, *, stage: str | None = None, domain: str | None = None
+    ) -> ApiClient:
+        if domain is not None:
+            if domain.lower() not in self.account.domains:
+                raise ApiGatewayError(
+                    f"{domain!r} is not a custom domain of {self.cloud.stack_name}; its domains: "
+                    f"{sorted(d.name for d in self.account.domains.values()) or 'none'}"
+                )
+            return ApiClient(self, "", "", domain=domain)
         api = self.find(name)
         if stage is None:
             if len(api.stages) != 1:
@@ -149,27 +180,71 @@ class ApiGateway:
     # ------------------------------------------------------------------------------------ serving
 
     def dispatch(self, api_id: str, request: HttpRequest) -> HttpResponse:
-        """Answer ``request`` (its path starts with the stage: ``/prod/items``) as API Gateway would."""
+        """Answer ``request`` (its path starts with the stage: ``/prod/items``) as API Gateway would.
+
+        A ``Host`` header naming a custom domain of the stack routes by that domain's mappings."""
+        host = (request.header("Host") or "").rsplit(":", 1)[0].lower()
+        if host in self.account.domains:
+            return self.dispatch_domain(host, request)
+        stage_name, _, rest = request.path.lstrip("/").partition("/")
+        return self._serve(api_id, request, stage_name, "/" + rest, None, "")
+
+    def dispatch_domain(self, domain_name: str, request: HttpRequest) -> HttpResponse:
+        """Answer ``request`` made to custom domain ``domain_name`` (its path as the client sent it)."""
+        domain = self.account.domains.get(domain_name.lower())
+        if domain is None:
+            raise ApiGatewayError(
+                f"{domain_name!r} is not a custom domain of {self.cloud.stack_name}; "
+                f"its domains: {sorted(d.name for d in self.account.domains.values()) or 'none'}"
+            )
+        found = domain.resolve(request.path)
+        if found is None:
+            return self._serve(None, request, "", request.path, domain.name, "")
+        mapping, stage, rest = found
+        return self._serve(
+            mapping.api_id, request, stage, rest, domain.name, f"/{mapping.base_path}".rstrip("/")
+        )
+
+    def _serve(
+        self,
+        api_id: str | None,
+        request: HttpRequest,
+        stage_name: str,
+        path: str,
+        domain: str | None,
+        base_path: str,
+    ) -> HttpResponse:
         cloud = self.cloud
-        api = self.account.apis.get(api_id)
+        api = self.account.apis.get(api_id) if api_id is not None else None
         source, parent = cloud.caller()
         span = cloud.trace.record(
             "request",
             "client" if source == "test" else source,
-            f"api:{api.name if api else api_id}",
-            f"{request.method} {request.path}",
+            f"api:{api.name if api else api_id or domain}",
+            f"{request.method} {f'{domain}' if domain else ''}{request.path}",
             at=cloud.clock.elapsed(),
             parent=parent,
         )
         call: Call | None = None
         try:
-            stage_name, _, rest = request.path.lstrip("/").partition("/")
+            if api is None and domain is not None:
+                raise GatewayError("ACCESS_DENIED", f"no base path mapping of {domain} serves {request.path}")
             if api is None:
                 raise GatewayError("MISSING_AUTHENTICATION_TOKEN", f"no REST API {api_id}")
+            if domain is None and not api.default_endpoint:
+                raise GatewayError("ACCESS_DENIED", f"{api.name} disables its execute-api endpoint")
+            if len(request.body) > MAX_PAYLOAD:
+                raise GatewayError(
+                    "REQUEST_TOO_LARGE",
+                    f"the body of {len(request.body)} bytes is over API Gateway's payload limit of {MAX_PAYLOAD}",
+                )
             stage = api.stages.get(stage_name)
             if stage is None:
                 raise GatewayError("MISSING_AUTHENTICATION_TOKEN", f"{api.name} has no stage {stage_name!r}")
-            call = Call(cloud, api, stage, request, "/" + rest, cloud.clock.now(), span.id)
+            # Slashes between the stage and the path collapse, as on AWS (``/prod//items`` is ``/items``).
+            call = Call(cloud, api, stage, request, "/" + path.lstrip("/"), cloud.clock.now(), span.id)
+            call.custom_domain, call.base_path = domain, base_path
+            check_endpoint(call)
             self._filter(call)
             match = route(api.root, call.path, request.method)
             if match is None:
@@ -177,6 +252,7 @@ class ApiGateway:
                     "MISSING_AUTHENTICATION_TOKEN", f"{api.name} has no method {request.method} {call.path}"
                 )
             call.method, call.path_parameters = match.method, match.path_parameters
+            check_policy(call)
             self._throttle(call)
             authorize(call, self.authorizer_cache)
             self._api_key(call)

@@ -5,7 +5,8 @@
   only if its resource policy lets API Gateway in for this method's ARN (else 500), or the
   integration's credentials role may invoke it.
 - ``HTTP_PROXY``: method, path, query, headers and body passed through to the URL, and the answer
-  passed back unchanged.
+  passed back unchanged but for its hop-by-hop headers (dropped) and its ``Date``, ``Server``,
+  ``Connection``, ``Content-Length`` and ``x-amzn-RequestId`` (renamed ``x-amzn-Remapped-<name>``).
 - ``AWS`` (Lambda or another service), ``HTTP`` and ``MOCK``: the request template (chosen by
   ``Content-Type``, with the passthrough behaviour) and parameter mappings make the integration
   request; the integration response is chosen by its ``SelectionPattern`` (against a Lambda error
@@ -39,6 +40,9 @@ PRINCIPAL = "apigateway.amazonaws.com"
 DEFAULT_CONTENT_TYPE = "application/json"
 PROXY_RESPONSE_KEYS = frozenset({"statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"})
 #: Headers that belong to one connection: not passed on by an HTTP proxy.
+#: Headers of an HTTP_PROXY backend's answer that API Gateway passes on renamed
+#: ``x-amzn-Remapped-<name>``, sending its own in their place (a client sees one ``Date``).
+REMAPPED = frozenset({"connection", "content-length", "date", "server", "x-amzn-requestid"})
 HOP_BY_HOP = frozenset(
     {
         "connection",
@@ -146,7 +150,7 @@ def _lambda_proxy(call: Call, integration: Integration) -> HttpResponse:
         )
     except Throttled as error:
         raise GatewayError("INTEGRATION_FAILURE", f"Lambda throttled {function.name}: {error}") from None
-    _check_timeout(function, integration)
+    _check_timeout(function, integration, result.duration)
     if result.failed:
         error = result.error or {}
         raise GatewayError(
@@ -158,11 +162,13 @@ def _lambda_proxy(call: Call, integration: Integration) -> HttpResponse:
     return proxy_response(result.payload, function.name, call)
 
 
-def _check_timeout(function: Any, integration: Integration) -> None:
-    if function.duration * 1000 > integration.timeout_ms:
+def _check_timeout(function: Any, integration: Integration, took: float) -> None:
+    """504 when the invocation took longer in virtual time (its ``duration``, and any wait on what it
+    called) than the integration's timeout (29 s unless ``TimeoutInMillis`` says less)."""
+    if took * 1000 > integration.timeout_ms:
         raise GatewayError(
             "INTEGRATION_TIMEOUT",
-            f"{function.name} ran {function.duration:g} s, longer than the integration timeout of {integration.timeout_ms} ms",
+            f"{function.name} ran {took:g} s, longer than the integration timeout of {integration.timeout_ms} ms",
         )
 
 
@@ -238,7 +244,7 @@ def _lambda(call: Call, integration: Integration, request: IntegrationRequest) -
         )
     except Throttled as error:
         raise GatewayError("INTEGRATION_FAILURE", f"Lambda throttled {function.name}: {error}") from None
-    _check_timeout(function, integration)
+    _check_timeout(function, integration, result.duration)
     body = json.dumps(result.payload).encode()
     if result.failed:
         return Answer(
@@ -380,7 +386,12 @@ def _http_proxy(call: Call, integration: Integration) -> HttpResponse:
     query.extend(request.query.items())
     method = call.request.method if integration.http_method == "ANY" else integration.http_method
     answer = _send(call, integration, method, request.path, query, headers, call.request.body)
-    kept = {name: values for name, values in answer.headers.items() if name.lower() not in HOP_BY_HOP}
+    kept: dict[str, list[str]] = {}
+    for name, values in answer.headers.items():
+        if name.lower() in REMAPPED:
+            kept[f"x-amzn-Remapped-{name}"] = values
+        elif name.lower() not in HOP_BY_HOP:
+            kept[name] = values
     kept["x-amzn-RequestId"] = [call.request_id]
     return HttpResponse(answer.status, kept, answer.body)
 
@@ -443,6 +454,13 @@ def _send(
     except OSError as error:
         span.outcome = "unreachable"
         raise GatewayError("INTEGRATION_FAILURE", f"{method} {url.geturl()} failed: {error}") from None
+    except http.client.HTTPException as error:  # the backend answered, but not in HTTP
+        span.outcome = "not HTTP"
+        raise GatewayError(
+            "INTEGRATION_FAILURE",
+            f"{method} {url.geturl()} answered what is not HTTP: {type(error).__name__} {error}",
+            status=502,
+        ) from None
     finally:
         connection.close()
     span.outcome = str(answer.status)

@@ -7,15 +7,21 @@ deployed is served: CloudFormation deploys a REST API's current definition to ea
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from localcloud.errors import ApiGatewayError
+from localcloud.services.apigateway.domains import Domain
+from localcloud.services.apigateway.domains import build as build_domains
+from localcloud.services.apigateway.openapi import Imported
 
 if TYPE_CHECKING:
     from localcloud.core.kernel import Kernel
 
+#: API Gateway's payload limit: 10 MB, counted as 10 MiB as the localhost server counts it.
+MAX_PAYLOAD = 10 * 1024 * 1024
 #: What API Gateway allows an account before any stage or usage plan limit: 10,000 requests per
 #: second with a burst of 5,000.
 ACCOUNT_RATE_LIMIT = 10_000.0
@@ -161,6 +167,16 @@ class RestApi:
     validators: dict[str, Validator]
     authorizers: dict[str, Authorizer]
     gateway_responses: dict[str, GatewayResponse]
+    policy: dict[str, Any] | None = None
+    """The resource policy (``Policy``, or the OpenAPI body's ``x-amazon-apigateway-policy``)."""
+    endpoint_types: list[str] = field(default_factory=lambda: ["EDGE"])
+    vpc_endpoint_ids: list[str] = field(default_factory=list)
+    default_endpoint: bool = True
+    """False when ``DisableExecuteApiEndpoint``: only custom domains reach the API."""
+
+    @property
+    def private(self) -> bool:
+        return "PRIVATE" in self.endpoint_types
 
 
 @dataclass
@@ -194,6 +210,8 @@ class Account:
     apis: dict[str, RestApi]
     keys: dict[str, ApiKey]
     plans: dict[str, UsagePlan]
+    domains: dict[str, Domain] = field(default_factory=dict)
+    """Custom domain names, by name in lower case."""
 
 
 def build(cloud: Kernel, definitions: dict[str, tuple[str, dict[str, Any]]]) -> Account:
@@ -206,21 +224,35 @@ def build(cloud: Kernel, definitions: dict[str, tuple[str, dict[str, Any]]]) -> 
         return cloud.resources[logical_id].physical_id
 
     apis: dict[str, RestApi] = {}
+    imported: list[tuple[RestApi, Imported]] = []
     for logical_id, props in by_type.get("RestApi", []):
-        if "Body" in props or "BodyS3Location" in props or "CloneFrom" in props:
-            raise ApiGatewayError(
-                f"{logical_id}: a REST API defined by an OpenAPI body (SpecRestApi) or cloned from another "
-                "is not served offline; define its resources and methods in the template"
-            )
+        if "CloneFrom" in props:
+            raise ApiGatewayError(f"{logical_id}: a REST API cloned from another is not served offline")
         api_id = physical(logical_id)
         root_id = cloud.resources[logical_id].attributes["RootResourceId"]
         root = Resource(root_id, None, "", "/")
-        apis[api_id] = RestApi(
+        spec = None
+        if "Body" in props:
+            spec = Imported(
+                api_id,
+                props["Body"],
+                lambda seed, lid=logical_id: cloud.short_id(f"{lid}/{seed}"),
+                logical_id,
+            ).run(root_id)
+        endpoint = props.get("EndpointConfiguration") or {}
+        spec_endpoint = spec.endpoint_configuration if spec else {}
+        policy = props.get("Policy") or (spec.policy if spec else None)
+        api = RestApi(
             logical_id=logical_id,
             id=api_id,
-            name=props.get("Name", logical_id),
-            binary_media_types=[t.replace("~1", "/") for t in props.get("BinaryMediaTypes", [])],
-            api_key_source=props.get("ApiKeySourceType", "HEADER"),
+            name=props.get("Name") or (spec.title if spec else None) or logical_id,
+            binary_media_types=[
+                t.replace("~1", "/")
+                for t in props.get("BinaryMediaTypes") or (spec.binary_media_types if spec else [])
+            ],
+            api_key_source=props.get("ApiKeySourceType")
+            or (spec.api_key_source if spec else None)
+            or "HEADER",
             root=root,
             resources={root_id: root},
             stages={},
@@ -228,7 +260,25 @@ def build(cloud: Kernel, definitions: dict[str, tuple[str, dict[str, Any]]]) -> 
             validators={},
             authorizers={},
             gateway_responses={},
+            policy=json.loads(policy) if isinstance(policy, str) else policy,
+            endpoint_types=[
+                t.upper() for t in endpoint.get("Types") or spec_endpoint.get("types") or ["EDGE"]
+            ],
+            vpc_endpoint_ids=list(
+                endpoint.get("VpcEndpointIds") or spec_endpoint.get("vpcEndpointIds") or []
+            ),
+            default_endpoint=not _bool(
+                props.get("DisableExecuteApiEndpoint", spec_endpoint.get("disableExecuteApiEndpoint", False))
+            ),
         )
+        if api.private and not api.policy:
+            raise ApiGatewayError(
+                f"{logical_id}: a PRIVATE REST API needs a resource policy to be deployed "
+                "(AWS: Private REST API doesn't have a resource policy attached to it)"
+            )
+        apis[api_id] = api
+        if spec is not None:
+            imported.append((api, spec))
 
     def api_of(logical_id: str, props: dict[str, Any]) -> RestApi:
         api = apis.get(props.get("RestApiId", ""))
@@ -242,8 +292,27 @@ def build(cloud: Kernel, definitions: dict[str, tuple[str, dict[str, Any]]]) -> 
         api = api_of(logical_id, props)
         resource_id = physical(logical_id)
         api.resources[resource_id] = Resource(resource_id, props["ParentId"], props["PathPart"])
+    for api, spec in imported:
+        for resource_id, parent_id, path_part in spec.resources:
+            api.resources[resource_id] = Resource(resource_id, parent_id, path_part)
     for api in apis.values():
         _link(api)
+    for api, spec in imported:
+        api.models.update(spec.models)
+        for name, props in spec.validators.items():
+            api.validators[name] = Validator(props["ValidateRequestBody"], props["ValidateRequestParameters"])
+        for authorizer_id, props in spec.authorizers.items():
+            api.authorizers[authorizer_id] = _authorizer(authorizer_id, props)
+        for response_type, props in spec.gateway_responses.items():
+            api.gateway_responses[response_type] = GatewayResponse(
+                type=response_type,
+                status=str(props["StatusCode"]) if props.get("StatusCode") else None,
+                parameters=props["ResponseParameters"],
+                templates=props["ResponseTemplates"],
+            )
+        for name, resource_id, props in spec.methods:
+            method = _method(name, props, api.resources[resource_id])
+            api.resources[resource_id].methods[method.http_method] = method
 
     for logical_id, props in by_type.get("Model", []):
         api_of(logical_id, props).models[physical(logical_id)] = props.get("Schema", {})
@@ -296,7 +365,7 @@ def build(cloud: Kernel, definitions: dict[str, tuple[str, dict[str, Any]]]) -> 
                 f"{logical_id}: usage plan {props['UsagePlanId']} or key {props['KeyId']} is unknown"
             )
         plan.key_ids.add(props["KeyId"])
-    return Account(apis, keys, plans)
+    return Account(apis, keys, plans, build_domains(definitions, apis))
 
 
 def _link(api: RestApi) -> None:

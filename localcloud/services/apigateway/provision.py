@@ -12,6 +12,8 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from localcloud.core.service import Provisioned, provisions
+from localcloud.errors import ApiGatewayError
+from localcloud.services.apigateway.openapi import parse, read_asset
 
 if TYPE_CHECKING:
     from localcloud.core.kernel import Kernel
@@ -22,6 +24,12 @@ _NOT_ALPHANUMERIC = re.compile(r"[^A-Za-z0-9]")
 @provisions("AWS::ApiGateway::RestApi")
 def rest_api(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
     api_id = cloud.short_id(logical_id)
+    if "BodyS3Location" in props and "Body" not in props:
+        metadata = cloud.artifact.template["Resources"][logical_id].get("Metadata", {})
+        body = read_asset(cloud.artifact.directory, metadata, props["BodyS3Location"], logical_id)
+        props = {**props, "Body": body}
+    elif isinstance(props.get("Body"), str):
+        props = {**props, "Body": parse(props["Body"], logical_id)}
     cloud.service("apigateway").definitions[logical_id] = ("AWS::ApiGateway::RestApi", props)
     return Provisioned(api_id, {"RootResourceId": cloud.short_id(f"{logical_id}/root"), "RestApiId": api_id})
 
@@ -67,3 +75,29 @@ def api_key(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisione
         {**props, "Value": value},
     )
     return Provisioned(key_id, {"APIKeyId": key_id})
+
+
+@provisions("AWS::ApiGateway::DomainName")
+def domain_name(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
+    """A custom domain: its regional and edge (CloudFront) target names, as Route 53 aliases use them."""
+    name = props.get("DomainName")
+    if not name:
+        raise ApiGatewayError(f"{logical_id}: a custom domain needs a DomainName")
+    cloud.service("apigateway").definitions[logical_id] = ("AWS::ApiGateway::DomainName", props)
+    suffix = cloud.short_id(f"{logical_id}/target")
+    return Provisioned(
+        name,
+        {
+            "DistributionDomainName": f"d{suffix}.cloudfront.net",
+            "DistributionHostedZoneId": "Z2FDTNDATAQYW2",
+            "RegionalDomainName": f"d-{suffix}.execute-api.{cloud.region}.amazonaws.com",
+            "RegionalHostedZoneId": "Z1UJRXOUMOOFQ8",
+            "DomainNameArn": f"arn:{cloud.partition}:apigateway:{cloud.region}::/domainnames/{name}",
+        },
+    )
+
+
+@provisions("AWS::ApiGateway::BasePathMapping")
+def base_path_mapping(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
+    cloud.service("apigateway").definitions[logical_id] = ("AWS::ApiGateway::BasePathMapping", props)
+    return Provisioned(cloud.short_id(logical_id))

@@ -13,8 +13,9 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
+import sys
 import weakref
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from localcloud.services.apigateway.responses import GatewayError
@@ -93,19 +94,42 @@ def _model_name(call: Call) -> str | None:
 def _body_problems(call: Call, model: str) -> list[str]:
     """What is wrong with the body for ``model``, one problem each; empty when it fits."""
     text = call.body_text()
-    if text.count("[") + text.count("{") > MAX_NESTING_DEPTH and nesting_depth(text) > MAX_NESTING_DEPTH:
+    depth = nesting_depth(text) if text.count("[") + text.count("{") > SHALLOW else 0
+    if depth > MAX_NESTING_DEPTH:
         return [f"not JSON (nested more than {MAX_NESTING_DEPTH} levels deep)"]
-    try:
-        document = json.loads(text, parse_constant=_not_a_json_number) if text.strip() else {}
-    except ValueError as error:
-        return [f"not JSON ({error})"]
-    validator = _validator(call.api, model)
-    errors = sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.path)))
-    return [f"{'/'.join(map(str, e.path)) or '(root)'}: {e.message}" for e in errors]
+    # Parsing, validating and describing a document take a Python frame per level it nests.
+    with _room_for(depth):
+        try:
+            document = json.loads(text, parse_constant=_not_a_json_number) if text.strip() else {}
+        except ValueError as error:
+            return [f"not JSON ({error})"]
+        validator = _validator(call.api, model)
+        errors = sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.path)))
+        return [f"{'/'.join(map(str, e.path)) or '(root)'}: {e.message}" for e in errors]
 
 
 #: API Gateway's JSON parser (Jackson) refuses documents nested deeper than this.
 MAX_NESTING_DEPTH = 1000
+#: Fewer brackets than this cannot nest deep enough to need more stack than any call has.
+SHALLOW = 100
+
+
+@contextlib.contextmanager
+def _room_for(depth: int) -> Iterator[None]:
+    """Let the interpreter recurse ``depth`` levels more than this call's stack already has, so a
+    document API Gateway parses (up to 1,000 levels) is parsed here too, not a RecursionError."""
+    if depth == 0:
+        yield
+        return
+    frames, frame = 0, sys._getframe()
+    while frame is not None:
+        frames, frame = frames + 1, frame.f_back
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, frames + 3 * depth + 200))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(limit)
 
 
 def nesting_depth(text: str) -> int:
@@ -192,7 +216,8 @@ def _compile(api: RestApi, model: str, schemas: dict[str, Any]) -> Any:
 
 
 def example(api: RestApi, model: str) -> Any:
-    """A small body that fits ``model``: each required property with a value of its type."""
+    """A small body that fits ``model``: each required property with its ``default`` (an annotation
+    in draft 4), else a value of its type."""
     schemas = {**BUILT_IN_MODELS, **api.models}
     return _example(schemas.get(model, {}), schemas, api.id)
 
@@ -201,6 +226,8 @@ def _example(schema: dict[str, Any], schemas: dict[str, Any], api_id: str) -> An
     if "$ref" in schema:
         name = schema["$ref"].rsplit("/", 1)[-1]
         return _example(schemas.get(name, {}), schemas, api_id)
+    if "default" in schema:
+        return schema["default"]
     if "enum" in schema:
         return schema["enum"][0]
     kind = schema.get("type", "object")

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from localcloud.core.service import Provisioned, provisions
 from localcloud.core.targets import check_target
+from localcloud.errors import LocalCloudError
+from localcloud.lib.event_patterns import compile_pattern
 from localcloud.lib.schedules import Schedule, parse
 from localcloud.services.events.observe import (
     Archive,
@@ -42,7 +44,7 @@ def event_bus(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisio
 def rule(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
     name = props.get("Name") or cloud.physical_name(logical_id, 64)
     bus = bus_name(props.get("EventBusName"))
-    pattern = _pattern(props.get("EventPattern"))
+    pattern = _pattern(props.get("EventPattern"), logical_id)
     enabled = props.get("State", "ENABLED") != "DISABLED"
     request: dict[str, Any] = {
         "Name": name,
@@ -67,7 +69,7 @@ def archive(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisione
     """An archive in moto, filled by the local cloud (moto's own archive rule is disarmed: its
     input transformer needs ``jsonpath_ng``, which is not installed)."""
     name = props.get("ArchiveName") or cloud.physical_name(logical_id, 48)
-    pattern = _pattern(props.get("EventPattern"))
+    pattern = _pattern(props.get("EventPattern"), logical_id)
     request: dict[str, Any] = {"ArchiveName": name, "EventSourceArn": props["SourceArn"]}
     request.update(_optional(props, "Description", "RetentionDays"))
     if pattern is not None:
@@ -120,9 +122,17 @@ def _optional(props: dict[str, Any], *keys: str) -> dict[str, Any]:
     return {key: props[key] for key in keys if key in props}
 
 
-def _pattern(value: Any) -> dict[str, Any] | None:
-    """An event pattern as the template gives it: a JSON object, or a string holding one."""
-    return json.loads(value) if isinstance(value, str) else value
+def _pattern(value: Any, logical_id: str) -> dict[str, Any] | None:
+    """An event pattern as the template gives it (a JSON object, or a string holding one), refused
+    here when EventBridge would refuse it, so the stack fails offline as its deploy would."""
+    if value is None:
+        return None
+    try:
+        pattern = json.loads(value) if isinstance(value, str) else value
+        compile_pattern(pattern)
+    except ValueError as error:
+        raise LocalCloudError(f"{logical_id}.EventPattern: {error}") from None
+    return pattern
 
 
 def _date(value: str | None) -> datetime | None:

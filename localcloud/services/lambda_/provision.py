@@ -66,6 +66,10 @@ def function(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provision
     cloud.service("lambda").add_function(
         fn, dead_letter_arn=props.get("DeadLetterConfig", {}).get("TargetArn")
     )
+    cloud.network.wait = cloud.service("lambda").waited
+    if props.get("VpcConfig"):
+        label = cloud.artifact.construct_path(logical_id).removesuffix("/Resource")
+        cloud.network.place(name, fn.role_arn, label, props["VpcConfig"])
     return Provisioned(name, {"Arn": arn})
 
 

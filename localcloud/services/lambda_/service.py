@@ -18,7 +18,7 @@ from localcloud.services.lambda_.event_sources.sqs import SqsEventSource
 from localcloud.services.lambda_.event_sources.streams import DynamoDBEventSource, KinesisEventSource
 from localcloud.services.lambda_.function_logs import LogStreams
 from localcloud.services.lambda_.invoker import Invoker, encode
-from localcloud.services.lambda_.runtime import LambdaFunction, follow_into_threads, follow_threads
+from localcloud.services.lambda_.runtime import LambdaFunction, call_turn, follow_into_threads, follow_threads
 from localcloud.services.lambda_.versions import Versions
 
 if TYPE_CHECKING:
@@ -68,6 +68,13 @@ class Lambda:
         self.functions[function.logical_id] = function
         if dead_letter_arn:
             self.invoker.config(function).dead_letter = dead_letter_arn
+
+    def waited(self, seconds: float) -> float:
+        """The calling thread waits ``seconds`` of virtual time for nothing (a connection timing
+        out): move its cursor past them, as a synchronous call's end does. When it started waiting."""
+        with call_turn(self.kernel.clock) as call:
+            call.waited_until(call.at + seconds)
+            return call.at
 
     def add_event_source(
         self, logical_id: str, mapping_id: str, function: LambdaFunction, props: dict[str, Any]

@@ -19,3 +19,10 @@ def log_group(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisio
         logs.put_retention_policy(logGroupName=name, retentionInDays=int(props["RetentionInDays"]))
     arn = f"arn:{cloud.partition}:logs:{cloud.region}:{cloud.account}:log-group:{name}:*"
     return Provisioned(name, {"Arn": arn})
+
+
+@provisions("AWS::Logs::LogStream")
+def log_stream(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
+    name = props.get("LogStreamName") or cloud.physical_name(logical_id, 512)
+    cloud.admin_client("logs").create_log_stream(logGroupName=props["LogGroupName"], logStreamName=name)
+    return Provisioned(name)

@@ -44,6 +44,10 @@ def bucket(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned
     if _true(props.get("ObjectLockEnabled")):
         options["ObjectLockEnabledForBucket"] = True
     s3.create_bucket(Bucket=name, **options)
+    if props.get("Tags"):
+        # CDK's built-in custom resources read them (auto-delete-objects, a deployment's ownership).
+        tags = [{"Key": tag["Key"], "Value": str(tag["Value"])} for tag in props["Tags"]]
+        s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": tags})
     if "VersioningConfiguration" in props:
         s3.put_bucket_versioning(
             Bucket=name, VersioningConfiguration={"Status": props["VersioningConfiguration"]["Status"]}

@@ -158,6 +158,30 @@ def _start(
 from localcloud.services.stepfunctions import observe, provision  # noqa: E402  (they need nothing from here)
 
 
+def _answer_heartbeat(kernel: Kernel, call: AwsCall) -> tuple[int, dict[str, Any]] | None:
+    from localcloud.services.stepfunctions.calls import answer_heartbeat
+
+    return answer_heartbeat(kernel, call.params)
+
+
+def _answer_task_failure(kernel: Kernel, call: AwsCall) -> tuple[int, dict[str, Any]] | None:
+    from localcloud.services.stepfunctions.calls import answer_task_failure
+
+    return answer_task_failure(kernel, call.params)
+
+
+def _answer_stop(kernel: Kernel, call: AwsCall) -> tuple[int, dict[str, Any]] | None:
+    from localcloud.services.stepfunctions.calls import answer_stop
+
+    return answer_stop(kernel, call.params)
+
+
+def _check_callback(kernel: Kernel, operation: str, params: dict[str, Any]) -> None:
+    from localcloud.services.stepfunctions.calls import check_callback
+
+    check_callback(kernel, operation, params)
+
+
 def _iam_resource(params: dict[str, Any], where: tuple[str, str, str]) -> str | None:
     if params.get("taskToken"):
         # SendTaskSuccess and its kin are authorized on the state machine the token belongs to.
@@ -170,7 +194,13 @@ SERVICE = Service.of(
     provision,
     observe,
     state=_new_engine,
-    answers={"stepfunctions.StartSyncExecution": _answer_start_sync},
+    answers={
+        "stepfunctions.StartSyncExecution": _answer_start_sync,
+        "stepfunctions.SendTaskHeartbeat": _answer_heartbeat,
+        "stepfunctions.SendTaskFailure": _answer_task_failure,
+        "stepfunctions.StopExecution": _answer_stop,
+    },
+    checks={"stepfunctions": _check_callback},
     target=Target("stepfunctions", _start),
     iam_resources={"states": _iam_resource},
 )

@@ -60,6 +60,10 @@ class Run:
         return self.moto.exec_worker.env
 
     def finish(self) -> None:
+        stopped = self.env.program_state() if self.env is not None else None
+        if stopped is not None and hasattr(stopped, "stop_date") and self.moto.error is None:
+            # StopExecution's error and cause, which DescribeExecution shows (moto drops them).
+            self.moto.error, self.moto.cause = stopped.error, stopped.cause
         self.span.outcome = str(self.moto.exec_status.value)
         self.span.ended = self.cloud.clock.elapsed()
         if self.moto.error:

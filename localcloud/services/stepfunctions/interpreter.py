@@ -79,6 +79,7 @@ def install() -> None:
         CallbackPoolManager,
         HeartbeatEndpoint,
     )
+    from moto.stepfunctions.parser.asl.eval.environment import Environment
     from moto.stepfunctions.parser.asl.jsonata import jsonata as moto_jsonata
     from moto.stepfunctions.parser.backend.execution import Execution
     from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
@@ -88,6 +89,7 @@ def install() -> None:
     _replace(Execution, "start", _execution_start, anywhere=True)
     _replace(ExecutionWorker, "stop", _worker_stop, anywhere=True)
     _replace(Program, "eval", _program_eval)
+    _replace(Environment, "set_error", _set_error)
     _replace(ExecutionState, "_evaluate_with_timeout", _evaluate_on_own_thread)
     _replace(ExecutionState, "_handle_catch", _handle_catch)
     _replace(CommonStateField, "_eval_body", _traced_state)
@@ -230,6 +232,16 @@ def _program_eval(original: Callable[..., Any], self: Any, env: Any) -> None:
     if self.timeout_seconds is not None and not env.is_frame() and run is not None:
         run.deadline = run.cloud.clock.now() + timedelta(seconds=self.timeout_seconds.timeout_seconds)
     EvalComponent.eval(self, env)
+
+
+def _set_error(original: Callable[..., Any], self: Any, error: Any) -> None:
+    """An execution that has timed out or been stopped stays so: the task it was waiting in fails
+    when it wakes (States.Timeout), and moto would let that failure turn it FAILED."""
+    from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped, ProgramTimedOut
+
+    if isinstance(self.program_state(), ProgramTimedOut | ProgramStopped):
+        return
+    original(self, error)
 
 
 # ---------------------------------------------------------------------------------------- tasks
@@ -495,8 +507,9 @@ def _add_task_token(original: Callable[..., Any], self: Any, callback_id: str) -
 
 
 def _callback_wait(original: Callable[..., Any], self: Any, timeout: float | None = None) -> Any:
+    run = _run()
     _wait(
-        None,
+        run.env if run is not None else None,  # a stopped execution stops waiting
         ready=self._notify_event.is_set,
         due=_in(timeout) if timeout is not None else None,
         deadline=True,

@@ -11,6 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from localcloud.errors import LocalCloudError
+from localcloud.lib.event_patterns import compile_pattern
+
 if TYPE_CHECKING:
     from localcloud.core.kernel import Kernel, Pollable
     from localcloud.services.lambda_.runtime import LambdaFunction
@@ -33,8 +36,20 @@ class MappingSettings:
             batch_size=int(props.get("BatchSize", default_batch_size)),
             batching_window=int(props.get("MaximumBatchingWindowInSeconds", 0)),
             report_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
-            filters=[json.loads(f["Pattern"]) for f in props.get("FilterCriteria", {}).get("Filters", [])],
+            filters=[_filter(f["Pattern"]) for f in props.get("FilterCriteria", {}).get("Filters", [])],
         )
+
+
+def _filter(text: str) -> dict[str, Any]:
+    """One filter's pattern, refused as Lambda refuses it when the mapping is created."""
+    try:
+        pattern = json.loads(text)
+        compile_pattern(pattern)
+    except ValueError as error:
+        raise LocalCloudError(
+            f"event source mapping filter {text}: Invalid filter pattern definition ({error})"
+        ) from None
+    return pattern
 
 
 EventSourceFactory = Callable[["Kernel", str, "LambdaFunction", dict[str, Any]], "Pollable"]

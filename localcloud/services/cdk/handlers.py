@@ -1,0 +1,204 @@
+"""What CDK's built-in custom resources share offline: the handler function behind a ``ServiceToken``
+(whose role the calls run as), the role's permission for a call its handler would make, and the
+Delete events CloudFormation sends them when the stack goes.
+
+Their handlers (Node.js, or Python shelling out to the AWS CLI of a layer) are not run: each
+resource's module does natively what its handler does on AWS, with the calls made to moto.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from localcloud.core.iam import access_denied
+from localcloud.core.trace import Span
+from localcloud.errors import LocalCloudError
+
+if TYPE_CHECKING:
+    from localcloud.core.kernel import Kernel
+
+log = logging.getLogger("localcloud.cdk")
+
+
+class CustomResourceFailed(LocalCloudError):
+    """A built-in custom resource's handler would have answered FAILED; names the resource and why."""
+
+    def __init__(self, logical_id: str, resource_type: str, reason: str) -> None:
+        super().__init__(f"{logical_id} ({resource_type}) failed: {reason}")
+        self.logical_id = logical_id
+        self.resource_type = resource_type
+
+
+@dataclass(frozen=True)
+class Handler:
+    """The function a custom resource's ``ServiceToken`` names: its calls run as its role."""
+
+    kernel: Kernel
+    logical_id: str
+    resource_type: str
+    role_arn: str
+    name: str
+
+    @classmethod
+    def of(cls, kernel: Kernel, logical_id: str, resource_type: str, props: dict[str, Any]) -> Handler:
+        token = props.get("ServiceToken")
+        try:
+            function = kernel.service("lambda").function(token)
+        except LocalCloudError:
+            raise CustomResourceFailed(
+                logical_id, resource_type, f"its ServiceToken {token!r} is not a function of this stack"
+            ) from None
+        return cls(kernel, logical_id, resource_type, function.role_arn, function.name)
+
+    @contextmanager
+    def request(self, request_type: str, detail: str, *, as_role: bool = True) -> Iterator[Span]:
+        """One request (``Create``, ``Delete``) as a ``custom-resource`` span; the SDK calls inside
+        run as the handler's role (``as_role``) and any failure is this resource's
+        :class:`CustomResourceFailed`."""
+        kernel = self.kernel
+        span = kernel.trace.record(
+            "custom-resource",
+            "cloudformation",
+            self.logical_id,
+            f"{request_type} {detail}",
+            at=kernel.clock.elapsed(),
+        )
+        try:
+            if as_role:
+                with kernel.acting_as(self.role_arn, self.name, span.id):
+                    yield span
+            else:
+                yield span
+        except CustomResourceFailed:
+            span.outcome = "FAILED"
+            raise
+        except (ClientError, LocalCloudError) as error:
+            span.outcome = "FAILED"
+            raise CustomResourceFailed(self.logical_id, self.resource_type, str(error)) from None
+
+    def authorize(
+        self, action: str, resource: str, *, policy_of: str | None = None, span: Span | None = None
+    ) -> None:
+        """Refuse ``action`` on ``resource`` unless the role may: an identity policy allows it, or the
+        resource policy kept for ``policy_of`` (a bucket's ARN) names the role, as AWS decides within
+        one account; an explicit deny in either wins. For calls the SDK hook cannot judge alone."""
+        kernel = self.kernel
+        if not kernel.enforce_iam:
+            return
+        decision = kernel.iam.decide(self.role_arn, action, resource)
+        allowed, reason = decision.allowed, decision.reason
+        if policy_of is not None and "explicit deny" not in reason:
+            verdict = _resource_policy(kernel, policy_of, self.role_arn, action, resource)
+            if verdict == "Deny":
+                allowed, reason = False, "with an explicit deny in a resource-based policy"
+            elif verdict == "Allow":
+                allowed = True
+        if allowed:
+            return
+        kernel.trace.record(
+            "denied",
+            self.name,
+            action.split(":")[0],
+            f"{action} on {resource}",
+            at=kernel.clock.elapsed(),
+            parent=span.id if span else None,
+            outcome="AccessDenied",
+        )
+        prefix, operation = action.split(":")
+        raise access_denied(prefix, operation, self.role_arn, self.name, action, resource, reason)
+
+
+def _resource_policy(kernel: Kernel, policy_of: str, role_arn: str, action: str, resource: str) -> str | None:
+    """``Deny``, ``Allow`` or None: what the resource policy says to ``role_arn`` about the call."""
+    context = {"aws:securetransport": "true", "aws:principalarn": role_arn}
+    verdict = None
+    for statement in kernel.iam.resource.get(policy_of, []):
+        if not (
+            _names_role(statement.principal, role_arn)
+            and statement.covers_action(action)
+            and statement.covers_resource(resource)
+            and statement.conditions_hold(context, lambda *_: None)
+        ):
+            continue
+        if statement.effect == "Deny":
+            return "Deny"
+        verdict = "Allow"
+    return verdict
+
+
+def _names_role(principal: Any, role_arn: str) -> bool:
+    if principal == "*":
+        return True
+    named = principal.get("AWS", []) if isinstance(principal, dict) else []
+    return any(p in ("*", role_arn) for p in ([named] if isinstance(named, str) else named))
+
+
+class BuiltIns:
+    """The Update and Delete events of the built-in custom resources: Update when a redeploy changed
+    them, Delete when the stack is deleted (the cloud's teardown, ``stop``; a test may delete one
+    resource, or all, before)."""
+
+    def __init__(self, kernel: Kernel) -> None:
+        self.kernel = kernel
+        self._deletes: dict[str, Callable[[], None]] = {}
+        self._updates: dict[str, Callable[[], None]] = {}
+
+    def on_delete(self, logical_id: str, delete: Callable[[], None]) -> None:
+        self._deletes[logical_id] = delete
+
+    def on_update(self, logical_id: str, update: Callable[[], None]) -> None:
+        self._updates[logical_id] = update
+
+    def update(self, logical_ids: Iterable[str]) -> dict[str, str]:
+        """Send Update, in creation order, to those of ``logical_ids`` that take one: what a
+        redeploy does once the kept data is written back, as CloudFormation updates the changed
+        resources of a stack whose data stays. Logical id -> why, for each that failed."""
+        wanted, failed = set(logical_ids), {}
+        for logical_id, update in self._updates.items():
+            if logical_id in wanted:
+                try:
+                    update()
+                except LocalCloudError as error:
+                    failed[logical_id] = str(error)
+        return failed
+
+    def delete(self, name: str | None = None) -> list[str]:
+        """Send Delete to the built-in custom resource ``name`` (logical id or construct path), or to
+        every one not yet deleted, in reverse creation order as a stack deletion does; the logical
+        ids deleted. A failure is the resource's :class:`CustomResourceFailed`."""
+        if name is None:
+            logical_ids = list(reversed(self._deletes))
+        else:
+            logical_id = self.kernel.logical_id(name)
+            if logical_id not in self._deletes:
+                raise LocalCloudError(
+                    f"{name}: not a CDK built-in custom resource of {self.kernel.stack_name}"
+                )
+            logical_ids = [logical_id]
+        for logical_id in logical_ids:
+            self._deletes.pop(logical_id)()
+        return logical_ids
+
+    def tear_down(self) -> None:
+        """The stack's deletion at ``stop``, while IAM still applies (not at a redeploy's swap): each
+        remaining Delete, a failure logged, not raised."""
+        for logical_id in list(reversed(self._deletes)):
+            try:
+                self._deletes.pop(logical_id)()
+            except LocalCloudError as error:
+                log.warning("deleting the stack: %s", error)
+
+
+def built_ins(kernel: Kernel) -> BuiltIns:
+    return kernel.service("cdk")
+
+
+def true(value: Any, default: str) -> bool:
+    """A CloudFormation boolean property, which CDK renders as a string or a JSON boolean."""
+    return str(default if value is None else value).lower() == "true"

@@ -1,0 +1,206 @@
+"""Every line ``serve`` prints under ``Try:`` works as printed, for every registered stack.
+
+The lines are made as ``serve`` makes them, for the doors a :class:`LocalServer` opens (never
+started: no thread, no sockets read), and replayed in order through those same doors in-process: a
+curl line as curl would send it (``$TOKEN`` expanded as the shell would), an AWS CLI line as the
+CLI would call the operation, signed, through the AWS endpoint (each kind of AWS line once, and
+every invocation whose payload a stack's output describes). So the check costs one fresh cloud per stack with a front door,
+and no subprocess.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from urllib.parse import parse_qsl, urlsplit
+
+import botocore.session
+import pytest
+from botocore.awsrequest import AWSResponse
+
+from localcloud.aws_endpoint.door import aws_door
+from localcloud.lib.http import HttpRequest
+from localcloud.server import LocalServer
+from localcloud.try_lines import EXAMPLE, TOKEN_VARIABLE, door_lines, output_lines
+from patterns.registry import PATTERNS
+from scenarios import stack_parameters
+
+pytestmark = pytest.mark.e2e
+
+#: Front-door resource types: a stack with none is not served, so prints no line.
+SERVED = {"AWS::ApiGateway::RestApi", "AWS::CloudFront::Distribution"}
+#: Lines whose answer is a refusal a person needs more than the line to avoid, why, and what the
+#: printed outputs must say about it.
+NEEDS_MORE = {
+    ("ScalableWebhookStack", "POST /prod/webhooks"): (
+        401,
+        "a webhook is signed over a timestamp, which a printed line cannot carry fresh",
+        "X-Webhook-Signature: sha256=<hex HMAC-SHA256",
+    ),
+}
+#: The kinds of AWS CLI line (``sqs send-message``...) replayed so far: one template makes each
+#: kind for every stack, so each is replayed once in the module (and every invocation with a payload
+#: from the stack's outputs).
+_REPLAYED: set[str] = set()
+#: One session for every client: its service models load once.
+_SESSION = botocore.session.get_session()
+STACKS = [
+    pytest.param(pattern.id, stack_name, id=stack_name)
+    for pattern in PATTERNS
+    for variant, stack_name in pattern.stacks()
+]
+
+
+@pytest.mark.parametrize(("pattern_id", "stack_name"), STACKS)
+def test_every_printed_line_works(cloud_assembly, run, pattern_id, stack_name):
+    from localcloud.core.assembly import load_stack
+
+    artifact = load_stack(cloud_assembly.directory, stack_name)
+    if not SERVED & {r["Type"] for r in artifact.template["Resources"].values()}:
+        pytest.skip(f"{stack_name} has no front door: serve refuses it and prints no line")
+    with stack_parameters(pattern_id) as parameters:
+        cloud = run(artifact, parameters=parameters)
+        with LocalServer(cloud, real_time=False, extra_doors=[aws_door(0)]) as server:
+            doors = {door.kind: door for door in server.front_doors}
+            lines = [line for door in server.front_doors for line in door_lines(cloud, door)]
+            aws = [line for line in lines if " aws --endpoint-url " in f" {line}"]
+            shell = {TOKEN_VARIABLE: ""}
+            for line in aws:
+                kind = " ".join(shlex.split(line.rpartition("| ")[2])[5:7])
+                described = line.startswith("printf") and not line.startswith("printf '%s' '{}'")
+                if kind in _REPLAYED and not described:
+                    continue
+                _REPLAYED.add(kind)
+                answer = replay_aws(doors["aws"], line)
+                token = json.loads(answer.get("Payload", b"{}") or b"{}").get("token")
+                shell[TOKEN_VARIABLE] = token or shell[TOKEN_VARIABLE]
+            answers = {}
+            for line in lines:
+                if line.startswith("curl "):
+                    door = next(
+                        d for d in server.front_doors if line.split()[4].startswith(d.url.rstrip("/"))
+                    )
+                    request = curl_request(line, shell)
+                    answers[f"{request.method} {request.path}"] = door.dispatch(request)
+    assert answers, f"{stack_name} is served but prints no curl line"
+    if any(f"${TOKEN_VARIABLE}" in line for line in lines):
+        assert shell[TOKEN_VARIABLE], "a route needs a token, and a printed line gets one"
+        assert any("token" in line for line in output_lines(cloud)), "the outputs say how to get a token"
+    for call, answer in answers.items():
+        expected, why, told = NEEDS_MORE.get((stack_name, call), (None, "", ""))
+        if expected is not None:
+            assert answer.status == expected, why
+            assert told in "\n".join(output_lines(cloud)), "the outputs say what the line lacks"
+            continue
+        body = answer.body.decode(errors="replace")
+        found_nothing = answer.status == 404 and EXAMPLE in body
+        assert answer.status < 400 or found_nothing, f"{call}: {answer.status} {body[:300]}"
+
+
+def curl_request(line: str, shell: dict[str, str]) -> HttpRequest:
+    """The request curl sends for ``line``: its ``-X``, ``-H`` and ``-d`` after the shell's word
+    splitting; ``$VAR`` only inside double quotes, the one place the printed lines use it."""
+    words = shlex.split(line, posix=True)
+    for index, word in enumerate(words):
+        for name, value in shell.items():
+            word = word.replace(f"${name}", value)
+        words[index] = word
+    assert words[:2] == ["curl", "-i"], line
+    method, headers, body, url = "GET", {}, b"", None
+    rest = iter(words[2:])
+    for word in rest:
+        if word == "-X":
+            method = next(rest)
+        elif word == "-H":
+            name, _, value = next(rest).partition(":")
+            headers.setdefault(name.strip(), []).append(value.strip())
+        elif word == "-d":
+            body = next(rest).encode()
+            method = method if method != "GET" else "POST"
+        else:
+            url = word
+    assert url is not None, line
+    assert not set("{}[]") & set(url), f"curl expands braces and brackets in a URL as globs: {line}"
+    parts = urlsplit(url)
+    return HttpRequest(method, parts.path, headers, {}, body)
+
+
+def replay_aws(door, line: str) -> dict:
+    """Call the operation an ``aws --endpoint-url URL --region R <service> <command> ...`` line
+    names, with its options as the CLI maps them (JSON for structures and lists, a blob from
+    ``fileb:///dev/stdin``, which a leading ``printf '%s' '...' |`` feeds), signed, through the AWS
+    endpoint."""
+    words = shlex.split(line)
+    stdin = b""
+    if words[0] == "printf":
+        assert words[1] == "%s" and words[3] == "|", line
+        stdin, words = words[2].encode(), words[4:]
+    assert words[:2] == ["aws", "--endpoint-url"] and words[3] == "--region", line
+    url, region, service, command = words[2], words[4], words[5], words[6]
+    client = _SESSION.create_client(
+        service,
+        region_name=region,
+        endpoint_url=url,
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+    operation = client.meta.service_model.operation_model(
+        next(name for name in client.meta.service_model.operation_names if _folded(name) == _folded(command))
+    )
+    members = {_folded(name): (name, shape) for name, shape in operation.input_shape.members.items()}
+    params, rest = {}, iter(words[7:])
+    for word in rest:
+        if word.startswith("--"):
+            name, shape = members[_folded(word)]
+            value = next(rest)
+            kind = shape.type_name
+            params[name] = json.loads(value) if kind in {"structure", "list", "map"} else value
+            if kind == "blob":
+                assert value == "fileb:///dev/stdin", "a blob as v1 and v2 of the CLI read it alike"
+                params[name] = stdin
+    client.meta.events.register("before-send", lambda request, **_: _dispatched(door, request))
+    answer = getattr(client, _snake(operation.name))(**params)
+    if "Payload" in answer:
+        answer["Payload"] = answer["Payload"].read()
+    return answer
+
+
+def _dispatched(door, prepared) -> AWSResponse:
+    parts = urlsplit(prepared.url)
+    query: dict[str, list[str]] = {}
+    for name, value in parse_qsl(parts.query, keep_blank_values=True):
+        query.setdefault(name, []).append(value)
+    headers = {
+        name: [value.decode() if isinstance(value, bytes) else value]
+        for name, value in prepared.headers.items()
+    }
+    body = prepared.body or b""
+    request = HttpRequest(
+        prepared.method, parts.path or "/", headers, query, body if isinstance(body, bytes) else body.encode()
+    )
+    answer = door.dispatch(request)
+    flat = {name: ", ".join(values) for name, values in answer.headers.items()}
+    raw = _Raw(answer.body)
+    return AWSResponse(prepared.url, answer.status, flat, raw)
+
+
+class _Raw:
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def stream(self, **_):
+        yield self._body
+
+    def read(self, *_):
+        body, self._body = self._body, b""
+        return body
+
+
+def _folded(name: str) -> str:
+    return name.replace("-", "").replace("_", "").lower()
+
+
+def _snake(name: str) -> str:
+    from botocore import xform_name
+
+    return xform_name(name)
