@@ -1,5 +1,19 @@
 # Task runner. `make demo` and `make test` set everything up themselves on a machine with python3 and npm.
-PYTHON ?= python3
+# The interpreter minor version the tests run on; patterns/defaults.py's Lambda runtime must match it.
+PYTHON_VERSION := 3.13
+# python3.13 on PATH if it runs (a pyenv shim may not), else pyenv's 3.13, else python3 with a warning.
+ifndef PYTHON
+PYTHON := $(shell \
+  if python$(PYTHON_VERSION) -c '' >/dev/null 2>&1; then echo python$(PYTHON_VERSION); \
+  elif p=$$(pyenv prefix $(PYTHON_VERSION) 2>/dev/null) && [ -x "$$p/bin/python$(PYTHON_VERSION)" ]; \
+  then echo "$$p/bin/python$(PYTHON_VERSION)"; else echo python3; fi)
+endif
+PYTHON_FOUND := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+ifneq ($(PYTHON_FOUND),$(PYTHON_VERSION))
+$(warning WARNING: the tests run on $(PYTHON) (Python $(PYTHON_FOUND)), not on Python $(PYTHON_VERSION), \
+  which the functions declare; install python$(PYTHON_VERSION) (or pyenv's $(PYTHON_VERSION)) to match. \
+  The local cloud warns once per function meanwhile.)
+endif
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 CDK := PATH="$(BIN):$$PATH" npx --no-install cdk
@@ -11,13 +25,20 @@ AWS_PORT ?=
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_VERSION_CHECK := 1
 
-.PHONY: install demo serve synth test grants mutate lint format bench lock clean
+.PHONY: FORCE install demo serve synth test grants mutate lint format bench lock clean
 
 install: $(VENV)/.installed node_modules/.installed ## Python venv and the pinned CDK CLI
 
+# The venv is rebuilt from scratch when the interpreter's minor version changes (rm removes a symlink, not its target).
+ifneq ($(shell cat $(VENV)/.python-version 2>/dev/null),$(PYTHON_FOUND))
+$(VENV)/.installed: FORCE
+endif
+
 $(VENV)/.installed: requirements.lock
+	[ "$$(cat $(VENV)/.python-version 2>/dev/null)" = "$(PYTHON_FOUND)" ] || rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	echo $(PYTHON_FOUND) > $(VENV)/.python-version
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -68,3 +89,5 @@ lock: ## Re-pin every Python package from the direct pins in pyproject.toml
 
 clean:
 	rm -rf $(VENV) node_modules cdk.out .pytest_cache .ruff_cache
+
+FORCE:

@@ -90,6 +90,11 @@ def main(argv: list[str] | None = None) -> int:
         help="also print what the functions print (their log lines, EMF metrics) and what moto logs; "
         "without it they reach only the log groups, and failures show in the trace",
     )
+    serve.add_argument(
+        "--strict-runtime",
+        action="store_true",
+        help="refuse to run a function whose Python version is not this interpreter's (else a warning)",
+    )
     args = parser.parse_args(argv)
     if args.watch and args.assembly:
         parser.error("--watch synthesizes the app on each change: give --app or a cdk.json, not --assembly")
@@ -121,7 +126,11 @@ def _serve(args: argparse.Namespace) -> int:
         stack_name = stack_named(assembly, args.target)
         # Served, the cloud starts at now (the default): what curl, openssl or a browser sends (a
         # signed timestamp, a token's expiry) is checked against the caller's time.
-        cloud = LocalCloud(load_stack(assembly, stack_name), parameters=_parameters(args.parameter))
+        cloud = LocalCloud(
+            load_stack(assembly, stack_name),
+            parameters=_parameters(args.parameter),
+            strict_runtime=args.strict_runtime,
+        )
         extra = [] if args.aws_port is None else [aws_door(args.aws_port)]
         with cloud, LocalServer(cloud, host=args.host, port=args.port, extra_doors=extra) as server:
             server.on_request = _printer(console, server, args)

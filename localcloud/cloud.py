@@ -49,6 +49,7 @@ class LocalCloud:
         start: datetime | None = None,
         parameters: dict[str, Any] | None = None,
         enforce_iam: bool = True,
+        strict_runtime: bool = False,
     ) -> None:
         self.kernel = Kernel(
             artifact,
@@ -58,6 +59,7 @@ class LocalCloud:
             start=start,
             parameters=parameters,
             enforce_iam=enforce_iam,
+            strict_runtime=strict_runtime,
         )
 
     @classmethod

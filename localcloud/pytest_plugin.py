@@ -43,7 +43,7 @@ def pytest_load_initial_conftests(
 def local_cloud_for(request: pytest.FixtureRequest) -> Iterator[Callable[..., LocalCloud]]:
     """Start a local cloud for a CDK stack: ``local_cloud_for(stack)``, ``local_cloud_for(app,
     "MyStack")`` or ``local_cloud_for("cdk.out", "MyStack")``; keyword arguments go to
-    ``LocalCloud`` (``enforce_iam``, ``parameters``, ``start``). The cloud stops when the test ends;
+    ``LocalCloud`` (``enforce_iam``, ``parameters``, ``start``, ``strict_runtime``). The cloud stops when the test ends;
     when it fails, its report shows the cloud's trace."""
     clouds: list[LocalCloud] = []
     setattr(request.node, CLOUDS, clouds)

@@ -284,6 +284,7 @@ def _like(cloud: LocalCloud, artifact: StackArtifact, moment: Any) -> LocalCloud
         start=moment,
         parameters=cloud.kernel.parameter_overrides,
         enforce_iam=cloud.enforce_iam,
+        strict_runtime=cloud.kernel.strict_runtime,
     )
 
 

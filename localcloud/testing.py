@@ -30,7 +30,8 @@ def cloud_for(target: Any, stack_name: str | None = None, **kwargs: Any) -> Loca
     """A local cloud, not yet started, for ``target``: a CDK ``Stack``; an ``App`` (or ``Stage``)
     and the name of one of its stacks; or a cloud assembly directory (``cdk.out``) and a stack
     name. ``stack_name`` may be left out when there is only one stack. ``kwargs`` go to
-    :class:`~localcloud.LocalCloud` (``enforce_iam``, ``parameters``, ``start``).
+    :class:`~localcloud.LocalCloud` (``enforce_iam``, ``parameters``, ``start``,
+    ``strict_runtime``).
 
     An ``App`` is synthesized once: the CDK keeps its assembly, so asking again is free.
     """

@@ -55,6 +55,7 @@ class Kernel:
         start: datetime | None = None,
         parameters: dict[str, Any] | None = None,
         enforce_iam: bool = True,
+        strict_runtime: bool = False,
     ) -> None:
         self.artifact = artifact
         self.stack_name = artifact.name
@@ -62,6 +63,8 @@ class Kernel:
         self.account = account
         self.partition = "aws"
         self.enforce_iam = enforce_iam
+        self.strict_runtime = strict_runtime
+        """A function declaring another Python than this interpreter's is an error, not a warning."""
         self.clock = VirtualClock(start)
         self.trace = Trace()
         self.iam = PolicyEngine()

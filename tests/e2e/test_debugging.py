@@ -109,7 +109,7 @@ def debug_stack(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
     function = lambda_.Function(
         stack,
         "Handler",
-        runtime=lambda_.Runtime.PYTHON_3_14,
+        runtime=lambda_.Runtime.PYTHON_3_13,
         handler="handler.handler",
         code=lambda_.Code.from_asset(str(code)),
     )
@@ -118,8 +118,10 @@ def debug_stack(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
 
 
 def _stopped_at(output: str, handler: Path) -> None:
-    """pdb stopped on the line after ``breakpoint()`` of the source file, and answered from its frame."""
-    assert f"> {handler}({line_of(handler, 'breakpoint()') + 1})handler()" in output, output
+    """pdb stopped at ``breakpoint()`` of the source file (from Python 3.13 on the call's own line, before
+    on the line after it), and answered from its frame."""
+    line = line_of(handler, "breakpoint()") + (0 if sys.version_info >= (3, 13) else 1)
+    assert f"> {handler}({line})handler()" in output, output
     assert "'abcabcabcabc'" in output, output
 
 

@@ -128,7 +128,7 @@ def test_a_caller_that_would_die_waiting_is_refused():
     hasty = lambda_.Function(
         stack,
         "Hasty",
-        runtime=lambda_.Runtime.PYTHON_3_14,
+        runtime=lambda_.Runtime.PYTHON_3_13,
         handler="caller.handler",
         code=lambda_.Code.from_inline("def handler(event, context): pass"),
         timeout=Duration.seconds(2),

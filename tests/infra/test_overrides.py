@@ -339,24 +339,24 @@ def test_runtime_and_architecture_reach_the_function_and_its_layers():
         "Fn",
         code_dir="scalable_webhook",
         handler="worker.handler",
-        runtime=lambda_.Runtime.PYTHON_3_13,
+        runtime=lambda_.Runtime.PYTHON_3_12,
         architecture=lambda_.Architecture.X86_64,
     )
     PatternFunction(stack, "House", code_dir="scalable_webhook", handler="receiver.handler")
     template = App.of(stack).synth().get_stack_by_name("Overrides").template
     props = template["Resources"][stack.get_logical_id(fn.node.default_child)]["Properties"]
-    assert (props["Runtime"], props["Architectures"]) == ("python3.13", ["x86_64"])
+    assert (props["Runtime"], props["Architectures"]) == ("python3.12", ["x86_64"])
     layers = {
         tuple(p["CompatibleRuntimes"]) + tuple(p["CompatibleArchitectures"])
         for p in properties_of(template, "AWS::Lambda::LayerVersion").values()
     }
-    assert layers == {("python3.13", "x86_64"), ("python3.14", "arm64")}, "a shared layer per platform"
+    assert layers == {("python3.12", "x86_64"), ("python3.13", "arm64")}, "a shared layer per platform"
     parameters = {
         p["Default"] for p in template["Parameters"].values() if "powertools" in p.get("Default", "")
     }
     assert parameters == {
-        "/aws/service/powertools/python/x86_64/python3.13/latest",
-        "/aws/service/powertools/python/arm64/python3.14/latest",
+        "/aws/service/powertools/python/x86_64/python3.12/latest",
+        "/aws/service/powertools/python/arm64/python3.13/latest",
     }
 
 
@@ -364,18 +364,18 @@ def test_a_pinned_powertools_layer_of_another_platform_is_refused():
     app = App(
         builtin_cloud_formation_validation=False,
         context={
-            "powertools_layer_arn": "arn:aws:lambda:us-east-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python314-arm64:7"
+            "powertools_layer_arn": "arn:aws:lambda:us-east-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-arm64:7"
         },
     )
     stack = Stack(app, "Overrides")
     PatternFunction(stack, "House", code_dir="scalable_webhook", handler="worker.handler")
-    with pytest.raises(ValueError, match=r"not a layer for python3\.13 on x86_64"):
+    with pytest.raises(ValueError, match=r"not a layer for python3\.12 on x86_64"):
         PatternFunction(
             stack,
             "Other",
             code_dir="scalable_webhook",
             handler="worker.handler",
-            runtime=lambda_.Runtime.PYTHON_3_13,
+            runtime=lambda_.Runtime.PYTHON_3_12,
             architecture=lambda_.Architecture.X86_64,
         )
 

@@ -81,7 +81,7 @@ def test_function_has_house_defaults(template):
     template.has_resource_properties(
         "AWS::Lambda::Function",
         {
-            "Runtime": "python3.14",
+            "Runtime": "python3.13",
             "Architectures": ["arm64"],
             "TracingConfig": {"Mode": "Active"},
             "LoggingConfig": {"LogGroup": Match.any_value()},

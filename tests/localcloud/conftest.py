@@ -19,11 +19,11 @@ FUNCTIONS = Path(__file__).parent / "functions"
 def python_function(
     scope: Stack, construct_id: str, folder: str, handler: str = "handler.handler", **kwargs
 ) -> lambda_.Function:
-    """A function from ``tests/localcloud/functions/<folder>``; any Python runtime runs the same offline."""
+    """A function from ``tests/localcloud/functions/<folder>``, on the Python the tests run on."""
     return lambda_.Function(
         scope,
         construct_id,
-        runtime=lambda_.Runtime.PYTHON_3_14,
+        runtime=lambda_.Runtime.PYTHON_3_13,
         handler=handler,
         code=lambda_.Code.from_asset(str(FUNCTIONS / folder)),
         **kwargs,

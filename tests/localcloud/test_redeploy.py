@@ -64,7 +64,7 @@ def build(stack: Stack, code: Path, *, second: bool) -> None:
     api = lambda_.Function(
         stack,
         "Api",
-        runtime=lambda_.Runtime.PYTHON_3_14,
+        runtime=lambda_.Runtime.PYTHON_3_13,
         handler="handler.handler",
         code=lambda_.Code.from_asset(str(code)),
         environment={"TABLE": items.table_name},

@@ -17,7 +17,7 @@ import pytest
 from localcloud.testing import SYNTH_CONTEXT
 
 #: The apps, by folder name. Each folder's ``app.py`` has ``build(app: aws_cdk.App) -> None``.
-APPS: list[str] = ["zip_site", "cognito_api", "vpc_endpoint", "rest_spec", "tenant_seeder"]
+APPS: list[str] = ["zip_site", "cognito_api", "vpc_endpoint", "rest_spec", "tenant_seeder", "canary"]
 
 pytestmark = pytest.mark.localcloud
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from localcloud.core.iam import arn_or_named
 from localcloud.core.service import Service, Target
 from localcloud.core.targets import DeliveryError, text
-from localcloud.services.lambda_ import provision, stream_origins, warm
+from localcloud.services.lambda_ import provision, stream_origins, versions, warm
 from localcloud.services.lambda_.service import Lambda, answer_invoke
 
 if TYPE_CHECKING:
@@ -35,15 +35,25 @@ def _policy(kernel: Kernel, arn: str) -> tuple[str, list[Any]]:
 
 def _iam_resource(params: dict[str, Any], where: tuple[str, str, str]) -> str | None:
     name = params.get("FunctionName")
-    return None if name is None else arn_or_named(name, where, "lambda", f"function:{name}")
+    if name is None:
+        return None
+    resource = arn_or_named(name, where, "lambda", f"function:{name}")
+    return f"{resource}:{params['Qualifier']}" if params.get("Qualifier") else resource
 
 
 SERVICE = Service.of(
     "lambda",
     provision,
     stream_origins,
+    versions,
     state=Lambda,
-    answers={"lambda.Invoke": answer_invoke},
+    answers={
+        "lambda.Invoke": answer_invoke,
+        "lambda.PublishVersion": versions.answer_publish_version,
+        "lambda.CreateAlias": versions.answer_alias,
+        "lambda.UpdateAlias": versions.answer_alias,
+        "lambda.GetAlias": versions.answer_alias,
+    },
     target=Target("lambda", _invoke, "lambda:InvokeFunction", _policy),
     serving=warm.in_place_while_serving,
     iam_resources={"lambda": _iam_resource},

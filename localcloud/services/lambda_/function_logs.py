@@ -148,7 +148,7 @@ class LogStreams:
     def _stream(self, function: LambdaFunction, group: str, logs: Any) -> str:
         key = (function.arn, function.cold_starts)
         if key not in self.names:
-            name = f"{self.cloud.clock.now():%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}"
+            name = f"{self.cloud.clock.now():%Y/%m/%d}/[{function.version}]{uuid.uuid4().hex}"
             try:
                 logs.create_log_stream(logGroupName=group, logStreamName=name)
             except ClientError as error:

@@ -21,8 +21,10 @@ from typing import TYPE_CHECKING, Any
 
 from localcloud.core.role_use import delivery
 from localcloud.errors import ReadTimedOut, Throttled
+from localcloud.services.lambda_ import runtime_check
 from localcloud.services.lambda_.function_logs import captured
 from localcloud.services.lambda_.runtime import InvocationResult, LambdaFunction, call_turn
+from localcloud.services.lambda_.versions import is_qualified, unqualified
 
 if TYPE_CHECKING:
     from localcloud.core.kernel import Kernel
@@ -86,9 +88,13 @@ class Invoker:
         :mod:`localcloud.services.lambda_.runtime`); raises :class:`Throttled` at reserved concurrency, and
         :class:`ReadTimedOut` when it outlasts the caller's ``read_timeout``."""
         clock = self.cloud.clock
+        versions = self.cloud.service("lambda").versions
+        function = versions.route(function)
+        runtime_warning = runtime_check.check(self.cloud, function)
         with call_turn(clock) as call:
             now = call.at
-            busy = self._busy.setdefault(function.arn, [])
+            # Reserved concurrency is the function's, shared by its versions and aliases.
+            busy = self._busy.setdefault(unqualified(function.arn), [])
             busy[:] = [(start, end) for start, end in busy if end > clock.elapsed()]
             running = sum(1 for start, end in busy if start <= now < end)
             limit = function.reserved_concurrency
@@ -104,6 +110,11 @@ class Invoker:
                 )
                 raise Throttled(f"Rate Exceeded: {function.name} is at its reserved concurrency of {limit}")
             span = self.cloud.trace.record("invoke", source, function.name, at=now, parent=cause)
+            if runtime_warning:
+                span.data["runtime_warning"] = runtime_warning
+            initialized = versions.initialized(function, now)
+            if is_qualified(function):
+                span.data.update(version=function.version, provisioned=initialized)
             goes = delivery(self.cloud, function, span)
             with (
                 captured(self.cloud, function, span.id, deliver=goes.logs),
@@ -114,7 +125,7 @@ class Invoker:
             busy.append((now, ended))
             span.ended = ended
             span.outcome = f"error: {result.error['errorType']}" if result.error else "ok"
-            span.data.update(cold_start=result.cold_start, request_id=result.request_id)
+            span.data.update(cold_start=result.cold_start and not initialized, request_id=result.request_id)
             if result.error:
                 span.data["error"] = result.error["errorMessage"]
             if read_timeout is not None and result.duration > read_timeout:
@@ -221,12 +232,17 @@ class Invoker:
             "timestamp": self.cloud.clock.now().isoformat().replace("+00:00", "Z"),
             "requestContext": {
                 "requestId": event.request_id,
-                "functionArn": f"{event.function.arn}:$LATEST",
+                "functionArn": event.function.arn
+                if is_qualified(event.function)
+                else f"{event.function.arn}:$LATEST",
                 "condition": condition,
                 "approximateInvokeCount": event.attempts,
             },
             "requestPayload": event.payload,
-            "responseContext": {"statusCode": 200, "executedVersion": "$LATEST"},
+            "responseContext": {
+                "statusCode": 200,
+                "executedVersion": result.version if result is not None else event.function.version,
+            },
         }
         if result is not None:
             if result.failed:

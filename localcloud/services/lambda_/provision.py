@@ -107,6 +107,9 @@ def event_source_mapping(cloud: Kernel, logical_id: str, props: dict[str, Any]) 
 
 @provisions("AWS::Lambda::EventInvokeConfig")
 def event_invoke_config(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
-    fn = cloud.service("lambda").function(props["FunctionName"])
+    """The configuration of the version or alias its ``Qualifier`` names (``$LATEST``: the function's)."""
+    qualifier = props.get("Qualifier")
+    name = f"{props['FunctionName']}:{qualifier}" if qualifier else props["FunctionName"]
+    fn = cloud.service("lambda").function(name)
     cloud.service("lambda").invoker.configure(fn, props)
     return Provisioned(logical_id)

@@ -59,6 +59,8 @@ class InvocationResult:
     duration: float = 0.0
     """Virtual seconds the invocation lasted: its own ``duration`` or, if later, the end of the
     latest synchronous call it made."""
+    version: str = "$LATEST"
+    """The version that ran (``ExecutedVersion``)."""
 
     @property
     def failed(self) -> bool:
@@ -236,6 +238,8 @@ class LambdaFunction:
     reserved_concurrency: int | None = None
     duration: float = 0.0
     """Virtual seconds each invocation lasts: 0 by default; set it to see concurrency over time."""
+    version: str = "$LATEST"
+    """A published version's number (its ``arn`` then ends with it); see :mod:`.versions`."""
     _modules: dict[str, ModuleType] | None = field(default=None, repr=False)
     _entry: Any = field(default=None, repr=False)
     _names: frozenset[str] | None = field(default=None, repr=False)
@@ -268,12 +272,12 @@ class LambdaFunction:
         invocation.environ = {**_process_environ(), **self._lambda_environment(request_id)}
         context = LambdaContext(
             function_name=self.name,
-            function_version="$LATEST",
+            function_version=self.version,
             invoked_function_arn=self.arn,
             memory_limit_in_mb=self.memory_size,
             aws_request_id=request_id,
             log_group_name=self.log_group_name,
-            log_stream_name=f"{clock.now():%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}",
+            log_stream_name=f"{clock.now():%Y/%m/%d}/[{self.version}]{uuid.uuid4().hex}",
             _deadline=call.at + self.timeout,
             _clock=clock,
         )
@@ -297,7 +301,7 @@ class LambdaFunction:
             _running.remove(invocation)
             _cursor.reset(token)
         duration = max(self.duration, invocation.latest - invocation.start)
-        return InvocationResult(payload, error, cold, request_id, duration)
+        return InvocationResult(payload, error, cold, request_id, duration, self.version)
 
     # ------------------------------------------------------------------------------------- isolation
 
@@ -379,7 +383,7 @@ class LambdaFunction:
         return {
             **self.environment,
             "AWS_LAMBDA_FUNCTION_NAME": self.name,
-            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_VERSION": self.version,
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.memory_size),
             "AWS_LAMBDA_LOG_GROUP_NAME": self.log_group or f"/aws/lambda/{self.name}",
             "AWS_REGION": region,

@@ -19,6 +19,7 @@ from localcloud.services.lambda_.event_sources.streams import DynamoDBEventSourc
 from localcloud.services.lambda_.function_logs import LogStreams
 from localcloud.services.lambda_.invoker import Invoker, encode
 from localcloud.services.lambda_.runtime import LambdaFunction, call_turn, follow_into_threads, follow_threads
+from localcloud.services.lambda_.versions import Versions
 
 if TYPE_CHECKING:
     from localcloud.core.kernel import Kernel
@@ -42,6 +43,7 @@ class Lambda:
         """By logical id."""
         self.layers: dict[str, Path] = {}
         self.invoker = Invoker(kernel)
+        self.versions = Versions(kernel)
         self.log_streams = LogStreams(kernel)
         # A handler's threads and thread-pool tasks call as the function too, under its invocation's span.
         follow_into_threads(hooks.PRINCIPAL)
@@ -52,10 +54,13 @@ class Lambda:
     def function(self, name: str) -> LambdaFunction:
         """A function by physical name, ARN, logical id or construct path ending (``Pattern/Worker``)."""
         for fn in self.functions.values():
-            if name in (fn.name, fn.arn, fn.logical_id) or name.startswith(f"{fn.arn}:"):
+            if name in (fn.name, fn.arn, fn.logical_id):
                 return fn
+            if name.startswith((f"{fn.arn}:", f"{fn.name}:")):
+                return self.versions.qualified(fn, name.rsplit(":", 1)[1])
         try:
-            return self.functions[self.kernel.logical_id(name)]
+            logical_id = self.kernel.logical_id(name)
+            return self.functions.get(logical_id) or self.versions.by_logical_id[logical_id]
         except (LocalCloudError, KeyError):
             raise FunctionNotFound(f"no function {name!r} in {self.kernel.stack_name}") from None
 
@@ -108,7 +113,7 @@ class Lambda:
         )
         response: dict[str, Any] = {
             "StatusCode": 200,
-            "ExecutedVersion": "$LATEST",
+            "ExecutedVersion": result.version,
             "Payload": encode(result.payload),
         }
         if result.failed:
@@ -154,6 +159,8 @@ def answer_invoke(kernel: Kernel, call: AwsCall) -> tuple[int, dict[str, Any]]:
     params = call.params
     lambda_: Lambda = kernel.service("lambda")
     function = lambda_.function(params["FunctionName"])
+    if params.get("Qualifier"):
+        function = lambda_.versions.qualified(function, params["Qualifier"])
     payload = params.get("Payload", b"null")
     try:
         payload = json.loads(payload.read() if hasattr(payload, "read") else payload or b"null")

@@ -36,6 +36,7 @@ from botocore.exceptions import ClientError
 
 from localcloud.core.trace import Span
 from localcloud.errors import FunctionNotFound
+from localcloud.services.stepfunctions import task_time
 from localcloud.services.stepfunctions.fibers import current, park
 
 #: Virtual seconds between two checks of a ``.sync`` task's job (a nested execution, say).
@@ -248,14 +249,16 @@ def _set_error(original: Callable[..., Any], self: Any, error: Any) -> None:
 
 def _evaluate_on_own_thread(original: Callable[..., Any], self: Any, env: Any) -> None:
     """moto's ``ExecutionState._evaluate_with_timeout`` without its thread: the task runs on the
-    execution's fiber, as the state machine's role, in the trace under its state."""
+    execution's fiber, as the state machine's role, in the trace under its state, lasting as long as
+    the invocations it made (see :mod:`localcloud.services.stepfunctions.task_time`)."""
     self.timeout.eval(env=env)
-    env.stack.pop()
+    timeout_seconds = env.stack.pop()
     frame = env.open_frame()
     frame.states.reset(input_value=env.states.get_input())
     frame.stack = copy.deepcopy(env.stack)
     try:
-        self._eval_execution(frame)
+        with task_time.timed(_state_span.get(), timeout_seconds):
+            self._eval_execution(frame)
     except ClientError as error:
         raise _task_failure(self, env, error) from None
     except FunctionNotFound as error:
