@@ -299,8 +299,14 @@ def _request(parser: Parser, addr: Any) -> HttpRequest:
     headers: dict[str, list[str]] = {}
     for name, value in parser.raw_headers:
         headers.setdefault(name, []).append(value)
-    if parser.chunked:  # waitress has read the chunks: the body now has a length
-        headers = {name: values for name, values in headers.items() if name.lower() != "transfer-encoding"}
+    if (
+        parser.chunked
+    ):  # waitress has read the chunks (and ignored any Content-Length): the body now has a length
+        headers = {
+            name: values
+            for name, values in headers.items()
+            if name.lower() not in ("transfer-encoding", "content-length")
+        }
         headers["Content-Length"] = [parser.headers["CONTENT_LENGTH"]]
     query: dict[str, list[str]] = {}
     for name, value in parse_qsl(parts.query, keep_blank_values=True):

@@ -22,8 +22,15 @@ def answers() -> dict[str, HttpResponse]:
 
 
 @pytest.fixture(scope="module")
-def port(answers) -> Iterator[int]:
+def seen() -> list[HttpRequest]:
+    """The requests the door got, as the listener handed them over."""
+    return []
+
+
+@pytest.fixture(scope="module")
+def port(answers, seen) -> Iterator[int]:
     def dispatch(request: HttpRequest) -> HttpResponse:
+        seen.append(request)
         return answers[request.path]
 
     door = FrontDoor("api", "test", "", dispatch, "door")
@@ -91,3 +98,19 @@ def test_well_formed_headers_are_written_as_answered(port, answers) -> None:
 def test_a_nul_in_a_header_value_is_not_written(port, answers) -> None:
     answers["/nul"] = HttpResponse(200, {"X-Note": ["a\x00b"]}, b"ok")
     assert exchange(port, "/nul").startswith(b"HTTP/1.1 502 ")
+
+
+def test_a_chunked_body_reaches_the_door_with_one_content_length(port, answers, seen) -> None:
+    """A Content-Length beside ``Transfer-Encoding: chunked`` is ignored by the server (RFC 9112),
+    so the door must not see it either: only the length of the body it gets."""
+    answers["/echo"] = HttpResponse(200, {}, b"ok")
+    request = (
+        b"POST /echo HTTP/1.1\r\nHost: test\r\ncontent-length: 1\r\nTransfer-Encoding: chunked\r\n"
+        b"Connection: close\r\n\r\n5\r\nhello\r\n0\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as client:
+        client.sendall(request)
+        assert client.recv(1 << 16).startswith(b"HTTP/1.1 200 ")
+    lengths = [values for name, values in seen[-1].headers.items() if name.lower() == "content-length"]
+    assert lengths == [["5"]]
+    assert seen[-1].body == b"hello"
