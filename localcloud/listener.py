@@ -133,7 +133,11 @@ class DoorTask(Task):
         ]
         # A HEAD answer tells the length of what a GET would send (S3's HeadObject reads it).
         head_length = answer.header("Content-Length") if parser.command == "HEAD" else None
-        self.content_length = int(head_length) if head_length else len(answer.body)
+        self.content_length = (
+            int(head_length)
+            if head_length and head_length.isascii() and head_length.isdigit()
+            else len(answer.body)
+        )
         self.complete = True
         # One send for the head and the body: a second would wake the client twice.
         head = self.build_response_header()

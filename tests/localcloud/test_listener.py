@@ -114,3 +114,15 @@ def test_a_chunked_body_reaches_the_door_with_one_content_length(port, answers, 
     lengths = [values for name, values in seen[-1].headers.items() if name.lower() == "content-length"]
     assert lengths == [["5"]]
     assert seen[-1].body == b"hello"
+
+
+@pytest.mark.parametrize("length", ["abc", "-1", "1e3", "\u00b2"])
+def test_a_head_answer_with_a_length_that_is_no_number_is_not_a_crash(port, answers, length) -> None:
+    """The answer's own length of a HEAD (what a GET would send) is used only if it is one."""
+    path = f"/head-{len(answers)}"
+    answers[path] = HttpResponse(200, {"Content-Length": [length]}, b"")
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as client:
+        client.sendall(f"HEAD {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n".encode())
+        head = client.recv(1 << 16)
+    assert head.startswith(b"HTTP/1.1 200 "), head
+    assert b"\r\nContent-Length: 0\r\n" in head
