@@ -313,6 +313,8 @@ def answer_initiate_auth(kernel: Kernel, call: AwsCall) -> tuple[int, dict[str, 
     if params.get("AuthFlow") != "USER_SRP_AUTH":
         return None
     auth = params.get("AuthParameters") or {}
+    if not auth.get("SRP_A"):  # moto would answer a bare ResourceNotFoundException
+        raise refused("InvalidParameterException", "Missing required parameter SRP_A", call.operation)
     # moto refuses an unknown client or user, an unconfirmed or disabled one, and starts a session.
     started = _moto(
         call.operation, _backend(kernel).initiate_auth, params.get("ClientId"), "USER_SRP_AUTH", dict(auth)
@@ -322,7 +324,7 @@ def answer_initiate_auth(kernel: Kernel, call: AwsCall) -> tuple[int, dict[str, 
     try:
         challenge = Challenge.start(pool.id.split("_", 1)[1], user.username, user.password, auth["SRP_A"])
     except ValueError as error:
-        raise refused("InvalidParameterException", f"SRP_A: {error}", call.operation) from None
+        raise refused("InvalidParameterException", str(error), call.operation) from None
     block = base64.b64encode(secrets.token_bytes(48)).decode()
     state: UserPools = kernel.service("cognito-idp")
     state.challenges[block] = _Pending(
