@@ -324,7 +324,7 @@ def _sendable(answer: HttpResponse) -> HttpResponse:
     """``answer``, or a 502 if a header of it cannot go on the wire as given: a CR or LF in a value a
     function chose would split the response (waitress's own ``start_response`` refuses those too)."""
     for name, values in answer.headers.items():
-        bad = not HEADER_NAME.fullmatch(name) or any(not HEADER_VALUE.fullmatch(v) for v in values)
+        bad = not HEADER_NAME.fullmatch(name) or any(not HEADER_VALUE.fullmatch(str(v)) for v in values)
         if bad:
             log.warning("an answer's header %r cannot be sent as HTTP: answering 502 instead", name)
             return UNSENDABLE

@@ -126,3 +126,9 @@ def test_a_head_answer_with_a_length_that_is_no_number_is_not_a_crash(port, answ
         head = client.recv(1 << 16)
     assert head.startswith(b"HTTP/1.1 200 "), head
     assert b"\r\nContent-Length: 0\r\n" in head
+
+
+def test_a_header_value_that_is_a_number_is_written_as_one(port, answers) -> None:
+    answers["/number"] = HttpResponse(200, {"X-Count": [3]}, b"ok")
+    head, _, _ = exchange(port, "/number").partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 ") and b"\r\nX-Count: 3\r\n" in head
