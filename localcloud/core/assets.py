@@ -25,6 +25,10 @@ from localcloud.errors import LocalCloudError
 #: another user of the machine planted in a shared one would run as this user's functions).
 EXTRACTED = Path(tempfile.gettempdir(), f"localcloud-zip-assets-{getattr(os, 'getuid', lambda: 'user')()}")
 
+#: Lambda's limit on a function's or layer's code, unzipped ("Unzipped size must be smaller than
+#: 262144000 bytes"); also what keeps a zip bomb from filling the disk.
+UNZIPPED_LIMIT = 262_144_000
+
 _extracted: dict[tuple[str, int, int], Path] = {}
 
 
@@ -48,6 +52,12 @@ def _extract(zip_path: Path, what: str) -> Path:
     if folder.is_dir():
         return folder
     with open_zip(zip_path, what) as archive:
+        unzipped = sum(info.file_size for info in archive.infolist())
+        if unzipped >= UNZIPPED_LIMIT:
+            raise LocalCloudError(
+                f"{what}: {zip_path} unzips to {unzipped} bytes; Lambda refuses it: Unzipped size must "
+                f"be smaller than {UNZIPPED_LIMIT} bytes"
+            )
         staging = Path(tempfile.mkdtemp(prefix=f"{folder.name}.", dir=EXTRACTED))
         archive.extractall(staging)
     try:

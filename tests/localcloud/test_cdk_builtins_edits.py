@@ -189,3 +189,12 @@ def test_zips_are_not_extracted_into_a_folder_others_may_write(tmp_path, monkeyp
         extracted(write_zip(tmp_path / "c.zip", {"x.py": "X = 3"}), "Fn")
     shared.chmod(0o700)
     assert (extracted(write_zip(tmp_path / "c.zip", {"x.py": "X = 3"}), "Fn") / "x.py").read_text() == "X = 3"
+
+
+def test_a_zip_over_lambdas_unzipped_limit_is_refused_naming_the_resource(tmp_path, monkeypatch):
+    monkeypatch.setattr(assets, "UNZIPPED_LIMIT", 100)
+    with pytest.raises(
+        LocalCloudError, match=r"^Fn: .*big\.zip unzips to 120 bytes; .*smaller than 100 bytes"
+    ):
+        extracted(write_zip(tmp_path / "big.zip", {"x.py": "#" * 120}), "Fn")
+    assert extracted(write_zip(tmp_path / "small.zip", {"x.py": "#" * 99}), "Fn").is_dir()
