@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from botocore.exceptions import ClientError
+
 
 class LocalCloudError(Exception):
     """Base class: the local cloud could not do what the template or the test asked."""
@@ -89,3 +91,11 @@ class ReadTimedOut(LocalCloudError):
         self.function = function
         self.read_timeout = read_timeout
         self.duration = duration
+
+
+def aws_error(code: str, message: str, operation: str, status: int = 400) -> ClientError:
+    """The error an AWS API answers ``operation`` with, as the caller's client raises it."""
+    return ClientError(
+        {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": status}},
+        operation,
+    )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections import deque
 from collections.abc import Callable
@@ -23,7 +24,7 @@ from urllib.parse import parse_qsl, urlsplit
 from waitress.adjustments import Adjustments
 from waitress.channel import HTTPChannel
 from waitress.parser import HTTPRequestParser, get_header_lines
-from waitress.rfc7230 import HEADER_FIELD_RE
+from waitress.rfc7230 import HEADER_FIELD_RE, TOKEN
 from waitress.server import TcpWSGIServer
 from waitress.task import ErrorTask, Task
 from waitress.utilities import BadRequest, Error, RequestEntityTooLarge, build_http_date
@@ -41,6 +42,12 @@ METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 TLS_HANDSHAKE = 0x16
 #: Headers the server itself sets on the wire from the answer it sends.
 FRAMING = frozenset({"content-length", "connection", "transfer-encoding", "keep-alive"})
+
+#: What HTTP allows as a header's name (RFC 7230), and a value without a control character but tab.
+HEADER_NAME = re.compile(TOKEN)
+HEADER_VALUE = re.compile(r"[^\x00-\x08\x0a-\x1f\x7f]*")
+#: API Gateway's answer when what an integration gave cannot be sent.
+UNSENDABLE = HttpResponse.of_json(502, {"message": "Internal server error"})
 
 Answer = Callable[[FrontDoor, HttpRequest], HttpResponse]
 
@@ -116,7 +123,7 @@ class DoorTask(Task):
             answer = HttpResponse.of_json(501, {"message": f"method {parser.command} is not supported"})
             self.close_on_finish = True
         else:
-            answer = listener.answer(listener.door, _request(parser, self.channel.addr))
+            answer = _sendable(listener.answer(listener.door, _request(parser, self.channel.addr)))
         self.status = f"{answer.status} {_reason(answer.status)}"
         self.response_headers = [
             (name, value)
@@ -126,7 +133,11 @@ class DoorTask(Task):
         ]
         # A HEAD answer tells the length of what a GET would send (S3's HeadObject reads it).
         head_length = answer.header("Content-Length") if parser.command == "HEAD" else None
-        self.content_length = int(head_length) if head_length else len(answer.body)
+        self.content_length = (
+            int(head_length)
+            if head_length and head_length.isascii() and head_length.isdigit()
+            else len(answer.body)
+        )
         self.complete = True
         # One send for the head and the body: a second would wake the client twice.
         head = self.build_response_header()
@@ -292,8 +303,14 @@ def _request(parser: Parser, addr: Any) -> HttpRequest:
     headers: dict[str, list[str]] = {}
     for name, value in parser.raw_headers:
         headers.setdefault(name, []).append(value)
-    if parser.chunked:  # waitress has read the chunks: the body now has a length
-        headers = {name: values for name, values in headers.items() if name.lower() != "transfer-encoding"}
+    if (
+        parser.chunked
+    ):  # waitress has read the chunks (and ignored any Content-Length): the body now has a length
+        headers = {
+            name: values
+            for name, values in headers.items()
+            if name.lower() not in ("transfer-encoding", "content-length")
+        }
         headers["Content-Length"] = [parser.headers["CONTENT_LENGTH"]]
     query: dict[str, list[str]] = {}
     for name, value in parse_qsl(parts.query, keep_blank_values=True):
@@ -301,6 +318,17 @@ def _request(parser: Parser, addr: Any) -> HttpRequest:
     stream = parser.get_body_stream()
     body = stream.read() if parser.content_length or parser.chunked else b""
     return HttpRequest(parser.command, parts.path or "/", headers, query, body, addr[0])
+
+
+def _sendable(answer: HttpResponse) -> HttpResponse:
+    """``answer``, or a 502 if a header of it cannot go on the wire as given: a CR or LF in a value a
+    function chose would split the response (waitress's own ``start_response`` refuses those too)."""
+    for name, values in answer.headers.items():
+        bad = not HEADER_NAME.fullmatch(name) or any(not HEADER_VALUE.fullmatch(str(v)) for v in values)
+        if bad:
+            log.warning("an answer's header %r cannot be sent as HTTP: answering 502 instead", name)
+            return UNSENDABLE
+    return answer
 
 
 def _reason(status: int) -> str:

@@ -92,8 +92,12 @@ class LocalServer:
         self._seen_spans = len(cloud.trace.spans)
         self._last_tick = wall_clock()
         self._door_makers = tuple(extra_doors)
-        for door in self.doors_of(cloud):
-            self.add_front_door(door)
+        try:
+            for door in self.doors_of(cloud):
+                self.add_front_door(door)
+        except BaseException:
+            wasyncore.close_all(self._map)  # the ports bound before the one that failed
+            raise
         if not self._servers:
             raise NothingToServe(
                 f"stack {cloud.stack_name} has no REST API or CloudFront distribution to serve; drive it "

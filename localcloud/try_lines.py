@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -66,9 +67,11 @@ def _curl(cloud: LocalCloud, method: str, url: str, route: Route) -> str:
         parts.append(f'-H "{header}"')
     key = _api_key(cloud, route)
     if key:
-        parts.append(f"-H 'x-api-key: {key}'")
+        parts.append(f"-H {shlex.quote(f'x-api-key: {key}')}")
     if method in _WITH_BODY:
-        parts.append(f"-H 'Content-Type: application/json' -d '{json.dumps(route.example_body())}'")
+        parts.append(
+            f"-H 'Content-Type: application/json' -d {shlex.quote(json.dumps(route.example_body()))}"
+        )
     return " ".join(parts)
 
 

@@ -12,15 +12,22 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import os
 import shutil
+import stat
 import tempfile
 import zipfile
 from pathlib import Path, PurePosixPath
 
 from localcloud.errors import LocalCloudError
 
-#: Where zips are extracted: one folder per content hash.
-EXTRACTED = Path(tempfile.gettempdir(), "localcloud-zip-assets")
+#: Where zips are extracted: one folder per content hash, in a folder of this user's only (code
+#: another user of the machine planted in a shared one would run as this user's functions).
+EXTRACTED = Path(tempfile.gettempdir(), f"localcloud-zip-assets-{getattr(os, 'getuid', lambda: 'user')()}")
+
+#: Lambda's limit on a function's or layer's code, unzipped ("Unzipped size must be smaller than
+#: 262144000 bytes"); also what keeps a zip bomb from filling the disk.
+UNZIPPED_LIMIT = 262_144_000
 
 _extracted: dict[tuple[str, int, int], Path] = {}
 
@@ -41,11 +48,16 @@ def _extract(zip_path: Path, what: str) -> Path:
     with zip_path.open("rb") as stream:
         for chunk in iter(lambda: stream.read(1 << 20), b""):
             digest.update(chunk)
-    folder = EXTRACTED / digest.hexdigest()[:32]
+    folder = _private(EXTRACTED) / digest.hexdigest()[:32]
     if folder.is_dir():
         return folder
     with open_zip(zip_path, what) as archive:
-        EXTRACTED.mkdir(parents=True, exist_ok=True)
+        unzipped = sum(info.file_size for info in archive.infolist())
+        if unzipped >= UNZIPPED_LIMIT:
+            raise LocalCloudError(
+                f"{what}: {zip_path} unzips to {unzipped} bytes; Lambda refuses it: Unzipped size must "
+                f"be smaller than {UNZIPPED_LIMIT} bytes"
+            )
         staging = Path(tempfile.mkdtemp(prefix=f"{folder.name}.", dir=EXTRACTED))
         archive.extractall(staging)
     try:
@@ -53,6 +65,19 @@ def _extract(zip_path: Path, what: str) -> Path:
     except OSError:
         shutil.rmtree(staging, ignore_errors=True)
     return folder
+
+
+def _private(root: Path) -> Path:
+    """``root``, made if need be, refused unless it is a folder of this user's that no one else may write."""
+    root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = root.lstat()
+    owner = getattr(os, "getuid", lambda: info.st_uid)()
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != owner or info.st_mode & 0o022:
+        raise LocalCloudError(
+            f"{root} is not a folder of this user's that only this user may write, so zip assets "
+            "extracted there could be replaced by someone else's code: remove it"
+        )
+    return root
 
 
 def missing(path: Path) -> str:

@@ -16,8 +16,6 @@ from freezegun import freeze_time
 
 FIXED_START = datetime(2026, 1, 1, tzinfo=UTC)
 """A start for tests whose timestamps must not depend on the day they run: ``start=FIXED_START``."""
-DEFAULT_START = FIXED_START
-"""The former default start, kept for code that imported it; a clock given no start starts now."""
 #: Modules whose clocks stay real: the CDK and its jsii bridge (thousands of modules freezegun
 #: would otherwise scan on every start), the test runner (so its durations stay true), and the
 #: HTTP server's connections (their read timeouts and Date headers are the wall clock's).

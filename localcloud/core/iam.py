@@ -48,6 +48,10 @@ ACTION_OF_OPERATION = {
     "s3:ListObjects": "s3:ListBucket",
 }
 
+#: Services whose IAM actions are the HTTP method of the call, not the operation: API Gateway's
+#: management API (``apigateway:GET`` for GetRestApis, ``apigateway:POST`` for CreateRestApi...).
+HTTP_METHOD_ACTIONS = frozenset({"apigateway"})
+
 #: The condition keys the evaluator reads from a request (lower case, as IAM compares them), and
 #: where each comes from. A request without a key fails a test on it, unless the operator is negated,
 #: ``...IfExists`` or ``Null`` (see :meth:`Statement.conditions_hold`).
@@ -308,9 +312,12 @@ def access_denied(
 
 
 def iam_action(service_model: Any, operation_name: str) -> tuple[str, str]:
-    """(IAM service prefix, ``prefix:Operation``) for a botocore operation."""
+    """(IAM service prefix, ``prefix:Operation``) for a botocore operation; ``prefix:VERB`` where
+    IAM names a service's calls by their HTTP method."""
     signing = service_model.signing_name or service_model.endpoint_prefix
     prefix = SERVICE_PREFIX.get(signing, signing)
+    if prefix in HTTP_METHOD_ACTIONS:
+        return prefix, f"{prefix}:{service_model.operation_model(operation_name).http['method']}"
     action = f"{prefix}:{operation_name}"
     return prefix, ACTION_OF_OPERATION.get(action, action)
 

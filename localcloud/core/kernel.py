@@ -107,12 +107,18 @@ class Kernel:
         services delete what a stack deletion deletes (custom resources), while IAM checks still apply."""
         if not self._running:
             return
+        failures: list[str] = []
         try:
             for state in reversed(list(self._states.values()) if tear_down else []):
                 if hasattr(state, "tear_down"):
-                    state.tear_down()
+                    try:
+                        state.tear_down()
+                    except LocalCloudError as error:  # the other services still delete theirs
+                        failures.append(str(error))
         finally:
             self._stop()
+        if failures:
+            raise LocalCloudError("; ".join(failures))
 
     def _stop(self) -> None:
         self._running = False

@@ -221,7 +221,7 @@ class Network:
         for endpoint_id, document in policies.items():
             statements = _statements(document, f"{endpoint_id}'s policy")
             for resource in resources:
-                allowed = False
+                allowed = denied = False
                 for statement in statements:
                     if not (
                         statement.names(principal.role_arn)
@@ -231,7 +231,7 @@ class Network:
                     ):
                         continue
                     if statement.effect == "Deny":
-                        allowed = False
+                        allowed, denied = False, True
                         break
                     allowed = True
                 if allowed:
@@ -252,7 +252,9 @@ class Network:
                     principal.session,
                     action,
                     resource or "*",
-                    f"because no VPC endpoint policy allows the {action} action",
+                    "with an explicit deny in a VPC endpoint policy"
+                    if denied
+                    else f"because no VPC endpoint policy allows the {action} action",
                 )
 
     def _caller(self, source: str | None) -> tuple[str | None, str | None, int | None]:

@@ -273,7 +273,10 @@ def _numeric(argument: Any) -> Matcher:
             raise InvalidEventPattern(f"Bad value in numeric range: {json.dumps(top)}")
         if top not in ("<", "<="):
             raise InvalidEventPattern(f"Bad numeric range operator: {top}")
-        checks.append(_comparison(top, _numeric_bound(terms, 3, top)))
+        upper = _numeric_bound(terms, 3, top)
+        if upper <= bound:
+            raise InvalidEventPattern("Bottom must be less than top")
+        checks.append(_comparison(top, upper))
         if len(terms) > 4:
             raise InvalidEventPattern("Too many terms in numeric range expression")
     return lambda value: _is_number(value) and all(check(_decimal(value)) for check in checks)

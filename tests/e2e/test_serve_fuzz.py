@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from localcloud import LocalCloud
 from localcloud.core.assembly import StackArtifact, load_stack
+from localcloud.core.front_doors import FrontDoor
 from localcloud.lib.http import HttpRequest
 from localcloud.server import LocalServer
 
@@ -262,3 +263,18 @@ def test_any_bytes_as_a_name_are_answered_by_the_pattern(port, name):
     answer = exchange(port, request("POST", "/prod/items", item(b'"' + name + b'"'), JSON))
     assert_not_made_by_the_cloud(answer)
     assert status_of(answer) in (201, 400)
+
+
+def test_a_server_that_cannot_listen_on_every_port_holds_none(served):
+    """A front door whose port is taken fails the server, and the doors bound before it are freed."""
+    with socket.socket() as taken, socket.socket() as probe:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        probe.bind(("127.0.0.1", 0))
+        first = probe.getsockname()[1]
+        probe.close()
+        clash = FrontDoor("aws", "taken", "", lambda request: None, "x", port=taken.getsockname()[1])
+        with pytest.raises(OSError):
+            LocalServer(served.cloud, port=first, real_time=False, extra_doors=[lambda cloud: clash])
+        with socket.socket() as again:
+            again.bind(("127.0.0.1", first))

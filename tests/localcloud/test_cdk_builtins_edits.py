@@ -11,6 +11,7 @@ import zipfile
 import pytest
 
 from localcloud import LocalCloud, LocalCloudError
+from localcloud.core import assets
 from localcloud.core.assembly import StackArtifact
 from localcloud.core.assets import extracted
 from localcloud.redeploy import redeploy
@@ -176,3 +177,24 @@ def test_a_handler_role_that_may_not_read_the_asset_bucket_fails_the_deployment(
         match=r"failed: .*not authorized to perform: s3:GetObject on resource: arn:aws:s3:::cdk-",
     ):
         LocalCloud(mutated(artifact, no_asset_reads)).start()
+
+
+def test_zips_are_not_extracted_into_a_folder_others_may_write(tmp_path, monkeypatch):
+    """Code another user of the machine put there would run as the functions' own."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    monkeypatch.setattr(assets, "EXTRACTED", shared)
+    with pytest.raises(LocalCloudError, match=r"shared is not a folder of this user's"):
+        extracted(write_zip(tmp_path / "c.zip", {"x.py": "X = 3"}), "Fn")
+    shared.chmod(0o700)
+    assert (extracted(write_zip(tmp_path / "c.zip", {"x.py": "X = 3"}), "Fn") / "x.py").read_text() == "X = 3"
+
+
+def test_a_zip_over_lambdas_unzipped_limit_is_refused_naming_the_resource(tmp_path, monkeypatch):
+    monkeypatch.setattr(assets, "UNZIPPED_LIMIT", 100)
+    with pytest.raises(
+        LocalCloudError, match=r"^Fn: .*big\.zip unzips to 120 bytes; .*smaller than 100 bytes"
+    ):
+        extracted(write_zip(tmp_path / "big.zip", {"x.py": "#" * 120}), "Fn")
+    assert extracted(write_zip(tmp_path / "small.zip", {"x.py": "#" * 99}), "Fn").is_dir()

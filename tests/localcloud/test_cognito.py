@@ -21,6 +21,7 @@ from pycognito.aws_srp import AWSSRP
 
 from localcloud import LocalCloud
 from localcloud.core.assembly import load_stack
+from localcloud.services.cognito import srp
 from patterns.stack import SYNTH_METADATA
 from tests.localcloud.conftest import python_function
 
@@ -414,3 +415,19 @@ def test_a_password_reset_takes_only_the_code_sent_within_the_hour(cloud):
     reset(cloud.service("cognito-idp").confirmation_code(name))
     assert password_sign_in(cloud, "Web", name, new_password)["IdToken"]
     assert refusal(lambda: password_sign_in(cloud, "Web", name))[0] == "NotAuthorizedException"
+
+
+@pytest.mark.parametrize(
+    "srp_a", [None, "", "not-hex", format(srp.N, "x")], ids=["missing", "empty", "not-hex", "N"]
+)
+def test_an_srp_sign_in_without_a_usable_srp_a_is_refused_by_name(cloud, srp_a):
+    """Cognito names the parameter; no SRP_A (or one that is 0 modulo N) would let anyone in."""
+    name = new_user(cloud)
+    params = {"USERNAME": name} if srp_a is None else {"USERNAME": name, "SRP_A": srp_a}
+    initiate = lambda: cloud.client("cognito-idp").initiate_auth(  # noqa: E731
+        ClientId=cloud.outputs["Web"], AuthFlow="USER_SRP_AUTH", AuthParameters=params
+    )
+    code, message = refusal(initiate)
+    assert code == "InvalidParameterException"
+    assert message.startswith(("Missing required parameter SRP_A", "SRP_A is ")), message
+    assert "int()" not in message

@@ -106,6 +106,8 @@ def test_a_pattern_matches_as_eventbridge_matches_it(pattern, event, expected):
         ({"k": [{"numeric": 10}]}, "Value of numeric must be an array."),
         ({"k": [{"numeric": [">", 0, ">", 5]}]}, "Bad numeric range operator: >"),
         ({"k": [{"numeric": [">", 0, "<"]}]}, "Value of < must be numeric"),
+        ({"k": [{"numeric": [">", 10, "<", 5]}]}, "Bottom must be less than top"),
+        ({"k": [{"numeric": [">=", 5, "<=", 5]}]}, "Bottom must be less than top"),
         (
             {"k": [{"anything-but": None}]},
             "Value of anything-but must be an array or single string/number value.",

@@ -103,6 +103,17 @@ def test_a_deny_with_not_resource_protects_only_what_it_leaves_out():
     assert "explicit deny" in denied.reason
 
 
+def test_api_gateway_calls_are_authorized_by_their_http_method():
+    """API Gateway's management API has no per-operation actions: IAM names a call by its verb
+    (``apigateway:GET`` for get-rest-apis and get-api-keys), so a role granted ``apigateway:GET``
+    may read, and one granted a name AWS does not have may not."""
+    assert iam_action(service_model("apigateway"), "GetRestApis") == ("apigateway", "apigateway:GET")
+    assert iam_action(service_model("apigateway"), "GetApiKeys") == ("apigateway", "apigateway:GET")
+    assert iam_action(service_model("apigateway"), "CreateRestApi") == ("apigateway", "apigateway:POST")
+    assert iam_action(service_model("apigateway"), "UpdateStage") == ("apigateway", "apigateway:PATCH")
+    assert iam_action(service_model("apigateway"), "DeleteApiKey") == ("apigateway", "apigateway:DELETE")
+
+
 # ------------------------------------------------------------------------------- resource naming
 
 

@@ -7,6 +7,7 @@ Every subscriber of the fan-out topic has its own queue (a function forwards wha
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from aws_cdk import CfnOutput, Stack
@@ -18,6 +19,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_lambda_powertools.utilities.data_classes import SNSEvent
 
 from localcloud import LocalCloud, LocalCloudError
+from localcloud.core.assembly import StackArtifact
 from tests.localcloud.conftest import python_function
 from tests.localcloud.messaging import bodies, caused_by, forwarded, forwarder, queue_label, received
 
@@ -305,3 +307,71 @@ def test_a_fifo_topic_keeps_groups_and_drops_duplicates(synth, run):
     assert {m["Attributes"]["MessageGroupId"] for m in messages} == {"account-1"}
     (duplicate,) = [s for s in cloud.trace.find("send") if s.outcome.startswith("duplicate")]
     assert duplicate.target.startswith("sns:")
+
+
+@pytest.mark.parametrize(
+    ("scope", "policy", "reason"),
+    [
+        (
+            "MessageAttributes",
+            {"order": {"kind": ["book"]}},
+            "Filter policy scope MessageAttributes does not support nested filter policy",
+        ),
+        ("MessageBody", {"kind": [{"wildcard": "bo*"}]}, "FilterPolicy: Unrecognized match type wildcard"),
+        (
+            "MessageAttributes",
+            {"$or": [{"a": ["1"]}, {"kind": [{"anything-but": {"wildcard": "bo*"}}]}]},
+            "FilterPolicy: Unrecognized match type wildcard",
+        ),
+        (
+            "MessageBody",
+            {"price": [{"numeric": [">", 10, "<", 5]}]},
+            "FilterPolicy: Bottom must be less than top",
+        ),
+        ("MessageAttributes", '{"kind": "book"}', 'FilterPolicy: "kind" must be an object or an array'),
+    ],
+    ids=["nested-attributes", "wildcard", "anything-but-wildcard-in-or", "empty-range", "bare-value"],
+)
+def test_a_filter_policy_sns_refuses_stops_the_stack_naming_it(scope, policy, reason):
+    """SNS refuses these when the subscription is made; offline they must not deploy either (an
+    invalid one would otherwise fail the first publish)."""
+    subscription = {
+        "Protocol": "sqs",
+        "Endpoint": "arn:aws:sqs:us-east-1:123456789012:q",
+        "TopicArn": {"Ref": "Topic"},
+        "FilterPolicyScope": scope,
+        "FilterPolicy": policy,
+    }
+    template = {
+        "Resources": {
+            "Topic": {"Type": "AWS::SNS::Topic", "Properties": {}},
+            "Sub": {"Type": "AWS::SNS::Subscription", "Properties": subscription},
+        }
+    }
+    cloud = LocalCloud(StackArtifact("Policies", template, Path(".")))
+    try:
+        with pytest.raises(LocalCloudError) as refused:
+            cloud.start()
+    finally:
+        cloud.stop()
+    assert str(refused.value) == f"Sub.FilterPolicy: Invalid parameter: {reason}"
+
+
+def test_a_nested_filter_policy_on_the_message_body_is_taken():
+    template = {
+        "Resources": {
+            "Topic": {"Type": "AWS::SNS::Topic", "Properties": {}},
+            "Sub": {
+                "Type": "AWS::SNS::Subscription",
+                "Properties": {
+                    "Protocol": "sqs",
+                    "Endpoint": "arn:aws:sqs:us-east-1:123456789012:q",
+                    "TopicArn": {"Ref": "Topic"},
+                    "FilterPolicyScope": "MessageBody",
+                    "FilterPolicy": {"order": {"kind": ["book"]}, "wildcard": ["a key named so"]},
+                },
+            },
+        }
+    }
+    with LocalCloud(StackArtifact("Policies", template, Path("."))) as cloud:
+        assert cloud.resources["Sub"].physical_id.startswith("arn:aws:sns:")

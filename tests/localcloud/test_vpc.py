@@ -54,6 +54,14 @@ def build_network(stack: Stack) -> None:
             principals=[iam.AnyPrincipal()], actions=["dynamodb:PutItem"], resources=[table.table_arn]
         )
     )
+    dynamo.add_to_policy(
+        iam.PolicyStatement(
+            effect=iam.Effect.DENY,
+            principals=[iam.AnyPrincipal()],
+            actions=["dynamodb:DeleteItem"],
+            resources=[table.table_arn],
+        )
+    )
     isolated.add_interface_endpoint("Secrets", service=ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER)
     app_group = ec2.SecurityGroup(stack, "AppGroup", vpc=isolated, allow_all_outbound=False)
     app_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443))
@@ -176,6 +184,17 @@ def test_a_call_the_endpoint_policy_does_not_allow_is_denied(cloud):
     assert cloud.trace.find("denied")[-1].detail.endswith(f"through {endpoint}")
     # The role allows it: the same call without the endpoint in the way succeeds.
     assert call(cloud, "BehindNat", "dynamodb_get") == {"ok": True}
+
+
+def test_a_call_the_endpoint_policy_denies_is_denied_in_awss_words_for_a_deny(cloud):
+    answer = call(cloud, "App", "dynamodb_delete")
+    assert answer["error"] == "ClientError"
+    assert (
+        "is not authorized to perform: dynamodb:DeleteItem on resource: arn:aws:dynamodb:"
+        in answer["message"]
+    )
+    assert answer["message"].endswith(" with an explicit deny in a VPC endpoint policy")
+    assert call(cloud, "BehindNat", "dynamodb_delete") == {"ok": True}
 
 
 def test_no_endpoint_and_no_nat_times_out_naming_the_missing_route(cloud):

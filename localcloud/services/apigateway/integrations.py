@@ -39,10 +39,10 @@ log = logging.getLogger("localcloud.apigateway")
 PRINCIPAL = "apigateway.amazonaws.com"
 DEFAULT_CONTENT_TYPE = "application/json"
 PROXY_RESPONSE_KEYS = frozenset({"statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"})
-#: Headers that belong to one connection: not passed on by an HTTP proxy.
 #: Headers of an HTTP_PROXY backend's answer that API Gateway passes on renamed
 #: ``x-amzn-Remapped-<name>``, sending its own in their place (a client sees one ``Date``).
 REMAPPED = frozenset({"connection", "content-length", "date", "server", "x-amzn-requestid"})
+#: Headers that belong to one connection: not passed on by an HTTP proxy.
 HOP_BY_HOP = frozenset(
     {
         "connection",

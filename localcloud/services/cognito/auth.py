@@ -32,9 +32,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
 from localcloud.core.service import AwsCall, observes
+from localcloud.errors import aws_error
 from localcloud.services.cognito.srp import Challenge
 
 if TYPE_CHECKING:
@@ -61,13 +60,6 @@ _NOT_ENABLED = {
     "USER_PASSWORD_AUTH": "USER_PASSWORD_AUTH flow not enabled for this client",
     "USER_SRP_AUTH": "USER_SRP_AUTH is not enabled for the client.",
 }
-
-
-def refused(code: str, message: str, operation: str, status: int = 400) -> ClientError:
-    return ClientError(
-        {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": status}},
-        operation,
-    )
 
 
 @dataclass
@@ -151,7 +143,7 @@ def _moto(operation: str, call: Callable[..., Any], *args: Any) -> Any:
     try:
         return call(*args)
     except JsonRESTError as error:
-        raise refused(error.error_type, error.message, operation, error.code) from None
+        raise aws_error(error.error_type, error.message, operation, error.code) from None
 
 
 # ---------------------------------------------------------------------------------------- checks
@@ -178,28 +170,28 @@ def _check_initiate(kernel: Kernel, operation: str, params: dict[str, Any]) -> N
         allowed = flows  # legacy lists never gated SRP or refresh
     if flow in _ENABLED_BY and not flows & allowed:
         message = _NOT_ENABLED.get(flow, "Auth flow not enabled for this client")
-        raise refused("InvalidParameterException", message, operation)
+        raise aws_error("InvalidParameterException", message, operation)
     if flow.startswith("REFRESH"):
         return  # moto checks a refresh's secret hash, with the token's user
     username = auth.get("USERNAME")
     _check_secret_hash(client, username, auth.get("SECRET_HASH"), operation)
     user = pool._get_user(username) if username else None
     if user is None and client.extended_config.get("PreventUserExistenceErrors") == "ENABLED":
-        raise refused("NotAuthorizedException", INCORRECT_CREDENTIALS, operation)
+        raise aws_error("NotAuthorizedException", INCORRECT_CREDENTIALS, operation)
 
 
 def _check_secret_hash(client: Any, username: Any, secret_hash: Any, operation: str) -> None:
     if not client.generate_secret:
         return
     if not secret_hash:
-        raise refused(
+        raise aws_error(
             "NotAuthorizedException",
             f"Client {client.id} is configured for secret but secret was not received",
             operation,
         )
     digest = hmac.new(client.secret.encode(), f"{username}{client.id}".encode(), hashlib.sha256).digest()
     if not hmac.compare_digest(base64.b64encode(digest).decode(), str(secret_hash)):
-        raise refused(
+        raise aws_error(
             "NotAuthorizedException", f"Unable to verify secret hash for client {client.id}", operation
         )
 
@@ -213,7 +205,7 @@ def _check_user_call(kernel: Kernel, operation: str, params: dict[str, Any]) -> 
     _check_secret_hash(client, params.get("Username"), params.get("SecretHash"), operation)
     if operation == "SignUp":
         if (pool.extended_config.get("AdminCreateUserConfig") or {}).get("AllowAdminCreateUserOnly"):
-            raise refused("NotAuthorizedException", "SignUp is not permitted for this user pool", operation)
+            raise aws_error("NotAuthorizedException", "SignUp is not permitted for this user pool", operation)
         check_password(pool, params.get("Password", ""), operation)
     elif operation == "ConfirmForgotPassword":
         _check_code(kernel, pool, params, operation, "reset")
@@ -227,18 +219,18 @@ def _check_code(kernel: Kernel, pool: Any, params: dict[str, Any], operation: st
     if user is None:
         return  # moto answers UserNotFoundException
     if purpose == "sign-up" and user.status == "CONFIRMED":
-        raise refused(
+        raise aws_error(
             "NotAuthorizedException", "User cannot be confirmed. Current status is CONFIRMED", operation
         )
     sent = kernel.service("cognito-idp").codes.get((pool.id, user.username))
     if sent is not None and sent.purpose != purpose:
         sent = None
     if sent is None or not hmac.compare_digest(sent.code, str(params.get("ConfirmationCode", ""))):
-        raise refused(
+        raise aws_error(
             "CodeMismatchException", "Invalid verification code provided, please try again.", operation
         )
     if kernel.clock.now() - sent.sent > CODE_VALIDITY[purpose]:
-        raise refused(
+        raise aws_error(
             "ExpiredCodeException", "Invalid code provided, please request a code again.", operation
         )
 
@@ -284,7 +276,7 @@ def check_password(pool: Any, password: str, operation: str) -> None:
     if policy.get("RequireSymbols", True) and not any(c in _SYMBOLS for c in password):
         problems.append("Password must have symbol characters")
     if problems:
-        raise refused(
+        raise aws_error(
             "InvalidPasswordException", f"Password did not conform with policy: {problems[0]}", operation
         )
 
@@ -313,6 +305,8 @@ def answer_initiate_auth(kernel: Kernel, call: AwsCall) -> tuple[int, dict[str, 
     if params.get("AuthFlow") != "USER_SRP_AUTH":
         return None
     auth = params.get("AuthParameters") or {}
+    if not auth.get("SRP_A"):  # moto would answer a bare ResourceNotFoundException
+        raise aws_error("InvalidParameterException", "Missing required parameter SRP_A", call.operation)
     # moto refuses an unknown client or user, an unconfirmed or disabled one, and starts a session.
     started = _moto(
         call.operation, _backend(kernel).initiate_auth, params.get("ClientId"), "USER_SRP_AUTH", dict(auth)
@@ -322,7 +316,7 @@ def answer_initiate_auth(kernel: Kernel, call: AwsCall) -> tuple[int, dict[str, 
     try:
         challenge = Challenge.start(pool.id.split("_", 1)[1], user.username, user.password, auth["SRP_A"])
     except ValueError as error:
-        raise refused("InvalidParameterException", f"SRP_A: {error}", call.operation) from None
+        raise aws_error("InvalidParameterException", str(error), call.operation) from None
     block = base64.b64encode(secrets.token_bytes(48)).decode()
     state: UserPools = kernel.service("cognito-idp")
     state.challenges[block] = _Pending(
@@ -349,7 +343,7 @@ def answer_respond(kernel: Kernel, call: AwsCall) -> tuple[int, dict[str, Any]] 
     block = responses.get("PASSWORD_CLAIM_SECRET_BLOCK", "")
     pending = state.challenges.pop(block, None)
     if pending is None or pending.client_id != params.get("ClientId"):
-        raise refused("NotAuthorizedException", "Invalid session for the user.", call.operation)
+        raise aws_error("NotAuthorizedException", "Invalid session for the user.", call.operation)
     try:
         secret_block = base64.b64decode(block)
     except ValueError:
@@ -362,7 +356,7 @@ def answer_respond(kernel: Kernel, call: AwsCall) -> tuple[int, dict[str, Any]] 
         str(responses.get("TIMESTAMP", "")),
         str(responses.get("PASSWORD_CLAIM_SIGNATURE", "")),
     ):
-        raise refused("NotAuthorizedException", INCORRECT_CREDENTIALS, call.operation)
+        raise aws_error("NotAuthorizedException", INCORRECT_CREDENTIALS, call.operation)
     responses.update(USERNAME=pending.username, PASSWORD_CLAIM_SECRET_BLOCK=pending.moto_session)
     respond = _backend(kernel).respond_to_auth_challenge
     return 200, _moto(
@@ -395,7 +389,7 @@ def answer_resend_code(kernel: Kernel, call: AwsCall) -> tuple[int, dict[str, An
     """A new confirmation code (moto lacks ResendConfirmationCode)."""
     found = _client(kernel, call.params.get("ClientId"))
     if found is None:
-        raise refused(
+        raise aws_error(
             "ResourceNotFoundException",
             f"User pool client {call.params.get('ClientId')} does not exist.",
             call.operation,
@@ -403,10 +397,10 @@ def answer_resend_code(kernel: Kernel, call: AwsCall) -> tuple[int, dict[str, An
     pool, _ = found
     user = pool._get_user(call.params.get("Username", ""))
     if user is None:
-        raise refused("UserNotFoundException", "Username/client id combination not found.", call.operation)
+        raise aws_error("UserNotFoundException", "Username/client id combination not found.", call.operation)
     details = _delivery(pool, user)
     if details is None:
-        raise refused(
+        raise aws_error(
             "InvalidParameterException",
             "Auto verification not turned on.",
             call.operation,

@@ -56,7 +56,10 @@ class Challenge:
     @classmethod
     def start(cls, pool_name: str, user_id: str, password: str, srp_a: str) -> Challenge:
         """``srp_a`` is the client's public value in hex; ValueError when it is not a usable one."""
-        big_a = int(srp_a, 16)
+        try:
+            big_a = int(srp_a, 16)
+        except ValueError:
+            raise ValueError("SRP_A is not a hexadecimal number") from None
         if big_a % N == 0:
             raise ValueError("SRP_A is 0 modulo N")
         salt = secrets.randbits(128)

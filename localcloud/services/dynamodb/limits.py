@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from botocore.exceptions import ClientError
+from localcloud.errors import aws_error
 
 PARTITION_KEY_MAX_BYTES = 2048
 SORT_KEY_MAX_BYTES = 1024
@@ -51,13 +51,7 @@ def check_dynamodb_request(operation: str, params: dict[str, Any], key_schema: K
         for value in _attribute_values(params):
             _check_value(value)
     except _Refused as refused:
-        raise ClientError(
-            {
-                "Error": {"Code": "ValidationException", "Message": str(refused)},
-                "ResponseMetadata": {"HTTPStatusCode": 400},
-            },
-            operation,
-        ) from None
+        raise aws_error("ValidationException", str(refused), operation) from None
 
 
 class _Refused(Exception):

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from localcloud.core.service import Provisioned, provisions
 from localcloud.errors import LocalCloudError
+from localcloud.lib.event_patterns import InvalidEventPattern, compile_pattern
 from localcloud.services.sns.observe import Subscription, Topic, topics
 
 if TYPE_CHECKING:
@@ -73,13 +74,66 @@ def _subscribe(cloud: Kernel, target: Topic, logical_id: str, props: dict[str, A
         arn=f"{target.arn}:{uuid.uuid5(uuid.NAMESPACE_URL, f'{cloud.stack_name}/{logical_id}')}",
         protocol=protocol,
         endpoint=endpoint,
-        filter_policy=json.loads(policy) if isinstance(policy, str) else policy,
+        filter_policy=_filter_policy(policy, scope, logical_id),
         filter_on_body=scope == "MessageBody",
         raw=_true(props.get("RawMessageDelivery")),
         dead_letter=_redrive_target(props.get("RedrivePolicy")),
     )
     target.subscriptions.append(created)
     return created
+
+
+def _filter_policy(policy: Any, scope: str, logical_id: str) -> dict[str, Any] | None:
+    """The subscription's filter policy, refused as SNS refuses it when the subscription is made:
+    Event Ruler's syntax, without ``wildcard``, and nested keys only on the message body."""
+    if policy is None:
+        return None
+
+    def refused(reason: str) -> LocalCloudError:
+        return LocalCloudError(f"{logical_id}.FilterPolicy: Invalid parameter: {reason}")
+
+    try:
+        parsed = json.loads(policy) if isinstance(policy, str) else policy
+        compile_pattern(parsed)
+    except InvalidEventPattern as error:
+        raise refused(f"FilterPolicy: {error.reason}") from None
+    except ValueError as error:
+        raise refused(f"FilterPolicy: {error}") from None
+    if _uses_wildcard(parsed):
+        raise refused("FilterPolicy: Unrecognized match type wildcard")
+    if scope == "MessageAttributes" and _nested(parsed):
+        raise refused("Filter policy scope MessageAttributes does not support nested filter policy")
+    return parsed
+
+
+def _nested(policy: dict[str, Any]) -> bool:
+    """Whether a key of ``policy`` (or of one of its ``$or`` branches) holds an object, not a list."""
+    for key, value in policy.items():
+        if key == "$or":
+            if any(_nested(branch) for branch in value):
+                return True
+        elif isinstance(value, dict):
+            return True
+    return False
+
+
+def _uses_wildcard(policy: dict[str, Any]) -> bool:
+    """Whether a match expression of ``policy`` (an object in one of its lists) is or excludes a wildcard."""
+    for key, value in policy.items():
+        if key == "$or":
+            if any(_uses_wildcard(branch) for branch in value):
+                return True
+        elif isinstance(value, dict):
+            if _uses_wildcard(value):
+                return True
+        else:
+            for expression in value:
+                excluded = expression.get("anything-but") if isinstance(expression, dict) else None
+                if isinstance(expression, dict) and (
+                    "wildcard" in expression or (isinstance(excluded, dict) and "wildcard" in excluded)
+                ):
+                    return True
+    return False
 
 
 def _redrive_target(policy: Any) -> str | None:

@@ -15,8 +15,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
+from localcloud.errors import aws_error
 from localcloud.services.stepfunctions import TASK_TOKENS
 
 if TYPE_CHECKING:
@@ -33,10 +32,10 @@ def check_callback(kernel: Kernel, operation: str, params: dict[str, Any]) -> No
         try:
             json.loads(params.get("output", ""))
         except ValueError as error:
-            raise _refused(operation, "InvalidOutput", f"Invalid Output: '{error}'") from None
+            raise aws_error("InvalidOutput", f"Invalid Output: '{error}'", operation) from None
     token = params.get("taskToken", "")
     if token in TASK_TOKENS and _awaited(kernel, token) is None:
-        raise _refused(operation, "TaskTimedOut", GONE)
+        raise aws_error("TaskTimedOut", GONE, operation)
 
 
 def answer_heartbeat(kernel: Kernel, params: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:
@@ -87,9 +86,3 @@ def _awaited(kernel: Kernel, token: str) -> Any:
             answered = endpoint._notify_event.is_set() or endpoint.consumer_error is not None
             return endpoint if env.is_running() and not answered else None
     return None
-
-
-def _refused(operation: str, code: str, message: str) -> ClientError:
-    return ClientError(
-        {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": 400}}, operation
-    )

@@ -1,4 +1,4 @@
-"""Makes one AWS call the event names (``service``, or ``dynamodb_get``), with the default client or one whose connect
+"""Makes one AWS call the event names (``service``, ``dynamodb_get`` or ``dynamodb_delete``), with the default client or one whose connect
 timeout is ``connect_timeout`` and which makes one attempt; answers what happened."""
 
 import os
@@ -12,6 +12,9 @@ CALLS = {
     "sqs": lambda c, request: c.send_message(QueueUrl=os.environ["QUEUE"], MessageBody=request),
     "secretsmanager": lambda c, request: c.get_secret_value(SecretId=os.environ["SECRET"]),
     "dynamodb_get": lambda c, request: c.get_item(TableName=os.environ["TABLE"], Key={"pk": {"S": request}}),
+    "dynamodb_delete": lambda c, request: c.delete_item(
+        TableName=os.environ["TABLE"], Key={"pk": {"S": request}}
+    ),
 }
 
 
