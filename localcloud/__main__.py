@@ -156,6 +156,9 @@ def _serve(args: argparse.Namespace) -> int:
                     reloader.stop()
                 if args.report:
                     write_report(args.report, server.cloud.stack_name, server.cloud.trace)
+                if server.cloud is not cloud:
+                    # A redeploy swapped in a cloud of its own: it is the stack now, and is deleted.
+                    server.cloud.stop()
     return 0
 
 
