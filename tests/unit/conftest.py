@@ -50,13 +50,17 @@ def aws() -> Iterator[None]:
 def load_handler(monkeypatch: pytest.MonkeyPatch) -> Callable[..., ModuleType]:
     """Import ``functions/<code_dir>/<module>.py`` fresh, with the given environment.
 
-    Module-level code (clients, configuration) runs on each load, like a cold start.
+    Module-level code (clients, configuration) runs on each load, like a cold start. So does that
+    of the folder's other modules (``principals`` for gatekeeper's authorizer): a module of that
+    name another test imported from elsewhere (a copy with another token format) is not reused.
     """
 
     def load(code_dir: str, module: str, **environment: str) -> ModuleType:
         for key, value in environment.items():
             monkeypatch.setenv(key, value)
         monkeypatch.syspath_prepend(str(FUNCTIONS / code_dir))
+        for source in (FUNCTIONS / code_dir).glob("*.py"):
+            sys.modules.pop(source.stem, None)
         sys.modules.pop(module, None)
         return importlib.import_module(module)
 
