@@ -33,7 +33,11 @@ class LegacyServer:
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _echo_handler(self.requests))
-        self._thread = threading.Thread(target=self._server.serve_forever, name="legacy-api", daemon=True)
+        # ``shutdown`` waits for the serving loop's next poll: at the default half second, stopping
+        # the server was most of a strangler test's time.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.02,), name="legacy-api", daemon=True
+        )
 
     @property
     def host(self) -> str:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import gc
 import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -29,23 +32,55 @@ for _name in ("AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
 
 @pytest.fixture(scope="session")
 def cloud_assembly(tmp_path_factory: pytest.TempPathFactory):
-    """Every registered stack, synthesized once, with cdk-nag as a synth-time gate.
+    """Every registered stack, synthesized once per run, with cdk-nag as a synth-time gate.
 
     CDK's own CloudFormation validator is off here (it costs seconds per process); cfn-lint runs
-    in the infra tests instead.
+    in the infra tests instead. Under xdist the first worker to need it synthesizes into the run's
+    shared temporary folder and the others read that cloud assembly (:func:`shared_synth`).
     """
+    from aws_cdk import cx_api
+
     from patterns.stack import build_app
 
-    outdir = tmp_path_factory.mktemp("cdk.out")
-    # Unstaged assets (`cdk synth --no-staging`): handlers run from functions/<id>/ itself, so a
-    # debugger's breakpoints there stop (docs/localcloud.md, "Debugging a handler").
-    unstaged = {"aws:cdk:disable-asset-staging": True}
-    assembly = build_app(builtin_validation=False, outdir=str(outdir), context=unstaged).synth()
+    def synthesize(outdir: Path) -> None:
+        # Unstaged assets (`cdk synth --no-staging`): handlers run from functions/<id>/ itself, so a
+        # debugger's breakpoints there stop (docs/localcloud.md, "Debugging a handler").
+        unstaged = {"aws:cdk:disable-asset-staging": True}
+        build_app(builtin_validation=False, outdir=str(outdir), context=unstaged).synth()
+
+    assembly = cx_api.CloudAssembly(str(shared_synth(tmp_path_factory, "cdk.out", synthesize)))
     # What the synth left on the heap lives as long as the session: keep the collector off it, or
     # every full collection walks it again (seconds, over the suite).
     gc.collect()
     gc.freeze()
     return assembly
+
+
+def shared_synth(
+    tmp_path_factory: pytest.TempPathFactory, name: str, synthesize: Callable[[Path], None]
+) -> Path:
+    """The folder ``synthesize`` filled, once per test run: xdist's workers share one synthesis.
+
+    A synthesis is seconds of CPU in this process and in CDK's node process; each worker used to
+    repeat it. The first worker to get here synthesizes under a lock in the run's shared base
+    folder; the others wait for it and read the result. Without xdist it is an ordinary temporary
+    folder.
+    """
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        outdir = tmp_path_factory.mktemp(name)
+        synthesize(outdir)
+        return outdir
+    import fcntl
+
+    shared = tmp_path_factory.getbasetemp().parent
+    outdir, done = shared / name, shared / f"{name}.done"
+    with open(shared / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            shutil.rmtree(outdir, ignore_errors=True)  # a worker that failed half-way
+            synthesize(outdir)
+            done.touch()
+    return outdir
 
 
 @pytest.fixture
@@ -100,5 +135,37 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
 
 def pytest_configure(config: pytest.Config) -> None:
     """Collect garbage less often: moto and the local cloud make many short-lived objects, and at
-    Python's default thresholds the collector took a fifth of the suite's time."""
+    Python's default thresholds the collector took a fifth of the suite's time.
+
+    Under ``--dist loadfile`` xdist hands out files in collection order, not by its own count of
+    tests per file, so the slowest files go first (:func:`pytest_collection_modifyitems`).
+    """
     gc.set_threshold(100_000, 20, 20)
+    if getattr(config.option, "dist", "no") == "loadfile":
+        config.option.loadscopereorder = False
+
+
+#: The test files that take longest (seconds each, from ``--durations=0``), slowest first. A worker
+#: that starts one of them last runs on alone while the other idles, so they are handed out first;
+#: put a new file here when ``--durations`` shows it among these.
+SLOWEST_FILES = (
+    "tests/infra/test_overrides.py",
+    "tests/infra/test_gates.py",
+    "tests/e2e/test_sfn_crud.py",
+    "tests/localcloud/test_streams.py",
+    "tests/localcloud/test_core.py",
+    "tests/e2e/test_strangler.py",
+    "tests/e2e/test_serve.py",
+    "tests/localcloud/test_custom_resource_gaps.py",
+    "tests/localcloud/test_stepfunctions.py",
+    "tests/e2e/test_scenarios.py",
+    "tests/localcloud/test_vpc.py",
+    "tests/localcloud/test_apigateway_integrations.py",
+    "tests/other_apps/test_vpc_endpoint.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slowest files first, every other file after them in its usual order."""
+    rank = {path: position for position, path in enumerate(SLOWEST_FILES)}
+    items.sort(key=lambda item: rank.get(item.nodeid.partition("::")[0], len(rank)))

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from localcloud.testing import SYNTH_CONTEXT
+from tests.conftest import shared_synth
 
 #: The apps, by folder name. Each folder's ``app.py`` has ``build(app: aws_cdk.App) -> None``.
 APPS: list[str] = ["zip_site", "cognito_api", "vpc_endpoint", "rest_spec", "tenant_seeder", "canary"]
@@ -27,16 +28,18 @@ def other_apps(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Every app in ``APPS`` synthesized into one cloud assembly; its directory."""
     from aws_cdk import App
 
-    outdir = tmp_path_factory.mktemp("other-apps.out")
-    app = App(
-        context=dict(SYNTH_CONTEXT),
-        outdir=str(outdir),
-        # CDK's own CloudFormation validator costs seconds per process; cfn-lint is not the point here.
-        builtin_cloud_formation_validation=False,
-    )
-    for name in APPS:
-        importlib.import_module(f"tests.other_apps.{name}.app").build(app)
-    directory = Path(app.synth().directory)
+    def synthesize(outdir: Path) -> None:
+        app = App(
+            context=dict(SYNTH_CONTEXT),
+            outdir=str(outdir),
+            # CDK's own CloudFormation validator costs seconds per process; cfn-lint is not the point here.
+            builtin_cloud_formation_validation=False,
+        )
+        for name in APPS:
+            importlib.import_module(f"tests.other_apps.{name}.app").build(app)
+        app.synth()
+
+    directory = shared_synth(tmp_path_factory, "other-apps.out", synthesize)
     gc.collect()
     gc.freeze()
     return directory

@@ -37,7 +37,12 @@ def lambda_context() -> LambdaContext:
 
 @pytest.fixture
 def aws() -> Iterator[None]:
-    with mock_aws():
+    """moto with fresh data per test, on one boto3 session per process, as a Lambda environment has.
+
+    moto's default gives boto3 a new default session at each start, and each new session reads and
+    decodes its service models again: that cost a unit test a tenth of a second.
+    """
+    with mock_aws(config={"core": {"reset_boto3_session": False}}):
         yield
 
 
@@ -45,13 +50,17 @@ def aws() -> Iterator[None]:
 def load_handler(monkeypatch: pytest.MonkeyPatch) -> Callable[..., ModuleType]:
     """Import ``functions/<code_dir>/<module>.py`` fresh, with the given environment.
 
-    Module-level code (clients, configuration) runs on each load, like a cold start.
+    Module-level code (clients, configuration) runs on each load, like a cold start. So does that
+    of the folder's other modules (``principals`` for gatekeeper's authorizer): a module of that
+    name another test imported from elsewhere (a copy with another token format) is not reused.
     """
 
     def load(code_dir: str, module: str, **environment: str) -> ModuleType:
         for key, value in environment.items():
             monkeypatch.setenv(key, value)
         monkeypatch.syspath_prepend(str(FUNCTIONS / code_dir))
+        for source in (FUNCTIONS / code_dir).glob("*.py"):
+            sys.modules.pop(source.stem, None)
         sys.modules.pop(module, None)
         return importlib.import_module(module)
 

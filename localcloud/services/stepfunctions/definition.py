@@ -93,12 +93,24 @@ def _unsupported(state: dict[str, Any]) -> str | None:
     return None
 
 
+#: Definitions moto's parser took, as the exact text parsed. A parse costs a tenth of a second or
+#: more and gives the same answer every time, and each cloud that starts deploys its state
+#: machines again (twice over: this check, then moto's own on ``CreateStateMachine``).
+_PARSED: set[str] = set()
+_MOTO_PARSED: set[str] = set()
+
+
 def _parse(machine: str, document: dict[str, Any]) -> None:
     """Parse with moto's parser; if it refuses, find the state it refuses by parsing each alone."""
     from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 
+    _remember_motos_parses()
+    text = json.dumps(document)
+    if text in _PARSED:
+        return
     try:
-        AmazonStateLanguageParser.parse(json.dumps(document))
+        AmazonStateLanguageParser.parse(text)
+        _PARSED.add(text)
         return
     except Exception as error:
         whole = error
@@ -119,3 +131,21 @@ def _parse(machine: str, document: dict[str, Any]) -> None:
 
 def _reason(error: Exception) -> str:
     return f"moto's interpreter cannot parse it: {error}"
+
+
+def _remember_motos_parses() -> None:
+    """Make moto's ``CreateStateMachine`` validation parse each distinct definition once per process;
+    one it refused is parsed (and refused) again."""
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    validate = StepFunctionsParserBackend.__dict__["_validate_definition"].__func__
+    if getattr(validate, "remembers", False):
+        return
+
+    def remembering(definition: str) -> None:
+        if definition not in _MOTO_PARSED:
+            validate(definition)
+            _MOTO_PARSED.add(definition)
+
+    remembering.remembers = True  # type: ignore[attr-defined]
+    StepFunctionsParserBackend._validate_definition = staticmethod(remembering)
