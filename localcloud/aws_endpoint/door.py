@@ -53,12 +53,20 @@ _EXAMPLES = {
 }
 
 
+#: The CLI signs every call, so it needs some keys; the endpoint verifies no signature, so any do.
+#: Keys already set (a profile's are read by the CLI itself) are kept.
+CREDENTIALS = (
+    'export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-local}" '
+    'AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-local}"  # any keys: signatures are not verified'
+)
+
+
 def aws_examples(cloud: LocalCloud, url: str) -> list[str]:
     """``aws --endpoint-url`` lines for the served stack: its description, then one call for the
     first resource of each kind the examples know. A function's payload is the JSON object in the
     description of the output that names it, if any (how an operator invokes it), else ``{}``."""
     base = f"aws --endpoint-url {url.rstrip('/')} --region {cloud.region}"
-    lines = [f"{base} cloudformation describe-stacks --stack-name {cloud.stack_name}"]
+    lines = [CREDENTIALS, f"{base} cloudformation describe-stacks --stack-name {cloud.stack_name}"]
     types = {logical_id: r["Type"] for logical_id, r in cloud.artifact.template["Resources"].items()}
     shown = set()
     named = [str(value) for value in cloud.outputs.values()]

@@ -10,6 +10,7 @@ import io
 import json
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import threading
@@ -216,8 +217,17 @@ class TestScalableWebhook:
             f"sqs send-message --message-body '{{}}' --queue-url {cloud.outputs['QueueUrl']}" in line
             for line in lines
         )
-        [stack] = aws(*shlex.split(lines[0])[5:])["Stacks"]
+        [stack] = aws(*shlex.split(lines[1])[5:])["Stacks"]
         assert stack["StackName"] == cloud.stack_name
+
+    def test_the_printed_lines_give_the_cli_keys_in_a_shell_that_has_none(self, webhook):
+        cloud, aws = webhook
+        [export] = [line for line in aws_examples(cloud, aws.url) if line.startswith("export ")]
+        bare = {"PATH": os.environ["PATH"]}
+        assert shell_says(export, bare) == "local local"
+        assert shell_says(
+            export, {**bare, "AWS_ACCESS_KEY_ID": "AKIAMINE", "AWS_SECRET_ACCESS_KEY": "mine"}
+        ) == ("AKIAMINE mine")
 
     def test_serve_help_names_the_aws_port(self, capsys):
         with pytest.raises(SystemExit):
@@ -359,3 +369,14 @@ class TestStorageFirstEventBus:
         assert put["FailedEntryCount"] == 0
         items = aws("dynamodb", "scan", "--table-name", cloud.outputs["ProcessedTableName"])["Items"]
         assert [item["request_id"]["S"] for item in items] == ["cli-req"]
+
+
+def shell_says(line: str, env: dict[str, str]) -> str:
+    """The keys the CLI would find after a shell with ``env`` ran the printed ``line``."""
+    script = f'{line}\necho "$AWS_ACCESS_KEY_ID $AWS_SECRET_ACCESS_KEY"'
+    bash = shutil.which("bash", path=env["PATH"])
+    assert bash is not None
+    done = subprocess.run(  # noqa: S603 - the project's own printed line
+        [bash, "-c", script], env=env, capture_output=True, text=True, check=True
+    )
+    return done.stdout.strip()
