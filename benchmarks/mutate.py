@@ -62,6 +62,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "localcloud/services/stepfunctions/*.py": LOCALCLOUD_TESTS,
     "localcloud/core/delivery.py": LOCALCLOUD_TESTS,
     "localcloud/core/clock.py": LOCALCLOUD_TESTS,
+    "localcloud/lib/event_patterns.py": LOCALCLOUD_TESTS,
 }
 #: Mutants judged equivalent, each with its reason: ``path:line | mutation | reason``.
 EQUIVALENT = ROOT / "benchmarks" / "mutate_equivalent.txt"

@@ -43,7 +43,7 @@ _OPERATORS = (
     "exists",
     "cidr",
 )
-_NUMERIC_BOUNDS = {">": (True, False), ">=": (False, False), "<": (True, True), "<=": (False, True)}
+_RANGE_OPERATORS = (">", ">=", "<", "<=")
 
 Matcher = Callable[[Any], bool]
 
@@ -89,7 +89,7 @@ def matches(pattern: dict[str, Any], event: Any) -> bool:
 def compile_pattern(pattern: Any) -> Pattern:
     """The compiled form of ``pattern``, or :class:`InvalidEventPattern` with AWS's reason."""
     try:
-        key = json.dumps(pattern, sort_keys=True)
+        key = json.dumps(pattern)  # in its own order: the first key of an expression decides it
     except (TypeError, ValueError):
         raise InvalidEventPattern("Filter is not an object") from None
     return _compiled(key)
@@ -261,7 +261,7 @@ def _numeric(argument: Any) -> Matcher:
         )
     checks: list[Callable[[Decimal], bool]] = []
     operator = terms[0]
-    if operator not in ("=", *_NUMERIC_BOUNDS):
+    if operator not in ("=", *_RANGE_OPERATORS):
         raise InvalidEventPattern(f"Unrecognized numeric range operator: {operator}")
     bound = _numeric_bound(terms, 1, "equals" if operator == "=" else operator)
     checks.append(_comparison(operator, bound))

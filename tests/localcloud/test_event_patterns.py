@@ -82,6 +82,25 @@ EC2 = {
         ({"detail": {"ip": [{"cidr": "10.0.0.0/24"}]}}, EC2, True),
         ({"detail": {"ip": [{"cidr": "10.0.1.0/24"}]}}, EC2, False),
         ({"ip": [{"cidr": "2001:db8::/64"}]}, {"ip": "2001:db8::7"}, True),
+        # Numeric bounds are exact: = and >= include the bound, < excludes it, a range has both ends.
+        ({"detail": {"count": [{"numeric": ["=", 5]}]}}, EC2, True),
+        ({"detail": {"count": [{"numeric": ["=", 6]}]}}, EC2, False),
+        ({"detail": {"count": [{"numeric": [">=", 5]}]}}, EC2, True),
+        ({"detail": {"count": [{"numeric": ["<", 5]}]}}, EC2, False),
+        ({"detail": {"count": [{"numeric": ["<=", 5]}]}}, EC2, True),
+        ({"detail": {"count": [{"numeric": [">", 0, "<", 5]}]}}, EC2, False),
+        ({"detail": {"ratio": [0.5, {"numeric": [">", 9]}]}}, EC2, True),
+        # Ignore-case operators fold both sides, and still match strings only.
+        ({"detail": {"state": [{"prefix": {"equals-ignore-case": "NING"}}]}}, EC2, False),
+        ({"detail": {"state": [{"suffix": {"equals-ignore-case": "RUN"}}]}}, EC2, False),
+        ({"detail": {"count": [{"prefix": {"equals-ignore-case": "5"}}]}}, EC2, False),
+        ({"detail": {"count": [{"equals-ignore-case": "5"}]}}, EC2, False),
+        ({"detail": {"state": [{"equals-ignore-case": "RUNNING"}]}}, EC2, True),
+        ({"k": [{"wildcard": "a\\\\b"}]}, {"k": "a\\b"}, True),
+        ({"detail": {"ip": [{"cidr": "10.0.0.1/24"}]}}, EC2, True),
+        ({"detail": {"count": [{"cidr": "10.0.0.0/8"}]}}, EC2, False),
+        # Every field must match, the first as much as the last.
+        ({"source": ["aws.s3"], "detail.state": ["running"]}, EC2, False),
         # $or: either branch, each joined to the fields around it.
         ({"source": ["aws.ec2"], "$or": [{"detail.count": [9]}, {"detail.ratio": [0.5]}]}, EC2, True),
         ({"source": ["aws.s3"], "$or": [{"detail.count": [5]}, {"detail.ratio": [0.5]}]}, EC2, False),
@@ -124,12 +143,66 @@ def test_a_pattern_matches_as_eventbridge_matches_it(pattern, event, expected):
         ({"k": [{"cidr": "bad"}]}, "Malformed CIDR, one '/' required"),
         ({"k": [{"cidr": "xx.1.2.3/8"}]}, "Nonstandard IP address: xx.1.2.3"),
         ({"$or": [{"a": ["1"]}]}, "There must have at least 2 Objects in $or relationship."),
+        ({"$or": {"a": ["1"]}}, "It must be an Array followed with $or."),
+        ({"$or": [{"a": ["1"]}, ["b"]]}, "Only JSON object is allowed in array of $or relationship."),
+        (
+            {"$or": [{"prefix": ["a"]}, {"b": ["c"]}]},
+            "prefix is Ruler reserved fieldName which cannot be used inside $or.",
+        ),
+        ({"a": ["1"], "$or": [{"a": ["2"]}, {"b": ["3"]}]}, "Path `a` cannot be allowed multiple times"),
+        ({"k": [["a"]]}, "Match value must be String, number, true, false, or null"),
+        ({"k": [{}]}, "Match expression name not found"),
+        ({"k": [{"prefix": "a", "suffix": "b"}]}, "Only one key allowed in match expression"),
+        ({"k": [{"numeric": ["=", 1], "exists": True}]}, "Too many elements in numeric expression"),
+        ({"k": [{"prefix": {}}]}, "Prefix expression name not found"),
+        ({"k": [{"suffix": {"wildcard": "a"}}]}, "Unsupported suffix pattern: wildcard"),
+        ({"k": [{"prefix": {"equals-ignore-case": 1}}]}, "equals-ignore-case match pattern must be a string"),
+        (
+            {"k": [{"prefix": {"equals-ignore-case": "a", "x": "b"}}]},
+            "Only one key allowed in match expression",
+        ),
+        ({"k": [{"wildcard": 1}]}, "wildcard match pattern must be a string"),
+        ({"k": [{"wildcard": "a\\b"}]}, "Invalid escape character at pos 2"),
+        ({"k": [{"numeric": ["~", 1]}]}, "Unrecognized numeric range operator: ~"),
+        ({"k": [{"numeric": [1, 2]}]}, "Invalid member in numeric match: 1"),
+        ({"k": [{"numeric": ["=", "x"]}]}, "Value of equals must be numeric"),
+        ({"k": [{"numeric": ["<", 5, "<", 9]}]}, "Too many elements in numeric expression"),
+        ({"k": [{"numeric": [">", 0, 5]}]}, "Bad value in numeric range: 5"),
+        ({"k": [{"numeric": [">", 0, "<", 5, "x"]}]}, "Too many terms in numeric range expression"),
+        ({"k": [{"anything-but": {}}]}, "Anything-But expression name not found"),
+        ({"k": [{"anything-but": {"numeric": [">", 1]}}]}, "Unsupported anything-but pattern: numeric"),
+        (
+            {"k": [{"anything-but": {"prefix": "a", "suffix": "b"}}]},
+            "Too many elements in numeric expression",
+        ),
+        (
+            {"k": [{"anything-but": ["a", 1]}]},
+            "Inside anything but list, either all values are number or string, mixed type is not supported",
+        ),
+        (
+            {"k": [{"anything-but": {"prefix": True}}]},
+            "Value of anything-but must be an array or single string/number value.",
+        ),
+        ({"k": [{"cidr": ["10.0.0.0/8"]}]}, "prefix match pattern must be a string"),
+        ({"k": [{"cidr": "10.0.0.0/x"}]}, "Malformed CIDR, mask bits must be an integer"),
+        (
+            {"k": [{"cidr": "10.0.0.0/33"}]},
+            "Malformed CIDR, mask bits must be at most the address's length: 33",
+        ),
     ],
 )
 def test_a_pattern_eventbridge_refuses_is_refused_with_its_reason(pattern, reason):
+    """Every refusal of Event Ruler's compiler, worded as EventBridge answers it."""
     with pytest.raises(InvalidEventPattern) as refused:
         compile_pattern(pattern)
     assert str(refused.value) == INVALID + reason
+
+
+def test_what_is_not_a_json_object_is_no_pattern_and_no_event():
+    for pattern in (["a"], {"k": {1, 2}}):
+        with pytest.raises(InvalidEventPattern, match="Filter is not an object"):
+            compile_pattern(pattern)
+    assert not matches({"k": ["a"]}, ["k", "a"])
 
 
 def template_with(resources: dict) -> StackArtifact:
