@@ -116,24 +116,32 @@ def check_call(kernel: Kernel, service_model: Any, operation: str, params: dict[
     for resource in resources or [None]:
         decision = kernel.iam.decide(principal.role_arn, action, resource)
         if not decision.allowed:
-            kernel.trace.record(
-                "denied",
-                principal.session,
-                prefix,
-                f"{action} on {resource or '*'}",
-                at=kernel.clock.elapsed(),
-                parent=principal.span,
-                outcome="AccessDenied",
-            )
-            raise access_denied(
-                prefix,
-                operation,
-                principal.role_arn,
-                principal.session,
-                action,
-                resource or "*",
-                decision.reason,
-            )
+            raise denied(kernel, principal, prefix, operation, action, resource, decision.reason)
+
+
+def denied(
+    kernel: Kernel,
+    principal: Principal,
+    prefix: str,
+    operation: str,
+    action: str,
+    resource: str | None,
+    reason: str,
+    through: str = "",
+) -> ClientError:
+    """A refused call, traced (``through`` names what refused it beside IAM), as AWS words it."""
+    kernel.trace.record(
+        "denied",
+        principal.session,
+        prefix,
+        f"{action} on {resource or '*'}{through}",
+        at=kernel.clock.elapsed(),
+        parent=principal.span,
+        outcome="AccessDenied",
+    )
+    return access_denied(
+        prefix, operation, principal.role_arn, principal.session, action, resource or "*", reason
+    )
 
 
 # ---------------------------------------------------------------------------------------- botocore

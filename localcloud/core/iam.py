@@ -253,15 +253,21 @@ class PolicyEngine:
         return self.resource_decision(statements, principal, action, resource, context).allowed
 
     def resource_decision(
-        self, statements: list[Statement], principal: str, action: str, resource: str, context: dict[str, str]
+        self,
+        statements: list[Statement],
+        principal: str,
+        action: str,
+        resource: str | None,
+        context: dict[str, str],
     ) -> Decision:
-        """:meth:`allows`, saying why: ``explicit deny`` (in which statement's source), else whether one allowed."""
+        """:meth:`allows`, saying why: ``explicit deny`` (in which statement's source), else whether
+        one allowed. A call whose resource cannot be named (None) is decided on its action alone."""
         allowed: Statement | None = None
         for statement in statements:
             if not (
                 statement.names(principal)
                 and statement.covers_action(action)
-                and statement.covers_resource(resource)
+                and (resource is None or statement.covers_resource(resource))
                 and statement.conditions_hold(context, self._unevaluated)
             ):
                 continue

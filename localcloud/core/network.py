@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from botocore.exceptions import ConnectTimeoutError
 
 from localcloud.core import hooks
-from localcloud.core.iam import _statements, access_denied, call_resources, iam_action
+from localcloud.core.iam import _statements, call_resources, iam_action
 from localcloud.errors import InvalidRequest, LocalCloudError
 
 if TYPE_CHECKING:
@@ -221,40 +221,23 @@ class Network:
         for endpoint_id, document in policies.items():
             statements = _statements(document, f"{endpoint_id}'s policy")
             for resource in resources:
-                allowed = denied = False
-                for statement in statements:
-                    if not (
-                        statement.names(principal.role_arn)
-                        and statement.covers_action(action)
-                        and (resource is None or statement.covers_resource(resource))
-                        and statement.conditions_hold(context, kernel.iam._unevaluated)
-                    ):
-                        continue
-                    if statement.effect == "Deny":
-                        allowed, denied = False, True
-                        break
-                    allowed = True
-                if allowed:
-                    continue
-                kernel.trace.record(
-                    "denied",
-                    principal.session,
-                    prefix,
-                    f"{action} on {resource or '*'} through {endpoint_id}",
-                    at=kernel.clock.elapsed(),
-                    parent=principal.span,
-                    outcome="AccessDenied",
+                decision = kernel.iam.resource_decision(
+                    statements, principal.role_arn, action, resource, context
                 )
-                raise access_denied(
+                if decision.allowed:
+                    continue
+                explicit = decision.reason.startswith("explicit deny")
+                raise hooks.denied(
+                    kernel,
+                    principal,
                     prefix,
                     operation,
-                    principal.role_arn,
-                    principal.session,
                     action,
-                    resource or "*",
+                    resource,
                     "with an explicit deny in a VPC endpoint policy"
-                    if denied
+                    if explicit
                     else f"because no VPC endpoint policy allows the {action} action",
+                    through=f" through {endpoint_id}",
                 )
 
     def _caller(self, source: str | None) -> tuple[str | None, str | None, int | None]:
