@@ -123,6 +123,17 @@ class Service:
         )
 
 
+def refuse_unknown_properties(
+    logical_id: str, resource_type: str, props: Mapping[str, Any], known: set[str]
+) -> None:
+    """A property a provisioner would silently drop is an error naming it, never a quiet pass."""
+    from localcloud.errors import Unsupported
+
+    unknown = sorted(set(props) - known)
+    if unknown:
+        raise Unsupported(logical_id, f"{resource_type} property {', '.join(unknown)}")
+
+
 def provisions(*resource_types: str) -> Callable[[Provisioner], Provisioner]:
     """Mark a provisioner of ``resource_types``; its service's :meth:`Service.of` collects it."""
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from localcloud.core.service import Provisioned, provisions
+from localcloud.core.service import Provisioned, provisions, refuse_unknown_properties
 from localcloud.errors import TemplateError
 
 if TYPE_CHECKING:
@@ -84,17 +84,9 @@ _IDENTITY_POOL_PROPERTIES = frozenset(
 )
 
 
-def _refuse_unknown(logical_id: str, resource_type: str, props: dict[str, Any], known: set[str]) -> None:
-    unknown = sorted(set(props) - known)
-    if unknown:
-        raise TemplateError(
-            f"{logical_id}: {resource_type} property {', '.join(unknown)} is not supported by the local cloud"
-        )
-
-
 @provisions("AWS::Cognito::UserPool")
 def user_pool(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
-    _refuse_unknown(
+    refuse_unknown_properties(
         logical_id, "AWS::Cognito::UserPool", props, {*_POOL_PROPERTIES, "UserPoolName", "EnabledMfas"}
     )
     idp = cloud.admin_client("cognito-idp")
@@ -122,7 +114,7 @@ def user_pool(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisio
 
 @provisions("AWS::Cognito::UserPoolClient")
 def user_pool_client(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
-    _refuse_unknown(
+    refuse_unknown_properties(
         logical_id, "AWS::Cognito::UserPoolClient", props, {*_CLIENT_PROPERTIES, "UserPoolId", "ClientName"}
     )
     options = {name: value for name, value in props.items() if name in _CLIENT_PROPERTIES}
@@ -138,7 +130,7 @@ def user_pool_client(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> P
 
 @provisions("AWS::Cognito::UserPoolDomain")
 def user_pool_domain(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
-    _refuse_unknown(
+    refuse_unknown_properties(
         logical_id,
         "AWS::Cognito::UserPoolDomain",
         props,
@@ -163,7 +155,7 @@ def user_pool_domain(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> P
 
 @provisions("AWS::Cognito::UserPoolGroup")
 def user_pool_group(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
-    _refuse_unknown(
+    refuse_unknown_properties(
         logical_id,
         "AWS::Cognito::UserPoolGroup",
         props,
@@ -179,7 +171,7 @@ def user_pool_group(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Pr
 
 @provisions("AWS::Cognito::IdentityPool")
 def identity_pool(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
-    _refuse_unknown(
+    refuse_unknown_properties(
         logical_id, "AWS::Cognito::IdentityPool", props, {*_IDENTITY_POOL_PROPERTIES, "IdentityPoolName"}
     )
     # An identity pool's name allows only word characters and spaces: CloudFormation's generated
@@ -194,7 +186,7 @@ def identity_pool(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Prov
 @provisions("AWS::Cognito::IdentityPoolRoleAttachment")
 def identity_pool_roles(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
     """Kept in the service's state (moto has no SetIdentityPoolRoles): the roles by kind."""
-    _refuse_unknown(
+    refuse_unknown_properties(
         logical_id,
         "AWS::Cognito::IdentityPoolRoleAttachment",
         props,

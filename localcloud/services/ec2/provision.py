@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from localcloud.core.service import Provisioned, provisions
+from localcloud.core.service import Provisioned, provisions, refuse_unknown_properties
 from localcloud.errors import LocalCloudError
 
 if TYPE_CHECKING:
@@ -42,18 +42,9 @@ def _tags(resource_type: str, props: dict[str, Any]) -> dict[str, Any]:
     return {"TagSpecifications": [{"ResourceType": resource_type, "Tags": tags}]} if tags else {}
 
 
-def _refuse_unknown(logical_id: str, resource_type: str, props: dict[str, Any], known: set[str]) -> None:
-    """A property the local cloud would silently drop is an error naming it (never a quiet pass)."""
-    unknown = sorted(set(props) - known)
-    if unknown:
-        raise LocalCloudError(
-            f"{logical_id}: {resource_type} properties {', '.join(unknown)} are not supported offline"
-        )
-
-
 @provisions("AWS::EC2::VPC")
 def vpc(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
-    _refuse_unknown(
+    refuse_unknown_properties(
         logical_id,
         "AWS::EC2::VPC",
         props,
@@ -94,7 +85,7 @@ def vpc(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
 
 @provisions("AWS::EC2::Subnet")
 def subnet(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
-    _refuse_unknown(
+    refuse_unknown_properties(
         logical_id,
         "AWS::EC2::Subnet",
         props,
@@ -134,7 +125,7 @@ def subnet(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned
 
 @provisions("AWS::EC2::RouteTable")
 def route_table(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
-    _refuse_unknown(logical_id, "AWS::EC2::RouteTable", props, {"VpcId", "Tags"})
+    refuse_unknown_properties(logical_id, "AWS::EC2::RouteTable", props, {"VpcId", "Tags"})
     table = _ec2(cloud).create_route_table(VpcId=props["VpcId"], **_tags("route-table", props))
     table_id = table["RouteTable"]["RouteTableId"]
     return Provisioned(table_id, {"RouteTableId": table_id})
@@ -150,7 +141,7 @@ def subnet_route_table_association(cloud: Kernel, logical_id: str, props: dict[s
 
 @provisions("AWS::EC2::Route")
 def route(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
-    _refuse_unknown(
+    refuse_unknown_properties(
         logical_id, "AWS::EC2::Route", props, {"RouteTableId", *ROUTE_TARGETS, *ROUTE_DESTINATIONS}
     )
     targets = {key: props[key] for key in ROUTE_TARGETS if key in props}
@@ -192,7 +183,7 @@ def elastic_ip(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisi
 
 @provisions("AWS::EC2::NatGateway")
 def nat_gateway(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
-    _refuse_unknown(
+    refuse_unknown_properties(
         logical_id,
         "AWS::EC2::NatGateway",
         props,
@@ -211,7 +202,7 @@ def nat_gateway(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provis
 def security_group(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
     """With ``SecurityGroupEgress`` given, CloudFormation replaces the default allow-all egress rule
     with those rules; without it, the default stays (as for ``AWS::EC2::SecurityGroupEgress`` added later)."""
-    _refuse_unknown(
+    refuse_unknown_properties(
         logical_id,
         "AWS::EC2::SecurityGroup",
         props,
@@ -312,7 +303,7 @@ def _revoke_all(ec2: Any, group_id: str, *, egress_only: bool = False) -> None:
 def vpc_endpoint(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
     """Gateway endpoints add their service's prefix-list route to the route tables named; interface
     endpoints sit in their subnets behind their security groups (the VPC's default one if none)."""
-    _refuse_unknown(
+    refuse_unknown_properties(
         logical_id,
         "AWS::EC2::VPCEndpoint",
         props,
