@@ -33,7 +33,7 @@ from botocore.exceptions import ClientError
 
 from localcloud.core.service import observes
 from localcloud.core.targets import client, service_role
-from localcloud.errors import LocalCloudError
+from localcloud.errors import LocalCloudError, aws_error
 
 if TYPE_CHECKING:
     from localcloud.core.kernel import Kernel
@@ -242,13 +242,9 @@ def records_put(cloud: Kernel, params: dict[str, Any], parsed: dict[str, Any]) -
     if stream is None:
         return
     if stream.kinesis_source:
-        raise ClientError(
-            {
-                "Error": {
-                    "Code": "InvalidArgumentException",
-                    "Message": "This operation is not permitted on KinesisStreamAsSource type.",
-                }
-            },
+        raise aws_error(
+            "InvalidArgumentException",
+            "This operation is not permitted on KinesisStreamAsSource type.",
             "PutRecord",
         )
     records = [params["Record"]] if "Record" in params else params["Records"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
+from localcloud.errors import aws_error
 
 if TYPE_CHECKING:
     from localcloud.core.kernel import Kernel
@@ -29,9 +29,7 @@ def put_log_events(cloud: Kernel, group: str, stream: str, events: list[dict[str
     try:
         token, rejected = logs_backends[cloud.account][cloud.region].put_log_events(group, stream, events)
     except JsonRESTError as error:
-        raise ClientError(
-            {"Error": {"Code": error.relative_error_type, "Message": error.message}}, "PutLogEvents"
-        ) from None
+        raise aws_error(error.relative_error_type, error.message, "PutLogEvents") from None
     parsed: dict[str, Any] = {"nextSequenceToken": token}
     if rejected:
         parsed["rejectedLogEventsInfo"] = rejected

@@ -35,7 +35,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from localcloud.core.trace import Span
-from localcloud.errors import FunctionNotFound
+from localcloud.errors import FunctionNotFound, aws_error
 from localcloud.services.stepfunctions import task_time
 from localcloud.services.stepfunctions.fibers import current, park
 
@@ -327,13 +327,7 @@ def _task_failure(state: Any, env: Any, error: ClientError) -> Exception:
 
 
 def _not_found(message: str) -> ClientError:
-    return ClientError(
-        {
-            "Error": {"Code": "ResourceNotFoundException", "Message": f"Function not found: {message}"},
-            "ResponseMetadata": {"HTTPStatusCode": 404},
-        },
-        "Invoke",
-    )
+    return aws_error("ResourceNotFoundException", f"Function not found: {message}", "Invoke", status=404)
 
 
 def _request_id() -> str:
