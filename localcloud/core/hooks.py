@@ -20,7 +20,7 @@ import botocore.handlers
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
 
-from localcloud.core import loaders
+from localcloud.core import loaders, speedups
 from localcloud.core.iam import access_denied, call_resources, iam_action
 from localcloud.core.service import AwsCall
 from localcloud.errors import LocalCloudError
@@ -222,6 +222,7 @@ def _install_hooks() -> None:
     """Register the hooks with botocore once; sessions created from now on carry them, and share
     the model files their loaders read (:mod:`localcloud.core.loaders`)."""
     loaders.install()
+    speedups.install()
     for hook in _HOOKS:
         if hook not in botocore.handlers.BUILTIN_HANDLERS:
             botocore.handlers.BUILTIN_HANDLERS.append(hook)

@@ -1,0 +1,47 @@
+"""Work that moto and botocore repeat on every call for the same answer, done once per process.
+
+Profiled over the e2e and local-cloud tests, three such costs were a tenth of the run:
+
+- moto's KMS makes a 2048-bit RSA key for every key it creates (30 to 50 ms each), symmetric keys
+  included, although only asymmetric keys ever use it. Every encrypted table, topic and queue of
+  every cloud paid it. Symmetric and HMAC keys now share one; asymmetric keys still get their own.
+- moto lists its response class's methods with :func:`inspect.getmembers` for every request, to
+  check the action is one of them; the list of a class's methods does not change.
+- botocore rebuilds the ``User-Agent`` header twice per request, sanitizing each component
+  character by character; the same few strings come back every time.
+
+Answers are unchanged: the same key material for encryption, the same dispatch, the same header.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import botocore.useragent
+import moto.core.responses
+import moto.kms.models
+from moto.kms.utils import KeySpec
+
+_ASYMMETRIC = {KeySpec.RSA_2048, KeySpec.RSA_3072, KeySpec.RSA_4096, KeySpec.SM2, *KeySpec.ecc_key_specs()}
+
+_installed = False
+
+
+def install() -> None:
+    global _installed
+    if _installed:
+        return
+    _installed = True
+    generate = moto.kms.models.generate_private_key
+    unused_by_symmetric_keys = functools.cache(lambda: generate("SYMMETRIC_DEFAULT"))
+
+    def generate_private_key(key_spec: str) -> Any:
+        return generate(key_spec) if key_spec in _ASYMMETRIC else unused_by_symmetric_keys()
+
+    moto.kms.models.generate_private_key = generate_private_key
+    method_names = functools.cache(moto.core.responses.method_names_from_class)
+    moto.core.responses.method_names_from_class = lambda clazz: method_names(clazz)
+    botocore.useragent.sanitize_user_agent_string_component = functools.lru_cache(maxsize=1024)(
+        botocore.useragent.sanitize_user_agent_string_component
+    )
