@@ -9,6 +9,8 @@ Profiled over the e2e and local-cloud tests, three such costs were a tenth of th
   check the action is one of them; the list of a class's methods does not change.
 - botocore rebuilds the ``User-Agent`` header twice per request, sanitizing each component
   character by character; the same few strings come back every time.
+- botocore translates each event name through its aliases in a cache per session; moto makes a
+  session per cloud and handlers a client per cold start, so the cache was nearly always cold.
 
 Answers are unchanged: the same key material for encryption, the same dispatch, the same header.
 """
@@ -18,6 +20,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+import botocore.hooks
 import botocore.useragent
 import moto.core.responses
 import moto.kms.models
@@ -45,3 +48,15 @@ def install() -> None:
     botocore.useragent.sanitize_user_agent_string_component = functools.lru_cache(maxsize=1024)(
         botocore.useragent.sanitize_user_agent_string_component
     )
+    alias = botocore.hooks.EventAliaser._alias_event_name
+    aliased: dict[str, str] = {}
+
+    def alias_event_name(self: botocore.hooks.EventAliaser, event_name: str) -> str:
+        if self._event_aliases is not botocore.hooks.EVENT_ALIASES:
+            return alias(self, event_name)
+        name = aliased.get(event_name)
+        if name is None:
+            name = aliased[event_name] = alias(self, event_name)
+        return name
+
+    botocore.hooks.EventAliaser._alias_event_name = alias_event_name
