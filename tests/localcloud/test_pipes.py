@@ -1,0 +1,253 @@
+"""EventBridge Pipes on one purpose-built stack: a DynamoDB stream through a filter and a Lambda
+enrichment into Step Functions (a poison record reaching the dead-letter queue), an SQS source with a
+batch limit and partial failures, a stopped pipe, and a role missing a grant.
+
+Each pipe has a source of its own, so one cloud serves the module; each test reads only its own.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_pipes as pipes
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
+
+from localcloud import LocalCloud
+from localcloud.core.clock import FIXED_START
+from localcloud.errors import InvalidRequest
+from tests.localcloud.conftest import pk_table, python_function
+
+pytestmark = pytest.mark.localcloud
+
+Source = pipes.CfnPipe.PipeSourceParametersProperty
+
+
+def build(stack: Stack) -> None:
+    log = pk_table(stack, "Log")
+
+    def step(construct_id: str, handler: str):
+        fn = python_function(
+            stack,
+            construct_id,
+            "pipe_steps",
+            handler=f"handler.{handler}",
+            environment={"TABLE_NAME": log.table_name},
+        )
+        log.grant_write_data(fn)
+        return fn
+
+    def role(construct_id: str) -> iam.Role:
+        return iam.Role(stack, construct_id, assumed_by=iam.ServicePrincipal("pipes.amazonaws.com"))
+
+    # A DynamoDB stream, filtered to inserts, enriched by a function, into a state machine.
+    orders = pk_table(stack, "Orders", stream=dynamodb.StreamViewType.NEW_IMAGE)
+    enricher = step("Enricher", "enrich")
+    fulfil = sfn.StateMachine(
+        stack, "Fulfil", definition_body=sfn.DefinitionBody.from_chainable(sfn.Pass(stack, "Accept"))
+    )
+    poisoned = sqs.Queue(stack, "Poisoned")
+    orders_role = role("OrdersRole")
+    orders.grant_stream_read(orders_role)
+    enricher.grant_invoke(orders_role)
+    fulfil.grant_start_execution(orders_role)
+    poisoned.grant_send_messages(orders_role)
+    pipes.CfnPipe(
+        stack,
+        "OrdersPipe",
+        role_arn=orders_role.role_arn,
+        source=orders.table_stream_arn,
+        source_parameters=Source(
+            dynamo_db_stream_parameters=pipes.CfnPipe.PipeSourceDynamoDBStreamParametersProperty(
+                starting_position="TRIM_HORIZON",
+                batch_size=4,
+                maximum_retry_attempts=1,
+                on_partial_batch_item_failure="AUTOMATIC_BISECT",
+                dead_letter_config=pipes.CfnPipe.DeadLetterConfigProperty(arn=poisoned.queue_arn),
+            ),
+            filter_criteria=pipes.CfnPipe.FilterCriteriaProperty(
+                filters=[pipes.CfnPipe.FilterProperty(pattern=json.dumps({"eventName": ["INSERT"]}))]
+            ),
+        ),
+        enrichment=enricher.function_arn,
+        target=fulfil.state_machine_arn,
+    )
+
+    # An SQS source in batches of at most 3, into a function reporting partial failures.
+    inbox_dlq = sqs.Queue(stack, "InboxDlq")
+    inbox = sqs.Queue(
+        stack,
+        "Inbox",
+        visibility_timeout=Duration.seconds(30),
+        dead_letter_queue=sqs.DeadLetterQueue(queue=inbox_dlq, max_receive_count=2),
+    )
+    handler = step("Handler", "target")
+    inbox_role = role("InboxRole")
+    inbox.grant_consume_messages(inbox_role)
+    handler.grant_invoke(inbox_role)
+    pipes.CfnPipe(
+        stack,
+        "InboxPipe",
+        role_arn=inbox_role.role_arn,
+        source=inbox.queue_arn,
+        source_parameters=Source(
+            sqs_queue_parameters=pipes.CfnPipe.PipeSourceSqsQueueParametersProperty(
+                batch_size=3, maximum_batching_window_in_seconds=20
+            ),
+            filter_criteria=pipes.CfnPipe.FilterCriteriaProperty(
+                filters=[pipes.CfnPipe.FilterProperty(pattern=json.dumps({"body": {"kind": ["order"]}}))]
+            ),
+        ),
+        target=handler.function_arn,
+        target_parameters=pipes.CfnPipe.PipeTargetParametersProperty(
+            input_template='{"id": <$.messageId>, "body": <$.body>}'
+        ),
+    )
+
+    # Queue to queue: one pipe created stopped, one whose role may not send to its target.
+    for name, granted in (("Parked", True), ("Denied", False)):
+        source, target = sqs.Queue(stack, f"{name}Source"), sqs.Queue(stack, f"{name}Target")
+        pipe_role = role(f"{name}Role")
+        source.grant_consume_messages(pipe_role)
+        if granted:
+            target.grant_send_messages(pipe_role)
+        pipes.CfnPipe(
+            stack,
+            f"{name}Pipe",
+            role_arn=pipe_role.role_arn,
+            source=source.queue_arn,
+            target=target.queue_arn,
+            desired_state="STOPPED" if granted else "RUNNING",
+            target_parameters=pipes.CfnPipe.PipeTargetParametersProperty(input_template="<$.body.text>"),
+        )
+
+
+@pytest.fixture(scope="module")
+def cloud(synth):
+    with LocalCloud(synth("PipeSemantics", build), start=FIXED_START) as running:
+        yield running
+
+
+def batches(cloud, function: str) -> list:
+    """The batches ``function`` was called with, in the order it got them."""
+    name = cloud.function(function).name
+    items = cloud.client("dynamodb").scan(TableName=cloud.physical_id("Log"))["Items"]
+    return [json.loads(i["batch"]["S"]) for i in items if i["pk"]["S"].startswith(f"{name}#")]
+
+
+def receive(cloud, queue: str) -> list[dict]:
+    url = cloud.physical_id(queue)
+    return cloud.client("sqs").receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+
+
+def send(cloud, queue: str, *bodies: str) -> None:
+    for body in bodies:
+        cloud.client("sqs").send_message(QueueUrl=cloud.physical_id(queue), MessageBody=body)
+
+
+def test_a_stream_pipe_filters_enriches_and_starts_the_state_machine_and_dead_letters_a_poison_record(cloud):
+    table = cloud.physical_id("Orders")
+    for pk, status in (("o1", "new"), ("o2", "poison"), ("o3", "new"), ("o4", "new")):
+        cloud.client("dynamodb").put_item(TableName=table, Item={"pk": {"S": pk}, "status": {"S": status}})
+    cloud.client("dynamodb").put_item(TableName=table, Item={"pk": {"S": "o1"}, "status": {"S": "paid"}})
+    cloud.drain()
+
+    seen = batches(cloud, "Enricher")
+    assert all(isinstance(batch, list) for batch in seen), "the enrichment gets a JSON array"
+    assert {c["eventName"] for batch in seen for c in batch} == {"INSERT"}, "the MODIFY is filtered out"
+    assert max(len(b) for b in seen) == 4, "the first batch holds the four inserts"
+
+    machine = cloud.physical_id("Fulfil")
+    executions = cloud.client("stepfunctions").list_executions(stateMachineArn=machine)["executions"]
+    inputs = [
+        json.loads(cloud.client("stepfunctions").describe_execution(executionArn=e["executionArn"])["input"])
+        for e in executions
+    ]
+    started = sorted(order["pk"] for batch in inputs for order in batch)
+    assert started == ["o1", "o3", "o4"], "bisection isolates the poison record; the rest go through"
+    assert all(order["enriched"] for batch in inputs for order in batch), (
+        "the target gets the enrichment's output"
+    )
+
+    [dead] = [json.loads(m["Body"]) for m in receive(cloud, "Poisoned")]
+    info = dead["DDBStreamBatchInfo"]
+    assert (info["batchSize"], dead["requestContext"]["condition"]) == (1, "RetryAttemptsExhausted")
+    assert dead["requestContext"]["functionArn"].endswith(f":pipe/{cloud.physical_id('OrdersPipe')}")
+
+
+def test_an_sqs_pipe_batches_filters_and_retries_only_the_reported_failures(cloud):
+    send(cloud, "Inbox", *[json.dumps({"kind": "order", "n": n}) for n in range(4)])
+    send(cloud, "Inbox", json.dumps({"kind": "order", "fail": True}), json.dumps({"kind": "spam"}))
+    cloud.advance(200)
+
+    seen = batches(cloud, "Handler")
+    assert max(len(b) for b in seen) <= 3, "never more than the batch size"
+    bodies = [item["body"] for batch in seen for item in batch]
+    assert sorted(json.dumps(b) for b in bodies if "n" in b) == sorted(
+        json.dumps({"kind": "order", "n": n}) for n in range(4)
+    ), "each order once: the rest of a partly failed batch is deleted"
+    assert sum("fail" in b for b in bodies) == 2, (
+        "the failed order comes back once, then the redrive takes it"
+    )
+    assert all(b["kind"] == "order" for b in bodies), "the filter keeps spam from the target"
+    [dead] = receive(cloud, "InboxDlq")
+    assert json.loads(dead["Body"]) == {"kind": "order", "fail": True}
+    assert (
+        cloud.client("sqs").get_queue_attributes(
+            QueueUrl=cloud.physical_id("Inbox"), AttributeNames=["ApproximateNumberOfMessages"]
+        )["Attributes"]["ApproximateNumberOfMessages"]
+        == "0"
+    ), "the filtered-out message is deleted"
+
+
+def test_a_stopped_pipe_delivers_nothing_until_started(cloud):
+    client = cloud.client("pipes")
+    name = cloud.physical_id("ParkedPipe")
+    assert client.describe_pipe(Name=name)["DesiredState"] == "STOPPED"
+    send(cloud, "ParkedSource", json.dumps({"text": "first"}))
+    cloud.drain()
+    assert receive(cloud, "ParkedTarget") == []
+
+    client.start_pipe(Name=name)
+    cloud.drain()
+    assert [m["Body"] for m in receive(cloud, "ParkedTarget")] == ["first"], "the template picks body.text"
+
+    client.stop_pipe(Name=name)
+    send(cloud, "ParkedSource", json.dumps({"text": "second"}))
+    cloud.drain()
+    assert receive(cloud, "ParkedTarget") == []
+
+
+def test_the_pipe_role_is_checked_on_its_target_and_its_source(cloud):
+    send(cloud, "DeniedSource", json.dumps({"text": "blocked"}))
+    cloud.advance(5)
+    assert receive(cloud, "DeniedTarget") == []
+    pipe = f"pipe:{cloud.physical_id('DeniedPipe')}"
+    [deliver] = [span for span in cloud.trace.find("deliver") if span.source == pipe]
+    assert deliver.outcome == "1 of 1 refused"
+    assert "not authorized to perform: sqs:SendMessage" in deliver.data["errors"][0]
+
+    denied_role = cloud.kernel.resources[cloud.kernel.logical_id("DeniedRole")].attributes["Arn"]
+    parked = cloud.service("sqs").queue_arn(cloud.physical_id("ParkedSource"))
+    props = {"RoleArn": denied_role, "Source": parked, "Target": parked}
+    with pytest.raises(InvalidRequest, match="permissions to call ReceiveMessage on SQS"):
+        cloud.service("pipes").create("Stray", "stray", props)
+
+
+def test_a_source_batch_larger_than_the_target_takes_is_refused(cloud):
+    queue = cloud.service("sqs").queue_arn(cloud.physical_id("ParkedSource"))
+    role = cloud.kernel.resources[cloud.kernel.logical_id("ParkedRole")].attributes["Arn"]
+    props = {
+        "RoleArn": role,
+        "Source": queue,
+        "Target": queue,
+        "SourceParameters": {"SqsQueueParameters": {"BatchSize": 11}},
+    }
+    with pytest.raises(
+        InvalidRequest, match="BatchSize 11 is more than the sqs target's maximum batch size of 10"
+    ):
+        cloud.service("pipes").create("Big", "big", props)
