@@ -178,6 +178,13 @@ def test_a_stream_pipe_filters_enriches_and_starts_the_state_machine_and_dead_le
     assert (info["batchSize"], dead["requestContext"]["condition"]) == (1, "RetryAttemptsExhausted")
     assert dead["requestContext"]["functionArn"].endswith(f":pipe/{cloud.physical_id('OrdersPipe')}")
 
+    cloud.client("dynamodb").put_item(TableName=table, Item={"pk": {"S": "o5"}, "status": {"S": "drop"}})
+    cloud.drain()
+    assert len(cloud.client("stepfunctions").list_executions(stateMachineArn=machine)["executions"]) == len(
+        executions
+    ), "an empty enrichment result drops the event"
+    assert cloud.trace.find("drop", outcome="dropped")
+
 
 def test_an_sqs_pipe_batches_filters_and_retries_only_the_reported_failures(cloud):
     send(cloud, "Inbox", *[json.dumps({"kind": "order", "n": n}) for n in range(4)])
