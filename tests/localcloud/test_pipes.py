@@ -10,9 +10,14 @@ from __future__ import annotations
 import json
 
 import pytest
-from aws_cdk import Duration, Stack
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as events_targets
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kinesis as kinesis
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_pipes as pipes
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
@@ -110,7 +115,10 @@ def build(stack: Stack) -> None:
 
     # Queue to queue: one pipe created stopped, one whose role may not send to its target.
     for name, granted in (("Parked", True), ("Denied", False)):
-        source, target = sqs.Queue(stack, f"{name}Source"), sqs.Queue(stack, f"{name}Target")
+        # What the role may not deliver returns to the source until the redrive takes it.
+        redrive = sqs.DeadLetterQueue(queue=sqs.Queue(stack, f"{name}Dlq"), max_receive_count=2)
+        source = sqs.Queue(stack, f"{name}Source", dead_letter_queue=redrive)
+        target = sqs.Queue(stack, f"{name}Target")
         pipe_role = role(f"{name}Role")
         source.grant_consume_messages(pipe_role)
         if granted:
@@ -124,6 +132,91 @@ def build(stack: Stack) -> None:
             desired_state="STOPPED" if granted else "RUNNING",
             target_parameters=pipes.CfnPipe.PipeTargetParametersProperty(input_template="<$.body.text>"),
         )
+
+    # A Kinesis stream, filtered on its data, enriched by an Express state machine, onto an event bus.
+    clicks = kinesis.Stream(stack, "Clicks", shard_count=1, removal_policy=RemovalPolicy.DESTROY)
+    tag = sfn.StateMachine(
+        stack,
+        "Tag",
+        state_machine_type=sfn.StateMachineType.EXPRESS,
+        definition_body=sfn.DefinitionBody.from_chainable(
+            sfn.Map(stack, "EachClick").item_processor(
+                sfn.Pass(stack, "Stamp", parameters={"page.$": "$.page", "seq.$": "$.seq", "via": "express"})
+            )
+        ),
+    )
+    bus = events.EventBus(stack, "PipeBus")
+    seen_on_bus = sqs.Queue(stack, "SeenOnBus")
+    events.Rule(
+        stack,
+        "FromPipes",
+        event_bus=bus,
+        event_pattern=events.EventPattern(source=events.Match.prefix("Pipe ")),
+        targets=[events_targets.SqsQueue(seen_on_bus)],
+    )
+    clicks_role = role("ClicksRole")
+    clicks.grant_read(clicks_role)
+    tag.grant_start_sync_execution(clicks_role)
+    bus.grant_put_events_to(clicks_role)
+    pipes.CfnPipe(
+        stack,
+        "ClicksPipe",
+        role_arn=clicks_role.role_arn,
+        source=clicks.stream_arn,
+        source_parameters=Source(
+            kinesis_stream_parameters=pipes.CfnPipe.PipeSourceKinesisStreamParametersProperty(
+                starting_position="TRIM_HORIZON", batch_size=10
+            ),
+            filter_criteria=pipes.CfnPipe.FilterCriteriaProperty(
+                filters=[pipes.CfnPipe.FilterProperty(pattern=json.dumps({"data": {"kind": ["click"]}}))]
+            ),
+        ),
+        enrichment=tag.state_machine_arn,
+        enrichment_parameters=pipes.CfnPipe.PipeEnrichmentParametersProperty(
+            input_template='{"page": <$.data.page>, "seq": <$.sequenceNumber>}'
+        ),
+        target=bus.event_bus_arn,
+    )
+
+    # An SQS source enriched by a REST API method, into a log stream.
+    api = apigateway.RestApi(stack, "Lookup")
+    api.root.add_resource("enrich").add_method(
+        "POST",
+        apigateway.MockIntegration(
+            request_templates={"application/json": '{"statusCode": 200}'},
+            integration_responses=[
+                apigateway.IntegrationResponse(
+                    status_code="200", response_templates={"application/json": '[{"note": "looked up"}]'}
+                )
+            ],
+        ),
+        method_responses=[apigateway.MethodResponse(status_code="200")],
+    )
+    notes, notes_log = (
+        sqs.Queue(stack, "Notes"),
+        logs.LogGroup(stack, "NotesLog", removal_policy=RemovalPolicy.DESTROY),
+    )
+    notes_role = role("NotesRole")
+    notes.grant_consume_messages(notes_role)
+    notes_log.grant_write(notes_role)
+    notes_role.add_to_policy(
+        iam.PolicyStatement(
+            actions=["execute-api:Invoke"], resources=[api.arn_for_execute_api("POST", "/enrich", "prod")]
+        )
+    )
+    pipes.CfnPipe(
+        stack,
+        "NotesPipe",
+        role_arn=notes_role.role_arn,
+        source=notes.queue_arn,
+        enrichment=api.arn_for_execute_api("POST", "/enrich", "prod"),
+        target=notes_log.log_group_arn,
+        target_parameters=pipes.CfnPipe.PipeTargetParametersProperty(
+            cloud_watch_logs_parameters=pipes.CfnPipe.PipeTargetCloudWatchLogsParametersProperty(
+                log_stream_name="notes"
+            )
+        ),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -231,12 +324,15 @@ def test_a_stopped_pipe_delivers_nothing_until_started(cloud):
 
 def test_the_pipe_role_is_checked_on_its_target_and_its_source(cloud):
     send(cloud, "DeniedSource", json.dumps({"text": "blocked"}))
-    cloud.advance(5)
+    cloud.drain()
     assert receive(cloud, "DeniedTarget") == []
+    assert [m["Body"] for m in receive(cloud, "DeniedDlq")] == [json.dumps({"text": "blocked"})]
     pipe = f"pipe:{cloud.physical_id('DeniedPipe')}"
-    [deliver] = [span for span in cloud.trace.find("deliver") if span.source == pipe]
-    assert deliver.outcome == "1 of 1 refused"
-    assert "not authorized to perform: sqs:SendMessage" in deliver.data["errors"][0]
+    delivers = [span for span in cloud.trace.find("deliver") if span.source == pipe]
+    assert [d.outcome for d in delivers] == ["1 of 1 refused"] * 2, (
+        "refused, then once more before the redrive"
+    )
+    assert "not authorized to perform: sqs:SendMessage" in delivers[0].data["errors"][0]
 
     denied_role = cloud.kernel.resources[cloud.kernel.logical_id("DeniedRole")].attributes["Arn"]
     parked = cloud.service("sqs").queue_arn(cloud.physical_id("ParkedSource"))
@@ -258,3 +354,38 @@ def test_a_source_batch_larger_than_the_target_takes_is_refused(cloud):
         InvalidRequest, match="BatchSize 11 is more than the sqs target's maximum batch size of 10"
     ):
         cloud.service("pipes").create("Big", "big", props)
+
+
+def test_a_kinesis_pipe_matches_data_and_puts_the_express_enrichments_output_on_a_bus(cloud):
+    stream = cloud.physical_id("Clicks")
+    for kind, page in (("click", "home"), ("view", "cart"), ("click", "checkout")):
+        data = json.dumps({"kind": kind, "page": page}).encode()
+        cloud.client("kinesis").put_record(StreamName=stream, Data=data, PartitionKey=page)
+    cloud.drain()
+
+    url = cloud.physical_id("SeenOnBus")
+    events = [
+        json.loads(m["Body"])
+        for m in cloud.client("sqs").receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    ]
+    name = cloud.physical_id("ClicksPipe")
+    assert {(e["source"], e["detail-type"]) for e in events} == {(f"Pipe {name}", "Event from aws:kinesis")}
+    details = [e["detail"] for e in events]
+    assert [d["page"] for d in details] == ["home", "checkout"], "the view is filtered out on its data"
+    assert all(d["via"] == "express" and d["seq"].isdigit() for d in details)
+
+
+def test_an_api_enrichment_feeds_a_log_stream(cloud):
+    send(cloud, "Notes", "anything")
+    cloud.drain()
+    group = cloud.physical_id("NotesLog")
+    logged = cloud.client("logs").get_log_events(logGroupName=group, logStreamName="notes")["events"]
+    assert [json.loads(e["message"]) for e in logged] == [{"note": "looked up"}]
+    assert (
+        int(
+            cloud.client("sqs").get_queue_attributes(
+                QueueUrl=cloud.physical_id("Notes"), AttributeNames=["ApproximateNumberOfMessages"]
+            )["Attributes"]["ApproximateNumberOfMessages"]
+        )
+        == 0
+    )

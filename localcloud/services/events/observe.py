@@ -70,6 +70,11 @@ class RuleTarget:
 
     @classmethod
     def from_template(cls, cloud: Kernel, props: dict[str, Any], where: str) -> RuleTarget:
+        if service_of(props["Arn"]) == "logs":
+            # Logs takes deliveries from pipes, with their role; a rule's needs the group's resource policy.
+            raise LocalCloudError(
+                f"{where}: target {props['Arn']}: log-group targets of rules are not supported offline"
+            )
         check_target(cloud, props["Arn"], where)
         return cls(
             id=props["Id"],
