@@ -354,6 +354,9 @@ def test_a_source_batch_larger_than_the_target_takes_is_refused(cloud):
         InvalidRequest, match="BatchSize 11 is more than the sqs target's maximum batch size of 10"
     ):
         cloud.service("pipes").create("Big", "big", props)
+    props["SourceParameters"] = {"SqsQueueParameters": {"MaximumBatchingWindowInSeconds": 301}}
+    with pytest.raises(InvalidRequest, match="MaximumBatchingWindowInSeconds 301 is outside 0 to 300"):
+        cloud.service("pipes").create("Slow", "slow", props)
 
 
 def test_a_kinesis_pipe_matches_data_and_puts_the_express_enrichments_output_on_a_bus(cloud):

@@ -58,6 +58,13 @@ SOURCES = {
     "kinesis": ("KinesisStreamParameters", 1),
     "dynamodb": ("DynamoDBStreamParameters", 1),
 }
+#: What CreatePipe accepts of each numeric source parameter (the API reference's valid ranges).
+RANGES = {
+    "BatchSize": (1, 10_000),
+    "MaximumBatchingWindowInSeconds": (0, 300),
+    "MaximumRecordAgeInSeconds": (-1, 604_800),
+    "MaximumRetryAttempts": (-1, 10_000),
+}
 #: The enrichments offered, by the service part of their ARN.
 ENRICHMENTS = ("lambda", "states", "execute-api")
 
@@ -122,6 +129,12 @@ class Pipe:
             )
         key, default_batch = SOURCES[self.source_service]
         source = params.get(key, {})
+        for name, (low, high) in RANGES.items():
+            if name in source and not low <= int(source[name]) <= high:
+                raise InvalidRequest(
+                    f"ValidationException: {self.logical_id}: SourceParameters.{key}.{name} {source[name]} "
+                    f"is outside {low} to {high}"
+                )
         props: dict[str, Any] = {
             "EventSourceArn": self.source,
             "BatchSize": int(source.get("BatchSize", default_batch)),
