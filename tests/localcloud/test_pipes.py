@@ -341,7 +341,7 @@ def test_the_pipe_role_is_checked_on_its_target_and_its_source(cloud):
         cloud.service("pipes").create("Stray", "stray", props)
 
 
-def test_a_source_batch_larger_than_the_target_takes_is_refused(cloud):
+def test_a_pipe_is_refused_as_create_pipe_refuses_it(cloud):
     queue = cloud.service("sqs").queue_arn(cloud.physical_id("ParkedSource"))
     role = cloud.kernel.resources[cloud.kernel.logical_id("ParkedRole")].attributes["Arn"]
     props = {
@@ -354,6 +354,8 @@ def test_a_source_batch_larger_than_the_target_takes_is_refused(cloud):
         InvalidRequest, match="BatchSize 11 is more than the sqs target's maximum batch size of 10"
     ):
         cloud.service("pipes").create("Big", "big", props)
+    with pytest.raises(InvalidRequest, match="Target is required"):
+        cloud.service("pipes").create("Aimless", "aimless", {**props, "Target": ""})
     props["SourceParameters"] = {"SqsQueueParameters": {"MaximumBatchingWindowInSeconds": 301}}
     with pytest.raises(InvalidRequest, match="MaximumBatchingWindowInSeconds 301 is outside 0 to 300"):
         cloud.service("pipes").create("Slow", "slow", props)

@@ -100,6 +100,9 @@ class Pipe:
     """A batch keeps the shard busy for no virtual time beyond its calls'."""
 
     def __init__(self, cloud: Kernel, logical_id: str, name: str, props: dict[str, Any]) -> None:
+        missing = [key for key in ("RoleArn", "Source", "Target") if not props.get(key)]
+        if missing:
+            raise InvalidRequest(f"ValidationException: {logical_id}: {', '.join(missing)} is required")
         self.cloud = cloud
         self.logical_id = logical_id
         self.pipe_name = name
