@@ -28,7 +28,6 @@ rule created through the API at run time is moto's alone.
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -40,6 +39,7 @@ from localcloud.core.service import observes
 from localcloud.core.targets import Delivery, RetryPolicy, Sender, check_target, service_of
 from localcloud.errors import LocalCloudError
 from localcloud.lib.event_patterns import matches
+from localcloud.lib.input_templates import transform
 from localcloud.lib.json_path import MISSING, select
 from localcloud.lib.schedules import Schedule, parse
 
@@ -52,8 +52,6 @@ SCHEDULER = "scheduler.amazonaws.com"
 RESOURCE_POLICY_TARGETS = frozenset({"lambda", "sqs", "sns"})
 #: Scheduler's context attributes, which its target input may use.
 _SCHEDULER_CONTEXT = ("schedule-arn", "scheduled-time", "execution-id", "attempt-number")
-_PLACEHOLDER = re.compile(r"<([A-Za-z0-9_.\-]+)>")
-_UNESCAPED_QUOTE = re.compile(r'(?<!\\)"')
 
 
 @dataclass
@@ -72,6 +70,11 @@ class RuleTarget:
 
     @classmethod
     def from_template(cls, cloud: Kernel, props: dict[str, Any], where: str) -> RuleTarget:
+        if service_of(props["Arn"]) == "logs":
+            # Logs takes deliveries from pipes, with their role; a rule's needs the group's resource policy.
+            raise LocalCloudError(
+                f"{where}: target {props['Arn']}: log-group targets of rules are not supported offline"
+            )
         check_target(cloud, props["Arn"], where)
         return cls(
             id=props["Id"],
@@ -293,48 +296,6 @@ def _moto_archive(cloud: Kernel, name: str) -> Any:
     from moto.events.models import events_backends
 
     return events_backends[cloud.account][cloud.region].archives[name]
-
-
-def transform(
-    transformer: dict[str, Any], event: dict[str, Any], predefined: dict[str, str], raw: dict[str, str]
-) -> str:
-    """Fill an ``InputTransformer``'s template, as EventBridge does.
-
-    Inside a JSON string a value goes in escaped, without quotes; elsewhere in a JSON template
-    (one that starts with ``{`` or ``[``) it goes in as JSON; in a plain-text template a string goes
-    in as it is. A path that selects nothing gives ``null`` (an empty string inside a string).
-    ``raw`` variables (the event itself) always go in as they are. Unknown placeholders are kept.
-    """
-    template: str = transformer["InputTemplate"]
-    values = {name: select(event, path) for name, path in transformer.get("InputPathsMap", {}).items()}
-    values.update(predefined)
-    json_template = template.lstrip().startswith(("{", "["))
-    parts: list[str] = []
-    position, in_string = 0, False
-    for placeholder in _PLACEHOLDER.finditer(template):
-        text = template[position : placeholder.start()]
-        in_string ^= len(_UNESCAPED_QUOTE.findall(text)) % 2 == 1
-        parts.append(text)
-        name = placeholder[1]
-        if name in raw:
-            parts.append(raw[name])
-        elif name in values:
-            parts.append(_fill(values[name], in_string=in_string, json_template=json_template))
-        else:
-            parts.append(placeholder[0])
-        position = placeholder.end()
-    parts.append(template[position:])
-    return "".join(parts)
-
-
-def _fill(value: Any, *, in_string: bool, json_template: bool) -> str:
-    if value is MISSING:
-        return "" if in_string or not json_template else "null"
-    if in_string:
-        return json.dumps(value if isinstance(value, str) else json.dumps(value))[1:-1]
-    if isinstance(value, str) and not json_template:
-        return value
-    return json.dumps(value)
 
 
 # ---------------------------------------------------------------------------------------- scheduler

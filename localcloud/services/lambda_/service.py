@@ -22,8 +22,9 @@ from localcloud.services.lambda_.runtime import LambdaFunction, call_turn, follo
 from localcloud.services.lambda_.versions import Versions
 
 if TYPE_CHECKING:
-    from localcloud.core.kernel import Kernel
+    from localcloud.core.kernel import Kernel, Pollable
     from localcloud.core.service import AwsCall
+    from localcloud.services.lambda_.event_sources import Consumer, Deliver
 
 #: The services an asynchronous invocation's destination (or DLQ) may be, and what Lambda adds to the call.
 DESTINATIONS: dict[str, dict[str, Any]] = {
@@ -79,12 +80,28 @@ class Lambda:
     def add_event_source(
         self, logical_id: str, mapping_id: str, function: LambdaFunction, props: dict[str, Any]
     ) -> None:
+        self.kernel.add_pollable(self.poller(logical_id, mapping_id, function, props))
+
+    def poller(
+        self,
+        where: str,
+        poller_id: str,
+        consumer: Consumer,
+        props: dict[str, Any],
+        *,
+        deliver: Deliver | None = None,
+        session: str | None = None,
+    ) -> Pollable:
+        """The poller of ``props["EventSourceArn"]`` (an event source mapping's properties) reading as
+        ``consumer``'s role and handing each batch to ``deliver`` (by default, invoking ``consumer``,
+        a function). EventBridge Pipes read their sources with these, so both share one poller;
+        the caller adds it to the pump."""
         source_arn = props.get("EventSourceArn", "")
         service = source_arn.split(":")[2] if source_arn.count(":") >= 5 else source_arn
         factory = EVENT_SOURCES.get(service)
         if factory is None:
-            raise LocalCloudError(f"{logical_id}: event source {source_arn} is not supported offline")
-        self.kernel.add_pollable(factory(self.kernel, mapping_id, function, props))
+            raise LocalCloudError(f"{where}: event source {source_arn} is not supported offline")
+        return factory(self.kernel, poller_id, consumer, props, deliver, session)
 
     def invoke(
         self,

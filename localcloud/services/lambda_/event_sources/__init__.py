@@ -2,6 +2,10 @@
 
 Each kind is listed in :data:`localcloud.services.lambda_.service.EVENT_SOURCES` by the service of
 its source ARN; the kernel polls every mapping on each pump.
+
+A poller reads as its :class:`Consumer` (the function, or an EventBridge pipe) and hands each batch to
+a :data:`Deliver`: the function's synchronous invocation for a mapping, the enrichment and target
+for a pipe (see :meth:`localcloud.services.lambda_.service.Lambda.poller`).
 """
 
 from __future__ import annotations
@@ -9,14 +13,38 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from localcloud.errors import LocalCloudError
 from localcloud.lib.event_patterns import compile_pattern
 
 if TYPE_CHECKING:
     from localcloud.core.kernel import Kernel, Pollable
-    from localcloud.services.lambda_.runtime import LambdaFunction
+    from localcloud.services.lambda_.runtime import InvocationResult, LambdaFunction
+
+
+class Consumer(Protocol):
+    """Who a poller works for: its role reads the source, and each batch keeps a slot (a shard, a
+    unit of concurrency) busy for ``duration`` virtual seconds. A :class:`LambdaFunction` is one."""
+
+    name: str
+    arn: str
+    role_arn: str
+    duration: float
+
+
+Deliver = Callable[[dict[str, Any], str, int], "InvocationResult"]
+"""Processes one batch, ``(event, source label, trace cause)``, answering as a synchronous invocation
+does: ``failed``, and a ``payload`` that may report ``batchItemFailures``."""
+
+
+def invoke(cloud: Kernel, function: LambdaFunction) -> Deliver:
+    """What an event source mapping delivers to: its function, invoked synchronously."""
+
+    def deliver(event: dict[str, Any], source: str, cause: int) -> InvocationResult:
+        return cloud.service("lambda").invoker.invoke_sync(function, event, source=source, cause=cause)
+
+    return deliver
 
 
 @dataclass(frozen=True)
@@ -52,4 +80,5 @@ def _filter(text: str) -> dict[str, Any]:
     return pattern
 
 
-EventSourceFactory = Callable[["Kernel", str, "LambdaFunction", dict[str, Any]], "Pollable"]
+EventSourceFactory = Callable[..., "Pollable"]
+"""``(kernel, mapping id, consumer, properties, deliver=None, session=None)``: a poller."""

@@ -26,8 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from localcloud.errors import InvalidRequest
 from localcloud.lib.event_patterns import matches
-from localcloud.services.lambda_.event_sources import MappingSettings
-from localcloud.services.lambda_.runtime import LambdaFunction
+from localcloud.services.lambda_.event_sources import Consumer, Deliver, MappingSettings, invoke
 
 if TYPE_CHECKING:
     from localcloud.core.kernel import Kernel
@@ -41,11 +40,19 @@ DEFAULT_MAX_CONCURRENCY = 1000
 
 class SqsEventSource:
     def __init__(
-        self, cloud: Kernel, mapping_id: str, function: LambdaFunction, props: dict[str, Any]
+        self,
+        cloud: Kernel,
+        mapping_id: str,
+        function: Consumer,
+        props: dict[str, Any],
+        deliver: Deliver | None = None,
+        session: str | None = None,
     ) -> None:
         self.cloud = cloud
         self.id = mapping_id
         self.function = function
+        self.deliver = deliver or invoke(cloud, function)  # type: ignore[arg-type]
+        self.session = session or f"esm:{function.name}"
         self.queue_arn: str = props["EventSourceArn"]
         self.queue_url = cloud.service("sqs").queue_url(self.queue_arn)
         self.queue_name = self.queue_arn.rsplit(":", 1)[1]
@@ -64,7 +71,7 @@ class SqsEventSource:
         self.label = f"sqs:{self.queue_name}"
         self._check_role()
         # Creating the mapping, Lambda reads the queue's attributes with the function's role.
-        cloud.client_as(function.role_arn, "sqs", f"esm:{function.name}").get_queue_attributes(
+        cloud.client_as(function.role_arn, "sqs", self.session).get_queue_attributes(
             QueueUrl=self.queue_url, AttributeNames=["All"]
         )
 
@@ -132,7 +139,7 @@ class SqsEventSource:
         return self.cloud.service("sqs").moto_queue(self.queue_name)
 
     def _receive(self) -> list[dict[str, Any]]:
-        sqs = self.cloud.client_as(self.function.role_arn, "sqs", f"esm:{self.function.name}")
+        sqs = self.cloud.client_as(self.function.role_arn, "sqs", self.session)
         received: list[dict[str, Any]] = []
         self._release_timed_out_fifo_messages()
         self._trace_redrives()
@@ -213,12 +220,7 @@ class SqsEventSource:
             parent=cause,
             message_ids=[m["MessageId"] for m in messages],
         )
-        result = self.cloud.service("lambda").invoker.invoke_sync(
-            self.function,
-            {"Records": [self._record(m) for m in messages]},
-            source=self.label,
-            cause=delivery.id,
-        )
+        result = self.deliver({"Records": [self._record(m) for m in messages]}, self.label, delivery.id)
         if result.failed:
             delivery.outcome = "batch failed: every message returns after its visibility timeout"
             return
@@ -243,7 +245,7 @@ class SqsEventSource:
         return reported
 
     def _delete(self, messages: list[dict[str, Any]]) -> None:
-        sqs = self.cloud.client_as(self.function.role_arn, "sqs", f"esm:{self.function.name}")
+        sqs = self.cloud.client_as(self.function.role_arn, "sqs", self.session)
         for start in range(0, len(messages), 10):
             chunk = messages[start : start + 10]
             sqs.delete_message_batch(

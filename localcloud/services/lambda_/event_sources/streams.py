@@ -44,9 +44,9 @@ from typing import TYPE_CHECKING, Any
 
 from localcloud.errors import InvalidRequest
 from localcloud.lib.event_patterns import matches
-from localcloud.services.lambda_.event_sources import MappingSettings
+from localcloud.services.lambda_.event_sources import Consumer, Deliver, MappingSettings, invoke
 from localcloud.services.lambda_.invoker import Throttled
-from localcloud.services.lambda_.runtime import InvocationResult, LambdaFunction
+from localcloud.services.lambda_.runtime import InvocationResult
 
 if TYPE_CHECKING:
     from localcloud.core.kernel import Kernel
@@ -118,11 +118,19 @@ class _StreamEventSource(ABC):
     required_actions: tuple[str, ...]
 
     def __init__(
-        self, cloud: Kernel, mapping_id: str, function: LambdaFunction, props: dict[str, Any]
+        self,
+        cloud: Kernel,
+        mapping_id: str,
+        function: Consumer,
+        props: dict[str, Any],
+        deliver: Deliver | None = None,
+        session: str | None = None,
     ) -> None:
         self.cloud = cloud
         self.id = mapping_id
         self.function = function
+        self.deliver = deliver or invoke(cloud, function)  # type: ignore[arg-type]
+        self.session = session or f"esm:{function.name}"
         self.source_arn: str = props["EventSourceArn"]
         settings = MappingSettings.from_props(props, default_batch_size=100)
         self.enabled, self.batch_size = settings.enabled, settings.batch_size
@@ -136,7 +144,7 @@ class _StreamEventSource(ABC):
             props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
         )
         self.label = f"{self.service}:{self.stream_name}"
-        self.client = cloud.client_as(function.role_arn, self.client_name, f"esm:{function.name}")
+        self.client = cloud.client_as(function.role_arn, self.client_name, self.session)
         self._check_role()
         # Creating the mapping, Lambda finds the shards and their starting points with the function's role.
         position = props.get("StartingPosition", "TRIM_HORIZON")
@@ -309,9 +317,7 @@ class _StreamEventSource(ABC):
         )
         batch.attempts += 1
         try:
-            result = self.cloud.service("lambda").invoker.invoke_sync(
-                self.function, self._event(shard, batch), source=self.label, cause=delivery.id
-            )
+            result = self.deliver(self._event(shard, batch), self.label, delivery.id)
         except Throttled:
             # A batch that never reached the function is retried until too old, using no retries.
             delivery.outcome = "throttled"
