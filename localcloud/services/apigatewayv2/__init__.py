@@ -39,7 +39,7 @@ def _front_doors(kernel: Kernel) -> list[FrontDoor]:
     ] + [
         FrontDoor(
             "http-api-domain",
-            f"custom domain {domain.name}",
+            f"{domain.name} custom domain of HTTP APIs",
             "",
             bind(gateway.dispatch_domain, domain.name),
             domain.name,
