@@ -53,6 +53,7 @@ def build(stack: Stack) -> None:
     )
     api.add_routes(path="/items", methods=[v2.HttpMethod.GET], integration=v2_echo)
     api.add_routes(path="/items/{id}", methods=[v2.HttpMethod.GET], integration=v2_echo)
+    api.add_routes(path="/items/{id}", methods=[v2.HttpMethod.ANY], integration=v2_echo)
     api.add_routes(path="/items/special", methods=[v2.HttpMethod.ANY], integration=v2_echo)
     api.add_routes(path="/items/{proxy+}", methods=[v2.HttpMethod.ANY], integration=v2_echo)
     api.add_routes(path="/v1/{name}", methods=[v2.HttpMethod.POST], integration=v1_echo)
@@ -188,7 +189,8 @@ def test_both_protocols_are_modelled_with_ids_endpoints_and_route_keys(cloud):
         ("GET", "/items", "GET /items", None),
         ("GET", "/items/7", "GET /items/{id}", {"id": "7"}),
         ("GET", "/items/special", "ANY /items/special", None),
-        ("DELETE", "/items/7", "ANY /items/{proxy+}", {"proxy": "7"}),
+        ("DELETE", "/items/7", "ANY /items/{id}", {"id": "7"}),
+        ("DELETE", "/items/7/parts", "ANY /items/{proxy+}", {"proxy": "7/parts"}),
         ("GET", "/items/7/parts/2", "ANY /items/{proxy+}", {"proxy": "7/parts/2"}),
         ("POST", "/items", "$default", None),
         ("GET", "/elsewhere/deep", "$default", None),
