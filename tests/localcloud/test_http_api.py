@@ -52,8 +52,9 @@ def build(stack: Stack) -> None:
         ),
     )
     api.add_routes(path="/items", methods=[v2.HttpMethod.GET], integration=v2_echo)
-    api.add_routes(path="/items/{id}", methods=[v2.HttpMethod.GET], integration=v2_echo)
+    # ANY first: the method route must win by rank, not by the order the routes came in.
     api.add_routes(path="/items/{id}", methods=[v2.HttpMethod.ANY], integration=v2_echo)
+    api.add_routes(path="/items/{id}", methods=[v2.HttpMethod.GET], integration=v2_echo)
     api.add_routes(path="/items/special", methods=[v2.HttpMethod.ANY], integration=v2_echo)
     api.add_routes(path="/items/{proxy+}", methods=[v2.HttpMethod.ANY], integration=v2_echo)
     api.add_routes(path="/v1/{name}", methods=[v2.HttpMethod.POST], integration=v1_echo)
