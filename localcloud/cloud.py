@@ -31,6 +31,7 @@ from localcloud.services import SERVICES
 
 if TYPE_CHECKING:
     from localcloud.services.apigateway import ApiClient, ApiGateway
+    from localcloud.services.apigatewayv2.websocket import WebSocketClient
     from localcloud.services.appconfig import AppConfig
     from localcloud.services.cloudfront import CloudFront, DistributionClient
     from localcloud.services.lambda_.runtime import LambdaFunction
@@ -174,6 +175,15 @@ class LocalCloud:
         custom domain instead, routed by its base path mappings (``cloud.api(domain="api.example.com")``).
         """
         return self.apigateway.client(name, stage=stage, domain=domain)
+
+    def websocket(self, name: str | None = None, *, stage: str | None = None) -> WebSocketClient:
+        """A client of a WebSocket API's stage: ``cloud.websocket().connect(query={...})`` gives a
+        connection with ``send``, ``receive`` and ``close`` (None: the stack's only WebSocket API)."""
+        from localcloud.services.apigatewayv2.websocket import WebSocketClient
+        from localcloud.services.apigatewayv2.websocket.model import SERVICE_NAME
+
+        websockets = self.kernel.service(SERVICE_NAME)
+        return WebSocketClient(websockets, websockets.api(name), stage)
 
     def distribution(self, name: str | None = None) -> DistributionClient:
         """A CloudFront distribution to send viewer requests to: by logical id, id, or a unique part
