@@ -39,6 +39,10 @@ def door_lines(cloud: LocalCloud, door: FrontDoor) -> list[str]:
         from localcloud.aws_endpoint.door import aws_examples
 
         return aws_examples(cloud, door.url)
+    if door.kind == "websocket":
+        from localcloud.services.apigatewayv2.websocket.server import try_lines
+
+        return try_lines(cloud.kernel, door)
     if door.kind != "api":
         return [f"curl -i {door.url}"]
     return api_lines(cloud, door.resource_id, door.url)

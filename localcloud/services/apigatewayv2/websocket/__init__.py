@@ -8,7 +8,7 @@ real sockets for ``serve``.
 from __future__ import annotations
 
 from localcloud.core.service import Service
-from localcloud.services.apigatewayv2.websocket import management, provision
+from localcloud.services.apigatewayv2.websocket import management, provision, server
 from localcloud.services.apigatewayv2.websocket.client import WebSocketClient, WebSocketConnection
 from localcloud.services.apigatewayv2.websocket.gateway import Refusal, WebSockets
 
@@ -20,4 +20,5 @@ SERVICE = Service.of(
     state=WebSockets,
     answers={management.SERVICE: management.answer},
     self_authorized=frozenset({management.SERVICE}),
+    front_doors=server.front_doors,
 )
