@@ -119,6 +119,8 @@ def test_the_selection_expression_picks_the_route_and_two_way_routes_answer(clou
     assert posted["isBase64Encoded"] is False
     ws.send("not json")
     assert ws.receive() == "default:not json"
+    ws.send(b"\x00\x01")  # a binary frame: base64 in the event, and no route key to read
+    assert ws.receive() == "default:AAE="
     ws.send({"action": "nosuchroute"})
     assert ws.receive() == 'default:{"action": "nosuchroute"}'
     ws.send({"action": "kick", "id": "unknown"})  # a one-way route's failure is still told
@@ -159,6 +161,17 @@ def test_the_management_api_posts_gets_and_deletes_connections(cloud):
     alice.send({"action": "post", "to": alice.id, "size": 128 * 1024 + 1})
     assert alice.receive() == "PayloadTooLargeException"
     alice.close()
+
+
+def test_a_connection_is_gone_to_the_management_api_until_connect_returns(cloud):
+    ws = cloud.websocket("Chat").connect(query={"token": "ada", "selfpost": "1"})
+    item = cloud.client("dynamodb").get_item(
+        TableName=cloud.physical_id("Events"), Key={"pk": {"S": f"$connect#{ws.id}"}}
+    )["Item"]
+    assert item["selfpost"] == {"S": "GoneException"}
+    with pytest.raises(NothingReceived):
+        ws.receive()
+    ws.close()
 
 
 def test_management_calls_need_manage_connections_on_the_connection(cloud):

@@ -13,6 +13,10 @@ def _management(context):
     return boto3.client("apigatewaymanagementapi", endpoint_url=endpoint)
 
 
+def management_error(context):
+    return _management(context).exceptions.ClientError
+
+
 def handler(event, _context):
     context = event["requestContext"]
     route = context["routeKey"]
@@ -23,7 +27,13 @@ def handler(event, _context):
             return {"statusCode": int(query["refuse"])}
         if query.get("boom"):
             raise RuntimeError("connect blew up")
-        TABLE.put_item(Item={"pk": f"{route}#{connection}", "event": json.dumps(event)})
+        item = {"pk": f"{route}#{connection}", "event": json.dumps(event)}
+        if query.get("selfpost"):  # the connection is not open until $connect returns
+            try:
+                _management(context).post_to_connection(ConnectionId=connection, Data=b"too soon")
+            except management_error(context) as error:
+                item["selfpost"] = error.response["Error"]["Code"]
+        TABLE.put_item(Item=item)
         return {"statusCode": 200}
     if route == "$default":
         return {"statusCode": 200, "body": f"default:{event['body']}"}
@@ -44,7 +54,7 @@ def handler(event, _context):
         return {"statusCode": 200, "body": "sent"}
     if route == "kick":
         management.delete_connection(ConnectionId=body.get("id", connection))
-        return {"statusCode": 200}
+        return {"statusCode": 200, "body": "kicked"}  # not sent: the route has no route response
     if route == "fail":
         raise RuntimeError("route blew up")
     return {"statusCode": 400, "body": f"no route {route}"}
