@@ -6,6 +6,7 @@ line below; nothing registers itself on import.
 
 from localcloud.services import (
     apigateway,
+    apigatewayv2,
     appconfig,
     cdk,
     cloudformation,
@@ -32,6 +33,7 @@ from localcloud.services.apigatewayv2 import websocket
 
 SERVICES = (
     apigateway.SERVICE,
+    apigatewayv2.SERVICE,
     appconfig.SERVICE,
     cdk.SERVICE,
     cloudformation.SERVICE,

@@ -8,15 +8,15 @@ real sockets for ``serve``.
 from __future__ import annotations
 
 from localcloud.core.service import Service
-from localcloud.services.apigatewayv2.websocket import management, provision, server
+from localcloud.services.apigatewayv2.websocket import management, server
 from localcloud.services.apigatewayv2.websocket.client import WebSocketClient, WebSocketConnection
 from localcloud.services.apigatewayv2.websocket.gateway import Refusal, WebSockets
+from localcloud.services.apigatewayv2.websocket.model import SERVICE_NAME
 
 __all__ = ["SERVICE", "Refusal", "WebSocketClient", "WebSocketConnection", "WebSockets"]
 
 SERVICE = Service.of(
-    provision.NAME,
-    provision,
+    SERVICE_NAME,
     state=WebSockets,
     answers={management.SERVICE: management.answer},
     self_authorized=frozenset({management.SERVICE}),

@@ -29,7 +29,7 @@ from localcloud.services.apigatewayv2.websocket.connections import (
     Connection,
     Connections,
 )
-from localcloud.services.apigatewayv2.websocket.model import WebSocketApi, WsRoute
+from localcloud.services.apigatewayv2.websocket.model import WebSocketApi, WsRoute, from_shared
 
 if TYPE_CHECKING:
     from localcloud.core.kernel import Kernel
@@ -59,12 +59,20 @@ class WebSockets:
 
     def __init__(self, kernel: Kernel) -> None:
         self.kernel = kernel
-        self.apis: dict[str, WebSocketApi] = {}
+        self._apis: dict[str, WebSocketApi] | None = None
         self.connections = Connections(kernel, self.disconnect)
         kernel.add_pollable(self.connections)
         self._requests = itertools.count(1)
 
     # ------------------------------------------------------------------------------------ naming
+
+    @property
+    def apis(self) -> dict[str, WebSocketApi]:
+        """The stack's WebSocket APIs by id, read from the shared model once the stack is deployed."""
+        if self._apis is None:
+            shared = self.kernel.service("apigatewayv2").apis.values()
+            self._apis = {api.id: from_shared(api) for api in shared if api.protocol == "WEBSOCKET"}
+        return self._apis
 
     def api(self, name: str | None = None) -> WebSocketApi:
         """A WebSocket API by id, logical id, construct path end or ``Name``; None: the only one."""
@@ -113,6 +121,12 @@ class WebSockets:
                 raise Refused(403, "Forbidden", f"{api.name} has no stage {stage!r}")
             route = api.routes.get("$connect")
             request_id = self._request_id()
+            if route is not None and route.authorization_type not in ("NONE", "CUSTOM"):
+                raise Refused(
+                    500,
+                    "Internal server error",
+                    f"$connect authorization {route.authorization_type} is not modelled",
+                )
             if route is not None and route.authorizer_id:
                 self._authorize(api, route, connection, request_id, span.id)
             if route is not None and api.integration_of(route) is not None:
@@ -331,6 +345,10 @@ class WebSockets:
         integration = api.integration_of(route)
         if integration is None:
             raise Refused(500, "Internal server error", f"route {route.key} has no integration")
+        if integration.unserved:
+            raise Refused(
+                500, "Internal server error", f"route {route.key}: {integration.unserved} is not served"
+            )
         kernel = self.kernel
         source_arn = f"arn:{kernel.partition}:execute-api:{kernel.region}:{kernel.account}:{api.id}/{connection.stage}/{route.key}"
         function = self._function(

@@ -8,15 +8,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from localcloud.errors import Unsupported
-
 #: The name the WebSocket service's state is reached by: ``kernel.service(SERVICE_NAME)``.
 SERVICE_NAME = "apigatewayv2-websocket"
 #: An integration or authorizer URI naming a Lambda function (``.../functions/{arn}/invocations``).
 FUNCTION_URI = re.compile(r":lambda:path/[^/]+/functions/(?P<arn>.+)/invocations$")
 #: ``$request.body.action`` (or ``${request.body.action}``): the JSON path the route key is read from.
 BODY_SELECTION = re.compile(r"^\$\{?request\.body\.(?P<path>[A-Za-z0-9_.-]+)\}?$")
-#: The integration timeout of a WebSocket API: 29 s unless ``TimeoutInMillis`` says less.
+#: The integration timeout of a WebSocket API: 29 s at most.
 DEFAULT_TIMEOUT_MS = 29_000
 
 
@@ -26,6 +24,8 @@ class WsIntegration:
     function_arn: str
     credentials: str | None = None
     timeout_ms: int = DEFAULT_TIMEOUT_MS
+    unserved: str = ""
+    """What the local cloud does not serve of it (a type other than Lambda proxy): its routes answer 500."""
 
 
 @dataclass
@@ -46,6 +46,7 @@ class WsRoute:
     authorizer_id: str | None = None
     two_way: bool = False
     """A ``RouteResponseSelectionExpression``: the integration's answer goes back to the client."""
+    authorization_type: str = "NONE"
 
 
 @dataclass
@@ -81,43 +82,41 @@ class WebSocketApi:
         return self.integrations.get(route.target or "")
 
 
-def integration(logical_id: str, integration_id: str, props: dict[str, Any]) -> WsIntegration:
-    """A WebSocket integration; only Lambda proxy ones are served (anything else stops the stack)."""
-    kind = props.get("IntegrationType")
-    uri = str(props.get("IntegrationUri", ""))
-    match = FUNCTION_URI.search(uri)
-    if kind != "AWS_PROXY" or match is None:
-        raise Unsupported(logical_id, f"WebSocket integration type {kind} to {uri or 'nothing'}")
-    if props.get("TemplateSelectionExpression") or props.get("RequestTemplates"):
-        raise Unsupported(logical_id, "WebSocket integration request templates")
-    return WsIntegration(
-        integration_id,
-        match["arn"],
-        props.get("CredentialsArn"),
-        int(props.get("TimeoutInMillis", DEFAULT_TIMEOUT_MS)),
-    )
-
-
-def authorizer(logical_id: str, authorizer_id: str, props: dict[str, Any]) -> WsAuthorizer:
-    match = FUNCTION_URI.search(str(props.get("AuthorizerUri", "")))
-    if props.get("AuthorizerType") != "REQUEST" or match is None:
-        raise Unsupported(logical_id, f"WebSocket authorizer type {props.get('AuthorizerType')}")
-    return WsAuthorizer(
-        authorizer_id,
-        str(props.get("Name", logical_id)),
-        match["arn"],
-        list(props.get("IdentitySource") or []),
-        props.get("AuthorizerCredentialsArn"),
-    )
-
-
-def route(route_id: str, props: dict[str, Any]) -> WsRoute:
-    target = str(props.get("Target") or "")
-    authorizer_id = props.get("AuthorizerId") if props.get("AuthorizationType") == "CUSTOM" else None
-    return WsRoute(
-        route_id,
-        str(props["RouteKey"]),
-        target.removeprefix("integrations/") or None,
-        authorizer_id,
-        bool(props.get("RouteResponseSelectionExpression")),
-    )
+def from_shared(api: Any) -> WebSocketApi:
+    """The served view of a WebSocket API of the shared ``apigatewayv2`` model (which the
+    ``AWS::ApiGatewayV2::*`` provisioners fill, for both protocols)."""
+    served = WebSocketApi(api.id, api.logical_id, api.name, api.route_selection_expression)
+    for integration in api.integrations.values():
+        match = FUNCTION_URI.search(integration.uri or "")
+        unserved = ""
+        if integration.type != "AWS_PROXY" or match is None:
+            unserved = f"a {integration.type} integration to {integration.uri or 'nothing'}"
+        elif integration.request_templates or integration.template_selection_expression:
+            unserved = "an integration with request templates"
+        served.integrations[integration.id] = WsIntegration(
+            integration.id,
+            match["arn"] if match and not unserved else "",
+            integration.credentials,
+            min(integration.timeout_ms, DEFAULT_TIMEOUT_MS),
+            unserved,
+        )
+    for authorizer in api.authorizers.values():
+        match = FUNCTION_URI.search(authorizer.uri or "")
+        served.authorizers[authorizer.id] = WsAuthorizer(
+            authorizer.id,
+            authorizer.name,
+            match["arn"] if match else "",
+            list(authorizer.identity_sources),
+            authorizer.credentials,
+        )
+    for key, route in api.routes.items():
+        served.routes[key] = WsRoute(
+            route.id,
+            key,
+            route.integration_id,
+            route.authorizer_id if route.authorization_type == "CUSTOM" else None,
+            bool(route.route_response_selection_expression),
+            route.authorization_type,
+        )
+    served.stages = {name: dict(stage.variables) for name, stage in api.stages.items()}
+    return served
