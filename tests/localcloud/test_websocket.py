@@ -58,6 +58,21 @@ def build(stack: Stack) -> None:
         "post", integration=WebSocketLambdaIntegration("OnBarePost", stranger), return_response=True
     )
     apigwv2.WebSocketStage(stack, "Dev", web_socket_api=bare, stage_name="dev", auto_deploy=True)
+    # A Lambda integration whose function has no permission for this API, and a MOCK integration.
+    uri = f"arn:aws:apigateway:{stack.region}:lambda:path/2015-03-31/functions/{handler.function_arn}/invocations"
+    unpermitted = apigwv2.CfnIntegration(
+        stack, "Unpermitted", api_id=bare.api_id, integration_type="AWS_PROXY", integration_uri=uri
+    )
+    mock = apigwv2.CfnIntegration(stack, "Mock", api_id=bare.api_id, integration_type="MOCK")
+    for key, integration in (("nopermission", unpermitted), ("mocked", mock)):
+        apigwv2.CfnRoute(
+            stack,
+            key.title(),
+            api_id=bare.api_id,
+            route_key=key,
+            target=f"integrations/{integration.ref}",
+            route_response_selection_expression="$default",
+        )
 
 
 @pytest.fixture(scope="module")
@@ -136,6 +151,10 @@ def test_a_failing_route_and_a_message_no_route_takes_answer_api_gateways_errors
     bare = cloud.websocket("Bare").connect()
     bare.send({"action": "other"})
     assert bare.receive_json()["message"] == "Forbidden"
+    for action, why in (("nopermission", "no Lambda permission"), ("mocked", "a MOCK integration")):
+        bare.send({"action": action})
+        assert bare.receive_json()["message"] == "Internal server error"
+        assert why in cloud.trace.find("websocket")[-1].data["why"]
     ws.close()
     bare.close()
 
@@ -158,6 +177,8 @@ def test_the_management_api_posts_gets_and_deletes_connections(cloud):
     assert alice.receive() == "GoneException"
     with pytest.raises(LocalCloudError, match="is closed"):
         bob.send("anything")
+    alice.send({"action": "post", "to": alice.id, "data": "x", "stage": "staging"})
+    assert alice.receive() == "ForbiddenException"  # the endpoint names no stage of the API
     alice.send({"action": "post", "to": alice.id, "size": 128 * 1024 + 1})
     assert alice.receive() == "PayloadTooLargeException"
     alice.close()

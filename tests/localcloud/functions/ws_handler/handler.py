@@ -8,8 +8,8 @@ import boto3
 TABLE = boto3.resource("dynamodb").Table(os.environ["EVENTS_TABLE"])
 
 
-def _management(context):
-    endpoint = f"https://{context['domainName']}/{context['stage']}"
+def _management(context, stage=None):
+    endpoint = f"https://{context['domainName']}/{stage or context['stage']}"
     return boto3.client("apigatewaymanagementapi", endpoint_url=endpoint)
 
 
@@ -46,6 +46,7 @@ def handler(event, _context):
         found = management.get_connection(ConnectionId=body.get("id", connection))
         return {"statusCode": 200, "body": json.dumps(found, default=str)}
     if route == "post":
+        management = _management(context, body.get("stage"))
         try:
             data = body.get("data") or "x" * body.get("size", 0)
             management.post_to_connection(ConnectionId=body["to"], Data=data.encode())
