@@ -234,3 +234,15 @@ def test_a_message_over_128_kb_closes_the_connection_with_1009(cloud):
     assert ws.receive().startswith("default:")
     ws.send("x" * (128 * 1024 + 1))
     assert ws.closed and ws.close_code == 1009
+
+
+def test_the_trace_shows_connect_message_and_disconnect_under_their_cause(cloud):
+    ws = cloud.websocket("Chat").connect(query={"token": "ada"})
+    ws.send({"action": "echo"})
+    ws.close(1000, "bye")
+    tree = cloud.trace.tree()
+    assert f"connect {ws.id} $connect" in tree and f"message {ws.id} echo" in tree
+    assert f"disconnect {ws.id} $disconnect 1000" in tree and f"connection:{ws.id}" in tree
+    assert "websocket: connect" in cloud.trace.mermaid()
+    disconnect = recorded(cloud, "$disconnect", ws.id)["requestContext"]
+    assert (disconnect["disconnectStatusCode"], disconnect["disconnectReason"]) == (1000, "bye")
