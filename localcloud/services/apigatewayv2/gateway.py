@@ -57,6 +57,16 @@ class ApiGatewayV2:
         self.buckets = TokenBuckets()
         self.authorizer_cache: dict[tuple[str, tuple[str, ...]], tuple[float, dict[str, Any]]] = {}
         """Lambda authorizers' answers: (authorizer id, identity) -> (until when, the answer)."""
+        self.trusted_issuers: dict[str, Any] = {}
+        """JWT issuers' signing keys given by :meth:`trust_issuer`, by issuer URL."""
+
+    def trust_issuer(self, issuer: str, jwks: dict[str, Any]) -> None:
+        """Give JWT authorizers of ``issuer`` its key set (a JWKS document: ``{"keys": [...]}``), as
+        AWS would fetch it from the issuer; the local cloud fetches nothing from the network.
+        Cognito user pools of the stack need none: their keys are the cloud's own."""
+        from localcloud.lib.jwks import key_set
+
+        self.trusted_issuers[issuer.rstrip("/")] = key_set(jwks)
 
     # ------------------------------------------------------------------------------------ lookups
 
