@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable
 
 import pytest
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosedError, InvalidStatus
 from websockets.sync.client import connect
 
 from localcloud.server import LocalServer
@@ -84,3 +84,14 @@ def test_a_path_that_is_not_the_stage_is_refused_at_the_handshake(served):
         connect(url.removesuffix("/dev") + "/prod")
     assert refused.value.response.status_code == 403
     assert json.loads(refused.value.response.body) == {"message": "Forbidden"}
+
+
+def test_a_frame_over_32_kb_closes_the_connection_but_a_message_split_into_frames_is_taken(served):
+    url = next(door.url for door in served.front_doors if door.kind == "websocket")
+    with connect(url) as client:
+        client.send([json.dumps({"note": "x" * 20_000})[:20_000], "y" * 20_000])  # two frames, 40 KB
+        assert json.loads(client.recv(timeout=5))["message"] == "Forbidden"  # no route, but taken
+        client.send("x" * (33 * 1024))
+        with pytest.raises(ConnectionClosedError) as closed:
+            client.recv(timeout=5)
+    assert closed.value.rcvd.code == 1009

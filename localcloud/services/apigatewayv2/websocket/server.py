@@ -19,11 +19,12 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from websockets.exceptions import ConnectionClosed
+from websockets.frames import DATA_OPCODES, CloseCode, Frame
 from websockets.sync.server import ServerConnection, serve
 
 from localcloud.core.front_doors import FrontDoor
 from localcloud.lib.http import HttpResponse
-from localcloud.services.apigatewayv2.websocket.connections import MAX_MESSAGE, Connection
+from localcloud.services.apigatewayv2.websocket.connections import MAX_FRAME, MAX_MESSAGE, Connection
 from localcloud.services.apigatewayv2.websocket.gateway import Refusal, WebSockets
 from localcloud.services.apigatewayv2.websocket.model import BODY_SELECTION, SERVICE_NAME
 
@@ -109,6 +110,7 @@ class WebSocketListener:
             ping_interval=None,  # API Gateway sends no pings: the client keeps the connection busy
             compression=None,
             server_header="localcloud",
+            create_connection=FrameLimited,
         )
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="localcloud-websocket", daemon=True
@@ -174,6 +176,21 @@ class WebSocketListener:
         self.server.using_cloud(
             lambda: self._websockets().disconnect(connection, code, reason, by_client=True)
         )
+
+
+class FrameLimited(ServerConnection):
+    """A connection that fails on a frame over API Gateway's 32 KB, with 1009 as API Gateway closes
+    it; a larger message split into frames of 32 KB or less is taken (up to 128 KB)."""
+
+    def process_event(self, event: Any) -> None:
+        if isinstance(event, Frame) and event.opcode in DATA_OPCODES and len(event.data) > MAX_FRAME:
+            with self.protocol_mutex:
+                self.protocol.fail(
+                    CloseCode.MESSAGE_TOO_BIG, f"Frame of {len(event.data)} bytes is over 32 KB"
+                )
+                self.send_data()
+            return
+        super().process_event(event)
 
 
 def _refused(socket: ServerConnection, refusal: Refusal) -> Response:
