@@ -16,6 +16,8 @@ from localcloud import LocalCloud
 from localcloud.core.clock import FIXED_START
 from localcloud.errors import LocalCloudError
 from localcloud.services.apigatewayv2.websocket.client import ConnectionRefused, NothingReceived
+from localcloud.services.apigatewayv2.websocket.connections import Connection
+from localcloud.services.apigatewayv2.websocket.gateway import _identity
 from tests.localcloud.conftest import pk_table, python_function
 
 pytestmark = pytest.mark.localcloud
@@ -246,3 +248,22 @@ def test_the_trace_shows_connect_message_and_disconnect_under_their_cause(cloud)
     assert "websocket: connect" in cloud.trace.mermaid()
     disconnect = recorded(cloud, "$disconnect", ws.id)["requestContext"]
     assert (disconnect["disconnectStatusCode"], disconnect["disconnectReason"]) == (1000, "bye")
+
+
+def test_identity_sources_read_the_query_string_or_a_header_in_any_case():
+    connection = Connection(
+        "id",
+        "api",
+        "prod",
+        FIXED_START,
+        "127.0.0.1",
+        "",
+        {"X-Token": ["t1"]},
+        {"token": ["q1"], "empty": [""]},
+        FIXED_START,
+    )
+    assert _identity("route.request.header.x-token", connection) == "t1"
+    assert _identity("route.request.querystring.token", connection) == "q1"
+    assert _identity("route.request.querystring.empty", connection) is None
+    assert _identity("route.request.header.Authorization", connection) is None
+    assert _identity("$request.header.X-Token", connection) is None  # an HTTP API's form

@@ -9,11 +9,24 @@ from __future__ import annotations
 
 from localcloud.core.service import Service
 from localcloud.services.apigatewayv2.websocket import management, server
-from localcloud.services.apigatewayv2.websocket.client import WebSocketClient, WebSocketConnection
+from localcloud.services.apigatewayv2.websocket.client import (
+    ConnectionRefused,
+    NothingReceived,
+    WebSocketClient,
+    WebSocketConnection,
+)
 from localcloud.services.apigatewayv2.websocket.gateway import Refusal, WebSockets
 from localcloud.services.apigatewayv2.websocket.model import SERVICE_NAME
 
-__all__ = ["SERVICE", "Refusal", "WebSocketClient", "WebSocketConnection", "WebSockets"]
+__all__ = [
+    "SERVICE",
+    "ConnectionRefused",
+    "NothingReceived",
+    "Refusal",
+    "WebSocketClient",
+    "WebSocketConnection",
+    "WebSockets",
+]
 
 SERVICE = Service.of(
     SERVICE_NAME,

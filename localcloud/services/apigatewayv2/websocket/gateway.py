@@ -68,10 +68,12 @@ class WebSockets:
 
     @property
     def apis(self) -> dict[str, WebSocketApi]:
-        """The stack's WebSocket APIs by id, read from the shared model once the stack is deployed."""
-        if self._apis is None:
-            shared = self.kernel.service("apigatewayv2").apis.values()
-            self._apis = {api.id: from_shared(api) for api in shared if api.protocol == "WEBSOCKET"}
+        """The stack's WebSocket APIs by id, read from the shared model (again if its APIs change)."""
+        shared = self.kernel.service("apigatewayv2").apis
+        if self._apis is None or self._apis.keys() != {
+            i for i, a in shared.items() if a.protocol == "WEBSOCKET"
+        }:
+            self._apis = {api.id: from_shared(api) for api in shared.values() if api.protocol == "WEBSOCKET"}
         return self._apis
 
     def api(self, name: str | None = None) -> WebSocketApi:
