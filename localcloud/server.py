@@ -101,7 +101,7 @@ class LocalServer:
             raise
         if not self._servers:
             raise NothingToServe(
-                f"stack {cloud.stack_name} has no REST API, WebSocket API or CloudFront distribution to serve; drive it "
+                f"stack {cloud.stack_name} has no REST, HTTP or WebSocket API nor CloudFront distribution to serve; drive it "
                 "from Python instead (LocalCloud, cloud.invoke, cloud.start_execution), through its AWS API "
                 "(serve --aws-port) or play its scenario"
             )

@@ -25,6 +25,7 @@ APPS: list[str] = [
     "rest_spec",
     "tenant_seeder",
     "canary",
+    "http_jwt",
     "ws_chat",
 ]
 
