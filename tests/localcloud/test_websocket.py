@@ -103,6 +103,8 @@ def test_connect_runs_the_authorizer_then_the_route_with_the_connect_event(cloud
     assert context["authorizer"]["principalId"] == "ada" and context["authorizer"]["user"] == "ada"
     assert event["queryStringParameters"] == {"token": "ada"}
     assert event["headers"]["User-Agent"] == "wscat" and "requestId" in context
+    assert event["headers"]["Host"] == context["domainName"]
+    assert event["headers"]["X-Forwarded-For"] == "127.0.0.1"
     ws.close()
 
 

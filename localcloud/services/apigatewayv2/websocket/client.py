@@ -51,9 +51,7 @@ class WebSocketClient:
         source_ip: str = "127.0.0.1",
     ) -> WebSocketConnection:
         """Open a connection, or raise :class:`ConnectionRefused` with the status the handshake got."""
-        domain = self.websockets.domain(self.api)
         sent = {
-            "Host": domain,
             "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
             "Sec-WebSocket-Version": "13",
             **(headers or {}),

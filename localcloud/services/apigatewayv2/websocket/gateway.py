@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("localcloud.apigatewayv2")
 
 PRINCIPAL = "apigateway.amazonaws.com"
+#: The headers API Gateway sets itself on ``$connect``: the API's own host, and where the client is.
+FORWARDING = frozenset({"host", "x-forwarded-for", "x-forwarded-port", "x-forwarded-proto"})
 
 
 @dataclass
@@ -116,6 +118,13 @@ class WebSockets:
         source_ip: str = "127.0.0.1",
     ) -> Connection | Refusal:
         """Open a connection, or the refusal the handshake gets."""
+        headers = {
+            **{k: v for k, v in headers.items() if k.lower() not in FORWARDING},
+            "Host": [self.domain(api)],
+            "X-Forwarded-For": [source_ip],
+            "X-Forwarded-Port": ["443"],
+            "X-Forwarded-Proto": ["https"],
+        }
         connection = self.connections.open(api.id, stage, headers, query, source_ip)
         span = self._span("connect", connection, api, "$connect")
         try:
