@@ -20,9 +20,8 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from localcloud.errors import FunctionNotFound, Throttled
+from localcloud.errors import FunctionNotFound, LocalCloudError, Throttled
 from localcloud.services.apigatewayv2.websocket.connections import (
-    GOING_AWAY,
     MAX_MESSAGE,
     NORMAL,
     TOO_BIG,
@@ -94,7 +93,7 @@ class WebSockets:
                 return api
         try:
             logical_id = self.kernel.logical_id(name)
-        except Exception:
+        except LocalCloudError:
             logical_id = None
         for api in apis:
             if api.logical_id == logical_id:
@@ -152,6 +151,7 @@ class WebSockets:
                     )
         except Refused as refused:
             connection.state = "CLOSED"
+            self.connections.by_id.pop(connection.id, None)
             span.outcome = str(refused.refusal.status)
             log.info("WebSocket connect to %s refused: %s", api.name, refused.refusal.why)
             span.data["why"] = refused.refusal.why
@@ -203,6 +203,7 @@ class WebSockets:
             return
         was_open = connection.state == "OPEN"
         connection.state = "CLOSED"
+        self.connections.by_id.pop(connection.id, None)  # gone: unknown ids are 410 alike
         connection.close_code, connection.close_reason = code, reason
         if connection.on_close is not None and not by_client:
             connection.on_close(code, reason)
@@ -228,10 +229,6 @@ class WebSockets:
             message = data
         self.kernel.record_send(f"connection:{connection.id}", f"{len(data)} bytes")
         connection.deliver(message)
-
-    def close_all(self) -> None:
-        for connection in self.connections.open_ones():
-            self.disconnect(connection, GOING_AWAY, "Going away")
 
     # ------------------------------------------------------------------------------------ events
 
