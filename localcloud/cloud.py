@@ -32,6 +32,7 @@ from localcloud.services import SERVICES
 if TYPE_CHECKING:
     from localcloud.services.apigateway import ApiClient, ApiGateway
     from localcloud.services.apigatewayv2 import HttpApiClient
+    from localcloud.services.apigatewayv2.websocket import WebSocketClient
     from localcloud.services.appconfig import AppConfig
     from localcloud.services.cloudfront import CloudFront, DistributionClient
     from localcloud.services.lambda_.runtime import LambdaFunction
@@ -184,6 +185,15 @@ class LocalCloud:
         ``domain``: a client of that custom domain, routed by its API mappings."""
         gateway = self.kernel.service("apigatewayv2")
         return gateway.domain_client(domain) if domain is not None else gateway.client(name, stage=stage)
+
+    def websocket(self, name: str | None = None, *, stage: str | None = None) -> WebSocketClient:
+        """A client of a WebSocket API's stage: ``cloud.websocket().connect(query={...})`` gives a
+        connection with ``send``, ``receive`` and ``close`` (None: the stack's only WebSocket API)."""
+        from localcloud.services.apigatewayv2.websocket import WebSocketClient
+        from localcloud.services.apigatewayv2.websocket.model import SERVICE_NAME
+
+        websockets = self.kernel.service(SERVICE_NAME)
+        return WebSocketClient(websockets, websockets.api(name), stage)
 
     def distribution(self, name: str | None = None) -> DistributionClient:
         """A CloudFront distribution to send viewer requests to: by logical id, id, or a unique part

@@ -26,7 +26,7 @@ import contextlib
 import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from waitress import wasyncore
 
@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from localcloud.cloud import LocalCloud
 
 log = logging.getLogger("localcloud.server")
+T = TypeVar("T")
 
 #: The largest request body the server reads: API Gateway's 10 MB payload limit, above Lambda's
 #: 6 MB invoke payload, SQS's 1 MiB message and the CLI's 8 MB multipart upload parts.
@@ -100,7 +101,7 @@ class LocalServer:
             raise
         if not self._servers:
             raise NothingToServe(
-                f"stack {cloud.stack_name} has no REST API or CloudFront distribution to serve; drive it "
+                f"stack {cloud.stack_name} has no REST, HTTP or WebSocket API nor CloudFront distribution to serve; drive it "
                 "from Python instead (LocalCloud, cloud.invoke, cloud.start_execution), through its AWS API "
                 "(serve --aws-port) or play its scenario"
             )
@@ -121,14 +122,18 @@ class LocalServer:
             taken = [p for p, other in zip(self.ports(), self.front_doors, strict=True) if other.port is None]
             port = max([self._port - 1, *taken]) + 1
         host = door.host or self.host
-        server = Listener(
-            door,
-            self._answer,
-            adjustments(host, port, self.max_body),
-            map=self._map,
-            dispatcher=self._ready,
-        )
-        door.url = f"http://{host}:{server.server_address[1]}{door.base_path}/"
+        if door.listen is not None:
+            server = door.listen(door, host, port, self)
+            door.url = f"ws://{host}:{server.server_address[1]}{door.base_path}"
+        else:
+            server = Listener(
+                door,
+                self._answer,
+                adjustments(host, port, self.max_body),
+                map=self._map,
+                dispatcher=self._ready,
+            )
+            door.url = f"http://{host}:{server.server_address[1]}{door.base_path}/"
         self._servers.append(server)
         self.front_doors.append(door)
 
@@ -174,8 +179,20 @@ class LocalServer:
             self._thread.join()
             self._thread = None
 
+    def using_cloud(self, work: Callable[[], T]) -> T:
+        """Run ``work`` on the cloud as a request's answer runs (under :attr:`lock`), then report the
+        spans it recorded: for doors that read their connections on threads of their own (WebSocket)."""
+        with self.lock:
+            try:
+                return work()
+            finally:
+                self._report(None, None)
+
     def close(self) -> None:
         self.shutdown()
+        for server in self._servers:
+            if not isinstance(server, Listener):
+                server.close()
         wasyncore.close_all(self._map)
         self._servers.clear()
         self._retired.clear()

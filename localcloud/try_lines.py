@@ -43,6 +43,10 @@ def door_lines(cloud: LocalCloud, door: FrontDoor) -> list[str]:
         from localcloud.services.apigatewayv2.examples import curl_lines
 
         return curl_lines(cloud.service("apigatewayv2"), door.resource_id, door.url)
+    if door.kind == "websocket":
+        from localcloud.services.apigatewayv2.websocket.server import try_lines
+
+        return try_lines(cloud.kernel, door)
     if door.kind != "api":
         return [f"curl -i {door.url}"]
     return api_lines(cloud, door.resource_id, door.url)

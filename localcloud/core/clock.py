@@ -18,7 +18,7 @@ FIXED_START = datetime(2026, 1, 1, tzinfo=UTC)
 """A start for tests whose timestamps must not depend on the day they run: ``start=FIXED_START``."""
 #: Modules whose clocks stay real: the CDK and its jsii bridge (thousands of modules freezegun
 #: would otherwise scan on every start), the test runner (so its durations stay true), and the
-#: HTTP server's connections (their read timeouts and Date headers are the wall clock's).
+#: HTTP and WebSocket servers' connections (their timeouts and Date headers are the wall clock's).
 REAL_TIME_MODULES = (
     "aws_cdk",
     "jsii",
@@ -30,6 +30,7 @@ REAL_TIME_MODULES = (
     "pluggy",
     "typeguard",
     "waitress",
+    "websockets",
     "localcloud.listener",
 )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from localcloud.lib.http import HttpRequest, HttpResponse
 
@@ -14,7 +15,7 @@ Dispatch = Callable[[HttpRequest], HttpResponse]
 @dataclass
 class FrontDoor:
     kind: str
-    """``api`` or ``distribution``."""
+    """``api``, ``distribution``, ``aws`` or ``websocket``."""
     name: str
     url: str
     dispatch: Dispatch
@@ -26,6 +27,9 @@ class FrontDoor:
     """A port of its own (the AWS endpoint's); None: the next of the server's consecutive ports."""
     host: str | None = None
     """An address it binds whatever the server's host (the AWS endpoint: loopback); None: the server's."""
+    listen: Callable[[FrontDoor, str, int, Any], Any] | None = None
+    """A door that speaks more than HTTP on its port (a WebSocket stage): ``(door, host, port,
+    server)`` -> its listener (``server_address``, ``overdue``, ``close``); None: the server's HTTP."""
 
 
 def bind(dispatch: Callable[[str, HttpRequest], HttpResponse], resource_id: str) -> Dispatch:

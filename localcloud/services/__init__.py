@@ -30,6 +30,7 @@ from localcloud.services import (
     stepfunctions,
     wafv2,
 )
+from localcloud.services.apigatewayv2 import websocket
 
 SERVICES = (
     apigateway.SERVICE,
@@ -56,4 +57,5 @@ SERVICES = (
     ssm.SERVICE,
     stepfunctions.SERVICE,
     wafv2.SERVICE,
+    websocket.SERVICE,
 )

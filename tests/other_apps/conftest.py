@@ -26,6 +26,7 @@ APPS: list[str] = [
     "tenant_seeder",
     "canary",
     "http_jwt",
+    "ws_chat",
 ]
 
 pytestmark = pytest.mark.localcloud
