@@ -31,6 +31,7 @@ from localcloud.services import SERVICES
 
 if TYPE_CHECKING:
     from localcloud.services.apigateway import ApiClient, ApiGateway
+    from localcloud.services.apigatewayv2 import HttpApiClient
     from localcloud.services.appconfig import AppConfig
     from localcloud.services.cloudfront import CloudFront, DistributionClient
     from localcloud.services.lambda_.runtime import LambdaFunction
@@ -174,6 +175,11 @@ class LocalCloud:
         custom domain instead, routed by its base path mappings (``cloud.api(domain="api.example.com")``).
         """
         return self.apigateway.client(name, stage=stage, domain=domain)
+
+    def http_api(self, name: str | None = None, *, stage: str | None = None) -> HttpApiClient:
+        """An HTTP client for an HTTP API's (API Gateway v2) stage, as :meth:`api` is for a REST API's;
+        ``stage`` defaults to the API's only stage (``$default`` serves paths without a prefix)."""
+        return self.kernel.service("apigatewayv2").client(name, stage=stage)
 
     def distribution(self, name: str | None = None) -> DistributionClient:
         """A CloudFront distribution to send viewer requests to: by logical id, id, or a unique part

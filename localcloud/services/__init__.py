@@ -6,6 +6,7 @@ line below; nothing registers itself on import.
 
 from localcloud.services import (
     apigateway,
+    apigatewayv2,
     appconfig,
     cdk,
     cloudformation,
@@ -31,6 +32,7 @@ from localcloud.services import (
 
 SERVICES = (
     apigateway.SERVICE,
+    apigatewayv2.SERVICE,
     appconfig.SERVICE,
     cdk.SERVICE,
     cloudformation.SERVICE,

@@ -1,0 +1,42 @@
+"""What an HTTP API answers by itself: ``{"message": ...}`` with AWS's status for each cause."""
+
+from __future__ import annotations
+
+import json
+
+from localcloud.lib.http import HttpResponse
+
+NOT_FOUND = (404, "Not Found")
+TOO_MANY_REQUESTS = (429, "Too Many Requests")
+UNAUTHORIZED = (401, "Unauthorized")
+FORBIDDEN = (403, "Forbidden")
+INTERNAL_SERVER_ERROR = (500, "Internal Server Error")
+SERVICE_UNAVAILABLE = (503, "Service Unavailable")
+TIMEOUT = (504, "Service Unavailable")
+PAYLOAD_TOO_LARGE = (413, "Request Entity Too Large")
+
+
+class Refusal(Exception):
+    """The API answers the request itself: ``status`` with ``{"message": message}``.
+
+    ``cause`` is the one log line (and trace outcome) that says why; ``headers`` are added to the
+    answer (a JWT authorizer's ``www-authenticate``)."""
+
+    def __init__(self, answer: tuple[int, str], cause: str, *, headers: dict[str, str] | None = None) -> None:
+        super().__init__(cause)
+        self.status, self.message = answer
+        self.cause = cause
+        self.headers = headers or {}
+
+    def response(self, request_id: str) -> HttpResponse:
+        headers = {"Content-Type": ["application/json"], "apigw-requestid": [request_id]}
+        headers.update({name: [value] for name, value in self.headers.items()})
+        return HttpResponse(self.status, headers, json.dumps({"message": self.message}).encode())
+
+
+class UnsupportedIntegration(Refusal):
+    """An integration or authorization type the local cloud does not serve yet: a 500 whose cause
+    names the type, so the gap is plain rather than a quiet wrong answer."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(INTERNAL_SERVER_ERROR, f"{what} is not supported by the local cloud")

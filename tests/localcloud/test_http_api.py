@@ -1,0 +1,249 @@
+"""HTTP APIs (API Gateway v2): provisioning of both protocols, routes in AWS's priority, stages,
+and Lambda proxy integrations with payload formats 2.0 and 1.0."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+from aws_cdk import CfnOutput, Fn, Stack
+from aws_cdk import aws_apigatewayv2 as v2
+from aws_cdk import aws_apigatewayv2_integrations as integrations
+
+from localcloud import LocalCloud
+from localcloud.core.clock import FIXED_START
+from localcloud.errors import ApiGatewayError
+from tests.localcloud.conftest import python_function
+
+pytestmark = pytest.mark.localcloud
+
+NOT_FOUND = {"message": "Not Found"}
+INTERNAL = {"message": "Internal Server Error"}
+
+
+def build(stack: Stack) -> None:
+    echo = python_function(stack, "Echo", "http_echo")
+    v2_echo = integrations.HttpLambdaIntegration("EchoV2", echo)
+    v1_echo = integrations.HttpLambdaIntegration(
+        "EchoV1", echo, payload_format_version=v2.PayloadFormatVersion.VERSION_1_0
+    )
+    api = v2.HttpApi(stack, "Api", api_name="shop", default_integration=v2_echo)
+    api.add_routes(path="/items", methods=[v2.HttpMethod.GET], integration=v2_echo)
+    api.add_routes(path="/items/{id}", methods=[v2.HttpMethod.GET], integration=v2_echo)
+    api.add_routes(path="/items/special", methods=[v2.HttpMethod.ANY], integration=v2_echo)
+    api.add_routes(path="/items/{proxy+}", methods=[v2.HttpMethod.ANY], integration=v2_echo)
+    api.add_routes(path="/v1/{name}", methods=[v2.HttpMethod.POST], integration=v1_echo)
+    prod = v2.HttpStage(stack, "Prod", http_api=api, stage_name="prod", auto_deploy=True)
+    prod.node.default_child.stage_variables = {"color": "blue"}
+
+    # A route whose function gives API Gateway no permission: a 500, as on AWS.
+    closed = v2.CfnIntegration(
+        stack,
+        "Closed",
+        api_id=api.api_id,
+        integration_type="AWS_PROXY",
+        integration_uri=python_function(stack, "Unreachable", "http_echo").function_arn,
+        payload_format_version="2.0",
+    )
+    v2.CfnRoute(
+        stack, "ClosedRoute", api_id=api.api_id, route_key="GET /closed", target=f"integrations/{closed.ref}"
+    )
+
+    quiet = v2.HttpApi(stack, "Quiet", create_default_stage=False)
+    quiet.add_routes(
+        path="/ping",
+        methods=[v2.HttpMethod.GET],
+        integration=integrations.HttpLambdaIntegration("QuietEcho", echo),
+    )
+    v2.HttpStage(stack, "Undeployed", http_api=quiet, stage_name="draft", auto_deploy=False)
+
+    chat = v2.WebSocketApi(
+        stack,
+        "Chat",
+        connect_route_options=v2.WebSocketRouteOptions(
+            integration=integrations.WebSocketLambdaIntegration("Connect", echo)
+        ),
+    )
+    chat.add_route(
+        "send", integration=integrations.WebSocketLambdaIntegration("Send", echo), return_response=True
+    )
+    v2.WebSocketStage(stack, "ChatStage", web_socket_api=chat, stage_name="dev", auto_deploy=True)
+
+    CfnOutput(stack, "ApiId", value=api.api_id)
+    CfnOutput(stack, "ApiEndpoint", value=api.api_endpoint)
+    CfnOutput(stack, "ProdUrl", value=prod.url)
+    CfnOutput(stack, "ChatEndpoint", value=chat.api_endpoint)
+    CfnOutput(
+        stack,
+        "SendRouteId",
+        value=Fn.get_att(
+            chat.node.find_child("send-Route").node.default_child.logical_id, "RouteId"
+        ).to_string(),
+    )
+
+
+@pytest.fixture(scope="module")
+def cloud(synth):
+    with LocalCloud(synth("HttpApi", build), start=FIXED_START) as running:
+        yield running
+
+
+def event_of(response) -> dict:
+    assert response.status_code == 200, response.text
+    return response.json()["event"]
+
+
+# ---------------------------------------------------------------------------------------- provisioning
+
+
+def test_both_protocols_are_modelled_with_ids_endpoints_and_route_keys(cloud):
+    gateway = cloud.service("apigatewayv2")
+    outputs = cloud.outputs
+    api = gateway.apis[outputs["ApiId"]]
+    assert api.protocol == "HTTP" and api.name == "shop"
+    assert outputs["ApiEndpoint"] == f"https://{api.id}.execute-api.{cloud.region}.amazonaws.com"
+    assert outputs["ProdUrl"] == f"https://{api.id}.execute-api.{cloud.region}.amazonaws.com/prod"
+    assert {"$default", "GET /items", "GET /items/{id}", "ANY /items/{proxy+}", "GET /closed"} <= set(
+        api.routes
+    )
+    assert set(api.stages) == {"$default", "prod"} and api.stages["prod"].variables == {"color": "blue"}
+    chat = gateway.find("Chat", protocol="WEBSOCKET")
+    assert outputs["ChatEndpoint"] == f"wss://{chat.id}.execute-api.{cloud.region}.amazonaws.com"
+    assert chat.route_selection_expression == "$request.body.action"
+    assert set(chat.routes) == {"$connect", "send"} and chat.routes["send"].id == outputs["SendRouteId"]
+    assert set(chat.routes["send"].responses) == {"$default"}
+
+
+# ---------------------------------------------------------------------------------------- routes
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "route_key", "parameters"),
+    [
+        ("GET", "/items", "GET /items", None),
+        ("GET", "/items/7", "GET /items/{id}", {"id": "7"}),
+        ("GET", "/items/special", "ANY /items/special", None),
+        ("DELETE", "/items/7", "ANY /items/{proxy+}", {"proxy": "7"}),
+        ("GET", "/items/7/parts/2", "ANY /items/{proxy+}", {"proxy": "7/parts/2"}),
+        ("POST", "/items", "$default", None),
+        ("GET", "/elsewhere/deep", "$default", None),
+    ],
+)
+def test_the_most_specific_route_serves_then_the_greedy_one_then_default(
+    cloud, method, path, route_key, parameters
+):
+    event = event_of(cloud.http_api("shop", stage="$default").request(method, path))
+    assert event["routeKey"] == route_key
+    assert event.get("pathParameters") == parameters
+
+
+def test_an_api_without_a_default_route_answers_404_not_found(cloud):
+    # The Quiet API's only stage is not deployed: nothing serves it.
+    response = cloud.http_api("Quiet").get("/ping")
+    assert response.status_code == 404 and response.json() == NOT_FOUND
+
+
+def test_a_named_stage_serves_under_its_name_with_its_variables(cloud):
+    event = event_of(cloud.http_api("shop", stage="prod").get("/items/3"))
+    assert event["rawPath"] == "/prod/items/3"
+    assert event["requestContext"]["stage"] == "prod"
+    assert event["stageVariables"] == {"color": "blue"}
+    assert "stageVariables" not in event_of(cloud.http_api("shop", stage="$default").get("/items/3"))
+
+
+def test_a_client_must_name_the_stage_of_an_api_with_several(cloud):
+    with pytest.raises(ApiGatewayError, match="pass stage="):
+        cloud.http_api("shop")
+
+
+# ---------------------------------------------------------------------------------------- payload 2.0
+
+
+def test_format_2_event_has_raw_parts_joined_values_cookies_and_lower_cased_headers(cloud):
+    client = cloud.http_api("shop", stage="$default")
+    request_headers = {"X-Multi": "one", "Cookie": "a=1; b=2", "User-Agent": "tests"}
+    from localcloud.lib.http import HttpRequest
+
+    request = HttpRequest.build("GET", "/items?tag=x&tag=y&q=a%20b", headers=request_headers)
+    request.headers["X-Multi"].append("two")
+    event = event_of(cloud.service("apigatewayv2").dispatch(client.api_id, request))
+    assert event["version"] == "2.0"
+    assert event["rawQueryString"] == "tag=x&tag=y&q=a%20b"
+    assert event["queryStringParameters"] == {"tag": "x,y", "q": "a b"}
+    assert event["cookies"] == ["a=1", "b=2"]
+    assert event["headers"]["x-multi"] == "one,two" and "cookie" not in event["headers"]
+    assert all(name == name.lower() for name in event["headers"])
+    http = event["requestContext"]["http"]
+    assert http == {
+        "method": "GET",
+        "path": "/items",
+        "protocol": "HTTP/1.1",
+        "sourceIp": "127.0.0.1",
+        "userAgent": "tests",
+    }
+    assert event["isBase64Encoded"] is False and "body" not in event
+
+
+def test_format_2_binary_bodies_arrive_base64_encoded_and_text_bodies_as_text(cloud):
+    client = cloud.http_api("shop", stage="$default")
+    binary = event_of(
+        client.post("/items/1", body=b"\x00\xff", headers={"Content-Type": "application/octet-stream"})
+    )
+    assert binary["isBase64Encoded"] is True and base64.b64decode(binary["body"]) == b"\x00\xff"
+    text = event_of(client.post("/items/1", json={"a": 1}))
+    assert text["isBase64Encoded"] is False and text["body"] == '{"a": 1}'
+
+
+def test_format_2_answers_a_dict_without_status_code_as_200_json(cloud):
+    client = cloud.http_api("shop", stage="$default")
+    response = client.get("/items", query={"mode": "bare"})
+    assert response.status_code == 200 and response.header("Content-Type") == "application/json"
+    assert response.json() == {"route": "GET /items", "ok": True}
+    assert client.get("/items", query={"mode": "text"}).json() == "just text"
+
+
+def test_format_2_cookies_each_become_a_set_cookie_header(cloud):
+    response = cloud.http_api("shop", stage="$default").get("/items", query={"mode": "cookies"})
+    assert response.status_code == 201 and response.text == "baked"
+    assert response.headers["set-cookie"] == ["a=1; Path=/", "b=2"]
+
+
+@pytest.mark.parametrize("mode", ["crash", "malformed"])
+def test_a_failing_or_malformed_function_is_a_500(cloud, mode):
+    response = cloud.http_api("shop", stage="$default").get("/items", query={"mode": mode})
+    assert response.status_code == 500 and response.json() == INTERNAL
+    assert response.header("apigw-requestid")
+
+
+def test_binary_answers_are_decoded(cloud):
+    response = cloud.http_api("shop", stage="$default").get("/items", query={"mode": "binary"})
+    assert response.body == b"\x89PNG\x00\xff" and response.header("content-type") == "image/png"
+
+
+# ---------------------------------------------------------------------------------------- payload 1.0
+
+
+def test_format_1_event_is_the_rest_shape_with_a_version(cloud):
+    event = event_of(cloud.http_api("shop", stage="prod").post("/v1/ann?x=1&x=2", json={"b": 2}))
+    assert event["version"] == "1.0"
+    assert event["resource"] == "/v1/{name}" and event["path"] == "/prod/v1/ann"
+    assert event["httpMethod"] == "POST" and event["pathParameters"] == {"name": "ann"}
+    assert event["multiValueQueryStringParameters"] == {"x": ["1", "2"]}
+    assert event["queryStringParameters"] == {"x": "2"}
+    assert event["requestContext"]["routeKey"] == "POST /v1/{name}"
+    assert event["body"] == '{"b": 2}' and event["isBase64Encoded"] is False
+
+
+def test_format_1_needs_the_rest_contract(cloud):
+    response = cloud.http_api("shop", stage="prod").post("/v1/ann", query={"mode": "bare"})
+    assert response.status_code == 500 and response.json() == INTERNAL
+
+
+# ---------------------------------------------------------------------------------------- permission
+
+
+def test_a_function_without_a_permission_for_api_gateway_is_not_invoked(cloud):
+    before = len(cloud.trace.find("invoke", target=cloud.function("Unreachable").name))
+    response = cloud.http_api("shop", stage="$default").get("/closed")
+    assert response.status_code == 500 and response.json() == INTERNAL
+    assert len(cloud.trace.find("invoke", target=cloud.function("Unreachable").name)) == before
