@@ -123,7 +123,7 @@ def test_a_signed_request_of_an_allowed_role_reaches_the_function_as_that_caller
     assert identity["user"].endswith(":tester")
 
 
-def test_a_presigned_url_is_accepted_until_it_expires(cloud, reader):
+def test_a_presigned_url_is_accepted(cloud, reader):
     response = send(cloud, reader, "GET", "/items?page=2", presign=True)
     assert response.status == 200, response.text
 
@@ -182,3 +182,18 @@ def test_an_explicit_deny_in_the_resource_policy_wins_over_the_roles_allow(cloud
     response = send(cloud, reader, "GET", "/blocked")
     assert response.status == 403
     assert response.json()["Message"].endswith("with an explicit deny in a resource-based policy")
+
+
+def test_keys_of_a_session_past_its_duration_are_expired(cloud):
+    arn = cloud.client("iam").get_role(RoleName=cloud.physical_id("Reader"))["Role"]["Arn"]
+    issued = cloud.client("sts").assume_role(RoleArn=arn, RoleSessionName="brief", DurationSeconds=900)
+    credentials = Credentials(
+        *(issued["Credentials"][k] for k in ("AccessKeyId", "SecretAccessKey", "SessionToken"))
+    )
+    assert send(cloud, credentials, "GET", "/items").status == 200
+    cloud.advance(901)
+    response = send(cloud, credentials, "GET", "/items")
+    assert (response.status, response.json()) == (
+        403,
+        {"message": "The security token included in the request is expired"},
+    )

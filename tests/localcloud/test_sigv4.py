@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+from botocore import auth
 from botocore.auth import SigV4Auth, SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
-from freezegun import freeze_time
 
 from localcloud.lib.sigv4 import SignatureError, SignedRequest, parse, verify
 
@@ -32,11 +32,17 @@ def signed(
     """A request as botocore signs it, in the shape a front door receives it."""
     data = b"" if presign else body
     request = AWSRequest(method=method, url=url, data=data, headers={"Content-Type": "application/json"})
-    with freeze_time(SIGNED_AT):
-        if presign:
-            SigV4QueryAuth(credentials, "execute-api", region, expires=60).add_auth(request)
-        else:
-            SigV4Auth(credentials, "execute-api", region).add_auth(request)
+    signer = (
+        SigV4QueryAuth(credentials, "execute-api", region, expires=60)
+        if presign
+        else SigV4Auth(credentials, "execute-api", region)
+    )
+    # botocore's signers read the time through this name; a fixed one keeps the dates known.
+    clock, auth.get_current_datetime = auth.get_current_datetime, lambda: SIGNED_AT.replace(tzinfo=None)
+    try:
+        signer.add_auth(request)
+    finally:
+        auth.get_current_datetime = clock
     parts = urlsplit(request.url)
     query: dict[str, list[str]] = {}
     for name, value in parse_qsl(parts.query, keep_blank_values=True):
