@@ -39,6 +39,10 @@ def door_lines(cloud: LocalCloud, door: FrontDoor) -> list[str]:
         from localcloud.aws_endpoint.door import aws_examples
 
         return aws_examples(cloud, door.url)
+    if door.kind == "http-api":
+        from localcloud.services.apigatewayv2.examples import curl_lines
+
+        return curl_lines(cloud.service("apigatewayv2"), door.resource_id, door.url)
     if door.kind != "api":
         return [f"curl -i {door.url}"]
     return api_lines(cloud, door.resource_id, door.url)

@@ -4,11 +4,13 @@ and Lambda proxy integrations with payload formats 2.0 and 1.0."""
 from __future__ import annotations
 
 import base64
+import json
 
 import pytest
-from aws_cdk import CfnOutput, Fn, Stack
+from aws_cdk import CfnOutput, Duration, Fn, RemovalPolicy, Stack
 from aws_cdk import aws_apigatewayv2 as v2
 from aws_cdk import aws_apigatewayv2_integrations as integrations
+from aws_cdk import aws_logs as logs
 
 from localcloud import LocalCloud
 from localcloud.core.clock import FIXED_START
@@ -17,6 +19,12 @@ from tests.localcloud.conftest import python_function
 
 pytestmark = pytest.mark.localcloud
 
+SHOP = "https://shop.example.com"
+ACCESS_FORMAT = (
+    '{"id":"$context.requestId","route":"$context.routeKey","status":"$context.status",'
+    '"ip":"$context.identity.sourceIp","error":"$context.error.message","latency":"$context.integrationLatency",'
+    '"nothing":"$context.authorizer.error"}'
+)
 NOT_FOUND = {"message": "Not Found"}
 INTERNAL = {"message": "Internal Server Error"}
 
@@ -27,14 +35,43 @@ def build(stack: Stack) -> None:
     v1_echo = integrations.HttpLambdaIntegration(
         "EchoV1", echo, payload_format_version=v2.PayloadFormatVersion.VERSION_1_0
     )
-    api = v2.HttpApi(stack, "Api", api_name="shop", default_integration=v2_echo)
+    api = v2.HttpApi(
+        stack,
+        "Api",
+        api_name="shop",
+        default_integration=v2_echo,
+        cors_preflight=v2.CorsPreflightOptions(
+            allow_origins=[SHOP, "http://*"],
+            allow_methods=[v2.CorsHttpMethod.GET, v2.CorsHttpMethod.POST],
+            allow_headers=["Authorization", "Content-Type"],
+            expose_headers=["X-Total"],
+            allow_credentials=True,
+            max_age=Duration.minutes(10),
+        ),
+    )
     api.add_routes(path="/items", methods=[v2.HttpMethod.GET], integration=v2_echo)
     api.add_routes(path="/items/{id}", methods=[v2.HttpMethod.GET], integration=v2_echo)
     api.add_routes(path="/items/special", methods=[v2.HttpMethod.ANY], integration=v2_echo)
     api.add_routes(path="/items/{proxy+}", methods=[v2.HttpMethod.ANY], integration=v2_echo)
     api.add_routes(path="/v1/{name}", methods=[v2.HttpMethod.POST], integration=v1_echo)
-    prod = v2.HttpStage(stack, "Prod", http_api=api, stage_name="prod", auto_deploy=True)
-    prod.node.default_child.stage_variables = {"color": "blue"}
+    prod = v2.HttpStage(
+        stack, "Prod", http_api=api, stage_name="prod", auto_deploy=True, stage_variables={"color": "blue"}
+    )
+    access = logs.LogGroup(stack, "Access", removal_policy=RemovalPolicy.DESTROY)
+    prod.node.default_child.access_log_settings = v2.CfnStage.AccessLogSettingsProperty(
+        destination_arn=access.log_group_arn, format=ACCESS_FORMAT
+    )
+    slow = v2.HttpStage(
+        stack,
+        "Slow",
+        http_api=api,
+        stage_name="slow",
+        auto_deploy=True,
+        throttle=v2.ThrottleSettings(rate_limit=1, burst_limit=2),
+    )
+    slow.node.default_child.route_settings = {
+        "GET /items": {"ThrottlingRateLimit": 100, "ThrottlingBurstLimit": 100}
+    }
 
     # A route whose function gives API Gateway no permission: a 500, as on AWS.
     closed = v2.CfnIntegration(
@@ -106,7 +143,9 @@ def test_both_protocols_are_modelled_with_ids_endpoints_and_route_keys(cloud):
     assert {"$default", "GET /items", "GET /items/{id}", "ANY /items/{proxy+}", "GET /closed"} <= set(
         api.routes
     )
-    assert set(api.stages) == {"$default", "prod"} and api.stages["prod"].variables == {"color": "blue"}
+    assert set(api.stages) == {"$default", "prod", "slow"} and api.stages["prod"].variables == {
+        "color": "blue"
+    }
     chat = gateway.find("Chat", protocol="WEBSOCKET")
     assert outputs["ChatEndpoint"] == f"wss://{chat.id}.execute-api.{cloud.region}.amazonaws.com"
     assert chat.route_selection_expression == "$request.body.action"
@@ -247,3 +286,83 @@ def test_a_function_without_a_permission_for_api_gateway_is_not_invoked(cloud):
     response = cloud.http_api("shop", stage="$default").get("/closed")
     assert response.status_code == 500 and response.json() == INTERNAL
     assert len(cloud.trace.find("invoke", target=cloud.function("Unreachable").name)) == before
+
+
+# ---------------------------------------------------------------------------------------- CORS
+
+
+def test_a_preflight_is_answered_by_api_gateway_before_any_route(cloud):
+    before = len(cloud.trace.find("invoke"))
+    response = cloud.http_api("shop", stage="$default").options(
+        "/items/1",
+        headers={
+            "Origin": SHOP,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
+    )
+    assert response.status_code == 204 and response.body == b""
+    assert response.header("access-control-allow-origin") == SHOP
+    assert response.header("access-control-allow-methods") == "GET,POST"
+    assert response.header("access-control-allow-headers") == "authorization,content-type"
+    assert response.header("access-control-allow-credentials") == "true"
+    assert response.header("access-control-max-age") == "600"
+    assert len(cloud.trace.find("invoke")) == before
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Origin": "https://evil.example.com", "Access-Control-Request-Method": "GET"},
+        {"Origin": SHOP, "Access-Control-Request-Method": "DELETE"},
+        {
+            "Origin": SHOP,
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "x-secret",
+        },
+    ],
+)
+def test_a_preflight_for_what_is_not_allowed_gets_no_allow_headers(cloud, headers):
+    response = cloud.http_api("shop", stage="$default").options("/items", headers=headers)
+    assert response.status_code == 204
+    assert not [name for name in response.headers if name.lower().startswith("access-control-")]
+
+
+def test_answers_to_an_allowed_origin_carry_the_cors_headers(cloud):
+    client = cloud.http_api("shop", stage="$default")
+    response = client.get("/items", headers={"Origin": "http://localhost:3000"})
+    assert response.header("access-control-allow-origin") == "http://localhost:3000"
+    assert response.header("access-control-expose-headers") == "x-total"
+    refused = client.get("/items", headers={"Origin": "https://evil.example.com"})
+    assert refused.status_code == 200 and refused.header("access-control-allow-origin") is None
+
+
+# ---------------------------------------------------------------------------------------- throttling
+
+
+def test_a_stage_throttles_its_routes_on_the_virtual_clock_and_a_route_setting_overrides(cloud):
+    client = cloud.http_api("shop", stage="slow")
+    statuses = [client.get("/items/1").status_code for _ in range(3)]
+    assert statuses == [200, 200, 429]
+    throttled = client.get("/items/1")
+    assert throttled.json() == {"message": "Too Many Requests"}
+    cloud.advance(1)
+    assert client.get("/items/1").status_code == 200
+    assert {client.get("/items").status_code for _ in range(5)} == {200}
+
+
+# ---------------------------------------------------------------------------------------- access log
+
+
+def test_the_access_log_gets_a_line_per_request_in_the_stage_format(cloud):
+    client = cloud.http_api("shop", stage="prod")
+    served = client.get("/items/9", source_ip="203.0.113.9")
+    missing = client.get("/closed")
+    group = cloud.physical_id("Access")
+    events = cloud.client("logs").filter_log_events(logGroupName=group)["events"]
+    lines = {json.loads(e["message"])["id"]: json.loads(e["message"]) for e in events}
+    line = lines[served.header("apigw-requestid")]
+    assert line["route"] == "GET /items/{id}" and line["status"] == "200" and line["ip"] == "203.0.113.9"
+    assert line["error"] == "-" and line["nothing"] == "-" and line["latency"].isdigit()
+    failed = lines[missing.header("apigw-requestid")]
+    assert failed["status"] == "500" and failed["error"] == "Internal Server Error"

@@ -18,7 +18,15 @@ from localcloud.testing import SYNTH_CONTEXT
 from tests.conftest import shared_synth
 
 #: The apps, by folder name. Each folder's ``app.py`` has ``build(app: aws_cdk.App) -> None``.
-APPS: list[str] = ["zip_site", "cognito_api", "vpc_endpoint", "rest_spec", "tenant_seeder", "canary"]
+APPS: list[str] = [
+    "zip_site",
+    "cognito_api",
+    "vpc_endpoint",
+    "rest_spec",
+    "tenant_seeder",
+    "canary",
+    "http_jwt",
+]
 
 pytestmark = pytest.mark.localcloud
 

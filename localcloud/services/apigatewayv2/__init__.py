@@ -28,7 +28,7 @@ def _front_doors(kernel: Kernel) -> list[FrontDoor]:
     gateway: ApiGatewayV2 = kernel.service("apigatewayv2")
     return [
         FrontDoor(
-            "api",
+            "http-api",
             f"{api.logical_id} ({api.id}) HTTP API, stages {', '.join(sorted(api.stages)) or 'none'}",
             "",
             bind(gateway.dispatch, api.id),

@@ -6,14 +6,14 @@ import json
 
 from localcloud.lib.http import HttpResponse
 
-NOT_FOUND = (404, "Not Found")
-TOO_MANY_REQUESTS = (429, "Too Many Requests")
-UNAUTHORIZED = (401, "Unauthorized")
-FORBIDDEN = (403, "Forbidden")
-INTERNAL_SERVER_ERROR = (500, "Internal Server Error")
-SERVICE_UNAVAILABLE = (503, "Service Unavailable")
-TIMEOUT = (504, "Service Unavailable")
-PAYLOAD_TOO_LARGE = (413, "Request Entity Too Large")
+#: (status, message, the response type ``$context.error.responseType`` names).
+NOT_FOUND = (404, "Not Found", "RESOURCE_NOT_FOUND")
+TOO_MANY_REQUESTS = (429, "Too Many Requests", "THROTTLED")
+UNAUTHORIZED = (401, "Unauthorized", "UNAUTHORIZED")
+FORBIDDEN = (403, "Forbidden", "ACCESS_DENIED")
+INTERNAL_SERVER_ERROR = (500, "Internal Server Error", "INTEGRATION_FAILURE")
+TIMEOUT = (503, "Service Unavailable", "INTEGRATION_TIMEOUT")
+PAYLOAD_TOO_LARGE = (413, "Request Entity Too Large", "REQUEST_TOO_LARGE")
 
 
 class Refusal(Exception):
@@ -24,7 +24,7 @@ class Refusal(Exception):
 
     def __init__(self, answer: tuple[int, str], cause: str, *, headers: dict[str, str] | None = None) -> None:
         super().__init__(cause)
-        self.status, self.message = answer
+        self.status, self.message, self.response_type = answer
         self.cause = cause
         self.headers = headers or {}
 

@@ -43,6 +43,8 @@ class HttpCall:
     path_parameters: dict[str, str] = field(default_factory=dict)
     authorizer: dict[str, Any] | None = None
     """``requestContext.authorizer``: ``{"jwt": {...}}``, ``{"lambda": {...}}`` (format 2.0)."""
+    principal_id: str | None = None
+    """A Lambda authorizer's ``principalId`` (policy answers only)."""
     authorizer_error: str | None = None
     """Why the authorizer refused (``$context.authorizer.error`` of the access log)."""
     integration_error: str | None = None
@@ -258,4 +260,7 @@ class HttpCall:
         found = self.authorizer or {}
         if "jwt" in found:
             return {"claims": found["jwt"]["claims"], "scopes": found["jwt"]["scopes"]}
-        return dict(found.get("lambda") or {})
+        context = dict(found.get("lambda") or {})
+        if self.principal_id is not None:
+            context["principalId"] = self.principal_id
+        return context

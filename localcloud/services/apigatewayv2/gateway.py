@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from localcloud.errors import ApiGatewayError
 from localcloud.lib.http import HttpRequest, HttpResponse
 from localcloud.lib.token_bucket import TokenBuckets
+from localcloud.services.apigatewayv2 import access_log
 from localcloud.services.apigatewayv2.answers import (
     FORBIDDEN,
     NOT_FOUND,
@@ -26,6 +27,7 @@ from localcloud.services.apigatewayv2.answers import (
 )
 from localcloud.services.apigatewayv2.authorizers import authorize
 from localcloud.services.apigatewayv2.call import HttpCall, new_request_id
+from localcloud.services.apigatewayv2.cors import decorate, is_preflight, preflight
 from localcloud.services.apigatewayv2.integrations import integrate
 from localcloud.services.apigatewayv2.model import (
     ACCOUNT_BURST_LIMIT,
@@ -57,6 +59,16 @@ class ApiGatewayV2:
         self.buckets = TokenBuckets()
         self.authorizer_cache: dict[tuple[str, tuple[str, ...]], tuple[float, dict[str, Any]]] = {}
         """Lambda authorizers' answers: (authorizer id, identity) -> (until when, the answer)."""
+        self.trusted_issuers: dict[str, Any] = {}
+        """JWT issuers' signing keys given by :meth:`trust_issuer`, by issuer URL."""
+
+    def trust_issuer(self, issuer: str, jwks: dict[str, Any]) -> None:
+        """Give JWT authorizers of ``issuer`` its key set (a JWKS document: ``{"keys": [...]}``), as
+        AWS would fetch it from the issuer; the local cloud fetches nothing from the network.
+        Cognito user pools of the stack need none: their keys are the cloud's own."""
+        from localcloud.lib.jwks import key_set
+
+        self.trusted_issuers[issuer.rstrip("/")] = key_set(jwks)
 
     # ------------------------------------------------------------------------------------ lookups
 
@@ -122,10 +134,16 @@ class ApiGatewayV2:
         )
         call: HttpCall | None = None
         request_id = new_request_id()
+        error: tuple[str, str] | None = None
         try:
             if stage is None or not _deployed(api, stage):
                 why = "no stage serves the path" if stage is None else f"stage {stage.name} is not deployed"
                 raise Refusal(NOT_FOUND, f"{api.name}: {why}")
+            if api.cors is not None and is_preflight(request):
+                response = preflight(api.cors, request, request_id)
+                span.outcome = str(response.status)
+                span.data.update(status=response.status, request_id=request_id, cors="preflight")
+                return response
             call = HttpCall(
                 cloud, api, stage, request, path or "/", cloud.clock.now(), span.id, request_id=request_id
             )
@@ -154,10 +172,15 @@ class ApiGatewayV2:
                 refusal.cause,
             )
             span.data["cause"] = refusal.cause
+            error = (refusal.message, refusal.response_type)
             response = refusal.response(request_id)
         except Exception as error:
             span.outcome = f"crashed: {type(error).__name__}"
             raise
+        if api.cors is not None:
+            response = decorate(api.cors, request, response)
+        if stage is not None:
+            access_log.write(cloud, api, stage, request, response, call, request_id, error)
         span.outcome = str(response.status)
         span.data["status"] = response.status
         span.data["request_id"] = request_id

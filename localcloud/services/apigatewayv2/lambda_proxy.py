@@ -6,7 +6,7 @@ the integration's credentials role may invoke it); else a 500, as on AWS. Format
 JSON: a dict with ``statusCode`` is a response (``cookies`` each a ``set-cookie`` header), anything
 else is the body of a 200 JSON answer. Format 1.0 takes only the REST contract. A function error,
 a throttle or a malformed response is a 500 ``Internal Server Error``; a run longer than the
-integration's timeout is a 503.
+integration's timeout is a 503 ``Service Unavailable``.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Where a distribution's origin requests go: S3 buckets and API Gateway REST APIs of the stack.
+"""Where a distribution's origin requests go: S3 buckets and API Gateway REST and HTTP APIs of the stack.
 
 An S3 origin reads moto's S3 as CloudFront's principal: with origin access control, the service
 ``cloudfront.amazonaws.com`` on behalf of this distribution (``AWS:SourceArn``); with an origin
@@ -54,7 +54,8 @@ def fetch(cloud: Kernel, distribution: Distribution, origin: Origin, request: Ht
 
 
 def _api(cloud: Kernel, origin: Origin, api_id: str, request: HttpRequest) -> HttpResponse:
-    if not cloud.has_service("apigateway"):
+    http_api = cloud.has_service("apigatewayv2") and api_id in cloud.service("apigatewayv2").apis
+    if not http_api and not cloud.has_service("apigateway"):
         raise OriginUnreachable(f"origin {origin.id}: this local cloud does not serve API Gateway")
     host = request.header("Host")
     if host is not None and host.lower() != origin.domain.lower():
@@ -66,7 +67,7 @@ def _api(cloud: Kernel, origin: Origin, api_id: str, request: HttpRequest) -> Ht
             origin.domain,
         )
         return HttpResponse.of_json(403, {"message": "Forbidden"}, {"x-amzn-ErrorType": "ForbiddenException"})
-    return cloud.service("apigateway").dispatch(api_id, request)
+    return cloud.service("apigatewayv2" if http_api else "apigateway").dispatch(api_id, request)
 
 
 # ---------------------------------------------------------------------------------------- S3
