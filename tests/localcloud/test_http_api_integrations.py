@@ -330,9 +330,9 @@ def test_the_path_can_be_overwritten_from_a_path_parameter(cloud, backend):
     assert backend.received[-1]["path"] == "/items/42"
 
 
-def test_a_backend_slower_than_the_integration_timeout_is_a_504(cloud):
+def test_a_backend_slower_than_the_integration_timeout_is_a_503(cloud):
     response = cloud.http_api().get("/slow")
-    assert response.status == 504
+    assert response.status == 503
     assert response.json() == {"message": "Service Unavailable"}
 
 

@@ -29,7 +29,7 @@ AUTHORIZATIONS: dict[str, Callable[[HttpCall], None]] = {
     "CUSTOM": authorize_lambda,
     "AWS_IAM": authorize_iam,
 }
-"""Route ``AuthorizationType`` -> what checks it. ``AWS_IAM`` is not here yet."""
+"""Route ``AuthorizationType`` -> what checks it."""
 
 
 def authorize(call: HttpCall) -> None:

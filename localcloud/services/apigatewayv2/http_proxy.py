@@ -5,7 +5,7 @@ by the integration's ``RequestParameters``, and the answer passed back, changed 
 The URL's ``{name}`` placeholders take the route's path parameters (``https://backend/{proxy}`` for
 ``ANY /{proxy+}``), its ``${stageVariables.name}`` the stage's; the method is the integration's
 (``ANY``: the request's); the query string, headers (but hop-by-hop ones) and body go as sent.
-A backend slower than the integration's timeout (``TimeoutInMillis``, 30 s at most) is a 504; one
+A backend slower than the integration's timeout (``TimeoutInMillis``, 30 s at most) is a 503; one
 that cannot be reached or answers what is not HTTP is a 500 ``Internal Server Error``; a mapping
 the request cannot satisfy (a status mapped to what is not one) is a 500 too.
 """

@@ -25,7 +25,11 @@ def authorize_iam(call: HttpCall) -> None:
     try:
         caller = execute_api.authorize(call.cloud, call.request, call.route_arn(), host=call.domain_name)
     except execute_api.Refused as refused:
-        answer = FORBIDDEN if refused.response_type in FORBIDDEN_TYPES else (403, refused.message)
+        if refused.response_type in FORBIDDEN_TYPES:
+            answer = FORBIDDEN
+        else:
+            kind = refused.response_type if refused.response_type == "EXPIRED_TOKEN" else "INVALID_SIGNATURE"
+            answer = (403, refused.message, kind)
         raise Refusal(answer, refused.cause) from None
     call.authorizer = {
         "iam": {

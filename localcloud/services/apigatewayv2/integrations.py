@@ -35,7 +35,7 @@ def _aws_proxy(call: HttpCall, integration: Integration) -> HttpResponse:
 
 
 INTEGRATIONS: dict[str, Handler] = {"AWS_PROXY": _aws_proxy, "HTTP_PROXY": http_proxy}
-"""Integration type -> what serves it. ``HTTP_PROXY`` is not here yet."""
+"""Integration type -> what serves it."""
 SUBTYPES: dict[str, Handler] = {**service_integrations.HANDLERS}
 """``IntegrationSubtype`` (``SQS-SendMessage``...) -> what serves that AWS service integration."""
 

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from localcloud.services.apigatewayv2.call import HttpCall
     from localcloud.services.apigatewayv2.model import Integration
 
-BAD_REQUEST = (400, "Bad Request")
+BAD_REQUEST = (400, "Bad Request", "BAD_REQUEST_PARAMETERS")
 #: Error codes by which a service refuses a caller its policies do not allow.
 DENIED = frozenset({"AccessDenied", "AccessDeniedException", "AuthorizationError"})
 
