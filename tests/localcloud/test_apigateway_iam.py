@@ -4,6 +4,7 @@ issued it, on the virtual clock, then its role's policy and the API's resource p
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,6 +19,7 @@ from botocore.credentials import Credentials
 from localcloud import LocalCloud
 from localcloud.core.clock import FIXED_START
 from localcloud.lib.http import HttpResponse
+from localcloud.server import LocalServer
 from tests.localcloud.conftest import python_function
 
 pytestmark = pytest.mark.localcloud
@@ -197,3 +199,32 @@ def test_keys_of_a_session_past_its_duration_are_expired(cloud):
         403,
         {"message": "The security token included in the request is expired"},
     )
+
+
+def test_under_serve_a_signed_real_http_request_is_verified_with_the_served_host(cloud, reader):
+    """What a user does under ``serve``: sign for the served address, send it with a real client."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    with LocalServer(cloud, port=0, real_time=False) as server:
+        server.start()
+        api = next(d for d in server.front_doors if d.kind == "api")
+        url = f"{api.url.rstrip('/')}/items?from=curl"  # the door's URL names the stage
+        request = AWSRequest(method="GET", url=url)
+        SigV4Auth(reader, "execute-api", cloud.region).add_auth(request)
+        parts = urlsplit(url)
+
+        def get(headers: dict[str, str]) -> tuple[int, Any]:
+            connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+            try:
+                connection.request("GET", f"{parts.path}?{parts.query}", headers=headers)
+                response = connection.getresponse()
+                return response.status, json.loads(response.read())
+            finally:
+                connection.close()
+
+        status, answer = get(dict(request.headers.items()))
+        assert status == 200, answer
+        assert answer["event"]["requestContext"]["identity"]["accessKey"] == reader.access_key
+        tampered = {**dict(request.headers.items()), "X-Amz-Date": "20260101T000000Z"}
+        assert get(tampered)[0] == 403
