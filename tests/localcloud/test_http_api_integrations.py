@@ -43,10 +43,15 @@ def build(stack: Stack) -> None:
     backend = CfnParameter(stack, "BackendUrl").value_as_string
     api = apigwv2.HttpApi(stack, "Api")
 
-    def route(name: str, key: str, **props: Any) -> None:
+    def route(name: str, key: str, authorization: str = "NONE", **props: Any) -> None:
         integration = apigwv2.CfnIntegration(stack, f"{name}Integration", api_id=api.api_id, **props)
         apigwv2.CfnRoute(
-            stack, f"{name}Route", api_id=api.api_id, route_key=key, target=f"integrations/{integration.ref}"
+            stack,
+            f"{name}Route",
+            api_id=api.api_id,
+            route_key=key,
+            target=f"integrations/{integration.ref}",
+            authorization_type=authorization,
         )
 
     route(
@@ -218,10 +223,21 @@ def build(stack: Stack) -> None:
         integration=integrations.HttpLambdaIntegration("EchoIntegration", echo),
         authorizer=authorizers.HttpIamAuthorizer(),
     )
+    route(
+        "SignedProxy",
+        "GET /signed-proxy",
+        "AWS_IAM",
+        integration_type="HTTP_PROXY",
+        integration_method="GET",
+        integration_uri=f"{backend}/whoami",
+        payload_format_version="1.0",
+        request_parameters={"overwrite:header.x-caller": "$context.identity.userArn"},
+    )
     caller = iam.Role(stack, "Caller", assumed_by=iam.AccountRootPrincipal())
     caller.add_to_policy(
         iam.PolicyStatement(
-            actions=["execute-api:Invoke"], resources=[api.arn_for_execute_api(method="GET", path="/signed")]
+            actions=["execute-api:Invoke"],
+            resources=[api.arn_for_execute_api(method="GET", path="/signed*")],
         )
     )
     iam.Role(stack, "Stranger", assumed_by=iam.AccountRootPrincipal())
@@ -428,3 +444,11 @@ def test_an_iam_route_refuses_the_unsigned_the_forged_and_the_unallowed(cloud):
     response = signed_get(cloud, forged, "/signed")
     assert response.status == 403
     assert response.json()["message"].startswith("The request signature we calculated does not match")
+
+
+def test_the_iam_caller_is_a_context_variable_for_parameter_mapping(cloud, backend):
+    response = signed_get(cloud, keys(cloud, "Caller"), "/signed-proxy")
+    assert response.status == 201, response.text
+    assert backend.received[-1]["headers"]["x-caller"].endswith(
+        f"assumed-role/{cloud.physical_id('Caller')}/caller"
+    )

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 def context_of(call: HttpCall) -> dict[str, Any]:
     """``$context``: the request's facts, and what its authorizer established (a Lambda
-    authorizer's context, a JWT's ``claims`` and ``scopes``, an IAM caller's ``iam``)."""
+    authorizer's context, a JWT's ``claims`` and ``scopes``, an IAM caller in ``identity``)."""
     authorizer: dict[str, Any] = {}
     for kind, found in (call.authorizer or {}).items():
         if kind == "lambda":
@@ -22,6 +22,19 @@ def context_of(call: HttpCall) -> dict[str, Any]:
             authorizer.update(claims=found.get("claims", {}), scopes=found.get("scopes"))
         else:
             authorizer[kind] = found
+    identity: dict[str, Any] = {
+        "sourceIp": call.request.source_ip,
+        "userAgent": call.request.header("User-Agent") or "",
+    }
+    caller = (call.authorizer or {}).get("iam")
+    if caller:
+        identity.update(
+            accessKey=caller["accessKey"],
+            accountId=caller["accountId"],
+            caller=caller["callerId"],
+            user=caller["userId"],
+            userArn=caller["userArn"],
+        )
     return {
         "accountId": call.cloud.account,
         "apiId": call.api.id,
@@ -29,10 +42,7 @@ def context_of(call: HttpCall) -> dict[str, Any]:
         "domainName": call.domain_name,
         "domainPrefix": call.domain_name.split(".", 1)[0],
         "httpMethod": call.request.method,
-        "identity": {
-            "sourceIp": call.request.source_ip,
-            "userAgent": call.request.header("User-Agent") or "",
-        },
+        "identity": identity,
         "path": call.request.path,
         "protocol": "HTTP/1.1",
         "requestId": call.request_id,
