@@ -14,7 +14,7 @@ from aws_cdk import aws_logs as logs
 
 from localcloud import LocalCloud
 from localcloud.core.clock import FIXED_START
-from localcloud.errors import ApiGatewayError
+from localcloud.errors import ApiGatewayError, LocalCloudError
 from tests.localcloud.conftest import python_function
 
 pytestmark = pytest.mark.localcloud
@@ -366,3 +366,93 @@ def test_the_access_log_gets_a_line_per_request_in_the_stage_format(cloud):
     assert line["error"] == "-" and line["nothing"] == "-" and line["latency"].isdigit()
     failed = lines[missing.header("apigw-requestid")]
     assert failed["status"] == "500" and failed["error"] == "Internal Server Error"
+
+
+# ---------------------------------------------------------------------------------------- refusals
+
+
+def test_a_run_past_the_integration_timeout_is_503(cloud):
+    echo = cloud.function("Echo")
+    echo.duration = 31.0
+    try:
+        response = cloud.http_api("shop", stage="$default").get("/items")
+    finally:
+        echo.duration = 0.0
+    assert (response.status_code, response.json()) == (503, {"message": "Service Unavailable"})
+
+
+@pytest.mark.parametrize(
+    ("resource", "props", "why"),
+    [
+        ("Api", {"Name": "x", "ProtocolType": "GRPC"}, "ProtocolType must be HTTP or WEBSOCKET"),
+        ("Api", {"Name": "x", "ProtocolType": "WEBSOCKET"}, "needs a RouteSelectionExpression"),
+        ("Api", {"Name": "x", "ProtocolType": "HTTP", "Body": {}}, "OpenAPI Body is not supported"),
+        ("Api", {"Name": "x", "ProtocolType": "HTTP", "Mystery": 1}, "property Mystery"),
+        ("Route", {"RouteKey": "FETCH /items"}, "is not '\\$default' or 'METHOD /path'"),
+        ("Route", {"RouteKey": "GET /{proxy+}/items"}, "greedy \\{proxy\\+\\} must be the last part"),
+        ("Route", {"RouteKey": "GET /items"}, "already has a route 'GET /items'"),
+        (
+            "Route",
+            {"RouteKey": "GET /x", "AuthorizationType": "JWT"},
+            "needs the AuthorizerId of a JWT authorizer",
+        ),
+        ("Route", {"RouteKey": "GET /x", "Target": "integrations/nope"}, "names integration nope"),
+        (
+            "Integration",
+            {"IntegrationType": "AWS_PROXY", "IntegrationUri": "arn:aws:lambda:us-east-1:1:function:f"},
+            "PayloadFormatVersion",
+        ),
+        ("Integration", {"IntegrationType": "MOCK"}, "supports AWS_PROXY and HTTP_PROXY"),
+        (
+            "Integration",
+            {"IntegrationType": "HTTP_PROXY", "IntegrationUri": "https://x", "TimeoutInMillis": 31000},
+            "between 50 and 30000",
+        ),
+        (
+            "Authorizer",
+            {"AuthorizerType": "JWT", "Name": "j", "IdentitySource": ["$request.header.A"]},
+            "needs JwtConfiguration",
+        ),
+        (
+            "Authorizer",
+            {
+                "AuthorizerType": "REQUEST",
+                "Name": "l",
+                "AuthorizerUri": "arn:x",
+                "AuthorizerPayloadFormatVersion": "1.0",
+                "EnableSimpleResponses": True,
+            },
+            "needs AuthorizerPayloadFormatVersion 2.0",
+        ),
+        ("Stage", {"StageName": "prod"}, "already has a stage 'prod'"),
+    ],
+)
+def test_what_aws_refuses_to_create_is_refused_naming_the_property(cloud, resource, props, why):
+    from localcloud.services.apigatewayv2 import provision
+
+    provisioner = {
+        "Api": provision.api,
+        "Route": provision.route,
+        "Integration": provision.integration,
+        "Authorizer": provision.authorizer,
+        "Stage": provision.stage,
+    }[resource]
+    if resource != "Api":
+        props = {"ApiId": cloud.outputs["ApiId"], **props}
+    with pytest.raises(LocalCloudError, match=why):
+        provisioner(cloud.kernel, f"Refused{resource}", props)
+
+
+def test_quick_create_makes_the_route_integration_and_default_stage(cloud):
+    from localcloud.services.apigatewayv2 import provision
+
+    echo = cloud.function("Echo")
+    made = provision.api(cloud.kernel, "Quick", {"Name": "quick", "ProtocolType": "HTTP", "Target": echo.arn})
+    api = cloud.service("apigatewayv2").apis[made.physical_id]
+    assert set(api.routes) == {"$default"} and set(api.stages) == {"$default"}
+    [integration] = api.integrations.values()
+    assert (integration.type, integration.payload_format_version, integration.uri) == (
+        "AWS_PROXY",
+        "2.0",
+        echo.arn,
+    )
