@@ -46,6 +46,13 @@ def build(stack: Stack) -> None:
                 ),
                 iam.PolicyStatement(
                     effect=iam.Effect.DENY,
+                    principals=[iam.AnyPrincipal()],
+                    actions=["execute-api:Invoke"],
+                    resources=["execute-api:/prod/*/items"],
+                    conditions={"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}},
+                ),
+                iam.PolicyStatement(
+                    effect=iam.Effect.DENY,
                     principals=[iam.ArnPrincipal(reader.role_arn)],
                     actions=["execute-api:Invoke"],
                     resources=["execute-api:/prod/GET/blocked"],
@@ -102,6 +109,7 @@ def send(
     *,
     presign: bool = False,
     tamper: dict[str, Any] | None = None,
+    source_ip: str | None = None,
 ) -> HttpResponse:
     """A request signed by botocore's signer as a client would sign it, sent to the stage."""
     client = cloud.api()
@@ -112,7 +120,9 @@ def send(
     relative = request.url.split(f"/{client.stage}", 1)[1]
     headers = dict(request.headers.items())
     headers.update((tamper or {}).get("headers", {}))
-    return client.request(method, relative, body=(tamper or {}).get("body", body), headers=headers)
+    return client.request(
+        method, relative, body=(tamper or {}).get("body", body), headers=headers, source_ip=source_ip
+    )
 
 
 def test_a_signed_request_of_an_allowed_role_reaches_the_function_as_that_caller(cloud, reader):
@@ -184,6 +194,15 @@ def test_an_explicit_deny_in_the_resource_policy_wins_over_the_roles_allow(cloud
     response = send(cloud, reader, "GET", "/blocked")
     assert response.status == 403
     assert response.json()["Message"].endswith("with an explicit deny in a resource-based policy")
+
+
+def test_a_resource_policy_deny_for_everyone_names_the_signed_caller(cloud, reader):
+    response = send(cloud, reader, "GET", "/items", source_ip="10.1.2.3")
+    assert response.status == 403
+    message = response.json()["Message"]
+    assert message.startswith(f"User: arn:aws:sts::{cloud.account}:assumed-role/")
+    assert message.endswith("/prod/GET/items with an explicit deny in a resource-based policy")
+    assert send(cloud, None, "GET", "/items", source_ip="10.1.2.3").json() == MISSING
 
 
 def test_keys_of_a_session_past_its_duration_are_expired(cloud):

@@ -90,9 +90,9 @@ def condition_keys(call: Call) -> dict[str, str]:
 def check_policy(call: Call) -> None:
     """The resource policy's verdict for this request, combined with its method's authorization."""
     found = statements(call)
-    if found is None:
-        return
     assert call.method is not None
+    if found is None or call.method.authorization_type == "AWS_IAM":
+        return  # an AWS_IAM method's policy is decided with its signed caller, in its authorization
     context = condition_keys(call)
     arn = call.execute_api_arn()
     decision = call.cloud.iam.resource_decision(found, "anonymous", ACTION, arn, context)
