@@ -176,10 +176,14 @@ class LocalCloud:
         """
         return self.apigateway.client(name, stage=stage, domain=domain)
 
-    def http_api(self, name: str | None = None, *, stage: str | None = None) -> HttpApiClient:
+    def http_api(
+        self, name: str | None = None, *, stage: str | None = None, domain: str | None = None
+    ) -> HttpApiClient:
         """An HTTP client for an HTTP API's (API Gateway v2) stage, as :meth:`api` is for a REST API's;
-        ``stage`` defaults to the API's only stage (``$default`` serves paths without a prefix)."""
-        return self.kernel.service("apigatewayv2").client(name, stage=stage)
+        ``stage`` defaults to the API's only stage (``$default`` serves paths without a prefix);
+        ``domain``: a client of that custom domain, routed by its API mappings."""
+        gateway = self.kernel.service("apigatewayv2")
+        return gateway.domain_client(domain) if domain is not None else gateway.client(name, stage=stage)
 
     def distribution(self, name: str | None = None) -> DistributionClient:
         """A CloudFront distribution to send viewer requests to: by logical id, id, or a unique part

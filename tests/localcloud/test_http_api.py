@@ -10,6 +10,7 @@ import pytest
 from aws_cdk import CfnOutput, Duration, Fn, RemovalPolicy, Stack
 from aws_cdk import aws_apigatewayv2 as v2
 from aws_cdk import aws_apigatewayv2_integrations as integrations
+from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_logs as logs
 
 from localcloud import LocalCloud
@@ -20,6 +21,7 @@ from tests.localcloud.conftest import python_function
 pytestmark = pytest.mark.localcloud
 
 SHOP = "https://shop.example.com"
+DOMAIN = "api.shop.example.com"
 ACCESS_FORMAT = (
     '{"id":"$context.requestId","route":"$context.routeKey","status":"$context.status",'
     '"ip":"$context.identity.sourceIp","error":"$context.error.message","latency":"$context.integrationLatency",'
@@ -50,6 +52,8 @@ def build(stack: Stack) -> None:
         ),
     )
     api.add_routes(path="/items", methods=[v2.HttpMethod.GET], integration=v2_echo)
+    # ANY first: the method route must win by rank, not by the order the routes came in.
+    api.add_routes(path="/items/{id}", methods=[v2.HttpMethod.ANY], integration=v2_echo)
     api.add_routes(path="/items/{id}", methods=[v2.HttpMethod.GET], integration=v2_echo)
     api.add_routes(path="/items/special", methods=[v2.HttpMethod.ANY], integration=v2_echo)
     api.add_routes(path="/items/{proxy+}", methods=[v2.HttpMethod.ANY], integration=v2_echo)
@@ -84,6 +88,30 @@ def build(stack: Stack) -> None:
     )
     v2.CfnRoute(
         stack, "ClosedRoute", api_id=api.api_id, route_key="GET /closed", target=f"integrations/{closed.ref}"
+    )
+
+    certificate = acm.Certificate.from_certificate_arn(
+        stack, "Certificate", "arn:aws:acm:us-east-1:123456789012:certificate/shop"
+    )
+    domain = v2.DomainName(stack, "Domain", domain_name=DOMAIN, certificate=certificate)
+    v2.ApiMapping(stack, "RootMapping", api=api, domain_name=domain, stage=api.default_stage)
+    v2.ApiMapping(stack, "ProdMapping", api=api, domain_name=domain, stage=prod, api_mapping_key="v1/shop")
+    keyed = v2.DomainName(stack, "Keyed", domain_name="keyed.example.com", certificate=certificate)
+    v2.ApiMapping(stack, "KeyedMapping", api=api, domain_name=keyed, stage=prod, api_mapping_key="v1")
+
+    hidden = v2.HttpApi(stack, "Hidden", disable_execute_api_endpoint=True)
+    hidden.add_routes(
+        path="/ping",
+        methods=[v2.HttpMethod.GET],
+        integration=integrations.HttpLambdaIntegration("HiddenEcho", echo),
+    )
+    v2.ApiMapping(
+        stack,
+        "HiddenMapping",
+        api=hidden,
+        domain_name=keyed,
+        stage=hidden.default_stage,
+        api_mapping_key="hidden",
     )
 
     quiet = v2.HttpApi(stack, "Quiet", create_default_stage=False)
@@ -162,7 +190,8 @@ def test_both_protocols_are_modelled_with_ids_endpoints_and_route_keys(cloud):
         ("GET", "/items", "GET /items", None),
         ("GET", "/items/7", "GET /items/{id}", {"id": "7"}),
         ("GET", "/items/special", "ANY /items/special", None),
-        ("DELETE", "/items/7", "ANY /items/{proxy+}", {"proxy": "7"}),
+        ("DELETE", "/items/7", "ANY /items/{id}", {"id": "7"}),
+        ("DELETE", "/items/7/parts", "ANY /items/{proxy+}", {"proxy": "7/parts"}),
         ("GET", "/items/7/parts/2", "ANY /items/{proxy+}", {"proxy": "7/parts/2"}),
         ("POST", "/items", "$default", None),
         ("GET", "/elsewhere/deep", "$default", None),
@@ -456,3 +485,35 @@ def test_quick_create_makes_the_route_integration_and_default_stage(cloud):
         "2.0",
         echo.arn,
     )
+
+
+# ---------------------------------------------------------------------------------------- custom domains
+
+
+def test_a_custom_domain_routes_by_its_longest_matching_api_mapping(cloud):
+    client = cloud.http_api(domain=DOMAIN)
+    prod = event_of(client.get("/v1/shop/items/3"))
+    assert prod["requestContext"]["stage"] == "prod" and prod["pathParameters"] == {"id": "3"}
+    assert prod["requestContext"]["domainName"] == DOMAIN and prod["rawPath"] == "/v1/shop/items/3"
+    root = event_of(client.get("/items/3"))
+    assert root["requestContext"]["stage"] == "$default" and root["routeKey"] == "GET /items/{id}"
+
+
+def test_a_host_header_naming_a_custom_domain_routes_by_it(cloud):
+    from localcloud.lib.http import HttpRequest
+
+    request = HttpRequest.build("GET", "/v1/shop/items/4", headers={"Host": f"{DOMAIN}:4580"})
+    event = event_of(cloud.service("apigatewayv2").dispatch(cloud.outputs["ApiId"], request))
+    assert event["requestContext"]["stage"] == "prod"
+
+
+def test_a_path_no_mapping_serves_is_404(cloud):
+    response = cloud.http_api(domain="keyed.example.com").get("/v2/items")
+    assert (response.status_code, response.json()) == (404, NOT_FOUND)
+    assert cloud.http_api(domain="keyed.example.com").get("/v1/items").status_code == 200
+
+
+def test_an_api_without_its_execute_api_endpoint_answers_only_on_its_domain(cloud):
+    response = cloud.http_api("Hidden").get("/ping")
+    assert (response.status_code, response.json()) == (403, {"message": "Forbidden"})
+    assert cloud.http_api(domain="keyed.example.com").get("/hidden/ping").status_code == 200

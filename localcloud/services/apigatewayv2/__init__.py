@@ -24,7 +24,8 @@ __all__ = ["SERVICE", "ApiGatewayV2", "HttpApiClient"]
 
 
 def _front_doors(kernel: Kernel) -> list[FrontDoor]:
-    """Each HTTP API, once: its ``$default`` stage at the root, its named stages under ``/{stage}``."""
+    """Each HTTP API, once: its ``$default`` stage at the root, its named stages under ``/{stage}``;
+    each custom domain mapping an HTTP API, its paths starting with the mapping's key."""
     gateway: ApiGatewayV2 = kernel.service("apigatewayv2")
     return [
         FrontDoor(
@@ -35,6 +36,16 @@ def _front_doors(kernel: Kernel) -> list[FrontDoor]:
             api.id,
         )
         for api in gateway.http_apis()
+    ] + [
+        FrontDoor(
+            "http-api-domain",
+            f"{domain.name} custom domain of HTTP APIs",
+            "",
+            bind(gateway.dispatch_domain, domain.name),
+            domain.name,
+        )
+        for domain in gateway.domains.values()
+        if any(gateway.apis[m.api_id].protocol == "HTTP" for m in domain.mappings)
     ]
 
 

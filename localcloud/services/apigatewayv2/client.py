@@ -15,19 +15,22 @@ if TYPE_CHECKING:
 
 
 class HttpApiClient:
-    def __init__(self, gateway: ApiGatewayV2, api_id: str, stage: str) -> None:
+    def __init__(self, gateway: ApiGatewayV2, api_id: str, stage: str, domain: str | None = None) -> None:
         self.gateway = gateway
         self.api_id = api_id
         self.stage = stage
+        self.domain = domain
 
     @property
     def prefix(self) -> str:
         """What the stage's paths start with: ``/prod``, nothing for ``$default``."""
-        return "" if self.stage == "$default" else f"/{self.stage}"
+        return "" if self.stage == "$default" or self.domain else f"/{self.stage}"
 
     @property
     def url(self) -> str:
         """The stage's invoke URL, as CDK's ``HttpApi.url``/``HttpStage.url`` spell it."""
+        if self.domain is not None:
+            return f"https://{self.domain}/"
         return self.gateway.stage_url(self.gateway.apis[self.api_id], self.stage)
 
     def request(
@@ -47,6 +50,8 @@ class HttpApiClient:
             method, f"{self.prefix}{relative}", json=json, body=body, headers=headers, query=query
         )
         request.source_ip = source_ip or request.source_ip
+        if self.domain is not None:
+            return self.gateway.dispatch_domain(self.domain, request)
         return self.gateway.dispatch(self.api_id, request)
 
     def get(self, path: str, **kwargs: Any) -> HttpResponse:

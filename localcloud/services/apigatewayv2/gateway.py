@@ -104,6 +104,16 @@ class ApiGatewayV2:
             raise ApiGatewayError(f"{api.name} has no stage {stage!r}; its stages: {sorted(api.stages)}")
         return HttpApiClient(self, api.id, stage)
 
+    def domain_client(self, domain: str) -> HttpApiClient:
+        """A client of custom domain ``domain``: paths start with the mapping's key."""
+        from localcloud.services.apigatewayv2.client import HttpApiClient
+
+        if domain.lower() not in self.domains:
+            raise ApiGatewayError(
+                f"{domain!r} is not a custom domain of {self.cloud.stack_name}; its domains: {sorted(self.domains) or 'none'}"
+            )
+        return HttpApiClient(self, "", "", domain=domain.lower())
+
     def stage_url(self, api: Api, stage: str) -> str:
         """The stage's invoke URL as CDK's ``url`` spells it: ``.../`` for ``$default``, ``.../prod``."""
         return f"{api.endpoint}/" if stage == "$default" else f"{api.endpoint}/{stage}"
@@ -113,6 +123,9 @@ class ApiGatewayV2:
     def dispatch(self, api_id: str, request: HttpRequest) -> HttpResponse:
         """Answer ``request`` to HTTP API ``api_id`` as API Gateway would: its path starts with a
         named stage (``/prod/items``), or is the ``$default`` stage's path (``/items``)."""
+        host = (request.header("Host") or "").rsplit(":", 1)[0].lower()
+        if host in self.domains:
+            return self.dispatch_domain(host, request)
         api = self.apis.get(api_id)
         if api is None or api.protocol != "HTTP":
             raise ApiGatewayError(f"no HTTP API {api_id!r} in {self.cloud.stack_name}")
@@ -121,7 +134,31 @@ class ApiGatewayV2:
             return self._serve(api, api.stages[first], request, "/" + rest)
         return self._serve(api, api.stages.get("$default"), request, request.path)
 
-    def _serve(self, api: Api, stage: Stage | None, request: HttpRequest, path: str) -> HttpResponse:
+    def dispatch_domain(self, domain_name: str, request: HttpRequest) -> HttpResponse:
+        """Answer ``request`` made to custom domain ``domain_name``: the mapping whose key is the
+        longest leading part of the path picks the API and stage, and the rest is the route's path;
+        no mapping is 404 ``Not Found``."""
+        domain = self.domains.get(domain_name.lower())
+        if domain is None:
+            raise ApiGatewayError(
+                f"{domain_name!r} is not a custom domain of {self.cloud.stack_name}; its domains: "
+                f"{sorted(self.domains) or 'none'}"
+            )
+        path = request.path.lstrip("/")
+        found = [m for m in domain.mappings if not m.key or path == m.key or path.startswith(f"{m.key}/")]
+        if not found:
+            log.info(
+                "%s %s: no API mapping of %s serves it -> 404", request.method, request.path, domain.name
+            )
+            return Refusal(NOT_FOUND, "no mapping").response(new_request_id())
+        mapping = max(found, key=lambda m: len(m.key))
+        api = self.apis[mapping.api_id]
+        rest = "/" + path[len(mapping.key) :].lstrip("/")
+        return self._serve(api, api.stages.get(mapping.stage), request, rest, domain.name)
+
+    def _serve(
+        self, api: Api, stage: Stage | None, request: HttpRequest, path: str, domain: str | None = None
+    ) -> HttpResponse:
         cloud = self.cloud
         source, parent = cloud.caller()
         span = cloud.trace.record(
@@ -147,7 +184,8 @@ class ApiGatewayV2:
             call = HttpCall(
                 cloud, api, stage, request, path or "/", cloud.clock.now(), span.id, request_id=request_id
             )
-            if not api.default_endpoint:
+            call.custom_domain = domain
+            if domain is None and not api.default_endpoint:
                 raise Refusal(FORBIDDEN, f"{api.name} disables its execute-api endpoint")
             if len(request.body) > MAX_PAYLOAD:
                 raise Refusal(

@@ -519,6 +519,14 @@ def deployment(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisi
 
 @provisions("AWS::ApiGatewayV2::DomainName")
 def domain_name(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
+    """A custom domain: requests whose ``Host`` names it route by its API mappings (its
+    certificate and mutual TLS are not checked)."""
+    refuse_unknown_properties(
+        logical_id,
+        "AWS::ApiGatewayV2::DomainName",
+        props,
+        {"DomainName", "DomainNameConfigurations", "MutualTlsAuthentication", "RoutingMode", "Tags"},
+    )
     name = str(props.get("DomainName") or "").lower()
     if not name:
         raise ApiGatewayError(f"{logical_id}: a custom domain needs a DomainName")
