@@ -154,14 +154,18 @@ class Statement:
 
     def names(self, principal: str) -> bool:
         """Whether this resource-policy statement's ``Principal`` covers ``principal`` (a service
-        principal such as ``events.amazonaws.com``, or ``anonymous``)."""
+        principal such as ``events.amazonaws.com``, an IAM ARN or account id, or ``anonymous``)."""
         if self.principal == "*":
             return True
         if not isinstance(self.principal, dict):
             return False
         services = self.principal.get("Service", [])
-        return self.principal.get("AWS") == "*" or principal in (
-            [services] if isinstance(services, str) else services
+        aws = self.principal.get("AWS", [])
+        aws = [aws] if isinstance(aws, str) else aws
+        return (
+            "*" in aws
+            or principal in aws
+            or principal in ([services] if isinstance(services, str) else services)
         )
 
 

@@ -68,8 +68,7 @@ def authorize(call: Call, cache: AuthorizerCache) -> None:
     if kind == "NONE":
         return
     if kind == "AWS_IAM":
-        if call.header("Authorization") is None:
-            raise GatewayError("MISSING_AUTHENTICATION_TOKEN", "AWS_IAM method called without a signature")
+        _iam(call)
         return
     authorizer = call.api.authorizers.get(method.authorizer_id or "")
     if authorizer is None:
@@ -81,6 +80,29 @@ def authorize(call: Call, cache: AuthorizerCache) -> None:
         _cognito(call, authorizer)
     else:
         _lambda(call, authorizer, cache)
+
+
+# ---------------------------------------------------------------------------------------- IAM
+
+
+def _iam(call: Call) -> None:
+    """SigV4 and ``execute-api:Invoke``, decided by :mod:`localcloud.core.execute_api`."""
+    from localcloud.core import execute_api
+    from localcloud.services.apigateway.policies import condition_keys, statements
+
+    try:
+        call.iam_caller = execute_api.authorize(
+            call.cloud,
+            call.request,
+            call.execute_api_arn(),
+            host=call.domain_name,
+            resource_policy=statements(call),
+            context=condition_keys(call),
+        )
+    except execute_api.Refused as refused:
+        raise GatewayError(
+            refused.response_type, refused.cause, message=refused.message, body_key=refused.body_key
+        ) from None
 
 
 # ---------------------------------------------------------------------------------------- Lambda

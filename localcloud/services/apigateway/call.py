@@ -41,6 +41,8 @@ class Call:
     api_key: ApiKey | None = None
     authorizer_api_key: str | None = None
     """The ``usageIdentifierKey`` a Lambda authorizer returned (for ``ApiKeySourceType: AUTHORIZER``)."""
+    iam_caller: Any = None
+    """Who signed the request, for an ``AWS_IAM`` method (:class:`localcloud.core.execute_api.Caller`)."""
     custom_domain: str | None = None
     """The custom domain name the request came to, if any."""
     base_path: str = ""
@@ -140,6 +142,15 @@ class Call:
         }
         if self.api_key is not None:
             identity.update(apiKey=self.api_key.value, apiKeyId=self.api_key.id)
+        if self.iam_caller is not None:
+            caller = self.iam_caller
+            identity.update(
+                accessKey=caller.access_key,
+                accountId=caller.account,
+                caller=caller.user_id,
+                user=caller.user_id,
+                userArn=caller.arn,
+            )
         return identity
 
     def request_context(self) -> dict[str, Any]:

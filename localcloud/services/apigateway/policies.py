@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from localcloud.core.execute_api import masked
 from localcloud.services.apigateway.responses import GatewayError
 
 if TYPE_CHECKING:
@@ -25,14 +26,6 @@ if TYPE_CHECKING:
     from localcloud.services.apigateway.model import RestApi
 
 ACTION = "execute-api:Invoke"
-
-
-def masked(arn: str) -> str:
-    """An ARN with its account hidden but the last four digits, as API Gateway's denials print it."""
-    parts = arn.split(":", 5)
-    if len(parts) == 6 and len(parts[4]) > 4:
-        parts[4] = "*" * (len(parts[4]) - 4) + parts[4][-4:]
-    return ":".join(parts)
 
 
 def statements(call: Call) -> list[Statement] | None:
@@ -81,12 +74,8 @@ def check_endpoint(call: Call) -> None:
         )
 
 
-def check_policy(call: Call) -> None:
-    """The resource policy's verdict for this request, combined with its method's authorization."""
-    found = statements(call)
-    if found is None:
-        return
-    assert call.method is not None
+def condition_keys(call: Call) -> dict[str, str]:
+    """The request's condition keys: where it came from on the network."""
     request = call.request
     context = {"aws:securetransport": "true"}
     if request.source_vpce is not None:
@@ -95,6 +84,16 @@ def check_policy(call: Call) -> None:
             context["aws:sourcevpc"] = request.source_vpc
     else:
         context["aws:sourceip"] = request.source_ip
+    return context
+
+
+def check_policy(call: Call) -> None:
+    """The resource policy's verdict for this request, combined with its method's authorization."""
+    found = statements(call)
+    assert call.method is not None
+    if found is None or call.method.authorization_type == "AWS_IAM":
+        return  # an AWS_IAM method's policy is decided with its signed caller, in its authorization
+    context = condition_keys(call)
     arn = call.execute_api_arn()
     decision = call.cloud.iam.resource_decision(found, "anonymous", ACTION, arn, context)
     if decision.allowed:

@@ -30,9 +30,11 @@ TYPES: dict[str, tuple[int, str | None, str]] = {
     "BAD_REQUEST_PARAMETERS": (400, "Bad request", "BadRequestException"),
     "BAD_REQUEST_BODY": (400, "Invalid request body", "BadRequestException"),
     "EXPIRED_TOKEN": (403, "The security token included in the request is expired", "ExpiredTokenException"),
+    "INCOMPLETE_SIGNATURE": (403, None, "IncompleteSignatureException"),
     "INTEGRATION_FAILURE": (500, "Internal server error", "InternalServerErrorException"),
     "INTEGRATION_TIMEOUT": (504, "Endpoint request timed out", "InternalServerErrorException"),
     "INVALID_API_KEY": (403, "Forbidden", "ForbiddenException"),
+    "INVALID_SIGNATURE": (403, None, "InvalidSignatureException"),
     "MISSING_AUTHENTICATION_TOKEN": (
         403,
         "Missing Authentication Token",
@@ -43,6 +45,7 @@ TYPES: dict[str, tuple[int, str | None, str]] = {
     "RESOURCE_NOT_FOUND": (404, "Not Found", "NotFoundException"),
     "THROTTLED": (429, "Too Many Requests", "TooManyRequestsException"),
     "UNAUTHORIZED": (401, "Unauthorized", "UnauthorizedException"),
+    "UNRECOGNIZED_CLIENT": (403, None, "UnrecognizedClientException"),
     "UNSUPPORTED_MEDIA_TYPE": (415, "Unsupported Media Type", "UnsupportedMediaTypeException"),
     "WAF_FILTERED": (403, "Forbidden", "ForbiddenException"),
 }

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from localcloud.services.apigatewayv2.answers import UnsupportedIntegration
+from localcloud.services.apigatewayv2.iam_authorizer import authorize_iam
 from localcloud.services.apigatewayv2.jwt_authorizer import authorize_jwt
 from localcloud.services.apigatewayv2.lambda_authorizer import authorize_lambda
 
@@ -26,8 +27,9 @@ AUTHORIZATIONS: dict[str, Callable[[HttpCall], None]] = {
     "NONE": _none,
     "JWT": authorize_jwt,
     "CUSTOM": authorize_lambda,
+    "AWS_IAM": authorize_iam,
 }
-"""Route ``AuthorizationType`` -> what checks it. ``AWS_IAM`` is not here yet."""
+"""Route ``AuthorizationType`` -> what checks it."""
 
 
 def authorize(call: HttpCall) -> None:

@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from localcloud.services.apigatewayv2 import service_integrations
 from localcloud.services.apigatewayv2.answers import INTERNAL_SERVER_ERROR, Refusal, UnsupportedIntegration
+from localcloud.services.apigatewayv2.http_proxy import http_proxy
 from localcloud.services.apigatewayv2.lambda_proxy import lambda_proxy
 
 if TYPE_CHECKING:
@@ -32,9 +34,9 @@ def _aws_proxy(call: HttpCall, integration: Integration) -> HttpResponse:
     return handler(call, integration)
 
 
-INTEGRATIONS: dict[str, Handler] = {"AWS_PROXY": _aws_proxy}
-"""Integration type -> what serves it. ``HTTP_PROXY`` is not here yet."""
-SUBTYPES: dict[str, Handler] = {}
+INTEGRATIONS: dict[str, Handler] = {"AWS_PROXY": _aws_proxy, "HTTP_PROXY": http_proxy}
+"""Integration type -> what serves it."""
+SUBTYPES: dict[str, Handler] = {**service_integrations.HANDLERS}
 """``IntegrationSubtype`` (``SQS-SendMessage``...) -> what serves that AWS service integration."""
 
 
