@@ -10,6 +10,7 @@ import json
 import pytest
 from aws_cdk import App, CfnOutput, Stack
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_rds as rds
 
 from localcloud.testing import cloud_for
@@ -60,6 +61,20 @@ def build(stack: Stack) -> None:
     data = {"CLUSTER_ARN": cluster.cluster_arn, "SECRET_ARN": cluster.secret.secret_arn}
     cluster.grant_data_api_access(python_function(stack, "Data", "rds_data", environment=data))
     python_function(stack, "Ungranted", "rds_data", environment=data)
+    python_function(stack, "NoSecret", "rds_data", environment=data).add_to_role_policy(
+        iam.PolicyStatement(actions=["rds-data:ExecuteStatement"], resources=[cluster.cluster_arn])
+    )
+    # RDS PostgreSQL outside a cluster: a server of its own, never started here (nothing uses it).
+    plain = rds.DatabaseInstance(
+        stack,
+        "Plain",
+        engine=rds.DatabaseInstanceEngine.postgres(version=rds.PostgresEngineVersion.VER_16),
+        vpc=vpc,
+        vpc_subnets=isolated,
+        database_name="plain",
+    )
+    CfnOutput(stack, "PlainArn", value=plain.instance_arn)
+    CfnOutput(stack, "PlainPort", value=plain.db_instance_endpoint_port)
     CfnOutput(stack, "ClusterArn", value=cluster.cluster_arn)
     CfnOutput(stack, "SecretArn", value=cluster.secret.secret_arn)
     CfnOutput(stack, "Address", value=cluster.cluster_endpoint.hostname)
@@ -166,7 +181,7 @@ def test_the_data_api_runs_typed_parameters_against_the_same_server(cloud):
     assert "records" not in formatted
 
 
-def test_a_bad_value_for_its_type_hint_and_bad_sql_are_bad_requests(cloud):
+def test_a_value_its_type_hint_cannot_read_is_a_bad_request_and_bad_sql_a_database_error(cloud):
     client = cloud.client("rds-data")
     with pytest.raises(client.exceptions.BadRequestException, match="not a valid DATE"):
         execute(
@@ -174,7 +189,7 @@ def test_a_bad_value_for_its_type_hint_and_bad_sql_are_bad_requests(cloud):
             "SELECT :d",
             parameters=[{"name": "d", "value": {"stringValue": "soon"}, "typeHint": "DATE"}],
         )
-    with pytest.raises(client.exceptions.BadRequestException) as refused:
+    with pytest.raises(client.exceptions.DatabaseErrorException) as refused:
         execute(cloud, "SELECT * FROM nope")
     assert refused.value.response["Error"]["Message"] == (
         'ERROR: relation "nope" does not exist\n  Position: 15; SQLState: 42P01'
@@ -199,7 +214,7 @@ def test_a_transaction_commits_or_rolls_back_and_psycopg_sees_the_same_rows(clou
             )
     ids = [row[0] for row in run(cloud, "Reader")["rows"]]
     assert "t-commit" in ids and "t-rollback" not in ids
-    with pytest.raises(client.exceptions.NotFoundException):
+    with pytest.raises(client.exceptions.TransactionNotFoundException):
         client.commit_transaction(**where, transactionId=transaction)
 
 
@@ -212,4 +227,22 @@ def test_the_data_api_needs_the_grant_on_the_cluster_and_on_the_secret(cloud):
         and cloud.outputs["ClusterArn"] in refused["message"]
     )
     bad = run(cloud, "Data", sql="SELEKT 1")
-    assert bad["code"] == "BadRequestException" and 'syntax error at or near "SELEKT"' in bad["message"]
+    assert bad["code"] == "DatabaseErrorException" and 'syntax error at or near "SELEKT"' in bad["message"]
+    no_secret = run(cloud, "NoSecret", sql="SELECT 1")
+    assert no_secret["code"] == "AccessDeniedException"
+    assert (
+        "secretsmanager:GetSecretValue" in no_secret["message"]
+        and cloud.outputs["SecretArn"] in no_secret["message"]
+    )
+
+
+def test_the_data_api_needs_a_cluster_with_its_http_endpoint(cloud):
+    client = cloud.client("rds-data")
+    plain = cloud.outputs["PlainArn"]
+    with pytest.raises(
+        client.exceptions.HttpEndpointNotEnabledException, match=f"not enabled for resource {plain}"
+    ):
+        client.execute_statement(resourceArn=plain, secretArn=cloud.outputs["SecretArn"], sql="SELECT 1")
+    servers = cloud.kernel.servers.servers
+    plain_server = servers[cloud.kernel.logical_id("Plain/Resource")]
+    assert not plain_server.started and str(plain_server.port) == cloud.outputs["PlainPort"]

@@ -5,8 +5,11 @@
 as typed fields or ``formatRecordsAs: JSON``, ``columnMetadata`` with ``includeResultMetadata``,
 ``numberOfRecordsUpdated``. The kernel's IAM check has already allowed the call on the cluster's
 ARN; the caller must also be allowed ``secretsmanager:GetSecretValue`` on the secret, whose
-credentials the statement runs as. The cluster must have ``EnableHttpEndpoint``. A statement the
-database refuses is ``BadRequestException`` with the database's message and SQLState.
+credentials the statement runs as. The cluster must have ``EnableHttpEndpoint``
+(``HttpEndpointNotEnabledException`` otherwise). A statement the database refuses is
+``DatabaseErrorException`` with the database's message and SQLState, as the Data API for Aurora
+Serverless v2 and provisioned clusters answers (v1 answered ``BadRequestException``); a request the
+API itself cannot take (a value its ``typeHint`` cannot read) is ``BadRequestException``.
 """
 
 from __future__ import annotations
@@ -63,6 +66,10 @@ def bad_request(message: str) -> DataApiError:
     return DataApiError("BadRequestException", message)
 
 
+def database_error(error: Any) -> DataApiError:
+    return DataApiError("DatabaseErrorException", _database_message(error))
+
+
 class DataApi:
     """Connections of the Data API to each server: one autocommit connection per cluster,
     database and user, and one per open transaction."""
@@ -95,7 +102,7 @@ class DataApi:
                 autocommit=autocommit,
             )
         except psycopg.OperationalError as error:
-            raise bad_request(_database_message(error)) from None
+            raise database_error(error) from None
 
     def shared(self, database: Database, credentials: dict[str, str], name: str | None) -> Any:
         key = (database.arn, credentials["username"], credentials["password"], name or database.database)
@@ -122,7 +129,9 @@ def _answer(kernel: Kernel, call: AwsCall) -> dict[str, Any]:
         database, _ = _authorized(kernel, databases, params, operation)
         transaction = api.transactions.get(params.get("transactionId", ""))
         if transaction is None or transaction[0] != database.arn:
-            raise DataApiError("NotFoundException", f"Transaction {params.get('transactionId')} is not found")
+            raise DataApiError(
+                "TransactionNotFoundException", f"Transaction {params.get('transactionId')} is not found"
+            )
         api.transactions.pop(params["transactionId"])
         connection = transaction[1]
         with connection:
@@ -141,7 +150,9 @@ def _answer(kernel: Kernel, call: AwsCall) -> dict[str, Any]:
     if "transactionId" in params:
         transaction = api.transactions.get(params["transactionId"])
         if transaction is None or transaction[0] != database.arn:
-            raise DataApiError("NotFoundException", f"Transaction {params['transactionId']} is not found")
+            raise DataApiError(
+                "TransactionNotFoundException", f"Transaction {params['transactionId']} is not found"
+            )
         connection = transaction[1]
     else:
         connection = api.shared(database, credentials, params.get("database"))
@@ -166,7 +177,9 @@ def _authorized(
     arn = params.get("resourceArn", "")
     database = databases.database(arn)
     if database is None or not database.http_endpoint or not database.cluster:
-        raise DataApiError("BadRequestException", f"HttpEndpoint is not enabled for resource {arn}")
+        raise DataApiError(
+            "HttpEndpointNotEnabledException", f"HttpEndpoint is not enabled for resource {arn}"
+        )
     secret_arn = params.get("secretArn", "")
     principal = hooks.principal()
     if principal is not None and kernel.enforce_iam:
@@ -180,8 +193,9 @@ def _authorized(
         if not (credentials["username"] and credentials["password"]):
             raise ValueError("no credentials")
     except (ClientError, ValueError, KeyError, TypeError):
-        raise bad_request(
-            f"Error fetching secret {secret_arn} : Secrets Manager can't find the specified secret or its value is not a JSON object with username and password."
+        raise DataApiError(
+            "SecretsErrorException",
+            f"Secrets Manager can't find the secret {secret_arn}, or it holds no JSON username and password",
         ) from None
     return database, credentials
 
@@ -236,7 +250,7 @@ def _run(connection: Any, cursor: Any, statement: str, values: dict[str, Any]) -
     try:
         cursor.execute(statement, values, prepare=False)
     except psycopg.Error as error:
-        raise bad_request(_database_message(error)) from None
+        raise database_error(error) from None
     except KeyError as missing:
         raise bad_request(f"No value specified for parameter: {missing.args[0]}") from None
 
