@@ -17,6 +17,7 @@ each client raises its own connection error) naming the missing rule.
 
 from __future__ import annotations
 
+import atexit
 import socket
 import threading
 from collections.abc import Callable
@@ -81,6 +82,8 @@ class Servers:
         if name in self.servers:
             raise LocalCloudError(f"a server named {name!r} is already declared")
         server = RealServer(name, free_port(), launch)
+        if not self.servers:
+            atexit.register(self.stop)  # a process that ends without stopping its cloud leaves none
         self.servers[name] = server
         _install_resolver()
         return server
@@ -114,6 +117,8 @@ class Servers:
                 server.stop()
             except Exception as error:  # the process may be gone already
                 failures.append(f"{server.name}: {error}")
+        if self.servers:
+            atexit.unregister(self.stop)
         self.servers.clear()
         self.names.clear()
         if failures:

@@ -12,7 +12,7 @@ from aws_cdk import aws_elasticache as elasticache
 
 from localcloud.testing import cloud_for
 from patterns.stack import SYNTH_METADATA
-from tests.localcloud.conftest import python_function
+from tests.localcloud.conftest import listening, python_function
 
 pytestmark = pytest.mark.localcloud
 
@@ -80,6 +80,8 @@ def cloud(tmp_path_factory):
     build(Stack(app, "CacheSemantics"))
     with cloud_for(app, "CacheSemantics") as running:
         yield running
+        started = [server.port for server in running.kernel.servers.servers.values() if server.started]
+    assert started and not any(listening(port) for port in started), "a server outlived its cloud"
 
 
 def run(cloud, function: str, **event) -> dict:
