@@ -1,7 +1,7 @@
 """Real server processes a cloud runs behind its services (a PostgreSQL behind RDS, a Valkey behind
 ElastiCache), and the names that reach them.
 
-A service declares a server with :meth:`Servers.add`: a free loopback port is taken at once (so
+A service declares a server with :meth:`Servers.add`: a loopback port is reserved at once (so
 ``Endpoint.Port`` resolves while the stack deploys and security group rules can name it), the
 process starts on first use (a name resolved, or :meth:`RealServer.ensure_started`), and every
 server stops when the cloud stops, its data with it. Each server answers to endpoint host names
@@ -18,10 +18,11 @@ each client raises its own connection error) naming the missing rule.
 from __future__ import annotations
 
 import atexit
+import hashlib
 import socket
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from localcloud.errors import LocalCloudError
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
     from localcloud.core.kernel import Kernel
 
 LOOPBACK = "127.0.0.1"
+#: Where servers' ports are chosen (below Linux's ephemeral range, which starts at 32768).
+PORTS = range(20000, 30000)
 #: How long a client waits for a connection the network drops, in virtual seconds: Linux's default
 #: TCP connect timeout (6 SYN retries), which psycopg and redis-py wait without a timeout of their own.
 CONNECT_TIMEOUT = 127.0
@@ -43,9 +46,9 @@ class RealServer:
     name: str
     port: int
     launch: Launch
+    reservation: socket.socket | None = None
+    """Holds the port (bound, not listening) until the server takes it, so no one else does."""
     _stop: Callable[[], None] | None = None
-    on_start: list[Callable[[RealServer], None]] = field(default_factory=list)
-    """What runs once the process is up (creating the master user, the database)."""
 
     @property
     def started(self) -> bool:
@@ -53,14 +56,19 @@ class RealServer:
 
     def ensure_started(self) -> None:
         if self._stop is None:
+            self._release()
             self._stop = self.launch(self.port)
-            for ready in self.on_start:
-                ready(self)
 
     def stop(self) -> None:
+        self._release()
         stop, self._stop = self._stop, None
         if stop is not None:
             stop()
+
+    def _release(self) -> None:
+        reservation, self.reservation = self.reservation, None
+        if reservation is not None:
+            reservation.close()
 
 
 @dataclass(frozen=True)
@@ -81,7 +89,9 @@ class Servers:
     def add(self, name: str, launch: Launch) -> RealServer:
         if name in self.servers:
             raise LocalCloudError(f"a server named {name!r} is already declared")
-        server = RealServer(name, free_port(), launch)
+        seed = f"{self.kernel.stack_name}/{name}" if self.kernel is not None else name
+        reservation = reserve_port(seed)
+        server = RealServer(name, reservation.getsockname()[1], launch, reservation)
         if not self.servers:
             atexit.register(self.stop)  # a process that ends without stopping its cloud leaves none
         self.servers[name] = server
@@ -125,11 +135,20 @@ class Servers:
             raise LocalCloudError("could not stop " + "; ".join(failures))
 
 
-def free_port() -> int:
-    """A loopback port nothing listens on now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((LOOPBACK, 0))
-        return int(probe.getsockname()[1])
+def reserve_port(seed: str) -> socket.socket:
+    """A socket bound to a loopback port for the server named ``seed``: the same port every run
+    where it is free (so a redeployed stack's server comes back where its secret says it is), else
+    any free one."""
+    preferred = PORTS.start + int(hashlib.sha256(seed.encode()).hexdigest(), 16) % len(PORTS)
+    for port in (preferred, 0):
+        reservation = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            reservation.bind((LOOPBACK, port))
+        except OSError:
+            reservation.close()
+            continue
+        return reservation
+    raise LocalCloudError("no free loopback port for a server")  # unreachable: port 0 always binds
 
 
 _real_getaddrinfo = socket.getaddrinfo

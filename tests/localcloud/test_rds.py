@@ -198,7 +198,7 @@ def test_a_value_its_type_hint_cannot_read_is_a_bad_request_and_bad_sql_a_databa
     )
 
 
-def test_a_transaction_commits_or_rolls_back_and_psycopg_sees_the_same_rows(cloud):
+def test_transactions_and_batches_reach_the_rows_psycopg_reads(cloud):
     client = cloud.client("rds-data")
     where = {"resourceArn": cloud.outputs["ClusterArn"], "secretArn": cloud.outputs["SecretArn"]}
     execute(cloud, "CREATE TABLE IF NOT EXISTS notes (id text PRIMARY KEY, body text)")
@@ -214,8 +214,21 @@ def test_a_transaction_commits_or_rolls_back_and_psycopg_sees_the_same_rows(clou
             assert client.rollback_transaction(**where, transactionId=transaction)["transactionStatus"] == (
                 "Rollback Complete"
             )
+    batch = client.batch_execute_statement(
+        **where,
+        database="shop",
+        sql="INSERT INTO notes VALUES (:id, :body)",
+        parameterSets=[
+            [
+                {"name": "id", "value": {"stringValue": f"b-{n}"}},
+                {"name": "body", "value": {"stringValue": "y"}},
+            ]
+            for n in (1, 2)
+        ],
+    )
+    assert batch["updateResults"] == [{"generatedFields": []}, {"generatedFields": []}]
     ids = [row[0] for row in run(cloud, "Reader")["rows"]]
-    assert "t-commit" in ids and "t-rollback" not in ids
+    assert "t-commit" in ids and "t-rollback" not in ids and {"b-1", "b-2"} <= set(ids)
     with pytest.raises(client.exceptions.TransactionNotFoundException):
         client.commit_transaction(**where, transactionId=transaction)
 
