@@ -254,10 +254,12 @@ def test_the_data_api_needs_the_grant_on_the_cluster_and_on_the_secret(cloud):
 def test_the_data_api_needs_a_cluster_with_its_http_endpoint(cloud):
     client = cloud.client("rds-data")
     plain = cloud.outputs["PlainArn"]
-    with pytest.raises(
-        client.exceptions.HttpEndpointNotEnabledException, match=f"not enabled for resource {plain}"
-    ):
-        client.execute_statement(resourceArn=plain, secretArn=cloud.outputs["SecretArn"], sql="SELECT 1")
+    writer = cloud.outputs["ClusterArn"].replace(":cluster:", ":db:").rsplit(":", 1)[0]
+    for arn in (plain, f"{writer}:{cloud.physical_id('Db/Writer')}"):  # a cluster's ARN, not an instance's
+        with pytest.raises(
+            client.exceptions.HttpEndpointNotEnabledException, match=f"enabled for resource {arn}"
+        ):
+            client.execute_statement(resourceArn=arn, secretArn=cloud.outputs["SecretArn"], sql="SELECT 1")
     servers = cloud.kernel.servers.servers
     plain_server = servers[cloud.kernel.logical_id("Plain/Resource")]
     assert not plain_server.started and str(plain_server.port) == cloud.outputs["PlainPort"]

@@ -176,7 +176,7 @@ def _authorized(
     """The cluster, and the credentials in the secret the caller may read."""
     arn = params.get("resourceArn", "")
     database = databases.database(arn)
-    if database is None or not database.http_endpoint or not database.cluster:
+    if database is None or database.arn != arn or not database.http_endpoint:
         raise DataApiError(
             "HttpEndpointNotEnabledException", f"HttpEndpoint is not enabled for resource {arn}"
         )

@@ -14,6 +14,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,7 +50,9 @@ def launcher(master: Master) -> Callable[[int], Callable[[], None]]:
     """``launch(port)`` for :meth:`~localcloud.core.servers.Servers.add`."""
 
     def launch(port: int) -> Callable[[], None]:
-        from pgserver._commands import initdb, pg_ctl  # imported only when a stack runs a database
+        with warnings.catch_warnings():  # importing pgserver asks platformdirs for a folder unused here
+            warnings.simplefilter("ignore")
+            from pgserver._commands import initdb, pg_ctl  # imported only when a stack runs a database
 
         folder = Path(tempfile.mkdtemp(prefix="localcloud-pg-", dir=_scratch()))
         data = folder / "data"

@@ -110,7 +110,6 @@ class Database:
     master: Master
     listener: str
     http_endpoint: bool = False
-    cluster: bool = True
 
     @property
     def port(self) -> int:
@@ -190,8 +189,6 @@ def _server(
         raise Unsupported(
             logical_id, f"engine {engine!r}", "only PostgreSQL (aurora-postgresql, postgres) runs"
         )
-    if "ManageMasterUserPassword" in props or "SnapshotIdentifier" in props:
-        raise Unsupported(logical_id, "ManageMasterUserPassword and SnapshotIdentifier")
     username = resolve_secret_references(kernel, props.get("MasterUsername"), logical_id)
     password = resolve_secret_references(kernel, props.get("MasterUserPassword"), logical_id)
     if not username or not password:
@@ -266,7 +263,7 @@ def instance(kernel: Kernel, logical_id: str, props: dict[str, Any]) -> Provisio
         state.by_ref[identifier] = state.by_ref[arn] = owner
         port = owner.port
     else:
-        port = _server(kernel, logical_id, props, identifier, arn, host, cluster=False).port
+        port = _server(kernel, logical_id, props, identifier, arn, host).port
     return Provisioned(
         identifier,
         {"Endpoint.Address": host, "Endpoint.Port": str(port), "DBInstanceArn": arn},
