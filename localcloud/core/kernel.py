@@ -26,6 +26,7 @@ from localcloud.core.iam import PolicyEngine
 from localcloud.core.lookup import logical_id_named
 from localcloud.core.network import Network
 from localcloud.core.role_use import RoleUse
+from localcloud.core.servers import Servers
 from localcloud.core.service import Provisioned, Service, Target
 from localcloud.core.trace import Span, Trace
 from localcloud.errors import DrainLimitExceeded, LocalCloudError
@@ -72,6 +73,8 @@ class Kernel:
         """What services do with their resources' roles: Lambda's logs and X-Ray, Step Functions' X-Ray."""
         self.network = Network(self)
         """Who sits where in a VPC, and which connections get through (beside IAM's check)."""
+        self.servers = Servers(self)
+        """The real server processes behind services (databases, caches), gone when the cloud stops."""
         self.resources: dict[str, Provisioned] = {}
         self.outputs: dict[str, Any] = {}
         self.pollables: list[Pollable] = []
@@ -127,8 +130,11 @@ class Kernel:
             close = getattr(state, "close", None)
             if close is not None:
                 close()
-        self.clock.stop()
-        self._mock.stop()
+        try:
+            self.servers.stop()
+        finally:
+            self.clock.stop()
+            self._mock.stop()
 
     # ------------------------------------------------------------------------------------ services
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,6 +29,15 @@ def python_function(
         code=lambda_.Code.from_asset(str(FUNCTIONS / folder)),
         **kwargs,
     )
+
+
+def listening(port: int) -> bool:
+    """Whether something accepts connections on the loopback ``port`` (a real server of a cloud)."""
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return False
+    return True
 
 
 def pk_table(scope: Stack, construct_id: str, **kwargs) -> dynamodb.Table:
