@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 from localcloud.errors import InvalidRequest
 from localcloud.lib.event_patterns import matches
+from localcloud.services.lambda_ import metrics as lambda_metrics
 from localcloud.services.lambda_.event_sources import MappingSettings
 from localcloud.services.lambda_.invoker import Throttled
 from localcloud.services.lambda_.runtime import InvocationResult, LambdaFunction
@@ -308,6 +309,7 @@ class _StreamEventSource(ABC):
             sequence_numbers=[r.sequence for r in batch.records],
         )
         batch.attempts += 1
+        lambda_metrics.iterator_age(self.cloud, self.function, [r.arrived for r in batch.records])
         try:
             result = self.cloud.service("lambda").invoker.invoke_sync(
                 self.function, self._event(shard, batch), source=self.label, cause=delivery.id
