@@ -17,6 +17,9 @@ from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_kinesis as kinesis
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
@@ -50,7 +53,20 @@ def build(stack: Stack) -> None:
     orders = python_function(
         stack, "Orders", "order_metrics", environment={"POWERTOOLS_SERVICE_NAME": "orders"}
     )
-    flaky = python_function(stack, "Flaky", "order_metrics", environment={"POWERTOOLS_SERVICE_NAME": "flaky"})
+    flaky = python_function(
+        stack, "Flaky", "order_metrics", environment={"POWERTOOLS_SERVICE_NAME": "flaky"},
+        reserved_concurrent_executions=1,
+    )  # fmt: skip
+    clicks = python_function(
+        stack, "Clicks", "order_metrics", environment={"POWERTOOLS_SERVICE_NAME": "clicks"}
+    )
+    clicks.add_event_source(
+        sources.KinesisEventSource(
+            kinesis.Stream(stack, "ClickStream", shard_count=1),
+            starting_position=lambda_.StartingPosition.TRIM_HORIZON,
+            max_batching_window=Duration.seconds(5),
+        )
+    )
     topic = sns.Topic(stack, "AlarmTopic")
     inbox = sqs.Queue(stack, "AlarmInbox")
     topic.add_subscription(subscriptions.SqsSubscription(inbox, raw_message_delivery=True))
@@ -211,6 +227,29 @@ def test_api_gateway_counts_requests_errors_and_latency(cloud):
     assert [p.sum for p in cloud.metrics("AWS/ApiGateway", "4XXError", dimensions)] == [0, 1]
     assert [p.sum for p in cloud.metrics("AWS/ApiGateway", "5XXError", dimensions)] == [0, 0]
     assert cloud.metrics("AWS/ApiGateway", "Latency", dimensions)[0].unit == "Milliseconds"
+
+
+def test_lambda_reports_duration_concurrency_throttles_and_a_stream_s_iterator_age(cloud):
+    settle(cloud)
+    flaky = cloud.function("Flaky")
+    dimensions = {"FunctionName": flaky.name}
+    flaky.duration = 2.0
+    try:
+        cloud.invoke("Flaky", {}, "Event")
+        cloud.invoke("Flaky", {}, "Event")
+        cloud.drain()
+    finally:
+        flaky.duration = 0
+    assert [p.sum for p in cloud.metrics("AWS/Lambda", "Throttles", dimensions)] == [1], (
+        "reserved concurrency 1"
+    )
+    assert [p.sum for p in cloud.metrics("AWS/Lambda", "Duration", dimensions)[-2:]] == [2000, 2000]
+    assert max(p.maximum for p in cloud.metrics("AWS/Lambda", "ConcurrentExecutions", dimensions)) == 1
+    stream = cloud.physical_id("ClickStream")
+    cloud.client("kinesis").put_record(StreamName=stream, Data=b"{}", PartitionKey="k")
+    cloud.drain()
+    (age,) = cloud.metrics("AWS/Lambda", "IteratorAge", {"FunctionName": cloud.function("Clicks").name})
+    assert (age.sum, age.unit) == (5000, "Milliseconds"), "the batching window's wait"
 
 
 # ---------------------------------------------------------------------------------------- alarms

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.localcloud
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 MOMENTS = [T0 + timedelta(minutes=i) for i in range(5)]
-X, O, _ = 5.0, 0.0, None  # breaching, not breaching, missing: against "greater than 1"
+X, G, _ = 5.0, 0.0, None  # breaching, good (not breaching), missing: against "greater than 1"
 
 
 def state(values, treat="missing", to_alarm=3, current="OK"):
@@ -37,10 +37,10 @@ def state(values, treat="missing", to_alarm=3, current="OK"):
     ("values", "missing", "ignore", "breaching", "not_breaching"),
     [
         ([X, X, X, X, X], "ALARM", "ALARM", "ALARM", "ALARM"),
-        ([O, O, O, O, O], "OK", "OK", "OK", "OK"),
+        ([G, G, G, G, G], "OK", "OK", "OK", "OK"),
         ([X, _, X, _, X], "ALARM", "ALARM", "ALARM", "ALARM"),
         ([X, _, _, _, X], "OK", "OK", "ALARM", "OK"),
-        ([_, _, _, _, O], "OK", "OK", "ALARM", "OK"),
+        ([_, _, _, _, G], "OK", "OK", "ALARM", "OK"),
         ([_, _, _, _, _], "INSUFFICIENT_DATA", None, "ALARM", "OK"),
     ],
 )
@@ -52,10 +52,10 @@ def test_each_treat_missing_data_mode_decides_three_of_five(
 
 
 def test_m_of_n_counts_breaching_periods_anywhere_in_the_window():
-    assert state([X, O, X], to_alarm=2) == "ALARM"
-    assert state([X, O, O], to_alarm=2) == "OK"
+    assert state([X, G, X], to_alarm=2) == "ALARM"
+    assert state([X, G, G], to_alarm=2) == "OK"
     decision = decide(
-        [X, O, X], threshold=1, comparison="GreaterThanThreshold", datapoints_to_alarm=2, moments=MOMENTS[:3]
+        [X, G, X], threshold=1, comparison="GreaterThanThreshold", datapoints_to_alarm=2, moments=MOMENTS[:3]
     )
     assert decision.reason.startswith(
         "Threshold Crossed: 2 out of the last 3 datapoints [5.0 (01/01/26 00:00:00)"
