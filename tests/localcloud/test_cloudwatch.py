@@ -17,6 +17,7 @@ from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
@@ -104,7 +105,8 @@ def build(stack: Stack) -> None:
         comparison_operator=GTE, metric=flaky.metric_errors(period=MINUTE, statistic="Sum"),
         treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
     )  # fmt: skip
-    two_of_three.add_alarm_action(actions.LambdaAction(forwarder(stack, "OnErrorsAlarm", seen)))
+    pager = forwarder(stack, "OnErrorsAlarm", seen)
+    two_of_three.add_alarm_action(actions.LambdaAction(pager))
     rate = cw.MathExpression(
         expression="100 * failed / (failed + FILL(placed, 0))",
         using_metrics={"failed": shop("OrderFailed", "flaky"), "placed": shop("OrderPlaced", "flaky")},
@@ -114,10 +116,13 @@ def build(stack: Stack) -> None:
         stack, "FailureRate", alarm_name="flaky-failure-rate", metric=rate, threshold=50, evaluation_periods=1,
         comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
     )  # fmt: skip
-    cw.Alarm(
+    manual = cw.Alarm(
         stack, "Manual", alarm_name="never-reported", metric=shop("Never", "none"), threshold=1,
         evaluation_periods=1, comparison_operator=GTE, treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
     )  # fmt: skip
+    pager.add_to_role_policy(
+        iam.PolicyStatement(actions=["cloudwatch:SetAlarmState"], resources=[manual.alarm_arn])
+    )
     sqs.Queue(stack, "Work")
     api = apigw.RestApi(
         stack, "Api", rest_api_name="metrics-api", deploy_options=apigw.StageOptions(stage_name="prod")
@@ -337,6 +342,12 @@ def test_set_alarm_state_changes_it_at_once_and_the_next_period_decides_again(cl
         watch.set_alarm_state(
             AlarmName="never-reported", StateValue="ALARM", StateReason="x", StateReasonData="{no"
         )
+    pager = cloud.client_as(cloud.function("OnErrorsAlarm").role_arn, "cloudwatch", "OnErrorsAlarm")
+    with pytest.raises(ClientError, match="alarm:orders-failing"):
+        pager.set_alarm_state(AlarmName="orders-failing", StateValue="ALARM", StateReason="not granted")
+    assert state(cloud, "orders-failing") == "OK", "a refused call changes nothing"
+    pager.set_alarm_state(AlarmName="never-reported", StateValue="ALARM", StateReason="granted on this alarm")
+    assert state(cloud, "never-reported") == "ALARM"
 
 
 def test_what_the_local_cloud_cannot_evaluate_stops_the_stack(cloud):

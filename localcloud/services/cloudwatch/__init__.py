@@ -11,10 +11,15 @@ from localcloud.services.cloudwatch import observe, provision
 from localcloud.services.cloudwatch.alarms import CloudWatch
 
 
-def _iam_resource(params: dict[str, Any], where: tuple[str, str, str]) -> str | list[str] | None:
+def _iam_resource(params: dict[str, Any], where: tuple[str, str, str]) -> str | None:
+    """The alarm a call names; ``*`` for metric calls, and for a call naming several alarms."""
     partition, region, account = where
     names = params.get("AlarmNames") or ([params["AlarmName"]] if params.get("AlarmName") else [])
-    return [resource_arn(partition, "cloudwatch", region, account, f"alarm:{name}") for name in names] or None
+    return (
+        resource_arn(partition, "cloudwatch", region, account, f"alarm:{names[0]}")
+        if len(names) == 1
+        else None
+    )
 
 
 SERVICE = Service.of(
