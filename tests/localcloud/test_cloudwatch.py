@@ -86,7 +86,7 @@ def build(stack: Stack) -> None:
             detail_type=["CloudWatch Alarm State Change"],
             detail={"alarmName": ["orders-failing"], "state": {"value": ["ALARM"]}},
         ),
-        targets=[targets.LambdaFunction(forwarder(stack, "OnAlarmEvent", seen))],
+        targets=[targets.LambdaFunction(on_alarm := forwarder(stack, "OnAlarmEvent", seen))],
     )
     errors = cw.Alarm(
         stack, "Errors", alarm_name="orders-errors", threshold=1, evaluation_periods=1, comparison_operator=GTE,
@@ -99,7 +99,7 @@ def build(stack: Stack) -> None:
             cw.AlarmRule.from_alarm(failing, cw.AlarmState.ALARM), cw.AlarmRule.from_alarm(errors, cw.AlarmState.ALARM)
         ),
     )  # fmt: skip
-    both.add_alarm_action(actions.SnsAction(topic))
+    both.add_alarm_action(actions.SnsAction(topic), actions.LambdaAction(on_alarm))
     two_of_three = cw.Alarm(
         stack, "TwoOfThree", alarm_name="flaky-2-of-3", threshold=1, evaluation_periods=3, datapoints_to_alarm=2,
         comparison_operator=GTE, metric=flaky.metric_errors(period=MINUTE, statistic="Sum"),
@@ -107,6 +107,7 @@ def build(stack: Stack) -> None:
     )  # fmt: skip
     pager = forwarder(stack, "OnErrorsAlarm", seen)
     two_of_three.add_alarm_action(actions.LambdaAction(pager))
+
     rate = cw.MathExpression(
         expression="100 * failed / (failed + FILL(placed, 0))",
         using_metrics={"failed": shop("OrderFailed", "flaky"), "placed": shop("OrderPlaced", "flaky")},
@@ -268,7 +269,11 @@ def test_a_failed_order_alarms_and_the_state_change_reaches_a_rule_sns_and_the_c
     assert state(cloud, "orders-failing") == "OK", "evaluated only at the end of the period"
     next_minute(cloud)
     assert state(cloud, "orders-failing") == "ALARM"
-    (event,) = forwarded(cloud)["OnAlarmEvent"]
+    seen = forwarded(cloud)["OnAlarmEvent"]
+    (event,) = [e for e in seen if "detail-type" in e]
+    (paged,) = [e for e in seen if "alarmData" in e]  # the composite's Lambda action
+    assert (paged["alarmData"]["alarmName"], paged["alarmData"]["state"]["value"]) == ("orders-both", "ALARM")
+    assert paged["alarmData"]["configuration"]["alarmRule"].startswith('(ALARM("arn:aws:cloudwatch:')
     arn = f"arn:aws:cloudwatch:{cloud.region}:{cloud.account}:alarm:orders-failing"
     assert (event["source"], event["detail-type"], event["resources"]) == (
         "aws.cloudwatch", "CloudWatch Alarm State Change", [arn],

@@ -9,7 +9,7 @@ alarms its rule names changes state, and once after the stack starts. Each chang
   ``aws.cloudwatch``, detail ``alarmName``, ``state``, ``previousState``, ``configuration``);
 - runs the alarm's actions for the new state, if ``ActionsEnabled``: an SNS topic gets the JSON
   message CloudWatch publishes (as ``cloudwatch.amazonaws.com``, through the topic's policy), a
-  Lambda function (metric alarms only) is invoked asynchronously with the ``alarmData`` payload
+  Lambda function is invoked asynchronously with the ``alarmData`` payload
   (as ``lambda.alarms.cloudwatch.amazonaws.com``, through the function's permissions);
 - is kept in moto's alarm, so ``DescribeAlarms`` answers it.
 

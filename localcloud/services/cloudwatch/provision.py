@@ -52,9 +52,9 @@ def _period(logical_id: str, value: Any, where: str) -> int:
     return period
 
 
-def _actions(logical_id: str, props: dict[str, Any], *, composite: bool) -> dict[str, list[str]]:
+def _actions(logical_id: str, props: dict[str, Any]) -> dict[str, list[str]]:
     actions = {key: list(props.get(key) or []) for key in ACTION_KEYS.values()}
-    allowed = ("sns",) if composite else ("sns", "lambda")
+    allowed = ("sns", "lambda")
     for key, arns in actions.items():
         for arn in arns:
             if service_of(arn) not in allowed:
@@ -172,7 +172,7 @@ def alarm(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
         name,
         arn,
         props.get("AlarmDescription"),
-        _actions(logical_id, props, composite=False),
+        _actions(logical_id, props),
         actions_enabled=str(props.get("ActionsEnabled", "true")).lower() == "true",
         queries=queries,
         period=period,
@@ -205,7 +205,7 @@ def composite_alarm(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Pr
         name,
         arn,
         props.get("AlarmDescription"),
-        _actions(logical_id, props, composite=True),
+        _actions(logical_id, props),
         actions_enabled=str(props.get("ActionsEnabled", "true")).lower() == "true",
         rule=rule,
     )
