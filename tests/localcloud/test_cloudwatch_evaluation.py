@@ -23,37 +23,54 @@ MOMENTS = [T0 + timedelta(minutes=i) for i in range(5)]
 X, G, _ = 5.0, 0.0, None  # breaching, good (not breaching), missing: against "greater than 1"
 
 
-def state(values, treat="missing", to_alarm=3, current="OK"):
+def state(values, treat="missing", to_alarm=3, periods=3, current="OK"):
     return decide(
         values, threshold=1, comparison="GreaterThanThreshold", datapoints_to_alarm=to_alarm,
-        treat_missing=treat, current=current,
+        evaluation_periods=periods, treat_missing=treat, current=current,
     ).state  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------- evaluation
 
+MODES = ("missing", "ignore", "breaching", "notBreaching")
+KEEP = None  # ignore: the alarm keeps its state
+
 
 @pytest.mark.parametrize(
-    ("values", "missing", "ignore", "breaching", "not_breaching"),
+    ("values", "expected"),
     [
-        ([X, X, X, X, X], "ALARM", "ALARM", "ALARM", "ALARM"),
-        ([G, G, G, G, G], "OK", "OK", "OK", "OK"),
-        ([X, _, X, _, X], "ALARM", "ALARM", "ALARM", "ALARM"),
-        ([X, _, _, _, X], "OK", "OK", "ALARM", "OK"),
-        ([_, _, _, _, G], "OK", "OK", "ALARM", "OK"),
-        ([_, _, _, _, _], "INSUFFICIENT_DATA", None, "ALARM", "OK"),
+        ([G, _, X, _, X], ("OK", "OK", "OK", "OK")),
+        ([G, _, _, _, _], ("OK", "OK", "OK", "OK")),
+        ([_, _, _, _, _], ("INSUFFICIENT_DATA", KEEP, "ALARM", "OK")),
+        ([G, X, X, _, X], ("ALARM", "ALARM", "ALARM", "ALARM")),
+        ([_, _, _, _, X], ("INSUFFICIENT_DATA", KEEP, "ALARM", "OK")),
+        ([X, _, _, _, _], ("ALARM", KEEP, "ALARM", "OK")),
     ],
 )
-def test_each_treat_missing_data_mode_decides_three_of_five(
-    values, missing, ignore, breaching, not_breaching
-):
-    decided = [state(values, mode) for mode in ("missing", "ignore", "breaching", "notBreaching")]
-    assert decided == [missing, ignore, breaching, not_breaching], "None: ignore keeps the current state"
+def test_three_of_three_with_missing_data_decides_as_aws_documents(values, expected):
+    """AWS's table for DatapointsToAlarm 3 of EvaluationPeriods 3, over a range of 5 (oldest first)."""
+    assert tuple(state(values, mode) for mode in MODES) == expected
 
 
-def test_m_of_n_counts_breaching_periods_anywhere_in_the_window():
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ([G, _, X, _, X], ("ALARM", "ALARM", "ALARM", "ALARM")),
+        ([G, G, X, G, X], ("ALARM", "ALARM", "ALARM", "ALARM")),
+        ([G, _, X, _, _], ("OK", "OK", "ALARM", "OK")),
+        ([_, _, _, _, G], ("OK", "OK", "ALARM", "OK")),
+        ([_, _, _, _, X], ("INSUFFICIENT_DATA", KEEP, "ALARM", "OK")),
+    ],
+)
+def test_two_of_three_with_missing_data_decides_as_aws_documents(values, expected):
+    """AWS's table for the M of N alarm 2 of 3, over a range of 5 (oldest first)."""
+    assert tuple(state(values, mode, to_alarm=2) for mode in MODES) == expected
+
+
+def test_m_of_n_counts_the_newest_values_present():
     assert state([X, G, X], to_alarm=2) == "ALARM"
     assert state([X, G, G], to_alarm=2) == "OK"
+    assert state([X, X, G, G, G], to_alarm=2) == "OK", "the newest 3 of 5 present"
     decision = decide(
         [X, G, X], threshold=1, comparison="GreaterThanThreshold", datapoints_to_alarm=2, moments=MOMENTS[:3]
     )

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from localcloud.core.targets import Delivery, RetryPolicy, Sender, service_of, service_role
 from localcloud.services.cloudwatch import expressions
 from localcloud.services.cloudwatch.composite import Rule
-from localcloud.services.cloudwatch.evaluate import decide, statistic
+from localcloud.services.cloudwatch.evaluate import EXTRA_PERIODS, decide, statistic
 
 if TYPE_CHECKING:
     from localcloud.core.kernel import Kernel
@@ -179,9 +179,11 @@ class CloudWatch:
         return self.alarms[name]
 
     def values(self, alarm: Alarm, at: datetime) -> tuple[list[datetime], list[float | None]]:
-        """The alarm's value in each of its last ``EvaluationPeriods`` periods ending at ``at``."""
+        """The alarm's value in each period of its evaluation range (``EvaluationPeriods + 2``
+        periods, see :mod:`localcloud.services.cloudwatch.evaluate`) ending at ``at``."""
         period = timedelta(seconds=alarm.period)
-        starts = [at - period * (alarm.evaluation_periods - i) for i in range(alarm.evaluation_periods)]
+        count = alarm.evaluation_periods + EXTRA_PERIODS
+        starts = [at - period * (count - i) for i in range(count)]
         series: dict[str, expressions.Series] = {}
         for query in alarm.queries:
             if query.expression is None:
@@ -213,6 +215,7 @@ class CloudWatch:
             threshold=alarm.threshold,
             comparison=alarm.comparison,
             datapoints_to_alarm=alarm.datapoints_to_alarm,
+            evaluation_periods=alarm.evaluation_periods,
             treat_missing=alarm.treat_missing,
             moments=starts,
             current=alarm.state,

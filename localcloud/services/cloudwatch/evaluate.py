@@ -2,12 +2,9 @@
 
 A period's value is its statistic over the datapoints whose timestamps fall in it (``Average``,
 ``Sum``, ``Minimum``, ``Maximum``, ``SampleCount``, or an extended ``pNN``/``pNN.N``), or missing.
-The last ``EvaluationPeriods`` values are compared with the threshold; the alarm is ``ALARM`` when
-at least ``DatapointsToAlarm`` of them breach, else ``OK``. Missing values follow
-``TreatMissingData``: ``breaching`` and ``notBreaching`` count them as such; with ``missing`` an
-alarm whose every value is missing goes to ``INSUFFICIENT_DATA``, with ``ignore`` it keeps its
-state, and otherwise both judge by the values present (AWS looks further back for them; the local
-cloud does not).
+The alarm looks at an evaluation range of ``EvaluationPeriods + 2`` periods (AWS retrieves more
+than ``EvaluationPeriods``, "depending on the period"; its documented examples take 5 for 3) and
+decides as :func:`decide` says.
 """
 
 from __future__ import annotations
@@ -29,6 +26,8 @@ COMPARISONS: dict[str, tuple[Callable[[float, float], bool], str]] = {
     "LessThanOrEqualToThreshold": (lambda v, t: v <= t, "less than or equal to"),
 }
 TREAT_MISSING = ("missing", "ignore", "breaching", "notBreaching")
+EXTRA_PERIODS = 2
+"""How many periods before ``EvaluationPeriods`` the evaluation range reaches back."""
 
 
 def statistic(points: Sequence[Datapoint], stat: str) -> float | None:
@@ -82,35 +81,59 @@ def decide(
     threshold: float,
     comparison: str,
     datapoints_to_alarm: int,
+    evaluation_periods: int | None = None,
     treat_missing: str = "missing",
     moments: Sequence[datetime] | None = None,
     current: str = "INSUFFICIENT_DATA",
 ) -> Decision:
-    """The state ``values`` (oldest first, one per period, None when missing) put the alarm in."""
+    """The state the evaluation range ``values`` (oldest first, one per period, None when missing)
+    puts the alarm in, as AWS documents it ("Configuring how CloudWatch alarms treat missing data"):
+
+    - at least ``evaluation_periods`` values present: the newest that many decide, missing ones
+      not needed;
+    - fewer: ``breaching``/``notBreaching`` fill the gap with as few such points as needed;
+      ``missing``/``ignore`` judge the values present: ``ALARM`` with ``datapoints_to_alarm``
+      breaching, ``OK`` with any not breaching, else (only breaching values, too few)
+      ``INSUFFICIENT_DATA`` or the current state, but for ``missing`` ``ALARM`` when the oldest
+      value of the range is one of them;
+    - none: ``INSUFFICIENT_DATA``, the current state, ``ALARM`` or ``OK``.
+    """
     compare, words = COMPARISONS[comparison]
     if treat_missing not in TREAT_MISSING:
         raise ValueError(f"TreatMissingData {treat_missing!r} is not one of {', '.join(TREAT_MISSING)}")
-    present = [v for v in values if v is not None]
-    n = len(values)
-    if not present and treat_missing in ("missing", "ignore"):
-        unknown = f"{n} datapoint{'s were' if n != 1 else ' was'} unknown."
-        if treat_missing == "ignore":
-            return Decision(None, f"Insufficient Data: {unknown} (treated as ignore)", 0, 0)
-        return Decision("INSUFFICIENT_DATA", f"Insufficient Data: {unknown}", 0, 0)
+    n = evaluation_periods or len(values)
+    present = [(i, v) for i, v in enumerate(values) if v is not None]
+    if len(present) >= n:
+        evaluated = present[-n:]
+    elif treat_missing in ("breaching", "notBreaching"):
+        evaluated = present + [(None, None)] * (n - len(present))
+    else:
+        evaluated = present
     breaching = sum(
         1
-        for v in values
+        for _, v in evaluated
         if (v is None and treat_missing == "breaching") or (v is not None and compare(v, threshold))
     )
-    state = "ALARM" if breaching >= datapoints_to_alarm else "OK"
+    if breaching >= datapoints_to_alarm:
+        state: str | None = "ALARM"
+    elif len(evaluated) == n or any(v is not None and not compare(v, threshold) for _, v in evaluated):
+        state = "OK"
+    elif treat_missing == "missing" and present and present[0][0] == 0:
+        state = "ALARM"  # AWS's documented case: the range's oldest value breaches, none does not
+    else:
+        state = "INSUFFICIENT_DATA" if treat_missing == "missing" else None
+    if state is None or state == "INSUFFICIENT_DATA":
+        unknown = f"{len(values) - len(present)} datapoint{'s were' if len(values) - len(present) != 1 else ' was'} unknown."
+        reason = f"Insufficient Data: {unknown}" + (" (treated as ignore)" if state is None else "")
+        return Decision(state, reason, breaching, len(present))
     shown = [
-        f"{v} ({moments[i]:%d/%m/%y %H:%M:%S})" if moments else str(v)
-        for i, v in enumerate(values)
+        f"{v} ({moments[i]:%d/%m/%y %H:%M:%S})" if moments and i is not None else str(v)
+        for i, v in evaluated
         if v is not None
     ]
     counted = breaching if state == "ALARM" else n - breaching
     verb = "was" if state == "ALARM" else "was not"
-    transition = f"{current} -> {state}" if current != state else f"{state} -> {state}"
+    transition = f"{current} -> {state}"
     reason = (
         f"Threshold Crossed: {counted} out of the last {n} datapoints [{', '.join(shown)}] {verb} "
         f"{words} the threshold ({float(threshold)}) (minimum {datapoints_to_alarm} datapoint"
