@@ -196,7 +196,9 @@ class CloudWatch:
         for query in alarm.queries:
             if query.tree is not None:
                 result = expressions.evaluate(query.tree, series, starts)
-                series[query.id] = expressions._series(result, starts) if not isinstance(result, list) else {}
+                series[query.id] = (
+                    expressions.as_series(result, starts) if not isinstance(result, list) else {}
+                )
         returned = next(q for q in alarm.queries if q.return_data)
         chosen = series.get(returned.id, {})
         return starts, [chosen.get(start) for start in starts]

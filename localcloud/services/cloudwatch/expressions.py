@@ -176,7 +176,7 @@ def evaluate(node: Node, series: dict[str, Series], moments: Sequence[datetime])
             raise ExpressionError(f"no query has the id {node.value!r}")
         return series[node.value]
     if node.kind == "list":
-        return [_series(evaluate(child, series, moments), moments) for child in node.children]
+        return [as_series(evaluate(child, series, moments), moments) for child in node.children]
     if node.kind == "negate":
         return _apply(lambda a, b: -a, evaluate(node.children[0], series, moments), 0.0)
     if node.kind == "binary":
@@ -208,7 +208,7 @@ def _call(node: Node, series: dict[str, Series], moments: Sequence[datetime]) ->
     if name == "ABS":
         return _apply(lambda a, b: abs(a), values[0], 0.0)
     if name == "IF":
-        condition = _series(values[0], moments)
+        condition = as_series(values[0], moments)
         then = values[1]
         otherwise = values[2] if len(values) > 2 else None
         out = {}
@@ -219,7 +219,7 @@ def _call(node: Node, series: dict[str, Series], moments: Sequence[datetime]) ->
                 out[moment] = picked
         return out
     if name == "FILL":
-        source, filler = _series(values[0], moments), values[1]
+        source, filler = as_series(values[0], moments), values[1]
         out, last = {}, None
         for moment in moments:
             if moment in source:
@@ -233,7 +233,7 @@ def _call(node: Node, series: dict[str, Series], moments: Sequence[datetime]) ->
     raise ExpressionError(f"function {name} is not supported offline")
 
 
-def _series(value: Value, moments: Sequence[datetime]) -> Series:
+def as_series(value: Value, moments: Sequence[datetime]) -> Series:
     if isinstance(value, dict):
         return value
     if isinstance(value, float | int):
