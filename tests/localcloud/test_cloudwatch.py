@@ -358,6 +358,32 @@ def test_set_alarm_state_changes_it_at_once_and_the_next_period_decides_again(cl
     assert state(cloud, "never-reported") == "ALARM"
 
 
+def test_disabled_actions_do_not_run_and_a_deleted_alarm_is_no_longer_evaluated(cloud):
+    settle(cloud)
+    watch = cloud.client("cloudwatch")
+    watch.disable_alarm_actions(AlarmNames=["orders-failing"])
+    try:
+        cloud.invoke("Orders", {"fail": True})
+        next_minute(cloud)
+        assert state(cloud, "orders-failing") == "ALARM"
+        assert [m["AlarmName"] for m in bodies(cloud, "AlarmInbox")] == ["orders-both"], "not orders-failing"
+        assert forwarded(cloud)["OnAlarmEvent"], "the state change still reaches EventBridge"
+    finally:
+        watch.enable_alarm_actions(AlarmNames=["orders-failing"])
+    settle(cloud)
+    watch.delete_alarms(AlarmNames=["never-reported"])
+    watch.put_metric_data(
+        Namespace="Shop",
+        MetricData=[
+            {"MetricName": "Never", "Value": 5, "Dimensions": [{"Name": "service", "Value": "none"}]}
+        ],
+    )
+    before = len(cloud.trace.find("alarm"))
+    next_minute(cloud)
+    assert len(cloud.trace.find("alarm")) == before, "a breaching value, but no alarm left to change"
+    assert watch.describe_alarms(AlarmNames=["never-reported"])["MetricAlarms"] == []
+
+
 def test_what_the_local_cloud_cannot_evaluate_stops_the_stack(cloud):
     base = {
         "MetricName": "M", "Namespace": "N", "Statistic": "Sum", "Period": 60, "EvaluationPeriods": 1,

@@ -102,6 +102,8 @@ class Alarm:
     """One metric (``MetricName``...), not ``Metrics``: the SNS message's ``Trigger`` names it."""
     # composite alarms
     rule: Rule | None = None
+    schedule: Any = None
+    """The pollable evaluating a metric alarm each period."""
     # state
     state: str = "INSUFFICIENT_DATA"
     reason: str = "Unchecked: Initial alarm creation"
@@ -172,7 +174,14 @@ class CloudWatch:
                 0, lambda: self.evaluate_composite(alarm, None), f"alarm {alarm.name}"
             )
         else:
-            self.kernel.add_pollable(_Every(self.kernel, alarm.period, lambda at: self.evaluate(alarm, at)))
+            alarm.schedule = _Every(self.kernel, alarm.period, lambda at: self.evaluate(alarm, at))
+            self.kernel.add_pollable(alarm.schedule)
+
+    def delete(self, name: str) -> None:
+        """``DeleteAlarms``: the alarm is no longer evaluated."""
+        alarm = self.alarms.pop(name, None)
+        if alarm is not None and alarm.schedule is not None:
+            self.kernel.remove_pollable(alarm.schedule)
 
     def alarm(self, name_or_arn: str) -> Alarm:
         name = name_or_arn.split(":alarm:", 1)[-1]

@@ -155,3 +155,26 @@ def _values(value: Any) -> list[float]:
     ):
         raise ValueError("a metric's value must be a number or a list of up to 100 numbers")
     return [float(v) for v in values]
+
+
+def _switch(kernel: Kernel, names: list[str], enabled: bool) -> None:
+    alarms = kernel.service("cloudwatch").alarms
+    for name in names:
+        if name in alarms:
+            alarms[name].actions_enabled = enabled
+
+
+@observes("cloudwatch", "DisableAlarmActions")
+def alarm_actions_disabled(kernel: Kernel, params: dict[str, Any], parsed: dict[str, Any]) -> None:
+    _switch(kernel, params.get("AlarmNames", []), False)
+
+
+@observes("cloudwatch", "EnableAlarmActions")
+def alarm_actions_enabled(kernel: Kernel, params: dict[str, Any], parsed: dict[str, Any]) -> None:
+    _switch(kernel, params.get("AlarmNames", []), True)
+
+
+@observes("cloudwatch", "DeleteAlarms")
+def alarms_deleted(kernel: Kernel, params: dict[str, Any], parsed: dict[str, Any]) -> None:
+    for name in params.get("AlarmNames", []):
+        kernel.service("cloudwatch").delete(name)
