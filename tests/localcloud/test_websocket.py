@@ -188,6 +188,19 @@ def test_the_management_api_posts_gets_and_deletes_connections(cloud):
     alice.close()
 
 
+def test_a_connection_its_client_closed_is_gone_before_its_disconnect_has_run(cloud):
+    """Under serve the close frame arrives on the socket's thread, which then waits for the cloud to
+    run $disconnect: a post meanwhile must be 410 at once, as on AWS, not sent into the void."""
+    alice = cloud.websocket("Chat").connect(query={"token": "alice"})
+    bob = cloud.websocket("Chat").connect(query={"token": "bob"})
+    sent: list[str | bytes] = []
+    bob.connection.attach(sent.append, lambda code, reason: None, lambda: True)
+    alice.send({"action": "post", "to": bob.id, "data": "are you there?"})
+    assert alice.receive() == "GoneException"
+    assert sent == []
+    alice.close()
+
+
 def test_a_connection_is_gone_to_the_management_api_until_connect_returns(cloud):
     ws = cloud.websocket("Chat").connect(query={"token": "ada", "selfpost": "1"})
     item = cloud.client("dynamodb").get_item(

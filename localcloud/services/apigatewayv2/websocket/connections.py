@@ -58,6 +58,9 @@ class Connection:
     """Where messages go on the wire, once a real socket carries the connection (``serve``)."""
     on_close: Callable[[int, str], None] | None = None
     """How the real socket is told the gateway closed it."""
+    client_gone: Callable[[], bool] | None = None
+    """Whether the real socket's client has closed it, before its ``$disconnect`` has run: the
+    gateway knows at once, so posting to it is already 410."""
 
     def deliver(self, data: str | bytes) -> None:
         if self.sink is not None:
@@ -65,9 +68,14 @@ class Connection:
         else:
             self.inbox.append(data)
 
-    def attach(self, sink: Callable[[str | bytes], None], on_close: Callable[[int, str], None]) -> None:
+    def attach(
+        self,
+        sink: Callable[[str | bytes], None],
+        on_close: Callable[[int, str], None],
+        client_gone: Callable[[], bool] | None = None,
+    ) -> None:
         """Carry the connection on a real socket from now on, sending it what arrived meanwhile."""
-        self.sink, self.on_close = sink, on_close
+        self.sink, self.on_close, self.client_gone = sink, on_close, client_gone
         while self.inbox:
             sink(self.inbox.popleft())
 
@@ -112,9 +120,11 @@ class Connections:
         return base64.b64encode(digest[:11]).decode().replace("/", "_").replace("+", "-")
 
     def live(self, connection_id: str) -> Connection | None:
-        """The connection if it is open (not still connecting, not closed)."""
+        """The connection if it is open (not still connecting, not closed by either side)."""
         connection = self.by_id.get(connection_id)
-        return connection if connection is not None and connection.state == "OPEN" else None
+        if connection is None or connection.state != "OPEN":
+            return None
+        return None if connection.client_gone is not None and connection.client_gone() else connection
 
     def open_ones(self) -> list[Connection]:
         return [c for c in self.by_id.values() if c.state == "OPEN"]

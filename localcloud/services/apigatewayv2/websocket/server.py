@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from websockets.exceptions import ConnectionClosed
 from websockets.frames import DATA_OPCODES, CloseCode, Frame
+from websockets.protocol import State
 from websockets.sync.server import ServerConnection, serve
 
 from localcloud.core.front_doors import FrontDoor
@@ -163,7 +164,10 @@ class WebSocketListener:
         def close(code: int, reason: str) -> None:
             threading.Thread(target=socket.close, args=(code, reason[:120]), daemon=True).start()
 
-        self.server.using_cloud(lambda: connection.attach(send, close))
+        def client_gone() -> bool:
+            return socket.protocol.state is not State.OPEN
+
+        self.server.using_cloud(lambda: connection.attach(send, close, client_gone))
         try:
             for message in socket:
                 self.server.using_cloud(
