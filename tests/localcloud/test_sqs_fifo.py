@@ -11,12 +11,16 @@ import pytest
 from aws_cdk import Stack
 from aws_cdk import aws_sqs as sqs
 
+from localcloud.errors import InvalidRequest
+from tests.localcloud.conftest import python_function
+
 pytestmark = pytest.mark.localcloud
 
 
 def build_fifo(stack: Stack) -> None:
     sqs.Queue(stack, "ByContent", fifo=True, content_based_deduplication=True)
-    sqs.Queue(stack, "ById", fifo=True)
+    by_id = sqs.Queue(stack, "ById", fifo=True)
+    by_id.grant_consume_messages(python_function(stack, "Consumer", "recorder"))
 
 
 @pytest.fixture
@@ -74,3 +78,20 @@ def test_a_batch_is_deduplicated_against_earlier_sends_and_within_itself(fifo_cl
     assert ids["twice"] == ids["new"]
     assert [f["Id"] for f in answer["Failed"]] == ["no-id"], "no deduplication id and none from content"
     assert take(fifo_cloud, url) == ["x", "y"]
+
+
+def test_a_fifo_mapping_takes_a_batch_of_ten_and_no_batching_window(fifo_cloud):
+    """Lambda developer guide, "Lambda parameters for Amazon SQS event source mappings": for FIFO
+    queues the largest BatchSize is 10, and a batching window is not supported."""
+    consumer = fifo_cloud.function("Consumer")
+    ordered = fifo_cloud.service("sqs").queue_arn(fifo_cloud.physical_id("ById"))
+    lambda_ = fifo_cloud.service("lambda")
+    for extra, refusal in [
+        ({"BatchSize": 11, "MaximumBatchingWindowInSeconds": 1}, "BatchSize 11 is over 10"),
+        ({"MaximumBatchingWindowInSeconds": 1}, "Batching window is not supported for FIFO queues"),
+    ]:
+        with pytest.raises(InvalidRequest, match=f"InvalidParameterValueException: {refusal}"):
+            lambda_.add_event_source(
+                "Again", "again", consumer, {"EventSourceArn": ordered, "BatchSize": 10, **extra}
+            )
+    lambda_.add_event_source("Again", "again", consumer, {"EventSourceArn": ordered, "BatchSize": 10})
