@@ -149,6 +149,15 @@ PATTERNS: tuple[Pattern, ...] = (
         functions=("aggregator",),
     ),
     Pattern(
+        id="fifo_consumer",
+        title="FIFOer",
+        construct="patterns.fifo_consumer:FifoConsumer",
+        summary="SQS FIFO -> Lambda -> DynamoDB: order kept per message group, duplicates dropped, "
+        "a poison message holds its own group only and reaches the FIFO DLQ",
+        sources=("001",),
+        functions=("fifo_consumer",),
+    ),
+    Pattern(
         id="internal_handoff",
         title="Internal Handoff",
         construct="patterns.internal_handoff:InternalHandoff",

@@ -12,6 +12,8 @@ class Queues:
     def __init__(self, kernel: Kernel) -> None:
         self.kernel = kernel
         self.urls: dict[str, str] = {}
+        #: FIFO deduplication keys -> (first send's time, its answer): see :mod:`.fifo`.
+        self.deduplication: dict[tuple[str, ...], tuple[float, dict[str, Any]]] = {}
 
     def queue_url(self, queue_arn: str) -> str:
         return self.urls[queue_arn]

@@ -15,7 +15,8 @@ What it does, as AWS documents it:
 - leaves the move to the dead-letter queue after ``maxReceiveCount`` to the queue's redrive policy.
 
 FIFO queues keep order within a message group: a group with messages in flight is not received
-from again until they are deleted or visible again (moto's queue holds that rule).
+from again until they are deleted or visible again (moto's queue holds that rule). A mapping of a
+FIFO queue takes a batch of at most 10 and no batching window, as Lambda refuses otherwise.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
 REQUIRED_ACTIONS = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
 #: How many batches Lambda processes at once from one queue when no maximum concurrency is set.
 DEFAULT_MAX_CONCURRENCY = 1000
+#: Lambda's largest batch from a FIFO queue.
+MAX_FIFO_BATCH = 10
 
 
 class SqsEventSource:
@@ -69,11 +72,29 @@ class SqsEventSource:
         self._window_ends: datetime | None = None
         self._running: list[datetime] = []
         self.label = f"sqs:{self.queue_name}"
+        if deliver is None:
+            self._check_fifo_limits()
         self._check_role()
         # Creating the mapping, Lambda reads the queue's attributes with the function's role.
         cloud.client_as(function.role_arn, "sqs", self.session).get_queue_attributes(
             QueueUrl=self.queue_url, AttributeNames=["All"]
         )
+
+    def _check_fifo_limits(self) -> None:
+        """Refuse what Lambda refuses for a FIFO queue ("Lambda parameters for Amazon SQS event
+        source mappings": a batch of at most 10, no batching window)."""
+        if not self.queue_name.endswith(".fifo"):
+            return
+        if self.batch_size > MAX_FIFO_BATCH:
+            raise InvalidRequest(
+                f"InvalidParameterValueException: BatchSize {self.batch_size} is over {MAX_FIFO_BATCH}, "
+                f"the maximum for a FIFO queue (mapping {self.queue_arn} to {self.function.name})"
+            )
+        if self.window:
+            raise InvalidRequest(
+                "InvalidParameterValueException: Batching window is not supported for FIFO queues "
+                f"(mapping {self.queue_arn} to {self.function.name})"
+            )
 
     def _check_role(self) -> None:
         """Refuse the mapping, as Lambda does, if the role may not do what the poller does."""
