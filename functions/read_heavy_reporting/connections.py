@@ -1,0 +1,76 @@
+"""The database and cache connections, kept across invocations of one execution environment.
+
+Each is made on first use (not at import, so a cold start that only reads the cache never opens
+the database), reused while the environment stays warm, and made again when it has broken (a
+failover, an idle connection the server closed). Opening a PostgreSQL connection costs a TLS-less
+handshake plus SCRAM here and tens of milliseconds on AWS: paying it once per environment rather
+than once per invocation is most of this pattern's latency gain on a cache miss.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from typing import TypeVar
+
+import boto3
+import psycopg
+import redis
+
+from schema import migrate
+
+APPLICATION = "read_heavy_reporting"
+T = TypeVar("T")
+
+_database: psycopg.Connection | None = None
+_cache: redis.Redis | None = None
+
+
+def database() -> psycopg.Connection:
+    """The environment's PostgreSQL connection, opened (and the schema migrated) on first use."""
+    global _database
+    if _database is None or _database.closed or _database.broken:
+        secret = json.loads(
+            boto3.client("secretsmanager").get_secret_value(SecretId=os.environ["DB_SECRET_ARN"])[
+                "SecretString"
+            ]
+        )
+        _database = psycopg.connect(
+            host=secret["host"],
+            port=secret["port"],
+            user=secret["username"],
+            password=secret["password"],
+            dbname=secret["dbname"],
+            application_name=APPLICATION,
+            autocommit=True,
+        )
+        migrate(_database)
+    return _database
+
+
+def with_database(work: Callable[[psycopg.Connection], T]) -> T:
+    """``work(connection)``; a connection that broke since the last invocation is remade once."""
+    global _database
+    try:
+        return work(database())
+    except psycopg.OperationalError:
+        if _database is not None and not _database.broken and not _database.closed:
+            raise  # the server refused the statement itself: not a broken connection
+        _database = None
+        return work(database())
+
+
+def cache() -> redis.Redis:
+    """The environment's cache client; its pool connects on first command and reconnects when a
+    connection drops (redis-py retries a command once on a fresh connection)."""
+    global _cache
+    if _cache is None:
+        _cache = redis.Redis(
+            host=os.environ["CACHE_HOST"],
+            port=int(os.environ["CACHE_PORT"]),
+            client_name=APPLICATION,
+            socket_timeout=2,
+            decode_responses=True,
+        )
+    return _cache
