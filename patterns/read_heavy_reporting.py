@@ -62,8 +62,9 @@ DEFAULT_MAX_ACU = 2
 DEFAULT_CACHE_NODE_TYPE = "cache.t4g.micro"
 REQUIREMENTS = "requirements.txt"
 SYNC_INVOKED = "Invoked synchronously (RequestResponse): an error returns to the caller, there is no async event to keep."
-#: pip's platform tag of the wheels Lambda's Amazon Linux 2023 runtimes load, by architecture.
-PIP_PLATFORMS = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}
+#: pip's platform tag for Lambda's Amazon Linux 2023 runtimes (glibc 2.34), by architecture: psycopg-binary
+#: 3.3 ships manylinux_2_28 wheels only, and pip takes older manylinux tags (redis-py's pure wheel) too.
+PIP_PLATFORMS = {"arm64": "manylinux_2_28_aarch64", "x86_64": "manylinux_2_28_x86_64"}
 UNSTAGED = "aws:cdk:disable-asset-staging"
 
 
