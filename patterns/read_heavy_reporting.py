@@ -185,8 +185,10 @@ class ReadHeavyReporting(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         ttl = cache_ttl or DEFAULT_CACHE_TTL
-        if ttl.to_seconds() < 1:
-            raise ValueError(f"{construct_id}: cache_ttl must be at least 1 second")
+        if ttl.to_milliseconds() < 1000 or ttl.to_milliseconds() % 1000:
+            raise ValueError(
+                f"{construct_id}: cache_ttl must be a whole number of seconds, at least 1 (SET EX)"
+            )
         if vpc is None:
             vpc = ec2.Vpc(
                 self,
@@ -223,7 +225,7 @@ class ReadHeavyReporting(Construct):
                 "database_props",
                 {
                     "engine": rds.DatabaseClusterEngine.aurora_postgres(
-                        version=rds.AuroraPostgresEngineVersion.VER_16_4
+                        version=rds.AuroraPostgresEngineVersion.VER_17_9
                     ),
                     "writer": rds.ClusterInstance.serverless_v2("Writer"),
                     "default_database_name": "reports",
