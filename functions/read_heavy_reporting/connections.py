@@ -17,6 +17,8 @@ from typing import TypeVar
 import boto3
 import psycopg
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from schema import migrate
 
@@ -62,8 +64,9 @@ def with_database(work: Callable[[psycopg.Connection], T]) -> T:
 
 
 def cache() -> redis.Redis:
-    """The environment's cache client; its pool connects on first command and reconnects when a
-    connection drops (redis-py retries a command once on a fresh connection)."""
+    """The environment's cache client; its pool connects on first command, and a command whose
+    connection dropped is retried once, at once, on a fresh one (redis-py's default would back off
+    for seconds while the reader could be answering from the database)."""
     global _cache
     if _cache is None:
         _cache = redis.Redis(
@@ -71,6 +74,8 @@ def cache() -> redis.Redis:
             port=int(os.environ["CACHE_PORT"]),
             client_name=APPLICATION,
             socket_timeout=2,
+            socket_connect_timeout=2,
+            retry=Retry(NoBackoff(), 1),
             decode_responses=True,
         )
     return _cache
