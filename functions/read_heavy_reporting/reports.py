@@ -16,8 +16,6 @@ import re
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import Any
 
-import boto3
-import redis
 from aws_lambda_powertools.metrics import MetricUnit
 
 from connections import cache, with_database
@@ -70,9 +68,11 @@ def refused(error: BadInput) -> dict[str, Any]:
 def cached_report(region: str) -> dict[str, Any] | None:
     """The cached report, or None on a miss or when the cache cannot be reached (reads then fall
     back to the database: the cache makes reads cheaper, it is not where reports live)."""
+    from redis import RedisError
+
     try:
         cached = cache().get(cache_key(region))
-    except redis.RedisError as error:
+    except RedisError as error:
         logger.warning("cache unreachable, reading the database", extra={"error": str(error)})
         return None
     return None if cached is None else json.loads(cached)
@@ -97,9 +97,11 @@ def read_report(event: Any, context: Any) -> dict[str, Any]:
         return {"statusCode": 200, "source": "cache", "report": report}
     metrics.add_metric(name="ReportCacheMisses", unit=MetricUnit.Count, value=1)
     report = database_report(region)
+    from redis import RedisError
+
     try:
         cache().set(cache_key(region), json.dumps(report), ex=TTL_SECONDS)
-    except redis.RedisError as error:
+    except RedisError as error:
         logger.warning("could not cache the report", extra={"error": str(error)})
     return {"statusCode": 200, "source": "database", "report": report}
 
@@ -117,7 +119,10 @@ def record_sale(event: Any, context: Any) -> dict[str, Any]:
             "INSERT INTO sales (region, amount) VALUES (%s, %s) RETURNING id", (region, amount)
         ).fetchone()[0]
     )
-    _events = _events or boto3.client("events")
+    if _events is None:
+        import boto3
+
+        _events = boto3.client("events")
     sent = _events.put_events(
         Entries=[
             {

@@ -8,7 +8,10 @@ own calls in ``report_reads``, which is how the database's load from reports is 
 
 from __future__ import annotations
 
-import psycopg
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import psycopg
 
 MIGRATION_LOCK = 0x5EAD_4EA7
 
