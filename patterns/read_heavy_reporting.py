@@ -66,6 +66,12 @@ SYNC_INVOKED = "Invoked synchronously (RequestResponse): an error returns to the
 #: 3.3 ships manylinux_2_28 wheels only, and pip takes older manylinux tags (redis-py's pure wheel) too.
 PIP_PLATFORMS = {"arm64": "manylinux_2_28_aarch64", "x86_64": "manylinux_2_28_x86_64"}
 UNSTAGED = "aws:cdk:disable-asset-staging"
+#: What Lambda needs from a function's role to place it in a VPC, and nothing else (no logs on "*").
+NETWORK_INTERFACE_ACTIONS = (
+    "ec2:CreateNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DeleteNetworkInterface",
+)
 
 
 def pip_command(
@@ -328,15 +334,19 @@ class ReadHeavyReporting(Construct):
             ]
             fn = PatternFunction(self, name, **settings)
             fn.add_layers(self.dependencies)
-            fn.role.add_managed_policy(
-                iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AWSLambdaVPCAccessExecutionRole")
+            network = iam.Policy(
+                self,
+                f"{name}NetworkInterfaces",
+                statements=[iam.PolicyStatement(actions=list(NETWORK_INTERFACE_ACTIONS), resources=["*"])],
             )
-            self.secrets_endpoint.connections.allow_default_port_from(fn)
+            network.attach_to_role(fn.role)
+            fn.node.add_dependency(network)
             acknowledge(
-                fn.role,
-                "AwsSolutions-IAM4",
-                "AWSLambdaVPCAccessExecutionRole: the network interfaces a function in a VPC needs.",
-                applies_to="Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole",
+                network,
+                "AwsSolutions-IAM5",
+                "Lambda checks the network-interface actions on '*' when it attaches the function to its "
+                "subnets; AWS's AWSLambdaVPCAccessExecutionRole would also grant logs on every group.",
+                applies_to="Resource::*",
             )
             return fn
 
@@ -364,8 +374,13 @@ class ReadHeavyReporting(Construct):
             description="Deletes a region's cached report when a sale is recorded there",
         )
         for fn in (self.reader, self.recorder):
-            self.database.secret.grant_read(fn)
+            fn.add_to_role_policy(
+                iam.PolicyStatement(
+                    actions=["secretsmanager:GetSecretValue"], resources=[self.database.secret.secret_arn]
+                )
+            )
             self.database.connections.allow_default_port_from(fn)
+            self.secrets_endpoint.connections.allow_default_port_from(fn)
             acknowledge(fn, "Serverless-LambdaDLQ", SYNC_INVOKED)
         for fn in (self.reader, self.invalidator):
             self.cache_connections.allow_default_port_from(fn)

@@ -1,7 +1,10 @@
 """Read heavy reporting: a report read twice costs one database query; a recorded sale's event
-clears the cached report; the TTL ends a cached report on the virtual clock."""
+clears the cached report; the TTL ends a cached report on the virtual clock; an announcement the
+invalidator cannot act on ends in its failure queue."""
 
 from __future__ import annotations
+
+import json
 
 from scenarios import Show
 
@@ -36,3 +39,30 @@ def run(show: Show) -> None:
     show.equal("after the TTL the cached report is gone", read("eu").get("source"), "database")
     refused = cloud.invoke("Pattern/Recorder", {"region": "eu", "amount": "-5"})["Payload"]
     show.equal("a bad amount is refused with 400", refused.get("statusCode"), 400)
+
+    # An announcement the invalidator cannot act on (no region) is retried, then kept.
+    cloud.client("events").put_events(
+        Entries=[
+            {
+                "EventBusName": cloud.outputs["EventBusName"],
+                "Source": "read_heavy_reporting.sales",
+                "DetailType": "SaleRecorded",
+                "Detail": "{}",
+            }
+        ]
+    )
+    cloud.drain()
+    messages = (
+        cloud.client("sqs")
+        .receive_message(QueueUrl=cloud.physical_id("Pattern/InvalidationFailures"), MaxNumberOfMessages=10)
+        .get("Messages", [])
+    )
+    records = [json.loads(message["Body"]) for message in messages]
+    show.equal(
+        "it lands in the failure queue after Lambda's 2 retries, with its error",
+        [
+            (r["requestContext"]["approximateInvokeCount"], r["responsePayload"].get("errorType"))
+            for r in records
+        ],
+        [(3, "BadInput")],
+    )
