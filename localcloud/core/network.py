@@ -13,7 +13,7 @@ Every AWS call a placed function makes is checked here (:meth:`Network.check_cal
 hook, before the IAM check, since the request never reaches IAM); one that goes through a VPC
 endpoint must also be allowed by the endpoint's policy, as AWS requires. Functions not in a VPC reach every AWS
 API, as on AWS, and no listener unless it is public. The test's own calls, and the calls AWS's
-services make for a function (its logs, its queue polling), are not placed and always get through.
+services make for a function (its logs, its queue polling, its async destinations), are not placed and always get through.
 
 Services declare listeners with :meth:`Network.listen` and check a connection with
 :meth:`Network.connect`. The kernel names no service: the rules themselves (security groups, route
