@@ -210,6 +210,15 @@ PATTERNS: tuple[Pattern, ...] = (
         "GetItem, PutItem, DeleteItem, no Lambda; its errors mapped to 404 and 400",
         sources=("002",),
     ),
+    Pattern(
+        id="read_heavy_reporting",
+        title="Read Heavy Reporting Engine",
+        construct="patterns.read_heavy_reporting:ReadHeavyReporting",
+        summary="Lambda reads reports cache-aside from ElastiCache (Valkey) in front of Aurora PostgreSQL, "
+        "with a TTL; a recorded sale's EventBridge event clears the cached report",
+        sources=("001",),
+        functions=("read_heavy_reporting",),
+    ),
 )
 
 

@@ -13,7 +13,7 @@ Every AWS call a placed function makes is checked here (:meth:`Network.check_cal
 hook, before the IAM check, since the request never reaches IAM); one that goes through a VPC
 endpoint must also be allowed by the endpoint's policy, as AWS requires. Functions not in a VPC reach every AWS
 API, as on AWS, and no listener unless it is public. The test's own calls, and the calls AWS's
-services make for a function (its logs, its queue polling), are not placed and always get through.
+services make for a function (its logs, its queue polling, its async destinations), are not placed and always get through.
 
 Services declare listeners with :meth:`Network.listen` and check a connection with
 :meth:`Network.connect`. The kernel names no service: the rules themselves (security groups, route
@@ -23,7 +23,9 @@ provisions, and Lambda installs how a caller waits (it moves the calling thread'
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -109,6 +111,19 @@ class Network:
     placed: dict[str, Placed] = field(default_factory=dict)
     """By the name a function's calls run under (its session)."""
     listeners: dict[str, Listener] = field(default_factory=dict)
+    _service_calls: threading.local = field(default_factory=threading.local)
+
+    @contextmanager
+    def from_the_service(self) -> Iterator[None]:
+        """The calls inside are made by AWS's service for a placed function (Lambda delivering an
+        asynchronous invocation's record to its destination), from outside the function's
+        subnets: they are not network-checked, and IAM still applies to the role they use."""
+        depth = getattr(self._service_calls, "depth", 0)
+        self._service_calls.depth = depth + 1
+        try:
+            yield
+        finally:
+            self._service_calls.depth = depth
 
     def _fabric(self) -> Fabric:
         if self.fabric is None:
@@ -178,7 +193,7 @@ class Network:
         otherwise wait the client's connect timeout on each attempt and raise botocore's
         ``ConnectTimeoutError``, as an SDK in that subnet would. A call through an endpoint whose
         policy does not allow it is refused as AWS refuses it."""
-        if not self.placed:
+        if not self.placed or getattr(self._service_calls, "depth", 0):
             return
         principal = hooks.principal()
         if principal is None:

@@ -134,6 +134,10 @@ UNSCOPABLE_ACTIONS = {
     "xray:PutTraceSegments",
     "xray:PutTelemetryRecords",
     "dynamodb:ListStreams",
+    # Lambda checks a VPC function's role for these on "*" when it attaches the function.
+    "ec2:CreateNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DeleteNetworkInterface",
     *XRAY_SAMPLING_ACTIONS,
     *LOG_DELIVERY_ACTIONS,
 }

@@ -5,10 +5,13 @@ connection times out on the virtual clock and the trace names the missing rule."
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sqs as sqs
 
@@ -81,6 +84,16 @@ def build_network(stack: Stack) -> None:
     caller("App", vpc=isolated, security_groups=[app_group])
     caller("Closed", vpc=isolated, security_groups=[closed])
     caller("Wide", vpc=isolated)  # its own group, all outbound allowed; the database does not let it in
+    # Its failed async events go to the queue, which its subnets have no route to (no SQS endpoint).
+    failures = sqs.Queue(stack, "Failures")
+    caller(
+        "Failing",
+        vpc=isolated,
+        security_groups=[app_group],
+        retry_attempts=0,
+        on_failure=destinations.SqsDestination(failures),
+    )
+    CfnOutput(stack, "FailuresUrl", value=failures.queue_url)
     CfnOutput(stack, "DefaultVpcId", value=default.vpc_id)
     CfnOutput(stack, "DefaultCidr", value=default.vpc_cidr_block)
     CfnOutput(stack, "DefaultGroup", value=default.vpc_default_security_group)
@@ -251,6 +264,21 @@ def test_an_endpoint_whose_group_refuses_443_times_out_until_the_rule_is_back(cl
     finally:
         ec2_client.authorize_security_group_ingress(GroupId=group, IpPermissions=rules)
     assert call(cloud, "App", "secretsmanager") == {"ok": True}
+
+
+def test_lambda_delivers_a_vpc_function_s_failed_event_from_outside_its_subnets(cloud):
+    """Lambda's service sends the invocation record, not the function: no route from the function's
+    subnets to SQS is needed (the function itself could not reach it), the role's grant still is."""
+    before = len(timeouts(cloud))
+    cloud.client("lambda").invoke(
+        FunctionName=cloud.function("Failing").name, InvocationType="Event", Payload=b"{}"
+    )
+    cloud.drain()
+    [message] = cloud.client("sqs").receive_message(QueueUrl=cloud.outputs["FailuresUrl"])["Messages"]
+    record = json.loads(message["Body"])
+    assert record["requestContext"]["condition"] == "RetriesExhausted"
+    assert record["responsePayload"]["errorType"] == "KeyError"
+    assert timeouts(cloud)[before:] == []
 
 
 def test_the_test_itself_and_lambdas_own_calls_are_not_placed(cloud):

@@ -155,7 +155,9 @@ class Lambda:
         function_arn = next((fn.arn for fn in self.functions.values() if fn.name == source), "")
         sender = targets.Sender("lambda.amazonaws.com", function_arn, source, role_arn=role_arn)
         # Not retried: a refusal (a missing grant) surfaces as the SDK's error, as it did from the handler.
-        targets.send(kernel, sender, arn, body, span=span.id, **DESTINATIONS[service])
+        # Lambda's service delivers, not the function: a function in a VPC needs no route to the target.
+        with kernel.network.from_the_service():
+            targets.send(kernel, sender, arn, body, span=span.id, **DESTINATIONS[service])
 
     def unused_grants(self) -> list[str]:
         """Actions the functions' roles allow that no call needed: candidates for tightening."""
