@@ -376,10 +376,10 @@ def _assembly(given: str | None) -> Iterator[str]:
     if given:
         yield given
         return
-    from patterns.stack import build_app
+    from patterns.stack import UNSTAGED, build_app
 
     with tempfile.TemporaryDirectory(prefix="cdk.out.") as scratch:
-        yield build_app(builtin_validation=False, outdir=scratch).synth().directory
+        yield build_app(builtin_validation=False, outdir=scratch, context=UNSTAGED).synth().directory
 
 
 def main(argv: list[str] | None = None) -> int:

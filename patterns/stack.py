@@ -26,6 +26,11 @@ FEATURE_FLAGS = {
 #: metadata. Set here too, so programmatic synths (tests, benchmarks) find code assets the same way.
 SYNTH_METADATA = {"aws:cdk:enable-path-metadata": True, "aws:cdk:enable-asset-metadata": True}
 
+#: ``cdk synth --no-staging``: assets keep their source paths and nothing is built for AWS (no
+#: layer's Lambda-platform wheels). What every synth that only runs offline uses: the tests, the
+#: demo's scenarios, the grant-mutation check; handlers then run (and debug) from functions/<id>/.
+UNSTAGED = {"aws:cdk:disable-asset-staging": True}
+
 
 class PatternStack(Stack):
     """A pattern's construct with its outputs, ready for ``cdk deploy <PascalId>Stack``.

@@ -81,12 +81,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _synthesize(outdir: str) -> str:
-    from patterns.stack import build_app
+    from patterns.stack import UNSTAGED, build_app
 
-    # Unstaged, as the tests synthesize: handlers run from their folders, and no asset is built for
-    # AWS (the read heavy reporting layer's Lambda-platform wheels) just to be run here.
-    unstaged = {"aws:cdk:disable-asset-staging": True}
-    return build_app(builtin_validation=False, outdir=outdir, context=unstaged).synth().directory
+    return build_app(builtin_validation=False, outdir=outdir, context=UNSTAGED).synth().directory
 
 
 def _print_outcome(title: str, stack_name: str, outcome: Outcome, *, quiet: bool) -> None:
