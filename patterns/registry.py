@@ -201,6 +201,15 @@ PATTERNS: tuple[Pattern, ...] = (
         "GetItem, PutItem, DeleteItem, no Lambda; its errors mapped to 404 and 400",
         sources=("002",),
     ),
+    Pattern(
+        id="saga",
+        title="Saga",
+        construct="patterns.saga:Saga",
+        summary="API starts a Standard workflow: order, payment, inventory; a failing step runs the "
+        "compensations of the steps before it in reverse, idempotent and retried",
+        sources=("000", "004"),
+        functions=("saga",),
+    ),
 )
 
 
