@@ -60,7 +60,9 @@ REFUSALS = {"CreateOrder": "OrderRejected", "ChargePayment": "PaymentDeclined", 
 LAMBDA_TRANSIENT = [
     "Lambda.TooManyRequestsException",
     "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
     "Lambda.SdkClientException",
+    "Lambda.ClientExecutionTimeoutException",
 ]
 DEFAULT_COUNTRIES = ("AT", "BE", "DE", "FR", "NL")
 
@@ -322,6 +324,7 @@ class Saga(Construct):
                 result_selector={"result.$": "$.Payload"},
                 result_path=f"$.steps.{state_id}",
                 task_timeout=sfn.Timeout.duration(step_timeout),
+                retry_on_service_exceptions=False,  # each task's Retry is the pattern's, below
             )
 
         # A Fail state's error may not be one of Step Functions' own (States.Timeout): the failed step's
