@@ -41,6 +41,7 @@ from .defaults import (
     SecureRestApi,
     acknowledge,
     grant_table,
+    json_model,
     merge_props,
     pattern_function_props,
     rest_api_props,
@@ -65,6 +66,23 @@ LAMBDA_TRANSIENT = [
     "Lambda.ClientExecutionTimeoutException",
 ]
 DEFAULT_COUNTRIES = ("AT", "BE", "DE", "FR", "NL")
+#: The order API Gateway accepts, the same rules as the API function's (functions/saga/saga_order.py):
+#: a body that breaks it is a 400 naming the field before any code runs.
+ORDER_SCHEMA = {
+    "$schema": "http://json-schema.org/draft-04/schema#",
+    "title": "Order",
+    "type": "object",
+    "required": ["customer_id", "sku", "quantity", "amount_cents", "country"],
+    "additionalProperties": False,
+    "properties": {
+        "customer_id": {"type": "string", "minLength": 1, "maxLength": 128},
+        "sku": {"type": "string", "minLength": 1, "maxLength": 64},
+        "quantity": {"type": "integer", "minimum": 1, "maximum": 100},
+        "amount_cents": {"type": "integer", "minimum": 1, "maximum": 10_000_000},
+        # What a generated example sends: a country the orders service delivers to by default.
+        "country": {"type": "string", "minLength": 2, "maxLength": 2, "default": "DE"},
+    },
+}
 
 
 class Saga(Construct):
@@ -124,7 +142,7 @@ class Saga(Construct):
             raise ValueError(
                 f"{construct_id}: function_props names no function {unknown}; known: {sorted(modules)}"
             )
-        countries = [c for c in delivery_countries]
+        countries = list(delivery_countries)
         if not countries or any(not (len(c) == 2 and c.isascii() and c.isupper()) for c in countries):
             raise ValueError(
                 f"{construct_id}: delivery_countries must be ISO codes such as 'DE'; got {countries}"
@@ -259,7 +277,12 @@ class Saga(Construct):
         orders = self.api.root.add_resource("orders")
         integration = apigw.LambdaIntegration(self.api_function)
         for method in (
-            orders.add_method("POST", integration),
+            orders.add_method(
+                "POST",
+                integration,
+                request_validator=self.api.body_validator,
+                request_models={"application/json": json_model(self.api, "OrderModel", ORDER_SCHEMA)},
+            ),
             orders.add_resource("{order_id}").add_method("GET", integration),
         ):
             acknowledge(

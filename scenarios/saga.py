@@ -88,5 +88,5 @@ def run(show: Show) -> None:
     show.equal(
         "an invalid order is refused, naming the field, before any saga starts",
         (refused.status, refused.json()["message"]),
-        (400, "quantity: less than 1"),
+        (400, "Invalid request body: [quantity: 0 is less than the minimum of 1]"),
     )

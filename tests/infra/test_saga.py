@@ -141,6 +141,17 @@ def test_the_api_posts_orders_and_polls_them_through_one_function(templates):
     }
     assert paths == {"orders": "POST", "{order_id}": "GET"}
     assert {m["Integration"]["Type"] for m in methods.values()} == {"AWS_PROXY"}
+    [post] = [m for m in methods.values() if m["HttpMethod"] == "POST"]
+    assert post["RequestValidatorId"], "a bad body is refused before any code runs"
+    [model] = properties_of(raw, "AWS::ApiGateway::Model").values()
+    assert post["RequestModels"] == {
+        "application/json": {"Ref": next(iter(properties_of(raw, "AWS::ApiGateway::Model")))}
+    }
+    schema = model["Schema"]
+    assert (schema["additionalProperties"], sorted(schema["required"])) == (
+        False,
+        ["amount_cents", "country", "customer_id", "quantity", "sku"],
+    )
 
 
 def test_the_countries_timeout_and_retries_are_props():

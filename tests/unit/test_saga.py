@@ -225,3 +225,18 @@ def test_an_unknown_or_malformed_order_id_is_a_404(api, lambda_context):
         stubber.add_client_error("describe_execution", "ExecutionDoesNotExist", http_status_code=400)
         assert request(api, lambda_context, "GET", "/orders/o-" + "b" * 32)[0] == 404
         assert request(api, lambda_context, "GET", "/orders/../../x")[0] == 404
+
+
+def test_the_api_model_and_the_functions_schema_have_the_same_rules(load_handler):
+    """API Gateway refuses by the model, the function by its schema: one order, two places."""
+    from patterns.saga import ORDER_SCHEMA
+
+    fields = load_handler("saga", "saga_order").ORDER.fields
+    model = ORDER_SCHEMA["properties"]
+    assert set(model) == set(fields) and set(ORDER_SCHEMA["required"]) == set(fields)
+    for name, field in fields.items():
+        bounds = (
+            model[name].get("minLength", model[name].get("minimum")),
+            model[name].get("maxLength", model[name].get("maximum")),
+        )
+        assert bounds == (field.min_length or field.minimum, field.max_length or field.maximum), name
