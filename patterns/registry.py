@@ -219,6 +219,15 @@ PATTERNS: tuple[Pattern, ...] = (
         sources=("001",),
         functions=("read_heavy_reporting",),
     ),
+    Pattern(
+        id="saga",
+        title="Saga",
+        construct="patterns.saga:Saga",
+        summary="API starts a Standard workflow: order, payment, inventory; a failing step runs the "
+        "compensations of the steps before it in reverse, idempotent and retried",
+        sources=("000", "004"),
+        functions=("saga",),
+    ),
 )
 
 
