@@ -21,7 +21,7 @@ from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
 
 from localcloud.core import loaders, speedups
-from localcloud.core.iam import access_denied, call_resources, iam_action
+from localcloud.core.iam import access_denied, call_authorizations, iam_action
 from localcloud.core.service import AwsCall
 from localcloud.errors import LocalCloudError
 
@@ -109,14 +109,14 @@ def check_call(kernel: Kernel, service_model: Any, operation: str, params: dict[
         return  # an unauthenticated call (Cognito's SignUp, InitiateAuth...): IAM does not apply
     prefix, action = iam_action(service_model, operation)
     where = (kernel.partition, kernel.region, kernel.account)
-    resources = call_resources(prefix, params, where, registry.iam_resources)
-    if resources is None:
+    needed = call_authorizations(prefix, action, params, where, registry.iam_resources)
+    if needed is None:
         # The resource of this service's calls cannot be named offline: the action alone decides.
         kernel.iam.action_only_services.add(prefix)
-    for resource in resources or [None]:
-        decision = kernel.iam.decide(principal.role_arn, action, resource)
+    for needed_action, resource in needed or [(action, None)]:
+        decision = kernel.iam.decide(principal.role_arn, needed_action, resource)
         if not decision.allowed:
-            raise denied(kernel, principal, prefix, operation, action, resource, decision.reason)
+            raise denied(kernel, principal, prefix, operation, needed_action, resource, decision.reason)
 
 
 def denied(

@@ -363,6 +363,41 @@ def call_resources(
     return [extract(params, where) or "*"]
 
 
+#: A DynamoDB transaction's item kinds, and the action each is authorized as: a transaction has no
+#: action of its own in IAM ("Using IAM with DynamoDB transactions").
+TRANSACTION_ITEM_ACTIONS = {
+    "Put": "dynamodb:PutItem",
+    "Update": "dynamodb:UpdateItem",
+    "Delete": "dynamodb:DeleteItem",
+    "ConditionCheck": "dynamodb:ConditionCheckItem",
+    "Get": "dynamodb:GetItem",
+}
+
+
+def call_authorizations(
+    prefix: str,
+    action: str,
+    params: dict[str, Any],
+    where: tuple[str, str, str],
+    namers: dict[str, ResourceNamer],
+) -> list[tuple[str, str | None]] | None:
+    """Each (action, resource) a call needs allowed: the call's action on each of its resources, or,
+    for a DynamoDB transaction, each item's own action on its table. None where the resource cannot
+    be named offline (see :func:`call_resources`)."""
+    if action in ("dynamodb:TransactWriteItems", "dynamodb:TransactGetItems"):
+        extract = namers.get(prefix)
+        needed: list[tuple[str, str | None]] = []
+        for item in params.get("TransactItems") or []:
+            for kind, request in item.items():
+                if kind in TRANSACTION_ITEM_ACTIONS and isinstance(request, dict):
+                    table = {"TableName": request.get("TableName", "")}
+                    named = extract(table, where) if extract is not None else None
+                    needed.append((TRANSACTION_ITEM_ACTIONS[kind], named or "*"))
+        return list(dict.fromkeys(needed)) or [(action, "*")]
+    resources = call_resources(prefix, params, where, namers)
+    return None if resources is None else [(action, resource) for resource in resources]
+
+
 #: The account part of an AWS managed policy's ARN (``arn:aws:iam::aws:policy/<path><name>``).
 AWS_MANAGED = ":iam::aws:policy/"
 

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from botocore.exceptions import ConnectTimeoutError
 
 from localcloud.core import hooks
-from localcloud.core.iam import _statements, call_resources, iam_action
+from localcloud.core.iam import _statements, call_authorizations, iam_action
 from localcloud.errors import InvalidRequest, LocalCloudError
 
 if TYPE_CHECKING:
@@ -231,13 +231,13 @@ class Network:
         kernel = self.kernel
         prefix, action = iam_action(service_model, operation)
         where = (kernel.partition, kernel.region, kernel.account)
-        resources = call_resources(prefix, params, where, kernel.registry.iam_resources) or [None]
+        needed = call_authorizations(prefix, action, params, where, kernel.registry.iam_resources)
         context = {"aws:securetransport": "true", "aws:principalarn": principal.role_arn}
         for endpoint_id, document in policies.items():
             statements = _statements(document, f"{endpoint_id}'s policy")
-            for resource in resources:
+            for needed_action, resource in needed or [(action, None)]:
                 decision = kernel.iam.resource_decision(
-                    statements, principal.role_arn, action, resource, context
+                    statements, principal.role_arn, needed_action, resource, context
                 )
                 if decision.allowed:
                     continue
@@ -247,11 +247,11 @@ class Network:
                     principal,
                     prefix,
                     operation,
-                    action,
+                    needed_action,
                     resource,
                     "with an explicit deny in a VPC endpoint policy"
                     if explicit
-                    else f"because no VPC endpoint policy allows the {action} action",
+                    else f"because no VPC endpoint policy allows the {needed_action} action",
                     through=f" through {endpoint_id}",
                 )
 

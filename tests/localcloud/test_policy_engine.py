@@ -1,7 +1,7 @@
 """The IAM evaluator on its own: AWS's matching rules and each service's resource naming, no cloud.
 
 A call is named the way ``LocalCloud`` names it (botocore's operation, :func:`iam_action`, then
-:func:`call_resources`), and decided by :class:`PolicyEngine` against a one-statement policy.
+:func:`call_authorizations`), and decided by :class:`PolicyEngine` against a one-statement policy.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from functools import cache
 import botocore.session
 import pytest
 
-from localcloud.core.iam import PolicyEngine, call_resources, iam_action
+from localcloud.core.iam import PolicyEngine, call_authorizations, iam_action
 from localcloud.core.kernel import Registry
 from localcloud.services import SERVICES
 
@@ -42,7 +42,7 @@ def service_model(service: str):
 def calls(service: str, operation: str, **params) -> list[tuple[str, str]]:
     """The (action, resource) pairs of an SDK call, as the local cloud checks it."""
     prefix, action = iam_action(service_model(service), operation)
-    return [(action, resource) for resource in call_resources(prefix, params, WHERE, NAMERS)]
+    return call_authorizations(prefix, action, params, WHERE, NAMERS)
 
 
 def call(service: str, operation: str, **params) -> tuple[str, str]:
@@ -136,6 +136,32 @@ def test_a_batch_over_several_tables_needs_the_action_on_each():
     assert not allowed(policy, "dynamodb", "BatchWriteItem", RequestItems={"Audit": write, "Orders": write})
     both = engine(allow("dynamodb:BatchWriteItem", [TABLE, TABLE.replace("Orders", "Audit")]))
     assert allowed(both, "dynamodb", "BatchWriteItem", RequestItems={"Orders": write, "Audit": write})
+
+
+def test_a_transaction_needs_each_items_own_action_on_its_table_and_none_of_its_own():
+    """IAM has no TransactWriteItems action: each item is authorized as PutItem, UpdateItem,
+    DeleteItem, ConditionCheckItem or GetItem on its table ("Using IAM with DynamoDB transactions")."""
+    audit = TABLE.replace("Orders", "Audit")
+    items = [
+        {"Update": {"TableName": "Orders", "Key": {}, "UpdateExpression": "SET a = :a"}},
+        {"ConditionCheck": {"TableName": "Audit", "Key": {}, "ConditionExpression": "attribute_exists(pk)"}},
+    ]
+    assert calls("dynamodb", "TransactWriteItems", TransactItems=items) == [
+        ("dynamodb:UpdateItem", TABLE),
+        ("dynamodb:ConditionCheckItem", audit),
+    ]
+    both = engine(allow(["dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"], [TABLE, audit]))
+    assert allowed(both, "dynamodb", "TransactWriteItems", TransactItems=items)
+    assert not allowed(
+        engine(allow("dynamodb:TransactWriteItems", "*")),
+        "dynamodb",
+        "TransactWriteItems",
+        TransactItems=items,
+    )
+    update_only = engine(allow("dynamodb:UpdateItem", [TABLE, audit]))
+    assert not allowed(update_only, "dynamodb", "TransactWriteItems", TransactItems=items)
+    gets = [{"Get": {"TableName": "Orders", "Key": {}}}]
+    assert calls("dynamodb", "TransactGetItems", TransactItems=gets) == [("dynamodb:GetItem", TABLE)]
 
 
 def test_secrets_are_named_by_arn_or_by_name_followed_by_a_wildcard():
