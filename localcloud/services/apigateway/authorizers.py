@@ -17,14 +17,14 @@ when the method names no scopes, an access token carrying one of them when it do
 
 from __future__ import annotations
 
-import functools
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from localcloud.core import authorizer_policy
-from localcloud.errors import FunctionNotFound, LocalCloudError, Throttled
+from localcloud.errors import FunctionNotFound, Throttled
+from localcloud.lib.jwks import cognito_keys, verified_claims
 from localcloud.services.apigateway.model import Authorizer
 from localcloud.services.apigateway.responses import GatewayError, request_value
 
@@ -344,19 +344,4 @@ def _is_client(call: Call, pool: str, client_id: Any) -> bool:
 
 def _verified_claims(token: str) -> dict[str, Any]:
     """The token's claims if moto's user pool key signed it; ValueError otherwise."""
-    from joserfc import jwt
-    from joserfc.errors import JoseError
-
-    try:
-        return dict(jwt.decode(token, _moto_public_keys()).claims)
-    except (JoseError, ValueError, LocalCloudError) as error:
-        raise ValueError(str(error) or type(error).__name__) from None
-
-
-@functools.cache
-def _moto_public_keys() -> Any:
-    """The public half of the key moto's user pools sign with (moto's ``jwks-public.json``)."""
-    from joserfc.jwk import KeySet
-    from moto.utilities.utils import load_resource
-
-    return KeySet.import_key_set(load_resource("cognitoidp/resources/jwks-public.json"))
+    return verified_claims(token, cognito_keys())
