@@ -301,3 +301,20 @@ def test_a_server_that_fails_to_start_or_closes_leaves_no_websocket_port_listeni
 
 def _websocket_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name == "localcloud-websocket" and t.is_alive()]
+
+
+def test_a_request_that_is_no_websocket_handshake_is_refused_before_connect_runs(cloud):
+    """API Gateway checks the upgrade before it runs $connect: a plain GET must not open a
+    connection that no $disconnect would ever end."""
+    websockets = cloud.websocket("Bare").websockets
+    before = len(websockets.connections.open_ones())
+    connects = len(cloud.trace.find("invoke", target=cloud.function("Handler").name))
+    with LocalServer(cloud, real_time=False) as server:
+        [door] = [d for d in server.front_doors if d.kind == "websocket" and d.base_path == "/dev"]
+        host, port = door.url.removeprefix("ws://").split("/", 1)[0].split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as raw:
+            raw.sendall(b"GET /dev HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+            answer = raw.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 4"), answer
+    assert len(websockets.connections.open_ones()) == before
+    assert len(cloud.trace.find("invoke", target=cloud.function("Handler").name)) == connects
