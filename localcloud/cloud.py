@@ -30,6 +30,7 @@ from localcloud.core.trace import Trace
 from localcloud.services import SERVICES
 
 if TYPE_CHECKING:
+    from localcloud.core.metrics import Datapoint
     from localcloud.services.apigateway import ApiClient, ApiGateway
     from localcloud.services.apigatewayv2 import HttpApiClient
     from localcloud.services.apigatewayv2.websocket import WebSocketClient
@@ -229,6 +230,11 @@ class LocalCloud:
         if "Payload" in response:
             response["Payload"] = json.loads(response["Payload"]) if response["Payload"] else None
         return response
+
+    def metrics(self, namespace: str, name: str, dimensions: dict[str, str] | None = None) -> list[Datapoint]:
+        """The datapoints of one CloudWatch metric (its exact dimensions), oldest first: each with its
+        ``timestamp``, ``unit``, ``sum``, ``sample_count``, ``minimum``, ``maximum`` and raw ``values``."""
+        return self.kernel.service("cloudwatch").datapoints(namespace, name, dimensions)
 
     def unused_grants(self) -> list[str]:
         """Actions the functions' roles allow that no call needed: candidates for tightening."""

@@ -24,6 +24,7 @@ from localcloud.core.clock import VirtualClock
 from localcloud.core.deploy import deploy
 from localcloud.core.iam import PolicyEngine
 from localcloud.core.lookup import logical_id_named
+from localcloud.core.metrics import Metrics
 from localcloud.core.network import Network
 from localcloud.core.role_use import RoleUse
 from localcloud.core.servers import Servers
@@ -68,6 +69,8 @@ class Kernel:
         """A function declaring another Python than this interpreter's is an error, not a warning."""
         self.clock = VirtualClock(start)
         self.trace = Trace()
+        self.metrics = Metrics(self.clock)
+        """The CloudWatch metrics every service reports (see :mod:`localcloud.core.metrics`)."""
         self.iam = PolicyEngine()
         self.role_use = RoleUse(self)
         """What services do with their resources' roles: Lambda's logs and X-Ray, Step Functions' X-Ray."""

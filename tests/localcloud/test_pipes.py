@@ -277,6 +277,8 @@ def test_a_stream_pipe_filters_enriches_and_starts_the_state_machine_and_dead_le
         executions
     ), "an empty enrichment result drops the event"
     assert cloud.trace.find("drop", outcome="dropped")
+    ages = cloud.client("cloudwatch").list_metrics(Namespace="AWS/Lambda", MetricName="IteratorAge")
+    assert ages["Metrics"] == [], "a pipe's batches are not Lambda's to count"
 
 
 def test_an_sqs_pipe_batches_filters_and_retries_only_the_reported_failures(cloud):

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from localcloud.errors import ApiGatewayError
 from localcloud.lib.http import HttpRequest, HttpResponse
+from localcloud.services.apigateway import metrics
 from localcloud.services.apigateway.authorizers import AuthorizerCache, authorize
 from localcloud.services.apigateway.call import Call
 from localcloud.services.apigateway.client import ApiClient
@@ -270,6 +271,8 @@ class ApiGateway:
             raise
         span.outcome = str(response.status)
         span.data["status"] = response.status
+        if call is not None:
+            metrics.served(cloud, api.name, stage_name, response.status, span)
         if call is not None:
             span.data["request_id"] = call.request_id
         return response

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from localcloud.core.role_use import delivery
 from localcloud.errors import ReadTimedOut, Throttled
-from localcloud.services.lambda_ import runtime_check
+from localcloud.services.lambda_ import metrics, runtime_check
 from localcloud.services.lambda_.function_logs import captured
 from localcloud.services.lambda_.runtime import InvocationResult, LambdaFunction, call_turn
 from localcloud.services.lambda_.versions import is_qualified, unqualified
@@ -99,6 +99,7 @@ class Invoker:
             running = sum(1 for start, end in busy if start <= now < end)
             limit = function.reserved_concurrency
             if limit is not None and running >= limit:
+                metrics.invoked(self.cloud, function, now, None, running)
                 self.cloud.trace.record(
                     "throttle",
                     source,
@@ -123,6 +124,7 @@ class Invoker:
                 result = function.run(payload, clock, call)
             ended = now + result.duration
             busy.append((now, ended))
+            metrics.invoked(self.cloud, function, now, result, running + 1)
             span.ended = ended
             span.outcome = f"error: {result.error['errorType']}" if result.error else "ok"
             span.data.update(cold_start=result.cold_start and not initialized, request_id=result.request_id)

@@ -6,6 +6,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from localcloud.core.service import Provisioned, provisions
+from localcloud.services.sqs.metrics import sample_each_minute
 
 if TYPE_CHECKING:
     from localcloud.core.kernel import Kernel
@@ -41,6 +42,7 @@ def queue(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
     url = cloud.admin_client("sqs").create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
     arn = f"arn:{cloud.partition}:sqs:{cloud.region}:{cloud.account}:{name}"
     cloud.service("sqs").urls[arn] = url
+    sample_each_minute(cloud)
     return Provisioned(url, {"Arn": arn, "QueueName": name, "QueueUrl": url})
 
 

@@ -44,9 +44,10 @@ from typing import TYPE_CHECKING, Any
 
 from localcloud.errors import InvalidRequest
 from localcloud.lib.event_patterns import matches
+from localcloud.services.lambda_ import metrics as lambda_metrics
 from localcloud.services.lambda_.event_sources import Consumer, Deliver, MappingSettings, invoke
 from localcloud.services.lambda_.invoker import Throttled
-from localcloud.services.lambda_.runtime import InvocationResult
+from localcloud.services.lambda_.runtime import InvocationResult, LambdaFunction
 
 if TYPE_CHECKING:
     from localcloud.core.kernel import Kernel
@@ -316,6 +317,8 @@ class _StreamEventSource(ABC):
             sequence_numbers=[r.sequence for r in batch.records],
         )
         batch.attempts += 1
+        if isinstance(self.function, LambdaFunction):  # a pipe's batches are not Lambda's to count
+            lambda_metrics.iterator_age(self.cloud, self.function, [r.arrived for r in batch.records])
         try:
             result = self.deliver(self._event(shard, batch), self.label, delivery.id)
         except Throttled:
