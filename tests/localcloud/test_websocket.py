@@ -146,6 +146,9 @@ def test_the_selection_expression_picks_the_route_and_two_way_routes_answer(clou
     assert ws.receive() == "default:AAE="
     ws.send({"action": "nosuchroute"})
     assert ws.receive() == 'default:{"action": "nosuchroute"}'
+    deep = "[" * 30_000  # under the 32 KB frame, nested deeper than the parser goes: not JSON
+    ws.send(deep)
+    assert ws.receive() == f"default:{deep}"
     ws.send({"action": "kick", "id": "unknown"})  # a one-way route's failure is still told
     assert ws.receive_json()["message"] == "Internal server error"
     ws.close()
