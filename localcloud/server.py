@@ -97,7 +97,7 @@ class LocalServer:
             for door in self.doors_of(cloud):
                 self.add_front_door(door)
         except BaseException:
-            wasyncore.close_all(self._map)  # the ports bound before the one that failed
+            self._close_listeners()  # the ports bound before the one that failed
             raise
         if not self._servers:
             raise NothingToServe(
@@ -190,7 +190,12 @@ class LocalServer:
 
     def close(self) -> None:
         self.shutdown()
-        for server in self._servers:
+        self._close_listeners()
+
+    def _close_listeners(self) -> None:
+        """Close every door's listener, retired ones included: waitress's are in its socket map,
+        the others (WebSocket stages) listen on threads of their own."""
+        for server in [*self._servers, *self._retired]:
             if not isinstance(server, Listener):
                 server.close()
         wasyncore.close_all(self._map)

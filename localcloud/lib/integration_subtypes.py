@@ -44,7 +44,7 @@ def _integer(name: str, value: str) -> int:
 def _json(name: str, value: str) -> Any:
     try:
         return json.loads(value)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
         raise BadParameter(f"{name} must be JSON, not {value[:60]!r}") from None
 
 

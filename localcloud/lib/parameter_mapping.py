@@ -187,7 +187,7 @@ def _body(body: bytes, path: str) -> str:
         return text
     try:
         document = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
         return ""
     found = json_path.select(document, f"$.{path}")
     return "" if found is json_path.MISSING else _text(found)

@@ -9,6 +9,11 @@ from __future__ import annotations
 from collections.abc import Hashable
 from dataclasses import dataclass
 
+#: What API Gateway allows an account in a region before any stage or usage plan limit, REST and
+#: HTTP APIs alike: 10,000 requests per second with a burst of 5,000.
+ACCOUNT_RATE_LIMIT = 10_000.0
+ACCOUNT_BURST_LIMIT = 5_000
+
 
 @dataclass
 class TokenBucket:

@@ -759,6 +759,12 @@ def test_a_greedy_path_parameter_reaches_an_http_backend_decoded_dot_segments_an
     assert [r["path"] for r in backend.received] == [sent]
 
 
+def test_a_header_http_cannot_carry_is_a_500_not_a_crash(cloud, backend):
+    response = cloud.api().get("/legacy/orders", headers={"X-Note": "a\r\nX-Injected: yes"})
+    assert (response.status_code, response.json()) == (500, INTERNAL_ERROR)
+    assert backend.received == []
+
+
 def test_http_proxy_passes_the_backends_error_status_back(cloud, backend):
     response = cloud.api().get("/legacy/status/404")
     assert (response.status_code, response.json()) == (404, {"status": "as asked"})

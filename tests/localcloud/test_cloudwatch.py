@@ -211,6 +211,26 @@ def test_put_metric_data_is_stamped_by_the_virtual_clock_and_refuses_what_aws_re
     assert len(cloud.metrics("Custom", "Depth")) == 1
 
 
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        (
+            [{"MetricName": "Depth", "Value": float("inf")}],
+            "value Infinity for parameter MetricData.member.1.Value",
+        ),
+        ([{"MetricName": "Depth", "Value": -(2.0**361)}], "MetricData.member.1.Value is invalid"),
+        ([{"MetricName": "Depth", "Values": [1.0, 1e300]}], "MetricData.member.1.Values.member.2"),
+        ([{"MetricName": "Depth", "Values": [float(v) for v in range(151)]}], "greater than 150"),
+        ([{"MetricName": "Depth", "Value": 1.0}] * 1001, "MetricData must not have a size greater than 1000"),
+    ],
+)
+def test_put_metric_data_refuses_numbers_and_sizes_cloudwatch_cannot_store(cloud, data, words):
+    with pytest.raises(ClientError, match="InvalidParameterValue") as refused:
+        cloud.client("cloudwatch").put_metric_data(Namespace="Limits", MetricData=data)
+    assert words in refused.value.response["Error"]["Message"]
+    assert cloud.metrics("Limits", "Depth") == []
+
+
 def test_sqs_queue_depth_and_age_are_sampled_each_minute(cloud):
     settle(cloud)
     url = cloud.physical_id("Work")

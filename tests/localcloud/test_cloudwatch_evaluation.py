@@ -218,8 +218,15 @@ def test_emf_gives_one_metric_per_dimension_set_with_its_unit_and_timestamp():
             }
         ),
         emf(_aws={"CloudWatchMetrics": []}),
+        emf(
+            _aws={
+                "Timestamp": 1,
+                "CloudWatchMetrics": [{"Namespace": "S", "Dimensions": [[]], "Metrics": [{"Name": "M"}]}],
+            },
+            M=[1, float("inf")],
+        ),
     ],
-    ids=["not json", "dimension not a string", "value not a number", "no value", "no timestamp"],
+    ids=["not json", "dimension not a string", "value not a number", "no value", "no timestamp", "infinite"],
 )
 def test_a_line_that_breaks_the_specification_gives_no_metric(line):
     kernel = SimpleNamespace(metrics=Metrics(None))

@@ -15,6 +15,7 @@ from joserfc import jwt
 from joserfc.jwk import RSAKey
 
 from localcloud import LocalCloud
+from localcloud.core import authorizer_policy
 from localcloud.core.clock import FIXED_START
 from tests.localcloud.conftest import python_function
 
@@ -279,6 +280,35 @@ def test_a_policy_authorizer_needs_every_identity_source_and_an_allow_for_the_ro
         assert (response.status_code, response.json()) == (403, FORBIDDEN), token
     # No caching with a TTL of 0: each request asked the function.
     assert invocations(cloud, "PolicyAuth") == before + 2
+
+
+def test_a_policy_api_gateway_cannot_read_is_a_500_in_both_formats(cloud):
+    for path in ("/policy/a", "/legacy"):
+        response = cloud.http_api().get(path, headers={"X-Token": "malformed"}, query={"tenant": "t1"})
+        assert (response.status_code, response.json()) == (500, INTERNAL), path
+
+
+@pytest.mark.parametrize(
+    ("policy", "why"),
+    [
+        ({"Statement": []}, "no policyDocument"),
+        ({"Statement": ["Allow"]}, "Statement 0 is not an object"),
+        ({"Statement": {"Effect": "Maybe"}}, "not Allow or Deny"),
+        ({"Statement": [{"Effect": "Allow", "Action": ["execute-api:*", 7]}]}, "Action is not a string"),
+        ({"Statement": [{"Effect": "Allow", "Resource": {"arn": "*"}}]}, "Resource is not a string"),
+    ],
+)
+def test_the_authorizer_policy_problem_names_what_api_gateway_cannot_read(policy, why):
+    assert why in authorizer_policy.problem(policy)
+
+
+def test_the_authorizer_policy_effect_deny_wins_and_wildcards_match():
+    arn = "arn:aws:execute-api:us-east-1:123456789012:abc/prod/GET/items"
+    allow = {"Effect": "Allow", "Action": "execute-api:*", "Resource": "arn:aws:execute-api:*:*:abc/*"}
+    deny = {"Effect": "Deny", "Action": "execute-api:Invoke", "Resource": [arn]}
+    assert authorizer_policy.effect({"Statement": allow}, arn) == "Allow"
+    assert authorizer_policy.effect({"Statement": [allow, deny]}, arn) == "Deny"
+    assert authorizer_policy.effect({"Statement": [allow]}, arn.replace("abc", "xyz")) is None
 
 
 def test_a_format_1_authorizer_gets_the_rest_shaped_event(cloud):

@@ -334,6 +334,13 @@ def test_the_proxy_passes_the_request_on_with_its_mapped_headers_and_query(cloud
     assert json.loads(sent["body"]) == {"id": "7"}
 
 
+def test_a_mapped_header_value_http_cannot_carry_is_a_500_not_a_crash(cloud, backend):
+    sent = len(backend.received)
+    response = cloud.http_api().get("/proxy/x", query={"token": "a\r\nX-Injected: yes"})
+    assert (response.status, response.json()) == (500, {"message": "Internal Server Error"})
+    assert len(backend.received) == sent
+
+
 def test_response_mapping_applies_to_its_status_only(cloud):
     response = cloud.http_api().get("/proxy/missing")
     assert response.status == 404

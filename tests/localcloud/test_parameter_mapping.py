@@ -54,6 +54,13 @@ def test_a_value_reads_what_its_references_name(expression, expected):
     assert value(expression, SOURCES) == expected
 
 
+def test_a_body_nested_deeper_than_the_parser_goes_is_no_json_not_a_crash():
+    deep = Sources(**{**SOURCES.__dict__, "body": b'{"order": ' + b"[" * 50_000 + b"]" * 50_000 + b"}"})
+    assert value("$request.body.order", deep) == ""
+    with pytest.raises(BadParameter, match="MessageAttributes must be JSON"):
+        call_of("SQS-SendMessage", {"QueueUrl": "u", "MessageBody": "m", "MessageAttributes": "[" * 50_000})
+
+
 def test_request_mapping_overwrites_appends_and_removes():
     request = MappedRequest("/items", {"x-keep": ["1"], "X-Drop": ["s"], "X-Over": ["old"]}, {"q": ["1"]})
     mapped = map_request(

@@ -263,3 +263,15 @@ def test_the_data_api_needs_a_cluster_with_its_http_endpoint(cloud):
     servers = cloud.kernel.servers.servers
     plain_server = servers[cloud.kernel.logical_id("Plain/Resource")]
     assert not plain_server.started and str(plain_server.port) == cloud.outputs["PlainPort"]
+
+
+def test_the_master_user_is_no_superuser_as_on_rds(cloud):
+    """RDS keeps the superuser (``rdsadmin``) to itself: the master user creates databases and roles
+    but cannot run programs on the server or change its configuration."""
+    [[is_super]] = execute(cloud, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user")["records"]
+    assert is_super == {"booleanValue": False}
+    client = cloud.client("rds-data")
+    with pytest.raises(
+        client.exceptions.DatabaseErrorException, match=r"permission denied|must be superuser"
+    ):
+        execute(cloud, "COPY (SELECT 1) TO PROGRAM 'true'")

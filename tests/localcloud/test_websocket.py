@@ -5,6 +5,8 @@ the virtual clock (idle timeout, 2-hour limit, message size)."""
 from __future__ import annotations
 
 import json
+import socket
+import threading
 
 import pytest
 from aws_cdk import Stack
@@ -14,11 +16,13 @@ from aws_cdk.aws_apigatewayv2_integrations import WebSocketLambdaIntegration
 
 from localcloud import LocalCloud
 from localcloud.core.clock import FIXED_START
+from localcloud.core.front_doors import FrontDoor
 from localcloud.errors import LocalCloudError
+from localcloud.server import LocalServer
 from localcloud.services.apigatewayv2.websocket.client import ConnectionRefused, NothingReceived
 from localcloud.services.apigatewayv2.websocket.connections import Connection
 from localcloud.services.apigatewayv2.websocket.gateway import _identity
-from tests.localcloud.conftest import pk_table, python_function
+from tests.localcloud.conftest import listening, pk_table, python_function
 
 pytestmark = pytest.mark.localcloud
 
@@ -142,6 +146,9 @@ def test_the_selection_expression_picks_the_route_and_two_way_routes_answer(clou
     assert ws.receive() == "default:AAE="
     ws.send({"action": "nosuchroute"})
     assert ws.receive() == 'default:{"action": "nosuchroute"}'
+    deep = "[" * 30_000  # under the 32 KB frame, nested deeper than the parser goes: not JSON
+    ws.send(deep)
+    assert ws.receive() == f"default:{deep}"
     ws.send({"action": "kick", "id": "unknown"})  # a one-way route's failure is still told
     assert ws.receive_json()["message"] == "Internal server error"
     ws.close()
@@ -282,3 +289,48 @@ def test_identity_sources_read_the_query_string_or_a_header_in_any_case():
     assert _identity("route.request.querystring.empty", connection) is None
     assert _identity("route.request.header.Authorization", connection) is None
     assert _identity("$request.header.X-Token", connection) is None  # an HTTP API's form
+
+
+def test_a_server_that_fails_to_start_or_closes_leaves_no_websocket_port_listening(cloud):
+    """A WebSocket stage listens on a thread of its own, outside waitress's socket map: a server
+    that fails on a later door (its port taken) or closes must still close that listener."""
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    blocked = FrontDoor("api", "blocked", "", lambda request: None, "x", port=taken.getsockname()[1])
+    listening_before = set(_websocket_threads())
+    try:
+        with pytest.raises(OSError):
+            LocalServer(cloud, real_time=False, extra_doors=[lambda _cloud: blocked])
+    finally:
+        taken.close()
+    assert set(_websocket_threads()) == listening_before
+    server = LocalServer(cloud, real_time=False)
+    redeploy_retired = server._servers.pop(0)
+    server.front_doors.pop(0)
+    server._retired.append(redeploy_retired)
+    ports = [redeploy_retired.server_address[1], *server.ports()]
+    server.close()
+    assert set(_websocket_threads()) == listening_before
+    assert not any(listening(port) for port in ports)
+
+
+def _websocket_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "localcloud-websocket" and t.is_alive()]
+
+
+def test_a_request_that_is_no_websocket_handshake_is_refused_before_connect_runs(cloud):
+    """API Gateway checks the upgrade before it runs $connect: a plain GET must not open a
+    connection that no $disconnect would ever end."""
+    websockets = cloud.websocket("Bare").websockets
+    before = len(websockets.connections.open_ones())
+    connects = len(cloud.trace.find("invoke", target=cloud.function("Handler").name))
+    with LocalServer(cloud, real_time=False) as server:
+        [door] = [d for d in server.front_doors if d.kind == "websocket" and d.base_path == "/dev"]
+        host, port = door.url.removeprefix("ws://").split("/", 1)[0].split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as raw:
+            raw.sendall(b"GET /dev HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+            answer = raw.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 4"), answer
+    assert len(websockets.connections.open_ones()) == before
+    assert len(cloud.trace.find("invoke", target=cloud.function("Handler").name)) == connects

@@ -17,14 +17,14 @@ when the method names no scopes, an access token carrying one of them when it do
 
 from __future__ import annotations
 
-import fnmatch
-import functools
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from localcloud.errors import FunctionNotFound, LocalCloudError, Throttled
+from localcloud.core import authorizer_policy
+from localcloud.errors import FunctionNotFound, Throttled
+from localcloud.lib.jwks import cognito_keys, verified_claims
 from localcloud.services.apigateway.model import Authorizer
 from localcloud.services.apigateway.responses import GatewayError, request_value
 
@@ -233,9 +233,9 @@ def _output_problem(output: Any) -> str:
         return f"not a JSON object but {type(output).__name__}"
     if not isinstance(output.get("principalId"), str | int | float):
         return "no principalId"
-    policy = output.get("policyDocument")
-    if not isinstance(policy, dict) or not policy.get("Statement"):
-        return "no policyDocument with statements"
+    policy_problem = authorizer_policy.problem(output.get("policyDocument"))
+    if policy_problem:
+        return policy_problem
     context = output.get("context") or {}
     if not isinstance(context, dict):
         return "context is not an object"
@@ -253,37 +253,15 @@ def _context_value(value: Any) -> Any:
 
 def _check_policy(call: Call, authorizer: Authorizer, policy: dict[str, Any]) -> None:
     method_arn = call.execute_api_arn()
-    statements = policy.get("Statement", [])
-    statements = [statements] if isinstance(statements, dict) else statements
-    allowed = False
-    for statement in statements:
-        actions = _as_list(statement.get("Action"))
-        resources = _as_list(statement.get("Resource"))
-        if not any(fnmatch.fnmatchcase("execute-api:Invoke", a) for a in actions):
-            continue
-        if not any(fnmatch.fnmatchcase(method_arn, r) for r in resources):
-            continue
-        if str(statement.get("Effect", "")).lower() == "deny":
-            raise GatewayError(
-                "ACCESS_DENIED",
-                f"authorizer {authorizer.name} denies {method_arn}",
-                message=EXPLICIT_DENY,
-                body_key="Message",
-            )
-        allowed = allowed or str(statement.get("Effect", "")).lower() == "allow"
-    if not allowed:
+    effect = authorizer_policy.effect(policy, method_arn)
+    if effect != "Allow":
+        why = "denies" if effect == "Deny" else "allows nothing covering"
         raise GatewayError(
             "ACCESS_DENIED",
-            f"authorizer {authorizer.name} allows nothing covering {method_arn}",
-            message=NOT_ALLOWED,
+            f"authorizer {authorizer.name} {why} {method_arn}",
+            message=EXPLICIT_DENY if effect == "Deny" else NOT_ALLOWED,
             body_key="Message",
         )
-
-
-def _as_list(value: Any) -> list[str]:
-    if value is None:
-        return []
-    return [value] if isinstance(value, str) else [str(v) for v in value]
 
 
 # ---------------------------------------------------------------------------------------- Cognito
@@ -366,19 +344,4 @@ def _is_client(call: Call, pool: str, client_id: Any) -> bool:
 
 def _verified_claims(token: str) -> dict[str, Any]:
     """The token's claims if moto's user pool key signed it; ValueError otherwise."""
-    from joserfc import jwt
-    from joserfc.errors import JoseError
-
-    try:
-        return dict(jwt.decode(token, _moto_public_keys()).claims)
-    except (JoseError, ValueError, LocalCloudError) as error:
-        raise ValueError(str(error) or type(error).__name__) from None
-
-
-@functools.cache
-def _moto_public_keys() -> Any:
-    """The public half of the key moto's user pools sign with (moto's ``jwks-public.json``)."""
-    from joserfc.jwk import KeySet
-    from moto.utilities.utils import load_resource
-
-    return KeySet.import_key_set(load_resource("cognitoidp/resources/jwks-public.json"))
+    return verified_claims(token, cognito_keys())

@@ -451,7 +451,8 @@ def _send(
             "INTEGRATION_TIMEOUT",
             f"{method} {url.geturl()} did not answer within {integration.timeout_ms} ms",
         ) from None
-    except OSError as error:
+    except (OSError, ValueError) as error:
+        # ValueError: a header or the path holds what HTTP cannot carry (CR/LF from a mapped value).
         span.outcome = "unreachable"
         raise GatewayError("INTEGRATION_FAILURE", f"{method} {url.geturl()} failed: {error}") from None
     except http.client.HTTPException as error:  # the backend answered, but not in HTTP

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from localcloud.errors import ApiGatewayError
+from localcloud.lib.token_bucket import ACCOUNT_BURST_LIMIT, ACCOUNT_RATE_LIMIT
 from localcloud.services.apigateway.domains import Domain
 from localcloud.services.apigateway.domains import build as build_domains
 from localcloud.services.apigateway.openapi import Imported
@@ -22,10 +23,6 @@ if TYPE_CHECKING:
 
 #: API Gateway's payload limit: 10 MB, counted as 10 MiB as the localhost server counts it.
 MAX_PAYLOAD = 10 * 1024 * 1024
-#: What API Gateway allows an account before any stage or usage plan limit: 10,000 requests per
-#: second with a burst of 5,000.
-ACCOUNT_RATE_LIMIT = 10_000.0
-ACCOUNT_BURST_LIMIT = 5_000
 DEFAULT_TIMEOUT_MS = 29_000
 DEFAULT_AUTHORIZER_TTL = 300
 

@@ -9,45 +9,21 @@ limits each of its keys, and its per-method limits each key's use of that method
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from localcloud.services.apigateway.model import ACCOUNT_BURST_LIMIT, ACCOUNT_RATE_LIMIT, Quota, Throttle
-
-
-@dataclass
-class TokenBucket:
-    throttle: Throttle
-    tokens: float
-    updated: float
-
-    @classmethod
-    def full(cls, throttle: Throttle, now: float) -> TokenBucket:
-        return cls(throttle, float(throttle.burst), now)
-
-    def take(self, now: float) -> bool:
-        """Take a token for one request at ``now`` (seconds); False when none is left."""
-        elapsed = max(0.0, now - self.updated)
-        self.tokens = min(float(self.throttle.burst), self.tokens + elapsed * self.throttle.rate)
-        self.updated = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return True
-        return False
+from localcloud.lib.token_bucket import ACCOUNT_BURST_LIMIT, ACCOUNT_RATE_LIMIT, TokenBuckets
+from localcloud.services.apigateway.model import Quota, Throttle
 
 
 class Limits:
     """Every bucket and quota counter of one cloud's APIs."""
 
     def __init__(self) -> None:
-        self._buckets: dict[tuple[str, ...], TokenBucket] = {}
+        self._buckets = TokenBuckets()
         self._usage: dict[tuple[str, str, datetime], int] = {}
 
     def take(self, key: tuple[str, ...], throttle: Throttle, now: float) -> bool:
-        bucket = self._buckets.get(key)
-        if bucket is None or bucket.throttle != throttle:
-            bucket = self._buckets[key] = TokenBucket.full(throttle, now)
-        return bucket.take(now)
+        return self._buckets.take(key, throttle.rate, throttle.burst, now)
 
     def take_account(self, now: float) -> bool:
         return self.take(("account",), Throttle(ACCOUNT_RATE_LIMIT, ACCOUNT_BURST_LIMIT), now)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from localcloud.errors import ApiGatewayError
 from localcloud.lib.http import HttpRequest, HttpResponse
-from localcloud.lib.token_bucket import TokenBuckets
+from localcloud.lib.token_bucket import ACCOUNT_BURST_LIMIT, ACCOUNT_RATE_LIMIT, TokenBuckets
 from localcloud.services.apigatewayv2 import access_log
 from localcloud.services.apigatewayv2.answers import (
     FORBIDDEN,
@@ -30,8 +30,6 @@ from localcloud.services.apigatewayv2.call import HttpCall, new_request_id
 from localcloud.services.apigatewayv2.cors import decorate, is_preflight, preflight
 from localcloud.services.apigatewayv2.integrations import integrate
 from localcloud.services.apigatewayv2.model import (
-    ACCOUNT_BURST_LIMIT,
-    ACCOUNT_RATE_LIMIT,
     MAX_PAYLOAD,
     Api,
     DomainName,

@@ -137,7 +137,8 @@ def _send(
         raise Refusal(
             TIMEOUT, f"{method} {parts.geturl()} did not answer within {integration.timeout_ms} ms"
         ) from None
-    except (OSError, http.client.HTTPException) as error:
+    except (OSError, http.client.HTTPException, ValueError) as error:
+        # ValueError: a header or the path holds what HTTP cannot carry (CR/LF from a mapped value).
         span.outcome = "failed"
         call.integration_error = str(error)
         raise Refusal(INTERNAL_SERVER_ERROR, f"{method} {parts.geturl()} failed: {error}") from None

@@ -11,9 +11,9 @@ a cached policy is checked again against each request's route ARN.
 
 from __future__ import annotations
 
-import fnmatch
 from typing import TYPE_CHECKING, Any
 
+from localcloud.core import authorizer_policy
 from localcloud.errors import Throttled
 from localcloud.services.apigatewayv2.answers import FORBIDDEN, INTERNAL_SERVER_ERROR, UNAUTHORIZED, Refusal
 from localcloud.services.apigatewayv2.identity import identity_values
@@ -104,9 +104,9 @@ def _problem(output: Any, authorizer: Authorizer) -> str:
         return "context is not an object"
     if authorizer.simple_responses:
         return "" if isinstance(output.get("isAuthorized"), bool) else "no boolean isAuthorized"
-    policy = output.get("policyDocument")
-    if not isinstance(policy, dict) or not policy.get("Statement"):
-        return "no policyDocument with statements"
+    policy_problem = authorizer_policy.problem(output.get("policyDocument"))
+    if policy_problem:
+        return policy_problem
     if "principalId" not in output:
         return "no principalId"
     return ""
@@ -114,26 +114,8 @@ def _problem(output: Any, authorizer: Authorizer) -> str:
 
 def _check_policy(call: HttpCall, authorizer: Authorizer, policy: dict[str, Any]) -> None:
     arn = call.route_arn()
-    statements = policy.get("Statement", [])
-    statements = [statements] if isinstance(statements, dict) else statements
-    allowed = False
-    for statement in statements:
-        actions, resources = _as_list(statement.get("Action")), _as_list(statement.get("Resource"))
-        if not any(fnmatch.fnmatchcase("execute-api:Invoke", a) for a in actions):
-            continue
-        if not any(fnmatch.fnmatchcase(arn, r) for r in resources):
-            continue
-        effect = str(statement.get("Effect", "")).lower()
-        if effect == "deny":
-            call.authorizer_error = "Forbidden"
-            raise Refusal(FORBIDDEN, f"authorizer {authorizer.name}'s policy denies {arn}")
-        allowed = allowed or effect == "allow"
-    if not allowed:
+    effect = authorizer_policy.effect(policy, arn)
+    if effect != "Allow":
         call.authorizer_error = "Forbidden"
-        raise Refusal(FORBIDDEN, f"authorizer {authorizer.name}'s policy allows nothing covering {arn}")
-
-
-def _as_list(value: Any) -> list[str]:
-    if value is None:
-        return []
-    return [value] if isinstance(value, str) else [str(v) for v in value]
+        why = "denies" if effect == "Deny" else "allows nothing covering"
+        raise Refusal(FORBIDDEN, f"authorizer {authorizer.name}'s policy {why} {arn}")

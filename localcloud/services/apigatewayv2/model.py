@@ -12,9 +12,6 @@ from typing import Any
 
 #: API Gateway's limit on an HTTP API integration's time: 30 s, the default too.
 DEFAULT_TIMEOUT_MS = 30_000
-#: What API Gateway allows an account before any stage limit: 10,000 requests per second, burst 5,000.
-ACCOUNT_RATE_LIMIT = 10_000.0
-ACCOUNT_BURST_LIMIT = 5_000
 #: An HTTP API's payload limit: 10 MB.
 MAX_PAYLOAD = 10 * 1024 * 1024
 

@@ -33,6 +33,11 @@ if TYPE_CHECKING:
 OLDEST = timedelta(days=14)
 NEWEST = timedelta(hours=2)
 MAX_EMF_VALUES = 100
+#: PutMetricData's limits (API reference): metrics per request, values per ``Values`` array, and
+#: the magnitude of a number (NaN and the infinities are refused too).
+MAX_METRICS = 1000
+MAX_VALUES = 150
+LARGEST = 2.0**360
 
 
 def _moment(value: Any) -> datetime | None:
@@ -54,7 +59,15 @@ def check(kernel: Kernel, operation: str, params: dict[str, Any]) -> None:
                 operation,
             )
         now = kernel.clock.now()
-        for index, datum in enumerate(params.get("MetricData", []), start=1):
+        data = params.get("MetricData", [])
+        if len(data) > MAX_METRICS:
+            raise aws_error(
+                "InvalidParameterValue",
+                f"The collection MetricData must not have a size greater than {MAX_METRICS}.",
+                operation,
+            )
+        for index, datum in enumerate(data, start=1):
+            _check_numbers(datum, index, operation)
             moment = _moment(datum.get("Timestamp"))
             if moment is not None and not now - OLDEST <= moment <= now + NEWEST:
                 raise aws_error(
@@ -65,6 +78,39 @@ def check(kernel: Kernel, operation: str, params: dict[str, Any]) -> None:
                 )
     elif operation.startswith(("Get", "List")):
         kernel.service("cloudwatch").flush()
+
+
+def _check_numbers(datum: dict[str, Any], index: int, operation: str) -> None:
+    """Refuse what CloudWatch cannot store: NaN, an infinity, a magnitude over 2^360, more than
+    150 values in one ``Values`` array."""
+    where = f"MetricData.member.{index}"
+    values = datum.get("Values") or []
+    if len(values) > MAX_VALUES:
+        raise aws_error(
+            "InvalidParameterValue",
+            f"The collection {where}.Values must not have a size greater than {MAX_VALUES}.",
+            operation,
+        )
+    numbers = [("Value", datum.get("Value"))]
+    numbers += [(f"Values.member.{i}", v) for i, v in enumerate(values, start=1)]
+    numbers += [(f"Counts.member.{i}", v) for i, v in enumerate(datum.get("Counts") or [], start=1)]
+    numbers += [(f"StatisticValues.{k}", v) for k, v in (datum.get("StatisticValues") or {}).items()]
+    for name, value in numbers:
+        if value is not None and not -LARGEST <= float(value) <= LARGEST:
+            raise aws_error(
+                "InvalidParameterValue",
+                f"The value {_spelled(float(value))} for parameter {where}.{name} is invalid.",
+                operation,
+            )
+
+
+def _spelled(value: float) -> str:
+    """A number as CloudWatch's messages spell it (``NaN``, ``Infinity``, ``-Infinity``)."""
+    if value != value:
+        return "NaN"
+    if value in (float("inf"), float("-inf")):
+        return "Infinity" if value > 0 else "-Infinity"
+    return repr(value)
 
 
 @observes("cloudwatch", "PutMetricData")
@@ -151,7 +197,10 @@ def _values(value: Any) -> list[float]:
     if (
         not values
         or len(values) > MAX_EMF_VALUES
-        or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+        or not all(
+            isinstance(v, int | float) and not isinstance(v, bool) and -LARGEST <= v <= LARGEST
+            for v in values
+        )
     ):
         raise ValueError("a metric's value must be a number or a list of up to 100 numbers")
     return [float(v) for v in values]

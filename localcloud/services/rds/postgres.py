@@ -21,8 +21,10 @@ from pathlib import Path
 
 from localcloud.core.servers import LOOPBACK
 
-#: The superuser initdb makes, reachable only through the server's Unix socket.
-SUPERUSER = "postgres"
+#: The superuser initdb makes, reachable only through the server's Unix socket. RDS's own name for
+#: it: the template's master user (``postgres`` by CDK's default) must not be it, since on RDS the
+#: master user is no superuser (it cannot run programs on the server nor change its configuration).
+SUPERUSER = "rdsadmin"
 #: Passwords over TCP, the superuser only through the socket, no fsync (the data dies with the
 #: cloud), and small WAL segments, so each server's copy of the template is small.
 INITDB_OPTIONS = (

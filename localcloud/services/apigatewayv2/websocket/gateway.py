@@ -12,7 +12,6 @@ response (``RouteResponseSelectionExpression``).
 from __future__ import annotations
 
 import base64
-import fnmatch
 import itertools
 import json
 import logging
@@ -20,6 +19,7 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from localcloud.core import authorizer_policy
 from localcloud.errors import FunctionNotFound, LocalCloudError, Throttled
 from localcloud.services.apigatewayv2.websocket.connections import (
     MAX_MESSAGE,
@@ -417,29 +417,15 @@ def _identity(source: str, connection: Connection) -> str | None:
 
 def _check_policy(output: Any, method_arn: str, what: str) -> None:
     """A Lambda authorizer's IAM policy lets the connection in, or the handshake gets 403."""
-    if (
-        not isinstance(output, dict)
-        or "principalId" not in output
-        or not isinstance(output.get("policyDocument"), dict)
-    ):
-        raise Refused(500, "Internal server error", f"{what} answered no principalId and policyDocument")
-    statements = output["policyDocument"].get("Statement") or []
-    statements = [statements] if isinstance(statements, dict) else statements
-    allowed = False
-    for statement in statements:
-        actions = statement.get("Action", [])
-        resources = statement.get("Resource", [])
-        actions = [actions] if isinstance(actions, str) else actions
-        resources = [resources] if isinstance(resources, str) else resources
-        if not any(fnmatch.fnmatchcase("execute-api:Invoke", a) for a in actions):
-            continue
-        if not any(fnmatch.fnmatchcase(method_arn, r) for r in resources):
-            continue
-        if str(statement.get("Effect", "")).lower() == "deny":
-            raise Refused(403, "Forbidden", f"{what} denies {method_arn}")
-        allowed = allowed or str(statement.get("Effect", "")).lower() == "allow"
-    if not allowed:
-        raise Refused(403, "Forbidden", f"{what} allows nothing covering {method_arn}")
+    problem = authorizer_policy.problem(output.get("policyDocument")) if isinstance(output, dict) else ""
+    if not isinstance(output, dict) or "principalId" not in output or problem:
+        raise Refused(
+            500, "Internal server error", f"{what} answered no principalId and policyDocument {problem}"
+        )
+    effect = authorizer_policy.effect(output["policyDocument"], method_arn)
+    if effect != "Allow":
+        why = "denies" if effect == "Deny" else "allows nothing covering"
+        raise Refused(403, "Forbidden", f"{what} {why} {method_arn}")
 
 
 def _reply(answer: Any) -> str | None:

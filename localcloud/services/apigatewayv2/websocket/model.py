@@ -70,7 +70,7 @@ class WebSocketApi:
         if match is not None and isinstance(body, str):
             try:
                 selected = json.loads(body)
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
                 selected = None
             for part in match["path"].split("."):
                 selected = selected.get(part) if isinstance(selected, dict) else None

@@ -137,6 +137,12 @@ class WebSocketListener:
         parts = urlsplit(request.path)
         if parts.path.rstrip("/") != self.door.base_path:
             return _refused(socket, Refusal(403, {"message": "Forbidden"}, f"no stage at {parts.path}"))
+        upgrade = socket.protocol.accept(request)
+        if upgrade.status_code != 101:
+            # Not a WebSocket handshake: refused before $connect runs, as API Gateway does (the
+            # library would refuse it only after, leaving a connection no $disconnect ends).
+            log.info("WebSocket handshake refused with %s: not a valid upgrade", upgrade.status_code)
+            return upgrade
         headers: dict[str, list[str]] = {}
         for name, value in request.headers.raw_items():
             headers.setdefault(name, []).append(value)

@@ -2,7 +2,8 @@
 
 ``RESPONSE=simple`` answers ``isAuthorized``; otherwise an IAM policy. Tokens: ``allow-<user>``
 lets in, ``deny`` refuses, ``elsewhere`` allows only another route's ARN, ``crash`` raises,
-``garbled`` answers a shape API Gateway cannot read.
+``garbled`` answers a shape API Gateway cannot read, ``malformed`` a policy whose statements are not
+objects.
 """
 
 import os
@@ -20,6 +21,11 @@ def handler(event, context):
     facts = {"user": user, "version": event["version"]}
     if os.environ.get("RESPONSE") == "simple":
         return {"isAuthorized": allowed, "context": facts}
+    if token == "malformed":
+        return {
+            "principalId": "x",
+            "policyDocument": {"Statement": ["Allow", {"Effect": "Allow", "Action": 7}]},
+        }
     arn = event.get("routeArn") or event["methodArn"]
     if token == "elsewhere":
         arn = arn.rsplit("/", 2)[0] + "/GET/nowhere"
