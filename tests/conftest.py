@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests import file_order
+
 # Set before boto3, moto or the CDK load: tests must never find real credentials or a real region.
 os.environ.update(
     {
@@ -143,11 +145,11 @@ def pytest_configure(config: pytest.Config) -> None:
     gc.set_threshold(100_000, 20, 20)
     if getattr(config.option, "dist", "no") == "loadfile":
         config.option.loadscopereorder = False
+    file_order.register(config)
 
 
-#: The test files that take longest (seconds each, from ``--durations=0``), slowest first. A worker
-#: that starts one of them last runs on alone while the other idles, so they are handed out first;
-#: put a new file here when ``--durations`` shows it among these.
+#: The test files that take longest (seconds each, from ``--durations=0``), slowest first: the order
+#: before the last run's own measures are in pytest's cache (a fresh checkout), see tests/file_order.py.
 SLOWEST_FILES = (
     "tests/infra/test_overrides.py",
     "tests/infra/test_gates.py",
@@ -165,7 +167,6 @@ SLOWEST_FILES = (
 )
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The slowest files first, every other file after them in its usual order."""
-    rank = {path: position for position, path in enumerate(SLOWEST_FILES)}
-    items.sort(key=lambda item: rank.get(item.nodeid.partition("::")[0], len(rank)))
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The slowest files first (:mod:`tests.file_order`)."""
+    file_order.sort_items(config, items, SLOWEST_FILES)
