@@ -148,22 +148,25 @@ def pytest_configure(config: pytest.Config) -> None:
     file_order.register(config)
 
 
-#: The test files that take longest (seconds each, from ``--durations=0``), slowest first: the order
-#: before the last run's own measures are in pytest's cache (a fresh checkout), see tests/file_order.py.
+#: The test files that take longest (from ``--durations=0``), slowest first: the order of files no run
+#: has measured yet in this checkout (tests/file_order.py), so a fresh checkout still starts with them.
 SLOWEST_FILES = (
-    "tests/infra/test_overrides.py",
-    "tests/infra/test_gates.py",
-    "tests/e2e/test_sfn_crud.py",
-    "tests/localcloud/test_streams.py",
     "tests/localcloud/test_core.py",
-    "tests/e2e/test_strangler.py",
+    "tests/infra/test_overrides.py",
     "tests/e2e/test_serve.py",
-    "tests/localcloud/test_custom_resource_gaps.py",
+    "tests/localcloud/test_rds.py",
+    "tests/e2e/test_serve_cdk_builtins.py",
+    "tests/e2e/test_try_lines.py",
+    "tests/localcloud/test_package.py",
+    "tests/infra/test_gates.py",
+    "tests/localcloud/test_streams.py",
+    "tests/localcloud/test_elasticache.py",
     "tests/localcloud/test_stepfunctions.py",
     "tests/e2e/test_scenarios.py",
-    "tests/localcloud/test_vpc.py",
+    "tests/localcloud/test_apigateway_cognito.py",
+    "tests/e2e/test_sfn_crud.py",
     "tests/localcloud/test_apigateway_integrations.py",
-    "tests/other_apps/test_vpc_endpoint.py",
+    "tests/e2e/test_fuzz_sfn_crud.py",
 )
 
 

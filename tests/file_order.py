@@ -12,6 +12,7 @@ collect the same order, as xdist requires.
 from __future__ import annotations
 
 import json
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,6 +20,8 @@ from pathlib import Path
 import pytest
 
 CACHE_FILE = Path(".pytest_cache") / "file-seconds.json"
+#: Longer than any one test phase takes: a longer duration was measured on a frozen clock.
+PLAUSIBLE_SECONDS = 600
 
 
 def file_of(nodeid: str) -> str:
@@ -40,15 +43,30 @@ def sort_items(config: pytest.Config, items: list[pytest.Item], slowest_files: S
 
 
 class FileSeconds:
-    """Sums each file's setup, call and teardown seconds where reports arrive (xdist's controller,
-    or the one process) and keeps them in the cache at the end of the run."""
+    """Sums each file's seconds where reports arrive (xdist's controller, or the one process) and
+    keeps them in the cache at the end of the run.
+
+    Under xdist a file's share is the wall time between one report of its worker and the next, read
+    on the controller, whose clock no test freezes: a test that freezes time (freezegun) makes its
+    own report's duration meaningless, billions of seconds or negative. Without xdist, and for a
+    worker's first report, the report's duration is taken where it is plausible.
+    """
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.seconds: defaultdict[str, float] = defaultdict(float)
+        self.last_report: dict[str, float] = {}
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        self.seconds[file_of(report.nodeid)] += report.duration
+        now = time.monotonic()
+        worker = getattr(getattr(report, "node", None), "gateway", None)
+        previous = self.last_report.get(worker.id) if worker is not None else None
+        if worker is not None:
+            self.last_report[worker.id] = now
+        if previous is not None:
+            self.seconds[file_of(report.nodeid)] += now - previous
+        elif 0 <= report.duration < PLAUSIBLE_SECONDS:
+            self.seconds[file_of(report.nodeid)] += report.duration
 
     def pytest_sessionfinish(self) -> None:
         if not self.seconds:

@@ -41,3 +41,19 @@ def test_a_run_adds_its_files_seconds_and_drops_files_that_are_gone(tmp_path):
         )
     recorder.pytest_sessionfinish()
     assert file_order.read(tmp_path) == {"kept.py": 2.0, "ran.py": 2.0}
+
+
+def test_a_duration_measured_on_a_frozen_clock_is_left_out_and_xdist_reports_are_timed_on_arrival(
+    tmp_path, monkeypatch
+):
+    (tmp_path / "ran.py").touch()
+    recorder = file_order.FileSeconds(config(tmp_path))
+    recorder.pytest_runtest_logreport(SimpleNamespace(nodeid="ran.py::test_a", duration=1767193458.0))
+    worker = SimpleNamespace(gateway=SimpleNamespace(id="gw0"))
+    for arrival, duration in ((100.0, 0.5), (103.0, -5.0), (103.5, 1e9)):
+        monkeypatch.setattr(file_order.time, "monotonic", lambda arrival=arrival: arrival)
+        recorder.pytest_runtest_logreport(
+            SimpleNamespace(nodeid="ran.py::test_b", duration=duration, node=worker)
+        )
+    recorder.pytest_sessionfinish()
+    assert file_order.read(tmp_path) == {"ran.py": 0.5 + 3.0 + 0.5}
