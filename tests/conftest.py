@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests import file_order
+
 # Set before boto3, moto or the CDK load: tests must never find real credentials or a real region.
 os.environ.update(
     {
@@ -143,29 +145,31 @@ def pytest_configure(config: pytest.Config) -> None:
     gc.set_threshold(100_000, 20, 20)
     if getattr(config.option, "dist", "no") == "loadfile":
         config.option.loadscopereorder = False
+    file_order.register(config)
 
 
-#: The test files that take longest (seconds each, from ``--durations=0``), slowest first. A worker
-#: that starts one of them last runs on alone while the other idles, so they are handed out first;
-#: put a new file here when ``--durations`` shows it among these.
+#: The test files that take longest (from ``--durations=0``), slowest first: the order of files no run
+#: has measured yet in this checkout (tests/file_order.py), so a fresh checkout still starts with them.
 SLOWEST_FILES = (
-    "tests/infra/test_overrides.py",
-    "tests/infra/test_gates.py",
-    "tests/e2e/test_sfn_crud.py",
-    "tests/localcloud/test_streams.py",
     "tests/localcloud/test_core.py",
-    "tests/e2e/test_strangler.py",
+    "tests/infra/test_overrides.py",
     "tests/e2e/test_serve.py",
-    "tests/localcloud/test_custom_resource_gaps.py",
+    "tests/localcloud/test_rds.py",
+    "tests/e2e/test_serve_cdk_builtins.py",
+    "tests/e2e/test_try_lines.py",
+    "tests/localcloud/test_package.py",
+    "tests/infra/test_gates.py",
+    "tests/localcloud/test_streams.py",
+    "tests/localcloud/test_elasticache.py",
     "tests/localcloud/test_stepfunctions.py",
     "tests/e2e/test_scenarios.py",
-    "tests/localcloud/test_vpc.py",
+    "tests/localcloud/test_apigateway_cognito.py",
+    "tests/e2e/test_sfn_crud.py",
     "tests/localcloud/test_apigateway_integrations.py",
-    "tests/other_apps/test_vpc_endpoint.py",
+    "tests/e2e/test_fuzz_sfn_crud.py",
 )
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The slowest files first, every other file after them in its usual order."""
-    rank = {path: position for position, path in enumerate(SLOWEST_FILES)}
-    items.sort(key=lambda item: rank.get(item.nodeid.partition("::")[0], len(rank)))
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The slowest files first (:mod:`tests.file_order`)."""
+    file_order.sort_items(config, items, SLOWEST_FILES)

@@ -102,11 +102,22 @@ class AsRole:
 def check_call(kernel: Kernel, service_model: Any, operation: str, params: dict[str, Any]) -> None:
     """Refuse the call unless the acting principal's policies allow it, as AWS would."""
     principal = PRINCIPAL.get()
-    registry = kernel.registry
-    if principal is None or not kernel.enforce_iam or service_model.service_name in registry.self_authorized:
+    if principal is None:
         return
+    refusal = iam_refusal(kernel, principal.role_arn, service_model, operation, params)
+    if refusal is not None:
+        raise denied(kernel, principal, *refusal)
+
+
+def iam_refusal(
+    kernel: Kernel, role_arn: str, service_model: Any, operation: str, params: dict[str, Any]
+) -> tuple[str, str, str, str | None, str] | None:
+    """Why ``role_arn``'s policies refuse the call (prefix, operation, action, resource, reason), or None."""
+    registry = kernel.registry
+    if not kernel.enforce_iam or service_model.service_name in registry.self_authorized:
+        return None
     if service_model.operation_model(operation).auth_type == "none":
-        return  # an unauthenticated call (Cognito's SignUp, InitiateAuth...): IAM does not apply
+        return None  # an unauthenticated call (Cognito's SignUp, InitiateAuth...): IAM does not apply
     prefix, action = iam_action(service_model, operation)
     where = (kernel.partition, kernel.region, kernel.account)
     needed = call_authorizations(prefix, action, params, where, registry.iam_resources)
@@ -114,9 +125,23 @@ def check_call(kernel: Kernel, service_model: Any, operation: str, params: dict[
         # The resource of this service's calls cannot be named offline: the action alone decides.
         kernel.iam.action_only_services.add(prefix)
     for needed_action, resource in needed or [(action, None)]:
-        decision = kernel.iam.decide(principal.role_arn, needed_action, resource)
+        decision = kernel.iam.decide(role_arn, needed_action, resource)
         if not decision.allowed:
-            raise denied(kernel, principal, prefix, operation, needed_action, resource, decision.reason)
+            return prefix, operation, needed_action, resource, decision.reason
+    return None
+
+
+def would_pass_checks(
+    kernel: Kernel, role_arn: str, session: str, service_model: Any, operation: str, params: dict[str, Any]
+) -> bool:
+    """Whether a call as ``role_arn`` would get past the network, IAM and the service's own checks,
+    decided without making it or tracing anything: for a caller that skips a call whose answer it
+    already knows, so that a refusal still comes from the call itself."""
+    return (
+        kernel.network.placement_of(session, role_arn) is None
+        and not kernel.registry.checks.get(service_model.service_name)
+        and iam_refusal(kernel, role_arn, service_model, operation, params) is None
+    )
 
 
 def denied(

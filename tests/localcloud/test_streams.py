@@ -497,6 +497,20 @@ def test_the_mapping_reads_with_the_functions_role(cloud):
     assert denied.source == f"esm:{consumer.name}"
 
 
+@pytest.mark.parametrize(
+    ("function", "action"), [("Bisector", "kinesis:GetRecords"), ("ItemConsumer", "dynamodb:GetRecords")]
+)
+def test_an_empty_shard_is_still_read_with_the_functions_role(cloud, function, action):
+    """Polls skip GetRecords on a shard with nothing new, but never one the role may not make."""
+    consumer = cloud.function(function)
+    deny = {"Statement": [{"Effect": "Deny", "Action": action, "Resource": "*"}]}
+    cloud.iam.add_identity_policy(consumer.role_arn, deny, "test")
+    with pytest.raises(ClientError, match=f"not authorized to perform: {action}"):
+        cloud.drain()
+    [denied] = cloud.trace.find("denied")
+    assert denied.source == f"esm:{consumer.name}"
+
+
 def test_tumbling_window_passes_state_and_closes_with_a_final_invoke(cloud):
     for value in (1, 2, 3):
         put(cloud, "Windows", f"v{value}", value=value)

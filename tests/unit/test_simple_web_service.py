@@ -214,10 +214,9 @@ def test_a_description_is_optional(items, lambda_context):
 
 @pytest.mark.parametrize(("limit", "expected"), [(None, 20), ("1", 1), ("100", 100)])
 def test_a_page_holds_20_items_unless_asked_for_1_to_100(items, lambda_context, limit, expected):
+    dynamodb = boto3.client("dynamodb")  # one client: each new one costs tens of milliseconds
     for number in range(101):
-        boto3.client("dynamodb").put_item(
-            TableName="items", Item={"id": {"S": f"i-{number:03}"}, "name": {"S": "n"}}
-        )
+        dynamodb.put_item(TableName="items", Item={"id": {"S": f"i-{number:03}"}, "name": {"S": "n"}})
     query = {} if limit is None else {"limit": limit}
     status, page = call(items, lambda_context, "GET", "/items", query=query)
     assert (status, len(page["items"])) == (200, expected) and "next_token" in page

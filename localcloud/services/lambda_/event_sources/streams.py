@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from localcloud.core import hooks
 from localcloud.errors import InvalidRequest
 from localcloud.lib.event_patterns import matches
 from localcloud.services.lambda_ import metrics as lambda_metrics
@@ -195,9 +196,22 @@ class _StreamEventSource(ABC):
     @abstractmethod
     def _shard_iterator(self, shard_id: str, position: str, timestamp: float | None) -> str: ...
 
-    @abstractmethod
     def _get_records(self, shard: _Shard) -> list[_Record]:
         """The next page of the shard's records; moves the shard's iterator past them."""
+        page = self.client.get_records(**self._get_records_params(shard))
+        shard.iterator = page["NextShardIterator"]
+        return [self._record(shard.id, r) for r in page["Records"]]
+
+    @abstractmethod
+    def _get_records_params(self, shard: _Shard) -> dict[str, Any]: ...
+
+    @abstractmethod
+    def _nothing_after(self, shard: _Shard) -> bool:
+        """Whether moto holds no record after the shard's iterator, so GetRecords would answer an empty
+        page and the same position; False where that cannot be told (moto then answers the call)."""
+
+    @abstractmethod
+    def _record(self, shard_id: str, raw: dict[str, Any]) -> _Record: ...
 
     @abstractmethod
     def _filter_view(self, record: _Record) -> dict[str, Any]:
@@ -244,6 +258,8 @@ class _StreamEventSource(ABC):
         return True
 
     def _read(self, shard: _Shard) -> bool:
+        if self._caught_up(shard):
+            return False
         records = self._get_records(shard)
         kept = [
             r
@@ -261,6 +277,22 @@ class _StreamEventSource(ABC):
             )
         shard.pending.extend(kept)
         return bool(records)
+
+    def _caught_up(self, shard: _Shard) -> bool:
+        """Whether this poll's GetRecords can be skipped: it would find nothing new and be allowed.
+
+        Most polls find a shard empty, and each SDK call costs milliseconds while every mapping's
+        every shard is polled on every pump. A call the role, the network or the service would
+        refuse is still made, so the refusal is raised and traced as before.
+        """
+        return self._nothing_after(shard) and hooks.would_pass_checks(
+            self.cloud,
+            self.function.role_arn,
+            self.session,
+            self.client.meta.service_model,
+            "GetRecords",
+            self._get_records_params(shard),
+        )
 
     def _next_batch(self, shard: _Shard, now: datetime) -> _Batch | None:
         if shard.inflight:
@@ -568,12 +600,30 @@ class KinesisEventSource(_StreamEventSource):
             StreamARN=self.stream_arn, ShardId=shard_id, ShardIteratorType=position, **extra
         )["ShardIterator"]
 
-    def _get_records(self, shard: _Shard) -> list[_Record]:
-        page = self.client.get_records(
-            StreamARN=self.stream_arn, ShardIterator=shard.iterator, Limit=self.page_limit
-        )
-        shard.iterator = page["NextShardIterator"]
-        return [self._record(shard.id, r) for r in page["Records"]]
+    def _get_records_params(self, shard: _Shard) -> dict[str, Any]:
+        return {"StreamARN": self.stream_arn, "ShardIterator": shard.iterator, "Limit": self.page_limit}
+
+    def _nothing_after(self, shard: _Shard) -> bool:
+        from moto.kinesis.exceptions import StreamNotFoundError
+        from moto.kinesis.models import kinesis_backends
+        from moto.kinesis.utils import decompose_shard_iterator
+
+        try:
+            stream_name, shard_id, last_sequence = decompose_shard_iterator(shard.iterator)
+            last = int(last_sequence)
+        except ValueError:
+            return False
+        backend = kinesis_backends[self.cloud.account][self.cloud.region]
+        try:
+            # As moto's GetRecords finds it: by the iterator's stream name, else the call's ARN.
+            stream = backend.describe_stream(stream_arn=self.stream_arn, stream_name=stream_name)
+        except StreamNotFoundError:
+            return False
+        moto_shard = stream.shards.get(shard_id)
+        if moto_shard is None:
+            return False
+        # Sequence numbers grow with each put, so the newest record is the last one.
+        return not moto_shard.records or next(reversed(moto_shard.records)) <= last
 
     def _record(self, shard_id: str, raw: dict[str, Any]) -> _Record:
         arrived = raw["ApproximateArrivalTimestamp"]
@@ -637,12 +687,22 @@ class DynamoDBEventSource(_StreamEventSource):
             StreamArn=self.stream_arn, ShardId=shard_id, ShardIteratorType=position
         )["ShardIterator"]
 
-    def _get_records(self, shard: _Shard) -> list[_Record]:
-        page = self.client.get_records(ShardIterator=shard.iterator, Limit=self.page_limit)
-        shard.iterator = page["NextShardIterator"]
-        return [self._record(r) for r in page["Records"]]
+    def _get_records_params(self, shard: _Shard) -> dict[str, Any]:
+        return {"ShardIterator": shard.iterator, "Limit": self.page_limit}
 
-    def _record(self, raw: dict[str, Any]) -> _Record:
+    def _nothing_after(self, shard: _Shard) -> bool:
+        from moto.dynamodbstreams.models import dynamodbstreams_backends
+
+        iterator = dynamodbstreams_backends[self.cloud.account][self.cloud.region].shard_iterators.get(
+            shard.iterator
+        )
+        if iterator is None or iterator.sequence_number is None:
+            return False
+        # moto answers the records from the iterator's sequence number on, by position in the shard.
+        position = int(iterator.sequence_number) - iterator.stream_shard.starting_sequence_number
+        return position >= len(iterator.stream_shard.items)
+
+    def _record(self, shard_id: str, raw: dict[str, Any]) -> _Record:
         change = raw["dynamodb"]
         arrived = change["ApproximateCreationDateTime"]
         dynamodb = {"ApproximateCreationDateTime": int(arrived.timestamp())}
