@@ -95,3 +95,32 @@ def last_value(headers: dict[str, list[str]], name: str) -> str | None:
         if key.lower() == lowered and values:
             return values[-1]
     return None
+
+
+class HttpMethods:
+    """``get``, ``post``... over a test client's ``request(method, path, **kwargs)``: one set for the
+    REST and HTTP API clients, whose ``request`` differ."""
+
+    def request(self, method: str, path: str, **kwargs: Any) -> HttpResponse:
+        raise NotImplementedError
+
+    def get(self, path: str, **kwargs: Any) -> HttpResponse:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> HttpResponse:
+        return self.request("POST", path, **kwargs)
+
+    def put(self, path: str, **kwargs: Any) -> HttpResponse:
+        return self.request("PUT", path, **kwargs)
+
+    def patch(self, path: str, **kwargs: Any) -> HttpResponse:
+        return self.request("PATCH", path, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> HttpResponse:
+        return self.request("DELETE", path, **kwargs)
+
+    def options(self, path: str, **kwargs: Any) -> HttpResponse:
+        return self.request("OPTIONS", path, **kwargs)
+
+    def head(self, path: str, **kwargs: Any) -> HttpResponse:
+        return self.request("HEAD", path, **kwargs)

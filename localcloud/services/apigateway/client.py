@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from localcloud.lib.http import HttpRequest, HttpResponse
+from localcloud.lib.http import HttpMethods, HttpRequest, HttpResponse
 
 if TYPE_CHECKING:
     from localcloud.services.apigateway.gateway import ApiGateway
 
 
-class ApiClient:
+class ApiClient(HttpMethods):
     """A stage's client; with ``domain``, a custom domain's (paths then start with the base path)."""
 
     def __init__(self, gateway: ApiGateway, api_id: str, stage: str, domain: str | None = None) -> None:
@@ -58,24 +58,3 @@ class ApiClient:
         if self.domain is not None:
             return self.gateway.dispatch_domain(self.domain, request)
         return self.gateway.dispatch(self.api_id, request)
-
-    def get(self, path: str, **kwargs: Any) -> HttpResponse:
-        return self.request("GET", path, **kwargs)
-
-    def post(self, path: str, **kwargs: Any) -> HttpResponse:
-        return self.request("POST", path, **kwargs)
-
-    def put(self, path: str, **kwargs: Any) -> HttpResponse:
-        return self.request("PUT", path, **kwargs)
-
-    def patch(self, path: str, **kwargs: Any) -> HttpResponse:
-        return self.request("PATCH", path, **kwargs)
-
-    def delete(self, path: str, **kwargs: Any) -> HttpResponse:
-        return self.request("DELETE", path, **kwargs)
-
-    def options(self, path: str, **kwargs: Any) -> HttpResponse:
-        return self.request("OPTIONS", path, **kwargs)
-
-    def head(self, path: str, **kwargs: Any) -> HttpResponse:
-        return self.request("HEAD", path, **kwargs)

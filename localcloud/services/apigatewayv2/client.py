@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from localcloud.lib.http import HttpRequest, HttpResponse
+from localcloud.lib.http import HttpMethods, HttpRequest, HttpResponse
 
 if TYPE_CHECKING:
     from localcloud.services.apigatewayv2.gateway import ApiGatewayV2
 
 
-class HttpApiClient:
+class HttpApiClient(HttpMethods):
     def __init__(self, gateway: ApiGatewayV2, api_id: str, stage: str, domain: str | None = None) -> None:
         self.gateway = gateway
         self.api_id = api_id
@@ -53,24 +53,3 @@ class HttpApiClient:
         if self.domain is not None:
             return self.gateway.dispatch_domain(self.domain, request)
         return self.gateway.dispatch(self.api_id, request)
-
-    def get(self, path: str, **kwargs: Any) -> HttpResponse:
-        return self.request("GET", path, **kwargs)
-
-    def post(self, path: str, **kwargs: Any) -> HttpResponse:
-        return self.request("POST", path, **kwargs)
-
-    def put(self, path: str, **kwargs: Any) -> HttpResponse:
-        return self.request("PUT", path, **kwargs)
-
-    def patch(self, path: str, **kwargs: Any) -> HttpResponse:
-        return self.request("PATCH", path, **kwargs)
-
-    def delete(self, path: str, **kwargs: Any) -> HttpResponse:
-        return self.request("DELETE", path, **kwargs)
-
-    def options(self, path: str, **kwargs: Any) -> HttpResponse:
-        return self.request("OPTIONS", path, **kwargs)
-
-    def head(self, path: str, **kwargs: Any) -> HttpResponse:
-        return self.request("HEAD", path, **kwargs)
