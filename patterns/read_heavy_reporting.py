@@ -316,16 +316,22 @@ class ReadHeavyReporting(Construct):
             "service": "read_heavy_reporting",
             "vpc": vpc,
             "vpc_subnets": subnets,
-            "environment": {
-                "DB_SECRET_ARN": self.database.secret.secret_arn,
-                "CACHE_HOST": self.cache.attr_primary_end_point_address,
-                "CACHE_PORT": self.cache.attr_primary_end_point_port,
-            },
+        }
+        database = {"DB_SECRET_ARN": self.database.secret.secret_arn}
+        cache = {
+            "CACHE_HOST": self.cache.attr_primary_end_point_address,
+            "CACHE_PORT": self.cache.attr_primary_end_point_port,
         }
 
         def function(name: str, props_name: str, props: Props | None, **own: Any) -> PatternFunction:
+            # Each function's security group is its own: the rules below open exactly what it uses.
             settings = pattern_function_props(
-                self, props_name, {**defaults, **own}, props, functions_props=functions_props
+                self,
+                props_name,
+                {**defaults, **own},
+                props,
+                functions_props=functions_props,
+                fixed=("handler", "security_groups"),
             )
             settings["security_groups"] = [
                 ec2.SecurityGroup(
@@ -356,7 +362,7 @@ class ReadHeavyReporting(Construct):
             reader_props,
             handler="reports.read_report",
             description="Reads a region's sales report: the cache first, PostgreSQL on a miss",
-            environment={**defaults["environment"], "CACHE_TTL_SECONDS": f"{ttl.to_seconds():g}"},
+            environment={**database, **cache, "CACHE_TTL_SECONDS": f"{ttl.to_seconds():g}"},
         )
         self.recorder = function(
             "Recorder",
@@ -364,7 +370,7 @@ class ReadHeavyReporting(Construct):
             recorder_props,
             handler="reports.record_sale",
             description="Records a sale in PostgreSQL and announces it on the sales bus",
-            environment={**defaults["environment"], "EVENT_BUS_NAME": self.event_bus.event_bus_name},
+            environment={**database, "EVENT_BUS_NAME": self.event_bus.event_bus_name},
         )
         self.invalidator = function(
             "Invalidator",
@@ -372,6 +378,7 @@ class ReadHeavyReporting(Construct):
             invalidator_props,
             handler="reports.invalidate",
             description="Deletes a region's cached report when a sale is recorded there",
+            environment=cache,
         )
         for fn in (self.reader, self.recorder):
             fn.add_to_role_policy(

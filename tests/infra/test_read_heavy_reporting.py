@@ -84,6 +84,27 @@ def test_each_function_reaches_only_what_it_uses_through_its_own_security_group(
     assert all(port == {"Fn::GetAtt": [cache_id, "PrimaryEndPoint.Port"]} for port in to_cache.values())
 
 
+def test_each_function_is_told_only_where_what_it_uses_is(templates):
+    raw = templates[STACK]
+    told = {
+        handler: set(function_of(raw, handler)[1]["Environment"]["Variables"]) - {"POWERTOOLS_SERVICE_NAME"}
+        for handler in ("reports.read_report", "reports.record_sale", "reports.invalidate")
+    }
+    assert {"DB_SECRET_ARN", "CACHE_HOST", "CACHE_PORT", "CACHE_TTL_SECONDS"} <= told["reports.read_report"]
+    assert "DB_SECRET_ARN" in told["reports.record_sale"] and "EVENT_BUS_NAME" in told["reports.record_sale"]
+    assert not {"CACHE_HOST", "CACHE_PORT"} & told["reports.record_sale"]
+    assert {"CACHE_HOST", "CACHE_PORT"} <= told["reports.invalidate"]
+    assert not {"DB_SECRET_ARN", "EVENT_BUS_NAME"} & told["reports.invalidate"]
+
+
+def test_a_security_group_given_for_a_function_is_refused_not_replaced():
+    """Each function's group is the construct's own, with rules for exactly what it uses: one passed
+    in props would be dropped silently, so the contract refuses it, naming the prop."""
+    stack = Stack(App(), "Groups")
+    with pytest.raises(ValueError, match="security_groups"):
+        ReadHeavyReporting(stack, "Reports", reader_props={"security_groups": []})
+
+
 def test_the_reader_caches_for_the_ttl_and_every_function_has_the_dependencies_layer(templates):
     raw = templates[STACK]
     _, reader = function_of(raw, "reports.read_report")
