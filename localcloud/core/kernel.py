@@ -31,6 +31,7 @@ from localcloud.core.servers import Servers
 from localcloud.core.service import Provisioned, Service, Target
 from localcloud.core.trace import Span, Trace
 from localcloud.errors import DrainLimitExceeded, LocalCloudError
+from localcloud.lib.token_bucket import TokenBuckets
 
 
 class Pollable(Protocol):
@@ -78,6 +79,8 @@ class Kernel:
         """Who sits where in a VPC, and which connections get through (beside IAM's check)."""
         self.servers = Servers(self)
         """The real server processes behind services (databases, caches), gone when the cloud stops."""
+        self.account_limits = TokenBuckets()
+        """Limits AWS counts for the whole account and region, across services (API Gateway's)."""
         self.resources: dict[str, Provisioned] = {}
         self.outputs: dict[str, Any] = {}
         self.pollables: list[Pollable] = []

@@ -44,3 +44,8 @@ class TokenBuckets:
         if bucket is None or (bucket.rate, bucket.burst) != (rate, burst):
             bucket = self._buckets[key] = TokenBucket(rate, burst, float(burst), now)
         return bucket.take(now)
+
+    def take_api_gateway_account(self, now: float) -> bool:
+        """One request against the account's API Gateway limit, which REST, HTTP and WebSocket APIs
+        share (AWS counts it per account and region): use the kernel's ``account_limits``."""
+        return self.take(("apigateway", "account"), ACCOUNT_RATE_LIMIT, ACCOUNT_BURST_LIMIT, now)

@@ -528,6 +528,17 @@ def test_a_method_throttle_answers_429_until_time_refills_its_bucket(cloud):
     assert [shop.get("/limited").status_code for _ in range(3)] == [200, 200, 429], "refilled up to the burst"
 
 
+def test_the_account_limit_is_the_one_http_and_websocket_apis_use_too(cloud):
+    """One bucket per account and region for every kind of API, as AWS counts it."""
+    shared = cloud.kernel.account_limits
+    now = cloud.kernel.clock.elapsed()
+    while shared.take_api_gateway_account(now):
+        pass
+    assert cloud.api("Shop").get("/items").status_code == 429
+    cloud.advance(1)
+    assert cloud.api("Shop").get("/items").status_code == 200
+
+
 def test_the_stage_default_throttle_covers_every_method(cloud):
     shop = cloud.api("Shop")
     statuses = [shop.get("/items").status_code for _ in range(51)]

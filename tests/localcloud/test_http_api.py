@@ -380,6 +380,19 @@ def test_a_stage_throttles_its_routes_on_the_virtual_clock_and_a_route_setting_o
     assert {client.get("/items").status_code for _ in range(5)} == {200}
 
 
+def test_the_account_limit_is_the_one_rest_and_websocket_apis_use_too(cloud):
+    """AWS counts 10,000 requests a second (burst 5,000) per account and region across REST, HTTP and
+    WebSocket APIs: a burst the account's REST APIs took leaves an HTTP API nothing."""
+    shared = cloud.kernel.account_limits
+    now = cloud.kernel.clock.elapsed()
+    while shared.take_api_gateway_account(now):
+        pass
+    client = cloud.http_api("shop", stage="$default")
+    assert client.get("/items").status_code == 429
+    cloud.advance(1)
+    assert client.get("/items").status_code == 200
+
+
 # ---------------------------------------------------------------------------------------- access log
 
 

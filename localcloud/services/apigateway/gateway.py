@@ -314,7 +314,7 @@ class ApiGateway:
     def _throttle(self, call: Call) -> None:
         now = self.cloud.clock.elapsed()
         assert call.method is not None
-        if not self.limits.take_account(now):
+        if not self.cloud.account_limits.take_api_gateway_account(now):
             raise GatewayError("THROTTLED", "the account's limit of requests per second is used up")
         throttle = call.stage.throttle_for(call.method.resource.path, call.method.http_method)
         if throttle is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from localcloud.lib.token_bucket import ACCOUNT_BURST_LIMIT, ACCOUNT_RATE_LIMIT, TokenBuckets
+from localcloud.lib.token_bucket import TokenBuckets
 from localcloud.services.apigateway.model import Quota, Throttle
 
 
@@ -24,9 +24,6 @@ class Limits:
 
     def take(self, key: tuple[str, ...], throttle: Throttle, now: float) -> bool:
         return self._buckets.take(key, throttle.rate, throttle.burst, now)
-
-    def take_account(self, now: float) -> bool:
-        return self.take(("account",), Throttle(ACCOUNT_RATE_LIMIT, ACCOUNT_BURST_LIMIT), now)
 
     def use_quota(self, plan_id: str, key_id: str, quota: Quota, moment: datetime) -> bool:
         """Count one request against the key's quota in the current period; False when it is used up."""

@@ -224,7 +224,7 @@ class ApiGatewayV2:
 
     def _throttle(self, call: HttpCall) -> None:
         now = self.cloud.clock.elapsed()
-        if not self.buckets.take(("account",), ACCOUNT_RATE_LIMIT, ACCOUNT_BURST_LIMIT, now):
+        if not self.cloud.account_limits.take_api_gateway_account(now):
             raise Refusal(TOO_MANY_REQUESTS, "the account's limit of requests per second is used up")
         assert call.route is not None
         settings = call.stage.settings_for(call.route.key)
