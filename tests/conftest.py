@@ -42,13 +42,12 @@ def cloud_assembly(tmp_path_factory: pytest.TempPathFactory):
     """
     from aws_cdk import cx_api
 
-    from patterns.stack import build_app
+    from patterns.stack import UNSTAGED, build_app
 
     def synthesize(outdir: Path) -> None:
         # Unstaged assets (`cdk synth --no-staging`): handlers run from functions/<id>/ itself, so a
         # debugger's breakpoints there stop (docs/localcloud.md, "Debugging a handler").
-        unstaged = {"aws:cdk:disable-asset-staging": True}
-        build_app(builtin_validation=False, outdir=str(outdir), context=unstaged).synth()
+        build_app(builtin_validation=False, outdir=str(outdir), context=UNSTAGED).synth()
 
     assembly = cx_api.CloudAssembly(str(shared_synth(tmp_path_factory, "cdk.out", synthesize)))
     # What the synth left on the heap lives as long as the session: keep the collector off it, or

@@ -21,7 +21,7 @@ from aws_cdk import aws_lambda as lambda_
 
 from localcloud import LocalCloud
 from patterns.defaults import FUNCTIONS_DIR
-from patterns.stack import SYNTH_METADATA
+from patterns.stack import SYNTH_METADATA, UNSTAGED
 
 pytestmark = pytest.mark.e2e
 
@@ -103,7 +103,7 @@ def debug_stack(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
     app = App(
         outdir=str(root / "cdk.out"),
         builtin_cloud_formation_validation=False,
-        context={**SYNTH_METADATA, "aws:cdk:disable-asset-staging": True},
+        context={**SYNTH_METADATA, **UNSTAGED},
     )
     stack = Stack(app, "DebugStack")
     function = lambda_.Function(
