@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from localcloud.core.clock import VirtualClock
+    from localcloud.core.kernel import Kernel
+    from localcloud.core.trace import Span
 
 MetricKey = tuple[str, str, frozenset[tuple[str, str]]]
 """A metric's identity, as CloudWatch's: namespace, name and the exact set of its dimensions."""
@@ -112,3 +114,30 @@ class Metrics:
 
 def metric_key(namespace: str, name: str, dimensions: Mapping[str, str] | None) -> MetricKey:
     return namespace, name, frozenset((dimensions or {}).items())
+
+
+def api_request_served(
+    kernel: Kernel,
+    dimension_sets: Iterable[Mapping[str, str]],
+    status: int,
+    request: Span,
+    errors: tuple[str, str] = ("4XXError", "5XXError"),
+) -> None:
+    """API Gateway's metrics of one answered request (namespace ``AWS/ApiGateway``), under each of
+    ``dimension_sets``: ``Count`` 1, the client and server error counts (``errors``: REST names them
+    ``4XXError``/``5XXError``, HTTP APIs ``4xx``/``5xx``) 1 or 0, and ``Latency`` in milliseconds of
+    virtual time, until the last call the request made returned (a function's ``duration`` shows)."""
+    ended = request.at
+    for span in reversed(kernel.trace.spans):
+        if span.id <= request.id:
+            break
+        if span.parent == request.id and span.ended is not None:
+            ended = max(ended, span.ended)
+    moment = kernel.clock.now() - timedelta(seconds=kernel.clock.elapsed() - request.at)
+    client, server = errors
+    for dimensions in dimension_sets:
+        put = kernel.metrics.put
+        put("AWS/ApiGateway", "Count", dimensions, 1, "Count", moment)
+        put("AWS/ApiGateway", client, dimensions, 1 if 400 <= status < 500 else 0, "Count", moment)
+        put("AWS/ApiGateway", server, dimensions, 1 if status >= 500 else 0, "Count", moment)
+        put("AWS/ApiGateway", "Latency", dimensions, (ended - request.at) * 1000, "Milliseconds", moment)

@@ -393,6 +393,31 @@ def test_the_account_limit_is_the_one_rest_and_websocket_apis_use_too(cloud):
     assert client.get("/items").status_code == 200
 
 
+def test_each_answer_counts_in_the_apis_metrics_by_api_and_by_stage(cloud):
+    """HTTP APIs report Count, 4xx, 5xx and Latency under ApiId, and ApiId with Stage."""
+
+    def counts(client) -> dict[str, float]:
+        by_stage = {"ApiId": client.api_id, "Stage": client.stage}
+        return {
+            name: sum(point.sum for point in cloud.metrics("AWS/ApiGateway", name, by_stage))
+            for name in ("Count", "4xx", "5xx")
+        }
+
+    shop, hidden = cloud.http_api("shop", stage="$default"), cloud.http_api("Hidden")
+    before = counts(shop), counts(hidden)
+    assert shop.get("/items").status_code == 200
+    assert hidden.get("/ping").status_code == 403
+    after = counts(shop), counts(hidden)
+    assert [{name: a[name] - b[name] for name in a} for a, b in zip(after, before, strict=True)] == [
+        {"Count": 1, "4xx": 0, "5xx": 0},
+        {"Count": 1, "4xx": 1, "5xx": 0},
+    ]
+    by_stage = {"ApiId": shop.api_id, "Stage": "$default"}
+    assert sum(p.sum for p in cloud.metrics("AWS/ApiGateway", "Count", {"ApiId": shop.api_id})) >= 1
+    assert cloud.metrics("AWS/ApiGateway", "Latency", by_stage)
+    assert cloud.metrics("AWS/ApiGateway", "4XXError", by_stage) == [], "REST's names are not HTTP APIs'"
+
+
 # ---------------------------------------------------------------------------------------- access log
 
 

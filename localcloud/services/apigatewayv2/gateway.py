@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from localcloud.core.metrics import api_request_served
 from localcloud.errors import ApiGatewayError
 from localcloud.lib.http import HttpRequest, HttpResponse
 from localcloud.lib.token_bucket import ACCOUNT_BURST_LIMIT, ACCOUNT_RATE_LIMIT, TokenBuckets
@@ -217,6 +218,9 @@ class ApiGatewayV2:
             response = decorate(api.cors, request, response)
         if stage is not None:
             access_log.write(cloud, api, stage, request, response, call, request_id, error)
+            # An HTTP API's metrics: ApiId, and ApiId with Stage; its error counts are 4xx and 5xx.
+            dimensions = [{"ApiId": api.id}, {"ApiId": api.id, "Stage": stage.name}]
+            api_request_served(cloud, dimensions, response.status, span, errors=("4xx", "5xx"))
         span.outcome = str(response.status)
         span.data["status"] = response.status
         span.data["request_id"] = request_id
