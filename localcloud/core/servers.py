@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import atexit
 import hashlib
+import os
 import socket
 import threading
 from collections.abc import Callable
@@ -90,7 +91,7 @@ class Servers:
         if name in self.servers:
             raise LocalCloudError(f"a server named {name!r} is already declared")
         seed = f"{self.kernel.stack_name}/{name}" if self.kernel is not None else name
-        reservation = reserve_port(seed)
+        reservation = reserve_port(f"{os.getpid()}/{seed}")
         server = RealServer(name, reservation.getsockname()[1], launch, reservation)
         if not self.servers:
             atexit.register(self.stop)  # a process that ends without stopping its cloud leaves none
@@ -136,9 +137,13 @@ class Servers:
 
 
 def reserve_port(seed: str) -> socket.socket:
-    """A socket bound to a loopback port for the server named ``seed``: the same port every run
-    where it is free (so a redeployed stack's server comes back where its secret says it is), else
-    any free one."""
+    """A socket bound to a loopback port for the server named ``seed``: the same port each time in
+    this process where it is free (so a redeployed stack's server comes back where its secret says
+    it is), else any free one. ``seed`` holds the process id: two processes running the same stack
+    at once (pytest's workers, the grant check's) prefer different ports. With one preferred port,
+    a worker could take it in the moment between the other releasing its reservation and its
+    server binding, so that server failed to start and a cache-aside handler fell back to the
+    database without a word."""
     preferred = PORTS.start + int(hashlib.sha256(seed.encode()).hexdigest(), 16) % len(PORTS)
     for port in (preferred, 0):
         reservation = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
