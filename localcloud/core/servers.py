@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import atexit
 import hashlib
+import logging
 import os
 import socket
 import threading
@@ -37,6 +38,8 @@ PORTS = range(20000, 30000)
 #: How long a client waits for a connection the network drops, in virtual seconds: Linux's default
 #: TCP connect timeout (6 SYN retries), which psycopg and redis-py wait without a timeout of their own.
 CONNECT_TIMEOUT = 127.0
+
+log = logging.getLogger("localcloud.servers")
 
 Launch = Callable[[int], Callable[[], None]]
 """``launch(port)`` starts the process listening on the loopback ``port``; it returns the stop."""
@@ -58,7 +61,13 @@ class RealServer:
     def ensure_started(self) -> None:
         if self._stop is None:
             self._release()
-            self._stop = self.launch(self.port)
+            try:
+                self._stop = self.launch(self.port)
+            except Exception as error:
+                # Raised inside a client's host lookup, it reaches the handler as that client's
+                # connection error, which a tolerant handler (cache-aside) hides: say it here too.
+                log.error("the %s server did not start on port %s: %s", self.name, self.port, error)
+                raise
 
     def stop(self) -> None:
         self._release()
