@@ -400,11 +400,20 @@ def cold_init_table(functions: Sequence[Function], medians: Sequence[float], ski
     )
 
 
+def _layer_name(function: Function, layer: Path) -> str:
+    """The shared runtime layer, or a function's own layer (read heavy reporting's drivers)."""
+    if (layer / "shared" / "observability.py").is_file():
+        return "shared layer (shared/)"
+    return f"{function.source} layer"
+
+
 def asset_table(functions: Sequence[Function]) -> Table:
     """One row per distinct function asset, then the shared layer for reference (no target)."""
     code = {function.code: (function.source, True) for function in functions}
     layers = {
-        layer.parent: ("shared layer (shared/)", False) for function in functions for layer in function.layers
+        layer.parent: (_layer_name(function, layer), False)
+        for function in functions
+        for layer in function.layers
     }
     rows = []
     for directory, (name, has_target) in {**code, **layers}.items():
