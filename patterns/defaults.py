@@ -513,6 +513,45 @@ def _queue_props(props: Mapping[str, Any]) -> dict[str, Any]:
     return props
 
 
+#: AWS's guidance for an SQS event source: a visibility timeout at least six times the function's
+#: timeout, so a throttled batch is not received again while it is still being worked on.
+VISIBILITY_TIMEOUT_FACTOR = 6
+
+
+def event_source_queue_props(
+    owner: IConstruct,
+    consumer: str,
+    timeout: Duration,
+    defaults: Props,
+    queue_props: Props | None,
+    *,
+    max_receive_count: int | None,
+    fixed: Collection[str] = (),
+) -> dict[str, Any]:
+    """:class:`SecureQueue` keywords for a queue that the ``consumer`` function (of ``timeout``)
+    reads through an event source: ``queue_props`` merged over ``defaults`` and a visibility timeout
+    of :data:`VISIBILITY_TIMEOUT_FACTOR` times ``timeout``; a visibility timeout shorter than the
+    function's is refused, as SQS event sources refuse it."""
+    props = merge_props(
+        owner,
+        "queue_props",
+        {
+            "visibility_timeout": Duration.seconds(timeout.to_seconds() * VISIBILITY_TIMEOUT_FACTOR),
+            **defaults,
+        },
+        queue_props,
+        keywords={"max_receive_count": ("max_receive_count", max_receive_count)},
+        fixed=fixed,
+    )
+    if props["visibility_timeout"].to_seconds() < timeout.to_seconds():
+        raise ValueError(
+            f"{owner.node.path}: queue_props['visibility_timeout'] is shorter than the {consumer}'s timeout "
+            f"({timeout.to_seconds()} s), which SQS event sources refuse; lengthen it or give "
+            f"the {consumer} a shorter timeout"
+        )
+    return props
+
+
 class SecureQueue(Construct):
     """An encrypted, TLS-only SQS queue with its dead-letter queue.
 

@@ -36,8 +36,8 @@ from .defaults import (
     SecureQueue,
     acknowledge,
     add_sqs_event_source,
+    event_source_queue_props,
     grant_table,
-    merge_props,
     pattern_function_props,
     table_or_new,
 )
@@ -118,24 +118,15 @@ class FifoConsumer(Construct):
             keywords={"timeout": ("consumer_timeout", consumer_timeout)},
         )
         timeout = consumer["timeout"]
-        inbox_props = merge_props(
+        inbox_props = event_source_queue_props(
             self,
-            "queue_props",
-            {
-                "max_receive_count": 3,
-                # AWS's guidance: six times the function timeout, so a throttled batch is not
-                # received again while it is still being worked on.
-                "visibility_timeout": Duration.seconds(timeout.to_seconds() * 6),
-            },
+            "consumer",
+            timeout,
+            {"max_receive_count": 3},
             queue_props,
-            keywords={"max_receive_count": ("max_receive_count", max_receive_count)},
+            max_receive_count=max_receive_count,
             fixed=("fifo", "content_based_deduplication"),
         )
-        if inbox_props["visibility_timeout"].to_seconds() < timeout.to_seconds():
-            raise ValueError(
-                f"{self.node.path}: queue_props['visibility_timeout'] is shorter than the consumer's timeout "
-                f"({timeout.to_seconds()} s), which SQS event sources refuse"
-            )
         inbox = SecureQueue(
             self,
             "Inbox",

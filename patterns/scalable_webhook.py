@@ -37,10 +37,10 @@ from .defaults import (
     SecureRestApi,
     acknowledge,
     add_sqs_event_source,
+    event_source_queue_props,
     grant_send,
     grant_table,
     json_model,
-    merge_props,
     pattern_function_props,
     read_contract,
     rest_api_props,
@@ -142,24 +142,14 @@ class ScalableWebhook(Construct):
         )
         worker_timeout = worker["timeout"]
 
-        inbox_props = merge_props(
+        inbox_props = event_source_queue_props(
             self,
-            "queue_props",
-            {
-                "max_receive_count": 3,
-                # AWS's guidance: at least six times the function timeout, so a throttled batch is not
-                # redelivered while it is still being worked on.
-                "visibility_timeout": Duration.seconds(worker_timeout.to_seconds() * 6),
-            },
+            "worker",
+            worker_timeout,
+            {"max_receive_count": 3},
             queue_props,
-            keywords={"max_receive_count": ("max_receive_count", max_receive_count)},
+            max_receive_count=max_receive_count,
         )
-        if inbox_props["visibility_timeout"].to_seconds() < worker_timeout.to_seconds():
-            raise ValueError(
-                f"{self.node.path}: queue_props['visibility_timeout'] is shorter than the worker's timeout "
-                f"({worker_timeout.to_seconds()} s), which SQS event sources refuse; lengthen it or give "
-                "the worker a shorter timeout"
-            )
         inbox = SecureQueue(self, "Inbox", **inbox_props)
         self.queue = inbox.queue
         self.dead_letter_queue = inbox.dead_letter_queue

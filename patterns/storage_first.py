@@ -63,6 +63,7 @@ from .defaults import (
     StreamFailureQueue,
     acknowledge,
     add_sqs_event_source,
+    event_source_queue_props,
     failure_queue,
     grant_send,
     grant_table,
@@ -114,8 +115,6 @@ DEFAULT_MAX_EVENT_AGE = Duration.hours(2)
 DEFAULT_ARCHIVE_RETENTION = Duration.days(7)
 #: Lambda retries a failed asynchronous invocation at most twice.
 MAX_LAMBDA_ASYNC_RETRIES = 2
-#: AWS recommends a visibility timeout of at least six times the function timeout for an SQS source.
-VISIBILITY_TIMEOUT_FACTOR = 6
 
 #: The largest request each storage takes.
 DYNAMODB_MAX_ITEM_BYTES = 400 * 1024
@@ -401,26 +400,20 @@ class StorageFirstQueue(StorageFirstBase):
         return ("Message must be shorter than", f"the queue's {self.max_body_bytes:,}-byte message")
 
     def _failure_queue(self) -> sqs.IQueue:
-        props = merge_props(
+        props = event_source_queue_props(
             self,
-            "queue_props",
+            "processor",
+            self.timeout,
             {
                 "max_receive_count": DEFAULT_MAX_RECEIVE_COUNT,
-                "visibility_timeout": Duration.seconds(self.timeout.to_seconds() * VISIBILITY_TIMEOUT_FACTOR),
                 # SQS takes 1 MiB; this queue takes what the processor can store, so SQS refuses the
                 # rest and the API answers 413 naming this size.
                 "max_message_size_bytes": self.max_body_bytes,
             },
             self._queue_props,
-            keywords={"max_receive_count": ("max_receive_count", self._max_receive_count)},
+            max_receive_count=self._max_receive_count,
             fixed=("max_message_size_bytes", *_STANDARD_QUEUE),
         )
-        if props["visibility_timeout"].to_seconds() < self.timeout.to_seconds():
-            raise ValueError(
-                f"{self.node.path}: queue_props['visibility_timeout'] is shorter than the processor's timeout "
-                f"({self.timeout.to_seconds()} s), which SQS event sources refuse; lengthen it or give "
-                "the processor a shorter timeout"
-            )
         self.inbox = SecureQueue(self, "Requests", **props)
         self.queue: sqs.IQueue = self.inbox.queue
         return self.inbox.dead_letter_queue
