@@ -16,7 +16,6 @@
 
 from __future__ import annotations
 
-import base64
 import http.client
 import json
 import logging
@@ -27,6 +26,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from localcloud.errors import FunctionNotFound, Throttled
 from localcloud.lib.http import HttpResponse
+from localcloud.lib.proxy_response import MalformedProxyResponse, read_proxy_response
 from localcloud.services.apigateway.model import Integration, IntegrationResponse, with_stage_variables
 from localcloud.services.apigateway.responses import GatewayError, request_value
 from localcloud.services.apigateway.services import ServiceRequest, call_service, parse_uri
@@ -183,38 +183,10 @@ def proxy_response(payload: Any, function_name: str, call: Call) -> HttpResponse
             status=502,
         )
 
-    if not isinstance(payload, dict):
-        raise malformed(f"a {type(payload).__name__}, not a JSON object")
-    extra = set(payload) - PROXY_RESPONSE_KEYS
-    if extra:
-        raise malformed(f"unexpected keys {sorted(extra)}")
-    status = payload.get("statusCode")
-    if isinstance(status, str) and status.isdigit():
-        status = int(status)
-    if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
-        raise malformed(f"statusCode {status!r} is not an HTTP status")
-    headers: dict[str, list[str]] = {}
-    multi = payload.get("multiValueHeaders") or {}
-    single = payload.get("headers") or {}
-    if not isinstance(multi, dict) or not isinstance(single, dict):
-        raise malformed("headers and multiValueHeaders must be objects")
-    for name, values in multi.items():
-        if not isinstance(values, list) or not all(isinstance(v, str | int | float) for v in values):
-            raise malformed(f"multiValueHeaders[{name!r}] is not a list of strings")
-        headers[name] = [str(v) for v in values]
-    for name, value in single.items():
-        if not isinstance(value, str | int | float) or isinstance(value, bool):
-            raise malformed(f"headers[{name!r}] is not a string")
-        headers.setdefault(name, [str(value)])
-    body = payload.get("body")
-    if body is not None and not isinstance(body, str):
-        raise malformed(f"body is a {type(body).__name__}, not a string")
-    raw = (body or "").encode()
-    if payload.get("isBase64Encoded") and body:
-        try:
-            raw = base64.b64decode(body, validate=True)
-        except ValueError:
-            raise malformed("isBase64Encoded, but the body is not base64") from None
+    try:
+        status, headers, raw = read_proxy_response(payload, PROXY_RESPONSE_KEYS)
+    except MalformedProxyResponse as why:
+        raise malformed(str(why)) from None
     if not any(name.lower() == "content-type" for name in headers):
         headers["Content-Type"] = [DEFAULT_CONTENT_TYPE]
     headers["x-amzn-RequestId"] = [call.request_id]

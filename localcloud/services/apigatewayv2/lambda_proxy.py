@@ -11,13 +11,13 @@ integration's timeout is a 503 ``Service Unavailable``.
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 from typing import TYPE_CHECKING, Any
 
 from localcloud.errors import FunctionNotFound, Throttled
 from localcloud.lib.http import HttpResponse
+from localcloud.lib.proxy_response import MalformedProxyResponse, read_proxy_response
 from localcloud.services.apigatewayv2.answers import INTERNAL_SERVER_ERROR, TIMEOUT, Refusal
 
 if TYPE_CHECKING:
@@ -108,42 +108,10 @@ def _response(payload: Any, name: str, call: HttpCall, keys: frozenset[str]) -> 
         call.integration_error = f"malformed Lambda proxy response: {why}"
         return Refusal(INTERNAL_SERVER_ERROR, f"Malformed Lambda proxy response from {name}: {why}")
 
-    if not isinstance(payload, dict):
-        raise malformed(f"a {type(payload).__name__}, not a JSON object")
-    extra = set(payload) - keys
-    if extra:
-        raise malformed(f"unexpected keys {sorted(extra)}")
-    status = payload.get("statusCode")
-    if isinstance(status, str) and status.isdigit():
-        status = int(status)
-    if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
-        raise malformed(f"statusCode {status!r} is not an HTTP status")
-    headers: dict[str, list[str]] = {}
-    multi, single = payload.get("multiValueHeaders") or {}, payload.get("headers") or {}
-    if not isinstance(multi, dict) or not isinstance(single, dict):
-        raise malformed("headers and multiValueHeaders must be objects")
-    for key, values in multi.items():
-        if not isinstance(values, list) or not all(isinstance(v, str | int | float) for v in values):
-            raise malformed(f"multiValueHeaders[{key!r}] is not a list of strings")
-        headers[key] = [str(v) for v in values]
-    for key, value in single.items():
-        if not isinstance(value, str | int | float) or isinstance(value, bool):
-            raise malformed(f"headers[{key!r}] is not a string")
-        headers.setdefault(key, [str(value)])
-    cookies = payload.get("cookies") or []
-    if not isinstance(cookies, list) or not all(isinstance(c, str) for c in cookies):
-        raise malformed("cookies must be a list of strings")
-    if cookies:
-        headers["set-cookie"] = list(cookies)
-    body = payload.get("body")
-    if body is not None and not isinstance(body, str):
-        raise malformed(f"body is a {type(body).__name__}, not a string")
-    raw = (body or "").encode()
-    if payload.get("isBase64Encoded") and body:
-        try:
-            raw = base64.b64decode(body, validate=True)
-        except ValueError:
-            raise malformed("isBase64Encoded, but the body is not base64") from None
+    try:
+        status, headers, raw = read_proxy_response(payload, keys)
+    except MalformedProxyResponse as why:
+        raise malformed(str(why)) from None
     if not any(key.lower() == "content-type" for key in headers):
         headers["Content-Type"] = ["text/plain; charset=utf-8" if "cookies" in keys else "application/json"]
     headers["apigw-requestid"] = [call.request_id]
