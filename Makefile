@@ -25,7 +25,7 @@ AWS_PORT ?=
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_VERSION_CHECK := 1
 
-.PHONY: FORCE install demo serve synth test grants mutate lint format bench lock clean
+.PHONY: FORCE install chromium demo serve synth test grants mutate lint format bench lock clean
 
 install: $(VENV)/.installed node_modules/.installed ## Python venv and the pinned CDK CLI
 
@@ -56,7 +56,11 @@ serve: install ## Serve one pattern on localhost: make serve PATTERN=gatekeeper 
 synth: install ## cdk synth (every stack) through the pinned CLI into cdk.out/
 	$(CDK) synth --quiet
 
-test: install ## Lint, then the whole test suite, on every core (a test file stays on one worker)
+# Debian's Chromium for the browser tests: Playwright drives it and downloads no browser of its own.
+chromium:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+test: install chromium ## Lint, then the whole test suite, on every core (a test file stays on one worker)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -n auto --dist loadfile
