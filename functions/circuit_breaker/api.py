@@ -12,6 +12,7 @@ currency malformed               400     checked here, before the breaker or any
 service: no rate for currency    404     an answer, not a failure: not counted
 service failed or unreachable    502     counted against the circuit
 circuit open, or a probe busy    503     ``Retry-After`` in seconds; the service is not called
+circuit item too contended       502     logged and counted (``CircuitContention``)
 ===============================  ======  ==============================================
 
 The SDK client makes one attempt and waits as long as the service may run: the breaker, not the
@@ -30,7 +31,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shared.circuit_breaker import CircuitBreaker, CircuitOpen, Settings
+from shared.circuit_breaker import CircuitBreaker, CircuitContention, CircuitOpen, Settings
 from shared.dynamodb import Table
 from shared.http import BadRequest, HttpError, NotFound, Router, error_answer
 from shared.observability import instrument, logger, metrics
@@ -115,3 +116,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         answer = error_answer(503, f"the rate service is unavailable: {open_}")
         answer["multiValueHeaders"]["Retry-After"] = [str(open_.retry_after)]
         return answer
+    except CircuitContention as contention:
+        # The circuit item is too contended to record this call's outcome: a fault to alarm on.
+        logger.error("circuit not updated", extra={"reason": str(contention)})
+        metrics.add_metric(name="CircuitContention", unit=MetricUnit.Count, value=1)
+        return error_answer(502, "the rate service failed; try again later")

@@ -151,3 +151,17 @@ def test_an_open_circuit_answers_503_with_retry_after_and_calls_nothing(api, lam
         "message": "the rate service is unavailable: circuit rates-service is open; retry after 30 s",
     }
     assert emitted_metrics() == {"CallsRefusedFast": 1}
+
+
+def test_a_circuit_too_contended_to_record_an_outcome_is_a_502_not_a_stack_trace(
+    api, lambda_context, monkeypatch, emitted_metrics
+):
+    from shared.circuit_breaker import CircuitContention
+
+    def contended(decide):
+        raise CircuitContention("circuit rates-service: 100 conditional writes in a row lost the race")
+
+    monkeypatch.setattr(api.breaker, "_change", contended)
+    status, body, _ = get(api, lambda_context)
+    assert (status, body["message"]) == (502, "the rate service failed; try again later")
+    assert emitted_metrics() == {"CircuitContention": 1}
