@@ -138,7 +138,11 @@ def test_each_failure_is_a_502_counted_against_the_circuit(api, lambda_context, 
     assert (circuit(api).state, circuit(api).failures) == ("CLOSED", 1)
 
 
-def test_an_open_circuit_answers_503_with_retry_after_and_calls_nothing(api, lambda_context, emitted_metrics):
+def test_an_open_circuit_answers_503_with_retry_after_and_calls_nothing(
+    api, lambda_context, emitted_metrics, monkeypatch
+):
+    # A frozen clock: the Retry-After must not depend on how fast the machine runs the test.
+    monkeypatch.setattr(api.breaker, "_clock", lambda: 1_767_225_600.0)
     for _ in range(2):
         answers(api, {"errorType": "RatesFeedDown"}, function_error="Unhandled")
         get(api, lambda_context)
