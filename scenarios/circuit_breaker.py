@@ -38,7 +38,7 @@ def run(show: Show) -> None:
     show.equal(
         "an unknown currency is the service's answer, 404, not a failure", api.get("/rates/XYZ").status, 404
     )
-    show.equal("a malformed currency is refused with 400", api.get("/rates/eur").status, 400)
+    show.equal("a malformed currency is refused with 400", api.get("/rates/EUR-USD").status, 400)
 
     ddb.put_item(TableName=rates_table, Item={"currency": {"S": "OUTAGE"}})
     dependency.duration = SICK_SECONDS

@@ -38,7 +38,8 @@ from shared.observability import instrument, logger, metrics
 
 RATES_FUNCTION = os.environ["RATES_FUNCTION_NAME"]
 SERVICE_TIMEOUT = float(os.environ.get("RATES_FUNCTION_TIMEOUT_SECONDS", "3"))
-CURRENCY = re.compile(r"[A-Z]{3}")
+#: An ISO 4217 code (EUR) or another instrument the service may quote (USDC): letters and digits.
+CURRENCY = re.compile(r"[A-Za-z0-9]{1,12}")
 
 lambda_client = boto3.client(
     "lambda",
@@ -96,7 +97,7 @@ def fetch_rate(currency: str) -> dict[str, Any]:
 @app.get("/rates/<currency>")
 def get_rate(currency: str) -> dict[str, Any]:
     if not CURRENCY.fullmatch(currency):
-        raise BadRequest("currency: three capital letters (ISO 4217), such as EUR")
+        raise BadRequest("currency: 1 to 12 letters or digits, such as EUR")
     try:
         answer = breaker.call(lambda: fetch_rate(currency))
     except UnknownCurrency as refusal:

@@ -101,8 +101,8 @@ def test_a_rate_passes_through_the_closed_circuit_one_attempt_no_sdk_retry(api, 
 
 
 def test_a_malformed_currency_is_a_400_before_any_call(api, lambda_context):
-    status, body, _ = get(api, lambda_context, "eur")
-    assert (status, body["message"]) == (400, "currency: three capital letters (ISO 4217), such as EUR")
+    status, body, _ = get(api, lambda_context, "EUR-USD")
+    assert (status, body["message"]) == (400, "currency: 1 to 12 letters or digits, such as EUR")
 
 
 def test_an_unknown_currency_is_the_services_answer_not_a_failure(api, lambda_context):
