@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 from aws_cdk import App, Duration, Stack
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Template
 
 from patterns.circuit_breaker import CircuitBreaker
-from patterns.defaults import PatternFunction
 from tests.infra.conftest import properties_of, resources_of, statements_of
 
 pytestmark = pytest.mark.infra
@@ -100,7 +100,13 @@ def test_the_api_is_throttled_and_routes_get_rates_to_the_caller(templates):
 
 
 def _stack():
-    return Stack(App(), "S")
+    return Stack(App(builtin_cloud_formation_validation=False), "Contract")
+
+
+def _mine(stack) -> lambda_.IFunction:
+    return lambda_.Function.from_function_arn(
+        stack, "Mine", "arn:aws:lambda:us-east-1:123456789012:function:fx"
+    )
 
 
 def test_contradictory_settings_fail_at_synth():
@@ -111,34 +117,27 @@ def test_contradictory_settings_fail_at_synth():
     with pytest.raises(ValueError, match="dependency_timeout must be from 1 to 20 s"):
         CircuitBreaker(_stack(), "C", dependency_timeout=Duration.seconds(25))
     stack = _stack()
-    mine = PatternFunction(stack, "Mine", code_dir="circuit_breaker", handler="rates.handler", service="x")
     with pytest.raises(ValueError, match=r"dependency_props.*dependency"):
-        CircuitBreaker(stack, "C", dependency=mine, dependency_props={"memory_size": 512})
+        CircuitBreaker(stack, "C", dependency=_mine(stack), dependency_props={"memory_size": 512})
 
 
 def test_your_own_dependency_and_another_breaker_share_the_table():
     stack = _stack()
-    mine = PatternFunction(stack, "Mine", code_dir="circuit_breaker", handler="rates.handler", service="x")
-    checkout = PatternFunction(
+    checkout = lambda_.Function(
         stack,
         "Checkout",
-        code_dir="circuit_breaker",
-        handler="api.handler",
-        service="y",
+        runtime=lambda_.Runtime.PYTHON_3_13,
+        handler="index.handler",
+        code=lambda_.Code.from_inline("def handler(event, context): pass"),
         timeout=Duration.seconds(12),
     )
-    breaker = CircuitBreaker(stack, "C", dependency=mine, failure_threshold=2)
+    breaker = CircuitBreaker(stack, "C", dependency=_mine(stack), failure_threshold=2)
     breaker.add_breaker(checkout, "payments")
-    template = Template.from_stack(stack)
-    raw = template.to_json()
+    raw = Template.from_stack(stack).to_json()
     assert breaker.rates_table is None and len(resources_of(raw, "AWS::DynamoDB::Table")) == 1
-    env = properties_of(raw, "AWS::Lambda::Function")
-    [checkout_env] = [
-        v["Environment"]["Variables"]
-        for v in env.values()
-        if v.get("Environment", {}).get("Variables", {}).get("CIRCUIT_NAME") == "payments"
-    ]
-    assert (checkout_env["CIRCUIT_FAILURE_THRESHOLD"], checkout_env["CIRCUIT_PROBE_TIMEOUT_SECONDS"]) == (
-        "2",
-        "12",
-    )
+    env = properties_of(raw, "AWS::Lambda::Function")[stack.get_logical_id(checkout.node.default_child)]
+    variables = env["Environment"]["Variables"]
+    assert (variables["CIRCUIT_NAME"], variables["CIRCUIT_FAILURE_THRESHOLD"]) == ("payments", "2")
+    assert variables["CIRCUIT_PROBE_TIMEOUT_SECONDS"] == "12", "its own timeout is its probe timeout"
+    grants = [s for s in statements_of(raw) if s["Action"] == ["dynamodb:GetItem", "dynamodb:UpdateItem"]]
+    assert len(grants) == 2, "the API's function and the checkout each get the two actions on the table"
