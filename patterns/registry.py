@@ -228,6 +228,15 @@ PATTERNS: tuple[Pattern, ...] = (
         sources=("000", "004"),
         functions=("saga",),
     ),
+    Pattern(
+        id="circuit_breaker",
+        title="Circuit Breaker",
+        construct="patterns.circuit_breaker:CircuitBreaker",
+        summary="API -> Lambda calling a flaky dependency through a breaker whose closed, open and half-open "
+        "state is one DynamoDB item changed only by conditional writes; one probe, backoff doubling",
+        sources=("000", "001", "002", "004"),
+        functions=("circuit_breaker",),
+    ),
 )
 
 

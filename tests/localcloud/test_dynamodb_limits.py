@@ -3,6 +3,8 @@ with AWS's code and wording, whoever makes the call (a handler, a state machine 
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from aws_cdk import Stack
 from botocore.exceptions import ClientError
@@ -217,3 +219,74 @@ def test_a_state_machine_task_is_held_to_the_limits(synth, run):
 
     assert execution.status == "FAILED"
     assert HASH_TOO_LONG in execution.cause
+
+
+# ------------------------------------------------------------------------------------ atomic writes
+# A conditional write is atomic offline, as on DynamoDB: a rival write cannot land between the check
+# of the condition and the write it guards (localcloud/services/dynamodb/atomic.py), so of two writers
+# that read one version exactly one succeeds, what an optimistic lock relies on.
+
+#: How long the first writer, its condition passed, gives the rival to write before it writes itself.
+RIVAL_CHANCE_SECONDS = 0.2
+
+
+def test_of_two_writers_that_read_one_version_exactly_one_wins(synth, run, monkeypatch):
+    import moto.dynamodb.models as moto_models
+
+    cloud = run(synth("DynamoLimits", build_callers))
+    dynamodb, table = cloud.client("dynamodb"), cloud.physical_id("Items")
+    dynamodb.put_item(TableName=table, Item={"pk": {"S": "counter"}, "version": {"N": "0"}})
+    outcomes: dict[str, str] = {}
+
+    def write(writer: str) -> None:
+        try:
+            dynamodb.update_item(
+                TableName=table,
+                Key={"pk": {"S": "counter"}},
+                UpdateExpression="SET version = :next, writer = :writer",
+                ConditionExpression="version = :read",
+                ExpressionAttributeValues={
+                    ":read": {"N": "0"},
+                    ":next": {"N": "1"},
+                    ":writer": {"S": writer},
+                },
+            )
+            outcomes[writer] = "written"
+        except ClientError as error:
+            outcomes[writer] = error.response["Error"]["Code"]
+
+    rival = threading.Thread(target=write, args=("rival",))
+    parser_of = moto_models.create_condition_expression_parser
+
+    def rival_between_check_and_write(*args, **kwargs):
+        parser = parser_of(*args, **kwargs)
+        parse = parser.parse
+
+        def parsed():
+            condition = parse()
+            check = condition.expr
+
+            def checked(item):
+                passed = check(item)
+                if (
+                    not rival.is_alive()
+                    and "rival" not in outcomes
+                    and threading.current_thread() is not rival
+                ):
+                    rival.start()  # the first writer's condition held: now the rival writes
+                    rival.join(RIVAL_CHANCE_SECONDS)
+                return passed
+
+            condition.expr = checked
+            return condition
+
+        parser.parse = parsed
+        return parser
+
+    monkeypatch.setattr(moto_models, "create_condition_expression_parser", rival_between_check_and_write)
+    write("first")
+    rival.join(5)
+
+    assert outcomes == {"first": "written", "rival": "ConditionalCheckFailedException"}
+    item = dynamodb.get_item(TableName=table, Key={"pk": {"S": "counter"}})["Item"]
+    assert item["writer"] == {"S": "first"} and item["version"] == {"N": "1"}

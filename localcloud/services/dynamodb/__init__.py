@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from localcloud.core.iam import arn_or_named
 from localcloud.core.service import Service
-from localcloud.services.dynamodb import provision
+from localcloud.services.dynamodb import atomic, provision
 from localcloud.services.dynamodb.limits import check_dynamodb_request
 
 if TYPE_CHECKING:
@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 
 
 def _check(kernel: Kernel, operation: str, params: dict[str, Any]) -> None:
+    atomic.install()
+
     def key_schema(table: str) -> dict[str, str] | None:
         """``{attribute: HASH | RANGE}`` of a table in this cloud's account and region, by name or ARN."""
         from moto.dynamodb.exceptions import ResourceNotFoundException
