@@ -126,6 +126,15 @@ def build_redrive(stack: Stack) -> None:
     topic.add_subscription(
         subscriptions.SqsSubscription(sqs.Queue(stack, "Encrypted", encryption=sqs.QueueEncryption.KMS))
     )
+    # The dead-letter queue itself refuses SNS (an AWS managed key, which SNS cannot use): lost too.
+    sns.Subscription(
+        stack,
+        "UnreachableDeadLetterSubscription",
+        topic=topic,
+        protocol=sns.SubscriptionProtocol.SQS,
+        endpoint=closed_queue("ClosedToo").queue_arn,
+        dead_letter_queue=sqs.Queue(stack, "ManagedDeadLetters", encryption=sqs.QueueEncryption.KMS_MANAGED),
+    )
     sns.Subscription(
         stack,
         "LostSubscription",
@@ -288,10 +297,18 @@ def test_a_refused_delivery_goes_to_the_subscription_dead_letter_queue(redrive):
     assert "AccessDenied" in refused.pop(queue_label(redrive, "Closed"))
     assert "AWS managed key" in refused.pop(queue_label(redrive, "ManagedKey"))
     assert "lambda:InvokeFunction" in refused.pop(redrive.function("Unpermitted").name)
+    assert "AccessDenied" in refused.pop(queue_label(redrive, "ClosedToo"))
     assert list(refused) == [queue_label(redrive, "AlsoClosed")]
-    assert len(redrive.trace.find("dead-letter")) == 3
-    (lost,) = redrive.trace.find("discard")
-    assert lost.outcome == "lost", "no dead-letter queue: the message is gone"
+    dead_lettered = redrive.trace.find("dead-letter")
+    assert len(dead_lettered) == 4
+    (unreachable,) = [s for s in dead_lettered if s.outcome == "refused"]
+    assert unreachable.target == queue_label(redrive, "ManagedDeadLetters")
+    assert received(redrive, "ManagedDeadLetters") == []
+    lost = {s.parent: s for s in redrive.trace.find("discard")}
+    assert {s.outcome for s in lost.values()} == {"lost"}
+    assert "AWS managed key" in lost.pop(unreachable.id).detail, "the dead-letter queue refused it too"
+    (no_queue,) = lost.values()
+    assert "no dead-letter queue" in no_queue.detail
 
 
 def test_a_fifo_topic_keeps_groups_and_drops_duplicates(synth, run):

@@ -8,7 +8,9 @@ bare message with its attributes; to a function as an asynchronous invocation wi
 
 A delivery the endpoint refuses (its policy, its key's policy, a missing Lambda permission, a deleted
 endpoint) is a client-side error: SNS does not retry it, and moves the message to the subscription's
-dead-letter queue if it has one, as it would have delivered it; without one, the message is lost.
+dead-letter queue if it has one, as it would have delivered it (a raw message keeps its attributes;
+SNS adds none of its own); without one, or when the dead-letter queue refuses SNS too (its policy or
+its key's), the message is lost and the trace says so.
 """
 
 from __future__ import annotations
@@ -227,16 +229,26 @@ def _deliver(
             parent=span.id,
             outcome="lost",
         )
-    else:
-        delivery.deliver(
-            cloud,
-            sender,
-            subscription.dead_letter,
-            body,
-            cause=span.id,
-            detail=detail,
-            kind="dead-letter",
-            **options,
+        return
+    dead = delivery.deliver(
+        cloud,
+        sender,
+        subscription.dead_letter,
+        body,
+        cause=span.id,
+        detail=detail,
+        kind="dead-letter",
+        **options,
+    )
+    if dead.outcome == "refused":
+        cloud.trace.record(
+            "discard",
+            sender.label,
+            "-",
+            f"the dead-letter queue refused it too ({dead.data['reason']})",
+            at=cloud.clock.elapsed(),
+            parent=dead.id,
+            outcome="lost",
         )
 
 
