@@ -68,6 +68,11 @@ def build_fan_out(stack: Stack) -> None:
     )
     publisher = python_function(stack, "Publisher", "publisher", environment={"TOPIC_ARN": topic.topic_arn})
     topic.grant_publish(publisher)
+    # May publish to the topic, but not use its key: SNS refuses it (KMSAccessDenied).
+    keyless = python_function(
+        stack, "KeylessPublisher", "publisher", environment={"TOPIC_ARN": topic.topic_arn}
+    )
+    keyless.add_to_role_policy(iam.PolicyStatement(actions=["sns:Publish"], resources=[topic.topic_arn]))
 
 
 def build_redrive(stack: Stack) -> None:
@@ -261,6 +266,19 @@ def test_deliveries_hang_under_the_publishing_call_in_the_trace(fan_out):
     delivered = {s.target for s in caused_by(fan_out, send) if s.kind == "deliver"}
     assert delivered == {queue_label(fan_out, q) for q in ("Everything", "RedOnly", "BigOnly", "Raw")}
     assert len(bodies(fan_out, "RedOnly")) == 1
+
+
+def test_a_publisher_that_may_not_use_the_topic_key_is_refused_and_nothing_is_delivered(fan_out):
+    answer = fan_out.invoke("KeylessPublisher", {"message": json.dumps({"order": {"size": "big"}})})
+    fan_out.drain()
+
+    assert "KMSAccessDenied" in json.dumps(answer["Payload"])
+    assert "kms:GenerateDataKey" in json.dumps(answer["Payload"])
+    assert bodies(fan_out, "Everything") == []
+    assert fan_out.trace.find("send", target=f"sns:{fan_out.outputs['TopicName']}") == []
+    fan_out.invoke("Publisher", {"message": "with the key"})
+    fan_out.drain()
+    assert [n["Message"] for n in bodies(fan_out, "Everything")] == ["with the key"]
 
 
 def test_each_message_is_delivered_once(fan_out):
