@@ -17,9 +17,12 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from aws_lambda_powertools.utilities.data_classes import SNSEvent
+from botocore.exceptions import ClientError
 
 from localcloud import LocalCloud, LocalCloudError
+from localcloud.core import targets
 from localcloud.core.assembly import StackArtifact
+from localcloud.services.sns import observe
 from tests.localcloud.conftest import python_function
 from tests.localcloud.messaging import bodies, caused_by, forwarded, forwarder, queue_label, received
 
@@ -410,3 +413,66 @@ def test_a_nested_filter_policy_on_the_message_body_is_taken():
     }
     with LocalCloud(StackArtifact("Policies", template, Path("."))) as cloud:
         assert cloud.resources["Sub"].physical_id.startswith("arn:aws:sns:")
+
+
+# ------------------------------------------------------------------------------ server-side errors
+
+
+def test_the_managed_delivery_policy_retries_100015_times_over_about_23_days():
+    delays = list(observe.managed_delays())
+    assert len(delays) == 100_015
+    assert delays[:5] == [0, 0, 0, 1, 1], "3 immediate retries, then 2 one second apart"
+    backoff = delays[5:15]
+    assert backoff[0] == 1 and backoff[-1] == 20 and backoff == sorted(backoff)
+    assert set(delays[15:]) == {20}
+    assert 23 <= sum(delays) / 86_400 < 23.2
+
+
+def failing(monkeypatch, cloud: LocalCloud, queues: dict[str, int]) -> None:
+    """Make SQS answer SNS's sends to each queue with a server-side error, that many times (-1: always)."""
+    left = {
+        cloud.client("sqs").get_queue_attributes(QueueUrl=cloud.physical_id(q), AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]: n
+        for q, n in queues.items()
+    }
+    send = targets.send
+
+    def flaky(cloud_, sender, arn, body, **kwargs):
+        if left.get(arn, 0):
+            left[arn] -= 1
+            raise ClientError({"Error": {"Code": "InternalError", "Message": "try again"}}, "SendMessage")
+        return send(cloud_, sender, arn, body, **kwargs)
+
+    monkeypatch.setattr(targets, "send", flaky)
+
+
+def attempts(cloud: LocalCloud, queue: str) -> list[tuple[float, str]]:
+    return [(s.at, s.outcome) for s in cloud.trace.find("deliver", target=queue_label(cloud, queue))]
+
+
+def test_a_server_side_error_is_retried_on_the_delivery_policy_until_delivered(redrive, monkeypatch):
+    failing(monkeypatch, redrive, {"Encrypted": 4})
+    publish(redrive, "disk full")
+    redrive.drain()
+
+    assert attempts(redrive, "Encrypted") == [(0, "refused")] * 4 + [(1, "ok")]
+    assert [n["Message"] for n in bodies(redrive, "Encrypted")] == ["disk full"], "delivered once"
+
+
+def test_after_the_policy_s_retries_the_message_goes_to_the_dead_letter_queue_or_is_lost(
+    redrive, monkeypatch
+):
+    monkeypatch.setattr(observe, "managed_delays", lambda: iter([0, 1, 2]))
+    failing(monkeypatch, redrive, {"Closed": -1, "Encrypted": -1})
+    message_id = publish(redrive, "disk full", MessageAttributes=RED)
+    redrive.drain()
+
+    assert attempts(redrive, "Closed") == [(0, "refused"), (0, "refused"), (1, "refused"), (3, "refused")]
+    dead = [n for n in bodies(redrive, "DeadLetters") if n["MessageId"] == message_id]
+    assert len(dead) == 3, "Closed after its retries; ManagedKey and Unpermitted at once (client-side)"
+    (late,) = [s for s in redrive.trace.find("dead-letter") if s.at == 3]
+    assert late.outcome == "ok"
+    assert len(attempts(redrive, "Encrypted")) == 4
+    (lost,) = [s for s in redrive.trace.find("discard") if "retries spent" in s.detail]
+    assert lost.outcome == "lost" and lost.at == 3
