@@ -55,7 +55,7 @@ events = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=150, deadline=None, derandomize=True)
+@settings(max_examples=60, deadline=None, derandomize=True)
 @given(events)
 def test_the_validator_agrees_with_the_reference_implementation(event):
     reference = jsonschema.Draft202012Validator(SCHEMA)
