@@ -167,6 +167,15 @@ PATTERNS: tuple[Pattern, ...] = (
         functions=("internal_handoff",),
     ),
     Pattern(
+        id="notifier",
+        title="Notifier",
+        construct="patterns.notifier:Notifier",
+        summary="A standalone KMS-encrypted SNS topic with a published JSON Schema and a validating "
+        "publisher; subscribers own their subscriptions, filtered on attributes or the body, each with a DLQ",
+        sources=("001",),
+        functions=("notifier",),
+    ),
+    Pattern(
         id="router",
         title="Router",
         construct="patterns.router:Router",

@@ -47,7 +47,8 @@ def deliver(
     """Deliver ``body`` to a queue, function, topic or event bus, with the call's other ``options``.
 
     The span's outcome is ``refused`` when the target did not take it, with the reason in its detail
-    and in ``data["reason"]``.
+    and in ``data["reason"]``; ``data["retryable"]`` is true for a server-side error (a throttle, an
+    internal error) that the service would try again.
     """
     span = cloud.trace.record(
         kind, sender.label, targets.label(target_arn), detail, at=cloud.clock.elapsed(), parent=cause
@@ -59,6 +60,7 @@ def deliver(
             targets.call(cloud, sender, target_arn, body, span=span.id, **options)
         except targets.DeliveryError as error:
             reason = str(error)
+            span.data["retryable"] = error.retryable
     if reason:
         span.outcome = "refused"
         span.detail = f"{detail} ({reason})".strip()

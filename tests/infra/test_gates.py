@@ -59,6 +59,20 @@ def policy_statements(node: Any) -> Iterator[dict[str, Any]]:
             yield from policy_statements(value)
 
 
+def grant_statements(resources: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """:func:`policy_statements`, but for the statement of a KMS key's policy that hands the key to the
+    account's IAM policies (AWS's default, ``kms:*`` for the account root on ``*``, the key itself):
+    without it no IAM grant on the key works, and the IAM grants are what these gates check."""
+    for resource in resources.values():
+        if resource.get("Type") != "AWS::KMS::Key":
+            yield from policy_statements(resource)
+            continue
+        for statement in policy_statements(resource):
+            principal = json.dumps(statement.get("Principal", {}))
+            if not (statement.get("Action") == "kms:*" and ":root" in principal):
+                yield statement
+
+
 @pytest.mark.parametrize("stack_name", STACKS)
 def test_stack_synthesizes_with_resources(templates, stack_name):
     assert templates[stack_name]["Resources"], f"{stack_name} synthesized no resources"
@@ -108,7 +122,7 @@ def test_cfn_lint_gate_reports_warnings():
 def test_no_statement_grants_wildcard_actions(templates, stack_name):
     """Deny statements may be broad (the TLS-only policies deny ``sqs:*``); grants may not."""
     broad = []
-    for statement in policy_statements(templates[stack_name]["Resources"]):
+    for statement in grant_statements(templates[stack_name]["Resources"]):
         if statement.get("Effect") != "Allow":
             continue
         actions = statement.get("Action", [])
@@ -147,7 +161,7 @@ UNSCOPABLE_ACTIONS = {
 def test_only_unscopable_actions_are_granted_on_every_resource(templates, stack_name):
     """The reason given for acknowledging AwsSolutions-IAM5 in PatternFunction, held true."""
     on_everything = set()
-    for statement in policy_statements(templates[stack_name]["Resources"]):
+    for statement in grant_statements(templates[stack_name]["Resources"]):
         resources = statement.get("Resource", [])
         if statement.get("Effect") == "Allow" and "*" in (
             [resources] if isinstance(resources, str) else resources

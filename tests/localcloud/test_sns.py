@@ -17,9 +17,12 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from aws_lambda_powertools.utilities.data_classes import SNSEvent
+from botocore.exceptions import ClientError
 
 from localcloud import LocalCloud, LocalCloudError
+from localcloud.core import targets
 from localcloud.core.assembly import StackArtifact
+from localcloud.services.sns import observe
 from tests.localcloud.conftest import python_function
 from tests.localcloud.messaging import bodies, caused_by, forwarded, forwarder, queue_label, received
 
@@ -68,6 +71,11 @@ def build_fan_out(stack: Stack) -> None:
     )
     publisher = python_function(stack, "Publisher", "publisher", environment={"TOPIC_ARN": topic.topic_arn})
     topic.grant_publish(publisher)
+    # May publish to the topic, but not use its key: SNS refuses it (KMSAccessDenied).
+    keyless = python_function(
+        stack, "KeylessPublisher", "publisher", environment={"TOPIC_ARN": topic.topic_arn}
+    )
+    keyless.add_to_role_policy(iam.PolicyStatement(actions=["sns:Publish"], resources=[topic.topic_arn]))
 
 
 def build_redrive(stack: Stack) -> None:
@@ -125,6 +133,15 @@ def build_redrive(stack: Stack) -> None:
     # A customer managed key whose policy lets SNS in (CDK grants it): delivered.
     topic.add_subscription(
         subscriptions.SqsSubscription(sqs.Queue(stack, "Encrypted", encryption=sqs.QueueEncryption.KMS))
+    )
+    # The dead-letter queue itself refuses SNS (an AWS managed key, which SNS cannot use): lost too.
+    sns.Subscription(
+        stack,
+        "UnreachableDeadLetterSubscription",
+        topic=topic,
+        protocol=sns.SubscriptionProtocol.SQS,
+        endpoint=closed_queue("ClosedToo").queue_arn,
+        dead_letter_queue=sqs.Queue(stack, "ManagedDeadLetters", encryption=sqs.QueueEncryption.KMS_MANAGED),
     )
     sns.Subscription(
         stack,
@@ -254,6 +271,19 @@ def test_deliveries_hang_under_the_publishing_call_in_the_trace(fan_out):
     assert len(bodies(fan_out, "RedOnly")) == 1
 
 
+def test_a_publisher_that_may_not_use_the_topic_key_is_refused_and_nothing_is_delivered(fan_out):
+    answer = fan_out.invoke("KeylessPublisher", {"message": json.dumps({"order": {"size": "big"}})})
+    fan_out.drain()
+
+    assert "KMSAccessDenied" in json.dumps(answer["Payload"])
+    assert "kms:GenerateDataKey" in json.dumps(answer["Payload"])
+    assert bodies(fan_out, "Everything") == []
+    assert fan_out.trace.find("send", target=f"sns:{fan_out.outputs['TopicName']}") == []
+    fan_out.invoke("Publisher", {"message": "with the key"})
+    fan_out.drain()
+    assert [n["Message"] for n in bodies(fan_out, "Everything")] == ["with the key"]
+
+
 def test_each_message_is_delivered_once(fan_out):
     publish(fan_out, {"order": {"size": "big"}}, MessageAttributes=RED)
     fan_out.drain()
@@ -288,10 +318,18 @@ def test_a_refused_delivery_goes_to_the_subscription_dead_letter_queue(redrive):
     assert "AccessDenied" in refused.pop(queue_label(redrive, "Closed"))
     assert "AWS managed key" in refused.pop(queue_label(redrive, "ManagedKey"))
     assert "lambda:InvokeFunction" in refused.pop(redrive.function("Unpermitted").name)
+    assert "AccessDenied" in refused.pop(queue_label(redrive, "ClosedToo"))
     assert list(refused) == [queue_label(redrive, "AlsoClosed")]
-    assert len(redrive.trace.find("dead-letter")) == 3
-    (lost,) = redrive.trace.find("discard")
-    assert lost.outcome == "lost", "no dead-letter queue: the message is gone"
+    dead_lettered = redrive.trace.find("dead-letter")
+    assert len(dead_lettered) == 4
+    (unreachable,) = [s for s in dead_lettered if s.outcome == "refused"]
+    assert unreachable.target == queue_label(redrive, "ManagedDeadLetters")
+    assert received(redrive, "ManagedDeadLetters") == []
+    lost = {s.parent: s for s in redrive.trace.find("discard")}
+    assert {s.outcome for s in lost.values()} == {"lost"}
+    assert "AWS managed key" in lost.pop(unreachable.id).detail, "the dead-letter queue refused it too"
+    (no_queue,) = lost.values()
+    assert "no dead-letter queue" in no_queue.detail
 
 
 def test_a_fifo_topic_keeps_groups_and_drops_duplicates(synth, run):
@@ -375,3 +413,66 @@ def test_a_nested_filter_policy_on_the_message_body_is_taken():
     }
     with LocalCloud(StackArtifact("Policies", template, Path("."))) as cloud:
         assert cloud.resources["Sub"].physical_id.startswith("arn:aws:sns:")
+
+
+# ------------------------------------------------------------------------------ server-side errors
+
+
+def test_the_managed_delivery_policy_retries_100015_times_over_about_23_days():
+    delays = list(observe.managed_delays())
+    assert len(delays) == 100_015
+    assert delays[:5] == [0, 0, 0, 1, 1], "3 immediate retries, then 2 one second apart"
+    backoff = delays[5:15]
+    assert backoff[0] == 1 and backoff[-1] == 20 and backoff == sorted(backoff)
+    assert set(delays[15:]) == {20}
+    assert 23 <= sum(delays) / 86_400 < 23.2
+
+
+def failing(monkeypatch, cloud: LocalCloud, queues: dict[str, int]) -> None:
+    """Make SQS answer SNS's sends to each queue with a server-side error, that many times (-1: always)."""
+    left = {
+        cloud.client("sqs").get_queue_attributes(QueueUrl=cloud.physical_id(q), AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]: n
+        for q, n in queues.items()
+    }
+    send = targets.send
+
+    def flaky(cloud_, sender, arn, body, **kwargs):
+        if left.get(arn, 0):
+            left[arn] -= 1
+            raise ClientError({"Error": {"Code": "InternalError", "Message": "try again"}}, "SendMessage")
+        return send(cloud_, sender, arn, body, **kwargs)
+
+    monkeypatch.setattr(targets, "send", flaky)
+
+
+def attempts(cloud: LocalCloud, queue: str) -> list[tuple[float, str]]:
+    return [(s.at, s.outcome) for s in cloud.trace.find("deliver", target=queue_label(cloud, queue))]
+
+
+def test_a_server_side_error_is_retried_on_the_delivery_policy_until_delivered(redrive, monkeypatch):
+    failing(monkeypatch, redrive, {"Encrypted": 4})
+    publish(redrive, "disk full")
+    redrive.drain()
+
+    assert attempts(redrive, "Encrypted") == [(0, "refused")] * 4 + [(1, "ok")]
+    assert [n["Message"] for n in bodies(redrive, "Encrypted")] == ["disk full"], "delivered once"
+
+
+def test_after_the_policy_s_retries_the_message_goes_to_the_dead_letter_queue_or_is_lost(
+    redrive, monkeypatch
+):
+    monkeypatch.setattr(observe, "managed_delays", lambda: iter([0, 1, 2]))
+    failing(monkeypatch, redrive, {"Closed": -1, "Encrypted": -1})
+    message_id = publish(redrive, "disk full", MessageAttributes=RED)
+    redrive.drain()
+
+    assert attempts(redrive, "Closed") == [(0, "refused"), (0, "refused"), (1, "refused"), (3, "refused")]
+    dead = [n for n in bodies(redrive, "DeadLetters") if n["MessageId"] == message_id]
+    assert len(dead) == 3, "Closed after its retries; ManagedKey and Unpermitted at once (client-side)"
+    (late,) = [s for s in redrive.trace.find("dead-letter") if s.at == 3]
+    assert late.outcome == "ok"
+    assert len(attempts(redrive, "Encrypted")) == 4
+    (lost,) = [s for s in redrive.trace.find("discard") if "retries spent" in s.detail]
+    assert lost.outcome == "lost" and lost.at == 3

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from localcloud.core.service import Service, Target
 from localcloud.core.targets import parse_policy, text
-from localcloud.services.sns import observe, provision
+from localcloud.services.sns import keys, observe, provision
 
 if TYPE_CHECKING:
     from localcloud.core.kernel import Kernel
@@ -23,13 +23,6 @@ def _policy(kernel: Kernel, arn: str) -> tuple[str, list[Any]]:
     return arn, parse_policy(arn, attributes.get("Policy"))
 
 
-def _key(kernel: Kernel, arn: str) -> str | None:
-    from moto.sns.models import sns_backends
-
-    topic = sns_backends[kernel.account][kernel.region].topics.get(arn)
-    return getattr(topic, "kms_master_key_id", None)
-
-
 def _iam_resource(params: dict[str, Any], where: tuple[str, str, str]) -> str | None:
     return params.get("TopicArn") or params.get("TargetArn")
 
@@ -39,6 +32,7 @@ SERVICE = Service.of(
     provision,
     observe,
     state=observe.Topics,
-    target=Target("sns", _publish, "sns:Publish", _policy, _key),
+    target=Target("sns", _publish, "sns:Publish", _policy, keys.topic_key),
+    checks={"sns": keys.check},
     iam_resources={"sns": _iam_resource},
 )

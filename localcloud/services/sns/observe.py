@@ -8,7 +8,10 @@ bare message with its attributes; to a function as an asynchronous invocation wi
 
 A delivery the endpoint refuses (its policy, its key's policy, a missing Lambda permission, a deleted
 endpoint) is a client-side error: SNS does not retry it, and moves the message to the subscription's
-dead-letter queue if it has one, as it would have delivered it; without one, the message is lost.
+dead-letter queue if it has one, as it would have delivered it (a raw message keeps its attributes;
+SNS adds none of its own); without one, or when the dead-letter queue refuses SNS too (its policy or
+its key's), the message is lost and the trace says so. A server-side error (the endpoint throttled
+or failed inside) is retried on SNS's delivery policy first (:mod:`localcloud.services.sns.retries`).
 """
 
 from __future__ import annotations
@@ -24,9 +27,13 @@ from localcloud.core import delivery, targets
 from localcloud.core.service import observes
 from localcloud.errors import LocalCloudError
 from localcloud.lib.event_patterns import matches
+from localcloud.services.sns.retries import managed_delays
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from localcloud.core.kernel import Kernel
+    from localcloud.core.trace import Span
 
 #: How long a FIFO topic remembers a deduplication id: a repeat within it is accepted, not delivered.
 DEDUPLICATION_INTERVAL = timedelta(minutes=5)
@@ -207,37 +214,89 @@ def _deliver(
         return
     body, options = _queued(subscription, notification, message)
     if subscription.protocol == "sqs":
-        span = delivery.deliver(
-            cloud, sender, subscription.endpoint, body, cause=cause, detail=detail, **options
-        )
+        attempt = Attempt(cloud, sender, subscription, body, options, body, detail, cause)
     else:
-        event = {"Records": [_lambda_record(subscription, notification, message)]}
+        event = json.dumps({"Records": [_lambda_record(subscription, notification, message)]})
+        attempt = Attempt(cloud, sender, subscription, event, {}, body, detail, cause, dead_options=options)
+    attempt.run()
+
+
+@dataclass
+class Attempt:
+    """One message on its way to one subscription: delivered at once, retried on the delivery
+    policy while the endpoint answers with a server-side error, else dead-lettered or lost."""
+
+    cloud: Kernel
+    sender: targets.Sender
+    subscription: Subscription
+    payload: str
+    options: dict[str, Any]
+    dead_body: str
+    """What the subscription's dead-letter queue gets: the message as the queue would have."""
+    detail: str
+    cause: int
+    dead_options: dict[str, Any] | None = None
+    retries: int = 0
+    delays: Iterator[float] = field(default_factory=lambda: managed_delays())
+
+    def run(self) -> None:
+        detail = self.detail + (f", retry {self.retries}" if self.retries else "")
         span = delivery.deliver(
-            cloud, sender, subscription.endpoint, json.dumps(event), cause=cause, detail=detail
+            self.cloud,
+            self.sender,
+            self.subscription.endpoint,
+            self.payload,
+            cause=self.cause,
+            detail=detail,
+            **self.options,
         )
-    if span.outcome != "refused":
-        return
-    if subscription.dead_letter is None:
-        cloud.trace.record(
-            "discard",
-            sender.label,
-            "-",
-            "client-side error; the subscription has no dead-letter queue",
-            at=cloud.clock.elapsed(),
-            parent=span.id,
-            outcome="lost",
-        )
-    else:
-        delivery.deliver(
+        if span.outcome != "refused":
+            return
+        if span.data.get("retryable"):
+            delay = next(self.delays, None)
+            if delay is not None:
+                self.retries += 1
+                self.cloud.clock.call_later(
+                    delay, self.run, f"retry {targets.label(self.subscription.endpoint)}"
+                )
+                return
+        self._undeliverable(span)
+
+    def _undeliverable(self, span: Span) -> None:
+        cloud, sender = self.cloud, self.sender
+        if self.subscription.dead_letter is None:
+            what = "retries spent" if span.data.get("retryable") else "client-side error"
+            cloud.trace.record(
+                "discard",
+                sender.label,
+                "-",
+                f"{what}; the subscription has no dead-letter queue",
+                at=cloud.clock.elapsed(),
+                parent=span.id,
+                outcome="lost",
+            )
+            return
+        options = self.options if self.dead_options is None else self.dead_options
+        dead = delivery.deliver(
             cloud,
             sender,
-            subscription.dead_letter,
-            body,
+            self.subscription.dead_letter,
+            self.dead_body,
             cause=span.id,
-            detail=detail,
+            detail=self.detail,
             kind="dead-letter",
             **options,
         )
+        if dead.outcome == "refused":
+            cloud.trace.record(
+                "discard",
+                sender.label,
+                "-",
+                f"the dead-letter queue refused it too ({dead.data['reason']})",
+                at=cloud.clock.elapsed(),
+                parent=dead.id,
+                outcome="lost",
+            )
 
 
 def _selects(subscription: Subscription, notification: Notification, message: str) -> bool:
