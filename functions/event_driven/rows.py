@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import unicodedata
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
@@ -89,8 +90,10 @@ def record(row: list[str]) -> dict[str, Any]:
     problems = []
     if not SKU.fullmatch(sku):
         problems.append(f"sku: expected 1 to 32 of A-Z, 0-9 and '-', got {_shown(sku)}")
-    if not name.strip() or len(name) > MAX_NAME or not name.isprintable():
-        problems.append(f"name: expected 1 to {MAX_NAME} printable characters, got {_shown(name)}")
+    if not name.strip() or len(name) > MAX_NAME or any(unicodedata.category(c)[0] == "C" for c in name):
+        problems.append(
+            f"name: expected 1 to {MAX_NAME} characters, no control characters, got {_shown(name)}"
+        )
     quantity_value, problem = _count("quantity", quantity, MAX_QUANTITY)
     problems += [problem] if problem else []
     price_value, problem = _count("price_cents", price, MAX_PRICE_CENTS)
