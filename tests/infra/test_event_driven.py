@@ -106,7 +106,7 @@ def test_loop_key_finds_an_output_the_filter_matches(prefixes, looping):
 
 
 def test_one_bucket_for_both_is_refused_when_outputs_could_trigger_the_function():
-    stack = Stack(App(), "Looping")
+    stack = Stack(App(builtin_cloud_formation_validation=False), "Looping")
     bucket = s3.Bucket(stack, "Shared")
     with pytest.raises(
         ValueError, match=r"output key 'incoming/validated/name.jsonl' matches the upload filter"
@@ -122,7 +122,7 @@ def test_one_bucket_for_both_is_refused_when_outputs_could_trigger_the_function(
 
 
 def test_one_bucket_for_both_is_taken_when_the_filter_cannot_match_outputs(templates):
-    stack = Stack(App(), "OneBucket")
+    stack = Stack(App(builtin_cloud_formation_validation=False), "OneBucket")
     bucket = s3.Bucket(stack, "Shared", enforce_ssl=True)
     feed = EventDriven(stack, "Feed", upload_bucket=bucket, output_bucket=bucket)
     assert feed.output_bucket is feed.upload_bucket is bucket
@@ -142,4 +142,53 @@ def test_one_bucket_for_both_is_taken_when_the_filter_cannot_match_outputs(templ
 )
 def test_contradictory_props_are_refused_at_synth(props, message):
     with pytest.raises(ValueError, match=message):
-        EventDriven(Stack(App(), "Refused"), "Feed", **props)
+        EventDriven(Stack(App(builtin_cloud_formation_validation=False), "Refused"), "Feed", **props)
+
+
+def test_overrides_reach_the_resources_they_name():
+    from aws_cdk import Duration
+    from aws_cdk.assertions import Template
+
+    stack = Stack(App(builtin_cloud_formation_validation=False), "Overridden")
+    EventDriven(
+        stack,
+        "Feed",
+        transformer_props={"memory_size": 1769, "timeout": Duration.minutes(5)},
+        failure_queue_props={
+            "retention_period": Duration.days(14),
+            "visibility_timeout": Duration.minutes(1),
+        },
+        output_bucket_props={
+            "lifecycle_rules": [s3.LifecycleRule(noncurrent_version_expiration=Duration.days(30))]
+        },
+    )
+    raw = Template.from_stack(stack).to_json()
+    function = properties_of(raw, "AWS::Lambda::Function")[transformer(raw)]
+    assert (function["MemorySize"], function["Timeout"]) == (1769, 300)
+    [queue] = properties_of(raw, "AWS::SQS::Queue").values()
+    assert queue["VisibilityTimeout"] == 60
+    output = properties_of(raw, "AWS::S3::Bucket")[buckets(raw)["output"]]
+    assert output["LifecycleConfiguration"]["Rules"][0]["NoncurrentVersionExpiration"] == {
+        "NoncurrentDays": 30
+    }
+
+
+def test_an_existing_resource_and_its_props_together_are_refused():
+    stack = Stack(App(builtin_cloud_formation_validation=False), "Both")
+    with pytest.raises(ValueError, match="upload_bucket and upload_bucket_props both describe"):
+        EventDriven(
+            stack, "Feed", upload_bucket=s3.Bucket(stack, "Mine"), upload_bucket_props={"versioned": False}
+        )
+
+
+def test_every_override_is_on_the_page():
+    import inspect
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "patterns" / "event_driven.md").read_text()
+    names = [
+        n
+        for n in inspect.signature(EventDriven.__init__).parameters
+        if n not in ("self", "scope", "construct_id")
+    ]
+    assert [name for name in names if f"`{name}`" not in page] == []
