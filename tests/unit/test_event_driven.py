@@ -16,6 +16,10 @@ from tests.unit.conftest import FUNCTIONS
 
 pytestmark = pytest.mark.unit
 
+_spec = importlib.util.spec_from_file_location("event_driven_rows", FUNCTIONS / "event_driven" / "rows.py")
+ROWS_MODULE = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(ROWS_MODULE)
+
 UPLOAD, OUTPUT = "uploads", "outputs"
 HEADER = b"sku,name,quantity,price_cents\n"
 GOOD = HEADER + b'A-1,"Lamp, brass",3,1299\nB-22,Chair,0,4500\n'
@@ -130,12 +134,18 @@ def test_an_object_overwritten_since_its_event_is_left_to_its_newer_event(transf
         (HEADER + b'A-1,"Lamp,1,1\n', "line 2: unexpected end of data"),
     ],
 )
-def test_a_bad_object_is_rejected_naming_bucket_key_and_reason_with_no_output(
-    transform, lambda_context, body, reason
-):
+def test_a_bad_csv_is_rejected_with_the_line_and_the_reason(body, reason):
+    with pytest.raises(ROWS_MODULE.Rejected) as rejected:
+        list(ROWS_MODULE.records(io.BytesIO(body), max_bytes=4096, max_field=1024))
+    assert str(rejected.value).startswith(reason)
+
+
+def test_a_bad_object_is_rejected_naming_bucket_and_key_and_leaves_no_output(transform, lambda_context):
+    body = HEADER + b"A-1,Lamp,1,1\n" * 3 + b"A-1,Lamp,three,1\n"
     with pytest.raises(transform.ObjectRejected) as rejected:
         transform.handler(upload(transform, "incoming/bad.csv", body), lambda_context)
-    assert str(rejected.value).startswith(f"s3://{UPLOAD}/incoming/bad.csv: {reason}")
+    reason = "line 5: quantity: expected a whole number, got 'three'"
+    assert str(rejected.value) == f"s3://{UPLOAD}/incoming/bad.csv: {reason}"
     assert versions(transform) == 0, "never a partial output"
 
 
@@ -202,11 +212,6 @@ ROWS = st.lists(
     ),
     max_size=8,
 )
-
-
-_spec = importlib.util.spec_from_file_location("event_driven_rows", FUNCTIONS / "event_driven" / "rows.py")
-ROWS_MODULE = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(ROWS_MODULE)
 
 
 @settings(max_examples=12, deadline=None, derandomize=True)
