@@ -77,6 +77,17 @@ def loop_key(input_prefix: str, input_suffix: str, output_prefix: str) -> str | 
     return f"{prefixes[1]}name{suffixes[1]}"
 
 
+def _same_bucket(first: s3.IBucket | None, second: s3.IBucket | None) -> bool:
+    """Whether two given buckets are one: the same object, or names that resolve alike
+    (``{"Ref": ...}`` of one resource, or one literal name imported twice)."""
+    if first is None or second is None:
+        return False
+    if first is second:
+        return True
+    resolve = Stack.of(first).resolve
+    return resolve(first.bucket_name) == resolve(second.bucket_name)
+
+
 def _arn_text(bucket: s3.IBucket) -> str:
     """A bucket's ARN as cdk-nag writes it in a finding: ``<LogicalId.Arn>`` for one of this stack."""
     child = bucket.node.default_child
@@ -130,8 +141,7 @@ class EventDriven(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         path = self.node.path
-        one_bucket = upload_bucket is not None and output_bucket is upload_bucket
-        if one_bucket:
+        if _same_bucket(upload_bucket, output_bucket):
             looping = loop_key(input_prefix, input_suffix, output_prefix)
             if looping is not None:
                 raise ValueError(
@@ -150,7 +160,7 @@ class EventDriven(Construct):
             raise ValueError(f"{path}: max_field_size must be from 1 KiB to max_object_size")
 
         # secure_bucket sets these itself; for another encryption, say, pass a bucket of your own.
-        owned = ("block_public_access", "encryption", "enforce_ssl", "versioned", "removal_policy")
+        owned = ("block_public_access", "encryption", "enforce_ssl", "versioned")
         upload_props = merge_props(
             self,
             "upload_bucket_props",

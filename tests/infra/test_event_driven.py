@@ -121,6 +121,16 @@ def test_one_bucket_for_both_is_refused_when_outputs_could_trigger_the_function(
         )
 
 
+def test_one_bucket_imported_twice_is_one_bucket_too():
+    stack = Stack(App(builtin_cloud_formation_validation=False), "Imported")
+    upload = s3.Bucket.from_bucket_name(stack, "In", "feeds")
+    output = s3.Bucket.from_bucket_name(stack, "Out", "feeds")
+    with pytest.raises(ValueError, match="output_bucket is the upload bucket"):
+        EventDriven(
+            stack, "Feed", upload_bucket=upload, output_bucket=output, input_prefix="", input_suffix=""
+        )
+
+
 def test_one_bucket_for_both_is_taken_when_the_filter_cannot_match_outputs(templates):
     stack = Stack(App(builtin_cloud_formation_validation=False), "OneBucket")
     bucket = s3.Bucket(stack, "Shared", enforce_ssl=True)
