@@ -203,6 +203,10 @@ def stack_templates(assembly: Path) -> dict[str, dict[str, Any]]:
     }
 
 
+#: CDK's own singleton functions (inline code that runs at deploy time), not the patterns' handlers.
+CDK_BUILT_IN_HANDLERS = ("BucketNotificationsHandler",)
+
+
 def discover_functions(assembly: Path) -> tuple[list[Function], list[str]]:
     """Python functions built from a code asset, once per (asset, handler); and the others' labels."""
     found: dict[tuple[Path, str], Function] = {}
@@ -210,7 +214,7 @@ def discover_functions(assembly: Path) -> tuple[list[Function], list[str]]:
     for stack, template in stack_templates(assembly).items():
         resources = template.get("Resources", {})
         for logical_id, resource in resources.items():
-            if resource["Type"] != "AWS::Lambda::Function":
+            if resource["Type"] != "AWS::Lambda::Function" or logical_id.startswith(CDK_BUILT_IN_HANDLERS):
                 continue
             function = template_function(assembly, stack, logical_id, resources)
             if function is None:

@@ -229,6 +229,15 @@ PATTERNS: tuple[Pattern, ...] = (
         functions=("read_heavy_reporting",),
     ),
     Pattern(
+        id="event_driven",
+        title="Event driven",
+        construct="patterns.event_driven:EventDriven",
+        summary="Upload bucket -> Lambda -> output bucket: a CSV streamed, validated and written as JSON "
+        "lines once; a bad object reaches the on-failure queue with its key and reason; no self-trigger",
+        sources=("004",),
+        functions=("event_driven",),
+    ),
+    Pattern(
         id="saga",
         title="Saga",
         construct="patterns.saga:Saga",

@@ -20,6 +20,8 @@ FEATURE_FLAGS = {
     "@aws-cdk/aws-apigateway:requestValidatorUniqueId": True,
     "@aws-cdk/aws-lambda:recognizeLayerVersion": True,
     "@aws-cdk/aws-lambda:recognizeVersionProps": True,
+    # Server access logs are let in by a bucket policy, not the legacy LogDeliveryWrite ACL.
+    "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy": True,
 }
 
 #: What ``cdk synth`` adds to the context: each resource's construct path and code asset in its

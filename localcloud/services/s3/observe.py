@@ -21,6 +21,7 @@ from urllib.parse import quote_plus
 from localcloud.core import delivery, targets
 from localcloud.core.service import observes
 from localcloud.errors import LocalCloudError, TemplateError
+from localcloud.services.s3 import filters
 
 if TYPE_CHECKING:
     from localcloud.core.kernel import Kernel
@@ -108,6 +109,13 @@ def configure(
                     suffix=rules.get("suffix", ""),
                 )
             )
+    clash = filters.overlapping([*notifications.destinations, *added])
+    if clash is not None:
+        both = [*notifications.destinations, *added]
+        raise TemplateError(
+            f"{where}: {filters.AMBIGUOUS} ({both[clash[0]].configuration_id} and "
+            f"{both[clash[1]].configuration_id} on bucket {bucket})"
+        )
     if validate:
         _validate(cloud, bucket, added, where)
     notifications.destinations.extend(added)

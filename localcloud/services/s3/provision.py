@@ -9,11 +9,14 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from localcloud.core.service import Provisioned, provisions
+from localcloud.errors import LocalCloudError, TemplateError
 from localcloud.services.s3 import observe as notifications
 
 if TYPE_CHECKING:
     from localcloud.core.kernel import Kernel
 
+#: What the notifications handler calls: PutBucketNotificationConfiguration's IAM action.
+ACTION = "s3:PutBucketNotification"
 #: Regions whose website endpoint is ``s3-website-<region>``; the others use ``s3-website.<region>``.
 DASHED_WEBSITE_REGIONS = {
     "us-east-1",
@@ -112,7 +115,9 @@ def _for_moto(document: dict[str, Any]) -> dict[str, Any]:
 @provisions("Custom::S3BucketNotifications")
 def bucket_notifications(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
     """What CDK's ``bucket.add_event_notification`` deploys: its handler function is not run here,
-    the configuration it would put is taken as is (``Managed: false`` adds to the bucket's own)."""
+    the configuration it would put is taken as is (``Managed: false`` adds to the bucket's own).
+    Its role must be allowed ``s3:PutBucketNotification`` on the bucket, or the deployment fails."""
+    _authorize_handler(cloud, logical_id, props)
     notifications.configure(
         cloud,
         props["BucketName"],
@@ -122,6 +127,23 @@ def bucket_notifications(cloud: Kernel, logical_id: str, props: dict[str, Any]) 
         where=logical_id,
     )
     return Provisioned(cloud.physical_name(logical_id, 128))
+
+
+def _authorize_handler(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> None:
+    """What AWS answers the handler's PutBucketNotificationConfiguration: AccessDenied without the grant."""
+    if not cloud.enforce_iam:
+        return
+    try:
+        handler = cloud.service("lambda").function(props.get("ServiceToken"))
+    except LocalCloudError:
+        raise TemplateError(f"{logical_id}: its ServiceToken is not a function of this stack") from None
+    bucket_arn = f"arn:{cloud.partition}:s3:::{props['BucketName']}"
+    decision = cloud.iam.decide(handler.role_arn, ACTION, bucket_arn)
+    if not decision.allowed:
+        raise TemplateError(
+            f"{logical_id}: AccessDenied: {handler.role_arn} is not authorized to perform: {ACTION} on "
+            f"resource: {bucket_arn} {decision.reason}"
+        )
 
 
 def _api_form(template: dict[str, Any]) -> dict[str, Any]:
