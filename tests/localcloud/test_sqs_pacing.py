@@ -94,3 +94,25 @@ def test_a_maximum_concurrency_lambda_refuses_is_refused(cloud, value):
         InvalidRequest, match=f"ScalingConfig.MaximumConcurrency {value} is outside 2 to 1000"
     ):
         cloud.service("lambda").add_event_source("Again", f"again-{value}", relay, props)
+
+
+def test_queue_counts_and_retention_are_unchanged_by_the_speedups(cloud):
+    """moto's SQS speedups (localcloud/services/sqs/speed.py) answer as moto did: counts by
+    visibility and delay, and a message past the queue's retention period is never received."""
+    sqs_client, url = cloud.client("sqs"), cloud.physical_id("Dlq")
+    for n in range(5):
+        sqs_client.send_message(QueueUrl=url, MessageBody=f"count-{n}", DelaySeconds=60 if n < 2 else 0)
+    assert len(sqs_client.receive_message(QueueUrl=url, VisibilityTimeout=300)["Messages"]) == 1
+    counts = sqs_client.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert (
+        counts["ApproximateNumberOfMessages"],
+        counts["ApproximateNumberOfMessagesNotVisible"],
+        counts["ApproximateNumberOfMessagesDelayed"],
+    ) == ("2", "1", "2")
+    sqs_client.purge_queue(QueueUrl=url)
+    sqs_client.set_queue_attributes(QueueUrl=url, Attributes={"MessageRetentionPeriod": "60"})
+    sqs_client.send_message(QueueUrl=url, MessageBody="expires")
+    cloud.advance(61)
+    assert "Messages" not in sqs_client.receive_message(QueueUrl=url), "past the retention period"
+    sqs_client.send_message(QueueUrl=url, MessageBody="fresh")
+    assert [m["Body"] for m in sqs_client.receive_message(QueueUrl=url)["Messages"]] == ["fresh"]
