@@ -7,7 +7,6 @@ dead-letter queue after maxReceiveCount. One cloud for the module: each test has
 from __future__ import annotations
 
 import json
-from bisect import bisect_left
 
 import pytest
 
@@ -15,11 +14,17 @@ from localcloud import LocalCloud
 from localcloud.core.assembly import load_stack
 from localcloud.core.clock import FIXED_START
 from patterns.registry import get
+from scenarios.frugal_consumer import (
+    STORE_LATENCY,
+    busiest_second,
+    dead_letters,
+    order,
+    produce,
+    take_capacity,
+)
+from scenarios.frugal_consumer import stored_writes as stored
 
 pytestmark = pytest.mark.e2e
-
-#: Virtual seconds each store call lasts: the slower system's latency, which paces the consumer.
-STORE_LATENCY = 1.0
 
 
 @pytest.fixture(scope="module")
@@ -33,51 +38,8 @@ def cloud(cloud_assembly):
     cloud.stop()
 
 
-def order(prefix: str, n: int) -> dict:
-    return {"id": f"{prefix}-{n}", "customer": f"c-{n % 7}", "total_cents": 100 + n}
-
-
-def produce(cloud, *bodies) -> None:
-    """Send as a producer does, with the SDK, ten messages a call."""
-    sqs, url = cloud.client("sqs"), cloud.outputs["QueueUrl"]
-    for start in range(0, len(bodies), 10):
-        chunk = bodies[start : start + 10]
-        entries = [
-            {"Id": str(i), "MessageBody": b if isinstance(b, str) else json.dumps(b)}
-            for i, b in enumerate(chunk)
-        ]
-        assert not sqs.send_message_batch(QueueUrl=url, Entries=entries).get("Failed")
-
-
-def stored(cloud) -> dict[str, int]:
-    """Each stored write's id and when the store wrote it (ms)."""
-    dynamodb, found, start = cloud.client("dynamodb"), {}, {}
-    while True:
-        page = dynamodb.scan(
-            TableName=cloud.outputs["TableName"],
-            FilterExpression="attribute_exists(written_at)",
-            ProjectionExpression="id, written_at",
-            **start,
-        )
-        found.update({item["id"]["S"]: int(item["written_at"]["N"]) for item in page["Items"]})
-        if "LastEvaluatedKey" not in page:
-            return found
-        start = {"ExclusiveStartKey": page["LastEvaluatedKey"]}
-
-
 def of(writes: dict[str, int], prefix: str) -> dict[str, int]:
     return {key: at for key, at in writes.items() if key.startswith(f"{prefix}-")}
-
-
-def busiest_second(times_ms: list[int]) -> int:
-    """The most writes in any one-second window [t, t + 1 s), wherever it starts."""
-    times = sorted(times_ms)
-    return max(bisect_left(times, t + 1000) - i for i, t in enumerate(times))
-
-
-def dead_letters(cloud) -> list[str]:
-    name = cloud.outputs["DeadLetterQueueUrl"].rsplit("/", 1)[1]
-    return [m.body for m in cloud.service("sqs").moto_queue(name)._messages]
 
 
 def writes_per_second(cloud) -> int:
@@ -88,11 +50,7 @@ def test_a_burst_of_500_drains_without_the_store_exceeding_its_rate(cloud):
     limit = writes_per_second(cloud)
     started = cloud.clock.elapsed()
     # Another client of the store spends most of this second's capacity first.
-    other = [{"id": f"other-{n}", "customer": "batch-job", "total_cents": 1} for n in range(limit - 5)]
-    answer = cloud.client("lambda").invoke(
-        FunctionName=cloud.outputs["StoreFunctionName"], Payload=json.dumps({"writes": other}).encode()
-    )
-    assert json.loads(answer["Payload"].read())["throttled"] == []
+    assert take_capacity(cloud, limit - 5)["throttled"] == []
     produce(cloud, *(order("burst", n) for n in range(500)))
     cloud.drain()
 
