@@ -127,3 +127,27 @@ def test_a_failing_store_returns_every_valid_order_and_a_duplicate_is_sent_once(
     answer = consumer.handler(event, lambda_context)
     assert failed(answer, event) == [0, 1, 2]
     assert consumer.lambda_client.calls == [{"writes": [order(1), order(2)]}]
+
+
+def test_capacity_another_instance_spent_meanwhile_is_read_again(store, lambda_context, monkeypatch):
+    """The limiter item is replaced conditionally on its version: when another instance of the store
+    replaced it between read and write, the store reads it again; after three such races it throttles."""
+    put = store.table.put_item
+    races = {"left": 1}
+
+    def racing_put(item, **kwargs):
+        if item["id"] == store.LIMITER_KEY and races["left"]:
+            races["left"] -= 1
+            put({**item, "recent": [store.now_ms()] * (LIMIT - 1), "version": item["version"]})  # the other's
+            raise store.table.ConditionalCheckFailed(
+                {"Error": {"Code": "ConditionalCheckFailedException"}}, "PutItem"
+            )
+        return put(item, **kwargs)
+
+    monkeypatch.setattr(store.table, "put_item", racing_put)
+    with freeze_time("2026-01-01 00:00:00") as clock:
+        answer = store.handler({"writes": [order(n) for n in range(3)]}, lambda_context)
+        assert answer == {"stored": ["o-0"], "throttled": ["o-1", "o-2"]}, "the other instance took 4 of 5"
+        clock.tick(2)
+        races["left"] = 3
+        assert store.handler({"writes": [order(9)]}, lambda_context) == {"stored": [], "throttled": ["o-9"]}
