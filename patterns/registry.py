@@ -158,6 +158,16 @@ PATTERNS: tuple[Pattern, ...] = (
         functions=("fifo_consumer",),
     ),
     Pattern(
+        id="frugal_consumer",
+        title="Frugal Consumer",
+        construct="patterns.frugal_consumer:FrugalConsumer",
+        summary="Standalone SQS queue producers write to with the SDK -> Lambda at maximum concurrency 2 "
+        "with a batching window -> a store that takes N writes a second; throttled items return, bad "
+        "ones reach the DLQ",
+        sources=("001",),
+        functions=("frugal_consumer",),
+    ),
+    Pattern(
         id="internal_handoff",
         title="Internal Handoff",
         construct="patterns.internal_handoff:InternalHandoff",

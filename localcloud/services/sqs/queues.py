@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from localcloud.services.sqs import speed
+
 if TYPE_CHECKING:
     from localcloud.core.kernel import Kernel
 
 
 class Queues:
     def __init__(self, kernel: Kernel) -> None:
+        speed.install()
         self.kernel = kernel
         self.urls: dict[str, str] = {}
         #: FIFO deduplication keys -> (first send's time, its answer): see :mod:`.fifo`.

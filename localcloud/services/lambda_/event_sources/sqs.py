@@ -7,7 +7,9 @@ What it does, as AWS documents it:
 - receives up to ``BatchSize`` messages, waiting up to ``MaximumBatchingWindowInSeconds`` for a
   fuller batch, and keeps each received message invisible for the queue's visibility timeout;
 - invokes the function synchronously with the batch, at most ``ScalingConfig.MaximumConcurrency``
-  batches at a time (each lasting the function's virtual ``duration``);
+  (2 to 1000) batches at a time, each holding its slot for as long as the invocation lasted in
+  virtual time: the function's ``duration`` or, if later, the end of the calls it waited on (a
+  consumer writing to a slow downstream is paced by it, as on AWS);
 - deletes the batch on success; on a function error deletes nothing, so every message returns
   after its visibility timeout; with ``ReportBatchItemFailures`` deletes all but the reported ones
   (an unknown identifier fails the whole batch);
@@ -39,6 +41,8 @@ REQUIRED_ACTIONS = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttr
 DEFAULT_MAX_CONCURRENCY = 1000
 #: Lambda's largest batch from a FIFO queue.
 MAX_FIFO_BATCH = 10
+#: What Lambda accepts for ``ScalingConfig.MaximumConcurrency`` of an SQS event source.
+MAX_CONCURRENCY_RANGE = (2, 1000)
 
 
 class SqsEventSource:
@@ -72,6 +76,7 @@ class SqsEventSource:
         self._window_ends: datetime | None = None
         self._running: list[datetime] = []
         self.label = f"sqs:{self.queue_name}"
+        self._check_max_concurrency()
         if deliver is None:
             self._check_fifo_limits()
         self._check_role()
@@ -94,6 +99,16 @@ class SqsEventSource:
             raise InvalidRequest(
                 "InvalidParameterValueException: Batching window is not supported for FIFO queues "
                 f"(mapping {self.queue_arn} to {self.function.name})"
+            )
+
+    def _check_max_concurrency(self) -> None:
+        """Refuse a maximum concurrency Lambda refuses ("Configuring maximum concurrency for Amazon
+        SQS event sources": 2 to 1000)."""
+        low, high = MAX_CONCURRENCY_RANGE
+        if not low <= self.max_concurrency <= high:
+            raise InvalidRequest(
+                f"InvalidParameterValueException: ScalingConfig.MaximumConcurrency {self.max_concurrency} "
+                f"is outside {low} to {high} (mapping {self.queue_arn} to {self.function.name})"
             )
 
     def _check_role(self) -> None:
@@ -128,8 +143,8 @@ class SqsEventSource:
         self._window_ends = None
         kept = self._filter(messages)
         if kept:
-            self._deliver(kept)
-            self._running.append(now + timedelta(seconds=self.function.duration))
+            lasted = self._deliver(kept)
+            self._running.append(now + timedelta(seconds=lasted))
         return True
 
     def next_wakeup(self) -> datetime | None:
@@ -230,7 +245,8 @@ class SqsEventSource:
             )
         return kept
 
-    def _deliver(self, messages: list[dict[str, Any]]) -> None:
+    def _deliver(self, messages: list[dict[str, Any]]) -> float:
+        """Hand ``messages`` over and settle them; return the virtual seconds the batch held its slot."""
         cause = self.cloud.origin_of(messages[0]["MessageId"])
         delivery = self.cloud.trace.record(
             "deliver",
@@ -242,15 +258,17 @@ class SqsEventSource:
             message_ids=[m["MessageId"] for m in messages],
         )
         result = self.deliver({"Records": [self._record(m) for m in messages]}, self.label, delivery.id)
+        lasted = max(self.function.duration, getattr(result, "duration", 0.0))
         if result.failed:
             delivery.outcome = "batch failed: every message returns after its visibility timeout"
-            return
+            return lasted
         failed_ids = self._reported_failures(result.payload, messages)
         if failed_ids is None:
             delivery.outcome = "invalid batchItemFailures: the whole batch returns"
-            return
+            return lasted
         self._delete([m for m in messages if m["MessageId"] not in failed_ids])
         delivery.outcome = f"{len(failed_ids)} failed item(s) return" if failed_ids else "deleted"
+        return lasted
 
     def _reported_failures(self, payload: Any, messages: list[dict[str, Any]]) -> set[str] | None:
         """The message ids the function reported as failed; ``None`` if the report is invalid."""
