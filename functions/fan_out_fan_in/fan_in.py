@@ -11,6 +11,8 @@ equals ``chunks``, and only once, so exactly one caller finishes it and no one p
 from __future__ import annotations
 
 import os
+import random
+import time
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -37,7 +39,14 @@ CHUNK = Schema(
     lines=Field(list, min_length=1, max_length=MAX_CHUNK_SIZE),
 )
 
+#: Every chunk writes its job's record, so concurrent transactions on it can be cancelled with
+#: ``TransactionConflict``; DynamoDB's advice is to retry them with backoff, which is cheaper than
+#: failing the invocation into Lambda's minute-long retry.
+CONFLICT_ATTEMPTS = 8
+CONFLICT_BACKOFF_SECONDS = (0.02, 1.0)
+
 table = Table(os.environ["JOBS_TABLE_NAME"])
+sleep = time.sleep
 
 
 class UnknownJob(Exception):
@@ -58,38 +67,48 @@ def settle(job_id: str, chunk: int, item: dict[str, Any], adds: dict[str, int]) 
     names = {"#status": "status", **{f"#{name}": name for name in adds}}
     values = {":one": 1, ":running": RUNNING, **{f":{name}": value for name, value in adds.items()}}
     additions = ", ".join(["settled :one", *(f"#{name} :{name}" for name in adds)])
-    try:
-        table.client.transact_write_items(
-            TransactItems=[
-                {
-                    "Put": {
-                        "TableName": table.name,
-                        "Item": to_attributes({"job_id": job_id, "part": chunk_part(chunk), **item}),
-                        "ConditionExpression": "attribute_not_exists(part)",
-                    }
-                },
-                {
-                    "Update": {
-                        "TableName": table.name,
-                        "Key": to_attributes({"job_id": job_id, "part": JOB_PART}),
-                        "UpdateExpression": f"ADD {additions}",
-                        "ConditionExpression": "#status = :running",
-                        "ExpressionAttributeNames": names,
-                        "ExpressionAttributeValues": to_attributes(values),
-                    }
-                },
-            ]
-        )
-    except table.client.exceptions.TransactionCanceledException as error:
-        reasons = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
-        if reasons[:1] == ["ConditionalCheckFailed"]:
-            logger.info("chunk already settled", extra={"job_id": job_id, "chunk": chunk})
-            metrics.add_metric(name="DuplicateChunks", unit=MetricUnit.Count, value=1)
-            return False
-        if reasons[1:2] == ["ConditionalCheckFailed"]:
-            raise UnknownJob(f"job {job_id!r} has no running record for chunk {chunk}") from None
-        raise
-    return True
+    request = [
+        {
+            "Put": {
+                "TableName": table.name,
+                "Item": to_attributes({"job_id": job_id, "part": chunk_part(chunk), **item}),
+                "ConditionExpression": "attribute_not_exists(part)",
+            }
+        },
+        {
+            "Update": {
+                "TableName": table.name,
+                "Key": to_attributes({"job_id": job_id, "part": JOB_PART}),
+                "UpdateExpression": f"ADD {additions}",
+                "ConditionExpression": "#status = :running",
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": to_attributes(values),
+            }
+        },
+    ]
+    for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+        try:
+            table.client.transact_write_items(TransactItems=request)
+        except table.client.exceptions.TransactionCanceledException as error:
+            reasons = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
+            if reasons[:1] == ["ConditionalCheckFailed"]:
+                logger.info("chunk already settled", extra={"job_id": job_id, "chunk": chunk})
+                metrics.add_metric(name="DuplicateChunks", unit=MetricUnit.Count, value=1)
+                return False
+            if reasons[1:2] == ["ConditionalCheckFailed"]:
+                raise UnknownJob(f"job {job_id!r} has no running record for chunk {chunk}") from None
+            if "TransactionConflict" in reasons and attempt < CONFLICT_ATTEMPTS:
+                backoff(attempt)
+                continue
+            raise
+        return True
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def backoff(attempt: int) -> None:
+    """Full jitter: a random wait up to twice the last, so conflicting workers spread out."""
+    low, high = CONFLICT_BACKOFF_SECONDS
+    sleep(random.uniform(0, min(high, low * 2**attempt)))  # noqa: S311 - jitter, not a secret
 
 
 def finish(job_id: str) -> dict[str, Any] | None:

@@ -4,6 +4,7 @@ finish-once, the recorder's failed chunks."""
 from __future__ import annotations
 
 import json
+import sys
 
 import boto3
 import pytest
@@ -243,3 +244,50 @@ def test_a_record_that_cannot_be_settled_returns_to_the_queue_alone(load, starte
     assert answer == {"batchItemFailures": [{"itemIdentifier": "m-bad"}]}
     with pytest.raises(recorder.BatchProcessingError):
         recorder.handler({"Records": [{"messageId": "m-x", "body": "{}"}]}, lambda_context)
+
+
+def conflicting(fan_in, conflicts: int):
+    """Make the next ``conflicts`` transactions fail as DynamoDB cancels concurrent ones on one item."""
+    real = fan_in.table.client.transact_write_items
+    calls = []
+
+    def transact(**request):
+        calls.append(request)
+        if len(calls) <= conflicts:
+            raise fan_in.table.client.exceptions.TransactionCanceledException(
+                {
+                    "Error": {"Code": "TransactionCanceledException", "Message": "cancelled"},
+                    "CancellationReasons": [{"Code": "None"}, {"Code": "TransactionConflict"}],
+                },
+                "TransactWriteItems",
+            )
+        return real(**request)
+
+    return transact, calls
+
+
+def test_a_transaction_conflict_on_the_job_is_retried_with_backoff(
+    load, started, lambda_context, monkeypatch
+):
+    worker = load("worker")
+    fan_in = sys.modules["fan_in"]
+    transact, calls = conflicting(fan_in, 2)
+    waits = []
+    monkeypatch.setattr(fan_in.table.client, "transact_write_items", transact)
+    monkeypatch.setattr(fan_in, "sleep", waits.append)
+    worker.handler({"job_id": "j-1", "chunk": 0, "lines": started[0]}, lambda_context)
+    assert len(calls) == 3 and len(waits) == 2 and all(0 <= w <= 1 for w in waits)
+    assert job("j-1")["settled"] == "1"
+
+
+def test_conflicts_past_the_last_attempt_fail_the_invocation_for_lambda_to_retry(
+    load, started, lambda_context, monkeypatch
+):
+    worker = load("worker")
+    fan_in = sys.modules["fan_in"]
+    transact, calls = conflicting(fan_in, fan_in.CONFLICT_ATTEMPTS)
+    monkeypatch.setattr(fan_in.table.client, "transact_write_items", transact)
+    monkeypatch.setattr(fan_in, "sleep", lambda seconds: None)
+    with pytest.raises(fan_in.table.client.exceptions.TransactionCanceledException):
+        worker.handler({"job_id": "j-1", "chunk": 0, "lines": started[0]}, lambda_context)
+    assert len(calls) == fan_in.CONFLICT_ATTEMPTS and job("j-1")["settled"] == "0"
