@@ -1,9 +1,10 @@
 """TransactWriteItems that costs what its items cost, and that writes nothing when it is cancelled.
 
 moto backs up every table a transaction names with ``copy.deepcopy`` before each transaction, and
-on a cancellation swaps the copies in for the tables. A transaction's cost so grew with the size of
-its tables: a fan-in settling one chunk into a job table of a few hundred items spent 28 ms of its
-30 ms copying the table. Here, as DynamoDB does, every condition is checked against the state before
+on a cancellation swaps the copies in for the tables, so a transaction cost what its tables held:
+measured on moto alone, a two-item transaction took 8 ms against a table of 100 items and 25 ms
+against 1,000, where this one takes 3 ms for either (a fan-in settles one chunk per transaction
+into one job table, so a job's cost grew with the square of its chunks). Here, as DynamoDB does, every condition is checked against the state before
 the transaction; a failed one cancels it before anything is written (no item, no stream record).
 Only then are the writes applied, each item's previous state kept so that an error while writing
 (an ``ADD`` to a string, say) restores exactly the items written, and the stream records they made.
