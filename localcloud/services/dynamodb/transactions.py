@@ -4,8 +4,9 @@ moto backs up every table a transaction names with ``copy.deepcopy`` before each
 on a cancellation swaps the copies in for the tables, so a transaction cost what its tables held:
 measured on moto alone, a two-item transaction took 8 ms against a table of 100 items and 25 ms
 against 1,000, where this one takes 3 ms for either (a fan-in settles one chunk per transaction
-into one job table, so a job's cost grew with the square of its chunks). Here, as DynamoDB does, every condition is checked against the state before
-the transaction; a failed one cancels it before anything is written (no item, no stream record).
+into one job table, so a job's cost grew with the square of its chunks). Here, as DynamoDB does,
+every condition is checked against the state before the transaction; a failed one cancels it
+before anything is written (no item, no stream record).
 Only then are the writes applied, each item's previous state kept so that an error while writing
 (an ``ADD`` to a string, say) restores exactly the items written, and the stream records they made.
 The answers and errors are moto's: the same ``CancellationReasons``, in the same order.
