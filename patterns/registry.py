@@ -265,6 +265,15 @@ PATTERNS: tuple[Pattern, ...] = (
         sources=("000", "001", "002", "004"),
         functions=("circuit_breaker",),
     ),
+    Pattern(
+        id="fan_out_fan_in",
+        title="Fan-out / Fan-in",
+        construct="patterns.fan_out_fan_in:FanOutFanIn",
+        summary="A splitter hands a job's chunks to async workers (Event); each chunk settles once in a "
+        "results table keyed by job, and a conditional write finishes the job exactly once, partial if a chunk failed",
+        sources=("001", "004"),
+        functions=("fan_out_fan_in",),
+    ),
 )
 
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from localcloud.core.iam import arn_or_named
 from localcloud.core.service import Service
-from localcloud.services.dynamodb import atomic, provision
+from localcloud.services.dynamodb import atomic, provision, transactions
 from localcloud.services.dynamodb.limits import check_dynamodb_request
 
 if TYPE_CHECKING:
@@ -46,6 +46,7 @@ def _iam_resource(params: dict[str, Any], where: tuple[str, str, str]) -> str | 
     return f"{table}/index/{params['IndexName']}" if params.get("IndexName") else table
 
 
+transactions.install()
 SERVICE = Service.of(
     "dynamodb", provision, checks={"dynamodb": _check}, iam_resources={"dynamodb": _iam_resource}
 )

@@ -1,0 +1,293 @@
+"""The fan-out / fan-in handlers against moto: the splitter's fan-out, the worker's settle-once and
+finish-once, the recorder's failed chunks."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+pytestmark = pytest.mark.unit
+
+TABLE = "jobs"
+LINES = ["a,1,100", "b,2,250", "c,3,10", "d,1,1", "e,5,20"]
+
+
+@pytest.fixture
+def jobs_table(aws):
+    boto3.client("dynamodb").create_table(
+        TableName=TABLE,
+        AttributeDefinitions=[
+            {"AttributeName": "job_id", "AttributeType": "S"},
+            {"AttributeName": "part", "AttributeType": "S"},
+        ],
+        KeySchema=[
+            {"AttributeName": "job_id", "KeyType": "HASH"},
+            {"AttributeName": "part", "KeyType": "RANGE"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
+@pytest.fixture
+def load(jobs_table, load_handler):
+    return lambda module: load_handler(
+        "fan_out_fan_in", module, JOBS_TABLE_NAME=TABLE, WORKER_FUNCTION_NAME="worker"
+    )
+
+
+@pytest.fixture
+def splitter(load):
+    module = load("splitter")
+    with Stubber(module.lambda_client) as stubber:
+        module.stubber = stubber
+        yield module
+    stubber.assert_no_pending_responses()
+
+
+def expect_chunks(splitter, job_id: str, chunks: list[list[str]]) -> None:
+    for number, lines in enumerate(chunks):
+        payload = json.dumps({"job_id": job_id, "chunk": number, "lines": lines}).encode()
+        splitter.stubber.add_response(
+            "invoke",
+            {"StatusCode": 202},
+            {"FunctionName": "worker", "InvocationType": "Event", "Payload": payload},
+        )
+
+
+def job(job_id: str) -> dict:
+    item = boto3.client("dynamodb").get_item(
+        TableName=TABLE, Key={"job_id": {"S": job_id}, "part": {"S": "job"}}, ConsistentRead=True
+    )["Item"]
+    return {name: next(iter(value.values())) for name, value in item.items()}
+
+
+def start(splitter, lambda_context, job_id: str = "j-1", lines=LINES, size: int = 2) -> dict:
+    chunks = [lines[i : i + size] for i in range(0, len(lines), size)]
+    expect_chunks(splitter, job_id, chunks)
+    return splitter.handler({"job_id": job_id, "lines": lines, "chunk_size": size}, lambda_context)
+
+
+# --------------------------------------------------------------------------------------------- splitter
+
+
+def test_the_splitter_records_the_job_and_sends_each_chunk_as_an_event(splitter, lambda_context):
+    assert start(splitter, lambda_context) == {"statusCode": 202, "job_id": "j-1", "chunks": 3}
+    recorded = job("j-1")
+    assert (recorded["status"], recorded["chunks"], recorded["settled"], recorded["failed"]) == (
+        "RUNNING",
+        "3",
+        "0",
+        "0",
+    )
+
+
+def test_the_default_chunk_is_100_lines(splitter, lambda_context):
+    lines = [f"s,{i},1" for i in range(250)]
+    expect_chunks(splitter, "j-big", [lines[:100], lines[100:200], lines[200:]])
+    assert splitter.handler({"job_id": "j-big", "lines": lines}, lambda_context)["chunks"] == 3
+
+
+def test_a_running_job_submitted_again_sends_its_chunks_again(splitter, lambda_context):
+    start(splitter, lambda_context)
+    assert start(splitter, lambda_context) == {"statusCode": 202, "job_id": "j-1", "chunks": 3}
+
+
+def test_the_same_job_id_with_other_lines_is_a_conflict_and_sends_nothing(splitter, lambda_context):
+    start(splitter, lambda_context)
+    answer = splitter.handler({"job_id": "j-1", "lines": LINES[:1], "chunk_size": 2}, lambda_context)
+    assert answer == {
+        "statusCode": 409,
+        "error": {"code": "JobConflict", "message": "job_id: 'j-1' was submitted with other lines"},
+    }
+
+
+def test_a_refused_invoke_answers_503_and_the_job_can_be_submitted_again(splitter, lambda_context):
+    expect_chunks(splitter, "j-1", [LINES[:2]])
+    splitter.stubber.add_client_error("invoke", "TooManyRequestsException", http_status_code=429)
+    answer = splitter.handler({"job_id": "j-1", "lines": LINES, "chunk_size": 2}, lambda_context)
+    assert answer == {
+        "statusCode": 503,
+        "error": {"code": "FanOutFailed", "message": "chunk 1 not sent; submit the same job again"},
+    }
+    assert start(splitter, lambda_context)["statusCode"] == 202
+
+
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        ({"lines": LINES}, "job_id: required"),
+        ({"job_id": "j", "lines": []}, "lines: shorter than 1"),
+        ({"job_id": "j", "lines": LINES, "chunk_size": 501}, "chunk_size: greater than 500"),
+        ({"job_id": "j", "lines": ["x" * 201]}, "lines[0]: expected a string of at most 200 characters"),
+        (
+            {"job_id": "j", "lines": ["a,1,1"] * 1001, "chunk_size": 1},
+            "chunk_size: 1 makes more than 1000 chunks",
+        ),
+        ({"job_id": "x" * 65, "lines": LINES}, "job_id: longer than 64"),
+        ({"job_id": "j", "lines": LINES, "extra": 1}, "extra: unknown field"),
+        ([], "body: expected a JSON object, got array"),
+    ],
+)
+def test_a_bad_job_is_refused_naming_the_field(splitter, lambda_context, event, message):
+    answer = splitter.handler(event, lambda_context)
+    assert answer["statusCode"] == 400 and answer["error"]["code"] == "InvalidJob"
+    assert answer["error"]["message"].startswith(message)
+    assert boto3.client("dynamodb").scan(TableName=TABLE)["Items"] == []
+
+
+# --------------------------------------------------------------------------------------------- worker
+
+
+@pytest.fixture
+def started(splitter, lambda_context):
+    start(splitter, lambda_context)
+    return [LINES[0:2], LINES[2:4], LINES[4:]]
+
+
+def test_each_chunk_settles_once_and_the_last_finishes_the_job(
+    load, started, lambda_context, emitted_metrics
+):
+    worker = load("worker")
+    emitted_metrics()
+    answers = [
+        worker.handler({"job_id": "j-1", "chunk": n, "lines": lines}, lambda_context)
+        for n, lines in enumerate(started)
+    ]
+    again = worker.handler({"job_id": "j-1", "chunk": 1, "lines": started[1]}, lambda_context)
+    assert [a["finished"] for a in answers] == [False, False, True]
+    assert again["finished"] is False, "a duplicate after the end finishes nothing"
+    done = job("j-1")
+    assert (done["status"], done["settled"], done["orders"], done["units"]) == ("COMPLETE", "3", "5", "12")
+    assert done["revenue_cents"] == str(100 + 500 + 30 + 1 + 100)
+    assert emitted_metrics() == {"ChunksSettled": 3, "DuplicateChunks": 1, "JobsComplete": 1}
+
+
+def test_a_duplicate_before_the_end_adds_nothing(load, started, lambda_context):
+    worker = load("worker")
+    for _ in range(3):
+        worker.handler({"job_id": "j-1", "chunk": 0, "lines": started[0]}, lambda_context)
+    assert (job("j-1")["settled"], job("j-1")["orders"]) == ("1", "2")
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("a,x,1", "chunk 0 line 2: quantity 'x' is not a whole number from 0 to 999999999"),
+        ("a,1", "chunk 0 line 2: expected sku,quantity,unit_price_cents, got 'a,1'"),
+        (",1,1", "chunk 0 line 2: expected sku,quantity,unit_price_cents"),
+        ("a,1,-5", "chunk 0 line 2: unit_price_cents '-5' is not a whole number"),
+        ("a,1,1000000000", "chunk 0 line 2: unit_price_cents '1000000000' is not a whole number"),
+        (7, "chunk 0 line 2: expected a text line of at most 200 characters"),
+    ],
+)
+def test_a_line_that_is_not_an_order_fails_the_chunk_naming_the_line(
+    load, started, lambda_context, line, message
+):
+    worker = load("worker")
+    with pytest.raises(worker.ChunkRejected, match="^" + message.replace("(", r"\(")):
+        worker.handler({"job_id": "j-1", "chunk": 0, "lines": ["a,1,1", line]}, lambda_context)
+    assert job("j-1")["settled"] == "0"
+
+
+def test_a_chunk_of_an_unknown_job_raises_so_it_is_kept(load, jobs_table, lambda_context):
+    worker = load("worker")
+    with pytest.raises(worker.settle.__globals__["UnknownJob"]):
+        worker.handler({"job_id": "nobody", "chunk": 0, "lines": ["a,1,1"]}, lambda_context)
+
+
+# --------------------------------------------------------------------------------------------- recorder
+
+
+def failure(job_id: str, chunk: int, lines: list[str], message_id: str = "m-1") -> dict:
+    record = {
+        "requestContext": {"condition": "RetriesExhausted", "approximateInvokeCount": 3},
+        "requestPayload": {"job_id": job_id, "chunk": chunk, "lines": lines},
+        "responsePayload": {"errorType": "ChunkRejected", "errorMessage": "chunk 2 line 1: bad"},
+    }
+    return {"messageId": message_id, "body": json.dumps(record)}
+
+
+def test_a_failed_chunk_is_recorded_and_the_job_ends_partial_naming_it(load, started, lambda_context):
+    worker, recorder = load("worker"), load("recorder")
+    for n in (0, 1):
+        worker.handler({"job_id": "j-1", "chunk": n, "lines": started[n]}, lambda_context)
+    assert recorder.handler({"Records": [failure("j-1", 2, started[2])]}, lambda_context) == {
+        "batchItemFailures": []
+    }
+    done = job("j-1")
+    assert (done["status"], done["failed"], done["failed_chunks"]) == ("PARTIAL", "1", ["2"])
+    assert done["orders"] == "4", "the aggregate of the chunks that succeeded"
+    chunk = boto3.client("dynamodb").get_item(
+        TableName=TABLE, Key={"job_id": {"S": "j-1"}, "part": {"S": "chunk#00002"}}
+    )
+    assert chunk["Item"]["error_message"] == {"S": "chunk 2 line 1: bad"}
+
+
+def test_a_failure_recorded_twice_counts_once(load, started, lambda_context):
+    recorder = load("recorder")
+    recorder.handler(
+        {"Records": [failure("j-1", 2, started[2]), failure("j-1", 2, started[2], "m-2")]}, lambda_context
+    )
+    assert (job("j-1")["failed"], job("j-1")["settled"]) == ("1", "1")
+
+
+def test_a_record_that_cannot_be_settled_returns_to_the_queue_alone(load, started, lambda_context):
+    recorder = load("recorder")
+    answer = recorder.handler(
+        {"Records": [failure("nobody", 0, ["a,1,1"], "m-bad"), failure("j-1", 0, started[0], "m-ok")]},
+        lambda_context,
+    )
+    assert answer == {"batchItemFailures": [{"itemIdentifier": "m-bad"}]}
+    with pytest.raises(recorder.BatchProcessingError):
+        recorder.handler({"Records": [{"messageId": "m-x", "body": "{}"}]}, lambda_context)
+
+
+def conflicting(fan_in, conflicts: int):
+    """Make the next ``conflicts`` transactions fail as DynamoDB cancels concurrent ones on one item."""
+    real = fan_in.table.client.transact_write_items
+    calls = []
+
+    def transact(**request):
+        calls.append(request)
+        if len(calls) <= conflicts:
+            raise fan_in.table.client.exceptions.TransactionCanceledException(
+                {
+                    "Error": {"Code": "TransactionCanceledException", "Message": "cancelled"},
+                    "CancellationReasons": [{"Code": "None"}, {"Code": "TransactionConflict"}],
+                },
+                "TransactWriteItems",
+            )
+        return real(**request)
+
+    return transact, calls
+
+
+def test_a_transaction_conflict_on_the_job_is_retried_with_backoff(
+    load, started, lambda_context, monkeypatch
+):
+    worker = load("worker")
+    fan_in = sys.modules["fan_in"]
+    transact, calls = conflicting(fan_in, 2)
+    waits = []
+    monkeypatch.setattr(fan_in.table.client, "transact_write_items", transact)
+    monkeypatch.setattr(fan_in, "sleep", waits.append)
+    worker.handler({"job_id": "j-1", "chunk": 0, "lines": started[0]}, lambda_context)
+    assert len(calls) == 3 and len(waits) == 2 and all(0 <= w <= 1 for w in waits)
+    assert job("j-1")["settled"] == "1"
+
+
+def test_conflicts_past_the_last_attempt_fail_the_invocation_for_lambda_to_retry(
+    load, started, lambda_context, monkeypatch
+):
+    worker = load("worker")
+    fan_in = sys.modules["fan_in"]
+    transact, calls = conflicting(fan_in, fan_in.CONFLICT_ATTEMPTS)
+    monkeypatch.setattr(fan_in.table.client, "transact_write_items", transact)
+    monkeypatch.setattr(fan_in, "sleep", lambda seconds: None)
+    with pytest.raises(fan_in.table.client.exceptions.TransactionCanceledException):
+        worker.handler({"job_id": "j-1", "chunk": 0, "lines": started[0]}, lambda_context)
+    assert len(calls) == fan_in.CONFLICT_ATTEMPTS and job("j-1")["settled"] == "0"
