@@ -228,6 +228,14 @@ PATTERNS: tuple[Pattern, ...] = (
         sources=("000", "004"),
         functions=("saga",),
     ),
+    Pattern(
+        id="spa",
+        title="Single Page Application",
+        construct="patterns.spa:SinglePageApp",
+        summary="A private S3 bucket behind CloudFront (origin access control), deployed by BucketDeployment "
+        "with hashed, immutable assets; the simple web service's API on the same origin",
+        sources=("004",),
+    ),
 )
 
 
