@@ -30,7 +30,9 @@ from typing import Any
 from aws_cdk import Duration, Stack, Stage
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_s3_deployment as s3d
 from constructs import Construct
 
@@ -116,6 +118,8 @@ class SinglePageApp(Construct):
         distribution_props: Props | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        # The log bucket admits S3's log delivery by bucket policy, not by the legacy LogDeliveryWrite ACL.
+        self.node.set_context("@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy", True)
         if service is not None and service_props:
             raise ValueError("pass either service or service_props, not both")
         self.service = service or SimpleWebService(self, "Service", **(service_props or {}))
@@ -131,7 +135,7 @@ class SinglePageApp(Construct):
         acknowledge(
             self.log_bucket,
             "AwsSolutions-S1",
-            "This bucket receives the site bucket's and the distribution's access logs; logging it would recurse.",
+            "This bucket receives the site bucket's access logs; logging it would recurse.",
         )
         self.bucket = secure_bucket(self, "Site", server_access_logs_bucket=self.log_bucket)
         self.distribution = cloudfront.Distribution(
@@ -167,43 +171,84 @@ class SinglePageApp(Construct):
                         )
                     ],
                     "minimum_protocol_version": cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
-                    "enable_logging": True,
-                    "log_bucket": self.log_bucket,
-                    "log_file_prefix": "cloudfront/",
                 },
                 distribution_props,
             ),
         )
-        site = s3d.Source.asset(str(_built(self, Path(site_dir))))
-        self.assets_deployment = s3d.BucketDeployment(
-            self,
-            "DeployAssets",
-            sources=[site],
-            destination_bucket=self.bucket,
-            exclude=["index.html"],
-            cache_control=IMMUTABLE,
-            prune=False,
-            memory_limit=256,
+        self.site_asset = s3_assets.Asset(self, "SiteAsset", path=str(_built(self, Path(site_dir))))
+        site = s3d.Source.bucket(self.site_asset.bucket, self.site_asset.s3_object_key)
+        self.deploy_role = self._deploy_role()
+        deployments = {
+            "DeployAssets": {"exclude": ["index.html"], "cache_control": IMMUTABLE},
+            "DeployIndex": {
+                "exclude": ["*"],
+                "include": ["index.html"],
+                "cache_control": REVALIDATE,
+                "distribution": self.distribution,
+            },
+        }
+        self.assets_deployment, self.index_deployment = (
+            s3d.BucketDeployment(
+                self,
+                construct_id,
+                sources=[site],
+                destination_bucket=self.bucket,
+                prune=False,
+                memory_limit=256,
+                role=self.deploy_role.without_policy_updates(),
+                **options,
+            )
+            for construct_id, options in deployments.items()
         )
-        self.index_deployment = s3d.BucketDeployment(
-            self,
-            "DeployIndex",
-            sources=[site],
-            destination_bucket=self.bucket,
-            exclude=["*"],
-            include=["index.html"],
-            cache_control=REVALIDATE,
-            prune=False,
-            distribution=self.distribution,
-            memory_limit=256,
-        )
+        for deployment in (self.assets_deployment, self.index_deployment):
+            deployment.node.add_dependency(self.deploy_policy)
         # A new index.html must never name an asset that is not there yet.
         self.index_deployment.node.add_dependency(self.assets_deployment)
         self._acknowledge()
 
+    def _deploy_role(self) -> iam.Role:
+        """The deployment function's role with exactly what the sync does: CDK's own grants (read
+        and delete anything in both buckets, invalidate any distribution) are left out."""
+        role = iam.Role(
+            self,
+            "DeployRole",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            managed_policies=[
+                iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AWSLambdaBasicExecutionRole")
+            ],
+        )
+        distribution_arn = Stack.of(self).format_arn(
+            service="cloudfront",
+            region="",
+            resource="distribution",
+            resource_name=self.distribution.distribution_id,
+        )
+        self.deploy_policy = iam.Policy(
+            self,
+            "DeployPolicy",
+            roles=[role],
+            statements=[
+                iam.PolicyStatement(
+                    actions=["s3:GetObject"],
+                    resources=[self.site_asset.bucket.arn_for_objects(self.site_asset.s3_object_key)],
+                ),
+                iam.PolicyStatement(actions=["s3:ListBucket"], resources=[self.bucket.bucket_arn]),
+                iam.PolicyStatement(actions=["s3:PutObject"], resources=[self.bucket.arn_for_objects("*")]),
+                iam.PolicyStatement(
+                    actions=["cloudfront:CreateInvalidation", "cloudfront:GetInvalidation"],
+                    resources=[distribution_arn],
+                ),
+            ],
+        )
+        return role
+
     def _acknowledge(self) -> None:
-        # CDK's one deployment function per stack, shared by both deployments; its code and policy are CDK's.
-        deployer = self.assets_deployment.handler_role.node.scope
+        # CDK's one deployment function per stack, shared by both deployments; its code is CDK's.
+        deployer = next(
+            child
+            for child in Stack.of(self).node.children
+            if child.node.id.startswith("Custom::CDKBucketDeployment")
+        )
         for rule, reason in (
             (
                 "AwsSolutions-L1",
@@ -224,31 +269,16 @@ class SinglePageApp(Construct):
         ):
             acknowledge(deployer, rule, reason)
         acknowledge(
-            deployer,
+            self.deploy_role,
             "AwsSolutions-IAM4",
-            "CDK's BucketDeployment role writes its logs through AWSLambdaBasicExecutionRole.",
+            "The deployment function writes its logs through AWSLambdaBasicExecutionRole, as CDK's own role does.",
             applies_to="Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
         )
-        for applies_to in (
-            "Action::s3:GetBucket*",
-            "Action::s3:GetObject*",
-            "Action::s3:List*",
-            "Action::s3:Abort*",
-            "Action::s3:DeleteObject*",
-            "Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*",
-            f"Resource::<{Stack.of(self).get_logical_id(self.bucket.node.default_child)}.Arn>/*",
-        ):
-            acknowledge(
-                deployer,
-                "AwsSolutions-IAM5",
-                "CDK's BucketDeployment grants: read the asset objects, sync (write, delete) the site bucket's objects.",
-                applies_to=applies_to,
-            )
         acknowledge(
-            deployer,
+            self.deploy_policy,
             "AwsSolutions-IAM5",
-            "CloudFront's CreateInvalidation and GetInvalidation take no resource narrower than *, as CDK grants them.",
-            applies_to="Resource::*",
+            "The sync writes every file of the site under its own name in the site bucket, and nowhere else.",
+            applies_to=f"Resource::<{Stack.of(self).get_logical_id(self.bucket.node.default_child)}.Arn>/*",
         )
         acknowledge(
             self.distribution,
@@ -259,6 +289,12 @@ class SinglePageApp(Construct):
             self.distribution,
             "AwsSolutions-CFR2",
             "WAF is an account-level choice with a monthly cost; pass web_acl_id in distribution_props.",
+        )
+        acknowledge(
+            self.distribution,
+            "AwsSolutions-CFR3",
+            "CloudFront's standard logs need an ACL-enabled bucket (LogDeliveryWrite), which the house buckets "
+            "refuse; pass enable_logging and log_bucket in distribution_props to accept that.",
         )
         acknowledge(
             self.distribution,
