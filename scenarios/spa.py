@@ -45,3 +45,9 @@ def run(show: Show) -> None:
     )
     bad = site.request("POST", "/items", json={"price_cents": -1})
     show.equal("a bad body is API Gateway's 400, through the distribution", bad.status, 400)
+    show.equal(
+        "DELETE /items/{id} through the distribution removes it",
+        site.request("DELETE", f"/items/{item_id}").status,
+        204,
+    )
+    show.equal("and its deep link's API call is then a 404", site.get(f"/items/{item_id}").status, 404)
