@@ -308,5 +308,6 @@ class SinglePageApp(Construct):
             "SiteUrl": f"https://{self.distribution.distribution_domain_name}",
             "DistributionId": self.distribution.distribution_id,
             "BucketName": self.bucket.bucket_name,
+            "LogBucketName": self.log_bucket.bucket_name,
             **self.service.outputs(),
         }
