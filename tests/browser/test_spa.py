@@ -22,15 +22,26 @@ def server(cloud_assembly):
             Item={"id": {"S": "lamp-1"}, "name": {"S": "desk lamp"}, "price_cents": {"N": "1299"}},
         )
         with LocalServer(cloud, real_time=False) as served:
+            served.answered = []
+            served.on_request = lambda request, response, _: (
+                request is not None
+                and served.answered.append((request.method, request.path, response.status))
+            )
             served.start()
             yield served
 
 
 def test_the_page_shows_the_api_data_adds_an_item_and_a_deep_link_survives_reload(server, page):
     url = site_url(server)
-    page.goto(url + "/")
+    assert page.goto(url + "/").status == 200
     page.wait_for_selector("#count")
     assert page.title() == "Items"
+    del server.answered[:]
+    page.reload()
+    assert ("GET", "/", 304) in server.answered, (
+        "no-cache: the browser revalidates index.html and keeps its copy"
+    )
+    page.wait_for_selector("#count")
     assert page.text_content("ul.items") == "desk lamp$12.99", "the item the page fetched from the API"
 
     page.fill("input[name=name]", "teapot")
