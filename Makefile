@@ -25,7 +25,7 @@ AWS_PORT ?=
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_VERSION_CHECK := 1
 
-.PHONY: FORCE install chromium demo serve synth test grants mutate lint format bench lock clean
+.PHONY: FORCE install chromium demo serve synth test screenshots grants mutate lint format bench lock clean
 
 install: $(VENV)/.installed node_modules/.installed ## Python venv and the pinned CDK CLI
 
@@ -64,6 +64,9 @@ test: install chromium ## Lint, then the whole test suite, on every core (a test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -n auto --dist loadfile
+
+screenshots: install chromium ## Each single page app's docs image (docs/patterns/img/<id>.png), served offline, shot in Chromium
+	$(BIN)/python -m tests.browser.screenshots
 
 grants: install ## Least privilege: each granted IAM action removed alone must make a scenario fail
 	$(BIN)/python -m benchmarks.grant_mutation

@@ -214,7 +214,7 @@ def discover_functions(assembly: Path) -> tuple[list[Function], list[str]]:
     for stack, template in stack_templates(assembly).items():
         resources = template.get("Resources", {})
         for logical_id, resource in resources.items():
-            if resource["Type"] != "AWS::Lambda::Function" or logical_id.startswith(CDK_BUILT_IN_HANDLERS):
+            if resource["Type"] != "AWS::Lambda::Function" or _cdk_provider(logical_id, resource):
                 continue
             function = template_function(assembly, stack, logical_id, resources)
             if function is None:
@@ -222,6 +222,15 @@ def discover_functions(assembly: Path) -> tuple[list[Function], list[str]]:
             else:
                 found.setdefault((function.code, function.handler), function)
     return list(found.values()), skipped
+
+
+def _cdk_provider(logical_id: str, resource: Mapping[str, Any]) -> bool:
+    """CDK's own handler (``BucketDeployment``'s singleton, ``Custom::CDK...``, the inline
+    ``BucketNotificationsHandler``): not the project's code."""
+    if logical_id.startswith(CDK_BUILT_IN_HANDLERS):
+        return True
+    parts = resource.get("Metadata", {}).get("aws:cdk:path", "").split("/")
+    return len(parts) > 1 and parts[1].startswith("Custom::CDK")
 
 
 def template_function(

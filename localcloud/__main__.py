@@ -137,8 +137,8 @@ def _serve(args: argparse.Namespace) -> int:
             if args.physical_names:
                 cloud.trace.labels.clear()
             say(f"{stack_name} is running offline. Front doors:")
-            for door in server.front_doors:
-                say(f"  {door.kind} {door.name}: {door.url}{_host_note(args.host, door)}")
+            for line in front_door_lines(server, args.host):
+                say(line)
             for heading, lines in _startup_sections(cloud, server):
                 if lines:
                     say(heading)
@@ -177,6 +177,12 @@ def _startup_sections(cloud, server) -> list[tuple[str, list[str]]]:
         ("Try:", [*token_note, *examples]),
         ("Secrets (offline values, e.g. to sign requests with):", secret_lines(cloud)),
     ]
+
+
+def front_door_lines(server, host: str) -> list[str]:
+    """One line per front door, distributions first: a site's URL is the one a person opens."""
+    doors = sorted(server.front_doors, key=lambda door: door.kind != "distribution")
+    return [f"  {door.kind} {door.name}: {door.url}{_host_note(host, door)}" for door in doors]
 
 
 def _host_note(host: str, door) -> str:

@@ -274,6 +274,14 @@ PATTERNS: tuple[Pattern, ...] = (
         sources=("001", "004"),
         functions=("fan_out_fan_in",),
     ),
+    Pattern(
+        id="spa",
+        title="Single Page Application",
+        construct="patterns.spa:SinglePageApp",
+        summary="A private S3 bucket behind CloudFront (origin access control), deployed by BucketDeployment "
+        "with hashed, immutable assets; the simple web service's API on the same origin",
+        sources=("004",),
+    ),
 )
 
 

@@ -82,9 +82,8 @@ def test_every_printed_line_works(cloud_assembly, run, pattern_id, stack_name):
             answers = {}
             for line in lines:
                 if line.startswith("curl "):
-                    door = next(
-                        d for d in server.front_doors if line.split()[4].startswith(d.url.rstrip("/"))
-                    )
+                    url = next(word for word in line.split() if word.startswith("http"))
+                    door = next(d for d in server.front_doors if url.startswith(d.url.rstrip("/")))
                     request = curl_request(line, shell)
                     answers[f"{request.method} {request.path}"] = door.dispatch(request)
     if not served:

@@ -97,6 +97,51 @@ def test_a_handler_role_that_may_not_write_the_bucket_fails_the_deployment(artif
         LocalCloud(mutated(artifact, edit)).start()
 
 
+@pytest.mark.parametrize("action", ["cloudfront:CreateInvalidation", "cloudfront:GetInvalidation"])
+def test_a_handler_role_that_may_not_invalidate_or_wait_for_it_fails_the_deployment(artifact, action):
+    """The handler invalidates, then waits with GetInvalidation (WaitForDistributionInvalidation
+    defaults to true): either action missing fails it, as on AWS."""
+
+    def edit(resources):
+        for resource in resources.values():
+            if (
+                resource["Type"] == "AWS::IAM::Policy"
+                and "CDKBucketDeployment" in resource["Metadata"]["aws:cdk:path"]
+            ):
+                for statement in resource["Properties"]["PolicyDocument"]["Statement"]:
+                    actions = statement["Action"]
+                    statement["Action"] = [
+                        a for a in ([actions] if isinstance(actions, str) else actions) if a != action
+                    ]
+
+    with pytest.raises(
+        LocalCloudError, match=rf"\(Custom::CDKBucketDeployment\) failed: .*AccessDenied.*{action}"
+    ):
+        LocalCloud(mutated(artifact, edit)).start()
+
+
+def test_not_waiting_for_the_invalidation_needs_no_get_invalidation(artifact):
+    def edit(resources):
+        resource_of(resources, "Custom::CDKBucketDeployment", "DeployPruned")["Properties"][
+            "WaitForDistributionInvalidation"
+        ] = False
+        for resource in resources.values():
+            if (
+                resource["Type"] == "AWS::IAM::Policy"
+                and "CDKBucketDeployment" in resource["Metadata"]["aws:cdk:path"]
+            ):
+                for statement in resource["Properties"]["PolicyDocument"]["Statement"]:
+                    actions = statement["Action"]
+                    statement["Action"] = [
+                        a
+                        for a in ([actions] if isinstance(actions, str) else actions)
+                        if a != "cloudfront:GetInvalidation"
+                    ]
+
+    with LocalCloud(mutated(artifact, edit)) as cloud:
+        assert cloud.trace.find(kind="invalidate")
+
+
 def test_a_retention_cloudwatch_logs_does_not_take_is_refused(artifact):
     def edit(resources):
         resource_of(resources, "Custom::LogRetention", "Zipped")["Properties"]["RetentionInDays"] = 8

@@ -456,3 +456,36 @@ def test_the_localhost_server_serves_each_distribution(cloud):
             assert response.getheader("X-Frame-Options") == "DENY"
         finally:
             connection.close()
+
+
+def test_a_viewer_that_has_the_object_gets_304_from_a_caching_behavior(cloud):
+    cdn = cloud.distribution("Cdn")
+    first = cdn.get("/app.js")
+    etag, modified = first.header("ETag"), first.header("Last-Modified")
+
+    for headers in (
+        {"If-None-Match": etag},
+        {"If-None-Match": f'"other", W/{etag}'},
+        {"If-None-Match": "*"},
+        {"If-Modified-Since": modified},
+    ):
+        answer = cdn.get("/app.js", headers=headers)
+        assert (answer.status, answer.body, answer.header("ETag")) == (304, b"", etag), headers
+        assert answer.header("Content-Type") is None and answer.header("Via") is not None
+    for headers in (
+        {"If-None-Match": '"other"'},
+        {"If-None-Match": '"other"', "If-Modified-Since": modified},
+        {"If-Modified-Since": "Mon, 01 Jan 2001 00:00:00 GMT"},
+        {"If-Modified-Since": "not a date"},
+    ):
+        assert cdn.get("/app.js", headers=headers).status == 200, headers
+    assert cdn.request("HEAD", "/app.js", headers={"If-None-Match": etag}).status == 304
+
+
+def test_a_conditional_request_for_a_custom_error_page_or_an_uncached_path_gets_the_whole_answer(cloud):
+    spa = cloud.distribution("Spa")
+    page = spa.get("/orders/42")
+    assert page.status == 200
+    assert spa.get("/orders/42", headers={"If-None-Match": page.header("ETag")}).status == 200
+    cdn = cloud.distribution("Cdn")
+    assert cdn.get("/api/orders", headers={"If-None-Match": "*"}).status == 200, "CachingDisabled forwards it"

@@ -1,6 +1,7 @@
 """``Custom::CDKBucketDeployment`` (``s3_deployment.BucketDeployment``), done as CDK's handler does it
 on AWS: unpack each source zip (markers replaced), then ``aws s3 sync`` the result into the
-destination bucket under its prefix, then invalidate the CloudFront distribution, if one is given.
+destination bucket under its prefix, then invalidate the CloudFront distribution, if one is given,
+and wait for the invalidation (``GetInvalidation``) unless ``WaitForDistributionInvalidation`` is false.
 
 - Sources: each ``SourceBucketNames[i]``/``SourceObjectKeys[i]`` is an asset of the cloud assembly
   (a folder CDK zips on publishing, or a zip file), or else an object in the local cloud's S3.
@@ -266,17 +267,17 @@ def _invalidate(cloud: Kernel, handler: Handler, props: dict[str, Any], span: An
     default = ("" if raw_prefix.startswith("/") else "/") + raw_prefix
     default += ("" if default.endswith("/") else "/") + "*"
     paths = props.get("DistributionPaths") or [default]
-    handler.authorize(
-        "cloudfront:CreateInvalidation",
-        f"arn:{cloud.partition}:cloudfront::{cloud.account}:distribution/{distribution}",
-        span=span,
-    )
+    arn = f"arn:{cloud.partition}:cloudfront::{cloud.account}:distribution/{distribution}"
+    handler.authorize("cloudfront:CreateInvalidation", arn, span=span)
     cloudfront = cloud.service("cloudfront")
     if distribution not in {d.distribution_id for d in cloudfront.distributions()}:
         raise LocalCloudError(
             f"CreateInvalidation: NoSuchDistribution: the distribution {distribution} does not exist"
         )
     dropped = cloudfront.invalidate(distribution, paths)
+    if true(props.get("WaitForDistributionInvalidation"), "true"):
+        # The handler waits with GetInvalidation until the invalidation completes (at once, here).
+        handler.authorize("cloudfront:GetInvalidation", arn, span=span)
     cloud.trace.record(
         "invalidate",
         handler.name,

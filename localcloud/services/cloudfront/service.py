@@ -5,8 +5,9 @@ last); its allowed methods (else 403); its viewer-request function, which may re
 or answer it (a function that throws gives 503); the edge cache, keyed and timed by the cache
 policy on the virtual clock; the origin (S3 or API Gateway), with the origin path, the default
 root object for ``/``, what the cache and origin request policies forward, and failover within an
-origin group; custom error responses; the response headers policy; the viewer-response function
-(not for origin errors, as CloudFront skips it); CloudFront's own headers (``Via``, ``X-Cache``,
+origin group; custom error responses; a viewer's conditional request (304, on a caching
+behavior); the response headers policy; the viewer-response function (not for origin errors, as
+CloudFront skips it); CloudFront's own headers (``Via``, ``X-Cache``,
 ``X-Amz-Cf-Id``).
 
 Viewers are taken to use HTTPS, so ``ViewerProtocolPolicy`` never redirects; compression, geo
@@ -25,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from localcloud.errors import ResourceNotFound, TemplateError
 from localcloud.lib.http import HttpRequest, HttpResponse
-from localcloud.services.cloudfront import origins
+from localcloud.services.cloudfront import conditional, origins
 from localcloud.services.cloudfront.distribution import (
     DEFAULT_ERROR_CACHING_TTL,
     Behavior,
@@ -362,6 +363,10 @@ class CloudFront:
             if generated is not None:
                 return generated
         response = self._cached_or_fetched(exchange)
+        if behavior.cache.max_ttl > 0 and response.header("X-Cache") != "Error from cloudfront":
+            # A caching behavior answers a conditional request itself; one that caches nothing
+            # forwards it, and the origin decides.
+            response = conditional.not_modified(viewer, response) or response
         if behavior.response_headers is not None:
             behavior.response_headers.apply(exchange.request, response)
         if behavior.viewer_response is not None and response.status < 400:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from localcloud.core.service import Provisioned, provisions
 from localcloud.errors import LocalCloudError, TemplateError
 from localcloud.services.s3 import observe as notifications
+from localcloud.services.s3 import public_access
 
 if TYPE_CHECKING:
     from localcloud.core.kernel import Kernel
@@ -51,6 +52,8 @@ def bucket(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned
         # CDK's built-in custom resources read them (auto-delete-objects, a deployment's ownership).
         tags = [{"Key": tag["Key"], "Value": str(tag["Value"])} for tag in props["Tags"]]
         s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": tags})
+    if "PublicAccessBlockConfiguration" in props:
+        public_access.configure(s3, name, props["PublicAccessBlockConfiguration"])
     if "VersioningConfiguration" in props:
         s3.put_bucket_versioning(
             Bucket=name, VersioningConfiguration={"Status": props["VersioningConfiguration"]["Status"]}
@@ -95,6 +98,7 @@ def bucket(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned
 @provisions("AWS::S3::BucketPolicy")
 def bucket_policy(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
     document = props["PolicyDocument"]
+    public_access.check_policy(cloud.admin_client("s3"), props["Bucket"], document, logical_id)
     cloud.admin_client("s3").put_bucket_policy(Bucket=props["Bucket"], Policy=json.dumps(_for_moto(document)))
     cloud.iam.add_resource_policy(f"arn:{cloud.partition}:s3:::{props['Bucket']}", document, logical_id)
     return Provisioned(cloud.physical_name(logical_id, 128))

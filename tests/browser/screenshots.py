@@ -1,0 +1,83 @@
+"""``make screenshots``: each SPA row's page, served offline and opened in Chromium, saved as the
+image its docs page shows (``docs/patterns/img/<id>.png``), with the browser tests' harness.
+
+Run from the repository root::
+
+    python -m tests.browser.screenshots [pattern ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from localcloud import LocalCloud
+from localcloud.core.assembly import load_stack
+from localcloud.core.clock import FIXED_START
+from localcloud.server import LocalServer
+from patterns.registry import ROOT, get
+from tests.browser.harness import Console, chromium, site_url
+
+IMAGES = ROOT / "docs" / "patterns" / "img"
+#: Items with fixed ids, so the list (a table scan, ordered by id hash) looks the same every time.
+SAMPLE_ITEMS = (("a1", "Desk lamp", 1299), ("b2", "Teapot", 2450), ("c3", "Notebook, A5", 399))
+
+
+def _seed_spa(cloud: LocalCloud) -> None:
+    for item_id, name, cents in SAMPLE_ITEMS:
+        cloud.client("dynamodb").put_item(
+            TableName=cloud.outputs["TableName"],
+            Item={"id": {"S": item_id}, "name": {"S": name}, "price_cents": {"N": str(cents)}},
+        )
+
+
+#: Per pattern: how to seed its stack, and the page and element to wait for before the picture.
+SHOTS: dict[str, tuple[Callable[[LocalCloud], None], str, str]] = {"spa": (_seed_spa, "/", "#count")}
+
+
+def screenshot(pattern_id: str, assembly: str, out: Path, browser: Any) -> list[str]:
+    """Serve ``pattern_id`` from ``assembly``, save its page to ``out``; the console's errors."""
+    seed, path, ready = SHOTS[pattern_id]
+    with LocalCloud(load_stack(assembly, get(pattern_id).stack_name), start=FIXED_START) as cloud:
+        seed(cloud)
+        with LocalServer(cloud, real_time=False) as server:
+            server.start()
+            context = browser.new_context(viewport={"width": 720, "height": 420}, device_scale_factor=1)
+            console = Console()
+            page = console.watch(context.new_page())
+            page.goto(site_url(server) + path)
+            page.wait_for_selector(ready)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(out), full_page=False)
+            context.close()
+            return console.errors
+
+
+def main(argv: list[str] | None = None) -> int:
+    from patterns.stack import SERVE_TARGET_CONTEXT, UNSTAGED, build_app
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "patterns", nargs="*", default=sorted(SHOTS), help="pattern ids (default: every SPA row)"
+    )
+    args = parser.parse_args(argv)
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    failed = 0
+    with tempfile.TemporaryDirectory(prefix="screenshots.") as outdir, chromium() as browser:
+        for pattern_id in args.patterns:
+            context = {**UNSTAGED, SERVE_TARGET_CONTEXT: pattern_id}
+            build_app(builtin_validation=False, outdir=outdir, context=context).synth()
+            out = IMAGES / f"{pattern_id}.png"
+            errors = screenshot(pattern_id, outdir, out, browser)
+            print(f"{out.relative_to(ROOT)}" + (f": console errors {errors}" if errors else ""))
+            failed += bool(errors)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
