@@ -16,6 +16,10 @@ Profiled over the e2e and local-cloud tests, three such costs were a tenth of th
   compiled each source again: a third of a second per e2e file. The code object compiled from a
   file's exact bytes is kept and executed again into each fresh module; a file whose bytes changed
   is compiled anew.
+- freezegun, at every clock start, fingerprints each loaded module by the set of its attribute
+  names, through ``dir()``, which builds and sorts a list of them: thousands of modules per cloud
+  start. A plain module's names are its ``__dict__``'s keys, so that set is made from them
+  directly; a module with a ``__dir__`` of its own still goes through ``dir()``.
 
 Answers are unchanged: the same key material for encryption, the same dispatch, the same header.
 """
@@ -24,11 +28,13 @@ from __future__ import annotations
 
 import functools
 import importlib.machinery
+import types
 from collections.abc import Mapping
 from typing import Any
 
 import botocore.hooks
 import botocore.useragent
+import freezegun.api
 import moto.core.responses
 import moto.kms.models
 from moto.kms.utils import KeySpec
@@ -68,6 +74,15 @@ def install() -> None:
 
     botocore.hooks.EventAliaser._alias_event_name = alias_event_name
     _compile_each_source_once()
+    fingerprint = freezegun.api._get_module_attributes_hash
+
+    def module_attributes_hash(module: Any) -> str:
+        names = getattr(module, "__dict__", None)
+        if type(module) is not types.ModuleType or not isinstance(names, dict) or "__dir__" in names:
+            return fingerprint(module)
+        return f"{id(module)}-{hash(frozenset(names))}"
+
+    freezegun.api._get_module_attributes_hash = module_attributes_hash
 
 
 def _compile_each_source_once() -> None:

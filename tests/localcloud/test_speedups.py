@@ -72,3 +72,22 @@ def test_the_copy_of_the_environment_follows_every_change(monkeypatch):
     copy["SPEEDUPS_PROBE"] = "mine"
     monkeypatch.delenv("SPEEDUPS_PROBE")
     assert "SPEEDUPS_PROBE" not in speedups.environ_copy(os.environ)
+
+
+def test_a_module_is_fingerprinted_by_the_same_attribute_names_as_freezegun_reads_them():
+    import sys
+    import types
+
+    import freezegun.api
+
+    speedups.install()
+    plain = types.ModuleType("speedups_plain")
+    plain.value = 1
+    own_dir = types.ModuleType("speedups_own_dir")
+    own_dir.__dir__ = lambda: ["shown"]
+    for module in (plain, own_dir, sys.modules["json"]):
+        expected = f"{id(module)}-{hash(frozenset(dir(module)))}"
+        assert freezegun.api._get_module_attributes_hash(module) == expected
+    before = freezegun.api._get_module_attributes_hash(plain)
+    plain.added = 2
+    assert freezegun.api._get_module_attributes_hash(plain) != before, "a new name is a new fingerprint"
