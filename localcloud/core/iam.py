@@ -26,6 +26,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from localcloud.core.decision_cache import DecisionCache
 from localcloud.errors import LocalCloudError, Unsupported
 
 ResourceNamer = Callable[[dict[str, Any], tuple[str, str, str]], "str | None"]
@@ -181,6 +182,8 @@ class PolicyEngine:
         self.resource: dict[str, list[Statement]] = {}
         self.action_only_services: set[str] = set()
         self.unevaluated_conditions: set[str] = set()
+        self.decisions = DecisionCache()
+        """Decisions kept while their statements are unchanged (:mod:`localcloud.core.decision_cache`)."""
 
     # ------------------------------------------------------------------------------------ loading
 
@@ -230,24 +233,29 @@ class PolicyEngine:
         ``resource`` None means the call's resource cannot be named offline: the action alone decides.
         """
         statements = self.identity.get(role_arn, [])
-        context = {"aws:securetransport": "true", "aws:principalarn": role_arn}
-        allowing = []
-        for statement in statements:
-            pattern = statement.covers_action(action)
-            if pattern is None:
-                continue
-            if resource is not None and not statement.covers_resource(resource):
-                continue
-            if not statement.conditions_hold(context, self._unevaluated):
-                continue
-            if statement.effect == "Deny":
-                return Decision(False, f"with an explicit deny in {statement.source}")
-            allowing.append((statement, pattern))
-        for statement, pattern in allowing:
-            statement.used.add(pattern)
-        if allowing:
-            return Decision(True, allowing[0][0].source)
-        return Decision(False, f"because no identity-based policy allows the {action} action")
+
+        def evaluate(note: Callable[[str, str], None], used: list[tuple[Statement, str]]) -> Decision:
+            context = {"aws:securetransport": "true", "aws:principalarn": role_arn}
+            allowing = []
+            for statement in statements:
+                pattern = statement.covers_action(action)
+                if pattern is None:
+                    continue
+                if resource is not None and not statement.covers_resource(resource):
+                    continue
+                if not statement.conditions_hold(context, note):
+                    continue
+                if statement.effect == "Deny":
+                    return Decision(False, f"with an explicit deny in {statement.source}")
+                allowing.append((statement, pattern))
+            used.extend(allowing)
+            if allowing:
+                return Decision(True, allowing[0][0].source)
+            return Decision(False, f"because no identity-based policy allows the {action} action")
+
+        return self.decisions.decide(
+            ("identity", role_arn, action, resource), statements, self._unevaluated, evaluate
+        )
 
     def allows(
         self, statements: list[Statement], principal: str, action: str, resource: str, context: dict[str, str]
@@ -266,21 +274,30 @@ class PolicyEngine:
     ) -> Decision:
         """:meth:`allows`, saying why: ``explicit deny`` (in which statement's source), else whether
         one allowed. A call whose resource cannot be named (None) is decided on its action alone."""
-        allowed: Statement | None = None
-        for statement in statements:
-            if not (
-                statement.names(principal)
-                and statement.covers_action(action)
-                and (resource is None or statement.covers_resource(resource))
-                and statement.conditions_hold(context, self._unevaluated)
-            ):
-                continue
-            if statement.effect == "Deny":
-                return Decision(False, f"explicit deny in {statement.source}")
-            allowed = allowed or statement
-        if allowed is not None:
-            return Decision(True, allowed.source)
-        return Decision(False, "no statement allows it")
+
+        def evaluate(note: Callable[[str, str], None], used: list[tuple[Statement, str]]) -> Decision:
+            allowed: Statement | None = None
+            for statement in statements:
+                if not (
+                    statement.names(principal)
+                    and statement.covers_action(action)
+                    and (resource is None or statement.covers_resource(resource))
+                    and statement.conditions_hold(context, note)
+                ):
+                    continue
+                if statement.effect == "Deny":
+                    return Decision(False, f"explicit deny in {statement.source}")
+                allowed = allowed or statement
+            if allowed is not None:
+                return Decision(True, allowed.source)
+            return Decision(False, "no statement allows it")
+
+        try:
+            key = ("resource", id(statements), principal, action, resource, tuple(sorted(context.items())))
+            hash(key)
+        except TypeError:  # a context value that cannot be a key: decide without remembering
+            return evaluate(self._unevaluated, [])
+        return self.decisions.decide(key, statements, self._unevaluated, evaluate)
 
     def _unevaluated(self, condition: str, effect: str) -> None:
         if condition in self.unevaluated_conditions:

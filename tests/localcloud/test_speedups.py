@@ -35,3 +35,59 @@ def test_symmetric_keys_still_encrypt_with_their_own_material(kms):
     assert kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"secret"
     with pytest.raises(ClientError):
         kms.decrypt(CiphertextBlob=blob, KeyId=second)
+
+
+def test_a_module_imported_again_runs_afresh_and_a_changed_source_is_compiled_anew(tmp_path, monkeypatch):
+    import importlib
+    import sys
+
+    speedups.install()
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    source = tmp_path / "speedups_probe.py"
+    source.write_text("import itertools\nCOUNTER = itertools.count()\nVALUE = 'first'\n")
+    first = importlib.import_module("speedups_probe")
+    next(first.COUNTER)
+    del sys.modules["speedups_probe"]
+    again = importlib.import_module("speedups_probe")
+    assert again is not first and next(again.COUNTER) == 0, "module-level code runs again"
+    del sys.modules["speedups_probe"]
+    source.write_text("import itertools\nCOUNTER = itertools.count()\nVALUE = 'second'\n")
+    importlib.invalidate_caches()
+    changed = importlib.import_module("speedups_probe")
+    del sys.modules["speedups_probe"]
+    assert changed.VALUE == "second"
+
+
+def test_the_copy_of_the_environment_follows_every_change(monkeypatch):
+    import os
+
+    before = speedups.environ_copy(os.environ)
+    assert before == dict(os.environ)
+    monkeypatch.setenv("SPEEDUPS_PROBE", "one")
+    assert speedups.environ_copy(os.environ)["SPEEDUPS_PROBE"] == "one"
+    monkeypatch.setenv("SPEEDUPS_PROBE", "two")
+    copy = speedups.environ_copy(os.environ)
+    assert copy == dict(os.environ) and copy["SPEEDUPS_PROBE"] == "two"
+    copy["SPEEDUPS_PROBE"] = "mine"
+    monkeypatch.delenv("SPEEDUPS_PROBE")
+    assert "SPEEDUPS_PROBE" not in speedups.environ_copy(os.environ)
+
+
+def test_a_module_is_fingerprinted_by_the_same_attribute_names_as_freezegun_reads_them():
+    import sys
+    import types
+
+    import freezegun.api
+
+    speedups.install()
+    plain = types.ModuleType("speedups_plain")
+    plain.value = 1
+    own_dir = types.ModuleType("speedups_own_dir")
+    own_dir.__dir__ = lambda: ["shown"]
+    for module in (plain, own_dir, sys.modules["json"]):
+        expected = f"{id(module)}-{hash(frozenset(dir(module)))}"
+        assert freezegun.api._get_module_attributes_hash(module) == expected
+    before = freezegun.api._get_module_attributes_hash(plain)
+    plain.added = 2
+    assert freezegun.api._get_module_attributes_hash(plain) != before, "a new name is a new fingerprint"

@@ -76,12 +76,12 @@ class _Tee(io.TextIOBase):
         current = getattr(sys, self.name)
         return current if current is not self else getattr(sys, f"__{self.name}__")
 
-    def start(self) -> None:
+    def start(self, handlers: list[logging.StreamHandler]) -> None:
         if not self.copies:
             self.through = getattr(sys, self.name)
             setattr(sys, self.name, self)
             originals = (self.through, getattr(sys, f"__{self.name}__"))
-            for handler in _stream_handlers():
+            for handler in handlers:
                 if any(handler.stream is stream for stream in originals if stream is not None):
                     self.redirected.append((handler, handler.setStream(self)))
         self.copies.append([])
@@ -118,8 +118,9 @@ def captured(
 ) -> Iterator[None]:
     """Capture what ``function`` writes while the block runs, then write it to its log group unless
     its role may not (``deliver`` False: see :mod:`localcloud.core.role_use`)."""
+    handlers = [] if all(tee.copies for tee in _TEES) else _stream_handlers()  # one scan of the loggers
     for tee in _TEES:
-        tee.start()
+        tee.start(handlers)
     try:
         yield
     finally:

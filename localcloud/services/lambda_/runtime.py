@@ -41,6 +41,7 @@ from typing import Any
 
 import boto3
 
+from localcloud.core import speedups
 from localcloud.core.clock import VirtualClock
 from localcloud.errors import LocalCloudError
 from localcloud.services.lambda_ import warm
@@ -491,7 +492,7 @@ class InvocationEnviron(MutableMapping[str, str]):
 
 def _process_environ() -> dict[str, str]:
     environ = os.environ
-    return dict(environ.process if isinstance(environ, InvocationEnviron) else environ)
+    return speedups.environ_copy(environ.process if isinstance(environ, InvocationEnviron) else environ)
 
 
 def follow_threads() -> None:
