@@ -6,7 +6,8 @@ like the deployed ones: ``http://127.0.0.1:4580/prod/items`` for
 
 Connections are read concurrently (waitress's loop, see :mod:`localcloud.listener`): a request is
 answered once it has arrived whole, so one slow or stalled client holds no other. The cloud is not
-thread-safe, so the answers are made one at a time, under :attr:`LocalServer.lock`; between
+thread-safe, so the answers are made one at a time, under :attr:`LocalServer.lock` (a request waiting
+on an HTTP integration's backend lets go of it meanwhile: :mod:`localcloud.handoff`); between
 requests, virtual time follows real time, so queued work, retries and schedules happen while you
 watch. A request has ``read_timeout`` seconds to send its line and headers, then as long for its
 body (408 after), and a body may not be larger than ``max_body`` bytes (413). Connections stay
