@@ -93,11 +93,11 @@ class Loop:
         self._owner = threading.current_thread()
         try:
             self._serve()
+            self.join()
         except BaseException:
             stop.set()  # Ctrl-C on this thread: the threads the loop was handed to stop too
-            raise
-        finally:
             self.join()
+            raise
 
     def hand_off(self) -> None:
         """Go on serving on a new thread: this one is about to wait."""
