@@ -304,6 +304,7 @@ def swap(server: LocalServer, artifact: StackArtifact) -> Changes:
     server goes on serving the old stack, started again, and :class:`RedeployFailed` is raised.
     """
     with server.lock:
+        server.settle()  # a request waiting on a backend finishes on the stack it began on
         try:
             server.cloud, changes = redeploy(server.cloud, artifact)
         except RedeployFailed as failure:

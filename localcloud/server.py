@@ -6,7 +6,8 @@ like the deployed ones: ``http://127.0.0.1:4580/prod/items`` for
 
 Connections are read concurrently (waitress's loop, see :mod:`localcloud.listener`): a request is
 answered once it has arrived whole, so one slow or stalled client holds no other. The cloud is not
-thread-safe, so the answers are made one at a time, under :attr:`LocalServer.lock`; between
+thread-safe, so the answers are made one at a time, under :attr:`LocalServer.lock` (a request waiting
+on an HTTP integration's backend lets go of it meanwhile: :mod:`localcloud.handoff`); between
 requests, virtual time follows real time, so queued work, retries and schedules happen while you
 watch. A request has ``read_timeout`` seconds to send its line and headers, then as long for its
 body (408 after), and a body may not be larger than ``max_body`` bytes (413). Connections stay
@@ -30,10 +31,13 @@ from typing import TYPE_CHECKING, TypeVar
 
 from waitress import wasyncore
 
+from localcloud.core import outbound
 from localcloud.core.front_doors import FrontDoor
 from localcloud.errors import LocalCloudError
+from localcloud.handoff import CloudLock, Loop
+from localcloud.handoff import Ready as LoopReady
 from localcloud.lib.http import HttpRequest, HttpResponse
-from localcloud.listener import Listener, Ready, adjustments, wall_clock
+from localcloud.listener import Listener, adjustments, wall_clock
 
 if TYPE_CHECKING:
     from localcloud.cloud import LocalCloud
@@ -80,13 +84,16 @@ class LocalServer:
         self.front_doors: list[FrontDoor] = []
         self._map: dict = {}
         """waitress's socket map: every listener and connection, polled by the serving loop."""
-        self._ready = Ready()
+        self._loop = Loop()
+        """Which thread runs the serving loop (:mod:`localcloud.handoff`)."""
+        self._ready = LoopReady(self._loop)
         """Connections with a whole request read: the loop answers them between two polls."""
         self._servers: list[Listener] = []
         self._retired: list[Listener] = []
         """Listeners of front doors a redeploy removed: the serving loop closes them."""
-        self.lock = threading.RLock()
-        """Held while a request or a tick uses the cloud: a redeploy (``localcloud.redeploy``) waits."""
+        self.lock = self._cloud_lock = CloudLock()
+        """Held while a request or a tick uses the cloud: a redeploy (``localcloud.redeploy``) waits; a
+        request waiting on a backend lets go of it meanwhile (:mod:`localcloud.core.outbound`)."""
         self._port = port
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -150,15 +157,20 @@ class LocalServer:
         """Serve until :meth:`shutdown`; between requests, let due work run. Warm functions keep
         their modules in place meanwhile (see :mod:`localcloud.services.lambda_.warm`)."""
         with _serving(self.cloud):
-            while not self._stop.is_set():
-                self._close_retired()
-                wasyncore.loop(timeout=poll_interval, use_poll=True, map=self._map, count=1)
-                self._ready.answer_all()
-                now = wall_clock()
-                for listener in self._servers:
-                    listener.overdue(now, self.read_timeout)
-                if wall_clock() - self._last_tick >= poll_interval:
-                    self._tick()
+            self._loop.run(lambda: self._turn(poll_interval), self._stop)
+
+    def _turn(self, poll_interval: float) -> None:
+        """One round of the serving loop, on the thread that runs it."""
+        self._close_retired()
+        wasyncore.loop(timeout=poll_interval, use_poll=True, map=self._map, count=1)
+        self._ready.answer_all()
+        if not self._loop.owned():
+            return  # the loop went on on another thread while this one waited on a backend
+        now = wall_clock()
+        for listener in self._servers:
+            listener.overdue(now, self.read_timeout)
+        if wall_clock() - self._last_tick >= poll_interval:
+            self._tick()
 
     def _close_retired(self) -> None:
         """Stop listening for the front doors a redeploy removed (in the loop's thread, which polls them)."""
@@ -178,6 +190,11 @@ class LocalServer:
         if self._thread is not None:
             self._thread.join()
             self._thread = None
+        self._loop.join()
+
+    def settle(self) -> None:
+        """Holding :attr:`lock`, wait until no request is waiting on a backend with the cloud let go."""
+        self._cloud_lock.settle()
 
     def using_cloud(self, work: Callable[[], T]) -> T:
         """Run ``work`` on the cloud as a request's answer runs (under :attr:`lock`), then report the
@@ -218,25 +235,47 @@ class LocalServer:
 
     def _answer(self, door: FrontDoor, request: HttpRequest) -> HttpResponse:
         with self.lock:
+            held: list[tuple[int, int]] = []
             try:
-                response = door.dispatch(request)
+                with outbound.serving(lambda: self._waiting(held)):
+                    response = door.dispatch(request)
             except Exception as error:
                 log.exception(
                     "%s %s on %s failed inside the local cloud", request.method, request.path, door.name
                 )
                 response = HttpResponse.of_json(500, {"message": f"local cloud error: {error}"})
-            self._report(request, response)
+            self._report(request, response, held)
             self._tick()
             return response
 
-    def _report(self, request: HttpRequest | None, response: HttpResponse | None) -> None:
-        """Hand the request and the spans recorded since the last report to ``on_request``; only
-        those spans are rendered, so a report costs the same on the thousandth request as on the first."""
+    @contextlib.contextmanager
+    def _waiting(self, held: list[tuple[int, int]]) -> Iterator[None]:
+        """The request answered on this thread waits on a backend: the loop goes on on another
+        thread and the cloud is let go meanwhile. Its spans so far are ``held`` back from the
+        others' reports, to be reported with its own."""
+        if not self._cloud_lock.held_once():
+            yield  # an outer holder counts on the cloud staying still: wait holding it
+            return
+        spans = len(self.cloud.trace.spans)
+        held.append((self._seen_spans, spans))
+        self._seen_spans = spans
+        if self._loop.owned():
+            self._loop.hand_off()
+        with self._cloud_lock.let_go():
+            yield
+
+    def _report(
+        self, request: HttpRequest | None, response: HttpResponse | None, held: Sequence[tuple[int, int]] = ()
+    ) -> None:
+        """Hand the request and the spans recorded since the last report (with those it recorded
+        before it waited on a backend, ``held``) to ``on_request``; only those spans are rendered, so
+        a report costs the same on the thousandth request as on the first."""
         trace = self.cloud.trace
         seen, self._seen_spans = self._seen_spans, len(trace.spans)
         if self.on_request is None:
             return
-        new_lines = trace.lines(since=seen)
+        new_lines = [line for start, end in held for line in trace.lines(since=start)[: end - start]]
+        new_lines += trace.lines(since=seen)
         if request is not None or new_lines:
             self.on_request(request, response, new_lines)  # type: ignore[arg-type]
 

@@ -6,7 +6,8 @@ Each line must work as printed (tests/e2e/test_try_lines.py replays every regist
 filled with :data:`EXAMPLE` (``{proxy+}`` with ``example/path``) rather than left as ``{id}``, which
 curl would expand as a glob, a body comes from the method's request model, and a route behind a
 Lambda or Cognito authorizer sends the token from ``$TOKEN`` (what ``serve`` prints under
-``Outputs:`` says how to get one). Creating methods come first, deleting ones last, so an id a
+``Outputs:`` says how to get one); a route whose requests are signed (a webhook's HMAC) gets a line
+that signs in the shell (:mod:`localcloud.signed_lines`). Creating methods come first, deleting ones last, so an id a
 ``PUT`` chooses is there for the ``GET`` that follows.
 """
 
@@ -16,6 +17,8 @@ import json
 import re
 import shlex
 from typing import TYPE_CHECKING
+
+from localcloud.signed_lines import signed_curl, signing
 
 if TYPE_CHECKING:
     from localcloud.cloud import LocalCloud
@@ -77,9 +80,11 @@ def _curl(cloud: LocalCloud, method: str, url: str, route: Route) -> str:
     if key:
         parts.append(f"-H {shlex.quote(f'x-api-key: {key}')}")
     if method in _WITH_BODY:
-        parts.append(
-            f"-H 'Content-Type: application/json' -d {shlex.quote(json.dumps(route.example_body()))}"
-        )
+        body = json.dumps(route.example_body())
+        signed = _signing(cloud, route)
+        if signed is not None:
+            return signed_curl(signed, " ".join(parts), "application/json", body)
+        parts.append(f"-H 'Content-Type: application/json' -d {shlex.quote(body)}")
     return " ".join(parts)
 
 
@@ -101,6 +106,12 @@ def _token_header(route: Route) -> str | None:
     if authorizer is not None and authorizer.type == "COGNITO_USER_POOLS":
         prefix = ""
     return f"{name}: {prefix}${TOKEN_VARIABLE}"
+
+
+def _signing(cloud: LocalCloud, route: Route) -> dict | None:
+    """How the route's requests are signed, if its method says (:mod:`localcloud.signed_lines`)."""
+    method = _method(route)
+    return signing(cloud, method.logical_id) if method is not None else None
 
 
 def _api_key(cloud: LocalCloud, route: Route) -> str | None:

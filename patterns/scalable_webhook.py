@@ -50,6 +50,8 @@ from .defaults import (
 #: The webhook contract both sides read, in the handlers' folder: API Gateway's request model here,
 #: the signature scheme and the handlers' checks there.
 CONTRACT_FILE = "webhook_contract.json"
+#: The method metadata the local cloud reads to sign its printed Try line (localcloud.signed_lines).
+SIGNED_REQUEST_METADATA = "localcloud:signed-request"
 #: How long the receiver keeps the signing secret before reading it again (a rotation's delay).
 SECRET_MAX_AGE = Duration.minutes(5)
 
@@ -226,6 +228,7 @@ class ScalableWebhook(Construct):
                 "application/json": json_model(self.api, "WebhookModel", contract["event_schema"])
             },
         )
+        self._describe_signature(method)
         acknowledge(
             method,
             "AwsSolutions-APIG4",
@@ -258,6 +261,23 @@ class ScalableWebhook(Construct):
         )
         if secret.encryption_key is not None:
             secret.encryption_key.grant_decrypt(function)
+
+    def _describe_signature(self, method: apigw.Method) -> None:
+        """Say in the method's metadata how a call is signed, so the local cloud's ``serve`` prints
+        a Try line that signs with the served secret (CloudFormation ignores the metadata)."""
+        signature = self._signature
+        method.node.default_child.add_metadata(  # type: ignore[union-attr]
+            SIGNED_REQUEST_METADATA,
+            {
+                "algorithm": "HMAC-SHA256",
+                "secret": self.signing_secret.secret_arn,
+                "message": "{timestamp}.{body}",
+                "headers": {
+                    signature["timestamp_header"]: "{timestamp}",
+                    signature["signature_header"]: f"{signature['prefix']}{{signature}}",
+                },
+            },
+        )
 
     def output_descriptions(self) -> dict[str, str]:
         """How a sender signs a call: the receiver answers 401 to anything else."""

@@ -131,6 +131,33 @@ def test_the_api_model_is_the_contract_the_handlers_read(templates):
     assert model["Schema"] == contract
 
 
+def test_the_post_method_tells_the_local_cloud_how_calls_are_signed(templates):
+    """``serve`` prints a Try line that signs as the receiver checks: the contract's headers, its
+    prefix, ``<timestamp>.<body>`` and the signing secret, in the method's metadata."""
+    import json
+
+    from patterns.registry import ROOT
+
+    contract_file = ROOT / "functions" / "scalable_webhook" / "webhook_contract.json"
+    signature = json.loads(contract_file.read_text())["signature"]
+    raw = templates[STACK]
+    [method] = [
+        v
+        for v in resources_of(raw, "AWS::ApiGateway::Method").values()
+        if v["Properties"]["HttpMethod"] == "POST"
+    ]
+    [secret] = resources_of(raw, "AWS::SecretsManager::Secret")
+    assert method["Metadata"]["localcloud:signed-request"] == {
+        "algorithm": "HMAC-SHA256",
+        "secret": {"Ref": secret},
+        "message": "{timestamp}.{body}",
+        "headers": {
+            signature["timestamp_header"]: "{timestamp}",
+            signature["signature_header"]: signature["prefix"] + "{signature}",
+        },
+    }
+
+
 def test_api_throttles_and_validates_the_webhook_body(template):
     template.has_resource_properties(
         "AWS::ApiGateway::Stage",

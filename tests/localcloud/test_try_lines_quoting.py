@@ -15,6 +15,7 @@ from localcloud import try_lines
 def test_the_example_body_reaches_curl_as_the_json_it_is(monkeypatch, text):
     monkeypatch.setattr(try_lines, "_token_header", lambda route: None)
     monkeypatch.setattr(try_lines, "_api_key", lambda cloud, route: None)
+    monkeypatch.setattr(try_lines, "_signing", lambda cloud, route: None)
     route = SimpleNamespace(example_body=lambda: {"name": text})
     line = try_lines._curl(None, "POST", "http://127.0.0.1:4580/prod/items", route)
     words = shlex.split(line)

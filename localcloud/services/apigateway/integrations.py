@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode, urlsplit
 
+from localcloud.core import outbound
 from localcloud.errors import FunctionNotFound, Throttled
 from localcloud.lib.http import HttpResponse
 from localcloud.lib.proxy_response import MalformedProxyResponse, read_proxy_response
@@ -414,9 +415,10 @@ def _send(
     connection_class = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
     connection = connection_class(url.hostname or "", url.port, timeout=integration.timeout_ms / 1000)
     try:
-        connection.request(method, target, body=body or None, headers=headers)
-        response = connection.getresponse()
-        answer = Answer(response.status, response.read(), _header_lists(response.getheaders()))
+        with outbound.waiting():  # other clients are answered meanwhile (the server lets the cloud go)
+            connection.request(method, target, body=body or None, headers=headers)
+            response = connection.getresponse()
+            answer = Answer(response.status, response.read(), _header_lists(response.getheaders()))
     except TimeoutError:
         span.outcome = "timeout"
         raise GatewayError(

@@ -17,6 +17,7 @@ import re
 from typing import TYPE_CHECKING
 from urllib.parse import SplitResult, quote, urlencode, urlsplit
 
+from localcloud.core import outbound
 from localcloud.lib.http import HttpResponse
 from localcloud.lib.parameter_mapping import MappedRequest, MappingError, map_request, map_response, value
 from localcloud.services.apigatewayv2.answers import INTERNAL_SERVER_ERROR, TIMEOUT, Refusal
@@ -116,17 +117,18 @@ def _send(
     )
     kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
     connection = kind(parts.hostname or "", parts.port, timeout=integration.timeout_ms / 1000)
+    body = call.request.body
     try:
-        connection.putrequest(method, target, skip_accept_encoding=True)
-        for name, values in headers.items():
-            for item in values:
-                connection.putheader(name, item)
-        body = call.request.body
-        if body:
-            connection.putheader("Content-Length", str(len(body)))
-        connection.endheaders(body or None)
-        response = connection.getresponse()
-        status, answer = response.status, response.read()
+        with outbound.waiting():  # other clients are answered meanwhile (the server lets the cloud go)
+            connection.putrequest(method, target, skip_accept_encoding=True)
+            for name, values in headers.items():
+                for item in values:
+                    connection.putheader(name, item)
+            if body:
+                connection.putheader("Content-Length", str(len(body)))
+            connection.endheaders(body or None)
+            response = connection.getresponse()
+            status, answer = response.status, response.read()
         received: dict[str, list[str]] = {}
         for name, item in response.getheaders():
             if name.lower() not in HOP_BY_HOP:
