@@ -137,3 +137,50 @@ def test_a_cancelled_transaction_keeps_the_table_itself(cloud, table):
     held = backend.get_table(table)
     cancelled(cloud, put(table, "chunk#2", "attribute_not_exists(sk)"))
     assert backend.get_table(table) is held
+
+
+#: How long a rival transaction is given to land between two reads of one TransactGetItems.
+RIVAL_CHANCE_SECONDS = 0.2
+
+
+def test_a_transactional_read_never_sees_half_of_a_transaction(cloud, table, monkeypatch):
+    """TransactGetItems is serializable with TransactWriteItems on DynamoDB: a transaction writing two
+    items lands wholly before or wholly after it, never between its reads of them."""
+    import threading
+
+    from moto.dynamodb.models import DynamoDBBackend
+
+    dynamodb = cloud.client("dynamodb")
+    dynamodb.transact_write_items(
+        TransactItems=[put(table, "left", side={"N": "0"}), put(table, "right", side={"N": "0"})]
+    )
+    rival = threading.Thread(
+        target=dynamodb.transact_write_items,
+        kwargs={"TransactItems": [put(table, "left", side={"N": "1"}), put(table, "right", side={"N": "1"})]},
+    )
+    get_item = DynamoDBBackend.get_item
+
+    def rival_between_reads(backend, table_name, key, *args, **kwargs):
+        found = get_item(backend, table_name, key, *args, **kwargs)
+        if (
+            key.get("sk") == {"S": "left"}
+            and not rival.is_alive()
+            and threading.current_thread() is not rival
+        ):
+            rival.start()
+            rival.join(RIVAL_CHANCE_SECONDS)
+        return found
+
+    monkeypatch.setattr(DynamoDBBackend, "get_item", rival_between_reads)
+    read = dynamodb.transact_get_items(
+        TransactItems=[
+            {"Get": {"TableName": table, "Key": {"pk": {"S": "job"}, "sk": {"S": side}}}}
+            for side in ("left", "right")
+        ]
+    )
+    rival.join(5)
+    monkeypatch.undo()
+
+    left, right = (response["Item"]["side"] for response in read["Responses"])
+    assert left == right, "both items as before the rival's transaction, or both as after it"
+    assert items(cloud, table)["right"]["side"] == {"N": "1"}, "the rival's transaction landed after"
