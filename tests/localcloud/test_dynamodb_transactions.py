@@ -184,3 +184,25 @@ def test_a_transactional_read_never_sees_half_of_a_transaction(cloud, table, mon
     left, right = (response["Item"]["side"] for response in read["Responses"])
     assert left == right, "both items as before the rival's transaction, or both as after it"
     assert items(cloud, table)["right"]["side"] == {"N": "1"}, "the rival's transaction landed after"
+
+
+def test_a_transaction_over_4_mb_is_refused_before_any_write(cloud, table):
+    """Each item under DynamoDB's 400 KB, eleven of them over the 4 MB a transaction may carry."""
+    dynamodb, big = cloud.client("dynamodb"), "x" * 390_000
+    keys = [{"pk": {"S": "job"}, "sk": {"S": f"big#{n}"}} for n in range(11)]
+
+    def stored() -> int:
+        return sum("Item" in dynamodb.get_item(TableName=table, Key=key) for key in keys)
+
+    with pytest.raises(ClientError) as raised:
+        dynamodb.transact_write_items(
+            TransactItems=[put(table, f"big#{n}", blob={"S": big}) for n in range(11)]
+        )
+    assert raised.value.response["Error"]["Code"] == "ValidationException"
+    assert raised.value.response["Error"]["Message"] == "Transaction request cannot be larger than 4 MB"
+    assert stored() == 0
+    dynamodb.transact_write_items(TransactItems=[put(table, f"big#{n}", blob={"S": big}) for n in range(10)])
+    assert stored() == 10, "3.9 MB is taken"
+    dynamodb.transact_write_items(
+        TransactItems=[{"Delete": {"TableName": table, "Key": key}} for key in keys]
+    )

@@ -9,7 +9,9 @@ every condition is checked against the state before the transaction; a failed on
 before anything is written (no item, no stream record).
 Only then are the writes applied, each item's previous state kept so that an error while writing
 (an ``ADD`` to a string, say) restores exactly the items written, and the stream records they made.
-The answers and errors are moto's: the same ``CancellationReasons``, in the same order.
+The answers and errors are moto's: the same ``CancellationReasons``, in the same order. A
+transaction carrying more than 4 MB of items (a Put's item, another action's key) is refused first,
+as DynamoDB refuses it; moto took it.
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ from moto.dynamodb.models import DynamoDBBackend, get_filter_expression
 from moto.dynamodb.models.dynamo_type import DynamoType
 
 OPERATIONS = ("ConditionCheck", "Put", "Delete", "Update")
+#: The aggregate size of the items one transaction may carry.
+MAX_TRANSACTION_BYTES = 4 * 1024 * 1024
+TOO_LARGE = "Transaction request cannot be larger than 4 MB"
 Reason = tuple[str | None, str | None, dict[str, Any] | None]
 
 _installed = False
@@ -45,6 +50,8 @@ def install() -> None:
 def transact_write_items(backend: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
     if len(transact_items) > 100:
         raise TooManyTransactionsException()
+    if _carried_bytes(transact_items) > MAX_TRANSACTION_BYTES:
+        raise MockValidationException(TOO_LARGE)
     targets, reasons = _check(backend, transact_items)
     if any(code is not None for code, _, _ in reasons):
         raise TransactionCanceledException(reasons)
@@ -111,6 +118,16 @@ def _check(backend: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> tu
         except Exception as error:  # as moto: any other error is the item's reason
             reasons.append((type(error).__name__, str(error), old))
     return targets, reasons
+
+
+def _carried_bytes(transact_items: list[dict[str, Any]]) -> int:
+    """The size of the items a transaction carries, counted as DynamoDB counts an item's size."""
+    total = 0
+    for entry in transact_items:
+        for op_type, op in entry.items():
+            attributes = (op.get("Item") if op_type == "Put" else op.get("Key")) or {}
+            total += sum(len(name.encode()) + DynamoType(value).size() for name, value in attributes.items())
+    return total
 
 
 def _apply(backend: DynamoDBBackend, op_type: str, op: dict[str, Any], key: dict[str, Any]) -> None:
