@@ -206,3 +206,29 @@ def test_a_transaction_over_4_mb_is_refused_before_any_write(cloud, table):
     dynamodb.transact_write_items(
         TransactItems=[{"Delete": {"TableName": table, "Key": key}} for key in keys]
     )
+
+
+def test_a_write_the_item_s_data_refuses_cancels_with_a_validation_error_reason(cloud, table):
+    """What only the item's data makes wrong (an ADD to a string) cancels the transaction, that
+    item's reason ``ValidationError``; a malformed request is refused whole (``ValidationException``)."""
+    dynamodb = cloud.client("dynamodb")
+    dynamodb.transact_write_items(TransactItems=[put(table, "tag", name={"S": "text"})])
+    adding_to_text = {
+        "Update": {
+            "TableName": table,
+            "Key": {"pk": {"S": "job"}, "sk": {"S": "tag"}},
+            "UpdateExpression": "ADD #name :n",
+            "ExpressionAttributeNames": {"#name": "name"},
+            "ExpressionAttributeValues": {":n": {"N": "1"}},
+        }
+    }
+    reasons = cancelled(cloud, put(table, "chunk#5"), adding_to_text)
+    assert [reason["Code"] for reason in reasons] == ["None", "ValidationError"]
+    assert reasons[1]["Message"] == "An operand in the update expression has an incorrect data type"
+    assert "chunk#5" not in items(cloud, table)
+
+    malformed = {"Update": {**adding_to_text["Update"], "UpdateExpression": "ADD ADD"}}
+    with pytest.raises(ClientError) as raised:
+        dynamodb.transact_write_items(TransactItems=[put(table, "chunk#5"), malformed])
+    assert raised.value.response["Error"]["Code"] == "ValidationException"
+    assert "chunk#5" not in items(cloud, table)

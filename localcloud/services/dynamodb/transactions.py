@@ -8,7 +8,10 @@ into one job table, so a job's cost grew with the square of its chunks). Here, a
 every condition is checked against the state before the transaction; a failed one cancels it
 before anything is written (no item, no stream record).
 Only then are the writes applied, each item's previous state kept so that an error while writing
-(an ``ADD`` to a string, say) restores exactly the items written, and the stream records they made.
+restores exactly the items written, and the stream records they made: one the item's data causes
+(an ``ADD`` to a string, an item grown past 400 KB) cancels the transaction with that item's reason
+``ValidationError``, as DynamoDB does; a malformed request (an expression that does not parse) is
+refused whole with ``ValidationException``.
 The answers and errors are moto's: the same ``CancellationReasons``, in the same order. A
 transaction carrying more than 4 MB of items (a Put's item, another action's key) is refused first,
 as DynamoDB refuses it; moto took it.
@@ -20,7 +23,13 @@ import copy
 from typing import Any
 
 from moto.dynamodb.exceptions import (
+    AttributeDoesNotExist,
     ConditionalCheckFailed,
+    IncorrectDataType,
+    IncorrectOperandType,
+    InvalidUpdateExpressionInvalidDocumentPath,
+    ItemSizeTooLarge,
+    ItemSizeToUpdateTooLarge,
     MockValidationException,
     MultipleTransactionsException,
     TooManyTransactionsException,
@@ -31,6 +40,16 @@ from moto.dynamodb.models import DynamoDBBackend, get_filter_expression
 from moto.dynamodb.models.dynamo_type import DynamoType
 
 OPERATIONS = ("ConditionCheck", "Put", "Delete", "Update")
+#: What moto refuses in a write because of the item's data, not the request's form: DynamoDB cancels
+#: the transaction with that item's reason ``ValidationError`` (its API reference lists these).
+DATA_ERRORS = (
+    AttributeDoesNotExist,
+    IncorrectDataType,
+    IncorrectOperandType,
+    InvalidUpdateExpressionInvalidDocumentPath,
+    ItemSizeTooLarge,
+    ItemSizeToUpdateTooLarge,
+)
 #: The aggregate size of the items one transaction may carry.
 MAX_TRANSACTION_BYTES = 4 * 1024 * 1024
 TOO_LARGE = "Transaction request cannot be larger than 4 MB"
@@ -62,6 +81,11 @@ def transact_write_items(backend: DynamoDBBackend, transact_items: list[dict[str
         key = targets[index][1]
         try:
             _apply(backend, op_type, op, key)
+        except DATA_ERRORS as error:
+            _restore(backend, before, streams)
+            refused: list[Reason] = [(None, None, None)] * len(transact_items)
+            refused[index] = ("ValidationError", error.message, None)
+            raise TransactionCanceledException(refused) from None
         except MockValidationException:
             _restore(backend, before, streams)
             raise
