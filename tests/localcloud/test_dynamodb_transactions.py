@@ -232,3 +232,27 @@ def test_a_write_the_item_s_data_refuses_cancels_with_a_validation_error_reason(
         dynamodb.transact_write_items(TransactItems=[put(table, "chunk#5"), malformed])
     assert raised.value.response["Error"]["Code"] == "ValidationException"
     assert "chunk#5" not in items(cloud, table)
+
+
+@pytest.mark.parametrize(
+    ("action", "message"),
+    [
+        (
+            {"Put": {"Item": {"pk": {"S": "job"}, "size": {"N": "1"}}}},
+            "One or more parameter values were invalid: Missing the key sk in the item",
+        ),
+        ({"Update": {"Key": {"pk": {"S": "job"}}, "UpdateExpression": "REMOVE size"}}, "KEY_MISMATCH"),
+        ({"Delete": {"Key": {"pk": {"S": "job"}, "sk": {"S": "a"}, "size": {"N": "1"}}}}, "KEY_MISMATCH"),
+    ],
+    ids=["put-without-its-sort-key", "update-with-half-a-key", "delete-with-more-than-the-key"],
+)
+def test_an_action_whose_key_does_not_match_the_table_is_refused_whole(cloud, table, action, message):
+    """DynamoDB refuses the request (ValidationException), naming the key; it cancels nothing."""
+    ((kind, fields),) = action.items()
+    with pytest.raises(ClientError) as raised:
+        cloud.client("dynamodb").transact_write_items(
+            TransactItems=[put(table, "chunk#6"), {kind: {"TableName": table, **fields}}]
+        )
+    expected = "The provided key element does not match the schema" if message == "KEY_MISMATCH" else message
+    assert raised.value.response["Error"] == {"Code": "ValidationException", "Message": expected}
+    assert "chunk#6" not in items(cloud, table)

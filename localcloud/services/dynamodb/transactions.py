@@ -111,14 +111,7 @@ def _check(backend: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> tu
             if op_type not in OPERATIONS:
                 raise ValueError("Unsupported transaction operation")
             table_name = op["TableName"]
-            if op_type == "Put":
-                table = backend.get_table(table_name)
-                attrs = op["Item"]
-                key = {table.hash_key_attr: attrs[table.hash_key_attr]}
-                if table.range_key_attr is not None:
-                    key[table.range_key_attr] = attrs[table.range_key_attr]
-            else:
-                key = op["Key"]
+            key = _key(backend.get_table(table_name), op_type, op)
             unique = (str(table_name), str(dict(sorted(key.items()))))
             if unique in seen:
                 raise MultipleTransactionsException()
@@ -142,6 +135,23 @@ def _check(backend: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> tu
         except Exception as error:  # as moto: any other error is the item's reason
             reasons.append((type(error).__name__, str(error), old))
     return targets, reasons
+
+
+def _key(table: Any, op_type: str, op: dict[str, Any]) -> dict[str, Any]:
+    """The key of the item an action names; a ``ValidationException`` (the whole request refused)
+    when a Put's item lacks a key attribute or another action's key is not the table's."""
+    schema = [table.hash_key_attr, *([table.range_key_attr] if table.range_key_attr else [])]
+    if op_type == "Put":
+        attrs = op["Item"]
+        missing = next((name for name in schema if name not in attrs), None)
+        if missing is not None:
+            raise MockValidationException(
+                f"One or more parameter values were invalid: Missing the key {missing} in the item"
+            )
+        return {name: attrs[name] for name in schema}
+    if sorted(op["Key"]) != sorted(schema):
+        raise MockValidationException("The provided key element does not match the schema")
+    return op["Key"]
 
 
 def _carried_bytes(transact_items: list[dict[str, Any]]) -> int:
