@@ -137,3 +137,122 @@ def test_a_cancelled_transaction_keeps_the_table_itself(cloud, table):
     held = backend.get_table(table)
     cancelled(cloud, put(table, "chunk#2", "attribute_not_exists(sk)"))
     assert backend.get_table(table) is held
+
+
+#: How long a rival transaction is given to land between two reads of one TransactGetItems.
+RIVAL_CHANCE_SECONDS = 0.2
+
+
+def test_a_transactional_read_never_sees_half_of_a_transaction(cloud, table, monkeypatch):
+    """TransactGetItems is serializable with TransactWriteItems on DynamoDB: a transaction writing two
+    items lands wholly before or wholly after it, never between its reads of them."""
+    import threading
+
+    from moto.dynamodb.models import DynamoDBBackend
+
+    dynamodb = cloud.client("dynamodb")
+    dynamodb.transact_write_items(
+        TransactItems=[put(table, "left", side={"N": "0"}), put(table, "right", side={"N": "0"})]
+    )
+    rival = threading.Thread(
+        target=dynamodb.transact_write_items,
+        kwargs={"TransactItems": [put(table, "left", side={"N": "1"}), put(table, "right", side={"N": "1"})]},
+    )
+    get_item = DynamoDBBackend.get_item
+
+    def rival_between_reads(backend, table_name, key, *args, **kwargs):
+        found = get_item(backend, table_name, key, *args, **kwargs)
+        if (
+            key.get("sk") == {"S": "left"}
+            and not rival.is_alive()
+            and threading.current_thread() is not rival
+        ):
+            rival.start()
+            rival.join(RIVAL_CHANCE_SECONDS)
+        return found
+
+    monkeypatch.setattr(DynamoDBBackend, "get_item", rival_between_reads)
+    read = dynamodb.transact_get_items(
+        TransactItems=[
+            {"Get": {"TableName": table, "Key": {"pk": {"S": "job"}, "sk": {"S": side}}}}
+            for side in ("left", "right")
+        ]
+    )
+    rival.join(5)
+    monkeypatch.undo()
+
+    left, right = (response["Item"]["side"] for response in read["Responses"])
+    assert left == right, "both items as before the rival's transaction, or both as after it"
+    assert items(cloud, table)["right"]["side"] == {"N": "1"}, "the rival's transaction landed after"
+
+
+def test_a_transaction_over_4_mb_is_refused_before_any_write(cloud, table):
+    """Each item under DynamoDB's 400 KB, eleven of them over the 4 MB a transaction may carry."""
+    dynamodb, big = cloud.client("dynamodb"), "x" * 390_000
+    keys = [{"pk": {"S": "job"}, "sk": {"S": f"big#{n}"}} for n in range(11)]
+
+    def stored() -> int:
+        return sum("Item" in dynamodb.get_item(TableName=table, Key=key) for key in keys)
+
+    with pytest.raises(ClientError) as raised:
+        dynamodb.transact_write_items(
+            TransactItems=[put(table, f"big#{n}", blob={"S": big}) for n in range(11)]
+        )
+    assert raised.value.response["Error"]["Code"] == "ValidationException"
+    assert raised.value.response["Error"]["Message"] == "Transaction request cannot be larger than 4 MB"
+    assert stored() == 0
+    dynamodb.transact_write_items(TransactItems=[put(table, f"big#{n}", blob={"S": big}) for n in range(10)])
+    assert stored() == 10, "3.9 MB is taken"
+    dynamodb.transact_write_items(
+        TransactItems=[{"Delete": {"TableName": table, "Key": key}} for key in keys]
+    )
+
+
+def test_a_write_the_item_s_data_refuses_cancels_with_a_validation_error_reason(cloud, table):
+    """What only the item's data makes wrong (an ADD to a string) cancels the transaction, that
+    item's reason ``ValidationError``; a malformed request is refused whole (``ValidationException``)."""
+    dynamodb = cloud.client("dynamodb")
+    dynamodb.transact_write_items(TransactItems=[put(table, "tag", name={"S": "text"})])
+    adding_to_text = {
+        "Update": {
+            "TableName": table,
+            "Key": {"pk": {"S": "job"}, "sk": {"S": "tag"}},
+            "UpdateExpression": "ADD #name :n",
+            "ExpressionAttributeNames": {"#name": "name"},
+            "ExpressionAttributeValues": {":n": {"N": "1"}},
+        }
+    }
+    reasons = cancelled(cloud, put(table, "chunk#5"), adding_to_text)
+    assert [reason["Code"] for reason in reasons] == ["None", "ValidationError"]
+    assert reasons[1]["Message"] == "An operand in the update expression has an incorrect data type"
+    assert "chunk#5" not in items(cloud, table)
+
+    malformed = {"Update": {**adding_to_text["Update"], "UpdateExpression": "ADD ADD"}}
+    with pytest.raises(ClientError) as raised:
+        dynamodb.transact_write_items(TransactItems=[put(table, "chunk#5"), malformed])
+    assert raised.value.response["Error"]["Code"] == "ValidationException"
+    assert "chunk#5" not in items(cloud, table)
+
+
+@pytest.mark.parametrize(
+    ("action", "message"),
+    [
+        (
+            {"Put": {"Item": {"pk": {"S": "job"}, "size": {"N": "1"}}}},
+            "One or more parameter values were invalid: Missing the key sk in the item",
+        ),
+        ({"Update": {"Key": {"pk": {"S": "job"}}, "UpdateExpression": "REMOVE size"}}, "KEY_MISMATCH"),
+        ({"Delete": {"Key": {"pk": {"S": "job"}, "sk": {"S": "a"}, "size": {"N": "1"}}}}, "KEY_MISMATCH"),
+    ],
+    ids=["put-without-its-sort-key", "update-with-half-a-key", "delete-with-more-than-the-key"],
+)
+def test_an_action_whose_key_does_not_match_the_table_is_refused_whole(cloud, table, action, message):
+    """DynamoDB refuses the request (ValidationException), naming the key; it cancels nothing."""
+    ((kind, fields),) = action.items()
+    with pytest.raises(ClientError) as raised:
+        cloud.client("dynamodb").transact_write_items(
+            TransactItems=[put(table, "chunk#6"), {kind: {"TableName": table, **fields}}]
+        )
+    expected = "The provided key element does not match the schema" if message == "KEY_MISMATCH" else message
+    assert raised.value.response["Error"] == {"Code": "ValidationException", "Message": expected}
+    assert "chunk#6" not in items(cloud, table)

@@ -7,6 +7,10 @@ an update half applied. DynamoDB checks a condition against the item as the writ
 read sees whole writes. Here every item operation of moto's DynamoDB backend holds one lock: moto
 keeps every table in this process's memory, so one lock is exact, and it is uncontended unless
 threads really race (a handler's thread pool, a test's threads).
+
+The answers are made under the lock too (:data:`ANSWERS`): moto hands its live items to the code
+that writes the response, so a read answered outside it could show a write landing meanwhile, and a
+``TransactGetItems``, which reads its items one by one, could see half of a transaction.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ ITEM_OPERATIONS = (
     "scan",
     "transact_write_items",
 )
+#: moto's handlers of the requests that read or write items, each one step as DynamoDB answers it.
+ANSWERS = (*ITEM_OPERATIONS, "batch_get_item", "batch_write_item", "transact_get_items")
 _lock = threading.RLock()
 _installed = False
 
@@ -37,9 +43,12 @@ def install() -> None:
     if _installed:
         return
     from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.responses import DynamoHandler
 
     for name in ITEM_OPERATIONS:
         setattr(DynamoDBBackend, name, _serialized(getattr(DynamoDBBackend, name)))
+    for name in ANSWERS:
+        setattr(DynamoHandler, name, _serialized(getattr(DynamoHandler, name)))
     _installed = True
 
 

@@ -8,8 +8,13 @@ into one job table, so a job's cost grew with the square of its chunks). Here, a
 every condition is checked against the state before the transaction; a failed one cancels it
 before anything is written (no item, no stream record).
 Only then are the writes applied, each item's previous state kept so that an error while writing
-(an ``ADD`` to a string, say) restores exactly the items written, and the stream records they made.
-The answers and errors are moto's: the same ``CancellationReasons``, in the same order.
+restores exactly the items written, and the stream records they made: one the item's data causes
+(an ``ADD`` to a string, an item grown past 400 KB) cancels the transaction with that item's reason
+``ValidationError``, as DynamoDB does; a malformed request (an expression that does not parse) is
+refused whole with ``ValidationException``.
+The answers and errors are moto's: the same ``CancellationReasons``, in the same order. A
+transaction carrying more than 4 MB of items (a Put's item, another action's key) is refused first,
+as DynamoDB refuses it; moto took it.
 """
 
 from __future__ import annotations
@@ -18,7 +23,13 @@ import copy
 from typing import Any
 
 from moto.dynamodb.exceptions import (
+    AttributeDoesNotExist,
     ConditionalCheckFailed,
+    IncorrectDataType,
+    IncorrectOperandType,
+    InvalidUpdateExpressionInvalidDocumentPath,
+    ItemSizeTooLarge,
+    ItemSizeToUpdateTooLarge,
     MockValidationException,
     MultipleTransactionsException,
     TooManyTransactionsException,
@@ -29,6 +40,19 @@ from moto.dynamodb.models import DynamoDBBackend, get_filter_expression
 from moto.dynamodb.models.dynamo_type import DynamoType
 
 OPERATIONS = ("ConditionCheck", "Put", "Delete", "Update")
+#: What moto refuses in a write because of the item's data, not the request's form: DynamoDB cancels
+#: the transaction with that item's reason ``ValidationError`` (its API reference lists these).
+DATA_ERRORS = (
+    AttributeDoesNotExist,
+    IncorrectDataType,
+    IncorrectOperandType,
+    InvalidUpdateExpressionInvalidDocumentPath,
+    ItemSizeTooLarge,
+    ItemSizeToUpdateTooLarge,
+)
+#: The aggregate size of the items one transaction may carry.
+MAX_TRANSACTION_BYTES = 4 * 1024 * 1024
+TOO_LARGE = "Transaction request cannot be larger than 4 MB"
 Reason = tuple[str | None, str | None, dict[str, Any] | None]
 
 _installed = False
@@ -45,6 +69,8 @@ def install() -> None:
 def transact_write_items(backend: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
     if len(transact_items) > 100:
         raise TooManyTransactionsException()
+    if _carried_bytes(transact_items) > MAX_TRANSACTION_BYTES:
+        raise MockValidationException(TOO_LARGE)
     targets, reasons = _check(backend, transact_items)
     if any(code is not None for code, _, _ in reasons):
         raise TransactionCanceledException(reasons)
@@ -55,6 +81,11 @@ def transact_write_items(backend: DynamoDBBackend, transact_items: list[dict[str
         key = targets[index][1]
         try:
             _apply(backend, op_type, op, key)
+        except DATA_ERRORS as error:
+            _restore(backend, before, streams)
+            refused: list[Reason] = [(None, None, None)] * len(transact_items)
+            refused[index] = ("ValidationError", error.message, None)
+            raise TransactionCanceledException(refused) from None
         except MockValidationException:
             _restore(backend, before, streams)
             raise
@@ -80,14 +111,7 @@ def _check(backend: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> tu
             if op_type not in OPERATIONS:
                 raise ValueError("Unsupported transaction operation")
             table_name = op["TableName"]
-            if op_type == "Put":
-                table = backend.get_table(table_name)
-                attrs = op["Item"]
-                key = {table.hash_key_attr: attrs[table.hash_key_attr]}
-                if table.range_key_attr is not None:
-                    key[table.range_key_attr] = attrs[table.range_key_attr]
-            else:
-                key = op["Key"]
+            key = _key(backend.get_table(table_name), op_type, op)
             unique = (str(table_name), str(dict(sorted(key.items()))))
             if unique in seen:
                 raise MultipleTransactionsException()
@@ -111,6 +135,33 @@ def _check(backend: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> tu
         except Exception as error:  # as moto: any other error is the item's reason
             reasons.append((type(error).__name__, str(error), old))
     return targets, reasons
+
+
+def _key(table: Any, op_type: str, op: dict[str, Any]) -> dict[str, Any]:
+    """The key of the item an action names; a ``ValidationException`` (the whole request refused)
+    when a Put's item lacks a key attribute or another action's key is not the table's."""
+    schema = [table.hash_key_attr, *([table.range_key_attr] if table.range_key_attr else [])]
+    if op_type == "Put":
+        attrs = op["Item"]
+        missing = next((name for name in schema if name not in attrs), None)
+        if missing is not None:
+            raise MockValidationException(
+                f"One or more parameter values were invalid: Missing the key {missing} in the item"
+            )
+        return {name: attrs[name] for name in schema}
+    if sorted(op["Key"]) != sorted(schema):
+        raise MockValidationException("The provided key element does not match the schema")
+    return op["Key"]
+
+
+def _carried_bytes(transact_items: list[dict[str, Any]]) -> int:
+    """The size of the items a transaction carries, counted as DynamoDB counts an item's size."""
+    total = 0
+    for entry in transact_items:
+        for op_type, op in entry.items():
+            attributes = (op.get("Item") if op_type == "Put" else op.get("Key")) or {}
+            total += sum(len(name.encode()) + DynamoType(value).size() for name, value in attributes.items())
+    return total
 
 
 def _apply(backend: DynamoDBBackend, op_type: str, op: dict[str, Any], key: dict[str, Any]) -> None:
