@@ -8,11 +8,13 @@ import gzip
 import importlib.util
 import itertools
 import json
+import sys
 
 import boto3
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from moto import mock_aws
 
 from tests.unit.conftest import FUNCTIONS
 
@@ -63,7 +65,7 @@ def entries_of(sizes: list[int]) -> list[dict]:
     return [{"Id": str(i), "Message": "x" * size} for i, size in enumerate(sizes)]
 
 
-@settings(max_examples=60, deadline=None, derandomize=True)
+@settings(max_examples=25, deadline=None, derandomize=True)
 @given(st.lists(st.integers(0, 100), max_size=40), st.sampled_from([100, 1000]))
 def test_batches_keep_order_and_stay_within_ten_entries_and_the_byte_limit(sizes, limit):
     entries = entries_of(sizes)
@@ -90,26 +92,39 @@ def test_an_entry_over_the_limit_alone_is_refused_and_attributes_count():
 # ----------------------------------------------------------------------------------------- trigger
 
 
+@pytest.fixture(scope="module")
+def trigger_module():
+    """One moto and one load of the trigger for the module: each test reads the queues empty."""
+    with mock_aws(config={"core": {"reset_boto3_session": False}}), pytest.MonkeyPatch.context() as patch:
+        sns = boto3.client("sns", region_name="us-east-1")
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        topic = sns.create_topic(Name="events")["TopicArn"]
+        buffer = sqs.create_queue(QueueName="buffer")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=buffer, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
+        failures = sqs.create_queue(QueueName="failures")["QueueUrl"]
+        patch.setenv("TOPIC_ARN", topic)
+        patch.setenv("FAILURE_QUEUE_URL", failures)
+        patch.syspath_prepend(str(FUNCTIONS / "distributed_trigger"))
+        for source in (FUNCTIONS / "distributed_trigger").glob("*.py"):
+            sys.modules.pop(source.stem, None)
+        module = importlib.import_module("trigger")
+        module.queues = {"buffer": buffer, "failures": failures}
+        yield module
+
+
 @pytest.fixture
-def trigger(aws, load_handler, monkeypatch):
-    sns = boto3.client("sns", region_name="us-east-1")
-    sqs = boto3.client("sqs", region_name="us-east-1")
-    topic = sns.create_topic(Name="events")["TopicArn"]
-    buffer = sqs.create_queue(QueueName="buffer")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=buffer, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
-    failures = sqs.create_queue(QueueName="failures")["QueueUrl"]
-    module = load_handler("distributed_trigger", "trigger", TOPIC_ARN=topic, FAILURE_QUEUE_URL=failures)
+def trigger(trigger_module, monkeypatch):
+    module, publish_batch = trigger_module, trigger_module.sns.publish_batch
     module.calls = []
-    publish_batch = module.sns.publish_batch
 
     def counted(**kwargs):
         module.calls.append(len(kwargs["PublishBatchRequestEntries"]))
         return publish_batch(**kwargs)
 
     monkeypatch.setattr(module.sns, "publish_batch", counted)
-    module.queues = {"buffer": buffer, "failures": failures}
-    return module
+    yield module
+    assert messages(module, "buffer") == [] and messages(module, "failures") == [], "each test reads its own"
 
 
 def messages(module, queue: str) -> list[dict]:
@@ -216,7 +231,7 @@ def test_entries_sns_refuses_fail_the_invocation_so_lambda_retries_it(trigger, l
 
 
 @pytest.fixture
-def producer(aws, load_handler):
+def producer(load_handler):
     return load_handler("distributed_trigger", "producer", DECLINE_ABOVE_CENTS="100000")
 
 
