@@ -9,3 +9,9 @@ SCHEMA_FILE = "payment_event.schema.json"
 EVENT_SCHEMA = json.loads((Path(__file__).parent / SCHEMA_FILE).read_text())
 #: The fields of a log line (or of a space-delimited filter's extracted fields) that describe the payment.
 PAYMENT_FIELDS = tuple(EVENT_SCHEMA["properties"]["payment"]["properties"])
+#: Payment fields that are integers: a space-delimited filter extracts every field as text.
+INTEGER_FIELDS = frozenset(
+    name
+    for name, spec in EVENT_SCHEMA["properties"]["payment"]["properties"].items()
+    if spec["type"] == "integer"
+)

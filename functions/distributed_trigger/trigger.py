@@ -29,7 +29,7 @@ import boto3
 from aws_lambda_powertools.metrics import MetricUnit
 
 from batches import MAX_BATCH_BYTES, EntryTooLarge, batches, entry_size
-from schema import EVENT_SCHEMA, PAYMENT_FIELDS
+from schema import EVENT_SCHEMA, INTEGER_FIELDS, PAYMENT_FIELDS
 from shared.json_schema import validate
 from shared.observability import instrument, logger, metrics
 from shared.validation import InvalidInput
@@ -68,7 +68,7 @@ def payment_event(payload: dict[str, Any], log_event: dict[str, Any]) -> dict[st
         if not isinstance(fields, dict):
             raise InvalidInput("message: not a JSON object")
     else:
-        fields = {k: int(v) if k == "amount_cents" and v.isdigit() else v for k, v in fields.items()}
+        fields = {k: int(v) if k in INTEGER_FIELDS and v.isdigit() else v for k, v in fields.items()}
     moment = datetime.fromtimestamp(log_event["timestamp"] / 1000, UTC)
     return validate(
         EVENT_SCHEMA,

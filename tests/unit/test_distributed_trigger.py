@@ -199,7 +199,9 @@ def test_a_space_delimited_filters_extracted_fields_make_the_event(trigger, lamb
     event = log_event(5, "payment_declined s-1 c-2 15000 USD", extractedFields=fields)
     assert trigger.handler(awslogs(event), lambda_context)["published"] == 1
     [message] = messages(trigger, "buffer")
-    assert json.loads(message["Body"])["payment"]["amount_cents"] == 15000
+    assert json.loads(message["Body"])["payment"]["amount_cents"] == 15000, (
+        "extracted as text, published as an integer"
+    )
 
 
 def test_a_control_message_publishes_nothing(trigger, lambda_context):
