@@ -282,6 +282,15 @@ PATTERNS: tuple[Pattern, ...] = (
         "with hashed, immutable assets; the simple web service's API on the same origin",
         sources=("004",),
     ),
+    Pattern(
+        id="distributed_trigger",
+        title="Distributed Trigger",
+        construct="patterns.distributed_trigger:DistributedTrigger",
+        summary="A CloudWatch Logs subscription filter on a service's log group -> Lambda (on-failure queue) "
+        "-> SNS with PublishBatch -> the SQS buffer of every subscribing service; a bad line is reported",
+        sources=("001",),
+        functions=("distributed_trigger",),
+    ),
 )
 
 

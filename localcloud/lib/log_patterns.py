@@ -9,10 +9,13 @@ Supported:
   on strings (``*`` is a wildcard), ``= != < <= > >=`` on numbers, ``IS TRUE``, ``IS FALSE``,
   ``IS NULL``, ``NOT EXISTS``, ``&&``, ``||`` and parentheses; selectors in dot notation with
   array indexes (``$.items[0].id``);
-- regular expressions: ``%ERROR|WARN%`` (Python's ``re`` stands in for AWS's dialect).
+- regular expressions: ``%ERROR|WARN%`` (Python's ``re`` stands in for AWS's dialect);
+- space-delimited patterns: ``[ip, user, ..., status = 5*, bytes > 1000]``
+  (:mod:`localcloud.lib.log_patterns_delimited`); their matchers also ``extract`` the named fields,
+  which subscriptions send as ``extractedFields``.
 
-Not supported, and a :class:`UnsupportedFilterPattern` naming it: space-delimited patterns
-(``[ip, user, ...]``), ``?`` terms mixed with plain ones, and selectors with wildcards.
+Not supported, and a :class:`UnsupportedFilterPattern` naming it: ``?`` terms mixed with plain
+ones, and selectors with wildcards.
 
 Example::
 
@@ -28,6 +31,7 @@ from typing import Any
 
 from localcloud.errors import LocalCloudError
 from localcloud.lib.json_path import MISSING, select, steps
+from localcloud.lib.log_patterns_delimited import DelimitedPattern, InvalidDelimitedPattern
 
 Matcher = Callable[[str], bool]
 
@@ -58,9 +62,10 @@ def compile_pattern(pattern: str) -> Matcher:
             raise UnsupportedFilterPattern(f"filter pattern {pattern!r}: a JSON pattern ends with '}}'")
         return _json_pattern(text[1:-1], pattern)
     if text.startswith("["):
-        raise UnsupportedFilterPattern(
-            f"filter pattern {pattern!r}: space-delimited patterns are not supported"
-        )
+        try:
+            return DelimitedPattern(text)
+        except InvalidDelimitedPattern as error:
+            raise UnsupportedFilterPattern(str(error)) from None
     if len(text) > 1 and text.startswith("%") and text.endswith("%"):
         expression = re.compile(text[1:-1])
         return lambda message: expression.search(message) is not None

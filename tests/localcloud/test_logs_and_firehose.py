@@ -146,7 +146,7 @@ def test_filter_patterns(pattern, matching, other):
     assert other is None or not matcher(other)
 
 
-@pytest.mark.parametrize("pattern", ["[ip, user, status=500]", "ERROR ?WARN", "{ $.* = 1 }", "{ $.a ~ 1 }"])
+@pytest.mark.parametrize("pattern", ["ERROR ?WARN", "{ $.* = 1 }", "{ $.a ~ 1 }"])
 def test_unsupported_filter_patterns_are_refused(pattern):
     with pytest.raises(UnsupportedFilterPattern, match=re.escape(pattern)):
         compile_pattern(pattern)

@@ -1,7 +1,7 @@
 """CloudWatch Logs subscription filters: the log events of a PutLogEvents call that match a filter
 go to its destination, as AWS sends them: a gzip'd JSON ``DATA_MESSAGE`` (``owner``, ``logGroup``,
-``logStream``, ``subscriptionFilters``, ``logEvents`` of ``id``, ``timestamp``, ``message``), one
-per call and filter.
+``logStream``, ``subscriptionFilters``, ``logEvents`` of ``id``, ``timestamp``, ``message``, and
+``extractedFields`` when the filter is space-delimited), one per call and filter.
 
 - A Lambda destination is invoked asynchronously with ``{"awslogs": {"data": <base64>}}``, so the
   function's own retries and DLQ apply; it needs a permission for ``logs.amazonaws.com``, which
@@ -71,10 +71,7 @@ class Subscriptions:
             "logGroup": subscription.log_group,
             "logStream": stream,
             "subscriptionFilters": [subscription.name],
-            "logEvents": [
-                {"id": self._event_id(e["timestamp"]), "timestamp": e["timestamp"], "message": e["message"]}
-                for e in events
-            ],
+            "logEvents": [self._log_event(subscription, e) for e in events],
         }
         data = gzip.compress(json.dumps(message).encode(), mtime=0)
         service = service_of(subscription.destination)
@@ -93,6 +90,14 @@ class Subscriptions:
             cause=cause,
             options={"PartitionKey": stream} if service == "kinesis" else {},
         ).start()
+
+    def _log_event(self, subscription: SubscriptionFilter, event: dict[str, Any]) -> dict[str, Any]:
+        sent = {"id": self._event_id(event["timestamp"]), "timestamp": event["timestamp"]}
+        sent["message"] = event["message"]
+        extract = getattr(subscription.matcher, "extract", None)
+        if extract is not None:
+            sent["extractedFields"] = extract(event["message"])
+        return sent
 
     def _event_id(self, timestamp: int) -> str:
         """An event id of AWS's shape: 56 digits, unique."""
