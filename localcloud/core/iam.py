@@ -184,6 +184,7 @@ class PolicyEngine:
         self.unevaluated_conditions: set[str] = set()
         self.decisions = DecisionCache()
         """Decisions kept while their statements are unchanged (:mod:`localcloud.core.decision_cache`)."""
+        self._held: dict[tuple[str, str], list[Statement]] = {}
 
     # ------------------------------------------------------------------------------------ loading
 
@@ -201,6 +202,19 @@ class PolicyEngine:
 
     def add_resource_policy(self, resource_arn: str, document: dict[str, Any], source: str) -> None:
         self.resource.setdefault(resource_arn, []).extend(_statements(document, source))
+
+    def held_policy(self, resource_arn: str, document: str | None) -> list[Statement]:
+        """The statements of a policy a service holds as JSON text (a queue's or a topic's), read
+        when it delivers: parsed once per text, so while the text is unchanged the same statements
+        come back and the decisions remembered on them hold; a changed text is parsed anew."""
+        if not document:
+            return []
+        statements = self._held.get((resource_arn, document))
+        if statements is None:
+            statements = self._held[(resource_arn, document)] = _statements(
+                json.loads(document), resource_arn
+            )
+        return statements
 
     def add_function_permission(self, function_arn: str, props: dict[str, Any], source: str) -> None:
         principal = props["Principal"]

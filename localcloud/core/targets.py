@@ -23,14 +23,13 @@ dropped with a ``discard`` span in the trace.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from localcloud.core.iam import PolicyEngine, Statement
+from localcloud.core.iam import Statement
 from localcloud.core.service import Target
 from localcloud.errors import LocalCloudError
 
@@ -313,12 +312,3 @@ def resource_policy(cloud: Kernel, arn: str) -> tuple[str, list[Statement]]:
     if target.resource_policy is None:
         return arn, []
     return target.resource_policy(cloud, arn)
-
-
-def parse_policy(arn: str, document: str | None) -> list[Statement]:
-    """A resource policy document's statements, parsed as the cloud's own policies are."""
-    if not document:
-        return []
-    engine = PolicyEngine()
-    engine.add_resource_policy(arn, json.loads(document), arn)
-    return engine.resource[arn]

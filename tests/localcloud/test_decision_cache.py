@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from localcloud.core.iam import PolicyEngine
@@ -102,3 +104,29 @@ def test_a_remembered_decision_still_records_what_it_used_and_what_it_could_not_
     assert policy.decisions.hits == 2
     assert [sorted(statement.used) for statement in policy.identity[ROLE]] == [["dynamodb:GetItem"], []]
     assert policy.unevaluated_conditions == {"leading keys: StringEquals dynamodb:LeadingKeys"}
+
+
+def test_a_held_policy_is_parsed_once_per_text_and_a_changed_text_is_decided_anew():
+    """A queue's or topic's policy is read at every delivery: the same text gives the same
+    statements (so the decision on them is remembered), a new text new ones."""
+    queue = "arn:aws:sqs:eu-west-1:123456789012:orders"
+    sns = {"Service": "sns.amazonaws.com"}
+    policy = PolicyEngine()
+    letting_sns = json.dumps(
+        {"Statement": [{"Effect": "Allow", "Principal": sns, "Action": "sqs:SendMessage", "Resource": queue}]}
+    )
+    held = policy.held_policy(queue, letting_sns)
+    assert policy.held_policy(queue, letting_sns) is held
+    assert policy.allows(held, "sns.amazonaws.com", "sqs:SendMessage", queue, {})
+    assert policy.allows(
+        policy.held_policy(queue, letting_sns), "sns.amazonaws.com", "sqs:SendMessage", queue, {}
+    )
+    assert policy.decisions.hits == 1
+
+    closed = json.dumps(
+        {"Statement": [{"Effect": "Deny", "Principal": sns, "Action": "sqs:SendMessage", "Resource": queue}]}
+    )
+    assert not policy.allows(
+        policy.held_policy(queue, closed), "sns.amazonaws.com", "sqs:SendMessage", queue, {}
+    )
+    assert policy.held_policy(queue, None) == [] and policy.held_policy(queue, "") == []

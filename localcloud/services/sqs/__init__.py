@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from localcloud.core.iam import resource_arn
 from localcloud.core.service import Service, Target
-from localcloud.core.targets import parse_policy, text
+from localcloud.core.targets import text
 from localcloud.services.sqs import fifo, observe, provision
 from localcloud.services.sqs.queues import Queues
 
@@ -23,14 +23,18 @@ def _send(kernel: Kernel, arn: str, body: str | bytes, options: dict[str, Any]) 
 
 
 def _policy(kernel: Kernel, arn: str) -> tuple[str, list[Any]]:
-    url = kernel.service("sqs").url_of(arn)
-    # moto leaves "Attributes" out for a queue with no policy.
-    attributes = (
-        kernel.admin_client("sqs")
-        .get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])
-        .get("Attributes", {})
-    )
-    return arn, parse_policy(arn, attributes.get("Policy"))
+    """The queue's policy, read from moto's queue as SQS reads its own (every delivery reads it:
+    asking for it through the API cost more than the delivery); a queue SQS does not have is asked
+    for through the API, whose error the sender gets."""
+    from moto.sqs.models import sqs_backends
+
+    _, _, _, region, account, name = arn.split(":", 5)
+    queue = sqs_backends[account][region].queues.get(name)
+    if queue is None:
+        url = kernel.service("sqs").url_of(arn)
+        policy = kernel.admin_client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])
+        return arn, kernel.iam.held_policy(arn, policy.get("Attributes", {}).get("Policy"))
+    return arn, kernel.iam.held_policy(arn, queue.policy)
 
 
 def _key(kernel: Kernel, arn: str) -> str | None:
