@@ -458,6 +458,20 @@ def local_cloud_table(assembly: Path) -> Table:
         ["the same moto calls in a loop", f"{raw:.2f}", ""],
         ["ratio local cloud / raw moto", f"{ratio:.2f}x", verdict(ratio <= lc.DELIVERY_RATIO_TARGET)],
     ]
+    stream_local, stream_raw = lc.stream_local_delivery(assembly), lc.stream_raw_delivery()
+    rows += [
+        [
+            f"{lc.DELIVERY_MESSAGES} readings Kinesis -> processor -> DynamoDB in the local cloud",
+            f"{stream_local:.2f}",
+            "",
+        ],
+        ["the same moto calls in a loop", f"{stream_raw:.2f}", ""],
+        [
+            "ratio local cloud / raw moto (streams)",
+            f"{stream_local / stream_raw:.2f}x",
+            verdict(stream_local / stream_raw <= lc.DELIVERY_RATIO_TARGET),
+        ],
+    ]
     (served, first), direct = lc.median_http_runs(assembly)
     pairs = lc.HTTP_ITEMS
     warm = (served - first) / (direct * (pairs - 1) / pairs)

@@ -125,6 +125,69 @@ def raw_moto_delivery() -> float:
         return _now() - start
 
 
+def _readings() -> list[dict]:
+    """The stream benchmark's records: 20 meters, in PutRecords batches of 100."""
+    return [
+        {"Data": json.dumps({"meter_id": f"m-{n % 20}", "kwh": n}).encode(), "PartitionKey": f"m-{n % 20}"}
+        for n in range(DELIVERY_MESSAGES)
+    ]
+
+
+def _put_readings(put_batch: Callable[[list[dict]], object]) -> None:
+    readings = _readings()
+    for start in range(0, len(readings), 100):
+        put_batch(readings[start : start + 100])
+
+
+def stream_local_delivery(assembly: Path) -> float:
+    """N readings through the data-streaming pattern: Kinesis, four virtual shards, the processor, DynamoDB."""
+    with _quiet(), LocalCloud.from_assembly(assembly, "StreamProcessingStack") as cloud:
+        kinesis, stream = cloud.client("kinesis"), cloud.outputs["StreamName"]
+        start = _now()
+        _put_readings(lambda records: kinesis.put_records(StreamName=stream, Records=records))
+        cloud.drain()
+        seconds = _now() - start
+        items = cloud.client("dynamodb").scan(TableName=cloud.outputs["TableName"])["Items"]
+    counted = sum(int(item["readings"]["N"]) for item in items)
+    if counted != DELIVERY_MESSAGES:
+        raise RuntimeError(f"local cloud counted {counted} of {DELIVERY_MESSAGES} readings")
+    return seconds
+
+
+def stream_raw_delivery() -> float:
+    """The same readings with the moto calls the pattern makes, in a loop: put, read each shard,
+    one conditional update per record."""
+    with mock_aws():
+        kinesis, dynamodb = (boto3.client(s, region_name="us-east-1") for s in ("kinesis", "dynamodb"))
+        kinesis.create_stream(StreamName="bench", ShardCount=2)
+        dynamodb.create_table(
+            TableName="bench",
+            KeySchema=[{"AttributeName": "meter_id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "meter_id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        start = _now()
+        _put_readings(lambda records: kinesis.put_records(StreamName="bench", Records=records))
+        for shard in kinesis.list_shards(StreamName="bench")["Shards"]:
+            iterator = kinesis.get_shard_iterator(
+                StreamName="bench", ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+            )["ShardIterator"]
+            for record in kinesis.get_records(ShardIterator=iterator)["Records"]:
+                reading = json.loads(record["Data"])
+                dynamodb.update_item(
+                    TableName="bench",
+                    Key={"meter_id": {"S": reading["meter_id"]}},
+                    UpdateExpression="ADD total_kwh :kwh, readings :one SET last_sequence = :sequence",
+                    ConditionExpression="attribute_not_exists(last_sequence) OR last_sequence < :sequence",
+                    ExpressionAttributeValues={
+                        ":kwh": {"N": str(reading["kwh"])},
+                        ":one": {"N": "1"},
+                        ":sequence": {"S": record["SequenceNumber"].zfill(128)},
+                    },
+                )
+        return _now() - start
+
+
 def _http(
     port: int,
     method: str,

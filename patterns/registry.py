@@ -168,6 +168,16 @@ PATTERNS: tuple[Pattern, ...] = (
         functions=("frugal_consumer",),
     ),
     Pattern(
+        id="stream_processing",
+        title="Data streaming",
+        construct="patterns.stream_processing:StreamProcessing",
+        summary="Kinesis -> Lambda at parallelization factor 4 with a batching window -> DynamoDB running "
+        "totals counted once; order kept per partition key, a bad record bisected out to an on-failure "
+        "queue while the rest of the shard goes on",
+        sources=("000", "004"),
+        functions=("stream_processing",),
+    ),
+    Pattern(
         id="internal_handoff",
         title="Internal Handoff",
         construct="patterns.internal_handoff:InternalHandoff",

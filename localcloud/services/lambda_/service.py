@@ -14,8 +14,11 @@ from botocore.response import StreamingBody
 
 from localcloud.core import hooks, targets
 from localcloud.errors import FunctionNotFound, LocalCloudError, ReadTimedOut, Throttled
+from localcloud.services.lambda_.event_sources.parallel import (
+    ParallelDynamoDBEventSource,
+    ParallelKinesisEventSource,
+)
 from localcloud.services.lambda_.event_sources.sqs import SqsEventSource
-from localcloud.services.lambda_.event_sources.streams import DynamoDBEventSource, KinesisEventSource
 from localcloud.services.lambda_.function_logs import LogStreams
 from localcloud.services.lambda_.invoker import Invoker, encode
 from localcloud.services.lambda_.runtime import LambdaFunction, call_turn, follow_into_threads, follow_threads
@@ -34,7 +37,11 @@ DESTINATIONS: dict[str, dict[str, Any]] = {
     "events": {"Source": "lambda", "DetailType": "Lambda Function Invocation Result"},
 }
 #: The poller of each event source mapping, by the service of its source ARN.
-EVENT_SOURCES = {"sqs": SqsEventSource, "kinesis": KinesisEventSource, "dynamodb": DynamoDBEventSource}
+EVENT_SOURCES = {
+    "sqs": SqsEventSource,
+    "kinesis": ParallelKinesisEventSource,
+    "dynamodb": ParallelDynamoDBEventSource,
+}
 
 
 class Lambda:

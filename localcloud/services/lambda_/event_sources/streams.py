@@ -25,8 +25,8 @@ What they do, as AWS documents it:
   epoch), pass each window's ``state`` from one invocation to the next (an answer without ``state``
   fails the batch), and invoke once more with ``isFinalInvokeForWindow`` once the window has ended.
 
-Not simulated: ``ParallelizationFactor`` is treated as 1 (one batch per shard keeps the order of
-every partition key, as AWS keeps it with any factor); resharding after the mapping was created;
+``ParallelizationFactor`` (up to that many batches of one shard at once, order kept per partition
+key) is :mod:`localcloud.services.lambda_.event_sources.parallel`'s. Not simulated: resharding after the mapping was created;
 enhanced fan-out (a consumer ARN is read through its stream); the 6 MB payload and 1 MB window state
 limits. Records older than the stream's retention are lost without a destination send, as the
 stream no longer holds them.
@@ -235,25 +235,35 @@ class _StreamEventSource(ABC):
     def next_wakeup(self) -> datetime | None:
         """When a shard can next go on: a back-off or invocation ending, a batching or tumbling window closing."""
         now = self.cloud.clock.now()
-        moments = []
-        for shard in self.shards:
-            if shard.pending or shard.inflight:
-                moments.append(shard.not_before)
-            if shard.opened is not None:
-                moments.append(shard.opened + timedelta(seconds=self.batching_window))
-            if shard.window is not None:
-                moments.append(max(shard.window.end, shard.not_before))
+        moments = [moment for shard in self._batching() for moment in self._wakeups(shard)]
         later = [m for m in moments if m > now]
         return min(later) if later else None
 
+    def _batching(self) -> list[_Shard]:
+        """What batches are cut from and invoked one at a time: the shards."""
+        return self.shards
+
+    def _wakeups(self, shard: _Shard) -> list[datetime]:
+        moments = []
+        if shard.pending or shard.inflight:
+            moments.append(shard.not_before)
+        if shard.opened is not None:
+            moments.append(shard.opened + timedelta(seconds=self.batching_window))
+        if shard.window is not None:
+            moments.append(max(shard.window.end, shard.not_before))
+        return moments
+
     def _poll_shard(self, shard: _Shard) -> bool:
         progressed = self._read(shard)
-        now = self.cloud.clock.now()
+        return self._advance(shard, self.cloud.clock.now()) or progressed
+
+    def _advance(self, shard: _Shard, now: datetime) -> bool:
+        """Invoke the shard's next batch if it is due; whether one was invoked."""
         if now < shard.not_before:
-            return progressed
+            return False
         batch = self._next_batch(shard, now)
         if batch is None:
-            return progressed
+            return False
         self._process(shard, batch, now)
         return True
 
