@@ -282,6 +282,16 @@ PATTERNS: tuple[Pattern, ...] = (
         "with hashed, immutable assets; the simple web service's API on the same origin",
         sources=("004",),
     ),
+    Pattern(
+        id="storage_first_circuit_breaker",
+        title="Storage-First + Circuit Breaker",
+        construct="patterns.storage_first_circuit_breaker:StorageFirstCircuitBreaker",
+        summary="API Gateway stores requests in SQS; the processor calls its downstream through a DynamoDB "
+        "circuit breaker; while the circuit is open a scheduled check disables the event source mapping, "
+        "so requests wait unreceived, and releases them when a probe finds the downstream healthy",
+        sources=("002",),
+        functions=("storage_first_circuit_breaker",),
+    ),
 )
 
 
