@@ -17,8 +17,8 @@ with good requests once an outage outlasted ``maxReceiveCount`` tries.
 
 What a held request costs is the one receive that found the circuit open: the queue's visibility
 timeout, by default twice the check's interval, keeps it out of sight until the check has
-disabled the mapping. The queue's retention (four days by default; up to 14) bounds the outage
-the pattern rides out.
+disabled the mapping. The queue's retention (14 days, SQS's most) bounds the outage the pattern
+rides out.
 
 By default the construct builds a sample downstream too: an order fulfilment service with its own
 table, down while that table holds the item ``{"request_id": "OUTAGE"}``. Pass ``fulfilment`` to
@@ -63,6 +63,8 @@ DEFAULT_PROCESSOR_TIMEOUT = Duration.seconds(10)
 #: The recovery check's answer must be in before the next run; a probe waits out the downstream.
 RECOVERY_TIMEOUT = Duration.seconds(15)
 MIN_RECOVERY_INTERVAL = Duration.minutes(1)
+#: SQS keeps a message at most 14 days: the longest outage the stored requests ride out.
+MAX_RETENTION = Duration.days(14)
 
 
 class StorageFirstCircuitBreaker(Construct):
@@ -84,8 +86,8 @@ class StorageFirstCircuitBreaker(Construct):
     :param fulfilment_timeout: how long one downstream call may take (3 s).
     :param circuit_table: an existing table with string partition key ``circuit``; one is made if omitted.
     :param circuit_table_props: ``dynamodb.Table`` props of the circuit table made here.
-    :param queue_props: ``SecureQueue`` props of the requests queue (``retention_period``...); its
-        visibility timeout is twice ``recovery_interval`` by default, at least the processor's six.
+    :param queue_props: ``SecureQueue`` props of the requests queue; its retention is 14 days and its
+        visibility timeout twice ``recovery_interval`` (at least six processor timeouts) by default.
     :param functions_props: ``PatternFunction`` props of every function made here; ``processor_props``,
         ``recovery_props`` and ``fulfilment_props`` of each.
     :param fulfilment_table_props: ``dynamodb.Table`` props of the sample downstream's table.
@@ -232,7 +234,13 @@ class StorageFirstCircuitBreaker(Construct):
                     "max_concurrency": max_concurrency,
                     "max_receive_count": max_receive_count,
                     "queue_props": merge_props(
-                        self, "queue_props", {"visibility_timeout": Duration.seconds(visibility)}, queue_props
+                        self,
+                        "queue_props",
+                        {
+                            "visibility_timeout": Duration.seconds(visibility),
+                            "retention_period": MAX_RETENTION,
+                        },
+                        queue_props,
                     ),
                 },
                 intake_props,

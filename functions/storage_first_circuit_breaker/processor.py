@@ -46,7 +46,9 @@ REQUEST = Schema(type=Field(str, choices=tuple(CONTRACT["request_types"])), payl
 MAX_REQUEST_ID_LENGTH = 128
 
 processed = Table(os.environ["PROCESSED_TABLE_NAME"])
-sqs_processor = BatchProcessor(event_type=EventType.SQS)
+#: A batch held whole (the circuit open at its first record) is an answer, every record reported, not
+#: an invocation error: the function's error metric stays for faults, not for requests waiting.
+sqs_processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 class HeldBack(Exception):
