@@ -309,6 +309,7 @@ class StorageFirstCircuitBreaker(Construct):
             **self.intake.outputs(),
             "CircuitTableName": self.circuit_table.table_name,
             "RecoveryFunctionName": self.recovery.function_name,
+            "EventSourceMappingId": self.event_source.event_source_mapping_id,
         }
         if self.fulfilment_table is not None:
             outputs["FulfilmentTableName"] = self.fulfilment_table.table_name

@@ -15,7 +15,7 @@ from localcloud.core.clock import FIXED_START
 
 pytestmark = pytest.mark.e2e
 
-PROCESSOR, FULFILMENT, RECOVERY = "Pattern/Intake/Processor", "Pattern/Fulfilment", "Pattern/Recovery"
+PROCESSOR, FULFILMENT = "Pattern/Intake/Processor", "Pattern/Fulfilment"
 #: Requests sent while the service is down.
 DURING_OUTAGE = 12
 #: The construct's defaults: failures that open the circuit, the longest it stays open.
@@ -63,8 +63,9 @@ def circuit(cloud) -> str:
 
 
 def mapping(cloud) -> str:
-    uuid = cloud.function(RECOVERY).environment["MAPPING_UUID"]
-    return cloud.client("lambda").get_event_source_mapping(UUID=uuid)["State"]
+    return cloud.client("lambda").get_event_source_mapping(UUID=cloud.outputs["EventSourceMappingId"])[
+        "State"
+    ]
 
 
 def queued(cloud, url_output: str) -> int:
