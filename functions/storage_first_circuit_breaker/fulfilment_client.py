@@ -24,6 +24,8 @@ from shared.validation import InvalidInput
 
 FULFILMENT_FUNCTION = os.environ["FULFILMENT_FUNCTION_NAME"]
 SERVICE_TIMEOUT = float(os.environ.get("FULFILMENT_TIMEOUT_SECONDS", "3"))
+#: One DynamoDB client for every table the function uses: each client costs its cold start.
+dynamodb = boto3.client("dynamodb")
 lambda_client = boto3.client(
     "lambda",
     config=Config(connect_timeout=2, read_timeout=SERVICE_TIMEOUT + 2, retries={"total_max_attempts": 1}),
@@ -46,7 +48,7 @@ def transition(before: Any, after: Any) -> None:
 
 
 breaker = CircuitBreaker(
-    Table(os.environ["CIRCUIT_TABLE_NAME"]),
+    Table(os.environ["CIRCUIT_TABLE_NAME"], dynamodb),
     os.environ["CIRCUIT_NAME"],
     Settings.from_environ(),
     is_failure=lambda error: not isinstance(error, Refused),

@@ -29,23 +29,25 @@ import os
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from fulfilment_client import ServiceFailed, breaker, call_fulfilment
+from fulfilment_client import ServiceFailed, breaker, call_fulfilment, dynamodb
 from shared.circuit_breaker import CircuitOpen
 from shared.dynamodb import Table
 from shared.observability import instrument, logger, metrics
 from shared.validation import Field, InvalidInput, Schema, parse_json_body
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
 CONTRACT = json.loads(Path(__file__).with_name("contract.json").read_text())
 REQUEST = Schema(type=Field(str, choices=tuple(CONTRACT["request_types"])), payload=Field(dict))
 MAX_REQUEST_ID_LENGTH = 128
 
-processed = Table(os.environ["PROCESSED_TABLE_NAME"])
+processed = Table(os.environ["PROCESSED_TABLE_NAME"], dynamodb)
 #: A batch held whole (the circuit open at its first record) is an answer, every record reported, not
 #: an invocation error: the function's error metric stays for faults, not for requests waiting.
 sqs_processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)

@@ -18,15 +18,13 @@ from __future__ import annotations
 import os
 from typing import Any
 
-import boto3
 from aws_lambda_powertools.metrics import MetricUnit
 
-from fulfilment_client import ServiceFailed, breaker, call_fulfilment
+from fulfilment_client import ServiceFailed, breaker, call_fulfilment, lambda_client
 from shared.circuit_breaker import CLOSED, CircuitOpen
 from shared.observability import instrument, logger, metrics
 
 MAPPING_UUID = os.environ["MAPPING_UUID"]
-lambda_client = boto3.client("lambda")
 #: The mapping's states that receive, and that do not.
 RECEIVING, HOLDING = ("Enabled", "Enabling"), ("Disabled", "Disabling")
 

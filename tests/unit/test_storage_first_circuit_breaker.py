@@ -145,13 +145,11 @@ def test_a_malformed_or_refused_request_fails_alone_and_is_not_counted_against_t
 def recovery(aws, load_handler):
     create_table("circuits", "circuit")
     module = load_handler("storage_first_circuit_breaker", "recovery", MAPPING_UUID=UUID, **CIRCUIT)
-    import fulfilment_client
-
-    with Stubber(module.lambda_client) as mappings, Stubber(fulfilment_client.lambda_client) as calls:
-        module.mappings, module.calls = mappings, calls
+    # One Lambda client for the mapping and the probe: the stubber answers their calls in order.
+    with Stubber(module.lambda_client) as stubber:
+        module.mappings = module.calls = stubber
         yield module
-    mappings.assert_no_pending_responses()
-    calls.assert_no_pending_responses()
+    stubber.assert_no_pending_responses()
 
 
 def mapping_is(recovery, state: str) -> None:
