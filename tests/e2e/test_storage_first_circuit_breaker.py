@@ -106,7 +106,7 @@ def test_a_counted_outage_loses_nothing_burns_no_receive_and_processes_each_requ
     cloud.advance(60)  # the recovery check: circuit open, so it disables the mapping, then probes
     assert mapping(cloud) == "Disabled"
     processor_calls = calls(cloud, PROCESSOR)
-    cloud.advance(7 * 60)  # longer than maxReceiveCount (3) visibility timeouts (120 s) together
+    cloud.advance(390)  # longer than maxReceiveCount (3) visibility timeouts (120 s) together
     assert calls(cloud, PROCESSOR) == processor_calls, "nothing is received while the circuit is open"
     assert receive_counts(cloud) == [1] * DURING_OUTAGE, "no receive burned, however long the outage"
     assert queued(cloud, "DeadLetterQueueUrl") == 0
