@@ -225,27 +225,17 @@ class CircuitBreaker(Construct):
         )
 
     def add_breaker(self, function: lambda_.Function, circuit: str) -> None:
-        """Give ``function`` the circuit ``circuit`` in this table: ``CircuitBreaker(Table(
-        os.environ["CIRCUIT_TABLE_NAME"]), os.environ["CIRCUIT_NAME"], Settings.from_environ())``.
-
-        It gets the construct's thresholds in ``CIRCUIT_*``, its own timeout as the probe timeout,
-        and ``dynamodb:GetItem`` and ``dynamodb:UpdateItem`` on this one table.
-        """
-        if not circuit or len(circuit.encode()) > 1024:
-            raise ValueError(f"{function.node.path}: a circuit name is 1 to 1,024 bytes; got {circuit!r}")
-        probe_timeout = function.timeout.to_seconds() if function.timeout is not None else 3
-        environment = {
-            "CIRCUIT_TABLE_NAME": self.circuit_table.table_name,
-            "CIRCUIT_NAME": circuit,
-            "CIRCUIT_FAILURE_THRESHOLD": str(self.failure_threshold),
-            "CIRCUIT_WINDOW_SECONDS": f"{self.window.to_seconds():g}",
-            "CIRCUIT_OPEN_SECONDS": f"{self.open_timeout.to_seconds():g}",
-            "CIRCUIT_MAX_OPEN_SECONDS": f"{self.max_open_timeout.to_seconds():g}",
-            "CIRCUIT_PROBE_TIMEOUT_SECONDS": f"{math.ceil(probe_timeout):g}",
-        }
-        for name, value in environment.items():
-            function.add_environment(name, value)
-        grant_table(self.circuit_table, function, "dynamodb:GetItem", "dynamodb:UpdateItem")
+        """Give ``function`` the circuit ``circuit`` in this table, with this construct's thresholds
+        (see :func:`add_breaker`)."""
+        add_breaker(
+            function,
+            self.circuit_table,
+            circuit,
+            failure_threshold=self.failure_threshold,
+            window=self.window,
+            open_timeout=self.open_timeout,
+            max_open_timeout=self.max_open_timeout,
+        )
 
     def outputs(self) -> dict[str, Any]:
         outputs: dict[str, Any] = {
@@ -255,3 +245,36 @@ class CircuitBreaker(Construct):
         if self.rates_table is not None:
             outputs["RatesTableName"] = self.rates_table.table_name
         return outputs
+
+
+def add_breaker(
+    function: lambda_.Function,
+    circuit_table: dynamodb.ITable,
+    circuit: str,
+    *,
+    failure_threshold: int,
+    window: Duration,
+    open_timeout: Duration,
+    max_open_timeout: Duration,
+) -> None:
+    """Give ``function`` the circuit ``circuit`` in ``circuit_table``: ``CircuitBreaker(Table(
+    os.environ["CIRCUIT_TABLE_NAME"]), os.environ["CIRCUIT_NAME"], Settings.from_environ())``.
+
+    It gets the thresholds in ``CIRCUIT_*``, its own timeout as the probe timeout, and
+    ``dynamodb:GetItem`` and ``dynamodb:UpdateItem`` on that one table.
+    """
+    if not circuit or len(circuit.encode()) > 1024:
+        raise ValueError(f"{function.node.path}: a circuit name is 1 to 1,024 bytes; got {circuit!r}")
+    probe_timeout = function.timeout.to_seconds() if function.timeout is not None else 3
+    environment = {
+        "CIRCUIT_TABLE_NAME": circuit_table.table_name,
+        "CIRCUIT_NAME": circuit,
+        "CIRCUIT_FAILURE_THRESHOLD": str(failure_threshold),
+        "CIRCUIT_WINDOW_SECONDS": f"{window.to_seconds():g}",
+        "CIRCUIT_OPEN_SECONDS": f"{open_timeout.to_seconds():g}",
+        "CIRCUIT_MAX_OPEN_SECONDS": f"{max_open_timeout.to_seconds():g}",
+        "CIRCUIT_PROBE_TIMEOUT_SECONDS": f"{math.ceil(probe_timeout):g}",
+    }
+    for name, value in environment.items():
+        function.add_environment(name, value)
+    grant_table(circuit_table, function, "dynamodb:GetItem", "dynamodb:UpdateItem")

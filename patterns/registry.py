@@ -301,6 +301,16 @@ PATTERNS: tuple[Pattern, ...] = (
         sources=("001",),
         functions=("distributed_trigger",),
     ),
+    Pattern(
+        id="storage_first_circuit_breaker",
+        title="Storage-First + Circuit Breaker",
+        construct="patterns.storage_first_circuit_breaker:StorageFirstCircuitBreaker",
+        summary="API Gateway stores requests in SQS; the processor calls its downstream through a DynamoDB "
+        "circuit breaker; while the circuit is open a scheduled check disables the event source mapping, "
+        "so requests wait unreceived, and releases them when a probe finds the downstream healthy",
+        sources=("002",),
+        functions=("storage_first_circuit_breaker",),
+    ),
 )
 
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from localcloud.core.iam import arn_or_named
 from localcloud.core.service import Service, Target
 from localcloud.core.targets import DeliveryError, text
-from localcloud.services.lambda_ import provision, stream_origins, versions, warm
+from localcloud.services.lambda_ import mappings, provision, stream_origins, versions, warm
 from localcloud.services.lambda_.service import Lambda, answer_invoke
 
 if TYPE_CHECKING:
@@ -34,6 +34,8 @@ def _policy(kernel: Kernel, arn: str) -> tuple[str, list[Any]]:
 
 
 def _iam_resource(params: dict[str, Any], where: tuple[str, str, str]) -> str | None:
+    if "UUID" in params:  # an event source mapping's calls are authorized on the mapping, not its function
+        return mappings.mapping_arn(*where, params["UUID"])
     name = params.get("FunctionName")
     if name is None:
         return None
@@ -53,6 +55,8 @@ SERVICE = Service.of(
         "lambda.CreateAlias": versions.answer_alias,
         "lambda.UpdateAlias": versions.answer_alias,
         "lambda.GetAlias": versions.answer_alias,
+        "lambda.GetEventSourceMapping": mappings.answer_get,
+        "lambda.UpdateEventSourceMapping": mappings.answer_update,
     },
     target=Target("lambda", _invoke, "lambda:InvokeFunction", _policy),
     serving=warm.in_place_while_serving,

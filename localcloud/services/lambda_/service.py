@@ -21,6 +21,7 @@ from localcloud.services.lambda_.event_sources.parallel import (
 from localcloud.services.lambda_.event_sources.sqs import SqsEventSource
 from localcloud.services.lambda_.function_logs import LogStreams
 from localcloud.services.lambda_.invoker import Invoker, encode
+from localcloud.services.lambda_.mappings import Mapping
 from localcloud.services.lambda_.runtime import LambdaFunction, call_turn, follow_into_threads, follow_threads
 from localcloud.services.lambda_.versions import Versions
 
@@ -53,6 +54,8 @@ class Lambda:
         self.invoker = Invoker(kernel)
         self.versions = Versions(kernel)
         self.log_streams = LogStreams(kernel)
+        self.mappings: dict[str, Mapping] = {}
+        """Event source mappings by UUID (what ``Ref`` answers)."""
         # A handler's threads and thread-pool tasks call as the function too, under its invocation's span.
         follow_into_threads(hooks.PRINCIPAL)
         # Before anything (Step Functions' interpreter, a test) makes a session that would keep
@@ -87,7 +90,11 @@ class Lambda:
     def add_event_source(
         self, logical_id: str, mapping_id: str, function: LambdaFunction, props: dict[str, Any]
     ) -> None:
-        self.kernel.add_pollable(self.poller(logical_id, mapping_id, function, props))
+        poller = self.poller(logical_id, mapping_id, function, props)
+        self.mappings[mapping_id] = Mapping(
+            logical_id, mapping_id, function, props, poller, self.kernel.clock.now()
+        )
+        self.kernel.add_pollable(poller)
 
     def poller(
         self,

@@ -149,6 +149,8 @@ class SqsEventSource:
 
     def next_wakeup(self) -> datetime | None:
         """When something could next be delivered: a message turning visible, or the window ending."""
+        if not self.enabled:
+            return None  # a disabled mapping receives nothing until it is enabled again
         moments = [m for m in (self._window_ends, *self._running) if m is not None]
         queue = self._queue()
         for message in queue._messages:
