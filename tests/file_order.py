@@ -96,6 +96,14 @@ class FileSeconds:
         elif 0 <= report.duration < PLAUSIBLE_SECONDS:
             self.seconds[file_of(report.nodeid)] += report.duration
 
+    def pytest_terminal_summary(self, terminalreporter) -> None:
+        """How long the first worker to finish sat idle: what a long file handed out late costs."""
+        if len(self.last_report) > 1:
+            ends = sorted(self.last_report.values())
+            terminalreporter.write_line(
+                f"file order: the first worker finished {ends[-1] - ends[0]:.1f} s early"
+            )
+
     def pytest_sessionfinish(self) -> None:
         if not self.seconds:
             return

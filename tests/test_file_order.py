@@ -80,3 +80,13 @@ def test_a_first_file_that_needs_no_synth_keeps_the_order(tmp_path):
     ]
     file_order.sort_items(SimpleNamespace(rootpath=tmp_path, workerinput={"workercount": 2}), items, [])
     assert ids(items) == ["a.py::test", "b.py::test", "c.py::test"]
+
+
+def test_the_summary_says_how_long_the_first_worker_to_finish_sat_idle(tmp_path, monkeypatch):
+    recorder, lines = file_order.FileSeconds(config(tmp_path)), []
+    for arrival, worker in ((10.0, "gw0"), (12.0, "gw1"), (15.5, "gw1")):
+        monkeypatch.setattr(file_order.time, "monotonic", lambda arrival=arrival: arrival)
+        node = SimpleNamespace(gateway=SimpleNamespace(id=worker))
+        recorder.pytest_runtest_logreport(SimpleNamespace(nodeid="a.py::t", duration=0.1, node=node))
+    recorder.pytest_terminal_summary(SimpleNamespace(write_line=lines.append))
+    assert lines == ["file order: the first worker finished 5.5 s early"]
