@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests import file_order
+from tests import file_order, rewrite_cache
 
 # Set before boto3, moto or the CDK load: tests must never find real credentials or a real region.
 os.environ.update(
@@ -145,6 +145,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if getattr(config.option, "dist", "no") == "loadfile":
         config.option.loadscopereorder = False
     file_order.register(config)
+    rewrite_cache.register(config)
 
 
 #: The test files that take longest (from ``--durations=0``), slowest first: the order of files no run

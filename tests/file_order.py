@@ -40,6 +40,34 @@ def sort_items(config: pytest.Config, items: list[pytest.Item], slowest_files: S
         return 0, rank.get(path, len(rank))
 
     items.sort(key=key)
+    _while_the_first_waits(items, _workers(config) - 1)
+
+
+#: The session fixture whose first user synthesizes every registered stack while the other workers
+#: wait for it (``shared_synth`` in ``tests/conftest.py``).
+SHARED_SYNTH = "cloud_assembly"
+
+
+def _workers(config: pytest.Config) -> int:
+    workerinput = getattr(config, "workerinput", None)
+    return int(workerinput.get("workercount", 1)) if workerinput else 1
+
+
+def _while_the_first_waits(items: list[pytest.Item], others: int) -> None:
+    """When the first file handed out needs the session's synth, the next ``others`` files (one per
+    other worker) are the slowest that do not: they run while the first worker synthesizes, instead
+    of every worker waiting seconds on the same synth (new files go first, and most need it)."""
+    files: dict[str, bool] = {}
+    for item in items:
+        path = file_of(item.nodeid)
+        files[path] = files.get(path, False) or SHARED_SYNTH in getattr(item, "fixturenames", ())
+    order = list(files)
+    if others < 1 or not order or not files[order[0]]:
+        return
+    free = [path for path in order if not files[path]][:others]
+    order = [order[0], *free, *(path for path in order[1:] if path not in free)]
+    position = {path: index for index, path in enumerate(order)}
+    items.sort(key=lambda item: position[file_of(item.nodeid)])
 
 
 class FileSeconds:
@@ -67,6 +95,14 @@ class FileSeconds:
             self.seconds[file_of(report.nodeid)] += now - previous
         elif 0 <= report.duration < PLAUSIBLE_SECONDS:
             self.seconds[file_of(report.nodeid)] += report.duration
+
+    def pytest_terminal_summary(self, terminalreporter) -> None:
+        """How long the first worker to finish sat idle: what a long file handed out late costs."""
+        if len(self.last_report) > 1:
+            ends = sorted(self.last_report.values())
+            terminalreporter.write_line(
+                f"file order: the first worker finished {ends[-1] - ends[0]:.1f} s early"
+            )
 
     def pytest_sessionfinish(self) -> None:
         if not self.seconds:

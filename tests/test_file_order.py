@@ -57,3 +57,36 @@ def test_a_duration_measured_on_a_frozen_clock_is_left_out_and_xdist_reports_are
         )
     recorder.pytest_sessionfinish()
     assert file_order.read(tmp_path) == {"ran.py": 0.5 + 3.0 + 0.5}
+
+
+def test_while_the_first_worker_synthesizes_the_others_start_on_files_that_need_no_synth(tmp_path):
+    needs = {"a.py": True, "b.py": True, "c.py": False, "d.py": True, "e.py": False}
+    items = [
+        SimpleNamespace(nodeid=f"{path}::test", fixturenames=["cloud_assembly"] if synth else ["tmp_path"])
+        for path, synth in needs.items()
+    ]
+    three_workers = SimpleNamespace(rootpath=tmp_path, workerinput={"workercount": 3})
+    file_order.sort_items(three_workers, items, ["a.py", "b.py", "c.py", "d.py", "e.py"])
+    assert ids(items) == ["a.py::test", "c.py::test", "e.py::test", "b.py::test", "d.py::test"]
+    one_worker = config(tmp_path)
+    file_order.sort_items(one_worker, items, ["a.py", "b.py", "c.py", "d.py", "e.py"])
+    assert ids(items) == ["a.py::test", "b.py::test", "c.py::test", "d.py::test", "e.py::test"]
+
+
+def test_a_first_file_that_needs_no_synth_keeps_the_order(tmp_path):
+    items = [
+        SimpleNamespace(nodeid=f"{path}::test", fixturenames=["cloud_assembly"] if path != "a.py" else [])
+        for path in ("a.py", "b.py", "c.py")
+    ]
+    file_order.sort_items(SimpleNamespace(rootpath=tmp_path, workerinput={"workercount": 2}), items, [])
+    assert ids(items) == ["a.py::test", "b.py::test", "c.py::test"]
+
+
+def test_the_summary_says_how_long_the_first_worker_to_finish_sat_idle(tmp_path, monkeypatch):
+    recorder, lines = file_order.FileSeconds(config(tmp_path)), []
+    for arrival, worker in ((10.0, "gw0"), (12.0, "gw1"), (15.5, "gw1")):
+        monkeypatch.setattr(file_order.time, "monotonic", lambda arrival=arrival: arrival)
+        node = SimpleNamespace(gateway=SimpleNamespace(id=worker))
+        recorder.pytest_runtest_logreport(SimpleNamespace(nodeid="a.py::t", duration=0.1, node=node))
+    recorder.pytest_terminal_summary(SimpleNamespace(write_line=lines.append))
+    assert lines == ["file order: the first worker finished 5.5 s early"]

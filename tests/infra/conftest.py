@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +76,14 @@ def statements_of(template: dict[str, Any], role_id: str | None = None) -> list[
 
 #: CDK writes W3005 (redundant DependsOn) on every function; it is the one check ignored.
 CFN_LINT_IGNORED = ["W3005"]
+CFN_LINT_REGIONS = ["us-east-1"]
+
+
+#: Digests of templates this cfn-lint, so configured, found clean in an earlier run (one empty file
+#: each): linting is a pure function of them, and the most expensive gate (a third of a second and up
+#: per stack). A template with findings is linted again each time, so they are reported in full.
+CLEAN_TEMPLATES = Path(__file__).parents[2] / ".pytest_cache" / "cfn-lint-clean"
+ASSET_FOLDER = re.compile(r'("aws:asset:path": ")[^"]*/(?=[^"/]*")')
 
 
 def lint_template(template: dict[str, Any]) -> list[str]:
@@ -80,10 +91,35 @@ def lint_template(template: dict[str, Any]) -> list[str]:
     from cfnlint.decode.decode import decode_str
 
     # As cfnlint.api.lint reads it: from JSON text, so findings carry line numbers.
-    decoded, matches = decode_str(json.dumps(template))
+    text = json.dumps(template)
+    # Where an asset lies (resource metadata: the run's cloud assembly, jsii's temporary folder)
+    # differs per run; its name (its hash) does not.
+    key = ASSET_FOLDER.sub(r"\1", text)
+    clean = CLEAN_TEMPLATES / hashlib.sha256(f"{_cfn_lint_settings()}\n{key}".encode()).hexdigest()
+    if clean.exists():
+        return []
+    decoded, matches = decode_str(text)
     if decoded is not None and not matches:
         matches = list(_cfn_lint_runner().validate_template(decoded))
+    if not matches:
+        with contextlib.suppress(OSError):  # a read-only checkout only lints again
+            clean.parent.mkdir(parents=True, exist_ok=True)
+            clean.touch()
     return [f"{m.rule.id} {m.message} ({m.filename or 'template'}:{m.linenumber})" for m in matches]
+
+
+@functools.cache
+def _cfn_lint_settings() -> str:
+    """What besides the template decides cfn-lint's findings: its version (rules and resource
+    specifications ship with it), the checks and regions given here and any ``.cfnlintrc`` it reads."""
+    from cfnlint.version import __version__
+
+    rc_files = [
+        (str(path), path.read_text())
+        for folder in (Path.cwd(), Path.home())
+        for path in sorted(folder.glob(".cfnlintrc*"))
+    ]
+    return json.dumps([__version__, CFN_LINT_IGNORED, CFN_LINT_REGIONS, rc_files])
 
 
 @functools.cache
@@ -93,4 +129,4 @@ def _cfn_lint_runner() -> Any:
     from cfnlint.config import ConfigMixIn, ManualArgs
     from cfnlint.runner import Runner
 
-    return Runner(ConfigMixIn(**ManualArgs(regions=["us-east-1"], ignore_checks=CFN_LINT_IGNORED)))
+    return Runner(ConfigMixIn(**ManualArgs(regions=CFN_LINT_REGIONS, ignore_checks=CFN_LINT_IGNORED)))

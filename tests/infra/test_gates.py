@@ -118,6 +118,36 @@ def test_cfn_lint_gate_reports_warnings():
     assert any(finding.startswith("W2001") for finding in lint_template(template))
 
 
+def test_cfn_lint_skips_only_a_template_it_found_clean_before(tmp_path, monkeypatch):
+    """Its clean answers are kept between runs; one changed byte, or a finding, is linted again."""
+    from tests.infra import conftest
+
+    runner, linted = conftest._cfn_lint_runner(), []
+
+    class Counting:
+        def validate_template(self, decoded):
+            linted.append(decoded)
+            return runner.validate_template(decoded)
+
+    monkeypatch.setattr(conftest, "CLEAN_TEMPLATES", tmp_path / "clean")
+    monkeypatch.setattr(conftest, "_cfn_lint_runner", Counting)
+    clean = {"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}
+    assert lint_template(clean) == [] and lint_template(clean) == []
+    assert len(linted) == 1
+    unused = {"Parameters": {"Unused": {"Type": "String"}}, **clean}
+    assert lint_template(unused) == lint_template(unused) != []
+    assert len(linted) == 3
+    assert lint_template({"Resources": {"Topic": {"Type": "AWS::SNS::Topics"}}}) != []
+    assert len(linted) == 4
+    for run in ("/tmp/run-1/cdk.out", "/tmp/run-2/cdk.out"):  # the same asset, where a run put it
+        metadata = {"aws:asset:path": f"{run}/asset.0123abcd"}
+        assert (
+            lint_template({"Resources": {"Topic": {**clean["Resources"]["Topic"], "Metadata": metadata}}})
+            == []
+        )
+    assert len(linted) == 5
+
+
 @pytest.mark.parametrize("stack_name", STACKS)
 def test_no_statement_grants_wildcard_actions(templates, stack_name):
     """Deny statements may be broad (the TLS-only policies deny ``sqs:*``); grants may not."""

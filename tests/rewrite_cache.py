@@ -1,0 +1,56 @@
+"""Test modules' assertion rewriting, kept between runs where no bytecode may be written beside them.
+
+pytest rewrites the ``assert`` statements of every test module and conftest at import, and keeps
+the result in ``__pycache__`` beside the module, unless bytecode writing is off
+(``PYTHONDONTWRITEBYTECODE``, as in shared or read-only checkouts): then every process rewrites
+every module again. Under xdist each worker collects the whole suite, so that was seconds of CPU per
+worker before the first test ran. Here the rewritten code goes to ``.pytest_cache/rewritten``
+instead, in pytest's own format: checked against the source's hash, pytest's version and Python's
+magic number at each read, so an edited module is rewritten again. Written atomically, so workers
+that rewrite the same module at once do no harm; a folder that cannot be written is only slower.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+CACHE_DIR = Path(".pytest_cache") / "rewritten"
+
+
+def register(config: pytest.Config) -> None:
+    """Keep rewritten modules under the checkout's cache when bytecode is not written beside them."""
+    if not sys.dont_write_bytecode:
+        return  # pytest keeps them in __pycache__ itself
+    from _pytest.assertion import rewrite
+
+    needed = ("get_cache_dir", "_rewrite_test", "_write_pyc", "assertstate_key", "PYC_TAIL")
+    if not all(hasattr(rewrite, name) for name in needed):
+        return  # another pytest than this was written for: rewrite as pytest does
+    root = config.rootpath.resolve()
+    cache = root / CACHE_DIR
+    pytest_cache_dir, pytest_rewrite_test = rewrite.get_cache_dir, rewrite._rewrite_test
+
+    def cache_dir(file_path: Path) -> Path:
+        try:
+            return cache / file_path.resolve().parent.relative_to(root)
+        except ValueError:  # outside the checkout
+            return pytest_cache_dir(file_path)
+
+    def rewrite_test(fn: Path, config: pytest.Config):
+        source_hash, code = pytest_rewrite_test(fn, config)
+        folder = cache_dir(fn)
+        if folder != pytest_cache_dir(fn) and rewrite.try_makedirs(folder):
+            pyc = folder / (fn.name[:-3] + rewrite.PYC_TAIL)
+            rewrite._write_pyc(config.stash[rewrite.assertstate_key], code, source_hash, pyc)
+        return source_hash, code
+
+    rewrite.get_cache_dir = cache_dir
+    rewrite._rewrite_test = rewrite_test
+    config.add_cleanup(lambda: _restore(rewrite, pytest_cache_dir, pytest_rewrite_test))
+
+
+def _restore(rewrite, get_cache_dir, rewrite_test) -> None:
+    rewrite.get_cache_dir, rewrite._rewrite_test = get_cache_dir, rewrite_test

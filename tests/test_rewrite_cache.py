@@ -1,0 +1,54 @@
+"""Rewritten test modules are kept under the checkout's cache, never beside the module, and a module
+that changed is rewritten again."""
+
+from __future__ import annotations
+
+import sys
+from types import SimpleNamespace
+
+import pytest
+from _pytest.assertion import rewrite
+
+from tests import rewrite_cache
+
+
+@pytest.fixture
+def cached(tmp_path, monkeypatch):
+    """pytest's rewriting as :func:`rewrite_cache.register` leaves it for a checkout at ``tmp_path``."""
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    cleanups = []
+    rewrite_cache.register(SimpleNamespace(rootpath=tmp_path, add_cleanup=cleanups.append))
+    yield tmp_path / rewrite_cache.CACHE_DIR
+    for cleanup in cleanups:
+        cleanup()
+
+
+def failure(code) -> str:
+    namespace = {}
+    exec(code, namespace)  # noqa: S102 - the test module this test wrote
+    with pytest.raises(AssertionError) as raised:
+        namespace["test_numbers"]()
+    return str(raised.value)
+
+
+def test_a_rewritten_module_is_kept_in_the_cache_and_rewritten_when_it_changes(cached, tmp_path, request):
+    module = tmp_path / "tests" / "test_numbers.py"
+    module.parent.mkdir()
+    module.write_text("def test_numbers():\n    numbers = [1, 2]\n    assert numbers == [1, 3]\n")
+    assert rewrite.get_cache_dir(module) == cached / "tests"
+    rewrite._rewrite_test(module, request.config)
+    [kept] = (cached / "tests").glob("test_numbers.*.pyc")
+    assert not list(tmp_path.glob("**/__pycache__")), "nothing is written beside the module"
+    assert "At index 1 diff: 2 != 3" in failure(rewrite._read_pyc(module, kept)), "kept as rewritten"
+    module.write_text(module.read_text().replace("[1, 3]", "[1, 4]"))
+    assert rewrite._read_pyc(module, kept) is None, "a changed module is not read from the cache"
+
+
+def test_pytest_is_left_as_it_was_after_the_run(tmp_path, monkeypatch):
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    before, cleanups = (rewrite.get_cache_dir, rewrite._rewrite_test), []
+    rewrite_cache.register(SimpleNamespace(rootpath=tmp_path, add_cleanup=cleanups.append))
+    assert (rewrite.get_cache_dir, rewrite._rewrite_test) != before
+    for cleanup in cleanups:
+        cleanup()
+    assert (rewrite.get_cache_dir, rewrite._rewrite_test) == before
