@@ -56,6 +56,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LOCALCLOUD_TESTS = ("tests/localcloud",)
 MODULES: dict[str, tuple[str, ...]] = {
     "functions/*/*.py": ("tests/unit",),
+    "shared/*.py": ("tests/unit",),
     "localcloud/services/lambda_/event_sources/*.py": LOCALCLOUD_TESTS,
     "localcloud/core/iam.py": LOCALCLOUD_TESTS,
     "localcloud/services/apigateway/{routing,authorizers,integrations}.py": LOCALCLOUD_TESTS,

@@ -314,7 +314,9 @@ def test_a_refused_delivery_goes_to_the_subscription_dead_letter_queue(redrive):
     assert {n["Message"] for n in dead} == {"disk full"}
     assert len(bodies(redrive, "Encrypted")) == 1, "a customer managed key SNS may use"
 
-    refused = {s.target: s.data["reason"] for s in redrive.trace.find("deliver", outcome="refused")}
+    refusals = redrive.trace.find("deliver", outcome="refused")
+    assert all(s.detail.endswith(f"({s.data['reason']})") for s in refusals), "the trace line says why"
+    refused = {s.target: s.data["reason"] for s in refusals}
     assert "AccessDenied" in refused.pop(queue_label(redrive, "Closed"))
     assert "AWS managed key" in refused.pop(queue_label(redrive, "ManagedKey"))
     assert "lambda:InvokeFunction" in refused.pop(redrive.function("Unpermitted").name)
