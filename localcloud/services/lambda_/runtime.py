@@ -46,6 +46,13 @@ from localcloud.core.clock import VirtualClock
 from localcloud.errors import LocalCloudError
 from localcloud.services.lambda_ import warm
 
+#: Installed packages each function imports afresh, as if bundled, though the process has them once:
+#: they keep per-sandbox state at module level (Powertools' pending metrics, dimensions and metadata
+#: are class attributes shared by every ``Metrics``, and its cold-start flag is a module global), so a
+#: shared copy lets a callee's flush take its caller's metrics and the first function's cold start
+#: stand for all. Importing them again costs a few milliseconds per cold start.
+SANDBOXED = frozenset({"aws_lambda_powertools"})
+
 
 class InvocationEnded(LocalCloudError):
     """A thread a handler left running invoked a function after its invocation had returned."""
@@ -318,9 +325,10 @@ class LambdaFunction:
         return [self.code_dir, *self.layer_dirs]
 
     def _own_names(self) -> frozenset[str]:
-        """Top-level module names this function's code and layers provide."""
+        """Top-level module names this function's code and layers provide, and the installed ones
+        it must not share (:data:`SANDBOXED`)."""
         if self._names is None:
-            names = set()
+            names = set(SANDBOXED)
             for root in self._roots():
                 for entry in root.iterdir():
                     if entry.suffix == ".py":
