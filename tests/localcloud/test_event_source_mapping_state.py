@@ -27,6 +27,9 @@ def build(stack: Stack) -> None:
     consumer = forwarder(stack, "Consumer", sqs.Queue(stack, "Seen"))
     work.grant_consume_messages(consumer)
     mapping = consumer.add_event_source_mapping("Mapping", event_source_arn=work.queue_arn, batch_size=10)
+    idle = sqs.Queue(stack, "Idle")
+    idle.grant_consume_messages(consumer)
+    consumer.add_event_source_mapping("IdleMapping", event_source_arn=idle.queue_arn, enabled=False)
     for name in ("Switch", "Stranger"):
         fn = python_function(
             stack, name, "mapping_switch", environment={"MAPPING_UUID": mapping.event_source_mapping_id}
@@ -114,3 +117,12 @@ def test_an_unknown_mapping_is_not_found_and_an_unmodelled_field_is_refused_by_n
     with pytest.raises(Unsupported, match="BatchSize"):
         lambda_.update_event_source_mapping(UUID=uuid, BatchSize=5)
     assert lambda_.get_event_source_mapping(UUID=uuid)["BatchSize"] == 10
+
+
+def test_a_mapping_is_described_with_lambdas_defaults_for_what_its_template_left_out(cloud):
+    """AWS answers every setting of a mapping, the defaults too: a caller may read any of them."""
+    [idle] = [m for m in cloud.service("lambda").mappings.values() if "IdleMapping" in m.logical_id]
+    described = cloud.client("lambda").get_event_source_mapping(UUID=idle.uuid)
+    assert described["State"] == "Disabled"
+    assert (described["BatchSize"], described["MaximumBatchingWindowInSeconds"]) == (10, 0)
+    assert described["FunctionResponseTypes"] == []

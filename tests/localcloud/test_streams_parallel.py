@@ -29,6 +29,18 @@ pytestmark = pytest.mark.localcloud
 FACTOR = 4
 
 
+STREAM_SETTINGS = (
+    "StartingPosition",
+    "BatchSize",
+    "MaximumBatchingWindowInSeconds",
+    "ParallelizationFactor",
+    "BisectBatchOnFunctionError",
+    "MaximumRetryAttempts",
+    "MaximumRecordAgeInSeconds",
+    "TumblingWindowInSeconds",
+)
+
+
 def build(stack: Stack) -> None:
     log = pk_table(stack, "Log")
     failures = sqs.Queue(stack, "Failures")
@@ -200,6 +212,28 @@ def test_dynamodb_items_spread_over_virtual_shards_by_key(cloud):
     spans = cloud.trace.find("deliver", target=cloud.function("ItemConsumer").name)
     assert len(spans) == 2 and spans[0].at == spans[1].at, "the two items' changes in two concurrent batches"
     assert sorted(len(s.data["sequence_numbers"]) for s in spans) == [2, 2]
+
+
+def test_a_stream_mapping_is_described_with_its_stream_settings_and_lambdas_defaults(cloud):
+    mappings = {m.function.name: m for m in cloud.service("lambda").mappings.values()}
+    lambda_ = cloud.client("lambda")
+    parallel = lambda_.get_event_source_mapping(UUID=mappings[cloud.function("Parallel").name].uuid)
+    assert {name: parallel[name] for name in STREAM_SETTINGS} == {
+        "StartingPosition": "TRIM_HORIZON",
+        "BatchSize": 10,
+        "MaximumBatchingWindowInSeconds": 0,
+        "ParallelizationFactor": FACTOR,
+        "BisectBatchOnFunctionError": True,
+        "MaximumRetryAttempts": 1,
+        "MaximumRecordAgeInSeconds": -1,
+        "TumblingWindowInSeconds": 0,
+    }
+    assert parallel["DestinationConfig"]["OnFailure"]["Destination"].endswith(
+        ":" + cloud.physical_id("Failures").rsplit("/", 1)[-1]
+    )
+    items = lambda_.get_event_source_mapping(UUID=mappings[cloud.function("ItemConsumer").name].uuid)
+    assert (items["BatchSize"], items["ParallelizationFactor"], items["MaximumRetryAttempts"]) == (100, 2, -1)
+    assert items["DestinationConfig"] == {"OnFailure": {}}
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,8 @@
 """Lambda's GetEventSourceMapping and UpdateEventSourceMapping, answered from the running pollers.
 
 moto's Lambda never sees the mappings (the local cloud keeps them), so these calls are answered
-here. ``Enabled`` is what UpdateEventSourceMapping may change offline: a disabled mapping's poller
+here, with every setting AWS answers (Lambda's defaults for those the template leaves out, a
+stream's settings for a stream's mapping). ``Enabled`` is what UpdateEventSourceMapping may change offline: a disabled mapping's poller
 receives nothing (its queue keeps every message, no receive is counted) until it is enabled again.
 As on AWS, the update answers ``Disabling`` or ``Enabling`` and a later GetEventSourceMapping
 ``Disabled`` or ``Enabled``; offline the change is in effect at once, where AWS takes seconds. Any
@@ -26,6 +27,14 @@ if TYPE_CHECKING:
 
 #: What UpdateEventSourceMapping may change offline, besides which mapping (``UUID``).
 UPDATABLE = {"Enabled"}
+#: A stream mapping's settings with what Lambda answers for them when the template leaves them out.
+STREAM_DEFAULTS = {
+    "ParallelizationFactor": 1,
+    "BisectBatchOnFunctionError": False,
+    "MaximumRetryAttempts": -1,
+    "MaximumRecordAgeInSeconds": -1,
+    "TumblingWindowInSeconds": 0,
+}
 
 
 @dataclass
@@ -54,9 +63,20 @@ class Mapping:
             "EventSourceMappingArn": self.arn(kernel),
             "FunctionResponseTypes": list(props.get("FunctionResponseTypes", [])),
         }
-        for name in ("BatchSize", "MaximumBatchingWindowInSeconds", "ScalingConfig", "FilterCriteria"):
+        poller: Any = self.poller
+        described["BatchSize"] = poller.batch_size
+        described["MaximumBatchingWindowInSeconds"] = int(props.get("MaximumBatchingWindowInSeconds", 0))
+        for name in ("ScalingConfig", "FilterCriteria"):
             if name in props:
                 described[name] = props[name]
+        if hasattr(poller, "shards"):  # a stream's mapping: AWS answers each of its settings
+            described.update(
+                {name: type(default)(props.get(name, default)) for name, default in STREAM_DEFAULTS.items()},
+                StartingPosition=props.get("StartingPosition", "TRIM_HORIZON"),
+                DestinationConfig=props.get("DestinationConfig", {"OnFailure": {}}),
+            )
+            if "StartingPositionTimestamp" in props:
+                described["StartingPositionTimestamp"] = props["StartingPositionTimestamp"]
         return described
 
 

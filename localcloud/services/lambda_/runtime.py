@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextvars
 import importlib
+import logging
 import os
 import sys
 import threading
@@ -45,6 +46,13 @@ from localcloud.core import speedups
 from localcloud.core.clock import VirtualClock
 from localcloud.errors import LocalCloudError
 from localcloud.services.lambda_ import warm
+
+#: Installed packages each function imports afresh, as if bundled, though the process has them once:
+#: they keep per-sandbox state at module level (Powertools' pending metrics, dimensions and metadata
+#: are class attributes shared by every ``Metrics``, and its cold-start flag is a module global), so a
+#: shared copy lets a callee's flush take its caller's metrics and the first function's cold start
+#: stand for all. Importing them again costs a few milliseconds per cold start.
+SANDBOXED = frozenset({"aws_lambda_powertools"})
 
 
 class InvocationEnded(LocalCloudError):
@@ -244,6 +252,8 @@ class LambdaFunction:
     _modules: dict[str, ModuleType] | None = field(default=None, repr=False)
     _entry: Any = field(default=None, repr=False)
     _names: frozenset[str] | None = field(default=None, repr=False)
+    _loggers: dict[str, Any] | None = field(default=None, repr=False)
+    """Its Powertools loggers in ``logging``'s registry, kept between runs as its modules are."""
     cold_starts: int = 0
 
     @property
@@ -261,6 +271,7 @@ class LambdaFunction:
             warm.evict(self)
         self._modules = None
         self._entry = None
+        self._loggers = None
 
     def run(self, event: Any, clock: VirtualClock, call: Call | None = None) -> InvocationResult:
         """Invoke the handler once, at ``call``'s moment (now, if none); an exception becomes the error
@@ -318,9 +329,10 @@ class LambdaFunction:
         return [self.code_dir, *self.layer_dirs]
 
     def _own_names(self) -> frozenset[str]:
-        """Top-level module names this function's code and layers provide."""
+        """Top-level module names this function's code and layers provide, and the installed ones
+        it must not share (:data:`SANDBOXED`)."""
         if self._names is None:
-            names = set()
+            names = set(SANDBOXED)
             for root in self._roots():
                 for entry in root.iterdir():
                     if entry.suffix == ".py":
@@ -354,6 +366,8 @@ class LambdaFunction:
             del sys.modules[name]
         if self._modules is not None:
             sys.modules.update(self._modules)
+        held_loggers = _take_powertools_loggers()
+        logging.root.manager.loggerDict.update(self._loggers or {})
         saved_path = sys.path[:]
         sys.path[:] = [*(str(root) for root in self._roots()), *base_path]
         importlib.invalidate_caches()
@@ -361,22 +375,30 @@ class LambdaFunction:
             yield
         finally:
             if outermost and self._entry is not None and warm.allowed():
-                warm.keep(self, stashed, saved_path, base_path)
+                warm.keep(self, stashed, saved_path, base_path, held_loggers)
             else:
-                self._swap_out(stashed, saved_path)
+                self._swap_out(stashed, saved_path, held_loggers)
             if outermost:
                 _base_path = None
 
-    def _swap_out(self, stashed: dict[str, ModuleType], saved_path: list[str]) -> None:
-        """Take this function's modules out of the process (kept for its next run, if it loaded),
-        and put back the modules and path its run put aside."""
+    def _swap_out(
+        self,
+        stashed: dict[str, ModuleType],
+        saved_path: list[str],
+        held_loggers: dict[str, Any] | None = None,
+    ) -> None:
+        """Take this function's modules and Powertools loggers out of the process (kept for its next
+        run, if it loaded), and put back the modules, loggers and path its run put aside."""
         own = self._own_names()
         loaded = {n: m for n, m in sys.modules.items() if n.split(".", 1)[0] in own}
         for name in loaded:
             del sys.modules[name]
+        loggers = _take_powertools_loggers()
         if self._entry is not None:
             self._modules = loaded
+            self._loggers = loggers
         sys.modules.update(stashed)
+        logging.root.manager.loggerDict.update(held_loggers or {})
         sys.path[:] = saved_path
 
     def _lambda_environment(self, request_id: str) -> dict[str, str]:
@@ -394,6 +416,22 @@ class LambdaFunction:
             "_HANDLER": self.handler,
             "_X_AMZN_TRACE_ID": f"Root=1-{uuid.uuid4().hex[:8]}-{uuid.uuid4().hex[:24]};Sampled=0",
         }
+
+
+def _take_powertools_loggers() -> dict[str, Any]:
+    """Powertools' loggers, and their children, taken out of ``logging``'s registry, which the process
+    has once: a Powertools ``Logger`` reuses the logger its service name finds there configured, its
+    handler, level and appended keys, so functions sharing a service name would share them (and a
+    callee's ``clear_state`` would clear its caller's), where on AWS each sandbox has its own."""
+    registry = logging.root.manager.loggerDict
+    roots = {name for name, found in registry.items() if hasattr(found, "powertools_buffer_config")}
+    if not roots:
+        return {}
+    return {
+        name: registry.pop(name)
+        for name in list(registry)
+        if name in roots or any(name.startswith(f"{root}.") for root in roots)
+    }
 
 
 def _error_payload(error: BaseException) -> dict[str, Any]:

@@ -15,7 +15,7 @@ import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from localcloud.services.lambda_.runtime import LambdaFunction
@@ -29,6 +29,8 @@ class Resident:
     stashed: dict[str, ModuleType]
     saved_path: list[str]
     base_path: list[str]
+    loggers: dict[str, Any] | None = None
+    """The Powertools loggers its run put aside."""
 
 
 _allowed = 0
@@ -65,10 +67,14 @@ def holds(function: LambdaFunction) -> bool:
 
 
 def keep(
-    function: LambdaFunction, stashed: dict[str, ModuleType], saved_path: list[str], base_path: list[str]
+    function: LambdaFunction,
+    stashed: dict[str, ModuleType],
+    saved_path: list[str],
+    base_path: list[str],
+    loggers: dict[str, Any] | None = None,
 ) -> None:
     global _resident
-    _resident = Resident(function, stashed, saved_path, base_path)
+    _resident = Resident(function, stashed, saved_path, base_path, loggers)
 
 
 def evict(function: LambdaFunction | None = None) -> None:
@@ -78,4 +84,4 @@ def evict(function: LambdaFunction | None = None) -> None:
     if _resident is None or (function is not None and _resident.function is not function):
         return
     current, _resident = _resident, None
-    current.function._swap_out(current.stashed, current.saved_path)
+    current.function._swap_out(current.stashed, current.saved_path, current.loggers)
