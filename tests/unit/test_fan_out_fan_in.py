@@ -330,22 +330,20 @@ def test_the_splitter_takes_a_job_at_each_limit(splitter):
     assert splitter.validate({"job_id": "j", "lines": ["a,1,1"] * 1000, "chunk_size": 1})["chunk_size"] == 1
 
 
-@pytest.mark.parametrize(
-    ("field", "limit", "past"),
-    [
-        ("job_id", "j" * 64, "j" * 65),
-        ("job_id", "j", ""),
-        ("chunk", 0, -1),
-        ("chunk", 999, 1000),
-        ("lines", ["a,1,1"], []),
-    ],
-)
-def test_a_chunk_event_is_taken_at_each_limit_and_refused_one_past(load, field, limit, past):
+def test_a_chunk_event_is_taken_at_each_limit_and_refused_one_past(load):
     fan_in = load("fan_in")
     event = {"job_id": "j", "chunk": 0, "lines": ["a,1,1"]}
-    assert fan_in.CHUNK.validate({**event, field: limit})[field] == limit
-    with pytest.raises(InvalidInput, match=f"^{field}: "):
-        fan_in.CHUNK.validate({**event, field: past})
+    cases = [
+        ("job_id", "j" * 64, "j" * 65, "longer than 64"),
+        ("job_id", "j", "", "shorter than 1"),
+        ("chunk", 0, -1, "less than 0"),
+        ("chunk", 999, 1000, "greater than 999"),
+        ("lines", ["a,1,1"], [], "shorter than 1"),
+    ]
+    for field, limit, past, problem in cases:
+        assert fan_in.CHUNK.validate({**event, field: limit})[field] == limit
+        with pytest.raises(InvalidInput, match=f"^{field}: {problem}"):
+            fan_in.CHUNK.validate({**event, field: past})
 
 
 def test_the_worker_reads_lines_and_numbers_at_their_limits_and_quotes_a_bad_one_shortened(load):
