@@ -9,6 +9,10 @@ import sys
 import boto3
 import pytest
 from botocore.stub import Stubber
+from freezegun import freeze_time
+
+from shared.dynamodb import Table
+from shared.validation import InvalidInput
 
 pytestmark = pytest.mark.unit
 
@@ -271,12 +275,18 @@ def test_a_transaction_conflict_on_the_job_is_retried_with_backoff(
 ):
     worker = load("worker")
     fan_in = sys.modules["fan_in"]
-    transact, calls = conflicting(fan_in, 2)
-    waits = []
+    transact, calls = conflicting(fan_in, 7)
+    waits, ranges = [], []
     monkeypatch.setattr(fan_in.table.client, "transact_write_items", transact)
     monkeypatch.setattr(fan_in, "sleep", waits.append)
+    monkeypatch.setattr(fan_in.random, "uniform", lambda low, high: ranges.append((low, high)) or high)
     worker.handler({"job_id": "j-1", "chunk": 0, "lines": started[0]}, lambda_context)
-    assert len(calls) == 3 and len(waits) == 2 and all(0 <= w <= 1 for w in waits)
+    assert len(calls) == 8, "the eighth attempt is the last, and it went through"
+    assert {low for low, _ in ranges} == {0}, "full jitter: any wait from 0"
+    assert [high for _, high in ranges] == pytest.approx([0.04, 0.08, 0.16, 0.32, 0.64, 1, 1]), (
+        "up to twice the last bound, from 20 ms doubled per attempt, capped at 1 s"
+    )
+    assert waits == [high for _, high in ranges]
     assert job("j-1")["settled"] == "1"
 
 
@@ -285,9 +295,144 @@ def test_conflicts_past_the_last_attempt_fail_the_invocation_for_lambda_to_retry
 ):
     worker = load("worker")
     fan_in = sys.modules["fan_in"]
-    transact, calls = conflicting(fan_in, fan_in.CONFLICT_ATTEMPTS)
+    transact, calls = conflicting(fan_in, 8)
     monkeypatch.setattr(fan_in.table.client, "transact_write_items", transact)
     monkeypatch.setattr(fan_in, "sleep", lambda seconds: None)
     with pytest.raises(fan_in.table.client.exceptions.TransactionCanceledException):
         worker.handler({"job_id": "j-1", "chunk": 0, "lines": started[0]}, lambda_context)
-    assert len(calls) == fan_in.CONFLICT_ATTEMPTS and job("j-1")["settled"] == "0"
+    assert len(calls) == 8 and job("j-1")["settled"] == "0"
+
+
+# --------------------------------------------------------------------------------------------- limits
+
+
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        ({"job_id": "", "lines": LINES}, "job_id: shorter than 1"),
+        ({"job_id": "j", "lines": LINES, "chunk_size": 0}, "chunk_size: less than 1"),
+        ({"job_id": "j", "lines": ["a,1,1"] * 10_001, "chunk_size": 500}, "lines: longer than 10000"),
+        ({"job_id": "j", "lines": ["x" * 200, "x" * 201]}, "lines[1]: expected a string of at most 200"),
+    ],
+)
+def test_the_splitter_refuses_one_past_each_limit_naming_the_field(splitter, lambda_context, event, message):
+    answer = splitter.handler(event, lambda_context)
+    assert answer["statusCode"] == 400 and answer["error"]["message"].startswith(message), answer
+
+
+def test_the_splitter_takes_a_job_at_each_limit(splitter):
+    """1 to 10,000 lines of at most 200 characters, in at most 1,000 chunks of 1 to 500 lines."""
+    assert splitter.validate({"job_id": "j", "lines": ["x" * 200], "chunk_size": 1})["chunk_size"] == 1
+    assert (
+        len(splitter.validate({"job_id": "j", "lines": ["a,1,1"] * 10_000, "chunk_size": 500})["lines"])
+        == 10_000
+    )
+    assert splitter.validate({"job_id": "j", "lines": ["a,1,1"] * 1000, "chunk_size": 1})["chunk_size"] == 1
+
+
+def test_a_chunk_event_is_taken_at_each_limit_and_refused_one_past(load):
+    fan_in = load("fan_in")
+    event = {"job_id": "j", "chunk": 0, "lines": ["a,1,1"]}
+    cases = [
+        ("job_id", "j" * 64, "j" * 65, "longer than 64"),
+        ("job_id", "j", "", "shorter than 1"),
+        ("chunk", 0, -1, "less than 0"),
+        ("chunk", 999, 1000, "greater than 999"),
+        ("lines", ["a,1,1"], [], "shorter than 1"),
+    ]
+    for field, limit, past, problem in cases:
+        assert fan_in.CHUNK.validate({**event, field: limit})[field] == limit
+        with pytest.raises(InvalidInput, match=f"^{field}: {problem}"):
+            fan_in.CHUNK.validate({**event, field: past})
+
+
+def test_the_worker_reads_lines_and_numbers_at_their_limits_and_quotes_a_bad_one_shortened(load):
+    worker = load("worker")
+    assert worker.totals(0, ["s" * 196 + ",1,1"]) == {"orders": 1, "units": 1, "revenue_cents": 1}
+    with pytest.raises(worker.ChunkRejected, match="line 1: expected a text line of at most 200"):
+        worker.totals(0, ["s" * 197 + ",1,1"])
+    assert worker.totals(0, ["a,999999999,1"])["units"] == 999_999_999
+    bad = "x" * 100
+    with pytest.raises(worker.ChunkRejected) as refused:
+        worker.totals(0, [bad])
+    assert str(refused.value).endswith(f"got {'x' * 60!r}")
+    with pytest.raises(worker.ChunkRejected) as refused:
+        worker.totals(0, ["a," + "q" * 30 + ",1"])
+    assert (
+        str(refused.value)
+        == f"chunk 0 line 1: quantity {'q' * 20!r} is not a whole number from 0 to 999999999"
+    )
+
+
+# --------------------------------------------------------------------------------------------- records and counts
+
+
+def test_a_finished_job_submitted_again_answers_its_record_naming_the_failed_chunks(
+    splitter, load, lambda_context, emitted_metrics
+):
+    worker, recorder = load("worker"), load("recorder")
+    lines = [f"s{n},1,10" for n in range(4)]
+    emitted_metrics()
+    with freeze_time("2026-01-01 00:00:00.125"):
+        assert start(splitter, lambda_context, "j-2", lines, 1)["chunks"] == 4
+        assert emitted_metrics() == {"ChunksSent": 4}
+        worker.handler({"job_id": "j-2", "chunk": 1, "lines": lines[1:2]}, lambda_context)
+        for chunk in (3, 0):
+            recorder.handler({"Records": [failure("j-2", chunk, lines[chunk : chunk + 1])]}, lambda_context)
+        assert emitted_metrics() == {"ChunksSettled": 1, "ChunksFailed": 2}, "the job is not finished yet"
+        recorder.handler(
+            {"Records": [failure("j-2", 2, lines[2:3]), failure("j-2", 2, lines[2:3])]}, lambda_context
+        )
+        assert emitted_metrics() == {"ChunksFailed": 1, "DuplicateChunks": 1, "JobsPartial": 1}
+        again = splitter.handler({"job_id": "j-2", "lines": lines, "chunk_size": 1}, lambda_context)
+    at = "2026-01-01T00:00:00.125+00:00"
+    assert again["job"].pop("created_at").endswith("+00:00")
+    assert again == {
+        "statusCode": 200,
+        "job": {
+            "job_id": "j-2",
+            "status": "PARTIAL",
+            "chunks": 4,
+            "settled": 4,
+            "failed": 3,
+            "failed_chunks": [0, 2, 3],
+            "orders": 1,
+            "units": 1,
+            "revenue_cents": 10,
+            "finished_at": at,
+        },
+    }, "sent no chunk, and shows neither the key's sort part nor the lines' digest"
+    settled = boto3.client("dynamodb").get_item(
+        TableName=TABLE, Key={"job_id": {"S": "j-2"}, "part": {"S": "chunk#00003"}}
+    )["Item"]
+    assert settled["settled_at"] == {"S": at}, "the time it was settled, in milliseconds"
+
+
+def test_a_chunk_that_does_not_finish_the_job_tries_once_and_the_last_one_of_a_partial_job_twice(
+    load, started, lambda_context, monkeypatch
+):
+    """Finishing costs everyone else one failed conditional write; the last settle of a job with a
+    failed chunk tries COMPLETE, then PARTIAL."""
+    worker, recorder = load("worker"), load("recorder")
+    real, calls = Table.update_item, []
+    monkeypatch.setattr(Table, "update_item", lambda table, *a, **k: calls.append(k) or real(table, *a, **k))
+    worker.handler({"job_id": "j-1", "chunk": 0, "lines": started[0]}, lambda_context)
+    assert len(calls) == 1
+    recorder.handler({"Records": [failure("j-1", 1, started[1])]}, lambda_context)
+    assert len(calls) == 2
+    worker.handler({"job_id": "j-1", "chunk": 2, "lines": started[2]}, lambda_context)
+    assert [c["values"][":finished"] for c in calls[2:]] == ["COMPLETE", "PARTIAL"]
+    worker.handler({"job_id": "j-1", "chunk": 2, "lines": started[2]}, lambda_context)
+    assert len(calls) == 5, "a duplicate after the end tries once and finds it finished"
+    assert job("j-1")["status"] == "PARTIAL"
+
+
+def test_the_recorder_keeps_the_first_500_characters_of_the_error(load, started, lambda_context):
+    recorder = load("recorder")
+    record = json.loads(failure("j-1", 2, started[2])["body"])
+    record["responsePayload"]["errorMessage"] = "e" * 600
+    recorder.handler({"Records": [{"messageId": "m-1", "body": json.dumps(record)}]}, lambda_context)
+    chunk = boto3.client("dynamodb").get_item(
+        TableName=TABLE, Key={"job_id": {"S": "j-1"}, "part": {"S": "chunk#00002"}}
+    )["Item"]
+    assert chunk["error_message"] == {"S": "e" * 500}
