@@ -7,7 +7,7 @@ import importlib
 import io
 import json
 import sys
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
 
 import boto3
 import pytest
@@ -384,3 +384,17 @@ def test_an_output_that_cannot_trigger_the_function_again_is_written(
     [done] = module.handler(upload(module, "incoming/stock.csv", GOOD), lambda_context)
     assert done["written"] is True
     assert done["output_key"] == f"{output_prefix}{'stock' if prefix else 'incoming/stock.csv'}.jsonl"
+
+
+def test_the_output_is_kept_in_memory_up_to_8_mib_then_spooled_to_tmp(transform, lambda_context, monkeypatch):
+    """The page's memory promise: a large output goes to /tmp rather than growing the function's memory."""
+    spools = []
+
+    class Recorded(transform.tempfile.SpooledTemporaryFile):
+        def __init__(self, max_size: int = 0, *args, **kwargs) -> None:
+            spools.append(max_size)
+            super().__init__(max_size, *args, **kwargs)
+
+    monkeypatch.setattr(transform, "tempfile", SimpleNamespace(SpooledTemporaryFile=Recorded))
+    transform.handler(upload(transform, "incoming/stock.csv", GOOD), lambda_context)
+    assert spools == [8 * 1024 * 1024]
