@@ -1,6 +1,6 @@
 """An inventory CSV, read as a stream and validated row by row into JSON-ready records.
 
-The reader never holds the object: bytes come from the stream in 64 KiB reads, are decoded as
+The reader never holds the object: bytes come from the stream in 8 KiB reads (TextIOWrapper's), are decoded as
 strict UTF-8 (a BOM is allowed), and are split into lines of at most ``max_line`` characters before
 the CSV parser sees them, so a hostile object (a field of 100 MB, no newline at all, bytes that are
 not UTF-8) fails fast with :class:`Rejected` instead of exhausting memory. Counting the bytes read

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
+import importlib
 import io
 import json
+import sys
+from types import ModuleType, SimpleNamespace
 
 import boto3
 import pytest
@@ -16,9 +18,21 @@ from tests.unit.conftest import FUNCTIONS
 
 pytestmark = pytest.mark.unit
 
-_spec = importlib.util.spec_from_file_location("event_driven_rows", FUNCTIONS / "event_driven" / "rows.py")
-ROWS_MODULE = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(ROWS_MODULE)
+
+def _import_rows() -> ModuleType:
+    """``rows`` through the import system, as the handler imports it, so an import hook (the mutation
+    tool's) serves this copy too; executing the file directly would bypass it. Not left in
+    sys.modules, where another row's ``rows`` may be imported later."""
+    sys.path.insert(0, str(FUNCTIONS / "event_driven"))
+    sys.modules.pop("rows", None)
+    try:
+        return importlib.import_module("rows")
+    finally:
+        sys.path.remove(str(FUNCTIONS / "event_driven"))
+        sys.modules.pop("rows", None)
+
+
+ROWS_MODULE = _import_rows()
 
 UPLOAD, OUTPUT = "uploads", "outputs"
 HEADER = b"sku,name,quantity,price_cents\n"
@@ -230,3 +244,157 @@ def test_a_line_of_many_small_fields_is_cut_at_the_line_cap_before_the_parser_se
     """A field cap alone would let a line of a million one-byte fields through: the line cap stops it."""
     with pytest.raises(ROWS_MODULE.Rejected, match="line 1: longer than 4110 characters"):
         list(ROWS_MODULE.records(io.BytesIO(b"a," * 3000), max_bytes=1 << 20, max_field=1024))
+
+
+# ----------------------------------------------------------------------------------------- limits at their edge
+
+
+def _record(**fields: str) -> dict:
+    row = {"sku": "A-1", "name": "Lamp", "quantity": "1", "price_cents": "1", **fields}
+    return ROWS_MODULE.record([row["sku"], row["name"], row["quantity"], row["price_cents"]])
+
+
+@pytest.mark.parametrize(
+    ("field", "at_limit", "past_it", "problem"),
+    [
+        ("name", "n" * 200, "n" * 201, "name: expected 1 to 200 characters"),
+        ("quantity", "1000000", "1000001", "quantity: greater than 1000000"),
+        ("price_cents", "100000000", "100000001", "price_cents: greater than 100000000"),
+        ("sku", "S" * 32, "S" * 33, "sku: expected 1 to 32 of A-Z"),
+    ],
+)
+def test_each_field_is_accepted_at_its_limit_and_refused_one_past_it(field, at_limit, past_it, problem):
+    assert _record(**{field: at_limit})[field] in (at_limit, int(at_limit) if at_limit.isdigit() else None)
+    with pytest.raises(ValueError, match=f"^{problem}"):
+        _record(**{field: past_it})
+
+
+@pytest.mark.parametrize("name", ["   ", "Lamp\x07", "Lamp\u200b", "Lamp\u202e"])
+def test_a_blank_name_or_one_with_a_control_or_format_character_is_refused(name):
+    with pytest.raises(ValueError, match="name: expected 1 to 200 characters, no control characters"):
+        _record(name=name)
+
+
+def test_a_bad_value_is_quoted_up_to_40_characters_then_cut():
+    with pytest.raises(ValueError, match="got '" + "x" * 40 + "'$"):
+        _record(quantity="x" * 40)
+    with pytest.raises(ValueError, match=r"got '" + "x" * 40 + r"\.\.\.'$"):
+        _record(quantity="x" * 41)
+
+
+def test_every_bad_field_of_a_row_is_named_at_once():
+    with pytest.raises(ValueError) as raised:
+        _record(sku="a", name="", quantity="-1", price_cents="1.5")
+    assert [problem.split(":")[0] for problem in str(raised.value).split("; ")] == [
+        "sku",
+        "name",
+        "quantity",
+        "price_cents",
+    ]
+
+
+def _read(body: bytes, **limits: int) -> list[dict]:
+    return list(ROWS_MODULE.records(io.BytesIO(body), **{"max_bytes": 4096, "max_field": 1024, **limits}))
+
+
+def test_an_object_of_exactly_max_bytes_is_read_and_one_byte_more_is_refused():
+    body = HEADER + b"A-1,Lamp,1,1\n"
+    assert _read(body, max_bytes=len(body)) == [
+        {"sku": "A-1", "name": "Lamp", "quantity": 1, "price_cents": 1}
+    ]
+    with pytest.raises(ROWS_MODULE.Rejected, match=f"^larger than the limit of {len(body) - 1} bytes$"):
+        _read(body, max_bytes=len(body) - 1)
+
+
+def test_a_line_of_exactly_the_line_cap_is_parsed_and_one_character_more_is_cut():
+    """Four quoted fields of max_field characters, one holding an escaped quote: 4 * 11 + 14 = 58."""
+    at_cap = b'"AAAAAAAAAAA","xxxxxxxxxx""","00000000000","00000000000"\r\n'
+    assert len(at_cap) == 58
+    assert _read(HEADER + at_cap, max_field=11) == [
+        {"sku": "AAAAAAAAAAA", "name": 'xxxxxxxxxx"', "quantity": 0, "price_cents": 0}
+    ]
+    past = at_cap.replace(b'"\r\n', b' "\r\n')
+    with pytest.raises(ROWS_MODULE.Rejected, match=r"^line 2: longer than 58 characters$"):
+        _read(HEADER + past, max_field=11)
+
+
+def test_the_field_cap_is_the_one_given_to_each_call():
+    """Python's csv limit is per process: each call sets its own, tighter or looser than the last."""
+    with pytest.raises(ROWS_MODULE.Rejected, match=r"line 2: field larger than field limit \(11\)"):
+        _read(HEADER + b"A-1," + b"n" * 12 + b",1,1\n", max_field=11)
+    assert _read(HEADER + b"A-1," + b"n" * 50 + b",1,1\n", max_field=100)[0]["name"] == "n" * 50
+
+
+def test_blank_lines_are_skipped_and_a_stray_quote_is_refused():
+    assert [r["sku"] for r in _read(HEADER + b"A-1,Lamp,1,1\n\nB-2,Chair,2,2\n")] == ["A-1", "B-2"]
+    with pytest.raises(ROWS_MODULE.Rejected, match=r"""^line 2: ',' expected after '"'$"""):
+        _read(HEADER + b'A-1,"Lamp"x,1,1\n')
+
+
+# ----------------------------------------------------------------------------------------- transform edges
+
+
+def test_an_object_of_exactly_the_cap_is_converted(transform, lambda_context):
+    body = HEADER + b"A-1,Lamp,1,1\n" * ((4096 - len(HEADER)) // 13)
+    body += b"\n" * (4096 - len(body))
+    [done] = transform.handler(upload(transform, "incoming/stock.csv", body), lambda_context)
+    assert done["written"] is True and len(body) == 4096
+
+
+def test_an_unchanged_output_is_counted_and_non_ascii_names_stay_utf8(
+    transform, lambda_context, emitted_metrics
+):
+    body = HEADER + "A-1,Lámpara,1,1\n".encode()
+    transform.handler(upload(transform, "incoming/stock.csv", body), lambda_context)
+    raw = transform.s3.get_object(Bucket=OUTPUT, Key="validated/stock.jsonl")["Body"].read()
+    assert raw == '{"sku":"A-1","name":"Lámpara","quantity":1,"price_cents":1}\n'.encode()
+    emitted_metrics()
+    transform.handler(upload(transform, "incoming/stock.csv", body), lambda_context)
+    assert emitted_metrics() == {"ObjectsUnchanged": 1}
+
+
+def test_an_s3_error_other_than_the_precondition_is_raised_for_lambda_to_retry(transform, lambda_context):
+    from botocore.exceptions import ClientError
+
+    with pytest.raises(ClientError, match="NoSuchKey"):
+        transform.convert(UPLOAD, "incoming/gone.csv", "etag", 10)
+
+
+@pytest.mark.parametrize(
+    ("output_bucket", "prefix", "suffix", "output_prefix"),
+    [(OUTPUT, "", "", "validated/"), (UPLOAD, "incoming/", ".csv", "validated/")],
+)
+def test_an_output_that_cannot_trigger_the_function_again_is_written(
+    aws, load_handler, lambda_context, output_bucket, prefix, suffix, output_prefix
+):
+    """Only one bucket AND an output key inside the filter loops; either alone is safe."""
+    module = load_handler(
+        "event_driven",
+        "transform",
+        UPLOAD_BUCKET_NAME=UPLOAD,
+        OUTPUT_BUCKET_NAME=output_bucket,
+        INPUT_PREFIX=prefix,
+        INPUT_SUFFIX=suffix,
+        OUTPUT_PREFIX=output_prefix,
+        MAX_OBJECT_BYTES="4096",
+        MAX_FIELD_BYTES="1024",
+    )
+    for bucket in {UPLOAD, output_bucket}:
+        module.s3.create_bucket(Bucket=bucket)
+    [done] = module.handler(upload(module, "incoming/stock.csv", GOOD), lambda_context)
+    assert done["written"] is True
+    assert done["output_key"] == f"{output_prefix}{'stock' if prefix else 'incoming/stock.csv'}.jsonl"
+
+
+def test_the_output_is_kept_in_memory_up_to_8_mib_then_spooled_to_tmp(transform, lambda_context, monkeypatch):
+    """The page's memory promise: a large output goes to /tmp rather than growing the function's memory."""
+    spools = []
+
+    class Recorded(transform.tempfile.SpooledTemporaryFile):
+        def __init__(self, max_size: int = 0, *args, **kwargs) -> None:
+            spools.append(max_size)
+            super().__init__(max_size, *args, **kwargs)
+
+    monkeypatch.setattr(transform, "tempfile", SimpleNamespace(SpooledTemporaryFile=Recorded))
+    transform.handler(upload(transform, "incoming/stock.csv", GOOD), lambda_context)
+    assert spools == [8 * 1024 * 1024]

@@ -165,7 +165,7 @@ def test_the_publisher_answers_202_or_400_naming_the_field(topic, load_handler, 
 
 
 def test_the_subscriber_stores_each_event_once_and_reports_a_bad_record_alone(
-    aws, load_handler, lambda_context
+    aws, load_handler, lambda_context, emitted_metrics
 ):
     dynamodb = boto3.client("dynamodb", region_name="us-east-1")
     dynamodb.create_table(
@@ -182,7 +182,42 @@ def test_the_subscriber_stores_each_event_once_and_reports_a_bad_record_alone(
     ]
     answer = subscriber.handler({"Records": records}, lambda_context)
     assert answer == {"batchItemFailures": [{"itemIdentifier": "m3"}]}
+    assert emitted_metrics() == {"EventsReceived": 2}, "each valid delivery, the duplicate included"
     [item] = dynamodb.scan(TableName="inbox")["Items"]
     assert item["event_id"] == {"S": "e-1"} and item["total_cents"] == {"N": "1299"}
     with pytest.raises(subscriber.BatchProcessingError):
         subscriber.handler({"Records": records[2:]}, lambda_context)
+
+
+def test_a_message_of_exactly_256_kib_with_its_attributes_is_published_and_one_byte_more_is_refused(topic):
+    """SNS's limit, 262,144 bytes, counts the body in UTF-8 plus each attribute's name, type and value."""
+    sns_limit = 256 * 1024
+    sns, arn, sqs, url = topic
+    schema = {
+        "type": "object",
+        "properties": {"kind": {"type": "string"}, "text": {"type": "string"}},
+        "required": ["kind"],
+    }
+    client = NotifierClient(arn, schema, attribute_fields=("kind",), sns_client=sns)
+    overhead = len('{"kind":"k","text":"é"}'.encode()) + len("kind") + len("k") + len("String")
+    at_limit = {"kind": "k", "text": "é" + "x" * (sns_limit - overhead)}
+    assert client.publish(at_limit)
+    [received] = sqs.receive_message(QueueUrl=url)["Messages"]
+    assert received["Body"] == json.dumps(at_limit, separators=(",", ":"), ensure_ascii=False)
+    with pytest.raises(InvalidMessage, match=r"^message: larger than 262144 bytes"):
+        client.publish({**at_limit, "text": at_limit["text"] + "x"})
+
+
+def test_a_schema_the_validator_would_not_fully_enforce_is_refused_by_the_client():
+    with pytest.raises(SchemaError, match="oneOf is not supported"):
+        NotifierClient("arn", {"oneOf": []}, sns_client=object())
+
+
+def test_the_publisher_counts_published_and_refused_messages(
+    topic, load_handler, lambda_context, emitted_metrics
+):
+    publisher = load_handler("notifier", "publisher", TOPIC_ARN=topic[1])
+    publisher.handler(EVENT, lambda_context)
+    assert emitted_metrics() == {"MessagesPublished": 1}
+    publisher.handler({**EVENT, "event_type": 7}, lambda_context)
+    assert emitted_metrics() == {"MessagesRefused": 1}
