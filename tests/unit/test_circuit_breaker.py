@@ -158,7 +158,6 @@ def answers_raw(api, payload: bytes, *, function_error: str | None = None) -> No
         (b'{"errorMessage": "no type"}', "Unhandled", r"failed \(Unknown\)"),
         (b'"Task timed out"', "Unhandled", r"failed \(Unknown\)"),
         (b"<html>bad gateway</html>", None, "answered with something that is not JSON"),
-        (b"<html>bad gateway</html>", "Unhandled", "answered with something that is not JSON"),
     ],
 )
 def test_a_failure_says_what_the_service_did(api, payload, function_error, reason):
