@@ -46,6 +46,11 @@ def test_the_rate_service_answers_refuses_and_fails_during_an_outage(rates, lamb
         "message": "no rate for currency XYZ",
     }
     assert rates.handler(["EUR"], lambda_context)["statusCode"] == 400
+    for missing in ({}, {"currency": ""}, {"currency": 978}):
+        assert rates.handler(missing, lambda_context) == {
+            "statusCode": 400,
+            "message": "currency: required, a string",
+        }
     boto3.client("dynamodb").put_item(TableName="rates", Item={"currency": {"S": "OUTAGE"}})
     with pytest.raises(rates.RatesFeedDown, match="the upstream rate feed is unavailable"):
         rates.handler({"currency": "EUR"}, lambda_context)
@@ -97,6 +102,7 @@ def test_a_rate_passes_through_the_closed_circuit_one_attempt_no_sdk_retry(api, 
     assert get(api, lambda_context)[:2] == (200, {"currency": "EUR", "rate": "1.0842"})
     assert api.lambda_client.meta.config.retries["total_max_attempts"] == 1
     assert api.lambda_client.meta.config.read_timeout == 5
+    assert api.lambda_client.meta.config.connect_timeout == 2
     assert circuit(api).version == 0, "a success writes nothing"
 
 
@@ -133,6 +139,35 @@ def test_an_unknown_currency_is_the_services_answer_not_a_failure(api, lambda_co
 )
 def test_each_failure_is_a_502_counted_against_the_circuit(api, lambda_context, outcome):
     outcome(api)
+    status, body, _ = get(api, lambda_context)
+    assert (status, body["message"]) == (502, "the rate service failed; try again later")
+    assert (circuit(api).state, circuit(api).failures) == ("CLOSED", 1)
+
+
+def answers_raw(api, payload: bytes, *, function_error: str | None = None) -> None:
+    response = {"StatusCode": 200, "Payload": StreamingBody(io.BytesIO(payload), len(payload))}
+    if function_error:
+        response["FunctionError"] = function_error
+    api.stubber.add_response("invoke", response)
+
+
+@pytest.mark.parametrize(
+    ("payload", "function_error", "reason"),
+    [
+        (b'{"errorType": "RatesFeedDown", "errorMessage": "down"}', "Unhandled", r"failed \(RatesFeedDown\)"),
+        (b'{"errorMessage": "no type"}', "Unhandled", r"failed \(Unknown\)"),
+        (b'"Task timed out"', "Unhandled", r"failed \(Unknown\)"),
+        (b"<html>bad gateway</html>", None, "answered with something that is not JSON"),
+    ],
+)
+def test_a_failure_says_what_the_service_did(api, payload, function_error, reason):
+    answers_raw(api, payload, function_error=function_error)
+    with pytest.raises(api.ServiceFailed, match=reason):
+        api.fetch_rate("EUR")
+
+
+def test_an_answer_that_is_not_json_is_a_502_counted_against_the_circuit(api, lambda_context):
+    answers_raw(api, b"<html>bad gateway</html>")
     status, body, _ = get(api, lambda_context)
     assert (status, body["message"]) == (502, "the rate service failed; try again later")
     assert (circuit(api).state, circuit(api).failures) == ("CLOSED", 1)

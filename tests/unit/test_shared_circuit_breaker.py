@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from dataclasses import FrozenInstanceError, asdict, astuple
 
 import boto3
 import pytest
@@ -12,6 +14,7 @@ from shared.circuit_breaker import (
     CLOSED,
     HALF_OPEN,
     OPEN,
+    Circuit,
     CircuitBreaker,
     CircuitContention,
     CircuitOpen,
@@ -21,9 +24,12 @@ from shared.dynamodb import Table
 
 pytestmark = pytest.mark.unit
 
-SETTINGS = Settings(
-    failure_threshold=3, window_seconds=10, open_seconds=30, max_open_seconds=100, probe_timeout_seconds=5
-)
+
+def settings() -> Settings:
+    """Built by each test, not at import: settings the code wrongly refuses fail a test, not the collection."""
+    return Settings(
+        failure_threshold=3, window_seconds=10, open_seconds=30, max_open_seconds=100, probe_timeout_seconds=5
+    )
 
 
 class Clock:
@@ -81,7 +87,7 @@ def breaker(table, clock, transitions):
     return CircuitBreaker(
         table,
         "rates",
-        SETTINGS,
+        settings(),
         clock=clock,
         on_transition=lambda a, b: transitions.append((a.state, b.state)),
     )
@@ -95,7 +101,7 @@ def fail(breaker: CircuitBreaker, dependency: Dependency, times: int) -> None:
 
 
 def open_circuit(breaker, dependency):
-    fail(breaker, dependency, SETTINGS.failure_threshold)
+    fail(breaker, dependency, settings().failure_threshold)
     assert breaker.read().state == OPEN
 
 
@@ -133,6 +139,7 @@ def test_an_open_circuit_fails_fast_without_calling_the_dependency(breaker, cloc
     with pytest.raises(CircuitOpen, match="circuit rates is open; retry after 18 s") as refused:
         breaker.call(dependency)
     assert refused.value.retry_after == 18
+    assert (refused.value.circuit.circuit, refused.value.circuit.state) == ("rates", OPEN)
     assert dependency.calls == 3, "not called while open"
 
 
@@ -141,7 +148,7 @@ def test_after_the_timeout_one_probe_goes_through_and_its_success_closes(breaker
     open_circuit(breaker, dependency)
     clock.advance(30)
     dependency.failing = False
-    other = CircuitBreaker(table, "rates", SETTINGS, clock=clock)
+    other = CircuitBreaker(table, "rates", settings(), clock=clock)
     refused: list[CircuitOpen] = []
 
     def probe() -> str:
@@ -155,8 +162,9 @@ def test_after_the_timeout_one_probe_goes_through_and_its_success_closes(breaker
     assert breaker.call(probe) == "answer"
     assert [str(e) for e in refused] == ["circuit rates is half-open, a probe is in flight; retry after 1 s"]
     assert dependency.calls == 4, "only the probe reached the dependency"
-    circuit = breaker.read()
-    assert (circuit.state, circuit.failures, circuit.open_ms) == (CLOSED, 0, 0)
+    assert breaker.read() == Circuit("rates", CLOSED, version=5, probe_version=4, opens=1), (
+        "closing forgets the window, the open timeout and the probe"
+    )
     assert transitions == [(CLOSED, OPEN), (OPEN, HALF_OPEN), (HALF_OPEN, CLOSED)]
 
 
@@ -172,6 +180,7 @@ def test_a_failed_probe_reopens_for_twice_as_long_up_to_the_cap(breaker, clock, 
         with pytest.raises(DependencyDown):
             breaker.call(dependency)
         waits.append(breaker.read().open_ms)
+        assert breaker.read().probe_started_ms == 0, "the failed probe is over"
     assert waits == [60_000, 100_000, 100_000, 100_000]
     circuit = breaker.read()
     assert (circuit.state, circuit.opens, circuit.reopens) == (OPEN, 1, 4)
@@ -183,7 +192,7 @@ def test_a_probe_that_never_reports_is_given_up_and_its_late_answer_ignored(brea
     open_circuit(breaker, dependency)
     clock.advance(30)
     dependency.failing = False
-    other = CircuitBreaker(table, "rates", SETTINGS, clock=clock)
+    other = CircuitBreaker(table, "rates", settings(), clock=clock)
 
     def slow_probe() -> str:
         clock.advance(5)  # the probe's function runs past the probe timeout
@@ -199,7 +208,7 @@ def test_a_probe_that_never_reports_is_given_up_and_its_late_answer_ignored(brea
 
 def test_a_refusal_the_caller_does_not_count_passes_through(table, clock):
     breaker = CircuitBreaker(
-        table, "rates", SETTINGS, clock=clock, is_failure=lambda e: not isinstance(e, LookupError)
+        table, "rates", settings(), clock=clock, is_failure=lambda e: not isinstance(e, LookupError)
     )
 
     def refuse() -> str:
@@ -209,6 +218,189 @@ def test_a_refusal_the_caller_does_not_count_passes_through(table, clock):
         with pytest.raises(KeyError):
             breaker.call(refuse)
     assert breaker.read().state == CLOSED and table.get_item({"circuit": "rates"}) is None
+
+
+def test_an_unwritten_circuit_reads_as_closed_with_nothing_counted(breaker):
+    assert asdict(breaker.read()) == {
+        "circuit": "rates",
+        "state": CLOSED,
+        "version": 0,
+        "failures": 0,
+        "window_started_ms": 0,
+        "opened_at_ms": 0,
+        "open_ms": 0,
+        "probe_started_ms": 0,
+        "probe_version": 0,
+        "opens": 0,
+        "reopens": 0,
+    }
+
+
+def test_every_read_is_strongly_consistent(breaker, table, monkeypatch):
+    reads = []
+    real_get = table.get_item
+
+    def get_item(key, **kwargs):
+        reads.append(kwargs)
+        return real_get(key, **kwargs)
+
+    monkeypatch.setattr(table, "get_item", get_item)
+    dependency = Dependency()
+    breaker.call(dependency)
+    fail(breaker, dependency, 1)
+    assert reads and all(kwargs == {"ConsistentRead": True} for kwargs in reads)
+
+
+def test_the_threshold_counts_failures_up_to_the_last_millisecond_of_the_window(breaker, clock):
+    dependency = Dependency()
+    fail(breaker, dependency, 2)
+    clock.advance(9.999)
+    fail(breaker, dependency, 1)
+    assert (breaker.read().state, breaker.read().failures) == (OPEN, 3)
+
+
+def test_the_window_starts_at_the_first_failure_whatever_the_clocks_origin(breaker, clock):
+    clock.now = 5.0  # a clock counting from boot, not from the epoch
+    dependency = Dependency()
+    fail(breaker, dependency, 1)
+    assert (breaker.read().failures, breaker.read().window_started_ms) == (1, 5_000)
+    clock.advance(9.999)
+    fail(breaker, dependency, 1)
+    assert (breaker.read().failures, breaker.read().window_started_ms) == (2, 5_000)
+
+
+@pytest.mark.parametrize(("left", "retry_after"), [(1.001, 2), (1.0, 1)])
+def test_retry_after_rounds_the_seconds_left_up(breaker, clock, left, retry_after):
+    dependency = Dependency()
+    open_circuit(breaker, dependency)
+    clock.advance(30 - left)
+    with pytest.raises(CircuitOpen) as refused:
+        breaker.call(dependency)
+    assert refused.value.retry_after == retry_after
+
+
+def test_retry_after_is_never_0_when_the_timeout_ends_while_the_call_is_refused(breaker, clock):
+    dependency = Dependency()
+    open_circuit(breaker, dependency)
+    clock.advance(30 - 0.001)
+    ticking = Clock()
+    ticking.now = clock.now
+
+    def tick() -> float:
+        ticking.advance(0.002)  # each reading 2 ms later: the read itself takes time
+        return ticking.now - 0.002
+
+    breaker._clock = tick
+    with pytest.raises(CircuitOpen) as refused:
+        breaker.call(dependency)
+    assert refused.value.retry_after == 1
+    assert breaker.read().state == OPEN, "the decision was taken 1 ms before the timeout's end"
+
+
+def test_the_probe_is_given_up_exactly_at_its_timeout(breaker, table, clock):
+    dependency = Dependency()
+    open_circuit(breaker, dependency)
+    clock.advance(30)
+    dependency.failing = False
+    other = CircuitBreaker(table, "rates", settings(), clock=clock)
+
+    def slow_probe() -> str:
+        in_flight = breaker.read()
+        assert (in_flight.state, in_flight.probe_version) == (HALF_OPEN, in_flight.version), (
+            "the probe is held by the version that claimed it"
+        )
+        clock.advance(4.999)
+        with pytest.raises(CircuitOpen):
+            other.call(dependency)
+        clock.advance(0.001)
+        assert other.call(dependency) == "answer"
+        return "late"
+
+    assert breaker.call(slow_probe) == "late"
+    assert dependency.calls == 4
+
+
+def test_a_probe_refused_as_bad_input_is_an_answer_and_closes(table, clock):
+    breaker = CircuitBreaker(
+        table, "rates", settings(), clock=clock, is_failure=lambda e: not isinstance(e, LookupError)
+    )
+    open_circuit(breaker, Dependency())
+    clock.advance(30)
+
+    def refuse() -> str:
+        raise KeyError("unknown currency")
+
+    with pytest.raises(KeyError):
+        breaker.call(refuse)
+    assert breaker.read().state == CLOSED
+
+
+@pytest.mark.parametrize(("late_fails", "final"), [(True, (CLOSED, 0)), (False, (OPEN, 1))])
+def test_a_given_up_probe_reporting_while_the_next_is_in_flight_changes_nothing(
+    breaker, table, clock, late_fails, final
+):
+    open_circuit(breaker, Dependency())
+    clock.advance(30)
+    other = CircuitBreaker(table, "rates", settings(), clock=clock)
+    first_claimed, next_claimed = threading.Event(), threading.Event()
+    seen = []
+
+    def late_probe() -> str:
+        first_claimed.set()
+        next_claimed.wait(5)
+        if late_fails:
+            raise DependencyDown("late")
+        return "late"
+
+    def first_caller() -> None:
+        with contextlib.suppress(DependencyDown):
+            breaker.call(late_probe)
+
+    thread = threading.Thread(target=first_caller)
+    thread.start()
+    first_claimed.wait(5)
+    clock.advance(5)
+
+    def next_probe() -> str:
+        next_claimed.set()
+        thread.join(5)  # the given-up probe reports while this one is in flight
+        in_flight = breaker.read()
+        seen.append((in_flight.state, in_flight.probe_version == in_flight.version))
+        if not late_fails:
+            raise DependencyDown("down")
+        return "answer"
+
+    with contextlib.suppress(DependencyDown):
+        other.call(next_probe)
+    assert seen == [(HALF_OPEN, True)], "the late report wrote nothing"
+    assert (breaker.read().state, breaker.read().reopens) == final, "the probe in flight decided"
+
+
+def test_settings_default_to_the_documented_values():
+    assert astuple(Settings()) == (5, 60, 30, 600, 30, 100)
+    assert Settings.from_environ({}) == Settings()
+
+
+def test_settings_and_a_read_circuit_are_values_no_caller_can_change(breaker):
+    with pytest.raises(FrozenInstanceError):
+        settings().failure_threshold = 1  # type: ignore[misc]
+    with pytest.raises(FrozenInstanceError):
+        breaker.read().state = OPEN  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("name", ["window_seconds", "open_seconds", "probe_timeout_seconds"])
+def test_a_duration_must_be_more_than_0(name):
+    with pytest.raises(ValueError, match=f"^{name} must be more than 0; got 0$"):
+        Settings(**{name: 0})
+    assert getattr(Settings(**{name: 0.001}), name) == 0.001
+
+
+def test_settings_accept_their_smallest_values():
+    assert Settings(failure_threshold=1).failure_threshold == 1
+    assert Settings(open_seconds=30, max_open_seconds=30).max_open_seconds == 30
+    assert Settings(max_write_attempts=1).max_write_attempts == 1
+    with pytest.raises(ValueError, match=r"^max_write_attempts must be 1 or more; got 0$"):
+        Settings(max_write_attempts=0)
 
 
 # ---------------------------------------------------------------------------------- the race
