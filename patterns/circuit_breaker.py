@@ -122,14 +122,7 @@ class CircuitBreaker(Construct):
         self.window, self.open_timeout, self.max_open_timeout = window, open_timeout, max_open_timeout
         memory = {"memory_size": ("memory_size", memory_size)}
 
-        self.circuit_table = table_or_new(
-            self,
-            "CircuitTable",
-            name="circuit_table",
-            existing=circuit_table,
-            props=circuit_table_props,
-            partition_key=dynamodb.Attribute(name="circuit", type=dynamodb.AttributeType.STRING),
-        )
+        self.circuit_table = new_circuit_table(self, circuit_table, circuit_table_props)
 
         self.rates_table: dynamodb.Table | None = None
         """The sample service's table (``None`` when you pass ``dependency``)."""
@@ -245,6 +238,20 @@ class CircuitBreaker(Construct):
         if self.rates_table is not None:
             outputs["RatesTableName"] = self.rates_table.table_name
         return outputs
+
+
+def new_circuit_table(
+    scope: Construct, existing: dynamodb.ITable | None, props: dict[str, Any] | None
+) -> dynamodb.ITable:
+    """The table circuits live in, one item per circuit keyed by ``circuit``: ``existing`` if given."""
+    return table_or_new(
+        scope,
+        "CircuitTable",
+        name="circuit_table",
+        existing=existing,
+        props=props,
+        partition_key=dynamodb.Attribute(name="circuit", type=dynamodb.AttributeType.STRING),
+    )
 
 
 def add_breaker(

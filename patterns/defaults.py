@@ -1031,16 +1031,25 @@ TOPIC_SECURE = (SecureDefault("enforce_ssl", lambda v: not v, "refuses requests 
 
 
 def secure_topic(
-    scope: Construct, construct_id: str, *, master_key: kms.IKey | None = None, **props: Any
+    scope: Construct,
+    construct_id: str,
+    *,
+    master_key: kms.IKey | None = None,
+    key_description: str | None = None,
+    **props: Any,
 ) -> sns.Topic:
-    """A TLS-only topic encrypted with ``master_key``, or with a key of its own by default.
+    """A TLS-only topic encrypted with ``master_key``, or with a rotating key of its own by default
+    (described by ``key_description``).
 
     A customer-managed key (not ``alias/aws/sns``) lets other services such as EventBridge or S3
     publish once they are granted the key. ``props`` are ``sns.Topic`` props merged over the defaults.
     """
     if master_key is None:
         master_key = kms.Key(
-            scope, f"{construct_id}Key", enable_key_rotation=True, description=f"{construct_id}"
+            scope,
+            f"{construct_id}Key",
+            enable_key_rotation=True,
+            description=key_description or f"{construct_id}",
         )
     merged = merge_props(
         scope, construct_id, {"master_key": master_key, "enforce_ssl": True}, props, secure=TOPIC_SECURE

@@ -187,15 +187,14 @@ class DistributedTrigger(Construct):
             log_group = self.producer.log_group
         self.log_group = log_group
 
-        if master_key is None:
-            master_key = kms.Key(
-                self,
-                "TopicKey",
-                enable_key_rotation=True,
-                description=f"Encrypts the {construct_id} distributed trigger's events at rest",
-            )
-        self.key = master_key
-        self.topic = secure_topic(self, "Topic", master_key=master_key, **dict(topic_props or {}))
+        self.topic = secure_topic(
+            self,
+            "Topic",
+            master_key=master_key,
+            key_description=f"Encrypts the {construct_id} distributed trigger's events at rest",
+            **dict(topic_props or {}),
+        )
+        self.key = self.topic.master_key
 
         self.trigger = PatternFunction(
             self,

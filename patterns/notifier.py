@@ -284,15 +284,14 @@ class Notifier(Construct):
                 f"{self.node.path}: message_schema is {len(self.schema_json)} characters as JSON, over "
                 f"CloudFormation's {MAX_OUTPUT_CHARS} for an output; shorten its descriptions"
             )
-        if master_key is None:
-            master_key = kms.Key(
-                self,
-                "TopicKey",
-                enable_key_rotation=True,
-                description=f"Encrypts the {construct_id} notifier topic's messages at rest",
-            )
-        self.key = master_key
-        self.topic = secure_topic(self, "Topic", master_key=master_key, **dict(topic_props or {}))
+        self.topic = secure_topic(
+            self,
+            "Topic",
+            master_key=master_key,
+            key_description=f"Encrypts the {construct_id} notifier topic's messages at rest",
+            **dict(topic_props or {}),
+        )
+        self.key = self.topic.master_key
 
         self.publisher = PatternFunction(
             self,

@@ -42,7 +42,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from .circuit_breaker import SYNC_INVOKED, add_breaker
+from .circuit_breaker import SYNC_INVOKED, add_breaker, new_circuit_table
 from .defaults import (
     CodeLocation,
     PatternFunction,
@@ -53,7 +53,6 @@ from .defaults import (
     merge_props,
     pattern_function_props,
     secure_table,
-    table_or_new,
 )
 from .storage_first import StorageFirstQueue
 
@@ -154,14 +153,7 @@ class StorageFirstCircuitBreaker(Construct):
             "max_open_timeout": max_open_timeout,
         }
 
-        self.circuit_table = table_or_new(
-            self,
-            "CircuitTable",
-            name="circuit_table",
-            existing=circuit_table,
-            props=circuit_table_props,
-            partition_key=dynamodb.Attribute(name="circuit", type=dynamodb.AttributeType.STRING),
-        )
+        self.circuit_table = new_circuit_table(self, circuit_table, circuit_table_props)
 
         self.fulfilment_table: dynamodb.Table | None = None
         """The sample downstream's table (``None`` when you pass ``fulfilment``)."""

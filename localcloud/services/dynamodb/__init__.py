@@ -14,8 +14,6 @@ if TYPE_CHECKING:
 
 
 def _check(kernel: Kernel, operation: str, params: dict[str, Any]) -> None:
-    atomic.install()
-
     def key_schema(table: str) -> dict[str, str] | None:
         """``{attribute: HASH | RANGE}`` of a table in this cloud's account and region, by name or ARN."""
         from moto.dynamodb.exceptions import ResourceNotFoundException
@@ -47,6 +45,7 @@ def _iam_resource(params: dict[str, Any], where: tuple[str, str, str]) -> str | 
 
 
 transactions.install()
+atomic.install()
 SERVICE = Service.of(
     "dynamodb", provision, checks={"dynamodb": _check}, iam_resources={"dynamodb": _iam_resource}
 )
