@@ -135,4 +135,3 @@ def test_every_answer_of_the_distribution_carries_the_security_headers(cloud, si
     assert answers["deep link"].body == page.body and answers["deep link"].status == 200
     assert answers["missing asset (origin 403)"].status == 403, "an asset's name has a dot: no rewrite"
     assert not missing_headers(answers["API 401"]) and len(SECURITY_HEADERS) == len(expected)
-
