@@ -20,7 +20,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from shared.dynamodb import Table, from_attributes, to_attributes
 from shared.http import HttpError, NotFound, Response, Router, key_parameter, validated_body
 from shared.observability import instrument, metrics
-from shared.validation import Field, Schema
+from shared.validation import SORT_KEY_MAX_BYTES, Field, Schema
 
 table = Table(os.environ["TABLE_NAME"])
 app = Router()
@@ -65,7 +65,9 @@ def create_note() -> tuple[dict[str, Any], int]:
 @app.get("/api/notes/<note_id>")
 def get_note(note_id: str) -> dict[str, Any]:
     user = owner()
-    note = table.get_item({"owner": user, "id": key_parameter(app, "id", note_id)})
+    note = table.get_item(
+        {"owner": user, "id": key_parameter(app, "id", note_id, max_bytes=SORT_KEY_MAX_BYTES)}
+    )
     if note is None:
         raise NotFound(f"note {note_id} not found")
     return _public(note)
@@ -76,7 +78,7 @@ def delete_note(note_id: str) -> Response:
     user = owner()
     try:
         table.delete_item(
-            {"owner": user, "id": key_parameter(app, "id", note_id)},
+            {"owner": user, "id": key_parameter(app, "id", note_id, max_bytes=SORT_KEY_MAX_BYTES)},
             ConditionExpression="attribute_exists(id)",
         )
     except table.ConditionalCheckFailed:
