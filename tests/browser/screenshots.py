@@ -47,7 +47,9 @@ def _seed_secured_spa(cloud: LocalCloud) -> None:
     token = sign_up_and_in(cloud, *SAMPLE_USER)
     for text in SAMPLE_NOTES:
         cloud.advance(60)
-        cloud.distribution().request("POST", "/api/notes", json={"text": text}, headers={"Authorization": token})
+        cloud.distribution().request(
+            "POST", "/api/notes", json={"text": text}, headers={"Authorization": token}
+        )
 
 
 def _sign_in(page: Any) -> None:
