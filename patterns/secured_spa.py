@@ -588,6 +588,13 @@ class SecuredSpa(Construct):
         ):
             acknowledge(self.distribution, rule, reason)
 
+    def output_descriptions(self) -> dict[str, str]:
+        """How a person gets a token for the API by hand: the page's sign-in keeps it in the tab."""
+        return {
+            "UserPoolClientId": "The page's app client (SRP only): sign up and in on SiteUrl; the ID token for "
+            "Authorization: <token> is in the tab's sessionStorage (CognitoIdentityServiceProvider.<client>.<user>.idToken)"
+        }
+
     def outputs(self) -> dict[str, Any]:
         return {
             "SiteUrl": f"https://{self.distribution.distribution_domain_name}",

@@ -15,6 +15,8 @@ sends; a preflight asking for ``Authorization`` or a session token is refused.
 
 from __future__ import annotations
 
+import json
+import shlex
 from typing import TYPE_CHECKING, Any
 
 from botocore import xform_name
@@ -70,6 +72,31 @@ def front_doors(kernel: Kernel) -> list[FrontDoor]:
             stands_for=endpoint_url(kernel.region),
         )
     ]
+
+
+#: The sign-up ``serve`` prints: a password any pool's policy takes, an address to read the code for.
+SIGN_UP_EXAMPLE = {"Username": "you@example.com", "Password": "Correct-horse-battery-staple-9"}
+
+
+def try_lines(kernel: Kernel, door: FrontDoor) -> list[str]:
+    """A sign-up as a page sends it, with the stack's first app client without a secret (one with a
+    secret needs a hash no shell line computes): its code then shows in the trace."""
+    from moto.cognitoidp.models import cognitoidp_backends
+
+    for pool in cognitoidp_backends[kernel.account][kernel.region].user_pools.values():
+        for client in pool.clients.values():
+            if client.generate_secret:
+                continue
+            body = {
+                "ClientId": client.id,
+                **SIGN_UP_EXAMPLE,
+                "UserAttributes": [{"Name": "email", "Value": SIGN_UP_EXAMPLE["Username"]}],
+            }
+            return [
+                f"curl -i -X POST {door.url} -H 'X-Amz-Target: {TARGET_PREFIX}SignUp' "
+                f"-H 'Content-Type: application/x-amz-json-1.1' -d {shlex.quote(json.dumps(body))}"
+            ]
+    return []
 
 
 def answer(kernel: Kernel, request: HttpRequest) -> HttpResponse:
