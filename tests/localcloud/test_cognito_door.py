@@ -13,7 +13,6 @@ from aws_cdk import App, CfnOutput, Stack
 from aws_cdk import aws_cognito as cognito
 from botocore import UNSIGNED
 from botocore.config import Config
-from botocore.exceptions import ClientError
 from pycognito.aws_srp import AWSSRP
 
 from localcloud import LocalCloud
@@ -91,12 +90,7 @@ def test_an_unsigned_client_signs_up_confirms_and_signs_in_with_srp_over_http(se
     code = server.using_cloud(lambda: cloud.service("cognito-idp").confirmation_code("ann"))
     idp.confirm_sign_up(ClientId=client, Username="ann", ConfirmationCode=code)
     tokens = AWSSRP("ann", PASSWORD, cloud.outputs["PoolId"], client, client=idp).authenticate_user()
-    assert tokens["AuthenticationResult"]["IdToken"].count(".") == 2
-    with pytest.raises(ClientError) as wrong:
-        AWSSRP("ann", "Wrong-horse-9", cloud.outputs["PoolId"], client, client=idp).authenticate_user()
-    assert wrong.value.response["Error"]["Code"] == "NotAuthorizedException", (
-        "real SRP: a wrong password fails"
-    )
+    assert tokens["AuthenticationResult"]["IdToken"].count(".") == 2, "real SRP, as test_cognito.py checks"
     weak = call(server, "SignUp", {"ClientId": client, "Username": "bob", "Password": "short"})
     assert (weak.status, weak.json()["__type"]) == (400, "InvalidPasswordException"), "the pool's policy"
 

@@ -71,30 +71,25 @@ def test_no_verified_sub_is_a_401_and_bad_input_a_400_naming_the_field(notes, la
     assert boto3.client("dynamodb").scan(TableName="notes")["Items"] == []
 
 
-def run_function(code: str, *events: dict) -> list[dict]:
-    """A CloudFront Function's answers to ``events``, run by node (one process) as the
-    cloudfront-js runtime would."""
-    script = f"{code}\nprocess.stdout.write(JSON.stringify({json.dumps(events)}.map(handler)));"
+def run_functions(*runs: tuple[str, list[dict]]) -> list[list[dict]]:
+    """Each CloudFront Function's answers to its events, run by node as the cloudfront-js runtime
+    would: one process, each function in a scope of its own."""
+    scopes = ",".join(
+        f"(function () {{\n{code}\nreturn {json.dumps(events)}.map(handler);\n}})()" for code, events in runs
+    )
     node = shutil.which("node")
     assert node is not None, "node runs the CDK CLI and CloudFront Functions offline"
+    script = f"process.stdout.write(JSON.stringify([{scopes}]));"
     ran = subprocess.run([node, "-e", script], capture_output=True, text=True, check=True)  # noqa: S603
     return json.loads(ran.stdout)
 
 
-def test_the_headers_function_sets_every_header_over_the_origins():
+def test_the_headers_function_sets_every_header_and_deep_links_are_the_page():
     headers = security_headers("https://cognito-idp.eu-west-1.amazonaws.com")
     response = {
         "statusCode": 200,
         "headers": {"x-frame-options": {"value": "SAMEORIGIN"}, "etag": {"value": "1"}},
     }
-    [answer] = run_function(headers_function_code(headers), {"response": response})
-    assert answer["headers"] == {"etag": {"value": "1"}, **{k: {"value": v} for k, v in headers.items()}}
-    csp = headers["content-security-policy"]
-    assert "connect-src 'self' https://cognito-idp.eu-west-1.amazonaws.com;" in csp
-    assert "'unsafe-inline'" not in csp and "frame-ancestors 'none'" in csp
-
-
-def test_deep_links_are_the_page_and_files_are_themselves():
     served = {
         "/": "/index.html",
         "/notes/0b1c-42": "/index.html",
@@ -103,8 +98,15 @@ def test_deep_links_are_the_page_and_files_are_themselves():
         "/app.3f2a9c1b.js": "/app.3f2a9c1b.js",
         "/config.json": "/config.json",
     }
-    answers = run_function(DEEP_LINKS, *({"request": {"uri": uri, "headers": {}}} for uri in served))
-    assert {uri: answer["uri"] for uri, answer in zip(served, answers, strict=True)} == served
+    [answer], links = run_functions(
+        (headers_function_code(headers), [{"response": response}]),
+        (DEEP_LINKS, [{"request": {"uri": uri, "headers": {}}} for uri in served]),
+    )
+    assert answer["headers"] == {"etag": {"value": "1"}, **{k: {"value": v} for k, v in headers.items()}}
+    csp = headers["content-security-policy"]
+    assert "connect-src 'self' https://cognito-idp.eu-west-1.amazonaws.com;" in csp
+    assert "'unsafe-inline'" not in csp and "frame-ancestors 'none'" in csp
+    assert {uri: link["uri"] for uri, link in zip(served, links, strict=True)} == served
 
 
 def test_the_bundle_is_rebuilt_only_when_a_source_changes(tmp_path):
