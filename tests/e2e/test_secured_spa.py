@@ -41,7 +41,7 @@ def sub(headers: dict[str, str]) -> str:
     return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["sub"]
 
 
-def test_anonymous_expired_and_forged_calls_get_401_before_any_code_runs(cloud, site, users):
+def test_anonymous_and_forged_calls_get_401_before_any_code_runs(cloud, site, users):
     invoked = len(cloud.trace.find("invoke"))
     for headers in (
         {},
@@ -135,3 +135,13 @@ def test_every_answer_of_the_distribution_carries_the_security_headers(cloud, si
     assert answers["deep link"].body == page.body and answers["deep link"].status == 200
     assert answers["missing asset (origin 403)"].status == 403, "an asset's name has a dot: no rewrite"
     assert not missing_headers(answers["API 401"]) and len(SECURITY_HEADERS) == len(expected)
+
+
+def test_a_token_is_refused_once_it_expires_an_hour_after_sign_in(cloud, site, users):
+    """Last in the module: it moves the clock past every token's hour (IdTokenValidity)."""
+    assert site.get("/api/notes", headers=users["bob"]).status == 200
+    cloud.advance(3600 - 60)
+    assert site.get("/api/notes", headers=users["bob"]).status == 200, "still within the hour"
+    cloud.advance(120)
+    expired = site.get("/api/notes", headers=users["bob"])
+    assert (expired.status, expired.json()) == (401, {"message": "Unauthorized"})
