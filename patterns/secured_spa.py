@@ -193,6 +193,7 @@ class SecuredSpa(Construct):
     :param user_pool_props: ``cognito.UserPool`` props over the defaults (``password_policy``,
         ``mfa``, ``email`` for SES...).
     :param distribution_props: ``cloudfront.Distribution`` props over the defaults.
+    :param code_dir: the folder of the handler (``notes.py``); ``functions/secured_spa`` by default.
     :param password_min_length: the shortest password the pool takes (12).
     """
 
