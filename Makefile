@@ -61,7 +61,7 @@ chromium:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 # The secured SPA's page: esbuild (pinned in package-lock.json) bundles amazon-cognito-identity-js into
-# web/secured_spa/dist/, git-ignored; rebuilt when a source or the lock file changed (synth does it too).
+# .build/web/secured_spa/, git-ignored; rebuilt when a source or the lock file changed (synth does it too).
 bundle: install
 	$(BIN)/python -c "from patterns.secured_spa import bundle; bundle()"
 

@@ -70,8 +70,8 @@ from .defaults import (
 from .spa import IMMUTABLE, REVALIDATE, _built
 
 WEB_DIR = PROJECT_ROOT / "web" / "secured_spa"
-#: Where :func:`bundle` writes the page (git-ignored): what the construct deploys.
-BUILD_DIR = WEB_DIR / "dist"
+#: Where :func:`bundle` writes the page (``.build/`` is git-ignored): what the construct deploys.
+BUILD_DIR = PROJECT_ROOT / ".build" / "web" / "secured_spa"
 ESBUILD = PROJECT_ROOT / "node_modules" / ".bin" / "esbuild"
 #: esbuild's options: one minified script for the browsers of the last few years.
 ESBUILD_OPTIONS = ("--bundle", "--minify", "--format=iife", "--target=es2020", "--define:global=globalThis")
