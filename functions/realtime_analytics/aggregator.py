@@ -185,9 +185,7 @@ def accumulate(event: KinesisStreamEvent) -> dict[str, Any]:
     if rejected:
         send_rejected(rejected)
         metrics.add_metric(name="RecordsRejected", unit=MetricUnit.Count, value=len(rejected))
-    metrics.add_metric(
-        name="RecordsAggregated", unit=MetricUnit.Count, value=len(records) - len(rejected)
-    )
+    metrics.add_metric(name="RecordsAggregated", unit=MetricUnit.Count, value=len(records) - len(rejected))
     return state
 
 
