@@ -138,7 +138,8 @@ class RealtimeAnalytics(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         low, high = WINDOW_RANGE
-        if not low.to_seconds() <= window.to_seconds() <= high.to_seconds() or window.to_seconds() % 1:
+        millis = window.to_milliseconds()
+        if not low.to_milliseconds() <= millis <= high.to_milliseconds() or millis % 1000:
             raise ValueError(f"{construct_id}: window must be whole seconds from 1 second to 15 minutes")
         _check_range(construct_id, "batch_size", batch_size, *BATCH_SIZE_RANGE)
         _check_range(construct_id, "retry_attempts", retry_attempts, 0, MAX_RETRY_ATTEMPTS)
