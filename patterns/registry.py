@@ -178,6 +178,16 @@ PATTERNS: tuple[Pattern, ...] = (
         functions=("stream_processing",),
     ),
     Pattern(
+        id="realtime_analytics",
+        title="Real-time analytics",
+        construct="patterns.realtime_analytics:RealtimeAnalytics",
+        summary="Kinesis -> Lambda with tumbling windows carrying each metric's count, sum, min and max "
+        "in the window state -> one DynamoDB item per metric and window, written once; a threshold "
+        "anomaly publishes one alert to an encrypted SNS topic, a bad record goes to the failure queue",
+        sources=("004",),
+        functions=("realtime_analytics",),
+    ),
+    Pattern(
         id="internal_handoff",
         title="Internal Handoff",
         construct="patterns.internal_handoff:InternalHandoff",
