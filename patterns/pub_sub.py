@@ -273,7 +273,11 @@ class PubSub(Construct):
             "architecture": common.get("architecture", ARCHITECTURE),
         }
         self.imaging_layer = imaging_layer or ImagingLayer(self, "ImagingLayer", **platform)
-        layers = [powertools_layer(self, **platform), shared_layer(self, **platform), self.imaging_layer]
+        layers = [
+            powertools_layer(self, **platform),
+            shared_layer(self, shared_dir=common.get("shared_dir"), **platform),
+            self.imaging_layer,
+        ]
         environment = {
             "UPLOAD_BUCKET_NAME": self.upload_bucket.bucket_name,
             "OUTPUT_BUCKET_NAME": self.output_bucket.bucket_name,
@@ -290,27 +294,24 @@ class PubSub(Construct):
         self.subscriptions: dict[str, sns.Subscription] = {}
         self.event_source_mappings: dict[str, lambda_.EventSourceMapping] = {}
         for name, module, prefix, memory, description in SUBSCRIBERS:
-            function = PatternFunction(
+            props = pattern_function_props(
                 self,
-                name,
-                layers=layers,
-                **pattern_function_props(
-                    self,
-                    f"{module}_props",
-                    {
-                        "code_dir": code_dir,
-                        "service": "pub_sub",
-                        "handler": f"{module}.handler",
-                        "description": description,
-                        "timeout": TIMEOUT,
-                        "memory_size": memory,
-                        "environment": {**environment, "OUTPUT_PREFIX": prefix},
-                    },
-                    given[name],
-                    functions_props=functions_props,
-                    fixed=("handler", "layers"),
-                ),
+                f"{module}_props",
+                {
+                    "code_dir": code_dir,
+                    "service": "pub_sub",
+                    "handler": f"{module}.handler",
+                    "description": description,
+                    "timeout": TIMEOUT,
+                    "memory_size": memory,
+                    "environment": {**environment, "OUTPUT_PREFIX": prefix},
+                },
+                given[name],
+                functions_props=functions_props,
+                fixed=("handler", "layers"),
             )
+            props.pop("shared_dir", None)  # shipped in the shared layer above
+            function = PatternFunction(self, name, layers=layers, **props)
             queue = SecureQueue(
                 self,
                 f"{name}Queue",

@@ -11,6 +11,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Template
 
+from patterns.defaults import SHARED_DIR
 from patterns.pub_sub import DEFAULT_MAX_IMAGE_PIXELS, ImagingLayer, PubSub, built_layer_dir
 from patterns.stack import UNSTAGED
 from tests.infra.conftest import properties_of, resources_of, statements_of
@@ -165,11 +166,11 @@ def test_a_layer_not_built_is_refused_naming_the_make_target(tmp_path):
         ImagingLayer(stack, "Other", layer_dir=tmp_path, architecture=lambda_.Architecture.X86_64)
 
 
-def test_one_bucket_with_separate_prefixes_and_a_layer_of_ones_own_are_taken():
+def test_one_bucket_with_separate_prefixes_x86_64_and_a_layer_of_ones_own_are_taken():
     stack = bare_stack("OneBucket")
     bucket = s3.Bucket(stack, "Shared", enforce_ssl=True)
     mine = lambda_.LayerVersion.from_layer_version_arn(
-        stack, "Mine", "arn:aws:lambda:us-east-1:123456789012:layer:my-pillow:7"
+        stack, "Mine", "arn:aws:lambda:us-east-1:123456789012:layer:my-pillow-x86:7"
     )
     images = PubSub(
         stack,
@@ -178,14 +179,18 @@ def test_one_bucket_with_separate_prefixes_and_a_layer_of_ones_own_are_taken():
         output_bucket=bucket,
         input_prefix="incoming/",
         imaging_layer=mine,
+        functions_props={"architecture": lambda_.Architecture.X86_64, "shared_dir": SHARED_DIR},
     )
     assert images.output_bucket is images.upload_bucket is bucket and images.imaging_layer is mine
     raw = Template.from_stack(stack).to_json()
-    assert resources_of(raw, "AWS::Lambda::LayerVersion").keys() == {"SharedRuntimeLayerF8F2AEF1"}
+    [shared] = properties_of(raw, "AWS::Lambda::LayerVersion").values()
+    assert (shared["Description"].split(" (")[0], shared["CompatibleArchitectures"]) == (
+        "Runtime code shared by the pattern handlers",
+        ["x86_64"],
+    )
     for function_id in functions(raw).values():
-        assert (
-            properties_of(raw, "AWS::Lambda::Function")[function_id]["Layers"][-1] == mine.layer_version_arn
-        )
+        function = properties_of(raw, "AWS::Lambda::Function")[function_id]
+        assert function["Architectures"] == ["x86_64"] and function["Layers"][-1] == mine.layer_version_arn
     [notifications] = properties_of(raw, "Custom::S3BucketNotifications").values()
     [configuration] = notifications["NotificationConfiguration"]["TopicConfigurations"]
     assert configuration["Filter"]["Key"]["FilterRules"] == [{"Name": "prefix", "Value": "incoming/"}]
