@@ -10,6 +10,7 @@ import sys
 import boto3
 import pytest
 from moto import mock_aws
+from PIL import Image
 
 from tests import pictures
 from tests.unit.conftest import FUNCTIONS, LambdaContext
@@ -51,7 +52,9 @@ def handlers():
             loaded[module] = importlib.import_module(module)
         for name in ("images", *PREFIXES):
             sys.modules.pop(name, None)
+        limit = Image.MAX_IMAGE_PIXELS
         yield loaded
+        Image.MAX_IMAGE_PIXELS = limit  # the handlers set the process-wide limit, as on Lambda
 
 
 def message(key: str, body: bytes, *, bucket: str = UPLOAD, etag: str | None = None, size=None) -> dict:
