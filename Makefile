@@ -53,11 +53,11 @@ IMAGING_PLATFORM_arm64 := manylinux_2_28_aarch64
 IMAGING_PLATFORM_x86_64 := manylinux_2_28_x86_64
 IMAGING_LAYER := .build/layers/imaging-$(IMAGING_ARCH)
 
-imaging-layer: $(IMAGING_LAYER).built ## pub_sub's Pillow layer for Lambda (IMAGING_ARCH=arm64|x86_64), into .build/
+imaging-layer: $(IMAGING_LAYER)/python ## pub_sub's Pillow layer for Lambda (IMAGING_ARCH=arm64|x86_64), into .build/
 
-$(IMAGING_LAYER).built: requirements.lock | install
+$(IMAGING_LAYER)/python: requirements.lock | install
 	$(if $(IMAGING_PLATFORM_$(IMAGING_ARCH)),,$(error IMAGING_ARCH must be arm64 or x86_64, not $(IMAGING_ARCH)))
-	rm -rf $(IMAGING_LAYER) $(IMAGING_LAYER).tmp $@
+	rm -rf $(IMAGING_LAYER) $(IMAGING_LAYER).tmp
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --only-binary=:all: --implementation cp \
 		--python-version $(PYTHON_VERSION) --platform $(IMAGING_PLATFORM_$(IMAGING_ARCH)) \
 		--target $(IMAGING_LAYER).tmp/python "$$(grep -i '^pillow==' requirements.lock)"

@@ -205,3 +205,40 @@ def test_every_override_is_on_the_page():
         n for n in inspect.signature(PubSub.__init__).parameters if n not in ("self", "scope", "construct_id")
     ]
     assert [name for name in names if f"`{name}`" not in page] == []
+
+
+def test_make_builds_the_layer_for_the_lambda_platform_from_the_one_pillow_pin():
+    """``make -n``: what ``make test`` would run, run by nobody; pip fetches only in make, never in a test."""
+    import re
+    import shutil
+    import subprocess
+
+    from patterns.defaults import PROJECT_ROOT
+
+    make = shutil.which("make")
+    if make is None:
+        pytest.skip("make is not installed")
+    skipped = ("-o", "install", "-o", ".venv/.installed", "-o", "chromium")
+    done = subprocess.run(  # noqa: S603 (make, with our own arguments)
+        [make, "-n", "-B", *skipped, "test", "IMAGING_ARCH=x86_64"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    command = " ".join(done.stdout.replace("\\\n", " ").split())
+    target = built_layer_dir(lambda_.Architecture.X86_64).relative_to(PROJECT_ROOT)
+    assert (
+        "-m pip install --quiet --disable-pip-version-check --only-binary=:all: --implementation cp "
+        f"--python-version 3.13 --platform manylinux_2_28_x86_64 --target {target}.tmp/python "
+        "\"$(grep -i '^pillow==' requirements.lock)\""
+    ) in command
+    assert command.index(f"mv {target}.tmp {target}") < command.index("pytest")
+    makefile = (PROJECT_ROOT / "Makefile").read_text()
+    assert "IMAGING_PLATFORM_arm64 := manylinux_2_28_aarch64" in makefile
+    for goal in ("test", "synth", "serve", "grants", "bench"):
+        assert re.search(rf"^{goal}:[^#\n]*\bimaging-layer\b", makefile, flags=re.MULTILINE), goal
+    pins = [
+        line for line in (PROJECT_ROOT / "requirements.lock").read_text().splitlines() if "pillow==" in line
+    ]
+    assert pins == ["pillow==13.0.0"], "one pin, read by make"
