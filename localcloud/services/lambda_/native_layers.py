@@ -26,12 +26,16 @@ from dataclasses import dataclass
 from email.parser import HeaderParser
 from pathlib import Path, PurePosixPath
 
+from localcloud.core.assets import _private as private_folder
 from localcloud.errors import LocalCloudError
 
 #: ELF ``e_machine`` values of the machines Lambda and developers run on.
 ELF_MACHINES = {0x03: "x86", 0x3E: "x86_64", 0x28: "arm", 0xB7: "aarch64", 0xF3: "riscv64", 0x15: "ppc64"}
 #: Files the loader maps: extension modules and the libraries wheels vendor (``libjpeg.so.62.4.0``).
 NATIVE = re.compile(r"\.(so|pyd|dylib)(\.[0-9.]+)?$")
+#: Where the views of such layers are made: a folder of this user's only, as for extracted zips
+#: (a view another user of the machine planted would run their code as this user's functions).
+VIEWS = Path(tempfile.gettempdir(), f"localcloud-layer-views-{getattr(os, 'getuid', lambda: 'user')()}")
 #: ``platform.machine()`` spellings of the ELF names, for an interpreter that is not an ELF file.
 MACHINE_ALIASES = {"amd64": "x86_64", "arm64": "aarch64", "i686": "x86", "i386": "x86"}
 
@@ -131,10 +135,9 @@ def runnable_layer(layer_dir: Path, where: str) -> Path:
     left_out = frozenset().union(*(d.entries for d in foreign))
     kept = sorted(entry.name for entry in python.iterdir() if entry.name not in left_out)
     digest = hashlib.sha256("\0".join([str(python.resolve()), *kept]).encode()).hexdigest()[:16]
-    view = Path(tempfile.gettempdir(), "localcloud-layers", digest)
+    view = private_folder(VIEWS) / digest
     if not view.is_dir():
-        view.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f"{digest}.", dir=view.parent))
+        staging = Path(tempfile.mkdtemp(prefix=f"{digest}.", dir=VIEWS))
         (staging / "python").mkdir()
         for name in kept:
             (staging / "python" / name).symlink_to(python.resolve() / name)
