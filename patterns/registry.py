@@ -268,6 +268,16 @@ PATTERNS: tuple[Pattern, ...] = (
         functions=("event_driven",),
     ),
     Pattern(
+        id="pub_sub",
+        title="Publisher-Subscriber fan-out",
+        construct="patterns.pub_sub:PubSub",
+        summary="S3 upload -> encrypted SNS topic -> three SQS queues, each with its DLQ -> thumbnail, resize "
+        "and metadata functions (Pillow from a layer built for arm64) -> output bucket; a bad image rests in "
+        "the three DLQs with its key",
+        sources=("000", "004"),
+        functions=("pub_sub",),
+    ),
+    Pattern(
         id="saga",
         title="Saga",
         construct="patterns.saga:Saga",
