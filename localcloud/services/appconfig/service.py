@@ -6,14 +6,17 @@ moto holds applications, configuration profiles and hosted configuration version
 which moto lacks, are kept here. A deployment serves its version once the strategy's
 ``DeploymentDurationInMinutes`` has passed (at once for 0 minutes) and is complete after the
 final bake time; the template's own deployments are complete when the stack is, as
-CloudFormation waits for them. Gradual growth (a share of clients at a time) is not modelled:
-every client gets the new version when the deployment duration ends.
+CloudFormation waits for them. While a deployment grows, its version reaches a share of the
+sessions (the targets): the strategy's steps are spread evenly over the duration (linear: G, 2G...;
+exponential: G*2^N), the first one after one interval, and each session keeps the version once
+served (see :meth:`Deployment.percentage`). A feature-flag profile takes no JSON Schema validator.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -122,6 +125,38 @@ class Deployment:
     def in_progress(self) -> bool:
         return self.state in ("DEPLOYING", "BAKING")
 
+    def percentage(self, at: datetime) -> float:
+        """The share of sessions served this version at ``at``, as AppConfig's ``PercentageComplete``.
+
+        The strategy's steps are spread evenly over its duration, the first one interval after the
+        start (AWS's example: 20% linear over 10 hours is 0% at the start, 20% at 2 hours...).
+        """
+        if at >= self.served_at:
+            return 100.0
+        steps = growth_steps(self.strategy)
+        interval = self.strategy.duration_minutes * 60 / len(steps)
+        reached = int((at - self.started_at).total_seconds() // interval)
+        return 0.0 if reached <= 0 else steps[min(reached, len(steps)) - 1]
+
+
+def growth_steps(strategy: DeploymentStrategy) -> list[float]:
+    """The percentages a strategy's steps reach: linear G, 2G...; exponential G*2^N; up to 100."""
+    factor = strategy.growth_factor
+    if strategy.growth_type == "EXPONENTIAL":
+        below = (
+            [factor * 2**step for step in range(math.ceil(math.log2(100 / factor)))] if factor < 100 else []
+        )
+        return [*below, 100.0]
+    return [min(100.0, factor * step) for step in range(1, math.ceil(100 / factor) + 1)]
+
+
+class ValidatorFailed(InvalidRequest):
+    """A profile's validator refused a version at ``StartDeployment``."""
+
+    def __init__(self, message: str, validator_type: str) -> None:
+        super().__init__(message)
+        self.validator_type = validator_type
+
 
 class AppConfig:
     """``cloud.appconfig``: what the stack's AppConfig resources hold, and deploying new versions.
@@ -140,6 +175,9 @@ class AppConfig:
         self.strategies: dict[str, DeploymentStrategy] = dict(PREDEFINED_STRATEGIES)
         self.deployments: list[Deployment] = []
         self._served: dict[tuple[str, str, str], Deployment] = {}
+        """The deployment every session gets (the last one whose rollout reached 100%)."""
+        self._rolling: dict[tuple[str, str, str], Deployment] = {}
+        """The deployment still growing, which a share of sessions already gets."""
         self._data = None
 
     # ------------------------------------------------------------------------------------ provisioning
@@ -162,6 +200,13 @@ class AppConfig:
         location = props["LocationUri"]
         if kind == feature_flags.FEATURE_FLAGS_TYPE and location != "hosted":
             raise InvalidRequest(f"a {kind} profile must have LocationUri hosted, not {location!r}")
+        if kind == feature_flags.FEATURE_FLAGS_TYPE and any(
+            v.get("Type") == "JSON_SCHEMA" for v in props.get("Validators", [])
+        ):
+            raise InvalidRequest(
+                f"BadRequestException: a {kind} profile takes Lambda validators only; AppConfig checks "
+                "feature flags against its own JSON Schema"
+            )
         created = self._client().create_configuration_profile(
             ApplicationId=application_id,
             Name=props["Name"],
@@ -261,6 +306,7 @@ class AppConfig:
             self._serve(deployment)
             self._finish_later(deployment)
         else:
+            self._rolling[(app.id, env.id, prof.id)] = deployment
             self.cloud.clock.call_at(
                 deployment.served_at, lambda: self._serve(deployment), f"appconfig deployment {number}"
             )
@@ -341,8 +387,16 @@ class AppConfig:
             f"/environment/{env.id}/configuration/{profile.id}"
         )
 
-    def current(self, app: Application, env: Environment, profile: Profile) -> Deployment | None:
-        return self._served.get((app.id, env.id, profile.id))
+    def current(
+        self, app: Application, env: Environment, profile: Profile, bucket: float = 100.0
+    ) -> Deployment | None:
+        """The deployment a session gets: a growing one once its share passes the session's
+        ``bucket`` (0 to 100, fixed per session), else the last one fully served."""
+        key = (app.id, env.id, profile.id)
+        rolling = self._rolling.get(key)
+        if rolling is not None and rolling.percentage(self.cloud.clock.now()) > bucket:
+            return rolling
+        return self._served.get(key)
 
     @property
     def data(self) -> Any:
@@ -410,9 +464,10 @@ class AppConfig:
                     jsonschema.validate(json.loads(version.content), json.loads(validator["Content"]))
                 except (ValueError, jsonschema.ValidationError) as error:
                     message = getattr(error, "message", str(error))
-                    raise InvalidRequest(
+                    raise ValidatorFailed(
                         f"BadRequestException: version {version.number} of {profile.name} fails its "
-                        f"JSON schema validator: {message}"
+                        f"JSON schema validator: {message}",
+                        "JSON_SCHEMA",
                     ) from None
             elif validator["Type"] == "LAMBDA":
                 self._validate_with_function(app, profile, version, validator["Content"])
@@ -434,14 +489,17 @@ class AppConfig:
         )
         if "FunctionError" in result:
             detail = json.loads(result["Payload"]).get("errorMessage", "")
-            raise InvalidRequest(
+            raise ValidatorFailed(
                 f"BadRequestException: version {version.number} of {profile.name} failed its Lambda "
-                f"validator {arn}: {detail}"
+                f"validator {arn}: {detail}",
+                "LAMBDA",
             )
 
     def _serve(self, deployment: Deployment) -> None:
         key = (deployment.application.id, deployment.environment.id, deployment.profile.id)
         self._served[key] = deployment
+        if self._rolling.get(key) is deployment:
+            del self._rolling[key]
         deployment.state = "BAKING"
 
     def _finish_later(self, deployment: Deployment) -> None:
