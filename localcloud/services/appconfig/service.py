@@ -97,6 +97,12 @@ class Version:
     content: bytes
     content_type: str
     label: str | None = None
+    stored: bytes | None = None
+    """The content as stored, which validators get: a flag profile's stored form, not the served one."""
+
+    @property
+    def validated(self) -> bytes:
+        return self.content if self.stored is None else self.stored
 
 
 @dataclass
@@ -436,10 +442,8 @@ class AppConfig:
                 found.get("ContentType") or "application/octet-stream",
             )
             if profile.feature_flags:
-                content, content_type = (
-                    feature_flags.served(feature_flags.validate(content)),
-                    "application/json",
-                )
+                served = feature_flags.served(feature_flags.validate(content))
+                return Version(number, served, "application/json", found.get("VersionLabel"), content)
             return Version(number, content, content_type, found.get("VersionLabel"))
         if location.startswith("ssm-parameter://"):
             name = location.removeprefix("ssm-parameter://")
@@ -461,7 +465,7 @@ class AppConfig:
                 import jsonschema
 
                 try:
-                    jsonschema.validate(json.loads(version.content), json.loads(validator["Content"]))
+                    jsonschema.validate(json.loads(version.validated), json.loads(validator["Content"]))
                 except (ValueError, jsonschema.ValidationError) as error:
                     message = getattr(error, "message", str(error))
                     raise ValidatorFailed(
@@ -481,7 +485,7 @@ class AppConfig:
             "applicationId": app.id,
             "configurationProfileId": profile.id,
             "configurationVersion": version.number,
-            "content": base64.b64encode(version.content).decode(),
+            "content": base64.b64encode(version.validated).decode(),
             "uri": profile.location_uri,
         }
         result = self.cloud.service("lambda").invoke(
