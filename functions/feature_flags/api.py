@@ -48,8 +48,10 @@ def checkout() -> dict[str, Any]:
         raise BadRequest(f"tier: one of {', '.join(TIERS)}")
     context = {"tier": tier, "bucket": bucket(user)}
     try:
-        enabled = feature_flags.get_enabled_features(context=context)
-        source = "appconfig"
+        # Fetches (or reads the cache) and checks the schema; get_enabled_features alone would
+        # answer "no flags" for a store that failed, with nothing to tell it from flags all off.
+        feature_flags.get_configuration()
+        enabled, source = feature_flags.get_enabled_features(context=context), "appconfig"
     except (ConfigurationStoreError, SchemaValidationError) as error:
         logger.error("flags unavailable; every flag off", extra={"reason": str(error)})
         metrics.add_metric(name="FlagsUnavailable", unit=MetricUnit.Count, value=1)
