@@ -4,8 +4,10 @@ The flags come from the AppConfig profile through Powertools' ``FeatureFlags`` (
 fetched at most once every ``FLAGS_MAX_AGE_SECONDS`` per instance: a deployed version reaches a
 warm instance within that time. ``new_checkout`` decides ``"checkout": "v2"`` (else ``"v1"``) from
 the caller's tier and its place in the percentage rollout; ``features`` lists every flag on for
-the caller. A missing or unknown ``user`` or ``tier`` is a 400 naming it. When the flags cannot
-be read, every flag is off (``"flags": "unavailable"``): the old checkout is the safe default.
+the caller. A caller without a ``tier`` is on the first tier (``free``), and one without a
+``user`` is anonymous: outside any percentage rollout. A malformed ``user`` or an unknown ``tier``
+is a 400 naming it. When the flags cannot be read, every flag is off (``"flags": "unavailable"``):
+the old checkout is the safe default.
 """
 
 from __future__ import annotations
@@ -41,12 +43,12 @@ app = Router()
 @app.get("/checkout")
 def checkout() -> dict[str, Any]:
     query = app.current_event.query_string_parameters or {}
-    user, tier = query.get("user", ""), query.get("tier", "")
-    if not USER.fullmatch(user):
+    user, tier = query.get("user"), query.get("tier", TIERS[0])
+    if user is not None and not USER.fullmatch(user):
         raise BadRequest("user: 1 to 128 letters, digits or _.@-")
     if tier not in TIERS:
         raise BadRequest(f"tier: one of {', '.join(TIERS)}")
-    context = {"tier": tier, "bucket": bucket(user)}
+    context: dict[str, Any] = {"tier": tier} if user is None else {"tier": tier, "bucket": bucket(user)}
     try:
         # Fetches (or reads the cache) and checks the schema; get_enabled_features alone would
         # answer "no flags" for a store that failed, with nothing to tell it from flags all off.

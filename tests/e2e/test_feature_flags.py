@@ -45,9 +45,9 @@ def shipping(cloud) -> str:
 @pytest.mark.parametrize(
     ("query", "field"),
     [
-        ("tier=pro", "user"),
+        ("user=&tier=pro", "user"),
         ("user=a%20b&tier=pro", "user"),
-        ("user=ada", "tier"),
+        ("user=ada&tier=", "tier"),
         ("user=ada&tier=gold", "tier"),
         ("user=ada&tier=PRO", "tier"),
     ],

@@ -111,14 +111,16 @@ def test_the_answer_follows_the_tier_and_the_rollout_from_one_cached_fetch(api, 
     free = [u for u in users if checkout(module, lambda_context, user=u, tier="free")[1]["checkout"] == "v2"]
 
     assert free == in_rollout and 0 < len(free) < len(users)
+    anonymous = checkout(module, lambda_context)[1]
+    assert (anonymous["user"], anonymous["tier"], anonymous["checkout"]) == (None, "free", "v1")
     stub.assert_no_pending_responses()  # one session, one fetch: the rest came from the 60 s cache
 
 
 @pytest.mark.parametrize(
     ("query", "message"),
     [
-        ({"tier": "pro"}, "user:"),
-        ({"user": "ada"}, "tier:"),
+        ({"user": "a b", "tier": "pro"}, "user:"),
+        ({"user": "", "tier": "pro"}, "user:"),
         ({"user": "ada", "tier": "gold"}, "tier: one of"),
     ],
 )
