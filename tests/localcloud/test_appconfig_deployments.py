@@ -1,8 +1,9 @@
 """AppConfig deployments through the SDK, as AWS runs them: ``StartDeployment`` grows the new
 version over the strategy's steps on the virtual clock, a session at a time and sticky, then bakes;
 the deployment's state and percentage are read back with ``GetDeployment``; a second deployment
-meanwhile is a conflict; feature flags are checked when a version is created; and a feature-flag
-profile takes no JSON Schema validator.
+meanwhile is a conflict; feature flags are checked when a version is created; a Lambda validator
+gets a flag profile's stored form and its refusal leaves the live version served; and a
+feature-flag profile takes no JSON Schema validator.
 """
 
 from __future__ import annotations
@@ -120,6 +121,41 @@ def test_a_deployment_grows_a_session_at_a_time_then_bakes(cloud):
     ]
     cloud.advance(60)
     assert described() == ("COMPLETE", 100)
+
+
+def test_a_lambda_validator_refuses_at_start_deployment_and_the_live_version_stays(cloud):
+    control = cloud.client("appconfig")
+    app, env, profile = cloud.appconfig.resolve("shop", "prod", "native")
+    cloud.advance(600)  # past any deployment still baking
+    live = cloud.appconfig.served("shop", "prod", "native")
+    forbidden = {**NATIVE_FLAGS, "values": {"banner": {"enabled": True, "text": "forbidden"}}}
+    version = control.create_hosted_configuration_version(
+        ApplicationId=app.id,
+        ConfigurationProfileId=profile.id,
+        Content=json.dumps(forbidden).encode(),
+        ContentType="application/json",
+    )["VersionNumber"]
+
+    with pytest.raises(ClientError) as refused:
+        control.start_deployment(
+            ApplicationId=app.id,
+            EnvironmentId=env.id,
+            DeploymentStrategyId="AppConfig.AllAtOnce",
+            ConfigurationProfileId=profile.id,
+            ConfigurationVersion=str(version),
+        )
+
+    error = refused.value.response
+    assert (error["Error"]["Code"], error["Reason"]) == ("BadRequestException", "InvalidConfiguration")
+    [detail] = error["Details"]["InvalidConfiguration"]
+    assert detail["Type"] == "LAMBDA"
+    assert "banner text 'forbidden' is not allowed" in detail["Reason"], "given the stored form, it decided"
+    assert cloud.appconfig.served("shop", "prod", "native") is live
+    assert poll(cloud, sessions(cloud, 1)) == [live_text(live)]
+
+
+def live_text(deployment) -> str:
+    return json.loads(deployment.version.content)["banner"]["text"]
 
 
 def test_invalid_flags_are_refused_when_the_version_is_created(cloud):
