@@ -189,3 +189,58 @@ def test_an_unknown_deployment_is_not_found_and_a_flag_profile_takes_no_json_sch
                 "Validators": [{"Type": "JSON_SCHEMA", "Content": "{}"}],
             },
         )
+
+
+def test_stop_deployment_rolls_back_a_rollout_and_reverts_only_when_allowed(cloud):
+    control = cloud.client("appconfig")
+    app, env, profile = cloud.appconfig.resolve("shop", "prod", "native")
+    [gradual] = [
+        s for s in cloud.appconfig.strategies.values() if s.growth_factor == 50 and s.duration_minutes == 2
+    ]
+    cloud.advance(600)
+    before = live_text(cloud.appconfig.served("shop", "prod", "native"))
+
+    def start(text: str) -> int:
+        content = {**NATIVE_FLAGS, "values": {"banner": {"enabled": True, "text": text}}}
+        version = control.create_hosted_configuration_version(
+            ApplicationId=app.id,
+            ConfigurationProfileId=profile.id,
+            Content=json.dumps(content).encode(),
+            ContentType="application/json",
+        )["VersionNumber"]
+        return control.start_deployment(
+            ApplicationId=app.id,
+            EnvironmentId=env.id,
+            DeploymentStrategyId=gradual.id,
+            ConfigurationProfileId=profile.id,
+            ConfigurationVersion=str(version),
+        )["DeploymentNumber"]
+
+    def stop(number: int, **allow) -> dict:
+        return control.stop_deployment(
+            ApplicationId=app.id, EnvironmentId=env.id, DeploymentNumber=number, **allow
+        )
+
+    tokens = sessions(cloud, SESSIONS)
+    poll(cloud, tokens)
+    rolled = start("summer sale")
+    cloud.advance(60)
+    got = poll(cloud, tokens)
+    assert "summer sale" in got
+    assert stop(rolled)["State"] == "ROLLED_BACK"
+    back = poll(cloud, tokens)
+    assert [back[i] for i, text in enumerate(got) if text == "summer sale"] == [before] * got.count(
+        "summer sale"
+    )
+    cloud.advance(120)
+    assert poll(cloud, tokens) == [None] * SESSIONS, "a rolled-back version is never served again"
+
+    baking = start("autumn sale")
+    cloud.advance(120)
+    assert set(poll(cloud, tokens)) == {"autumn sale"}
+    with pytest.raises(ClientError) as refused:
+        stop(baking)
+    assert refused.value.response["Error"]["Code"] == "BadRequestException"
+    cloud.advance(300)
+    assert stop(baking, AllowRevert=True)["State"] == "REVERTED"
+    assert set(poll(cloud, tokens)) == {before}

@@ -72,6 +72,7 @@ SERVICE = Service.of(
         "appconfigdata": _answer_data,
         "appconfig.StartDeployment": control.answer_start_deployment,
         "appconfig.GetDeployment": control.answer_get_deployment,
+        "appconfig.StopDeployment": control.answer_stop_deployment,
     },
     checks={"appconfig": control.check_hosted_version},
     self_authorized=frozenset({"appconfigdata"}),

@@ -1,6 +1,7 @@
 """AppConfig's deployment calls through the SDK, which moto lacks: ``StartDeployment`` (the
-profile's validators run, as AWS runs them then), ``GetDeployment``; and the check AWS makes of a
-feature-flag profile's content at ``CreateHostedConfigurationVersion``.
+profile's validators run, as AWS runs them then), ``GetDeployment``, ``StopDeployment`` (a rollback,
+or with ``AllowRevert`` a revert); and the check AWS makes of a feature-flag profile's content at
+``CreateHostedConfigurationVersion``.
 
 A refused deployment is answered as AWS answers it: ``BadRequestException`` (``Reason``
 ``InvalidConfiguration`` when a validator failed), ``ConflictException`` while another deployment
@@ -53,7 +54,25 @@ def answer_start_deployment(kernel: Kernel, call: AwsCall) -> tuple[int, dict[st
 
 
 def answer_get_deployment(kernel: Kernel, call: AwsCall) -> tuple[int, dict[str, Any]]:
-    params = call.params
+    found = _deployment(kernel, call.params)
+    if isinstance(found, DataPlaneError):
+        return found.status, found.parsed()
+    return 200, _described(kernel, found, 200)
+
+
+def answer_stop_deployment(kernel: Kernel, call: AwsCall) -> tuple[int, dict[str, Any]]:
+    found = _deployment(kernel, call.params)
+    if isinstance(found, DataPlaneError):
+        return found.status, found.parsed()
+    try:
+        kernel.service("appconfig").stop_deployment(found, allow_revert=bool(call.params.get("AllowRevert")))
+    except InvalidRequest as error:
+        refused = _refusal(error)
+        return refused.status, refused.parsed()
+    return 202, _described(kernel, found, 202)
+
+
+def _deployment(kernel: Kernel, params: dict[str, Any]) -> Deployment | DataPlaneError:
     appconfig = kernel.service("appconfig")
     number = int(params["DeploymentNumber"])
     found = next(
@@ -67,11 +86,10 @@ def answer_get_deployment(kernel: Kernel, call: AwsCall) -> tuple[int, dict[str,
         None,
     )
     if found is None:
-        refused = DataPlaneError(
+        return DataPlaneError(
             404, "ResourceNotFoundException", f"Deployment {number} not found", ResourceName=str(number)
         )
-        return refused.status, refused.parsed()
-    return 200, _described(kernel, found, 200)
+    return found
 
 
 def check_hosted_version(kernel: Kernel, operation: str, params: dict[str, Any]) -> None:

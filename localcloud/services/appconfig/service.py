@@ -116,8 +116,11 @@ class Deployment:
     started_at: datetime
     description: str = ""
     state: str = "DEPLOYING"
-    """``DEPLOYING`` until the duration ends, ``BAKING`` until the bake time ends, then ``COMPLETE``."""
+    """``DEPLOYING`` until the duration ends, ``BAKING`` until the bake time ends, then ``COMPLETE``;
+    ``ROLLED_BACK`` or ``REVERTED`` once stopped."""
     span: Span | None = field(default=None, repr=False)
+    replaced: Deployment | None = field(default=None, repr=False)
+    """What every session got when this one started: what a rollback or revert serves again."""
 
     @property
     def served_at(self) -> datetime:
@@ -154,6 +157,10 @@ def growth_steps(strategy: DeploymentStrategy) -> list[float]:
         )
         return [*below, 100.0]
     return [min(100.0, factor * step) for step in range(1, math.ceil(100 / factor) + 1)]
+
+
+#: How long after it completed a deployment may still be reverted (``StopDeployment`` with ``AllowRevert``).
+REVERT_WINDOW = timedelta(hours=72)
 
 
 class ValidatorFailed(InvalidRequest):
@@ -295,6 +302,7 @@ class AppConfig:
         deployment = Deployment(
             number, app, env, prof, content, self.strategy(strategy), self.cloud.clock.now(), description
         )
+        deployment.replaced = self._served.get((app.id, env.id, prof.id))
         self.deployments.append(deployment)
         source, parent = self.cloud.caller()
         deployment.span = self.cloud.trace.record(
@@ -499,7 +507,42 @@ class AppConfig:
                 "LAMBDA",
             )
 
+    def stop_deployment(self, deployment: Deployment, *, allow_revert: bool = False) -> Deployment:
+        """``StopDeployment``: a deployment still growing is rolled back (``ROLLED_BACK``); with
+        ``allow_revert``, one baking is rolled back and one complete within 72 hours is
+        ``REVERTED``. Every session gets the version served before it again."""
+        key = (deployment.application.id, deployment.environment.id, deployment.profile.id)
+        now = self.cloud.clock.now()
+        stoppable = deployment.state == "DEPLOYING" or (
+            allow_revert
+            and (
+                deployment.state == "BAKING"
+                or (deployment.state == "COMPLETE" and now - deployment.completes_at <= REVERT_WINDOW)
+            )
+        )
+        if not stoppable or (deployment.state != "DEPLOYING" and self._served.get(key) is not deployment):
+            raise InvalidRequest(
+                f"BadRequestException: deployment #{deployment.number} is {deployment.state}; StopDeployment "
+                "stops a DEPLOYING deployment, or with AllowRevert a BAKING one or one COMPLETE within 72 hours "
+                "that is still the one served"
+            )
+        if self._rolling.get(key) is deployment:
+            del self._rolling[key]
+        if self._served.get(key) is deployment:
+            if deployment.replaced is None:
+                del self._served[key]
+            else:
+                self._served[key] = deployment.replaced
+        deployment.state = "REVERTED" if deployment.state == "COMPLETE" else "ROLLED_BACK"
+        if deployment.span is not None:
+            deployment.span.outcome = deployment.state
+            if deployment.span.ended is None:
+                deployment.span.ended = self.cloud.clock.elapsed()
+        return deployment
+
     def _serve(self, deployment: Deployment) -> None:
+        if deployment.state != "DEPLOYING":
+            return  # stopped meanwhile
         key = (deployment.application.id, deployment.environment.id, deployment.profile.id)
         self._served[key] = deployment
         if self._rolling.get(key) is deployment:
@@ -514,6 +557,8 @@ class AppConfig:
         )
 
     def _complete(self, deployment: Deployment) -> None:
+        if deployment.state != "BAKING":
+            return  # stopped meanwhile
         deployment.state = "COMPLETE"
         if deployment.span is not None:
             deployment.span.ended = self.cloud.clock.elapsed()
