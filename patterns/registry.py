@@ -331,6 +331,17 @@ PATTERNS: tuple[Pattern, ...] = (
         sources=("002",),
         functions=("storage_first_circuit_breaker",),
     ),
+    Pattern(
+        id="feature_flags",
+        title="Feature flags (AppConfig)",
+        construct="patterns.feature_flags:FeatureFlags",
+        summary="An AppConfig feature-flag profile with a Lambda validator and a gradual deployment strategy; "
+        "an API answers from it through Powertools FeatureFlags (tier rules, a percentage rollout, cached), "
+        "a state machine branches on it through the AppConfig SDK integration; a new version changes both, "
+        "no stack deploy",
+        sources=("002",),
+        functions=("feature_flags",),
+    ),
 )
 
 
