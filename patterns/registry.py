@@ -178,6 +178,16 @@ PATTERNS: tuple[Pattern, ...] = (
         functions=("stream_processing",),
     ),
     Pattern(
+        id="realtime_analytics",
+        title="Real-time analytics",
+        construct="patterns.realtime_analytics:RealtimeAnalytics",
+        summary="Kinesis -> Lambda with tumbling windows carrying each metric's count, sum, min and max "
+        "in the window state -> one DynamoDB item per metric and window, written once; a threshold "
+        "anomaly publishes one alert to an encrypted SNS topic, a bad record goes to the failure queue",
+        sources=("004",),
+        functions=("realtime_analytics",),
+    ),
+    Pattern(
         id="internal_handoff",
         title="Internal Handoff",
         construct="patterns.internal_handoff:InternalHandoff",
@@ -258,6 +268,16 @@ PATTERNS: tuple[Pattern, ...] = (
         functions=("event_driven",),
     ),
     Pattern(
+        id="pub_sub",
+        title="Publisher-Subscriber fan-out",
+        construct="patterns.pub_sub:PubSub",
+        summary="S3 upload -> encrypted SNS topic -> three SQS queues, each with its DLQ -> thumbnail, resize "
+        "and metadata functions (Pillow from a layer built for arm64) -> output bucket; a bad image rests in "
+        "the three DLQs with its key",
+        sources=("000", "004"),
+        functions=("pub_sub",),
+    ),
+    Pattern(
         id="saga",
         title="Saga",
         construct="patterns.saga:Saga",
@@ -319,6 +339,17 @@ PATTERNS: tuple[Pattern, ...] = (
         "so requests wait unreceived, and releases them when a probe finds the downstream healthy",
         sources=("002",),
         functions=("storage_first_circuit_breaker",),
+    ),
+    Pattern(
+        id="feature_flags",
+        title="Feature flags (AppConfig)",
+        construct="patterns.feature_flags:FeatureFlags",
+        summary="An AppConfig feature-flag profile with a Lambda validator and a gradual deployment strategy; "
+        "an API answers from it through Powertools FeatureFlags (tier rules, a percentage rollout, cached), "
+        "a state machine branches on it through the AppConfig SDK integration; a new version changes both, "
+        "no stack deploy",
+        sources=("002",),
+        functions=("feature_flags",),
     ),
 )
 
