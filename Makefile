@@ -25,7 +25,7 @@ AWS_PORT ?=
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_VERSION_CHECK := 1
 
-.PHONY: FORCE install imaging-layer chromium demo serve synth test screenshots grants mutate lint format bench lock clean
+.PHONY: FORCE install imaging-layer chromium bundle demo serve synth test screenshots grants mutate lint format bench lock clean
 
 install: $(VENV)/.installed node_modules/.installed ## Python venv and the pinned CDK CLI
 
@@ -79,12 +79,17 @@ synth: install imaging-layer ## cdk synth (every stack) through the pinned CLI i
 chromium:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
-test: install imaging-layer chromium ## Lint, then the whole test suite, on every core (a test file stays on one worker)
+# The secured SPA's page: esbuild (pinned in package-lock.json) bundles amazon-cognito-identity-js into
+# .build/web/secured_spa/, git-ignored; rebuilt when a source or the lock file changed (synth does it too).
+bundle: install
+	$(BIN)/python -c "from patterns.secured_spa import bundle; bundle()"
+
+test: install imaging-layer chromium bundle ## Lint, then the whole test suite, on every core (a test file stays on one worker)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -n auto --dist loadfile
 
-screenshots: install chromium ## Each single page app's docs image (docs/patterns/img/<id>.png), served offline, shot in Chromium
+screenshots: install chromium bundle ## Each single page app's docs image (docs/patterns/img/<id>.png), served offline, shot in Chromium
 	$(BIN)/python -m tests.browser.screenshots
 
 grants: install imaging-layer ## Least privilege: each granted IAM action removed alone must make a scenario fail

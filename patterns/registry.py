@@ -313,6 +313,15 @@ PATTERNS: tuple[Pattern, ...] = (
         sources=("004",),
     ),
     Pattern(
+        id="secured_spa",
+        title="Secured backend with SPA",
+        construct="patterns.secured_spa:SecuredSpa",
+        summary="Cognito sign-up and SRP sign-in from the page, a Cognito user pool authorizer on the REST API, "
+        "each user's own notes keyed by the token's sub, and security headers from a CloudFront Function",
+        sources=("004",),
+        functions=("secured_spa",),
+    ),
+    Pattern(
         id="distributed_trigger",
         title="Distributed Trigger",
         construct="patterns.distributed_trigger:DistributedTrigger",
