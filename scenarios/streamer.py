@@ -45,13 +45,44 @@ def run(show: Show) -> None:
     big = "x" * (600 * 1024)
     before = cloud.clock.elapsed()
     api.post("/records/meter-c", json={"blob": big, "n": 1})
+    cloud.advance(1)  # a shard takes 1 MiB a second: the second half comes a second later
     api.post("/records/meter-c", json={"blob": big, "n": 2})
     cloud.advance(0)
     full = {k: v for k, v in objects(cloud).items() if k not in written}
     show.that(
-        "a full buffer (1 MiB) is written at once, before the interval",
-        cloud.clock.elapsed() == before and [len(v.splitlines()) for v in full.values()] == [2],
+        "a full buffer (1 MiB) is written at once, long before the interval",
+        cloud.clock.elapsed() == before + 1 and [len(v.splitlines()) for v in full.values()] == [2],
         list(full),
+    )
+
+    cloud.advance(1)
+    chunk = "y" * (400 * 1024)
+    burst = api.post(
+        "/records",
+        json={"records": [{"partitionKey": "meter-d", "data": {"chunk": chunk, "n": n}} for n in range(3)]},
+    )
+    show.equal(
+        "past a shard's 1 MiB a second, PutRecords stores the records that fit and counts the others as failed",
+        (
+            burst.status,
+            burst.json()["failedRecordCount"],
+            [r.get("errorCode") for r in burst.json()["records"]],
+        ),
+        (200, 1, [None, None, "ProvisionedThroughputExceededException"]),
+    )
+    cloud.advance(1)
+    show.equal(
+        "the caller retries the failed record a second later and it is stored",
+        api.post("/records/meter-d", json={"chunk": chunk, "n": 2}).status,
+        200,
+    )
+    cloud.advance(0)
+    delivered = objects(cloud)
+    retried = [v for k, v in delivered.items() if k not in written and k not in full]
+    show.equal(
+        "the retried record follows the two stored ones, once",
+        [[json.loads(line)["n"] for line in body.splitlines()] for body in retried],
+        [[0, 1, 2]],
     )
 
     refused = [
@@ -69,11 +100,11 @@ def run(show: Show) -> None:
         [r.json() for r in refused],
     )
     cloud.drain()
-    show.equal("a refused record reaches neither the stream nor the bucket", len(objects(cloud)), 2)
+    show.equal("a refused record reaches neither the stream nor the bucket", objects(cloud), delivered)
     show.equal(
         "every record went API -> Kinesis -> Firehose -> S3 without a Lambda function",
         (len(cloud.trace.find("invoke")), len(cloud.trace.find("deliver"))),
-        (0, 2),
+        (0, 3),
     )
 
 

@@ -78,42 +78,62 @@ def test_a_full_buffer_is_written_before_the_interval(cloud):
     api, before, at = cloud.api(), objects(cloud), cloud.clock.elapsed()
     chunk = "x" * (520 * 1024)
     assert api.post("/records/big", json={"chunk": chunk}).status == 200
-    cloud.advance(0)
+    cloud.advance(1)  # a shard takes 1 MiB a second
     assert objects(cloud) == before, "half a buffer waits"
     assert api.post("/records/big", json={"chunk": chunk, "n": 2}).status == 200
     cloud.advance(0)
     [body] = [v for k, v in objects(cloud).items() if k not in before]
-    assert cloud.clock.elapsed() == at
+    assert cloud.clock.elapsed() == at + 1
     assert [json.loads(line).get("n") for line in gzip.decompress(body).splitlines()] == [None, 2]
 
 
-@pytest.mark.parametrize(
-    ("path", "body", "named"),
-    [
-        ("/records", {"records": [{"partitionKey": "", "data": {}}]}, "partitionKey"),
-        ("/records", {"records": [{"partitionKey": "k", "data": 3}]}, "data"),
-        ("/records", {"records": []}, "records"),
-        ("/records", {"records": [{"partitionKey": "k", "data": {}}] * 501}, "records"),
-        ("/records/k", [1], "object"),
-        (f"/records/{'k' * 257}", {"n": 1}, "partitionKey"),
-        ("/records/k", {"blob": "x" * (1024 * 1024)}, "data"),
-        ("/records", {"records": [{"partitionKey": "k", "data": {"blob": "x" * (1024 * 1024)}}]}, "data"),
-    ],
-    ids=[
-        "empty-key",
-        "data-not-object",
-        "no-records",
-        "501-records",
-        "not-object",
-        "key-257",
-        "1-mib",
-        "1-mib-batch",
-    ],
-)
-def test_a_bad_body_or_key_is_a_400_naming_it_and_reaches_nothing(cloud, path, body, named):
-    before, in_stream = objects(cloud), stream_count(cloud)
-    answer = cloud.api().post(path, json=body)
-    assert answer.status == 400
-    assert named in answer.json()["message"]
+def test_put_records_past_the_shards_throughput_shows_the_failed_record_to_the_caller(cloud):
+    api, before = cloud.api(), objects(cloud)
+    chunk = "y" * (400 * 1024)
+    answer = api.post(
+        "/records", json={"records": [{"partitionKey": "p", "data": {"n": n, "c": chunk}} for n in range(3)]}
+    )
+    assert answer.status == 200
+    body = answer.json()
+    assert body["failedRecordCount"] == 1
+    assert [r.get("errorCode") for r in body["records"]] == [
+        None,
+        None,
+        "ProvisionedThroughputExceededException",
+    ]
+    assert "account" not in answer.text, "Kinesis's message, which names the account, is not passed on"
+    too_much = api.post("/records/p", json={"n": 2, "c": chunk})
+    assert too_much.status == 500, "PutRecord past the limit is the service's refusal, not the caller's fault"
+    assert too_much.json()["error"] == "ServiceError"
+    cloud.advance(1)
+    assert api.post("/records/p", json={"n": 2, "c": chunk}).status == 200
+    cloud.advance(0)
+    [stored] = [v for k, v in objects(cloud).items() if k not in before]
+    assert [json.loads(line)["n"] for line in gzip.decompress(stored).splitlines()] == [0, 1, 2]
+
+
+BAD = [
+    ("/records", {"records": [{"partitionKey": "", "data": {}}]}, "partitionKey"),
+    ("/records", {"records": [{"partitionKey": "k", "data": 3}]}, "data"),
+    ("/records", {"records": []}, "records"),
+    ("/records", {"records": [{"partitionKey": "k", "data": {}}] * 501}, "records"),
+    ("/records/k", [1], "object"),
+    (f"/records/{'k' * 257}", {"n": 1}, "partitionKey"),
+    ("/records/k", {"blob": "x" * (1024 * 1024)}, "data"),
+    ("/records", {"records": [{"partitionKey": "k", "data": {"blob": "x" * (1024 * 1024)}}]}, "data"),
+]
+
+
+def test_a_bad_body_or_key_is_a_400_naming_it_and_reaches_nothing(cloud):
+    before, in_stream = keys(cloud), stream_count(cloud)
+    api = cloud.api()
+    answers = [(api.post(path, json=body), named) for path, body, named in BAD]
+    assert [a.status for a, _ in answers] == [400] * len(BAD)
+    assert all(named in a.json()["message"] for a, named in answers), [a.json() for a, _ in answers]
     cloud.drain()
-    assert (objects(cloud), stream_count(cloud)) == (before, in_stream)
+    assert (keys(cloud), stream_count(cloud)) == (before, in_stream)
+
+
+def keys(cloud: LocalCloud) -> list[str]:
+    listed = cloud.client("s3").list_objects_v2(Bucket=cloud.outputs["BucketName"]).get("Contents", [])
+    return [o["Key"] for o in listed]
