@@ -10,12 +10,12 @@ import json
 from scenarios import Show
 
 INTERVAL = 60
-PREFIX = "records/2026/01/01/00/"
 
 
 def run(show: Show) -> None:
     cloud = show.cloud
     api = cloud.api()
+    prefix = f"records/{cloud.clock.now():%Y/%m/%d/%H}/"
     readings = [("meter-a", {"kwh": n}) for n in range(3)] + [("meter-b", {"kwh": 10 + n}) for n in range(2)]
     answers = [api.post(f"/records/{key}", json=body) for key, body in readings[:2]]
     batch = api.post("/records", json={"records": [{"partitionKey": k, "data": d} for k, d in readings[2:]]})
@@ -36,7 +36,7 @@ def run(show: Show) -> None:
     written = objects(cloud)
     show.that(
         "after the interval one GZIP object lies under the timestamp prefix",
-        len(written) == 1 and all(k.startswith(PREFIX) and k.endswith(".gz") for k in written),
+        len(written) == 1 and all(k.startswith(prefix) and k.endswith(".gz") for k in written),
         list(written),
     )
     lines = [json.loads(line) for body in written.values() for line in body.splitlines()]
