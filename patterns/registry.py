@@ -188,6 +188,14 @@ PATTERNS: tuple[Pattern, ...] = (
         functions=("realtime_analytics",),
     ),
     Pattern(
+        id="streamer",
+        title="They Say I'm A Streamer",
+        construct="patterns.streamer:Streamer",
+        summary="API Gateway puts records into Kinesis with VTL (PutRecord, PutRecords), no Lambda; Firehose "
+        "reads the stream and writes GZIP JSON lines to S3 under a timestamped prefix, by size or interval",
+        sources=("001",),
+    ),
+    Pattern(
         id="internal_handoff",
         title="Internal Handoff",
         construct="patterns.internal_handoff:InternalHandoff",
