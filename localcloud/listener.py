@@ -274,6 +274,16 @@ class Listener(TcpWSGIServer):
         for channel in list(self.active_channels.values()):
             channel.overdue(now, timeout)
 
+    def pull_trigger(self) -> None:
+        """Wake the serving loop's poll, unless this thread runs the loop (its dispatcher's
+        ``loop``, see :mod:`localcloud.handoff`): it polls next anyway, with every connection's
+        state read afresh. waitress pulls after each answered request; on the loop's own thread that
+        was a pipe write, a read and one more turn of the loop per request, for nothing."""
+        loop = getattr(self.task_dispatcher, "loop", None)
+        if loop is not None and loop.owned():
+            return
+        super().pull_trigger()
+
 
 def _refusal_body(parser: HTTPRequestParser) -> bytes:
     error = parser.error

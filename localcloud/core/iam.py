@@ -185,11 +185,31 @@ class PolicyEngine:
         self.decisions = DecisionCache()
         """Decisions kept while their statements are unchanged (:mod:`localcloud.core.decision_cache`)."""
         self._held: dict[tuple[str, str], list[Statement]] = {}
+        self._named: dict[tuple[str, str], list[Statement]] = {}
+        """A role's policies by name (an inline policy's name, a managed policy's ARN)."""
 
     # ------------------------------------------------------------------------------------ loading
 
-    def add_identity_policy(self, role_arn: str, document: dict[str, Any], source: str) -> None:
+    def add_identity_policy(
+        self, role_arn: str, document: dict[str, Any], source: str, *, name: str | None = None
+    ) -> None:
+        """Give ``role_arn`` the statements of ``document``; ``name`` (an inline policy's name, a
+        managed policy's ARN) lets a later :meth:`put_role_policy` of that name replace them."""
+        if name is not None:
+            self.put_role_policy(role_arn, name, document, source)
+            return
         self.identity.setdefault(role_arn, []).extend(_statements(document, source))
+
+    def put_role_policy(self, role_arn: str, name: str, document: dict[str, Any] | None, source: str) -> None:
+        """Replace the role's policy ``name`` with ``document`` (None: remove it), as IAM's
+        PutRolePolicy, DeleteRolePolicy, AttachRolePolicy and DetachRolePolicy do while the cloud
+        runs. The role gets a new list, so decisions remembered on the old one are made again."""
+        old = self._named.pop((role_arn, name), [])
+        kept = [s for s in self.identity.get(role_arn, []) if not any(s is o for o in old)]
+        added = [] if document is None else _statements(document, source)
+        if added:
+            self._named[(role_arn, name)] = added
+        self.identity[role_arn] = [*kept, *added]
 
     def add_managed_policy(self, role_arn: str, policy_arn: str, source: str) -> None:
         managed = managed_policy_document(policy_arn)
@@ -198,7 +218,7 @@ class PolicyEngine:
             raise LocalCloudError(f"{source}: Policy {policy_arn} does not exist or is not attachable.")
         if managed is None:
             raise Unsupported(source, f"managed policy {policy_arn}, which is not an AWS managed policy,")
-        self.add_identity_policy(role_arn, managed, f"{source}/{policy_arn}")
+        self.add_identity_policy(role_arn, managed, f"{source}/{policy_arn}", name=policy_arn)
 
     def add_resource_policy(self, resource_arn: str, document: dict[str, Any], source: str) -> None:
         self.resource.setdefault(resource_arn, []).extend(_statements(document, source))

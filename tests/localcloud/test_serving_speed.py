@@ -9,6 +9,7 @@ import copy
 import http.client
 import json
 import sys
+import threading
 
 import botocore.loaders
 import botocore.session
@@ -52,6 +53,38 @@ def test_the_console_gets_each_span_once_in_order_as_the_trace_renders_it(synth,
         "a mock integration invokes nothing"
     )
     assert cloud.trace.lines(since=2) == cloud.trace.lines()[2:]
+
+
+def test_requests_answered_on_the_loops_thread_wake_no_poll_and_each_answer_arrives(synth, run, monkeypatch):
+    """waitress wakes its loop (a pipe write) after each request; the serving loop answers on its
+    own thread and polls next anyway, so only a wake from another thread may write the pipe."""
+    import waitress.trigger
+
+    pulls: list[str] = []
+    physical_pull = waitress.trigger.trigger._physical_pull
+    monkeypatch.setattr(
+        waitress.trigger.trigger,
+        "_physical_pull",
+        lambda self: (pulls.append(threading.current_thread().name), physical_pull(self))[1],
+    )
+    cloud = run(synth("ApiFrontDoor", build_api))
+    with LocalServer(cloud, real_time=False) as server:
+        server.start()
+        port = int(server.front_doors[0].url.split(":")[2].split("/")[0])
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        for n in range(10):
+            connection.request("GET", f"/test/items/{n}")
+            response = connection.getresponse()
+            assert (response.status, json.loads(response.read())["event"]["pathParameters"]) == (
+                200,
+                {"id": str(n)},
+            )
+        assert pulls == [], "no wake-up from the loop's own thread"
+        server._servers[0].pull_trigger()  # this thread does not run the loop: it must wake it
+        assert pulls == [threading.current_thread().name]
+        connection.request("GET", "/test/items/last")
+        assert connection.getresponse().status == 200
+        connection.close()
 
 
 # ---------------------------------------------------------------------------------------- logs

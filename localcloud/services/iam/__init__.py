@@ -1,6 +1,6 @@
 """IAM roles and policies: their documents feed the kernel's policy evaluator."""
 
 from localcloud.core.service import Service
-from localcloud.services.iam import provision
+from localcloud.services.iam import provision, runtime_policies
 
-SERVICE = Service.of("iam", provision)
+SERVICE = Service.of("iam", provision, runtime_policies)

@@ -22,7 +22,9 @@ def role(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
     )["Role"]
     arn = created["Arn"]
     for policy in props.get("Policies", []):
-        cloud.iam.add_identity_policy(arn, policy["PolicyDocument"], f"{logical_id}/{policy['PolicyName']}")
+        cloud.iam.add_identity_policy(
+            arn, policy["PolicyDocument"], f"{logical_id}/{policy['PolicyName']}", name=policy["PolicyName"]
+        )
     for managed in props.get("ManagedPolicyArns", []):
         cloud.iam.add_managed_policy(arn, managed, logical_id)
     return Provisioned(name, {"Arn": arn, "RoleId": created["RoleId"]})
@@ -37,5 +39,5 @@ def policy(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned
             PolicyName=props["PolicyName"],
             PolicyDocument=json.dumps(props["PolicyDocument"]),
         )
-        cloud.iam.add_identity_policy(role_arn, props["PolicyDocument"], logical_id)
+        cloud.iam.add_identity_policy(role_arn, props["PolicyDocument"], logical_id, name=props["PolicyName"])
     return Provisioned(cloud.physical_name(logical_id, 128))
