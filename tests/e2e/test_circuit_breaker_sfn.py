@@ -42,7 +42,7 @@ def cloud(started):
     """
     outage(started, False)
     started.function("Pattern/Dependency").duration = 0.0
-    started.advance(PERIOD - started.clock.elapsed() % PERIOD)
+    started.advance(PERIOD - started.clock.now().timestamp() % PERIOD)
     for _ in range(4):
         if alarm_state(started) == "OK":
             break
