@@ -283,6 +283,7 @@ PATTERNS: tuple[Pattern, ...] = (
         "the dependency with 3 retries and back-off; an alarm on its errors opens the circuit through "
         "EventBridge, a scheduled health check closes it; no Lambda of its own",
         sources=("002",),
+        functions=("circuit_breaker",),
     ),
     Pattern(
         id="fan_out_fan_in",
