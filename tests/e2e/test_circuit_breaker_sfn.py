@@ -35,18 +35,10 @@ def started(cloud_assembly):
 
 @pytest.fixture
 def cloud(started):
-    """The module's cloud at the start of a minute, the alarm OK, the circuit closed, the service healthy.
-
-    A breaching minute keeps the alarm in ALARM while it is in the alarm's evaluation range, so
-    quiet minutes pass until it is OK: only then does a new breach change its state again.
-    """
+    """The module's cloud at the start of a minute, the circuit closed, the service healthy."""
     outage(started, False)
     started.function("Pattern/Dependency").duration = 0.0
     started.advance(PERIOD - started.clock.now().timestamp() % PERIOD)
-    for _ in range(4):
-        if alarm_state(started) == "OK":
-            break
-        started.advance(PERIOD)
     started.client("dynamodb").delete_item(TableName=started.outputs["CircuitTableName"], Key=CIRCUIT_KEY)
     return started
 
@@ -80,6 +72,51 @@ def call(cloud, payload=None):
 def alarm_state(cloud) -> str:
     alarms = cloud.client("cloudwatch").describe_alarms(AlarmNames=[cloud.outputs["AlarmName"]])
     return alarms["MetricAlarms"][0]["StateValue"]
+
+
+def test_the_alarm_opens_the_circuit_at_its_threshold_and_the_health_check_closes_it(cloud):
+    dependency = cloud.outputs["DependencyFunctionName"]
+    # A breaching minute keeps the alarm in ALARM while it is in its evaluation range: a new breach
+    # changes its state (and so opens the circuit) only from OK. First in the file, it starts OK.
+    for _ in range(4):
+        if alarm_state(cloud) == "OK":
+            break
+        cloud.advance(PERIOD)
+    outage(cloud, True)
+    for _ in range(2):
+        assert cloud.invoke(dependency, {"currency": "EUR"})["FunctionError"] == "Unhandled"
+    cloud.advance(PERIOD)
+    assert (alarm_state(cloud), circuit(cloud)) == ("OK", {}), "2 errors in the minute: below the threshold"
+
+    for _ in range(3):
+        cloud.invoke(dependency, {"currency": "EUR"})
+    errors = cloud.metrics("AWS/Lambda", "Errors", {"FunctionName": dependency})
+    assert [point.sum for point in errors[-3:]] == [1.0, 1.0, 1.0]
+    cloud.advance(PERIOD - 1)
+    assert circuit(cloud) == {}, "the alarm decides at the end of its period, not before"
+    cloud.advance(1)
+    assert alarm_state(cloud) == "ALARM"
+    state = circuit(cloud)
+    assert (state["state"], state["opened_by"]) == ("OPEN", "alarm")
+    assert state["reason"].startswith("Threshold Crossed: 1 out of the last 1 datapoints [3.0 ")
+
+    before = len(invocations(cloud))
+    refused = call(cloud)
+    assert (refused.status, refused.error, refused.states()[-1]) == ("FAILED", "CircuitOpen", "CircuitOpen")
+    assert len(invocations(cloud)) == before, "open: the service is not invoked"
+
+    cloud.advance(PERIOD)
+    assert len(invocations(cloud)) == before + 1, "the health check probed once"
+    assert circuit(cloud)["state"] == "OPEN", "a failed probe keeps it open"
+    cloud.advance(PERIOD)
+    assert alarm_state(cloud) == "OK"
+    assert circuit(cloud)["state"] == "OPEN", "the alarm going back to OK does not close it"
+
+    outage(cloud, False)
+    cloud.advance(PERIOD)
+    closed = circuit(cloud)
+    assert (closed["state"], closed["version"]) == ("CLOSED", 2)
+    assert call(cloud).status == "SUCCEEDED"
 
 
 def test_a_transient_failure_is_retried_after_the_interval_and_the_caller_gets_the_answer(cloud):
@@ -119,45 +156,6 @@ def test_a_permanent_failure_is_retried_3_times_with_backoff_then_opens_the_circ
     refused = call(cloud)
     assert (refused.status, refused.error) == ("FAILED", "CircuitOpen")
     assert len(invocations(cloud)) == before + 4, "open: the service is not invoked"
-
-
-def test_the_alarm_opens_the_circuit_at_its_threshold_and_the_health_check_closes_it(cloud):
-    dependency = cloud.outputs["DependencyFunctionName"]
-    outage(cloud, True)
-    for _ in range(2):
-        assert cloud.invoke(dependency, {"currency": "EUR"})["FunctionError"] == "Unhandled"
-    cloud.advance(PERIOD)
-    assert (alarm_state(cloud), circuit(cloud)) == ("OK", {}), "2 errors in the minute: below the threshold"
-
-    for _ in range(3):
-        cloud.invoke(dependency, {"currency": "EUR"})
-    errors = cloud.metrics("AWS/Lambda", "Errors", {"FunctionName": dependency})
-    assert [point.sum for point in errors[-3:]] == [1.0, 1.0, 1.0]
-    cloud.advance(PERIOD - 1)
-    assert circuit(cloud) == {}, "the alarm decides at the end of its period, not before"
-    cloud.advance(1)
-    assert alarm_state(cloud) == "ALARM"
-    state = circuit(cloud)
-    assert (state["state"], state["opened_by"]) == ("OPEN", "alarm")
-    assert state["reason"].startswith("Threshold Crossed: 1 out of the last 1 datapoints [3.0 ")
-
-    before = len(invocations(cloud))
-    refused = call(cloud)
-    assert (refused.status, refused.error, refused.states()[-1]) == ("FAILED", "CircuitOpen", "CircuitOpen")
-    assert len(invocations(cloud)) == before, "open: the service is not invoked"
-
-    cloud.advance(PERIOD)
-    assert len(invocations(cloud)) == before + 1, "the health check probed once"
-    assert circuit(cloud)["state"] == "OPEN", "a failed probe keeps it open"
-    cloud.advance(PERIOD)
-    assert alarm_state(cloud) == "OK"
-    assert circuit(cloud)["state"] == "OPEN", "the alarm going back to OK does not close it"
-
-    outage(cloud, False)
-    cloud.advance(PERIOD)
-    closed = circuit(cloud)
-    assert (closed["state"], closed["version"]) == ("CLOSED", 2)
-    assert call(cloud).status == "SUCCEEDED"
 
 
 def test_a_probe_cannot_close_a_circuit_opened_after_its_read(cloud):
