@@ -78,7 +78,8 @@ class StepFunctionsCircuitBreaker(Construct):
         (3), in ``alarm_datapoints`` (1) of ``alarm_evaluation_periods`` (1) periods; missing data is
         not breaching (no calls while the circuit is open).
     :param health_check_interval: how often the health check runs (1 min, the least a schedule takes).
-    :param health_check_payload: the dependency's event for a probe (``{"currency": "EUR"}``).
+    :param health_check_payload: the dependency's event for a probe, one it fails while it is down
+        (the sample's ``{"currency": "EUR"}``; required with your own ``dependency``).
     :param circuit_table: an existing table with string partition key ``circuit``; one is made if omitted.
     :param dependency: your function behind the circuit; the sample rate service is built if omitted.
     :param include_execution_data: log each state's input and output (they may hold personal data).
@@ -134,6 +135,11 @@ class StepFunctionsCircuitBreaker(Construct):
             )
         if health_check_interval.to_seconds() < MIN_HEALTH_CHECK_INTERVAL.to_seconds():
             raise ValueError(f"{construct_id}: health_check_interval must be at least 1 minute")
+        if dependency is not None and health_check_payload is None:
+            raise ValueError(
+                f"{construct_id}: health_check_payload is required with your own dependency: the event a "
+                "probe sends it, one that fails while it is down"
+            )
         self.circuit = circuit
 
         self.circuit_table = new_circuit_table(self, circuit_table, circuit_table_props)

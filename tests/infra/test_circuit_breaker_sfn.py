@@ -10,6 +10,8 @@ import json
 
 import pytest
 from aws_cdk import App, Duration, Stack
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Template
 
@@ -18,6 +20,8 @@ from tests.infra.conftest import properties_of, resources_of, statements_of
 
 pytestmark = pytest.mark.infra
 STACK = "CircuitBreakerSfnStack"
+#: What CDK's table grants give a role on a customer-managed key for reads and updates.
+KEY_FOR_WRITES = {"kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*"}
 
 
 def machines(raw) -> dict[str, tuple[str, dict]]:
@@ -186,18 +190,22 @@ def test_contradictory_settings_fail_at_synth():
     )
     with pytest.raises(ValueError, match=r"dependency_props.*dependency"):
         StepFunctionsCircuitBreaker(stack, "C", dependency=mine, dependency_props={"memory_size": 512})
+    with pytest.raises(ValueError, match="health_check_payload is required with your own dependency"):
+        StepFunctionsCircuitBreaker(stack, "D", dependency=mine)
 
 
-def test_your_own_dependency_and_thresholds():
+def test_your_own_dependency_thresholds_and_table_key():
     stack = _stack()
     mine = lambda_.Function.from_function_arn(
         stack, "Mine", "arn:aws:lambda:us-east-1:123456789012:function:fx"
     )
+    key = kms.Key(stack, "TableKey", enable_key_rotation=True)
     breaker = StepFunctionsCircuitBreaker(
         stack,
         "C",
         circuit="payments",
         dependency=mine,
+        circuit_table_props={"encryption": dynamodb.TableEncryption.CUSTOMER_MANAGED, "encryption_key": key},
         retry_attempts=0,
         alarm_threshold=10,
         alarm_evaluation_periods=3,
@@ -214,3 +222,12 @@ def test_your_own_dependency_and_thresholds():
     assert workflow(raw, "EXPRESS")["OpenByAlarm"]["Parameters"]["Key"] == {"circuit": {"S": "payments"}}
     [schedule] = [r for r in properties_of(raw, "AWS::Events::Rule").values() if "ScheduleExpression" in r]
     assert schedule["ScheduleExpression"] == "rate(5 minutes)"
+    key_id = stack.get_logical_id(key.node.default_child)
+    for logical_id in machines(raw):
+        on_key = {
+            action
+            for s in statements_of(raw, role_of(raw, logical_id))
+            if s["Resource"] == {"Fn::GetAtt": [key_id, "Arn"]}
+            for action in s["Action"]
+        }
+        assert on_key == KEY_FOR_WRITES, "the workflows' DynamoDB tasks read and update the circuit item"
