@@ -24,7 +24,9 @@ function behind the circuit.
 
 Example::
 
-    breaker = StepFunctionsCircuitBreaker(self, "Payments", dependency=payments_fn, alarm_threshold=10)
+    breaker = StepFunctionsCircuitBreaker(
+        self, "Payments", dependency=payments_fn, health_check_payload={"ping": True}, alarm_threshold=10
+    )
     breaker.call_workflow.grant_start_execution(checkout_fn)
 """
 
