@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from waitress import wasyncore
 
-from localcloud.core import outbound
+from localcloud.core import outbound, served_urls
 from localcloud.core.front_doors import FrontDoor
 from localcloud.errors import LocalCloudError
 from localcloud.handoff import CloudLock, Loop
@@ -239,6 +239,7 @@ class LocalServer:
             try:
                 with outbound.serving(lambda: self._waiting(held)):
                     response = door.dispatch(request)
+                response = served_urls.rewritten(door, response, self.front_doors)
             except Exception as error:
                 log.exception(
                     "%s %s on %s failed inside the local cloud", request.method, request.path, door.name

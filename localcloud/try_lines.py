@@ -46,6 +46,10 @@ def door_lines(cloud: LocalCloud, door: FrontDoor) -> list[str]:
         from localcloud.services.apigatewayv2.examples import curl_lines
 
         return curl_lines(cloud.service("apigatewayv2"), door.resource_id, door.url)
+    if door.kind == "cognito":
+        from localcloud.services.cognito.door import try_lines as cognito_lines
+
+        return cognito_lines(cloud.kernel, door)
     if door.kind == "websocket":
         from localcloud.services.apigatewayv2.websocket.server import try_lines
 

@@ -178,6 +178,24 @@ PATTERNS: tuple[Pattern, ...] = (
         functions=("stream_processing",),
     ),
     Pattern(
+        id="realtime_analytics",
+        title="Real-time analytics",
+        construct="patterns.realtime_analytics:RealtimeAnalytics",
+        summary="Kinesis -> Lambda with tumbling windows carrying each metric's count, sum, min and max "
+        "in the window state -> one DynamoDB item per metric and window, written once; a threshold "
+        "anomaly publishes one alert to an encrypted SNS topic, a bad record goes to the failure queue",
+        sources=("004",),
+        functions=("realtime_analytics",),
+    ),
+    Pattern(
+        id="streamer",
+        title="They Say I'm A Streamer",
+        construct="patterns.streamer:Streamer",
+        summary="API Gateway puts records into Kinesis with VTL (PutRecord, PutRecords), no Lambda; Firehose "
+        "reads the stream and writes GZIP JSON lines to S3 under a timestamped prefix, by size or interval",
+        sources=("001",),
+    ),
+    Pattern(
         id="internal_handoff",
         title="Internal Handoff",
         construct="patterns.internal_handoff:InternalHandoff",
@@ -258,6 +276,16 @@ PATTERNS: tuple[Pattern, ...] = (
         functions=("event_driven",),
     ),
     Pattern(
+        id="pub_sub",
+        title="Publisher-Subscriber fan-out",
+        construct="patterns.pub_sub:PubSub",
+        summary="S3 upload -> encrypted SNS topic -> three SQS queues, each with its DLQ -> thumbnail, resize "
+        "and metadata functions (Pillow from a layer built for arm64) -> output bucket; a bad image rests in "
+        "the three DLQs with its key",
+        sources=("000", "004"),
+        functions=("pub_sub",),
+    ),
+    Pattern(
         id="saga",
         title="Saga",
         construct="patterns.saga:Saga",
@@ -303,6 +331,15 @@ PATTERNS: tuple[Pattern, ...] = (
         sources=("004",),
     ),
     Pattern(
+        id="secured_spa",
+        title="Secured backend with SPA",
+        construct="patterns.secured_spa:SecuredSpa",
+        summary="Cognito sign-up and SRP sign-in from the page, a Cognito user pool authorizer on the REST API, "
+        "each user's own notes keyed by the token's sub, and security headers from a CloudFront Function",
+        sources=("004",),
+        functions=("secured_spa",),
+    ),
+    Pattern(
         id="distributed_trigger",
         title="Distributed Trigger",
         construct="patterns.distributed_trigger:DistributedTrigger",
@@ -320,6 +357,17 @@ PATTERNS: tuple[Pattern, ...] = (
         "so requests wait unreceived, and releases them when a probe finds the downstream healthy",
         sources=("002",),
         functions=("storage_first_circuit_breaker",),
+    ),
+    Pattern(
+        id="feature_flags",
+        title="Feature flags (AppConfig)",
+        construct="patterns.feature_flags:FeatureFlags",
+        summary="An AppConfig feature-flag profile with a Lambda validator and a gradual deployment strategy; "
+        "an API answers from it through Powertools FeatureFlags (tier rules, a percentage rollout, cached), "
+        "a state machine branches on it through the AppConfig SDK integration; a new version changes both, "
+        "no stack deploy",
+        sources=("002",),
+        functions=("feature_flags",),
     ),
 )
 

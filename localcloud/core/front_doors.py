@@ -30,6 +30,9 @@ class FrontDoor:
     listen: Callable[[FrontDoor, str, int, Any], Any] | None = None
     """A door that speaks more than HTTP on its port (a WebSocket stage): ``(door, host, port,
     server)`` -> its listener (``server_address``, ``overdue``, ``close``); None: the server's HTTP."""
+    stands_for: str = ""
+    """The AWS URL the door answers for (``https://cognito-idp.us-east-1.amazonaws.com``): what a
+    served distribution's answers name of it is rewritten to the door (:mod:`localcloud.core.served_urls`)."""
 
 
 def bind(dispatch: Callable[[str, HttpRequest], HttpResponse], resource_id: str) -> Dispatch:

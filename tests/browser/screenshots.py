@@ -36,8 +36,35 @@ def _seed_spa(cloud: LocalCloud) -> None:
         )
 
 
+#: The secured SPA's user, and the notes they wrote a minute apart (listed oldest first).
+SAMPLE_USER = ("ann@example.com", "Correct-horse-battery-9")
+SAMPLE_NOTES = ("Book the train to Lyon", "Buy green tea", "Call the plumber about the boiler")
+
+
+def _seed_secured_spa(cloud: LocalCloud) -> None:
+    from scenarios.secured_spa import sign_up_and_in
+
+    token = sign_up_and_in(cloud, *SAMPLE_USER)
+    for text in SAMPLE_NOTES:
+        cloud.advance(60)
+        cloud.distribution().request(
+            "POST", "/api/notes", json={"text": text}, headers={"Authorization": token}
+        )
+
+
+def _sign_in(page: Any) -> None:
+    page.fill("#sign-in input[name=email]", SAMPLE_USER[0])
+    page.fill("#sign-in input[name=password]", SAMPLE_USER[1])
+    page.click("#sign-in button")
+
+
 #: Per pattern: how to seed its stack, and the page and element to wait for before the picture.
-SHOTS: dict[str, tuple[Callable[[LocalCloud], None], str, str]] = {"spa": (_seed_spa, "/", "#count")}
+SHOTS: dict[str, tuple[Callable[[LocalCloud], None], str, str]] = {
+    "spa": (_seed_spa, "/", "#count"),
+    "secured_spa": (_seed_secured_spa, "/", "#count"),
+}
+#: What a person does on the page before the picture (sign in), where the page needs it.
+ACTS: dict[str, Callable[[Any], None]] = {"secured_spa": _sign_in}
 
 
 def screenshot(pattern_id: str, assembly: str, out: Path, browser: Any) -> list[str]:
@@ -51,6 +78,8 @@ def screenshot(pattern_id: str, assembly: str, out: Path, browser: Any) -> list[
             console = Console()
             page = console.watch(context.new_page())
             page.goto(site_url(server) + path)
+            if pattern_id in ACTS:
+                ACTS[pattern_id](page)
             page.wait_for_selector(ready)
             out.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(out), full_page=False)

@@ -20,7 +20,9 @@ from urllib.parse import parse_qsl, urlsplit
 
 import botocore.session
 import pytest
+from botocore import UNSIGNED
 from botocore.awsrequest import AWSResponse
+from botocore.config import Config
 
 from localcloud.aws_endpoint.door import aws_door
 from localcloud.lib.http import HttpRequest
@@ -75,6 +77,8 @@ def test_every_printed_line_works(cloud_assembly, run, pattern_id, stack_name):
                 answer = replay_aws(doors["aws"], line)
                 token = json.loads(answer.get("Payload", b"{}") or b"{}").get("token")
                 shell[TOKEN_VARIABLE] = token or shell[TOKEN_VARIABLE]
+            if not shell[TOKEN_VARIABLE] and "cognito" in doors:
+                shell[TOKEN_VARIABLE] = cognito_token(doors["cognito"], cloud)
             answers = {}
             for line in lines:
                 if line.startswith("curl ") or (" curl -i " in line and not line.startswith("#")):
@@ -94,6 +98,32 @@ def test_every_printed_line_works(cloud_assembly, run, pattern_id, stack_name):
         body = answer.body.decode(errors="replace")
         found_nothing = answer.status == 404 and EXAMPLE in body
         assert answer.status < 400 or found_nothing, f"{call}: {answer.status} {body[:300]}"
+
+
+def cognito_token(door, cloud) -> str:
+    """An ID token as a person gets one from a page that signs in with Cognito (the outputs say
+    where the page keeps it): signed up, confirmed and signed in with SRP through the served
+    Cognito door, with the stack's public app client."""
+    from pycognito.aws_srp import AWSSRP
+
+    admin = cloud.client("cognito-idp")
+    [pool] = admin.list_user_pools(MaxResults=10)["UserPools"]
+    [client] = admin.list_user_pool_clients(UserPoolId=pool["Id"])["UserPoolClients"]
+    idp = _SESSION.create_client(
+        "cognito-idp", region_name=cloud.region, config=Config(signature_version=UNSIGNED)
+    )
+    idp.meta.events.register_first("before-send", lambda request, **_: _dispatched(door, request))
+    user, password = "try@example.com", "Correct-horse-battery-staple-9"
+    idp.sign_up(
+        ClientId=client["ClientId"],
+        Username=user,
+        Password=password,
+        UserAttributes=[{"Name": "email", "Value": user}],
+    )
+    code = cloud.service("cognito-idp").confirmation_code(user)
+    idp.confirm_sign_up(ClientId=client["ClientId"], Username=user, ConfirmationCode=code)
+    signed_in = AWSSRP(user, password, pool["Id"], client["ClientId"], client=idp).authenticate_user()
+    return signed_in["AuthenticationResult"]["IdToken"]
 
 
 def curl_words(line: str, shell: dict[str, str]) -> list[str]:

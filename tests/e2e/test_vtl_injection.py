@@ -13,6 +13,7 @@ value intact where the marker was: nothing added, nothing renamed, no operation 
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from dataclasses import dataclass, replace
@@ -133,6 +134,7 @@ def _body(value: str) -> dict[str, Any]:
         "name": value,
         "price": 1,
         "payload": {"note": value, value: [value]},
+        "records": [{"partitionKey": value, "data": {"note": value}}],
     }
 
 
@@ -191,6 +193,9 @@ def _unfold(tree: Any, shape: Any, opaque: str | None = None) -> Any:
     if isinstance(shape, list):
         assert isinstance(tree, list) and len(tree) == len(shape)
         return [_unfold(item, model, opaque) for item, model in zip(tree, shape, strict=True)]
+    if isinstance(shape, _Encoded):
+        assert isinstance(tree, str), f"expected base64, got {tree!r}"
+        return _unfold(base64.b64decode(tree, validate=True).decode(), shape.value, opaque)
     if isinstance(shape, _Nested):
         assert isinstance(tree, str), f"expected JSON text, got {tree!r}"
         if tree == opaque:
@@ -206,7 +211,30 @@ class _Nested:
         self.value = value
 
 
+class _Encoded:
+    """A string of the plain rendering that is base64 (a blob, such as Kinesis's ``Data``) of text
+    holding a request value: the value is checked inside the decoded text."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+def _decoded(text: str) -> str | None:
+    if len(text) < 8 or len(text) % 4 or not _BASE64.fullmatch(text):
+        return None
+    try:
+        decoded = base64.b64decode(text, validate=True).decode()
+    except ValueError:
+        return None
+    return decoded if MARKER in decoded or OTHER in decoded else None
+
+
+_BASE64 = re.compile(r"[A-Za-z0-9+/]+={0,2}")
+
+
 def _shape(tree: Any) -> Any:
+    if isinstance(tree, str) and (decoded := _decoded(tree)) is not None:
+        return _Encoded(_shape(decoded))
     if isinstance(tree, dict):
         return {key: _shape(value) for key, value in tree.items()}
     if isinstance(tree, list):
@@ -226,7 +254,7 @@ def _plain(shape: Any) -> Any:
         return {key: _plain(value) for key, value in shape.items()}
     if isinstance(shape, list):
         return [_plain(item) for item in shape]
-    if isinstance(shape, _Nested):
+    if isinstance(shape, _Nested | _Encoded):
         return _plain(shape.value)
     return shape
 
@@ -239,6 +267,8 @@ def _with(tree: Any, value: str) -> Any:
         return [_with(item, value) for item in tree]
     if isinstance(tree, _Nested):
         return _Nested(_with(tree.value, value))
+    if isinstance(tree, _Encoded):
+        return _Encoded(_with(tree.value, value))
     if isinstance(tree, str):
         return tree.replace(MARKER, value)
     return tree
@@ -252,6 +282,8 @@ def _depth(shape: Any, found: int = 0) -> int:
         return max((_depth(item, found) for item in shape), default=-1)
     if isinstance(shape, _Nested):
         return _depth(shape.value, found + 1)
+    if isinstance(shape, _Encoded):
+        return _depth(shape.value, found)
     return found if isinstance(shape, str) and MARKER in shape else -1
 
 

@@ -76,6 +76,11 @@ def build_flags(stack: Stack) -> None:
         content=appconfig.ConfigurationContent.from_inline_json(json.dumps(NATIVE_FLAGS)),
         deploy_to=[env],
         deployment_strategy=gradual,
+        validators=[
+            appconfig.LambdaValidator.from_function(
+                python_function(stack, "FlagsValidator", "appconfig_flags_validator")
+            )
+        ],
     )
     environment = {
         "APPLICATION": "shop",

@@ -124,7 +124,14 @@ def build_site(stack: Stack) -> None:
         stack,
         "Spa",
         default_root_object="index.html",
-        default_behavior=cloudfront.BehaviorOptions(origin=site_origin),
+        default_behavior=cloudfront.BehaviorOptions(
+            origin=site_origin,
+            function_associations=[
+                cloudfront.FunctionAssociation(
+                    function=viewer_response, event_type=cloudfront.FunctionEventType.VIEWER_RESPONSE
+                )
+            ],
+        ),
         error_responses=[
             cloudfront.ErrorResponse(
                 http_status=403,
@@ -324,6 +331,10 @@ def test_a_custom_error_response_serves_the_spa_page_for_unknown_paths(cloud):
     assert response.body == PAGE
     assert response.header("X-Cache") == "Error from cloudfront"
     assert cloud.distribution("Cdn").get("/orders/42").status == 403  # the other distribution has none
+    assert response.header("x-viewer-response") is None, (
+        "the origin answered 403: CloudFront runs no viewer-response function, custom error page or not"
+    )
+    assert spa.get("/index.html").header("x-viewer-response") == "seen 200"
 
 
 def test_a_method_the_behavior_does_not_allow_is_refused(cloud):

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from localcloud.core import hooks
 from localcloud.core.iam import resource_arn
 from localcloud.core.service import AwsCall, Service
-from localcloud.services.appconfig import provision
+from localcloud.services.appconfig import control, provision
 from localcloud.services.appconfig.service import (
     PREDEFINED_STRATEGIES,
     AppConfig,
@@ -68,7 +68,13 @@ SERVICE = Service.of(
     "appconfig",
     provision,
     state=AppConfig,
-    answers={"appconfigdata": _answer_data},
+    answers={
+        "appconfigdata": _answer_data,
+        "appconfig.StartDeployment": control.answer_start_deployment,
+        "appconfig.GetDeployment": control.answer_get_deployment,
+        "appconfig.StopDeployment": control.answer_stop_deployment,
+    },
+    checks={"appconfig": control.check_hosted_version},
     self_authorized=frozenset({"appconfigdata"}),
     iam_resources={"appconfig": _iam_resource},
 )

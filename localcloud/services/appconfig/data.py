@@ -3,8 +3,10 @@
 ``StartConfigurationSession`` resolves the application, environment and profile (ids or names)
 and returns the session's first token; each ``GetLatestConfiguration`` spends its token and returns
 the next one, with the configuration only when the session has not already received that version
-(an empty body otherwise, as AWS sends). A spent, unknown or day-old token, or a poll sooner than
-the session's ``RequiredMinimumPollIntervalInSeconds``, is a ``BadRequestException``.
+(an empty body otherwise, as AWS sends). Each session is one target of a gradual deployment: it
+gets the growing version once the deployment's share passes the session's fixed bucket. A spent,
+unknown or day-old token, or a poll sooner than the session's
+``RequiredMinimumPollIntervalInSeconds``, is a ``BadRequestException``.
 
 The caller's role must allow ``appconfig:StartConfigurationSession`` and
 ``appconfig:GetLatestConfiguration`` on the profile's ARN, which names the application,
@@ -13,6 +15,7 @@ environment and profile by id even when the call named them by name.
 
 from __future__ import annotations
 
+import hashlib
 import io
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -61,6 +64,8 @@ class Session:
     min_interval: int | None
     token: str
     issued_at: datetime
+    bucket: float = 100.0
+    """Where the session falls among a gradual deployment's targets: 0 (first served) to 100."""
     last_deployment: int | None = None
     last_poll: datetime | None = None
 
@@ -104,6 +109,8 @@ class DataPlane:
                 "RequiredMinimumPollIntervalInSeconds",
             )
         session = Session(app, env, profile, arn, interval, "", self.cloud.clock.now())
+        seed = self.cloud.short_id(f"appconfigdata/session/{next(self._tokens)}", 16)
+        session.bucket = int(hashlib.sha256(seed.encode()).hexdigest(), 16) % 10_000 / 100
         return {"InitialConfigurationToken": self._issue(session), **_metadata(201)}
 
     def _latest(self, params: dict[str, Any], principal: Any) -> dict[str, Any]:
@@ -132,7 +139,9 @@ class DataPlane:
                 "ConfigurationToken",
                 "PollIntervalNotSatisfied",
             )
-        deployment = self.appconfig.current(session.application, session.environment, session.profile)
+        deployment = self.appconfig.current(
+            session.application, session.environment, session.profile, session.bucket
+        )
         if deployment is None:
             raise DataPlaneError(
                 404,

@@ -6,14 +6,17 @@ moto holds applications, configuration profiles and hosted configuration version
 which moto lacks, are kept here. A deployment serves its version once the strategy's
 ``DeploymentDurationInMinutes`` has passed (at once for 0 minutes) and is complete after the
 final bake time; the template's own deployments are complete when the stack is, as
-CloudFormation waits for them. Gradual growth (a share of clients at a time) is not modelled:
-every client gets the new version when the deployment duration ends.
+CloudFormation waits for them. While a deployment grows, its version reaches a share of the
+sessions (the targets): the strategy's steps are spread evenly over the duration (linear: G, 2G...;
+exponential: G*2^N), the first one after one interval, and each session keeps the version once
+served (see :meth:`Deployment.percentage`). A feature-flag profile takes no JSON Schema validator.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -94,6 +97,12 @@ class Version:
     content: bytes
     content_type: str
     label: str | None = None
+    stored: bytes | None = None
+    """The content as stored, which validators get: a flag profile's stored form, not the served one."""
+
+    @property
+    def validated(self) -> bytes:
+        return self.content if self.stored is None else self.stored
 
 
 @dataclass
@@ -107,8 +116,11 @@ class Deployment:
     started_at: datetime
     description: str = ""
     state: str = "DEPLOYING"
-    """``DEPLOYING`` until the duration ends, ``BAKING`` until the bake time ends, then ``COMPLETE``."""
+    """``DEPLOYING`` until the duration ends, ``BAKING`` until the bake time ends, then ``COMPLETE``;
+    ``ROLLED_BACK`` or ``REVERTED`` once stopped."""
     span: Span | None = field(default=None, repr=False)
+    replaced: Deployment | None = field(default=None, repr=False)
+    """What every session got when this one started: what a rollback or revert serves again."""
 
     @property
     def served_at(self) -> datetime:
@@ -121,6 +133,42 @@ class Deployment:
     @property
     def in_progress(self) -> bool:
         return self.state in ("DEPLOYING", "BAKING")
+
+    def percentage(self, at: datetime) -> float:
+        """The share of sessions served this version at ``at``, as AppConfig's ``PercentageComplete``.
+
+        The strategy's steps are spread evenly over its duration, the first one interval after the
+        start (AWS's example: 20% linear over 10 hours is 0% at the start, 20% at 2 hours...).
+        """
+        if at >= self.served_at:
+            return 100.0
+        steps = growth_steps(self.strategy)
+        interval = self.strategy.duration_minutes * 60 / len(steps)
+        reached = int((at - self.started_at).total_seconds() // interval)
+        return 0.0 if reached <= 0 else steps[min(reached, len(steps)) - 1]
+
+
+def growth_steps(strategy: DeploymentStrategy) -> list[float]:
+    """The percentages a strategy's steps reach: linear G, 2G...; exponential G*2^N; up to 100."""
+    factor = strategy.growth_factor
+    if strategy.growth_type == "EXPONENTIAL":
+        below = (
+            [factor * 2**step for step in range(math.ceil(math.log2(100 / factor)))] if factor < 100 else []
+        )
+        return [*below, 100.0]
+    return [min(100.0, factor * step) for step in range(1, math.ceil(100 / factor) + 1)]
+
+
+#: How long after it completed a deployment may still be reverted (``StopDeployment`` with ``AllowRevert``).
+REVERT_WINDOW = timedelta(hours=72)
+
+
+class ValidatorFailed(InvalidRequest):
+    """A profile's validator refused a version at ``StartDeployment``."""
+
+    def __init__(self, message: str, validator_type: str) -> None:
+        super().__init__(message)
+        self.validator_type = validator_type
 
 
 class AppConfig:
@@ -140,6 +188,9 @@ class AppConfig:
         self.strategies: dict[str, DeploymentStrategy] = dict(PREDEFINED_STRATEGIES)
         self.deployments: list[Deployment] = []
         self._served: dict[tuple[str, str, str], Deployment] = {}
+        """The deployment every session gets (the last one whose rollout reached 100%)."""
+        self._rolling: dict[tuple[str, str, str], Deployment] = {}
+        """The deployment still growing, which a share of sessions already gets."""
         self._data = None
 
     # ------------------------------------------------------------------------------------ provisioning
@@ -162,6 +213,13 @@ class AppConfig:
         location = props["LocationUri"]
         if kind == feature_flags.FEATURE_FLAGS_TYPE and location != "hosted":
             raise InvalidRequest(f"a {kind} profile must have LocationUri hosted, not {location!r}")
+        if kind == feature_flags.FEATURE_FLAGS_TYPE and any(
+            v.get("Type") == "JSON_SCHEMA" for v in props.get("Validators", [])
+        ):
+            raise InvalidRequest(
+                f"BadRequestException: a {kind} profile takes Lambda validators only; AppConfig checks "
+                "feature flags against its own JSON Schema"
+            )
         created = self._client().create_configuration_profile(
             ApplicationId=application_id,
             Name=props["Name"],
@@ -244,6 +302,7 @@ class AppConfig:
         deployment = Deployment(
             number, app, env, prof, content, self.strategy(strategy), self.cloud.clock.now(), description
         )
+        deployment.replaced = self._served.get((app.id, env.id, prof.id))
         self.deployments.append(deployment)
         source, parent = self.cloud.caller()
         deployment.span = self.cloud.trace.record(
@@ -261,6 +320,7 @@ class AppConfig:
             self._serve(deployment)
             self._finish_later(deployment)
         else:
+            self._rolling[(app.id, env.id, prof.id)] = deployment
             self.cloud.clock.call_at(
                 deployment.served_at, lambda: self._serve(deployment), f"appconfig deployment {number}"
             )
@@ -341,8 +401,16 @@ class AppConfig:
             f"/environment/{env.id}/configuration/{profile.id}"
         )
 
-    def current(self, app: Application, env: Environment, profile: Profile) -> Deployment | None:
-        return self._served.get((app.id, env.id, profile.id))
+    def current(
+        self, app: Application, env: Environment, profile: Profile, bucket: float = 100.0
+    ) -> Deployment | None:
+        """The deployment a session gets: a growing one once its share passes the session's
+        ``bucket`` (0 to 100, fixed per session), else the last one fully served."""
+        key = (app.id, env.id, profile.id)
+        rolling = self._rolling.get(key)
+        if rolling is not None and rolling.percentage(self.cloud.clock.now()) > bucket:
+            return rolling
+        return self._served.get(key)
 
     @property
     def data(self) -> Any:
@@ -382,10 +450,8 @@ class AppConfig:
                 found.get("ContentType") or "application/octet-stream",
             )
             if profile.feature_flags:
-                content, content_type = (
-                    feature_flags.served(feature_flags.validate(content)),
-                    "application/json",
-                )
+                served = feature_flags.served(feature_flags.validate(content))
+                return Version(number, served, "application/json", found.get("VersionLabel"), content)
             return Version(number, content, content_type, found.get("VersionLabel"))
         if location.startswith("ssm-parameter://"):
             name = location.removeprefix("ssm-parameter://")
@@ -407,12 +473,13 @@ class AppConfig:
                 import jsonschema
 
                 try:
-                    jsonschema.validate(json.loads(version.content), json.loads(validator["Content"]))
+                    jsonschema.validate(json.loads(version.validated), json.loads(validator["Content"]))
                 except (ValueError, jsonschema.ValidationError) as error:
                     message = getattr(error, "message", str(error))
-                    raise InvalidRequest(
+                    raise ValidatorFailed(
                         f"BadRequestException: version {version.number} of {profile.name} fails its "
-                        f"JSON schema validator: {message}"
+                        f"JSON schema validator: {message}",
+                        "JSON_SCHEMA",
                     ) from None
             elif validator["Type"] == "LAMBDA":
                 self._validate_with_function(app, profile, version, validator["Content"])
@@ -426,7 +493,7 @@ class AppConfig:
             "applicationId": app.id,
             "configurationProfileId": profile.id,
             "configurationVersion": version.number,
-            "content": base64.b64encode(version.content).decode(),
+            "content": base64.b64encode(version.validated).decode(),
             "uri": profile.location_uri,
         }
         result = self.cloud.service("lambda").invoke(
@@ -434,14 +501,52 @@ class AppConfig:
         )
         if "FunctionError" in result:
             detail = json.loads(result["Payload"]).get("errorMessage", "")
-            raise InvalidRequest(
+            raise ValidatorFailed(
                 f"BadRequestException: version {version.number} of {profile.name} failed its Lambda "
-                f"validator {arn}: {detail}"
+                f"validator {arn}: {detail}",
+                "LAMBDA",
             )
 
+    def stop_deployment(self, deployment: Deployment, *, allow_revert: bool = False) -> Deployment:
+        """``StopDeployment``: a deployment still growing is rolled back (``ROLLED_BACK``); with
+        ``allow_revert``, one baking is rolled back and one complete within 72 hours is
+        ``REVERTED``. Every session gets the version served before it again."""
+        key = (deployment.application.id, deployment.environment.id, deployment.profile.id)
+        now = self.cloud.clock.now()
+        stoppable = deployment.state == "DEPLOYING" or (
+            allow_revert
+            and (
+                deployment.state == "BAKING"
+                or (deployment.state == "COMPLETE" and now - deployment.completes_at <= REVERT_WINDOW)
+            )
+        )
+        if not stoppable or (deployment.state != "DEPLOYING" and self._served.get(key) is not deployment):
+            raise InvalidRequest(
+                f"BadRequestException: deployment #{deployment.number} is {deployment.state}; StopDeployment "
+                "stops a DEPLOYING deployment, or with AllowRevert a BAKING one or one COMPLETE within 72 hours "
+                "that is still the one served"
+            )
+        if self._rolling.get(key) is deployment:
+            del self._rolling[key]
+        if self._served.get(key) is deployment:
+            if deployment.replaced is None:
+                del self._served[key]
+            else:
+                self._served[key] = deployment.replaced
+        deployment.state = "REVERTED" if deployment.state == "COMPLETE" else "ROLLED_BACK"
+        if deployment.span is not None:
+            deployment.span.outcome = deployment.state
+            if deployment.span.ended is None:
+                deployment.span.ended = self.cloud.clock.elapsed()
+        return deployment
+
     def _serve(self, deployment: Deployment) -> None:
+        if deployment.state != "DEPLOYING":
+            return  # stopped meanwhile
         key = (deployment.application.id, deployment.environment.id, deployment.profile.id)
         self._served[key] = deployment
+        if self._rolling.get(key) is deployment:
+            del self._rolling[key]
         deployment.state = "BAKING"
 
     def _finish_later(self, deployment: Deployment) -> None:
@@ -452,6 +557,8 @@ class AppConfig:
         )
 
     def _complete(self, deployment: Deployment) -> None:
+        if deployment.state != "BAKING":
+            return  # stopped meanwhile
         deployment.state = "COMPLETE"
         if deployment.span is not None:
             deployment.span.ended = self.cloud.clock.elapsed()

@@ -6,8 +6,8 @@ or answer it (a function that throws gives 503); the edge cache, keyed and timed
 policy on the virtual clock; the origin (S3 or API Gateway), with the origin path, the default
 root object for ``/``, what the cache and origin request policies forward, and failover within an
 origin group; custom error responses; a viewer's conditional request (304, on a caching
-behavior); the response headers policy; the viewer-response function (not for origin errors, as
-CloudFront skips it); CloudFront's own headers (``Via``, ``X-Cache``,
+behavior); the response headers policy; the viewer-response function (not for origin errors, a custom
+error response's page included, as CloudFront skips it); CloudFront's own headers (``Via``, ``X-Cache``,
 ``X-Amz-Cf-Id``).
 
 Viewers are taken to use HTTPS, so ``ViewerProtocolPolicy`` never redirects; compression, geo
@@ -369,7 +369,10 @@ class CloudFront:
             response = conditional.not_modified(viewer, response) or response
         if behavior.response_headers is not None:
             behavior.response_headers.apply(exchange.request, response)
-        if behavior.viewer_response is not None and response.status < 400:
+        # CloudFront runs no viewer-response function when the origin answered 400 or more, even
+        # when a custom error response turned that answer into a 200 page.
+        origin_error = response.status >= 400 or response.header("X-Cache") == "Error from cloudfront"
+        if behavior.viewer_response is not None and not origin_error:
             response = self._viewer_response(exchange, behavior.viewer_response, response)
         return response
 

@@ -2,7 +2,8 @@
 sign-in as strict as Cognito's (:mod:`localcloud.services.cognito.auth`).
 
 ``cloud.service("cognito-idp")`` is the :class:`UserPools` state: ``confirmation_code(username)``
-reads the code a sign-up sent.
+reads the code a sign-up sent. Served, a stack with a user pool gets a door standing for Cognito's
+public endpoint, for pages that sign in from the browser (:mod:`localcloud.services.cognito.door`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 
 from localcloud.core.iam import resource_arn
 from localcloud.core.service import Service
-from localcloud.services.cognito import auth, provision
+from localcloud.services.cognito import auth, door, provision
 from localcloud.services.cognito.auth import UserPools
 
 __all__ = ["SERVICE", "UserPools"]
@@ -44,4 +45,5 @@ SERVICE = Service.of(
         "cognito-idp.ResendConfirmationCode": auth.answer_resend_code,
     },
     iam_resources={"cognito-idp": _user_pool, "cognito-identity": _identity_pool},
+    front_doors=door.front_doors,
 )

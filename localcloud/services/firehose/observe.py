@@ -16,8 +16,10 @@ registered from its CreateDeliveryStream call, whether the template or a test ma
   processing and conversion failures go there.
 - Objects are written with the destination's ``RoleARN``. A write that fails is retried every 5
   seconds for up to 24 hours, as Firehose does, then dropped with a ``discard`` span.
-- A ``KinesisStreamAsSource`` stream takes what is put on its Kinesis stream (PutRecord,
-  PutRecords), and refuses direct puts as Firehose does.
+- A ``KinesisStreamAsSource`` stream reads its Kinesis stream with the source's role
+  (:mod:`localcloud.services.firehose.kinesis_source`), and refuses direct puts as Firehose does.
+- ``ErrorOutputPrefix`` is required when ``Prefix`` has expressions, and
+  ``!{firehose:error-output-type}`` is allowed only there, as Firehose refuses at creation.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from botocore.exceptions import ClientError
 from localcloud.core.service import observes
 from localcloud.core.targets import client, service_role
 from localcloud.errors import LocalCloudError, aws_error
+from localcloud.services.firehose.kinesis_source import KinesisSource
 
 if TYPE_CHECKING:
     from localcloud.core.kernel import Kernel
@@ -66,7 +69,8 @@ class DeliveryStream:
         self.cloud = cloud
         self.name: str = params["DeliveryStreamName"]
         self.label = f"firehose:{self.name}"
-        self.kinesis_source = params.get("KinesisStreamSourceConfiguration", {}).get("KinesisStreamARN")
+        source = params.get("KinesisStreamSourceConfiguration")
+        self.kinesis_source = source.get("KinesisStreamARN") if source else None
         destination = _s3_destination(params)
         hints = destination.get("BufferingHints", {})
         self.bucket = destination["BucketARN"].split(":::", 1)[1]
@@ -79,9 +83,11 @@ class DeliveryStream:
             raise LocalCloudError(
                 f"{self.name}: CompressionFormat {self.compression} is not supported offline"
             )
+        _check_error_prefix(self.name, self.prefix, destination.get("ErrorOutputPrefix", ""))
         self._expand_prefix(self.cloud.clock.now())  # refuses unsupported expressions now
         self.buffer: list[tuple[bytes, datetime, int | None]] = []
         self.failed: list[_Object] = []
+        self.source = KinesisSource(cloud, self.name, source) if source else None
 
     def add(self, records: list[bytes], *, source: str, parent: int | None) -> None:
         span = self.cloud.record_send(self.label, f"{len(records)} record(s)", source=source, parent=parent)
@@ -91,8 +97,14 @@ class DeliveryStream:
     # ------------------------------------------------------------------------------------ pollable
 
     def poll(self) -> bool:
-        """Write one object, if one is due: a failed one to retry, or a full or old enough buffer."""
+        """Read the source stream, or write one object if one is due: a failed one to retry, or a full
+        or old enough buffer."""
         now = self.cloud.clock.now()
+        if self.source is not None:
+            read = self.source.read(now)
+            if read is not None:
+                self._add_read(read, now)
+                return True
         retry = next((o for o in self.failed if o.retry_at is not None and o.retry_at <= now), None)
         if retry is not None:
             self.failed.remove(retry)
@@ -103,8 +115,18 @@ class DeliveryStream:
             return True
         return False
 
+    def _add_read(self, read: list[tuple[bytes, int | None]], now: datetime) -> None:
+        if not read:
+            return
+        span = self.cloud.record_send(
+            self.label, f"{len(read)} record(s)", source=self.source.label, parent=read[0][1]
+        )
+        self.buffer.extend((data, now, origin if origin is not None else span.id) for data, origin in read)
+
     def next_wakeup(self) -> datetime | None:
         moments = [o.retry_at for o in self.failed if o.retry_at is not None]
+        if self.source is not None and (moment := self.source.next_wakeup()) is not None:
+            moments.append(moment)
         if self.buffer:
             moments.append(self.buffer[0][1] + self.interval)
         return min(moments) if moments else None
@@ -166,6 +188,21 @@ class DeliveryStream:
                 return
             item.retry_at = cloud.clock.now() + timedelta(seconds=RETRY_DELAY)
             self.failed.append(item)
+
+
+def _check_error_prefix(name: str, prefix: str, error_prefix: str) -> None:
+    if "!{" in prefix and not error_prefix:
+        raise aws_error(
+            "InvalidArgumentException",
+            "ErrorOutputPrefix cannot be null or empty when Prefix contains expressions",
+            "CreateDeliveryStream",
+        )
+    if "!{firehose:error-output-type}" in prefix:
+        raise aws_error(
+            "InvalidArgumentException",
+            "The expression !{firehose:error-output-type} is not allowed in Prefix",
+            "CreateDeliveryStream",
+        )
 
 
 def _s3_destination(params: dict[str, Any]) -> dict[str, Any]:
@@ -250,17 +287,3 @@ def records_put(cloud: Kernel, params: dict[str, Any], parsed: dict[str, Any]) -
     records = [params["Record"]] if "Record" in params else params["Records"]
     source, parent = cloud.caller()
     stream.add([_data(record["Data"]) for record in records], source=source, parent=parent)
-
-
-@observes("kinesis", "PutRecord", "PutRecords")
-def kinesis_records_put(cloud: Kernel, params: dict[str, Any], parsed: dict[str, Any]) -> None:
-    arn = params.get("StreamARN") or (
-        f"arn:{cloud.partition}:kinesis:{cloud.region}:{cloud.account}:stream/{params.get('StreamName')}"
-    )
-    readers = [s for s in firehose(cloud).streams.values() if s.kinesis_source == arn]
-    if not readers:
-        return
-    records = [params] if "Data" in params else params["Records"]
-    source, parent = cloud.caller()
-    for stream in readers:
-        stream.add([_data(record["Data"]) for record in records], source=source, parent=parent)

@@ -8,6 +8,8 @@ from localcloud.core.iam import resource_arn
 from localcloud.core.service import Service, Target
 from localcloud.core.targets import data
 from localcloud.services.kinesis import provision
+from localcloud.services.kinesis.limits import check_kinesis_request
+from localcloud.services.kinesis.throughput import Throughput, answer_put_records, check_put_record
 
 if TYPE_CHECKING:
     from localcloud.core.kernel import Kernel
@@ -25,6 +27,18 @@ def _iam_resource(params: dict[str, Any], where: tuple[str, str, str]) -> str | 
     return resource_arn(partition, "kinesis", region, account, f"stream/{name}") if name else None
 
 
+def _check(kernel: Kernel, operation: str, params: dict[str, Any]) -> None:
+    check_kinesis_request(operation, params)
+    if operation == "PutRecord":
+        check_put_record(kernel, params)
+
+
 SERVICE = Service.of(
-    "kinesis", provision, target=Target("kinesis", _put), iam_resources={"kinesis": _iam_resource}
+    "kinesis",
+    provision,
+    state=Throughput,
+    target=Target("kinesis", _put),
+    checks={"kinesis": _check},
+    answers={"kinesis.PutRecords": answer_put_records},
+    iam_resources={"kinesis": _iam_resource},
 )

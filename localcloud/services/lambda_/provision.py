@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from localcloud.core.service import Provisioned, provisions
 from localcloud.errors import LocalCloudError
+from localcloud.services.lambda_.native_layers import runnable_layer
 from localcloud.services.lambda_.runtime import LambdaFunction
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ POWERTOOLS_LAYER = re.compile(r"arn:aws[\w-]*:lambda:[\w-]+:017000801446:layer:A
 def layer_version(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
     name = props.get("LayerName") or cloud.physical_name(logical_id, 64)
     arn = f"arn:{cloud.partition}:lambda:{cloud.region}:{cloud.account}:layer:{name}:1"
-    cloud.service("lambda").layers[arn] = cloud.artifact.asset_path(logical_id)
+    cloud.service("lambda").layers[arn] = runnable_layer(cloud.artifact.asset_path(logical_id), logical_id)
     return Provisioned(arn, {"LayerVersionArn": arn})
 
 

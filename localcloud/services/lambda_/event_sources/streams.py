@@ -23,13 +23,15 @@ What they do, as AWS documents it:
   size, not its records; then go on with the shard;
 - with ``TumblingWindowInSeconds``, group records in windows of their arrival time (aligned on the
   epoch), pass each window's ``state`` from one invocation to the next (an answer without ``state``
-  fails the batch), and invoke once more with ``isFinalInvokeForWindow`` once the window has ended.
+  fails the batch), and invoke once more with ``isFinalInvokeForWindow`` once the window has ended;
+  a failed batch's retries and bisected halves get the state from before it, and a failed final
+  invocation is retried like a batch (the limits, 900 s and 1 MB of state, are
+  :mod:`localcloud.services.lambda_.event_sources.windows`'s).
 
 ``ParallelizationFactor`` (up to that many batches of one shard at once, order kept per partition
 key) is :mod:`localcloud.services.lambda_.event_sources.parallel`'s. Not simulated: resharding after the mapping was created;
-enhanced fan-out (a consumer ARN is read through its stream); the 6 MB payload and 1 MB window state
-limits. Records older than the stream's retention are lost without a destination send, as the
-stream no longer holds them.
+enhanced fan-out (a consumer ARN is read through its stream); the 6 MB payload limit. Records older
+than the stream's retention are lost without a destination send, as the stream no longer holds them.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from localcloud.errors import InvalidRequest
 from localcloud.lib.event_patterns import matches
 from localcloud.services.lambda_ import metrics as lambda_metrics
 from localcloud.services.lambda_.event_sources import Consumer, Deliver, MappingSettings, invoke
+from localcloud.services.lambda_.event_sources.windows import over_limit, tumbling_window_seconds
 from localcloud.services.lambda_.invoker import Throttled
 from localcloud.services.lambda_.runtime import InvocationResult, LambdaFunction
 
@@ -93,6 +96,8 @@ class _Window:
     start: datetime
     end: datetime
     state: Any = field(default_factory=dict)
+    terminated_early: bool = False
+    """The state outgrew its limit: the final invocation is due now, not at ``end``."""
 
 
 @dataclass
@@ -141,7 +146,7 @@ class _StreamEventSource(ABC):
         self.bisect = bool(props.get("BisectBatchOnFunctionError", False))
         self.max_retries = int(props.get("MaximumRetryAttempts", -1))
         self.max_record_age = int(props.get("MaximumRecordAgeInSeconds", -1))
-        self.tumbling_window = int(props.get("TumblingWindowInSeconds", 0))
+        self.tumbling_window = tumbling_window_seconds(props)
         self.on_failure: str | None = (
             props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
         )
@@ -250,7 +255,8 @@ class _StreamEventSource(ABC):
         if shard.opened is not None:
             moments.append(shard.opened + timedelta(seconds=self.batching_window))
         if shard.window is not None:
-            moments.append(max(shard.window.end, shard.not_before))
+            closes = shard.not_before if shard.window.terminated_early else shard.window.end
+            moments.append(max(closes, shard.not_before))
         return moments
 
     def _poll_shard(self, shard: _Shard) -> bool:
@@ -337,6 +343,8 @@ class _StreamEventSource(ABC):
 
     def _window_over(self, shard: _Shard, now: datetime) -> bool:
         assert shard.window is not None
+        if shard.window.terminated_early:
+            return True
         if shard.pending:
             return self._window_start(shard.pending[0]) != shard.window.start
         return now >= shard.window.end
@@ -415,7 +423,7 @@ class _StreamEventSource(ABC):
                 shardId=shard.id,
                 eventSourceARN=self.source_arn,
                 isFinalInvokeForWindow=batch.final,
-                isWindowTerminatedEarly=False,
+                isWindowTerminatedEarly=shard.window.terminated_early,
             )
         return event
 
@@ -447,6 +455,7 @@ class _StreamEventSource(ABC):
             shard.window = None
         else:
             shard.window.state = result.payload["state"]
+            shard.window.terminated_early = over_limit(shard.window.state)
 
     def _bisect(self, shard: _Shard, batch: _Batch, delivery: Span) -> None:
         half = (len(batch.records) + 1) // 2

@@ -1,0 +1,58 @@
+"""Kinesis's request limits that moto does not enforce (or words otherwise), refused as AWS refuses them.
+
+- a record's data: at most 1 MiB (moto takes more); a partition key: 1 to 256 characters (moto refuses
+  a longer one as ``partition_key``), in ``PutRecord`` and in each record of ``PutRecords``, with
+  AWS's validation wording (``Value at 'records.1.member.data' failed to satisfy constraint``);
+- a ``PutRecords`` request: at most 500 records and 5 MiB of data and partition keys in all (moto
+  refuses both, the size without the keys).
+
+Every problem of a request is listed, as AWS's validation does (``2 validation errors detected: ...``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from localcloud.errors import aws_error
+
+MAX_DATA_BYTES = 1024 * 1024
+MAX_PARTITION_KEY = 256
+MAX_REQUEST_BYTES = 5 * 1024 * 1024
+
+
+def check_kinesis_request(operation: str, params: dict[str, Any]) -> None:
+    if operation == "PutRecord":
+        problems = _record_problems(params, "")
+    elif operation == "PutRecords":
+        records = params.get("Records") or []
+        problems = [p for i, r in enumerate(records, 1) for p in _record_problems(r, f"records.{i}.member.")]
+        if not problems:
+            size = sum(len(_data(r)) + len(str(r.get("PartitionKey", "")).encode()) for r in records)
+            if size > MAX_REQUEST_BYTES:
+                raise aws_error("InvalidArgumentException", "Records size exceeds 5 MB limit", operation)
+    else:
+        return
+    if problems:
+        count = f"{len(problems)} validation error{'s' if len(problems) > 1 else ''} detected"
+        raise aws_error("ValidationException", f"{count}: {'; '.join(problems)}", operation)
+
+
+def _record_problems(record: dict[str, Any], where: str) -> list[str]:
+    problems = []
+    if len(_data(record)) > MAX_DATA_BYTES:
+        problems.append(
+            f"Value at '{where}data' failed to satisfy constraint: Member must have length less than or "
+            f"equal to {MAX_DATA_BYTES}"
+        )
+    key = str(record.get("PartitionKey", ""))
+    if len(key) > MAX_PARTITION_KEY:
+        problems.append(
+            f"Value '{key}' at '{where}partitionKey' failed to satisfy constraint: Member must have length "
+            f"less than or equal to {MAX_PARTITION_KEY}"
+        )
+    return problems
+
+
+def _data(record: dict[str, Any]) -> bytes:
+    value = record.get("Data", b"")
+    return value.encode() if isinstance(value, str) else bytes(value)

@@ -1,0 +1,124 @@
+"""The notes handler (the owner is the verified token's sub, nothing else), the two CloudFront
+Functions run by node as CloudFront runs them, and the page's bundle build."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import boto3
+import pytest
+
+from patterns.secured_spa import DEEP_LINKS, bundle, headers_function_code, security_headers
+from tests.events import api_event
+
+pytestmark = pytest.mark.unit
+ANN, BOB = "0f1e-ann", "7c2d-bob"
+
+
+@pytest.fixture
+def notes(aws, load_handler):
+    boto3.client("dynamodb").create_table(
+        TableName="notes",
+        AttributeDefinitions=[
+            {"AttributeName": "owner", "AttributeType": "S"},
+            {"AttributeName": "id", "AttributeType": "S"},
+        ],
+        KeySchema=[
+            {"AttributeName": "owner", "KeyType": "HASH"},
+            {"AttributeName": "id", "KeyType": "RANGE"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return load_handler("secured_spa", "notes", TABLE_NAME="notes")
+
+
+def call(module, lambda_context, method, path, sub=None, **kwargs):
+    event = api_event(method, path, **kwargs)
+    if sub is not None:
+        event["requestContext"]["authorizer"] = {"claims": {"sub": sub, "email": f"{sub}@example.com"}}
+    response = module.handler(event, lambda_context)
+    return response["statusCode"], json.loads(response["body"]) if response["body"] else None
+
+
+def test_each_owner_sees_only_their_notes_whatever_the_request_names(notes, lambda_context):
+    status, note = call(notes, lambda_context, "POST", "/api/notes", ANN, body={"text": "tea"})
+    assert status == 201 and set(note) == {"id", "text", "created_at"}
+    assert call(notes, lambda_context, "GET", "/api/notes", ANN) == (200, {"notes": [note]})
+    assert call(notes, lambda_context, "GET", "/api/notes", BOB, query={"owner": ANN}) == (200, {"notes": []})
+    assert call(notes, lambda_context, "GET", f"/api/notes/{note['id']}", BOB)[0] == 404
+    assert call(notes, lambda_context, "DELETE", f"/api/notes/{note['id']}", BOB)[0] == 404
+    assert call(notes, lambda_context, "GET", f"/api/notes/{note['id']}", ANN) == (200, note)
+    stored = boto3.client("dynamodb").scan(TableName="notes")["Items"]
+    assert [(i["owner"]["S"], i["id"]["S"]) for i in stored] == [(ANN, note["id"])]
+    assert call(notes, lambda_context, "DELETE", f"/api/notes/{note['id']}", ANN) == (204, None)
+    assert boto3.client("dynamodb").scan(TableName="notes")["Items"] == []
+
+
+def test_no_verified_sub_is_a_401_and_bad_input_a_400_naming_the_field(notes, lambda_context):
+    for sub in (None, ""):
+        assert call(notes, lambda_context, "GET", "/api/notes", sub) == (
+            401,
+            {"statusCode": 401, "message": "Unauthorized"},
+        )
+    for body in ({}, {"text": ""}, {"text": "x" * 501}, {"text": 5}, "not json"):
+        status, answer = call(notes, lambda_context, "POST", "/api/notes", ANN, body=body)
+        assert (status == 400 and "text" in answer["message"]) or "body" in answer["message"], (body, answer)
+    assert call(notes, lambda_context, "POST", "/api/notes", ANN, body={"text": "x", "owner": BOB})[0] == 400
+    status, answer = call(notes, lambda_context, "GET", "/api/notes/" + "x" * 1100, ANN)
+    assert status == 400 and "id" in answer["message"]
+    assert boto3.client("dynamodb").scan(TableName="notes")["Items"] == []
+
+
+def run_functions(*runs: tuple[str, list[dict]]) -> list[list[dict]]:
+    """Each CloudFront Function's answers to its events, run by node as the cloudfront-js runtime
+    would: one process, each function in a scope of its own."""
+    scopes = ",".join(
+        f"(function () {{\n{code}\nreturn {json.dumps(events)}.map(handler);\n}})()" for code, events in runs
+    )
+    node = shutil.which("node")
+    assert node is not None, "node runs the CDK CLI and CloudFront Functions offline"
+    script = f"process.stdout.write(JSON.stringify([{scopes}]));"
+    ran = subprocess.run([node, "-e", script], capture_output=True, text=True, check=True)  # noqa: S603
+    return json.loads(ran.stdout)
+
+
+def test_the_headers_function_sets_every_header_and_deep_links_are_the_page():
+    headers = security_headers("https://cognito-idp.eu-west-1.amazonaws.com")
+    response = {
+        "statusCode": 200,
+        "headers": {"x-frame-options": {"value": "SAMEORIGIN"}, "etag": {"value": "1"}},
+    }
+    served = {
+        "/": "/index.html",
+        "/notes/0b1c-42": "/index.html",
+        "/a/b/": "/index.html",
+        "/v1.2/notes": "/index.html",
+        "/app.3f2a9c1b.js": "/app.3f2a9c1b.js",
+        "/config.json": "/config.json",
+    }
+    [answer], links = run_functions(
+        (headers_function_code(headers), [{"response": response}]),
+        (DEEP_LINKS, [{"request": {"uri": uri, "headers": {}}} for uri in served]),
+    )
+    assert answer["headers"] == {"etag": {"value": "1"}, **{k: {"value": v} for k, v in headers.items()}}
+    csp = headers["content-security-policy"]
+    assert "connect-src 'self' https://cognito-idp.eu-west-1.amazonaws.com;" in csp
+    assert "'unsafe-inline'" not in csp and "frame-ancestors 'none'" in csp
+    assert {uri: link["uri"] for uri, link in zip(served, links, strict=True)} == served
+
+
+def test_the_bundle_is_rebuilt_only_when_a_source_changes(tmp_path):
+    source = tmp_path / "site"
+    source.mkdir()
+    (source / "index.html").write_text('<script src="/app.js"></script>')
+    (source / "app.js").write_text("const greeting = 'hi'; console.log(greeting);")
+    out = bundle(source, source / "dist")
+    assert sorted(p.name for p in out.iterdir()) == ["app.js", "index.html"]
+    assert (out / "app.js").read_text() == '(()=>{console.log("hi");})();\n', "bundled, minified"
+    (out / "app.js").write_text("stale")
+    assert (bundle(source, out) / "app.js").read_text() == "stale", "up to date: not rebuilt"
+    (source / "app.js").write_text("console.log('bye');")
+    assert (bundle(source, out) / "app.js").read_text() == '(()=>{console.log("bye");})();\n'
+    shutil.rmtree(out)
