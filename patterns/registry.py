@@ -304,6 +304,16 @@ PATTERNS: tuple[Pattern, ...] = (
         functions=("circuit_breaker",),
     ),
     Pattern(
+        id="circuit_breaker_sfn",
+        title="Circuit Breaker (Step Functions)",
+        construct="patterns.circuit_breaker_sfn:StepFunctionsCircuitBreaker",
+        summary="A Standard workflow reads the circuit from DynamoDB, fails fast while it is open, else calls "
+        "the dependency with 3 retries and back-off; an alarm on its errors opens the circuit through "
+        "EventBridge, a scheduled health check closes it; no Lambda of its own",
+        sources=("002",),
+        functions=("circuit_breaker",),
+    ),
+    Pattern(
         id="fan_out_fan_in",
         title="Fan-out / Fan-in",
         construct="patterns.fan_out_fan_in:FanOutFanIn",

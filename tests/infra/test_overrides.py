@@ -26,6 +26,7 @@ from aws_cdk import aws_stepfunctions as sfn
 
 from patterns import defaults
 from patterns.aggregator import Aggregator
+from patterns.circuit_breaker_sfn import StepFunctionsCircuitBreaker
 from patterns.defaults import PatternFunction, SecureDefaultOverridden, SecureQueue
 from patterns.gatekeeper import Gatekeeper
 from patterns.internal_api import InternalApi
@@ -817,6 +818,7 @@ def test_merge_props_example_runs():
         SfnCrud,
         SimpleWebService,
         StateMachine,
+        StepFunctionsCircuitBreaker,
         StorageFirstEventBus,
         StorageFirstQueue,
         StorageFirstTable,

@@ -261,9 +261,14 @@ def test_an_execution_stopped_before_its_first_turn_never_runs(synth, run):
 
 @pytest.mark.parametrize(
     ("order", "route"),
-    [({"kind": "express"}, "Express"), ({"weight": 25}, "Freight"), ({"weight": 3}, "Standard")],
+    [
+        ({"kind": "express"}, "Express"),
+        ({"kind": "parcel", "weight": 25}, "Freight"),
+        ({"kind": "parcel", "weight": 3}, "Standard"),
+    ],
 )
 def test_a_choice_routes_on_the_input(synth, run, order, route):
+    """Each rule's path is in the input: one that is not fails the execution (test_stepfunctions_fidelity.py)."""
     cloud = run(synth("SfnWaits", build_waits))
     execution = cloud.start_execution("Router", order)
     cloud.drain()

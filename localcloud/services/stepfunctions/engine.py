@@ -230,10 +230,9 @@ def _logging_session(cloud: Kernel, execution: Any) -> Any:
 
 
 def _put_log_event(cloud: Kernel, group: str, stream: str, event: dict[str, Any], exists: bool) -> None:
-    logs = cloud.admin_client("logs")
-    if not exists:
-        logs.create_log_stream(logGroupName=group, logStreamName=stream)
-    logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=[event])
+    from localcloud.services.stepfunctions.log_delivery import put_log_event
+
+    put_log_event(cloud, group, stream, event, exists)
 
 
 class StepFunctionsError(Exception):
