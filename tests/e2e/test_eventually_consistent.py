@@ -7,18 +7,17 @@ batch lands; the cluster refuses a connection without TLS. One cloud for the mod
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
 
 from localcloud.core.clock import FIXED_START
 from localcloud.testing import cloud_for
+from scenarios.eventually_consistent import connect, live, put_directly, stream_records
 
 pytestmark = pytest.mark.e2e
 
 STACK = "EventuallyConsistentStack"
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
@@ -28,74 +27,18 @@ def cloud(cloud_assembly):
 
 
 @pytest.fixture(scope="module")
-def secret(cloud):
-    return json.loads(
-        cloud.client("secretsmanager").get_secret_value(SecretId=cloud.outputs["DatabaseSecretArn"])[
-            "SecretString"
-        ]
-    )
-
-
-@pytest.fixture(scope="module")
-def replica(cloud, secret):
+def replica(cloud):
     """The test's own connection to the replica, over TLS as the cluster requires (as psql would)."""
     put(cloud, "warmup", name="warmup", quantity=0, price_cents=0)
     cloud.drain()  # starts the server and lets the replicator migrate the schema
-    with connect(secret, "require") as connection:
+    with connect(cloud) as connection:
         yield connection
-
-
-def connect(secret: dict, sslmode: str) -> psycopg.Connection:
-    return psycopg.connect(
-        host="127.0.0.1",
-        port=secret["port"],
-        user=secret["username"],
-        password=secret["password"],
-        dbname=secret["dbname"],
-        sslmode=sslmode,
-        autocommit=True,
-    )
 
 
 def put(cloud, item_id: str, **body) -> dict:
     response = cloud.api().request("PUT", f"/items/{item_id}", json=body)
     assert response.status_code == 200, response.body
     return response.json()
-
-
-def live(replica, item_id: str) -> dict | None:
-    row = replica.execute(
-        "SELECT name, quantity, price_cents, last_updated FROM live_items WHERE item_id = %s", (item_id,)
-    ).fetchone()
-    if row is None:
-        return None
-    name, quantity, price_cents, stamp = row
-    micros = (stamp - EPOCH) // timedelta(microseconds=1)
-    return {
-        "item_id": item_id,
-        "name": name,
-        "quantity": quantity,
-        "price_cents": price_cents,
-        "last_updated": micros,
-    }
-
-
-def stream_records(cloud) -> list[dict]:
-    """Every record the table's stream holds, as Lambda hands them to the replicator."""
-    streams = cloud.client("dynamodbstreams")
-    arn = cloud.client("dynamodb").describe_table(TableName=cloud.outputs["TableName"])["Table"][
-        "LatestStreamArn"
-    ]
-    records = []
-    for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
-        iterator = streams.get_shard_iterator(
-            StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
-        )["ShardIterator"]
-        for raw in streams.get_records(ShardIterator=iterator)["Records"]:
-            change = dict(raw["dynamodb"])
-            change["ApproximateCreationDateTime"] = int(change["ApproximateCreationDateTime"].timestamp())
-            records.append({**raw, "eventSource": "aws:dynamodb", "eventSourceARN": arn, "dynamodb": change})
-    return records
 
 
 def replay(cloud, records: list[dict]) -> dict:
@@ -146,21 +89,9 @@ def test_a_deletion_is_a_tombstone_that_an_older_change_cannot_undo(cloud, repli
 
 
 def test_a_change_the_replica_refuses_goes_to_the_destination_while_the_rest_lands(cloud, replica):
-    table, dynamodb = cloud.outputs["TableName"], cloud.client("dynamodb")
-    stamp = (cloud.clock.now() - EPOCH) // timedelta(microseconds=1)
-    # Another writer of the table (an import job) puts three items at once; one breaks the replica's CHECK.
+    # Another writer of the table puts three items at once; one breaks the replica's CHECK.
     for item_id, quantity in (("rug", 2), ("broken", -5), ("vase", 7)):
-        dynamodb.put_item(
-            TableName=table,
-            Item={
-                "item_id": {"S": item_id},
-                "name": {"S": item_id},
-                "quantity": {"N": str(quantity)},
-                "price_cents": {"N": "100"},
-                "deleted": {"BOOL": False},
-                "last_updated": {"N": str(stamp)},
-            },
-        )
+        put_directly(cloud, item_id, quantity)
     cloud.drain()
     assert (live(replica, "rug") or {}).get("quantity") == 2
     assert (live(replica, "vase") or {}).get("quantity") == 7
@@ -189,6 +120,6 @@ def test_bad_input_is_a_400_naming_the_field_and_an_unknown_item_a_404(cloud):
     assert cloud.api().request("DELETE", "/items/nothing-here").status_code == 404
 
 
-def test_the_cluster_refuses_a_connection_without_tls(cloud, secret, replica):
+def test_the_cluster_refuses_a_connection_without_tls(cloud, replica):
     with pytest.raises(psycopg.OperationalError, match="no encryption"):
-        connect(secret, "disable")
+        connect(cloud, "disable")
