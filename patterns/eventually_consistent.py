@@ -127,6 +127,11 @@ class EventuallyConsistent(Construct):
         low, high = RECORD_AGE_RANGE
         if not low.to_seconds() <= max_record_age.to_seconds() <= high.to_seconds():
             raise ValueError(f"{construct_id}: max_record_age must be from 1 minute to 7 days")
+        queue_merged = merge_props(self, "failure_queue_props", {}, failure_queue_props)
+        if queue_merged.get("fifo"):
+            raise ValueError(
+                f"{construct_id}: failure_queue_props['fifo']: Lambda's on-failure destinations take no FIFO queue"
+            )
         if table is not None and table.table_stream_arn is None:
             raise ValueError(f"{construct_id}: table must have a stream (NEW_AND_OLD_IMAGES)")
 
@@ -273,15 +278,9 @@ class EventuallyConsistent(Construct):
         )
 
         # The stream side: table stream -> replicator -> replica, failures to the queue.
-        queue_merged = merge_props(self, "failure_queue_props", {}, failure_queue_props)
-        if queue_merged.get("fifo"):
-            raise ValueError(
-                f"{construct_id}: failure_queue_props['fifo']: Lambda's on-failure destinations take no FIFO queue"
-            )
         self.failure_queue: sqs.Queue = failure_queue(
             self, "FailedChanges", what="stream batches the replica refused every retry", **queue_merged
         )
-        self.dependencies = DependenciesLayer(self, "Dependencies", code_dir=code_dir)
         settings = pattern_function_props(
             self,
             "replicator_props",
@@ -303,6 +302,7 @@ class EventuallyConsistent(Construct):
             self, "ReplicatorSecurityGroup", vpc=vpc, description="The replicator function"
         )
         settings["security_groups"] = [self.replicator_security_group]
+        self.dependencies = DependenciesLayer(self, "Dependencies", code_dir=code_dir)
         self.replicator = PatternFunction(self, "Replicator", **settings)
         self.replicator.add_layers(self.dependencies)
         network = iam.Policy(
