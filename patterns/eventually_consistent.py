@@ -51,7 +51,12 @@ from .defaults import (
     rest_api_props,
     table_or_new,
 )
-from .read_heavy_reporting import NETWORK_INTERFACE_ACTIONS, DependenciesLayer
+from .read_heavy_reporting import (
+    DependenciesLayer,
+    acknowledge_cluster,
+    grant_network_interfaces,
+    isolated_vpc,
+)
 from .stream_processing import (
     BATCH_SIZE_RANGE,
     MAX_BATCHING_WINDOW,
@@ -204,22 +209,7 @@ class EventuallyConsistent(Construct):
             )
 
         # The replica: Aurora PostgreSQL in isolated subnets, TLS required.
-        if vpc is None:
-            vpc = ec2.Vpc(
-                self,
-                "Vpc",
-                max_azs=2,
-                nat_gateways=0,
-                subnet_configuration=[
-                    ec2.SubnetConfiguration(name="Data", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
-                ],
-            )
-            acknowledge(
-                vpc,
-                "AwsSolutions-VPC7",
-                "No internet route and every flow is between this pattern's own security groups; add "
-                "flow logs (vpc.add_flow_log) where your network policy asks for them.",
-            )
+        vpc = vpc or isolated_vpc(self)
         self.vpc = vpc
         subnets = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
         self.secrets_endpoint = vpc.add_interface_endpoint(
@@ -258,24 +248,7 @@ class EventuallyConsistent(Construct):
                 fixed=("vpc", "vpc_subnets", "parameter_group"),
             ),
         )
-        for rule, reason in (
-            ("AwsSolutions-RDS6", "The replicator authenticates with the cluster's generated secret."),
-            (
-                "AwsSolutions-RDS10",
-                "A pattern stack to try and destroy; turn deletion_protection on in yours.",
-            ),
-            ("AwsSolutions-RDS11", "The port is reached only from the replicator's security group."),
-            (
-                "AwsSolutions-SMG4",
-                "Rotating the secret needs a rotation function; add one with add_rotation_single_user.",
-            ),
-        ):
-            acknowledge(self.database, rule, reason)
-        acknowledge(
-            self.database.secret,
-            "AwsSolutions-SMG4",
-            "Rotation is left to the user (add_rotation_single_user).",
-        )
+        acknowledge_cluster(self.database, "the replicator's")
 
         # The stream side: table stream -> replicator -> replica, failures to the queue.
         self.failure_queue: sqs.Queue = failure_queue(
@@ -305,20 +278,7 @@ class EventuallyConsistent(Construct):
         self.dependencies = DependenciesLayer(self, "Dependencies", code_dir=code_dir)
         self.replicator = PatternFunction(self, "Replicator", **settings)
         self.replicator.add_layers(self.dependencies)
-        network = iam.Policy(
-            self,
-            "ReplicatorNetworkInterfaces",
-            statements=[iam.PolicyStatement(actions=list(NETWORK_INTERFACE_ACTIONS), resources=["*"])],
-        )
-        network.attach_to_role(self.replicator.role)
-        self.replicator.node.add_dependency(network)
-        acknowledge(
-            network,
-            "AwsSolutions-IAM5",
-            "Lambda checks the network-interface actions on '*' when it attaches the function to its "
-            "subnets; AWS's AWSLambdaVPCAccessExecutionRole would also grant logs on every group.",
-            applies_to="Resource::*",
-        )
+        grant_network_interfaces(self, "ReplicatorNetworkInterfaces", self.replicator)
         self.replicator.add_to_role_policy(
             iam.PolicyStatement(
                 actions=["secretsmanager:GetSecretValue"], resources=[self.database.secret.secret_arn]
