@@ -37,7 +37,8 @@ ITEM = Schema(
     quantity=Field(int, minimum=0, maximum=1_000_000),
     price_cents=Field(int, minimum=0, maximum=10**9),
 )
-NEWER = "attribute_not_exists(item_id) OR last_updated < :stamp"
+#: The stored stamp is older (or there is none: a new item, or one another writer stored unstamped).
+NEWER = "(attribute_not_exists(last_updated) OR last_updated < :stamp)"
 
 
 def now_micros() -> int:
@@ -96,10 +97,9 @@ def delete_item(item_id: str) -> Response:
         table.update_item(
             {"item_id": item_id},
             UpdateExpression="SET deleted = :yes, last_updated = :stamp, expires_at = :expires",
-            ConditionExpression="deleted = :no AND last_updated < :stamp",
+            ConditionExpression=f"attribute_exists(item_id) AND NOT deleted = :yes AND {NEWER}",
             values={
                 ":yes": True,
-                ":no": False,
                 ":stamp": stamp,
                 ":expires": stamp // 1_000_000 + TOMBSTONE_SECONDS,
             },

@@ -98,6 +98,15 @@ def test_a_bad_body_is_a_400_naming_the_field(items, lambda_context, body, field
     assert status == 400 and field in answer["message"]
 
 
+def test_an_item_another_writer_stored_unstamped_is_replaced_and_deleted(items, lambda_context):
+    boto3.client("dynamodb").put_item(TableName=TABLE, Item={"item_id": {"S": "raw"}, "name": {"S": "raw"}})
+    assert request(items, lambda_context, "GET", "raw")[0] == 200
+    assert request(items, lambda_context, "DELETE", "raw")[0] == 204
+    boto3.client("dynamodb").put_item(TableName=TABLE, Item={"item_id": {"S": "raw2"}, "name": {"S": "raw"}})
+    status, _ = request(items, lambda_context, "PUT", "raw2", {"name": "b", "quantity": 1, "price_cents": 1})
+    assert status == 200
+
+
 def test_an_unknown_item_is_a_404_and_an_oversized_key_a_400(items, lambda_context):
     assert request(items, lambda_context, "GET", "missing")[0] == 404
     assert request(items, lambda_context, "DELETE", "missing")[0] == 404
