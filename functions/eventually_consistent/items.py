@@ -19,7 +19,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from shared.dynamodb import Table, from_attributes
-from shared.http import NotFound, Response, Router, key_parameter, validated_body
+from shared.http import BadRequest, NotFound, Response, Router, key_parameter, validated_body
 from shared.observability import instrument, metrics
 from shared.validation import Field, Schema
 
@@ -62,10 +62,23 @@ def stamped_write(item_id: str, write: Any, *, live_only: bool = False) -> int:
     raise RuntimeError(f"item {item_id}: no newer stamp after {STAMP_TRIES} tries")
 
 
+def replicable(name: str, value: str) -> str:
+    """``value``, unless the replica could not store it: PostgreSQL's text holds no NUL character."""
+    if "\x00" in value:
+        raise BadRequest(f"{name}: must not contain U+0000 (the PostgreSQL replica cannot store it)")
+    return value
+
+
+def item_key(item_id: str) -> str:
+    """The id, at most 256 bytes (a NUL never gets here: the route's characters exclude it)."""
+    return key_parameter(app, "item_id", item_id, max_bytes=KEY_MAX_BYTES)
+
+
 @app.put("/items/<item_id>")
 def put_item(item_id: str) -> dict[str, Any]:
-    key_parameter(app, "item_id", item_id, max_bytes=KEY_MAX_BYTES)
+    item_key(item_id)
     data = validated_body(app, ITEM)
+    replicable("name", data["name"])
 
     def write(stamp: int) -> None:
         table.put_item(
@@ -82,7 +95,7 @@ def put_item(item_id: str) -> dict[str, Any]:
 
 @app.get("/items/<item_id>")
 def get_item(item_id: str) -> dict[str, Any]:
-    key_parameter(app, "item_id", item_id, max_bytes=KEY_MAX_BYTES)
+    item_key(item_id)
     item = table.get_item({"item_id": item_id}, ConsistentRead=True)
     if item is None or item.get("deleted"):
         raise NotFound(f"item {item_id} not found")
@@ -91,7 +104,7 @@ def get_item(item_id: str) -> dict[str, Any]:
 
 @app.delete("/items/<item_id>")
 def delete_item(item_id: str) -> Response:
-    key_parameter(app, "item_id", item_id, max_bytes=KEY_MAX_BYTES)
+    item_key(item_id)
 
     def write(stamp: int) -> None:
         table.update_item(

@@ -116,6 +116,11 @@ def test_a_change_the_replica_refuses_goes_to_the_destination_while_the_rest_lan
 def test_bad_input_is_a_400_naming_the_field_and_an_unknown_item_a_404(cloud):
     response = cloud.api().request("PUT", "/items/x", json={"name": "x", "quantity": -1, "price_cents": 1})
     assert response.status_code == 400 and "quantity" in response.json()["message"]
+    # The table would take a NUL character; the replica's text cannot, so the API refuses it first.
+    response = cloud.api().request(
+        "PUT", "/items/x", json={"name": "a\u0000b", "quantity": 1, "price_cents": 1}
+    )
+    assert response.status_code == 400 and "name" in response.json()["message"]
     assert cloud.api().request("GET", "/items/nothing-here").status_code == 404
     assert cloud.api().request("DELETE", "/items/nothing-here").status_code == 404
 

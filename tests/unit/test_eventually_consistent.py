@@ -91,6 +91,7 @@ def test_stamps_strictly_increase_per_item_within_one_microsecond_and_past_a_fas
         ({"name": "a", "quantity": 1.5, "price_cents": 1}, "quantity"),
         ({"name": "a", "quantity": 1, "price_cents": 10**10}, "price_cents"),
         ({"name": "a", "quantity": 1}, "price_cents"),
+        ({"name": "a\x00b", "quantity": 1, "price_cents": 1}, "name"),
     ],
 )
 def test_a_bad_body_is_a_400_naming_the_field(items, lambda_context, body, field):
