@@ -154,7 +154,7 @@ class DependenciesLayer(lambda_.LayerVersion):
             ),
             compatible_runtimes=[runtime],
             compatible_architectures=[architecture],
-            description=f"psycopg and redis-py for {runtime.name} on {architecture.name} ({REQUIREMENTS})",
+            description=f"The {REQUIREMENTS} of {source.name} for {runtime.name} on {architecture.name}",
         )
 
 
