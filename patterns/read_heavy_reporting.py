@@ -154,8 +154,66 @@ class DependenciesLayer(lambda_.LayerVersion):
             ),
             compatible_runtimes=[runtime],
             compatible_architectures=[architecture],
-            description=f"psycopg and redis-py for {runtime.name} on {architecture.name} ({REQUIREMENTS})",
+            description=f"The {REQUIREMENTS} of {source.name} for {runtime.name} on {architecture.name}",
         )
+
+
+def isolated_vpc(scope: Construct, construct_id: str = "Vpc") -> ec2.Vpc:
+    """A VPC of two isolated subnets, no internet route and no NAT: its flows stay between security groups."""
+    vpc = ec2.Vpc(
+        scope,
+        construct_id,
+        max_azs=2,
+        nat_gateways=0,
+        subnet_configuration=[
+            ec2.SubnetConfiguration(name="Data", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
+        ],
+    )
+    acknowledge(
+        vpc,
+        "AwsSolutions-VPC7",
+        "No internet route and every flow is between this pattern's own security groups; add "
+        "flow logs (vpc.add_flow_log) where your network policy asks for them.",
+    )
+    return vpc
+
+
+def acknowledge_cluster(cluster: rds.DatabaseCluster, clients: str) -> None:
+    """The cdk-nag findings a pattern's cluster keeps, with why; ``clients`` says whose groups reach it."""
+    for rule, reason in (
+        ("AwsSolutions-RDS6", "The functions authenticate with the cluster's generated secret."),
+        ("AwsSolutions-RDS10", "A pattern stack to try and destroy; turn deletion_protection on in yours."),
+        ("AwsSolutions-RDS11", f"The port is reached only from {clients} security groups."),
+        (
+            "AwsSolutions-SMG4",
+            "Rotating the secret needs a rotation function; add one with add_rotation_single_user.",
+        ),
+    ):
+        acknowledge(cluster, rule, reason)
+    if cluster.secret is not None:
+        acknowledge(
+            cluster.secret, "AwsSolutions-SMG4", "Rotation is left to the user (add_rotation_single_user)."
+        )
+
+
+def grant_network_interfaces(scope: Construct, construct_id: str, function: lambda_.Function) -> iam.Policy:
+    """What Lambda needs from ``function``'s role to attach it to its subnets (:data:`NETWORK_INTERFACE_ACTIONS`)."""
+    network = iam.Policy(
+        scope,
+        construct_id,
+        statements=[iam.PolicyStatement(actions=list(NETWORK_INTERFACE_ACTIONS), resources=["*"])],
+    )
+    assert function.role is not None
+    network.attach_to_role(function.role)
+    function.node.add_dependency(network)
+    acknowledge(
+        network,
+        "AwsSolutions-IAM5",
+        "Lambda checks the network-interface actions on '*' when it attaches the function to its "
+        "subnets; AWS's AWSLambdaVPCAccessExecutionRole would also grant logs on every group.",
+        applies_to="Resource::*",
+    )
+    return network
 
 
 class ReadHeavyReporting(Construct):
@@ -195,22 +253,7 @@ class ReadHeavyReporting(Construct):
             raise ValueError(
                 f"{construct_id}: cache_ttl must be a whole number of seconds, at least 1 (SET EX)"
             )
-        if vpc is None:
-            vpc = ec2.Vpc(
-                self,
-                "Vpc",
-                max_azs=2,
-                nat_gateways=0,
-                subnet_configuration=[
-                    ec2.SubnetConfiguration(name="Data", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
-                ],
-            )
-            acknowledge(
-                vpc,
-                "AwsSolutions-VPC7",
-                "No internet route and every flow is between this pattern's own security groups; add "
-                "flow logs (vpc.add_flow_log) where your network policy asks for them.",
-            )
+        vpc = vpc or isolated_vpc(self)
         self.vpc = vpc
         subnets = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
         self.secrets_endpoint = vpc.add_interface_endpoint(
@@ -251,24 +294,7 @@ class ReadHeavyReporting(Construct):
                 fixed=("vpc", "vpc_subnets"),
             ),
         )
-        for rule, reason in (
-            ("AwsSolutions-RDS6", "The functions authenticate with the cluster's generated secret."),
-            (
-                "AwsSolutions-RDS10",
-                "A pattern stack to try and destroy; turn deletion_protection on in yours.",
-            ),
-            ("AwsSolutions-RDS11", "The port is reached only from the functions' security groups."),
-            (
-                "AwsSolutions-SMG4",
-                "Rotating the secret needs a rotation function; add one with add_rotation_single_user.",
-            ),
-        ):
-            acknowledge(self.database, rule, reason)
-        acknowledge(
-            self.database.secret,
-            "AwsSolutions-SMG4",
-            "Rotation is left to the user (add_rotation_single_user).",
-        )
+        acknowledge_cluster(self.database, "the functions'")
 
         self.cache_security_group = ec2.SecurityGroup(
             self, "CacheSecurityGroup", vpc=vpc, description="The report cache", allow_all_outbound=False
@@ -340,20 +366,7 @@ class ReadHeavyReporting(Construct):
             ]
             fn = PatternFunction(self, name, **settings)
             fn.add_layers(self.dependencies)
-            network = iam.Policy(
-                self,
-                f"{name}NetworkInterfaces",
-                statements=[iam.PolicyStatement(actions=list(NETWORK_INTERFACE_ACTIONS), resources=["*"])],
-            )
-            network.attach_to_role(fn.role)
-            fn.node.add_dependency(network)
-            acknowledge(
-                network,
-                "AwsSolutions-IAM5",
-                "Lambda checks the network-interface actions on '*' when it attaches the function to its "
-                "subnets; AWS's AWSLambdaVPCAccessExecutionRole would also grant logs on every group.",
-                applies_to="Resource::*",
-            )
+            grant_network_interfaces(self, f"{name}NetworkInterfaces", fn)
             return fn
 
         self.reader = function(

@@ -267,6 +267,16 @@ PATTERNS: tuple[Pattern, ...] = (
         functions=("read_heavy_reporting",),
     ),
     Pattern(
+        id="eventually_consistent",
+        title="Eventually Consistent",
+        construct="patterns.eventually_consistent:EventuallyConsistent",
+        summary="API -> Lambda -> DynamoDB stamping last_updated; the table's stream -> Lambda -> an Aurora "
+        "PostgreSQL replica over TLS, upserts guarded on last_updated so a late or replayed change never "
+        "regresses a row, deletions as tombstones; a refused change bisected out to an encrypted on-failure queue",
+        sources=("001",),
+        functions=("eventually_consistent",),
+    ),
+    Pattern(
         id="event_driven",
         title="Event driven",
         construct="patterns.event_driven:EventDriven",

@@ -1,8 +1,8 @@
 """The database and cache connections, kept across invocations of one execution environment.
 
-Each is made on first use (not at import, so a cold start that only reads the cache never opens
-the database), reused while the environment stays warm, and made again when it has broken (a
-failover, an idle connection the server closed). Opening a PostgreSQL connection costs a TLS-less
+The database's is ``shared/postgres.py``'s (the cluster secret's credentials, over TLS). Each is
+made on first use (not at import, so a cold start that only reads the cache never opens the database), reused while the environment stays warm, and made again when it has broken (a
+failover, an idle connection the server closed). Opening a PostgreSQL connection costs a TLS
 handshake plus SCRAM here and tens of milliseconds on AWS: paying it once per environment rather
 than once per invocation is most of this pattern's latency gain on a cache miss.
 
@@ -12,10 +12,12 @@ psycopg or boto3, and the invalidator never loads psycopg (each is about a tenth
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
+
+from schema import migrate
+from shared.postgres import Database
 
 if TYPE_CHECKING:
     import psycopg
@@ -24,49 +26,18 @@ if TYPE_CHECKING:
 APPLICATION = "read_heavy_reporting"
 T = TypeVar("T")
 
-_database: psycopg.Connection | None = None
 _cache: redis.Redis | None = None
+_database = Database(application=APPLICATION, migrate=migrate)
 
 
 def database() -> psycopg.Connection:
     """The environment's PostgreSQL connection, opened (and the schema migrated) on first use."""
-    global _database
-    if _database is None or _database.closed or _database.broken:
-        import boto3
-        import psycopg
-
-        from schema import migrate
-
-        secret = json.loads(
-            boto3.client("secretsmanager").get_secret_value(SecretId=os.environ["DB_SECRET_ARN"])[
-                "SecretString"
-            ]
-        )
-        _database = psycopg.connect(
-            host=secret["host"],
-            port=secret["port"],
-            user=secret["username"],
-            password=secret["password"],
-            dbname=secret["dbname"],
-            application_name=APPLICATION,
-            autocommit=True,
-        )
-        migrate(_database)
-    return _database
+    return _database.connect()
 
 
 def with_database(work: Callable[[psycopg.Connection], T]) -> T:
     """``work(connection)``; a connection that broke since the last invocation is remade once."""
-    global _database
-    import psycopg
-
-    try:
-        return work(database())
-    except psycopg.OperationalError:
-        if _database is not None and not _database.broken and not _database.closed:
-            raise  # the server refused the statement itself: not a broken connection
-        _database = None
-        return work(database())
+    return _database.run(work)
 
 
 def cache() -> redis.Redis:

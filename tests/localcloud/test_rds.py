@@ -43,6 +43,14 @@ def build(stack: Stack) -> None:
         enable_data_api=True,
         serverless_v2_min_capacity=0.5,
         serverless_v2_max_capacity=1,
+        parameter_group=rds.ParameterGroup(
+            stack,
+            "Params",
+            engine=rds.DatabaseClusterEngine.aurora_postgres(
+                version=rds.AuroraPostgresEngineVersion.VER_16_4
+            ),
+            parameters={"rds.force_ssl": "1"},
+        ),
     )
     proxy = cluster.add_proxy(
         "Proxy", secrets=[cluster.secret], vpc=vpc, vpc_subnets=isolated, require_tls=False
@@ -120,6 +128,18 @@ def test_a_function_in_the_vpc_writes_and_reads_with_psycopg_directly_and_throug
     through_proxy = run(cloud, "Reader", via="proxy", put="n-2", body="second")
     assert through_proxy["host"] == cloud.outputs["ProxyEndpoint"]
     assert through_proxy["rows"] == [["n-1", "first"], ["n-2", "second"]]
+
+
+def test_tls_is_offered_as_rds_offers_it_and_force_ssl_refuses_a_plain_connection(cloud):
+    assert run(cloud, "Reader", sslmode="require")["tls"] is True
+    assert run(cloud, "Reader", via="proxy", sslmode="require")["tls"] is True
+    refused = run(cloud, "Reader", sslmode="disable")["error"]
+    assert (
+        'no pg_hba.conf entry for host "127.0.0.1", user "postgres", database "shop", no encryption'
+        in refused
+    )
+    # A client verifying the server against a CA it trusts refuses a certificate RDS's CA did not sign.
+    assert "certificate" in run(cloud, "Reader", sslmode="verify-full")["error"]
 
 
 def test_a_function_whose_security_group_lacks_the_rule_times_out_naming_it(cloud):

@@ -85,11 +85,11 @@ def test_a_broken_connection_is_remade_once_and_a_refused_statement_is_not(aws, 
 
     def connect():
         made.append(True)
-        connections._database = Connection(broken=False) if len(made) > 1 else Connection(broken=True)
-        return connections._database
+        database = connections._database
+        database.connection = Connection(broken=False) if len(made) > 1 else Connection(broken=True)
+        return database.connection
 
-    monkeypatch.setattr(connections, "database", connect)
-    connections._database = None
+    monkeypatch.setattr(connections._database, "connect", connect)
     with pytest.raises(psycopg.OperationalError):
         connections.with_database(lambda connection: connection.execute("SELECT 1"))
     assert len(made) == 2  # the broken one, then one fresh connection, whose failure is raised

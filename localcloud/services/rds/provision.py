@@ -126,6 +126,7 @@ class Databases:
 
     kernel: Kernel
     subnet_groups: dict[str, list[str]] = field(default_factory=dict)
+    parameter_groups: dict[str, dict[str, Any]] = field(default_factory=dict)
     by_ref: dict[str, Database] = field(default_factory=dict)
     """By identifier (a cluster's or instance's ``Ref``) and by ARN."""
     proxies: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -196,7 +197,7 @@ def _server(
     database_name = props.get("DatabaseName") or props.get("DBName")
     master = Master(str(username), str(password), database_name)
     state = _state(kernel)
-    server = kernel.servers.add(logical_id, launcher(master))
+    server = kernel.servers.add(logical_id, launcher(master, force_ssl=_force_ssl(kernel, props)))
     listener = _label(kernel, logical_id)
     groups = props.get("VpcSecurityGroupIds") or props.get("VPCSecurityGroups") or []
     subnets = state.subnet_groups.get(str(props.get("DBSubnetGroupName", "")), [])
@@ -218,9 +219,20 @@ def subnet_group(kernel: Kernel, logical_id: str, props: dict[str, Any]) -> Prov
 
 @provisions("AWS::RDS::DBClusterParameterGroup", "AWS::RDS::DBParameterGroup")
 def parameter_group(kernel: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
-    """Kept for their names only: the server runs PostgreSQL's defaults."""
-    name = props.get("DBClusterParameterGroupName") or props.get("DBParameterGroupName")
-    return Provisioned(_identifier(kernel, logical_id, name))
+    """Kept with their parameters: ``rds.force_ssl`` is applied (:mod:`~localcloud.services.rds.tls`);
+    the server runs PostgreSQL's defaults for the others."""
+    name = _identifier(
+        kernel, logical_id, props.get("DBClusterParameterGroupName") or props.get("DBParameterGroupName")
+    )
+    _state(kernel).parameter_groups[name] = dict(props.get("Parameters") or {})
+    return Provisioned(name)
+
+
+def _force_ssl(kernel: Kernel, props: dict[str, Any]) -> bool:
+    parameters: dict[str, Any] = {}
+    for key in ("DBClusterParameterGroupName", "DBParameterGroupName"):
+        parameters.update(_state(kernel).parameter_groups.get(str(props.get(key, "")).lower(), {}))
+    return str(parameters.get("rds.force_ssl", "0")).strip().lower() in ("1", "on", "true")
 
 
 @provisions("AWS::RDS::DBCluster")

@@ -19,11 +19,13 @@ def handler(event, context):
             user=secret["username"],
             password=secret["password"],
             dbname=secret["dbname"],
+            sslmode=event.get("sslmode", "prefer"),
         ) as connection:
             connection.execute("CREATE TABLE IF NOT EXISTS notes (id text PRIMARY KEY, body text)")
             if "put" in event:
                 connection.execute("INSERT INTO notes VALUES (%s, %s)", (event["put"], event["body"]))
             rows = connection.execute("SELECT id, body FROM notes ORDER BY id").fetchall()
+            tls = connection.pgconn.ssl_in_use
     except psycopg.OperationalError as error:
         return {"error": str(error)}
-    return {"rows": [list(row) for row in rows], "host": host}
+    return {"rows": [list(row) for row in rows], "host": host, "tls": tls}
