@@ -313,6 +313,16 @@ PATTERNS: tuple[Pattern, ...] = (
         sources=("004",),
     ),
     Pattern(
+        id="regional_api",
+        title="Regional API behind CloudFront",
+        construct="patterns.regional_api:RegionalApi",
+        summary="A regional REST API behind CloudFront: a cache policy keyed on the currency, the language "
+        "(normalized at the edge) and the caller's token; answers kept as the API's Cache-Control says; "
+        "direct calls refused by a secret origin header",
+        sources=("004",),
+        functions=("regional_api",),
+    ),
+    Pattern(
         id="distributed_trigger",
         title="Distributed Trigger",
         construct="patterns.distributed_trigger:DistributedTrigger",

@@ -37,6 +37,7 @@ from aws_cdk import aws_s3_deployment as s3d
 from constructs import Construct
 
 from .defaults import Props, acknowledge, merge_props, secure_bucket
+from .edge import MINIMUM_PROTOCOL_VERSION, acknowledge_distribution
 from .simple_web_service import SimpleWebService
 
 SITE_DIR = Path(__file__).resolve().parent.parent / "web" / "spa"
@@ -170,7 +171,7 @@ class SinglePageApp(Construct):
                             ttl=Duration.seconds(10),
                         )
                     ],
-                    "minimum_protocol_version": cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
+                    "minimum_protocol_version": MINIMUM_PROTOCOL_VERSION,
                 },
                 distribution_props,
             ),
@@ -280,28 +281,7 @@ class SinglePageApp(Construct):
             "The sync writes every file of the site under its own name in the site bucket, and nowhere else.",
             applies_to=f"Resource::<{Stack.of(self).get_logical_id(self.bucket.node.default_child)}.Arn>/*",
         )
-        acknowledge(
-            self.distribution,
-            "AwsSolutions-CFR1",
-            "A public site for every country; add geo_restriction in distribution_props to limit it.",
-        )
-        acknowledge(
-            self.distribution,
-            "AwsSolutions-CFR2",
-            "WAF is an account-level choice with a monthly cost; pass web_acl_id in distribution_props.",
-        )
-        acknowledge(
-            self.distribution,
-            "AwsSolutions-CFR3",
-            "CloudFront's standard logs need an ACL-enabled bucket (LogDeliveryWrite), which the house buckets "
-            "refuse; pass enable_logging and log_bucket in distribution_props to accept that.",
-        )
-        acknowledge(
-            self.distribution,
-            "AwsSolutions-CFR4",
-            "The default *.cloudfront.net certificate allows TLSv1; pass domain_names and a certificate "
-            "to enforce TLSv1.2_2021 (set here for that case).",
-        )
+        acknowledge_distribution(self.distribution)
 
     def outputs(self) -> dict[str, Any]:
         return {
