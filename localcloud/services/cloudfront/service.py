@@ -24,6 +24,7 @@ from datetime import datetime
 from itertools import count
 from typing import TYPE_CHECKING, Any
 
+from localcloud.core.dynamic_references import resolve_secret_references
 from localcloud.errors import ResourceNotFound, TemplateError
 from localcloud.lib.http import HttpRequest, HttpResponse
 from localcloud.services.cloudfront import conditional, origins
@@ -271,8 +272,6 @@ class CloudFront:
         CloudFormation resolves them (a secret kept out of the template)."""
         if not isinstance(value, str) or "{{resolve:" not in value:
             return value
-        from localcloud.services.rds.provision import resolve_secret_references
-
         return resolve_secret_references(self.cloud, value, logical_id)
 
     def _behavior(
