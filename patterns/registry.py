@@ -323,6 +323,15 @@ PATTERNS: tuple[Pattern, ...] = (
         functions=("regional_api",),
     ),
     Pattern(
+        id="proxied_frontend",
+        title="Proxied front and back ends",
+        construct="patterns.proxied_frontend:ProxiedFrontend",
+        summary="One CloudFront distribution: /api/* to the simple web service's API (prefix stripped, stage "
+        "as origin path), everything else to a private S3 bucket; same origin so no CORS preflight, and "
+        "no custom error responses, so the API's errors come through unchanged",
+        sources=("004",),
+    ),
+    Pattern(
         id="distributed_trigger",
         title="Distributed Trigger",
         construct="patterns.distributed_trigger:DistributedTrigger",
