@@ -37,7 +37,10 @@ def _seed_spa(cloud: LocalCloud) -> None:
 
 
 #: Per pattern: how to seed its stack, and the page and element to wait for before the picture.
-SHOTS: dict[str, tuple[Callable[[LocalCloud], None], str, str]] = {"spa": (_seed_spa, "/", "#count")}
+SHOTS: dict[str, tuple[Callable[[LocalCloud], None], str, str]] = {
+    "spa": (_seed_spa, "/", "#count"),
+    "proxied_frontend": (_seed_spa, "/", "#count"),
+}
 
 
 def screenshot(pattern_id: str, assembly: str, out: Path, browser: Any) -> list[str]:
@@ -68,8 +71,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     failed = 0
-    with tempfile.TemporaryDirectory(prefix="screenshots.") as outdir, chromium() as browser:
+    with tempfile.TemporaryDirectory(prefix="screenshots.") as workdir, chromium() as browser:
         for pattern_id in args.patterns:
+            # One assembly per pattern: a second synth into the same folder loses the first's assets.
+            outdir = str(Path(workdir) / pattern_id)
             context = {**UNSTAGED, SERVE_TARGET_CONTEXT: pattern_id}
             build_app(builtin_validation=False, outdir=outdir, context=context).synth()
             out = IMAGES / f"{pattern_id}.png"
