@@ -25,6 +25,8 @@ def run(show: Show) -> None:
         site.get(f"/api/items/{item_id}").json().get("name"),
         "teapot",
     )
+    listed = site.get("/api/items").json().get("items", [])
+    show.equal("GET /api/items lists it, as the page does", [i.get("id") for i in listed], [item_id])
     missing = site.get("/api/items/nope")
     show.that(
         "the API's 404 comes through as the API wrote it, not as the page",
@@ -49,6 +51,12 @@ def run(show: Show) -> None:
         deep.status == 200 and deep.body == page.body,
         f"{deep.status}",
     )
+    show.equal(
+        "DELETE /api/items/{id} through the distribution removes it",
+        site.request("DELETE", f"/api/items/{item_id}").status,
+        204,
+    )
+    show.equal("and it is then the API's 404", site.get(f"/api/items/{item_id}").status, 404)
     show.equal(
         "no request reached the API as OPTIONS",
         [s.detail for s in cloud.trace.find("request") if s.detail.startswith("OPTIONS")],
