@@ -188,6 +188,7 @@ class RegionalApi(Construct):
         products = self.api.root.add_resource("products")
         product = products.add_resource("{product_id}")
         self.methods = [
+            self.api.root.add_method("GET", integration),
             product.add_method("GET", integration),
             product.add_resource("stock").add_method("GET", integration),
             self.api.root.add_resource("quotes").add_method(

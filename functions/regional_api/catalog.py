@@ -7,6 +7,7 @@ Every answer says how a shared cache may keep it, since CloudFront follows the o
   anonymous caller: ``public, max-age=0, s-maxage=EDGE_MAX_AGE``: the edge keeps it, browsers ask again.
 - the same with ``Authorization: Bearer <token>`` is a member's price: ``private, no-store``; a
   token this table does not know is a 401.
+- ``GET /`` (the currencies, languages and routes) is public too;
 - ``GET /products/{id}/stock`` changes with every sale, and ``POST /quotes`` is a computation:
   ``no-store``.
 
@@ -71,6 +72,17 @@ def answered(body: dict[str, Any], cache_control: str, **headers: str) -> dict[s
     """``body``, answered with ``cache_control`` and ``headers``."""
     _answer_headers.update({"Cache-Control": cache_control, **headers})
     return body
+
+
+@app.get("/")
+def index() -> dict[str, Any]:
+    """What a caller may ask, so the distribution's own URL answers something useful."""
+    body = {
+        "currencies": list(CURRENCIES),
+        "languages": list(LANGUAGES),
+        "routes": ["GET /products/{id}?currency=", "GET /products/{id}/stock", "POST /quotes"],
+    }
+    return answered(body, PUBLIC)
 
 
 @app.get("/products/<product_id>")

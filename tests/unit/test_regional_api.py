@@ -81,6 +81,12 @@ def test_an_anonymous_product_is_public_at_the_edge_and_revalidated_by_browsers(
     assert (english["name"], english["currency"], english["price_cents"]) == ("Green tea", "EUR", 1000)
 
 
+def test_the_root_says_what_may_be_asked_and_is_public(catalog, lambda_context):
+    status, body, headers = call(catalog, lambda_context, "GET", "/")
+    assert (status, body["currencies"], body["languages"]) == (200, ["EUR", "USD"], ["en", "de"])
+    assert headers["Cache-Control"] == "public, max-age=0, s-maxage=60"
+
+
 def test_a_members_price_is_personal_and_never_kept(catalog, lambda_context):
     status, body, headers = call(
         catalog, lambda_context, "GET", "/products/p-1", headers={"Authorization": "Bearer tok-ann"}
