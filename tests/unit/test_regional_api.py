@@ -4,46 +4,58 @@ member token, names by language, and the refusals (no origin secret, a bad field
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
+import sys
 
 import boto3
 import pytest
+from moto import mock_aws
 
 from tests.events import api_event
+from tests.unit.conftest import FUNCTIONS
 
 pytestmark = pytest.mark.unit
 SECRET = "s3cr3t-origin-value"
 
 
-@pytest.fixture
-def catalog(aws, load_handler):
-    boto3.client("dynamodb").create_table(
-        TableName="catalog",
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    table = boto3.resource("dynamodb").Table("catalog")
-    table.put_item(
-        Item={
-            "pk": "product#p-1",
-            "names": {"en": "Green tea", "de": "Grüner Tee"},
-            "price_cents": 1000,
-            "stock": 7,
+@pytest.fixture(scope="module")
+def catalog():
+    """One moto and one cold start for the module: the handler keeps no state but the secret's cache."""
+    with mock_aws(config={"core": {"reset_boto3_session": False}}), pytest.MonkeyPatch.context() as patch:
+        boto3.client("dynamodb").create_table(
+            TableName="catalog",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        table = boto3.resource("dynamodb").Table("catalog")
+        table.put_item(
+            Item={
+                "pk": "product#p-1",
+                "names": {"en": "Green tea", "de": "Grüner Tee"},
+                "price_cents": 1000,
+                "stock": 7,
+            }
+        )
+        table.put_item(
+            Item={"pk": f"member#{hashlib.sha256(b'tok-ann').hexdigest()}", "discount_percent": 10}
+        )
+        arn = boto3.client("secretsmanager").create_secret(Name="origin", SecretString=SECRET)["ARN"]
+        environment = {
+            "TABLE_NAME": "catalog",
+            "ORIGIN_HEADER": "X-Origin-Verify",
+            "ORIGIN_SECRET_ARN": arn,
+            "CURRENCIES": '{"EUR":"1","USD":"1.085"}',
+            "LANGUAGES": "en,de",
+            "EDGE_MAX_AGE": "60",
         }
-    )
-    table.put_item(Item={"pk": f"member#{hashlib.sha256(b'tok-ann').hexdigest()}", "discount_percent": 10})
-    arn = boto3.client("secretsmanager").create_secret(Name="origin", SecretString=SECRET)["ARN"]
-    return load_handler(
-        "regional_api",
-        "catalog",
-        TABLE_NAME="catalog",
-        ORIGIN_HEADER="X-Origin-Verify",
-        ORIGIN_SECRET_ARN=arn,
-        CURRENCIES='{"EUR":"1","USD":"1.085"}',
-        LANGUAGES="en,de",
-        EDGE_MAX_AGE="60",
-    )
+        for key, value in environment.items():
+            patch.setenv(key, value)
+        patch.syspath_prepend(str(FUNCTIONS / "regional_api"))
+        sys.modules.pop("catalog", None)
+        yield importlib.import_module("catalog")
+        sys.modules.pop("catalog", None)
 
 
 def call(catalog, lambda_context, method, path, *, secret=SECRET, **kwargs):
@@ -143,14 +155,17 @@ def test_bad_input_is_a_4xx_naming_the_field_and_never_kept(
 
 
 @pytest.mark.parametrize("secret", [None, "", "wrong"])
-def test_a_call_without_the_origin_secret_is_refused_before_anything_is_read(catalog, lambda_context, secret):
-    catalog.table.client = None  # any read would fail: the refusal comes first
+def test_a_call_without_the_origin_secret_is_refused_before_anything_is_read(
+    catalog, lambda_context, secret, monkeypatch
+):
+    monkeypatch.setattr(catalog.table, "client", None)  # any read would fail: the refusal comes first
     status, body, headers = call(catalog, lambda_context, "GET", "/products/p-1", secret=secret)
     assert (status, headers["Cache-Control"]) == (403, "no-store")
     assert "through its CloudFront distribution" in body["message"]
 
 
 def test_the_secret_is_read_once_and_again_after_a_rotation(catalog, lambda_context, monkeypatch):
+    catalog._secret.update(value=None, read_at=float("-inf"))  # a cold start's cache
     reads = []
     real = catalog.secrets.get_secret_value
     monkeypatch.setattr(catalog.secrets, "get_secret_value", lambda **kw: reads.append(kw) or real(**kw))
@@ -163,3 +178,5 @@ def test_the_secret_is_read_once_and_again_after_a_rotation(catalog, lambda_cont
     assert call(catalog, lambda_context, "GET", "/products/p-1", secret="rotated")[0] == 200
     assert call(catalog, lambda_context, "GET", "/products/p-1", secret=SECRET)[0] == 403
     assert len(reads) == 2, "the old value no longer matches, and is not re-read within the minute"
+    boto3.client("secretsmanager").put_secret_value(SecretId="origin", SecretString=SECRET)
+    catalog._secret.update(value=None, read_at=float("-inf"))
