@@ -350,6 +350,25 @@ PATTERNS: tuple[Pattern, ...] = (
         functions=("secured_spa",),
     ),
     Pattern(
+        id="regional_api",
+        title="Regional API behind CloudFront",
+        construct="patterns.regional_api:RegionalApi",
+        summary="A regional REST API behind CloudFront: a cache policy keyed on the currency, the language "
+        "(normalized at the edge) and the caller's token; answers kept as the API's Cache-Control says; "
+        "direct calls refused by a secret origin header",
+        sources=("004",),
+        functions=("regional_api",),
+    ),
+    Pattern(
+        id="proxied_frontend",
+        title="Proxied front and back ends",
+        construct="patterns.proxied_frontend:ProxiedFrontend",
+        summary="One CloudFront distribution: /api/* to the simple web service's API (prefix stripped, stage "
+        "as origin path), everything else to a private S3 bucket; same origin so no CORS preflight, and "
+        "no custom error responses, so the API's errors come through unchanged",
+        sources=("004",),
+    ),
+    Pattern(
         id="distributed_trigger",
         title="Distributed Trigger",
         construct="patterns.distributed_trigger:DistributedTrigger",

@@ -62,6 +62,7 @@ def _sign_in(page: Any) -> None:
 SHOTS: dict[str, tuple[Callable[[LocalCloud], None], str, str]] = {
     "spa": (_seed_spa, "/", "#count"),
     "secured_spa": (_seed_secured_spa, "/", "#count"),
+    "proxied_frontend": (_seed_spa, "/", "#count"),
 }
 #: What a person does on the page before the picture (sign in), where the page needs it.
 ACTS: dict[str, Callable[[Any], None]] = {"secured_spa": _sign_in}
@@ -97,8 +98,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     failed = 0
-    with tempfile.TemporaryDirectory(prefix="screenshots.") as outdir, chromium() as browser:
+    with tempfile.TemporaryDirectory(prefix="screenshots.") as workdir, chromium() as browser:
         for pattern_id in args.patterns:
+            # One assembly per pattern: a second synth into the same folder loses the first's assets.
+            outdir = str(Path(workdir) / pattern_id)
             context = {**UNSTAGED, SERVE_TARGET_CONTEXT: pattern_id}
             build_app(builtin_validation=False, outdir=outdir, context=context).synth()
             out = IMAGES / f"{pattern_id}.png"

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from localcloud.core.front_doors import FrontDoor, bind
 from localcloud.core.service import Service
-from localcloud.services.cloudfront import provision
+from localcloud.services.cloudfront import invalidations, provision
 from localcloud.services.cloudfront.distribution import Behavior, Distribution, Origin
 from localcloud.services.cloudfront.service import CloudFront, DistributionClient
 
@@ -33,4 +33,15 @@ def _front_doors(kernel: Kernel) -> list[FrontDoor]:
     ]
 
 
-SERVICE = Service.of("cloudfront", provision, state=CloudFront, front_doors=_front_doors)
+SERVICE = Service.of(
+    "cloudfront",
+    provision,
+    state=CloudFront,
+    front_doors=_front_doors,
+    answers={
+        "cloudfront.CreateInvalidation": invalidations.answer_create,
+        "cloudfront.GetInvalidation": invalidations.answer_get,
+        "cloudfront.ListInvalidations": invalidations.answer_list,
+    },
+    iam_resources={"cloudfront": invalidations.iam_resource},
+)

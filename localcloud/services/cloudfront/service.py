@@ -24,6 +24,7 @@ from datetime import datetime
 from itertools import count
 from typing import TYPE_CHECKING, Any
 
+from localcloud.core.dynamic_references import resolve_secret_references
 from localcloud.errors import ResourceNotFound, TemplateError
 from localcloud.lib.http import HttpRequest, HttpResponse
 from localcloud.services.cloudfront import conditional, origins
@@ -48,6 +49,7 @@ from localcloud.services.cloudfront.functions import (
     viewer_request_event,
     viewer_response_event,
 )
+from localcloud.services.cloudfront.invalidations import Invalidation, path_problem
 from localcloud.services.cloudfront.policies import (
     MANAGED_CACHE_POLICIES,
     MANAGED_ORIGIN_REQUEST_POLICIES,
@@ -105,6 +107,8 @@ class CloudFront:
         self._access_controls: dict[str, OriginAccessControl] = {}
         self._access_identities: dict[str, OriginAccessIdentity] = {}
         self._caches: dict[str, dict[tuple[Any, ...], _Cached]] = {}
+        self.invalidations: dict[str, dict[str, Invalidation]] = {}
+        """By distribution id, then invalidation id: what ``CreateInvalidation`` made."""
         self._runner = FunctionRunner()
         self._request_ids = count(1)
 
@@ -136,7 +140,12 @@ class CloudFront:
         self._runner.close()
 
     def invalidate(self, distribution_id: str, paths: list[str]) -> int:
-        """Drop cached responses whose path matches one of ``paths`` (``*`` as a wildcard); how many."""
+        """Drop cached responses whose path matches one of ``paths`` (``*`` only at the end, as
+        CloudFront takes it), whatever their query strings and headers; how many."""
+        for path in paths:
+            problem = path_problem(path)
+            if problem is not None:
+                raise ValueError(problem)
         patterns = [re.compile(path_pattern_regex(path), re.DOTALL) for path in paths]
         cache = self._caches.get(distribution_id, {})
         stale = [key for key in cache if any(p.fullmatch(key[1]) for p in patterns)]
@@ -165,7 +174,17 @@ class CloudFront:
         if kind == "cache":
             self._cache_policies[policy_id] = cache_policy(policy_id, config)
         elif kind == "origin-request":
-            self._origin_request_policies[policy_id] = origin_request_policy(policy_id, config)
+            policy = origin_request_policy(policy_id, config)
+            if policy.headers.behavior == "whitelist" and any(
+                name.lower() == "authorization" for name in policy.headers.names
+            ):
+                # CloudFront answers 400: the header must be in the cache key, or a cached answer
+                # to one caller would be served to every other.
+                raise TemplateError(
+                    f"{logical_id}: an origin request policy cannot forward the Authorization header; "
+                    "put it in the cache policy's key"
+                )
+            self._origin_request_policies[policy_id] = policy
         else:
             self._response_headers_policies[policy_id] = response_headers_policy(policy_id, config)
         return policy_id
@@ -240,10 +259,20 @@ class CloudFront:
                 raise TemplateError(
                     f"{logical_id}: origin {item['Id']} names an unknown access identity {oai}"
                 )
-        headers = {h["HeaderName"]: h["HeaderValue"] for h in item.get("OriginCustomHeaders", [])}
+        headers = {
+            h["HeaderName"]: self._resolved(h["HeaderValue"], logical_id)
+            for h in item.get("OriginCustomHeaders", [])
+        }
         return Origin(
             item["Id"], item["DomainName"], item.get("OriginPath", "").rstrip("/"), headers, control, identity
         )
+
+    def _resolved(self, value: Any, logical_id: str) -> Any:
+        """A header value with its ``{{resolve:secretsmanager:...}}`` references read, as
+        CloudFormation resolves them (a secret kept out of the template)."""
+        if not isinstance(value, str) or "{{resolve:" not in value:
+            return value
+        return resolve_secret_references(self.cloud, value, logical_id)
 
     def _behavior(
         self,
@@ -494,14 +523,20 @@ class CloudFront:
         """What CloudFront sends the origin: what the cache and origin request policies forward."""
         request = exchange.request
         cache, extra = behavior.cache, behavior.origin_request
+        # Authorization reaches the origin only in the cache key, or through the origin request
+        # policy of a behavior that caches nothing: never an answer cached without it in the key.
+        forwards_extra = {
+            name
+            for name in request.headers
+            if extra is not None
+            and extra.headers.takes(name, case_sensitive=False)
+            and (name.lower() != "authorization" or cache.max_ttl == 0)
+        }
         headers = {
             name: values
             for name, values in request.headers.items()
             if name.lower() != "cookie"
-            and (
-                cache.headers.takes(name, case_sensitive=False)
-                or (extra is not None and extra.headers.takes(name, case_sensitive=False))
-            )
+            and (cache.headers.takes(name, case_sensitive=False) or name in forwards_extra)
         }
         cookies = [
             f"{name}={value}"

@@ -12,10 +12,10 @@ identifier and database name into the secret, so a handler connects with what it
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from localcloud.core.dynamic_references import resolve_secret_references
 from localcloud.core.servers import RealServer
 from localcloud.core.service import Provisioned, provisions, refuse_unknown_properties
 from localcloud.errors import TemplateError, Unsupported
@@ -92,10 +92,6 @@ INSTANCE_PROPERTIES = (
         "PubliclyAccessible",
     }
 )
-_DYNAMIC = re.compile(
-    r"\{\{resolve:secretsmanager:(?P<secret>.+?)(?::SecretString:(?P<key>[^:}]*)(?::(?P<stage>[^:}]*))?"
-    r"(?::(?P<version>[^:}]*))?)?\}\}"
-)
 
 
 @dataclass
@@ -154,32 +150,6 @@ def _label(kernel: Kernel, logical_id: str) -> str:
 
 def _identifier(kernel: Kernel, logical_id: str, given: Any) -> str:
     return str(given or kernel.physical_name(logical_id, 63)).lower()
-
-
-def resolve_secret_references(kernel: Kernel, value: Any, logical_id: str) -> Any:
-    """CloudFormation's ``{{resolve:secretsmanager:...}}`` dynamic references, read from the secret."""
-    if not isinstance(value, str) or "{{resolve:" not in value:
-        return value
-
-    def read(match: re.Match[str]) -> str:
-        client = kernel.admin_client("secretsmanager")
-        options = {"SecretId": match["secret"]}
-        if match["stage"]:
-            options["VersionStage"] = match["stage"]
-        if match["version"]:
-            options["VersionId"] = match["version"]
-        secret = client.get_secret_value(**options)["SecretString"]
-        if not match["key"]:
-            return secret
-        try:
-            return str(json.loads(secret)[match["key"]])
-        except (ValueError, KeyError, TypeError) as error:
-            raise TemplateError(f"{logical_id}: {match[0]} names no key of a JSON secret ({error})") from None
-
-    resolved = _DYNAMIC.sub(read, value)
-    if "{{resolve:" in resolved:
-        raise Unsupported(logical_id, f"the dynamic reference in {value!r}")
-    return resolved
 
 
 def _server(
