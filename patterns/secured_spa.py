@@ -67,7 +67,7 @@ from .defaults import (
     secure_bucket,
     table_or_new,
 )
-from .spa import IMMUTABLE, REVALIDATE, _built
+from .edge import IMMUTABLE, REVALIDATE, built_site
 
 WEB_DIR = PROJECT_ROOT / "web" / "secured_spa"
 #: Where :func:`bundle` writes the page (``.build/`` is git-ignored): what the construct deploys.
@@ -406,7 +406,7 @@ class SecuredSpa(Construct):
             ),
         )
         built = Path(site_dir) if site_dir is not None else bundle()
-        self.site_asset = s3_assets.Asset(self, "SiteAsset", path=str(_built(self, built)))
+        self.site_asset = s3_assets.Asset(self, "SiteAsset", path=str(built_site(self, built)))
         site = s3d.Source.bucket(self.site_asset.bucket, self.site_asset.s3_object_key)
         self.deploy_role = iam.Role(
             self,
