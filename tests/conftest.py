@@ -148,6 +148,15 @@ def pytest_configure(config: pytest.Config) -> None:
     rewrite_cache.register(config)
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """One full collection at the end, then the survivors frozen: pytest collects twice more at
+    exit (to report exceptions raised in finalizers) and each full pass over a worker's heap of
+    millions of objects cost it seconds. What is garbage now is still collected, and reported."""
+    gc.collect()
+    gc.freeze()
+
+
 #: The test files that take longest (from ``--durations=0``), slowest first: the order of files no run
 #: has measured yet in this checkout (tests/file_order.py), so a fresh checkout still starts with them.
 SLOWEST_FILES = (
