@@ -8,6 +8,10 @@ worker before the first test ran. Here the rewritten code goes to ``.pytest_cach
 instead, in pytest's own format: checked against the source's hash, pytest's version and Python's
 magic number at each read, so an edited module is rewritten again. Written atomically, so workers
 that rewrite the same module at once do no harm; a folder that cannot be written is only slower.
+
+Modules outside the checkout that pytest rewrites too (every module of a plugin's distribution:
+all of hypothesis, imported after this is registered) are kept under ``OUTSIDE`` in the same cache,
+by their absolute folder: xdist's controller rewrites them first, so its workers only read them.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from pathlib import Path
 import pytest
 
 CACHE_DIR = Path(".pytest_cache") / "rewritten"
+#: Where, under ``CACHE_DIR``, modules from outside the checkout are kept, by their absolute folder.
+OUTSIDE = "_outside"
 
 
 def register(config: pytest.Config) -> None:
@@ -34,10 +40,11 @@ def register(config: pytest.Config) -> None:
     pytest_cache_dir, pytest_rewrite_test = rewrite.get_cache_dir, rewrite._rewrite_test
 
     def cache_dir(file_path: Path) -> Path:
+        folder = file_path.resolve().parent
         try:
-            return cache / file_path.resolve().parent.relative_to(root)
+            return cache / folder.relative_to(root)
         except ValueError:  # outside the checkout
-            return pytest_cache_dir(file_path)
+            return cache / OUTSIDE / folder.relative_to(folder.anchor)
 
     def rewrite_test(fn: Path, config: pytest.Config):
         source_hash, code = pytest_rewrite_test(fn, config)

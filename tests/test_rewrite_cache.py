@@ -44,6 +44,27 @@ def test_a_rewritten_module_is_kept_in_the_cache_and_rewritten_when_it_changes(c
     assert rewrite._read_pyc(module, kept) is None, "a changed module is not read from the cache"
 
 
+def test_a_module_outside_the_checkout_is_kept_under_its_absolute_folder(tmp_path, monkeypatch, request):
+    """A plugin's modules (hypothesis, from the venv) are rewritten once per run, not once per worker."""
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    checkout, site = tmp_path / "checkout", tmp_path / "site-packages" / "plugin"
+    site.mkdir(parents=True)
+    cleanups = []
+    rewrite_cache.register(SimpleNamespace(rootpath=checkout, add_cleanup=cleanups.append))
+    try:
+        module = site / "test_numbers.py"
+        module.write_text("def test_numbers():\n    numbers = [1, 2]\n    assert numbers == [1, 3]\n")
+        outside = checkout / rewrite_cache.CACHE_DIR / rewrite_cache.OUTSIDE
+        assert rewrite.get_cache_dir(module) == outside / site.relative_to(site.anchor)
+        rewrite._rewrite_test(module, request.config)
+        [kept] = (outside / site.relative_to(site.anchor)).glob("test_numbers.*.pyc")
+        assert not list(site.glob("__pycache__")), "nothing is written beside the module"
+        assert "At index 1 diff: 2 != 3" in failure(rewrite._read_pyc(module, kept))
+    finally:
+        for cleanup in cleanups:
+            cleanup()
+
+
 def test_pytest_is_left_as_it_was_after_the_run(tmp_path, monkeypatch):
     monkeypatch.setattr(sys, "dont_write_bytecode", True)
     before, cleanups = (rewrite.get_cache_dir, rewrite._rewrite_test), []

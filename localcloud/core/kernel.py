@@ -227,9 +227,19 @@ class Kernel:
             moment = self.next_wakeup()
             if moment is None or moment > target:
                 break
+            self._catch_up(moment)
             self.clock.move_to(moment)
+        self._catch_up(target)
         self.clock.move_to(target)
         self._pump_until_quiet(0, max_steps)
+
+    def _catch_up(self, moment: datetime) -> None:
+        """Let a pollable that asked for no stop (``catch_up``) record what it would have seen before
+        ``moment``: the cloud is quiet, so nothing changes until the clock gets there."""
+        for pollable in list(self.pollables):
+            catch_up = getattr(pollable, "catch_up", None)
+            if catch_up is not None:
+                catch_up(moment)
 
     def drain(self, max_steps: int = 10_000) -> None:
         """Deliver until nothing is in flight, moving time as needed; raise if it never gets quiet."""

@@ -586,3 +586,34 @@ def test_a_dynamodb_stream_works_without_the_callers_botocore_settings(synth, ru
     assert shard["ShardId"] and [r["eventName"] for r in log(cloud, "ItemConsumer")] == ["INSERT"]
     cloud.stop()
     assert "AWS_ACCOUNT_ID_ENDPOINT_MODE" not in os.environ, "the caller's environment is as it was"
+
+
+def test_idle_minutes_are_sampled_without_stopping_the_clock_at_each(cloud, monkeypatch):
+    """SQS's minute samples of empty queues are taken when the clock moves on, not at a stop per
+    minute (each stop polls every shard of the stack); a queue with a message stops it each minute."""
+    moves = []
+    clock_move = cloud.kernel.clock.move_to
+    monkeypatch.setattr(
+        cloud.kernel.clock, "move_to", lambda moment: moves.append(moment) or clock_move(moment)
+    )
+    name = cloud.physical_id("Failures").rsplit("/", 1)[-1]
+    start = cloud.kernel.clock.now()
+
+    def samples() -> list[tuple[float, float]]:
+        points = cloud.metrics("AWS/SQS", "ApproximateNumberOfMessagesVisible", {"QueueName": name})
+        return [((p.timestamp - start).total_seconds(), p.sum) for p in points]
+
+    def send() -> None:
+        cloud.kernel.admin_client("sqs").send_message(
+            QueueUrl=cloud.physical_id("Failures"), MessageBody="{}"
+        )
+
+    # A message that arrives half an hour in, at a stop of its own: the minutes before it are empty.
+    cloud.kernel.clock.call_later(1800, send)
+    cloud.advance(1800)
+    assert samples() == [(60.0 * m, 0) for m in range(1, 30)] + [(1800.0, 1)]
+    assert len(moves) <= 2
+    moves.clear()
+    cloud.advance(180)
+    assert samples()[30:] == [(60.0 * m, 1) for m in range(31, 34)]
+    assert len(moves) >= 3
