@@ -1,7 +1,7 @@
 """The users service: register a user and read them back, from its own table only.
 
-Like the orders service it is unaware of the domain in front of it (the base path is stripped
-before the request arrives). A body breaking the schema is a 400 naming each problem; an unknown
+Like the orders service it routes on the API's resource, so it is unaware of the domain and base
+path in front of it. A body breaking the schema is a 400 naming each problem; an unknown
 id is a 404.
 """
 
