@@ -19,7 +19,7 @@ Example::
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, ClassVar
 
 from aws_cdk import CfnCondition, CfnParameter, Duration, Fn, Stack
 from aws_cdk import aws_apigateway as apigw
@@ -34,6 +34,7 @@ from .defaults import (
     SecureRestApi,
     acknowledge,
     grant_table,
+    json_model,
     pattern_function_props,
     rest_api_props,
     table_or_new,
@@ -133,6 +134,8 @@ class Microservice(Construct):
     collection = ""
     handler = ""
     description = ""
+    schema: ClassVar[dict[str, Any]] = {}
+    """The JSON schema API Gateway checks a new item's body against before the function runs."""
 
     def __init__(
         self,
@@ -200,7 +203,12 @@ class Microservice(Construct):
             ),
         )
         integration = apigw.LambdaIntegration(self.function)
-        self.api.root.add_method("POST", integration)
+        self.api.root.add_method(
+            "POST",
+            integration,
+            request_validator=self.api.body_validator,
+            request_models={"application/json": json_model(self.api, "ItemModel", self.schema)},
+        )
         self.api.root.add_resource("{id}").add_method("GET", integration)
         for method in self.api.methods:
             acknowledge(
@@ -253,6 +261,17 @@ class OrdersService(Microservice):
     collection = "orders"
     handler = "orders.handler"
     description = "Orders service: places and reads orders in its own table"
+    schema: ClassVar[dict[str, Any]] = {
+        "$schema": "http://json-schema.org/draft-04/schema#",
+        "title": "Order",
+        "type": "object",
+        "required": ["sku", "quantity"],
+        "additionalProperties": False,
+        "properties": {
+            "sku": {"type": "string", "minLength": 1, "maxLength": 64, "default": "TEA-1"},
+            "quantity": {"type": "integer", "minimum": 1, "maximum": 1000},
+        },
+    }
 
 
 class UsersService(Microservice):
@@ -261,3 +280,20 @@ class UsersService(Microservice):
     collection = "users"
     handler = "users.handler"
     description = "Users service: registers and reads users in its own table"
+    schema: ClassVar[dict[str, Any]] = {
+        "$schema": "http://json-schema.org/draft-04/schema#",
+        "title": "User",
+        "type": "object",
+        "required": ["name", "email"],
+        "additionalProperties": False,
+        "properties": {
+            "name": {"type": "string", "minLength": 1, "maxLength": 100, "default": "Ada"},
+            "email": {
+                "type": "string",
+                "minLength": 3,
+                "maxLength": 254,
+                "pattern": r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+                "default": "ada@example.com",
+            },
+        },
+    }

@@ -44,10 +44,10 @@ def _service(show: Show, collection: str, good: dict, bad: dict, problem: str) -
     found = api.get(f"/{created.json().get('id', 'none')}")
     show.equal("and reads it back from its own table", (found.status, found.json()), (200, created.json()))
     refused = api.post("/", json=bad)
-    show.equal(
-        "a bad body is a 400 naming the field",
-        (refused.status, refused.json().get("message")),
-        (400, problem),
+    show.that(
+        "a bad body is API Gateway's 400 naming the field, before any code runs",
+        refused.status == 400 and problem in refused.json().get("message", ""),
+        f"{refused.status} {refused.text}",
     )
     show.equal("an unknown id is a 404", api.get("/no-such-id").status, 404)
     show.equal(
@@ -63,7 +63,7 @@ def run_orders(show: Show) -> None:
         "orders",
         {"sku": "TEA-1", "quantity": 2},
         {"sku": "TEA-1", "quantity": 0},
-        "quantity: less than 1",
+        "quantity",
     )
 
 
@@ -73,5 +73,5 @@ def run_users(show: Show) -> None:
         "users",
         {"name": "Ada", "email": "ada@example.com"},
         {"name": "Ada", "email": "ada"},
-        "email: expected an address like name@example.com",
+        "email",
     )

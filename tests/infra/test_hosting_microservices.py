@@ -12,7 +12,7 @@ from aws_cdk.assertions import Template
 
 from patterns.hosting_microservices import OrdersService, ServiceDomain, UsersService
 from patterns.registry import get
-from tests.infra.conftest import properties_of, resources_of, statements_of
+from tests.infra.conftest import properties_of, resources_of, statements_of, unbounded
 
 pytestmark = pytest.mark.infra
 PATTERN = get("hosting_microservices")
@@ -54,6 +54,14 @@ def test_each_service_stack_owns_its_api_function_table_and_mapping(templates, s
     }
     assert template["Parameters"]["MountOnDomain"]["Default"] == "", "deployable alone, mounted on no domain"
     assert template["Conditions"]["Mounted"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "MountOnDomain"}, ""]}]}
+    [post] = [
+        m for m in properties_of(template, "AWS::ApiGateway::Method").values() if m["HttpMethod"] == "POST"
+    ]
+    assert "RequestValidatorId" in post and "application/json" in post["RequestModels"], (
+        "bodies checked first"
+    )
+    [model] = properties_of(template, "AWS::ApiGateway::Model").values()
+    assert unbounded(model["Schema"]) == [] and model["Schema"]["additionalProperties"] is False
     [function] = properties_of(template, "AWS::Lambda::Function").values()
     assert function["Handler"] == f"{service}.handler"
     granted = [s for s in statements_of(template) if any(a.startswith("dynamodb:") for a in s["Action"])]
