@@ -10,7 +10,8 @@ parameters. ``Fn::ImportValue`` is refused: stacks that import each other's expo
 deployed or removed alone, which is what running them side by side is for.
 
 Construct paths (``aws:cdk:path``) are kept, so ``cloud.physical_id("OrdersStack/Pattern/Table")``
-still finds a resource. ``AWS::StackName`` is the merged artifact's name in every stack.
+still finds a resource, and physical names are made from each resource's own stack and logical id
+(``OrdersStack-PatternTable…``). ``AWS::StackName`` is the merged artifact's name in every stack.
 """
 
 from __future__ import annotations
@@ -36,11 +37,14 @@ def merged(directory: str | Path, stack_names: list[str] | tuple[str, ...]) -> S
     if len(set(stack_names)) != len(stack_names) or not stack_names:
         raise LocalCloudError(f"name each stack once, at least one: {list(stack_names)}")
     template: dict[str, Any] = {section: {} for section in SECTIONS}
+    origins: dict[str, tuple[str, str]] = {}
     for stack_name in stack_names:
         artifact = load_stack(directory, stack_name)
         for section, entries in _renamed(artifact.template, prefix_of(stack_name), stack_name).items():
             template[section].update(entries)
-    return StackArtifact("-".join(stack_names), template, Path(directory))
+        prefix = prefix_of(stack_name)
+        origins.update({prefix + own: (stack_name, own) for own in artifact.template.get("Resources", {})})
+    return StackArtifact("-".join(stack_names), template, Path(directory), origins)
 
 
 def merged_parameters(parameters: dict[str, dict[str, Any]]) -> dict[str, Any]:

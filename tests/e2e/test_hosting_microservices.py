@@ -64,6 +64,9 @@ def test_each_service_answers_under_its_path_through_the_one_domain(cloud):
     assert domain.get(f"/orders/{order.json()['id']}").json() == order.json()
     assert domain.get(f"/users/{user.json()['id']}").json()["email"] == "ada@example.com"
     assert domain.get(f"/users/{order.json()['id']}").status_code == 404, "each service reads its own table"
+    table = cloud.outputs["HostingMicroservicesOrdersStackTableName"]
+    assert table.startswith(f"{ORDERS}-PatternTable"), "names as the orders stack alone would make them"
+    assert cloud.client("dynamodb").get_item(TableName=table, Key={"id": {"S": order.json()["id"]}})["Item"]
     served = {span.target for span in cloud.trace.find("invoke")}
     assert len(served) == 2, f"each service's own function answered: {served}"
 
@@ -131,3 +134,35 @@ def test_a_service_mounted_on_a_domain_not_deployed_is_refused(account):
     cloud = account(ORDERS)
     with pytest.raises(ApiGatewayError, match="Invalid domain name identifier specified"):
         cloud.api("orders-service").get("/1")
+
+
+def test_serve_takes_the_stacks_side_by_side_and_its_try_lines_work_through_the_domain(cloud_assembly, cloud):
+    from localcloud.__main__ import served_artifact
+    from localcloud.server import LocalServer
+    from localcloud.try_lines import door_lines
+    from tests.e2e.test_try_lines import curl_request, curl_words
+
+    stacks = (DOMAIN_STACK, ORDERS, USERS)
+    pairs = [f"{stack}.{name}={value}" for stack in stacks for name, value in PARAMETERS[stack].items()]
+    artifact, parameters = served_artifact(cloud_assembly.directory, ",".join(stacks), pairs)
+    assert artifact.template == cloud.artifact.template
+    assert parameters == {
+        "HostingMicroservicesStackDomainName": DOMAIN,
+        "HostingMicroservicesStackCertificateArn": CERTIFICATE,
+        "HostingMicroservicesOrdersStackMountOnDomain": DOMAIN,
+        "HostingMicroservicesUsersStackMountOnDomain": DOMAIN,
+    }
+    with pytest.raises(LookupError, match=r"name it STACK\.NAME"):
+        served_artifact(cloud_assembly.directory, ",".join(stacks), ["MountOnDomain=api.example.com"])
+    with LocalServer(cloud, port=0, real_time=False) as server:
+        [door] = [d for d in server.front_doors if d.resource_id == DOMAIN]
+        lines = door_lines(cloud, door)
+        assert {line.split()[4].removeprefix(door.url.rstrip("/")) for line in lines} == {
+            "/orders",
+            "/orders/example",
+            "/users",
+            "/users/example",
+        }
+        for line in lines:
+            answer = door.dispatch(curl_request(curl_words(line, {})))
+            assert answer.status in (201, 404), f"{line}: {answer.status} {answer.body[:200]}"

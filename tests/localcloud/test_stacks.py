@@ -101,6 +101,7 @@ def test_each_stack_keeps_its_names_and_its_references_follow_them(assembly):
     assert merged_parameters({"Users-Stack": {"Domain": "api.example.com"}}) == {
         "UsersStackDomain": "api.example.com"
     }
+    assert merged(assembly, ["Orders", "Users-Stack"]).origins["UsersStackApi"] == ("Users-Stack", "Api")
 
 
 def test_an_import_between_stacks_and_a_stack_named_twice_are_refused(assembly):
