@@ -398,6 +398,28 @@ PATTERNS: tuple[Pattern, ...] = (
         sources=("002",),
         functions=("feature_flags",),
     ),
+    Pattern(
+        id="hosting_microservices",
+        title="Hosting microservices",
+        construct="patterns.hosting_microservices:ServiceDomain",
+        summary="One stack per service (REST API, function, table), each deployed alone and mounted under one "
+        "custom domain (regional, TLS 1.2, certificate and name as props) by its own base-path mapping; the "
+        "domain's name is the only thing the stacks share",
+        sources=("004",),
+        functions=("hosting_microservices",),
+        variants=(
+            Variant(
+                id="orders",
+                construct="patterns.hosting_microservices:OrdersService",
+                summary="The orders service: its REST API, function and table, mounted at /orders",
+            ),
+            Variant(
+                id="users",
+                construct="patterns.hosting_microservices:UsersService",
+                summary="The users service: its REST API, function and table, mounted at /users",
+            ),
+        ),
+    ),
 )
 
 
