@@ -122,3 +122,18 @@ def test_the_bundle_is_rebuilt_only_when_a_source_changes(tmp_path):
     (source / "app.js").write_text("console.log('bye');")
     assert (bundle(source, out) / "app.js").read_text() == '(()=>{console.log("bye");})();\n'
     shutil.rmtree(out)
+
+
+def test_a_note_past_the_listed_limit_is_refused_not_hidden(notes, lambda_context, monkeypatch):
+    """The list answers one page of MAX_NOTES; a note it could not show is refused at creation (409
+    naming the limit), never created and then missing from the list."""
+    monkeypatch.setattr(notes, "MAX_NOTES", 3)
+    made = [call(notes, lambda_context, "POST", "/api/notes", ANN, body={"text": str(n)}) for n in range(3)]
+    assert [status for status, _ in made] == [201, 201, 201]
+    status, answer = call(notes, lambda_context, "POST", "/api/notes", ANN, body={"text": "fourth"})
+    assert status == 409 and "3 notes" in answer["message"], answer
+    assert call(notes, lambda_context, "POST", "/api/notes", BOB, body={"text": "bob's"})[0] == 201
+    listed = call(notes, lambda_context, "GET", "/api/notes", ANN)[1]["notes"]
+    assert sorted(n["text"] for n in listed) == ["0", "1", "2"]
+    call(notes, lambda_context, "DELETE", f"/api/notes/{made[0][1]['id']}", ANN)
+    assert call(notes, lambda_context, "POST", "/api/notes", ANN, body={"text": "fourth"})[0] == 201
