@@ -36,7 +36,7 @@ from botocore.exceptions import ClientError
 
 from localcloud.core.trace import Span
 from localcloud.errors import FunctionNotFound, aws_error
-from localcloud.services.stepfunctions import task_time
+from localcloud.services.stepfunctions import distributed_map, task_time
 from localcloud.services.stepfunctions.fibers import current, park
 
 #: Virtual seconds between two checks of a ``.sync`` task's job (a nested execution, say).
@@ -106,6 +106,7 @@ def install() -> None:
     _replace(StateTaskService, "_normalise_parameters", _normalise_parameters)
     _replace(StateTaskService, "_normalise_response", _normalise_response)
     moto_jsonata._eval_jsonata = _eval_jsonata
+    distributed_map.install(_replace)
     _installed = True
 
 
