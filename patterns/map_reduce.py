@@ -18,6 +18,7 @@ Example::
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
@@ -42,6 +43,8 @@ from .defaults import (
 
 #: Where the Map Run's result files go in the output bucket, and where the reducer writes counts.
 RESULTS_PREFIX = "map-runs"
+#: An input prefix the definition can hold as it is (in JSON, and as a Choice's match pattern).
+_SAFE_PREFIX = re.compile(r"[A-Za-z0-9!_.()-][A-Za-z0-9!_.()/-]*/")
 COUNTS_PREFIX = "counts/"
 
 
@@ -64,7 +67,8 @@ def _acknowledge_prefix(policy: Construct, bucket: s3.IBucket, prefix: str) -> N
 class MapReduce(Construct):
     """An input bucket, a Distributed Map of mapper Lambdas, a reducer, and an output bucket.
 
-    :param input_prefix: the prefix whose objects are counted (``input/``).
+    :param input_prefix: the prefix whose objects are counted (``input/``); an execution may name a
+        folder under it (``{"prefix": "input/2024/"}``).
     :param batch_size: objects per child execution (MaxItemsPerBatch, 1 to 1000; 10).
     :param max_concurrency: child executions at once (1 to 10000; 100).
     :param tolerated_failure_percentage: share of objects whose batch may fail before the Map Run
@@ -104,6 +108,10 @@ class MapReduce(Construct):
             raise ValueError(f"{construct_id}: max_concurrency must be from 1 to 10000")
         if not 0 <= tolerated_failure_percentage <= 100:
             raise ValueError(f"{construct_id}: tolerated_failure_percentage must be from 0 to 100")
+        if not _SAFE_PREFIX.fullmatch(input_prefix):
+            raise ValueError(
+                f"{construct_id}: input_prefix must end with '/' and hold only letters, digits and !-_.()/"
+            )
         if not 0 <= retry_attempts <= 10:
             raise ValueError(f"{construct_id}: retry_attempts must be from 0 to 10")
         self.input_prefix = input_prefix
@@ -193,6 +201,22 @@ class MapReduce(Construct):
             self, "ExecutionLogs", retention=LOG_RETENTION, removal_policy=RemovalPolicy.DESTROY
         )
         steps = Construct(self, "Steps")
+        # The execution may name a folder under the input prefix ({"prefix": "input/2024/"}); the
+        # default is the whole prefix, and anything outside it is refused before a listing.
+        defaults = sfn.Pass(
+            steps,
+            "Defaults",
+            parameters={
+                "args.$": f'States.JsonMerge(States.StringToJson(\'{{"prefix": "{input_prefix}"}}\'), $, false)'
+            },
+            output_path="$.args",
+        )
+        refused = sfn.Fail(
+            steps,
+            "PrefixRefused",
+            error="InvalidPrefix",
+            cause=f"prefix must be a string starting with {input_prefix}",
+        )
         count_words = sfn.CustomState(
             steps,
             "CountWords",
@@ -221,7 +245,19 @@ class MapReduce(Construct):
                 self,
                 "state_machine_props",
                 {
-                    "definition_body": sfn.DefinitionBody.from_chainable(count_words.next(reduce)),
+                    "definition_body": sfn.DefinitionBody.from_chainable(
+                        defaults.next(
+                            sfn.Choice(steps, "PrefixAllowed?")
+                            .when(
+                                sfn.Condition.and_(
+                                    sfn.Condition.is_string("$.prefix"),
+                                    sfn.Condition.string_matches("$.prefix", f"{input_prefix}*"),
+                                ),
+                                count_words.next(reduce),
+                            )
+                            .otherwise(refused)
+                        )
+                    ),
                     "state_machine_type": sfn.StateMachineType.STANDARD,
                     "comment": "Word count: a Distributed Map of mappers over an S3 prefix, then a reducer",
                 },
@@ -252,7 +288,7 @@ class MapReduce(Construct):
             "Type": "Map",
             "ItemReader": {
                 "Resource": "arn:aws:states:::s3:listObjectsV2",
-                "Parameters": {"Bucket": self.input_bucket.bucket_name, "Prefix": self.input_prefix},
+                "Parameters": {"Bucket": self.input_bucket.bucket_name, "Prefix.$": "$.prefix"},
             },
             "ItemBatcher": {
                 "MaxItemsPerBatch": batch_size,

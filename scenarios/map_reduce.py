@@ -10,16 +10,41 @@ from scenarios import Show
 
 #: Words that differ in case, script and punctuation, so the tokenisation rule is exercised.
 VOCABULARY = (
-    "The the THE Straße STRASSE café Café naïve don't don\u2019t Ünïcödé ÜNÏCÖDÉ 地図 データ map Map "
-    "reduce, reduce. 42 snake_case word—word ¿qué? Qué! ελληνικά ΕΛΛΗΝΙΚΆ"
-).split()
+    "The",
+    "the",
+    "THE",
+    "Straße",
+    "STRASSE",
+    "café",
+    "Café",
+    "naïve",
+    "don't",
+    "don\u2019t",
+    "Ünïcödé",
+    "ÜNÏCÖDÉ",
+    "地図",
+    "データ",
+    "map",
+    "Map",
+    "reduce,",
+    "reduce.",
+    "42",
+    "snake_case",
+    "word—word",
+    "¿qué?",
+    "Qué!",
+    "ελληνικά",
+    "ΕΛΛΗΝΙΚΆ",
+)
 FILES = 200
 
 
-def corpus(count: int = FILES) -> dict[str, str]:
-    """``count`` small text objects, each its own mix of the vocabulary."""
+def corpus(folder: str = "input/corpus/", count: int = FILES) -> dict[str, str]:
+    """``count`` small text objects under ``folder``, each its own mix of the vocabulary."""
     return {
-        f"input/doc-{n:03}.txt": " ".join(VOCABULARY[(n * 7 + i * 3) % len(VOCABULARY)] for i in range(5 + n % 11))
+        f"{folder}doc-{n:03}.txt": " ".join(
+            VOCABULARY[(n * 7 + i * 3) % len(VOCABULARY)] for i in range(5 + n % 11)
+        )
         for n in range(count)
     }
 
@@ -32,9 +57,7 @@ def single_process_count(texts: list[str]) -> Counter[str]:
         folded = text.casefold().replace("\u2019", "'")
         word = ""
         for index, char in enumerate(folded):
-            inner = (
-                char == "'" and word and index + 1 < len(folded) and folded[index + 1].isalnum()
-            )
+            inner = char == "'" and word and index + 1 < len(folded) and folded[index + 1].isalnum()
             if char.isalnum() or inner:
                 word += char
             elif word:
@@ -51,10 +74,10 @@ def load(show: Show, objects: dict[str, bytes | str]) -> None:
         s3.put_object(Bucket=bucket, Key=key, Body=body.encode() if isinstance(body, str) else body)
 
 
-def count(show: Show, name: str) -> dict:
-    """Run the workflow once, named ``name``, and read the result object its reducer wrote."""
+def count(show: Show, name: str, prefix: str) -> dict:
+    """Run the workflow once over ``prefix``, named ``name``, and read the result object its reducer wrote."""
     cloud = show.cloud
-    execution = cloud.start_execution("Pattern/Workflow", {}, name=name)
+    execution = cloud.start_execution("Pattern/Workflow", {"prefix": prefix}, name=name)
     cloud.drain()
     show.equal(f"the {name} run succeeds", (execution.status, execution.error), ("SUCCEEDED", None))
     key = f"{cloud.outputs['CountsPrefix']}{name}.json"
@@ -67,7 +90,7 @@ def run(show: Show) -> None:
     texts = corpus()
     load(show, texts)
     mapper = cloud.function("Pattern/Mapper").name
-    clean = count(show, "clean")
+    clean = count(show, "clean", "input/corpus/")
     show.equal(
         "over 200 objects the result equals the single-process count",
         (clean["status"], clean["files"], clean["counts"]),
@@ -75,16 +98,17 @@ def run(show: Show) -> None:
     )
     show.equal("20 batches of 10, one mapper call each", len(cloud.trace.find("invoke", mapper)), 20)
 
-    load(show, {"input/poison.bin": b"\xff\xfe not text"})
+    small = corpus("input/poisoned/", 100)
+    load(show, {**small, "input/poisoned/doc-005.bin": b"\xff\xfe not text"})
     calls_before = len(cloud.trace.find("invoke", mapper))
-    partial = count(show, "poisoned")
+    partial = count(show, "poisoned", "input/poisoned/")
     [failed] = partial["failed"]
     show.that(
         "the batch with the poisoned object is reported by its keys and error, not lost",
-        "input/poison.bin" in failed["keys"] and failed["error"] == "UnreadableObject",
+        "input/poisoned/doc-005.bin" in failed["keys"] and failed["error"] == "UnreadableObject",
         failed,
     )
-    counted = [text for key, text in texts.items() if key not in failed["keys"]]
+    counted = [text for key, text in small.items() if key not in failed["keys"]]
     show.equal(
         "the other batches still count, exactly",
         (partial["status"], partial["files"], partial["counts"]),
@@ -93,5 +117,12 @@ def run(show: Show) -> None:
     show.equal(
         "the failed batch was tried three times (two retries) before it was reported",
         len(cloud.trace.find("invoke", mapper)) - calls_before,
-        21 + 2,
+        11 + 2,
+    )
+    refused = cloud.start_execution("Pattern/Workflow", {"prefix": "private/"}, name="refused")
+    cloud.drain()
+    show.equal(
+        "a prefix outside the input prefix is refused before any listing",
+        (refused.status, refused.error),
+        ("FAILED", "InvalidPrefix"),
     )
