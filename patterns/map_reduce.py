@@ -115,20 +115,21 @@ class MapReduce(Construct):
         if not 0 <= retry_attempts <= 10:
             raise ValueError(f"{construct_id}: retry_attempts must be from 0 to 10")
         self.input_prefix = input_prefix
-        self.input_bucket = input_bucket or secure_bucket(
-            self,
-            "InputBucket",
-            **merge_props(
-                self, "input_bucket_props", {"removal_policy": RemovalPolicy.RETAIN}, input_bucket_props
-            ),
-        )
-        self.output_bucket = output_bucket or secure_bucket(
-            self,
-            "OutputBucket",
-            **merge_props(
-                self, "output_bucket_props", {"removal_policy": RemovalPolicy.RETAIN}, output_bucket_props
-            ),
-        )
+        buckets = {
+            name: merge_props(
+                self,
+                f"{name}_props",
+                {"removal_policy": RemovalPolicy.RETAIN},
+                props,
+                existing=(name, given),
+            )
+            for name, given, props in (
+                ("input_bucket", input_bucket, input_bucket_props),
+                ("output_bucket", output_bucket, output_bucket_props),
+            )
+        }
+        self.input_bucket = input_bucket or secure_bucket(self, "InputBucket", **buckets["input_bucket"])
+        self.output_bucket = output_bucket or secure_bucket(self, "OutputBucket", **buckets["output_bucket"])
         common = {"code_dir": code_dir, "service": "map_reduce"}
         self.mapper = PatternFunction(
             self,
@@ -338,9 +339,8 @@ class MapReduce(Construct):
                 iam.PolicyStatement(
                     actions=["states:StartExecution"], resources=[self.state_machine.state_machine_arn]
                 ),
-                iam.PolicyStatement(
-                    actions=["states:DescribeExecution", "states:StopExecution"], resources=[executions]
-                ),
+                # AWS's least-privilege policy for a Distributed Map: the Map Run describes its children.
+                iam.PolicyStatement(actions=["states:DescribeExecution"], resources=[executions]),
             ],
         )
         stack = Stack.of(self)

@@ -112,3 +112,10 @@ def test_a_prefix_outside_the_input_prefix_is_refused_before_any_listing(cloud, 
 
     assert (execution.status, execution.error) == ("FAILED", "InvalidPrefix")
     assert "CountWords" not in execution.states()
+
+
+def test_an_empty_folder_counts_nothing_and_says_so(cloud):
+    execution = run(cloud, "empty", "input/nothing-here/")
+
+    assert execution.status == "SUCCEEDED", execution.cause
+    assert result(cloud, "empty") == {"status": "COMPLETE", "files": 0, "words": 0, "counts": {}, "failed": []}

@@ -43,11 +43,11 @@ def bucket(raw, output: str) -> str:
 def test_the_map_is_distributed_over_the_s3_listing_in_batches_of_express_children(templates):
     raw = templates[STACK]
     states = definition(raw)["States"]
-    assert list(states) == ["CountWords", "Reduce"]
+    assert set(states) == {"Defaults", "PrefixAllowed?", "PrefixRefused", "CountWords", "Reduce"}
     count = states["CountWords"]
     assert count["ItemReader"] == {
         "Resource": "arn:aws:states:::s3:listObjectsV2",
-        "Parameters": {"Bucket": bucket(raw, "InputBucketName"), "Prefix": "input/"},
+        "Parameters": {"Bucket": bucket(raw, "InputBucketName"), "Prefix.$": "$.prefix"},
     }
     assert count["ItemBatcher"] == {
         "MaxItemsPerBatch": 10,
@@ -85,10 +85,16 @@ def test_the_workflow_role_may_list_the_input_write_results_and_start_only_its_o
     assert ('["states:StartExecution"]', json.dumps({"Ref": machine_id})) in data
     [put] = [r for a, r in data if a == '["s3:PutObject"]']
     assert outputs in put and "/map-runs/*" in put
-    [children] = [r for a, r in data if "states:DescribeExecution" in a]
+    [children] = [r for a, r in data if a == '["states:DescribeExecution"]']
     assert ":execution:" in children and children.endswith('"/*"]]}')
     actions = {a for s in statements_of(raw, role) for a in s["Action"]}
-    assert not actions & {"s3:GetObject", "s3:*", "states:*", "states:RedriveExecution"}
+    assert not actions & {
+        "s3:GetObject",
+        "s3:*",
+        "states:*",
+        "states:StopExecution",
+        "states:RedriveExecution",
+    }
 
 
 def test_the_mapper_reads_the_input_prefix_and_the_reducer_reads_results_and_writes_counts(templates):
@@ -125,7 +131,11 @@ def test_props_reach_the_definition_and_bad_ones_are_refused_before_synth():
 
     raw = Template.from_stack(stack).to_json()
     count = definition(raw)["States"]["CountWords"]
-    assert count["ItemReader"]["Parameters"]["Prefix"] == "books/"
+    assert count["ItemReader"]["Parameters"]["Prefix.$"] == "$.prefix"
+    defaults = definition(raw)["States"]["Defaults"]["Parameters"]["args.$"]
+    assert """'{"prefix": "books/"}'""" in defaults
+    [allowed] = definition(raw)["States"]["PrefixAllowed?"]["Choices"]
+    assert {"Variable": "$.prefix", "StringMatches": "books/*"} in allowed["And"]
     assert (count["ItemBatcher"]["MaxItemsPerBatch"], count["MaxConcurrency"]) == (50, 5)
     assert count["ToleratedFailurePercentage"] == 0
     [call] = count["ItemProcessor"]["States"].values()
@@ -139,8 +149,19 @@ def test_props_reach_the_definition_and_bad_ones_are_refused_before_synth():
         ({"max_concurrency": 10001}, "max_concurrency must be from 1 to 10000"),
         ({"tolerated_failure_percentage": 101}, "tolerated_failure_percentage must be from 0 to 100"),
         ({"retry_attempts": 11}, "retry_attempts must be from 0 to 10"),
+        ({"input_prefix": "input"}, "input_prefix must end with '/'"),
+        ({"input_prefix": "in*put/"}, "input_prefix must end with '/'"),
     ],
 )
 def test_out_of_range_props_are_refused(props, message):
     with pytest.raises(ValueError, match=message):
         MapReduce(Stack(App(), "Refused"), "Count", **props)
+
+
+def test_an_existing_bucket_with_props_for_a_new_one_is_refused():
+    from aws_cdk import aws_s3 as s3
+
+    stack = Stack(App(), "Both")
+    given = s3.Bucket.from_bucket_name(stack, "Given", "books")
+    with pytest.raises(ValueError, match="input_bucket"):
+        MapReduce(stack, "Count", input_bucket=given, input_bucket_props={"versioned": False})
