@@ -118,4 +118,10 @@ def test_an_empty_folder_counts_nothing_and_says_so(cloud):
     execution = run(cloud, "empty", "input/nothing-here/")
 
     assert execution.status == "SUCCEEDED", execution.cause
-    assert result(cloud, "empty") == {"status": "COMPLETE", "files": 0, "words": 0, "counts": {}, "failed": []}
+    assert result(cloud, "empty") == {
+        "status": "COMPLETE",
+        "files": 0,
+        "words": 0,
+        "counts": {},
+        "failed": [],
+    }
