@@ -333,6 +333,16 @@ PATTERNS: tuple[Pattern, ...] = (
         functions=("fan_out_fan_in",),
     ),
     Pattern(
+        id="map_reduce",
+        title="Map Reduce",
+        construct="patterns.map_reduce:MapReduce",
+        summary="A word count over an S3 prefix: a Step Functions Distributed Map lists it, batches objects to "
+        "mapper Lambdas in child executions, retries and tolerates a failed batch, writes its results to S3; "
+        "a reducer sums them and names the objects of every failed batch",
+        sources=("004",),
+        functions=("map_reduce",),
+    ),
+    Pattern(
         id="spa",
         title="Single Page Application",
         construct="patterns.spa:SinglePageApp",
