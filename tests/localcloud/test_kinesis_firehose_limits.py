@@ -10,6 +10,7 @@ from botocore.exceptions import ClientError
 
 from localcloud import LocalCloud
 from localcloud.core.assembly import StackArtifact
+from localcloud.core.hooks import would_pass_checks
 
 MIB = 1024 * 1024
 SOURCE_ACTIONS = ["kinesis:DescribeStream", "kinesis:ListShards", "kinesis:GetShardIterator"]
@@ -240,3 +241,16 @@ def test_creation_refuses_a_role_that_may_not_read_the_source_and_an_expression_
     )
     assert error["Code"] == "InvalidArgumentException"
     assert "cannot read the source stream" in error["Message"]
+
+
+def test_the_write_checks_leave_an_idle_mappings_polls_free_to_skip_get_records(cloud):
+    """A stream mapping skips GetRecords on a caught-up shard when the call would pass every check
+    (:func:`localcloud.core.hooks.would_pass_checks`); Kinesis's write limits concern PutRecord(s)
+    only, so they must not make every idle poll of every shard an SDK call."""
+    model = cloud.client("kinesis").meta.service_model
+    role = cloud.client("iam").get_role(RoleName=cloud.physical_id("Reader"))["Role"]["Arn"]
+    arn = cloud.client("kinesis").describe_stream_summary(StreamName=cloud.physical_id("Events"))[
+        "StreamDescriptionSummary"
+    ]["StreamARN"]
+    read = {"StreamARN": arn, "ShardIterator": "any", "Limit": 100}
+    assert would_pass_checks(cloud.kernel, role, "mapping", model, "GetRecords", read)
