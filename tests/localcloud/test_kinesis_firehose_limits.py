@@ -111,7 +111,9 @@ def refused(call) -> dict:
 
 
 def test_a_record_over_1_mib_and_a_key_over_256_characters_are_refused_with_aws_wording(fresh):
-    assert put(fresh, b"x" * MIB)["SequenceNumber"], "1 MiB exactly is a record"
+    assert put(fresh, b"x" * (MIB - 1))["SequenceNumber"], (
+        "1 MiB exactly with its 1-character key is a record"
+    )
     fresh.advance(1)
     error = refused(lambda: put(fresh, b"x" * (MIB + 1)))
     assert error == {
@@ -123,6 +125,19 @@ def test_a_record_over_1_mib_and_a_key_over_256_characters_are_refused_with_aws_
     assert error["Code"] == "ValidationException"
     assert f"Value '{'k' * 257}' at 'partitionKey' failed to satisfy constraint" in error["Message"]
     assert "less than or equal to 256" in error["Message"]
+
+
+def test_the_1_mib_of_a_record_counts_its_partition_key_as_aws_counts_it(fresh):
+    """AWS: "The record size limit applies to the total size of the partition key and data blob",
+    in PutRecord as in PutRecords (where moto already counts the key)."""
+    error = refused(lambda: put(fresh, b"x" * MIB))
+    assert error["Code"] == "ValidationException"
+    assert "Value at 'data' failed to satisfy constraint" in error["Message"]
+    records = [{"Data": b"x" * (MIB - 1), "PartitionKey": "kk"}]
+    error = refused(
+        lambda: fresh.client("kinesis").put_records(StreamName=fresh.physical_id("Events"), Records=records)
+    )
+    assert error["Message"].startswith("1 validation error detected: Value at 'records.1.member.data'")
 
 
 def test_put_records_lists_every_bad_record_and_counts_keys_in_its_5_mib(fresh):

@@ -1,8 +1,10 @@
 """Kinesis's request limits that moto does not enforce (or words otherwise), refused as AWS refuses them.
 
-- a record's data: at most 1 MiB (moto takes more); a partition key: 1 to 256 characters (moto refuses
-  a longer one as ``partition_key``), in ``PutRecord`` and in each record of ``PutRecords``, with
-  AWS's validation wording (``Value at 'records.1.member.data' failed to satisfy constraint``);
+- a record: at most 1 MiB of data and partition key together ("The record size limit applies to the
+  total size of the partition key and data blob"; moto counts the key in ``PutRecords`` only); a
+  partition key: 1 to 256 characters (moto refuses a longer one as ``partition_key``), in
+  ``PutRecord`` and in each record of ``PutRecords``, with AWS's validation wording (``Value at
+  'records.1.member.data' failed to satisfy constraint``);
 - a ``PutRecords`` request: at most 500 records and 5 MiB of data and partition keys in all (moto
   refuses both, the size without the keys).
 
@@ -39,12 +41,12 @@ def check_kinesis_request(operation: str, params: dict[str, Any]) -> None:
 
 def _record_problems(record: dict[str, Any], where: str) -> list[str]:
     problems = []
-    if len(_data(record)) > MAX_DATA_BYTES:
+    key = str(record.get("PartitionKey", ""))
+    if len(_data(record)) + len(key.encode()) > MAX_DATA_BYTES:
         problems.append(
             f"Value at '{where}data' failed to satisfy constraint: Member must have length less than or "
             f"equal to {MAX_DATA_BYTES}"
         )
-    key = str(record.get("PartitionKey", ""))
     if len(key) > MAX_PARTITION_KEY:
         problems.append(
             f"Value '{key}' at '{where}partitionKey' failed to satisfy constraint: Member must have length "
