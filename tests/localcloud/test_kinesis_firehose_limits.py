@@ -269,3 +269,33 @@ def test_the_write_checks_leave_an_idle_mappings_polls_free_to_skip_get_records(
     ]["StreamARN"]
     read = {"StreamARN": arn, "ShardIterator": "any", "Limit": 100}
     assert would_pass_checks(cloud.kernel, role, "mapping", model, "GetRecords", read)
+
+
+def test_a_refused_creation_leaves_no_delivery_stream_behind(fresh):
+    """Firehose refuses at CreateDeliveryStream: nothing is created, so the same name can be created
+    again once the configuration is right (moto had already created it when the refusal came)."""
+    client = fresh.client("firehose")
+    reader = fresh.client("iam").get_role(RoleName=fresh.physical_id("Reader"))["Role"]["Arn"]
+    source = {
+        "KinesisStreamARN": fresh.client("kinesis").describe_stream_summary(
+            StreamName=fresh.physical_id("Events")
+        )["StreamDescriptionSummary"]["StreamARN"],
+        "RoleARN": reader,
+    }
+    destination = {
+        "BucketARN": f"arn:aws:s3:::{fresh.physical_id('Lake')}",
+        "RoleARN": reader,
+        "Prefix": "retried/!{timestamp:yyyy}/",
+    }
+
+    def create(**extra: str) -> dict:
+        return client.create_delivery_stream(
+            DeliveryStreamName="retried",
+            DeliveryStreamType="KinesisStreamAsSource",
+            KinesisStreamSourceConfiguration=source,
+            ExtendedS3DestinationConfiguration={**destination, **extra},
+        )
+
+    assert refused(create)["Code"] == "InvalidArgumentException"
+    assert "retried" not in client.list_delivery_streams()["DeliveryStreamNames"]
+    assert create(ErrorOutputPrefix="retried-errors/")["DeliveryStreamARN"].endswith("/retried")
