@@ -140,6 +140,26 @@ def test_the_1_mib_of_a_record_counts_its_partition_key_as_aws_counts_it(fresh):
     assert error["Message"].startswith("1 validation error detected: Value at 'records.1.member.data'")
 
 
+def test_a_bad_explicit_hash_key_is_refused_as_aws_refuses_it_not_raised_from_moto(fresh):
+    """The throughput check finds the record's shard by its ExplicitHashKey; one out of pattern or
+    past 2^128 - 1 must come back as AWS's refusal, not as moto's exception or a ValueError."""
+    client, name = fresh.client("kinesis"), fresh.physical_id("Events")
+    error = refused(lambda: put_hashed(client, name, "abc"))
+    assert error["Code"] == "ValidationException"
+    assert "Value 'abc' at 'explicitHashKey' failed to satisfy constraint" in error["Message"]
+    records = [{"Data": b"x", "PartitionKey": "k", "ExplicitHashKey": "01"}]
+    error = refused(lambda: client.put_records(StreamName=name, Records=records))
+    assert "at 'records.1.member.explicitHashKey'" in error["Message"]
+    error = refused(lambda: put_hashed(client, name, str(2**128)))
+    assert error["Code"] == "InvalidArgumentException"
+    assert "ExplicitHashKey must be in the range: [0, 2^128-1]" in error["Message"]
+    assert put_hashed(client, name, str(2**127))["SequenceNumber"]
+
+
+def put_hashed(client, name: str, key: str) -> dict:
+    return client.put_record(StreamName=name, Data=b"x", PartitionKey="k", ExplicitHashKey=key)
+
+
 def test_put_records_lists_every_bad_record_and_counts_keys_in_its_5_mib(fresh):
     client, name = fresh.client("kinesis"), fresh.physical_id("Events")
     error = refused(

@@ -5,6 +5,9 @@
   partition key: 1 to 256 characters (moto refuses a longer one as ``partition_key``), in
   ``PutRecord`` and in each record of ``PutRecords``, with AWS's validation wording (``Value at
   'records.1.member.data' failed to satisfy constraint``);
+- an ``ExplicitHashKey``: digits without a leading zero (``0|([1-9][0-9]{0,38})``, a
+  ``ValidationException``), at most 2^128 - 1 (an ``InvalidArgumentException``): moto raises its own
+  exception, or a ``ValueError``, on either;
 - a ``PutRecords`` request: at most 500 records and 5 MiB of data and partition keys in all (moto
   refuses both, the size without the keys).
 
@@ -13,6 +16,7 @@ Every problem of a request is listed, as AWS's validation does (``2 validation e
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from localcloud.errors import aws_error
@@ -20,6 +24,8 @@ from localcloud.errors import aws_error
 MAX_DATA_BYTES = 1024 * 1024
 MAX_PARTITION_KEY = 256
 MAX_REQUEST_BYTES = 5 * 1024 * 1024
+HASH_KEY = re.compile(r"0|([1-9]\d{0,38})")
+HASH_KEY_LIMIT = 2**128
 
 
 def check_kinesis_request(operation: str, params: dict[str, Any]) -> None:
@@ -37,6 +43,15 @@ def check_kinesis_request(operation: str, params: dict[str, Any]) -> None:
     if problems:
         count = f"{len(problems)} validation error{'s' if len(problems) > 1 else ''} detected"
         raise aws_error("ValidationException", f"{count}: {'; '.join(problems)}", operation)
+    records = [params] if operation == "PutRecord" else params.get("Records") or []
+    for record in records:
+        if "ExplicitHashKey" in record and int(record["ExplicitHashKey"]) >= HASH_KEY_LIMIT:
+            raise aws_error(
+                "InvalidArgumentException",
+                "Invalid ExplicitHashKey. ExplicitHashKey must be in the range: [0, 2^128-1]. "
+                f"Specified value was {record['ExplicitHashKey']}",
+                operation,
+            )
 
 
 def _record_problems(record: dict[str, Any], where: str) -> list[str]:
@@ -51,6 +66,12 @@ def _record_problems(record: dict[str, Any], where: str) -> list[str]:
         problems.append(
             f"Value '{key}' at '{where}partitionKey' failed to satisfy constraint: Member must have length "
             f"less than or equal to {MAX_PARTITION_KEY}"
+        )
+    hash_key = record.get("ExplicitHashKey")
+    if hash_key is not None and not HASH_KEY.fullmatch(str(hash_key)):
+        problems.append(
+            f"Value '{hash_key}' at '{where}explicitHashKey' failed to satisfy constraint: Member must "
+            f"satisfy regular expression pattern: {HASH_KEY.pattern}"
         )
     return problems
 
