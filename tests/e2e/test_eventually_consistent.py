@@ -10,10 +10,13 @@ import json
 
 import psycopg
 import pytest
+from hypothesis import example, given, settings
 
 from localcloud.core.clock import FIXED_START
 from localcloud.testing import cloud_for
+from patterns.eventually_consistent import ITEM_SCHEMA
 from scenarios.eventually_consistent import connect, live, put_directly, stream_records
+from tests.e2e.fuzz import FUZZ, assert_no_5xx, bodies, content_types, ids, segment
 
 pytestmark = pytest.mark.e2e
 
@@ -128,3 +131,22 @@ def test_bad_input_is_a_400_naming_the_field_and_an_unknown_item_a_404(cloud):
 def test_the_cluster_refuses_a_connection_without_tls(cloud, replica):
     with pytest.raises(psycopg.OperationalError, match="no encryption"):
         connect(cloud, "disable")
+
+
+@settings(FUZZ, max_examples=5)
+@given(body=bodies(ITEM_SCHEMA), content_type=content_types, item_id=ids())
+@example(
+    body=b'{"name": "\\u0000", "quantity": 1, "price_cents": 1}',
+    content_type="text/plain",
+    item_id="k" * 2049,
+)
+def test_no_hostile_body_or_id_gets_a_5xx(cloud, body, content_type, item_id):
+    cloud.advance(1)
+    response = cloud.api().request(
+        "PUT", f"/items/{segment(item_id)}", body=body, headers={"Content-Type": content_type}
+    )
+    assert_no_5xx(response, f"PUT /items/{segment(item_id)[:100]} {content_type} {body[:200]!r}")
+    for method in ("GET", "DELETE"):
+        cloud.advance(1)
+        answer = cloud.api().request(method, f"/items/{segment(item_id)}")
+        assert_no_5xx(answer, f"{method} /items/{segment(item_id)[:200]}")
