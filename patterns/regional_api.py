@@ -17,7 +17,8 @@ nothing else: not ``Host``, which API Gateway refuses from another domain.
 
 Direct calls to the API's own URL are refused: CloudFront adds a secret header read from Secrets
 Manager (a dynamic reference, so the value is in no template) and the function answers 403 to a
-request without it.
+request without its current or previous value (a rotation's update takes minutes to reach every
+edge).
 
 Example::
 
@@ -278,7 +279,7 @@ class RegionalApi(Construct):
             self.origin_secret,
             "AwsSolutions-SMG4",
             "Rotating it needs the distribution updated with the new value (a stack update); the function "
-            "re-reads the secret when a request does not match, so an update takes effect within a minute.",
+            "accepts the current and previous values, re-read within a minute of a request that matches neither.",
         )
         acknowledge_distribution(self.distribution, what="A public API")
 
