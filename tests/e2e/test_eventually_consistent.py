@@ -133,7 +133,7 @@ def test_the_cluster_refuses_a_connection_without_tls(cloud, replica):
         connect(cloud, "disable")
 
 
-@settings(FUZZ, max_examples=5)
+@settings(FUZZ, max_examples=3)
 @given(body=bodies(ITEM_SCHEMA), content_type=content_types, item_id=ids())
 @example(
     body=b'{"name": "\\u0000", "quantity": 1, "price_cents": 1}',
