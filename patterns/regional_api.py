@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from aws_cdk import Duration
@@ -84,7 +85,7 @@ _NORMALIZE_LANGUAGE = """function handler(event) {
 class RegionalApi(Construct):
     """A product catalog API (REST, regional) reachable only through its CloudFront distribution.
 
-    :param currencies: currency code -> rate from the base currency (the first, rate ``"1"``).
+    :param currencies: currency code -> rate from the base currency, a positive decimal string (the first, rate ``"1"``).
     :param languages: the catalog's languages; the first is the default.
     :param edge_max_age: how long the edge keeps an anonymous product answer (``s-maxage``).
     :param max_ttl: the longest CloudFront keeps anything, whatever the API says.
@@ -123,6 +124,9 @@ class RegionalApi(Construct):
                 f"{construct_id}: currencies must map ISO codes (ABC) to rates, the first (the base) to '1'; "
                 f"got {currencies}"
             )
+        for code, rate in currencies.items():
+            if not _positive_rate(rate):
+                raise ValueError(f"{construct_id}: currencies: {code}: {rate!r} is not a positive rate")
         if not languages or any(not LANGUAGE.fullmatch(language) for language in languages):
             raise ValueError(f"{construct_id}: languages must be lower-case ISO 639 codes; got {languages}")
         if not 0 < edge_max_age.to_seconds() <= max_ttl.to_seconds():
@@ -290,3 +294,12 @@ class RegionalApi(Construct):
             "ApiUrl": self.api.url,
             "TableName": self.table.table_name,
         }
+
+
+def _positive_rate(rate: str) -> bool:
+    """A rate the function can read at init (a decimal string) and that keeps prices positive."""
+    try:
+        value = Decimal(rate) if isinstance(rate, str) else None
+    except InvalidOperation:
+        return False
+    return value is not None and value.is_finite() and value > 0

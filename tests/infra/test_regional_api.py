@@ -122,6 +122,10 @@ def test_bad_props_are_refused_before_synth():
         ({"currencies": {"eur": "1"}}, "ISO codes"),
         ({"languages": ["EN"]}, "lower-case"),
         ({"edge_max_age": Duration.hours(2)}, "at most max_ttl"),
+        # The function reads each rate as a Decimal at init: one it cannot read fails every request.
+        ({"currencies": {"EUR": "1", "USD": "abc"}}, "USD: 'abc' is not a positive rate"),
+        ({"currencies": {"EUR": "1", "USD": "-1.08"}}, "USD: '-1.08' is not a positive rate"),
+        ({"currencies": {"EUR": "1", "USD": "NaN"}}, "USD: 'NaN' is not a positive rate"),
     ):
         with pytest.raises(ValueError, match=message):
             RegionalApi(stack, f"Api{len(stack.node.children)}", **kwargs)
