@@ -91,6 +91,24 @@ def test_a_deletion_is_a_tombstone_that_an_older_change_cannot_undo(cloud, repli
     assert live(replica, "chair") == again
 
 
+def test_another_writers_delete_wins_the_tie_with_the_version_it_removed(cloud, replica):
+    """A REMOVE carries the removed version's stamp, equal to the replica's live row: the tombstone
+    must win that tie, and a replay of the removed version must not bring it back."""
+    kept = put(cloud, "stool", name="stool", quantity=1, price_cents=900)
+    cloud.drain()
+    assert live(replica, "stool") == kept
+    cloud.client("dynamodb").delete_item(
+        TableName=cloud.outputs["TableName"], Key={"item_id": {"S": "stool"}}
+    )
+    cloud.drain()
+    row = replica.execute("SELECT deleted, last_updated FROM items WHERE item_id = 'stool'").fetchone()
+    assert row[0] is True and live(replica, "stool") is None, "the deletion reached the replica"
+    stool = [r for r in stream_records(cloud) if r["dynamodb"]["Keys"]["item_id"]["S"] == "stool"]
+    assert [r["eventName"] for r in stool] == ["INSERT", "REMOVE"]
+    assert replay(cloud, stool) == {"applied": 0, "skipped": 2}
+    assert live(replica, "stool") is None
+
+
 def test_a_change_the_replica_refuses_goes_to_the_destination_while_the_rest_lands(cloud, replica):
     # Another writer of the table puts three items at once; one breaks the replica's CHECK.
     for item_id, quantity in (("rug", 2), ("broken", -5), ("vase", 7)):
