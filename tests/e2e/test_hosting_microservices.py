@@ -173,7 +173,7 @@ def test_serve_takes_the_stacks_side_by_side_and_its_try_lines_work_through_the_
 
 FUZZ_HERE = settings(
     FUZZ,
-    max_examples=6,
+    max_examples=4,
     suppress_health_check=[*FUZZ.suppress_health_check, HealthCheck.function_scoped_fixture],
 )
 
