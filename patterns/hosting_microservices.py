@@ -83,7 +83,7 @@ class ServiceDomain(Construct):
                 description="The custom domain the services are mounted on",
             )
             domain_name = self.domain_name_parameter.value_as_string
-        elif not re.match(DOMAIN_NAME_PATTERN, domain_name):
+        elif not re.fullmatch(DOMAIN_NAME_PATTERN, domain_name):
             raise ValueError(f"{construct_id}: domain_name {domain_name!r} is not a lower-case DNS name")
         if certificate_arn is None:
             self.certificate_arn_parameter = CfnParameter(
@@ -95,7 +95,7 @@ class ServiceDomain(Construct):
                 description="ACM certificate covering the domain, in this stack's region",
             )
             certificate_arn = self.certificate_arn_parameter.value_as_string
-        elif not re.match(CERTIFICATE_ARN_PATTERN, certificate_arn):
+        elif not re.fullmatch(CERTIFICATE_ARN_PATTERN, certificate_arn):
             raise ValueError(
                 f"{construct_id}: certificate_arn {certificate_arn!r} is not an ACM certificate ARN"
             )
@@ -154,7 +154,7 @@ class Microservice(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.base_path = base_path or self.collection
-        if not BASE_PATH_PATTERN.match(self.base_path):
+        if not BASE_PATH_PATTERN.fullmatch(self.base_path):
             raise ValueError(
                 f"{construct_id}: base_path {self.base_path!r} must be one path segment of letters, digits, . _ -"
             )

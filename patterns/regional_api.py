@@ -17,7 +17,8 @@ nothing else: not ``Host``, which API Gateway refuses from another domain.
 
 Direct calls to the API's own URL are refused: CloudFront adds a secret header read from Secrets
 Manager (a dynamic reference, so the value is in no template) and the function answers 403 to a
-request without it.
+request without its current or previous value (a rotation's update takes minutes to reach every
+edge).
 
 Example::
 
@@ -30,9 +31,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from aws_cdk import Duration
+from aws_cdk import Duration, SecretValue
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
@@ -61,6 +63,7 @@ DEFAULT_CURRENCIES = {"EUR": "1", "USD": "1.08", "GBP": "0.86"}
 DEFAULT_LANGUAGES = ("en", "de")
 CURRENCY = re.compile(r"[A-Z]{3}")
 LANGUAGE = re.compile(r"[a-z]{2,3}")
+SECRET_VERSION_ID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 #: The Accept-Language normalizer: the first of the viewer's languages the catalog has, else the first.
 _NORMALIZE_LANGUAGE = """function handler(event) {
     var supported = %s;
@@ -83,10 +86,13 @@ _NORMALIZE_LANGUAGE = """function handler(event) {
 class RegionalApi(Construct):
     """A product catalog API (REST, regional) reachable only through its CloudFront distribution.
 
-    :param currencies: currency code -> rate from the base currency (the first, rate ``"1"``).
+    :param currencies: currency code -> rate from the base currency, a positive decimal string (the first, rate ``"1"``).
     :param languages: the catalog's languages; the first is the default.
     :param edge_max_age: how long the edge keeps an anonymous product answer (``s-maxage``).
     :param max_ttl: the longest CloudFront keeps anything, whatever the API says.
+    :param origin_secret_version_id: the origin secret's version the distribution sends; name the new
+        one after a rotation, since CloudFormation re-reads an unchanged dynamic reference never (the
+        current version at the first deployment if omitted).
     :param table: an existing table (``pk`` string key) instead of a new one (``table_props``).
     :param function_props: ``PatternFunction`` props; ``api_props`` ``SecureRestApi`` props;
         ``distribution_props`` ``cloudfront.Distribution`` props (``web_acl_id``, ``domain_names``,
@@ -102,6 +108,7 @@ class RegionalApi(Construct):
         languages: Sequence[str] | None = None,
         edge_max_age: Duration | None = None,
         max_ttl: Duration | None = None,
+        origin_secret_version_id: str | None = None,
         table: dynamodb.ITable | None = None,
         table_props: Props | None = None,
         function_props: Props | None = None,
@@ -122,10 +129,19 @@ class RegionalApi(Construct):
                 f"{construct_id}: currencies must map ISO codes (ABC) to rates, the first (the base) to '1'; "
                 f"got {currencies}"
             )
+        for code, rate in currencies.items():
+            if not _positive_rate(rate):
+                raise ValueError(f"{construct_id}: currencies: {code}: {rate!r} is not a positive rate")
         if not languages or any(not LANGUAGE.fullmatch(language) for language in languages):
             raise ValueError(f"{construct_id}: languages must be lower-case ISO 639 codes; got {languages}")
         if not 0 < edge_max_age.to_seconds() <= max_ttl.to_seconds():
             raise ValueError(f"{construct_id}: edge_max_age must be more than 0 and at most max_ttl")
+
+        if origin_secret_version_id is not None and not SECRET_VERSION_ID.fullmatch(origin_secret_version_id):
+            raise ValueError(
+                f"{construct_id}: origin_secret_version_id must be a Secrets Manager version id (a UUID); "
+                f"got {origin_secret_version_id!r}"
+            )
 
         self.table = table_or_new(
             self,
@@ -224,6 +240,9 @@ class RegionalApi(Construct):
             code=cloudfront.FunctionCode.from_inline(_NORMALIZE_LANGUAGE % json.dumps(list(languages))),
             runtime=cloudfront.FunctionRuntime.JS_2_0,
         )
+        origin_secret_value = SecretValue.secrets_manager(
+            self.origin_secret.secret_arn, version_id=origin_secret_version_id
+        )
         self.distribution = cloudfront.Distribution(
             self,
             "Distribution",
@@ -235,7 +254,7 @@ class RegionalApi(Construct):
                     "default_behavior": cloudfront.BehaviorOptions(
                         origin=origins.RestApiOrigin(
                             self.api,
-                            custom_headers={ORIGIN_HEADER: self.origin_secret.secret_value.unsafe_unwrap()},
+                            custom_headers={ORIGIN_HEADER: origin_secret_value.unsafe_unwrap()},
                         ),
                         viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
                         allowed_methods=cloudfront.AllowedMethods.ALLOW_ALL,
@@ -277,8 +296,8 @@ class RegionalApi(Construct):
         acknowledge(
             self.origin_secret,
             "AwsSolutions-SMG4",
-            "Rotating it needs the distribution updated with the new value (a stack update); the function "
-            "re-reads the secret when a request does not match, so an update takes effect within a minute.",
+            "Rotating it needs a deployment naming the new version (origin_secret_version_id); the function "
+            "accepts the current and previous values, re-read within a minute of a request that matches neither.",
         )
         acknowledge_distribution(self.distribution, what="A public API")
 
@@ -289,3 +308,12 @@ class RegionalApi(Construct):
             "ApiUrl": self.api.url,
             "TableName": self.table.table_name,
         }
+
+
+def _positive_rate(rate: str) -> bool:
+    """A rate the function can read at init (a decimal string) and that keeps prices positive."""
+    try:
+        value = Decimal(rate) if isinstance(rate, str) else None
+    except InvalidOperation:
+        return False
+    return value is not None and value.is_finite() and value > 0

@@ -6,7 +6,8 @@ change older than it can still reach the replica). ``last_updated`` is microseco
 epoch, and strictly increases per item: a write conditional on the stored stamp being older, and
 on a conflict (two writers in one microsecond, or a host whose clock lags) stamped again one
 microsecond after the stored one. That order is what the replica's guard keeps. Bad input is a 400
-naming the field; an unknown or deleted item a 404.
+naming the field; an unknown or deleted item a 404; a write that other writers overtook on every
+try a 409 to retry.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from shared.dynamodb import Table, from_attributes
-from shared.http import BadRequest, NotFound, Response, Router, key_parameter, validated_body
+from shared.http import BadRequest, HttpError, NotFound, Response, Router, key_parameter, validated_body
 from shared.observability import instrument, metrics
 from shared.validation import Field, Schema
 
@@ -48,7 +49,8 @@ def now_micros() -> int:
 def stamped_write(item_id: str, write: Any, *, live_only: bool = False) -> int:
     """Run ``write(stamp)`` with a stamp newer than the item's stored one; the stamp it took.
 
-    A conflict on an item that is missing (or deleted, with ``live_only``) is raised as is."""
+    A conflict on an item that is missing (or deleted, with ``live_only``) is raised as is; losing
+    every try to other writers is a 409 for the caller to retry."""
     stamp = now_micros()
     for _ in range(STAMP_TRIES):
         try:
@@ -59,7 +61,9 @@ def stamped_write(item_id: str, write: Any, *, live_only: bool = False) -> int:
             if "last_updated" not in stored or (live_only and stored.get("deleted")):
                 raise
             stamp = max(now_micros(), int(stored["last_updated"]) + 1)
-    raise RuntimeError(f"item {item_id}: no newer stamp after {STAMP_TRIES} tries")
+    raise HttpError(
+        409, f"item {item_id}: other writers changed it during each of {STAMP_TRIES} tries; retry"
+    )
 
 
 def replicable(name: str, value: str) -> str:

@@ -12,8 +12,10 @@ Every answer says how a shared cache may keep it, since CloudFront follows the o
   ``no-store``.
 
 Only CloudFront may call: a request without the secret origin header (``ORIGIN_HEADER``, whose value
-is the Secrets Manager secret ``ORIGIN_SECRET_ARN``, read once and again at most once a minute when
-a request does not match, so a rotated secret is picked up) is a 403 before anything is read.
+is the Secrets Manager secret ``ORIGIN_SECRET_ARN``: its current or its previous value, read once,
+again at most once a minute when a request does not match and every 5 minutes regardless, so a
+rotation is picked up while the edges still sending the previous value are served, and a retired
+value stops working within 5 minutes) is a 403 before anything is read.
 
 Bad input is a 400 naming the field; an unknown product a 404. Configuration: ``TABLE_NAME``,
 ``CURRENCIES`` (JSON: code -> rate from the base currency, the first), ``LANGUAGES`` (the first is
@@ -48,6 +50,8 @@ LANGUAGES = tuple(os.environ["LANGUAGES"].split(","))
 EDGE_MAX_AGE = int(os.environ["EDGE_MAX_AGE"])
 #: How soon a request that does not match may make the function read the secret again.
 SECRET_REREAD_SECONDS = 60
+#: The longest a value read is trusted, so a value two rotations old stops working this soon.
+SECRET_MAX_AGE_SECONDS = 300
 MAX_QUANTITY = 100
 
 PUBLIC = f"public, max-age=0, s-maxage={EDGE_MAX_AGE}"
@@ -60,7 +64,7 @@ QUOTE = Schema(
 )
 
 secrets = boto3.client("secretsmanager")
-_secret: dict[str, Any] = {"value": None, "read_at": float("-inf")}
+_secret: dict[str, Any] = {"values": (), "read_at": float("-inf")}
 app = Router()
 
 
@@ -189,15 +193,28 @@ def _converted(base_cents: int, currency: str) -> int:
 
 
 def _from_distribution(given: str | None) -> bool:
+    """Whether ``given`` is the secret's current or previous value: CloudFront sends the previous one
+    until a rotation's distribution update has reached every edge."""
     if not given:
         return False
-    if _secret["value"] is not None and hmac.compare_digest(given.encode(), _secret["value"].encode()):
-        return True
-    if time.monotonic() - _secret["read_at"] < SECRET_REREAD_SECONDS:
-        return False
-    _secret["value"] = secrets.get_secret_value(SecretId=ORIGIN_SECRET_ARN)["SecretString"]
-    _secret["read_at"] = time.monotonic()
-    return hmac.compare_digest(given.encode(), _secret["value"].encode())
+    age = time.monotonic() - _secret["read_at"]
+    if age >= SECRET_MAX_AGE_SECONDS or (age >= SECRET_REREAD_SECONDS and not _matches(given)):
+        _secret["values"] = tuple(filter(None, (_secret_value("AWSCURRENT"), _secret_value("AWSPREVIOUS"))))
+        _secret["read_at"] = time.monotonic()
+    return _matches(given)
+
+
+def _matches(given: str) -> bool:
+    """Compared in constant time with every value, so timing tells nothing of which, or how much, matched."""
+    matched = [hmac.compare_digest(given.encode(), value.encode()) for value in _secret["values"]]
+    return any(matched)
+
+
+def _secret_value(stage: str) -> str | None:
+    try:
+        return secrets.get_secret_value(SecretId=ORIGIN_SECRET_ARN, VersionStage=stage)["SecretString"]
+    except secrets.exceptions.ResourceNotFoundException:
+        return None  # no previous value before the first rotation
 
 
 def _headers(event: dict[str, Any]) -> dict[str, str]:

@@ -10,10 +10,13 @@ import json
 
 import psycopg
 import pytest
+from hypothesis import example, given, settings
 
 from localcloud.core.clock import FIXED_START
 from localcloud.testing import cloud_for
+from patterns.eventually_consistent import ITEM_SCHEMA
 from scenarios.eventually_consistent import connect, live, put_directly, stream_records
+from tests.e2e.fuzz import FUZZ, assert_no_5xx, bodies, content_types, ids, segment
 
 pytestmark = pytest.mark.e2e
 
@@ -88,6 +91,24 @@ def test_a_deletion_is_a_tombstone_that_an_older_change_cannot_undo(cloud, repli
     assert live(replica, "chair") == again
 
 
+def test_another_writers_delete_wins_the_tie_with_the_version_it_removed(cloud, replica):
+    """A REMOVE carries the removed version's stamp, equal to the replica's live row: the tombstone
+    must win that tie, and a replay of the removed version must not bring it back."""
+    kept = put(cloud, "stool", name="stool", quantity=1, price_cents=900)
+    cloud.drain()
+    assert live(replica, "stool") == kept
+    cloud.client("dynamodb").delete_item(
+        TableName=cloud.outputs["TableName"], Key={"item_id": {"S": "stool"}}
+    )
+    cloud.drain()
+    row = replica.execute("SELECT deleted, last_updated FROM items WHERE item_id = 'stool'").fetchone()
+    assert row[0] is True and live(replica, "stool") is None, "the deletion reached the replica"
+    stool = [r for r in stream_records(cloud) if r["dynamodb"]["Keys"]["item_id"]["S"] == "stool"]
+    assert [r["eventName"] for r in stool] == ["INSERT", "REMOVE"]
+    assert replay(cloud, stool) == {"applied": 0, "skipped": 2}
+    assert live(replica, "stool") is None
+
+
 def test_a_change_the_replica_refuses_goes_to_the_destination_while_the_rest_lands(cloud, replica):
     # Another writer of the table puts three items at once; one breaks the replica's CHECK.
     for item_id, quantity in (("rug", 2), ("broken", -5), ("vase", 7)):
@@ -128,3 +149,22 @@ def test_bad_input_is_a_400_naming_the_field_and_an_unknown_item_a_404(cloud):
 def test_the_cluster_refuses_a_connection_without_tls(cloud, replica):
     with pytest.raises(psycopg.OperationalError, match="no encryption"):
         connect(cloud, "disable")
+
+
+@settings(FUZZ, max_examples=3)
+@given(body=bodies(ITEM_SCHEMA), content_type=content_types, item_id=ids())
+@example(
+    body=b'{"name": "\\u0000", "quantity": 1, "price_cents": 1}',
+    content_type="text/plain",
+    item_id="k" * 2049,
+)
+def test_no_hostile_body_or_id_gets_a_5xx(cloud, body, content_type, item_id):
+    cloud.advance(1)
+    response = cloud.api().request(
+        "PUT", f"/items/{segment(item_id)}", body=body, headers={"Content-Type": content_type}
+    )
+    assert_no_5xx(response, f"PUT /items/{segment(item_id)[:100]} {content_type} {body[:200]!r}")
+    for method in ("GET", "DELETE"):
+        cloud.advance(1)
+        answer = cloud.api().request(method, f"/items/{segment(item_id)}")
+        assert_no_5xx(answer, f"{method} /items/{segment(item_id)[:200]}")

@@ -6,12 +6,15 @@ API Gateway's 403."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, example, given, settings
 
 from localcloud.core.clock import FIXED_START
 from localcloud.errors import ApiGatewayError
 from localcloud.lib.http import HttpRequest
 from localcloud.testing import cloud_for_stacks
+from patterns.hosting_microservices import OrdersService, UsersService
 from patterns.registry import get
+from tests.e2e.fuzz import FUZZ, assert_no_5xx, bodies, content_types, ids, segment
 
 pytestmark = pytest.mark.e2e
 
@@ -166,3 +169,31 @@ def test_serve_takes_the_stacks_side_by_side_and_its_try_lines_work_through_the_
         for line in lines:
             answer = door.dispatch(curl_request(curl_words(line, {})))
             assert answer.status in (201, 404), f"{line}: {answer.status} {answer.body[:200]}"
+
+
+FUZZ_HERE = settings(
+    FUZZ,
+    max_examples=4,
+    suppress_health_check=[*FUZZ.suppress_health_check, HealthCheck.function_scoped_fixture],
+)
+
+
+@FUZZ_HERE
+@given(
+    order=bodies(OrdersService.schema),
+    user=bodies(UsersService.schema),
+    content_type=content_types,
+    item_id=ids(),
+)
+@example(order=b"[]", user=b'{"name": 1, "email": []}', content_type="text/plain", item_id="k" * 2049)
+def test_no_body_or_id_through_the_domain_gets_a_5xx(cloud, order, user, content_type, item_id):
+    """Hostile bodies (model-shaped, one field hostile, raw) and ids, through the domain's base paths."""
+    domain = cloud.api(domain=DOMAIN)
+    for path, body in (("/orders", order), ("/users", user)):
+        cloud.advance(1)
+        posted = domain.request("POST", path, body=body, headers={"Content-Type": content_type})
+        assert_no_5xx(posted, f"POST {path} {content_type} {body[:200]!r}")
+        cloud.advance(1)
+        read = domain.get(f"{path}/{segment(item_id)}")
+        assert_no_5xx(read, f"GET {path}/{segment(item_id)[:200]}")
+        assert read.status in (400, 403, 404)

@@ -5,8 +5,10 @@ turning them into the page); deep links the page; no preflight on the same origi
 from __future__ import annotations
 
 import pytest
+from hypothesis import example, given, settings
 
-from tests.e2e.fuzz import pattern_cloud
+from patterns.simple_web_service import ITEM_SCHEMA
+from tests.e2e.fuzz import FUZZ, assert_no_5xx, bodies, content_types, ids, pattern_cloud, segment
 
 pytestmark = pytest.mark.e2e
 
@@ -73,3 +75,19 @@ def test_the_bucket_is_closed_to_all_but_the_distribution(cloud):
     with pytest.raises(ClientError) as refused:
         reader.get_object(Bucket=cloud.outputs["BucketName"], Key="index.html")
     assert refused.value.response["Error"]["Code"] == "AccessDenied"
+
+
+@settings(FUZZ, max_examples=4)
+@given(item_id=ids(), body=bodies(ITEM_SCHEMA), content_type=content_types)
+@example(item_id="k" * 2049, body=b'{"name": "\\ud800", "price_cents": 1e400}', content_type="text/plain")
+def test_no_hostile_id_or_body_through_the_distribution_gets_a_5xx(cloud, site, item_id, body, content_type):
+    """The API's own checks answer through the prefix-dropping function, whatever the path or body."""
+    for method, path in (("POST", "/api/items"), ("PUT", f"/api/items/{segment(item_id)}")):
+        cloud.advance(1)
+        answer = site.request(method, path, body=body, headers={"Content-Type": content_type})
+        assert_no_5xx(answer, f"{method} {path[:100]} {content_type} {body[:200]!r}")
+    for method in ("GET", "DELETE"):
+        cloud.advance(1)
+        answer = site.request(method, f"/api/items/{segment(item_id)}")
+        assert_no_5xx(answer, f"{method} /api/items/{segment(item_id)[:200]}")
+        assert answer.status in (204, 400, 403, 404)

@@ -8,8 +8,19 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
-from tests.e2e.fuzz import pattern_cloud
+from tests.e2e.fuzz import (
+    FUZZ,
+    assert_no_5xx,
+    bodies,
+    content_types,
+    hostile_text,
+    ids,
+    pattern_cloud,
+    segment,
+)
 
 pytestmark = pytest.mark.e2e
 EDGE_MAX_AGE = 60
@@ -127,3 +138,50 @@ def test_the_apis_errors_come_through_and_a_direct_call_is_refused(cloud, edge):
         403,
         "call this API through its CloudFront distribution",
     )
+
+
+QUOTE_MODEL = {
+    "type": "object",
+    "required": ["product_id", "quantity"],
+    "properties": {
+        "product_id": {"type": "string", "minLength": 1, "maxLength": 64},
+        "quantity": {"type": "integer", "minimum": 1, "maximum": 100},
+        "currency": {"type": "string", "minLength": 3, "maxLength": 3},
+    },
+}
+HEADER_TEXT = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=40) | st.sampled_from(
+    ["Bearer", "Bearer ", "bearer \t x", "Basic dXNlcjpwdw==", "de;q=abc,,;", "x" * 8000]
+)
+
+
+@settings(FUZZ, max_examples=4)
+@example(
+    product_id="tea",
+    currency="\x00",
+    language="de-CH,de;q=0.9",
+    authorization=None,
+    body=b'{"product_id": "tea", "quantity": 1, "currency": []}',
+    content_type="text/plain",
+)
+@given(
+    product_id=st.just("tea") | ids(),
+    currency=st.none() | hostile_text(),
+    language=HEADER_TEXT,
+    authorization=st.none() | HEADER_TEXT,
+    body=bodies(QUOTE_MODEL, product_id=st.just("tea")),
+    content_type=content_types,
+)
+def test_no_hostile_request_through_the_distribution_gets_a_5xx(
+    cloud, product_id, currency, language, authorization, body, content_type
+):
+    site = cloud.distribution()
+    headers = {"Accept-Language": language, **({"Authorization": authorization} if authorization else {})}
+    query = {} if currency is None else {"currency": currency}
+    for path in (f"/products/{segment(product_id)}", f"/products/{segment(product_id)}/stock"):
+        cloud.advance(1)
+        answer = site.get(path, query=query, headers=headers)
+        assert_no_5xx(answer, f"GET {path[:100]} {query!r:.100} {headers!r:.200}")
+        assert answer.status in (200, 400, 401, 403, 404)
+    cloud.advance(1)
+    quoted = site.request("POST", "/quotes", body=body, headers={"Content-Type": content_type})
+    assert_no_5xx(quoted, f"POST /quotes {content_type} {body[:200]!r}")

@@ -92,6 +92,13 @@ def test_props_instead_of_parameters_and_what_they_refuse():
         ServiceDomain(stack, "Bad2", domain_name="api.example.com", certificate_arn="arn:aws:iam::1:x")
     with pytest.raises(ValueError, match="base_path 'shop/orders' must be one path segment"):
         OrdersService(stack, "Bad3", domain_name="api.example.com", base_path="shop/orders")
+    # Python's $ also matches before a final newline; API Gateway and ACM would refuse these at deploy.
+    with pytest.raises(ValueError, match=r"domain_name 'api\.example\.com\\n' is not"):
+        ServiceDomain(stack, "Bad4", domain_name="api.example.com\n", certificate_arn=CERTIFICATE)
+    with pytest.raises(ValueError, match="is not an ACM certificate ARN"):
+        ServiceDomain(stack, "Bad5", domain_name="api.example.com", certificate_arn=CERTIFICATE + "\n")
+    with pytest.raises(ValueError, match="must be one path segment"):
+        OrdersService(stack, "Bad6", domain_name="api.example.com", base_path="orders\n")
     ServiceDomain(stack, "Domain", domain_name="api.example.com", certificate_arn=CERTIFICATE)
     OrdersService(stack, "Orders", domain_name="api.example.com", base_path="v1-orders")
     UsersService(stack, "Users", domain_name="api.example.com")

@@ -8,6 +8,7 @@ import json
 
 import pytest
 from aws_cdk import Duration, Stack
+from aws_cdk.assertions import Template
 
 from tests.infra.conftest import properties_of, resources_of
 
@@ -122,6 +123,40 @@ def test_bad_props_are_refused_before_synth():
         ({"currencies": {"eur": "1"}}, "ISO codes"),
         ({"languages": ["EN"]}, "lower-case"),
         ({"edge_max_age": Duration.hours(2)}, "at most max_ttl"),
+        # The function reads each rate as a Decimal at init: one it cannot read fails every request.
+        ({"currencies": {"EUR": "1", "USD": "abc"}}, "USD: 'abc' is not a positive rate"),
+        ({"currencies": {"EUR": "1", "USD": "-1.08"}}, "USD: '-1.08' is not a positive rate"),
+        ({"currencies": {"EUR": "1", "USD": "NaN"}}, "USD: 'NaN' is not a positive rate"),
     ):
         with pytest.raises(ValueError, match=message):
             RegionalApi(stack, f"Api{len(stack.node.children)}", **kwargs)
+
+
+def test_a_rotation_reaches_the_distribution_by_naming_the_secrets_new_version():
+    """CloudFormation re-reads a dynamic reference only when the reference itself changes: a stack
+    update after a new secret value changes nothing unless it names the new version."""
+    from aws_cdk import App
+
+    from patterns.regional_api import RegionalApi
+
+    stack = Stack(App(), "Rotated")
+    version = "6b2f0e0a-3c4d-4e5f-8a9b-0c1d2e3f4a5b"
+    pinned = RegionalApi(stack, "Pinned", origin_secret_version_id=version)
+    with pytest.raises(ValueError, match="origin_secret_version_id"):
+        RegionalApi(stack, "Bad", origin_secret_version_id="latest")
+    [distribution] = properties_of(
+        Template.from_stack(stack).to_json(), "AWS::CloudFront::Distribution"
+    ).values()
+    [origin] = distribution["DistributionConfig"]["Origins"]
+    [header] = origin["OriginCustomHeaders"]
+    secret = pinned.node.find_child("OriginSecret").node.default_child
+    assert header["HeaderValue"] == {
+        "Fn::Join": [
+            "",
+            [
+                "{{resolve:secretsmanager:",
+                {"Ref": stack.get_logical_id(secret)},
+                f":SecretString:::{version}}}}}",
+            ],
+        ]
+    }

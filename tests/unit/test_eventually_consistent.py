@@ -83,6 +83,31 @@ def test_stamps_strictly_increase_per_item_within_one_microsecond_and_past_a_fas
     assert request(items, lambda_context, "GET", "a")[1] == again
 
 
+def test_writers_racing_past_every_stamp_get_a_409_not_a_500(items, lambda_context, monkeypatch):
+    """Another writer stores a newer stamp before each of this write's tries: the caller is told to
+    retry, and the item keeps the other writer's version."""
+    assert (
+        request(items, lambda_context, "PUT", "a", {"name": "a", "quantity": 1, "price_cents": 1})[0] == 200
+    )
+    client, put = boto3.client("dynamodb"), items.table.put_item
+
+    def raced(item, **kwargs):
+        client.update_item(
+            TableName=TABLE,
+            Key={"item_id": {"S": "a"}},
+            UpdateExpression="SET last_updated = :s",
+            ExpressionAttributeValues={":s": {"N": str(item["last_updated"])}},  # it took this one first
+        )
+        put(item, **kwargs)
+
+    monkeypatch.setattr(items.table, "put_item", raced)
+    status, answer = request(
+        items, lambda_context, "PUT", "a", {"name": "b", "quantity": 2, "price_cents": 2}
+    )
+    assert status == 409 and "a" in answer["message"] and "retry" in answer["message"]
+    assert request(items, lambda_context, "GET", "a")[1]["name"] == "a"
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [

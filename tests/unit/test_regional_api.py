@@ -165,18 +165,32 @@ def test_a_call_without_the_origin_secret_is_refused_before_anything_is_read(
 
 
 def test_the_secret_is_read_once_and_again_after_a_rotation(catalog, lambda_context, monkeypatch):
-    catalog._secret.update(value=None, read_at=float("-inf"))  # a cold start's cache
+    """CloudFront sends the old value until the distribution's update has reached every edge, so the
+    previous value stays good until the next rotation, also for an environment started meanwhile."""
+    catalog._secret.update(values=(), read_at=float("-inf"))  # a cold start's cache
     reads = []
     real = catalog.secrets.get_secret_value
     monkeypatch.setattr(catalog.secrets, "get_secret_value", lambda **kw: reads.append(kw) or real(**kw))
     for _ in range(3):
         assert call(catalog, lambda_context, "GET", "/products/p-1")[0] == 200
-    assert len(reads) == 1
-    boto3.client("secretsmanager").put_secret_value(SecretId="origin", SecretString="rotated")
+    assert len(reads) == 2, "the current and (none yet) previous value, once"
+    secrets = boto3.client("secretsmanager")
+    secrets.put_secret_value(SecretId="origin", SecretString="rotated")
     clock = [catalog.time.monotonic() + catalog.SECRET_REREAD_SECONDS]
     monkeypatch.setattr(catalog.time, "monotonic", lambda: clock[0])
     assert call(catalog, lambda_context, "GET", "/products/p-1", secret="rotated")[0] == 200
-    assert call(catalog, lambda_context, "GET", "/products/p-1", secret=SECRET)[0] == 403
-    assert len(reads) == 2, "the old value no longer matches, and is not re-read within the minute"
-    boto3.client("secretsmanager").put_secret_value(SecretId="origin", SecretString=SECRET)
-    catalog._secret.update(value=None, read_at=float("-inf"))
+    assert call(catalog, lambda_context, "GET", "/products/p-1", secret=SECRET)[0] == 200, "still propagating"
+    assert call(catalog, lambda_context, "GET", "/products/p-1", secret="wrong")[0] == 403
+    assert len(reads) == 4, "a value that matches neither is not re-read within the minute"
+    catalog._secret.update(values=(), read_at=float("-inf"))
+    assert call(catalog, lambda_context, "GET", "/products/p-1", secret=SECRET)[0] == 200, "a cold start too"
+    secrets.put_secret_value(SecretId="origin", SecretString="rotated-again")
+    clock[0] += catalog.SECRET_MAX_AGE_SECONDS - 1
+    assert call(catalog, lambda_context, "GET", "/products/p-1", secret=SECRET)[0] == 200, "still cached"
+    clock[0] += 1
+    assert call(catalog, lambda_context, "GET", "/products/p-1", secret=SECRET)[0] == 403, (
+        "two rotations back: gone once the cache is SECRET_MAX_AGE_SECONDS old, even with no other request"
+    )
+    assert call(catalog, lambda_context, "GET", "/products/p-1", secret="rotated")[0] == 200
+    secrets.put_secret_value(SecretId="origin", SecretString=SECRET)
+    catalog._secret.update(values=(), read_at=float("-inf"))
