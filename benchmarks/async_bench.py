@@ -1,0 +1,615 @@
+"""Messages per second through each asynchronous pattern in the local cloud, against the same moto calls.
+
+One table, :data:`DRIVERS`, holds a driver per pattern. Its local-cloud side puts N messages in at
+the pattern's entry through the SDK, drains the cloud on the virtual clock and counts the work done;
+its raw side makes, straight to moto, the AWS calls the pattern's handlers and services make for
+the same N messages (same item shapes), and counts the same work. Both sides must count N (or the
+pattern's multiple of it), so a driver that stops doing the work fails instead of getting faster.
+
+Timing is process CPU time (``os.times()`` user + system, what this process and its threads spent),
+not wall time: the machine is shared, and CPU time does not count the minutes spent waiting for a
+core. The local cloud's set-up (start, provisioning) and the raw side's (creating its resources) are
+outside the timer. The local cloud runs its handlers in this process, so their CPU time is counted.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import gzip
+import io
+import json
+import os
+import statistics
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+from moto import mock_aws
+
+from localcloud import LocalCloud
+
+MESSAGES = 60
+RUNS = 3
+RATIO_TARGET = 2.0
+REGION = "us-east-1"
+
+
+def cpu_seconds() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Handlers print their structured logs and metrics; keep them out of the figures."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        yield
+
+
+def _clients(*services: str) -> list[Any]:
+    return [boto3.client(service, region_name=REGION) for service in services]
+
+
+def _table(dynamodb: Any, name: str, *keys: str) -> None:
+    dynamodb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": k, "KeyType": t} for k, t in zip(keys, ("HASH", "RANGE"), strict=False)],
+        AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k in keys],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
+def _receive_all(sqs: Any, url: str, **extra: Any) -> Iterator[list[dict]]:
+    """Batches of up to 10, each deleted once the caller has handled it, as the event source mapping does."""
+    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, **extra).get("Messages", []):
+        yield messages
+        sqs.delete_message_batch(
+            QueueUrl=url,
+            Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
+        )
+
+
+def _in_tens(items: list[Any]) -> Iterator[list[Any]]:
+    for start in range(0, len(items), 10):
+        yield items[start : start + 10]
+
+
+def _count(dynamodb: Any, table: str) -> int:
+    return dynamodb.scan(TableName=table, Select="COUNT")["Count"]
+
+
+def _queue_depth(sqs: Any, url: str) -> int:
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+    return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
+
+
+# ------------------------------------------------------------------------------------------ notifier
+
+NOTIFIER_SUBSCRIBERS = ("Invoicing", "FraudReview", "EuShipping")
+
+
+def _order_event(n: int) -> dict:
+    """A placed order of 1,500.00 to France: every subscriber's filter selects it."""
+    order = {"order_id": f"o-{n}", "customer_id": "c-1", "total_cents": 150_000, "country": "FR"}
+    return {"event_id": f"e-{n}", "event_type": "order_placed", "order": order}
+
+
+def _publish_orders(sns: Any, topic: str, n: int) -> None:
+    for k in range(n):
+        event = _order_event(k)
+        sns.publish(
+            TopicArn=topic,
+            Message=json.dumps(event, separators=(",", ":")),
+            MessageAttributes={"event_type": {"DataType": "String", "StringValue": event["event_type"]}},
+        )
+
+
+def notifier_local(cloud: LocalCloud, n: int) -> Callable[[], int]:
+    sns, dynamodb = cloud.client("sns"), cloud.client("dynamodb")
+
+    def run() -> int:
+        _publish_orders(sns, cloud.outputs["TopicArn"], n)
+        cloud.drain()
+        return sum(_count(dynamodb, cloud.outputs[f"{s}InboxTableName"]) for s in NOTIFIER_SUBSCRIBERS)
+
+    return run
+
+
+def notifier_raw(n: int) -> Callable[[], int]:
+    sns, sqs, dynamodb = _clients("sns", "sqs", "dynamodb")
+    topic = sns.create_topic(Name="orders")["TopicArn"]
+    queues = []
+    for name in NOTIFIER_SUBSCRIBERS:
+        url = sqs.create_queue(QueueName=name)["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sns.subscribe(
+            TopicArn=topic,
+            Protocol="sqs",
+            Endpoint=arn,
+            Attributes={
+                "RawMessageDelivery": "true",
+                "FilterPolicy": json.dumps({"event_type": ["order_placed"]}),
+            },
+        )
+        _table(dynamodb, name, "event_id")
+        queues.append((name, url))
+
+    def run() -> int:
+        _publish_orders(sns, topic, n)
+        for name, url in queues:
+            for messages in _receive_all(sqs, url):
+                for message in messages:
+                    event = json.loads(message["Body"])
+                    order = event["order"]
+                    dynamodb.put_item(
+                        TableName=name,
+                        Item={
+                            "event_id": {"S": event["event_id"]},
+                            "event_type": {"S": event["event_type"]},
+                            "order_id": {"S": order["order_id"]},
+                            "total_cents": {"N": str(order["total_cents"])},
+                            "country": {"S": order["country"]},
+                        },
+                    )
+        return sum(_count(dynamodb, name) for name, _ in queues)
+
+    return run
+
+
+# ------------------------------------------------------------------------------------------ fifo_consumer
+
+FIFO_ACCOUNTS = 6
+
+
+def _ledger_entries(n: int) -> list[dict]:
+    """Credits spread over a few accounts (message groups), each with its own deduplication id."""
+    return [
+        {
+            "Id": str(k % 10),
+            "MessageBody": json.dumps(
+                {
+                    "event_id": f"acc-{k % FIFO_ACCOUNTS}-{k}",
+                    "account_id": f"acc-{k % FIFO_ACCOUNTS}",
+                    "amount_cents": 100,
+                },
+                separators=(",", ":"),
+            ),
+            "MessageGroupId": f"acc-{k % FIFO_ACCOUNTS}",
+            "MessageDeduplicationId": f"e-{k}",
+        }
+        for k in range(n)
+    ]
+
+
+def _send_entries(sqs: Any, url: str, entries: list[dict]) -> None:
+    for batch in _in_tens(entries):
+        sqs.send_message_batch(QueueUrl=url, Entries=batch)
+
+
+def _applied_entries(dynamodb: Any, table: str) -> int:
+    return sum(len(item["entries"]["L"]) for item in dynamodb.scan(TableName=table)["Items"])
+
+
+def fifo_local(cloud: LocalCloud, n: int) -> Callable[[], int]:
+    sqs, dynamodb = cloud.client("sqs"), cloud.client("dynamodb")
+
+    def run() -> int:
+        _send_entries(sqs, cloud.outputs["QueueUrl"], _ledger_entries(n))
+        cloud.drain()
+        return _applied_entries(dynamodb, cloud.outputs["TableName"])
+
+    return run
+
+
+def fifo_raw(n: int) -> Callable[[], int]:
+    sqs, dynamodb = _clients("sqs", "dynamodb")
+    url = sqs.create_queue(QueueName="ledger.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+    _table(dynamodb, "ledger", "account_id")
+
+    def run() -> int:
+        _send_entries(sqs, url, _ledger_entries(n))
+        for messages in _receive_all(sqs, url, AttributeNames=["All"]):
+            for message in messages:
+                entry = json.loads(message["Body"])
+                key = {"account_id": {"S": entry["account_id"]}}
+                account = dynamodb.get_item(TableName="ledger", Key=key, ConsistentRead=True).get("Item")
+                balance = int(account["balance_cents"]["N"]) if account else 0
+                version = int(account["version"]["N"]) if account else 0
+                values = {
+                    ":balance": {"N": str(balance + entry["amount_cents"])},
+                    ":next": {"N": str(version + 1)},
+                    ":none": {"L": []},
+                    ":event": {"L": [{"S": entry["event_id"]}]},
+                }
+                if account is not None:
+                    values[":version"] = {"N": str(version)}
+                dynamodb.update_item(
+                    TableName="ledger",
+                    Key=key,
+                    UpdateExpression="SET #balance = :balance, #version = :next, "
+                    "#entries = list_append(if_not_exists(#entries, :none), :event)",
+                    ConditionExpression="attribute_not_exists(account_id)"
+                    if account is None
+                    else "#version = :version",
+                    ExpressionAttributeNames={
+                        "#balance": "balance_cents",
+                        "#version": "version",
+                        "#entries": "entries",
+                    },
+                    ExpressionAttributeValues=values,
+                )
+        return _applied_entries(dynamodb, "ledger")
+
+    return run
+
+
+# ------------------------------------------------------------------------------------------ distributed_trigger
+
+TRIGGER_SUBSCRIBERS = ("FraudReview", "CustomerCare")
+
+
+def _declined_lines(n: int, now_ms: int) -> list[dict]:
+    return [
+        {
+            "timestamp": now_ms,
+            "message": json.dumps(
+                {
+                    "level": "WARNING",
+                    "message": "payment declined",
+                    "event": "payment_declined",
+                    "payment_id": f"p-{k}",
+                    "customer_id": "c-1",
+                    "amount_cents": 25_000,
+                    "currency": "EUR",
+                    "reason": "card_declined",
+                }
+            ),
+        }
+        for k in range(n)
+    ]
+
+
+def trigger_local(cloud: LocalCloud, n: int) -> Callable[[], int]:
+    logs, sqs = cloud.client("logs"), cloud.client("sqs")
+    group = cloud.outputs["LogGroupName"]
+    logs.create_log_stream(logGroupName=group, logStreamName="bench")
+
+    def run() -> int:
+        now = int(cloud.clock.now().timestamp() * 1000)
+        logs.put_log_events(logGroupName=group, logStreamName="bench", logEvents=_declined_lines(n, now))
+        cloud.drain()
+        return sum(_queue_depth(sqs, cloud.outputs[f"{s}QueueUrl"]) for s in TRIGGER_SUBSCRIBERS)
+
+    return run
+
+
+def trigger_raw(n: int) -> Callable[[], int]:
+    """Logs' put, then the trigger's calls: its payload gzip'd and decoded, one PublishBatch per 10
+    events to a topic with every subscriber's queue subscribed (raw delivery)."""
+    logs, sns, sqs = _clients("logs", "sns", "sqs")
+    logs.create_log_group(logGroupName="payments")
+    logs.create_log_stream(logGroupName="payments", logStreamName="bench")
+    topic = sns.create_topic(Name="payments")["TopicArn"]
+    urls = []
+    for name in TRIGGER_SUBSCRIBERS:
+        url = sqs.create_queue(QueueName=name)["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
+        urls.append(url)
+
+    def run() -> int:
+        lines = _declined_lines(n, 1_767_225_600_000)
+        logs.put_log_events(logGroupName="payments", logStreamName="bench", logEvents=lines)
+        payload = {
+            "messageType": "DATA_MESSAGE",
+            "logGroup": "payments",
+            "logStream": "bench",
+            "logEvents": lines,
+        }
+        data = base64.b64encode(gzip.compress(json.dumps(payload).encode()))
+        decoded = json.loads(gzip.decompress(base64.b64decode(data)))
+        entries = [
+            {
+                "Id": str(k),
+                "Message": json.dumps(
+                    {
+                        "event_id": str(k),
+                        "event_type": "payment_declined",
+                        "payment": json.loads(e["message"]),
+                    }
+                ),
+                "MessageAttributes": {
+                    "event_type": {"DataType": "String", "StringValue": "payment_declined"}
+                },
+            }
+            for k, e in enumerate(decoded["logEvents"])
+        ]
+        for batch in _in_tens(entries):
+            sns.publish_batch(TopicArn=topic, PublishBatchRequestEntries=batch)
+        return sum(_queue_depth(sqs, url) for url in urls)
+
+    return run
+
+
+# ------------------------------------------------------------------------------------------ event_driven
+
+STOCK_CSV = b'sku,name,quantity,price_cents\nA-1,"Lamp, brass",3,1299\nB-22,Chair,0,4500\n'
+
+
+def _jsonl(body: bytes) -> bytes:
+    import csv
+
+    rows = list(csv.DictReader(io.StringIO(body.decode())))
+    return "".join(json.dumps(row, separators=(",", ":")) + "\n" for row in rows).encode()
+
+
+def event_driven_local(cloud: LocalCloud, n: int) -> Callable[[], int]:
+    s3 = cloud.client("s3")
+    uploads, outputs = cloud.outputs["UploadBucketName"], cloud.outputs["OutputBucketName"]
+
+    def run() -> int:
+        for k in range(n):
+            s3.put_object(Bucket=uploads, Key=f"incoming/stock-{k}.csv", Body=STOCK_CSV)
+        cloud.drain()
+        return s3.list_objects_v2(Bucket=outputs, Prefix="validated/").get("KeyCount", 0)
+
+    return run
+
+
+def event_driven_raw(n: int) -> Callable[[], int]:
+    """Each upload's calls: the put, then the transformer's list of the output, conditional get
+    and put (S3's own notification is left to the local cloud's side: moto cannot run the function)."""
+    (s3,) = _clients("s3")
+    for bucket in ("uploads", "outputs"):
+        s3.create_bucket(Bucket=bucket)
+
+    def run() -> int:
+        for k in range(n):
+            etag = s3.put_object(Bucket="uploads", Key=f"incoming/stock-{k}.csv", Body=STOCK_CSV)[
+                "ETag"
+            ].strip('"')
+            s3.list_objects_v2(Bucket="outputs", Prefix=f"validated/stock-{k}.jsonl", MaxKeys=1)
+            body = s3.get_object(Bucket="uploads", Key=f"incoming/stock-{k}.csv", IfMatch=etag)["Body"].read()
+            s3.put_object(
+                Bucket="outputs",
+                Key=f"validated/stock-{k}.jsonl",
+                Body=_jsonl(body),
+                ContentType="application/x-ndjson",
+                Metadata={
+                    "source-bucket": "uploads",
+                    "source-key": f"incoming/stock-{k}.csv",
+                    "source-etag": etag,
+                },
+            )
+        return s3.list_objects_v2(Bucket="outputs", Prefix="validated/").get("KeyCount", 0)
+
+    return run
+
+
+# ------------------------------------------------------------------------------------------ fan_out_fan_in
+
+
+def _job_lines(n: int) -> list[str]:
+    """One line a chunk: N chunks, N worker invocations."""
+    return [f"sku-{k % 13},{k % 7 + 1},{100 + k}" for k in range(n)]
+
+
+def fan_out_local(cloud: LocalCloud, n: int) -> Callable[[], int]:
+    lambda_, dynamodb = cloud.client("lambda"), cloud.client("dynamodb")
+    jobs = cloud.outputs["JobsTableName"]
+
+    def run() -> int:
+        payload = json.dumps({"job_id": "bench", "lines": _job_lines(n), "chunk_size": 1})
+        lambda_.invoke(FunctionName=cloud.outputs["SplitterFunctionName"], Payload=payload)
+        cloud.drain()
+        job = dynamodb.get_item(TableName=jobs, Key={"job_id": {"S": "bench"}, "part": {"S": "job"}})["Item"]
+        return int(job["settled"]["N"]) if job["status"]["S"] == "COMPLETE" else -1
+
+    return run
+
+
+def fan_out_raw(n: int) -> Callable[[], int]:
+    """The splitter's put, then each worker's transaction (chunk item and job counters) and its
+    conditional finish (the Lambda invokes between them are the local cloud's: moto cannot run them)."""
+    (dynamodb,) = _clients("dynamodb")
+    _table(dynamodb, "jobs", "job_id", "part")
+
+    def run() -> int:
+        job_key = {"job_id": {"S": "bench"}, "part": {"S": "job"}}
+        dynamodb.put_item(
+            TableName="jobs",
+            Item={
+                **job_key,
+                "status": {"S": "RUNNING"},
+                "chunks": {"N": str(n)},
+                "settled": {"N": "0"},
+                "failed": {"N": "0"},
+                "orders": {"N": "0"},
+                "revenue_cents": {"N": "0"},
+                "digest": {"S": "0" * 64},
+                "created_at": {"S": "2026-01-01T00:00:00.000+00:00"},
+            },
+            ConditionExpression="attribute_not_exists(job_id)",
+        )
+        for chunk, line in enumerate(_job_lines(n)):
+            _, quantity, price = line.split(",")
+            adds = {"orders": 1, "revenue_cents": int(quantity) * int(price)}
+            dynamodb.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": "jobs",
+                            "Item": {
+                                "job_id": {"S": "bench"},
+                                "part": {"S": f"chunk#{chunk:05d}"},
+                                "status": {"S": "OK"},
+                                "settled_at": {"S": "2026-01-01T00:00:00.000+00:00"},
+                                **{name: {"N": str(value)} for name, value in adds.items()},
+                            },
+                            "ConditionExpression": "attribute_not_exists(part)",
+                        }
+                    },
+                    {
+                        "Update": {
+                            "TableName": "jobs",
+                            "Key": job_key,
+                            "UpdateExpression": "ADD settled :one, #orders :orders, #revenue_cents :revenue_cents",
+                            "ConditionExpression": "#status = :running",
+                            "ExpressionAttributeNames": {
+                                "#status": "status",
+                                "#orders": "orders",
+                                "#revenue_cents": "revenue_cents",
+                            },
+                            "ExpressionAttributeValues": {
+                                ":one": {"N": "1"},
+                                ":running": {"S": "RUNNING"},
+                                **{f":{name}": {"N": str(value)} for name, value in adds.items()},
+                            },
+                        }
+                    },
+                ]
+            )
+            with contextlib.suppress(dynamodb.exceptions.ConditionalCheckFailedException):
+                dynamodb.update_item(
+                    TableName="jobs",
+                    Key=job_key,
+                    UpdateExpression="SET #status = :finished, finished_at = :now",
+                    ConditionExpression="settled = chunks AND #status = :running AND failed = :zero",
+                    ExpressionAttributeNames={"#status": "status"},
+                    ExpressionAttributeValues={
+                        ":finished": {"S": "COMPLETE"},
+                        ":now": {"S": "2026-01-01T00:00:00.000+00:00"},
+                        ":running": {"S": "RUNNING"},
+                        ":zero": {"N": "0"},
+                    },
+                    ReturnValues="ALL_NEW",
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                )
+        job = dynamodb.get_item(TableName="jobs", Key=job_key)["Item"]
+        return int(job["settled"]["N"]) if job["status"]["S"] == "COMPLETE" else -1
+
+    return run
+
+
+# ------------------------------------------------------------------------------------------ the table
+
+
+@dataclass(frozen=True)
+class Driver:
+    """One asynchronous pattern's two sides. ``local`` and ``raw`` set up (untimed) and return the
+    timed part, which answers how much work it finds done: ``per_message`` units per message."""
+
+    pattern: str
+    stack: str
+    path: str
+    local: Callable[[LocalCloud, int], Callable[[], int]]
+    raw: Callable[[int], Callable[[], int]]
+    per_message: int = 1
+
+
+DRIVERS: tuple[Driver, ...] = (
+    Driver(
+        "notifier",
+        "NotifierStack",
+        "SNS Publish -> 3 filtered SQS subscriptions -> subscribers -> DynamoDB",
+        notifier_local,
+        notifier_raw,
+        per_message=len(NOTIFIER_SUBSCRIBERS),
+    ),
+    Driver("fifo_consumer", "FifoConsumerStack", "SQS FIFO -> consumer -> DynamoDB", fifo_local, fifo_raw),
+    Driver(
+        "distributed_trigger",
+        "DistributedTriggerStack",
+        "PutLogEvents -> subscription filter -> trigger -> SNS PublishBatch -> 2 SQS queues",
+        trigger_local,
+        trigger_raw,
+        per_message=len(TRIGGER_SUBSCRIBERS),
+    ),
+    Driver(
+        "event_driven",
+        "EventDrivenStack",
+        "S3 PutObject -> notification -> transformer -> S3",
+        event_driven_local,
+        event_driven_raw,
+    ),
+    Driver(
+        "fan_out_fan_in",
+        "FanOutFanInStack",
+        "splitter -> N async workers (Event) -> DynamoDB transaction",
+        fan_out_local,
+        fan_out_raw,
+    ),
+)
+
+
+def local_run(assembly: Path, driver: Driver, n: int) -> float:
+    with _quiet(), LocalCloud.from_assembly(assembly, driver.stack) as cloud:
+        run = driver.local(cloud, n)
+        start = cpu_seconds()
+        done = run()
+        seconds = cpu_seconds() - start
+    if done != n * driver.per_message:
+        raise RuntimeError(f"{driver.pattern}: the local cloud did {done} of {n * driver.per_message}")
+    return seconds
+
+
+def raw_run(driver: Driver, n: int) -> float:
+    with mock_aws():
+        run = driver.raw(n)
+        start = cpu_seconds()
+        done = run()
+        seconds = cpu_seconds() - start
+    if done != n * driver.per_message:
+        raise RuntimeError(f"{driver.pattern}: raw moto did {done} of {n * driver.per_message}")
+    return seconds
+
+
+@dataclass(frozen=True)
+class Figure:
+    driver: Driver
+    messages: int
+    local: float
+    raw: float
+
+    @property
+    def ratio(self) -> float:
+        return self.local / self.raw
+
+
+def measure(assembly: Path, n: int = MESSAGES, runs: int = RUNS, only: tuple[str, ...] = ()) -> list[Figure]:
+    """Median CPU seconds of ``runs`` alternating runs of each side, per driver."""
+    figures = []
+    for driver in DRIVERS:
+        if only and driver.pattern not in only:
+            continue
+        local, raw = [], []
+        for _ in range(runs):
+            local.append(local_run(assembly, driver, n))
+            raw.append(raw_run(driver, n))
+        figures.append(Figure(driver, n, statistics.median(local), statistics.median(raw)))
+    return figures
+
+
+def main() -> None:
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("assembly", type=Path)
+    parser.add_argument("--messages", type=int, default=MESSAGES)
+    parser.add_argument("--runs", type=int, default=RUNS)
+    parser.add_argument("--only", nargs="*", default=())
+    args = parser.parse_args()
+    for figure in measure(args.assembly, args.messages, args.runs, tuple(args.only)):
+        print(
+            f"{figure.driver.pattern:22} local {figure.local:6.3f} s  raw {figure.raw:6.3f} s  "
+            f"{figure.ratio:5.2f}x  {figure.messages / figure.local:7.0f} msg/s",
+            file=sys.stderr,
+        )
+
+
+if __name__ == "__main__":
+    main()
