@@ -494,6 +494,211 @@ def fan_out_raw(n: int) -> Callable[[], int]:
     return run
 
 
+# ------------------------------------------------------------------------------------------ frugal_consumer
+
+
+def _orders(n: int) -> list[dict]:
+    return [
+        {
+            "Id": str(k % 10),
+            "MessageBody": json.dumps({"id": f"o-{k}", "customer": f"c-{k % 7}", "total_cents": 100 + k}),
+        }
+        for k in range(n)
+    ]
+
+
+def _stored_orders(dynamodb: Any, table: str) -> int:
+    return _count(dynamodb, table) - 1  # the limiter's own item
+
+
+def frugal_local(cloud: LocalCloud, n: int) -> Callable[[], int]:
+    sqs, dynamodb = cloud.client("sqs"), cloud.client("dynamodb")
+
+    def run() -> int:
+        for batch in _in_tens(_orders(n)):
+            sqs.send_message_batch(QueueUrl=cloud.outputs["QueueUrl"], Entries=batch)
+        cloud.drain()
+        return _stored_orders(dynamodb, cloud.outputs["TableName"])
+
+    return run
+
+
+def frugal_raw(n: int) -> Callable[[], int]:
+    """Per batch: the store's limiter read and conditional put, then a conditional put per order
+    (the consumer's Lambda invoke of the store is the local cloud's: moto cannot run it; the local
+    side also pays for any batch the store throttles and the queue hands back)."""
+    sqs, dynamodb = _clients("sqs", "dynamodb")
+    url = sqs.create_queue(QueueName="orders")["QueueUrl"]
+    _table(dynamodb, "store", "id")
+
+    def run() -> int:
+        for batch in _in_tens(_orders(n)):
+            sqs.send_message_batch(QueueUrl=url, Entries=batch)
+        at = 1_767_225_600_000
+        for messages in _receive_all(sqs, url):
+            at += 1000
+            limiter = dynamodb.get_item(TableName="store", Key={"id": {"S": "#limiter"}}, ConsistentRead=True)
+            version = int(limiter["Item"]["version"]["N"]) if "Item" in limiter else 0
+            dynamodb.put_item(
+                TableName="store",
+                Item={
+                    "id": {"S": "#limiter"},
+                    "version": {"N": str(version + 1)},
+                    "recent": {"L": [{"N": str(at)}] * len(messages)},
+                },
+                ConditionExpression="attribute_not_exists(id) OR version = :version",
+                ExpressionAttributeValues={":version": {"N": str(version)}},
+            )
+            for message in messages:
+                order = json.loads(message["Body"])
+                dynamodb.put_item(
+                    TableName="store",
+                    Item={
+                        "id": {"S": order["id"]},
+                        "customer": {"S": order["customer"]},
+                        "total_cents": {"N": str(order["total_cents"])},
+                        "written_at": {"N": str(at)},
+                    },
+                    ConditionExpression="attribute_not_exists(id)",
+                )
+        return _stored_orders(dynamodb, "store")
+
+    return run
+
+
+# ------------------------------------------------------------------------------------------ realtime_analytics
+
+ANALYTICS_METRICS = 5
+
+
+def _measurements(n: int) -> list[dict]:
+    return [
+        {
+            "Data": json.dumps(
+                {"metric": f"m{k % ANALYTICS_METRICS}.latency_ms", "value": 100 + k % 50}
+            ).encode(),
+            "PartitionKey": f"m{k % ANALYTICS_METRICS}.latency_ms",
+        }
+        for k in range(n)
+    ]
+
+
+def _put_in_hundreds(kinesis: Any, stream: str, records: list[dict]) -> None:
+    for start in range(0, len(records), 100):
+        kinesis.put_records(StreamName=stream, Records=records[start : start + 100])
+
+
+def _counted(dynamodb: Any, table: str) -> int:
+    return sum(int(item["count"]["N"]) for item in dynamodb.scan(TableName=table)["Items"])
+
+
+def analytics_local(cloud: LocalCloud, n: int) -> Callable[[], int]:
+    kinesis, dynamodb = cloud.client("kinesis"), cloud.client("dynamodb")
+
+    def run() -> int:
+        _put_in_hundreds(kinesis, cloud.outputs["StreamName"], _measurements(n))
+        cloud.drain()
+        return _counted(dynamodb, cloud.outputs["TableName"])
+
+    return run
+
+
+def _shard_records(kinesis: Any, stream: str) -> Iterator[dict]:
+    for shard in kinesis.list_shards(StreamName=stream)["Shards"]:
+        iterator = kinesis.get_shard_iterator(
+            StreamName=stream, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        yield from kinesis.get_records(ShardIterator=iterator)["Records"]
+
+
+def analytics_raw(n: int) -> Callable[[], int]:
+    """Put, read each shard, then one conditional put per metric and window, as the final invoke makes."""
+    kinesis, dynamodb = _clients("kinesis", "dynamodb")
+    kinesis.create_stream(StreamName="metrics", ShardCount=1)
+    _table(dynamodb, "metrics", "metric", "window")
+
+    def run() -> int:
+        _put_in_hundreds(kinesis, "metrics", _measurements(n))
+        state: dict[str, list[int]] = {}
+        for record in _shard_records(kinesis, "metrics"):
+            data = json.loads(record["Data"])
+            count, total, low, high = state.get(data["metric"], [0, 0, data["value"], data["value"]])
+            state[data["metric"]] = [
+                count + 1,
+                total + data["value"],
+                min(low, data["value"]),
+                max(high, data["value"]),
+            ]
+        for metric, (count, total, low, high) in sorted(state.items()):
+            figures = {"count": count, "sum": total, "min": low, "max": high, "avg": total / count}
+            dynamodb.put_item(
+                TableName="metrics",
+                Item={
+                    "metric": {"S": metric},
+                    "window": {"S": "2026-01-01T00:00:00Z#shardId-000000000000"},
+                    "window_start": {"S": "2026-01-01T00:00:00Z"},
+                    "window_end": {"S": "2026-01-01T00:05:00Z"},
+                    "shard_id": {"S": "shardId-000000000000"},
+                    **{name: {"N": str(value)} for name, value in figures.items()},
+                    "expires_at": {"N": "1767830400"},
+                },
+                ConditionExpression="attribute_not_exists(#metric)",
+                ExpressionAttributeNames={"#metric": "metric"},
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        return _counted(dynamodb, "metrics")
+
+    return run
+
+
+# ------------------------------------------------------------------------------------------ streamer
+
+
+def _clicks(n: int) -> list[dict]:
+    """JSON lines, as the API's mapping template writes each record (one line each)."""
+    return [
+        {
+            "Data": json.dumps({"click": k, "page": f"/p/{k % 9}"}).encode() + b"\n",
+            "PartitionKey": f"u-{k % 4}",
+        }
+        for k in range(n)
+    ]
+
+
+def _lines_in(s3: Any, bucket: str) -> int:
+    lines = 0
+    for listed in s3.list_objects_v2(Bucket=bucket).get("Contents", []):
+        body = s3.get_object(Bucket=bucket, Key=listed["Key"])["Body"].read()
+        lines += len(gzip.decompress(body).splitlines())
+    return lines
+
+
+def streamer_local(cloud: LocalCloud, n: int) -> Callable[[], int]:
+    kinesis, s3 = cloud.client("kinesis"), cloud.client("s3")
+
+    def run() -> int:
+        _put_in_hundreds(kinesis, cloud.outputs["StreamName"], _clicks(n))
+        cloud.drain()
+        return _lines_in(s3, cloud.outputs["BucketName"])
+
+    return run
+
+
+def streamer_raw(n: int) -> Callable[[], int]:
+    """Put, then what Firehose does: read the shard, one GZIP object of the records, then the same read-back."""
+    kinesis, s3 = _clients("kinesis", "s3")
+    kinesis.create_stream(StreamName="clicks", ShardCount=1)
+    s3.create_bucket(Bucket="clicks")
+
+    def run() -> int:
+        _put_in_hundreds(kinesis, "clicks", _clicks(n))
+        body = b"".join(record["Data"] for record in _shard_records(kinesis, "clicks"))
+        s3.put_object(Bucket="clicks", Key="clicks/2026/01/01/00/clicks-1", Body=gzip.compress(body))
+        return _lines_in(s3, "clicks")
+
+    return run
+
+
 # ------------------------------------------------------------------------------------------ the table
 
 
@@ -541,6 +746,23 @@ DRIVERS: tuple[Driver, ...] = (
         "splitter -> N async workers (Event) -> DynamoDB transaction",
         fan_out_local,
         fan_out_raw,
+    ),
+    Driver(
+        "frugal_consumer",
+        "FrugalConsumerStack",
+        "SQS -> consumer (max concurrency 2) -> store function -> DynamoDB",
+        frugal_local,
+        frugal_raw,
+    ),
+    Driver(
+        "realtime_analytics",
+        "RealtimeAnalyticsStack",
+        "Kinesis -> tumbling-window aggregator -> DynamoDB",
+        analytics_local,
+        analytics_raw,
+    ),
+    Driver(
+        "streamer", "StreamerStack", "Kinesis -> Firehose (buffer, GZIP) -> S3", streamer_local, streamer_raw
     ),
 )
 
