@@ -699,6 +699,100 @@ def streamer_raw(n: int) -> Callable[[], int]:
     return run
 
 
+# ------------------------------------------------------------------------------------------ pub_sub
+
+PUB_SUB_QUEUES = ("Thumbnail", "Resize", "Metadata")
+
+
+def _photo() -> bytes:
+    """A small PNG photo stand-in: the pattern's Pillow work is in both sides."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.radial_gradient("L").convert("RGB").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _outputs(s3: Any, bucket: str) -> int:
+    return s3.list_objects_v2(Bucket=bucket).get("KeyCount", 0)
+
+
+def pub_sub_local(cloud: LocalCloud, n: int) -> Callable[[], int]:
+    s3, photo = cloud.client("s3"), _photo()
+
+    def run() -> int:
+        for k in range(n):
+            s3.put_object(Bucket=cloud.outputs["UploadBucketName"], Key=f"uploads/photo-{k}.png", Body=photo)
+        cloud.drain()
+        return _outputs(s3, cloud.outputs["OutputBucketName"])
+
+    return run
+
+
+def _derived(kind: str, data: bytes, key: str) -> tuple[str, bytes]:
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(data))
+    if kind == "Metadata":
+        image.getexif()
+        found = {"format": image.format, "width": image.width, "height": image.height, "mode": image.mode}
+        image.load()
+        return f"metadata/{key}.json", json.dumps(found).encode()
+    image.load()
+    image.thumbnail((128, 128) if kind == "Thumbnail" else (1024, 1024), Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return f"{kind.lower()}/{key}", buffer.getvalue()
+
+
+def pub_sub_raw(n: int) -> Callable[[], int]:
+    """Each upload: the put, S3's event published to the topic (moto's S3 does not notify SNS),
+    fanned out to three queues; each subscriber's conditional get, Pillow work and put."""
+    s3, sns, sqs = _clients("s3", "sns", "sqs")
+    for bucket in ("uploads", "outputs"):
+        s3.create_bucket(Bucket=bucket)
+    topic = sns.create_topic(Name="uploads")["TopicArn"]
+    queues = []
+    for name in PUB_SUB_QUEUES:
+        url = sqs.create_queue(QueueName=name)["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
+        queues.append((name, url))
+    photo = _photo()
+
+    def run() -> int:
+        for k in range(n):
+            key = f"uploads/photo-{k}.png"
+            etag = s3.put_object(Bucket="uploads", Key=key, Body=photo)["ETag"].strip('"')
+            record = {
+                "s3": {
+                    "bucket": {"name": "uploads"},
+                    "object": {"key": key, "eTag": etag, "size": len(photo)},
+                }
+            }
+            sns.publish(
+                TopicArn=topic,
+                Message=json.dumps({"Records": [{"eventName": "ObjectCreated:Put", **record}]}),
+            )
+        for name, url in queues:
+            for messages in _receive_all(sqs, url):
+                for message in messages:
+                    item = json.loads(message["Body"])["Records"][0]["s3"]["object"]
+                    data = s3.get_object(Bucket="uploads", Key=item["key"], IfMatch=item["eTag"])[
+                        "Body"
+                    ].read()
+                    target, body = _derived(name, data, item["key"].removeprefix("uploads/"))
+                    s3.put_object(
+                        Bucket="outputs",
+                        Key=target,
+                        Body=body,
+                        Metadata={"source-key": item["key"], "source-etag": item["eTag"]},
+                    )
+        return _outputs(s3, "outputs")
+
+    return run
+
+
 # ------------------------------------------------------------------------------------------ the table
 
 
@@ -763,6 +857,14 @@ DRIVERS: tuple[Driver, ...] = (
     ),
     Driver(
         "streamer", "StreamerStack", "Kinesis -> Firehose (buffer, GZIP) -> S3", streamer_local, streamer_raw
+    ),
+    Driver(
+        "pub_sub",
+        "PubSubStack",
+        "S3 upload -> SNS -> 3 SQS queues -> thumbnail, resize, metadata -> S3",
+        pub_sub_local,
+        pub_sub_raw,
+        per_message=len(PUB_SUB_QUEUES),
     ),
 )
 
