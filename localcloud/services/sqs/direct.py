@@ -1,6 +1,6 @@
 """A service's delivery to a standard queue, made straight to moto's SQS backend.
 
-SNS and S3 deliver by calling SQS as their service principal. Through the SDK each such call is
+SNS, S3 and an EventBridge rule without a role deliver by calling SQS as their service principal. Through the SDK each such call is
 signed, serialized, parsed by moto's request layer and its answer parsed back: about a millisecond
 of CPU here, the most of what an SNS fan-out costs (a message to two queues cost five times the same
 moto calls, which fan out inside moto). Nothing of that is a semantic: who may send is the queue's
