@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import csv
 import gzip
 import io
 import json
@@ -336,8 +337,6 @@ STOCK_CSV = b'sku,name,quantity,price_cents\nA-1,"Lamp, brass",3,1299\nB-22,Chai
 
 
 def _jsonl(body: bytes) -> bytes:
-    import csv
-
     rows = list(csv.DictReader(io.StringIO(body.decode())))
     return "".join(json.dumps(row, separators=(",", ":")) + "\n" for row in rows).encode()
 
