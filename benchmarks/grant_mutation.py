@@ -78,12 +78,38 @@ LOG_DELIVERY_ACTIONS = frozenset(
 #: X-Ray's sampling calls: without them segments still reach X-Ray under the default rule.
 XRAY_SAMPLING_ACTIONS = frozenset({"xray:GetSamplingRules", "xray:GetSamplingTargets"})
 UNENFORCED_ACTIONS = LOG_DELIVERY_ACTIONS | XRAY_SAMPLING_ACTIONS
+#: What a state machine's own role needs only for what Step Functions does on its behalf and the
+#: local cloud does not run: a Distributed Map's Map Run describing its child executions (AWS's
+#: documented policy for the Distributed Map lists it; offline the children are not executions).
+STATE_MACHINE_UNENFORCED_ACTIONS = frozenset({"states:DescribeExecution"})
 
 POLICY_TYPES = ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")
 
 
-def is_unenforced(action: str) -> bool:
-    return action in UNENFORCED_ACTIONS
+def is_unenforced(action: str, assumed_by: frozenset[str] = frozenset()) -> bool:
+    """Whether ``action`` is one the local cloud does not enforce, for a role ``assumed_by`` these services."""
+    if action in UNENFORCED_ACTIONS:
+        return True
+    return action in STATE_MACHINE_UNENFORCED_ACTIONS and "states.amazonaws.com" in assumed_by
+
+
+def _assumed_by(template: dict[str, Any], logical_id: str) -> frozenset[str]:
+    """The services that may assume the role ``logical_id`` is (a role) or is attached to (a policy)."""
+    resources = template.get("Resources", {})
+    resource = resources.get(logical_id, {})
+    if resource.get("Type") == "AWS::IAM::Role":
+        roles = [logical_id]
+    else:
+        refs = resource.get("Properties", {}).get("Roles", [])
+        roles = [r["Ref"] for r in refs if isinstance(r, dict) and "Ref" in r]
+    services: set[str] = set()
+    for role in roles:
+        trust = resources.get(role, {}).get("Properties", {}).get("AssumeRolePolicyDocument", {})
+        for statement in _statements(trust):
+            principal = statement.get("Principal", {})
+            if isinstance(principal, dict):
+                services.update(s for s in _list(principal.get("Service", [])) if isinstance(s, str))
+    return frozenset(services)
 
 
 @dataclass(frozen=True)
@@ -116,6 +142,7 @@ def grants(template: dict[str, Any]) -> list[Grant]:
         else:
             continue
         holder = _holder(template, logical_id)
+        assumed_by = _assumed_by(template, logical_id)
         for keys in documents:
             statements = _statements(_at(resource, keys))
             for index, statement in enumerate(statements):
@@ -124,7 +151,9 @@ def grants(template: dict[str, Any]) -> list[Grant]:
                 on = ", ".join(_describe(r) for r in _list(statement.get("Resource", "*")))
                 for action in _list(statement.get("Action", [])):
                     label = f"{holder}: {action} on {on}"
-                    found.append(Grant(logical_id, keys, index, action, label, is_unenforced(action)))
+                    found.append(
+                        Grant(logical_id, keys, index, action, label, is_unenforced(action, assumed_by))
+                    )
     return found
 
 

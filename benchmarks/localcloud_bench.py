@@ -20,7 +20,9 @@ import statistics
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import boto3
@@ -256,14 +258,28 @@ def local_server_requests(assembly: Path, *, stage_limits: bool = False) -> tupl
             server.close()
 
 
+def _stored_item(n: int) -> dict[str, dict[str, str]]:
+    """The item the simple web service stores for the served run's ``n``-th POST, as it sends it:
+    a random UUID key, the body's two fields and the two timestamps it adds."""
+    now = datetime.now(UTC).isoformat(timespec="milliseconds")
+    return {
+        "id": {"S": str(uuid.uuid4())},
+        "name": {"S": f"item {n}"},
+        "price_cents": {"N": str(n)},
+        "created_at": {"S": now},
+        "updated_at": {"S": now},
+    }
+
+
 def raw_moto_requests() -> float:
-    """The DynamoDB calls the simple web service makes per request pair, straight to moto."""
+    """The DynamoDB calls the simple web service makes per request pair, straight to moto: the same
+    PutItem (item, condition) and GetItem (key) its handler sends."""
     with mock_aws():
         dynamodb = boto3.client("dynamodb", region_name="us-east-1")
         _id_table(dynamodb)
         start = _now()
         for n in range(HTTP_ITEMS):
-            item = {"id": {"S": f"id-{n}"}, "name": {"S": f"item {n}"}, "price_cents": {"N": str(n)}}
+            item = _stored_item(n)
             dynamodb.put_item(TableName="bench", Item=item, ConditionExpression="attribute_not_exists(id)")
             dynamodb.get_item(TableName="bench", Key={"id": item["id"]})
         return _now() - start

@@ -41,7 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="serve a stack's APIs and distributions on localhost")
     serve.add_argument(
-        "target", help="a stack name, or a pattern id (simple_web_service -> SimpleWebServiceStack)"
+        "target",
+        help="a stack name, or a pattern id (simple_web_service -> SimpleWebServiceStack); several, "
+        "comma-separated, run side by side in one cloud (parameters then named STACK.NAME=VALUE)",
     )
     serve.add_argument("--assembly", help="an existing cloud assembly (cdk.out) instead of synthesizing")
     serve.add_argument("--app", help="the CDK app command (default: the 'app' of ./cdk.json)")
@@ -98,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.watch and args.assembly:
         parser.error("--watch synthesizes the app on each change: give --app or a cdk.json, not --assembly")
+    if args.watch and "," in args.target:
+        parser.error("--watch swaps one stack in place: serve one stack to watch it")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("localcloud").setLevel(logging.INFO)
     # Powertools warns when an invocation adds no metric; the cold-start metric is enough here.
@@ -114,7 +118,6 @@ def main(argv: list[str] | None = None) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from localcloud.aws_endpoint.door import aws_door
     from localcloud.cloud import LocalCloud
-    from localcloud.core.assembly import load_stack
     from localcloud.server import LocalServer
 
     with (
@@ -123,14 +126,11 @@ def _serve(args: argparse.Namespace) -> int:
     ):
         say = functools.partial(print, file=console, flush=True)
         assembly = args.assembly or synthesize(args.target, scratch, app=args.app)
-        stack_name = stack_named(assembly, args.target)
+        artifact, parameters = served_artifact(assembly, args.target, args.parameter)
+        stack_name = artifact.name
         # Served, the cloud starts at now (the default): what curl, openssl or a browser sends (a
         # signed timestamp, a token's expiry) is checked against the caller's time.
-        cloud = LocalCloud(
-            load_stack(assembly, stack_name),
-            parameters=_parameters(args.parameter),
-            strict_runtime=args.strict_runtime,
-        )
+        cloud = LocalCloud(artifact, parameters=parameters, strict_runtime=args.strict_runtime)
         extra = [] if args.aws_port is None else [aws_door(args.aws_port)]
         with cloud, LocalServer(cloud, host=args.host, port=args.port, extra_doors=extra) as server:
             server.on_request = _printer(console, server, args)
@@ -242,6 +242,25 @@ def stack_named(assembly: str, target: str) -> str:
     raise LookupError(
         f"no stack {target!r} in the app; its stacks are: {', '.join(sorted(stacks)) or 'none'}"
     )
+
+
+def served_artifact(assembly: str, target: str, pairs: list[str]):
+    """The stack ``target`` names and its parameters; for several comma-separated targets, the
+    stacks side by side in one artifact (:mod:`localcloud.core.stacks`), each parameter given as
+    ``STACK.NAME=VALUE`` (``HostingMicroservicesOrdersStack.MountOnDomain=api.example.com``)."""
+    from localcloud.core.assembly import load_stack
+    from localcloud.core.stacks import merged, merged_parameters
+
+    names = [stack_named(assembly, part.strip()) for part in target.split(",")]
+    if len(names) == 1:
+        return load_stack(assembly, names[0]), _parameters(pairs)
+    by_stack: dict[str, dict[str, str]] = {}
+    for name, value in _parameters(pairs).items():
+        stack, dot, parameter = name.rpartition(".")
+        if not dot or stack not in names:
+            raise LookupError(f"--parameter {name}: name it STACK.NAME, STACK one of {', '.join(names)}")
+        by_stack.setdefault(stack, {})[parameter] = value
+    return merged(assembly, names), merged_parameters(by_stack)
 
 
 def _parameters(pairs: list[str]) -> dict[str, str]:

@@ -45,6 +45,28 @@ def cloud_for(target: Any, stack_name: str | None = None, **kwargs: Any) -> Loca
     return LocalCloud(load_stack(directory, stack_name or _only_stack(directory)), **kwargs)
 
 
+def cloud_for_stacks(
+    target: Any,
+    stack_names: list[str] | tuple[str, ...],
+    *,
+    parameters: dict[str, dict[str, Any]] | None = None,
+    **kwargs: Any,
+) -> LocalCloud:
+    """One local cloud, not yet started, holding several stacks of an ``App`` (or ``cdk.out``) side by
+    side, as one account holds them (see :mod:`localcloud.core.stacks`); ``parameters`` by stack name.
+    Leaving a stack out of ``stack_names`` is that stack not deployed, or removed."""
+    from localcloud.cloud import LocalCloud
+    from localcloud.core.stacks import merged, merged_parameters
+
+    if isinstance(target, str | os.PathLike):
+        directory = Path(target)
+    else:
+        directory, _ = _synthesized(target, None)
+    return LocalCloud(
+        merged(directory, stack_names), parameters=merged_parameters(parameters or {}), **kwargs
+    )
+
+
 def _synthesized(target: Any, stack_name: str | None) -> tuple[Path, str | None]:
     """Synthesize the stage a ``Stack`` or ``Stage`` belongs to; its assembly's directory."""
     try:

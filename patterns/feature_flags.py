@@ -299,9 +299,19 @@ class FeatureFlags(Construct):
             "ShipStandard",
             parameters={"order_id.$": "$.order_id", "shipping": "standard"},
         )
+        # A version without the flag (or with a non-boolean) ships standard: a Choice on a missing
+        # path would fail every order with States.Runtime.
+        enabled = "$.config.flags.express_shipping.enabled"
         choice = (
             sfn.Choice(self, "ExpressShipping?")
-            .when(sfn.Condition.boolean_equals("$.config.flags.express_shipping.enabled", True), express)
+            .when(
+                sfn.Condition.and_(
+                    sfn.Condition.is_present(enabled),
+                    sfn.Condition.is_boolean(enabled),
+                    sfn.Condition.boolean_equals(enabled, True),
+                ),
+                express,
+            )
             .otherwise(standard)
         )
         return start.next(read).next(choice)

@@ -333,6 +333,16 @@ PATTERNS: tuple[Pattern, ...] = (
         functions=("fan_out_fan_in",),
     ),
     Pattern(
+        id="map_reduce",
+        title="Map Reduce",
+        construct="patterns.map_reduce:MapReduce",
+        summary="A word count over an S3 prefix: a Step Functions Distributed Map lists it, batches objects to "
+        "mapper Lambdas in child executions, retries and tolerates a failed batch, writes its results to S3; "
+        "a reducer sums them and names the objects of every failed batch",
+        sources=("004",),
+        functions=("map_reduce",),
+    ),
+    Pattern(
         id="spa",
         title="Single Page Application",
         construct="patterns.spa:SinglePageApp",
@@ -397,6 +407,28 @@ PATTERNS: tuple[Pattern, ...] = (
         "no stack deploy",
         sources=("002",),
         functions=("feature_flags",),
+    ),
+    Pattern(
+        id="hosting_microservices",
+        title="Hosting microservices",
+        construct="patterns.hosting_microservices:ServiceDomain",
+        summary="One stack per service (REST API, function, table), each deployed alone and mounted under one "
+        "custom domain (regional, TLS 1.2, certificate and name as props) by its own base-path mapping; the "
+        "domain's name is the only thing the stacks share",
+        sources=("004",),
+        functions=("hosting_microservices",),
+        variants=(
+            Variant(
+                id="orders",
+                construct="patterns.hosting_microservices:OrdersService",
+                summary="The orders service: its REST API, function and table, mounted at /orders",
+            ),
+            Variant(
+                id="users",
+                construct="patterns.hosting_microservices:UsersService",
+                summary="The users service: its REST API, function and table, mounted at /users",
+            ),
+        ),
     ),
 )
 

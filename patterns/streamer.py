@@ -59,9 +59,14 @@ FIREHOSE_SOURCE_ACTIONS = (
     "kinesis:GetRecords",
     "kinesis:ListShards",
 )
-#: Writing an object is all Firehose does to the bucket here (no multipart upload of objects this small,
-#: no reads).
+#: Writing an object is all Firehose needs to deliver: s3:PutObject also covers the create, part and
+#: complete calls of a multipart upload. AWS's sample policy adds AbortMultipartUpload, GetBucketLocation,
+#: GetObject, ListBucket and ListBucketMultipartUploads; see the docs page for why they are left out.
 FIREHOSE_BUCKET_ACTIONS = ("s3:PutObject",)
+#: The parts of a multipart upload Firehose gives up on (it may not abort one) go after a day.
+BUCKET_DEFAULTS: Props = {
+    "lifecycle_rules": [s3.LifecycleRule(abort_incomplete_multipart_upload_after=Duration.days(1))]
+}
 API_ACTIONS = ("kinesis:PutRecord", "kinesis:PutRecords")
 
 STREAM_DEFAULTS: Props = {
@@ -192,7 +197,9 @@ class Streamer(Construct):
             secure=STREAM_SECURE,
         )
         self.stream: kinesis.IStream = stream or kinesis.Stream(self, "Stream", **stream_merged)
-        bucket_merged = merge_props(self, "bucket_props", {}, bucket_props, existing=("bucket", bucket))
+        bucket_merged = merge_props(
+            self, "bucket_props", BUCKET_DEFAULTS, bucket_props, existing=("bucket", bucket)
+        )
         self.bucket: s3.IBucket = bucket or secure_bucket(self, "Bucket", **bucket_merged)
 
         self.delivery_role = iam.Role(

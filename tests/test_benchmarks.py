@@ -67,3 +67,43 @@ def test_a_driver_that_does_less_than_asked_is_refused(async_bench):
     lazy = async_bench.Driver(driver.pattern, driver.stack, driver.path, driver.local, lambda: lambda ks: 0)
     with pytest.raises(RuntimeError, match="raw moto did 0 of"):
         async_bench.raw_run(lazy, 2)
+
+
+def _item_calls(monkeypatch) -> list[tuple]:
+    """Each PutItem and GetItem made from now on, as what moto is given to do: the operation, every
+    other parameter's name, the condition, and each attribute's type and size."""
+    import botocore.client
+
+    calls: list[tuple] = []
+    make_api_call = botocore.client.BaseClient._make_api_call
+
+    def recorded(client, operation, params):
+        if operation in {"PutItem", "GetItem"}:
+            attributes = params.get("Item") or params["Key"]
+            shape = {
+                name: {kind: len(value) for kind, value in typed.items()}
+                for name, typed in attributes.items()
+            }
+            others = sorted(set(params) - {"TableName", "Item", "Key"})
+            calls.append((operation, others, params.get("ConditionExpression"), shape))
+        return make_api_call(client, operation, params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", recorded)
+    return calls
+
+
+def test_the_raw_http_baseline_makes_the_calls_the_served_handler_makes(cloud_assembly, monkeypatch):
+    """The HTTP ratio divides by moto doing what the handler asks of it, no smaller items or calls."""
+    from benchmarks import localcloud_bench as lc
+    from localcloud import LocalCloud
+    from localcloud.core.assembly import load_stack
+
+    calls = _item_calls(monkeypatch)
+    with lc._quiet(), LocalCloud(load_stack(cloud_assembly.directory, "SimpleWebServiceStack")) as cloud:
+        created = cloud.api().post("/items", json={"name": "item 0", "price_cents": 0})
+        assert cloud.api().get(f"/items/{created.json()['id']}").status_code == 200
+    served, calls[:] = calls[:], []
+    monkeypatch.setattr(lc, "HTTP_ITEMS", 1)
+    lc.raw_moto_requests()
+    assert [operation for operation, *_ in served] == ["PutItem", "GetItem"]
+    assert calls == served

@@ -120,6 +120,30 @@ def test_only_step_functions_log_delivery_and_x_ray_sampling_are_unenforced():
     ), "the logs and X-Ray actions Lambda and Step Functions send with are enforced like any other"
 
 
+def test_describe_execution_is_unenforced_only_for_a_state_machines_own_role():
+    """A Map Run describes its children for the state machine's role; a function's grant is played."""
+
+    def template(service: str) -> dict:
+        trust = {
+            "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]
+        }
+        statement = {"Effect": "Allow", "Action": "states:DescribeExecution", "Resource": "*"}
+        return {
+            "Resources": {
+                "Role": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": trust}},
+                "Policy": {
+                    "Type": "AWS::IAM::Policy",
+                    "Properties": {"PolicyDocument": {"Statement": [statement]}, "Roles": [{"Ref": "Role"}]},
+                },
+            }
+        }
+
+    [machine] = grants(template("states.amazonaws.com"))
+    [function] = grants(template("lambda.amazonaws.com"))
+    assert machine.unenforced and not function.unenforced
+    assert not is_unenforced("states:DescribeExecution")
+
+
 def test_only_a_surviving_enforced_action_fails_the_check():
     receive, delete, put, lone, _inline, managed = grants(TEMPLATE)
     results = [

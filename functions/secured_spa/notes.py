@@ -25,7 +25,8 @@ from shared.validation import SORT_KEY_MAX_BYTES, Field, Schema
 table = Table(os.environ["TABLE_NAME"])
 app = Router()
 
-#: A user's notes come back in one page: a notes app, not a data export.
+#: A user's notes come back in one page: a notes app, not a data export. A note past it is refused
+#: (409), so none is created and then left out of the list.
 MAX_NOTES = 100
 NOTE = Schema(text=Field(str, min_length=1, max_length=500))
 
@@ -56,6 +57,8 @@ def list_notes() -> dict[str, Any]:
 def create_note() -> tuple[dict[str, Any], int]:
     user = owner()
     data = validated_body(app, NOTE)
+    if _count(user) >= MAX_NOTES:
+        raise HttpError(409, f"at most {MAX_NOTES} notes: delete one to add another")
     note = {"owner": user, "id": str(uuid.uuid4()), "text": data["text"], "created_at": _now()}
     table.put_item(note, ConditionExpression="attribute_not_exists(id)")
     metrics.add_metric(name="NotesCreated", unit=MetricUnit.Count, value=1)
@@ -84,6 +87,19 @@ def delete_note(note_id: str) -> Response:
     except table.ConditionalCheckFailed:
         raise NotFound(f"note {note_id} not found") from None
     return Response(204)
+
+
+def _count(user: str) -> int:
+    """How many notes ``user`` has, up to :data:`MAX_NOTES` (a count reads no more than that)."""
+    answer = table.client.query(
+        TableName=table.name,
+        KeyConditionExpression="#owner = :owner",
+        ExpressionAttributeNames={"#owner": "owner"},
+        ExpressionAttributeValues=to_attributes({":owner": user}),
+        Select="COUNT",
+        Limit=MAX_NOTES,
+    )
+    return int(answer["Count"])
 
 
 def _public(note: dict[str, Any]) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,9 @@ class StackArtifact:
     template: dict[str, Any]
     directory: Path
     """The cloud assembly directory: asset paths in resource metadata are relative to it."""
+    origins: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """For stacks merged into one (:mod:`localcloud.core.stacks`): each resource's stack and its
+    logical id there, so physical names read as that stack's would."""
 
     def asset_path(self, logical_id: str) -> Path:
         """The folder a Lambda function or layer was built from (``aws:asset:path`` metadata); a zip

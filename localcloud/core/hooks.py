@@ -139,7 +139,10 @@ def would_pass_checks(
     already knows, so that a refusal still comes from the call itself."""
     return (
         kernel.network.placement_of(session, role_arn) is None
-        and not kernel.registry.checks.get(service_model.service_name)
+        and not any(
+            operation in getattr(check, "operations", (operation,))
+            for check in kernel.registry.checks.get(service_model.service_name, [])
+        )
         and iam_refusal(kernel, role_arn, service_model, operation, params) is None
     )
 

@@ -177,7 +177,8 @@ class Kernel:
     def physical_name(self, logical_id: str, max_length: int) -> str:
         """A CloudFormation-style generated name: ``Stack-LogicalId-SUFFIX``, within ``max_length``."""
         suffix = self.short_id(logical_id, 12).upper()
-        head = f"{self.stack_name}-{logical_id}"[: max_length - len(suffix) - 1]
+        stack, own_id = self.artifact.origins.get(logical_id, (self.stack_name, logical_id))
+        head = f"{stack}-{own_id}"[: max_length - len(suffix) - 1]
         return f"{head}-{suffix}"
 
     # ------------------------------------------------------------------------------------ lookups

@@ -147,6 +147,17 @@ def provisions(*resource_types: str) -> Callable[[Provisioner], Provisioner]:
     return mark
 
 
+def checks_only(*operations: str) -> Callable[[Check], Check]:
+    """Mark a check that refuses only calls of ``operations``, so a caller that skips a call it would
+    otherwise make (:func:`localcloud.core.hooks.would_pass_checks`) may skip the others."""
+
+    def mark(function: Check) -> Check:
+        function.operations = frozenset(operations)  # type: ignore[attr-defined]
+        return function
+
+    return mark
+
+
 def observes(service: str, *operations: str) -> Callable[[Observer], Observer]:
     """Mark a function to run after each successful ``service`` call of ``operations``."""
 

@@ -125,3 +125,16 @@ def test_each_reader_may_read_this_profile_only(cloud):
                 ConfigurationProfileIdentifier=other.id,
             )
         assert denied.value.response["Error"]["Code"] == "AccessDeniedException", reader
+
+
+def test_a_version_without_the_shipping_flag_ships_standard_not_a_failed_order(cloud):
+    """A flag absent from the served version is off: the Choice must not fail every order on a
+    missing path (Step Functions' States.Runtime), it must take the safe default."""
+    content = {**INITIAL_FLAGS, "values": {"new_checkout": INITIAL_FLAGS["values"]["new_checkout"]}}
+    content["flags"] = {"new_checkout": INITIAL_FLAGS["flags"]["new_checkout"]}
+    app, env, profile = cloud.appconfig.resolve(*ids(cloud).values())
+    cloud.advance(15 * 60)  # past the bake of any earlier test's deployment to this environment
+    cloud.appconfig.deploy(app.id, env.id, profile.id, content, strategy="AppConfig.AllAtOnce")
+    cloud.advance(1)
+
+    assert shipping(cloud) == "standard"

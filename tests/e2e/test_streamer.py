@@ -9,6 +9,8 @@ import json
 import re
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from localcloud import LocalCloud
 from localcloud.core.assembly import load_stack
@@ -137,3 +139,30 @@ def test_a_bad_body_or_key_is_a_400_naming_it_and_reaches_nothing(cloud):
 def keys(cloud: LocalCloud) -> list[str]:
     listed = cloud.client("s3").list_objects_v2(Bucket=cloud.outputs["BucketName"]).get("Contents", [])
     return [o["Key"] for o in listed]
+
+
+HOSTILE_TEXT = st.text(st.characters(codec="utf-8"), max_size=12) | st.sampled_from(
+    ['"', "\\", "$input.body", "#set($x = 1)", '\', "PartitionKey": "x', "\u2028", "%s"]
+)
+JSON_VALUE = st.recursive(
+    st.none() | st.booleans() | st.integers() | HOSTILE_TEXT,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(HOSTILE_TEXT, inner, max_size=3),
+    max_leaves=8,
+)
+
+
+# The one cloud for every example; each example stays within its second's throughput.
+@settings(
+    max_examples=10,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(key=HOSTILE_TEXT, body=JSON_VALUE)
+def test_hostile_keys_and_bodies_are_stored_or_a_400_never_a_500(cloud, key, body):
+    cloud.advance(1)
+    answer = cloud.api().post("/records", json={"records": [{"partitionKey": key, "data": body}]})
+    if isinstance(body, dict) and 1 <= len(key) <= 256:
+        assert answer.status == 200 and answer.json()["failedRecordCount"] == 0, (key, body, answer.text)
+    else:
+        assert answer.status == 400 and answer.json()["message"], (key, body, answer.text)

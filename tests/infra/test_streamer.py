@@ -99,6 +99,12 @@ def test_firehose_reads_the_encrypted_stream_into_gzip_objects_with_its_own_role
         },
     ]
     assert role in resources_of(raw, "AWS::KinesisFirehose::DeliveryStream").popitem()[1]["DependsOn"]
+    # Firehose uploads large objects in parts; without s3:AbortMultipartUpload the parts of an upload
+    # it gives up on would be billed for ever, so the bucket removes them.
+    rules = properties_of(raw, "AWS::S3::Bucket")[bucket_id]["LifecycleConfiguration"]["Rules"]
+    assert {"AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}, "Status": "Enabled"} in [
+        {k: v for k, v in rule.items() if k != "Id"} for rule in rules
+    ]
 
 
 def test_buffering_hints_out_of_firehose_range_and_a_weakened_stream_are_refused_or_warned():

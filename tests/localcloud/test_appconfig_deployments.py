@@ -244,3 +244,25 @@ def test_stop_deployment_rolls_back_a_rollout_and_reverts_only_when_allowed(clou
     cloud.advance(300)
     assert stop(baking, AllowRevert=True)["State"] == "REVERTED"
     assert set(poll(cloud, tokens)) == {before}
+
+
+def test_start_deployment_takes_a_strategys_id_not_its_name(cloud):
+    """DeploymentStrategyId is an id (``[a-z0-9]{4,7}``) or a predefined ``AppConfig.*`` one, as the
+    API's pattern says; AWS refuses a custom strategy's name where the test API takes either."""
+    app, env, profile = cloud.appconfig.resolve("shop", "prod", "native")
+    [gradual] = [
+        s for s in cloud.appconfig.strategies.values() if s.growth_factor == 50 and s.duration_minutes == 2
+    ]
+    with pytest.raises(ClientError) as refused:
+        cloud.client("appconfig").start_deployment(
+            ApplicationId=app.id,
+            EnvironmentId=env.id,
+            DeploymentStrategyId=gradual.name,
+            ConfigurationProfileId=profile.id,
+            ConfigurationVersion="1",
+        )
+    error = refused.value.response["Error"]
+    assert error["Code"] == "BadRequestException"
+    assert (
+        f"Value '{gradual.name}' at 'deploymentStrategyId' failed to satisfy constraint" in error["Message"]
+    )

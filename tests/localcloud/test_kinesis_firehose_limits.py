@@ -10,6 +10,7 @@ from botocore.exceptions import ClientError
 
 from localcloud import LocalCloud
 from localcloud.core.assembly import StackArtifact
+from localcloud.core.hooks import would_pass_checks
 
 MIB = 1024 * 1024
 SOURCE_ACTIONS = ["kinesis:DescribeStream", "kinesis:ListShards", "kinesis:GetShardIterator"]
@@ -110,7 +111,9 @@ def refused(call) -> dict:
 
 
 def test_a_record_over_1_mib_and_a_key_over_256_characters_are_refused_with_aws_wording(fresh):
-    assert put(fresh, b"x" * MIB)["SequenceNumber"], "1 MiB exactly is a record"
+    assert put(fresh, b"x" * (MIB - 1))["SequenceNumber"], (
+        "1 MiB exactly with its 1-character key is a record"
+    )
     fresh.advance(1)
     error = refused(lambda: put(fresh, b"x" * (MIB + 1)))
     assert error == {
@@ -122,6 +125,39 @@ def test_a_record_over_1_mib_and_a_key_over_256_characters_are_refused_with_aws_
     assert error["Code"] == "ValidationException"
     assert f"Value '{'k' * 257}' at 'partitionKey' failed to satisfy constraint" in error["Message"]
     assert "less than or equal to 256" in error["Message"]
+
+
+def test_the_1_mib_of_a_record_counts_its_partition_key_as_aws_counts_it(fresh):
+    """AWS: "The record size limit applies to the total size of the partition key and data blob",
+    in PutRecord as in PutRecords (where moto already counts the key)."""
+    error = refused(lambda: put(fresh, b"x" * MIB))
+    assert error["Code"] == "ValidationException"
+    assert "Value at 'data' failed to satisfy constraint" in error["Message"]
+    records = [{"Data": b"x" * (MIB - 1), "PartitionKey": "kk"}]
+    error = refused(
+        lambda: fresh.client("kinesis").put_records(StreamName=fresh.physical_id("Events"), Records=records)
+    )
+    assert error["Message"].startswith("1 validation error detected: Value at 'records.1.member.data'")
+
+
+def test_a_bad_explicit_hash_key_is_refused_as_aws_refuses_it_not_raised_from_moto(fresh):
+    """The throughput check finds the record's shard by its ExplicitHashKey; one out of pattern or
+    past 2^128 - 1 must come back as AWS's refusal, not as moto's exception or a ValueError."""
+    client, name = fresh.client("kinesis"), fresh.physical_id("Events")
+    error = refused(lambda: put_hashed(client, name, "abc"))
+    assert error["Code"] == "ValidationException"
+    assert "Value 'abc' at 'explicitHashKey' failed to satisfy constraint" in error["Message"]
+    records = [{"Data": b"x", "PartitionKey": "k", "ExplicitHashKey": "01"}]
+    error = refused(lambda: client.put_records(StreamName=name, Records=records))
+    assert "at 'records.1.member.explicitHashKey'" in error["Message"]
+    error = refused(lambda: put_hashed(client, name, str(2**128)))
+    assert error["Code"] == "InvalidArgumentException"
+    assert "ExplicitHashKey must be in the range: [0, 2^128-1]" in error["Message"]
+    assert put_hashed(client, name, str(2**127))["SequenceNumber"]
+
+
+def put_hashed(client, name: str, key: str) -> dict:
+    return client.put_record(StreamName=name, Data=b"x", PartitionKey="k", ExplicitHashKey=key)
 
 
 def test_put_records_lists_every_bad_record_and_counts_keys_in_its_5_mib(fresh):
@@ -240,3 +276,46 @@ def test_creation_refuses_a_role_that_may_not_read_the_source_and_an_expression_
     )
     assert error["Code"] == "InvalidArgumentException"
     assert "cannot read the source stream" in error["Message"]
+
+
+def test_the_write_checks_leave_an_idle_mappings_polls_free_to_skip_get_records(cloud):
+    """A stream mapping skips GetRecords on a caught-up shard when the call would pass every check
+    (:func:`localcloud.core.hooks.would_pass_checks`); Kinesis's write limits concern PutRecord(s)
+    only, so they must not make every idle poll of every shard an SDK call."""
+    model = cloud.client("kinesis").meta.service_model
+    role = cloud.client("iam").get_role(RoleName=cloud.physical_id("Reader"))["Role"]["Arn"]
+    arn = cloud.client("kinesis").describe_stream_summary(StreamName=cloud.physical_id("Events"))[
+        "StreamDescriptionSummary"
+    ]["StreamARN"]
+    read = {"StreamARN": arn, "ShardIterator": "any", "Limit": 100}
+    assert would_pass_checks(cloud.kernel, role, "mapping", model, "GetRecords", read)
+
+
+def test_a_refused_creation_leaves_no_delivery_stream_behind(fresh):
+    """Firehose refuses at CreateDeliveryStream: nothing is created, so the same name can be created
+    again once the configuration is right (moto had already created it when the refusal came)."""
+    client = fresh.client("firehose")
+    reader = fresh.client("iam").get_role(RoleName=fresh.physical_id("Reader"))["Role"]["Arn"]
+    source = {
+        "KinesisStreamARN": fresh.client("kinesis").describe_stream_summary(
+            StreamName=fresh.physical_id("Events")
+        )["StreamDescriptionSummary"]["StreamARN"],
+        "RoleARN": reader,
+    }
+    destination = {
+        "BucketARN": f"arn:aws:s3:::{fresh.physical_id('Lake')}",
+        "RoleARN": reader,
+        "Prefix": "retried/!{timestamp:yyyy}/",
+    }
+
+    def create(**extra: str) -> dict:
+        return client.create_delivery_stream(
+            DeliveryStreamName="retried",
+            DeliveryStreamType="KinesisStreamAsSource",
+            KinesisStreamSourceConfiguration=source,
+            ExtendedS3DestinationConfiguration={**destination, **extra},
+        )
+
+    assert refused(create)["Code"] == "InvalidArgumentException"
+    assert "retried" not in client.list_delivery_streams()["DeliveryStreamNames"]
+    assert create(ErrorOutputPrefix="retried-errors/")["DeliveryStreamARN"].endswith("/retried")

@@ -95,3 +95,24 @@ def test_native_code_for_this_machine_and_pure_layers_run_as_they_are(tmp_path):
     assert runnable_layer(native_here, "Here") == native_here
     assert runnable_layer(pure, "Pure") == pure
     assert runnable_layer(tmp_path / "no-python-folder", "Bare") == tmp_path / "no-python-folder"
+
+
+def test_a_folder_a_foreign_distribution_shares_with_another_is_refused_not_left_out_for_both(tmp_path):
+    """Namespace packages (``google/`` of protobuf and of googleapis-common-protos): leaving out the
+    foreign one's top-level folder would leave out the other's files too, so the function would run
+    an installed copy of it, or fail to import it, instead of what the layer ships."""
+    version = importlib.metadata.version(INSTALLED)
+    layer = make_layer(tmp_path / "layer", INSTALLED, version, machine=OTHER)
+    python = layer / "python"
+    (python / "PIL" / "extra_pure.py").write_text("VALUE = 2\n")
+    info = python / "pil-extras-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.4\nName: pil-extras\nVersion: 1.0\n\nbody\n")
+    (info / "RECORD").write_text(f"PIL/extra_pure.py,,\n{info.name}/METADATA,,\n{info.name}/RECORD,,\n")
+    with pytest.raises(LocalCloudError, match=r"ImagingLayer: PIL holds both pillow .* and pil-extras 1\.0"):
+        runnable_layer(layer, "ImagingLayer")
+    common = "../../bin/tool,,\n__pycache__/helpers.cpython-313.pyc,,\n"
+    (info / "RECORD").write_text(f"pil_extras.py,,\n{common}{info.name}/METADATA,,\n")
+    pillow_record = python / f"{INSTALLED}-{version}.dist-info" / "RECORD"
+    pillow_record.write_text(pillow_record.read_text() + common)
+    assert runnable_layer(layer, "ImagingLayer") != layer, "scripts and bytecode caches share no code"

@@ -9,6 +9,8 @@ import subprocess
 
 import boto3
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from patterns.secured_spa import DEEP_LINKS, bundle, headers_function_code, security_headers
 from tests.events import api_event
@@ -122,3 +124,48 @@ def test_the_bundle_is_rebuilt_only_when_a_source_changes(tmp_path):
     (source / "app.js").write_text("console.log('bye');")
     assert (bundle(source, out) / "app.js").read_text() == '(()=>{console.log("bye");})();\n'
     shutil.rmtree(out)
+
+
+def test_a_note_past_the_listed_limit_is_refused_not_hidden(notes, lambda_context, monkeypatch):
+    """The list answers one page of MAX_NOTES; a note it could not show is refused at creation (409
+    naming the limit), never created and then missing from the list."""
+    monkeypatch.setattr(notes, "MAX_NOTES", 3)
+    made = [call(notes, lambda_context, "POST", "/api/notes", ANN, body={"text": str(n)}) for n in range(3)]
+    assert [status for status, _ in made] == [201, 201, 201]
+    status, answer = call(notes, lambda_context, "POST", "/api/notes", ANN, body={"text": "fourth"})
+    assert status == 409 and "3 notes" in answer["message"], answer
+    assert call(notes, lambda_context, "POST", "/api/notes", BOB, body={"text": "bob's"})[0] == 201
+    listed = call(notes, lambda_context, "GET", "/api/notes", ANN)[1]["notes"]
+    assert sorted(n["text"] for n in listed) == ["0", "1", "2"]
+    call(notes, lambda_context, "DELETE", f"/api/notes/{made[0][1]['id']}", ANN)
+    assert call(notes, lambda_context, "POST", "/api/notes", ANN, body={"text": "fourth"})[0] == 201
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=600),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+# One table for every example: each writes as a user of its own, so no example sees another's notes.
+@settings(
+    max_examples=8,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    body=JSON | st.text(max_size=40) | st.just('{"text": "' + "[" * 2000 + '"}'),
+    note_id=st.text(min_size=1, max_size=300).filter(lambda t: "/" not in t),
+    sub=st.uuids().map(str),
+)
+def test_hostile_input_is_a_4xx_naming_the_field_never_a_5xx(notes, lambda_context, body, note_id, sub):
+    status, answer = call(notes, lambda_context, "POST", "/api/notes", sub, body=body)
+    if status == 201:
+        assert isinstance(body, dict) and set(body) == {"text"} and answer["text"] == body["text"]
+    else:
+        assert status == 400 and any(w in answer["message"] for w in ("text", "body")), (body, answer)
+    for method in ("GET", "DELETE"):
+        status, answer = call(notes, lambda_context, method, f"/api/notes/{note_id}", sub)
+        assert (status == 400 and "id" in answer["message"]) or status == 404, (note_id, answer)

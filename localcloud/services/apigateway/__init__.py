@@ -40,6 +40,7 @@ def _front_doors(kernel: Kernel) -> list[FrontDoor]:
             "api", f"custom domain {domain.name}", "", bind(gateway.dispatch_domain, domain.name), domain.name
         )
         for domain in gateway.account.domains.values()
+        if domain.mappings  # a domain nothing is mounted on answers every path 403: nothing to try
     ]
     return stages + domains
 

@@ -195,6 +195,7 @@ def _domain(gateway: ApiGateway, name: str) -> dict[str, Any]:
     for source, target in (
         ("CertificateArn", "certificateArn"),
         ("RegionalCertificateArn", "regionalCertificateArn"),
+        ("SecurityPolicy", "securityPolicy"),
     ):
         if props.get(source):
             shown[target] = props[source]

@@ -1,9 +1,12 @@
 """Custom domain names and their base path mappings (``AWS::ApiGateway::DomainName``, ``BasePathMapping``).
 
 A request to a custom domain goes to the API and stage of the mapping whose base path is the
-first segment of its path (the ``(none)`` mapping takes every path no other one does), with the
-base path removed; a mapping without a stage takes the stage from the next segment. A path no
-mapping serves is API Gateway's 403 ``{"message":"Forbidden"}``.
+first segment of its path, with the base path removed; a mapping without a stage takes the stage
+from the next segment. A ``(none)`` mapping takes every path, and so must be the domain's only
+mapping: API Gateway refuses any other beside it (409, "Only one base path mapping is allowed if the
+base path is empty"). A path no mapping serves is API Gateway's 403 ``{"message":"Forbidden"}``.
+The mappings of one domain may come from several stacks (one per service): only the domain's name
+passes between them.
 """
 
 from __future__ import annotations
@@ -60,7 +63,8 @@ def build(definitions: dict[str, tuple[str, dict[str, Any]]], apis: dict[str, Re
         domain = domains.get(str(props.get("DomainName", "")).lower())
         if domain is None:
             raise ApiGatewayError(
-                f"{logical_id}: domain name {props.get('DomainName')!r} is not a custom domain here"
+                f"{logical_id}: Invalid domain name identifier specified: {props.get('DomainName')!r} is "
+                "not a custom domain of this account and region (deploy the domain's stack first)"
             )
         api = apis.get(props.get("RestApiId", ""))
         if api is None:
@@ -79,7 +83,13 @@ def build(definitions: dict[str, tuple[str, dict[str, Any]]], apis: dict[str, Re
             raise ApiGatewayError(f"{logical_id}: stage {stage!r} is not a stage of {api.name}")
         if any(m.base_path == base_path for m in domain.mappings):
             raise ApiGatewayError(
-                f"{logical_id}: {domain.name} already maps base path {base_path or '(none)'}"
+                f"{logical_id}: Base path already exists for this domain name: {domain.name} already "
+                f"maps {base_path or '(none)'}"
+            )
+        if domain.mappings and "" in (base_path, *(m.base_path for m in domain.mappings)):
+            raise ApiGatewayError(
+                f"{logical_id}: Only one base path mapping is allowed if the base path is empty: "
+                f"{domain.name} cannot hold a (none) mapping beside another"
             )
         domain.mappings.append(Mapping(base_path, api.id, stage))
     return domains

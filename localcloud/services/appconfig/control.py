@@ -10,6 +10,7 @@ of the environment is in progress, ``ResourceNotFoundException`` for an unknown 
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -24,8 +25,22 @@ if TYPE_CHECKING:
     from localcloud.core.service import AwsCall
 
 
+#: ``DeploymentStrategyId``'s pattern in the API: an id, or a predefined strategy's ``AppConfig.*``
+#: (the test API's ``deploy`` also takes a custom strategy's name; AWS does not).
+STRATEGY_ID = re.compile(r"(^[a-z0-9]{4,7}$|^AppConfig\.[A-Za-z0-9]{9,40}$)")
+
+
 def answer_start_deployment(kernel: Kernel, call: AwsCall) -> tuple[int, dict[str, Any]]:
     params = call.params
+    strategy = params["DeploymentStrategyId"]
+    if not STRATEGY_ID.search(strategy):
+        refused = DataPlaneError(
+            400,
+            "BadRequestException",
+            f"1 validation error detected: Value '{strategy}' at 'deploymentStrategyId' failed to satisfy "
+            f"constraint: Member must satisfy regular expression pattern: {STRATEGY_ID.pattern}",
+        )
+        return refused.status, refused.parsed()
     try:
         deployment = kernel.service("appconfig").start_deployment(
             params["ApplicationId"],

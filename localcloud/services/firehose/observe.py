@@ -231,7 +231,16 @@ class Firehose:
         self.streams: dict[str, DeliveryStream] = {}
 
     def create(self, params: dict[str, Any]) -> None:
-        stream = DeliveryStream(self.cloud, params)
+        """Follow a delivery stream moto created; one refused here is removed from moto again, as
+        Firehose refuses it before creating anything."""
+        try:
+            stream = DeliveryStream(self.cloud, params)
+        except Exception:
+            from moto.firehose.models import firehose_backends
+
+            backend = firehose_backends[self.cloud.account][self.cloud.region]
+            backend.delivery_streams.pop(params["DeliveryStreamName"], None)
+            raise
         if not self.streams:
             _turn_off_moto_delivery(self.cloud)
         self.streams[stream.name] = stream

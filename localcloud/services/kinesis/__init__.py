@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from localcloud.core.iam import resource_arn
-from localcloud.core.service import Service, Target
+from localcloud.core.service import Service, Target, checks_only
 from localcloud.core.targets import data
 from localcloud.services.kinesis import provision
 from localcloud.services.kinesis.limits import check_kinesis_request
@@ -27,6 +27,7 @@ def _iam_resource(params: dict[str, Any], where: tuple[str, str, str]) -> str | 
     return resource_arn(partition, "kinesis", region, account, f"stream/{name}") if name else None
 
 
+@checks_only("PutRecord", "PutRecords")
 def _check(kernel: Kernel, operation: str, params: dict[str, Any]) -> None:
     check_kinesis_request(operation, params)
     if operation == "PutRecord":

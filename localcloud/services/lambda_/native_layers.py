@@ -6,7 +6,8 @@ each distribution of such a layer whose native code is for another machine is le
 function's path, so its import finds the distribution of the same name installed here; only the
 same version may stand in. A different version, or none installed, is refused when the stack
 starts, naming the package and both versions: the tests would otherwise run other code than the
-layer ships, which AWS would never do.
+layer ships, which AWS would never do. So is a top-level folder such a distribution shares with
+another of the layer (a namespace package), which leaving out would take the other's files too.
 
 A distribution is what its ``*.dist-info`` says: ``METADATA`` names it and its version, ``RECORD``
 lists its files; a shared object's machine is read from its ELF header, as the loader reads it.
@@ -36,6 +37,9 @@ NATIVE = re.compile(r"\.(so|pyd|dylib)(\.[0-9.]+)?$")
 #: Where the views of such layers are made: a folder of this user's only, as for extracted zips
 #: (a view another user of the machine planted would run their code as this user's functions).
 VIEWS = Path(tempfile.gettempdir(), f"localcloud-layer-views-{getattr(os, 'getuid', lambda: 'user')()}")
+#: Entries two distributions may both list without sharing code: scripts outside the folder
+#: (``../../bin/...``) and top-level modules' bytecode caches.
+NOT_SHARED_CODE = frozenset({"..", "__pycache__"})
 #: ``platform.machine()`` spellings of the ELF names, for an interpreter that is not an ELF file.
 MACHINE_ALIASES = {"amd64": "x86_64", "arm64": "aarch64", "i686": "x86", "i386": "x86"}
 
@@ -119,9 +123,11 @@ def runnable_layer(layer_dir: Path, where: str) -> Path:
     if not python.is_dir():
         return layer_dir
     here = this_machine()
-    foreign = [d for d in distributions(python, here) if d.foreign_machine is not None]
+    found = distributions(python, here)
+    foreign = [d for d in found if d.foreign_machine is not None]
     if not foreign:
         return layer_dir
+    _refuse_shared_entries(foreign, [d for d in found if d.foreign_machine is None], where)
     for dist in foreign:
         installed = _installed_version(dist.name)
         if installed != dist.version:
@@ -146,6 +152,23 @@ def runnable_layer(layer_dir: Path, where: str) -> Path:
         except OSError:  # another process made the same view first
             _remove(staging)
     return view
+
+
+def _refuse_shared_entries(
+    foreign: list[LayerDistribution], kept: list[LayerDistribution], where: str
+) -> None:
+    """A top-level folder a left-out distribution shares with a kept one (a namespace package) would
+    take the kept one's files with it: its import would find an installed copy, or nothing."""
+    for left_out in foreign:
+        for other in kept:
+            shared = sorted(left_out.entries & other.entries - NOT_SHARED_CODE)
+            if shared:
+                raise LocalCloudError(
+                    f"{where}: {', '.join(shared)} holds both {left_out.name} {left_out.version} built "
+                    f"for {left_out.foreign_machine}, which the local cloud leaves out for the installed "
+                    f"copy, and {other.name} {other.version}, which it cannot leave out with it: build "
+                    f"{other.name} into a layer of its own, or build the layer for this machine"
+                )
 
 
 def _remove(staging: Path) -> None:

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from localcloud.errors import StateMachineDefinitionError
+from localcloud.services.stepfunctions import distributed_map
 
 #: Optimized integrations, ``service: (actions, integration patterns beyond request-response)``.
 OPTIMIZED: dict[str, tuple[set[str], set[str]]] = {
@@ -60,6 +61,8 @@ def _states(document: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
 def _unsupported(state: dict[str, Any]) -> str | None:
     if "Credentials" in state:
         return "Task Credentials (a role per task) are not supported offline"
+    if state.get("Type") == "Map" and (reason := distributed_map.unsupported(state)):
+        return reason
     if state.get("Type") == "Map" and "ItemReader" in state:
         resource = state["ItemReader"].get("Resource", "")
         if not resource.split(":::", 1)[-1].startswith("s3:"):
@@ -105,6 +108,7 @@ def _parse(machine: str, document: dict[str, Any]) -> None:
     from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 
     _remember_motos_parses()
+    distributed_map.install_parser()
     text = json.dumps(document)
     if text in _PARSED:
         return

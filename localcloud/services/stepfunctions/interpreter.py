@@ -36,7 +36,7 @@ from botocore.exceptions import ClientError
 
 from localcloud.core.trace import Span
 from localcloud.errors import FunctionNotFound, aws_error
-from localcloud.services.stepfunctions import choice_paths, context_times, task_time
+from localcloud.services.stepfunctions import choice_paths, context_times, distributed_map, task_time
 from localcloud.services.stepfunctions.fibers import current, park
 
 #: Virtual seconds between two checks of a ``.sync`` task's job (a nested execution, say).
@@ -108,6 +108,7 @@ def install() -> None:
     moto_jsonata._eval_jsonata = _eval_jsonata
     context_times.install()
     choice_paths.install()
+    distributed_map.install(_replace)
     _installed = True
 
 
