@@ -472,6 +472,7 @@ def local_cloud_table(assembly: Path) -> Table:
             verdict(stream_local / stream_raw <= lc.DELIVERY_RATIO_TARGET),
         ],
     ]
+    rows += async_rows(assembly)
     (served, first), direct = lc.median_http_runs(assembly)
     pairs = lc.HTTP_ITEMS
     warm = (served - first) / (direct * (pairs - 1) / pairs)
@@ -518,6 +519,10 @@ def local_cloud_table(assembly: Path) -> Table:
         [
             f"Provisioning: median of {lc.PROVISION_RUNS} starts; target well under a second.",
             f"Delivery target: within {lc.DELIVERY_RATIO_TARGET:g}x of the raw moto calls.",
+            "Asynchronous patterns (benchmarks/async_bench.py, one driver per pattern): N messages put in at "
+            "the pattern's entry through the SDK and the cloud drained on the virtual clock, against the AWS "
+            "calls the handlers make, straight to moto; process CPU time, one warm-up message untimed on each "
+            "side, median of 3 alternating runs; target within 2x.",
             f"HTTP target: the server adds less than {lc.HTTP_RATIO_TARGET:g}x over the raw moto calls; "
             f"the first request after `serve` answers within {lc.FIRST_REQUEST_TARGET:g} s. The served requests "
             "share one keep-alive connection, as a client library or a browser keeps one. The raw loop "
@@ -528,6 +533,24 @@ def local_cloud_table(assembly: Path) -> Table:
             "limits is shown beside it.",
         ],
     )
+
+
+def async_rows(assembly: Path) -> list[list[str]]:
+    """Messages per second through each asynchronous pattern, against the same moto calls (issue 14)."""
+    from benchmarks import async_bench as ab
+
+    rows = []
+    for figure in ab.measure(assembly):
+        driver = figure.driver
+        rows.append(
+            [
+                f"{driver.pattern}: {figure.messages} messages, {driver.path}; CPU s local cloud / raw moto "
+                f"({figure.messages / figure.local:.0f} / {figure.messages / figure.raw:.0f} msg/s)",
+                f"{figure.local:.2f} / {figure.raw:.2f}",
+                f"{figure.ratio:.2f}x {verdict(figure.ratio <= ab.RATIO_TARGET)}",
+            ]
+        )
+    return rows
 
 
 def tests_table(result: tuple[float, str] | None) -> Table:

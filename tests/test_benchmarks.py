@@ -38,6 +38,36 @@ def test_asset_size_counts_the_files_and_their_zip():
     assert zipped > 0
 
 
+@pytest.fixture(scope="module")
+def async_bench():
+    from benchmarks import async_bench
+
+    return async_bench
+
+
+def test_every_asynchronous_driver_does_its_work_on_both_sides(cloud_assembly, async_bench):
+    """Two messages through each driver, both sides: a driver whose work stops being done raises."""
+    assembly = Path(cloud_assembly.directory)
+    for driver in async_bench.DRIVERS:
+        assert async_bench.local_run(assembly, driver, 2) >= 0, driver.pattern
+        assert async_bench.raw_run(driver, 2) >= 0, driver.pattern
+
+
+def test_the_async_drivers_cover_the_registered_asynchronous_rows(async_bench):
+    registered = {p.id for p in PATTERNS}
+    asynchronous = {"notifier", "fifo_consumer", "frugal_consumer", "pub_sub", "distributed_trigger"}
+    asynchronous |= {"streamer", "realtime_analytics", "event_driven", "fan_out_fan_in", "map_reduce"}
+    assert {d.pattern for d in async_bench.DRIVERS} == asynchronous & registered
+    assert {d.stack for d in async_bench.DRIVERS} <= {p.stack_name for p in PATTERNS}
+
+
+def test_a_driver_that_does_less_than_asked_is_refused(async_bench):
+    driver = async_bench.DRIVERS[0]
+    lazy = async_bench.Driver(driver.pattern, driver.stack, driver.path, driver.local, lambda: lambda ks: 0)
+    with pytest.raises(RuntimeError, match="raw moto did 0 of"):
+        async_bench.raw_run(lazy, 2)
+
+
 def _item_calls(monkeypatch) -> list[tuple]:
     """Each PutItem and GetItem made from now on, as what moto is given to do: the operation, every
     other parameter's name, the condition, and each attribute's type and size."""

@@ -76,6 +76,9 @@ class Target:
     """``(kernel, arn) -> (resource ARN, statements)`` of the target's resource policy."""
     encryption_key: Callable[[Kernel, str], str | None] | None = None
     """The KMS key the target encrypts with, read from moto's state (no call, so no caller's role)."""
+    direct: Callable[[Kernel, str, str | bytes, dict[str, Any]], dict[str, Any] | None] | None = None
+    """``(kernel, arn, body, options) -> answer``: a service principal's delivery made straight to
+    moto's backend, with the call's checks and observers; None (or answering None): through the SDK."""
 
 
 @dataclass(frozen=True)

@@ -117,6 +117,10 @@ def send(cloud: Kernel, sender: Sender, arn: str, body: str | bytes, *, span: in
     with cloud.acting_as(service_role(cloud, sender.principal), sender.label, span):
         if sender.role_arn is None and target.policy_action is not None:
             check_resource_policy(cloud, sender, arn)
+        if sender.role_arn is None and target.direct is not None:
+            answer = target.direct(cloud, arn, body, options)
+            if answer is not None:
+                return answer
         operation, request = target.request(cloud, arn, body, options)
         method = getattr(client(cloud, target.client), operation)
         if sender.role_arn is None:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from localcloud.core.iam import resource_arn
 from localcloud.core.service import Service, Target
 from localcloud.core.targets import text
-from localcloud.services.sqs import fifo, observe, provision
+from localcloud.services.sqs import direct, fifo, observe, provision
 from localcloud.services.sqs.queues import Queues
 
 if TYPE_CHECKING:
@@ -61,6 +61,6 @@ SERVICE = Service.of(
     fifo,
     state=Queues,
     answers={"sqs.SendMessage": fifo.answer_send, "sqs.SendMessageBatch": fifo.answer_send_batch},
-    target=Target("sqs", _send, "sqs:SendMessage", _policy, _key),
+    target=Target("sqs", _send, "sqs:SendMessage", _policy, _key, direct.send),
     iam_resources={"sqs": _iam_resource},
 )
