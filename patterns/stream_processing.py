@@ -191,10 +191,12 @@ class StreamProcessing(Construct):
         }
 
 
-def stream_or_new(owner: Construct, stream: kinesis.IStream | None, props: Props | None) -> kinesis.IStream:
-    """``stream``, or a ``Stream`` made in ``owner`` with :data:`STREAM_DEFAULTS` under ``props``."""
+def stream_or_new(
+    owner: Construct, stream: kinesis.IStream | None, props: Props | None, defaults: Props = STREAM_DEFAULTS
+) -> kinesis.IStream:
+    """``stream``, or a ``Stream`` made in ``owner`` with ``defaults`` under ``props``."""
     merged = merge_props(
-        owner, "stream_props", STREAM_DEFAULTS, props, existing=("stream", stream), secure=STREAM_SECURE
+        owner, "stream_props", defaults, props, existing=("stream", stream), secure=STREAM_SECURE
     )
     return stream or kinesis.Stream(owner, "Stream", **merged)
 
