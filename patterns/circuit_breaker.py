@@ -36,6 +36,7 @@ from .defaults import (
     Props,
     SecureRestApi,
     acknowledge,
+    acknowledge_public_read,
     grant_invoke_latest,
     grant_table,
     merge_props,
@@ -178,16 +179,7 @@ class CircuitBreaker(Construct):
         )
         rate = self.api.root.add_resource("rates").add_resource("{currency}")
         method = rate.add_method("GET", apigw.LambdaIntegration(self.function))
-        acknowledge(
-            method,
-            "AwsSolutions-APIG4",
-            "The pattern is a public read API by design; put an authorizer in front (see the gatekeeper pattern).",
-        )
-        acknowledge(
-            method,
-            "AwsSolutions-COG4",
-            "No Cognito user pool: the pattern is a public read API by design; see the secured SPA pattern.",
-        )
+        acknowledge_public_read(method)
 
     def add_breaker(self, function: lambda_.Function, circuit: str) -> None:
         """Give ``function`` the circuit ``circuit`` in this table, with this construct's thresholds

@@ -105,6 +105,20 @@ def acknowledge(resource: IConstruct, rule: str, reason: str, *, applies_to: str
     Validations.of(resource).acknowledge(_Acknowledgment(id=finding, reason=reason))
 
 
+def acknowledge_public_read(method: IConstruct) -> None:
+    """The no-authorizer findings (APIG4, COG4) on a method of a pattern that is a public read API."""
+    acknowledge(
+        method,
+        "AwsSolutions-APIG4",
+        "The pattern is a public read API by design; put an authorizer in front (see the gatekeeper pattern).",
+    )
+    acknowledge(
+        method,
+        "AwsSolutions-COG4",
+        "No Cognito user pool: the pattern is a public read API by design; see the secured SPA pattern.",
+    )
+
+
 # --------------------------------------------------------------------------------------------- Overrides
 
 Props = Mapping[str, Any]
