@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
@@ -50,7 +50,7 @@ from .defaults import (
     LOG_RETENTION,
     CodeLocation,
     Props,
-    acknowledge,
+    acknowledge_workflow_grants,
     failure_queue,
     grant_table_key,
     merge_props,
@@ -395,24 +395,8 @@ class StepFunctionsCircuitBreaker(Construct):
     # ----------------------------------------------------------------------------------------- parts
 
     def _acknowledge_policy(self, machine: sfn.StateMachine) -> None:
-        policy = machine.role.node.find_child("DefaultPolicy")
-        acknowledge(
-            policy,
-            "AwsSolutions-IAM5",
-            "Step Functions' log delivery (logs:CreateLogDelivery and its kin) and X-Ray take no resource-level "
-            "permissions, so CDK grants them on '*'.",
-            applies_to="Resource::*",
-        )
-        if isinstance(self.dependency, lambda_.Function):
-            stack = Stack.of(self)
-            logical_id = stack.resolve(stack.get_logical_id(self.dependency.node.default_child))
-            acknowledge(
-                policy,
-                "AwsSolutions-IAM5",
-                "CDK's Lambda task grants the function and its versions ('<arn>:*'); the workflow invokes "
-                "the unqualified function only.",
-                applies_to=f"Resource::<{logical_id}.Arn>:*",
-            )
+        functions = [self.dependency] if isinstance(self.dependency, lambda_.Function) else []
+        acknowledge_workflow_grants(machine, functions)
 
     def outputs(self) -> dict[str, Any]:
         outputs: dict[str, Any] = {

@@ -32,6 +32,7 @@ from .defaults import (
     SecureDefault,
     SecureRestApi,
     acknowledge,
+    acknowledge_workflow_grants,
     grant_table_key,
     json_model,
     merge_props,
@@ -188,13 +189,7 @@ class SfnCrud(Construct):
         )
         # CDK's DynamoDB tasks grant their action on the table, but nothing on a customer-managed key.
         grant_table_key(self.table, self.state_machine, *TABLE_TASK_ACTIONS)
-        acknowledge(
-            self.state_machine.role.node.find_child("DefaultPolicy"),
-            "AwsSolutions-IAM5",
-            "Step Functions' log delivery (logs:CreateLogDelivery and its kin) and X-Ray take no resource-level "
-            "permissions, so CDK grants them on '*'.",
-            applies_to="Resource::*",
-        )
+        acknowledge_workflow_grants(self.state_machine)
 
         self.api_role = iam.Role(
             self,
