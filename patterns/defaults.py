@@ -1302,6 +1302,25 @@ class SecureRestApi(apigw.RestApi):
             )
 
 
+def api_integration_role(
+    owner: Construct, props: Props | None, *, description: str, secure: Iterable[SecureDefault]
+) -> iam.Role:
+    """``ApiRole``, the role API Gateway assumes to call an AWS service straight from a method:
+    ``api_role_props`` merged over it, ``assumed_by`` fixed, ``secure`` warning on added policies."""
+    return iam.Role(
+        owner,
+        "ApiRole",
+        **merge_props(
+            owner,
+            "api_role_props",
+            {"assumed_by": iam.ServicePrincipal("apigateway.amazonaws.com"), "description": description},
+            props,
+            fixed=("assumed_by",),
+            secure=secure,
+        ),
+    )
+
+
 class ApiGatewayAccount(Construct):
     """API Gateway's CloudWatch Logs role for the account and region, owned once and deleted with its stack.
 

@@ -34,6 +34,7 @@ from .defaults import (
     SecureDefault,
     SecureRestApi,
     acknowledge,
+    api_integration_role,
     json_model,
     merge_props,
     rest_api_props,
@@ -239,20 +240,11 @@ class Streamer(Construct):
             "refuses it): records are encrypted in the source stream and in the bucket.",
         )
 
-        self.api_role = iam.Role(
+        self.api_role = api_integration_role(
             self,
-            "ApiRole",
-            **merge_props(
-                self,
-                "api_role_props",
-                {
-                    "assumed_by": iam.ServicePrincipal("apigateway.amazonaws.com"),
-                    "description": "API Gateway's role: may put records on the stream, nothing else",
-                },
-                api_role_props,
-                fixed=("assumed_by",),
-                secure=API_ROLE_SECURE,
-            ),
+            api_role_props,
+            description="API Gateway's role: may put records on the stream, nothing else",
+            secure=API_ROLE_SECURE,
         )
         self.api_role.add_to_policy(
             iam.PolicyStatement(actions=list(API_ACTIONS), resources=[self.stream.stream_arn])
