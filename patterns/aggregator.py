@@ -36,6 +36,7 @@ from .defaults import (
     Props,
     SecureRestApi,
     acknowledge,
+    acknowledge_public_read,
     grant_invoke_latest,
     grant_table,
     merge_props,
@@ -189,16 +190,7 @@ class Aggregator(Construct):
         )
         product = self.api.root.add_resource("products").add_resource("{product_id}")
         method = product.add_method("GET", apigw.LambdaIntegration(self.function))
-        acknowledge(
-            method,
-            "AwsSolutions-APIG4",
-            "The pattern is a public read API by design; put an authorizer in front (see the gatekeeper pattern).",
-        )
-        acknowledge(
-            method,
-            "AwsSolutions-COG4",
-            "No Cognito user pool: the pattern is a public read API by design; see the secured SPA pattern.",
-        )
+        acknowledge_public_read(method)
         acknowledge(
             self.function,
             "Serverless-LambdaDLQ",

@@ -36,6 +36,7 @@ from .defaults import (
     Props,
     SecureRestApi,
     acknowledge,
+    acknowledge_public_read,
     grant_invoke_latest,
     grant_table,
     merge_props,
@@ -127,43 +128,15 @@ class CircuitBreaker(Construct):
         self.rates_table: dynamodb.Table | None = None
         """The sample service's table (``None`` when you pass ``dependency``)."""
         if dependency is None:
-            self.rates_table = secure_table(
+            self.rates_table, dependency = sample_dependency(
                 self,
-                "RatesTable",
-                **merge_props(
-                    self,
-                    "rates_table_props",
-                    {
-                        "partition_key": dynamodb.Attribute(
-                            name="currency", type=dynamodb.AttributeType.STRING
-                        )
-                    },
-                    rates_table_props,
-                    fixed=("partition_key",),
-                ),
+                code_dir,
+                dependency_props,
+                rates_table_props,
+                timeout=dependency_timeout,
+                functions_props=functions_props,
+                keywords=memory,
             )
-            sample = PatternFunction(
-                self,
-                "Dependency",
-                **pattern_function_props(
-                    self,
-                    "dependency_props",
-                    {
-                        "code_dir": code_dir,
-                        "handler": "rates.handler",
-                        "service": "rates",
-                        "description": "Sample flaky dependency: exchange rates; fails while its table holds OUTAGE",
-                        "environment": {"RATES_TABLE_NAME": self.rates_table.table_name},
-                        "timeout": dependency_timeout,
-                    },
-                    dependency_props,
-                    functions_props=functions_props,
-                    keywords=memory,
-                ),
-            )
-            grant_table(self.rates_table, sample, "dynamodb:GetItem")
-            acknowledge(sample, "Serverless-LambdaDLQ", SYNC_INVOKED)
-            dependency = sample
         self.dependency: lambda_.IFunction = dependency
 
         caller_timeout = Duration.seconds(dependency_timeout.to_seconds() + CALLER_MARGIN.to_seconds())
@@ -206,16 +179,7 @@ class CircuitBreaker(Construct):
         )
         rate = self.api.root.add_resource("rates").add_resource("{currency}")
         method = rate.add_method("GET", apigw.LambdaIntegration(self.function))
-        acknowledge(
-            method,
-            "AwsSolutions-APIG4",
-            "The pattern is a public read API by design; put an authorizer in front (see the gatekeeper pattern).",
-        )
-        acknowledge(
-            method,
-            "AwsSolutions-COG4",
-            "No Cognito user pool: the pattern is a public read API by design; see the secured SPA pattern.",
-        )
+        acknowledge_public_read(method)
 
     def add_breaker(self, function: lambda_.Function, circuit: str) -> None:
         """Give ``function`` the circuit ``circuit`` in this table, with this construct's thresholds
@@ -238,6 +202,52 @@ class CircuitBreaker(Construct):
         if self.rates_table is not None:
             outputs["RatesTableName"] = self.rates_table.table_name
         return outputs
+
+
+def sample_dependency(
+    scope: Construct,
+    code_dir: CodeLocation,
+    dependency_props: Props | None,
+    rates_table_props: Props | None,
+    *,
+    timeout: Duration,
+    **function_props_options: Any,
+) -> tuple[dynamodb.Table, PatternFunction]:
+    """The sample flaky service both breakers guard: a rates table (``RatesTable``) and the
+    ``Dependency`` function reading it, which fails while the table holds OUTAGE.
+    ``function_props_options`` go to :func:`pattern_function_props` (``functions_props``, ``keywords``)."""
+    rates_table = secure_table(
+        scope,
+        "RatesTable",
+        **merge_props(
+            scope,
+            "rates_table_props",
+            {"partition_key": dynamodb.Attribute(name="currency", type=dynamodb.AttributeType.STRING)},
+            rates_table_props,
+            fixed=("partition_key",),
+        ),
+    )
+    sample = PatternFunction(
+        scope,
+        "Dependency",
+        **pattern_function_props(
+            scope,
+            "dependency_props",
+            {
+                "code_dir": code_dir,
+                "handler": "rates.handler",
+                "service": "rates",
+                "description": "Sample flaky dependency: exchange rates; fails while its table holds OUTAGE",
+                "environment": {"RATES_TABLE_NAME": rates_table.table_name},
+                "timeout": timeout,
+            },
+            dependency_props,
+            **function_props_options,
+        ),
+    )
+    grant_table(rates_table, sample, "dynamodb:GetItem")
+    acknowledge(sample, "Serverless-LambdaDLQ", SYNC_INVOKED)
+    return rates_table, sample
 
 
 def new_circuit_table(

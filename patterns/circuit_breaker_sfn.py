@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
@@ -45,20 +45,16 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from .circuit_breaker import DEFAULT_DEPENDENCY_TIMEOUT, SYNC_INVOKED, new_circuit_table
+from .circuit_breaker import DEFAULT_DEPENDENCY_TIMEOUT, new_circuit_table, sample_dependency
 from .defaults import (
     LOG_RETENTION,
     CodeLocation,
-    PatternFunction,
     Props,
-    acknowledge,
+    acknowledge_workflow_grants,
     failure_queue,
-    grant_table,
     grant_table_key,
     merge_props,
-    pattern_function_props,
     secure_state_machine,
-    secure_table,
 )
 
 OPEN, CLOSED = "OPEN", "CLOSED"
@@ -148,7 +144,9 @@ class StepFunctionsCircuitBreaker(Construct):
         self.rates_table: dynamodb.Table | None = None
         """The sample service's table (``None`` when you pass ``dependency``)."""
         if dependency is None:
-            dependency = self._sample_dependency(code_dir, dependency_props, rates_table_props)
+            self.rates_table, dependency = sample_dependency(
+                self, code_dir, dependency_props, rates_table_props, timeout=DEFAULT_DEPENDENCY_TIMEOUT
+            )
         self.dependency: lambda_.IFunction = dependency
         self._key = {"circuit": tasks.DynamoAttributeValue.from_string(circuit)}
 
@@ -396,60 +394,9 @@ class StepFunctionsCircuitBreaker(Construct):
 
     # ----------------------------------------------------------------------------------------- parts
 
-    def _sample_dependency(
-        self, code_dir: CodeLocation, dependency_props: Props | None, rates_table_props: Props | None
-    ) -> lambda_.Function:
-        self.rates_table = secure_table(
-            self,
-            "RatesTable",
-            **merge_props(
-                self,
-                "rates_table_props",
-                {"partition_key": dynamodb.Attribute(name="currency", type=dynamodb.AttributeType.STRING)},
-                rates_table_props,
-                fixed=("partition_key",),
-            ),
-        )
-        sample = PatternFunction(
-            self,
-            "Dependency",
-            **pattern_function_props(
-                self,
-                "dependency_props",
-                {
-                    "code_dir": code_dir,
-                    "handler": "rates.handler",
-                    "service": "rates",
-                    "description": "Sample flaky dependency: exchange rates; fails while its table holds OUTAGE",
-                    "environment": {"RATES_TABLE_NAME": self.rates_table.table_name},
-                    "timeout": DEFAULT_DEPENDENCY_TIMEOUT,
-                },
-                dependency_props,
-            ),
-        )
-        grant_table(self.rates_table, sample, "dynamodb:GetItem")
-        acknowledge(sample, "Serverless-LambdaDLQ", SYNC_INVOKED)
-        return sample
-
     def _acknowledge_policy(self, machine: sfn.StateMachine) -> None:
-        policy = machine.role.node.find_child("DefaultPolicy")
-        acknowledge(
-            policy,
-            "AwsSolutions-IAM5",
-            "Step Functions' log delivery (logs:CreateLogDelivery and its kin) and X-Ray take no resource-level "
-            "permissions, so CDK grants them on '*'.",
-            applies_to="Resource::*",
-        )
-        if isinstance(self.dependency, lambda_.Function):
-            stack = Stack.of(self)
-            logical_id = stack.resolve(stack.get_logical_id(self.dependency.node.default_child))
-            acknowledge(
-                policy,
-                "AwsSolutions-IAM5",
-                "CDK's Lambda task grants the function and its versions ('<arn>:*'); the workflow invokes "
-                "the unqualified function only.",
-                applies_to=f"Resource::<{logical_id}.Arn>:*",
-            )
+        functions = [self.dependency] if isinstance(self.dependency, lambda_.Function) else []
+        acknowledge_workflow_grants(machine, functions)
 
     def outputs(self) -> dict[str, Any]:
         outputs: dict[str, Any] = {

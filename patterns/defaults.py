@@ -105,6 +105,44 @@ def acknowledge(resource: IConstruct, rule: str, reason: str, *, applies_to: str
     Validations.of(resource).acknowledge(_Acknowledgment(id=finding, reason=reason))
 
 
+def acknowledge_workflow_grants(machine: IConstruct, functions: Iterable[IConstruct] = ()) -> IConstruct:
+    """The wildcard findings on a state machine role's policy that CDK's grants make: log delivery and
+    X-Ray on '*', and each Lambda task's function versions (``functions``); returns that policy."""
+    policy = machine.role.node.find_child("DefaultPolicy")  # type: ignore[attr-defined]
+    acknowledge(
+        policy,
+        "AwsSolutions-IAM5",
+        "Step Functions' log delivery (logs:CreateLogDelivery and its kin) and X-Ray take no resource-level "
+        "permissions, so CDK grants them on '*'.",
+        applies_to="Resource::*",
+    )
+    stack = Stack.of(machine)
+    for function in functions:
+        logical_id = stack.resolve(stack.get_logical_id(function.node.default_child))  # type: ignore[arg-type]
+        acknowledge(
+            policy,
+            "AwsSolutions-IAM5",
+            "CDK's Lambda task grants the function and its versions ('<arn>:*'); the workflow invokes "
+            "the unqualified function only.",
+            applies_to=f"Resource::<{logical_id}.Arn>:*",
+        )
+    return policy
+
+
+def acknowledge_public_read(method: IConstruct) -> None:
+    """The no-authorizer findings (APIG4, COG4) on a method of a pattern that is a public read API."""
+    acknowledge(
+        method,
+        "AwsSolutions-APIG4",
+        "The pattern is a public read API by design; put an authorizer in front (see the gatekeeper pattern).",
+    )
+    acknowledge(
+        method,
+        "AwsSolutions-COG4",
+        "No Cognito user pool: the pattern is a public read API by design; see the secured SPA pattern.",
+    )
+
+
 # --------------------------------------------------------------------------------------------- Overrides
 
 Props = Mapping[str, Any]
@@ -1262,6 +1300,25 @@ class SecureRestApi(apigw.RestApi):
                 "AwsSolutions-APIG3",
                 "WAF is an account-level choice with a monthly cost; attach a web ACL to this stage to add it.",
             )
+
+
+def api_integration_role(
+    owner: Construct, props: Props | None, *, description: str, secure: Iterable[SecureDefault]
+) -> iam.Role:
+    """``ApiRole``, the role API Gateway assumes to call an AWS service straight from a method:
+    ``api_role_props`` merged over it, ``assumed_by`` fixed, ``secure`` warning on added policies."""
+    return iam.Role(
+        owner,
+        "ApiRole",
+        **merge_props(
+            owner,
+            "api_role_props",
+            {"assumed_by": iam.ServicePrincipal("apigateway.amazonaws.com"), "description": description},
+            props,
+            fixed=("assumed_by",),
+            secure=secure,
+        ),
+    )
 
 
 class ApiGatewayAccount(Construct):

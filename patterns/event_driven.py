@@ -23,6 +23,7 @@ Example::
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from aws_cdk import Duration, Size, Stack
@@ -77,7 +78,7 @@ def loop_key(input_prefix: str, input_suffix: str, output_prefix: str) -> str | 
     return f"{prefixes[1]}name{suffixes[1]}"
 
 
-def _same_bucket(first: s3.IBucket | None, second: s3.IBucket | None) -> bool:
+def same_bucket(first: s3.IBucket | None, second: s3.IBucket | None) -> bool:
     """Whether two given buckets are one: the same object, or names that resolve alike
     (``{"Ref": ...}`` of one resource, or one literal name imported twice)."""
     if first is None or second is None:
@@ -86,6 +87,79 @@ def _same_bucket(first: s3.IBucket | None, second: s3.IBucket | None) -> bool:
         return True
     resolve = Stack.of(first).resolve
     return resolve(first.bucket_name) == resolve(second.bucket_name)
+
+
+def upload_and_output_buckets(
+    owner: Construct,
+    upload_bucket: s3.IBucket | None,
+    upload_bucket_props: Props | None,
+    output_bucket: s3.IBucket | None,
+    output_bucket_props: Props | None,
+) -> tuple[s3.IBucket, s3.IBucket, s3.IBucket | None]:
+    """The upload and output buckets, each given or a ``secure_bucket`` made in ``owner``
+    (``UploadBucket``, ``OutputBucket``, sharing one access logs bucket), and that logs bucket if made."""
+    # secure_bucket sets these itself; for another encryption, say, pass a bucket of your own.
+    owned = ("block_public_access", "encryption", "enforce_ssl", "versioned")
+    upload_props = merge_props(
+        owner,
+        "upload_bucket_props",
+        {},
+        upload_bucket_props,
+        existing=("upload_bucket", upload_bucket),
+        fixed=owned,
+    )
+    output_props = merge_props(
+        owner,
+        "output_bucket_props",
+        {},
+        output_bucket_props,
+        existing=("output_bucket", output_bucket),
+        fixed=owned,
+    )
+    upload = upload_bucket or secure_bucket(owner, "UploadBucket", **upload_props)
+    access_logs = owner.node.try_find_child("UploadBucketAccessLogs")
+    output = output_bucket or secure_bucket(
+        owner,
+        "OutputBucket",
+        **({"server_access_logs_bucket": access_logs} if access_logs is not None else {}),
+        **output_props,
+    )
+    return upload, output, access_logs or owner.node.try_find_child("OutputBucketAccessLogs")
+
+
+def acknowledge_prefix_wildcards(
+    function: lambda_.Function, who: str, scopes: Iterable[tuple[s3.IBucket, str]]
+) -> None:
+    """The IAM5 finding on object actions scoped to ``(bucket, prefix)`` pairs, each a wildcard."""
+    for bucket, prefix in scopes:
+        acknowledge(
+            function.role.node.find_child("DefaultPolicy"),
+            "AwsSolutions-IAM5",
+            f"Object actions are scoped to the one prefix the {who} reads or writes; S3 names "
+            "objects under a prefix only with a wildcard.",
+            applies_to=f"Resource::{_arn_text(bucket)}/{prefix}*",
+        )
+
+
+def acknowledge_notifications_handler(scope: Construct) -> None:
+    """CDK's one function per stack that puts bucket notification configurations at deploy time."""
+    handler = Stack.of(scope).node.try_find_child(NOTIFICATIONS_HANDLER_ID)
+    if handler is None:
+        return
+    why = "CDK's BucketNotificationsHandler runs only at deploy time, inside CloudFormation"
+    role = handler.node.find_child("Role")
+    acknowledge(
+        role,
+        "AwsSolutions-IAM4",
+        f"{why}; CDK gives its role AWSLambdaBasicExecutionRole to write its logs.",
+        applies_to="Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+    )
+    acknowledge(
+        role,
+        "AwsSolutions-IAM5",
+        f"{why}; CDK grants s3:PutBucketNotification on '*' as bucket names are only known at deploy.",
+        applies_to="Resource::*",
+    )
 
 
 def _arn_text(bucket: s3.IBucket) -> str:
@@ -141,7 +215,7 @@ class EventDriven(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         path = self.node.path
-        if _same_bucket(upload_bucket, output_bucket):
+        if same_bucket(upload_bucket, output_bucket):
             looping = loop_key(input_prefix, input_suffix, output_prefix)
             if looping is not None:
                 raise ValueError(
@@ -159,34 +233,8 @@ class EventDriven(Construct):
         if not 1024 <= max_field_size.to_bytes() <= max_object_size.to_bytes():
             raise ValueError(f"{path}: max_field_size must be from 1 KiB to max_object_size")
 
-        # secure_bucket sets these itself; for another encryption, say, pass a bucket of your own.
-        owned = ("block_public_access", "encryption", "enforce_ssl", "versioned")
-        upload_props = merge_props(
-            self,
-            "upload_bucket_props",
-            {},
-            upload_bucket_props,
-            existing=("upload_bucket", upload_bucket),
-            fixed=owned,
-        )
-        output_props = merge_props(
-            self,
-            "output_bucket_props",
-            {},
-            output_bucket_props,
-            existing=("output_bucket", output_bucket),
-            fixed=owned,
-        )
-        self.upload_bucket = upload_bucket or secure_bucket(self, "UploadBucket", **upload_props)
-        access_logs = self.node.try_find_child("UploadBucketAccessLogs")
-        self.output_bucket = output_bucket or secure_bucket(
-            self,
-            "OutputBucket",
-            **({"server_access_logs_bucket": access_logs} if access_logs is not None else {}),
-            **output_props,
-        )
-        self.access_logs_bucket: s3.IBucket | None = access_logs or self.node.try_find_child(
-            "OutputBucketAccessLogs"
+        self.upload_bucket, self.output_bucket, self.access_logs_bucket = upload_and_output_buckets(
+            self, upload_bucket, upload_bucket_props, output_bucket, output_bucket_props
         )
 
         self.transformer = PatternFunction(
@@ -230,14 +278,11 @@ class EventDriven(Construct):
                 actions=["s3:PutObject"], resources=[self.output_bucket.arn_for_objects(f"{output_prefix}*")]
             )
         )
-        for bucket, prefix in ((self.upload_bucket, input_prefix), (self.output_bucket, output_prefix)):
-            acknowledge(
-                self.transformer.role.node.find_child("DefaultPolicy"),
-                "AwsSolutions-IAM5",
-                "Object actions are scoped to the one prefix the transformer reads or writes; S3 names "
-                "objects under a prefix only with a wildcard.",
-                applies_to=f"Resource::{_arn_text(bucket)}/{prefix}*",
-            )
+        acknowledge_prefix_wildcards(
+            self.transformer,
+            "transformer",
+            ((self.upload_bucket, input_prefix), (self.output_bucket, output_prefix)),
+        )
         self.failure_queue = async_failure_destination(
             self.transformer,
             what="uploaded objects that could not be converted, with the S3 event and the reason",
@@ -255,27 +300,7 @@ class EventDriven(Construct):
             s3n.LambdaDestination(self.transformer),
             s3.NotificationKeyFilter(prefix=input_prefix or None, suffix=input_suffix or None),
         )
-        self._acknowledge_notifications_handler()
-
-    def _acknowledge_notifications_handler(self) -> None:
-        """CDK's one function per stack that puts bucket notification configurations at deploy time."""
-        handler = Stack.of(self).node.try_find_child(NOTIFICATIONS_HANDLER_ID)
-        if handler is None:
-            return
-        why = "CDK's BucketNotificationsHandler runs only at deploy time, inside CloudFormation"
-        role = handler.node.find_child("Role")
-        acknowledge(
-            role,
-            "AwsSolutions-IAM4",
-            f"{why}; CDK gives its role AWSLambdaBasicExecutionRole to write its logs.",
-            applies_to="Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
-        )
-        acknowledge(
-            role,
-            "AwsSolutions-IAM5",
-            f"{why}; CDK grants s3:PutBucketNotification on '*' as bucket names are only known at deploy.",
-            applies_to="Resource::*",
-        )
+        acknowledge_notifications_handler(self)
 
     def outputs(self) -> dict[str, Any]:
         return {

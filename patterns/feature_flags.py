@@ -45,6 +45,7 @@ from .defaults import (
     Props,
     SecureRestApi,
     acknowledge,
+    acknowledge_public_read,
     merge_props,
     pattern_function_props,
     rest_api_props,
@@ -221,16 +222,7 @@ class FeatureFlags(Construct):
         method = self.api.root.add_resource("checkout").add_method(
             "GET", apigw.LambdaIntegration(self.function)
         )
-        acknowledge(
-            method,
-            "AwsSolutions-APIG4",
-            "The pattern is a public read API by design; put an authorizer in front (see the gatekeeper pattern).",
-        )
-        acknowledge(
-            method,
-            "AwsSolutions-COG4",
-            "No Cognito user pool: the pattern is a public read API by design; see the secured SPA pattern.",
-        )
+        acknowledge_public_read(method)
 
         self.log_group = logs.LogGroup(
             self, "FulfilmentLogs", retention=LOG_RETENTION, removal_policy=RemovalPolicy.DESTROY

@@ -28,7 +28,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import AssetHashType, Duration, Size, Stack
+from aws_cdk import AssetHashType, Duration, Size
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -53,9 +53,15 @@ from .defaults import (
     merge_props,
     pattern_function_props,
     powertools_layer,
-    secure_bucket,
     secure_topic,
     shared_layer,
+)
+from .event_driven import (
+    NOTIFICATIONS_HANDLER_ID,  # noqa: F401  (public name kept)
+    acknowledge_notifications_handler,
+    acknowledge_prefix_wildcards,
+    same_bucket,
+    upload_and_output_buckets,
 )
 
 #: The folder ``make imaging-layer`` builds for an architecture (``IMAGING_ARCH``); git-ignored.
@@ -74,7 +80,6 @@ SUBSCRIBERS = (
     ("Metadata", "metadata", "metadata/", 256, "Writes each uploaded image's metadata as JSON"),
 )
 TIMEOUT = Duration.seconds(30)
-NOTIFICATIONS_HANDLER_ID = "BucketNotificationsHandler050a0587b7544547bf325f094a3db834"
 
 
 def built_layer_dir(architecture: lambda_.Architecture) -> Path:
@@ -134,13 +139,6 @@ class ImagingLayer(lambda_.LayerVersion):
         self.version = found[0]
 
 
-def _same_bucket(first: s3.IBucket | None, second: s3.IBucket | None) -> bool:
-    if first is None or second is None:
-        return False
-    resolve = Stack.of(first).resolve
-    return first is second or resolve(first.bucket_name) == resolve(second.bucket_name)
-
-
 class PubSub(Construct):
     """Upload bucket -> SNS topic -> three SQS queues (each with its DLQ) -> thumbnail, resize and
     metadata functions -> output bucket.
@@ -195,7 +193,7 @@ class PubSub(Construct):
         path = self.node.path
         if input_prefix and not input_prefix.endswith("/"):
             raise ValueError(f"{path}: input_prefix must be empty or end in '/', got {input_prefix!r}")
-        if _same_bucket(upload_bucket, output_bucket):
+        if same_bucket(upload_bucket, output_bucket):
             for _, _, prefix, _, _ in SUBSCRIBERS:
                 if prefix.startswith(input_prefix) or input_prefix.startswith(prefix):
                     raise ValueError(
@@ -214,35 +212,8 @@ class PubSub(Construct):
         if not 1 <= max_object_size.to_bytes() <= Size.mebibytes(200).to_bytes():
             raise ValueError(f"{path}: max_object_size must be from 1 byte to 200 MiB")
 
-        owned = ("block_public_access", "encryption", "enforce_ssl", "versioned")
-        self.upload_bucket = upload_bucket or secure_bucket(
-            self,
-            "UploadBucket",
-            **merge_props(
-                self,
-                "upload_bucket_props",
-                {},
-                upload_bucket_props,
-                existing=("upload_bucket", upload_bucket),
-                fixed=owned,
-            ),
-        )
-        access_logs = self.node.try_find_child("UploadBucketAccessLogs")
-        self.output_bucket = output_bucket or secure_bucket(
-            self,
-            "OutputBucket",
-            **({"server_access_logs_bucket": access_logs} if access_logs is not None else {}),
-            **merge_props(
-                self,
-                "output_bucket_props",
-                {},
-                output_bucket_props,
-                existing=("output_bucket", output_bucket),
-                fixed=owned,
-            ),
-        )
-        self.access_logs_bucket: s3.IBucket | None = access_logs or self.node.try_find_child(
-            "OutputBucketAccessLogs"
+        self.upload_bucket, self.output_bucket, self.access_logs_bucket = upload_and_output_buckets(
+            self, upload_bucket, upload_bucket_props, output_bucket, output_bucket_props
         )
 
         if topic is None:
@@ -341,14 +312,9 @@ class PubSub(Construct):
                     actions=["s3:PutObject"], resources=[self.output_bucket.arn_for_objects(f"{prefix}*")]
                 )
             )
-            for bucket, bucket_prefix in ((self.upload_bucket, input_prefix), (self.output_bucket, prefix)):
-                acknowledge(
-                    function.role.node.find_child("DefaultPolicy"),
-                    "AwsSolutions-IAM5",
-                    "Object actions are scoped to the one prefix the function reads or writes; S3 names "
-                    "objects under a prefix only with a wildcard.",
-                    applies_to=f"Resource::{_arn_text(bucket)}/{bucket_prefix}*",
-                )
+            acknowledge_prefix_wildcards(
+                function, "function", ((self.upload_bucket, input_prefix), (self.output_bucket, prefix))
+            )
             self.functions[name] = function
             self.queues[name] = queue.queue
             self.dead_letter_queues[name] = queue.dead_letter_queue
@@ -367,27 +333,7 @@ class PubSub(Construct):
             s3n.SnsDestination(topic),
             s3.NotificationKeyFilter(prefix=input_prefix or None),
         )
-        self._acknowledge_notifications_handler()
-
-    def _acknowledge_notifications_handler(self) -> None:
-        """CDK's one function per stack that puts bucket notification configurations at deploy time."""
-        handler = Stack.of(self).node.try_find_child(NOTIFICATIONS_HANDLER_ID)
-        if handler is None:
-            return
-        why = "CDK's BucketNotificationsHandler runs only at deploy time, inside CloudFormation"
-        role = handler.node.find_child("Role")
-        acknowledge(
-            role,
-            "AwsSolutions-IAM4",
-            f"{why}; CDK gives its role AWSLambdaBasicExecutionRole to write its logs.",
-            applies_to="Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
-        )
-        acknowledge(
-            role,
-            "AwsSolutions-IAM5",
-            f"{why}; CDK grants s3:PutBucketNotification on '*' as bucket names are only known at deploy.",
-            applies_to="Resource::*",
-        )
+        acknowledge_notifications_handler(self)
 
     def outputs(self) -> dict[str, Any]:
         found = {
@@ -399,11 +345,3 @@ class PubSub(Construct):
             found[f"{name}QueueUrl"] = self.queues[name].queue_url
             found[f"{name}DlqUrl"] = self.dead_letter_queues[name].queue_url
         return found
-
-
-def _arn_text(bucket: s3.IBucket) -> str:
-    """A bucket's ARN as cdk-nag writes it in a finding: ``<LogicalId.Arn>`` for one of this stack."""
-    child = bucket.node.default_child
-    if isinstance(child, s3.CfnBucket):
-        return f"<{Stack.of(bucket).get_logical_id(child)}.Arn>"
-    return bucket.bucket_arn

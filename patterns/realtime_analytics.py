@@ -41,16 +41,18 @@ from .defaults import (
     CodeLocation,
     PatternFunction,
     Props,
-    StreamFailureQueue,
-    acknowledge,
-    failure_queue,
     grant_table,
-    merge_props,
     pattern_function_props,
     secure_topic,
     table_or_new,
 )
-from .stream_processing import STREAM_DEFAULTS, STREAM_SECURE, grant_stream_poll
+from .stream_processing import (
+    _check_range,
+    check_record_age,
+    consume_stream,
+    stream_failure_queue,
+    stream_or_new,
+)
 
 #: What SNS does with the alert topic's key for a publisher: a data key to encrypt the message, and
 #: Decrypt (CDK's ``grant_publish`` grants ``kms:GenerateDataKey*``, a wildcard over actions never called).
@@ -143,23 +145,14 @@ class RealtimeAnalytics(Construct):
             raise ValueError(f"{construct_id}: window must be whole seconds from 1 second to 15 minutes")
         _check_range(construct_id, "batch_size", batch_size, *BATCH_SIZE_RANGE)
         _check_range(construct_id, "retry_attempts", retry_attempts, 0, MAX_RETRY_ATTEMPTS)
-        if not 60 <= max_record_age.to_seconds() <= 7 * 24 * 3600:
-            raise ValueError(f"{construct_id}: max_record_age must be from 1 minute to 7 days")
+        check_record_age(construct_id, max_record_age)
         if retention.to_seconds() < 24 * 3600:
             raise ValueError(f"{construct_id}: retention must be at least a day")
         for rule in anomaly_rules:
             rule.check(construct_id)
         self.anomaly_rules = tuple(anomaly_rules)
 
-        stream_merged = merge_props(
-            self,
-            "stream_props",
-            STREAM_DEFAULTS,
-            stream_props,
-            existing=("stream", stream),
-            secure=STREAM_SECURE,
-        )
-        self.stream: kinesis.IStream = stream or kinesis.Stream(self, "Stream", **stream_merged)
+        self.stream = stream_or_new(self, stream, stream_props)
         self.table = table_or_new(
             self,
             "Table",
@@ -178,10 +171,12 @@ class RealtimeAnalytics(Construct):
             **dict(topic_props or {}),
         )
         self.key: kms.IKey = self.topic.master_key  # type: ignore[assignment]
-        queue_merged = merge_props(
-            self, "failure_queue_props", {}, failure_queue_props, existing=("failure_queue", failure_queue)
+        self.failure_queue = stream_failure_queue(
+            self,
+            failure_queue,
+            failure_queue_props,
+            what="bad records and stream batches that failed every retry",
         )
-        self.failure_queue: sqs.IQueue = failure_queue or _failure_queue(self, queue_merged)
 
         aggregator = pattern_function_props(
             self,
@@ -209,23 +204,16 @@ class RealtimeAnalytics(Construct):
             iam.PolicyStatement(actions=["sns:Publish"], resources=[self.topic.topic_arn])
         )
         self.key.grant(self.aggregator, *PUBLISH_KEY_ACTIONS)
-        grant_stream_poll(self.stream, self.aggregator)
-        self.event_source = self.aggregator.add_event_source_mapping(
-            "KinesisEventSource",
-            event_source_arn=self.stream.stream_arn,
+        self.event_source = consume_stream(
+            self.aggregator,
+            self.stream,
+            self.failure_queue,
+            failures="bad records and failed batches' info go",
             starting_position=starting_position,
             batch_size=batch_size,
             tumbling_window=window,
-            bisect_batch_on_error=True,
             retry_attempts=retry_attempts,
             max_record_age=max_record_age,
-            on_failure=StreamFailureQueue(self.failure_queue),
-        )
-        acknowledge(
-            self.aggregator,
-            "Serverless-LambdaDLQ",
-            "Invoked by a Kinesis event source mapping, never asynchronously: bad records and failed "
-            "batches' info go to the mapping's on-failure queue.",
         )
 
     def outputs(self) -> dict[str, Any]:
@@ -235,18 +223,3 @@ class RealtimeAnalytics(Construct):
             "AlertTopicArn": self.topic.topic_arn,
             "FailureQueueUrl": self.failure_queue.queue_url,
         }
-
-
-def _failure_queue(owner: Construct, props: Props) -> sqs.Queue:
-    if props.get("fifo"):
-        raise ValueError(
-            f"{owner.node.path}: failure_queue_props['fifo']: Lambda's on-failure destinations take no FIFO queue"
-        )
-    return failure_queue(
-        owner, "FailureQueue", what="bad records and stream batches that failed every retry", **props
-    )
-
-
-def _check_range(construct_id: str, name: str, value: int, low: int, high: int) -> None:
-    if not low <= value <= high:
-        raise ValueError(f"{construct_id}: {name} must be from {low:,} to {high:,}; got {value}")

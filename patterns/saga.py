@@ -40,6 +40,7 @@ from .defaults import (
     Props,
     SecureRestApi,
     acknowledge,
+    acknowledge_workflow_grants,
     grant_table,
     json_model,
     merge_props,
@@ -220,24 +221,7 @@ class Saga(Construct):
                 fixed=("definition_body", "definition", "state_machine_type"),
             ),
         )
-        policy = self.state_machine.role.node.find_child("DefaultPolicy")
-        acknowledge(
-            policy,
-            "AwsSolutions-IAM5",
-            "Step Functions' log delivery (logs:CreateLogDelivery and its kin) and X-Ray take no resource-level "
-            "permissions, so CDK grants them on '*'.",
-            applies_to="Resource::*",
-        )
-        stack = Stack.of(self)
-        for fn in functions.values():
-            logical_id = stack.resolve(stack.get_logical_id(fn.node.default_child))
-            acknowledge(
-                policy,
-                "AwsSolutions-IAM5",
-                "CDK's Lambda task grants the function and its versions ('<arn>:*'); the workflow invokes "
-                "the unqualified function only.",
-                applies_to=f"Resource::<{logical_id}.Arn>:*",
-            )
+        acknowledge_workflow_grants(self.state_machine, functions.values())
 
         self.api_function = self._function(
             "ApiHandler",
@@ -250,6 +234,7 @@ class Saga(Construct):
             function_props,
         )
         self.state_machine.grant_start_execution(self.api_function)
+        stack = Stack.of(self)
         machine_id = stack.resolve(stack.get_logical_id(self.state_machine.node.default_child))
         self.state_machine.grant_execution(self.api_function, "states:DescribeExecution")
         acknowledge(

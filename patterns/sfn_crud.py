@@ -20,7 +20,6 @@ from typing import Any
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_dynamodb as dynamodb
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
@@ -32,6 +31,8 @@ from .defaults import (
     SecureDefault,
     SecureRestApi,
     acknowledge,
+    acknowledge_workflow_grants,
+    api_integration_role,
     grant_table_key,
     json_model,
     merge_props,
@@ -188,28 +189,13 @@ class SfnCrud(Construct):
         )
         # CDK's DynamoDB tasks grant their action on the table, but nothing on a customer-managed key.
         grant_table_key(self.table, self.state_machine, *TABLE_TASK_ACTIONS)
-        acknowledge(
-            self.state_machine.role.node.find_child("DefaultPolicy"),
-            "AwsSolutions-IAM5",
-            "Step Functions' log delivery (logs:CreateLogDelivery and its kin) and X-Ray take no resource-level "
-            "permissions, so CDK grants them on '*'.",
-            applies_to="Resource::*",
-        )
+        acknowledge_workflow_grants(self.state_machine)
 
-        self.api_role = iam.Role(
+        self.api_role = api_integration_role(
             self,
-            "ApiRole",
-            **merge_props(
-                self,
-                "api_role_props",
-                {
-                    "assumed_by": iam.ServicePrincipal("apigateway.amazonaws.com"),
-                    "description": "API Gateway's role: may run the CRUD state machine synchronously, nothing else",
-                },
-                api_role_props,
-                fixed=("assumed_by",),
-                secure=API_ROLE_SECURE,
-            ),
+            api_role_props,
+            description="API Gateway's role: may run the CRUD state machine synchronously, nothing else",
+            secure=API_ROLE_SECURE,
         )
         self.state_machine.grant_start_sync_execution(self.api_role)
         self.api = SecureRestApi(

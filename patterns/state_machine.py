@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
@@ -35,6 +35,7 @@ from .defaults import (
     PatternFunction,
     Props,
     acknowledge,
+    acknowledge_workflow_grants,
     grant_table,
     grant_topic_key,
     merge_props,
@@ -237,30 +238,16 @@ class StateMachine(Construct):
         self.state_machine.grant(self.confirm_delivery, "states:SendTaskSuccess", "states:SendTaskFailure")
         # CDK's SnsPublish task grants sns:Publish, but nothing on a customer-managed topic key.
         grant_topic_key(self.notification_topic, self.state_machine)
-        policy = self.state_machine.role.node.find_child("DefaultPolicy")
-        acknowledge(
-            policy,
-            "AwsSolutions-IAM5",
-            "Step Functions' log delivery (logs:CreateLogDelivery and its kin) and X-Ray take no resource-level "
-            "permissions, so CDK grants them on '*'.",
-            applies_to="Resource::*",
+        acknowledge_workflow_grants(
+            self.state_machine,
+            (
+                self.load_drivers,
+                self.assign_driver,
+                self.await_delivery,
+                self.issue_receipt,
+                self.cancel_order,
+            ),
         )
-        stack = Stack.of(self)
-        for fn in (
-            self.load_drivers,
-            self.assign_driver,
-            self.await_delivery,
-            self.issue_receipt,
-            self.cancel_order,
-        ):
-            logical_id = stack.resolve(stack.get_logical_id(fn.node.default_child))
-            acknowledge(
-                policy,
-                "AwsSolutions-IAM5",
-                "CDK's Lambda task grants the function and its versions ('<arn>:*'); the workflow invokes "
-                "the unqualified function only.",
-                applies_to=f"Resource::<{logical_id}.Arn>:*",
-            )
 
     def _drivers_table(self, existing: dynamodb.ITable | None, props: Props | None) -> dynamodb.ITable:
         table = table_or_new(

@@ -47,7 +47,6 @@ from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_sqs as sqs
@@ -63,6 +62,7 @@ from .defaults import (
     StreamFailureQueue,
     acknowledge,
     add_sqs_event_source,
+    api_integration_role,
     event_source_queue_props,
     failure_queue,
     grant_send,
@@ -260,20 +260,11 @@ class StorageFirstBase(Construct):
                 throttling_burst_limit=throttling_burst_limit,
             ),
         )
-        self.api_role = iam.Role(
+        self.api_role = api_integration_role(
             self,
-            "ApiRole",
-            **merge_props(
-                self,
-                "api_role_props",
-                {
-                    "assumed_by": iam.ServicePrincipal("apigateway.amazonaws.com"),
-                    "description": f"API Gateway stores requests in {self.storage}: one action on one resource",
-                },
-                api_role_props,
-                fixed=("assumed_by",),
-                secure=API_ROLE_SECURE,
-            ),
+            api_role_props,
+            description=f"API Gateway stores requests in {self.storage}: one action on one resource",
+            secure=API_ROLE_SECURE,
         )
         integration = self._store()
 

@@ -139,19 +139,9 @@ class StreamProcessing(Construct):
         _check_range(construct_id, "retry_attempts", retry_attempts, 0, MAX_RETRY_ATTEMPTS)
         if max_batching_window.to_seconds() > MAX_BATCHING_WINDOW.to_seconds():
             raise ValueError(f"{construct_id}: max_batching_window must be at most 5 minutes")
-        low, high = RECORD_AGE_RANGE
-        if not low.to_seconds() <= max_record_age.to_seconds() <= high.to_seconds():
-            raise ValueError(f"{construct_id}: max_record_age must be from 1 minute to 7 days")
+        check_record_age(construct_id, max_record_age)
 
-        stream_merged = merge_props(
-            self,
-            "stream_props",
-            STREAM_DEFAULTS,
-            stream_props,
-            existing=("stream", stream),
-            secure=STREAM_SECURE,
-        )
-        self.stream: kinesis.IStream = stream or kinesis.Stream(self, "Stream", **stream_merged)
+        self.stream = stream_or_new(self, stream, stream_props)
         self.table = table_or_new(
             self,
             "Table",
@@ -160,10 +150,9 @@ class StreamProcessing(Construct):
             props=table_props,
             partition_key=dynamodb.Attribute(name="meter_id", type=dynamodb.AttributeType.STRING),
         )
-        queue_merged = merge_props(
-            self, "failure_queue_props", {}, failure_queue_props, existing=("failure_queue", failure_queue)
+        self.failure_queue = stream_failure_queue(
+            self, failure_queue, failure_queue_props, what="stream batches that failed every retry"
         )
-        self.failure_queue: sqs.IQueue = failure_queue or _failure_queue(self, queue_merged)
 
         processor = pattern_function_props(
             self,
@@ -181,24 +170,17 @@ class StreamProcessing(Construct):
         )
         self.processor = PatternFunction(self, "Processor", **processor)
         grant_table(self.table, self.processor, "dynamodb:UpdateItem")
-        grant_stream_poll(self.stream, self.processor)
-        self.event_source = self.processor.add_event_source_mapping(
-            "KinesisEventSource",
-            event_source_arn=self.stream.stream_arn,
+        self.event_source = consume_stream(
+            self.processor,
+            self.stream,
+            self.failure_queue,
+            failures="failed batches' info goes",
             starting_position=starting_position,
             batch_size=batch_size,
             parallelization_factor=parallelization_factor,
             max_batching_window=max_batching_window,
-            bisect_batch_on_error=True,
             retry_attempts=retry_attempts,
             max_record_age=max_record_age,
-            on_failure=StreamFailureQueue(self.failure_queue),
-        )
-        acknowledge(
-            self.processor,
-            "Serverless-LambdaDLQ",
-            "Invoked by a Kinesis event source mapping, never asynchronously: failed batches' info goes "
-            "to the mapping's on-failure queue.",
         )
 
     def outputs(self) -> dict[str, Any]:
@@ -209,12 +191,63 @@ class StreamProcessing(Construct):
         }
 
 
-def _failure_queue(owner: Construct, props: Props) -> sqs.Queue:
-    if props.get("fifo"):
+def stream_or_new(
+    owner: Construct, stream: kinesis.IStream | None, props: Props | None, defaults: Props = STREAM_DEFAULTS
+) -> kinesis.IStream:
+    """``stream``, or a ``Stream`` made in ``owner`` with ``defaults`` under ``props``."""
+    merged = merge_props(
+        owner, "stream_props", defaults, props, existing=("stream", stream), secure=STREAM_SECURE
+    )
+    return stream or kinesis.Stream(owner, "Stream", **merged)
+
+
+def stream_failure_queue(
+    owner: Construct, queue: sqs.IQueue | None, props: Props | None, *, what: str
+) -> sqs.IQueue:
+    """``queue``, or a standard ``FailureQueue`` made in ``owner`` for ``what``: Lambda's on-failure
+    destinations take no FIFO queue, so ``props`` asking for one are refused."""
+    merged = merge_props(owner, "failure_queue_props", {}, props, existing=("failure_queue", queue))
+    if queue is not None:
+        return queue
+    if merged.get("fifo"):
         raise ValueError(
             f"{owner.node.path}: failure_queue_props['fifo']: Lambda's on-failure destinations take no FIFO queue"
         )
-    return failure_queue(owner, "FailureQueue", what="stream batches that failed every retry", **props)
+    return failure_queue(owner, "FailureQueue", what=what, **merged)
+
+
+def check_record_age(construct_id: str, max_record_age: Duration) -> None:
+    low, high = RECORD_AGE_RANGE
+    if not low.to_seconds() <= max_record_age.to_seconds() <= high.to_seconds():
+        raise ValueError(f"{construct_id}: max_record_age must be from 1 minute to 7 days")
+
+
+def consume_stream(
+    function: lambda_.Function,
+    stream: kinesis.IStream,
+    failure_queue: sqs.IQueue,
+    *,
+    failures: str,
+    **mapping: Any,
+) -> lambda_.EventSourceMapping:
+    """Map ``stream`` to ``function`` the house way: poll grant, a failing batch bisected and retried,
+    then its info to ``failure_queue`` (``failures`` says what goes there, for the DLQ finding).
+    ``mapping`` takes the rest of ``add_event_source_mapping``'s props."""
+    grant_stream_poll(stream, function)
+    source = function.add_event_source_mapping(
+        "KinesisEventSource",
+        event_source_arn=stream.stream_arn,
+        bisect_batch_on_error=True,
+        on_failure=StreamFailureQueue(failure_queue),
+        **mapping,
+    )
+    acknowledge(
+        function,
+        "Serverless-LambdaDLQ",
+        f"Invoked by a Kinesis event source mapping, never asynchronously: {failures} to the mapping's "
+        "on-failure queue.",
+    )
+    return source
 
 
 def _check_range(construct_id: str, name: str, value: int, low: int, high: int) -> None:

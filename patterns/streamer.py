@@ -34,12 +34,16 @@ from .defaults import (
     SecureDefault,
     SecureRestApi,
     acknowledge,
+    api_integration_role,
     json_model,
     merge_props,
     rest_api_props,
     secure_bucket,
     vtl_json_string,
 )
+from .stream_processing import STREAM_DEFAULTS as SHARED_STREAM_DEFAULTS
+from .stream_processing import STREAM_SECURE as STREAM_SECURE
+from .stream_processing import _check_range, stream_or_new
 
 #: Kinesis's limits on what one request puts: a partition key of 1 to 256 characters, at most 500
 #: records a PutRecords call (1 MiB each, 5 MiB in all, partition keys included; Kinesis refuses
@@ -69,18 +73,8 @@ BUCKET_DEFAULTS: Props = {
 }
 API_ACTIONS = ("kinesis:PutRecord", "kinesis:PutRecords")
 
-STREAM_DEFAULTS: Props = {
-    "shard_count": 1,
-    "encryption": kinesis.StreamEncryption.MANAGED,
-    "retention_period": Duration.hours(24),
-}
-STREAM_SECURE = (
-    SecureDefault(
-        "encryption",
-        lambda v: v == kinesis.StreamEncryption.UNENCRYPTED,
-        "encrypts records at rest with KMS",
-    ),
-)
+#: The house stream defaults, with one shard.
+STREAM_DEFAULTS: Props = {**SHARED_STREAM_DEFAULTS, "shard_count": 1}
 API_ROLE_SECURE = tuple(
     SecureDefault(prop, bool, "lets API Gateway only put records on the stream")
     for prop in ("managed_policies", "inline_policies")
@@ -188,15 +182,7 @@ class Streamer(Construct):
         if "!{" in prefix and not error_output_prefix:
             raise ValueError(f"{construct_id}: a prefix with expressions needs an error_output_prefix")
 
-        stream_merged = merge_props(
-            self,
-            "stream_props",
-            STREAM_DEFAULTS,
-            stream_props,
-            existing=("stream", stream),
-            secure=STREAM_SECURE,
-        )
-        self.stream: kinesis.IStream = stream or kinesis.Stream(self, "Stream", **stream_merged)
+        self.stream = stream_or_new(self, stream, stream_props, STREAM_DEFAULTS)
         bucket_merged = merge_props(
             self, "bucket_props", BUCKET_DEFAULTS, bucket_props, existing=("bucket", bucket)
         )
@@ -254,20 +240,11 @@ class Streamer(Construct):
             "refuses it): records are encrypted in the source stream and in the bucket.",
         )
 
-        self.api_role = iam.Role(
+        self.api_role = api_integration_role(
             self,
-            "ApiRole",
-            **merge_props(
-                self,
-                "api_role_props",
-                {
-                    "assumed_by": iam.ServicePrincipal("apigateway.amazonaws.com"),
-                    "description": "API Gateway's role: may put records on the stream, nothing else",
-                },
-                api_role_props,
-                fixed=("assumed_by",),
-                secure=API_ROLE_SECURE,
-            ),
+            api_role_props,
+            description="API Gateway's role: may put records on the stream, nothing else",
+            secure=API_ROLE_SECURE,
         )
         self.api_role.add_to_policy(
             iam.PolicyStatement(actions=list(API_ACTIONS), resources=[self.stream.stream_arn])
@@ -374,8 +351,3 @@ def _objects_finding(bucket: s3.IBucket) -> str | None:
     if not isinstance(resource, CfnResource):
         return None
     return f"Resource::<{Stack.of(bucket).get_logical_id(resource)}.Arn>/*"
-
-
-def _check_range(construct_id: str, name: str, value: int, low: int, high: int) -> None:
-    if not low <= value <= high:
-        raise ValueError(f"{construct_id}: {name} must be from {low} to {high}; got {value}")

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from localcloud.errors import aws_error
+from localcloud.lib.kinesis_reads import nothing_after
 
 if TYPE_CHECKING:
     from localcloud.core.kernel import Kernel
@@ -99,21 +100,4 @@ class KinesisSource:
         return min(moments) if moments else None
 
     def _nothing_after(self, shard: _Shard) -> bool:
-        """Whether moto holds no record after the shard's iterator (so GetRecords would read nothing)."""
-        from moto.kinesis.models import kinesis_backends
-        from moto.kinesis.utils import decompose_shard_iterator
-
-        try:
-            stream_name, shard_id, last_sequence = decompose_shard_iterator(shard.iterator)
-            last = int(last_sequence)
-        except ValueError:
-            return False
-        backend = kinesis_backends[self.cloud.account][self.cloud.region]
-        try:
-            stream = backend.describe_stream(stream_arn=self.stream_arn, stream_name=stream_name)
-        except Exception:
-            return False
-        moto_shard = stream.shards.get(shard_id)
-        if moto_shard is None:
-            return False
-        return not moto_shard.records or next(reversed(moto_shard.records)) <= last
+        return nothing_after(self.cloud.account, self.cloud.region, self.stream_arn, shard.iterator)

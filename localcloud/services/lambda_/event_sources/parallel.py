@@ -23,7 +23,7 @@ import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from localcloud.errors import InvalidRequest
+from localcloud.services.lambda_.event_sources.limits import setting_in_range
 from localcloud.services.lambda_.event_sources.streams import (
     DynamoDBEventSource,
     KinesisEventSource,
@@ -57,14 +57,7 @@ class _Parallel(_StreamEventSource):
         deliver: Deliver | None = None,
         session: str | None = None,
     ) -> None:
-        factor = int(props.get("ParallelizationFactor", 1))
-        low, high = FACTOR_RANGE
-        if not low <= factor <= high:
-            relation = f"greater than or equal to {low}" if factor < low else f"less than or equal to {high}"
-            raise InvalidRequest(
-                f"ValidationException: 1 validation error detected: Value '{factor}' at "
-                f"'parallelizationFactor' failed to satisfy constraint: Member must have value {relation}"
-            )
+        factor = setting_in_range(props, "ParallelizationFactor", 1, *FACTOR_RANGE)
         super().__init__(cloud, mapping_id, function, props, deliver, session)
         self.factor = factor
         self.virtual_shards = {

@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any
 from localcloud.core import hooks
 from localcloud.errors import InvalidRequest
 from localcloud.lib.event_patterns import matches
+from localcloud.lib.kinesis_reads import nothing_after
 from localcloud.services.lambda_ import metrics as lambda_metrics
 from localcloud.services.lambda_.event_sources import Consumer, Deliver, MappingSettings, invoke
 from localcloud.services.lambda_.event_sources.windows import over_limit, tumbling_window_seconds
@@ -623,26 +624,7 @@ class KinesisEventSource(_StreamEventSource):
         return {"StreamARN": self.stream_arn, "ShardIterator": shard.iterator, "Limit": self.page_limit}
 
     def _nothing_after(self, shard: _Shard) -> bool:
-        from moto.kinesis.exceptions import StreamNotFoundError
-        from moto.kinesis.models import kinesis_backends
-        from moto.kinesis.utils import decompose_shard_iterator
-
-        try:
-            stream_name, shard_id, last_sequence = decompose_shard_iterator(shard.iterator)
-            last = int(last_sequence)
-        except ValueError:
-            return False
-        backend = kinesis_backends[self.cloud.account][self.cloud.region]
-        try:
-            # As moto's GetRecords finds it: by the iterator's stream name, else the call's ARN.
-            stream = backend.describe_stream(stream_arn=self.stream_arn, stream_name=stream_name)
-        except StreamNotFoundError:
-            return False
-        moto_shard = stream.shards.get(shard_id)
-        if moto_shard is None:
-            return False
-        # Sequence numbers grow with each put, so the newest record is the last one.
-        return not moto_shard.records or next(reversed(moto_shard.records)) <= last
+        return nothing_after(self.cloud.account, self.cloud.region, self.stream_arn, shard.iterator)
 
     def _record(self, shard_id: str, raw: dict[str, Any]) -> _Record:
         arrived = raw["ApproximateArrivalTimestamp"]

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from localcloud.errors import InvalidRequest
+from localcloud.services.lambda_.event_sources.limits import setting_in_range
 
 #: Lambda's limits for ``TumblingWindowInSeconds``.
 TUMBLING_WINDOW_RANGE = (0, 900)
@@ -27,15 +27,7 @@ MAX_STATE_BYTES = 1024 * 1024
 
 def tumbling_window_seconds(props: dict[str, Any]) -> int:
     """The mapping's ``TumblingWindowInSeconds`` (0: none), refused as Lambda refuses it out of range."""
-    seconds = int(props.get("TumblingWindowInSeconds", 0))
-    low, high = TUMBLING_WINDOW_RANGE
-    if not low <= seconds <= high:
-        relation = f"greater than or equal to {low}" if seconds < low else f"less than or equal to {high}"
-        raise InvalidRequest(
-            f"ValidationException: 1 validation error detected: Value '{seconds}' at "
-            f"'tumblingWindowInSeconds' failed to satisfy constraint: Member must have value {relation}"
-        )
-    return seconds
+    return setting_in_range(props, "TumblingWindowInSeconds", 0, *TUMBLING_WINDOW_RANGE)
 
 
 def state_bytes(state: Any) -> int:
