@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests import file_order, rewrite_cache
+from tests import file_order, hypothesis_codecs, rewrite_cache
 
 # Set before boto3, moto or the CDK load: tests must never find real credentials or a real region.
 os.environ.update(
@@ -144,12 +144,14 @@ def pytest_configure(config: pytest.Config) -> None:
 
     Under ``--dist loadfile`` xdist hands out files in collection order, not by its own count of
     tests per file, so the slowest files go first (:func:`pytest_collection_modifyitems`).
+    hypothesis is told which characters UTF-8 encodes instead of encoding each (:mod:`tests.hypothesis_codecs`).
     """
     gc.set_threshold(100_000, 20, 20)
     if getattr(config.option, "dist", "no") == "loadfile":
         config.option.loadscopereorder = False
     file_order.register(config)
     rewrite_cache.register(config)
+    hypothesis_codecs.register()
 
 
 @pytest.hookimpl(trylast=True)

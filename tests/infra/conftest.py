@@ -129,4 +129,7 @@ def _cfn_lint_runner() -> Any:
     from cfnlint.config import ConfigMixIn, ManualArgs
     from cfnlint.runner import Runner
 
+    from tests.infra import cfn_lint_classes
+
+    cfn_lint_classes.register()
     return Runner(ConfigMixIn(**ManualArgs(regions=CFN_LINT_REGIONS, ignore_checks=CFN_LINT_IGNORED)))
