@@ -113,3 +113,17 @@ def test_a_broken_connection_is_remade_once_and_a_refused_statement_is_not(opene
     with pytest.raises(psycopg.OperationalError, match="server closed"):
         database.run(lambda c: c.execute("SELECT 4"))
     assert len(calls) == 3, "remade once, not in a loop"
+
+
+def test_a_first_connection_that_fails_is_tried_once_more_and_its_error_raised(opened, monkeypatch):
+    attempts = []
+
+    def unreachable(**kwargs):
+        attempts.append(kwargs["host"])
+        raise psycopg.OperationalError("connection refused")
+
+    monkeypatch.setattr(psycopg, "connect", unreachable)
+    database = Database(application="orders")
+    with pytest.raises(psycopg.OperationalError, match="connection refused"):
+        database.run(lambda c: c.execute("SELECT 1"))
+    assert attempts == ["db.internal", "db.internal"] and database.opened == 0
