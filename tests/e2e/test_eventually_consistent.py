@@ -128,3 +128,12 @@ def test_bad_input_is_a_400_naming_the_field_and_an_unknown_item_a_404(cloud):
 def test_the_cluster_refuses_a_connection_without_tls(cloud, replica):
     with pytest.raises(psycopg.OperationalError, match="no encryption"):
         connect(cloud, "disable")
+
+
+def test_a_change_the_replica_lacks_is_applied_once_and_then_skipped(cloud, replica):
+    put(cloud, "shade", name="shade", quantity=1, price_cents=900)
+    [fresh] = [r for r in stream_records(cloud) if r["dynamodb"]["Keys"]["item_id"]["S"] == "shade"]
+    assert replay(cloud, [fresh]) == {"applied": 1, "skipped": 0}
+    assert replay(cloud, [fresh]) == {"applied": 0, "skipped": 1}, "a redelivery is skipped"
+    cloud.drain()
+    assert (live(replica, "shade") or {}).get("quantity") == 1
