@@ -168,3 +168,12 @@ def test_no_hostile_body_or_id_gets_a_5xx(cloud, body, content_type, item_id):
         cloud.advance(1)
         answer = cloud.api().request(method, f"/items/{segment(item_id)}")
         assert_no_5xx(answer, f"{method} /items/{segment(item_id)[:200]}")
+
+
+def test_a_change_the_replica_lacks_is_applied_once_and_then_skipped(cloud, replica):
+    put(cloud, "shade", name="shade", quantity=1, price_cents=900)
+    [fresh] = [r for r in stream_records(cloud) if r["dynamodb"]["Keys"]["item_id"]["S"] == "shade"]
+    assert replay(cloud, [fresh]) == {"applied": 1, "skipped": 0}
+    assert replay(cloud, [fresh]) == {"applied": 0, "skipped": 1}, "a redelivery is skipped"
+    cloud.drain()
+    assert (live(replica, "shade") or {}).get("quantity") == 1

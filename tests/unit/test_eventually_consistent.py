@@ -243,3 +243,101 @@ def test_a_connection_error_fails_the_batch_at_once(replicator, lambda_context, 
             {"Records": [record("INSERT", "1", new=image("a", 1, name="a", quantity=1, price_cents=1))]},
             lambda_context,
         )
+
+
+# Each limit at its edge and one past, the metrics, the stamp's clock and unit, and the replicator's
+# counts (issue 17: mutation testing found them unpinned).
+
+TWO_DAYS = 2 * 24 * 3600
+
+
+def test_body_and_key_limits_hold_at_the_edge_and_one_past_and_writes_are_counted(
+    items, lambda_context, emitted_metrics
+):
+    import time
+
+    edge = {"name": "n" * 100, "quantity": 1_000_000, "price_cents": 10**9}
+    before = time.time_ns() // 1000
+    status, written = request(items, lambda_context, "PUT", "k" * 256, edge)
+    assert status == 200 and before <= written["last_updated"] <= time.time_ns() // 1000, "microseconds now"
+    assert request(items, lambda_context, "PUT", "free", {**edge, "price_cents": 0})[0] == 200
+    for field, past in (("name", "n" * 101), ("quantity", 1_000_001), ("price_cents", 10**9 + 1)):
+        status, answer = request(items, lambda_context, "PUT", "a", {**edge, field: past})
+        assert status == 400 and answer["message"].startswith(field), (field, answer)
+    status, answer = request(items, lambda_context, "PUT", "a", {**edge, "price_cents": -1})
+    assert status == 400 and answer["message"].startswith("price_cents")
+    for method in ("PUT", "GET", "DELETE"):
+        status, answer = request(items, lambda_context, method, "k" * 257, edge)
+        assert status == 400 and "item_id" in answer["message"], (method, answer)
+    assert request(items, lambda_context, "GET", "k" * 256)[0] == 200
+    assert request(items, lambda_context, "DELETE", "k" * 256)[0] == 204
+    assert emitted_metrics() == {"ItemsWritten": 2, "ItemsDeleted": 1}
+
+
+def test_a_tombstone_expires_two_days_after_its_stamp(items, lambda_context, monkeypatch):
+    stamp = 1_767_225_600_250_000  # 2026-01-01T00:00:00.25Z
+    monkeypatch.setattr(items, "now_micros", lambda: stamp)
+    request(items, lambda_context, "PUT", "a", {"name": "a", "quantity": 1, "price_cents": 1})
+    assert request(items, lambda_context, "DELETE", "a")[0] == 204
+    tombstone = boto3.client("dynamodb").get_item(TableName=TABLE, Key={"item_id": {"S": "a"}})["Item"]
+    assert tombstone["last_updated"] == {"N": str(stamp + 1)}
+    assert int(tombstone["expires_at"]["N"]) == 1_767_225_600 + TWO_DAYS
+
+
+def test_a_writer_outrun_at_every_try_gives_up_after_three(items, monkeypatch):
+    monkeypatch.setattr(items, "now_micros", lambda: 1_000)
+    client = boto3.client("dynamodb")
+    client.put_item(TableName=TABLE, Item={"item_id": {"S": "a"}, "last_updated": {"N": "1"}})
+    tried = []
+
+    def write(stamp: int) -> None:
+        tried.append(stamp)
+        client.put_item(  # another writer gets in first, a little ahead
+            TableName=TABLE, Item={"item_id": {"S": "a"}, "last_updated": {"N": str(stamp + 5)}}
+        )
+        items.table.put_item(
+            {"item_id": "a", "last_updated": stamp},
+            ConditionExpression=items.NEWER,
+            ExpressionAttributeValues={":stamp": {"N": str(stamp)}},
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+
+    with pytest.raises(RuntimeError, match="item a: no newer stamp after 3 tries"):
+        items.stamped_write("a", write)
+    assert tried == [1_000, 1_006, 1_012], "each try past the stamp the conflict showed"
+
+
+def test_the_replicator_counts_what_it_applied_skipped_and_refused(
+    replicator, lambda_context, monkeypatch, emitted_metrics
+):
+    seen = []
+
+    def apply(connection, change):
+        if change.quantity == 13:
+            raise psycopg.errors.CheckViolation(
+                'new row for relation "items" violates check constraint\nDETAIL:  Failing row contains (b).'
+            )
+        seen.append((change.item_id, change.name))
+        return change.item_id != "stale"
+
+    monkeypatch.setattr(replicator.database, "run", lambda work: work("connection"))
+    monkeypatch.setattr(replicator, "apply", apply)
+    good = [
+        record("INSERT", str(n), new=image(item_id, 1, name=f"{item_id} name", quantity=1, price_cents=1))
+        for n, item_id in enumerate(("a", "b", "stale"))
+    ]
+    assert replicator.handler({"Records": good}, lambda_context) == {"applied": 2, "skipped": 1}
+    assert seen == [("a", "a name"), ("b", "b name"), ("stale", "stale name")]
+    assert emitted_metrics() == {"ChangesApplied": 2, "StaleChangesSkipped": 1}
+
+    refused = [
+        record("INSERT", "7", new=image("c", 1, name="c", quantity=13, price_cents=1)),
+        record("INSERT", "8", new={"last_updated": {"N": "1"}, "item_id": {"S": ""}}),
+        record("INSERT", "9", new={"last_updated": {"N": "1"}, "item_id": {"N": "5"}}),
+    ]
+    with pytest.raises(replicator.ChangesRefused) as failed:
+        replicator.handler({"Records": [good[0], *refused]}, lambda_context)
+    assert str(failed.value) == (
+        '7: new row for relation "items" violates check constraint; 8: item_id: missing; 9: item_id: missing'
+    ), "each refusal by its sequence number, first line only"
+    assert emitted_metrics() == {"ChangesApplied": 1, "StaleChangesSkipped": 0, "ChangesRefused": 3}

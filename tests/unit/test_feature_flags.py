@@ -174,3 +174,19 @@ def test_the_validator_passes_a_sound_version_and_names_each_problem(load_handle
         validator.handler({"content": "!!"}, lambda_context)
     with pytest.raises(validator.InvalidFlags, match="content: not a JSON object"):
         validator.handler({"content": base64.b64encode(b"[]").decode()}, lambda_context)
+
+
+def test_the_validator_passes_a_flag_on_for_everyone_and_refuses_one_targeted_at_nobody(
+    load_handler, lambda_context
+):
+    validator = load_handler("feature_flags", "validator", **ENV)
+    everyone = {"express_shipping": {"enabled": True}, "pro_only": {"enabled": True, "tiers": ["pro"]}}
+    assert validator.handler(stored(everyone)["event"], lambda_context) is None
+
+    nobody = {"no_tier": {"enabled": True, "tiers": []}, "no_share": {"enabled": True, "rollout_percent": 0}}
+    with pytest.raises(validator.InvalidFlags) as refused:
+        validator.handler(stored(nobody)["event"], lambda_context)
+    assert str(refused.value).split("; ") == [
+        f"{name}: enabled, but no tier is listed and rollout_percent is 0, so it reaches nobody"
+        for name in nobody
+    ]

@@ -189,3 +189,89 @@ def test_a_message_that_is_no_s3_event_is_rejected(handlers):
         {"messageId": "y", "body": json.dumps({"Records": [{}]})},
     ]
     assert run(handlers, *records) == {n: ["x", "y"] for n in PREFIXES}
+
+
+# Limits at the edge and one past, what each subscriber counts, and the metadata it keeps (issue 17).
+
+
+def padded(size: int) -> bytes:
+    """A real PNG of exactly ``size`` bytes: trailing bytes after IEND, which decoders ignore."""
+    image = pictures.png((8, 8), "L")
+    return image + b"\0" * (size - len(image))
+
+
+def test_objects_up_to_the_size_limit_are_processed_and_each_refusal_is_counted_and_named(
+    handlers, caplog, emitted_metrics
+):
+    emitted_metrics()
+    at_limit = message("uploads/at-limit.png", padded(200_000))
+    claimed_at_limit = message("uploads/claims-limit.png", pictures.png((8, 8), "L"), size=200_000)
+    larger_than_its_event = message("uploads/grew.png", padded(200_001), size=100)
+    claimed_over = message("uploads/claims-over.png", b"x", size=200_001)
+    no_size = message("uploads/no-size.png", pictures.png((8, 8), "L"))
+    event = json.loads(no_size["body"])
+    del event["Records"][0]["s3"]["object"]["size"]
+    no_size["body"] = json.dumps(event)
+    not_events = [
+        {"messageId": "empty-records", "body": json.dumps({"Records": []})},
+        {"messageId": "no-records", "body": json.dumps({"Service": "Amazon S3"})},
+        {"messageId": "not-json", "body": "{"},
+        {"messageId": "no-key", "body": json.dumps({"Records": [{"s3": {"bucket": {"name": UPLOAD}}}]})},
+    ]
+    refused = [larger_than_its_event, claimed_over, no_size, *not_events]
+    failed = run(handlers, at_limit, claimed_at_limit, *refused)
+
+    assert failed == {n: [m["messageId"] for m in refused] for n in PREFIXES}
+    assert emitted_metrics() == {
+        "ThumbnailsWritten": 2,
+        "ImagesResized": 2,
+        "MetadataWritten": 2,
+        "UploadsRejected": 3 * len(refused),
+    }
+    reasons = [r.reason for r in caplog.records if r.getMessage() == "upload rejected"][: len(refused)]
+    where = f"s3://{UPLOAD}/uploads"
+    assert reasons == [
+        f"{where}/grew.png: over the limit of 200000 bytes",
+        f"{where}/claims-over.png: 200001 bytes, over the limit of 200000 bytes",
+        f"{where}/no-size.png: empty (0 bytes), not an image",
+        "not an S3 event notification: no Records",
+        "not an S3 event notification: no Records",
+        "not an S3 event notification: not JSON",
+        "not an S3 event notification: a record without s3.bucket.name or s3.object.key",
+    ]
+
+
+def test_an_object_s3_cannot_serve_now_fails_its_message_for_a_retry(handlers, emitted_metrics):
+    emitted_metrics()
+    s3 = boto3.client("s3", region_name="us-east-1")
+    body = pictures.png((8, 8), "L")
+    put = s3.put_object(Bucket=UPLOAD, Key="uploads/archived.png", Body=body, StorageClass="GLACIER")
+    record = message("uploads/unused.png", body, etag=put["ETag"].strip('"'))
+    record["body"] = record["body"].replace("uploads/unused.png", "uploads/archived.png")
+    assert run(handlers, record) == {n: [record["messageId"]] for n in PREFIXES}
+    assert emitted_metrics() == {"UploadsFailed": 3}
+
+
+def test_metadata_keeps_the_exif_fields_it_names_within_200_characters_as_sorted_utf8_json(handlers):
+    import io
+
+    exif = Image.Exif()
+    exif[0x010F] = "m" * 250
+    exif[0x0132] = "2026:01:01 10:00:00"
+    exif.get_ifd(0x8769).update({0x9003: "2025:12:24 18:30:00", 0xA434: "Lens 50mm"})
+    buffer = io.BytesIO()
+    Image.new("CMYK", (300, 200), (0, 80, 80, 0)).save(buffer, "JPEG", exif=exif)
+    assert run(handlers, message("uploads/carte-ñ.jpg", buffer.getvalue())) == {n: [] for n in PREFIXES}
+
+    raw = output("metadata/carte-ñ.jpg.json")
+    described = json.loads(raw)
+    assert described["exif"] == {
+        "make": "m" * 200,
+        "modified": "2026:01:01 10:00:00",
+        "taken": "2025:12:24 18:30:00",
+        "lens_model": "Lens 50mm",
+    }
+    assert "carte-ñ".encode() in raw, "UTF-8, not \\u escapes"
+    assert list(described) == sorted(described) and list(described["exif"]) == sorted(described["exif"])
+    for prefix in ("thumbnails/", "resized/"):
+        assert pictures.opened(output(f"{prefix}carte-ñ.jpg")).mode == "RGB", "a CMYK JPEG is written as RGB"

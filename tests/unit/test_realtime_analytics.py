@@ -277,3 +277,134 @@ def test_a_window_holds_at_most_1000_metrics_and_its_state_stays_under_lambdas_1
 def test_a_window_of_bad_records_only_writes_nothing(aggregator, lambda_context):
     run_window(aggregator, lambda_context, [[record(1, b"nope")]])
     assert items() == {}
+
+
+# Each limit the aggregator promises (docs/patterns/realtime_analytics.md) at its edge and one past,
+# the metrics it emits, and the failure queue's own refusal.
+
+
+def test_a_threshold_is_broken_only_past_it_and_a_bad_rule_is_refused_naming_the_setting(aggregator):
+    above = aggregator.Rule("*.latency_ms", "avg", above=1000, below=None)
+    below = aggregator.Rule("orders", "count", above=None, below=2)
+    assert above.broken_by("api.latency_ms", {"avg": Decimal(1000)}) is None, "at the threshold"
+    assert above.broken_by("api.latency_ms", {"avg": Decimal("1000.000001")})["above"] == 1000
+    assert above.broken_by("api.errors", {"avg": Decimal(10**6)}) is None, "a metric it does not match"
+    assert below.broken_by("orders", {"count": 2}) is None, "at the floor"
+    assert below.broken_by("orders", {"count": 1}) == {
+        "rule": "orders",
+        "statistic": "count",
+        "value": 1,
+        "below": 2,
+    }
+    for statistic, threshold in (("median", 1), ("avg", None)):
+        with pytest.raises(ValueError, match="ANOMALY_RULES: bad rule for 'x'"):
+            aggregator.Rule("x", statistic, above=threshold, below=None)
+
+
+def failures() -> dict[int, dict]:
+    """Every message of the failure queue, by the rejected record's sequence number."""
+    sqs = boto3.client("sqs")
+    url = sqs.get_queue_url(QueueName="failures")["QueueUrl"]
+    found: dict[int, dict] = {}
+    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+        for m in messages:
+            rejected = json.loads(m["Body"])["rejected"]
+            found[int(rejected["sequenceNumber"])] = rejected
+        sqs.delete_message_batch(
+            QueueUrl=url,
+            Entries=[{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(messages)],
+        )
+    return found
+
+
+def test_names_and_values_are_taken_up_to_their_limits_and_refused_one_past(
+    aggregator, lambda_context, emitted_metrics
+):
+    longest = "m" * 128
+    taken = [
+        record(1, {"metric": longest, "value": 1}),
+        record(2, {"metric": "x", "value": 1}),
+        record(3, b'{"metric": "big", "value": 999999999999.999999}', key="big"),
+        record(4, b'{"metric": "big", "value": -999999999999.000001}', key="big"),
+    ]
+    refused = [
+        record(10, {"metric": longest + "m", "value": 1}),
+        record(11, {"metric": "", "value": 1}, key="x"),
+        record(12, {"metric": "big", "value": 10**12}),
+        record(13, {"metric": "big", "value": -(10**12)}),
+        record(14, b'{"metric": "x", "value": 1.0000001}', key="x"),
+        record(15, b'{"metric": "\\ud800", "value": 1}', key="\ud800"),
+        record(16, {"metric": "x", "value": 1, "b" * 100: 1, "a" * 100: 1}),
+        record(17, {"metric": "x", "value": 1}, key="k" * 100),
+    ]
+    state = aggregator.handler(invocation([*taken, *refused], {}), lambda_context)["state"]
+    assert state["metrics"] == {
+        longest: [1, "1", "1", "1"],
+        "x": [1, "1", "1", "1"],
+        "big": [2, "0.999998", "-999999999999.000001", "999999999999.999999"],
+    }
+    magnitude = "value: must be less than 1,000,000,000,000 in magnitude"
+    reasons = {n: r["reason"] for n, r in failures().items()}
+    assert reasons.pop(15).startswith("metric: not valid Unicode")
+    assert reasons == {
+        10: "metric: required, a string of 1 to 128 characters",
+        11: "metric: required, a string of 1 to 128 characters",
+        12: magnitude,
+        13: magnitude,
+        14: "value: at most 6 decimal places",
+        16: f"{'a' * 64}: unknown field",
+        17: f"partitionKey: {'k' * 64!r} is not the record's metric; a metric's values must share its "
+        "partition key so one shard's window holds all of them",
+    }
+    assert emitted_metrics() == {"RecordsRejected": 8, "RecordsAggregated": 4}
+
+
+def test_a_rejected_records_data_is_kept_up_to_64_kib_and_every_rejection_reaches_the_queue(
+    aggregator, lambda_context
+):
+    at_limit, past = b"x" * (48 * 1024), b"y" * (48 * 1024 + 3)  # 64 KiB of base64, and 4 characters more
+    bad = [record(n, b"{" * (n + 1)) for n in range(11)]  # more than one SendMessageBatch holds
+    state = aggregator.handler(invocation([record(20, at_limit), record(21, past), *bad], {}), lambda_context)
+    assert state == {"state": {"metrics": {}}}
+    found = failures()
+    assert sorted(found) == [*range(11), 20, 21]
+    assert found[20]["dataTruncated"] is False and base64.b64decode(found[20]["data"]) == at_limit
+    assert found[21]["dataTruncated"] is True and len(found[21]["data"]) == 64 * 1024
+    assert base64.b64decode(found[21]["data"]) == past[: 48 * 1024]
+
+
+def test_a_failure_queue_that_refuses_a_rejected_record_fails_the_batch(
+    aggregator, lambda_context, monkeypatch
+):
+    def refuse(QueueUrl, Entries):
+        return {
+            "Successful": [],
+            "Failed": [{"Id": e["Id"], "SenderFault": False, "Code": "KMS.Throttling"} for e in Entries],
+        }
+
+    monkeypatch.setattr(aggregator.sqs, "send_message_batch", refuse)
+    with pytest.raises(RuntimeError, match=r"the failure queue refused 2 rejected record\(s\)"):
+        aggregator.handler(invocation([record(1, b"no"), record(2, b"nope")], {}), lambda_context)
+
+
+def test_a_first_close_writes_and_alerts_with_its_metrics_and_an_alert_subject_fits_sns(
+    aggregator, lambda_context, emitted_metrics, monkeypatch
+):
+    metric = "a" * 117 + ".latency_ms"
+    published = []
+    publish = aggregator.sns.publish
+
+    def recorded(**kwargs):
+        published.append(kwargs)
+        return publish(**kwargs)
+
+    monkeypatch.setattr(aggregator.sns, "publish", recorded)
+    run_window(
+        aggregator,
+        lambda_context,
+        [[record(1, {"metric": metric, "value": 2000}), record(2, {"metric": "db.errors", "value": 5})]],
+    )
+    assert emitted_metrics() == {"RecordsAggregated": 2, "AnomalyAlerts": 1, "WindowItemsWritten": 2}
+    [sent] = published
+    assert sent["Subject"] == f"Anomaly in {metric}"[:100] and len(sent["Subject"]) == 100
+    assert sent["MessageAttributes"] == {"metric": {"DataType": "String", "StringValue": metric}}

@@ -169,3 +169,38 @@ def test_hostile_input_is_a_4xx_naming_the_field_never_a_5xx(notes, lambda_conte
     for method in ("GET", "DELETE"):
         status, answer = call(notes, lambda_context, method, f"/api/notes/{note_id}", sub)
         assert (status == 400 and "id" in answer["message"]) or status == 404, (note_id, answer)
+
+
+def test_a_note_of_1_to_500_characters_is_created_stamped_and_counted_and_a_list_is_one_page_of_100(
+    notes, lambda_context, emitted_metrics
+):
+    from datetime import UTC, datetime, timedelta
+
+    created = [
+        call(notes, lambda_context, "POST", "/api/notes", ANN, body={"text": t}) for t in ("x", "y" * 500)
+    ]
+    assert [status for status, _ in created] == [201, 201]
+    for _, note in created:
+        stamp = datetime.fromisoformat(note["created_at"])
+        assert stamp.utcoffset() == timedelta(0) and stamp.microsecond == 0
+        assert abs(datetime.now(UTC) - stamp) < timedelta(minutes=1)
+    assert emitted_metrics().get("NotesCreated") == 2
+
+    older = [
+        {
+            "PutRequest": {
+                "Item": {
+                    "owner": {"S": BOB},
+                    "id": {"S": f"{n:03d}"},
+                    "text": {"S": "t"},
+                    "created_at": {"S": f"2026-01-01T00:{n // 60:02d}:{n % 60:02d}+00:00"},
+                }
+            }
+        }
+        for n in range(notes.MAX_NOTES + 1)
+    ]
+    for start in range(0, len(older), 25):
+        boto3.client("dynamodb").batch_write_item(RequestItems={"notes": older[start : start + 25]})
+    status, listed = call(notes, lambda_context, "GET", "/api/notes", BOB)
+    assert status == 200 and len(listed["notes"]) == 100
+    assert [n["id"] for n in listed["notes"]] == [f"{n:03d}" for n in range(100)], "oldest first"
