@@ -369,7 +369,7 @@ def report(results: Sequence[Result]) -> list[PatternReport]:
 
 def render(reports: Sequence[PatternReport], *, verbose: bool = False) -> str:
     lines = [
-        "| Pattern | Caught | Survivors | Not enforced offline (Step Functions log delivery, X-Ray sampling) |",
+        "| Pattern | Caught | Survivors | Not enforced offline (Step Functions log delivery, X-Ray sampling, a Map Run describing its children) |",
         "|---|---|---|---|",
     ]
     for r in reports:
