@@ -65,3 +65,23 @@ class Console:
         page.on("console", lambda message: message.type == "error" and self.errors.append(message.text))
         page.on("pageerror", lambda error: self.errors.append(f"uncaught: {error}"))
         return page
+
+
+def served_with_a_lamp(cloud_assembly: Any, pattern_id: str) -> Iterator[LocalServer]:
+    """A pattern built on the simple web service, served with one item stored, each answered
+    request recorded in ``served.answered`` as ``(method, path, status)``."""
+    from tests.e2e.fuzz import pattern_cloud
+
+    for cloud in pattern_cloud(cloud_assembly, pattern_id):
+        cloud.client("dynamodb").put_item(
+            TableName=cloud.outputs["TableName"],
+            Item={"id": {"S": "lamp-1"}, "name": {"S": "desk lamp"}, "price_cents": {"N": "1299"}},
+        )
+        with LocalServer(cloud, real_time=False) as served:
+            served.answered = []
+            served.on_request = lambda request, response, _: (
+                request is not None
+                and served.answered.append((request.method, request.path, response.status))
+            )
+            served.start()
+            yield served

@@ -8,28 +8,14 @@ from __future__ import annotations
 import pytest
 
 from localcloud.__main__ import front_door_lines
-from localcloud.server import LocalServer
-from tests.browser.harness import site_url
-from tests.e2e.fuzz import pattern_cloud
+from tests.browser.harness import served_with_a_lamp, site_url
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
 def server(cloud_assembly):
-    for cloud in pattern_cloud(cloud_assembly, "proxied_frontend"):
-        cloud.client("dynamodb").put_item(
-            TableName=cloud.outputs["TableName"],
-            Item={"id": {"S": "lamp-1"}, "name": {"S": "desk lamp"}, "price_cents": {"N": "1299"}},
-        )
-        with LocalServer(cloud, real_time=False) as served:
-            served.answered = []
-            served.on_request = lambda request, response, _: (
-                request is not None
-                and served.answered.append((request.method, request.path, response.status))
-            )
-            served.start()
-            yield served
+    yield from served_with_a_lamp(cloud_assembly, "proxied_frontend")
 
 
 def api_methods(server) -> list[str]:
