@@ -114,9 +114,12 @@ RECORD_SCHEMA = {"$schema": "http://json-schema.org/draft-04/schema#", "title": 
 _NEWLINE = '#set($nl = "\n")'
 _KEY = vtl_json_string("$input.params('partitionKey')")
 _ITEM_KEY = vtl_json_string("$record.partitionKey")
-#: Kinesis refusing the record itself (too big, a bad partition key) is the caller's 400; anything
-#: else (throughput, the role, the service) a 500 without Kinesis's wording, which names the account.
+#: Kinesis refusing the record itself (too big, a bad partition key) is the caller's 400; a shard
+#: or the stream's key at its limit is a 429 to retry after a pause, as API Gateway's own throttle
+#: answers; anything else (the role, the service) a 500 without Kinesis's wording, which names the
+#: account.
 _CALLER_ERRORS = ("ValidationException", "InvalidArgumentException")
+_THROTTLES = ("ProvisionedThroughputExceededException", "KMSThrottlingException")
 _MESSAGE = vtl_json_string("$input.path('$.message')")
 _ERROR_TEMPLATE = (
     "#set($type = $input.path('$.__type'))\n"
@@ -124,6 +127,12 @@ _ERROR_TEMPLATE = (
     + " || ".join(f'$type == "{error}"' for error in _CALLER_ERRORS)
     + ")\n#set($context.responseOverride.status = 400)\n"
     + f'{{"error": "RecordRefused", "message": "{_MESSAGE}"}}\n'
+    + "#elseif("
+    + " || ".join(f'$type == "{error}"' for error in _THROTTLES)
+    + ")\n#set($context.responseOverride.status = 429)\n"
+    + '#set($context.responseOverride.header.Retry-After = "1")\n'
+    + '{"error": "Throttled", "message": "The stream is at its write limit; retry after a second, '
+    'with backoff.", "requestId": "$context.requestId"}\n'
     + "#else\n#set($context.responseOverride.status = 500)\n"
     + '{"error": "ServiceError", "message": "The records could not be stored; retry later.", '
     '"requestId": "$context.requestId"}\n#end'
@@ -324,7 +333,9 @@ class Streamer(Construct):
             integration,
             request_validator=self.api.body_validator,
             request_models={"application/json": model},
-            method_responses=[apigw.MethodResponse(status_code=str(status)) for status in (200, 400, 500)],
+            method_responses=[
+                apigw.MethodResponse(status_code=str(status)) for status in (200, 400, 429, 500)
+            ],
         )
         acknowledge(
             method,

@@ -105,8 +105,10 @@ def test_put_records_past_the_shards_throughput_shows_the_failed_record_to_the_c
     ]
     assert "account" not in answer.text, "Kinesis's message, which names the account, is not passed on"
     too_much = api.post("/records/p", json={"n": 2, "c": chunk})
-    assert too_much.status == 500, "PutRecord past the limit is the service's refusal, not the caller's fault"
-    assert too_much.json()["error"] == "ServiceError"
+    assert too_much.status == 429, "a shard at its limit is a throttle to retry, not a fault"
+    assert too_much.json()["error"] == "Throttled"
+    assert too_much.header("Retry-After") == "1"
+    assert "account" not in too_much.text
     cloud.advance(1)
     assert api.post("/records/p", json={"n": 2, "c": chunk}).status == 200
     cloud.advance(0)

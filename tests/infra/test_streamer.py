@@ -34,7 +34,11 @@ def test_two_kinesis_integrations_with_templates_models_and_no_lambda(templates)
         [ok, failed] = integration["IntegrationResponses"]
         assert ok["StatusCode"] == "200"
         assert (failed["StatusCode"], failed["SelectionPattern"]) == ("500", r"4\d{2}|5\d{2}")
-        assert "responseOverride.status = 400" in failed["ResponseTemplates"]["application/json"]
+        errors = failed["ResponseTemplates"]["application/json"]
+        assert "responseOverride.status = 400" in errors
+        assert '$type == "ProvisionedThroughputExceededException"' in errors
+        assert "responseOverride.status = 429" in errors, "a throttle is the caller's to retry later"
+        assert {r["StatusCode"] for r in method["MethodResponses"]} == {"200", "400", "429", "500"}
     assert set(actions) == {"PutRecord", "PutRecords"}
     answer = actions["PutRecords"]["Integration"]["IntegrationResponses"][0]["ResponseTemplates"]
     assert "$input.path('$.FailedRecordCount')" in answer["application/json"], "the caller sees what failed"
