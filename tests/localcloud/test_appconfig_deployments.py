@@ -227,13 +227,16 @@ def test_stop_deployment_rolls_back_a_rollout_and_reverts_only_when_allowed(clou
     cloud.advance(60)
     got = poll(cloud, tokens)
     assert "summer sale" in got
-    assert stop(rolled)["State"] == "ROLLED_BACK"
+    stopped = stop(rolled)
+    assert (stopped["State"], stopped["PercentageComplete"]) == ("ROLLED_BACK", 50)
     back = poll(cloud, tokens)
     assert [back[i] for i, text in enumerate(got) if text == "summer sale"] == [before] * got.count(
         "summer sale"
     )
     cloud.advance(120)
     assert poll(cloud, tokens) == [None] * SESSIONS, "a rolled-back version is never served again"
+    later = control.get_deployment(ApplicationId=app.id, EnvironmentId=env.id, DeploymentNumber=rolled)
+    assert (later["State"], later["PercentageComplete"]) == ("ROLLED_BACK", 50), "its growth stopped with it"
 
     baking = start("autumn sale")
     cloud.advance(120)

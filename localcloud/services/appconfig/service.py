@@ -121,6 +121,8 @@ class Deployment:
     span: Span | None = field(default=None, repr=False)
     replaced: Deployment | None = field(default=None, repr=False)
     """What every session got when this one started: what a rollback or revert serves again."""
+    stopped_at: datetime | None = None
+    """When ``StopDeployment`` stopped it: its growth ends there."""
 
     @property
     def served_at(self) -> datetime:
@@ -138,8 +140,11 @@ class Deployment:
         """The share of sessions served this version at ``at``, as AppConfig's ``PercentageComplete``.
 
         The strategy's steps are spread evenly over its duration, the first one interval after the
-        start (AWS's example: 20% linear over 10 hours is 0% at the start, 20% at 2 hours...).
+        start (AWS's example: 20% linear over 10 hours is 0% at the start, 20% at 2 hours...). A
+        stopped deployment stays at the share it had reached.
         """
+        if self.stopped_at is not None:
+            at = min(at, self.stopped_at)
         if at >= self.served_at:
             return 100.0
         steps = growth_steps(self.strategy)
@@ -534,6 +539,7 @@ class AppConfig:
             else:
                 self._served[key] = deployment.replaced
         deployment.state = "REVERTED" if deployment.state == "COMPLETE" else "ROLLED_BACK"
+        deployment.stopped_at = now
         if deployment.span is not None:
             deployment.span.outcome = deployment.state
             if deployment.span.ended is None:
