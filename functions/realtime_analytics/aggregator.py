@@ -5,12 +5,13 @@ A record is ``{"metric": "checkout.latency_ms", "value": 182}`` put with its met
 key. Lambda hands the records of one shard's window over in several invocations, each with the
 ``state`` the previous one answered: here ``{"metrics": {metric: [count, sum, min, max]}}``, numbers
 as decimal strings so sums are exact (no float rounding, whatever the order of addition). The
-window's final invocation (``isFinalInvokeForWindow``, no records) writes one item per metric,
-``{metric, window: "<start>#<shard>", count, sum, min, max, avg, ...}``, with a put conditional on
-the item not existing: a replayed final invocation (it failed after some writes, say) writes only
-what is missing. A metric that breaks an anomaly rule (a threshold on a statistic) is written with
-``alert: "pending"``; the alert is published, then the item marked ``sent``, so a replay publishes
-what a failed attempt did not and nothing twice unless the function dies between the two calls.
+window's final invocation (``isFinalInvokeForWindow``; records it carries, if any, are added first)
+writes one item per metric, ``{metric, window: "<start>#<shard>", count, sum, min, max, avg, ...}``,
+with a put conditional on the item not existing: a replayed final invocation (it failed after some
+writes, say) writes only what is missing. A metric that breaks an anomaly rule (a threshold on a
+statistic) is written with ``alert: "pending"``; the alert is published, then the item marked
+``sent``, so a replay publishes what a failed attempt did not and nothing twice unless the function
+dies between the two calls.
 
 A bad record (not JSON, a field missing or out of range, a partition key that is not its metric)
 does not fail the batch: a permanently bad record would only be retried and bisected, holding its
@@ -248,15 +249,15 @@ def alert(item: dict[str, Any]) -> None:
     metrics.add_metric(name="AnomalyAlerts", unit=MetricUnit.Count, value=1)
 
 
-def close(event: KinesisStreamEvent) -> None:
+def close(event: KinesisStreamEvent, state: dict[str, Any]) -> None:
     """Write the window's items once each and raise each pending alert once."""
     written = 0
-    for metric, metric_state in sorted((event.state or {}).get("metrics", {}).items()):
+    for metric, metric_state in sorted(state.get("metrics", {}).items()):
         item, wrote = write_once(window_item(metric, metric_state, event))
         written += wrote
         if item.get("alert") == "pending":
             alert(item)
-    replayed = len((event.state or {}).get("metrics", {})) - written
+    replayed = len(state.get("metrics", {})) - written
     if replayed:
         logger.info("window already written", extra={"window": event.window.start, "items": replayed})
         metrics.add_metric(name="WindowItemsReplayed", unit=MetricUnit.Count, value=replayed)
@@ -271,6 +272,7 @@ def close(event: KinesisStreamEvent) -> None:
 def handler(event: KinesisStreamEvent, context: Any) -> dict[str, Any]:
     """Aggregate a batch into the window's state, or, at the window's end, write and alert."""
     if event.is_final_invoke_for_window:
-        close(event)
+        # The final invocation normally carries no records; any it does carry still count.
+        close(event, accumulate(event) if event.raw_event.get("Records") else event.state or {})
         return {}
     return {"state": accumulate(event)}

@@ -408,3 +408,17 @@ def test_a_first_close_writes_and_alerts_with_its_metrics_and_an_alert_subject_f
     [sent] = published
     assert sent["Subject"] == f"Anomaly in {metric}"[:100] and len(sent["Subject"]) == 100
     assert sent["MessageAttributes"] == {"metric": {"DataType": "String", "StringValue": metric}}
+
+
+def test_records_carried_by_a_final_invocation_count_in_the_window(aggregator, lambda_context):
+    """Lambda's final invocation normally carries no records; one that does must not lose them."""
+    shard = "shardId-000000000099"
+    state = aggregator.handler(
+        invocation([record(1, {"metric": "orders", "value": 2})], {}, shard=shard), lambda_context
+    )["state"]
+    aggregator.handler(
+        invocation([record(2, {"metric": "orders", "value": 5})], state, final=True, shard=shard),
+        lambda_context,
+    )
+    stored = items()[f"orders@2026-01-01T00:00:00Z#{shard}"]
+    assert (stored["count"], stored["sum"], stored["max"]) == (2, 7, 5)
