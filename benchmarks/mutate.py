@@ -150,6 +150,9 @@ class Mutant:
     at_import: bool = False
     """Outside any function: it runs when the module is imported, once per process, so coverage
     credits only the test that imported it first; every test that reaches the module may kill it."""
+    last_line: int = 0
+    """The last line of what is mutated (a condition over several lines): coverage may credit any of
+    them rather than the first, so a test reaching one of ``line``..``last_line`` reaches the mutant."""
 
     @property
     def where(self) -> str:
@@ -306,7 +309,9 @@ def mutants(path: str, source: str) -> list[Mutant]:
             _, name, position = kind.split(":")
             target = getattr(node, name)[int(position)]
         line, col = target.lineno, target.col_offset  # type: ignore[attr-defined]
-        found.append(Mutant(path, line, col, index, kind, description, id(target) not in in_functions))
+        spanned = node.test if kind == "negate" else target  # type: ignore[attr-defined]
+        last = max(line, spanned.end_lineno or line)
+        found.append(Mutant(path, line, col, index, kind, description, id(target) not in in_functions, last))
     return found
 
 
@@ -490,9 +495,11 @@ def _reach_run(out: Path, tests: Sequence[str], targets: Sequence[str]) -> None:
 
 
 def tests_for(reach: Reach, mutant: Mutant) -> list[str]:
-    """The tests that reach the mutant's line, fastest first; a mutant outside any function
+    """The tests that reach the mutant's lines, fastest first; a mutant outside any function
     (:attr:`Mutant.at_import`) is reached by every test that reaches its module."""
-    found = set(reach.lines.get(mutant.path, {}).get(str(mutant.line)) or ())
+    by_line = reach.lines.get(mutant.path, {})
+    lines = range(mutant.line, max(mutant.line, mutant.last_line) + 1)
+    found = {test for line in lines for test in by_line.get(str(line)) or ()}
     if mutant.at_import:
         found |= set(reach.imported.get(mutant.path, ()))
     return sorted(found, key=lambda t: (reach.durations.get(t, 0.0), t))

@@ -154,6 +154,16 @@ def test_a_mutant_outside_any_function_is_reached_by_every_test_of_its_module():
     assert reaching(reach, at[12]) == [], "a line no test runs"
 
 
+def test_a_condition_over_several_lines_is_reached_by_the_tests_of_any_of_them():
+    """Coverage credits a multi-line ``if`` to the line of its first operand, not the ``if`` itself."""
+    source = "def f(a, b):\n    if (\n        a\n        or b\n    ):\n        return 1\n    return 2\n"
+    reach = Reach(lines={"m.py": {"3": ["t::a"], "4": ["t::b"], "6": ["t::c"]}}, durations={})
+    found = {m.description: m for m in mutants("m.py", source)}
+    assert reaching(reach, found["if a or b -> if not (...)"]) == ["t::a", "t::b"], "not the body's t::c"
+    assert reaching(reach, found["or -> and"]) == ["t::a", "t::b"]
+    assert reaching(reach, found["return 1 -> return None"]) == ["t::c"]
+
+
 def test_equivalent_mutants_are_read_with_their_reason_and_left_out_of_the_score(tmp_path):
     listed = tmp_path / "equivalent.txt"
     listed.write_text("# comment\n\nm.py:5 | 10 -> 11 | the limit is only a default\n")
