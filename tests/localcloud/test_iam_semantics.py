@@ -147,6 +147,18 @@ def test_a_function_permission_admits_its_principal_for_its_source_only(props, a
     assert not policy.allows(statements, admitted[0], "lambda:InvokeFunction", FUNCTION + "-2", admitted[1])
 
 
+def test_a_function_permission_for_any_principal_admits_everyone():
+    """``Principal: "*"`` (a function URL open to all) is IAM's wildcard, not a service's name."""
+    policy = PolicyEngine()
+    policy.add_function_permission(
+        FUNCTION, {"Action": "lambda:InvokeFunctionUrl", "Principal": "*"}, "public"
+    )
+    statements = policy.resource[FUNCTION]
+    assert policy.allows(statements, "anonymous", "lambda:InvokeFunctionUrl", FUNCTION, {})
+    assert policy.allows(statements, ACCOUNT, "lambda:InvokeFunctionUrl", FUNCTION, {})
+    assert not policy.allows(statements, "anonymous", "lambda:InvokeFunction", FUNCTION, {})
+
+
 def test_a_held_policy_is_parsed_once_per_text():
     policy = PolicyEngine()
     text = '{"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "sqs:SendMessage"}]}'
@@ -396,6 +408,8 @@ def test_ip_address_tests_the_client_address_against_a_block_or_one_address():
     assert invokes(block, {"aws:sourceip": "192.0.2.7"})
     assert not invokes(block, {"aws:sourceip": "192.0.2.8"})
     assert not invokes(block, {"aws:sourceip": "not-an-address"})
+    written_loosely = source_ip_engine("IpAddress", "10.1.2.3/8")
+    assert invokes(written_loosely, {"aws:sourceip": "10.200.0.1"}), "bits past the mask are ignored"
     outside = source_ip_engine("NotIpAddress", "10.0.0.0/8")
     assert invokes(outside, {"aws:sourceip": "172.16.0.1"})
     assert not invokes(outside, {"aws:sourceip": "10.0.0.1"})
