@@ -150,6 +150,9 @@ class Mutant:
     at_import: bool = False
     """Outside any function: it runs when the module is imported, once per process, so coverage
     credits only the test that imported it first; every test that reaches the module may kill it."""
+    last_line: int = 0
+    """The last line of what is mutated (a condition over several lines): coverage may credit any of
+    them rather than the first, so a test reaching one of ``line``..``last_line`` reaches the mutant."""
 
     @property
     def where(self) -> str:
@@ -306,7 +309,9 @@ def mutants(path: str, source: str) -> list[Mutant]:
             _, name, position = kind.split(":")
             target = getattr(node, name)[int(position)]
         line, col = target.lineno, target.col_offset  # type: ignore[attr-defined]
-        found.append(Mutant(path, line, col, index, kind, description, id(target) not in in_functions))
+        spanned = node.test if kind == "negate" else target  # type: ignore[attr-defined]
+        last = max(line, spanned.end_lineno or line)
+        found.append(Mutant(path, line, col, index, kind, description, id(target) not in in_functions, last))
     return found
 
 
@@ -347,25 +352,31 @@ class MutantFinder(importlib.abc.MetaPathFinder):
     def __init__(self, path: Path, tree: ast.Module) -> None:
         self.path = str(path.resolve())
         self.code = compile(tree, self.path, "exec")
+        self.import_error = ""
+        """What the mutated module raised when imported, if it did (see :func:`verdict`)."""
 
     def find_spec(self, fullname, path=None, target=None):  # type: ignore[no-untyped-def]
         spec = importlib.machinery.PathFinder.find_spec(fullname, path)
         if spec is None or spec.origin is None or os.path.realpath(spec.origin) != self.path:
             return None
-        spec.loader = _MutantLoader(self.code)
+        spec.loader = _MutantLoader(self)
         spec.cached = None
         return spec
 
 
 class _MutantLoader(importlib.abc.Loader):
-    def __init__(self, code) -> None:  # type: ignore[no-untyped-def]
-        self.code = code
+    def __init__(self, finder: MutantFinder) -> None:
+        self.finder = finder
 
     def create_module(self, spec):  # type: ignore[no-untyped-def]
         return None
 
     def exec_module(self, module) -> None:  # type: ignore[no-untyped-def]
-        exec(self.code, module.__dict__)  # noqa: S102  (the module's own code, one node changed)
+        try:
+            exec(self.finder.code, module.__dict__)  # noqa: S102  (the module's own code, one node changed)
+        except BaseException as error:
+            self.finder.import_error = f"{type(error).__name__}: {error}"
+            raise
 
 
 # --------------------------------------------------------------------------------------------- coverage
@@ -484,9 +495,11 @@ def _reach_run(out: Path, tests: Sequence[str], targets: Sequence[str]) -> None:
 
 
 def tests_for(reach: Reach, mutant: Mutant) -> list[str]:
-    """The tests that reach the mutant's line, fastest first; a mutant outside any function
+    """The tests that reach the mutant's lines, fastest first; a mutant outside any function
     (:attr:`Mutant.at_import`) is reached by every test that reaches its module."""
-    found = set(reach.lines.get(mutant.path, {}).get(str(mutant.line)) or ())
+    by_line = reach.lines.get(mutant.path, {})
+    lines = range(mutant.line, max(mutant.line, mutant.last_line) + 1)
+    found = {test for line in lines for test in by_line.get(str(line)) or ()}
     if mutant.at_import:
         found |= set(reach.imported.get(mutant.path, ()))
     return sorted(found, key=lambda t: (reach.durations.get(t, 0.0), t))
@@ -519,12 +532,29 @@ def _cache_key(mutant: Mutant, source_hash: str, tests: Sequence[str]) -> str:
     return hasher.hexdigest()
 
 
+def verdict(status: int, failed: Sequence[str], import_error: str = "") -> tuple[str, str]:
+    """What a mutant's test run (pytest's exit ``status``) says of it. The same tests passed unmutated,
+    so a run that errors fails on the mutant: a collection error (2) or an internal error (3) kills it,
+    as does a usage error (4) when the mutated module would not import (a conftest that imports it).
+    Any other usage error (a test id pytest cannot find) is the tool's fault, not the mutant's."""
+    if status == 0:
+        return "survived", ""
+    if status == 1:
+        return "killed", failed[0] if failed else ""
+    if status in (2, 3) or (status == 4 and import_error):
+        return "killed", f"pytest exit {status}" + (
+            f": the mutant does not import ({import_error})" if import_error else ": the run errored"
+        )
+    return "error", f"pytest exit {status}"
+
+
 def _child(mutant: Mutant, source: str, tests: Sequence[str], write: int) -> None:
     """In a forked child: import hook for the mutated module, run its tests, report, exit."""
     import pytest
 
     try:
-        sys.meta_path.insert(0, MutantFinder(ROOT / mutant.path, mutate(source, mutant)))
+        finder = MutantFinder(ROOT / mutant.path, mutate(source, mutant))
+        sys.meta_path.insert(0, finder)
         failed: list[str] = []
 
         class FirstFailure:
@@ -536,12 +566,7 @@ def _child(mutant: Mutant, source: str, tests: Sequence[str], write: int) -> Non
         os.dup2(null, 1)
         os.dup2(null, 2)
         status = pytest.main(["-q", "-x", *tests], plugins=[FirstFailure()])
-        if status == 0:
-            result = ("survived", "")
-        elif status == 1:
-            result = ("killed", failed[0] if failed else "")
-        else:
-            result = ("error", f"pytest exit {int(status)}")
+        result = verdict(int(status), failed, finder.import_error)
     except BaseException as error:  # a mutant that cannot even compile is reported, not counted
         result = ("error", f"{type(error).__name__}: {error}")
     os.write(write, json.dumps(result).encode())

@@ -20,6 +20,7 @@ from benchmarks.mutate import (
     mutate,
     render,
     score,
+    verdict,
 )
 from benchmarks.mutate import tests_for as reaching
 
@@ -107,6 +108,39 @@ def test_the_import_hook_serves_the_mutant_for_its_file_only(tmp_path, monkeypat
     assert (tmp_path / "target_mod.py").read_text() == source, "the file is never edited"
 
 
+def test_the_import_hook_keeps_what_a_mutant_that_breaks_import_raised(tmp_path, monkeypatch):
+    (tmp_path / "dated_mod.py").write_text("import datetime\n\nSTART = datetime.date(2026, 1, 1)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    source = (tmp_path / "dated_mod.py").read_text()
+    [month] = [m for m in mutants("dated_mod.py", source) if m.description == "1 -> 0"][:1]
+    finder = MutantFinder(tmp_path / "dated_mod.py", mutate(source, month))
+    monkeypatch.setattr(sys, "meta_path", [finder, *sys.meta_path])
+    monkeypatch.delitem(sys.modules, "dated_mod", raising=False)
+    with pytest.raises(ValueError, match="month"):
+        importlib.import_module("dated_mod")
+    assert finder.import_error.startswith("ValueError: month must be in 1..12")
+
+
+@pytest.mark.parametrize(
+    ("status", "import_error", "expected"),
+    [
+        (0, "", "survived"),
+        (1, "", "killed"),
+        (2, "", "killed"),  # a test module that cannot be collected on the mutant
+        (3, "", "killed"),  # the mutant crashed pytest itself (a hook, a fixture's teardown)
+        (4, "ValueError: month must be in 1..12", "killed"),  # a conftest importing it failed
+        (4, "", "error"),  # a test id pytest cannot find: the tool's fault, not the mutant's
+        (5, "", "error"),
+    ],
+)
+def test_a_run_that_errors_on_the_mutant_kills_it(status, import_error, expected):
+    """The same tests passed unmutated, so a run that cannot even run them fails on the mutant."""
+    found, detail = verdict(status, ["t.py::a"] if status == 1 else [], import_error)
+    assert found == expected
+    assert f"exit {status}" in detail or status < 2
+    assert import_error in detail
+
+
 def test_a_mutant_outside_any_function_is_reached_by_every_test_of_its_module():
     reach = Reach(
         lines={"m.py": {"5": ["t::c"], "11": ["t::b"]}},
@@ -118,6 +152,16 @@ def test_a_mutant_outside_any_function_is_reached_by_every_test_of_its_module():
     assert at[5].at_import and not at[11].at_import
     assert reaching(reach, at[5]) == ["t::b", "t::a", "t::c"], "only t::c imported it first; fastest first"
     assert reaching(reach, at[12]) == [], "a line no test runs"
+
+
+def test_a_condition_over_several_lines_is_reached_by_the_tests_of_any_of_them():
+    """Coverage credits a multi-line ``if`` to the line of its first operand, not the ``if`` itself."""
+    source = "def f(a, b):\n    if (\n        a\n        or b\n    ):\n        return 1\n    return 2\n"
+    reach = Reach(lines={"m.py": {"3": ["t::a"], "4": ["t::b"], "6": ["t::c"]}}, durations={})
+    found = {m.description: m for m in mutants("m.py", source)}
+    assert reaching(reach, found["if a or b -> if not (...)"]) == ["t::a", "t::b"], "not the body's t::c"
+    assert reaching(reach, found["or -> and"]) == ["t::a", "t::b"]
+    assert reaching(reach, found["return 1 -> return None"]) == ["t::c"]
 
 
 def test_equivalent_mutants_are_read_with_their_reason_and_left_out_of_the_score(tmp_path):
