@@ -175,4 +175,4 @@ def test_numbers_and_nesting_parse_as_json_does():
 
 def test_scalars_are_unicode_safe():
     assert is_unicode(3) is True and is_unicode(None) is True and is_unicode("é") is True
-    assert is_unicode(["a", "\ud800"]) is False
+    assert is_unicode(["a", "\ud800"]) is False and is_unicode("\udfff") is False
