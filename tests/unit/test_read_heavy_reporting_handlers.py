@@ -101,15 +101,18 @@ def test_an_invalidation_deletes_the_regions_report_so_the_next_read_is_fresh(
         reports.invalidate("eu", lambda_context)
 
 
-def test_a_recorded_sale_is_stored_and_announced_on_the_bus(reports, lambda_context, monkeypatch):
-    sent = []
-    events = boto3.client("events", region_name="us-east-1")
-    real_put = events.put_events
-    monkeypatch.setattr(reports, "_events", events)
-    monkeypatch.setattr(events, "put_events", lambda **call: sent.append(call) or real_put(**call))
+def test_a_recorded_sale_is_announced_on_the_bus_through_one_client_per_environment(
+    reports, lambda_context, monkeypatch
+):
     monkeypatch.setattr(reports, "with_database", lambda work: 41)
+    assert reports._events is None
+    reports.record_sale({"region": "eu", "amount": 1}, lambda_context)
+    made, sent = reports._events, []
+    real_put = made.put_events
+    monkeypatch.setattr(made, "put_events", lambda **call: sent.append(call) or real_put(**call))
     answer = reports.record_sale({"region": "eu", "amount": "12.5"}, lambda_context)
     assert answer == {"statusCode": 201, "sale": {"id": 41, "region": "eu", "amount": "12.50"}}
+    assert reports._events is made
     assert sent == [
         {
             "Entries": [
@@ -133,16 +136,6 @@ def test_a_sale_the_bus_refuses_fails_the_call_so_it_is_retried(reports, lambda_
     monkeypatch.setattr(reports, "_events", type("Bus", (), {"put_events": lambda self, **call: refused})())
     with pytest.raises(RuntimeError, match=r"^SaleRecorded not accepted: try again$"):
         reports.record_sale({"region": "eu", "amount": 1}, lambda_context)
-
-
-def test_the_events_client_is_made_once_per_environment(reports, lambda_context, monkeypatch):
-    monkeypatch.setattr(reports, "with_database", lambda work: 1)
-    assert reports._events is None
-    reports.record_sale({"region": "eu", "amount": 1}, lambda_context)
-    made = reports._events
-    assert made is not None
-    reports.record_sale({"region": "eu", "amount": 2}, lambda_context)
-    assert reports._events is made
 
 
 class Recorder:

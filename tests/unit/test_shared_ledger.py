@@ -111,16 +111,3 @@ def test_the_publisher_refuses_a_bad_deduplication_id_and_sends_nothing():
         with pytest.raises(InvalidInput, match=r"^deduplication_id: 1 to 128 letters"):
             ledger.publish({"event_id": "e", "account_id": "a", "amount_cents": 1}, deduplication_id=bad)
     assert client.sent == []
-
-
-def test_the_publisher_makes_its_own_sqs_client_when_given_none(aws):
-    import boto3
-
-    sqs = boto3.client("sqs", region_name="us-east-1")
-    url = sqs.create_queue(
-        QueueName="ledger.fifo", Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"}
-    )["QueueUrl"]
-    ledger = LedgerPublisher(url)
-    message_id = ledger.publish({"event_id": "e", "account_id": "a", "amount_cents": 1})
-    [message] = sqs.receive_message(QueueUrl=url)["Messages"]
-    assert message["MessageId"] == message_id
