@@ -70,7 +70,19 @@ def handler(event, context):
 """
 #: A backend answering what its payload's ``mode`` says.
 BACKEND = """
+import json
+
+
 def handler(event, context):
+    if isinstance(event, dict) and "httpMethod" in event:
+        mode = (event.get("queryStringParameters") or {}).get("mode")
+        if mode == "fail":
+            raise ValueError("the backend failed")
+        if mode == "typed":
+            return {"statusCode": 201, "headers": {"content-type": "text/plain"}, "body": "hi"}
+        if mode == "extra":
+            return {"statusCode": 200, "body": "", "extra": 1}
+        return {"statusCode": 200, "body": json.dumps({"path": event["path"]})}
     mode = event.get("mode") if isinstance(event, dict) else None
     if mode == "fail":
         raise ValueError("Missing: sku")
@@ -659,3 +671,130 @@ def test_the_response_template_is_chosen_by_accept(fresh: LocalCloud) -> None:
         responses=[IntegrationResponse("200", None, {}, {"text/plain": "p", "text/csv": "c"})]
     )
     assert integrate(call(fresh, HttpRequest.build("GET", "/items/7"), wired=first)).body == b"p"
+
+
+def test_a_cached_authorizer_answer_is_traced_and_reused_until_its_ttl(fresh: LocalCloud) -> None:
+    cache = AuthorizerCache()
+    authorizer = lambda_authorizer(fresh, ttl=300)
+    request = HttpRequest.build("GET", "/items/7", headers={"Authorization": "allow"})
+    for _ in range(2):
+        authorize(call(fresh, request, authorizer=authorizer), cache)
+    assert invocations(fresh, "Gate") == 1
+    [cached] = fresh.trace.find("authorize")
+    assert (cached.source, cached.target, cached.detail) == ("api:Semantics", "Gate", "cached answer")
+    fresh.advance(300)
+    authorize(call(fresh, request, authorizer=authorizer), cache)
+    assert invocations(fresh, "Gate") == 2, "at its TTL the answer is no longer used"
+
+
+# ---------------------------------------------------------------------------------------- proxies
+
+
+def proxy_call(cloud: LocalCloud, mode: str | None = None, **fields: Any) -> Call:
+    request = HttpRequest.build("GET", "/items/7", query={"mode": mode} if mode else None)
+    return call(cloud, request, wired=integration("AWS_PROXY", uri(cloud, "Backend"), **fields))
+
+
+def test_a_proxy_answer_gets_a_json_content_type_unless_it_names_one(fresh: LocalCloud) -> None:
+    plain = proxy_call(fresh)
+    response = integrate(plain)
+    assert answer(response) == (200, {"path": "/items/7"})
+    assert (response.headers["Content-Type"], response.headers["x-amzn-RequestId"]) == (
+        ["application/json"],
+        [plain.request_id],
+    )
+    typed = integrate(proxy_call(fresh, "typed"))
+    assert (typed.status, typed.body, "Content-Type" in typed.headers) == (201, b"hi", False)
+    assert typed.headers["content-type"] == ["text/plain"]
+
+
+@pytest.mark.parametrize("mode", ["fail", "extra"])
+def test_a_failed_or_malformed_proxy_answer_is_a_502(fresh: LocalCloud, mode: str) -> None:
+    error, response = refused(integrate, proxy_call(fresh, mode))
+    assert (error.response_type, answer(response)) == (
+        "INTEGRATION_FAILURE",
+        (502, {"message": "Internal server error"}),
+    )
+
+
+def test_a_throttled_proxy_function_is_a_500(fresh: LocalCloud) -> None:
+    fresh.function("Backend").reserved_concurrency = 0
+    error, response = refused(integrate, proxy_call(fresh))
+    assert (error.response_type, answer(response)) == (
+        "INTEGRATION_FAILURE",
+        (500, {"message": "Internal server error"}),
+    )
+
+
+@pytest.mark.parametrize(("timeout_ms", "limit"), [(29_000, 29.0), (1_000, 1.0)])
+def test_a_function_running_past_the_integration_timeout_is_a_504(
+    fresh: LocalCloud, timeout_ms: int, limit: float
+) -> None:
+    backend_function = fresh.function("Backend")
+    backend_function.duration = limit
+    assert integrate(proxy_call(fresh, timeout_ms=timeout_ms)).status == 200, "at the limit it still answers"
+    backend_function.duration = limit + 0.001
+    error, response = refused(integrate, proxy_call(fresh, timeout_ms=timeout_ms))
+    assert answer(response) == (504, {"message": "Endpoint request timed out"})
+    non_proxy = integration("AWS", uri(fresh, "Backend"), timeout_ms=timeout_ms)
+    error, response = refused(integrate, call(fresh, json_request(body={}), wired=non_proxy))
+    assert (error.response_type, answer(response)) == (
+        "INTEGRATION_TIMEOUT",
+        (504, {"message": "Endpoint request timed out"}),
+    )
+
+
+def test_an_http_proxy_passes_the_request_on_with_mapped_parameters_winning(
+    fresh: LocalCloud, backend: str
+) -> None:
+    request = HttpRequest(
+        "PUT",
+        "/items/7",
+        headers={
+            "X-Client": ["one", "two"],
+            "x-replaced": ["theirs"],
+            "Connection": ["keep-alive"],
+            "TE": ["x"],
+        },
+        query={"a": ["1", "2"], "b": ["theirs"]},
+        body=b"payload",
+    )
+    wired = integration(
+        "HTTP_PROXY",
+        f"{backend}/things/{{thing}}",
+        http_method="ANY",
+        request_parameters={
+            "integration.request.path.thing": "method.request.path.id",
+            "integration.request.header.X-Replaced": "'ours'",
+            "integration.request.querystring.b": "'ours'",
+            "integration.request.header.X-Absent": "method.request.header.X-Absent",
+            "integration.request.body.x": "'ignored'",
+        },
+    )
+    response = integrate(call(fresh, request, wired=wired))
+    received = json.loads(response.body)
+    assert (received["method"], received["path"], received["body"]) == (
+        "PUT",
+        "/things/7?a=1&a=2&b=ours",
+        "payload",
+    )
+    headers = received["headers"]
+    assert (headers["x-client"], headers["x-replaced"]) == ("two", "ours")
+    assert "te" not in headers and "x-absent" not in headers
+    fixed = integration("HTTP_PROXY", f"{backend}/fixed", http_method="POST")
+    assert json.loads(integrate(call(fresh, request, wired=fixed)).body)["method"] == "POST"
+
+
+def test_an_http_proxy_answer_has_the_backends_own_headers_remapped(fresh: LocalCloud, backend: str) -> None:
+    made = call(
+        fresh,
+        json_request("GET"),
+        wired=integration("HTTP_PROXY", f"{backend}/status/404", http_method="ANY"),
+    )
+    response = integrate(made)
+    assert response.status == 404, "the backend's status passes through"
+    names = set(response.headers)
+    assert {"x-amzn-Remapped-Server", "x-amzn-Remapped-Date", "x-amzn-Remapped-Content-Length"} <= names
+    assert not names & {"Server", "Date", "Content-Length"}
+    assert (response.headers["X-Multi"], response.headers["x-multi"]) == (["first"], ["last"])
+    assert response.headers["x-amzn-RequestId"] == [made.request_id]
