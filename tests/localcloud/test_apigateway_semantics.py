@@ -9,6 +9,7 @@ import json
 import re
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,8 @@ def handler(event, context):
         "policyDocument": {"Version": "2012-10-17", "Statement": [statement]},
         "context": {"tier": 3, "admin": True, "guest": False, "name": "ann", "none": None},
     }
+    if token == "echo":
+        answer["context"] = {"keys": ",".join(sorted(event)), "type": event["type"], "arn": event["methodArn"]}
     if token == "deny":
         statement["Effect"] = "Deny"
     elif token == "elsewhere":
@@ -65,7 +68,8 @@ def handler(event, context):
         answer["context"] = {"flat": "x", "deep": {"a": 1}, "many": [1]}
     elif token == "keyed":
         answer["usageIdentifierKey"] = 1234567890
-    answer["context"] = answer.get("context") if token != "nocontext" else None
+    if token == "nocontext":
+        answer["context"] = None
     return answer
 """
 #: A backend answering what its payload's ``mode`` says.
@@ -145,6 +149,48 @@ TEMPLATE = {
             },
         ),
         "Stranger": _role("apigateway.amazonaws.com"),
+        "Caller": {
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "AssumeRolePolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Action": "sts:AssumeRole",
+                            "Principal": {
+                                "AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}
+                            },
+                        }
+                    ],
+                },
+                "Policies": [
+                    {
+                        "PolicyName": "invoke",
+                        "PolicyDocument": {
+                            "Version": "2012-10-17",
+                            "Statement": [
+                                {"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": "*"}
+                            ],
+                        },
+                    }
+                ],
+            },
+        },
+        "Inbox": {"Type": "AWS::SQS::Queue"},
+        "Items": {
+            "Type": "AWS::DynamoDB::Table",
+            "Properties": {
+                "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+                "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+                "BillingMode": "PAY_PER_REQUEST",
+            },
+        },
+        "Sender": _role(
+            "apigateway.amazonaws.com",
+            {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": {"Fn::GetAtt": ["Inbox", "Arn"]}},
+            {"Effect": "Allow", "Action": "dynamodb:PutItem", "Resource": {"Fn::GetAtt": ["Items", "Arn"]}},
+        ),
     }
 }
 
@@ -217,6 +263,8 @@ def call(
     authorizer_id: str | None = None,
     variables: dict[str, str] | None = None,
     api_id: str = API_ID,
+    authorization: str | None = None,
+    scopes: tuple[str, ...] = (),
 ) -> Call:
     """``request`` on ``/items/{id}`` of an API with one method, as the gateway hands it on."""
     root = Resource("root", None, "", "/")
@@ -226,9 +274,10 @@ def call(
     method = Method(
         http_method=request.method,
         resource=item,
-        authorization_type="NONE" if authorizer is None and authorizer_id is None else "CUSTOM",
+        authorization_type=authorization
+        or ("NONE" if authorizer is None and authorizer_id is None else "CUSTOM"),
         authorizer_id=authorizer_id or (authorizer.id if authorizer else None),
-        authorization_scopes=[],
+        authorization_scopes=list(scopes),
         api_key_required=False,
         request_parameters={},
         request_models={},
@@ -798,3 +847,416 @@ def test_an_http_proxy_answer_has_the_backends_own_headers_remapped(fresh: Local
     assert not names & {"Server", "Date", "Content-Length"}
     assert (response.headers["X-Multi"], response.headers["x-multi"]) == (["first"], ["last"])
     assert response.headers["x-amzn-RequestId"] == [made.request_id]
+
+
+# ---------------------------------------------------------------------------------------- who is let in
+
+
+def test_a_token_authorizer_gets_the_token_and_the_method_arn(fresh: LocalCloud) -> None:
+    made = token_call(fresh, "echo")
+    authorize(made, AuthorizerCache())
+    assert made.authorizer is not None
+    assert (made.authorizer["keys"], made.authorizer["type"], made.authorizer["arn"]) == (
+        "authorizationToken,methodArn,type",
+        "TOKEN",
+        made.execute_api_arn(),
+    )
+
+
+def test_a_request_authorizer_gets_the_request_and_needs_every_identity_source(fresh: LocalCloud) -> None:
+    authorizer = lambda_authorizer(fresh, "REQUEST")
+    request = HttpRequest.build("GET", "/items/7", headers={"X-Token": "echo"}, query={"q": "1"})
+    made = call(fresh, request, authorizer=authorizer)
+    authorize(made, AuthorizerCache())
+    assert made.authorizer is not None and made.authorizer["type"] == "REQUEST"
+    assert made.authorizer["keys"] == (
+        "headers,httpMethod,methodArn,multiValueHeaders,multiValueQueryStringParameters,path,"
+        "pathParameters,queryStringParameters,requestContext,resource,stageVariables,type"
+    )
+    bare = call(fresh, HttpRequest.build("GET", "/items/7"), authorizer=authorizer)
+    error, response = refused(authorize, bare, AuthorizerCache())
+    assert answer(response) == (401, {"message": "Unauthorized"})
+    assert error.cause.endswith("identity source method.request.header.X-Token is missing")
+    assert invocations(fresh, "Gate") == 1
+
+
+def test_a_token_failing_the_validation_expression_is_401_without_running_the_authorizer(
+    fresh: LocalCloud,
+) -> None:
+    for token in ("Allow", "allow!"):
+        error, response = refused(
+            authorize, token_call(fresh, token, validation_expression="[a-z]+"), AuthorizerCache()
+        )
+        assert answer(response) == (401, {"message": "Unauthorized"}), token
+        assert error.cause == "authorizer Gate: the token fails [a-z]+"
+    assert invocations(fresh, "Gate") == 0
+    authorize(token_call(fresh, "allow", validation_expression="[a-z]+"), AuthorizerCache())
+    assert invocations(fresh, "Gate") == 1
+
+
+@pytest.mark.parametrize(
+    ("token", "expected"),
+    [
+        ("unauthorized", (401, {"message": "Unauthorized"})),
+        ("crash", (500, {"message": None})),
+        ("deny", (403, {"Message": "User is not authorized to access this resource with an explicit deny"})),
+        ("elsewhere", (403, {"Message": "User is not authorized to access this resource"})),
+    ],
+)
+def test_what_the_authorizer_decides_is_what_the_client_gets(
+    fresh: LocalCloud, token: str, expected: tuple[int, Any]
+) -> None:
+    _, response = refused(authorize, token_call(fresh, token), AuthorizerCache())
+    assert answer(response) == expected
+
+
+def signed(cloud: LocalCloud, made_for: Call, role: str) -> HttpRequest:
+    """The call's request signed with SigV4 by a session of ``role``, as a client signs it."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    issued = cloud.client("sts").assume_role(RoleArn=role_arn(cloud, role), RoleSessionName="tester")
+    keys = issued["Credentials"]
+    request = AWSRequest(method="GET", url=f"https://{made_for.domain_name}/items/7")
+    credentials = Credentials(keys["AccessKeyId"], keys["SecretAccessKey"], keys["SessionToken"])
+    SigV4Auth(credentials, "execute-api", cloud.kernel.region).add_auth(request)
+    return HttpRequest("GET", "/items/7", headers={k: [v] for k, v in request.headers.items()})
+
+
+def test_an_aws_iam_method_lets_in_a_signed_caller_and_refuses_an_unsigned_one(fresh: LocalCloud) -> None:
+    unsigned = call(fresh, HttpRequest.build("GET", "/items/7"), authorization="AWS_IAM")
+    error, response = refused(authorize, unsigned, AuthorizerCache())
+    assert (error.response_type, answer(response)) == (
+        "MISSING_AUTHENTICATION_TOKEN",
+        (403, {"message": "Missing Authentication Token"}),
+    )
+    made = call(fresh, signed(fresh, unsigned, "Caller"), authorization="AWS_IAM")
+    authorize(made, AuthorizerCache())
+    assert made.iam_caller is not None and made.iam_caller.arn.endswith(
+        ":assumed-role/" + fresh.physical_id("Caller") + "/tester"
+    )
+
+
+PASSWORD = "Correct-horse-9"
+
+
+@pytest.fixture(scope="module")
+def members(cloud: LocalCloud) -> dict[str, str]:
+    """A user pool with one user in two groups, and its web client."""
+    idp = cloud.client("cognito-idp")
+    pool = idp.create_user_pool(PoolName="members")["UserPool"]
+    client_id = idp.create_user_pool_client(
+        UserPoolId=pool["Id"], ClientName="web", ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH"]
+    )["UserPoolClient"]["ClientId"]
+    idp.admin_create_user(UserPoolId=pool["Id"], Username="ada", TemporaryPassword=PASSWORD)
+    idp.admin_set_user_password(UserPoolId=pool["Id"], Username="ada", Password=PASSWORD, Permanent=True)
+    for group in ("admins", "staff"):
+        idp.create_group(UserPoolId=pool["Id"], GroupName=group)
+        idp.admin_add_user_to_group(UserPoolId=pool["Id"], Username="ada", GroupName=group)
+    return {"arn": pool["Arn"], "id": pool["Id"], "client": client_id}
+
+
+def sign_in(cloud: LocalCloud, members: dict[str, str], client: str | None = None) -> dict[str, str]:
+    return cloud.client("cognito-idp").initiate_auth(
+        ClientId=client or members["client"],
+        AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": "ada", "PASSWORD": PASSWORD},
+    )["AuthenticationResult"]
+
+
+def cognito_call(
+    cloud: LocalCloud, members: dict[str, str], token: str | None, scopes: tuple[str, ...] = (), **fields: Any
+) -> Call:
+    values: dict[str, Any] = {
+        "id": "pool01",
+        "name": "Members",
+        "type": "COGNITO_USER_POOLS",
+        "uri": None,
+        "credentials": None,
+        "identity_sources": ["method.request.header.Authorization"],
+        "validation_expression": None,
+        "ttl": 300,
+        "provider_arns": [members["arn"]],
+    }
+    authorizer = Authorizer(**{**values, **fields})
+    source = (
+        authorizer.identity_sources[0].rsplit(".", 1)[-1] if authorizer.identity_sources else "Authorization"
+    )
+    request = HttpRequest.build("GET", "/items/7", headers={source: token} if token else None)
+    return call(cloud, request, authorizer=authorizer, authorization="COGNITO_USER_POOLS", scopes=scopes)
+
+
+def test_an_id_token_lets_the_user_in_with_its_claims_as_strings(
+    fresh: LocalCloud, members: dict[str, str]
+) -> None:
+    from localcloud.lib.jwks import cognito_keys, verified_claims
+
+    token = sign_in(fresh, members)["IdToken"]
+    for made in (
+        cognito_call(fresh, members, token),
+        cognito_call(fresh, members, f"Bearer {token}", identity_sources=[]),
+        cognito_call(fresh, members, token, identity_sources=["method.request.header.X-Id-Token"]),
+    ):
+        authorize(made, AuthorizerCache())
+    assert made.authorizer is not None
+    claims = made.authorizer["claims"]
+    raw = verified_claims(token, cognito_keys())
+    assert claims["cognito:groups"] == "admins,staff"
+    expires = datetime.fromtimestamp(raw["exp"], UTC).strftime("%a %b %d %H:%M:%S UTC %Y")
+    assert claims["exp"] == expires, "exp and iat as dates"
+    assert (claims["aud"], claims["token_use"], claims["cognito:username"]) == (
+        members["client"],
+        "id",
+        "ada",
+    )
+    assert all(isinstance(value, str) for value in claims.values())
+
+
+def test_tokens_a_cognito_authorizer_refuses_are_401(fresh: LocalCloud, members: dict[str, str]) -> None:
+    tokens = sign_in(fresh, members)
+    other_pool = fresh.client("cognito-idp").create_user_pool(PoolName="others")["UserPool"]["Arn"]
+    refusals = [
+        (
+            cognito_call(fresh, members, None),
+            "identity source method.request.header.Authorization is missing",
+        ),
+        (cognito_call(fresh, members, "not-a-jwt"), "the token is not valid"),
+        (
+            cognito_call(fresh, members, tokens["IdToken"], provider_arns=[other_pool]),
+            "is not one of its user pools",
+        ),
+        (
+            cognito_call(fresh, members, tokens["AccessToken"]),
+            "an ID token is needed when the method names no scopes",
+        ),
+        (
+            cognito_call(fresh, members, tokens["IdToken"], ("aws.cognito.signin.user.admin",)),
+            "carries none of the scopes",
+        ),
+        (
+            cognito_call(fresh, members, tokens["AccessToken"], ("billing/read",)),
+            "carries none of the scopes",
+        ),
+    ]
+    for made, cause in refusals:
+        error, response = refused(authorize, made, AuthorizerCache())
+        assert answer(response) == (401, {"message": "Unauthorized"}), cause
+        assert cause in error.cause
+    scoped = cognito_call(
+        fresh, members, tokens["AccessToken"], ("billing/read", "aws.cognito.signin.user.admin")
+    )
+    authorize(scoped, AuthorizerCache())
+    assert scoped.authorizer is not None and scoped.authorizer["claims"]["token_use"] == "access"
+
+
+def test_a_token_of_a_deleted_app_client_is_401(fresh: LocalCloud, members: dict[str, str]) -> None:
+    idp = fresh.client("cognito-idp")
+    client = idp.create_user_pool_client(
+        UserPoolId=members["id"], ClientName="gone", ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH"]
+    )["UserPoolClient"]["ClientId"]
+    token = sign_in(fresh, members, client)["IdToken"]
+    authorize(cognito_call(fresh, members, token), AuthorizerCache())
+    idp.delete_user_pool_client(UserPoolId=members["id"], ClientId=client)
+    error, response = refused(authorize, cognito_call(fresh, members, token), AuthorizerCache())
+    assert answer(response) == (401, {"message": "Unauthorized"})
+    assert error.cause.endswith(f"{client} is not an app client of {members['id']}")
+
+
+def test_a_cognito_token_expires_at_its_exp_on_the_virtual_clock(
+    fresh: LocalCloud, members: dict[str, str]
+) -> None:
+    from localcloud.lib.jwks import cognito_keys, verified_claims
+
+    token = sign_in(fresh, members)["IdToken"]
+    left = verified_claims(token, cognito_keys())["exp"] - fresh.kernel.clock.now().timestamp()
+    fresh.advance(left - 1)
+    authorize(cognito_call(fresh, members, token), AuthorizerCache())
+    fresh.advance(1)
+    error, response = refused(authorize, cognito_call(fresh, members, token), AuthorizerCache())
+    assert (answer(response), error.cause) == (
+        (401, {"message": "Unauthorized"}),
+        "authorizer Members: the token expired",
+    )
+
+
+# ---------------------------------------------------------------------------------------- services
+
+
+def test_an_aws_service_integration_calls_the_service_as_its_role(fresh: LocalCloud) -> None:
+    url = fresh.physical_id("Inbox")
+    queue = url.rsplit("/", 1)[-1]
+    form = {"integration.request.header.Content-Type": "'application/x-www-form-urlencoded'"}
+    send = integration(
+        "AWS",
+        f"arn:aws:apigateway:us-east-1:sqs:path/{fresh.kernel.account}/{queue}",
+        credentials=role_arn(fresh, "Sender"),
+        request_parameters=form,
+        request_templates={"application/json": "Action=SendMessage&MessageBody=$util.urlEncode($input.body)"},
+    )
+    made = call(fresh, json_request(body={"n": 1}), wired=send)
+    response = integrate(made)
+    assert response.status == 200 and b"SendMessageResponse" in response.body
+    [span] = fresh.trace.find("integrate")
+    assert (span.target, span.detail, span.outcome, span.parent) == (
+        f"sqs:{queue}",
+        f"as {fresh.physical_id('Sender')}",
+        "200",
+        made.span,
+    )
+    assert made.span != span.id, "the request's span is the parent again after the call"
+    assert [s for s in fresh.trace.spans if s.parent == span.id], "what the role did is traced below the call"
+    [message] = fresh.client("sqs").receive_message(QueueUrl=url)["Messages"]
+    assert json.loads(message["Body"]) == {"n": 1}
+
+
+def test_an_action_uri_names_the_operation_and_a_refusal_is_the_services_answer(fresh: LocalCloud) -> None:
+    table = fresh.physical_id("Items")
+    template = f'{{"TableName": "{table}", "Item": {{"pk": {{"S": "$input.path(\'$.id\')"}}}}}}'
+    put = integration(
+        "AWS",
+        "arn:aws:apigateway:us-east-1:dynamodb:action/PutItem",
+        credentials=role_arn(fresh, "Sender"),
+        request_templates={"application/json": template},
+        responses=[IntegrationResponse("200", None, {}, {}), IntegrationResponse("403", "4\\d{2}", {}, {})],
+    )
+    assert integrate(call(fresh, json_request(body={"id": "a1"}), wired=put)).status == 200
+    assert fresh.client("dynamodb").get_item(TableName=table, Key={"pk": {"S": "a1"}})["Item"] == {
+        "pk": {"S": "a1"}
+    }
+    [span] = fresh.trace.find("integrate")
+    assert span.target == "dynamodb:PutItem"
+    stranger = integration(
+        "AWS",
+        "arn:aws:apigateway:us-east-1:dynamodb:action/PutItem",
+        credentials=role_arn(fresh, "Stranger"),
+        request_templates={"application/json": template},
+        responses=put.responses,
+    )
+    assert integrate(call(fresh, json_request(body={"id": "a2"}), wired=stranger)).status == 403
+    assert fresh.trace.find("integrate")[-1].outcome.startswith("4")
+
+
+# ---------------------------------------------------------------------------------------- templates
+
+
+@pytest.mark.parametrize(
+    ("passthrough", "templates", "status"),
+    [
+        ("NEVER", {}, 415),
+        ("WHEN_NO_TEMPLATES", {"application/json": "{}"}, 415),
+        ("WHEN_NO_TEMPLATES", {}, 200),
+        ("WHEN_NO_MATCH", {"application/json": "{}"}, 200),
+    ],
+)
+def test_a_body_without_a_template_for_its_type_follows_the_passthrough_behaviour(
+    fresh: LocalCloud, passthrough: str, templates: dict[str, str], status: int
+) -> None:
+    wired = integration(passthrough=passthrough, request_templates=templates)
+    request = HttpRequest.build(
+        "POST", "/items/7", body="a,b", headers={"Content-Type": "text/csv; charset=utf-8"}
+    )
+    try:
+        response = integrate(call(fresh, request, wired=wired))
+    except GatewayError as error:
+        response = gateway_response(None, error, None)
+    assert response.status == status
+    if status == 415:
+        assert json.loads(response.body) == {"message": "Unsupported Media Type"}
+
+
+def test_a_template_may_override_the_status_and_headers_of_the_answer(fresh: LocalCloud) -> None:
+    template = (
+        '#set($context.responseOverride.status = 418)#set($context.responseOverride.header.X-Teapot = "yes")'
+        '{"brewed": true}'
+    )
+    wired = integration(
+        request_parameters={"integration.request.header.X-Body": "method.request.body"},
+        responses=[IntegrationResponse("200", None, {}, {"application/json": template})],
+    )
+    response = integrate(call(fresh, json_request(body={}), wired=wired))
+    assert (answer(response), response.headers["X-Teapot"]) == ((418, {"brewed": True}), ["yes"])
+
+
+def test_a_body_source_maps_the_whole_body(fresh: LocalCloud, backend: str) -> None:
+    wired = integration(
+        "HTTP",
+        f"{backend}/body",
+        request_parameters={"integration.request.header.X-Body": "method.request.body"},
+    )
+    received = json.loads(integrate(call(fresh, json_request(body={"n": 1}), wired=wired)).body)
+    assert received["headers"]["x-body"] == '{"n": 1}'
+
+
+# ---------------------------------------------------------------------------------------- backends that fail
+
+
+@pytest.fixture(scope="module")
+def silent() -> Iterator[str]:
+    """A backend that accepts connections and never answers."""
+    import socket
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    yield f"http://127.0.0.1:{server.getsockname()[1]}"
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def garbled() -> Iterator[str]:
+    """A backend that answers what is not HTTP."""
+    import socket
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+
+    def serve() -> None:
+        while True:
+            try:
+                connection, _ = server.accept()
+            except OSError:
+                return
+            connection.recv(65536)
+            connection.sendall(b"SSH-2.0-OpenSSH\r\n\r\n")
+            connection.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}"
+    server.close()
+
+
+def test_a_backend_that_never_answers_is_a_504(fresh: LocalCloud, silent: str) -> None:
+    made = call(fresh, json_request("GET"), wired=integration("HTTP", f"{silent}/slow", timeout_ms=50))
+    error, response = refused(integrate, made)
+    assert (error.response_type, answer(response)) == (
+        "INTEGRATION_TIMEOUT",
+        (504, {"message": "Endpoint request timed out"}),
+    )
+    assert fresh.trace.find("integrate")[-1].outcome == "timeout"
+
+
+def test_an_unreachable_backend_is_a_500(fresh: LocalCloud) -> None:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    made = call(fresh, json_request("GET"), wired=integration("HTTP_PROXY", f"http://127.0.0.1:{port}/x"))
+    error, response = refused(integrate, made)
+    assert (error.response_type, answer(response)) == (
+        "INTEGRATION_FAILURE",
+        (500, {"message": "Internal server error"}),
+    )
+    assert fresh.trace.find("integrate")[-1].outcome == "unreachable"
+
+
+def test_a_backend_answering_what_is_not_http_is_a_502(fresh: LocalCloud, garbled: str) -> None:
+    made = call(fresh, json_request("GET"), wired=integration("HTTP", f"{garbled}/x"))
+    error, response = refused(integrate, made)
+    assert (error.response_type, answer(response)) == (
+        "INTEGRATION_FAILURE",
+        (502, {"message": "Internal server error"}),
+    )
+    assert fresh.trace.find("integrate")[-1].outcome == "not HTTP"
