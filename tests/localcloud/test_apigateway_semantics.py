@@ -906,8 +906,30 @@ def test_a_token_failing_the_validation_expression_is_401_without_running_the_au
 def test_what_the_authorizer_decides_is_what_the_client_gets(
     fresh: LocalCloud, token: str, expected: tuple[int, Any]
 ) -> None:
-    _, response = refused(authorize, token_call(fresh, token), AuthorizerCache())
+    made = token_call(fresh, token)
+    error, response = refused(authorize, made, AuthorizerCache())
     assert answer(response) == expected
+    why = {"deny": "denies", "elsewhere": "allows nothing covering"}.get(token)
+    if why:
+        assert error.cause == f"authorizer Gate {why} {made.execute_api_arn()}"
+
+
+def test_a_method_without_authorization_lets_everyone_in(fresh: LocalCloud) -> None:
+    made = call(fresh, HttpRequest.build("GET", "/items/7"))
+    authorize(made, AuthorizerCache())
+    assert (made.authorizer, made.iam_caller, invocations(fresh, "Gate")) == (None, None, 0)
+
+
+def test_an_answer_cached_for_one_second_is_reused_within_it(fresh: LocalCloud) -> None:
+    cache = AuthorizerCache()
+    authorizer = lambda_authorizer(fresh, ttl=1)
+    request = HttpRequest.build("GET", "/items/7", headers={"Authorization": "allow"})
+    authorize(call(fresh, request, authorizer=authorizer), cache)
+    authorize(call(fresh, request, authorizer=authorizer), cache)
+    assert invocations(fresh, "Gate") == 1
+    fresh.advance(1)
+    authorize(call(fresh, request, authorizer=authorizer), cache)
+    assert invocations(fresh, "Gate") == 2
 
 
 def signed(cloud: LocalCloud, made_for: Call, role: str) -> HttpRequest:
@@ -1004,7 +1026,9 @@ def test_an_id_token_lets_the_user_in_with_its_claims_as_strings(
     raw = verified_claims(token, cognito_keys())
     assert sorted(claims["cognito:groups"].split(",")) == ["admins", "staff"], "a list, joined with commas"
     expires = datetime.fromtimestamp(raw["exp"], UTC).strftime("%a %b %d %H:%M:%S UTC %Y")
-    assert claims["exp"] == expires, "exp and iat as dates"
+    issued = datetime.fromtimestamp(raw["iat"], UTC).strftime("%a %b %d %H:%M:%S UTC %Y")
+    assert (claims["exp"], claims["iat"]) == (expires, issued), "exp and iat as dates"
+    assert claims["auth_time"] == str(raw["auth_time"]), "other numbers as they are, as strings"
     assert (claims["aud"], claims["token_use"], claims["cognito:username"]) == (
         members["client"],
         "id",
@@ -1115,7 +1139,7 @@ def test_an_action_uri_names_the_operation_and_a_refusal_is_the_services_answer(
     template = f'{{"TableName": "{table}", "Item": {{"pk": {{"S": "$input.path(\'$.id\')"}}}}}}'
     put = integration(
         "AWS",
-        "arn:aws:apigateway:us-east-1:dynamodb:action/PutItem",
+        "arn:aws:apigateway:us-east-1:dynamodb:action/PutItem&Version=2012-08-10",
         credentials=role_arn(fresh, "Sender"),
         request_templates={"application/json": template},
         responses=[IntegrationResponse("200", None, {}, {}), IntegrationResponse("403", "4\\d{2}", {}, {})],
@@ -1147,6 +1171,7 @@ def test_an_action_uri_names_the_operation_and_a_refusal_is_the_services_answer(
         ("WHEN_NO_TEMPLATES", {"application/json": "{}"}, 415),
         ("WHEN_NO_TEMPLATES", {}, 200),
         ("WHEN_NO_MATCH", {"application/json": "{}"}, 200),
+        ("NEVER", {"text/csv": "{}"}, 200),
     ],
 )
 def test_a_body_without_a_template_for_its_type_follows_the_passthrough_behaviour(
@@ -1260,3 +1285,78 @@ def test_a_backend_answering_what_is_not_http_is_a_502(fresh: LocalCloud, garble
         (502, {"message": "Internal server error"}),
     )
     assert fresh.trace.find("integrate")[-1].outcome == "not HTTP"
+
+
+def test_a_lambda_integration_without_a_permission_for_the_api_is_a_500(fresh: LocalCloud) -> None:
+    made = call(
+        fresh, json_request(body={}), wired=integration("AWS", uri(fresh, "Backend")), api_id="nopermission"
+    )
+    error, response = refused(integrate, made)
+    assert answer(response) == (500, {"message": "Internal server error"})
+    assert error.cause.endswith("invoke it from " + made.execute_api_arn())
+    assert invocations(fresh, "Backend") == 0
+
+
+def test_an_event_invocation_without_a_default_response_names_the_200_it_got(fresh: LocalCloud) -> None:
+    wired = integration(
+        "AWS",
+        uri(fresh, "Backend"),
+        request_parameters={"integration.request.header.X-Amz-Invocation-Type": "'Event'"},
+        responses=[IntegrationResponse("202", ".*", {}, {})],
+    )
+    error, response = refused(integrate, call(fresh, json_request(body={}), wired=wired))
+    assert answer(response) == (500, {"message": "Internal server error"})
+    assert error.cause.startswith("no integration response matches 200 and there is no default")
+
+
+def test_a_request_template_may_override_the_integration_requests_parameters(
+    fresh: LocalCloud, backend: str
+) -> None:
+    template = (
+        '#set($context.requestOverride.header.X-Over = "h")'
+        '#set($context.requestOverride.querystring.q = "v")'
+        '#set($context.requestOverride.path.thing = "p1")'
+        "{}"
+    )
+    wired = integration(
+        "HTTP", f"{backend}/things/{{thing}}", request_templates={"application/json": template}
+    )
+    made = call(fresh, json_request(body={}), wired=wired)
+    response = integrate(made)
+    received = json.loads(response.body)
+    assert (received["path"], received["headers"]["x-over"]) == ("/things/p1?q=v", "h")
+    assert response.headers["x-amzn-RequestId"] == [made.request_id]
+    assert fresh.trace.find("integrate")[-1].outcome == "200"
+
+
+def test_a_mock_answers_the_status_code_its_request_template_names(fresh: LocalCloud) -> None:
+    responses = [
+        IntegrationResponse("500", None, {}, {}),
+        IntegrationResponse("201", "200", {}, {}),
+        IntegrationResponse("404", "404", {}, {}),
+    ]
+    named = integration(request_templates={"application/json": "{'statusCode': 404}"}, responses=responses)
+    assert integrate(call(fresh, json_request(body={}), wired=named)).status == 404
+    unnamed = integration(responses=responses)
+    assert integrate(call(fresh, json_request(body={}), wired=unnamed)).status == 201, "no status code: 200"
+
+
+@pytest.mark.parametrize(
+    ("placeholder", "value", "path"),
+    [
+        ("{thing}", "a/b c", "/files/a%2Fb%20c"),
+        ("{proxy}", "a/b c", "/files/a/b%20c"),
+        ("{key+}", "a/b c", "/files/a/b%20c"),
+    ],
+)
+def test_a_path_value_is_quoted_into_the_uri_keeping_slashes_only_for_greedy_ones(
+    fresh: LocalCloud, backend: str, placeholder: str, value: str, path: str
+) -> None:
+    name = placeholder.strip("{}+")
+    wired = integration(
+        "HTTP",
+        f"{backend}/files/{placeholder}?v=1&blank=",
+        request_parameters={f"integration.request.path.{name}": "method.request.header.X-Value"},
+    )
+    received = json.loads(integrate(call(fresh, json_request("GET", **{"X-Value": value}), wired=wired)).body)
+    assert received["path"] == f"{path}?v=1&blank="
