@@ -12,6 +12,7 @@ import pytest
 from localcloud import LocalCloud
 from localcloud.core.assembly import StackArtifact
 from localcloud.core.clock import FIXED_START
+from localcloud.lib.http import HttpRequest
 from localcloud.services.apigateway.authorizers import AuthorizerCache, authorize
 from localcloud.services.apigateway.integrations import integrate
 from localcloud.services.apigateway.model import IntegrationResponse
@@ -82,3 +83,10 @@ def test_a_content_type_the_response_parameters_set_is_kept_else_json_is_added(f
     assert typed["Content-Type"] == ["text/html"]
     other = headers({"method.response.header.X-Fixed": "'y'"})
     assert (other["X-Fixed"], other["Content-Type"]) == (["y"], ["application/json"])
+
+
+def test_a_payload_that_is_not_json_is_logged_by_its_first_120_characters(fresh: LocalCloud) -> None:
+    text = "x" * 119 + "yz"
+    request = HttpRequest.build("POST", "/items/7", body=text, headers={"Content-Type": "application/json"})
+    error, _ = refused(integrate, call(fresh, request, wired=integration("AWS", uri(fresh, "Backend"))))
+    assert error.cause.endswith(f"is not JSON: {'x' * 119 + 'y'!r}")
