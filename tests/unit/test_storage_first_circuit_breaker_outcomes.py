@@ -94,17 +94,18 @@ def test_the_service_is_called_once_per_try_waiting_past_its_own_timeout(load_ha
     assert config.retries["total_max_attempts"] == 1
 
 
-def test_a_request_id_of_128_characters_is_taken_and_129_or_none_refused(
+def test_a_request_id_of_1_to_128_characters_is_taken_and_129_or_none_refused(
     processor, lambda_context, emitted_metrics
 ):
     edge, over = "r" * 128, "r" * 129
-    event = with_request_ids(sqs_event(order(1), order(2), order(3)), edge, over, "")
+    event = with_request_ids(sqs_event(order(1), order(2), order(3), order(4)), "r", edge, over, "")
+    answers(processor.stubber, {"request_id": "r", **ACCEPTED})
     answers(processor.stubber, {"request_id": edge, **ACCEPTED})
     assert failed(processor.sqs_handler(event, lambda_context)) == [
-        r["messageId"] for r in event["Records"][1:]
+        r["messageId"] for r in event["Records"][2:]
     ]
-    assert processed_ids() == [edge]
-    assert emitted_metrics() == {"RequestsProcessed": 1, "RequestsRejected": 2}
+    assert processed_ids() == sorted(["r", edge])
+    assert emitted_metrics() == {"RequestsProcessed": 2, "RequestsRejected": 2}
 
 
 def test_the_circuit_opening_and_the_held_batch_are_counted(processor, lambda_context, emitted_metrics):
