@@ -83,15 +83,30 @@ class Script:
 
 def pollers(cloud: LocalCloud) -> Iterator[Callable[..., Any]]:
     """For a fixture: start a poller of ``kind`` over the output ``source`` with ``props``, reading
-    with the role of output ``role``; each is removed when the test ends."""
+    with the role of output ``role`` in ``session`` (Lambda's own when ``None``); each is removed when
+    the test ends."""
     started: list[Any] = []
 
-    def start(kind: type, source: str, script: Script, role: str = "PollerArn", **props: Any) -> Any:
+    def start(
+        kind: type,
+        source: str,
+        script: Script,
+        role: str = "PollerArn",
+        session: str | None = "",
+        **props: Any,
+    ) -> Any:
         name = f"consumer-{uuid.uuid4().hex[:8]}"
         arn = f"arn:aws:lambda:{cloud.region}:{cloud.account}:function:{name}"
         consumer = Consumer(name, arn, cloud.outputs[role])
         props = {"EventSourceArn": cloud.outputs[source], **props}
-        poller = kind(cloud.kernel, f"mapping-{name}", consumer, props, deliver=script, session=f"esm:{name}")
+        poller = kind(
+            cloud.kernel,
+            f"mapping-{name}",
+            consumer,
+            props,
+            deliver=script,
+            session=session if session != "" else f"esm:{name}",
+        )
         cloud.kernel.add_pollable(poller)
         started.append(poller)
         return poller

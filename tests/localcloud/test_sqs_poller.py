@@ -12,22 +12,38 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from localcloud import LocalCloud
 from localcloud.core.assembly import StackArtifact
 from localcloud.core.clock import FIXED_START
 from localcloud.errors import InvalidRequest
 from localcloud.services.lambda_.event_sources.sqs import SqsEventSource
-from tests.localcloud.pollers import Script, ok, pollers, template
+from tests.localcloud.pollers import Script, error, ok, pollers, template
 
 pytestmark = pytest.mark.localcloud
 
-QUEUES = ("PlainText", "Unreported", "Malformed", "Windowed", "Full", "Disabled", "Refusing")
+QUEUES = (
+    "PlainText",
+    "Unreported",
+    "Malformed",
+    "Windowed",
+    "Full",
+    "Disabled",
+    "Refusing",
+    "Whole",
+    "Partial",
+    "Denied",
+)
 
 
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory) -> Iterator[LocalCloud]:
     queues = {name: {"Type": "AWS::SQS::Queue", "Properties": {"VisibilityTimeout": 30}} for name in QUEUES}
+    queues["Ordered"] = {
+        "Type": "AWS::SQS::Queue",
+        "Properties": {"VisibilityTimeout": 30, "FifoQueue": True, "ContentBasedDeduplication": True},
+    }
     artifact = StackArtifact("SqsPollers", template(queues), tmp_path_factory.mktemp("sqs-pollers"))
     with LocalCloud(artifact, start=FIXED_START) as started:
         yield started
@@ -159,3 +175,66 @@ def test_a_role_that_may_not_receive_is_refused_only_where_iam_is_enforced(cloud
         cloud.kernel.enforce_iam = True
     accepted.enabled = False  # its role may not receive now that IAM applies again
     assert accepted.function.role_arn == cloud.outputs["BareArn"]
+
+
+def deliveries(cloud: LocalCloud, poller: Any) -> list[tuple[float, str]]:
+    return [(d.at, d.outcome) for d in cloud.trace.find("deliver", target=poller.function.name)]
+
+
+def test_a_failed_batch_returns_whole_and_a_reported_item_alone_after_the_visibility_timeout(cloud, poll):
+    """A function error deletes nothing: every message of the batch comes back when its 30 s
+    visibility timeout ends. With ReportBatchItemFailures only the reported message comes back."""
+    failing = Script(cloud, [lambda _: error(), lambda _: ok()])
+    whole = poll(SqsEventSource, "WholeArn", failing)
+    reporting = Script(
+        cloud,
+        [
+            lambda e: ok({"batchItemFailures": [{"itemIdentifier": e["Records"][1]["messageId"]}]}),
+            lambda _: ok(),
+        ],
+    )
+    partial = poll(SqsEventSource, "PartialArn", reporting, FunctionResponseTypes=["ReportBatchItemFailures"])
+    start = cloud.clock.elapsed()
+    send(cloud, "Whole", "a", "b")
+    send(cloud, "Partial", "c", "d")
+    cloud.drain()
+    assert bodies(failing) == [["a", "b"], ["a", "b"]] and failing.times(start) == [0, 30.001]
+    assert bodies(reporting) == [["c", "d"], ["d"]] and reporting.times(start) == [0, 30.001]
+    assert [outcome for _, outcome in deliveries(cloud, whole)] == [
+        "batch failed: every message returns after its visibility timeout",
+        "deleted",
+    ]
+    assert [outcome for _, outcome in deliveries(cloud, partial)] == ["1 failed item(s) return", "deleted"]
+    assert left(cloud, "Whole") == left(cloud, "Partial") == 0
+
+
+def test_a_fifo_batch_that_failed_comes_back_in_its_groups_order(cloud, poll):
+    """Messages of one group that turn visible again at the same moment are received in the order
+    they were sent, as SQS keeps a FIFO group's order."""
+    script = Script(cloud, [lambda _: error(), lambda _: ok()])
+    poll(SqsEventSource, "OrderedArn", script)
+    start = cloud.clock.elapsed()
+    for body in ("first", "second", "third"):
+        cloud.client("sqs").send_message(
+            QueueUrl=cloud.physical_id("Ordered"), MessageBody=body, MessageGroupId="g"
+        )
+    cloud.drain()
+    assert bodies(script) == [["first", "second", "third"]] * 2
+    assert script.times(start) == [0, 30.001]
+
+
+def test_the_poller_receives_in_a_session_named_for_its_function(cloud, poll):
+    """Lambda's calls for a mapping are the function role's, in a session of its own: a receive the
+    role is denied after the mapping was made names it."""
+    queue_arn = cloud.outputs["DeniedArn"]
+    deny = {"Statement": [{"Effect": "Deny", "Action": "sqs:ReceiveMessage", "Resource": queue_arn}]}
+    poller = poll(SqsEventSource, "DeniedArn", Script(cloud, [lambda _: ok()]), session=None)
+    cloud.iam.add_identity_policy(cloud.outputs["PollerArn"], deny, "deny-the-denied-queue")
+    send(cloud, "Denied", "never")
+    try:
+        with pytest.raises(
+            ClientError, match=f"assumed-role/[^/]+/esm:{poller.function.name} is not authorized"
+        ):
+            cloud.drain()
+    finally:
+        poller.enabled = False

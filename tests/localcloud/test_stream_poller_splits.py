@@ -1,0 +1,182 @@
+"""Stream pollers splitting and skipping, driven with scripted answers (see tests/localcloud/pollers.py):
+bisection on a function error, records the filter criteria skip, a tumbling window closed by a
+record of the next one, and records lost past the stream's retention, at exact virtual times.
+
+One cloud for the module, from a CloudFormation template; each test reads a stream of its own.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from localcloud import LocalCloud
+from localcloud.core.assembly import StackArtifact
+from localcloud.core.clock import FIXED_START
+from localcloud.services.lambda_.event_sources.streams import DynamoDBEventSource, KinesisEventSource
+from localcloud.services.lambda_.runtime import InvocationResult
+from tests.localcloud.pollers import Script, error, ok, pollers, template
+
+pytestmark = pytest.mark.localcloud
+
+STREAMS = ("Bisected", "Filtered", "NextWindow", "Expiring")
+
+
+@pytest.fixture(scope="module")
+def cloud(tmp_path_factory) -> Iterator[LocalCloud]:
+    resources: dict[str, Any] = {
+        name: {"Type": "AWS::Kinesis::Stream", "Properties": {"ShardCount": 1}} for name in STREAMS
+    }
+    resources["Changes"] = {
+        "Type": "AWS::DynamoDB::Table",
+        "Properties": {
+            "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+            "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+            "BillingMode": "PAY_PER_REQUEST",
+            "StreamSpecification": {"StreamViewType": "NEW_IMAGE"},
+        },
+    }
+    stack = template(resources)
+    stack["Outputs"]["ChangesStreamArn"] = {"Value": {"Fn::GetAtt": ["Changes", "StreamArn"]}}
+    artifact = StackArtifact("StreamSplits", stack, tmp_path_factory.mktemp("stream-splits"))
+    with LocalCloud(artifact, start=FIXED_START) as started:
+        yield started
+
+
+@pytest.fixture
+def poll(cloud: LocalCloud) -> Iterator[Callable[..., Any]]:
+    yield from pollers(cloud)
+
+
+def put(cloud: LocalCloud, stream: str, *values: Any, raw: bool = False) -> list[str]:
+    kinesis = cloud.client("kinesis")
+    name = cloud.physical_id(stream)
+    return [
+        kinesis.put_record(StreamName=name, Data=v if raw else json.dumps(v).encode(), PartitionKey="k")[
+            "SequenceNumber"
+        ]
+        for v in values
+    ]
+
+
+def values(event: dict[str, Any]) -> list[Any]:
+    return [json.loads(base64.b64decode(r["kinesis"]["data"])) for r in event["Records"]]
+
+
+def test_bisection_splits_a_failing_batch_in_halves_until_the_bad_record_is_alone(cloud, poll):
+    """With BisectBatchOnFunctionError a batch that failed whole is split in two, the first half
+    retried after a 1 s back-off of its own; the larger half is the first when the count is odd. A
+    lone record that fails is not split: its retries are used up (none here), and the shard goes on."""
+
+    def answer(event: dict[str, Any]) -> InvocationResult:
+        return error() if "bad" in values(event) else ok()
+
+    script = Script(cloud, [answer])
+    poller = poll(
+        KinesisEventSource, "BisectedArn", script, BisectBatchOnFunctionError=True, MaximumRetryAttempts=0
+    )
+    start = cloud.clock.elapsed()
+    put(cloud, "Bisected", 1, 2, "bad", 4, 5)
+    cloud.drain()
+    assert [
+        (at, values(e)) for at, e in zip(script.times(start), (e for _, e in script.calls), strict=True)
+    ] == [
+        (0, [1, 2, "bad", 4, 5]),
+        (1, [1, 2, "bad"]),
+        (2, [1, 2]),
+        (2, ["bad"]),
+        (2, [4, 5]),
+    ]
+    splits = [s.detail.split(": ")[1] for s in cloud.trace.find("bisect", target=poller.function.name)]
+    assert splits == ["5 -> 3 + 2", "3 -> 2 + 1"]
+    [discard] = [d for d in cloud.trace.find("discard") if d.source == poller.label]
+    assert discard.detail.endswith("1 record(s) 3..3 (RetryAttemptsExhausted)"), "a lone record is not split"
+
+
+def test_records_the_filters_reject_are_skipped_and_counted(cloud, poll):
+    """Kinesis filter criteria see the data: JSON decoded, anything else as text."""
+    script = Script(cloud, [lambda _: ok()])
+    pattern = {"data": ["plain text"]}
+    poller = poll(
+        KinesisEventSource,
+        "FilteredArn",
+        script,
+        FilterCriteria={"Filters": [{"Pattern": json.dumps(pattern)}]},
+    )
+    kept = put(cloud, "Filtered", b"plain text", raw=True)
+    put(cloud, "Filtered", b"other text", raw=True)
+    put(cloud, "Filtered", {"data": "plain text"})
+    cloud.drain()
+    assert [[r["kinesis"]["sequenceNumber"] for r in e["Records"]] for _, e in script.calls] == [kept]
+    [skipped] = [s for s in cloud.trace.find("filter") if s.source == poller.label]
+    assert skipped.detail.endswith(": 2 record(s) filtered out") and skipped.outcome == "skipped"
+
+
+def test_dynamodb_filters_see_the_whole_change_record(cloud, poll):
+    script = Script(cloud, [lambda _: ok()])
+    pattern = {"eventName": ["INSERT"], "dynamodb": {"NewImage": {"kind": {"S": ["keep"]}}}}
+    poll(
+        DynamoDBEventSource,
+        "ChangesStreamArn",
+        script,
+        FilterCriteria={"Filters": [{"Pattern": json.dumps(pattern)}]},
+    )
+    dynamodb = cloud.client("dynamodb")
+    table = cloud.physical_id("Changes")
+    for item_id, kind in (("a", "keep"), ("b", "drop"), ("a", "keep")):
+        dynamodb.put_item(TableName=table, Item={"id": {"S": item_id}, "kind": {"S": kind}})
+    cloud.drain()
+    records = [r for _, e in script.calls for r in e["Records"]]
+    assert [(r["eventName"], r["dynamodb"]["Keys"]) for r in records] == [("INSERT", {"id": {"S": "a"}})]
+
+
+def test_a_record_of_the_next_window_closes_the_current_one_at_its_end(cloud, poll):
+    """A tumbling window's final invocation comes once it has ended and the shard is free (the
+    function runs 5 s), before the next window's first batch, whose record is already waiting."""
+
+    def answer(event: dict[str, Any]) -> InvocationResult:
+        return ok({"state": {"n": len(event["Records"]) + event["state"].get("n", 0)}})
+
+    script = Script(cloud, [answer])
+    poller = poll(KinesisEventSource, "NextWindowArn", script, TumblingWindowInSeconds=60)
+    poller.function.duration = 5.0
+    cloud.advance(-cloud.clock.elapsed() % 60 + 58)
+    start = cloud.clock.elapsed() - 58
+    put(cloud, "NextWindow", 1)
+    cloud.advance(3)
+    put(cloud, "NextWindow", 2)
+    cloud.drain()
+    calls = [
+        (at, e["window"]["start"][11:], e["isFinalInvokeForWindow"], e["state"])
+        for at, e in zip(script.times(start), (e for _, e in script.calls), strict=True)
+    ]
+    assert calls == [
+        (58, calls[0][1], False, {}),
+        (63, calls[0][1], True, {"n": 1}),
+        (68, calls[2][1], False, {}),
+        (120, calls[2][1], True, {"n": 1}),
+    ]
+    assert calls[0][1] != calls[2][1]
+
+
+def test_records_past_the_streams_retention_are_lost_without_a_destination_send(cloud, poll):
+    """A stream keeps records 24 h unless told otherwise: a failing batch retried past that loses its
+    records, traced as lost, not sent anywhere."""
+    script = Script(cloud, [lambda _: error()])
+    poller = poll(KinesisEventSource, "ExpiringArn", script)
+    poller.enabled = False
+    start = cloud.clock.elapsed()
+    put(cloud, "Expiring", 1, 2)
+    cloud.advance(24 * 3600 - 10)
+    poller.enabled = True
+    cloud.advance(30)
+    poller.enabled = False
+    [expired] = [s for s in cloud.trace.find("expire") if s.source == poller.label]
+    assert expired.detail.endswith(": 2 record(s) past the stream's retention") and expired.outcome == "lost"
+    day = 24 * 3600
+    assert script.times(start) == [day - 10, day - 9, day - 7, day - 3], "retried until past 24 h"
+    assert expired.at - start == day + 5
