@@ -19,11 +19,15 @@ from localcloud.core.assembly import StackArtifact
 from localcloud.core.clock import FIXED_START
 from localcloud.errors import InvalidRequest
 from localcloud.services.lambda_.event_sources.sqs import SqsEventSource
-from tests.localcloud.pollers import Script, error, ok, pollers, template
+from tests.localcloud.pollers import Consumer, Script, error, ok, pollers, template
 
 pytestmark = pytest.mark.localcloud
 
 QUEUES = (
+    "Capped",
+    "Bulk",
+    "Defaults",
+    "RedrivenDlq",
     "PlainText",
     "Unreported",
     "Malformed",
@@ -43,6 +47,16 @@ def cloud(tmp_path_factory) -> Iterator[LocalCloud]:
     queues["Ordered"] = {
         "Type": "AWS::SQS::Queue",
         "Properties": {"VisibilityTimeout": 30, "FifoQueue": True, "ContentBasedDeduplication": True},
+    }
+    queues["Redriven"] = {
+        "Type": "AWS::SQS::Queue",
+        "Properties": {
+            "VisibilityTimeout": 30,
+            "RedrivePolicy": {
+                "deadLetterTargetArn": {"Fn::GetAtt": ["RedrivenDlq", "Arn"]},
+                "maxReceiveCount": 2,
+            },
+        },
     }
     artifact = StackArtifact("SqsPollers", template(queues), tmp_path_factory.mktemp("sqs-pollers"))
     with LocalCloud(artifact, start=FIXED_START) as started:
@@ -238,3 +252,91 @@ def test_the_poller_receives_in_a_session_named_for_its_function(cloud, poll):
             cloud.drain()
     finally:
         poller.enabled = False
+
+
+def test_maximum_concurrency_caps_the_batches_in_flight(cloud, poll):
+    """ScalingConfig.MaximumConcurrency 2: two batches at once, each holding its slot for the
+    function's 1 s, so the next two start a virtual second later."""
+    script = Script(cloud, [lambda _: ok()])
+    poller = poll(SqsEventSource, "CappedArn", script, BatchSize=2, ScalingConfig={"MaximumConcurrency": 2})
+    poller.function.duration = 1.0
+    start = cloud.clock.elapsed()
+    send(cloud, "Capped", *[f"m{n}" for n in range(8)])
+    cloud.drain()
+    assert script.times(start) == [0, 0, 1, 1] and [len(b) for b in bodies(script)] == [2, 2, 2, 2]
+
+
+def test_a_batch_size_above_10_is_filled_ten_messages_at_a_time_and_never_exceeded(cloud, poll):
+    """BatchSize 15 reads 10 then the 5 left; 25 messages make a batch of 15 and one of 10, all deleted."""
+    script = Script(cloud, [lambda _: ok()])
+    poll(SqsEventSource, "BulkArn", script, BatchSize=15)
+    for start in (0, 10, 20):
+        entries = [{"Id": str(n), "MessageBody": f"m{start + n}"} for n in range(min(10, 25 - start))]
+        cloud.client("sqs").send_message_batch(QueueUrl=cloud.physical_id("Bulk"), Entries=entries)
+    cloud.drain()
+    assert [len(b) for b in bodies(script)] == [15, 10]
+    assert left(cloud, "Bulk") == 0, "every message of both batches deleted"
+
+
+def test_an_sqs_mapping_takes_batches_of_10_by_default(cloud, poll):
+    script = Script(cloud, [lambda _: ok()])
+    poll(SqsEventSource, "DefaultsArn", script)
+    send(cloud, "Defaults", *[f"m{n}" for n in range(11)])
+    cloud.drain()
+    assert [len(b) for b in bodies(script)] == [10, 1]
+
+
+def test_a_message_received_max_receive_count_times_is_traced_to_the_dead_letter_queue(cloud, poll):
+    """The queue's redrive policy (maxReceiveCount 2) moves a message that keeps failing: two
+    deliveries 30 s apart, then the dead-letter queue at the second visibility timeout."""
+    script = Script(cloud, [lambda _: error()])
+    poller = poll(SqsEventSource, "RedrivenArn", script)
+    start = cloud.clock.elapsed()
+    send(cloud, "Redriven", "poison")
+    cloud.drain()
+    assert bodies(script) == [["poison"], ["poison"]] and script.times(start) == [0, 30.001]
+    [redrive] = [r for r in cloud.trace.find("redrive") if r.source == poller.label]
+    assert round(redrive.at - start, 3) == 60.002 and redrive.outcome == "dead-lettered"
+    assert redrive.target == "sqs:" + cloud.physical_id("RedrivenDlq").rsplit("/", 1)[1]
+    assert redrive.detail.endswith("after 2 receives")
+    dead = cloud.client("sqs").receive_message(QueueUrl=cloud.physical_id("RedrivenDlq"))["Messages"]
+    assert [m["Body"] for m in dead] == ["poison"]
+
+
+def _mapping(cloud: LocalCloud, source: str, **props: Any) -> SqsEventSource:
+    """A mapping made as Lambda makes it (no deliver given), not started."""
+    consumer = Consumer(
+        "limits", "arn:aws:lambda:us-east-1:123456789012:function:limits", cloud.outputs["PollerArn"]
+    )
+    return SqsEventSource(
+        cloud.kernel, "limits", consumer, {"EventSourceArn": cloud.outputs[source], **props}
+    )
+
+
+@pytest.mark.parametrize(
+    ("props", "refusal"),
+    [
+        ({"BatchSize": 11}, "BatchSize 11 is over 10, the maximum for a FIFO queue"),
+        ({"MaximumBatchingWindowInSeconds": 1}, "Batching window is not supported for FIFO queues"),
+        (
+            {"ScalingConfig": {"MaximumConcurrency": 1}},
+            "ScalingConfig.MaximumConcurrency 1 is outside 2 to 1000",
+        ),
+        (
+            {"ScalingConfig": {"MaximumConcurrency": 1001}},
+            "ScalingConfig.MaximumConcurrency 1001 is outside 2 to 1000",
+        ),
+    ],
+)
+def test_settings_lambda_refuses_for_a_queue_are_refused(cloud, props, refusal):
+    with pytest.raises(InvalidRequest, match=f"InvalidParameterValueException: {refusal}"):
+        _mapping(cloud, "OrderedArn", **props)
+
+
+def test_the_edges_of_lambdas_ranges_are_accepted(cloud):
+    """A FIFO queue takes a batch of 10; MaximumConcurrency runs from 2 to 1000 (1000 when unset)."""
+    assert _mapping(cloud, "OrderedArn", BatchSize=10).batch_size == 10
+    for concurrency in (2, 1000):
+        mapping = _mapping(cloud, "DefaultsArn", ScalingConfig={"MaximumConcurrency": concurrency})
+        assert mapping.max_concurrency == concurrency
+    assert _mapping(cloud, "DefaultsArn").max_concurrency == 1000

@@ -23,7 +23,7 @@ from tests.localcloud.pollers import Script, error, ok, pollers, template
 
 pytestmark = pytest.mark.localcloud
 
-STREAMS = ("Bisected", "Filtered", "NextWindow", "Expiring")
+STREAMS = ("Bisected", "Filtered", "NextWindow", "Expiring", "Defaults")
 
 
 @pytest.fixture(scope="module")
@@ -93,6 +93,8 @@ def test_bisection_splits_a_failing_batch_in_halves_until_the_bad_record_is_alon
     ]
     splits = [s.detail.split(": ")[1] for s in cloud.trace.find("bisect", target=poller.function.name)]
     assert splits == ["5 -> 3 + 2", "3 -> 2 + 1"]
+    retries = [(s.detail, s.outcome) for s in cloud.trace.find("retry") if s.source == poller.label]
+    assert retries == [("shardId-000000000000: in 1s", "scheduled")] * 2, "each first half after 1 s"
     [discard] = [d for d in cloud.trace.find("discard") if d.source == poller.label]
     assert discard.detail.endswith("1 record(s) 3..3 (RetryAttemptsExhausted)"), "a lone record is not split"
 
@@ -180,3 +182,13 @@ def test_records_past_the_streams_retention_are_lost_without_a_destination_send(
     day = 24 * 3600
     assert script.times(start) == [day - 10, day - 9, day - 7, day - 3], "retried until past 24 h"
     assert expired.at - start == day + 5
+
+
+def test_a_stream_mapping_takes_batches_of_100_by_default(cloud, poll):
+    """Lambda's default BatchSize for Kinesis and DynamoDB streams is 100 records."""
+    script = Script(cloud, [lambda _: ok()])
+    poll(KinesisEventSource, "DefaultsArn", script)
+    entries = [{"Data": json.dumps(n).encode(), "PartitionKey": "k"} for n in range(101)]
+    cloud.client("kinesis").put_records(StreamName=cloud.physical_id("Defaults"), Records=entries)
+    cloud.drain()
+    assert [len(e["Records"]) for _, e in script.calls] == [100, 1]
