@@ -17,13 +17,18 @@ import pytest
 from localcloud import LocalCloud
 from localcloud.core.assembly import StackArtifact
 from localcloud.core.clock import FIXED_START
+from localcloud.services.lambda_.event_sources.parallel import (
+    ParallelDynamoDBEventSource,
+    ParallelKinesisEventSource,
+    virtual_shard,
+)
 from localcloud.services.lambda_.event_sources.streams import DynamoDBEventSource, KinesisEventSource
 from localcloud.services.lambda_.runtime import InvocationResult
 from tests.localcloud.pollers import Script, error, ok, pollers, template
 
 pytestmark = pytest.mark.localcloud
 
-STREAMS = ("Bisected", "Filtered", "NextWindow", "Expiring", "Defaults")
+STREAMS = ("Bisected", "Filtered", "NextWindow", "Expiring", "Defaults", "Lanes")
 
 
 @pytest.fixture(scope="module")
@@ -192,3 +197,70 @@ def test_a_stream_mapping_takes_batches_of_100_by_default(cloud, poll):
     cloud.client("kinesis").put_records(StreamName=cloud.physical_id("Defaults"), Records=entries)
     cloud.drain()
     assert [len(e["Records"]) for _, e in script.calls] == [100, 1]
+
+
+def _key_in_lane(prefix: str, lane: int, factor: int, as_key=lambda k: k) -> str:
+    """The first ``prefix-<n>`` whose partition key (as ``as_key`` makes it) hashes to ``lane``."""
+    n = 0
+    while virtual_shard(as_key(f"{prefix}-{n}"), factor) != lane:
+        n += 1
+    return f"{prefix}-{n}"
+
+
+def test_each_virtual_shard_takes_its_own_batches_and_a_failing_one_holds_only_itself(cloud, poll):
+    """ParallelizationFactor 10: each partition key's lane is invoked on its own, at once, in its
+    key's order; a lane whose batch failed waits out its back-off while the others go on."""
+    first, second, third = (_key_in_lane("lane", lane, 10) for lane in (0, 5, 9))
+
+    failed: list[bool] = []
+
+    def answer(event: dict[str, Any]) -> InvocationResult:
+        if "fail-once" in values(event) and not failed:
+            failed.append(True)
+            return error()
+        return ok()
+
+    script = Script(cloud, [answer])
+    poller = poll(ParallelKinesisEventSource, "LanesArn", script, ParallelizationFactor=10)
+    poller.function.duration = 1.0
+    assert [len(lanes) for lanes in poller.virtual_shards.values()] == [10]
+    start = cloud.clock.elapsed()
+    kinesis = cloud.client("kinesis")
+    for key, data in ((first, 1), (second, "fail-once"), (third, 3), (first, 4)):
+        kinesis.put_record(
+            StreamName=cloud.physical_id("Lanes"), Data=json.dumps(data).encode(), PartitionKey=key
+        )
+    cloud.drain()
+    calls = sorted(
+        (at, json.dumps(values(e)))
+        for at, e in zip(script.times(start), (e for _, e in script.calls), strict=True)
+    )
+    assert calls == [(0, '["fail-once"]'), (0, "[1, 4]"), (0, "[3]"), (1, '["fail-once"]')]
+
+
+def test_dynamodb_changes_go_to_the_lane_of_their_items_key(cloud, poll):
+    def as_key(item_id: str) -> str:
+        return json.dumps({"id": {"S": item_id}}, sort_keys=True)
+
+    first, second = _key_in_lane("item", 0, 2, as_key), _key_in_lane("item", 1, 2, as_key)
+    script = Script(cloud, [lambda _: ok()])
+    poller = poll(
+        ParallelDynamoDBEventSource,
+        "ChangesStreamArn",
+        script,
+        ParallelizationFactor=2,
+        StartingPosition="LATEST",
+    )
+    poller.function.duration = 1.0
+    start = cloud.clock.elapsed()
+    for n in range(2):
+        for item_id in (first, second):
+            cloud.client("dynamodb").put_item(
+                TableName=cloud.physical_id("Changes"), Item={"id": {"S": item_id}, "n": {"S": str(n)}}
+            )
+    cloud.drain()
+    lanes = sorted(
+        (at, [r["dynamodb"]["Keys"]["id"]["S"] for r in e["Records"]])
+        for at, e in zip(script.times(start), (e for _, e in script.calls), strict=True)
+    )
+    assert lanes == sorted([(0, [first, first]), (0, [second, second])])
