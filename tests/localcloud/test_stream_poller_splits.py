@@ -28,7 +28,7 @@ from tests.localcloud.pollers import Script, error, ok, pollers, template
 
 pytestmark = pytest.mark.localcloud
 
-STREAMS = ("Bisected", "Filtered", "NextWindow", "Expiring", "Defaults", "Lanes")
+STREAMS = ("Bisected", "Filtered", "NextWindow", "Expiring", "Defaults", "Lanes", "Traced")
 
 
 @pytest.fixture(scope="module")
@@ -264,3 +264,29 @@ def test_dynamodb_changes_go_to_the_lane_of_their_items_key(cloud, poll):
         for at, e in zip(script.times(start), (e for _, e in script.calls), strict=True)
     )
     assert lanes == sorted([(0, [first, first]), (0, [second, second])])
+
+
+def test_the_trace_tells_what_a_report_checkpointed_and_when_retries_ran_out(cloud, poll):
+    """The delivery spans say where each retry starts, what was checkpointed before it, and when the
+    retries ran out; the retry spans say when the next attempt comes."""
+
+    def answer(event: dict[str, Any]) -> InvocationResult:
+        failed = [r for r in event["Records"] if json.loads(base64.b64decode(r["kinesis"]["data"])) == 2]
+        return ok({"batchItemFailures": [{"itemIdentifier": r["kinesis"]["sequenceNumber"]} for r in failed]})
+
+    poller = poll(
+        KinesisEventSource,
+        "TracedArn",
+        Script(cloud, [answer]),
+        MaximumRetryAttempts=1,
+        FunctionResponseTypes=["ReportBatchItemFailures"],
+    )
+    one, two, _ = put(cloud, "Traced", 1, 2, 3)
+    cloud.drain()
+    spans = cloud.trace.find("deliver", target=poller.function.name)
+    assert [(s.outcome, s.data["checkpointed"]) for s in spans] == [
+        (f"reported failures: retry from {two}", [one]),
+        (f"reported failures: retry from {two}; retries exhausted after 2 invocation(s)", []),
+    ]
+    retries = [s.detail for s in cloud.trace.find("retry") if s.source == poller.label]
+    assert retries == ["shardId-000000000000: in 1s"]
