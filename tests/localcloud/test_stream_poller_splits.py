@@ -17,6 +17,7 @@ import pytest
 from localcloud import LocalCloud
 from localcloud.core.assembly import StackArtifact
 from localcloud.core.clock import FIXED_START
+from localcloud.errors import InvalidRequest
 from localcloud.services.lambda_.event_sources.parallel import (
     ParallelDynamoDBEventSource,
     ParallelKinesisEventSource,
@@ -28,7 +29,17 @@ from tests.localcloud.pollers import Script, error, ok, pollers, template
 
 pytestmark = pytest.mark.localcloud
 
-STREAMS = ("Bisected", "Filtered", "NextWindow", "Expiring", "Defaults", "Lanes", "Traced")
+STREAMS = (
+    "Bisected",
+    "Filtered",
+    "NextWindow",
+    "Expiring",
+    "Defaults",
+    "Lanes",
+    "Traced",
+    "Aging",
+    "FannedOut",
+)
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +47,7 @@ def cloud(tmp_path_factory) -> Iterator[LocalCloud]:
     resources: dict[str, Any] = {
         name: {"Type": "AWS::Kinesis::Stream", "Properties": {"ShardCount": 1}} for name in STREAMS
     }
+    resources["Failures"] = {"Type": "AWS::SQS::Queue"}
     resources["Changes"] = {
         "Type": "AWS::DynamoDB::Table",
         "Properties": {
@@ -47,6 +59,11 @@ def cloud(tmp_path_factory) -> Iterator[LocalCloud]:
     }
     stack = template(resources)
     stack["Outputs"]["ChangesStreamArn"] = {"Value": {"Fn::GetAtt": ["Changes", "StreamArn"]}}
+    stack["Resources"]["FanOut"] = {
+        "Type": "AWS::Kinesis::StreamConsumer",
+        "Properties": {"StreamARN": {"Fn::GetAtt": ["FannedOut", "Arn"]}, "ConsumerName": "fan-out"},
+    }
+    stack["Outputs"]["FanOutArn"] = {"Value": {"Fn::GetAtt": ["FanOut", "ConsumerARN"]}}
     artifact = StackArtifact("StreamSplits", stack, tmp_path_factory.mktemp("stream-splits"))
     with LocalCloud(artifact, start=FIXED_START) as started:
         yield started
@@ -290,3 +307,55 @@ def test_the_trace_tells_what_a_report_checkpointed_and_when_retries_ran_out(clo
     ]
     retries = [s.detail for s in cloud.trace.find("retry") if s.source == poller.label]
     assert retries == ["shardId-000000000000: in 1s"]
+
+
+def test_only_the_records_past_the_maximum_age_are_given_up_the_rest_of_the_batch_goes_on(cloud, poll):
+    """The too-old head of a batch goes to the destination (its Kinesis arrival times to the
+    millisecond); the younger records of the same batch are invoked as usual, traced under the
+    stream's name."""
+    script = Script(cloud, [lambda _: ok()])
+    poller = poll(
+        KinesisEventSource,
+        "AgingArn",
+        script,
+        MaximumRecordAgeInSeconds=60,
+        DestinationConfig={"OnFailure": {"Destination": cloud.outputs["FailuresArn"]}},
+    )
+    poller.enabled = False
+    arrived = cloud.clock.now()
+    old = put(cloud, "Aging", "old")
+    cloud.advance(30.5)
+    young = put(cloud, "Aging", "young")
+    cloud.advance(30.5)
+    poller.enabled = True
+    cloud.drain()
+    assert [[r["kinesis"]["sequenceNumber"] for r in e["Records"]] for _, e in script.calls] == [young]
+    [delivery] = cloud.trace.find("deliver", target=poller.function.name)
+    assert delivery.source == "kinesis:" + cloud.physical_id("Aging")
+    answer = cloud.client("sqs").receive_message(QueueUrl=cloud.physical_id("Failures"))
+    [info] = [json.loads(m["Body"])["KinesisBatchInfo"] for m in answer["Messages"]]
+    stamp = arrived.strftime("%Y-%m-%dT%H:%M:%S.") + f"{arrived.microsecond // 1000:03d}Z"
+    assert (info["startSequenceNumber"], info["batchSize"]) == (old[0], 1)
+    assert info["approximateArrivalOfFirstRecord"] == info["approximateArrivalOfLastRecord"] == stamp
+
+
+@pytest.mark.parametrize(
+    ("source", "actions"),
+    [
+        (
+            "FannedOutArn",
+            "kinesis:DescribeStream, kinesis:GetRecords, kinesis:GetShardIterator, kinesis:ListStreams",
+        ),
+        (
+            "FanOutArn",
+            "kinesis:DescribeStream, kinesis:GetRecords, kinesis:GetShardIterator, kinesis:ListStreams, "
+            "kinesis:DescribeStreamConsumer, kinesis:SubscribeToShard",
+        ),
+    ],
+)
+def test_an_enhanced_fan_out_consumer_needs_the_consumers_actions_too(cloud, poll, source, actions):
+    """Reading through a stream consumer, Lambda also needs DescribeStreamConsumer and
+    SubscribeToShard on the consumer; reading the stream itself, only the four read actions."""
+    with pytest.raises(InvalidRequest) as refused:
+        poll(KinesisEventSource, source, Script(cloud, [lambda _: ok()]), role="BareArn")
+    assert str(refused.value).endswith(f"may not {actions})")
