@@ -39,6 +39,7 @@ STREAMS = (
     "Traced",
     "Aging",
     "FannedOut",
+    "OneLane",
 )
 
 
@@ -359,3 +360,18 @@ def test_an_enhanced_fan_out_consumer_needs_the_consumers_actions_too(cloud, pol
     with pytest.raises(InvalidRequest) as refused:
         poll(KinesisEventSource, source, Script(cloud, [lambda _: ok()]), role="BareArn")
     assert str(refused.value).endswith(f"may not {actions})")
+
+
+def test_without_a_parallelization_factor_a_shard_is_one_lane(cloud, poll):
+    """ParallelizationFactor defaults to 1: records of keys that two lanes would split still go in
+    one batch per shard, in the shard's order."""
+    first, second = _key_in_lane("one", 0, 2), _key_in_lane("one", 1, 2)
+    script = Script(cloud, [lambda _: ok()])
+    poll(ParallelKinesisEventSource, "OneLaneArn", script)
+    kinesis = cloud.client("kinesis")
+    for n, key in enumerate((first, second, first)):
+        kinesis.put_record(
+            StreamName=cloud.physical_id("OneLane"), Data=json.dumps(n).encode(), PartitionKey=key
+        )
+    cloud.drain()
+    assert [values(e) for _, e in script.calls] == [[0, 1, 2]]
