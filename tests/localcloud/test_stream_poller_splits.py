@@ -40,6 +40,8 @@ STREAMS = (
     "Aging",
     "FannedOut",
     "OneLane",
+    "Straddling",
+    "EvenSplit",
 )
 
 
@@ -375,3 +377,51 @@ def test_without_a_parallelization_factor_a_shard_is_one_lane(cloud, poll):
         )
     cloud.drain()
     assert [values(e) for _, e in script.calls] == [[0, 1, 2]]
+
+
+def test_records_of_a_window_waiting_behind_a_busy_shard_go_before_its_final_invocation(cloud, poll):
+    """The shard is busy past the window's end while a record of the window and one of the next
+    wait: the window's record is invoked first, then its final invocation, then the next window."""
+
+    def answer(event: dict[str, Any]) -> InvocationResult:
+        return ok({"state": {"n": len(event["Records"]) + event["state"].get("n", 0)}})
+
+    script = Script(cloud, [answer])
+    poller = poll(KinesisEventSource, "StraddlingArn", script, TumblingWindowInSeconds=60)
+    poller.function.duration = 20.0
+    cloud.advance(-cloud.clock.elapsed() % 60 + 50)
+    start = cloud.clock.elapsed() - 50
+    put(cloud, "Straddling", "a")
+    cloud.advance(5)
+    put(cloud, "Straddling", "b")
+    cloud.advance(10)
+    put(cloud, "Straddling", "c")
+    cloud.drain()
+    calls = [
+        (at, values(e), e["isFinalInvokeForWindow"], e["state"])
+        for at, e in zip(script.times(start), (e for _, e in script.calls), strict=True)
+    ]
+    assert calls == [
+        (50, ["a"], False, {}),
+        (70, ["b"], False, {"n": 1}),
+        (90, [], True, {"n": 2}),
+        (110, ["c"], False, {}),
+        (130, [], True, {"n": 1}),
+    ]
+
+
+def test_an_even_batch_is_bisected_in_equal_halves(cloud, poll):
+    def answer(event: dict[str, Any]) -> InvocationResult:
+        return error() if "bad" in values(event) else ok()
+
+    poller = poll(
+        KinesisEventSource,
+        "EvenSplitArn",
+        Script(cloud, [answer]),
+        BisectBatchOnFunctionError=True,
+        MaximumRetryAttempts=0,
+    )
+    put(cloud, "EvenSplit", 1, 2, 3, "bad")
+    cloud.drain()
+    splits = [s.detail.split(": ")[1] for s in cloud.trace.find("bisect", target=poller.function.name)]
+    assert splits == ["4 -> 2 + 2", "2 -> 1 + 1"]
