@@ -1,0 +1,342 @@
+"""The SQS poller driven directly, each batch answered by a script (see tests/localcloud/pollers.py):
+filters, reported failures, batching windows and redeliveries at their exact virtual times, as AWS
+documents them; and the role the mapping needs, refused only where IAM is enforced.
+
+One cloud for the module, from a CloudFormation template; each test reads a queue of its own.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from localcloud import LocalCloud
+from localcloud.core.assembly import StackArtifact
+from localcloud.core.clock import FIXED_START
+from localcloud.errors import InvalidRequest
+from localcloud.services.lambda_.event_sources.sqs import SqsEventSource
+from tests.localcloud.pollers import Consumer, Script, error, ok, pollers, template
+
+pytestmark = pytest.mark.localcloud
+
+QUEUES = (
+    "Capped",
+    "Bulk",
+    "Defaults",
+    "RedrivenDlq",
+    "PlainText",
+    "Unreported",
+    "Malformed",
+    "Windowed",
+    "Full",
+    "Disabled",
+    "Refusing",
+    "Whole",
+    "Partial",
+    "Denied",
+)
+
+
+@pytest.fixture(scope="module")
+def cloud(tmp_path_factory) -> Iterator[LocalCloud]:
+    queues = {name: {"Type": "AWS::SQS::Queue", "Properties": {"VisibilityTimeout": 30}} for name in QUEUES}
+    queues["Ordered"] = {
+        "Type": "AWS::SQS::Queue",
+        "Properties": {"VisibilityTimeout": 30, "FifoQueue": True, "ContentBasedDeduplication": True},
+    }
+    queues["Redriven"] = {
+        "Type": "AWS::SQS::Queue",
+        "Properties": {
+            "VisibilityTimeout": 30,
+            "RedrivePolicy": {
+                "deadLetterTargetArn": {"Fn::GetAtt": ["RedrivenDlq", "Arn"]},
+                "maxReceiveCount": 2,
+            },
+        },
+    }
+    artifact = StackArtifact("SqsPollers", template(queues), tmp_path_factory.mktemp("sqs-pollers"))
+    with LocalCloud(artifact, start=FIXED_START) as started:
+        yield started
+
+
+@pytest.fixture
+def poll(cloud: LocalCloud) -> Iterator[Callable[..., Any]]:
+    yield from pollers(cloud)
+
+
+def send(cloud: LocalCloud, queue: str, *bodies: str, **extra: Any) -> None:
+    for body in bodies:
+        cloud.client("sqs").send_message(QueueUrl=cloud.physical_id(queue), MessageBody=body, **extra)
+
+
+def bodies(script: Script) -> list[list[str]]:
+    return [[r["body"] for r in event["Records"]] for _, event in script.calls]
+
+
+def left(cloud: LocalCloud, queue: str) -> int:
+    """Messages still in ``queue``, visible or not: deleted ones are gone."""
+    return len(cloud.service("sqs").moto_queue(cloud.physical_id(queue).rsplit("/", 1)[1])._messages)
+
+
+def test_a_filter_on_a_plain_text_body_matches_the_text_and_the_rest_is_deleted(cloud, poll):
+    """Lambda filters a body that is not JSON as a plain string; what no filter matches is deleted
+    without an invocation."""
+    script = Script(cloud, [lambda _: ok()])
+    poller = poll(
+        SqsEventSource,
+        "PlainTextArn",
+        script,
+        FilterCriteria={
+            "Filters": [
+                {"Pattern": json.dumps({"body": ["keep me"]})},
+                {"Pattern": json.dumps({"body": {"n": [1]}})},
+            ]
+        },
+    )
+    send(cloud, "PlainText", "keep me", "drop me", json.dumps({"n": 1}), json.dumps({"n": 2}))
+    cloud.drain()
+    assert sorted(b for batch in bodies(script) for b in batch) == sorted(["keep me", json.dumps({"n": 1})])
+    assert left(cloud, "PlainText") == 0
+    [dropped] = cloud.trace.find("filter", target=poller.function.name)
+    assert dropped.detail == "2 message(s) filtered out and deleted"
+
+
+def test_without_report_batch_item_failures_a_reported_failure_is_ignored(cloud, poll):
+    """Only a mapping with ReportBatchItemFailures reads batchItemFailures: without it a function that
+    returns succeeded, and its whole batch is deleted."""
+    script = Script(
+        cloud, [lambda e: ok({"batchItemFailures": [{"itemIdentifier": e["Records"][0]["messageId"]}]})]
+    )
+    poll(SqsEventSource, "UnreportedArn", script)
+    send(cloud, "Unreported", "a", "b")
+    cloud.drain()
+    assert bodies(script) == [["a", "b"]] and left(cloud, "Unreported") == 0
+
+
+def test_a_report_that_is_not_a_list_of_objects_returns_the_whole_batch(cloud, poll):
+    """With ReportBatchItemFailures, an answer that is not an object deletes the batch (no failure
+    reported), while an entry that is not an object fails the whole batch, redelivered after the
+    visibility timeout (30 s)."""
+    answers = [
+        lambda _: ok(["not", "an", "object"]),
+        lambda _: ok({"batchItemFailures": ["a"]}),
+        lambda _: ok(),
+    ]
+    script = Script(cloud, answers)
+    poll(SqsEventSource, "MalformedArn", script, FunctionResponseTypes=["ReportBatchItemFailures"])
+    start = cloud.clock.elapsed()
+    send(cloud, "Malformed", "first")
+    cloud.drain()
+    send(cloud, "Malformed", "second")
+    cloud.drain()
+    assert bodies(script) == [["first"], ["second"], ["second"]]
+    assert script.times(start) == [0, 0, 30.001]
+    assert left(cloud, "Malformed") == 0
+
+
+def test_each_part_batch_waits_a_batching_window_of_its_own(cloud, poll):
+    """The window opens when a message is there to wait for: on an idle queue it does not run, and
+    after a batch the next message waits a whole window again."""
+    script = Script(cloud, [lambda _: ok()])
+    poll(SqsEventSource, "WindowedArn", script, BatchSize=5, MaximumBatchingWindowInSeconds=20)
+    cloud.advance(30)
+    start = cloud.clock.elapsed()
+    send(cloud, "Windowed", "one")
+    cloud.drain()
+    send(cloud, "Windowed", "two")
+    cloud.drain()
+    assert bodies(script) == [["one"], ["two"]]
+    assert script.times(start) == [20, 40]
+
+
+def test_a_full_batch_goes_at_once_without_waiting_the_window(cloud, poll):
+    script = Script(cloud, [lambda _: ok()])
+    poll(SqsEventSource, "FullArn", script, BatchSize=3, MaximumBatchingWindowInSeconds=20)
+    start = cloud.clock.elapsed()
+    send(cloud, "Full", "a", "b", "c", "d")
+    cloud.drain()
+    assert bodies(script) == [["a", "b", "c"], ["d"]]
+    assert script.times(start) == [0, 20]
+
+
+def test_a_disabled_mapping_does_not_stop_the_clock_for_its_queue(cloud, poll):
+    """A disabled mapping receives nothing, so a delayed message of its queue is no moment to wake at:
+    draining returns at once; enabled, the mapping gets the message when its delay ends."""
+    script = Script(cloud, [lambda _: ok()])
+    poller = poll(SqsEventSource, "DisabledArn", script, Enabled=False)
+    start = cloud.clock.elapsed()
+    send(cloud, "Disabled", "later", DelaySeconds=60)
+    cloud.drain()
+    assert cloud.clock.elapsed() == start and script.calls == []
+    poller.enabled = True
+    cloud.drain()
+    assert bodies(script) == [["later"]] and script.times(start) == [60.001]
+
+
+def test_a_role_that_may_not_receive_is_refused_only_where_iam_is_enforced(cloud, poll):
+    script = Script(cloud, [lambda _: ok()])
+    refusal = "The provided execution role does not have permissions to call ReceiveMessage on SQS"
+    with pytest.raises(InvalidRequest, match=f"InvalidParameterValueException: {refusal}"):
+        poll(SqsEventSource, "RefusingArn", script, role="BareArn")
+    cloud.kernel.enforce_iam = False
+    try:
+        accepted = poll(SqsEventSource, "RefusingArn", script, role="BareArn")
+    finally:
+        cloud.kernel.enforce_iam = True
+    accepted.enabled = False  # its role may not receive now that IAM applies again
+    assert accepted.function.role_arn == cloud.outputs["BareArn"]
+
+
+def deliveries(cloud: LocalCloud, poller: Any) -> list[tuple[float, str]]:
+    return [(d.at, d.outcome) for d in cloud.trace.find("deliver", target=poller.function.name)]
+
+
+def test_a_failed_batch_returns_whole_and_a_reported_item_alone_after_the_visibility_timeout(cloud, poll):
+    """A function error deletes nothing: every message of the batch comes back when its 30 s
+    visibility timeout ends. With ReportBatchItemFailures only the reported message comes back."""
+    failing = Script(cloud, [lambda _: error(), lambda _: ok()])
+    whole = poll(SqsEventSource, "WholeArn", failing)
+    reporting = Script(
+        cloud,
+        [
+            lambda e: ok({"batchItemFailures": [{"itemIdentifier": e["Records"][1]["messageId"]}]}),
+            lambda _: ok(),
+        ],
+    )
+    partial = poll(SqsEventSource, "PartialArn", reporting, FunctionResponseTypes=["ReportBatchItemFailures"])
+    start = cloud.clock.elapsed()
+    send(cloud, "Whole", "a", "b")
+    send(cloud, "Partial", "c", "d")
+    cloud.drain()
+    assert bodies(failing) == [["a", "b"], ["a", "b"]] and failing.times(start) == [0, 30.001]
+    assert bodies(reporting) == [["c", "d"], ["d"]] and reporting.times(start) == [0, 30.001]
+    assert [outcome for _, outcome in deliveries(cloud, whole)] == [
+        "batch failed: every message returns after its visibility timeout",
+        "deleted",
+    ]
+    assert [outcome for _, outcome in deliveries(cloud, partial)] == ["1 failed item(s) return", "deleted"]
+    assert left(cloud, "Whole") == left(cloud, "Partial") == 0
+
+
+def test_a_fifo_batch_that_failed_comes_back_in_its_groups_order(cloud, poll):
+    """Messages of one group that turn visible again at the same moment are received in the order
+    they were sent, as SQS keeps a FIFO group's order."""
+    script = Script(cloud, [lambda _: error(), lambda _: ok()])
+    poll(SqsEventSource, "OrderedArn", script)
+    start = cloud.clock.elapsed()
+    for body in ("first", "second", "third"):
+        cloud.client("sqs").send_message(
+            QueueUrl=cloud.physical_id("Ordered"), MessageBody=body, MessageGroupId="g"
+        )
+    cloud.drain()
+    assert bodies(script) == [["first", "second", "third"]] * 2
+    assert script.times(start) == [0, 30.001]
+
+
+def test_the_poller_receives_in_a_session_named_for_its_function(cloud, poll):
+    """Lambda's calls for a mapping are the function role's, in a session of its own: a receive the
+    role is denied after the mapping was made names it."""
+    queue_arn = cloud.outputs["DeniedArn"]
+    deny = {"Statement": [{"Effect": "Deny", "Action": "sqs:ReceiveMessage", "Resource": queue_arn}]}
+    poller = poll(SqsEventSource, "DeniedArn", Script(cloud, [lambda _: ok()]), session=None)
+    cloud.iam.add_identity_policy(cloud.outputs["PollerArn"], deny, "deny-the-denied-queue")
+    send(cloud, "Denied", "never")
+    try:
+        with pytest.raises(
+            ClientError, match=f"assumed-role/[^/]+/esm:{poller.function.name} is not authorized"
+        ):
+            cloud.drain()
+    finally:
+        poller.enabled = False
+
+
+def test_maximum_concurrency_caps_the_batches_in_flight(cloud, poll):
+    """ScalingConfig.MaximumConcurrency 2: two batches at once, each holding its slot for the
+    function's 1 s, so the next two start a virtual second later."""
+    script = Script(cloud, [lambda _: ok()])
+    poller = poll(SqsEventSource, "CappedArn", script, BatchSize=2, ScalingConfig={"MaximumConcurrency": 2})
+    poller.function.duration = 1.0
+    start = cloud.clock.elapsed()
+    send(cloud, "Capped", *[f"m{n}" for n in range(8)])
+    cloud.drain()
+    assert script.times(start) == [0, 0, 1, 1] and [len(b) for b in bodies(script)] == [2, 2, 2, 2]
+
+
+def test_a_batch_size_above_10_is_filled_ten_messages_at_a_time_and_never_exceeded(cloud, poll):
+    """BatchSize 15 reads 10 then the 5 left; 25 messages make a batch of 15 and one of 10, all deleted."""
+    script = Script(cloud, [lambda _: ok()])
+    poll(SqsEventSource, "BulkArn", script, BatchSize=15)
+    for start in (0, 10, 20):
+        entries = [{"Id": str(n), "MessageBody": f"m{start + n}"} for n in range(min(10, 25 - start))]
+        cloud.client("sqs").send_message_batch(QueueUrl=cloud.physical_id("Bulk"), Entries=entries)
+    cloud.drain()
+    assert [len(b) for b in bodies(script)] == [15, 10]
+    assert left(cloud, "Bulk") == 0, "every message of both batches deleted"
+
+
+def test_an_sqs_mapping_takes_batches_of_10_by_default(cloud, poll):
+    script = Script(cloud, [lambda _: ok()])
+    poll(SqsEventSource, "DefaultsArn", script)
+    send(cloud, "Defaults", *[f"m{n}" for n in range(11)])
+    cloud.drain()
+    assert [len(b) for b in bodies(script)] == [10, 1]
+
+
+def test_a_message_received_max_receive_count_times_is_traced_to_the_dead_letter_queue(cloud, poll):
+    """The queue's redrive policy (maxReceiveCount 2) moves a message that keeps failing: two
+    deliveries 30 s apart, then the dead-letter queue at the second visibility timeout."""
+    script = Script(cloud, [lambda _: error()])
+    poller = poll(SqsEventSource, "RedrivenArn", script)
+    start = cloud.clock.elapsed()
+    send(cloud, "Redriven", "poison")
+    cloud.drain()
+    assert bodies(script) == [["poison"], ["poison"]] and script.times(start) == [0, 30.001]
+    [redrive] = [r for r in cloud.trace.find("redrive") if r.source == poller.label]
+    assert round(redrive.at - start, 3) == 60.002 and redrive.outcome == "dead-lettered"
+    assert redrive.target == "sqs:" + cloud.physical_id("RedrivenDlq").rsplit("/", 1)[1]
+    assert redrive.detail.endswith("after 2 receives")
+    dead = cloud.client("sqs").receive_message(QueueUrl=cloud.physical_id("RedrivenDlq"))["Messages"]
+    assert [m["Body"] for m in dead] == ["poison"]
+
+
+def _mapping(cloud: LocalCloud, source: str, **props: Any) -> SqsEventSource:
+    """A mapping made as Lambda makes it (no deliver given), not started."""
+    consumer = Consumer(
+        "limits", "arn:aws:lambda:us-east-1:123456789012:function:limits", cloud.outputs["PollerArn"]
+    )
+    return SqsEventSource(
+        cloud.kernel, "limits", consumer, {"EventSourceArn": cloud.outputs[source], **props}
+    )
+
+
+@pytest.mark.parametrize(
+    ("props", "refusal"),
+    [
+        ({"BatchSize": 11}, "BatchSize 11 is over 10, the maximum for a FIFO queue"),
+        ({"MaximumBatchingWindowInSeconds": 1}, "Batching window is not supported for FIFO queues"),
+        (
+            {"ScalingConfig": {"MaximumConcurrency": 1}},
+            "ScalingConfig.MaximumConcurrency 1 is outside 2 to 1000",
+        ),
+        (
+            {"ScalingConfig": {"MaximumConcurrency": 1001}},
+            "ScalingConfig.MaximumConcurrency 1001 is outside 2 to 1000",
+        ),
+    ],
+)
+def test_settings_lambda_refuses_for_a_queue_are_refused(cloud, props, refusal):
+    with pytest.raises(InvalidRequest, match=f"InvalidParameterValueException: {refusal}"):
+        _mapping(cloud, "OrderedArn", **props)
+
+
+def test_the_edges_of_lambdas_ranges_are_accepted(cloud):
+    """A FIFO queue takes a batch of 10; MaximumConcurrency runs from 2 to 1000 (1000 when unset)."""
+    assert _mapping(cloud, "OrderedArn", BatchSize=10).batch_size == 10
+    for concurrency in (2, 1000):
+        mapping = _mapping(cloud, "DefaultsArn", ScalingConfig={"MaximumConcurrency": concurrency})
+        assert mapping.max_concurrency == concurrency
+    assert _mapping(cloud, "DefaultsArn").max_concurrency == 1000
