@@ -133,7 +133,11 @@ def _attach(program: Any, kept: dict[str, dict[str, Any]]) -> None:
         if isinstance(component, StateMap) and component.name in kept:
             component.iteration_component.distributed = {**kept[component.name], "state": component}
         for value in vars(component).values():
-            for item in value.values() if isinstance(value, dict) else [value]:
+            # A Parallel's branches are a list of programs, a state list's states a dict.
+            items = (
+                value.values() if isinstance(value, dict) else value if isinstance(value, list) else [value]
+            )
+            for item in items:
                 if hasattr(item, "__dict__") and type(item).__module__.startswith("moto.stepfunctions"):
                     visit(item)
 
