@@ -230,6 +230,7 @@ def test_a_failed_execution_keeps_the_fail_states_error_in_its_span_and_a_succes
     cloud.drain()
     assert (succeeded.status, succeeded.span.outcome) == ("SUCCEEDED", "SUCCEEDED")
     assert "error" not in succeeded.span.data and "cause" not in succeeded.span.data
+    assert "xray" not in succeeded.span.data  # not traced
 
 
 # ---------------------------------------------------------------------------------------- synchronous runs
@@ -308,6 +309,8 @@ def test_an_execution_logs_each_event_on_its_own_stream_at_the_virtual_time_with
         )
     ]
     assert not any("s3cr3t" in e["message"] for e in events)
+    # Traced, but the role may not write to X-Ray: its segments are dropped, as AWS drops them.
+    assert execution.span.data["xray"] == "dropped"
 
 
 def test_the_log_groups_subscription_filter_sees_every_event_of_the_execution(cloud):
@@ -407,3 +410,24 @@ def test_without_execution_data_a_tasks_parameters_input_and_output_are_not_logg
     assert not any(
         "not in the log" in e["message"] or cloud.physical_id("Feed") in e["message"] for e in events
     )
+
+
+def test_a_machine_created_at_runtime_without_include_execution_data_logs_none(cloud):
+    states = cloud.client("stepfunctions")
+    group_arn = cloud.resources["Executions"].attributes["Arn"]
+    arn = states.create_state_machine(
+        name="made-at-runtime",
+        definition=json.dumps(WAITS),
+        roleArn=cloud.resources["Role"].attributes["Arn"],
+        loggingConfiguration={
+            "level": "ALL",
+            "destinations": [{"cloudWatchLogsLogGroup": {"logGroupArn": group_arn}}],
+        },
+    )["stateMachineArn"]
+    execution = cloud.start_execution(arn, {"hidden": "not in the log"}, name="runtime-1")
+    cloud.drain()
+
+    assert execution.status == "SUCCEEDED", execution.cause
+    _, events = log_events(cloud, execution)
+    assert [json.loads(e["message"])["type"] for e in events][0] == "ExecutionStarted"
+    assert not any("not in the log" in e["message"] for e in events)

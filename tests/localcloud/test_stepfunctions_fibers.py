@@ -1,17 +1,27 @@
 """The fibers Step Functions executions run on: one thread at a time, each given the turn back only
 when the virtual clock reaches what it waits for (or its condition holds), oldest first, and ended
-when its cloud stops. Unit tests of the scheduler on a virtual clock: no cloud, no sleep."""
+when its cloud stops; and the engine's own state: one cloud's at a time, the names it makes, the
+input quota. Unit tests on a virtual clock: no cloud, no sleep."""
 
 from __future__ import annotations
 
 import contextvars
+import uuid
 from collections.abc import Iterator
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 
 from localcloud.core.clock import FIXED_START, VirtualClock
 from localcloud.errors import LocalCloudError
+from localcloud.services.stepfunctions import TASK_TOKENS
+from localcloud.services.stepfunctions.engine import (
+    MAX_PAYLOAD_BYTES,
+    Engine,
+    StepFunctionsError,
+    check_input_size,
+)
 from localcloud.services.stepfunctions.fibers import Scheduler, current, park
 
 pytestmark = pytest.mark.localcloud
@@ -241,3 +251,56 @@ def test_a_fiber_closed_before_its_first_turn_never_runs_its_target(scheduler):
     scheduler.resume(fiber)
 
     assert after == [] and fiber.done
+
+
+# ---------------------------------------------------------------------------------------- the engine
+
+
+def kernel(clock: VirtualClock) -> SimpleNamespace:
+    """What the engine needs of a cloud: its clock and its pump's pollables."""
+    pollables: list = []
+    return SimpleNamespace(clock=clock, add_pollable=pollables.append, pollables=pollables)
+
+
+def test_a_new_clouds_engine_ends_what_an_earlier_cloud_left_waiting_and_forgets_its_tokens(clock):
+    earlier = Engine(kernel(clock))
+    after: list[str] = []
+
+    def waits() -> None:
+        park(due=at(60))
+        after.append("ran on")
+
+    left = earlier.scheduler.spawn(waits, "left waiting", owner=None)
+    earlier.scheduler.poll()
+    TASK_TOKENS["token"] = "arn:aws:states:us-east-1:123456789012:stateMachine:Earlier"
+
+    cloud = kernel(clock)
+    later = Engine(cloud)
+
+    assert left.done and not left.thread.is_alive() and earlier.scheduler.fibers == []
+    assert after == [] and TASK_TOKENS == {}
+    assert cloud.pollables == [later.scheduler, later.scheduler.deadlines]
+    assert later.runs == {}
+
+
+def test_the_names_the_engine_makes_are_uuids_numbered_per_engine_so_runs_repeat(clock):
+    engine = Engine(kernel(clock))
+    arn = "arn:aws:states:us-east-1:123456789012:stateMachine:M"
+
+    names = [engine.execution_name(arn) for _ in range(2)]
+
+    assert names == [str(uuid.uuid5(uuid.NAMESPACE_URL, f"{arn}/{n}")) for n in (1, 2)]
+    assert Engine(kernel(clock)).execution_name(arn) == names[0]
+
+
+def test_an_input_is_limited_to_256_kib_of_utf8_not_characters():
+    check_input_size("x" * MAX_PAYLOAD_BYTES)
+    with pytest.raises(StepFunctionsError) as refused:
+        check_input_size("\u00e9" * (MAX_PAYLOAD_BYTES // 2) + "x")
+
+    assert refused.value.code == "ValidationException"
+    assert refused.value.message == (
+        "1 validation error detected: Value at 'input' failed to satisfy constraint: "
+        "Member must have length less than or equal to 262144"
+    )
+    assert str(refused.value) == f"ValidationException: {refused.value.message}"

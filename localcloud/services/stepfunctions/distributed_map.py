@@ -202,16 +202,19 @@ def _batches(items: list[Any], batcher: dict[str, Any] | None) -> list[Any]:
     batches: list[list[Any]] = []
     for item in items:
         current = batches[-1] if batches else None
-        if (
-            current is None
-            or (most is not None and len(current) >= most)
-            or (most_bytes is not None and len(json.dumps([*current, item])) > most_bytes)
-        ):
+        if current is None or _full(current, item, most, most_bytes):
             batches.append([item])
         else:
             current.append(item)
     extra = {"BatchInput": batcher["BatchInput"]} if "BatchInput" in batcher else {}
     return [{"Items": batch, **extra} for batch in batches]
+
+
+def _full(batch: list[Any], item: Any, most: int | None, most_bytes: int | None) -> bool:
+    """Whether ``item`` would take ``batch`` past ``MaxItemsPerBatch`` or ``MaxInputBytesPerBatch``."""
+    if most is not None and len(batch) >= most:
+        return True
+    return most_bytes is not None and len(json.dumps([*batch, item])) > most_bytes
 
 
 def _map_run(original: Any, self: Any, env: Any, eval_input: Any) -> None:
@@ -222,7 +225,6 @@ def _map_run(original: Any, self: Any, env: Any, eval_input: Any) -> None:
     items = env.stack.pop()
     record = eval_input.map_run_record
     record.children = []
-    record.items_of = {}
     _start_children(env)
     jobs = _batches(items, settings.get("batcher"))
     record.batched = settings.get("batcher") is not None
