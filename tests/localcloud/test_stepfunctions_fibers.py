@@ -6,6 +6,7 @@ input quota. Unit tests on a virtual clock: no cloud, no sleep."""
 from __future__ import annotations
 
 import contextvars
+import signal
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -27,6 +28,20 @@ from localcloud.services.stepfunctions.fibers import Scheduler, current, park
 pytestmark = pytest.mark.localcloud
 
 LABEL = contextvars.ContextVar("label", default="unset")
+
+
+@pytest.fixture(autouse=True)
+def bounded() -> Iterator[None]:
+    """A broken hand-over leaves a thread waiting for ever: fail the test after 30 s instead."""
+
+    def expire(*_) -> None:
+        raise TimeoutError("the fibers did not hand the turn back within 30 s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(30)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
 
 
 @pytest.fixture
