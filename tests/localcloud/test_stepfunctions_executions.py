@@ -429,5 +429,26 @@ def test_a_machine_created_at_runtime_without_include_execution_data_logs_none(c
 
     assert execution.status == "SUCCEEDED", execution.cause
     _, events = log_events(cloud, execution)
-    assert [json.loads(e["message"])["type"] for e in events][0] == "ExecutionStarted"
+    assert [json.loads(e["message"])["type"] for e in events] == [
+        "ExecutionStarted",
+        "WaitStateEntered",
+        "WaitStateExited",
+        "PassStateEntered",
+        "PassStateExited",
+        "ExecutionSucceeded",
+    ]
     assert not any("not in the log" in e["message"] for e in events)
+
+
+def test_a_log_write_to_a_group_that_is_gone_is_refused_as_put_log_events_refuses_it(cloud):
+    from botocore.exceptions import ClientError
+
+    from localcloud.services.stepfunctions.log_delivery import put_log_event
+
+    event = {"timestamp": int(cloud.clock.now().timestamp() * 1000), "message": "{}"}
+    with pytest.raises(ClientError) as refused:
+        put_log_event(cloud.kernel, "no-such-group", "states/x/2026-01-01/y", event, True)
+
+    assert refused.value.operation_name == "PutLogEvents"
+    assert refused.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    assert "log group does not exist" in refused.value.response["Error"]["Message"]
