@@ -319,3 +319,32 @@ def test_an_input_is_limited_to_256_kib_of_utf8_not_characters():
         "Member must have length less than or equal to 262144"
     )
     assert str(refused.value) == f"ValidationException: {refused.value.message}"
+
+
+def test_a_machine_created_at_runtime_in_a_cloud_with_none_runs_on_the_engine_and_its_clock():
+    """The engine is made when the first state machine is: here by CreateStateMachine, not the template."""
+    import json
+    from pathlib import Path
+
+    from localcloud import LocalCloud
+    from localcloud.core.assembly import StackArtifact
+
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+    template = {
+        "Resources": {"Role": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": trust}}}
+    }
+    waits = {"StartAt": "Pause", "States": {"Pause": {"Type": "Wait", "Seconds": 7, "End": True}}}
+    with LocalCloud(StackArtifact("SfnBare", template, Path(".")), start=FIXED_START) as cloud:
+        arn = cloud.client("stepfunctions").create_state_machine(
+            name="made-later", definition=json.dumps(waits), roleArn=cloud.resources["Role"].attributes["Arn"]
+        )["stateMachineArn"]
+        execution = cloud.start_execution(arn, {"n": 1})
+        assert execution.status == "RUNNING"
+        cloud.drain()
+
+        assert (execution.status, execution.output, cloud.clock.elapsed()) == ("SUCCEEDED", {"n": 1}, 7)
