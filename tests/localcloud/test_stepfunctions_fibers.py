@@ -32,13 +32,13 @@ LABEL = contextvars.ContextVar("label", default="unset")
 
 @pytest.fixture(autouse=True)
 def bounded() -> Iterator[None]:
-    """A broken hand-over leaves a thread waiting for ever: fail the test after 30 s instead."""
+    """A broken hand-over leaves a thread waiting for ever: fail the test after 10 s instead."""
 
     def expire(*_) -> None:
-        raise TimeoutError("the fibers did not hand the turn back within 30 s")
+        raise TimeoutError("the fibers did not hand the turn back within 10 s")
 
     previous = signal.signal(signal.SIGALRM, expire)
-    signal.alarm(30)
+    signal.alarm(10)
     yield
     signal.alarm(0)
     signal.signal(signal.SIGALRM, previous)
