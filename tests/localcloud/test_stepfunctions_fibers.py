@@ -230,6 +230,16 @@ def test_a_synchronous_run_drives_only_its_own_fibers_moving_the_clock_over_thei
     assert scheduler.next_wakeup() == at(7)
 
 
+def test_a_synchronous_run_gives_its_runnable_fibers_the_turn_oldest_first(scheduler):
+    order: list[str] = []
+    root = scheduler.spawn(lambda: order.append("root"), "root", owner="run")
+    scheduler.spawn(lambda: order.append("child"), "child", owner="run")
+
+    scheduler.run_until_done(root, "run")
+
+    assert order == ["root"]
+
+
 def test_a_synchronous_run_waiting_for_what_cannot_come_is_refused(scheduler):
     root = scheduler.spawn(lambda: park(ready=lambda: False), "execution sync", owner="run")
 
