@@ -133,7 +133,11 @@ def _attach(program: Any, kept: dict[str, dict[str, Any]]) -> None:
         if isinstance(component, StateMap) and component.name in kept:
             component.iteration_component.distributed = {**kept[component.name], "state": component}
         for value in vars(component).values():
-            for item in value.values() if isinstance(value, dict) else [value]:
+            # A Parallel's branches are a list of programs, a state list's states a dict.
+            items = (
+                value.values() if isinstance(value, dict) else value if isinstance(value, list) else [value]
+            )
+            for item in items:
                 if hasattr(item, "__dict__") and type(item).__module__.startswith("moto.stepfunctions"):
                     visit(item)
 
@@ -198,16 +202,19 @@ def _batches(items: list[Any], batcher: dict[str, Any] | None) -> list[Any]:
     batches: list[list[Any]] = []
     for item in items:
         current = batches[-1] if batches else None
-        if (
-            current is None
-            or (most is not None and len(current) >= most)
-            or (most_bytes is not None and len(json.dumps([*current, item])) > most_bytes)
-        ):
+        if current is None or _full(current, item, most, most_bytes):
             batches.append([item])
         else:
             current.append(item)
     extra = {"BatchInput": batcher["BatchInput"]} if "BatchInput" in batcher else {}
     return [{"Items": batch, **extra} for batch in batches]
+
+
+def _full(batch: list[Any], item: Any, most: int | None, most_bytes: int | None) -> bool:
+    """Whether ``item`` would take ``batch`` past ``MaxItemsPerBatch`` or ``MaxInputBytesPerBatch``."""
+    if most is not None and len(batch) >= most:
+        return True
+    return most_bytes is not None and len(json.dumps([*batch, item])) > most_bytes
 
 
 def _map_run(original: Any, self: Any, env: Any, eval_input: Any) -> None:
@@ -218,7 +225,6 @@ def _map_run(original: Any, self: Any, env: Any, eval_input: Any) -> None:
     items = env.stack.pop()
     record = eval_input.map_run_record
     record.children = []
-    record.items_of = {}
     _start_children(env)
     jobs = _batches(items, settings.get("batcher"))
     record.batched = settings.get("batcher") is not None

@@ -19,7 +19,6 @@ Example::
 from __future__ import annotations
 
 import contextvars
-import itertools
 import threading
 from collections.abc import Callable
 from datetime import datetime
@@ -44,13 +43,11 @@ def _never() -> bool:
 class Fiber:
     """One thread that runs only while the scheduler has given it the turn."""
 
-    def __init__(self, scheduler: Scheduler, target: Callable[[], Any], label: str, owner: Any) -> None:
-        self.scheduler = scheduler
+    def __init__(self, target: Callable[[], Any], label: str, owner: Any) -> None:
         self.target = target
         self.label = label
         self.owner = owner
         """What the thread works for (an execution): a synchronous run drives only its own."""
-        self.sequence = next(scheduler._sequence)
         self.context = contextvars.copy_context()
         self.thread = threading.Thread(target=self._main, name=f"localcloud-{label}", daemon=True)
         self.ready: Callable[[], bool] = _always
@@ -120,11 +117,10 @@ class Scheduler:
         self.fibers: list[Fiber] = []
         self.deadlines = Deadlines(self)
         """The time limits of the fibers, as a pollable of their own that ``drain`` leaves out."""
-        self._sequence = itertools.count()
 
     def spawn(self, target: Callable[[], Any], label: str, *, owner: Any) -> Fiber:
         """A fiber that runs ``target`` in a copy of the caller's context, from the next turn it gets."""
-        fiber = Fiber(self, target, label, owner)
+        fiber = Fiber(target, label, owner)
         self.fibers.append(fiber)
         return fiber
 
