@@ -47,6 +47,16 @@ ACTION_OF_OPERATION = {
     "s3:HeadBucket": "s3:ListBucket",
     "s3:ListObjectsV2": "s3:ListBucket",
     "s3:ListObjects": "s3:ListBucket",
+    "s3:ListBuckets": "s3:ListAllMyBuckets",
+    "s3:ListObjectVersions": "s3:ListBucketVersions",
+    "s3:ListMultipartUploads": "s3:ListBucketMultipartUploads",
+    "s3:ListParts": "s3:ListMultipartUploadParts",
+    "s3:CreateMultipartUpload": "s3:PutObject",
+    "s3:UploadPart": "s3:PutObject",
+    "s3:CompleteMultipartUpload": "s3:PutObject",
+    "s3:DeleteObjects": "s3:DeleteObject",
+    "s3:PutBucketNotificationConfiguration": "s3:PutBucketNotification",
+    "s3:GetBucketNotificationConfiguration": "s3:GetBucketNotification",
 }
 
 #: Services whose IAM actions are the HTTP method of the call, not the operation: API Gateway's
@@ -445,6 +455,14 @@ def call_authorizations(
                     named = extract(table, where) if extract is not None else None
                     needed.append((TRANSACTION_ITEM_ACTIONS[kind], named or "*"))
         return list(dict.fromkeys(needed)) or [(action, "*")]
+    if action == "s3:DeleteObject" and "Delete" in params and namers.get(prefix) is not None:
+        # DeleteObjects: each key is a DeleteObject on that object, as AWS authorizes it.
+        extract = namers[prefix]
+        keys = [
+            o.get("Key") for o in (params.get("Delete") or {}).get("Objects") or [] if isinstance(o, dict)
+        ]
+        named = [extract({"Bucket": params.get("Bucket"), "Key": key}, where) for key in keys]
+        return list(dict.fromkeys((action, resource or "*") for resource in named)) or [(action, "*")]
     resources = call_resources(prefix, params, where, namers)
     return None if resources is None else [(action, resource) for resource in resources]
 

@@ -323,6 +323,16 @@ def test_a_denied_call_is_worded_as_aws_words_it(service, code):
         ("s3", "HeadBucket", ("s3", "s3:ListBucket")),
         ("s3", "ListObjectsV2", ("s3", "s3:ListBucket")),
         ("s3", "ListObjects", ("s3", "s3:ListBucket")),
+        ("s3", "ListBuckets", ("s3", "s3:ListAllMyBuckets")),
+        ("s3", "ListObjectVersions", ("s3", "s3:ListBucketVersions")),
+        ("s3", "ListMultipartUploads", ("s3", "s3:ListBucketMultipartUploads")),
+        ("s3", "ListParts", ("s3", "s3:ListMultipartUploadParts")),
+        ("s3", "CreateMultipartUpload", ("s3", "s3:PutObject")),
+        ("s3", "UploadPart", ("s3", "s3:PutObject")),
+        ("s3", "CompleteMultipartUpload", ("s3", "s3:PutObject")),
+        ("s3", "DeleteObjects", ("s3", "s3:DeleteObject")),
+        ("s3", "PutBucketNotificationConfiguration", ("s3", "s3:PutBucketNotification")),
+        ("s3", "GetBucketNotificationConfiguration", ("s3", "s3:GetBucketNotification")),
         ("cloudwatch", "PutMetricData", ("cloudwatch", "cloudwatch:PutMetricData")),
         ("appconfigdata", "GetLatestConfiguration", ("appconfig", "appconfig:GetLatestConfiguration")),
         ("ses", "SendEmail", ("ses", "ses:SendEmail")),
@@ -635,3 +645,21 @@ def test_a_not_action_statement_lists_no_action_as_unused():
     )
     assert policy.unused_grants() == []
     assert policy.decide(ROLE, "sqs:SendMessage", QUEUE).allowed
+
+
+def test_delete_objects_needs_delete_object_on_each_key_it_names():
+    """S3 authorizes a multi-object delete key by key, as s3:DeleteObject on each object."""
+    params = {
+        "Bucket": "uploads",
+        "Delete": {"Objects": [{"Key": "a.txt"}, {"Key": "b/c.txt"}, {"Key": "a.txt"}]},
+    }
+    assert call_authorizations("s3", "s3:DeleteObject", params, WHERE, NAMERS) == [
+        ("s3:DeleteObject", "arn:aws:s3:::uploads/a.txt"),
+        ("s3:DeleteObject", "arn:aws:s3:::uploads/b/c.txt"),
+    ]
+    empty = {"Bucket": "uploads", "Delete": {"Objects": []}}
+    assert call_authorizations("s3", "s3:DeleteObject", empty, WHERE, NAMERS) == [("s3:DeleteObject", "*")]
+    single = {"Bucket": "uploads", "Key": "a.txt"}
+    assert call_authorizations("s3", "s3:DeleteObject", single, WHERE, NAMERS) == [
+        ("s3:DeleteObject", "arn:aws:s3:::uploads/a.txt")
+    ]
