@@ -353,8 +353,14 @@ def test_a_machine_created_at_runtime_in_a_cloud_with_none_runs_on_the_engine_an
         arn = cloud.client("stepfunctions").create_state_machine(
             name="made-later", definition=json.dumps(waits), roleArn=cloud.resources["Role"].attributes["Arn"]
         )["stateMachineArn"]
-        execution = cloud.start_execution(arn, {"n": 1})
-        assert execution.status == "RUNNING"
+        sfn = cloud.client("stepfunctions")
+        started = sfn.start_execution(stateMachineArn=arn, input=json.dumps({"n": 1}))["executionArn"]
+        assert sfn.describe_execution(executionArn=started)["status"] == "RUNNING"
         cloud.drain()
 
-        assert (execution.status, execution.output, cloud.clock.elapsed()) == ("SUCCEEDED", {"n": 1}, 7)
+        finished = sfn.describe_execution(executionArn=started)
+        assert (finished["status"], json.loads(finished["output"]), cloud.clock.elapsed()) == (
+            "SUCCEEDED",
+            {"n": 1},
+            7,
+        )
