@@ -104,7 +104,9 @@ _MOTO_PARSED: set[str] = set()
 
 
 def _parse(machine: str, document: dict[str, Any]) -> None:
-    """Parse with moto's parser; if it refuses, find the state it refuses by parsing each alone."""
+    """Parse with moto's parser; if it refuses, find the state it refuses by parsing each alone (its
+    ``Next``, a Choice's rules' and its ``Default`` are left as they are: moto's parser does not
+    look them up)."""
     from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 
     _remember_motos_parses()
@@ -122,9 +124,6 @@ def _parse(machine: str, document: dict[str, Any]) -> None:
         alone = {key: value for key, value in state.items() if key not in ("Next", "End")}
         if state.get("Type") not in ("Choice", "Succeed", "Fail"):
             alone["End"] = True
-        if state.get("Type") == "Choice":
-            alone = {**alone, "Choices": [{**c, "Next": name} for c in state.get("Choices", [])]}
-            alone.pop("Default", None)
         single = {key: value for key, value in document.items() if key not in ("StartAt", "States")}
         try:
             AmazonStateLanguageParser.parse(json.dumps({**single, "StartAt": name, "States": {name: alone}}))
