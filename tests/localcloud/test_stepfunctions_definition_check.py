@@ -167,6 +167,15 @@ def test_a_choice_whose_rules_are_not_objects_is_refused_naming_it():
     assert str(refused).startswith("state machine M, state 'Route': moto's interpreter cannot parse it: ")
 
 
+def test_a_state_alone_is_parsed_with_the_definitions_query_language():
+    states = {
+        "Shape": {"Type": "Pass", "Output": {"n": "{% $states.input.n %}"}, "Next": "Work"},
+        "Work": {"Type": "Wait", "Next": "Shape"},
+    }
+    refused = refusal(states, QueryLanguage="JSONata", Comment="shaped")
+    assert refused.state == "Work"
+
+
 def test_what_no_single_state_explains_is_refused_for_the_whole_definition():
     with pytest.raises(StateMachineDefinitionError) as refused:
         definition.check("M", json.dumps({"States": {"Done": {"Type": "Succeed"}}}))
@@ -200,3 +209,12 @@ def test_each_distinct_definition_is_parsed_once_by_the_check_and_once_by_moto(m
         with pytest.raises(Exception, match="Undefined WaitFunction"):
             StepFunctionsParserBackend._validate_definition(definition=wrong)
     assert parsed.count(wrong) == 2
+
+
+def test_remembering_motos_parses_is_installed_once():
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    definition._remember_motos_parses()
+    installed = StepFunctionsParserBackend.__dict__["_validate_definition"]
+    definition._remember_motos_parses()
+    assert StepFunctionsParserBackend.__dict__["_validate_definition"] is installed
