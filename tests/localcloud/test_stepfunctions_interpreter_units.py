@@ -1,16 +1,20 @@
 """The interpreter's pieces that need no cloud: JSONata evaluation and its surrogate pairs, the SDK
-operation an integration names, a Parallel branch started twice, and moto left as it was written
-when no cloud runs (a start that names no execution still gets a UUID)."""
+operation an integration names, a Parallel branch started twice, moto left as it was written when
+no cloud runs (a start that names no execution still gets a UUID), and the context object's times
+in UTC whatever the machine's zone."""
 
 from __future__ import annotations
 
 import json
 import re
+import time
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from moto import mock_aws
 
-from localcloud.services.stepfunctions import interpreter
+from localcloud.services.stepfunctions import context_times, interpreter
+from localcloud.services.stepfunctions.context_times import aws_time
 
 pytestmark = pytest.mark.localcloud
 
@@ -74,7 +78,7 @@ def test_without_a_cloud_moto_runs_an_execution_as_it_wrote_it_and_names_it(monk
 
     from localcloud.core import hooks
 
-    assert hooks.active() is None
+    monkeypatch.setattr(hooks, "_active", None)  # whatever cloud another module left running
     interpreter.install()
     monkeypatch.setattr(execution_worker, "Thread", InlineThread)
     with mock_aws():
@@ -92,3 +96,35 @@ def test_without_a_cloud_moto_runs_an_execution_as_it_wrote_it_and_names_it(monk
             assert (execution.status, execution.output) == ("SUCCEEDED", {"n": 1})
             names.append(execution.name)
     assert all(UUID.match(name) for name in names) and names[0] != names[1]
+
+
+def test_a_naive_context_time_is_utc_whatever_the_machines_zone(monkeypatch):
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        assert aws_time(datetime(2026, 1, 1, 0, 1, 0, 999_999)) == "2026-01-01T00:01:00.999Z"
+        assert aws_time(datetime(2026, 1, 1, 2, 1, tzinfo=timezone(timedelta(hours=2)))) == (
+            "2026-01-01T00:01:00.000Z"
+        )
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+def test_the_context_objects_times_are_rewritten_only_where_moto_writes_them():
+    from moto.stepfunctions.parser.asl.component.state import state
+    from moto.stepfunctions.parser.backend import execution_worker
+
+    context_times.install()
+    entered = datetime(2026, 1, 1, 0, 0, 1, 250_000)
+    assert state.StateData(Name="A", EnteredTime=entered) == {
+        "Name": "A",
+        "EnteredTime": "2026-01-01T00:00:01.250Z",
+    }
+    assert state.StateData(Name="A") == {"Name": "A"}
+    assert execution_worker.ExecutionData(Id="e", StartTime="2026-01-01T00:00:01+00:00") == {
+        "Id": "e",
+        "StartTime": "2026-01-01T00:00:01.000Z",
+    }
+    assert execution_worker.ExecutionData(Id="e", StartTime=None) == {"Id": "e", "StartTime": None}
+    assert execution_worker.ExecutionData(Id="e") == {"Id": "e"}
