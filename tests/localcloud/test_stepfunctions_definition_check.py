@@ -176,6 +176,17 @@ def test_a_state_alone_is_parsed_with_the_definitions_query_language():
     assert refused.state == "Work"
 
 
+def test_a_refused_jsonata_definition_leaves_the_next_jsonpath_one_parseable():
+    """moto's parser keeps its query-language scopes on the class: a parse that fails inside a
+    JSONata scope would leave it open, and refuse every JSONPath definition after it."""
+    jsonata = {
+        "Shape": {"Type": "Pass", "Output": "{% $states.input %}", "Next": "Bad"},
+        "Bad": {"Type": "Wait"},
+    }
+    assert refusal(jsonata, QueryLanguage="JSONata").state == "Bad"
+    check({"After": {"Type": "Pass", "Parameters": {"after.$": "$.x"}, "End": True}})
+
+
 def test_what_no_single_state_explains_is_refused_for_the_whole_definition():
     with pytest.raises(StateMachineDefinitionError) as refused:
         definition.check("M", json.dumps({"States": {"Done": {"Type": "Succeed"}}}))
@@ -211,10 +222,13 @@ def test_each_distinct_definition_is_parsed_once_by_the_check_and_once_by_moto(m
     assert parsed.count(wrong) == 2
 
 
-def test_remembering_motos_parses_is_installed_once():
+def test_the_parse_memo_and_the_own_scopes_are_installed_once():
+    from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
     from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
     definition._remember_motos_parses()
-    installed = StepFunctionsParserBackend.__dict__["_validate_definition"]
+    definition._own_query_language_scopes()
+    installed = StepFunctionsParserBackend.__dict__["_validate_definition"], Preprocessor.__init__
     definition._remember_motos_parses()
-    assert StepFunctionsParserBackend.__dict__["_validate_definition"] is installed
+    definition._own_query_language_scopes()
+    assert (StepFunctionsParserBackend.__dict__["_validate_definition"], Preprocessor.__init__) == installed

@@ -110,6 +110,7 @@ def _parse(machine: str, document: dict[str, Any]) -> None:
     from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 
     _remember_motos_parses()
+    _own_query_language_scopes()
     distributed_map.install_parser()
     text = json.dumps(document)
     if text in _PARSED:
@@ -134,6 +135,24 @@ def _parse(machine: str, document: dict[str, Any]) -> None:
 
 def _reason(error: Exception) -> str:
     return f"moto's interpreter cannot parse it: {error}"
+
+
+def _own_query_language_scopes() -> None:
+    """Give each of moto's parses its own query-language scopes (idempotent). moto (5.2) keeps them
+    in a list on the ``Preprocessor`` class: a parse that fails inside a JSONata scope leaves it
+    open, and every JSONPath definition parsed after it in the process is refused."""
+    from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
+
+    init = Preprocessor.__init__
+    if getattr(init, "own_scopes", False):
+        return
+
+    def owning(self: Any, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        self._query_language_per_scope = []
+
+    owning.own_scopes = True  # type: ignore[attr-defined]
+    Preprocessor.__init__ = owning  # type: ignore[method-assign]
 
 
 def _remember_motos_parses() -> None:
