@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 
 import pytest
 from aws_cdk import Stack
@@ -60,6 +61,32 @@ def build(stack: Stack) -> None:
             "States": {"Work": failing("Boom", Retry=[{"ErrorEquals": ["Boom"], "MaxAttempts": 0}])},
         },
     )
+    machine(
+        stack,
+        "InTime",
+        {
+            "StartAt": "Pause",
+            "TimeoutSeconds": 60,
+            "States": {"Pause": {"Type": "Wait", "Seconds": 10, "End": True}},
+        },
+    )
+    purged = sqs.Queue(stack, "Purged")
+    purger = machine(
+        stack,
+        "Purger",
+        {
+            "StartAt": "Purge",
+            "States": {
+                "Purge": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::aws-sdk:sqs:purgeQueue",
+                    "Parameters": {"QueueUrl": purged.queue_url},
+                    "End": True,
+                }
+            },
+        },
+    )
+    purged.grant_purge(purger)
     machine(
         stack,
         "Ticks",
@@ -304,8 +331,23 @@ def test_a_start_that_names_no_execution_gets_a_uuid(cloud):
         ]
         for _ in range(2)
     ]
-    assert all(UUID.match(name) for name in names) and names[0] != names[1]
+    assert all(UUID.match(name) and uuid.UUID(name).version == 5 for name in names)  # repeatable run to run
+    assert names[0] != names[1]
     cloud.drain()
+
+
+def test_an_execution_that_ends_before_its_timeout_succeeds_when_it_ends(cloud):
+    start = cloud.clock.elapsed()
+    execution = cloud.start_execution("InTime", {"id": 2})
+    cloud.advance(10)
+    assert (execution.status, execution.output) == ("SUCCEEDED", {"id": 2})
+    assert cloud.clock.elapsed() - start == 10
+
+
+def test_an_sdk_action_that_answers_nothing_gives_an_empty_result(cloud):
+    execution = cloud.start_execution("Purger", {"keep": 1})
+    cloud.advance(0)
+    assert (execution.status, execution.output) == ("SUCCEEDED", {}), execution.cause
 
 
 def test_a_task_that_lasts_exactly_its_timeout_succeeds(cloud):

@@ -2,9 +2,9 @@
 rule on a path the input lacks fails with ``States.Runtime`` (not the ``Default``), the context
 object's times are in AWS's form, and fitting it twice changes nothing.
 
-Its name sorts it before the other Step Functions test files on purpose: the fitting runs once
-per process, so the mutation tool (benchmarks/mutate.py) credits its lines to the first test that
-runs it, and this is the test that checks what the fitting does."""
+The test puts moto's own versions back before fitting, so the fitting runs in it whichever test
+ran first: it runs once per process, and the mutation tool (benchmarks/mutate.py) credits a line
+only to the tests that ran it."""
 
 from __future__ import annotations
 
@@ -19,6 +19,12 @@ from localcloud.services.stepfunctions import choice_paths, context_times
 pytestmark = pytest.mark.localcloud
 
 AWS_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+
+
+def motos_comparison(self, env) -> None:
+    """moto 5.2's ``ComparisonVariable._eval_body``: a missing variable is a comparison that fails."""
+    self.variable.eval(env)
+    self.comparison_function.eval(env)
 
 
 class InlineThread:
@@ -36,13 +42,18 @@ def test_a_missing_choice_path_fails_and_context_times_are_awss_once_fitted(monk
     from moto.stepfunctions.parser.asl.component.state.choice.comparison.comparison_variable import (
         ComparisonVariable,
     )
+    from moto.stepfunctions.parser.asl.eval import states as moto_states
     from moto.stepfunctions.parser.backend import execution_worker
 
     from localcloud.core import hooks
 
+    monkeypatch.setattr(ComparisonVariable, "_eval_body", motos_comparison)
+    monkeypatch.setattr(state, "StateData", moto_states.StateData)
+    monkeypatch.setattr(execution_worker, "ExecutionData", moto_states.ExecutionData)
     choice_paths.install()
     context_times.install()
     fitted = (ComparisonVariable._eval_body, state.StateData, execution_worker.ExecutionData)
+    assert fitted != (motos_comparison, moto_states.StateData, moto_states.ExecutionData)
     choice_paths.install()
     context_times.install()
     assert (ComparisonVariable._eval_body, state.StateData, execution_worker.ExecutionData) == fitted
