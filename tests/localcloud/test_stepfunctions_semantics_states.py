@@ -176,6 +176,82 @@ def build(stack: Stack) -> None:
     add.grant_invoke(timed)
     machine(
         stack,
+        "Each",
+        {
+            "StartAt": "Items",
+            "States": {
+                "Items": {
+                    "Type": "Map",
+                    "ItemsPath": "$.items",
+                    "ItemProcessor": {
+                        "StartAt": "Pause",
+                        "States": {"Pause": {"Type": "Wait", "Seconds": 2, "End": True}},
+                    },
+                    "End": True,
+                }
+            },
+        },
+    )
+    machine(
+        stack,
+        "Caught",
+        {
+            "StartAt": "Work",
+            "States": {
+                "Work": {
+                    **failing("Boom"),
+                    "Catch": [{"ErrorEquals": ["Boom"], "ResultPath": "$.error", "Next": "Handled"}],
+                },
+                "Handled": {"Type": "Pass", "End": True},
+            },
+        },
+    )
+    machine(
+        stack,
+        "Priced",
+        {
+            "QueryLanguage": "JSONata",
+            "StartAt": "Sum",
+            "States": {"Sum": {"Type": "Pass", "Output": "{% $sum($states.input.n) %}", "End": True}},
+        },
+    )
+    times = {"entered.$": "$$.State.EnteredTime", "started.$": "$$.Execution.StartTime"}
+    machine(
+        stack,
+        "Routed",
+        {
+            "StartAt": "Stamp",
+            "States": {
+                "Stamp": {"Type": "Pass", "Parameters": times, "ResultPath": "$.times", "Next": "Route"},
+                "Route": {
+                    "Type": "Choice",
+                    "Choices": [{"Variable": "$.circuit.state", "StringEquals": "OPEN", "Next": "Open"}],
+                    "Default": "Closed",
+                },
+                "Open": {"Type": "Pass", "End": True},
+                "Closed": {"Type": "Pass", "End": True},
+            },
+        },
+    )
+    approve = machine(
+        stack,
+        "Approve",
+        {
+            "StartAt": "Ask",
+            "States": {
+                "Ask": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+                    "Parameters": {"QueueUrl": queue.queue_url, "MessageBody": {"token.$": "$$.Task.Token"}},
+                    "TimeoutSeconds": 100,
+                    "End": True,
+                }
+            },
+        },
+    )
+    queue.grant_send_messages(approve)
+    machine(
+        stack,
         "Denied",
         {"StartAt": "Call", "States": {"Call": {"Type": "Task", "Resource": add.function_arn, "End": True}}},
     )
@@ -200,6 +276,55 @@ def spans(cloud, execution, kind: str) -> list:
             if span.kind == kind:
                 found.append(span)
     return found
+
+
+AWS_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+
+
+def test_every_kind_of_state_runs_on_the_virtual_clock_side_by_side(cloud):
+    """One execution of each kind at once, as the first test: the interpreter is fitted once per
+    process, and the mutation tool checks that fitting against the first tests that ran it."""
+    states = cloud.client("stepfunctions")
+    start = cloud.clock.elapsed()
+    ticks = cloud.start_execution("Ticks", {})
+    each = cloud.start_execution("Each", {"items": [1, 2]})
+    caught = cloud.start_execution("Caught", {"id": 3})
+    priced = cloud.start_execution("Priced", {"n": [1, 2]})
+    routed = cloud.start_execution("Routed", {"circuit": {}})
+    approve = cloud.start_execution("Approve", {})
+    backoff = cloud.start_execution("Backoff", {})
+    impatient = cloud.start_execution("Impatient", {})
+    stopped = cloud.start_execution("Ticks", {})
+    states.stop_execution(executionArn=stopped.arn)
+    unnamed = states.start_execution(stateMachineArn=cloud.physical_id("Ticks"))["executionArn"]
+    cloud.advance(0)
+
+    assert uuid.UUID(cloud.execution(unnamed).name).version == 5
+    assert (stopped.status, stopped.states()) == ("ABORTED", [])
+    assert (priced.status, priced.output) == ("SUCCEEDED", 3)
+    assert (routed.status, routed.error) == ("FAILED", "States.Runtime")
+    [stamp] = [e for e in routed.history() if e["type"] == "PassStateExited"]
+    stamped = json.loads(stamp["stateExitedEventDetails"]["output"])["times"]
+    assert all(AWS_TIME.match(moment) for moment in stamped.values()), stamped
+    assert (caught.status, caught.output["error"]["Error"]) == ("SUCCEEDED", "Boom")
+    [work] = [s for s in spans(cloud, caught, "state") if s.target == "Work"]
+    assert work.outcome == "caught: Boom"
+    token = token_of(cloud)
+    states.send_task_success(taskToken=token, output='{"approved": true}')
+    with pytest.raises(states.exceptions.TaskTimedOut):
+        states.send_task_success(taskToken=token, output="{}")
+    cloud.advance(0)
+    assert (approve.status, approve.output) == ("SUCCEEDED", {"approved": True})
+
+    cloud.advance(1)
+    assert (ticks.status, each.status) == ("SUCCEEDED", "RUNNING")
+    cloud.advance(1)
+    assert (each.status, each.output) == ("SUCCEEDED", [1, 2])
+    cloud.advance(3)
+    assert (impatient.status, impatient.error) == ("FAILED", "States.Timeout")
+    cloud.drain()
+    assert (backoff.status, len(spans(cloud, backoff, "retry"))) == ("FAILED", 3)
+    assert cloud.clock.elapsed() - start == 40
 
 
 def test_retriers_are_tried_in_order_and_the_interval_grows_to_its_cap(cloud):
