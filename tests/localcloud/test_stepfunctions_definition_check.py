@@ -222,13 +222,46 @@ def test_each_distinct_definition_is_parsed_once_by_the_check_and_once_by_moto(m
     assert parsed.count(wrong) == 2
 
 
-def test_the_parse_memo_and_the_own_scopes_are_installed_once():
+def test_the_parse_memo_and_the_own_scopes_are_fitted_once(monkeypatch):
+    """moto's own versions are put back first, so the fitting runs here whichever test ran first."""
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
     from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
     from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
+    parsed: list[str] = []
+
+    def motos_validate(definition: str) -> None:
+        """moto 5.2's: parse the definition, refusing what does not parse."""
+        parsed.append(definition)
+        AmazonStateLanguageParser.parse(definition)
+
+    monkeypatch.setattr(StepFunctionsParserBackend, "_validate_definition", staticmethod(motos_validate))
+    monkeypatch.delattr(Preprocessor, "__init__")
     definition._remember_motos_parses()
     definition._own_query_language_scopes()
-    installed = StepFunctionsParserBackend.__dict__["_validate_definition"], Preprocessor.__init__
+    fitted = StepFunctionsParserBackend.__dict__["_validate_definition"], Preprocessor.__init__
     definition._remember_motos_parses()
     definition._own_query_language_scopes()
-    assert (StepFunctionsParserBackend.__dict__["_validate_definition"], Preprocessor.__init__) == installed
+    assert (StepFunctionsParserBackend.__dict__["_validate_definition"], Preprocessor.__init__) == fitted
+
+    text = json.dumps(
+        {"StartAt": "Once", "States": {"Once": {"Type": "Pass", "Result": "fitted", "End": True}}}
+    )
+    StepFunctionsParserBackend._validate_definition(definition=text)
+    StepFunctionsParserBackend._validate_definition(definition=text)
+    assert parsed == [text]
+    refused = {
+        "Shape": {"Type": "Pass", "Output": "{% $states.input %}", "Next": "Bad"},
+        "Bad": {"Type": "Wait"},
+    }
+    with pytest.raises(Exception, match="Undefined WaitFunction"):
+        AmazonStateLanguageParser.parse(
+            json.dumps({"QueryLanguage": "JSONata", "StartAt": "Shape", "States": refused})
+        )
+    after = {"After": {"Type": "Pass", "Parameters": {"fitted.$": "$.x"}, "End": True}}
+    AmazonStateLanguageParser.parse(json.dumps({"StartAt": "After", "States": after}))
+
+
+def test_a_distributed_map_that_batches_items_read_from_s3_is_taken():
+    reader = {"Resource": "arn:aws:states:::s3:getObject", "Parameters": {"Bucket": "b", "Key": "k.json"}}
+    check({"Items": map_state(ItemReader=reader, ItemBatcher={"MaxItemsPerBatch": 2})})

@@ -250,6 +250,22 @@ def build(stack: Stack) -> None:
         },
     )
     queue.grant_send_messages(approve)
+    retried = machine(
+        stack,
+        "MissingTwice",
+        {
+            "StartAt": "Call",
+            "States": {
+                "Call": {
+                    "Type": "Task",
+                    "Resource": missing,
+                    "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 1, "MaxAttempts": 1}],
+                    "End": True,
+                }
+            },
+        },
+    )
+    retried.add_to_role_policy(iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[missing]))
     machine(
         stack,
         "Denied",
@@ -477,6 +493,7 @@ def test_an_sdk_action_that_answers_nothing_gives_an_empty_result(cloud):
 
 def test_a_task_that_lasts_exactly_its_timeout_succeeds(cloud):
     """States.Timeout is for a task that runs longer than TimeoutSeconds."""
+    cloud.advance(1)  # not at the cloud's first moment, whichever test ran before
     cloud.function("Add").duration = 5
     try:
         start = cloud.clock.elapsed()
@@ -528,3 +545,26 @@ def test_stopping_an_execution_that_has_ended_leaves_it_as_it_ended(cloud):
     cloud.client("stepfunctions").stop_execution(executionArn=execution.arn, error="Late", cause="too late")
     cloud.advance(0)
     assert (execution.status, execution.error, execution.cause) == ("FAILED", "Boom", "it broke")
+
+
+def test_each_failure_of_a_task_has_a_request_id_of_its_own(cloud):
+    execution = cloud.start_execution("MissingTwice", {})
+    cloud.advance(1)
+    assert (execution.status, execution.error) == ("FAILED", "Lambda.ResourceNotFoundException")
+    failures = [e for e in execution.history() if e["type"] == "LambdaFunctionFailed"]
+    ids = [
+        re.search(r"Request ID: ([^;]+);", e["lambdaFunctionFailedEventDetails"]["cause"])[1]
+        for e in failures
+    ]
+    assert len(ids) == 2 and ids[0] != ids[1]
+
+
+def test_drain_does_not_wait_out_a_heartbeat(cloud):
+    """As for a task token: what an execution waits for from outside is not something drain can finish."""
+    start = cloud.clock.elapsed()
+    execution = cloud.start_execution("Beat", {})
+    cloud.drain()
+    assert (execution.status, cloud.clock.elapsed()) == ("RUNNING", start)
+    cloud.client("stepfunctions").send_task_success(taskToken=token_of(cloud), output="{}")
+    cloud.advance(0)
+    assert execution.status == "SUCCEEDED"
