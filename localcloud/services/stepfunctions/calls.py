@@ -3,8 +3,9 @@
 moto accepts a second ``SendTaskSuccess`` for a token it has already been given, a
 ``SendTaskFailure`` for the token of an execution that has ended, and output that is not JSON. Step
 Functions answers the first two with ``TaskTimedOut`` (the task the token stood for no longer
-exists) and the last with ``InvalidOutput``. A token this cloud never issued is left to moto, which
-answers ``InvalidToken`` as AWS does. moto also refuses a heartbeat for a task that sets no
+exists) and the last with ``InvalidOutput``. A token this cloud never issued is answered
+``InvalidToken`` here, as AWS answers it: moto would look for it in every execution, and fail on
+one stopped before its first turn, which has no environment. moto also refuses a heartbeat for a task that sets no
 ``HeartbeatSeconds``, which AWS takes. moto drops the ``cause`` of ``SendTaskFailure`` and the
 ``error`` and ``cause`` of ``StopExecution`` (which DescribeExecution shows), and stamps a stop with
 the wall clock: both are answered here, on the virtual clock.
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 
 CALLBACKS = frozenset({"SendTaskSuccess", "SendTaskFailure", "SendTaskHeartbeat"})
 GONE = "Task Timed Out: 'Provided task does not exist anymore'"
+INVALID = "Invalid Token: Invalid token"
 
 
 def check_callback(kernel: Kernel, operation: str, params: dict[str, Any]) -> None:
@@ -34,7 +36,9 @@ def check_callback(kernel: Kernel, operation: str, params: dict[str, Any]) -> No
         except ValueError as error:
             raise aws_error("InvalidOutput", f"Invalid Output: '{error}'", operation) from None
     token = params.get("taskToken", "")
-    if token in TASK_TOKENS and _awaited(kernel, token) is None:
+    if token not in TASK_TOKENS:
+        raise aws_error("InvalidToken", INVALID, operation)
+    if _awaited(kernel, token) is None:
         raise aws_error("TaskTimedOut", GONE, operation)
 
 

@@ -104,10 +104,13 @@ _MOTO_PARSED: set[str] = set()
 
 
 def _parse(machine: str, document: dict[str, Any]) -> None:
-    """Parse with moto's parser; if it refuses, find the state it refuses by parsing each alone."""
+    """Parse with moto's parser; if it refuses, find the state it refuses by parsing each alone (its
+    ``Next``, a Choice's rules' and its ``Default`` are left as they are: moto's parser does not
+    look them up)."""
     from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 
     _remember_motos_parses()
+    _own_query_language_scopes()
     distributed_map.install_parser()
     text = json.dumps(document)
     if text in _PARSED:
@@ -122,9 +125,6 @@ def _parse(machine: str, document: dict[str, Any]) -> None:
         alone = {key: value for key, value in state.items() if key not in ("Next", "End")}
         if state.get("Type") not in ("Choice", "Succeed", "Fail"):
             alone["End"] = True
-        if state.get("Type") == "Choice":
-            alone = {**alone, "Choices": [{**c, "Next": name} for c in state.get("Choices", [])]}
-            alone.pop("Default", None)
         single = {key: value for key, value in document.items() if key not in ("StartAt", "States")}
         try:
             AmazonStateLanguageParser.parse(json.dumps({**single, "StartAt": name, "States": {name: alone}}))
@@ -135,6 +135,24 @@ def _parse(machine: str, document: dict[str, Any]) -> None:
 
 def _reason(error: Exception) -> str:
     return f"moto's interpreter cannot parse it: {error}"
+
+
+def _own_query_language_scopes() -> None:
+    """Give each of moto's parses its own query-language scopes (idempotent). moto (5.2) keeps them
+    in a list on the ``Preprocessor`` class: a parse that fails inside a JSONata scope leaves it
+    open, and every JSONPath definition parsed after it in the process is refused."""
+    from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
+
+    init = Preprocessor.__init__
+    if getattr(init, "own_scopes", False):
+        return
+
+    def owning(self: Any, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        self._query_language_per_scope = []
+
+    owning.own_scopes = True  # type: ignore[attr-defined]
+    Preprocessor.__init__ = owning  # type: ignore[method-assign]
 
 
 def _remember_motos_parses() -> None:

@@ -515,11 +515,14 @@ def _callback_wait(original: Callable[..., Any], self: Any, timeout: float | Non
 
 
 def _heartbeat_clear_and_wait(original: Callable[..., Any], self: Any) -> bool:
+    """Wait for the next heartbeat; a stopped execution stops waiting, as for the token itself."""
     with self._mutex:
         if self._next_heartbeat_event.is_set():
             self._next_heartbeat_event.clear()
             return True
-    _wait(None, ready=self._next_heartbeat_event.is_set, due=_in(self._heartbeat_seconds), deadline=True)
+    _wait(
+        _run().env, ready=self._next_heartbeat_event.is_set, due=_in(self._heartbeat_seconds), deadline=True
+    )
     return self._next_heartbeat_event.is_set()
 
 
