@@ -122,20 +122,24 @@ def test_the_import_hook_keeps_what_a_mutant_that_breaks_import_raised(tmp_path,
 
 
 @pytest.mark.parametrize(
-    ("status", "import_error", "expected"),
+    ("status", "import_error", "mutant_erred", "expected"),
     [
-        (0, "", "survived"),
-        (1, "", "killed"),
-        (2, "", "killed"),  # a test module that cannot be collected on the mutant
-        (3, "", "killed"),  # the mutant crashed pytest itself (a hook, a fixture's teardown)
-        (4, "ValueError: month must be in 1..12", "killed"),  # a conftest importing it failed
-        (4, "", "error"),  # a test id pytest cannot find: the tool's fault, not the mutant's
-        (5, "", "error"),
+        (0, "", False, "survived"),
+        (1, "", False, "killed"),
+        (2, "", True, "killed"),  # a test module whose top-level code calls the mutant, which raises
+        (2, "ValueError: month must be in 1..12", False, "killed"),  # collecting imports the mutant
+        (2, "", False, "error"),  # a test file broken for its own reasons: nothing said of the mutant
+        (3, "", True, "killed"),  # the mutant crashed pytest itself (a hook of a conftest calls it)
+        (3, "", False, "error"),
+        (4, "ValueError: month must be in 1..12", False, "killed"),  # a conftest importing it failed
+        (4, "", False, "error"),  # a test id pytest cannot find: the tool's fault, not the mutant's
+        (5, "", False, "error"),
     ],
 )
-def test_a_run_that_errors_on_the_mutant_kills_it(status, import_error, expected):
-    """The same tests passed unmutated, so a run that cannot even run them fails on the mutant."""
-    found, detail = verdict(status, ["t.py::a"] if status == 1 else [], import_error)
+def test_a_run_that_errors_kills_the_mutant_only_when_the_mutant_is_in_the_error(
+    status, import_error, mutant_erred, expected
+):
+    found, detail = verdict(status, ["t.py::a"] if status == 1 else [], import_error, mutant_erred)
     assert found == expected
     assert f"exit {status}" in detail or status < 2
     assert import_error in detail
@@ -191,3 +195,51 @@ def test_the_configured_modules_exist_and_every_handler_is_mutated():
     assert handlers <= set(targets)
     assert all((ROOT / t).is_file() for t in targets) and tests == ["tests/localcloud", "tests/unit"]
     assert modules(["functions/router/*"])[1] == ["tests/unit"]
+
+
+def play(tmp_path, module: str, description: str, test_source: str) -> tuple[str, str]:
+    """One mutant of ``tmp_path/<module>.py`` played as ``make mutate`` plays it (a forked child),
+    against one test file whose source is ``test_source``."""
+    import json
+    import os
+
+    from benchmarks.mutate import _child
+
+    target = tmp_path / f"{module}.py"
+    (tmp_path / f"test_{module}.py").write_text(test_source)
+    source = target.read_text()
+    [mutant] = [m for m in mutants(str(target), source) if m.description == description]
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover  (the child reports through the pipe and exits)
+        os.close(read)
+        sys.path.insert(0, str(tmp_path))
+        _child(mutant, source, [str(tmp_path / f"test_{module}.py"), "-p", "no:cacheprovider"], write)
+    os.close(write)
+    output = b""
+    while chunk := os.read(read, 65536):
+        output += chunk
+    os.close(read)
+    os.waitpid(pid, 0)
+    return tuple(json.loads(output))
+
+
+def test_a_test_file_that_cannot_be_collected_for_its_own_reasons_does_not_kill_a_mutant(tmp_path):
+    """A collection error the mutated file has no part in (a test file importing what does not
+    exist) says nothing of the mutant: it is the check that broke, never a kill."""
+    (tmp_path / "counted_mod.py").write_text("def double(n):\n    return n + n\n")
+    broken = "import counted_mod\nimport no_such_module_anywhere\n\n\ndef test_double():\n    assert True\n"
+    status, detail = play(tmp_path, "counted_mod", "+ -> -", broken)
+    assert (status, detail.split(":")[0]) == ("error", "pytest exit 2")
+
+
+def test_a_collection_error_raised_from_the_mutated_file_kills_the_mutant(tmp_path):
+    """A test module whose top-level code calls the mutated function, which now raises."""
+    (tmp_path / "checked_mod.py").write_text(
+        "def checked(n):\n    if n < 0:\n        raise ValueError(n)\n    return n\n"
+    )
+    calls = "from checked_mod import checked\n\nVALUE = checked(1)\n\n\ndef test_value():\n    assert VALUE == 1\n"
+    status, detail = play(tmp_path, "checked_mod", "< -> <=", calls)
+    assert (status, detail) == ("survived", "")
+    status, detail = play(tmp_path, "checked_mod", "if n < 0 -> if not (...)", calls)
+    assert status == "killed" and detail.startswith("pytest exit 2"), detail
