@@ -446,7 +446,29 @@ def test_a_network_key_is_not_evaluated_for_a_request_whose_network_origin_is_un
         ("Bool", "True", "true", True),
         ("Bool", "true", "false", False),
         ("ArnEquals", "arn:aws:sns:eu-west-1:1:t", "arn:aws:sns:eu-west-1:1:t", True),
-        ("ArnEquals", "arn:aws:sns:eu-west-1:1:t", "arn:aws:sns:eu-west-1:1:*", False),
+        # IAM: "The ArnEquals and ArnLike condition operators behave identically": each of the six
+        # colon-delimited parts is matched on its own, with * and ?, case-sensitively.
+        ("ArnEquals", "arn:aws:sns:eu-west-1:1:t", "arn:aws:sns:eu-west-1:1:*", True),
+        ("ArnLike", "arn:aws:sns:eu-west-1:1:t", "arn:aws:sns:*:1:?", True),
+        ("ArnLike", "arn:aws:sns:eu-west-1:1:t", "arn:aws:sns:eu-west-1:1:T", False),
+        ("ArnEquals", "arn:aws:sns:eu-west-1:1:t", "arn:aws:sns:eu-west-1:1", False),
+        ("ArnLike", "arn:aws:sns:eu-west-1:1:t", "arn:aws:sns:*", False),
+        # IAM's own example: StringLike's first * would take "us-east-2:999999999999:store/abc:";
+        # ArnLike's takes only the region, so the account part fails.
+        (
+            "ArnLike",
+            "arn:aws:someservice:us-east-2:999999999999:store/abc:111122223333:finance/document.txt",
+            "arn:aws:someservice:*:111122223333:finance/*",
+            False,
+        ),
+        (
+            "StringLike",
+            "arn:aws:someservice:us-east-2:999999999999:store/abc:111122223333:finance/document.txt",
+            "arn:aws:someservice:*:111122223333:finance/*",
+            True,
+        ),
+        ("ArnNotEquals", "arn:aws:sns:eu-west-1:1:t", "arn:aws:sns:eu-west-1:1:*", False),
+        ("ArnLike", "arn:aws:s3:::uploads/a:b", "arn:aws:s3:::uploads/*", True),
         ("StringLike", "orders-1", "orders-?", True),
     ],
 )
