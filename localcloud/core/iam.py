@@ -84,8 +84,8 @@ CONDITION_OPERATORS: dict[str, Callable[[str, str], bool]] = {
     "StringEquals": lambda actual, expected: actual == expected,
     "StringEqualsIgnoreCase": lambda actual, expected: actual.lower() == expected.lower(),
     "StringLike": fnmatch.fnmatchcase,
-    "ArnEquals": lambda actual, expected: actual == expected,
-    "ArnLike": fnmatch.fnmatchcase,
+    "ArnEquals": lambda actual, expected: _arn_like(actual, expected),
+    "ArnLike": lambda actual, expected: _arn_like(actual, expected),
     "Bool": lambda actual, expected: actual.lower() == expected.lower(),
     "IpAddress": lambda actual, expected: _in_network(actual, expected),
 }
@@ -520,6 +520,17 @@ def _in_network(address: str, network: str) -> bool:
         return ipaddress.ip_address(address) in ipaddress.ip_network(network, strict=False)
     except ValueError:
         return False
+
+
+def _arn_like(actual: str, expected: str) -> bool:
+    """IAM's ``ArnEquals``/``ArnLike`` (which behave identically): each of the six colon-delimited
+    parts matched on its own, case-sensitively, with ``*`` and ``?``; a wildcard never spans a colon
+    into the next part. A value that is no ARN (an account id under ``aws:SourceAccount``) is
+    matched whole."""
+    parts, patterns = actual.split(":", 5), expected.split(":", 5)
+    if len(parts) != 6:
+        return fnmatch.fnmatchcase(actual, expected)
+    return len(patterns) == 6 and all(map(fnmatch.fnmatchcase, parts, patterns))
 
 
 def _match(pattern: str, value: str, *, case: bool = False) -> bool:
