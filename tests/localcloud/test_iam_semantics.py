@@ -685,3 +685,29 @@ def test_delete_objects_needs_delete_object_on_each_key_it_names():
     assert call_authorizations("s3", "s3:DeleteObject", single, WHERE, NAMERS) == [
         ("s3:DeleteObject", "arn:aws:s3:::uploads/a.txt")
     ]
+
+
+def test_a_call_on_one_version_of_an_object_needs_the_version_action():
+    """S3: reading or deleting a specific version (``VersionId``) needs ``s3:GetObjectVersion`` or
+    ``s3:DeleteObjectVersion``; a multi-object delete needs it for each entry naming a version."""
+    params = {
+        "Bucket": "uploads",
+        "Delete": {"Objects": [{"Key": "a.txt", "VersionId": "v1"}, {"Key": "b.txt"}]},
+    }
+    assert call_authorizations("s3", "s3:DeleteObject", params, WHERE, NAMERS) == [
+        ("s3:DeleteObjectVersion", "arn:aws:s3:::uploads/a.txt"),
+        ("s3:DeleteObject", "arn:aws:s3:::uploads/b.txt"),
+    ]
+    for operation, action in (
+        ("DeleteObject", "s3:DeleteObjectVersion"),
+        ("GetObject", "s3:GetObjectVersion"),
+    ):
+        prefix, plain = operation_action("s3", operation)
+        one = {"Bucket": "uploads", "Key": "a.txt", "VersionId": "v1"}
+        assert call_authorizations(prefix, plain, one, WHERE, NAMERS) == [
+            (action, "arn:aws:s3:::uploads/a.txt")
+        ]
+    head = operation_action("s3", "HeadObject")
+    assert call_authorizations(*head, {"Bucket": "uploads", "Key": "a", "VersionId": "v"}, WHERE, NAMERS) == [
+        ("s3:GetObjectVersion", "arn:aws:s3:::uploads/a")
+    ]
