@@ -59,6 +59,10 @@ ACTION_OF_OPERATION = {
     "s3:GetBucketNotificationConfiguration": "s3:GetBucketNotification",
 }
 
+#: S3 actions whose call on one version of an object (``VersionId``) needs another action.
+VERSION_ACTIONS = {"s3:GetObject": "s3:GetObjectVersion", "s3:DeleteObject": "s3:DeleteObjectVersion"}
+
+
 #: Services whose IAM actions are the HTTP method of the call, not the operation: API Gateway's
 #: management API (``apigateway:GET`` for GetRestApis, ``apigateway:POST`` for CreateRestApi...).
 HTTP_METHOD_ACTIONS = frozenset({"apigateway"})
@@ -458,13 +462,18 @@ def call_authorizations(
     if action == "s3:DeleteObject" and "Delete" in params and namers.get(prefix) is not None:
         # DeleteObjects: each key is a DeleteObject on that object, as AWS authorizes it.
         extract = namers[prefix]
-        keys = [
-            o.get("Key") for o in (params.get("Delete") or {}).get("Objects") or [] if isinstance(o, dict)
+        objects = [o for o in (params.get("Delete") or {}).get("Objects") or [] if isinstance(o, dict)]
+        named = [
+            (_versioned(action, o), extract({"Bucket": params.get("Bucket"), "Key": o.get("Key")}, where))
+            for o in objects
         ]
-        named = [extract({"Bucket": params.get("Bucket"), "Key": key}, where) for key in keys]
-        return list(dict.fromkeys((action, resource or "*") for resource in named)) or [(action, "*")]
+        return list(dict.fromkeys((needed, resource or "*") for needed, resource in named)) or [(action, "*")]
     resources = call_resources(prefix, params, where, namers)
-    return None if resources is None else [(action, resource) for resource in resources]
+    return None if resources is None else [(_versioned(action, params), resource) for resource in resources]
+
+
+def _versioned(action: str, params: dict[str, Any]) -> str:
+    return VERSION_ACTIONS.get(action, action) if params.get("VersionId") else action
 
 
 #: The account part of an AWS managed policy's ARN (``arn:aws:iam::aws:policy/<path><name>``).
