@@ -243,3 +243,21 @@ def test_a_collection_error_raised_from_the_mutated_file_kills_the_mutant(tmp_pa
     assert (status, detail) == ("survived", "")
     status, detail = play(tmp_path, "checked_mod", "if n < 0 -> if not (...)", calls)
     assert status == "killed" and detail.startswith("pytest exit 2"), detail
+
+
+def test_a_kill_cached_under_the_rule_that_counted_any_errored_run_is_played_again(tmp_path):
+    """Results saved before an errored run needed the mutant in its error say "the run errored":
+    they are dropped when the cache is read, so the mutant is judged again under today's rule."""
+    from benchmarks.mutate import load_results
+
+    saved = tmp_path / "results.json"
+    assert load_results(saved) == {}
+    saved.write_text(
+        '{"a": ["killed", "pytest exit 2: the run errored"], "b": ["killed", "t.py::x"],'
+        ' "c": ["killed", "pytest exit 2: the mutated file raised"], "d": ["survived", ""]}'
+    )
+    assert load_results(saved) == {
+        "b": ["killed", "t.py::x"],
+        "c": ["killed", "pytest exit 2: the mutated file raised"],
+        "d": ["survived", ""],
+    }
