@@ -705,6 +705,18 @@ def run(
 # --------------------------------------------------------------------------------------------- report
 
 
+#: The detail of a kill judged before an errored run needed the mutant in its error (:func:`verdict`).
+STALE_KILL = ": the run errored"
+
+
+def load_results(path: Path) -> dict[str, list[str]]:
+    """The cached results saved at ``path``, less kills judged under the old errored-run rule, which
+    are played again."""
+    if not path.exists():
+        return {}
+    return {k: v for k, v in json.loads(path.read_text()).items() if not v[1].endswith(STALE_KILL)}
+
+
 def load_equivalent(path: Path) -> dict[tuple[str, int, str], str]:
     """``path:line | mutation | reason`` lines; ``#`` starts a comment line."""
     found: dict[tuple[str, int, str], str] = {}
@@ -838,12 +850,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     warm_up()
     CACHE.mkdir(exist_ok=True)
     cache_file = CACHE / "results.json"
-    cache = json.loads(cache_file.read_text()) if cache_file.exists() else {}
+    cache = load_results(cache_file)
 
     def save() -> None:
         """Merge into what other runs saved meanwhile, and replace the file whole: runs may overlap."""
         if cache_file.exists():
-            cache.update({k: v for k, v in json.loads(cache_file.read_text()).items() if k not in cache})
+            cache.update({k: v for k, v in load_results(cache_file).items() if k not in cache})
         scratch = cache_file.with_name(f"results-{os.getpid()}.json")
         scratch.write_text(json.dumps(cache, sort_keys=True))
         scratch.replace(cache_file)
