@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 import re
 import sys
 
@@ -197,52 +198,83 @@ def test_the_configured_modules_exist_and_every_handler_is_mutated():
     assert modules(["functions/router/*"])[1] == ["tests/unit"]
 
 
-def play(tmp_path, module: str, description: str, test_source: str) -> tuple[str, str]:
-    """One mutant of ``tmp_path/<module>.py`` played as ``make mutate`` plays it (a forked child),
-    against one test file whose source is ``test_source``."""
-    import json
-    import os
-
-    from benchmarks.mutate import _child
-
-    target = tmp_path / f"{module}.py"
-    (tmp_path / f"test_{module}.py").write_text(test_source)
-    source = target.read_text()
-    [mutant] = [m for m in mutants(str(target), source) if m.description == description]
+#: What ``played`` runs in a fresh interpreter: each mutant forked and played as ``run`` plays it.
+PLAYER = """
+import json, os, sys
+from benchmarks.mutate import _child, mutants
+results = []
+for target, description, test in json.loads(sys.argv[1]):
+    source = open(target).read()
+    [mutant] = [m for m in mutants(target, source) if m.description == description]
     read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover  (the child reports through the pipe and exits)
+    if os.fork() == 0:
         os.close(read)
-        sys.path.insert(0, str(tmp_path))
-        _child(mutant, source, [str(tmp_path / f"test_{module}.py"), "-p", "no:cacheprovider"], write)
+        _child(mutant, source, [test, "-p", "no:cacheprovider"], write)
     os.close(write)
     output = b""
     while chunk := os.read(read, 65536):
         output += chunk
     os.close(read)
-    os.waitpid(pid, 0)
-    return tuple(json.loads(output))
+    os.wait()
+    results.append(json.loads(output))
+print(json.dumps(results))
+"""
+#: A module and a test file of it that cannot be collected for its own reasons (an import that
+#: does not exist), and a module that a test file's top-level code calls.
+PLAYED = {
+    "counted_mod.py": "def double(n):\n    return n + n\n",
+    "test_counted_mod.py": "import counted_mod\nimport no_such_module_anywhere\n\n\ndef test_double():\n    pass\n",
+    "checked_mod.py": "def checked(n):\n    if n < 0:\n        raise ValueError(n)\n    return n\n",
+    "test_checked_mod.py": "from checked_mod import checked\n\nVALUE = checked(1)\n\n\ndef test_value():\n    assert VALUE == 1\n",
+}
+CASES = [
+    ("counted_mod.py", "+ -> -", "test_counted_mod.py"),
+    ("checked_mod.py", "< -> <=", "test_checked_mod.py"),
+    ("checked_mod.py", "if n < 0 -> if not (...)", "test_checked_mod.py"),
+]
 
 
-def test_a_test_file_that_cannot_be_collected_for_its_own_reasons_does_not_kill_a_mutant(tmp_path):
-    """A collection error the mutated file has no part in (a test file importing what does not
-    exist) says nothing of the mutant: it is the check that broke, never a kill."""
-    (tmp_path / "counted_mod.py").write_text("def double(n):\n    return n + n\n")
-    broken = "import counted_mod\nimport no_such_module_anywhere\n\n\ndef test_double():\n    assert True\n"
-    status, detail = play(tmp_path, "counted_mod", "+ -> -", broken)
+@pytest.fixture(scope="module")
+def played(tmp_path_factory) -> list[tuple[str, str]]:
+    """The outcome of each of :data:`CASES`, played as ``make mutate`` plays a mutant (a forked child
+    running its tests). The forks happen in a fresh interpreter, single-threaded as the tool's warm
+    process is: forking a test worker other tests left threads in could deadlock."""
+    import os
+    import subprocess
+
+    folder = tmp_path_factory.mktemp("played")
+    for name, text in PLAYED.items():
+        (folder / name).write_text(text)
+    cases = [[str(folder / module), description, str(folder / test)] for module, description, test in CASES]
+    done = subprocess.run(  # noqa: S603  (this interpreter, the test's own script)
+        [sys.executable, "-c", PLAYER, json.dumps(cases)],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join([str(folder), str(ROOT)]),
+            "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",  # the verdict needs no third-party plugin
+        },
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    return [tuple(result) for result in json.loads(done.stdout.strip().splitlines()[-1])]
+
+
+def test_a_test_file_that_cannot_be_collected_for_its_own_reasons_does_not_kill_a_mutant(played):
+    """A collection error the mutated file has no part in says nothing of the mutant: it is the
+    check that broke, reported as an error, never a kill."""
+    status, detail = played[0]
     assert (status, detail.split(":")[0]) == ("error", "pytest exit 2")
 
 
-def test_a_collection_error_raised_from_the_mutated_file_kills_the_mutant(tmp_path):
-    """A test module whose top-level code calls the mutated function, which now raises."""
-    (tmp_path / "checked_mod.py").write_text(
-        "def checked(n):\n    if n < 0:\n        raise ValueError(n)\n    return n\n"
-    )
-    calls = "from checked_mod import checked\n\nVALUE = checked(1)\n\n\ndef test_value():\n    assert VALUE == 1\n"
-    status, detail = play(tmp_path, "checked_mod", "< -> <=", calls)
-    assert (status, detail) == ("survived", "")
-    status, detail = play(tmp_path, "checked_mod", "if n < 0 -> if not (...)", calls)
-    assert status == "killed" and detail.startswith("pytest exit 2"), detail
+def test_a_collection_error_raised_from_the_mutated_file_kills_the_mutant(played):
+    """A test module whose top-level code calls the mutated function: a mutant that makes it raise
+    is killed; one the module still imports past is played as usual."""
+    assert played[1] == ("survived", "")
+    status, detail = played[2]
+    assert status == "killed" and detail == "pytest exit 2: the mutated file raised", detail
 
 
 def test_a_kill_cached_under_the_rule_that_counted_any_errored_run_is_played_again(tmp_path):
