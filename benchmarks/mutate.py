@@ -532,20 +532,60 @@ def _cache_key(mutant: Mutant, source_hash: str, tests: Sequence[str]) -> str:
     return hasher.hexdigest()
 
 
-def verdict(status: int, failed: Sequence[str], import_error: str = "") -> tuple[str, str]:
-    """What a mutant's test run (pytest's exit ``status``) says of it. The same tests passed unmutated,
-    so a run that errors fails on the mutant: a collection error (2) or an internal error (3) kills it,
-    as does a usage error (4) when the mutated module would not import (a conftest that imports it).
-    Any other usage error (a test id pytest cannot find) is the tool's fault, not the mutant's."""
+def verdict(
+    status: int, failed: Sequence[str], import_error: str = "", mutant_erred: bool = False
+) -> tuple[str, str]:
+    """What a mutant's test run (pytest's exit ``status``) says of it. A test that fails kills it. A run
+    that errors outside any test (a collection error (2), pytest's own error (3), a usage error (4))
+    kills it only when the mutant is in the error: the mutated module would not import
+    (``import_error``), or the error's traceback runs through the mutated file (``mutant_erred``, a
+    test module's top-level code calling it). Any other such error (a broken test file, a test id
+    pytest cannot find) is the check's fault, not the mutant's: reported, never counted."""
     if status == 0:
         return "survived", ""
     if status == 1:
         return "killed", failed[0] if failed else ""
-    if status in (2, 3) or (status == 4 and import_error):
-        return "killed", f"pytest exit {status}" + (
-            f": the mutant does not import ({import_error})" if import_error else ": the run errored"
-        )
-    return "error", f"pytest exit {status}"
+    if status in (2, 3, 4) and (import_error or mutant_erred):
+        cause = f"the mutant does not import ({import_error})" if import_error else "the mutated file raised"
+        return "killed", f"pytest exit {status}: {cause}"
+    return "error", f"pytest exit {status}" + (
+        ": an error the mutated file has no part in" if status in (2, 3) else ""
+    )
+
+
+def _raised_in(error: BaseException | None, path: str) -> bool:
+    """Whether ``error`` (or an exception it was raised from or during) ran through the file ``path``."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        trace = error.__traceback__
+        while trace is not None:
+            if os.path.realpath(trace.tb_frame.f_code.co_filename) == path:
+                return True
+            trace = trace.tb_next
+        error = error.__cause__ or error.__context__
+    return False
+
+
+class _Watch:
+    """pytest plugin of a mutant's child: the first test that failed, and whether an error outside any
+    test (collecting a module, a hook of pytest's) ran through the mutated file ``path``."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.failed: list[str] = []
+        self.mutant_erred = False
+
+    def pytest_runtest_logreport(self, report):  # type: ignore[no-untyped-def]
+        if report.failed and not self.failed:
+            self.failed.append(report.nodeid)
+
+    def pytest_exception_interact(self, node, call, report):  # type: ignore[no-untyped-def]
+        if report.when == "collect":  # a failing test is pytest exit 1 already
+            self.mutant_erred |= _raised_in(call.excinfo.value if call.excinfo else None, self.path)
+
+    def pytest_internalerror(self, excrepr, excinfo):  # type: ignore[no-untyped-def]
+        self.mutant_erred |= _raised_in(excinfo.value, self.path)
 
 
 def _child(mutant: Mutant, source: str, tests: Sequence[str], write: int) -> None:
@@ -555,18 +595,12 @@ def _child(mutant: Mutant, source: str, tests: Sequence[str], write: int) -> Non
     try:
         finder = MutantFinder(ROOT / mutant.path, mutate(source, mutant))
         sys.meta_path.insert(0, finder)
-        failed: list[str] = []
-
-        class FirstFailure:
-            def pytest_runtest_logreport(self, report):  # type: ignore[no-untyped-def]
-                if report.failed and not failed:
-                    failed.append(report.nodeid)
-
+        watch = _Watch(finder.path)
         null = os.open(os.devnull, os.O_WRONLY)
         os.dup2(null, 1)
         os.dup2(null, 2)
-        status = pytest.main(["-q", "-x", *tests], plugins=[FirstFailure()])
-        result = verdict(int(status), failed, finder.import_error)
+        status = pytest.main(["-q", "-x", *tests], plugins=[watch])
+        result = verdict(int(status), watch.failed, finder.import_error, watch.mutant_erred)
     except BaseException as error:  # a mutant that cannot even compile is reported, not counted
         result = ("error", f"{type(error).__name__}: {error}")
     os.write(write, json.dumps(result).encode())
@@ -669,6 +703,18 @@ def run(
 
 
 # --------------------------------------------------------------------------------------------- report
+
+
+#: The detail of a kill judged before an errored run needed the mutant in its error (:func:`verdict`).
+STALE_KILL = ": the run errored"
+
+
+def load_results(path: Path) -> dict[str, list[str]]:
+    """The cached results saved at ``path``, less kills judged under the old errored-run rule, which
+    are played again."""
+    if not path.exists():
+        return {}
+    return {k: v for k, v in json.loads(path.read_text()).items() if not v[1].endswith(STALE_KILL)}
 
 
 def load_equivalent(path: Path) -> dict[tuple[str, int, str], str]:
@@ -804,12 +850,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     warm_up()
     CACHE.mkdir(exist_ok=True)
     cache_file = CACHE / "results.json"
-    cache = json.loads(cache_file.read_text()) if cache_file.exists() else {}
+    cache = load_results(cache_file)
 
     def save() -> None:
         """Merge into what other runs saved meanwhile, and replace the file whole: runs may overlap."""
         if cache_file.exists():
-            cache.update({k: v for k, v in json.loads(cache_file.read_text()).items() if k not in cache})
+            cache.update({k: v for k, v in load_results(cache_file).items() if k not in cache})
         scratch = cache_file.with_name(f"results-{os.getpid()}.json")
         scratch.write_text(json.dumps(cache, sort_keys=True))
         scratch.replace(cache_file)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 import re
 import sys
 
@@ -122,20 +123,24 @@ def test_the_import_hook_keeps_what_a_mutant_that_breaks_import_raised(tmp_path,
 
 
 @pytest.mark.parametrize(
-    ("status", "import_error", "expected"),
+    ("status", "import_error", "mutant_erred", "expected"),
     [
-        (0, "", "survived"),
-        (1, "", "killed"),
-        (2, "", "killed"),  # a test module that cannot be collected on the mutant
-        (3, "", "killed"),  # the mutant crashed pytest itself (a hook, a fixture's teardown)
-        (4, "ValueError: month must be in 1..12", "killed"),  # a conftest importing it failed
-        (4, "", "error"),  # a test id pytest cannot find: the tool's fault, not the mutant's
-        (5, "", "error"),
+        (0, "", False, "survived"),
+        (1, "", False, "killed"),
+        (2, "", True, "killed"),  # a test module whose top-level code calls the mutant, which raises
+        (2, "ValueError: month must be in 1..12", False, "killed"),  # collecting imports the mutant
+        (2, "", False, "error"),  # a test file broken for its own reasons: nothing said of the mutant
+        (3, "", True, "killed"),  # the mutant crashed pytest itself (a hook of a conftest calls it)
+        (3, "", False, "error"),
+        (4, "ValueError: month must be in 1..12", False, "killed"),  # a conftest importing it failed
+        (4, "", False, "error"),  # a test id pytest cannot find: the tool's fault, not the mutant's
+        (5, "", False, "error"),
     ],
 )
-def test_a_run_that_errors_on_the_mutant_kills_it(status, import_error, expected):
-    """The same tests passed unmutated, so a run that cannot even run them fails on the mutant."""
-    found, detail = verdict(status, ["t.py::a"] if status == 1 else [], import_error)
+def test_a_run_that_errors_kills_the_mutant_only_when_the_mutant_is_in_the_error(
+    status, import_error, mutant_erred, expected
+):
+    found, detail = verdict(status, ["t.py::a"] if status == 1 else [], import_error, mutant_erred)
     assert found == expected
     assert f"exit {status}" in detail or status < 2
     assert import_error in detail
@@ -191,3 +196,100 @@ def test_the_configured_modules_exist_and_every_handler_is_mutated():
     assert handlers <= set(targets)
     assert all((ROOT / t).is_file() for t in targets) and tests == ["tests/localcloud", "tests/unit"]
     assert modules(["functions/router/*"])[1] == ["tests/unit"]
+
+
+#: What ``played`` runs in a fresh interpreter: each mutant forked and played as ``run`` plays it.
+PLAYER = """
+import json, os, sys
+from benchmarks.mutate import _child, mutants
+results = []
+for target, description, test in json.loads(sys.argv[1]):
+    source = open(target).read()
+    [mutant] = [m for m in mutants(target, source) if m.description == description]
+    read, write = os.pipe()
+    if os.fork() == 0:
+        os.close(read)
+        _child(mutant, source, [test, "-p", "no:cacheprovider"], write)
+    os.close(write)
+    output = b""
+    while chunk := os.read(read, 65536):
+        output += chunk
+    os.close(read)
+    os.wait()
+    results.append(json.loads(output))
+print(json.dumps(results))
+"""
+#: A module and a test file of it that cannot be collected for its own reasons (an import that
+#: does not exist), and a module that a test file's top-level code calls.
+PLAYED = {
+    "counted_mod.py": "def double(n):\n    return n + n\n",
+    "test_counted_mod.py": "import counted_mod\nimport no_such_module_anywhere\n\n\ndef test_double():\n    pass\n",
+    "checked_mod.py": "def checked(n):\n    if n < 0:\n        raise ValueError(n)\n    return n\n",
+    "test_checked_mod.py": "from checked_mod import checked\n\nVALUE = checked(1)\n\n\ndef test_value():\n    assert VALUE == 1\n",
+}
+CASES = [
+    ("counted_mod.py", "+ -> -", "test_counted_mod.py"),
+    ("checked_mod.py", "< -> <=", "test_checked_mod.py"),
+    ("checked_mod.py", "if n < 0 -> if not (...)", "test_checked_mod.py"),
+]
+
+
+@pytest.fixture(scope="module")
+def played(tmp_path_factory) -> list[tuple[str, str]]:
+    """The outcome of each of :data:`CASES`, played as ``make mutate`` plays a mutant (a forked child
+    running its tests). The forks happen in a fresh interpreter, single-threaded as the tool's warm
+    process is: forking a test worker other tests left threads in could deadlock."""
+    import os
+    import subprocess
+
+    folder = tmp_path_factory.mktemp("played")
+    for name, text in PLAYED.items():
+        (folder / name).write_text(text)
+    cases = [[str(folder / module), description, str(folder / test)] for module, description, test in CASES]
+    done = subprocess.run(  # noqa: S603  (this interpreter, the test's own script)
+        [sys.executable, "-c", PLAYER, json.dumps(cases)],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join([str(folder), str(ROOT)]),
+            "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",  # the verdict needs no third-party plugin
+        },
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    return [tuple(result) for result in json.loads(done.stdout.strip().splitlines()[-1])]
+
+
+def test_a_test_file_that_cannot_be_collected_for_its_own_reasons_does_not_kill_a_mutant(played):
+    """A collection error the mutated file has no part in says nothing of the mutant: it is the
+    check that broke, reported as an error, never a kill."""
+    status, detail = played[0]
+    assert (status, detail.split(":")[0]) == ("error", "pytest exit 2")
+
+
+def test_a_collection_error_raised_from_the_mutated_file_kills_the_mutant(played):
+    """A test module whose top-level code calls the mutated function: a mutant that makes it raise
+    is killed; one the module still imports past is played as usual."""
+    assert played[1] == ("survived", "")
+    status, detail = played[2]
+    assert status == "killed" and detail == "pytest exit 2: the mutated file raised", detail
+
+
+def test_a_kill_cached_under_the_rule_that_counted_any_errored_run_is_played_again(tmp_path):
+    """Results saved before an errored run needed the mutant in its error say "the run errored":
+    they are dropped when the cache is read, so the mutant is judged again under today's rule."""
+    from benchmarks.mutate import load_results
+
+    saved = tmp_path / "results.json"
+    assert load_results(saved) == {}
+    saved.write_text(
+        '{"a": ["killed", "pytest exit 2: the run errored"], "b": ["killed", "t.py::x"],'
+        ' "c": ["killed", "pytest exit 2: the mutated file raised"], "d": ["survived", ""]}'
+    )
+    assert load_results(saved) == {
+        "b": ["killed", "t.py::x"],
+        "c": ["killed", "pytest exit 2: the mutated file raised"],
+        "d": ["survived", ""],
+    }

@@ -25,8 +25,9 @@ def entry_size(entry: dict[str, Any]) -> int:
     """The bytes SNS counts for one entry: its message and each attribute's name, type and value."""
     size = len(entry["Message"].encode())
     for name, attribute in entry.get("MessageAttributes", {}).items():
-        value = attribute.get("StringValue", "")
-        size += len(name.encode()) + len(attribute["DataType"].encode()) + len(value.encode())
+        value = attribute.get("StringValue", attribute.get("BinaryValue", b""))
+        size += len(name.encode()) + len(attribute["DataType"].encode())
+        size += len(value if isinstance(value, bytes) else value.encode())
     return size
 
 

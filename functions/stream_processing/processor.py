@@ -41,8 +41,9 @@ MAX_KWH = 1_000_000
 READING = Schema(
     meter_id=Field(str, min_length=1, max_length=128), kwh=Field(int, minimum=0, maximum=MAX_KWH)
 )
-#: Kinesis sequence numbers are decimal strings of up to 128 digits: zero-padded, they compare as strings.
-SEQUENCE_DIGITS = 128
+#: Kinesis sequence numbers are decimal strings of up to 129 digits (the API's pattern is
+#: ``0|[1-9]\d{0,128}``): zero-padded to that, they compare as strings.
+SEQUENCE_DIGITS = 129
 
 
 def reading(record: KinesisStreamRecord) -> dict[str, Any]:

@@ -59,6 +59,10 @@ ACTION_OF_OPERATION = {
     "s3:GetBucketNotificationConfiguration": "s3:GetBucketNotification",
 }
 
+#: S3 actions whose call on one version of an object (``VersionId``) needs another action.
+VERSION_ACTIONS = {"s3:GetObject": "s3:GetObjectVersion", "s3:DeleteObject": "s3:DeleteObjectVersion"}
+
+
 #: Services whose IAM actions are the HTTP method of the call, not the operation: API Gateway's
 #: management API (``apigateway:GET`` for GetRestApis, ``apigateway:POST`` for CreateRestApi...).
 HTTP_METHOD_ACTIONS = frozenset({"apigateway"})
@@ -84,8 +88,8 @@ CONDITION_OPERATORS: dict[str, Callable[[str, str], bool]] = {
     "StringEquals": lambda actual, expected: actual == expected,
     "StringEqualsIgnoreCase": lambda actual, expected: actual.lower() == expected.lower(),
     "StringLike": fnmatch.fnmatchcase,
-    "ArnEquals": lambda actual, expected: actual == expected,
-    "ArnLike": fnmatch.fnmatchcase,
+    "ArnEquals": lambda actual, expected: _arn_like(actual, expected),
+    "ArnLike": lambda actual, expected: _arn_like(actual, expected),
     "Bool": lambda actual, expected: actual.lower() == expected.lower(),
     "IpAddress": lambda actual, expected: _in_network(actual, expected),
 }
@@ -458,13 +462,18 @@ def call_authorizations(
     if action == "s3:DeleteObject" and "Delete" in params and namers.get(prefix) is not None:
         # DeleteObjects: each key is a DeleteObject on that object, as AWS authorizes it.
         extract = namers[prefix]
-        keys = [
-            o.get("Key") for o in (params.get("Delete") or {}).get("Objects") or [] if isinstance(o, dict)
+        objects = [o for o in (params.get("Delete") or {}).get("Objects") or [] if isinstance(o, dict)]
+        named = [
+            (_versioned(action, o), extract({"Bucket": params.get("Bucket"), "Key": o.get("Key")}, where))
+            for o in objects
         ]
-        named = [extract({"Bucket": params.get("Bucket"), "Key": key}, where) for key in keys]
-        return list(dict.fromkeys((action, resource or "*") for resource in named)) or [(action, "*")]
+        return list(dict.fromkeys((needed, resource or "*") for needed, resource in named)) or [(action, "*")]
     resources = call_resources(prefix, params, where, namers)
-    return None if resources is None else [(action, resource) for resource in resources]
+    return None if resources is None else [(_versioned(action, params), resource) for resource in resources]
+
+
+def _versioned(action: str, params: dict[str, Any]) -> str:
+    return VERSION_ACTIONS.get(action, action) if params.get("VersionId") else action
 
 
 #: The account part of an AWS managed policy's ARN (``arn:aws:iam::aws:policy/<path><name>``).
@@ -520,6 +529,17 @@ def _in_network(address: str, network: str) -> bool:
         return ipaddress.ip_address(address) in ipaddress.ip_network(network, strict=False)
     except ValueError:
         return False
+
+
+def _arn_like(actual: str, expected: str) -> bool:
+    """IAM's ``ArnEquals``/``ArnLike`` (which behave identically): each of the six colon-delimited
+    parts matched on its own, case-sensitively, with ``*`` and ``?``; a wildcard never spans a colon
+    into the next part. A value that is no ARN (an account id under ``aws:SourceAccount``) is
+    matched whole."""
+    parts, patterns = actual.split(":", 5), expected.split(":", 5)
+    if len(parts) != 6:
+        return fnmatch.fnmatchcase(actual, expected)
+    return len(patterns) == 6 and all(map(fnmatch.fnmatchcase, parts, patterns))
 
 
 def _match(pattern: str, value: str, *, case: bool = False) -> bool:

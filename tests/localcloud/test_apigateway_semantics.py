@@ -909,9 +909,16 @@ def test_what_the_authorizer_decides_is_what_the_client_gets(
     made = token_call(fresh, token)
     error, response = refused(authorize, made, AuthorizerCache())
     assert answer(response) == expected
-    why = {"deny": "denies", "elsewhere": "allows nothing covering"}.get(token)
-    if why:
-        assert error.cause == f"authorizer Gate {why} {made.execute_api_arn()}"
+    arn = made.execute_api_arn()
+    assert (error.response_type, error.cause) == {
+        "unauthorized": ("UNAUTHORIZED", "authorizer Gate answered Unauthorized"),
+        "crash": (
+            "AUTHORIZER_CONFIGURATION_ERROR",
+            "authorizer Gate failed: RuntimeError: the authorizer crashed",
+        ),
+        "deny": ("ACCESS_DENIED", f"authorizer Gate denies {arn}"),
+        "elsewhere": ("ACCESS_DENIED", f"authorizer Gate allows nothing covering {arn}"),
+    }[token]
 
 
 def test_a_method_without_authorization_lets_everyone_in(fresh: LocalCloud) -> None:
@@ -1021,7 +1028,7 @@ def test_an_id_token_lets_the_user_in_with_its_claims_as_strings(
         cognito_call(fresh, members, token, identity_sources=["method.request.header.X-Id-Token"]),
     ):
         authorize(made, AuthorizerCache())
-    assert made.authorizer is not None
+        assert made.authorizer is not None and made.authorizer["claims"]["cognito:username"] == "ada"
     claims = made.authorizer["claims"]
     raw = verified_claims(token, cognito_keys())
     assert sorted(claims["cognito:groups"].split(",")) == ["admins", "staff"], "a list, joined with commas"

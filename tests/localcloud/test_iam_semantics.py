@@ -446,7 +446,29 @@ def test_a_network_key_is_not_evaluated_for_a_request_whose_network_origin_is_un
         ("Bool", "True", "true", True),
         ("Bool", "true", "false", False),
         ("ArnEquals", "arn:aws:sns:eu-west-1:1:t", "arn:aws:sns:eu-west-1:1:t", True),
-        ("ArnEquals", "arn:aws:sns:eu-west-1:1:t", "arn:aws:sns:eu-west-1:1:*", False),
+        # IAM: "The ArnEquals and ArnLike condition operators behave identically": each of the six
+        # colon-delimited parts is matched on its own, with * and ?, case-sensitively.
+        ("ArnEquals", "arn:aws:sns:eu-west-1:1:t", "arn:aws:sns:eu-west-1:1:*", True),
+        ("ArnLike", "arn:aws:sns:eu-west-1:1:t", "arn:aws:sns:*:1:?", True),
+        ("ArnLike", "arn:aws:sns:eu-west-1:1:t", "arn:aws:sns:eu-west-1:1:T", False),
+        ("ArnEquals", "arn:aws:sns:eu-west-1:1:t", "arn:aws:sns:eu-west-1:1", False),
+        ("ArnLike", "arn:aws:sns:eu-west-1:1:t", "arn:aws:sns:*", False),
+        # IAM's own example: StringLike's first * would take "us-east-2:999999999999:store/abc:";
+        # ArnLike's takes only the region, so the account part fails.
+        (
+            "ArnLike",
+            "arn:aws:someservice:us-east-2:999999999999:store/abc:111122223333:finance/document.txt",
+            "arn:aws:someservice:*:111122223333:finance/*",
+            False,
+        ),
+        (
+            "StringLike",
+            "arn:aws:someservice:us-east-2:999999999999:store/abc:111122223333:finance/document.txt",
+            "arn:aws:someservice:*:111122223333:finance/*",
+            True,
+        ),
+        ("ArnNotEquals", "arn:aws:sns:eu-west-1:1:t", "arn:aws:sns:eu-west-1:1:*", False),
+        ("ArnLike", "arn:aws:s3:::uploads/a:b", "arn:aws:s3:::uploads/*", True),
         ("StringLike", "orders-1", "orders-?", True),
     ],
 )
@@ -662,4 +684,30 @@ def test_delete_objects_needs_delete_object_on_each_key_it_names():
     single = {"Bucket": "uploads", "Key": "a.txt"}
     assert call_authorizations("s3", "s3:DeleteObject", single, WHERE, NAMERS) == [
         ("s3:DeleteObject", "arn:aws:s3:::uploads/a.txt")
+    ]
+
+
+def test_a_call_on_one_version_of_an_object_needs_the_version_action():
+    """S3: reading or deleting a specific version (``VersionId``) needs ``s3:GetObjectVersion`` or
+    ``s3:DeleteObjectVersion``; a multi-object delete needs it for each entry naming a version."""
+    params = {
+        "Bucket": "uploads",
+        "Delete": {"Objects": [{"Key": "a.txt", "VersionId": "v1"}, {"Key": "b.txt"}]},
+    }
+    assert call_authorizations("s3", "s3:DeleteObject", params, WHERE, NAMERS) == [
+        ("s3:DeleteObjectVersion", "arn:aws:s3:::uploads/a.txt"),
+        ("s3:DeleteObject", "arn:aws:s3:::uploads/b.txt"),
+    ]
+    for operation, action in (
+        ("DeleteObject", "s3:DeleteObjectVersion"),
+        ("GetObject", "s3:GetObjectVersion"),
+    ):
+        prefix, plain = operation_action("s3", operation)
+        one = {"Bucket": "uploads", "Key": "a.txt", "VersionId": "v1"}
+        assert call_authorizations(prefix, plain, one, WHERE, NAMERS) == [
+            (action, "arn:aws:s3:::uploads/a.txt")
+        ]
+    head = operation_action("s3", "HeadObject")
+    assert call_authorizations(*head, {"Bucket": "uploads", "Key": "a", "VersionId": "v"}, WHERE, NAMERS) == [
+        ("s3:GetObjectVersion", "arn:aws:s3:::uploads/a")
     ]

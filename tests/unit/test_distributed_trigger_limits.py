@@ -53,15 +53,17 @@ def test_a_batch_holds_exactly_the_limit_whichever_batch_it_is(batches):
 
 
 def test_each_attribute_counts_its_name_type_and_value(batches):
+    """SNS's MessageAttributeValue: "all parts of the message attribute, including name, type, and
+    value, are included in the message size restriction" -- a binary value's bytes too."""
     entry = {
         "Id": "a",
         "Message": "é",
         "MessageAttributes": {
             "t": {"DataType": "String", "StringValue": "ab"},
-            "n": {"DataType": "Binary", "BinaryValue": b"zz"},
+            "n": {"DataType": "Binary", "BinaryValue": b"zzz"},
         },
     }
-    assert batches.entry_size(entry) == 2 + (1 + 6 + 2) + (1 + 6)
+    assert batches.entry_size(entry) == 2 + (1 + 6 + 2) + (1 + 6 + 3)
 
 
 def test_extracted_digits_become_integers_only_in_integer_fields(trigger, lambda_context):

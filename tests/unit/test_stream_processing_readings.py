@@ -1,5 +1,6 @@
 """The stream processor at its edges, against moto: readings at the bounds, Kinesis's longest sequence
-numbers (128 digits) ordered as numbers, and a rejected reading counted before the batch fails."""
+numbers (129 digits, the API's pattern says) ordered as numbers, and a rejected reading counted
+before the batch fails."""
 
 from __future__ import annotations
 
@@ -39,16 +40,17 @@ def test_a_reading_at_the_bounds_is_counted_and_one_past_them_is_refused(process
             processor.handler(event(record(3, data)), lambda_context)
 
 
-def test_sequence_numbers_of_up_to_128_digits_are_kept_padded_and_in_order(processor, lambda_context):
-    shorter, longest = int("9" * 127), int("1" + "0" * 127)
+def test_sequence_numbers_of_up_to_129_digits_are_kept_padded_and_in_order(processor, lambda_context):
+    """Kinesis's SequenceNumber is ``0|([1-9]\\d{0,128})``: one digit and up to 128 more."""
+    shorter, longest = int("9" * 128), int("1" + "0" * 128)
     processor.handler(event(record(shorter, {"meter_id": "m-1", "kwh": 1})), lambda_context)
     processor.handler(event(record(longest, {"meter_id": "m-1", "kwh": 2})), lambda_context)
-    assert total("m-1") == (3, 2), "the 128-digit number is the later one"
+    assert total("m-1") == (3, 2), "the 129-digit number is the later one"
     item = boto3.client("dynamodb").get_item(TableName="totals", Key={"meter_id": {"S": "m-1"}})["Item"]
     assert item["last_sequence"] == {"S": str(longest)}
     processor.handler(event(record(5, {"meter_id": "m-2", "kwh": 1})), lambda_context)
     item = boto3.client("dynamodb").get_item(TableName="totals", Key={"meter_id": {"S": "m-2"}})["Item"]
-    assert item["last_sequence"] == {"S": "5".zfill(128)}
+    assert item["last_sequence"] == {"S": "5".zfill(129)}
 
 
 def test_a_rejected_reading_is_counted_and_the_ones_before_it_applied(

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 CALLBACKS = frozenset({"SendTaskSuccess", "SendTaskFailure", "SendTaskHeartbeat"})
 GONE = "Task Timed Out: 'Provided task does not exist anymore'"
-INVALID = "Invalid Token: Invalid token"
+INVALID = "Invalid Token: 'Invalid token'"
 
 
 def check_callback(kernel: Kernel, operation: str, params: dict[str, Any]) -> None:
