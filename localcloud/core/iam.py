@@ -92,6 +92,9 @@ CONDITION_OPERATORS: dict[str, Callable[[str, str], bool]] = {
 
 #: Error codes AWS answers with when a call is denied, by service.
 DENIED_CODE = {"sqs": "AccessDenied", "s3": "AccessDenied", "sns": "AuthorizationError"}
+#: HTTP statuses of those answers where not 403: DynamoDB answers every 4xx with 400 (developer
+#: guide, "Error handling with DynamoDB": AccessDeniedException under HTTP status code 400).
+DENIED_STATUS = {"dynamodb": 400}
 
 #: The set operators' qualifiers: with a single-valued key each reads as the plain operator, but a
 #: request without the key satisfies ``ForAllValues`` and fails ``ForAnyValue``.
@@ -416,8 +419,10 @@ def access_denied(
     principal = f"arn:aws:sts::{account}:assumed-role/{role_name}/{session}"
     message = f"User: {principal} is not authorized to perform: {action} on resource: {resource} {reason}"
     code = DENIED_CODE.get(service, "AccessDeniedException")
+    status = DENIED_STATUS.get(service, 403)
     return ClientError(
-        {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": 403}}, operation
+        {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": status}},
+        operation,
     )
 
 
