@@ -242,7 +242,8 @@ class LocalCloud:
 
     def dropped(self, what: str) -> list[str]:
         """``name: why`` for each function (or state machine) whose ``"logs"`` (or ``"xray"``
-        segments) were dropped because its role may not send them."""
+        segments) were dropped because its role may not send them, and for each log group Step
+        Functions could not deliver an execution's logs to (it was deleted)."""
         return role_use.dropped(self.kernel, what)
 
     # ------------------------------------------------------------------------------------ Step Functions

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from botocore.exceptions import ClientError
 
 
@@ -99,3 +101,23 @@ def aws_error(code: str, message: str, operation: str, status: int = 400) -> Cli
         {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": status}},
         operation,
     )
+
+
+def out_of_range(member: str, value: int, low: int | None, high: int | None) -> str | None:
+    """AWS's request validation of a number against its range, worded as AWS words it ("Value '0' at
+    'limit' failed to satisfy constraint: ..."), with ``member`` as the wire names it; None in range."""
+    if low is not None and value < low:
+        relation = f"greater than or equal to {low}"
+    elif high is not None and value > high:
+        relation = f"less than or equal to {high}"
+    else:
+        return None
+    return f"Value '{value}' at '{member}' failed to satisfy constraint: Member must have value {relation}"
+
+
+def refuse_limit_over(operation: str, params: dict[str, Any], highest: int) -> None:
+    """Refuse a ``Limit`` over ``highest`` with the ``ValidationException`` AWS's validation answers
+    (a ``Limit`` under the model's minimum never leaves botocore)."""
+    limit = params.get("Limit")
+    if isinstance(limit, int) and (problem := out_of_range("limit", limit, None, highest)):
+        raise aws_error("ValidationException", f"1 validation error detected: {problem}", operation)

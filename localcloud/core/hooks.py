@@ -139,12 +139,26 @@ def would_pass_checks(
     already knows, so that a refusal still comes from the call itself."""
     return (
         kernel.network.placement_of(session, role_arn) is None
-        and not any(
-            operation in getattr(check, "operations", (operation,))
+        and all(
+            _check_passes(kernel, check, operation, params)
             for check in kernel.registry.checks.get(service_model.service_name, [])
         )
         and iam_refusal(kernel, role_arn, service_model, operation, params) is None
     )
+
+
+def _check_passes(kernel: Kernel, check: Any, operation: str, params: dict[str, Any]) -> bool:
+    """Whether ``check`` would let the call through: one that may refuse it is run only where it
+    only reads the parameters (``checks_only(reading=...)``), else it is taken to refuse."""
+    if operation not in getattr(check, "operations", (operation,)):
+        return True
+    if operation not in getattr(check, "reading", ()):
+        return False
+    try:
+        check(kernel, operation, params)
+    except ClientError:
+        return False
+    return True
 
 
 def denied(

@@ -96,6 +96,9 @@ CONDITION_OPERATORS: dict[str, Callable[[str, str], bool]] = {
 
 #: Error codes AWS answers with when a call is denied, by service.
 DENIED_CODE = {"sqs": "AccessDenied", "s3": "AccessDenied", "sns": "AuthorizationError"}
+#: HTTP statuses of those answers where not 403: DynamoDB answers every 4xx with 400 (developer
+#: guide, "Error handling with DynamoDB": AccessDeniedException under HTTP status code 400).
+DENIED_STATUS = {"dynamodb": 400}
 
 #: The set operators' qualifiers: with a single-valued key each reads as the plain operator, but a
 #: request without the key satisfies ``ForAllValues`` and fails ``ForAnyValue``.
@@ -201,6 +204,10 @@ class PolicyEngine:
         self._held: dict[tuple[str, str], list[Statement]] = {}
         self._named: dict[tuple[str, str], list[Statement]] = {}
         """A role's policies by name (an inline policy's name, a managed policy's ARN)."""
+        self.resource_policy_of: Callable[[str], list[Statement]] = lambda resource: []
+        """The statements of the resource policy on a resource ARN a role's call names, as its
+        service holds them now (the kernel installs the services' readers): :meth:`decide` applies
+        their explicit denies."""
 
     # ------------------------------------------------------------------------------------ loading
 
@@ -276,10 +283,45 @@ class PolicyEngine:
     # ------------------------------------------------------------------------------------ decisions
 
     def decide(self, role_arn: str, action: str, resource: str | None) -> Decision:
-        """Identity-policy evaluation for a role in this account: deny wins, else an allow is needed.
+        """A role's call in this account: an explicit deny in its identity policies or in the
+        resource's policy wins ("an explicit deny in any of the policies overrides the allow"), else
+        its identity policies must allow it. An allow in the resource policy is not read: offline, a
+        role's grants come from its own policies.
 
         ``resource`` None means the call's resource cannot be named offline: the action alone decides.
         """
+        identity = self._identity_decision(role_arn, action, resource)
+        if identity.reason.startswith("with an explicit deny") or resource is None:
+            return identity
+        statements = self.resource_policy_of(resource) if resource.startswith("arn:") else []
+        if statements and self._denies(statements, role_arn, action, resource):
+            return Decision(False, "with an explicit deny in a resource-based policy")
+        return identity
+
+    def _denies(self, statements: list[Statement], role_arn: str, action: str, resource: str) -> bool:
+        """Whether a Deny of a resource policy applies to ``role_arn``'s call: one naming everyone,
+        the role, or its account (which names every principal of the account). Allow statements are
+        not evaluated, so their conditions are not reported as unevaluated."""
+        partition, account = role_arn.split(":")[1], role_arn.split(":")[4]
+        principals = (role_arn, f"arn:{partition}:iam::{account}:root", account)
+        context = {"aws:securetransport": "true", "aws:principalarn": role_arn}
+
+        def evaluate(note: Callable[[str, str], None], used: list[tuple[Statement, str]]) -> Decision:
+            for statement in statements:
+                if (
+                    statement.effect == "Deny"
+                    and any(statement.names(principal) for principal in principals)
+                    and statement.covers_action(action)
+                    and statement.covers_resource(resource)
+                    and statement.conditions_hold(context, note)
+                ):
+                    return Decision(False, f"explicit deny in {statement.source}")
+            return Decision(True, "no deny")
+
+        key = ("resource deny", id(statements), role_arn, action, resource)
+        return not self.decisions.decide(key, statements, self._unevaluated, evaluate).allowed
+
+    def _identity_decision(self, role_arn: str, action: str, resource: str | None) -> Decision:
         statements = self.identity.get(role_arn, [])
 
         def evaluate(note: Callable[[str, str], None], used: list[tuple[Statement, str]]) -> Decision:
@@ -381,8 +423,10 @@ def access_denied(
     principal = f"arn:aws:sts::{account}:assumed-role/{role_name}/{session}"
     message = f"User: {principal} is not authorized to perform: {action} on resource: {resource} {reason}"
     code = DENIED_CODE.get(service, "AccessDeniedException")
+    status = DENIED_STATUS.get(service, 403)
     return ClientError(
-        {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": 403}}, operation
+        {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": status}},
+        operation,
     )
 
 

@@ -87,6 +87,7 @@ class Kernel:
         """Event source mappings and anything else the pump drives (buffers, schedules)."""
         self.parameter_overrides = parameters or {}
         self.registry = Registry(services)
+        self.iam.resource_policy_of = self._resource_policy_of
         self._states: dict[str, Any] = {}
         self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
         self._origins: dict[str, int] = {}
@@ -152,6 +153,11 @@ class Kernel:
                 raise LocalCloudError(f"no service {name!r} keeps state in the local cloud")
             self._states[name] = service.state(self)
         return self._states[name]
+
+    def _resource_policy_of(self, resource: str) -> list[Any]:
+        """The statements of the policy on ``resource`` (an ARN), read by the service that holds it."""
+        reader = self.registry.resource_policies.get(resource.split(":", 3)[2])
+        return [] if reader is None else reader(self, resource)
 
     def has_service(self, name: str) -> bool:
         return name in self.registry.services
@@ -328,6 +334,7 @@ class Registry:
         self.answers: dict[str, Any] = {}
         self.self_authorized: set[str] = set()
         self.iam_resources: dict[str, Any] = {}
+        self.resource_policies: dict[str, Any] = {}
         for service in services:
             if service.name in self.services:
                 raise LocalCloudError(f"service {service.name!r} is declared twice")
@@ -343,3 +350,4 @@ class Registry:
             self.answers.update(service.answers)
             self.self_authorized |= service.self_authorized
             self.iam_resources.update(service.iam_resources)
+            self.resource_policies.update(service.resource_policies)

@@ -99,6 +99,9 @@ class Service:
     """botocore services whose calls the service authorizes itself, once it has resolved the resource."""
     iam_resources: Mapping[str, ResourceNamer] = field(default_factory=dict)
     """IAM prefix -> how to name the resource of a call, for policy checks."""
+    resource_policies: Mapping[str, Callable[[Kernel, str], list[Any]]] = field(default_factory=dict)
+    """IAM prefix -> ``(kernel, resource ARN) -> statements`` of the policy the service holds on that
+    resource now, whose explicit denies refuse a role's call (see :meth:`PolicyEngine.decide`)."""
     target: Target | None = None
     front_doors: Callable[[Kernel], list[FrontDoor]] | None = None
     """The HTTP entries the ``serve`` command puts on ports: REST API stages, distributions."""
@@ -147,12 +150,15 @@ def provisions(*resource_types: str) -> Callable[[Provisioner], Provisioner]:
     return mark
 
 
-def checks_only(*operations: str) -> Callable[[Check], Check]:
-    """Mark a check that refuses only calls of ``operations``, so a caller that skips a call it would
-    otherwise make (:func:`localcloud.core.hooks.would_pass_checks`) may skip the others."""
+def checks_only(*operations: str, reading: tuple[str, ...] = ()) -> Callable[[Check], Check]:
+    """Mark a check that refuses only calls of ``operations`` and ``reading``, so a caller that skips
+    a call it would otherwise make (:func:`localcloud.core.hooks.would_pass_checks`) may skip the
+    others. For the operations in ``reading`` the check only reads the call's parameters, so that
+    caller runs it to learn whether it would refuse."""
 
     def mark(function: Check) -> Check:
-        function.operations = frozenset(operations)  # type: ignore[attr-defined]
+        function.operations = frozenset(operations) | frozenset(reading)  # type: ignore[attr-defined]
+        function.reading = frozenset(reading)  # type: ignore[attr-defined]
         return function
 
     return mark

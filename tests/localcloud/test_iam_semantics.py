@@ -289,15 +289,18 @@ def test_unused_grants_lists_each_allowed_action_no_call_needed():
 
 
 @pytest.mark.parametrize(
-    ("service", "code"),
+    ("service", "code", "status"),
     [
-        ("sqs", "AccessDenied"),
-        ("s3", "AccessDenied"),
-        ("sns", "AuthorizationError"),
-        ("dynamodb", "AccessDeniedException"),
+        ("sqs", "AccessDenied", 403),
+        ("s3", "AccessDenied", 403),
+        ("sns", "AuthorizationError", 403),
+        # DynamoDB answers every 4xx with 400, AccessDeniedException included (developer guide,
+        # "Error handling with DynamoDB": HTTP status code 400, AccessDeniedException).
+        ("dynamodb", "AccessDeniedException", 400),
+        ("lambda", "AccessDeniedException", 403),
     ],
 )
-def test_a_denied_call_is_worded_as_aws_words_it(service, code):
+def test_a_denied_call_is_worded_as_aws_words_it(service, code, status):
     error = access_denied(
         service, "DoIt", ROLE, "fn-session", f"{service}:DoIt", "arn:x", "because no reason"
     )
@@ -306,7 +309,7 @@ def test_a_denied_call_is_worded_as_aws_words_it(service, code):
         "Message": f"User: arn:aws:sts::{ACCOUNT}:assumed-role/fn/fn-session is not authorized to perform: "
         f"{service}:DoIt on resource: arn:x because no reason",
     }
-    assert error.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    assert error.response["ResponseMetadata"]["HTTPStatusCode"] == status
     assert error.operation_name == "DoIt"
 
 

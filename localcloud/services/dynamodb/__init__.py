@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from localcloud.core.iam import arn_or_named
-from localcloud.core.service import Service
+from localcloud.core.service import Service, checks_only
+from localcloud.errors import refuse_limit_over
 from localcloud.services.dynamodb import atomic, provision, transactions
 from localcloud.services.dynamodb.limits import check_dynamodb_request
 
@@ -28,6 +29,19 @@ def _check(kernel: Kernel, operation: str, params: dict[str, Any]) -> None:
     check_dynamodb_request(operation, params, key_schema)
 
 
+#: Most records a DynamoDB Streams GetRecords returns: "The upper limit is 1000" (API reference).
+STREAMS_MAX_GET_RECORDS = 1000
+
+
+@checks_only(reading=("GetRecords",))
+def _check_streams(kernel: Kernel, operation: str, params: dict[str, Any]) -> None:
+    """A ``Limit`` over 1,000 is a ``ValidationException`` on DynamoDB (ScyllaDB's Alternator tests,
+    run against DynamoDB, expect it); moto returns records for any limit. The wording is AWS's
+    request validation's, as Kinesis words the same refusal."""
+    if operation == "GetRecords":
+        refuse_limit_over(operation, params, STREAMS_MAX_GET_RECORDS)
+
+
 def _iam_resource(params: dict[str, Any], where: tuple[str, str, str]) -> str | None:
     # DynamoDB Streams calls name their stream, or hold an iterator that starts with its ARN.
     stream = params.get("StreamArn") or params.get("ShardIterator", "").split("|", 1)[0]
@@ -47,5 +61,8 @@ def _iam_resource(params: dict[str, Any], where: tuple[str, str, str]) -> str | 
 transactions.install()
 atomic.install()
 SERVICE = Service.of(
-    "dynamodb", provision, checks={"dynamodb": _check}, iam_resources={"dynamodb": _iam_resource}
+    "dynamodb",
+    provision,
+    checks={"dynamodb": _check, "dynamodbstreams": _check_streams},
+    iam_resources={"dynamodb": _iam_resource},
 )

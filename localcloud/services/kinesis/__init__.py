@@ -27,7 +27,7 @@ def _iam_resource(params: dict[str, Any], where: tuple[str, str, str]) -> str | 
     return resource_arn(partition, "kinesis", region, account, f"stream/{name}") if name else None
 
 
-@checks_only("PutRecord", "PutRecords")
+@checks_only("PutRecord", "PutRecords", reading=("GetRecords",))
 def _check(kernel: Kernel, operation: str, params: dict[str, Any]) -> None:
     check_kinesis_request(operation, params)
     if operation == "PutRecord":

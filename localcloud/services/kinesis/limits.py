@@ -9,7 +9,10 @@
   ``ValidationException``), at most 2^128 - 1 (an ``InvalidArgumentException``): moto raises its own
   exception, or a ``ValueError``, on either;
 - a ``PutRecords`` request: at most 500 records and 5 MiB of data and partition keys in all (moto
-  refuses both, the size without the keys).
+  refuses both, the size without the keys);
+- a ``GetRecords`` ``Limit``: at most 10,000 (botocore's model), as AWS's validation words it
+  (kinesalite's tests, run against Kinesis itself, expect that wording; the API reference names
+  ``InvalidArgumentException``). Below 1, botocore refuses the call before it leaves the client.
 
 Every problem of a request is listed, as AWS's validation does (``2 validation errors detected: ...``).
 """
@@ -19,16 +22,20 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from localcloud.errors import aws_error
+from localcloud.errors import aws_error, refuse_limit_over
 
 MAX_DATA_BYTES = 1024 * 1024
 MAX_PARTITION_KEY = 256
 MAX_REQUEST_BYTES = 5 * 1024 * 1024
 HASH_KEY = re.compile(r"0|([1-9]\d{0,38})")
 HASH_KEY_LIMIT = 2**128
+MAX_GET_RECORDS = 10_000
 
 
 def check_kinesis_request(operation: str, params: dict[str, Any]) -> None:
+    if operation == "GetRecords":
+        refuse_limit_over(operation, params, MAX_GET_RECORDS)
+        return
     if operation == "PutRecord":
         problems = _record_problems(params, "")
     elif operation == "PutRecords":

@@ -61,4 +61,5 @@ SERVICE = Service.of(
     target=Target("lambda", _invoke, "lambda:InvokeFunction", _policy),
     serving=warm.in_place_while_serving,
     iam_resources={"lambda": _iam_resource},
+    checks={"lambda": mappings.check},
 )

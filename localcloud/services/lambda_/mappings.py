@@ -18,7 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 from localcloud.core import hooks
 from localcloud.core.iam import resource_arn
-from localcloud.errors import Unsupported
+from localcloud.core.service import checks_only
+from localcloud.errors import Unsupported, aws_error
+from localcloud.services.lambda_.event_sources.limits import mapping_refusal, source_service
 
 if TYPE_CHECKING:
     from localcloud.core.kernel import Kernel, Pollable
@@ -82,6 +84,21 @@ class Mapping:
 
 def mapping_arn(partition: str, region: str, account: str, uuid: str) -> str:
     return resource_arn(partition, "lambda", region, account, f"event-source-mapping:{uuid}")
+
+
+@checks_only("CreateEventSourceMapping", "UpdateEventSourceMapping")
+def check(kernel: Kernel, operation: str, params: dict[str, Any]) -> None:
+    """Refuse settings Lambda refuses (:mod:`localcloud.services.lambda_.event_sources.limits`); an
+    update is judged with the settings of the mapping it changes, when the cloud runs it."""
+    settings, source = params, source_service(params.get("EventSourceArn"))
+    mapping = _mapping(kernel, params.get("UUID"))
+    if mapping is not None:
+        settings = {**mapping.props, **params}
+        source = source_service(mapping.props.get("EventSourceArn"))
+    model = kernel.admin_client("lambda").meta.service_model
+    refusal = mapping_refusal(model, settings, source, minimums=False)
+    if refusal is not None:
+        raise aws_error(*refusal, operation)
 
 
 def _not_found(uuid: Any) -> tuple[int, dict[str, Any]]:

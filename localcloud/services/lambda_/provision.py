@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from localcloud.core.service import Provisioned, provisions
-from localcloud.errors import LocalCloudError
+from localcloud.errors import LocalCloudError, TemplateError
+from localcloud.services.lambda_.event_sources.limits import mapping_refusal, source_service
 from localcloud.services.lambda_.native_layers import runnable_layer
 from localcloud.services.lambda_.runtime import LambdaFunction
 
@@ -98,6 +99,10 @@ def permission(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisi
 
 @provisions("AWS::Lambda::EventSourceMapping")
 def event_source_mapping(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
+    model = cloud.admin_client("lambda").meta.service_model
+    refusal = mapping_refusal(model, props, source_service(props.get("EventSourceArn")), minimums=True)
+    if refusal is not None:
+        raise TemplateError(f"{logical_id}: {refusal[0]}: {refusal[1]}")
     mapping_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{cloud.stack_name}/{logical_id}"))
     cloud.service("lambda").add_event_source(
         logical_id, mapping_id, cloud.service("lambda").function(props["FunctionName"]), props

@@ -31,6 +31,16 @@ def _policy(kernel: Kernel, arn: str) -> tuple[str, list[Any]]:
     return arn, kernel.iam.held_policy(arn, topic.policy)
 
 
+def _role_call_policy(kernel: Kernel, arn: str) -> list[Any]:
+    """The topic's policy as it is now, for a role's call on it; a topic SNS does not have has none
+    (the call itself answers that it does not exist)."""
+    from moto.sns.models import sns_backends
+
+    _, _, _, region, account, _ = arn.split(":", 5)
+    topic = sns_backends[account][region].topics.get(arn)
+    return [] if topic is None else kernel.iam.held_policy(arn, topic.policy)
+
+
 def _iam_resource(params: dict[str, Any], where: tuple[str, str, str]) -> str | None:
     return params.get("TopicArn") or params.get("TargetArn")
 
@@ -43,4 +53,5 @@ SERVICE = Service.of(
     target=Target("sns", _publish, "sns:Publish", _policy, keys.topic_key),
     checks={"sns": keys.check},
     iam_resources={"sns": _iam_resource},
+    resource_policies={"sns": _role_call_policy},
 )

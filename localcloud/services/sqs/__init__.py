@@ -22,19 +22,31 @@ def _send(kernel: Kernel, arn: str, body: str | bytes, options: dict[str, Any]) 
     }
 
 
+def _queue(arn: str) -> Any:
+    """moto's queue of that ARN, None if SQS does not have it."""
+    from moto.sqs.models import sqs_backends
+
+    _, _, _, region, account, name = arn.split(":", 5)
+    return sqs_backends[account][region].queues.get(name)
+
+
 def _policy(kernel: Kernel, arn: str) -> tuple[str, list[Any]]:
     """The queue's policy, read from moto's queue as SQS reads its own (every delivery reads it:
     asking for it through the API cost more than the delivery); a queue SQS does not have is asked
     for through the API, whose error the sender gets."""
-    from moto.sqs.models import sqs_backends
-
-    _, _, _, region, account, name = arn.split(":", 5)
-    queue = sqs_backends[account][region].queues.get(name)
+    queue = _queue(arn)
     if queue is None:
         url = kernel.service("sqs").url_of(arn)
         policy = kernel.admin_client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])
         return arn, kernel.iam.held_policy(arn, policy.get("Attributes", {}).get("Policy"))
     return arn, kernel.iam.held_policy(arn, queue.policy)
+
+
+def _role_call_policy(kernel: Kernel, arn: str) -> list[Any]:
+    """The queue's policy as it is now, for a role's call on it; a queue SQS does not have has none
+    (the call itself answers that it does not exist)."""
+    queue = _queue(arn)
+    return [] if queue is None else kernel.iam.held_policy(arn, queue.policy)
 
 
 def _key(kernel: Kernel, arn: str) -> str | None:
@@ -63,4 +75,5 @@ SERVICE = Service.of(
     answers={"sqs.SendMessage": fifo.answer_send, "sqs.SendMessageBatch": fifo.answer_send_batch},
     target=Target("sqs", _send, "sqs:SendMessage", _policy, _key, direct.send),
     iam_resources={"sqs": _iam_resource},
+    resource_policies={"sqs": _role_call_policy},
 )

@@ -176,9 +176,12 @@ def _answer_stop(kernel: Kernel, call: AwsCall) -> tuple[int, dict[str, Any]] | 
     return answer_stop(kernel, call.params)
 
 
-def _check_callback(kernel: Kernel, operation: str, params: dict[str, Any]) -> None:
+def _check(kernel: Kernel, operation: str, params: dict[str, Any]) -> None:
     from localcloud.services.stepfunctions.calls import check_callback
+    from localcloud.services.stepfunctions.definition import check_request
 
+    if operation in ("CreateStateMachine", "UpdateStateMachine"):
+        check_request(operation, params)
     check_callback(kernel, operation, params)
 
 
@@ -200,7 +203,7 @@ SERVICE = Service.of(
         "stepfunctions.SendTaskFailure": _answer_task_failure,
         "stepfunctions.StopExecution": _answer_stop,
     },
-    checks={"stepfunctions": _check_callback},
+    checks={"stepfunctions": _check},
     target=Target("stepfunctions", _start),
     iam_resources={"states": _iam_resource},
 )

@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from localcloud.errors import StateMachineDefinitionError
+from localcloud.errors import StateMachineDefinitionError, aws_error
 from localcloud.services.stepfunctions import distributed_map
 
 #: Optimized integrations, ``service: (actions, integration patterns beyond request-response)``.
@@ -40,11 +40,61 @@ def check(machine: str, definition: str) -> None:
         document = json.loads(definition)
     except ValueError as error:
         raise StateMachineDefinitionError(machine, None, f"the definition is not JSON: {error}") from None
+    problem = schema_problem(document)
+    if problem is not None:
+        raise StateMachineDefinitionError(machine, None, f"InvalidDefinition: {invalid_definition(problem)}")
     for name, state in _states(document):
         reason = _unsupported(state)
         if reason:
             raise StateMachineDefinitionError(machine, name, reason)
     _parse(machine, document)
+
+
+def invalid_definition(problem: str) -> str:
+    """Step Functions' message for a definition its schema refuses, as localstack's snapshots record
+    AWS's answers ("Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: These fields are
+    required: [States] at /'")."""
+    return f"Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: {problem}'"
+
+
+def schema_problem(document: Any, path: str = "") -> str | None:
+    """Where ``document`` (a definition, or a Parallel branch or Map iteration in it, at ``path``)
+    is not the shape the States Language requires: an object with an object of ``States``, each
+    state an object. None if it is; the rest (a missing ``StartAt`` too) is left to moto's parser."""
+    where = path or "/"
+    if not isinstance(document, dict):
+        return f"Value must be an object at {where}"
+    if "States" not in document:
+        return f"These fields are required: [States] at {where}"
+    if not isinstance(document["States"], dict):
+        return f"Value must be an object at {path}/States"
+    for name, state in document["States"].items():
+        at = f"{path}/States/{name}"
+        if not isinstance(state, dict):
+            return f"Value must be an object at {at}"
+        branches = state.get("Branches", [])
+        inner = (
+            [(f"{at}/Branches/{i}", b) for i, b in enumerate(branches)] if isinstance(branches, list) else []
+        )
+        inner += [(f"{at}/{key}", state[key]) for key in ("ItemProcessor", "Iterator") if key in state]
+        for inner_path, inner_document in inner:
+            problem = schema_problem(inner_document, inner_path)
+            if problem is not None:
+                return problem
+    return None
+
+
+def check_request(operation: str, params: dict[str, Any]) -> None:
+    """Refuse a CreateStateMachine or UpdateStateMachine whose definition is not the shape the
+    States Language requires with Step Functions' ``InvalidDefinition`` (moto's parser answers it
+    with an error without a code)."""
+    try:
+        document = json.loads(params["definition"])
+    except (KeyError, TypeError, ValueError):
+        return  # no definition, or not JSON: left to moto
+    problem = schema_problem(document)
+    if problem is not None:
+        raise aws_error("InvalidDefinition", invalid_definition(problem), operation)
 
 
 def _states(document: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:

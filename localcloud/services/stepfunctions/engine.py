@@ -215,8 +215,8 @@ def _logging_session(cloud: Kernel, execution: Any) -> Any:
             moment = datetime.fromisoformat(history_log["event_timestamp"].replace("Z", "+00:00"))
             event = {"timestamp": int(moment.timestamp() * 1000), "message": to_json_str(history_log)}
             # Step Functions delivers its logs itself: the state machine's role does not write them.
-            contextvars.Context().run(_put_log_event, cloud, group, stream, event, stream in streams)
-            streams.add(stream)
+            if contextvars.Context().run(_deliver, cloud, group, stream, event, stream in streams):
+                streams.add(stream)
 
     streams: set[str] = set()
     settings = dict(execution.state_machine.loggingConfiguration or {})
@@ -229,10 +229,10 @@ def _logging_session(cloud: Kernel, execution: Any) -> Any:
     return LogGroupSession(execution_arn=execution.exec_arn, configuration=configuration)
 
 
-def _put_log_event(cloud: Kernel, group: str, stream: str, event: dict[str, Any], exists: bool) -> None:
-    from localcloud.services.stepfunctions.log_delivery import put_log_event
+def _deliver(cloud: Kernel, group: str, stream: str, event: dict[str, Any], exists: bool) -> bool:
+    from localcloud.services.stepfunctions.log_delivery import deliver
 
-    put_log_event(cloud, group, stream, event, exists)
+    return deliver(cloud, group, stream, event, exists)
 
 
 class StepFunctionsError(Exception):

@@ -7,16 +7,41 @@ execution's time. This writes the same events to the same backend, which checks 
 does, then lets the observers of ``CreateLogStream`` and ``PutLogEvents`` (subscription filters) see
 the calls as after a client's call, as the Lambda service's own log writer does. Step Functions
 delivers these logs itself, so no role's policy is consulted, as before.
+
+A delivery Logs refuses (the log group was deleted) is lost on the Logs side, as AWS's vended log
+delivery loses it: the execution runs on (:func:`deliver`). Each log group's refusal is recorded
+once, as a dropped-logs line (:func:`localcloud.core.role_use.dropped`, which scenarios check) and a
+``drop`` span.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import ClientError
+
 from localcloud.errors import aws_error
 
 if TYPE_CHECKING:
     from localcloud.core.kernel import Kernel
+
+
+def deliver(cloud: Kernel, group: str, stream: str, event: dict[str, Any], exists: bool) -> bool:
+    """:func:`put_log_event` as Step Functions delivers an execution's log event: one Logs refuses is
+    lost and recorded, never raised into the execution. Whether it was delivered."""
+    try:
+        put_log_event(cloud, group, stream, event, exists)
+    except ClientError as error:
+        detail = error.response["Error"]
+        line = f"{group}: Step Functions' log delivery failed: {detail['Code']}: {detail['Message']}"
+        lines = cloud.role_use.dropped["logs"]
+        if line not in lines:
+            lines.append(line)
+            cloud.trace.record(
+                "drop", "states", group, line, at=cloud.clock.elapsed(), outcome=detail["Code"]
+            )
+        return False
+    return True
 
 
 def put_log_event(cloud: Kernel, group: str, stream: str, event: dict[str, Any], exists: bool) -> None:
