@@ -473,7 +473,38 @@ def local_cloud_table(assembly: Path) -> Table:
         ],
     ]
     rows += async_rows(assembly)
+    rows += http_rows(assembly)
+    return Table(
+        "(e) Local cloud: provisioning, delivery and HTTP serving against raw moto",
+        ["what", "seconds", "target"],
+        rows,
+        [
+            f"Provisioning: median of {lc.PROVISION_RUNS} starts; target well under a second.",
+            f"Delivery target: within {lc.DELIVERY_RATIO_TARGET:g}x of the raw moto calls.",
+            "Asynchronous patterns (benchmarks/async_bench.py, one driver per pattern): N messages put in at "
+            "the pattern's entry through the SDK and the cloud drained on the virtual clock, against the AWS "
+            "calls the handlers make, straight to moto; process CPU time, one warm-up message untimed on each "
+            "side, median of 3 alternating runs; target within 2x.",
+            f"HTTP target: the server adds less than {lc.HTTP_RATIO_TARGET:g}x over the raw moto calls; "
+            f"the first request after `serve` answers within {lc.FIRST_REQUEST_TARGET:g} s. The served requests "
+            "share one keep-alive connection, as a client library or a browser keeps one. The raw loop "
+            "runs in a fresh interpreter (in the served run's process the local cloud's changes to moto and "
+            "botocore stay installed) and makes its client before its timer starts; the served figure includes the function's cold "
+            "start, so the warm ratio is shown beside it. Median of "
+            f"{lc.HTTP_RUNS} alternating runs of each side; the stage's limits are raised to the account's "
+            'for the served run (see "Serving over HTTP" below), and the figure under the stage\'s own '
+            "limits is shown beside it.",
+        ],
+    )
+
+
+def http_rows(assembly: Path) -> list[list[str]]:
+    """The simple web service served over HTTP against its handler's calls straight to moto, and how
+    soon ``serve`` answers first."""
+    from benchmarks import localcloud_bench as lc
+
     (served, first, served_cpu), (direct, direct_cpu) = lc.median_http_runs(assembly)
+    rows: list[list[str]] = []
     pairs = lc.HTTP_ITEMS
     warm = (served - first) / (direct * (pairs - 1) / pairs)
     rows += [
@@ -517,28 +548,7 @@ def local_cloud_table(assembly: Path) -> Table:
             verdict(first < lc.FIRST_REQUEST_TARGET),
         ]
     )
-    return Table(
-        "(e) Local cloud: provisioning, delivery and HTTP serving against raw moto",
-        ["what", "seconds", "target"],
-        rows,
-        [
-            f"Provisioning: median of {lc.PROVISION_RUNS} starts; target well under a second.",
-            f"Delivery target: within {lc.DELIVERY_RATIO_TARGET:g}x of the raw moto calls.",
-            "Asynchronous patterns (benchmarks/async_bench.py, one driver per pattern): N messages put in at "
-            "the pattern's entry through the SDK and the cloud drained on the virtual clock, against the AWS "
-            "calls the handlers make, straight to moto; process CPU time, one warm-up message untimed on each "
-            "side, median of 3 alternating runs; target within 2x.",
-            f"HTTP target: the server adds less than {lc.HTTP_RATIO_TARGET:g}x over the raw moto calls; "
-            f"the first request after `serve` answers within {lc.FIRST_REQUEST_TARGET:g} s. The served requests "
-            "share one keep-alive connection, as a client library or a browser keeps one. The raw loop "
-            "runs in a fresh interpreter (in the served run's process the local cloud's changes to moto and "
-            "botocore stay installed) and makes its client before its timer starts; the served figure includes the function's cold "
-            "start, so the warm ratio is shown beside it. Median of "
-            f"{lc.HTTP_RUNS} alternating runs of each side; the stage's limits are raised to the account's "
-            'for the served run (see "Serving over HTTP" below), and the figure under the stage\'s own '
-            "limits is shown beside it.",
-        ],
-    )
+    return rows
 
 
 def async_rows(assembly: Path) -> list[list[str]]:
