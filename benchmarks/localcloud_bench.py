@@ -329,15 +329,19 @@ def fresh_raw_moto_requests() -> tuple[float, float]:
     return float(wall), float(cpu)
 
 
-def median_http_runs(assembly: Path) -> tuple[tuple[float, float, float], tuple[float, float]]:
-    """The served run of median length (with its first pair and CPU) and the raw run of median
-    length (with its CPU), of HTTP_RUNS each, alternating so that machine noise falls on both alike;
-    the raw runs each in a fresh interpreter (:func:`fresh_raw_moto_requests`)."""
-    served, raw = [], []
+def median_http_runs(
+    assembly: Path,
+) -> tuple[tuple[float, float, float], tuple[float, float], tuple[float, float]]:
+    """The served run of median length (with its first pair and CPU), and the raw runs of median
+    length (with their CPU) in a fresh interpreter (:func:`fresh_raw_moto_requests`) and in this
+    process after the served run, where moto and botocore carry the local cloud's changes; HTTP_RUNS
+    of each, alternating so that machine noise falls on all alike."""
+    served, fresh, here = [], [], []
     for _ in range(HTTP_RUNS):
         served.append(local_server_requests(assembly))
-        raw.append(fresh_raw_moto_requests())
-    return sorted(served)[len(served) // 2], sorted(raw)[len(raw) // 2]
+        fresh.append(fresh_raw_moto_requests())
+        here.append(raw_moto_requests())
+    return sorted(served)[len(served) // 2], sorted(fresh)[len(fresh) // 2], sorted(here)[len(here) // 2]
 
 
 def at_stage_limits(assembly: Path) -> str:
