@@ -5,6 +5,10 @@ The delivery figure sends N webhooks through the scalable webhook's queue, worke
 local cloud, and makes the same moto calls directly in a loop (send in batches, receive, put each
 item, delete the batch), as a ratio. Timings use ``os.times().elapsed``: the local cloud freezes
 Python's clocks while it runs.
+
+The local cloud is imported inside the functions that start one: importing it changes moto (its
+DynamoDB item lock) for the whole process, and the raw HTTP loop runs in a fresh interpreter that
+imports this module without it (:func:`fresh_raw_moto_requests`).
 """
 
 from __future__ import annotations
@@ -24,13 +28,13 @@ import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import boto3
 from moto import mock_aws
 
-from localcloud import LocalCloud
-from localcloud.core.assembly import StackArtifact, load_stack
-from patterns.registry import PATTERNS
+if TYPE_CHECKING:
+    from localcloud.core.assembly import StackArtifact
 
 DELIVERY_MESSAGES = 200
 DELIVERY_RATIO_TARGET = 2.0
@@ -46,6 +50,12 @@ def _now() -> float:
     return os.times().elapsed
 
 
+def _cpu() -> float:
+    """CPU seconds of this process, every thread's (the served run's client and server alike)."""
+    times = os.times()
+    return times.user + times.system
+
+
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
     """Handlers print their structured logs and metrics; keep them out of the figures."""
@@ -55,6 +65,9 @@ def _quiet() -> Iterator[None]:
 
 def provisioning_seconds(assembly: Path) -> dict[str, float]:
     """Median seconds to start the local cloud (provision every resource) for each pattern stack."""
+    from localcloud import LocalCloud
+    from patterns.registry import PATTERNS
+
     medians = {}
     for pattern in PATTERNS:
         runs = []
@@ -88,6 +101,8 @@ def _id_table(dynamodb: object) -> None:
 
 
 def local_cloud_delivery(assembly: Path) -> float:
+    from localcloud import LocalCloud
+
     with _quiet(), LocalCloud.from_assembly(assembly, "ScalableWebhookStack") as cloud:
         queue = cloud.outputs["QueueUrl"]
         sqs = cloud.client("sqs")
@@ -143,6 +158,8 @@ def _put_readings(put_batch: Callable[[list[dict]], object]) -> None:
 
 def stream_local_delivery(assembly: Path) -> float:
     """N readings through the data-streaming pattern: Kinesis, four virtual shards, the processor, DynamoDB."""
+    from localcloud import LocalCloud
+
     with _quiet(), LocalCloud.from_assembly(assembly, "StreamProcessingStack") as cloud:
         kinesis, stream = cloud.client("kinesis"), cloud.outputs["StreamName"]
         start = _now()
@@ -224,11 +241,14 @@ def _at_account_limits(artifact: StackArtifact) -> StackArtifact:
     return dataclasses.replace(artifact, template=template)
 
 
-def local_server_requests(assembly: Path, *, stage_limits: bool = False) -> tuple[float, float]:
+def local_server_requests(assembly: Path, *, stage_limits: bool = False) -> tuple[float, float, float]:
     """Seconds for HTTP_ITEMS creates and reads through the simple web service served on localhost,
-    and of those the first pair's, which carries the function's cold start (its imports and client).
+    of those the first pair's, which carries the function's cold start (its imports and client), and
+    the CPU seconds of the process meanwhile (client and server).
     The requests share one keep-alive connection, as an HTTP client library or a browser keeps one.
     ``stage_limits`` keeps the stage's own throttle (see :func:`_at_account_limits`)."""
+    from localcloud import LocalCloud
+    from localcloud.core.assembly import load_stack
     from localcloud.server import LocalServer
 
     artifact = load_stack(assembly, "SimpleWebServiceStack")
@@ -240,7 +260,7 @@ def local_server_requests(assembly: Path, *, stage_limits: bool = False) -> tupl
         stage = server.front_doors[0].base_path
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         try:
-            start = _now()
+            start, cpu = _now(), _cpu()
             first = 0.0
             for n in range(HTTP_ITEMS):
                 item = {"name": f"item {n}", "price_cents": n}
@@ -252,7 +272,7 @@ def local_server_requests(assembly: Path, *, stage_limits: bool = False) -> tupl
                     raise RuntimeError(f"GET answered {status}: {body[:200]!r}")
                 if n == 0:
                     first = _now() - start
-            return _now() - start, first
+            return _now() - start, first, _cpu() - cpu
         finally:
             connection.close()
             server.close()
@@ -271,28 +291,57 @@ def _stored_item(n: int) -> dict[str, dict[str, str]]:
     }
 
 
-def raw_moto_requests() -> float:
+def raw_moto_requests() -> tuple[float, float]:
     """The DynamoDB calls the simple web service makes per request pair, straight to moto: the same
-    PutItem (item, condition) and GetItem (key) its handler sends."""
+    PutItem (item, condition) and GetItem (key) its handler sends; seconds and CPU seconds."""
     with mock_aws():
         dynamodb = boto3.client("dynamodb", region_name="us-east-1")
         _id_table(dynamodb)
-        start = _now()
+        start, cpu = _now(), _cpu()
         for n in range(HTTP_ITEMS):
             item = _stored_item(n)
             dynamodb.put_item(TableName="bench", Item=item, ConditionExpression="attribute_not_exists(id)")
             dynamodb.get_item(TableName="bench", Key={"id": item["id"]})
-        return _now() - start
+        return _now() - start, _cpu() - cpu
 
 
-def median_http_runs(assembly: Path) -> tuple[tuple[float, float], float]:
-    """The served run of median length (with its first pair) and the median raw run, of HTTP_RUNS
-    each, alternating so that machine noise falls on both alike."""
-    served, raw = [], []
+#: The fresh interpreter's program: refuses to run if anything imported the local cloud.
+RAW_IN_FRESH_PROCESS = """
+import sys
+from benchmarks.localcloud_bench import raw_moto_requests
+assert not any(name.split(".")[0] == "localcloud" for name in sys.modules), "the local cloud is imported"
+print(*raw_moto_requests())
+"""
+
+
+def fresh_raw_moto_requests() -> tuple[float, float]:
+    """:func:`raw_moto_requests` in a new interpreter, as a program using moto alone runs it: in this
+    one a local cloud has run, and its changes to moto and botocore (the DynamoDB item lock, the
+    hooks, :mod:`localcloud.core.speedups`) stay installed for the rest of the process."""
+    done = subprocess.run(
+        [sys.executable, "-c", RAW_IN_FRESH_PROCESS],
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    wall, cpu = done.stdout.split()
+    return float(wall), float(cpu)
+
+
+def median_http_runs(
+    assembly: Path,
+) -> tuple[tuple[float, float, float], tuple[float, float], tuple[float, float]]:
+    """The served run of median length (with its first pair and CPU), and the raw runs of median
+    length (with their CPU) in a fresh interpreter (:func:`fresh_raw_moto_requests`) and in this
+    process after the served run, where moto and botocore carry the local cloud's changes; HTTP_RUNS
+    of each, alternating so that machine noise falls on all alike."""
+    served, fresh, here = [], [], []
     for _ in range(HTTP_RUNS):
         served.append(local_server_requests(assembly))
-        raw.append(raw_moto_requests())
-    return sorted(served)[len(served) // 2], statistics.median(raw)
+        fresh.append(fresh_raw_moto_requests())
+        here.append(raw_moto_requests())
+    return sorted(served)[len(served) // 2], sorted(fresh)[len(fresh) // 2], sorted(here)[len(here) // 2]
 
 
 def at_stage_limits(assembly: Path) -> str:

@@ -91,3 +91,66 @@ def test_a_module_is_fingerprinted_by_the_same_attribute_names_as_freezegun_read
     before = freezegun.api._get_module_attributes_hash(plain)
     plain.added = 2
     assert freezegun.api._get_module_attributes_hash(plain) != before, "a new name is a new fingerprint"
+
+
+def _answers() -> list:
+    """DynamoDB answers made of plain dicts (items of every attribute type, nested), and SQS's and
+    SNS's, made of model objects (SNS's serializer transforms some members)."""
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        dynamodb.create_table(
+            TableName="t",
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        item = {
+            "id": {"S": "a"},
+            "n": {"N": "1.5"},
+            "b": {"B": b"\x00\x01"},
+            "ss": {"SS": ["x", "y"]},
+            "ns": {"NS": ["1", "2"]},
+            "bs": {"BS": [b"\x02"]},
+            "m": {"M": {"inner": {"L": [{"S": "deep"}, {"NULL": True}, {"BOOL": False}]}}},
+        }
+        dynamodb.put_item(TableName="t", Item=item)
+        answers = [
+            dynamodb.get_item(TableName="t", Key={"id": {"S": "a"}}, ReturnConsumedCapacity="TOTAL"),
+            dynamodb.scan(TableName="t"),
+            dynamodb.describe_table(TableName="t")["Table"]["KeySchema"],
+        ]
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        queue = sqs.create_queue(QueueName="q", Attributes={"DelaySeconds": "0"})["QueueUrl"]
+        sqs.send_message(
+            QueueUrl=queue,
+            MessageBody="m",
+            MessageAttributes={"k": {"DataType": "String", "StringValue": "v"}},
+        )
+        received = sqs.receive_message(QueueUrl=queue, MessageAttributeNames=["All"])["Messages"][0]
+        answers += [
+            received["Body"],
+            received["MessageAttributes"],
+            sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["DelaySeconds"])["Attributes"],
+        ]
+        sns = boto3.client("sns", region_name="us-east-1")
+        topic = sns.create_topic(Name="t", Attributes={"DisplayName": "shown"})["TopicArn"]
+        answers.append(sns.get_topic_attributes(TopicArn=topic)["Attributes"]["DisplayName"])
+    for answer in answers:
+        if isinstance(answer, dict):
+            answer.pop("ResponseMetadata", None)
+    return answers
+
+
+def test_answers_read_from_plain_dicts_are_the_same_as_moto_gives_them(monkeypatch):
+    import moto.core.serialize
+
+    picker = moto.core.serialize.XFormedAttributePicker
+    speedups.install()
+    assert picker.__call__.__module__ == speedups.__name__
+    fast = _answers()
+    monkeypatch.setattr(picker, "__call__", moto.core.serialize.AttributePicker.__call__)
+    assert fast == _answers()
+    item = fast[0]["Item"]
+    assert item["m"] == {"M": {"inner": {"L": [{"S": "deep"}, {"NULL": True}, {"BOOL": False}]}}}
+    assert item["b"] == {"B": b"\x00\x01"} and item["ns"] == {"NS": ["1", "2"]}
+    assert fast[0]["ConsumedCapacity"] == {"TableName": "t", "CapacityUnits": 0.5}
