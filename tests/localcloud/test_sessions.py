@@ -1,11 +1,14 @@
-"""What botocore sessions made while a local cloud runs share: one copy of each session initializer
-however often the module that registers it is imported again (Powertools, at each cold start)."""
+"""What botocore sessions made while a local cloud runs share, and what each keeps to itself:
+one decoded copy of the endpoint data, and one copy of each session initializer however often the
+module that registers it is imported again (Powertools, at each cold start)."""
 
 from __future__ import annotations
 
+import json
 import types
 
 import botocore
+import botocore.loaders
 import botocore.session
 import pytest
 from aws_cdk import Stack
@@ -68,3 +71,52 @@ def test_a_module_imported_again_replaces_its_initializer_and_other_initializers
     botocore.unregister_initializer(again)
     with pytest.raises(ValueError):
         botocore.unregister_initializer(first)
+
+
+def _plain_session() -> botocore.session.Session:
+    """A session whose loader is botocore's own, sharing nothing with other sessions."""
+    session = botocore.session.Session()
+    session.register_component("data_loader", botocore.loaders.create_loader())
+    return session
+
+
+ENDPOINT_QUERIES = [
+    ("s3", "us-east-1", {"use_fips_endpoint": True}),
+    ("s3", "us-east-1", {}),
+    ("s3", "us-east-1", {"use_dualstack_endpoint": True}),
+    ("dynamodb", "eu-central-1", {}),
+    ("dynamodb", "eu-central-1", {"use_fips_endpoint": True}),
+    ("sts", "aws-global", {}),
+    ("lambda", "cn-north-1", {}),
+    ("sqs", "us-gov-west-1", {"use_fips_endpoint": True}),
+    ("iam", "ap-southeast-9", {}),
+]
+
+
+def _resolve(session: botocore.session.Session, service: str, region: str, options: dict) -> dict:
+    resolver = session._get_internal_component("endpoint_resolver")
+    return json.loads(json.dumps(resolver.construct_endpoint(service, region, **options)))
+
+
+def test_sessions_resolve_every_endpoint_as_a_session_of_their_own_would(cloud):
+    first, second = botocore.session.Session(), botocore.session.Session()
+    endpoints = first._get_internal_component("endpoint_resolver")._endpoint_data
+    assert second._get_internal_component("endpoint_resolver")._endpoint_data is endpoints, "decoded once"
+    for query in ENDPOINT_QUERIES:  # the first session's resolutions fill the shared data in first
+        _resolve(first, *query)
+    for query in reversed(ENDPOINT_QUERIES):
+        assert _resolve(second, *query) == _resolve(_plain_session(), *query), query
+    for query in ENDPOINT_QUERIES:
+        assert _resolve(_plain_session(), *query) == _resolve(botocore.session.Session(), *query), query
+
+
+def test_a_session_with_its_own_data_path_reads_its_own_endpoints(cloud, tmp_path):
+    data = botocore.loaders.create_loader().load_data("endpoints")
+    partition = next(p for p in data["partitions"] if p["partition"] == "aws")
+    partition["services"]["lcprobe"] = {"endpoints": {"us-east-1": {"hostname": "probe.example.test"}}}
+    (tmp_path / "endpoints.json").write_text(json.dumps(data))
+    own = botocore.session.Session()
+    own.set_config_variable("data_path", str(tmp_path))
+    assert _resolve(own, "lcprobe", "us-east-1", {})["hostname"] == "probe.example.test"
+    default = _resolve(botocore.session.Session(), "lcprobe", "us-east-1", {})
+    assert default["hostname"] == "lcprobe.us-east-1.amazonaws.com", "the botocore data's default template"
