@@ -120,3 +120,17 @@ def test_a_session_with_its_own_data_path_reads_its_own_endpoints(cloud, tmp_pat
     assert _resolve(own, "lcprobe", "us-east-1", {})["hostname"] == "probe.example.test"
     default = _resolve(botocore.session.Session(), "lcprobe", "us-east-1", {})
     assert default["hostname"] == "lcprobe.us-east-1.amazonaws.com", "the botocore data's default template"
+
+
+def test_clients_translate_event_names_by_botocores_aliases_and_an_emitter_with_its_own_keeps_them(cloud):
+    from botocore.hooks import EventAliaser, HierarchicalEmitter
+
+    seen: list[str] = []
+    client = botocore.session.Session().create_client("apigateway", region_name="us-east-1")
+    client.meta.events.register("lcprobe.api-gateway.GetRestApis", lambda **_: seen.append("client"))
+    client.meta.events.emit("lcprobe.apigateway.GetRestApis")
+    own = EventAliaser(HierarchicalEmitter(), {"apigateway": "lcprobe-own"})
+    own.register("lcprobe.lcprobe-own.GetRestApis", lambda **_: seen.append("own aliases"))
+    own.register("lcprobe.api-gateway.GetRestApis", lambda **_: seen.append("botocore's aliases"))
+    own.emit("lcprobe.apigateway.GetRestApis")
+    assert seen == ["client", "own aliases"]
