@@ -20,7 +20,7 @@ import botocore.handlers
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
 
-from localcloud.core import loaders, speedups
+from localcloud.core import initializers, loaders, speedups
 from localcloud.core.iam import access_denied, call_authorizations, iam_action
 from localcloud.core.service import AwsCall
 from localcloud.errors import LocalCloudError
@@ -261,9 +261,11 @@ def _admin_session() -> boto3.session.Session:
 
 
 def _install_hooks() -> None:
-    """Register the hooks with botocore once; sessions created from now on carry them, and share
-    the model files their loaders read (:mod:`localcloud.core.loaders`)."""
+    """Register the hooks with botocore once; sessions created from now on carry them, share the
+    model files their loaders read (:mod:`localcloud.core.loaders`) and get one copy of each
+    initializer (:mod:`localcloud.core.initializers`)."""
     loaders.install()
+    initializers.install()
     speedups.install()
     for hook in _HOOKS:
         if hook not in botocore.handlers.BUILTIN_HANDLERS:

@@ -10,10 +10,17 @@ objects of its own (botocore edits some models in place, such as S3's request UR
 Files are keyed by their full path, so a session with its own ``AWS_DATA_PATH`` reads its own; a
 file that changes or appears on disk while the process runs is not read again (point
 ``AWS_DATA_PATH`` at a new folder instead).
+
+The endpoint data (``endpoints.json``, half a megabyte) is the exception: every session gets the
+same decoded object. Unpickling it was most of a new session's cost (11 ms, once per cloud start
+and per session a handler or moto makes), and botocore only reads it, but for one edit it makes in
+place, the same every time: resolving an endpoint fills that region's entry in with the defaults
+it used and its expanded host name. A single session already shares it across all its clients so.
 """
 
 from __future__ import annotations
 
+import os
 import pickle
 from typing import Any
 
@@ -22,6 +29,9 @@ import botocore.session
 
 _DECODED: dict[str, bytes] = {}
 _EXISTS: dict[str, bool] = {}
+#: The files every session may hold the same decoded copy of, by name (without ``.json``).
+SHARED_AS_IS = frozenset({"endpoints"})
+_AS_IS: dict[str, Any] = {}
 
 
 class SharedFileLoader(botocore.loaders.JSONFileLoader):
@@ -34,6 +44,13 @@ class SharedFileLoader(botocore.loaders.JSONFileLoader):
         return found
 
     def load_file(self, file_path: str) -> Any:
+        if os.path.basename(file_path) in SHARED_AS_IS:
+            data = _AS_IS.get(file_path)
+            if data is None:
+                data = super().load_file(file_path)
+                if data is not None:
+                    _AS_IS[file_path] = data
+            return data
         pickled = _DECODED.get(file_path)
         if pickled is not None:
             return pickle.loads(pickled)  # noqa: S301 - bytes this process pickled itself

@@ -9,8 +9,9 @@ Profiled over the e2e and local-cloud tests, three such costs were a tenth of th
   check the action is one of them; the list of a class's methods does not change.
 - botocore rebuilds the ``User-Agent`` header twice per request, sanitizing each component
   character by character; the same few strings come back every time.
-- botocore translates each event name through its aliases in a cache per session; moto makes a
-  session per cloud and handlers a client per cold start, so the cache was nearly always cold.
+- botocore translates each event name through its aliases in a cache per emitter; moto makes a
+  session per cloud and handlers a client per cold start, each client with a copy of the
+  session's emitter and an empty cache, so the cache was nearly always cold.
 - Every cold start imports the function's modules again (that is what a cold start is), and where
   no bytecode is written beside them (``PYTHONDONTWRITEBYTECODE``, a read-only checkout) Python
   compiled each source again: a third of a second per e2e file. The code object compiled from a
@@ -74,7 +75,7 @@ def install() -> None:
     aliased: dict[str, str] = {}
 
     def alias_event_name(self: botocore.hooks.EventAliaser, event_name: str) -> str:
-        if self._event_aliases is not botocore.hooks.EVENT_ALIASES:
+        if not _default_aliases(self):
             return alias(self, event_name)
         name = aliased.get(event_name)
         if name is None:
@@ -166,3 +167,14 @@ def environ_copy(environ: Mapping[str, str]) -> dict[str, str]:
     decoded = dict(environ)
     _environ_seen = (dict(raw), decoded)
     return dict(decoded)
+
+
+def _default_aliases(aliaser: botocore.hooks.EventAliaser) -> bool:
+    """Whether ``aliaser`` translates by botocore's own aliases: a session's holds them, and each
+    client's emitter a copy of them, made when the client was (botocore never edits either)."""
+    default = aliaser.__dict__.get("_localcloud_default_aliases")
+    if default is None:
+        aliases = aliaser._event_aliases
+        default = aliases is botocore.hooks.EVENT_ALIASES or aliases == botocore.hooks.EVENT_ALIASES
+        aliaser._localcloud_default_aliases = default  # type: ignore[attr-defined]
+    return default

@@ -35,6 +35,18 @@ def lambda_context() -> LambdaContext:
     return LambdaContext()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def same_answers_done_once() -> None:
+    """The local cloud's speedups (:mod:`localcloud.core.speedups`) here too, where handlers run
+    against moto without a cloud: each handler's fresh load makes new clients, whose copy of the
+    event emitter aliased every event name anew (a tenth of the unit tests' time), and compiled its
+    source again; freezegun fingerprinted every module at each start. A worker that has run a
+    local-cloud test already had them, so unit tests no longer depend on what ran before."""
+    from localcloud.core import speedups
+
+    speedups.install()
+
+
 @pytest.fixture
 def aws() -> Iterator[None]:
     """moto with fresh data per test, on one boto3 session per process, as a Lambda environment has.
