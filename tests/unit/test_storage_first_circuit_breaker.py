@@ -12,6 +12,7 @@ import boto3
 import pytest
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
+from freezegun import freeze_time
 
 from tests.events import sqs_event
 
@@ -186,7 +187,9 @@ def test_a_closed_circuit_enables_a_disabled_mapping_and_leaves_an_enabled_one(r
     assert recovery.handler({}, lambda_context) == {"circuit": "CLOSED", "mapping": "Enabled"}
 
 
+@freeze_time("2026-01-01 12:00:00")
 def test_an_open_circuit_disables_the_mapping_and_waits_for_its_timeout(recovery, lambda_context):
+    """The clock is held: the 20 s left of a 30 s opening must not depend on how loaded the machine is."""
     open_circuit(opened_seconds_ago=10)
     mapping_is(recovery, "Enabled")
     switched_to(recovery, False)
