@@ -38,9 +38,10 @@ SEED = {
 
 
 def write_zip(path: Path, files: dict[str, str]) -> Path:
+    """Entries carry a fixed time, so two zips of the same files are the same bytes whenever they are written."""
     with zipfile.ZipFile(path, "w") as archive:
         for name, text in files.items():
-            archive.writestr(name, text)
+            archive.writestr(zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0)), text)
     return path
 
 
