@@ -250,3 +250,13 @@ def test_a_policy_changed_while_the_cloud_runs_decides_the_next_call_and_decisio
     assert decide().reason == RESOURCE_DENY
     policies[QUEUE] = json.dumps({"Statement": [statement({"AWS": ROOT})]})
     assert decide().reason == NO_ALLOW
+
+
+def test_a_policy_that_filters_rather_than_grants_lets_principals_of_the_account_it_names_through():
+    """A VPC endpoint's policy (read with :meth:`PolicyEngine.resource_decision`) admits whom it
+    names: naming the account admits its roles; naming another role admits none of them."""
+    engine = PolicyEngine()
+    account_wide = engine.held_policy(QUEUE, json.dumps({"Statement": [statement({"AWS": ACCOUNT_ID})]}))
+    assert engine.allows(account_wide, ROLE, "sqs:SendMessage", QUEUE, {})
+    other = engine.held_policy(QUEUE, json.dumps({"Statement": [statement({"AWS": OTHER_ROLE})]}))
+    assert not engine.allows(other, ROLE, "sqs:SendMessage", QUEUE, {})
