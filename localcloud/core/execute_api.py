@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from localcloud.core.iam import RESOURCE_DENY
 from localcloud.lib import sigv4
 
 if TYPE_CHECKING:
@@ -117,37 +118,30 @@ def _check_policies(
     resource_policy: list[Statement] | None,
     context: dict[str, str],
 ) -> None:
-    iam = kernel.iam
-    identity = iam.decide(caller.role_arn, ACTION, method_arn)
-    explicit = identity.reason.startswith("with an explicit deny")
-    allowed = identity.allowed
-    where = "an identity-based policy"
-    if resource_policy is not None and not explicit:
-        keys = {**context, "aws:principalarn": caller.role_arn, "aws:securetransport": "true"}
-        for principal in _principals(caller):
-            decision = iam.resource_decision(resource_policy, principal, ACTION, method_arn, keys)
-            if decision.reason.startswith("explicit deny"):
-                explicit, allowed, where = True, False, "a resource-based policy"
-                break
-            allowed = allowed or decision.allowed
-    if allowed or not kernel.enforce_iam:
+    decision = kernel.iam.decide(
+        caller.role_arn,
+        ACTION,
+        method_arn,
+        session=caller.arn,
+        resource_policy=resource_policy or [],
+        context=context,
+    )
+    if decision.allowed or not kernel.enforce_iam:
         return
+    explicit = decision.reason.startswith("with an explicit deny")
     reason = (
-        f"with an explicit deny in {where}"
+        RESOURCE_DENY
+        if decision.reason == RESOURCE_DENY
+        else "with an explicit deny in an identity-based policy"
         if explicit
         else f"because no identity-based policy allows the {ACTION} action"
     )
     raise Refused(
         "ACCESS_DENIED",
         f"User: {caller.arn} is not authorized to perform: {ACTION} on resource: {masked(method_arn)} {reason}",
-        f"{caller.arn} may not invoke {method_arn}: {identity.reason}",
+        f"{caller.arn} may not invoke {method_arn}: {decision.reason}",
         body_key="Message",
     )
-
-
-def _principals(caller: Caller) -> list[str]:
-    """The ways a resource policy's ``Principal`` can name the caller."""
-    return [caller.role_arn, caller.arn, f"arn:aws:iam::{caller.account}:root", caller.account]
 
 
 def _keys(kernel: Kernel, access_key: str) -> tuple[str, str, Caller, Any] | None:

@@ -21,7 +21,7 @@ from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
 
 from localcloud.core import initializers, loaders, speedups
-from localcloud.core.iam import access_denied, call_authorizations, iam_action
+from localcloud.core.iam import access_denied, call_authorizations, iam_action, session_arn
 from localcloud.core.service import AwsCall
 from localcloud.errors import LocalCloudError
 
@@ -104,15 +104,21 @@ def check_call(kernel: Kernel, service_model: Any, operation: str, params: dict[
     principal = PRINCIPAL.get()
     if principal is None:
         return
-    refusal = iam_refusal(kernel, principal.role_arn, service_model, operation, params)
+    refusal = iam_refusal(kernel, principal.role_arn, service_model, operation, params, principal.session)
     if refusal is not None:
         raise denied(kernel, principal, *refusal)
 
 
 def iam_refusal(
-    kernel: Kernel, role_arn: str, service_model: Any, operation: str, params: dict[str, Any]
+    kernel: Kernel,
+    role_arn: str,
+    service_model: Any,
+    operation: str,
+    params: dict[str, Any],
+    session: str | None = None,
 ) -> tuple[str, str, str, str | None, str] | None:
-    """Why ``role_arn``'s policies refuse the call (prefix, operation, action, resource, reason), or None."""
+    """Why the policies refuse ``role_arn``'s call (prefix, operation, action, resource, reason), or
+    None; ``session`` names the role's session the call is made as, which a resource policy may name."""
     registry = kernel.registry
     if not kernel.enforce_iam or service_model.service_name in registry.self_authorized:
         return None
@@ -124,8 +130,9 @@ def iam_refusal(
     if needed is None:
         # The resource of this service's calls cannot be named offline: the action alone decides.
         kernel.iam.action_only_services.add(prefix)
+    as_session = None if session is None else session_arn(role_arn, session)
     for needed_action, resource in needed or [(action, None)]:
-        decision = kernel.iam.decide(role_arn, needed_action, resource)
+        decision = kernel.iam.decide(role_arn, needed_action, resource, session=as_session)
         if not decision.allowed:
             return prefix, operation, needed_action, resource, decision.reason
     return None
@@ -143,7 +150,7 @@ def would_pass_checks(
             _check_passes(kernel, check, operation, params)
             for check in kernel.registry.checks.get(service_model.service_name, [])
         )
-        and iam_refusal(kernel, role_arn, service_model, operation, params) is None
+        and iam_refusal(kernel, role_arn, service_model, operation, params, session) is None
     )
 
 

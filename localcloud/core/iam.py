@@ -4,9 +4,10 @@ The check runs in botocore (``before-parameter-build``), so it sees the call's p
 name the resource the way AWS does. Resource-level checks cover the services the patterns use
 (each service's ``iam_resources``); for any other service the action alone is checked, and the report says so.
 One evaluator decides for identity policies (a role's calls) and resource policies (a service
-principal delivering, a function permission, a key policy): an explicit deny wins, else an allow is
-needed. Conditions are evaluated for the keys in :data:`CONDITION_KEYS` with the operators in
-:data:`CONDITION_OPERATORS` and ``Null``, with IAM's rules for a key the request does not carry. A
+principal delivering, a function permission, a key policy, the policy on a role's call's resource):
+an explicit deny wins, else an allow is needed; :func:`principal_naming` is how every resource
+policy names its caller. Conditions are evaluated for the keys in :data:`CONDITION_KEYS` with the
+operators in :data:`CONDITION_OPERATORS` and ``Null``, with IAM's rules for a key the request does not carry. A
 condition on any other key or operator is decided against the request, never kinder than AWS: it is
 not met in an Allow (the statement grants nothing) and met in a Deny (the deny applies). Each such
 condition is listed in :attr:`PolicyEngine.unevaluated_conditions` and logged once as a warning on
@@ -116,6 +117,7 @@ class Statement:
     not_resources: list[str] = field(default_factory=list)
     condition: dict[str, Any] = field(default_factory=dict)
     principal: Any = None
+    not_principal: Any = None
     source: str = ""
     used: set[str] = field(default_factory=set)
     """Which of ``actions`` some call needed."""
@@ -170,21 +172,90 @@ class Statement:
                     return False
         return True
 
-    def names(self, principal: str) -> bool:
-        """Whether this resource-policy statement's ``Principal`` covers ``principal`` (a service
-        principal such as ``events.amazonaws.com``, an IAM ARN or account id, or ``anonymous``)."""
-        if self.principal == "*":
-            return True
-        if not isinstance(self.principal, dict):
-            return False
-        services = self.principal.get("Service", [])
-        aws = self.principal.get("AWS", [])
-        aws = [aws] if isinstance(aws, str) else aws
-        return (
-            "*" in aws
-            or principal in aws
-            or principal in ([services] if isinstance(services, str) else services)
-        )
+    def names(self, principal: str, session: str | None = None) -> bool:
+        """Whether this resource-policy statement applies to ``principal`` (a service principal such
+        as ``events.amazonaws.com``, an IAM ARN or account id, or ``anonymous``; ``session``, the
+        ARN of the role session making the call, if any): see :meth:`naming`."""
+        return self.naming(principal, session) is not None
+
+    def naming(self, principal: str, session: str | None = None) -> str | None:
+        """How this statement's ``Principal`` names the caller (:func:`principal_naming`). A
+        ``NotPrincipal`` statement names every caller it does not except (:func:`excepted`) as
+        :data:`EVERYONE` if it is a Deny; with Allow, which IAM does not support, it names none."""
+        if self.not_principal is not None:
+            if self.effect != "Deny" or excepted(self.not_principal, principal, session):
+                return None
+            return EVERYONE
+        return principal_naming(self.principal, principal, session)
+
+
+#: How a policy's ``Principal`` names a caller (:func:`principal_naming`): everyone; the caller
+#: itself (its role's ARN, its session's ARN, its service principal); or its account (the account's
+#: root ARN or id), which names every principal of the account but grants nothing by itself within
+#: it: the account's identity policies decide (IAM User Guide, "AWS account principals").
+EVERYONE, DIRECT, ACCOUNT = "everyone", "direct", "account"
+
+
+def principal_naming(element: Any, caller: str, session: str | None = None) -> str | None:
+    """How a statement's ``Principal`` element names ``caller``: :data:`EVERYONE` (``"*"`` or
+    ``{"AWS": "*"}``, which IAM reads alike), :data:`DIRECT` (``caller`` itself under ``AWS`` or
+    ``Service``, or ``session``, the assumed-role session ARN a role's call is made as),
+    :data:`ACCOUNT` (the caller's account, as its root ARN or its 12-digit id), or None. The one rule
+    every resource policy is read with: queues, topics, buckets, keys, REST APIs, functions."""
+    if element == "*":
+        return EVERYONE
+    if not isinstance(element, dict):
+        return None
+    aws = _list(element.get("AWS"))
+    if "*" in aws:
+        return EVERYONE
+    if caller in aws or caller in _list(element.get("Service")) or (session is not None and session in aws):
+        return DIRECT
+    account = account_of(caller)
+    if account is not None and (account in aws or account_root(caller, account) in aws):
+        return ACCOUNT
+    return None
+
+
+def excepted(element: Any, caller: str, session: str | None = None) -> bool:
+    """Whether a Deny's ``NotPrincipal`` element excepts ``caller`` (and ``session``, the ARN of the
+    role session making the call). IAM "first checks the account, then the role, and finally the
+    assumed-role user", and the Deny applies at the first it does not except (IAM User Guide,
+    "NotPrincipal", whose example for a role session lists the session's ARN, the role's and the
+    account's): each must be listed. Never kinder than AWS: a ``NotPrincipal`` naming the role but
+    not the session (or the account) does not except the session's call."""
+    chain = [caller, *([session] if session is not None else [])]
+    if not all(principal_naming(element, who) in (EVERYONE, DIRECT) for who in chain):
+        return False
+    account = account_of(caller)
+    return account is None or principal_naming(element, account_root(caller, account)) is not None
+
+
+def account_of(principal: str) -> str | None:
+    """The account of an IAM or STS principal ARN, or of an account id; None for a service
+    principal or ``anonymous``."""
+    if principal.isdigit() and len(principal) == 12:
+        return principal
+    parts = principal.split(":", 5)
+    if len(parts) == 6 and parts[0] == "arn" and parts[2] in ("iam", "sts") and parts[4].isdigit():
+        return parts[4]
+    return None
+
+
+def account_root(principal: str, account: str) -> str:
+    """The root ARN of ``account``, in ``principal``'s partition (``aws`` for a bare account id)."""
+    partition = principal.split(":", 2)[1] if principal.startswith("arn:") else "aws"
+    return f"arn:{partition}:iam::{account}:root"
+
+
+def session_arn(role_arn: str, session: str) -> str:
+    """The ARN of a session of ``role_arn``, as STS names it and as a policy names the caller."""
+    partition, account = role_arn.split(":")[1], role_arn.split(":")[4]
+    return f"arn:{partition}:sts::{account}:assumed-role/{role_arn.rsplit('/', 1)[-1]}/{session}"
+
+
+#: The reason a role's call is refused by a resource policy's explicit deny, as AWS words it.
+RESOURCE_DENY = "with an explicit deny in a resource-based policy"
 
 
 @dataclass
@@ -206,8 +277,8 @@ class PolicyEngine:
         """A role's policies by name (an inline policy's name, a managed policy's ARN)."""
         self.resource_policy_of: Callable[[str], list[Statement]] = lambda resource: []
         """The statements of the resource policy on a resource ARN a role's call names, as its
-        service holds them now (the kernel installs the services' readers): :meth:`decide` applies
-        their explicit denies."""
+        service holds them now (the kernel installs the services' readers), which :meth:`decide`
+        reads with the role's own policies."""
 
     # ------------------------------------------------------------------------------------ loading
 
@@ -282,44 +353,96 @@ class PolicyEngine:
 
     # ------------------------------------------------------------------------------------ decisions
 
-    def decide(self, role_arn: str, action: str, resource: str | None) -> Decision:
-        """A role's call in this account: an explicit deny in its identity policies or in the
-        resource's policy wins ("an explicit deny in any of the policies overrides the allow"), else
-        its identity policies must allow it. An allow in the resource policy is not read: offline, a
-        role's grants come from its own policies.
+    def decide(
+        self,
+        role_arn: str,
+        action: str,
+        resource: str | None,
+        *,
+        session: str | None = None,
+        resource_policy: list[Statement] | None = None,
+        context: dict[str, str] | None = None,
+    ) -> Decision:
+        """A role's call in this account, as IAM's single-account evaluation decides it: an explicit
+        deny in its identity policies or in the resource's policy wins ("an explicit deny in any of
+        the policies overrides the allow"); else an allow in either grants. The resource policy's
+        allow grants only where it names the role's ARN, the session's (``session``, the ARN the call
+        is made as) or everyone; one naming the account hands the decision to the identity policies.
 
-        ``resource`` None means the call's resource cannot be named offline: the action alone decides.
+        ``resource_policy`` is the resource's policy where the caller holds it (an API's), else the
+        one its service holds now (:attr:`resource_policy_of`). ``context`` adds request keys (a
+        client's address) to those of the role's call. ``resource`` None means the call's resource
+        cannot be named offline: the action alone decides, on the identity policies.
         """
         identity = self._identity_decision(role_arn, action, resource)
         if identity.reason.startswith("with an explicit deny") or resource is None:
             return identity
-        statements = self.resource_policy_of(resource) if resource.startswith("arn:") else []
-        if statements and self._denies(statements, role_arn, action, resource):
-            return Decision(False, "with an explicit deny in a resource-based policy")
-        return identity
+        statements = resource_policy
+        if statements is None:
+            statements = self.resource_policy_of(resource) if resource.startswith("arn:") else []
+        if not statements:
+            return identity
+        verdict = self.resource_verdict(
+            statements, role_arn, session, action, resource, context or {}, grants=not identity.allowed
+        )
+        if verdict.reason.startswith("explicit deny"):
+            return Decision(False, RESOURCE_DENY)
+        return verdict if verdict.allowed and not identity.allowed else identity
 
-    def _denies(self, statements: list[Statement], role_arn: str, action: str, resource: str) -> bool:
-        """Whether a Deny of a resource policy applies to ``role_arn``'s call: one naming everyone,
-        the role, or its account (which names every principal of the account). Allow statements are
-        not evaluated, so their conditions are not reported as unevaluated."""
-        partition, account = role_arn.split(":")[1], role_arn.split(":")[4]
-        principals = (role_arn, f"arn:{partition}:iam::{account}:root", account)
-        context = {"aws:securetransport": "true", "aws:principalarn": role_arn}
+    def resource_verdict(
+        self,
+        statements: list[Statement],
+        role_arn: str,
+        session: str | None,
+        action: str,
+        resource: str,
+        context: dict[str, str],
+        *,
+        grants: bool,
+    ) -> Decision:
+        """What a resource policy says to a role's call: ``explicit deny in ...`` where a Deny
+        applies to it (naming everyone, the role, its session or its account, or a ``NotPrincipal``
+        not excepting it); else, if ``grants`` (no identity policy allows the call), allowed by an
+        Allow naming the role, its session or everyone. Allow statements are read only then, so their
+        conditions are not reported as unevaluated for a call the identity policies decide."""
+        keys = {**context, "aws:securetransport": "true", "aws:principalarn": role_arn}
 
         def evaluate(note: Callable[[str, str], None], used: list[tuple[Statement, str]]) -> Decision:
+            allowed: Statement | None = None
             for statement in statements:
-                if (
-                    statement.effect == "Deny"
-                    and any(statement.names(principal) for principal in principals)
-                    and statement.covers_action(action)
+                if statement.effect != "Deny" and not grants:
+                    continue
+                naming = statement.naming(role_arn, session)
+                if naming is None or (statement.effect != "Deny" and naming == ACCOUNT):
+                    continue
+                if not (
+                    statement.covers_action(action)
                     and statement.covers_resource(resource)
-                    and statement.conditions_hold(context, note)
+                    and statement.conditions_hold(keys, note)
                 ):
+                    continue
+                if statement.effect == "Deny":
                     return Decision(False, f"explicit deny in {statement.source}")
-            return Decision(True, "no deny")
+                allowed = allowed or statement
+            if allowed is not None:
+                return Decision(True, allowed.source)
+            return Decision(False, "no statement allows it")
 
-        key = ("resource deny", id(statements), role_arn, action, resource)
-        return not self.decisions.decide(key, statements, self._unevaluated, evaluate).allowed
+        try:
+            key = (
+                "role in resource policy",
+                id(statements),
+                role_arn,
+                session,
+                action,
+                resource,
+                grants,
+                tuple(sorted(context.items())),
+            )
+            hash(key)
+        except TypeError:  # a context value that cannot be a key: decide without remembering
+            return evaluate(self._unevaluated, [])
+        return self.decisions.decide(key, statements, self._unevaluated, evaluate)
 
     def _identity_decision(self, role_arn: str, action: str, resource: str | None) -> Decision:
         statements = self.identity.get(role_arn, [])
@@ -418,9 +541,7 @@ def access_denied(
     service: str, operation: str, role_arn: str, session: str, action: str, resource: str, reason: str
 ) -> ClientError:
     """The error AWS returns for a denied call, worded as AWS words it."""
-    account = role_arn.split(":")[4]
-    role_name = role_arn.rsplit("/", 1)[-1]
-    principal = f"arn:aws:sts::{account}:assumed-role/{role_name}/{session}"
+    principal = session_arn(role_arn, session)
     message = f"User: {principal} is not authorized to perform: {action} on resource: {resource} {reason}"
     code = DENIED_CODE.get(service, "AccessDeniedException")
     status = DENIED_STATUS.get(service, 403)
@@ -555,6 +676,7 @@ def _statements(document: dict[str, Any], source: str) -> list[Statement]:
             not_resources=_list(s.get("NotResource")),
             condition=s.get("Condition", {}),
             principal=s.get("Principal"),
+            not_principal=s.get("NotPrincipal"),
             source=source,
         )
         for s in ([raw] if isinstance(raw, dict) else raw)

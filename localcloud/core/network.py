@@ -226,7 +226,8 @@ class Network:
         self, policies: dict[str, dict[str, Any]], service_model: Any, operation: str, params: dict[str, Any]
     ) -> None:
         """Each endpoint's policy must allow the call: an allow for its action and resource, and no
-        deny. A statement naming principals other than ``*`` is read as naming none (never kinder)."""
+        deny, from statements whose ``Principal`` names the role, its account or everyone
+        (:func:`localcloud.core.iam.principal_naming`)."""
         principal = hooks.principal()
         kernel = self.kernel
         prefix, action = iam_action(service_model, operation)

@@ -101,7 +101,7 @@ class Service:
     """IAM prefix -> how to name the resource of a call, for policy checks."""
     resource_policies: Mapping[str, Callable[[Kernel, str], list[Any]]] = field(default_factory=dict)
     """IAM prefix -> ``(kernel, resource ARN) -> statements`` of the policy the service holds on that
-    resource now, whose explicit denies refuse a role's call (see :meth:`PolicyEngine.decide`)."""
+    resource now, which decides a role's call with its own policies (see :meth:`PolicyEngine.decide`)."""
     target: Target | None = None
     front_doors: Callable[[Kernel], list[FrontDoor]] | None = None
     """The HTTP entries the ``serve`` command puts on ports: REST API stages, distributions."""

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from aws_cdk import Stack
+from aws_cdk import Fn, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_iam as iam
 from botocore.auth import SigV4Auth, SigV4QueryAuth
@@ -45,6 +45,23 @@ def build(stack: Stack) -> None:
                     resources=["execute-api:/prod/GET/shared"],
                 ),
                 iam.PolicyStatement(
+                    principals=[iam.AccountRootPrincipal()],
+                    actions=["execute-api:Invoke"],
+                    resources=["execute-api:/prod/GET/team"],
+                ),
+                iam.PolicyStatement(
+                    principals=[
+                        iam.ArnPrincipal(
+                            Fn.sub(
+                                "arn:${AWS::Partition}:sts::${AWS::AccountId}:assumed-role/${R}/tester",
+                                {"R": outsider.role_name},
+                            )
+                        )
+                    ],
+                    actions=["execute-api:Invoke"],
+                    resources=["execute-api:/prod/GET/session"],
+                ),
+                iam.PolicyStatement(
                     effect=iam.Effect.DENY,
                     principals=[iam.AnyPrincipal()],
                     actions=["execute-api:Invoke"],
@@ -63,7 +80,7 @@ def build(stack: Stack) -> None:
     items = api.root.add_resource("items")
     for method in ("GET", "POST"):
         items.add_method(method, proxy, authorization_type=apigw.AuthorizationType.IAM)
-    for path in ("admin", "shared", "blocked"):
+    for path in ("admin", "shared", "blocked", "team", "session"):
         api.root.add_resource(path).add_method("GET", proxy, authorization_type=apigw.AuthorizationType.IAM)
     reader.add_to_policy(
         iam.PolicyStatement(
@@ -84,9 +101,9 @@ def cloud(synth) -> Iterator[LocalCloud]:
     running.stop()
 
 
-def keys(cloud: LocalCloud, role: str) -> Credentials:
+def keys(cloud: LocalCloud, role: str, session: str = "tester") -> Credentials:
     arn = cloud.client("iam").get_role(RoleName=cloud.physical_id(role))["Role"]["Arn"]
-    issued = cloud.client("sts").assume_role(RoleArn=arn, RoleSessionName="tester")["Credentials"]
+    issued = cloud.client("sts").assume_role(RoleArn=arn, RoleSessionName=session)["Credentials"]
     return Credentials(issued["AccessKeyId"], issued["SecretAccessKey"], issued["SessionToken"])
 
 
@@ -188,6 +205,21 @@ def test_a_role_whose_policy_does_not_allow_the_method_is_refused_naming_it(clou
 def test_the_resource_policy_allows_a_role_its_own_policy_does_not(cloud, outsider):
     assert send(cloud, outsider, "GET", "/shared").status == 200
     assert send(cloud, outsider, "GET", "/items").status == 403
+
+
+def test_an_allow_naming_the_account_grants_only_what_the_roles_own_policy_allows(cloud, outsider):
+    """IAM's "AWS account principals": naming the account delegates to its identity policies."""
+    response = send(cloud, outsider, "GET", "/team")
+    assert response.status == 403
+    assert response.json()["Message"].endswith(
+        "/prod/GET/team because no identity-based policy allows the execute-api:Invoke action"
+    )
+
+
+def test_an_allow_naming_the_callers_session_grants_that_session_only(cloud, outsider):
+    assert send(cloud, outsider, "GET", "/session").status == 200
+    other = keys(cloud, "Outsider", session="another")
+    assert send(cloud, other, "GET", "/session").status == 403
 
 
 def test_an_explicit_deny_in_the_resource_policy_wins_over_the_roles_allow(cloud, reader):

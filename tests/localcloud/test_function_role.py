@@ -155,7 +155,9 @@ def test_a_traced_state_machine_without_the_x_ray_grants_drops_its_segments_once
 def test_the_role_is_evaluated_once_per_function_not_per_invocation(cloud, monkeypatch):
     asked = []
     decide = cloud.iam.decide
-    monkeypatch.setattr(cloud.iam, "decide", lambda *args: asked.append(args) or decide(*args))
+    monkeypatch.setattr(
+        cloud.iam, "decide", lambda *args, **kwargs: asked.append(args) or decide(*args, **kwargs)
+    )
     for _ in range(3):
         cloud.invoke("Granted", say("again"))
     role = cloud.function("Granted").role_arn

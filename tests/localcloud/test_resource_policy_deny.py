@@ -1,7 +1,8 @@
-"""An explicit deny in a resource policy refuses a role of the same account, whatever its own
-policies allow: IAM evaluates every applicable policy and "an explicit deny in any of the policies
-overrides the allow" (IAM User Guide, "Policy evaluation for requests within a single account").
-The denial says so as AWS words it: "... with an explicit deny in a resource-based policy".
+"""A resource policy decides a role's call of the same account alongside the role's own policies
+(IAM User Guide, "Policy evaluation for requests within a single account"): "an explicit deny in any
+of the policies overrides the allow", worded as AWS words it ("... with an explicit deny in a
+resource-based policy"), also for a Deny with ``NotPrincipal``; and an Allow naming the role grants
+the call without an identity-policy allow, while one naming only the account does not.
 
 The TLS-only statements every secure default carries (Deny when ``aws:SecureTransport`` is false)
 never refuse: calls in the cloud stand for AWS's HTTPS calls."""
@@ -30,6 +31,32 @@ EXPLICIT = "with an explicit deny in a resource-based policy"
 def build(stack: Stack) -> None:
     writer = iam.Role(stack, "Writer", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
     reader = iam.Role(stack, "Reader", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+    stranger = iam.Role(stack, "Stranger", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+    shared = sqs.Queue(stack, "Shared", enforce_ssl=True)
+    shared.add_to_resource_policy(
+        iam.PolicyStatement(
+            principals=[iam.ArnPrincipal(stranger.role_arn)],
+            actions=["sqs:SendMessage"],
+            resources=[shared.queue_arn],
+        )
+    )
+    shared.add_to_resource_policy(
+        iam.PolicyStatement(
+            principals=[iam.AccountRootPrincipal()],
+            actions=["sqs:GetQueueAttributes"],
+            resources=[shared.queue_arn],
+        )
+    )
+    members_only = sns.Topic(stack, "MembersOnly")
+    members_only.grant_publish(reader)
+    members_only.add_to_resource_policy(
+        iam.PolicyStatement(
+            effect=iam.Effect.DENY,
+            not_principals=[iam.ArnPrincipal(reader.role_arn), iam.AccountRootPrincipal()],
+            actions=["sns:Publish"],
+            resources=[members_only.topic_arn],
+        )
+    )
     guarded = sqs.Queue(stack, "Guarded", enforce_ssl=True)
     open_queue = sqs.Queue(stack, "Open", enforce_ssl=True)
     topic = sns.Topic(stack, "Topic", enforce_ssl=True)
@@ -67,6 +94,10 @@ def build(stack: Stack) -> None:
     for name, value in {
         "WriterArn": writer.role_arn,
         "ReaderArn": reader.role_arn,
+        "StrangerArn": stranger.role_arn,
+        "SharedUrl": shared.queue_url,
+        "SharedArn": shared.queue_arn,
+        "MembersOnlyArn": members_only.topic_arn,
         "GuardedUrl": guarded.queue_url,
         "OpenUrl": open_queue.queue_url,
         "OpenArn": open_queue.queue_arn,
@@ -160,6 +191,70 @@ def test_a_deny_put_on_a_queue_while_the_cloud_runs_applies_from_the_next_call_u
 def test_the_tls_only_statements_leave_no_condition_unevaluated(cloud):
     assert refusal(sender(cloud, "Reader", "Open")) is None
     assert not any("SecureTransport" in c for c in cloud.iam.unevaluated_conditions)
+
+
+def test_a_queue_policys_allow_naming_the_role_grants_the_call_its_own_policies_do_not(cloud):
+    send = sender(cloud, "Stranger", "Shared")
+    assert refusal(send) is None
+    assert refusal(sender(cloud, "Stranger", "Open")) is not None, "no policy of that queue names it"
+
+
+def test_an_allow_naming_the_account_leaves_the_decision_to_the_roles_own_policies(cloud):
+    client = cloud.client_as(cloud.outputs["StrangerArn"], "sqs", "sender")
+    error = refusal(lambda: client.get_queue_attributes(QueueUrl=cloud.outputs["SharedUrl"]))
+    assert error is not None and error.response["Error"]["Code"] == "AccessDenied"
+    assert error.response["Error"]["Message"].endswith(
+        "because no identity-based policy allows the sqs:GetQueueAttributes action"
+    )
+
+
+def test_an_allow_removed_while_the_cloud_runs_grants_nothing_from_the_next_call(cloud):
+    send = sender(cloud, "Stranger", "Shared")
+    sqs_admin = cloud.client("sqs")
+    url = cloud.outputs["SharedUrl"]
+    before = sqs_admin.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])["Attributes"]["Policy"]
+    policy = json.loads(before)
+    policy["Statement"] = [s for s in policy["Statement"] if s.get("Action") != "sqs:SendMessage"]
+    assert refusal(send) is None
+    sqs_admin.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(policy)})
+    try:
+        error = refusal(send)
+        assert error is not None
+        assert error.response["Error"]["Message"].endswith(
+            "because no identity-based policy allows the sqs:SendMessage action"
+        )
+    finally:
+        sqs_admin.set_queue_attributes(QueueUrl=url, Attributes={"Policy": before})
+    assert refusal(send) is None
+
+
+def test_a_not_principal_deny_refuses_a_session_it_does_not_list_though_it_lists_the_role(cloud):
+    topic = cloud.outputs["MembersOnlyArn"]
+    reader = cloud.outputs["ReaderArn"]
+    client = cloud.client_as(reader, "sns", "publisher")
+
+    def publish():
+        client.publish(TopicArn=topic, Message="hello")
+
+    error = refusal(publish)
+    assert error is not None and error.response["Error"]["Code"] == "AuthorizationError"
+    assert error.response["Error"]["Message"].endswith(EXPLICIT)
+    sns_admin = cloud.client("sns")
+    before = sns_admin.get_topic_attributes(TopicArn=topic)["Attributes"]["Policy"]
+    policy = json.loads(before)
+    session = f"arn:aws:sts::{cloud.kernel.account}:assumed-role/{reader.rsplit('/', 1)[-1]}/publisher"
+    for statement in policy["Statement"]:
+        if "NotPrincipal" in statement:
+            statement["NotPrincipal"]["AWS"].append(session)
+    sns_admin.set_topic_attributes(TopicArn=topic, AttributeName="Policy", AttributeValue=json.dumps(policy))
+    try:
+        assert refusal(publish) is None, "the session listed with its role and account is excepted"
+        writer = cloud.client_as(cloud.outputs["WriterArn"], "sns", "publisher")
+        error = refusal(lambda: writer.publish(TopicArn=topic, Message="hello"))
+        assert error is not None and error.response["Error"]["Message"].endswith(EXPLICIT)
+    finally:
+        sns_admin.set_topic_attributes(TopicArn=topic, AttributeName="Policy", AttributeValue=before)
+    assert refusal(publish) is not None
 
 
 # ------------------------------------------------------------------------------- the evaluator alone

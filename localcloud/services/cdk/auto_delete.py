@@ -60,7 +60,7 @@ def _arn(cloud: Kernel, bucket: str, key: str | None = None) -> str:
 
 
 def _tagged(cloud: Kernel, handler: Handler, bucket: str, span: Span) -> bool:
-    handler.authorize("s3:GetBucketTagging", _arn(cloud, bucket), policy_of=_arn(cloud, bucket), span=span)
+    handler.authorize("s3:GetBucketTagging", _arn(cloud, bucket), span=span)
     tags = cloud.admin_client("s3").get_bucket_tagging(Bucket=bucket)["TagSet"]
     return any(t["Key"] == TAG and t["Value"] == "true" for t in tags)
 
@@ -70,7 +70,7 @@ def _deny_writes(cloud: Kernel, handler: Handler, bucket: str, span: Span) -> No
     s3, arn = cloud.admin_client("s3"), _arn(cloud, bucket)
     deny = {"Principal": "*", "Effect": "Deny", "Action": ["s3:PutObject"], "Resource": [f"{arn}/*"]}
     try:
-        handler.authorize("s3:GetBucketPolicy", arn, policy_of=arn, span=span)
+        handler.authorize("s3:GetBucketPolicy", arn, span=span)
         try:
             policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
         except ClientError as error:
@@ -78,7 +78,7 @@ def _deny_writes(cloud: Kernel, handler: Handler, bucket: str, span: Span) -> No
                 raise
             policy = {"Version": "2012-10-17", "Statement": []}
         policy["Statement"].append(deny)
-        handler.authorize("s3:PutBucketPolicy", arn, policy_of=arn, span=span)
+        handler.authorize("s3:PutBucketPolicy", arn, span=span)
         s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
     except ClientError as error:
         if error.response["Error"]["Code"] == "NoSuchBucket":
@@ -91,7 +91,7 @@ def _deny_writes(cloud: Kernel, handler: Handler, bucket: str, span: Span) -> No
 def _delete_versions(cloud: Kernel, handler: Handler, bucket: str, span: Span) -> int:
     s3, arn, deleted = cloud.admin_client("s3"), _arn(cloud, bucket), 0
     while True:
-        handler.authorize("s3:ListBucketVersions", arn, policy_of=arn, span=span)
+        handler.authorize("s3:ListBucketVersions", arn, span=span)
         listed = s3.list_object_versions(Bucket=bucket)
         records = [
             {"Key": v["Key"], "VersionId": v["VersionId"]}
@@ -100,8 +100,6 @@ def _delete_versions(cloud: Kernel, handler: Handler, bucket: str, span: Span) -
         if not records:
             return deleted
         for record in records:
-            handler.authorize(
-                "s3:DeleteObjectVersion", _arn(cloud, bucket, record["Key"]), policy_of=arn, span=span
-            )
+            handler.authorize("s3:DeleteObjectVersion", _arn(cloud, bucket, record["Key"]), span=span)
         s3.delete_objects(Bucket=bucket, Delete={"Objects": records})
         deleted += len(records)

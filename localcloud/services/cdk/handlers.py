@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from localcloud.core.iam import access_denied
+from localcloud.core.iam import access_denied, session_arn
 from localcloud.core.trace import Span
 from localcloud.errors import LocalCloudError
 
@@ -82,24 +82,21 @@ class Handler:
             span.outcome = "FAILED"
             raise CustomResourceFailed(self.logical_id, self.resource_type, str(error)) from None
 
-    def authorize(
-        self, action: str, resource: str, *, policy_of: str | None = None, span: Span | None = None
-    ) -> None:
-        """Refuse ``action`` on ``resource`` unless the role may: an identity policy allows it, or the
-        resource policy kept for ``policy_of`` (a bucket's ARN) names the role, as AWS decides within
-        one account; an explicit deny in either wins. For calls the SDK hook cannot judge alone."""
+    def authorize(self, action: str, resource: str, *, span: Span | None = None) -> None:
+        """Refuse ``action`` on ``resource`` unless the role may, as IAM decides within one account:
+        an identity policy allows it, or the resource's policy as its service holds it (a bucket's)
+        allows the role or its session by name; an explicit deny in either wins. For calls the SDK
+        hook cannot judge alone."""
         kernel = self.kernel
         if not kernel.enforce_iam:
             return
-        decision = kernel.iam.decide(self.role_arn, action, resource)
-        allowed, reason = decision.allowed, decision.reason
-        if policy_of is not None and "explicit deny" not in reason:
-            verdict = _resource_policy(kernel, policy_of, self.role_arn, action, resource)
-            if verdict == "Deny":
-                allowed, reason = False, "with an explicit deny in a resource-based policy"
-            elif verdict == "Allow":
-                allowed = True
-        if allowed:
+        decision = kernel.iam.decide(
+            self.role_arn,
+            action,
+            resource,
+            session=session_arn(self.role_arn, self.name),
+        )
+        if decision.allowed:
             return
         kernel.trace.record(
             "denied",
@@ -111,32 +108,7 @@ class Handler:
             outcome="AccessDenied",
         )
         prefix, operation = action.split(":")
-        raise access_denied(prefix, operation, self.role_arn, self.name, action, resource, reason)
-
-
-def _resource_policy(kernel: Kernel, policy_of: str, role_arn: str, action: str, resource: str) -> str | None:
-    """``Deny``, ``Allow`` or None: what the resource policy says to ``role_arn`` about the call."""
-    context = {"aws:securetransport": "true", "aws:principalarn": role_arn}
-    verdict = None
-    for statement in kernel.iam.resource.get(policy_of, []):
-        if not (
-            _names_role(statement.principal, role_arn)
-            and statement.covers_action(action)
-            and statement.covers_resource(resource)
-            and statement.conditions_hold(context, lambda *_: None)
-        ):
-            continue
-        if statement.effect == "Deny":
-            return "Deny"
-        verdict = "Allow"
-    return verdict
-
-
-def _names_role(principal: Any, role_arn: str) -> bool:
-    if principal == "*":
-        return True
-    named = principal.get("AWS", []) if isinstance(principal, dict) else []
-    return any(p in ("*", role_arn) for p in ([named] if isinstance(named, str) else named))
+        raise access_denied(prefix, operation, self.role_arn, self.name, action, resource, decision.reason)
 
 
 class BuiltIns:

@@ -68,23 +68,14 @@ def _key_use_refusal(kernel: Kernel, role_arn: str, action: str, key_arn: str) -
     """Why ``role_arn`` may not ``action`` with the key: the key policy names the role itself, or the
     account (which hands the decision to the role's own policies); an explicit deny wins."""
     statements = kernel.iam.resource.get(key_arn, [])
-    context = {
-        "aws:securetransport": "true",
-        "aws:principalarn": role_arn,
-        "kms:viaservice": f"sns.{kernel.region}.amazonaws.com",
-    }
-    direct = kernel.iam.resource_decision(statements, role_arn, action, key_arn, context)
-    if not direct.allowed and direct.reason.startswith("explicit deny"):
+    context = {"kms:viaservice": f"sns.{kernel.region}.amazonaws.com"}
+    direct = kernel.iam.resource_verdict(statements, role_arn, None, action, key_arn, context, grants=True)
+    if direct.reason.startswith("explicit deny"):
         return f"with an {direct.reason}"
     if direct.allowed:
         return None
-    account = f"arn:{kernel.partition}:iam::{kernel.account}:root"
-    delegated = kernel.iam.resource_decision(statements, account, action, key_arn, context).allowed
-    delegated = (
-        delegated
-        or kernel.iam.resource_decision(statements, kernel.account, action, key_arn, context).allowed
-    )
-    if not delegated:
+    context = {**context, "aws:securetransport": "true", "aws:principalarn": role_arn}
+    if not kernel.iam.resource_decision(statements, role_arn, action, key_arn, context).allowed:
         return "because no key policy statement allows it"
     if not kernel.iam.decide(role_arn, action, key_arn).allowed:
         return "because no identity-based policy allows the action"
