@@ -99,6 +99,11 @@ class AsRole:
         return call
 
 
+#: Signed calls that AWS answers whatever the caller's policies say, an explicit Deny included. STS API
+#: reference, GetCallerIdentity: "No permissions are required to perform this operation."
+NEEDS_NO_PERMISSION = frozenset({("sts", "GetCallerIdentity")})
+
+
 def check_call(kernel: Kernel, service_model: Any, operation: str, params: dict[str, Any]) -> None:
     """Refuse the call unless the acting principal's policies allow it, as AWS would."""
     principal = PRINCIPAL.get()
@@ -124,6 +129,8 @@ def iam_refusal(
         return None
     if service_model.operation_model(operation).auth_type == "none":
         return None  # an unauthenticated call (Cognito's SignUp, InitiateAuth...): IAM does not apply
+    if (service_model.service_name, operation) in NEEDS_NO_PERMISSION:
+        return None
     prefix, action = iam_action(service_model, operation)
     where = (kernel.partition, kernel.region, kernel.account)
     needed = call_authorizations(prefix, action, params, where, registry.iam_resources)

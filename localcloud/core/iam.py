@@ -96,7 +96,13 @@ CONDITION_OPERATORS: dict[str, Callable[[str, str], bool]] = {
 }
 
 #: Error codes AWS answers with when a call is denied, by service.
-DENIED_CODE = {"sqs": "AccessDenied", "s3": "AccessDenied", "sns": "AuthorizationError"}
+DENIED_CODE = {
+    "sqs": "AccessDenied",
+    "s3": "AccessDenied",
+    "sns": "AuthorizationError",
+    "sts": "AccessDenied",
+    "iam": "AccessDenied",
+}
 #: HTTP statuses of those answers where not 403: DynamoDB answers every 4xx with 400 (developer
 #: guide, "Error handling with DynamoDB": AccessDeniedException under HTTP status code 400).
 DENIED_STATUS = {"dynamodb": 400}
