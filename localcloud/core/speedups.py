@@ -28,6 +28,13 @@ Profiled over the e2e and local-cloud tests, three such costs were a tenth of th
   names, through ``dir()``, which builds and sorts a list of them: thousands of modules per cloud
   start. A plain module's names are its ``__dict__``'s keys, so that set is made from them
   directly; a module with a ``__dir__`` of its own still goes through ``dir()``.
+- moto turns each botocore request into a werkzeug request through ``Request.from_values``, whose
+  ``EnvironBuilder`` builds a ``Headers`` list, copies it, searches and removes its content headers
+  and works out the host, port and paths through properties. For what botocore sends (a bytes
+  body or none, the path without a query, header values on one line) the same WSGI environ is now
+  built directly, key by key in the builder's order, with the builder's own encoding functions
+  (moto's request for a DynamoDB call in 0.058 ms instead of 0.094); anything else still goes
+  through the builder.
 
 Answers are unchanged: the same key material for encryption, the same dispatch, the same header.
 """
@@ -36,18 +43,24 @@ from __future__ import annotations
 
 import functools
 import importlib.machinery
+import io
+import sys
 import types
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import botocore.hooks
 import botocore.useragent
 import freezegun.api
+import moto.core.request
 import moto.core.responses
 import moto.core.serialize
 import moto.kms.models
+import werkzeug.urls
 from moto.core.utils import MISSING, get_value
 from moto.kms.utils import KeySpec
+from werkzeug._internal import _wsgi_encoding_dance
 
 _ASYMMETRIC = {KeySpec.RSA_2048, KeySpec.RSA_3072, KeySpec.RSA_4096, KeySpec.SM2, *KeySpec.ecc_key_specs()}
 
@@ -94,6 +107,7 @@ def install() -> None:
         return f"{id(module)}-{hash(frozenset(names))}"
 
     freezegun.api._get_module_attributes_hash = module_attributes_hash
+    _build_request_environs_directly()
 
 
 def _pick_dict_members_once() -> None:
@@ -149,6 +163,91 @@ def _compile_each_source_once() -> None:
         return code
 
     loader.source_to_code = source_to_code  # type: ignore[method-assign]
+
+
+#: What ``werkzeug.test.EnvironBuilder`` accepts from moto's ``Request.from_primitives``, the only
+#: arguments the direct path handles.
+_FROM_PRIMITIVES = frozenset({"method", "base_url", "path", "query_string", "data", "headers"})
+#: The content types for which an empty body makes the builder encode a form: left to it.
+_FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+
+
+def _build_request_environs_directly() -> None:
+    request_class = moto.core.request.Request
+    from_values = request_class.from_values.__func__  # type: ignore[attr-defined]
+
+    @classmethod  # type: ignore[misc]
+    def direct_from_values(cls: type, *args: Any, **kwargs: Any) -> Any:
+        environ = None if args or kwargs.keys() != _FROM_PRIMITIVES else request_environ(**kwargs)
+        return from_values(cls, *args, **kwargs) if environ is None else cls(environ)
+
+    request_class.from_values = direct_from_values  # type: ignore[method-assign, assignment]
+
+
+_iri_to_uri = functools.lru_cache(maxsize=1024)(werkzeug.urls.iri_to_uri)
+"""``iri_to_uri`` depends on its argument alone; botocore sends a few base URLs and paths again and again."""
+
+
+def request_environ(
+    *, method: str, base_url: str, path: str, query_string: str, data: Any, headers: list[tuple[str, Any]]
+) -> dict[str, Any] | None:
+    """The environ ``EnvironBuilder(method=..., base_url=..., path=..., query_string=..., data=...,
+    headers=...).get_environ()`` returns, the same keys inserted in the same order; None where this
+    does not know the builder's answer (it then builds it)."""
+    if not isinstance(data, bytes) or "?" in path or not isinstance(query_string, str):
+        return None
+    content_type = None
+    for key, value in headers:
+        if not isinstance(key, str) or not isinstance(value, str) or "\r" in value or "\n" in value:
+            return None
+        if content_type is None and key.lower() == "content-type":
+            content_type = value
+    # The builder drops a Content-Length header (its own is None) and counts the body.
+    if data:
+        stream, length = io.BytesIO(data), str(len(data))
+    elif content_type is not None and content_type.partition(";")[0].strip() in _FORM_TYPES:
+        return None
+    else:
+        stream, length = io.BytesIO(), None
+    scheme, host, script_root, query, fragment = urlsplit(_iri_to_uri(base_url))
+    if query or fragment:
+        return None
+    script_root = script_root.rstrip("/")
+    server_name, colon, port = host.partition(":")
+    if colon and not (port.isascii() and port.isdigit()):
+        return None
+    server_port = str(int(port)) if colon else "443" if scheme == "https" else "80"
+    raw_uri = _wsgi_encoding_dance(path)
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": method,
+        "SCRIPT_NAME": _wsgi_encoding_dance(unquote(script_root)),
+        "PATH_INFO": _wsgi_encoding_dance(unquote(_iri_to_uri(urlsplit(path).path))),
+        "QUERY_STRING": _wsgi_encoding_dance(query_string),
+        "REQUEST_URI": raw_uri,
+        "RAW_URI": raw_uri,
+        "SERVER_NAME": server_name,
+        "SERVER_PORT": server_port,
+        "HTTP_HOST": host,
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": scheme,
+        "wsgi.input": stream,
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+    }
+    if content_type is not None:
+        environ["CONTENT_TYPE"] = content_type
+    if length is not None:
+        environ["CONTENT_LENGTH"] = length
+    combined: dict[str, list[str]] = {}
+    for key, value in headers:
+        if key.lower() not in ("content-type", "content-length"):
+            combined.setdefault(f"HTTP_{key.upper().replace('-', '_')}", []).append(value)
+    for key, values in combined.items():
+        environ[key] = ", ".join(values)
+    return environ
 
 
 _environ_seen: tuple[dict[Any, Any], dict[str, str]] | None = None

@@ -154,3 +154,102 @@ def test_answers_read_from_plain_dicts_are_the_same_as_moto_gives_them(monkeypat
     assert item["m"] == {"M": {"inner": {"L": [{"S": "deep"}, {"NULL": True}, {"BOOL": False}]}}}
     assert item["b"] == {"B": b"\x00\x01"} and item["ns"] == {"NS": ["1", "2"]}
     assert fast[0]["ConsumedCapacity"] == {"TableName": "t", "CapacityUnits": 0.5}
+
+
+def _sent_requests() -> list[tuple[str, str, list[tuple[str, str]], bytes]]:
+    """What botocore hands moto for a few calls of each protocol (JSON, query, REST with a body,
+    metadata, an encoded key, a query string, no body), as moto's ``from_primitives`` passes them on."""
+    sent = []
+
+    def record(request, **_):
+        headers = [(k, v.decode() if isinstance(v, bytes) else v) for k, v in request.headers.items()]
+        body = request.body
+        if hasattr(body, "read"):  # a streamed body, read out as moto reads it, then rewound for moto
+            body, _ = body.read(), body.seek(0)
+        sent.append((request.method, request.url, headers, body))
+
+    with mock_aws():
+        session = boto3.Session(region_name="us-east-1")
+        session.events.register_first("before-send", record, unique_id="record-sent")  # before moto reads it
+        dynamodb, sqs, s3 = (session.client(name) for name in ("dynamodb", "sqs", "s3"))
+        dynamodb.list_tables()
+        queue = sqs.create_queue(QueueName="q")["QueueUrl"]
+        sqs.send_message(QueueUrl=queue, MessageBody="ünïcode body")
+        s3.create_bucket(Bucket="bucket-b")
+        s3.put_object(Bucket="bucket-b", Key="dir/a b%2Fc?d=é", Body=b"\x00bytes", Metadata={"my_key": "v"})
+        s3.list_objects_v2(Bucket="bucket-b", Prefix="dir/", MaxKeys=5)
+        s3.get_object(Bucket="bucket-b", Key="dir/a b%2Fc?d=é")
+    return sent
+
+
+def _cases() -> list[dict]:
+    from urllib.parse import urlparse
+
+    cases = []
+    for method, url, headers, body in _sent_requests():
+        parsed = urlparse(url)
+        cases.append(
+            {
+                "method": method,
+                "base_url": f"{parsed.scheme}://{parsed.netloc}",
+                "path": parsed.path,
+                "query_string": parsed.query,
+                "data": body if body is not None else b"",
+                "headers": headers,
+            }
+        )
+    base = {
+        "method": "POST",
+        "base_url": "http://localhost:5000",
+        "path": "/",
+        "query_string": "",
+        "data": b"",
+    }
+    cases += [
+        {
+            **base,
+            "headers": [("Host", "other:81"), ("X-Twice", "a"), ("x-twice", "b"), ("Content-Length", "007")],
+        },
+        {
+            **base,
+            "headers": [("content-type", "text/plain"), ("Content-Type", "application/json")],
+            "data": b"{}",
+        },
+        {**base, "base_url": "https://h.example/root/", "path": "/p%20q/ü", "headers": []},
+        {**base, "headers": [("Content-Type", "application/x-www-form-urlencoded")]},  # left to the builder
+        {**base, "headers": [("Content-Length", "5")], "data": b"12"},
+        {**base, "base_url": "http://h:0080", "headers": []},
+    ]
+    return cases
+
+
+def test_request_environs_are_the_ones_werkzeug_builds():
+    """moto builds a werkzeug request from each botocore request; the environ built directly must
+    be werkzeug's own, key for key and in its order (moto reads headers back in that order)."""
+    from werkzeug.test import EnvironBuilder
+
+    cases = _cases()
+    assert len(cases) >= 12
+    direct = 0
+    for case in cases:
+        builder = EnvironBuilder(**case)
+        expected = builder.get_environ()
+        got = speedups.request_environ(**case)
+        if got is None:
+            continue
+        direct += 1
+        assert list(got) == list(expected), case
+        stream, expected_stream = got.pop("wsgi.input"), expected.pop("wsgi.input")
+        assert stream.read() == expected_stream.read(), case
+        assert got == expected, case
+    assert direct == len(cases) - 1, "only the empty form is left to the builder"
+
+
+def test_moto_answers_the_same_with_the_environs_built_directly(monkeypatch):
+    import moto.core.request
+
+    speedups.install()
+    assert moto.core.request.Request.from_values.__func__.__module__ == speedups.__name__
+    fast = _answers()
+    monkeypatch.delattr(moto.core.request.Request, "from_values")  # werkzeug's, inherited
+    assert fast == _answers()
