@@ -32,7 +32,11 @@ QUEUES = (
     "Unreported",
     "Malformed",
     "Windowed",
+    "Brief",
     "Full",
+    "Counted",
+    "Busy",
+    "Traced",
     "Disabled",
     "Refusing",
     "Whole",
@@ -45,6 +49,10 @@ QUEUES = (
 def cloud(tmp_path_factory) -> Iterator[LocalCloud]:
     queues = {name: {"Type": "AWS::SQS::Queue", "Properties": {"VisibilityTimeout": 30}} for name in QUEUES}
     queues["Ordered"] = {
+        "Type": "AWS::SQS::Queue",
+        "Properties": {"VisibilityTimeout": 30, "FifoQueue": True, "ContentBasedDeduplication": True},
+    }
+    queues["OrderedTen"] = {
         "Type": "AWS::SQS::Queue",
         "Properties": {"VisibilityTimeout": 30, "FifoQueue": True, "ContentBasedDeduplication": True},
     }
@@ -80,6 +88,10 @@ def bodies(script: Script) -> list[list[str]]:
 def left(cloud: LocalCloud, queue: str) -> int:
     """Messages still in ``queue``, visible or not: deleted ones are gone."""
     return len(cloud.service("sqs").moto_queue(cloud.physical_id(queue).rsplit("/", 1)[1])._messages)
+
+
+def deliveries(cloud: LocalCloud, poller: Any) -> list[tuple[float, str]]:
+    return [(d.at, d.outcome) for d in cloud.trace.find("deliver", target=poller.function.name)]
 
 
 def test_a_filter_on_a_plain_text_body_matches_the_text_and_the_rest_is_deleted(cloud, poll):
@@ -127,7 +139,7 @@ def test_a_report_that_is_not_a_list_of_objects_returns_the_whole_batch(cloud, p
         lambda _: ok(),
     ]
     script = Script(cloud, answers)
-    poll(SqsEventSource, "MalformedArn", script, FunctionResponseTypes=["ReportBatchItemFailures"])
+    poller = poll(SqsEventSource, "MalformedArn", script, FunctionResponseTypes=["ReportBatchItemFailures"])
     start = cloud.clock.elapsed()
     send(cloud, "Malformed", "first")
     cloud.drain()
@@ -136,6 +148,11 @@ def test_a_report_that_is_not_a_list_of_objects_returns_the_whole_batch(cloud, p
     assert bodies(script) == [["first"], ["second"], ["second"]]
     assert script.times(start) == [0, 0, 30.001]
     assert left(cloud, "Malformed") == 0
+    assert [outcome for _, outcome in deliveries(cloud, poller)] == [
+        "deleted",
+        "invalid batchItemFailures: the whole batch returns",
+        "deleted",
+    ]
 
 
 def test_each_part_batch_waits_a_batching_window_of_its_own(cloud, poll):
@@ -154,13 +171,54 @@ def test_each_part_batch_waits_a_batching_window_of_its_own(cloud, poll):
 
 
 def test_a_full_batch_goes_at_once_without_waiting_the_window(cloud, poll):
+    """Lambda invokes as soon as BatchSize messages are there: more than a batch, or exactly one."""
     script = Script(cloud, [lambda _: ok()])
     poll(SqsEventSource, "FullArn", script, BatchSize=3, MaximumBatchingWindowInSeconds=20)
     start = cloud.clock.elapsed()
     send(cloud, "Full", "a", "b", "c", "d")
     cloud.drain()
-    assert bodies(script) == [["a", "b", "c"], ["d"]]
-    assert script.times(start) == [0, 20]
+    send(cloud, "Full", "e", "f", "g")
+    cloud.drain()
+    send(cloud, "Full", "h", "i")
+    cloud.drain()
+    assert bodies(script) == [["a", "b", "c"], ["d"], ["e", "f", "g"], ["h", "i"]]
+    assert script.times(start) == [0, 20, 20, 40]
+
+
+def test_a_delayed_message_does_not_fill_a_batch_before_its_delay_ends(cloud, poll):
+    """Only messages a receive would return count towards a full batch: with BatchSize 2, a message
+    and a delayed one wait the whole 20 s window, and the delayed one its own window after its 60 s."""
+    script = Script(cloud, [lambda _: ok()])
+    poll(SqsEventSource, "CountedArn", script, BatchSize=2, MaximumBatchingWindowInSeconds=20)
+    start = cloud.clock.elapsed()
+    send(cloud, "Counted", "late", DelaySeconds=60)
+    send(cloud, "Counted", "now")
+    cloud.drain()
+    assert bodies(script) == [["now"], ["late"]]
+    assert script.times(start) == [20, 80.001]
+
+
+def test_a_message_visible_again_while_every_slot_is_busy_waits_for_a_slot(cloud, poll):
+    """MaximumConcurrency 2, a function that runs 40 s: a failed message turns visible at 30 s, while
+    both batches still hold their slots, and is delivered again when they end, at 40 s."""
+    script = Script(cloud, [lambda _: error(), lambda _: ok()])
+    poller = poll(SqsEventSource, "BusyArn", script, BatchSize=1, ScalingConfig={"MaximumConcurrency": 2})
+    poller.function.duration = 40.0
+    start = cloud.clock.elapsed()
+    send(cloud, "Busy", "a", "b")
+    cloud.drain()
+    assert bodies(script) == [["a"], ["b"], ["a"]]
+    assert script.times(start) == [0, 0, 40]
+
+
+def test_a_one_second_batching_window_still_waits_its_second(cloud, poll):
+    """MaximumBatchingWindowInSeconds 1, the shortest window: a lone message waits 1 s for company."""
+    script = Script(cloud, [lambda _: ok()])
+    poll(SqsEventSource, "BriefArn", script, BatchSize=5, MaximumBatchingWindowInSeconds=1)
+    start = cloud.clock.elapsed()
+    send(cloud, "Brief", "alone")
+    cloud.drain()
+    assert bodies(script) == [["alone"]] and script.times(start) == [1]
 
 
 def test_a_disabled_mapping_does_not_stop_the_clock_for_its_queue(cloud, poll):
@@ -189,10 +247,6 @@ def test_a_role_that_may_not_receive_is_refused_only_where_iam_is_enforced(cloud
         cloud.kernel.enforce_iam = True
     accepted.enabled = False  # its role may not receive now that IAM applies again
     assert accepted.function.role_arn == cloud.outputs["BareArn"]
-
-
-def deliveries(cloud: LocalCloud, poller: Any) -> list[tuple[float, str]]:
-    return [(d.at, d.outcome) for d in cloud.trace.find("deliver", target=poller.function.name)]
 
 
 def test_a_failed_batch_returns_whole_and_a_reported_item_alone_after_the_visibility_timeout(cloud, poll):
@@ -237,6 +291,33 @@ def test_a_fifo_batch_that_failed_comes_back_in_its_groups_order(cloud, poll):
     assert script.times(start) == [0, 30.001]
 
 
+def test_a_fifo_batch_takes_up_to_10_messages_of_one_group_in_one_receive(cloud, poll):
+    """Ten messages of one group fill one batch of 10, in order: once part of a group is in flight,
+    SQS gives no more of it, so the batch must come from a single receive of 10."""
+    script = Script(cloud, [lambda _: ok()])
+    poll(SqsEventSource, "OrderedTenArn", script)
+    sent = [f"m{n}" for n in range(10)]
+    for body in sent:
+        cloud.client("sqs").send_message(
+            QueueUrl=cloud.physical_id("OrderedTen"), MessageBody=body, MessageGroupId="g"
+        )
+    cloud.drain()
+    assert bodies(script) == [sent]
+
+
+def test_a_delivery_hangs_in_the_trace_under_the_send_of_its_first_message(cloud, poll):
+    script = Script(cloud, [lambda _: ok()])
+    poller = poll(SqsEventSource, "TracedArn", script)
+    send(cloud, "Traced", "first", "second")
+    queue = "sqs:" + cloud.physical_id("Traced").rsplit("/", 1)[1]
+    first, second = cloud.trace.find("send", target=queue)
+    cloud.drain()
+    [delivery] = cloud.trace.find("deliver", target=poller.function.name)
+    assert bodies(script) == [["first", "second"]]
+    assert delivery.parent == first.id != second.id
+    assert first.detail == f"message {delivery.data['message_ids'][0]}"
+
+
 def test_the_poller_receives_in_a_session_named_for_its_function(cloud, poll):
     """Lambda's calls for a mapping are the function role's, in a session of its own: a receive the
     role is denied after the mapping was made names it."""
@@ -276,6 +357,21 @@ def test_a_batch_size_above_10_is_filled_ten_messages_at_a_time_and_never_exceed
     cloud.drain()
     assert [len(b) for b in bodies(script)] == [15, 10]
     assert left(cloud, "Bulk") == 0, "every message of both batches deleted"
+
+
+@pytest.mark.parametrize("operation", ["delete_message_batch", "change_message_visibility_batch"])
+def test_sqs_refuses_more_than_10_entries_in_one_batch_call(cloud, operation):
+    """Why the poller deletes a batch above 10 in calls of at most 10 entries: SQS refuses more."""
+    entries = [{"Id": str(n), "ReceiptHandle": f"handle-{n}", "VisibilityTimeout": 0} for n in range(11)]
+    if operation == "delete_message_batch":
+        entries = [{"Id": e["Id"], "ReceiptHandle": e["ReceiptHandle"]} for e in entries]
+    sqs = cloud.client("sqs")
+    with pytest.raises(sqs.exceptions.TooManyEntriesInBatchRequest) as refused:
+        getattr(sqs, operation)(QueueUrl=cloud.physical_id("Bulk"), Entries=entries)
+    assert refused.value.response["Error"]["Code"] == "AWS.SimpleQueueService.TooManyEntriesInBatchRequest"
+    assert refused.value.response["Error"]["Message"] == (
+        "Maximum number of entries per request are 10. You have sent 11."
+    )
 
 
 def test_an_sqs_mapping_takes_batches_of_10_by_default(cloud, poll):

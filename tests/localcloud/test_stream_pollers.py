@@ -12,6 +12,7 @@ import base64
 import json
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,7 +31,7 @@ from localcloud.services.lambda_.event_sources.windows import (
     tumbling_window_seconds,
 )
 from localcloud.services.lambda_.invoker import Throttled
-from localcloud.services.lambda_.runtime import InvocationResult
+from localcloud.services.lambda_.runtime import InvocationResult, LambdaFunction
 from tests.localcloud.pollers import Script, error, ok, pollers, template
 
 pytestmark = pytest.mark.localcloud
@@ -50,6 +51,7 @@ STREAMS = (
     "FinalGiveUp",
     "AllKept",
     "Refusing",
+    "Aged",
 )
 ITEMS = {
     "Type": "AWS::DynamoDB::Table",
@@ -131,6 +133,11 @@ def test_the_back_off_doubles_from_1_s_to_at_most_60_s_until_the_records_are_too
     [failure] = failures(cloud)
     assert failure["requestContext"]["condition"] == "RecordAgeExceeded"
     assert failure["requestContext"]["approximateInvokeCount"] == 10
+    assert failure["responseContext"] == {
+        "statusCode": 200,
+        "executedVersion": "$LATEST",
+        "functionError": "Unhandled",
+    }, "the last invocation's function error"
     info = failure["KinesisBatchInfo"]
     assert (info["startSequenceNumber"], info["endSequenceNumber"], info["batchSize"]) == (
         sequence,
@@ -161,7 +168,7 @@ def test_a_batch_throttled_until_too_old_is_sent_with_no_invocation_behind_it(cl
         raise Throttled("Rate Exceeded")
 
     script = Script(cloud, [throttled])
-    poll(
+    poller = poll(
         KinesisEventSource,
         "ThrottledArn",
         script,
@@ -173,11 +180,38 @@ def test_a_batch_throttled_until_too_old_is_sent_with_no_invocation_behind_it(cl
     put(cloud, "Throttled", {"n": 1})
     cloud.drain()
     assert script.times(start) == [0, 1, 3, 7], "throttles use up no retries"
+    outcomes = [d.outcome for d in cloud.trace.find("deliver", target=poller.function.name)]
+    assert outcomes == ["throttled"] * 4
     [failure] = failures(cloud)
     assert set(failure) == {"requestContext", "version", "timestamp", "KinesisBatchInfo"}
     context = failure["requestContext"]
     assert (context["condition"], context["approximateInvokeCount"]) == ("RecordAgeExceeded", 0)
     assert uuid.UUID(context["requestId"])
+
+
+def test_a_functions_stream_batch_reports_the_age_of_its_newest_record_as_iterator_age(cloud):
+    """Lambda's IteratorAge for a stream mapping: when a batch is sent, how long its newest record
+    has been in the stream, in milliseconds, under the function's name."""
+    name = f"aged-{uuid.uuid4().hex[:8]}"
+    arn = f"arn:aws:lambda:{cloud.region}:{cloud.account}:function:{name}"
+    function = LambdaFunction(
+        "Aged", name, arn, "index.handler", "python3.13", Path("."), [], {}, cloud.outputs["PollerArn"]
+    )
+    script = Script(cloud, [lambda _: ok()])
+    props = {"EventSourceArn": cloud.outputs["AgedArn"]}
+    poller = KinesisEventSource(cloud.kernel, f"mapping-{name}", function, props, deliver=script)
+    put(cloud, "Aged", "older")
+    cloud.advance(10)
+    put(cloud, "Aged", "newer")
+    cloud.advance(20)
+    cloud.kernel.add_pollable(poller)
+    try:
+        cloud.drain()
+    finally:
+        cloud.kernel.remove_pollable(poller)
+    assert [len(e["Records"]) for _, e in script.calls] == [2]
+    (age,) = cloud.metrics("AWS/Lambda", "IteratorAge", {"FunctionName": name})
+    assert (age.sum, age.unit) == (20_000, "Milliseconds")
 
 
 def test_binary_values_and_lists_of_a_dynamodb_image_reach_the_function_base64_encoded(cloud, poll):

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import ClientError
+
 from localcloud.core.iam import resource_arn
-from localcloud.core.service import Service, Target
+from localcloud.core.service import Service, Target, checks_only
 from localcloud.core.targets import text
 from localcloud.services.sqs import direct, fifo, observe, provision
 from localcloud.services.sqs.queues import Queues
@@ -66,6 +68,30 @@ def _iam_resource(params: dict[str, Any], where: tuple[str, str, str]) -> str | 
     return None
 
 
+#: Most entries SQS takes in one batch call; moto holds SendMessageBatch to it, not the others.
+MAX_BATCH_ENTRIES = 10
+
+
+@checks_only("DeleteMessageBatch", "ChangeMessageVisibilityBatch")
+def _check(kernel: Kernel, operation: str, params: dict[str, Any]) -> None:
+    """Refuse a delete or visibility batch of more than 10 entries, as SQS does (moto takes it)."""
+    entries = len(params.get("Entries") or ())
+    if entries > MAX_BATCH_ENTRIES:
+        raise ClientError(
+            {
+                "Error": {
+                    "Code": "AWS.SimpleQueueService.TooManyEntriesInBatchRequest",
+                    "QueryErrorCode": "TooManyEntriesInBatchRequest",
+                    "Type": "Sender",
+                    "Message": f"Maximum number of entries per request are {MAX_BATCH_ENTRIES}. "
+                    f"You have sent {entries}.",
+                },
+                "ResponseMetadata": {"HTTPStatusCode": 400},
+            },
+            operation,
+        )
+
+
 SERVICE = Service.of(
     "sqs",
     provision,
@@ -73,6 +99,7 @@ SERVICE = Service.of(
     fifo,
     state=Queues,
     answers={"sqs.SendMessage": fifo.answer_send, "sqs.SendMessageBatch": fifo.answer_send_batch},
+    checks={"sqs": _check},
     target=Target("sqs", _send, "sqs:SendMessage", _policy, _key, direct.send),
     iam_resources={"sqs": _iam_resource},
     resource_policies={"sqs": _role_call_policy},
