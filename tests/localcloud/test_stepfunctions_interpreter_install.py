@@ -1,6 +1,7 @@
 """The fitting of moto's interpreter, run from moto's own methods: every method the interpreter
 replaces is wrapped around moto's, JSONata, the context object's times, Choice paths and the
-Distributed Map are fitted with it, and fitting twice changes nothing.
+Distributed Map are fitted with it, fitting twice changes nothing, and StartExecution and
+StopExecution are the local cloud's outside an execution too.
 
 The fitting runs once per process, when the first cloud's engine is made, so coverage (and the
 mutation tool, benchmarks/mutate.py) credits its lines to whichever test made that engine; what
@@ -125,3 +126,21 @@ def test_fitting_wraps_each_of_motos_methods_once_and_fits_jsonata_times_choices
 
     interpreter.install()
     assert fitting() == once
+    outside_any_execution_starts_and_stops_are_the_local_clouds()
+
+
+def outside_any_execution_starts_and_stops_are_the_local_clouds() -> None:
+    """StartExecution and StopExecution come from a client, not an execution's fiber: the fitted
+    versions run there too (the input quota refused, a stop before the first turn kept)."""
+    from moto.core.exceptions import JsonRESTError
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    from localcloud.services.stepfunctions.engine import MAX_PAYLOAD_BYTES
+
+    with pytest.raises(JsonRESTError, match="Member must have length less than or equal to"):
+        StepFunctionsParserBackend.start_execution(object(), "arn", "big", "x" * (MAX_PAYLOAD_BYTES + 1))
+    worker = ExecutionWorker.__new__(ExecutionWorker)
+    worker.env = None
+    ExecutionWorker.stop(worker, "stopped", "Error", "cause")
+    assert worker.stopped_before_start == ("stopped", "Error", "cause")
