@@ -2,8 +2,8 @@
 DescribeExecution and the trace, the names a start without one gets, StartSyncExecution's answer,
 execution logs (one stream per execution, on the virtual clock, without execution data unless
 asked, seen by the log group's subscription filter), and state machines provisioned from a
-template's ``Definition``, ``DefinitionSubstitutions`` and settings. One cloud from a hand-written
-template (no synth)."""
+template (each provisioning case on its own: test_stepfunctions_provision). One cloud from a
+hand-written template (no synth)."""
 
 from __future__ import annotations
 
@@ -20,8 +20,6 @@ import pytest
 from localcloud import LocalCloud
 from localcloud.core.assembly import StackArtifact
 from localcloud.core.clock import FIXED_START
-from localcloud.errors import TemplateError
-from localcloud.services.stepfunctions.provision import _definition
 
 pytestmark = pytest.mark.localcloud
 
@@ -368,31 +366,6 @@ def test_a_state_machine_is_created_with_its_name_type_tracing_and_logging(cloud
         "destinations": [{"cloudWatchLogsLogGroup": {"logGroupArn": group_arn}}],
     }
     assert json.loads(waiter["definition"])["States"]["Greet"]["Result"]["greeting"] == "hello"
-
-
-@pytest.mark.parametrize(
-    ("props", "message"),
-    [
-        (
-            {"DefinitionS3Location": {"Bucket": "b", "Key": "k"}},
-            "M: DefinitionS3Location is not supported offline",
-        ),
-        ({}, "M: a state machine needs Definition or DefinitionString"),
-    ],
-)
-def test_a_definition_the_local_cloud_cannot_read_is_refused_naming_the_resource(props, message):
-    with pytest.raises(TemplateError, match=message):
-        _definition("M", props)
-
-
-def test_a_definition_string_without_substitutions_is_taken_as_it_is():
-    text = '{"StartAt": "${Kept}"}'
-    assert _definition("M", {"DefinitionString": text}) == text
-    assert _definition("M", {"DefinitionString": text, "DefinitionSubstitutions": {"Other": 1}}) == text
-    assert (
-        _definition("M", {"DefinitionString": text, "DefinitionSubstitutions": {"Kept": "S"}})
-        == '{"StartAt": "S"}'
-    )
 
 
 def test_without_execution_data_a_tasks_parameters_input_and_output_are_not_logged(cloud):
