@@ -21,6 +21,7 @@ from localcloud.core.assembly import StackArtifact
 from localcloud.core.clock import FIXED_START
 from localcloud.services.stepfunctions import distributed_map
 from localcloud.services.stepfunctions.distributed_map import _batches, _exceeded, _prepared, unsupported
+from tests.localcloud.state_machines import states_role
 
 pytestmark = pytest.mark.localcloud
 
@@ -71,33 +72,11 @@ def writer(**parameters) -> dict:
     return {"Resource": WRITER, "Parameters": {"Bucket": "${Bucket}", **parameters}}
 
 
-ROLE = {
-    "Type": "AWS::IAM::Role",
-    "Properties": {
-        "AssumeRolePolicyDocument": {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": "states.amazonaws.com"},
-                    "Action": "sts:AssumeRole",
-                }
-            ],
-        },
-        "Policies": [
-            {
-                "PolicyName": "MapRuns",
-                "PolicyDocument": {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {"Effect": "Allow", "Action": ["s3:ListBucket", "s3:PutObject"], "Resource": "*"},
-                        {"Effect": "Allow", "Action": "states:StartExecution", "Resource": "*"},
-                    ],
-                },
-            }
-        ],
-    },
-}
+ROLE = states_role(
+    "MapRuns",
+    {"Effect": "Allow", "Action": ["s3:ListBucket", "s3:PutObject"], "Resource": "*"},
+    {"Effect": "Allow", "Action": "states:StartExecution", "Resource": "*"},
+)
 
 TEMPLATE = {
     "Resources": {

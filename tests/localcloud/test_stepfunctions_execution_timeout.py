@@ -13,6 +13,7 @@ import pytest
 from localcloud import LocalCloud
 from localcloud.core.assembly import StackArtifact
 from localcloud.core.clock import FIXED_START
+from tests.localcloud.state_machines import states_role
 
 pytestmark = pytest.mark.localcloud
 
@@ -26,21 +27,7 @@ DEFINITION = {
 }
 TEMPLATE = {
     "Resources": {
-        "Role": {
-            "Type": "AWS::IAM::Role",
-            "Properties": {
-                "AssumeRolePolicyDocument": {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "states.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                        }
-                    ],
-                }
-            },
-        },
+        "Role": states_role(),
         "Edge": {
             "Type": "AWS::StepFunctions::StateMachine",
             "Properties": {

@@ -18,6 +18,7 @@ from localcloud.core.assembly import StackArtifact
 from localcloud.core.clock import FIXED_START
 from localcloud.errors import StateMachineDefinitionError, TemplateError
 from localcloud.services.stepfunctions.provision import _definition, state_machine
+from tests.localcloud.state_machines import states_role
 
 pytestmark = pytest.mark.localcloud
 
@@ -25,21 +26,7 @@ STACK = "SfnProvision"
 PASSES = {"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}}
 TEMPLATE = {
     "Resources": {
-        "Role": {
-            "Type": "AWS::IAM::Role",
-            "Properties": {
-                "AssumeRolePolicyDocument": {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "states.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                        }
-                    ],
-                }
-            },
-        },
+        "Role": states_role(),
         "Executions": {"Type": "AWS::Logs::LogGroup"},
     }
 }

@@ -17,6 +17,7 @@ import pytest
 from localcloud import LocalCloud
 from localcloud.core.assembly import StackArtifact
 from localcloud.core.clock import FIXED_START
+from tests.localcloud.state_machines import states_role
 from tests.localcloud.test_stepfunctions_semantics_states import spans
 
 pytestmark = pytest.mark.localcloud
@@ -59,30 +60,7 @@ def machine(definition: dict) -> dict:
 
 TEMPLATE = {
     "Resources": {
-        "Role": {
-            "Type": "AWS::IAM::Role",
-            "Properties": {
-                "AssumeRolePolicyDocument": {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "states.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                        }
-                    ],
-                },
-                "Policies": [
-                    {
-                        "PolicyName": "Listing",
-                        "PolicyDocument": {
-                            "Version": "2012-10-17",
-                            "Statement": [{"Effect": "Allow", "Action": "sqs:ListQueues", "Resource": "*"}],
-                        },
-                    }
-                ],
-            },
-        },
+        "Role": states_role("Listing", {"Effect": "Allow", "Action": "sqs:ListQueues", "Resource": "*"}),
         "Full": backing_off("FULL"),
         "Steady": backing_off("NONE"),
         "FirstMatch": retrying(
