@@ -413,26 +413,20 @@ class PolicyEngine:
         conditions are not reported as unevaluated for a call the identity policies decide."""
         keys = {**context, "aws:securetransport": "true", "aws:principalarn": role_arn}
 
+        def applies(statement: Statement, note: Callable[[str, str], None]) -> bool:
+            if statement.effect != "Deny" and not grants:
+                return False
+            naming = statement.naming(role_arn, session)
+            if naming is None or (statement.effect != "Deny" and naming == ACCOUNT):
+                return False
+            return (
+                statement.covers_action(action)
+                and statement.covers_resource(resource)
+                and statement.conditions_hold(keys, note)
+            )
+
         def evaluate(note: Callable[[str, str], None], used: list[tuple[Statement, str]]) -> Decision:
-            allowed: Statement | None = None
-            for statement in statements:
-                if statement.effect != "Deny" and not grants:
-                    continue
-                naming = statement.naming(role_arn, session)
-                if naming is None or (statement.effect != "Deny" and naming == ACCOUNT):
-                    continue
-                if not (
-                    statement.covers_action(action)
-                    and statement.covers_resource(resource)
-                    and statement.conditions_hold(keys, note)
-                ):
-                    continue
-                if statement.effect == "Deny":
-                    return Decision(False, f"explicit deny in {statement.source}")
-                allowed = allowed or statement
-            if allowed is not None:
-                return Decision(True, allowed.source)
-            return Decision(False, "no statement allows it")
+            return _deny_wins(statements, lambda statement: applies(statement, note))
 
         try:
             key = (
@@ -495,21 +489,15 @@ class PolicyEngine:
         one allowed. A call whose resource cannot be named (None) is decided on its action alone."""
 
         def evaluate(note: Callable[[str, str], None], used: list[tuple[Statement, str]]) -> Decision:
-            allowed: Statement | None = None
-            for statement in statements:
-                if not (
+            return _deny_wins(
+                statements,
+                lambda statement: (
                     statement.names(principal)
                     and statement.covers_action(action)
                     and (resource is None or statement.covers_resource(resource))
                     and statement.conditions_hold(context, note)
-                ):
-                    continue
-                if statement.effect == "Deny":
-                    return Decision(False, f"explicit deny in {statement.source}")
-                allowed = allowed or statement
-            if allowed is not None:
-                return Decision(True, allowed.source)
-            return Decision(False, "no statement allows it")
+                ),
+            )
 
         try:
             key = ("resource", id(statements), principal, action, resource, tuple(sorted(context.items())))
@@ -693,6 +681,21 @@ def _list(value: Any) -> list[str]:
     if value is None:
         return []
     return [value] if isinstance(value, str) else list(value)
+
+
+def _deny_wins(statements: list[Statement], applies: Callable[[Statement], bool]) -> Decision:
+    """A resource policy's answer from the statements that apply, read in order: the first Deny
+    decides at once; else the first Allow allows; else nothing does."""
+    allowed: Statement | None = None
+    for statement in statements:
+        if not applies(statement):
+            continue
+        if statement.effect == "Deny":
+            return Decision(False, f"explicit deny in {statement.source}")
+        allowed = allowed or statement
+    if allowed is not None:
+        return Decision(True, allowed.source)
+    return Decision(False, "no statement allows it")
 
 
 def _in_network(address: str, network: str) -> bool:
