@@ -262,6 +262,11 @@ def session_arn(role_arn: str, session: str) -> str:
 
 #: The reason a role's call is refused by a resource policy's explicit deny, as AWS words it.
 RESOURCE_DENY = "with an explicit deny in a resource-based policy"
+#: Services whose resource policy must allow a role's call even within the account: an identity
+#: policy's allow counts only where the resource policy hands the decision to the account. KMS:
+#: "Unless the key policy explicitly allows it, you cannot use IAM policies to allow access to a KMS
+#: key" (KMS developer guide, "Key policies"); the default key policy allows the account's root.
+RESOURCE_POLICY_REQUIRED = frozenset({"kms"})
 
 
 @dataclass
@@ -388,12 +393,52 @@ class PolicyEngine:
             statements = self.resource_policy_of(resource) if resource.startswith("arn:") else []
         if not statements:
             return identity
+        if resource.split(":", 3)[2] in RESOURCE_POLICY_REQUIRED:
+            return self._required_policy_decision(
+                statements, identity, role_arn, session, action, resource, context or {}
+            )
         verdict = self.resource_verdict(
             statements, role_arn, session, action, resource, context or {}, grants=not identity.allowed
         )
         if verdict.reason.startswith("explicit deny"):
             return Decision(False, RESOURCE_DENY)
         return verdict if verdict.allowed and not identity.allowed else identity
+
+    def _required_policy_decision(
+        self,
+        statements: list[Statement],
+        identity: Decision,
+        role_arn: str,
+        session: str | None,
+        action: str,
+        resource: str,
+        context: dict[str, str],
+    ) -> Decision:
+        """A role's call on a resource whose policy must allow it (:data:`RESOURCE_POLICY_REQUIRED`):
+        an explicit deny wins; then the policy must allow the role (or its session, or everyone), or
+        allow the account, which hands the decision to the identity policies."""
+
+        def verdict(account_grants: bool) -> Decision:
+            return self.resource_verdict(
+                statements,
+                role_arn,
+                session,
+                action,
+                resource,
+                context,
+                grants=True,
+                account_grants=account_grants,
+            )
+
+        through_account = verdict(True)
+        if through_account.reason.startswith("explicit deny"):
+            return Decision(False, RESOURCE_DENY)
+        if not through_account.allowed:
+            return Decision(False, f"because no resource-based policy allows the {action} action")
+        if identity.allowed:
+            return identity
+        direct = verdict(False)
+        return direct if direct.allowed else identity
 
     def resource_verdict(
         self,
@@ -405,19 +450,22 @@ class PolicyEngine:
         context: dict[str, str],
         *,
         grants: bool,
+        account_grants: bool = False,
     ) -> Decision:
         """What a resource policy says to a role's call: ``explicit deny in ...`` where a Deny
         applies to it (naming everyone, the role, its session or its account, or a ``NotPrincipal``
         not excepting it); else, if ``grants`` (no identity policy allows the call), allowed by an
-        Allow naming the role, its session or everyone. Allow statements are read only then, so their
-        conditions are not reported as unevaluated for a call the identity policies decide."""
+        Allow naming the role, its session or everyone, or also its account if ``account_grants``
+        (the identity policies allow a call the resource policy must allow too). Allow statements are
+        read only then, so their conditions are not reported as unevaluated for a call the identity
+        policies decide."""
         keys = {**context, "aws:securetransport": "true", "aws:principalarn": role_arn}
 
         def applies(statement: Statement, note: Callable[[str, str], None]) -> bool:
             if statement.effect != "Deny" and not grants:
                 return False
             naming = statement.naming(role_arn, session)
-            if naming is None or (statement.effect != "Deny" and naming == ACCOUNT):
+            if naming is None or (statement.effect != "Deny" and naming == ACCOUNT and not account_grants):
                 return False
             return (
                 statement.covers_action(action)
@@ -437,6 +485,7 @@ class PolicyEngine:
                 action,
                 resource,
                 grants,
+                account_grants,
                 tuple(sorted(context.items())),
             )
             hash(key)

@@ -602,6 +602,10 @@ NAMED = [
         f"arn:aws:appconfig:{R}:deploymentstrategy/s",
     ),
     ("appconfig", "ListApplications", {}, "*"),
+    ("kms", "Encrypt", {"KeyId": "1234abcd"}, f"arn:aws:kms:{R}:key/1234abcd"),
+    ("kms", "Encrypt", {"KeyId": "alias/none"}, f"arn:aws:kms:{R}:alias/none"),
+    ("kms", "Decrypt", {"KeyId": f"arn:aws:kms:{R}:key/1"}, f"arn:aws:kms:{R}:key/1"),
+    ("kms", "ListKeys", {}, "*"),
 ]
 
 
