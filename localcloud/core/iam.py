@@ -76,11 +76,14 @@ CONDITION_KEYS = {
     "aws:principalarn": "the role making an SDK call",
     "aws:sourcearn": "the resource a service principal acts for: a rule, topic, bucket, distribution...",
     "aws:sourceaccount": "the account of that resource",
+    "aws:sourceowner": "read as aws:SourceAccount, the key AWS introduced to replace it (moto's default topic policy names it)",
     "kms:viaservice": "the service using a KMS key for a delivery to the resource it encrypts",
     "aws:sourceip": "the client's address, for a request to a REST API (none through a VPC endpoint)",
     "aws:sourcevpce": "the VPC endpoint a request to a REST API came through",
     "aws:sourcevpc": "the VPC of that endpoint",
 }
+#: Legacy condition keys, and the key whose value each is read with.
+KEY_ALIASES = {"aws:sourceowner": "aws:sourceaccount"}
 #: Keys of where a request came from on the network: known only for requests that carry them (a call
 #: to a REST API); an SDK call's network origin is not modelled, so a condition on one stays unevaluated.
 NETWORK_KEYS = frozenset({"aws:sourceip", "aws:sourcevpce", "aws:sourcevpc"})
@@ -164,7 +167,7 @@ class Statement:
                     if self.effect != "Deny":
                         return False
                     continue
-                actual = context.get(key.lower())
+                actual = context.get(KEY_ALIASES.get(key.lower(), key.lower()))
                 values = [str(value) for value in (expected if isinstance(expected, list) else [expected])]
                 if base == "Null":
                     if not any((value.lower() == "true") == (actual is None) for value in values):
