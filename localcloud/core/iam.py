@@ -21,6 +21,7 @@ import functools
 import ipaddress
 import json
 import logging
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -679,8 +680,34 @@ def call_authorizations(
             for o in objects
         ]
         return list(dict.fromkeys((needed, resource or "*") for needed, resource in named)) or [(action, "*")]
+    if action in COPY_ACTIONS and namers.get(prefix) is not None:
+        # No IAM action of its own: s3:GetObject (of the version copied) on the source object, and
+        # s3:PutObject on the destination (S3 API reference, CopyObject, "Permissions").
+        source = copy_source(params.get("CopySource"))
+        read = "s3:GetObjectVersion" if source.get("VersionId") else "s3:GetObject"
+        return [
+            (read, namers[prefix](source, where) or "*"),
+            ("s3:PutObject", namers[prefix](params, where) or "*"),
+        ]
     resources = call_resources(prefix, params, where, namers)
     return None if resources is None else [(_versioned(action, params), resource) for resource in resources]
+
+
+#: S3 calls that copy an object (whole, or as a part of a multipart upload).
+COPY_ACTIONS = frozenset({"s3:CopyObject", "s3:UploadPartCopy"})
+
+
+def copy_source(value: Any) -> dict[str, str]:
+    """``Bucket``, ``Key`` and ``VersionId`` of a ``CopySource``, given as boto3 takes it: a dict, or
+    ``bucket/key`` (URL-encoded, optionally with ``?versionId=``)."""
+    if isinstance(value, dict):
+        return {name: str(value[name]) for name in ("Bucket", "Key", "VersionId") if value.get(name)}
+    if not isinstance(value, str) or "/" not in value.lstrip("/"):
+        return {}
+    path, _, query = value.lstrip("/").partition("?")
+    bucket, _, key = path.partition("/")
+    version = urllib.parse.parse_qs(query).get("versionId", [""])[0]
+    return {"Bucket": bucket, "Key": urllib.parse.unquote(key), **({"VersionId": version} if version else {})}
 
 
 def _versioned(action: str, params: dict[str, Any]) -> str:
