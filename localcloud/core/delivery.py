@@ -106,7 +106,7 @@ def key_refusal(
         "aws:securetransport": "true",
         **({"kms:viaservice": via} if via else {}),
     }
-    statements = cloud.iam.resource.get(found.arn, [])
+    statements = cloud.iam.resource_policy_of(found.arn)
     for action in KEY_ACTIONS:
         if not cloud.iam.allows(statements, sender.principal, action, found.arn, context):
             return f"the policy of KMS key {found.arn} does not let {sender.principal} {action}"

@@ -21,6 +21,7 @@ import functools
 import ipaddress
 import json
 import logging
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -76,11 +77,14 @@ CONDITION_KEYS = {
     "aws:principalarn": "the role making an SDK call",
     "aws:sourcearn": "the resource a service principal acts for: a rule, topic, bucket, distribution...",
     "aws:sourceaccount": "the account of that resource",
+    "aws:sourceowner": "read as aws:SourceAccount, the key AWS introduced to replace it (moto's default topic policy names it)",
     "kms:viaservice": "the service using a KMS key for a delivery to the resource it encrypts",
     "aws:sourceip": "the client's address, for a request to a REST API (none through a VPC endpoint)",
     "aws:sourcevpce": "the VPC endpoint a request to a REST API came through",
     "aws:sourcevpc": "the VPC of that endpoint",
 }
+#: Legacy condition keys, and the key whose value each is read with.
+KEY_ALIASES = {"aws:sourceowner": "aws:sourceaccount"}
 #: Keys of where a request came from on the network: known only for requests that carry them (a call
 #: to a REST API); an SDK call's network origin is not modelled, so a condition on one stays unevaluated.
 NETWORK_KEYS = frozenset({"aws:sourceip", "aws:sourcevpce", "aws:sourcevpc"})
@@ -164,7 +168,7 @@ class Statement:
                     if self.effect != "Deny":
                         return False
                     continue
-                actual = context.get(key.lower())
+                actual = context.get(KEY_ALIASES.get(key.lower(), key.lower()))
                 values = [str(value) for value in (expected if isinstance(expected, list) else [expected])]
                 if base == "Null":
                     if not any((value.lower() == "true") == (actual is None) for value in values):
@@ -262,6 +266,11 @@ def session_arn(role_arn: str, session: str) -> str:
 
 #: The reason a role's call is refused by a resource policy's explicit deny, as AWS words it.
 RESOURCE_DENY = "with an explicit deny in a resource-based policy"
+#: Services whose resource policy must allow a role's call even within the account: an identity
+#: policy's allow counts only where the resource policy hands the decision to the account. KMS:
+#: "Unless the key policy explicitly allows it, you cannot use IAM policies to allow access to a KMS
+#: key" (KMS developer guide, "Key policies"); the default key policy allows the account's root.
+RESOURCE_POLICY_REQUIRED = frozenset({"kms"})
 
 
 @dataclass
@@ -388,12 +397,52 @@ class PolicyEngine:
             statements = self.resource_policy_of(resource) if resource.startswith("arn:") else []
         if not statements:
             return identity
+        if resource.split(":", 3)[2] in RESOURCE_POLICY_REQUIRED:
+            return self._required_policy_decision(
+                statements, identity, role_arn, session, action, resource, context or {}
+            )
         verdict = self.resource_verdict(
             statements, role_arn, session, action, resource, context or {}, grants=not identity.allowed
         )
         if verdict.reason.startswith("explicit deny"):
             return Decision(False, RESOURCE_DENY)
         return verdict if verdict.allowed and not identity.allowed else identity
+
+    def _required_policy_decision(
+        self,
+        statements: list[Statement],
+        identity: Decision,
+        role_arn: str,
+        session: str | None,
+        action: str,
+        resource: str,
+        context: dict[str, str],
+    ) -> Decision:
+        """A role's call on a resource whose policy must allow it (:data:`RESOURCE_POLICY_REQUIRED`):
+        an explicit deny wins; then the policy must allow the role (or its session, or everyone), or
+        allow the account, which hands the decision to the identity policies."""
+
+        def verdict(account_grants: bool) -> Decision:
+            return self.resource_verdict(
+                statements,
+                role_arn,
+                session,
+                action,
+                resource,
+                context,
+                grants=True,
+                account_grants=account_grants,
+            )
+
+        through_account = verdict(True)
+        if through_account.reason.startswith("explicit deny"):
+            return Decision(False, RESOURCE_DENY)
+        if not through_account.allowed:
+            return Decision(False, f"because no resource-based policy allows the {action} action")
+        if identity.allowed:
+            return identity
+        direct = verdict(False)
+        return direct if direct.allowed else identity
 
     def resource_verdict(
         self,
@@ -405,19 +454,22 @@ class PolicyEngine:
         context: dict[str, str],
         *,
         grants: bool,
+        account_grants: bool = False,
     ) -> Decision:
         """What a resource policy says to a role's call: ``explicit deny in ...`` where a Deny
         applies to it (naming everyone, the role, its session or its account, or a ``NotPrincipal``
         not excepting it); else, if ``grants`` (no identity policy allows the call), allowed by an
-        Allow naming the role, its session or everyone. Allow statements are read only then, so their
-        conditions are not reported as unevaluated for a call the identity policies decide."""
+        Allow naming the role, its session or everyone, or also its account if ``account_grants``
+        (the identity policies allow a call the resource policy must allow too). Allow statements are
+        read only then, so their conditions are not reported as unevaluated for a call the identity
+        policies decide."""
         keys = {**context, "aws:securetransport": "true", "aws:principalarn": role_arn}
 
         def applies(statement: Statement, note: Callable[[str, str], None]) -> bool:
             if statement.effect != "Deny" and not grants:
                 return False
             naming = statement.naming(role_arn, session)
-            if naming is None or (statement.effect != "Deny" and naming == ACCOUNT):
+            if naming is None or (statement.effect != "Deny" and naming == ACCOUNT and not account_grants):
                 return False
             return (
                 statement.covers_action(action)
@@ -437,6 +489,7 @@ class PolicyEngine:
                 action,
                 resource,
                 grants,
+                account_grants,
                 tuple(sorted(context.items())),
             )
             hash(key)
@@ -627,8 +680,34 @@ def call_authorizations(
             for o in objects
         ]
         return list(dict.fromkeys((needed, resource or "*") for needed, resource in named)) or [(action, "*")]
+    if action in COPY_ACTIONS and namers.get(prefix) is not None:
+        # No IAM action of its own: s3:GetObject (of the version copied) on the source object, and
+        # s3:PutObject on the destination (S3 API reference, CopyObject, "Permissions").
+        source = copy_source(params.get("CopySource"))
+        read = "s3:GetObjectVersion" if source.get("VersionId") else "s3:GetObject"
+        return [
+            (read, namers[prefix](source, where) or "*"),
+            ("s3:PutObject", namers[prefix](params, where) or "*"),
+        ]
     resources = call_resources(prefix, params, where, namers)
     return None if resources is None else [(_versioned(action, params), resource) for resource in resources]
+
+
+#: S3 calls that copy an object (whole, or as a part of a multipart upload).
+COPY_ACTIONS = frozenset({"s3:CopyObject", "s3:UploadPartCopy"})
+
+
+def copy_source(value: Any) -> dict[str, str]:
+    """``Bucket``, ``Key`` and ``VersionId`` of a ``CopySource``, given as boto3 takes it: a dict, or
+    ``bucket/key`` (URL-encoded, optionally with ``?versionId=``)."""
+    if isinstance(value, dict):
+        return {name: str(value[name]) for name in ("Bucket", "Key", "VersionId") if value.get(name)}
+    if not isinstance(value, str) or "/" not in value.lstrip("/"):
+        return {}
+    path, _, query = value.lstrip("/").partition("?")
+    bucket, _, key = path.partition("/")
+    version = urllib.parse.parse_qs(query).get("versionId", [""])[0]
+    return {"Bucket": bucket, "Key": urllib.parse.unquote(key), **({"VersionId": version} if version else {})}
 
 
 def _versioned(action: str, params: dict[str, Any]) -> str:

@@ -25,9 +25,10 @@ VIA_SQS = f"sqs.{REGION}.amazonaws.com"
 @pytest.fixture
 def kernel() -> Iterator[SimpleNamespace]:
     with mock_aws():
-        yield SimpleNamespace(
-            account=ACCOUNT, region=REGION, iam=PolicyEngine(), kms=boto3.client("kms", REGION)
-        )
+        engine = PolicyEngine()
+        # The kernel's reader of a key's policy, standing in: the policies the tests give the keys.
+        engine.resource_policy_of = lambda arn: engine.resource.get(arn, [])
+        yield SimpleNamespace(account=ACCOUNT, region=REGION, iam=engine, kms=boto3.client("kms", REGION))
 
 
 def key_letting_sns(kernel: SimpleNamespace, actions: list[str], condition: dict | None = None) -> str:

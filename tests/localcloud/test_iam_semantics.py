@@ -602,6 +602,10 @@ NAMED = [
         f"arn:aws:appconfig:{R}:deploymentstrategy/s",
     ),
     ("appconfig", "ListApplications", {}, "*"),
+    ("kms", "Encrypt", {"KeyId": "1234abcd"}, f"arn:aws:kms:{R}:key/1234abcd"),
+    ("kms", "Encrypt", {"KeyId": "alias/none"}, f"arn:aws:kms:{R}:alias/none"),
+    ("kms", "Decrypt", {"KeyId": f"arn:aws:kms:{R}:key/1"}, f"arn:aws:kms:{R}:key/1"),
+    ("kms", "ListKeys", {}, "*"),
 ]
 
 
@@ -688,6 +692,31 @@ def test_delete_objects_needs_delete_object_on_each_key_it_names():
     assert call_authorizations("s3", "s3:DeleteObject", single, WHERE, NAMERS) == [
         ("s3:DeleteObject", "arn:aws:s3:::uploads/a.txt")
     ]
+
+
+@pytest.mark.parametrize("operation", ["CopyObject", "UploadPartCopy"])
+def test_a_copy_needs_get_object_on_the_source_and_put_object_on_the_destination(operation):
+    """CopyObject has no IAM action of its own (S3 API reference, CopyObject, "Permissions"):
+    s3:GetObject on the source object (s3:GetObjectVersion for a version) and s3:PutObject on the
+    destination; the source as boto3 takes it, a dict or a URL-encoded ``bucket/key``."""
+    prefix, action = operation_action("s3", operation)
+    destination = ("s3:PutObject", "arn:aws:s3:::archive/2024/a b.txt")
+    for source in (
+        {"Bucket": "uploads", "Key": "in/a b.txt"},
+        "uploads/in/a%20b.txt",
+        "/uploads/in/a%20b.txt",
+    ):
+        params = {"Bucket": "archive", "Key": "2024/a b.txt", "CopySource": source}
+        assert call_authorizations(prefix, action, params, WHERE, NAMERS) == [
+            ("s3:GetObject", "arn:aws:s3:::uploads/in/a b.txt"),
+            destination,
+        ]
+    for source in ({"Bucket": "uploads", "Key": "in/a", "VersionId": "v1"}, "uploads/in/a?versionId=v1"):
+        params = {"Bucket": "archive", "Key": "2024/a b.txt", "CopySource": source}
+        assert call_authorizations(prefix, action, params, WHERE, NAMERS) == [
+            ("s3:GetObjectVersion", "arn:aws:s3:::uploads/in/a"),
+            destination,
+        ]
 
 
 def test_a_call_on_one_version_of_an_object_needs_the_version_action():

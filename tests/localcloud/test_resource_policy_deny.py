@@ -165,6 +165,29 @@ def test_a_bucket_policys_deny_on_the_account_refuses_every_role_of_it_on_those_
         assert refusal(lambda client=client: client.get_object(Bucket=bucket, Key="open/a")) is None
 
 
+def test_a_copy_is_decided_as_a_read_of_its_source_and_a_write_of_its_copy(cloud):
+    """CopyObject needs s3:GetObject on the source and s3:PutObject on the destination, each with
+    the bucket's policy: the grant_read_write role copies within the bucket, but not into the keys
+    the bucket policy denies writing, and a role with no grant is refused reading the source."""
+    bucket = cloud.outputs["BucketName"]
+    writer = cloud.client_as(cloud.outputs["WriterArn"], "s3", "copier")
+    writer.put_object(Bucket=bucket, Key="open/source", Body=b"x")
+    source = {"Bucket": bucket, "Key": "open/source"}
+    assert refusal(lambda: writer.copy_object(Bucket=bucket, Key="open/copy", CopySource=source)) is None
+    assert writer.get_object(Bucket=bucket, Key="open/copy")["Body"].read() == b"x"
+    locked = refusal(lambda: writer.copy_object(Bucket=bucket, Key="locked/copy", CopySource=source))
+    assert locked is not None and locked.response["Error"]["Message"].endswith(EXPLICIT)
+    assert (
+        f"s3:PutObject on resource: arn:aws:s3:::{bucket}/locked/copy" in locked.response["Error"]["Message"]
+    )
+    stranger = cloud.client_as(cloud.outputs["StrangerArn"], "s3", "copier")
+    refused = refusal(lambda: stranger.copy_object(Bucket=bucket, Key="open/other", CopySource=source))
+    assert refused is not None
+    assert (
+        f"s3:GetObject on resource: arn:aws:s3:::{bucket}/open/source" in refused.response["Error"]["Message"]
+    )
+
+
 def test_a_deny_put_on_a_queue_while_the_cloud_runs_applies_from_the_next_call_until_removed(cloud):
     send = sender(cloud, "Reader", "Open")
     sqs_admin = cloud.client("sqs")

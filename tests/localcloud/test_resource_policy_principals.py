@@ -260,3 +260,32 @@ def test_a_policy_that_filters_rather_than_grants_lets_principals_of_the_account
     assert engine.allows(account_wide, ROLE, "sqs:SendMessage", QUEUE, {})
     other = engine.held_policy(QUEUE, json.dumps({"Statement": [statement({"AWS": OTHER_ROLE})]}))
     assert not engine.allows(other, ROLE, "sqs:SendMessage", QUEUE, {})
+
+
+# ----------------------------------------------------------------------------- SNS's default topic policy
+
+
+def test_the_default_topic_policy_admits_a_service_acting_for_the_account_and_grants_a_role_nothing():
+    """moto's default topic policy (SNS's own) allows everyone on condition ``AWS:SourceOwner`` is
+    the topic owner's account. The key is read as ``aws:SourceAccount``, which AWS introduced to
+    replace it: a service acting for a resource of the account is admitted, one acting for another
+    account is not, and a role's own call carries no source, so the policy grants it nothing and its
+    own policies decide. Nothing is left unevaluated."""
+    from moto.sns.models import Topic, sns_backends
+
+    topic = Topic("alerts", sns_backends[ACCOUNT_ID]["eu-west-1"])
+    topic_arn = topic.arn
+    engine = PolicyEngine()
+    engine.resource_policy_of = lambda arn: engine.held_policy(arn, topic.policy)
+    alarm = f"arn:aws:cloudwatch:eu-west-1:{ACCOUNT_ID}:alarm:high"
+    mine = {"aws:sourcearn": alarm, "aws:sourceaccount": ACCOUNT_ID}
+    statements = engine.resource_policy_of(topic_arn)
+    assert engine.allows(statements, "cloudwatch.amazonaws.com", "sns:Publish", topic_arn, mine)
+    theirs = {**mine, "aws:sourceaccount": "210987654321"}
+    assert not engine.allows(statements, "cloudwatch.amazonaws.com", "sns:Publish", topic_arn, theirs)
+    refused = engine.decide(ROLE, "sns:Publish", topic_arn, session=SESSION)
+    assert (refused.allowed, refused.reason) == (
+        False,
+        "because no identity-based policy allows the sns:Publish action",
+    )
+    assert engine.unevaluated_conditions == set()

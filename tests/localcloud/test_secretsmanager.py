@@ -10,6 +10,7 @@ import string
 import pytest
 from aws_cdk import Stack
 from aws_cdk import aws_secretsmanager as secretsmanager
+from botocore.exceptions import ClientError
 
 from localcloud import LocalCloud
 from localcloud.errors import TemplateError
@@ -77,6 +78,24 @@ def test_a_function_reads_only_the_secret_it_was_granted(cloud):
     denied = cloud.invoke("Reader", {"secret": "TEMPLATED"})
     assert "AccessDeniedException" in denied["Payload"]["errorMessage"]
     assert "secretsmanager:GetSecretValue" in cloud.trace.find("denied")[0].detail
+
+
+def test_a_role_granted_the_secrets_arn_reads_it_by_name_as_iam_decides_on_the_full_arn(cloud):
+    """IAM decides a call by name (or partial ARN) on the secret's full ARN, the six characters
+    Secrets Manager appends included: the CDK's grant, which names that ARN, lets the role read the
+    secret by its name; another secret's name is refused on that secret's ARN."""
+    generated, templated = cloud.physical_id("Generated"), cloud.physical_id("Templated")
+    role = cloud.function("Reader").role_arn
+    reader = cloud.client_as(role, "secretsmanager", "reader")
+    name = generated.rsplit(":", 1)[1].rsplit("-", 1)[0]
+    partial = generated.rsplit("-", 1)[0]
+    for secret_id in (name, partial):
+        assert reader.get_secret_value(SecretId=secret_id)["ARN"] == generated
+    other = templated.rsplit(":", 1)[1].rsplit("-", 1)[0]
+    with pytest.raises(ClientError) as refused:
+        reader.get_secret_value(SecretId=other)
+    assert refused.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert f"on resource: {templated} because" in refused.value.response["Error"]["Message"]
 
 
 @pytest.mark.parametrize(

@@ -42,6 +42,7 @@ QUEUES = (
     "Whole",
     "Partial",
     "Denied",
+    "Undeleted",
 )
 
 
@@ -274,6 +275,38 @@ def test_a_failed_batch_returns_whole_and_a_reported_item_alone_after_the_visibi
     ]
     assert [outcome for _, outcome in deliveries(cloud, partial)] == ["1 failed item(s) return", "deleted"]
     assert left(cloud, "Whole") == left(cloud, "Partial") == 0
+
+
+def test_a_message_sqs_did_not_delete_after_a_success_is_received_again(cloud, poll, monkeypatch):
+    """A ``Failed`` entry of DeleteMessageBatch (here SQS's own fault, ``SenderFault: false``) leaves
+    its message in the queue: it returns after its 30 s visibility timeout and is delivered again,
+    and the delivery says so instead of "deleted"."""
+    answered: list[list[str]] = []
+
+    def fail_first_entry(kernel, call):
+        if answered:
+            return None  # from the second delete on, SQS (moto) deletes
+        entries = call.params["Entries"]
+        answered.append([entry["Id"] for entry in entries])
+        return 200, {
+            "Successful": [],
+            "Failed": [
+                {"Id": entries[0]["Id"], "SenderFault": False, "Code": "InternalError", "Message": "x"}
+            ],
+        }
+
+    monkeypatch.setitem(cloud.kernel.registry.answers, "sqs.DeleteMessageBatch", fail_first_entry)
+    script = Script(cloud, [lambda _: ok()])
+    poller = poll(SqsEventSource, "UndeletedArn", script)
+    start = cloud.clock.elapsed()
+    send(cloud, "Undeleted", "kept")
+    cloud.drain()
+    assert bodies(script) == [["kept"], ["kept"]] and script.times(start) == [0, 30.001]
+    assert [outcome for _, outcome in deliveries(cloud, poller)] == [
+        "1 not deleted (InternalError): they return after their visibility timeout",
+        "deleted",
+    ]
+    assert left(cloud, "Undeleted") == 0
 
 
 def test_a_fifo_batch_that_failed_comes_back_in_its_groups_order(cloud, poll):

@@ -138,6 +138,8 @@ def test_a_role_without_start_execution_on_itself_cannot_start_the_children(clou
 
     assert (execution.status, execution.error) == ("FAILED", "States.Runtime")
     assert "states:StartExecution" in execution.cause and "NoChildren" in execution.cause
+    session = f"assumed-role/{machine_role.rsplit('/', 1)[1]}/NoChildren"
+    assert f"User: arn:aws:sts::{cloud.account}:{session} is not authorized" in execution.cause
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,6 @@
 """StopExecution as the local cloud answers it: a running execution stops on the virtual clock with
-the caller's error and cause; an execution that does not exist is refused, as AWS refuses it. The
+the caller's error and cause, its history ending in ExecutionAborted with no event of the task it
+stopped; an execution that does not exist is refused, as AWS refuses it. The
 stack is the one of test_stepfunctions_semantics_states.py (one synth for both)."""
 
 from __future__ import annotations
@@ -40,6 +41,19 @@ def test_a_stop_answers_with_its_virtual_stop_date_and_keeps_the_callers_error(c
     assert answer["stopDate"] == cloud.clock.now()
     cloud.advance(0)
     assert (execution.status, execution.error, execution.cause) == ("ABORTED", "Withdrawn", "by the buyer")
+
+
+def test_a_stop_while_a_callback_task_waits_ends_the_history_without_a_task_event(cloud):
+    """AWS's history of a stopped execution (localstack's recorded ``test_stop_execution``) ends with
+    ExecutionAborted right after the events of the state it stopped in: the task did not time out."""
+    execution, _ = waiting(cloud)
+    cloud.advance(3)
+    cloud.client("stepfunctions").stop_execution(executionArn=execution.arn)
+    cloud.advance(0)
+    events = cloud.client("stepfunctions").get_execution_history(executionArn=execution.arn)["events"]
+    assert [e["type"] for e in events[-3:]] == ["TaskStarted", "TaskSubmitted", "ExecutionAborted"]
+    assert events[-1]["executionAbortedEventDetails"] == {}
+    assert execution.status == "ABORTED"
 
 
 def test_a_stop_of_an_execution_that_does_not_exist_is_refused(cloud):

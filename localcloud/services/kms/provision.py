@@ -1,5 +1,6 @@
-"""KMS keys and aliases: created in moto, their key policies given to the policy engine, so that a
-service writing to an encrypted queue or topic is checked against the key (see :mod:`localcloud.core.delivery`).
+"""KMS keys and aliases, created in moto, which holds each key's policy: the policy engine reads it
+from there for a role's call on the key and for a service writing to an encrypted queue or topic
+(see :mod:`localcloud.core.delivery`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ def key(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Provisioned:
         kms.enable_key_rotation(KeyId=metadata["KeyId"])
     if str(props.get("Enabled", "true")).lower() == "false":
         kms.disable_key(KeyId=metadata["KeyId"])
-    cloud.iam.add_resource_policy(metadata["Arn"], policy, logical_id)
     return Provisioned(metadata["KeyId"], {"Arn": metadata["Arn"], "KeyId": metadata["KeyId"]})
 
 

@@ -15,6 +15,7 @@ from botocore.exceptions import ClientError
 
 from localcloud.core.delivery import AWS_MANAGED_KEY, KEY_ACTIONS
 from localcloud.core.hooks import PRINCIPAL
+from localcloud.core.iam import session_arn
 
 if TYPE_CHECKING:
     from localcloud.core.kernel import Kernel
@@ -44,7 +45,7 @@ def check(kernel: Kernel, operation: str, params: dict[str, Any]) -> None:
     if found.key_state != "Enabled":
         raise _refused("KMSDisabled", f"{found.arn} is {found.key_state}.", operation)
     for action in KEY_ACTIONS:
-        reason = _key_use_refusal(kernel, principal.role_arn, action, found.arn)
+        reason = _key_use_refusal(kernel, principal, action, found.arn)
         if reason:
             role = principal.role_arn.rsplit("/", 1)[-1]
             caller = f"arn:aws:sts::{kernel.account}:assumed-role/{role}/{principal.session}"
@@ -64,22 +65,17 @@ def topic_key(kernel: Kernel, arn: str) -> str | None:
     return getattr(topic, "kms_master_key_id", None) or None
 
 
-def _key_use_refusal(kernel: Kernel, role_arn: str, action: str, key_arn: str) -> str | None:
-    """Why ``role_arn`` may not ``action`` with the key: the key policy names the role itself, or the
-    account (which hands the decision to the role's own policies); an explicit deny wins."""
-    statements = kernel.iam.resource.get(key_arn, [])
-    context = {"kms:viaservice": f"sns.{kernel.region}.amazonaws.com"}
-    direct = kernel.iam.resource_verdict(statements, role_arn, None, action, key_arn, context, grants=True)
-    if direct.reason.startswith("explicit deny"):
-        return f"with an {direct.reason}"
-    if direct.allowed:
-        return None
-    context = {**context, "aws:securetransport": "true", "aws:principalarn": role_arn}
-    if not kernel.iam.resource_decision(statements, role_arn, action, key_arn, context).allowed:
-        return "because no key policy statement allows it"
-    if not kernel.iam.decide(role_arn, action, key_arn).allowed:
-        return "because no identity-based policy allows the action"
-    return None
+def _key_use_refusal(kernel: Kernel, principal: Any, action: str, key_arn: str) -> str | None:
+    """Why the publisher may not ``action`` with the key through SNS, as IAM decides a role's call
+    on a key (the key policy must allow it, or allow the account and the role's own policies do)."""
+    decision = kernel.iam.decide(
+        principal.role_arn,
+        action,
+        key_arn,
+        session=session_arn(principal.role_arn, principal.session),
+        context={"kms:viaservice": f"sns.{kernel.region}.amazonaws.com"},
+    )
+    return None if decision.allowed else decision.reason
 
 
 def _refused(code: str, message: str, operation: str) -> ClientError:

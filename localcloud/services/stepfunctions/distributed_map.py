@@ -261,8 +261,11 @@ def _exceeded(settings: dict[str, Any], eval_input: Any, failed: int, total: int
 
 def _start_children(env: Any) -> None:
     """The Map Run starts child executions of its own state machine, as the role: AWS needs
-    ``states:StartExecution`` on it."""
-    from localcloud.core.hooks import denied, iam_refusal
+    ``states:StartExecution`` on it, decided as the execution's own calls are (its role, in its
+    session), though no call is made."""
+    from botocore.exceptions import ClientError
+
+    from localcloud.core.hooks import check_call
     from localcloud.services.stepfunctions.engine import current_run
 
     run = current_run()
@@ -272,13 +275,10 @@ def _start_children(env: Any) -> None:
 
     model = botocore.session.get_session().get_service_model("stepfunctions")
     arn = env.states.context_object.context_object_data["StateMachine"]["Id"]
-    refusal = iam_refusal(run.cloud, run.role_arn, model, "StartExecution", {"stateMachineArn": arn})
-    if refusal is None:
-        return
-    from localcloud.core.hooks import PRINCIPAL
-
-    error = denied(run.cloud, PRINCIPAL.get(), *refusal)
-    raise _failure(env, "States.Runtime", error.response["Error"]["Message"])
+    try:
+        check_call(run.cloud, model, "StartExecution", {"stateMachineArn": arn})
+    except ClientError as error:
+        raise _failure(env, "States.Runtime", error.response["Error"]["Message"]) from None
 
 
 def _failure(env: Any, error: str, cause: str) -> Exception:

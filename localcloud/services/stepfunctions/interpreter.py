@@ -266,6 +266,10 @@ def _evaluate_on_own_thread(original: Callable[..., Any], self: Any, env: Any) -
         raise _task_failure(self, env, error) from None
     except FunctionNotFound as error:
         raise _task_failure(self, env, _not_found(str(error))) from None
+    except Exception:
+        if _stopped(env):
+            return
+        raise
     finally:
         frame.set_ended()
         env.close_frame(frame)
@@ -281,6 +285,15 @@ def _evaluate_on_own_thread(original: Callable[..., Any], self: Any, env: Any) -
         self.result_path.eval(env)
     else:
         env.states.reset(input_value=env.stack.pop())
+
+
+def _stopped(env: Any) -> bool:
+    """Whether ``StopExecution`` has ended the execution ``env`` belongs to: what its waiting task
+    then raises (a callback wait cut short reads as a timeout) is no event of the history, which on
+    AWS ends with ExecutionAborted after the state's last event."""
+    from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped
+
+    return isinstance(env.program_state(), ProgramStopped)
 
 
 def _task_failure(state: Any, env: Any, error: ClientError) -> Exception:

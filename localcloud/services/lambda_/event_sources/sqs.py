@@ -12,7 +12,9 @@ What it does, as AWS documents it:
   consumer writing to a slow downstream is paced by it, as on AWS);
 - deletes the batch on success; on a function error deletes nothing, so every message returns
   after its visibility timeout; with ``ReportBatchItemFailures`` deletes all but the reported ones
-  (an unknown identifier fails the whole batch);
+  (an unknown identifier fails the whole batch); a message SQS answers as ``Failed`` in
+  ``DeleteMessageBatch`` stays in the queue and returns after its visibility timeout, so Lambda
+  receives it again (delivery is at least once);
 - deletes messages its filter criteria reject, without invoking;
 - leaves the move to the dead-letter queue after ``maxReceiveCount`` to the queue's redrive policy.
 
@@ -236,14 +238,14 @@ class SqsEventSource:
                 message
             )
         if dropped:
-            self._delete(dropped)
+            kept_back = self._delete(dropped)
             self.cloud.trace.record(
                 "filter",
                 self.label,
                 self.function.name,
                 f"{len(dropped)} message(s) filtered out and deleted",
                 at=self.cloud.clock.elapsed(),
-                outcome="deleted",
+                outcome=_not_deleted(kept_back) or "deleted",
             )
         return kept
 
@@ -268,8 +270,10 @@ class SqsEventSource:
         if failed_ids is None:
             delivery.outcome = "invalid batchItemFailures: the whole batch returns"
             return lasted
-        self._delete([m for m in messages if m["MessageId"] not in failed_ids])
-        delivery.outcome = f"{len(failed_ids)} failed item(s) return" if failed_ids else "deleted"
+        kept_back = self._delete([m for m in messages if m["MessageId"] not in failed_ids])
+        outcomes = [f"{len(failed_ids)} failed item(s) return"] if failed_ids else []
+        outcomes += [_not_deleted(kept_back)] if kept_back else []
+        delivery.outcome = "; ".join(outcomes) or "deleted"
         return lasted
 
     def _reported_failures(self, payload: Any, messages: list[dict[str, Any]]) -> set[str] | None:
@@ -285,14 +289,22 @@ class SqsEventSource:
             reported.add(identifier)
         return reported
 
-    def _delete(self, messages: list[dict[str, Any]]) -> None:
+    def _delete(self, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Delete ``messages``; return the ``Failed`` entries SQS answered, each with its message
+        id: those messages stay in the queue."""
         sqs = self.cloud.client_as(self.function.role_arn, "sqs", self.session)
+        failed: list[dict[str, Any]] = []
         for start in range(0, len(messages), 10):
             chunk = messages[start : start + 10]
-            sqs.delete_message_batch(
+            answer = sqs.delete_message_batch(
                 QueueUrl=self.queue_url,
                 Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)],
             )
+            failed += [
+                {**entry, "MessageId": chunk[int(entry["Id"])]["MessageId"]}
+                for entry in answer.get("Failed", [])
+            ]
+        return failed
 
     def _record(self, message: dict[str, Any]) -> dict[str, Any]:
         """One record of the event Lambda sends, from a received message."""
@@ -316,3 +328,11 @@ class SqsEventSource:
             "eventSourceARN": self.queue_arn,
             "awsRegion": self.cloud.region,
         }
+
+
+def _not_deleted(failed: list[dict[str, Any]]) -> str:
+    """A trace outcome for the messages SQS did not delete: they return after their visibility timeout."""
+    if not failed:
+        return ""
+    codes = ", ".join(sorted({entry["Code"] for entry in failed}))
+    return f"{len(failed)} not deleted ({codes}): they return after their visibility timeout"
