@@ -63,11 +63,13 @@ WEBHOOK_EVENT = schema_from_json(CONTRACT["event_schema"])
 def parse_webhook(body: bytes) -> dict[str, Any]:
     """The webhook in ``body`` if it is strict JSON that fits the contract; else :class:`InvalidInput`.
 
-    Stricter than ``json.loads``: ``NaN`` and ``Infinity`` are not JSON, nesting deeper than Python
-    can parse and integers longer than it converts are refused rather than raised.
+    Stricter than ``json.loads``: ``NaN`` and ``Infinity`` are not JSON, and neither is a number too
+    large for a float (``1e400``, which Python reads as infinity and would queue as ``Infinity``);
+    nesting deeper than Python can parse and integers longer than it converts are refused rather
+    than raised.
     """
     try:
-        return WEBHOOK_EVENT.validate(json.loads(body, parse_constant=_not_json))
+        return WEBHOOK_EVENT.validate(json.loads(body, parse_constant=_not_json, parse_float=_finite))
     except json.JSONDecodeError as error:
         raise InvalidInput(f"body: not valid JSON ({error.msg} at position {error.pos})") from None
     except UnicodeDecodeError:
@@ -82,3 +84,10 @@ def parse_webhook(body: bytes) -> dict[str, Any]:
 
 def _not_json(constant: str) -> Any:
     raise InvalidInput(f"body: {constant} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if number in (float("inf"), float("-inf")):
+        raise InvalidInput(f"body: {text[:20]} is out of range for a JSON number")
+    return number
