@@ -159,6 +159,13 @@ def test_the_operator_creates_the_first_admin_by_invoking_the_function(admin, la
     }
 
 
+@pytest.mark.parametrize("event", [None, 5, "ops", ["ops"]], ids=["null", "number", "string", "array"])
+def test_an_operator_payload_that_is_not_an_object_is_400_not_a_function_error(admin, lambda_context, event):
+    """``aws lambda invoke --payload 'null'`` reaches the handler as None: a stack trace back to the
+    operator would say nothing a 400 does not say better."""
+    assert admin.handler(event, lambda_context)["statusCode"] == 400
+
+
 @pytest.mark.parametrize(
     ("principal_id", "permissions", "problem"),
     [
