@@ -8,10 +8,10 @@ and ``signature`` describe what a sender must respect and send.
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
+from shared.json_schema import ecma_pattern
 from shared.validation import Field, InvalidInput, Schema
 
 CONTRACT: dict[str, Any] = json.loads(Path(__file__).with_name("webhook_contract.json").read_text())
@@ -23,16 +23,18 @@ _TYPES: dict[str, type] = {"string": str, "object": dict, "integer": int, "boole
 
 
 class _PatternField(Field):
-    """A string field that must also match a regular expression (JSON schema's ``pattern``)."""
+    """A string field that must also match a regular expression (JSON schema's ``pattern``, read as
+    ECMA-262 reads it: ``$`` is the end of the text, never before a final newline)."""
 
     def __init__(self, pattern: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        object.__setattr__(self, "pattern", re.compile(pattern))
+        object.__setattr__(self, "pattern", ecma_pattern(pattern))
+        object.__setattr__(self, "source", pattern)
 
     def problems(self, name: str, value: Any) -> list[str]:
         found = super().problems(name, value)
         if not found and not self.pattern.search(value):  # type: ignore[attr-defined]
-            found.append(f"{name}: must match {self.pattern.pattern}")  # type: ignore[attr-defined]
+            found.append(f"{name}: must match {self.source}")  # type: ignore[attr-defined]
         return found
 
 
