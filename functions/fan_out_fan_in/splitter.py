@@ -20,7 +20,7 @@ from typing import Any
 
 import boto3
 from aws_lambda_powertools.metrics import MetricUnit
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from fan_in import (
     JOB_PART,
@@ -103,7 +103,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         payload = json.dumps({"job_id": job_id, "chunk": number, "lines": chunk}).encode()
         try:
             lambda_client.invoke(FunctionName=WORKER_FUNCTION, InvocationType="Event", Payload=payload)
-        except ClientError as error:
+        except (ClientError, BotoCoreError) as error:  # refused, unreachable or no answer in time
             # Chunks before this one are queued; the same job submitted again sends them all, each settled once.
             logger.error("fan-out stopped", extra={"job_id": job_id, "chunk": number, "reason": str(error)})
             return answer(503, "FanOutFailed", f"chunk {number} not sent; submit the same job again")

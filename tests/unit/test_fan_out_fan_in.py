@@ -436,3 +436,18 @@ def test_the_recorder_keeps_the_first_500_characters_of_the_error(load, started,
         TableName=TABLE, Key={"job_id": {"S": "j-1"}, "part": {"S": "chunk#00002"}}
     )["Item"]
     assert chunk["error_message"] == {"S": "e" * 500}
+
+
+def test_a_fan_out_that_cannot_reach_lambda_answers_503(splitter, lambda_context, monkeypatch):
+    """A read timeout is a BotoCoreError, not a ClientError: the caller is told to submit again."""
+    from botocore.exceptions import ReadTimeoutError
+
+    def timed_out(**_):
+        raise ReadTimeoutError(endpoint_url="https://lambda.us-east-1.amazonaws.com")
+
+    monkeypatch.setattr(splitter.lambda_client, "invoke", timed_out)
+    answer = splitter.handler({"job_id": "j-1", "lines": LINES, "chunk_size": 2}, lambda_context)
+    assert answer == {
+        "statusCode": 503,
+        "error": {"code": "FanOutFailed", "message": "chunk 0 not sent; submit the same job again"},
+    }
