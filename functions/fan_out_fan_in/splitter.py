@@ -100,7 +100,9 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
             return {"statusCode": 200, "job": job_summary(existing)}
         logger.info("running job submitted again: sending its chunks again", extra={"job_id": job_id})
     for number, chunk in enumerate(chunks):
-        payload = json.dumps({"job_id": job_id, "chunk": number, "lines": chunk}).encode()
+        # As UTF-8, not JSON escapes: an emoji is 4 bytes, not 12, so the largest chunk (MAX_CHUNK_SIZE
+        # lines of MAX_LINE_LENGTH) stays under Lambda's 1 MB for an asynchronous event.
+        payload = json.dumps({"job_id": job_id, "chunk": number, "lines": chunk}, ensure_ascii=False).encode()
         try:
             lambda_client.invoke(FunctionName=WORKER_FUNCTION, InvocationType="Event", Payload=payload)
         except (ClientError, BotoCoreError) as error:  # refused, unreachable or no answer in time
