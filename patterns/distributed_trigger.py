@@ -126,6 +126,7 @@ class DistributedTrigger(Construct):
         every subscriber makes its :class:`SubscriberBuffer` in its own stack.
     :param master_key: the topic's customer-managed key; one with rotation is made if omitted.
     :param retry_attempts: Lambda's retries of a failed invocation (0 to 2) before the failure queue.
+    :param max_event_age: the oldest invocation Lambda still tries (1 minute to 6 hours; 6 hours).
     :param topic_props: ``sns.Topic`` props; ``trigger_props`` and ``producer_props``
         ``PatternFunction`` props; ``failure_queue_props`` those of the trigger's failure queue.
     :param code_dir: the folder of the handlers and the schema; ``functions/distributed_trigger``.

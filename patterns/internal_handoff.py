@@ -55,6 +55,8 @@ class InternalHandoff(Construct):
     :param max_event_age: the oldest event Lambda still tries (1 minute to 6 hours).
     :param idempotency_window: how long an order id is remembered; at least ``max_event_age``, so
         every retry and duplicate of an event is recognised.
+    :param worker_timeout: the worker's timeout (the house default, 10 seconds).
+    :param memory_size: both functions' memory in MB (the house default, 256).
     :param failure_queue: an existing queue for events that failed every retry; one is made if omitted.
     :param balances_table: an existing table with string partition key ``customer_id``.
     :param idempotency_table: an existing table with string partition key ``id`` and TTL on

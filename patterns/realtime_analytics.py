@@ -102,6 +102,8 @@ class RealtimeAnalytics(Construct):
     :param retry_attempts: retries of a failing batch or final invocation before its batch info goes
         to the failure queue, 0 to 10,000 (2).
     :param max_record_age: oldest record (or window end) still processed, 1 minute to 7 days (1 hour).
+    :param starting_position: where a new mapping starts reading the stream (``TRIM_HORIZON``: every
+        record the stream still holds; ``LATEST`` skips them).
     :param retention: how long window items are kept (DynamoDB TTL), at least a day (90 days).
     :param stream: an existing stream; one is made if omitted (``stream_props``: 2 shards, KMS).
     :param table: an existing table with string partition key ``metric`` and sort key ``window`` and

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from shared.validation import InvalidInput
@@ -53,6 +54,30 @@ class SchemaError(ValueError):
     """The schema itself uses what this validator does not enforce, or is malformed."""
 
 
+@lru_cache(maxsize=64)
+def ecma_pattern(pattern: str) -> re.Pattern[str]:
+    """A JSON Schema ``pattern`` (an ECMA-262 regular expression) compiled for Python's ``re``.
+
+    In ECMA-262, ``$`` matches only at the end of the text; in Python it also matches before a
+    final newline, so ``^[A-Z]{2}$`` would let ``"FR\\n"`` through. Each ``$`` outside a character
+    class becomes ``\\Z``; the rest is the same in both for the patterns a schema uses.
+    """
+    translated, escaped, in_class = [], False, False
+    for character in pattern:
+        if escaped:
+            escaped = False
+        elif character == "\\":
+            escaped = True
+        elif in_class:
+            in_class = character != "]"
+        elif character == "[":
+            in_class = True
+        elif character == "$":
+            character = r"\Z"
+        translated.append(character)
+    return re.compile("".join(translated))
+
+
 def check_schema(schema: Mapping[str, Any], path: str = "") -> None:
     """Raise :class:`SchemaError` naming the first keyword this validator would not enforce."""
     where = path or "the schema"
@@ -67,7 +92,7 @@ def check_schema(schema: Mapping[str, Any], path: str = "") -> None:
         raise SchemaError(f"{where}: additionalProperties must be true or false here")
     if "pattern" in schema:
         try:
-            re.compile(schema["pattern"])
+            ecma_pattern(schema["pattern"])
         except re.error as error:
             raise SchemaError(f"{where}: pattern does not compile: {error}") from None
     for name, child in schema.get("properties", {}).items():
@@ -100,7 +125,7 @@ def problems_of(schema: Mapping[str, Any], instance: Any, path: str = "") -> lis
             found.append(f"{where}: shorter than {schema['minLength']} characters")
         if "maxLength" in schema and len(instance) > schema["maxLength"]:
             found.append(f"{where}: longer than {schema['maxLength']} characters")
-        if "pattern" in schema and not re.search(schema["pattern"], instance):
+        if "pattern" in schema and not ecma_pattern(schema["pattern"]).search(instance):
             found.append(f"{where}: does not match {schema['pattern']}")
     if _is(instance, "number"):
         if "minimum" in schema and instance < schema["minimum"]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 #: DynamoDB's limits on a key attribute's value, in UTF-8 bytes.
@@ -40,6 +41,45 @@ def key_value(name: str, value: Any, *, max_bytes: int = PARTITION_KEY_MAX_BYTES
         raise InvalidInput(f"{name}: {NOT_UNICODE}")
     if len(value.encode("utf-8")) > max_bytes:
         raise InvalidInput(f"{name}: longer than {max_bytes} bytes in UTF-8")
+    return value
+
+
+#: DynamoDB's limits on an attribute's value: nesting, and the magnitude of a number (besides its
+#: 38 significant digits, which boto3's serializer checks).
+MAX_NESTING_LEVELS = 32
+NUMBER_MIN_MAGNITUDE = Decimal("1E-130")
+NUMBER_MAX_MAGNITUDE = Decimal("1E+126")
+
+
+def storable(name: str, value: Any) -> Any:
+    """``value`` if DynamoDB can store it as an attribute; else :class:`InvalidInput` naming where not.
+
+    For free-form JSON (a request's payload) checked before anything is done with it: a number of
+    more than 38 significant digits or outside 1E-130 to 1E+126 in magnitude, or nesting deeper than
+    32 levels, would otherwise fail only at the write, after the work the write records.
+    """
+    from boto3.dynamodb.types import TypeSerializer  # imported by the handlers that store free-form JSON only
+
+    serialize = TypeSerializer().serialize
+    pending = [(name, value, 1)]
+    while pending:
+        path, member, level = pending.pop()
+        if isinstance(member, dict | list):
+            if level > MAX_NESTING_LEVELS:
+                raise InvalidInput(f"{_shown(name)}: nested deeper than {MAX_NESTING_LEVELS} levels")
+            children = member.items() if isinstance(member, dict) else enumerate(member)
+            pending.extend(
+                (f"{path}.{key}" if isinstance(member, dict) else f"{path}[{key}]", child, level + 1)
+                for key, child in children
+            )
+        elif isinstance(member, int | float | Decimal) and not isinstance(member, bool):
+            number = Decimal(str(member)) if isinstance(member, float) else Decimal(member)
+            try:
+                serialize(number)
+            except ArithmeticError:
+                raise InvalidInput(f"{_shown(path)}: more than 38 significant digits") from None
+            if number and not NUMBER_MIN_MAGNITUDE <= number.copy_abs() < NUMBER_MAX_MAGNITUDE:
+                raise InvalidInput(f"{_shown(path)}: out of DynamoDB's range, 1E-130 to 1E+126 in magnitude")
     return value
 
 

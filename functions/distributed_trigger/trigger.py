@@ -63,12 +63,12 @@ def payment_event(payload: dict[str, Any], log_event: dict[str, Any]) -> dict[st
     if fields is None:
         try:
             fields = json.loads(log_event["message"])
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser follows
             raise InvalidInput("message: not a JSON log line") from None
         if not isinstance(fields, dict):
             raise InvalidInput("message: not a JSON object")
     else:
-        fields = {k: int(v) if k in INTEGER_FIELDS and v.isdigit() else v for k, v in fields.items()}
+        fields = {k: _integer(v) if k in INTEGER_FIELDS else v for k, v in fields.items()}
     moment = datetime.fromtimestamp(log_event["timestamp"] / 1000, UTC)
     return validate(
         EVENT_SCHEMA,
@@ -80,6 +80,18 @@ def payment_event(payload: dict[str, Any], log_event: dict[str, Any]) -> dict[st
             "payment": {name: fields[name] for name in PAYMENT_FIELDS if name in fields},
         },
     )
+
+
+def _integer(text: str) -> int | str:
+    """An extracted field's text as the integer it spells in ASCII digits; else the text itself, for
+    the schema to refuse by name (``str.isdigit`` also takes ``²``, which ``int`` does not, and
+    ``int`` refuses more than 4,300 digits)."""
+    if text.isascii() and text.isdigit():
+        try:
+            return int(text)
+        except ValueError:
+            return text
+    return text
 
 
 def entry(index: int, event: dict[str, Any]) -> dict[str, Any]:

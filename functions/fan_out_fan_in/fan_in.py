@@ -23,7 +23,8 @@ from shared.dynamodb import Table, from_attributes, to_attributes
 from shared.observability import logger, metrics
 from shared.validation import Field, Schema
 
-#: Longest line and largest chunk: a chunk's event stays far below Lambda's 256 KB async payload.
+#: Longest line and largest chunk: a chunk's event, sent as UTF-8, stays under Lambda's 1 MB async
+#: payload (at most 6 bytes a character, for a control character's escape: 0.6 MB).
 MAX_LINE_LENGTH = 200
 MAX_CHUNK_SIZE = 500
 MAX_LINES = 10_000

@@ -20,7 +20,7 @@ from typing import Any
 
 import boto3
 from aws_lambda_powertools.metrics import MetricUnit
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from fan_in import (
     JOB_PART,
@@ -100,10 +100,12 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
             return {"statusCode": 200, "job": job_summary(existing)}
         logger.info("running job submitted again: sending its chunks again", extra={"job_id": job_id})
     for number, chunk in enumerate(chunks):
-        payload = json.dumps({"job_id": job_id, "chunk": number, "lines": chunk}).encode()
+        # As UTF-8, not JSON escapes: an emoji is 4 bytes, not 12, so the largest chunk (MAX_CHUNK_SIZE
+        # lines of MAX_LINE_LENGTH) stays under Lambda's 1 MB for an asynchronous event.
+        payload = json.dumps({"job_id": job_id, "chunk": number, "lines": chunk}, ensure_ascii=False).encode()
         try:
             lambda_client.invoke(FunctionName=WORKER_FUNCTION, InvocationType="Event", Payload=payload)
-        except ClientError as error:
+        except (ClientError, BotoCoreError) as error:  # refused, unreachable or no answer in time
             # Chunks before this one are queued; the same job submitted again sends them all, each settled once.
             logger.error("fan-out stopped", extra={"job_id": job_id, "chunk": number, "reason": str(error)})
             return answer(503, "FanOutFailed", f"chunk {number} not sent; submit the same job again")

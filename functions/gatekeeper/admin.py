@@ -105,7 +105,7 @@ def create(data: dict[str, Any], *, created_by: str) -> dict[str, Any]:
     return {**_shown(item), "token": token}
 
 
-def operator_command(event: dict[str, Any]) -> dict[str, Any]:
+def operator_command(event: Any) -> dict[str, Any]:
     """A direct invocation by an operator: create the principal in ``event``, answered like the API."""
     try:
         return {"statusCode": 201, **create(NEW_PRINCIPAL.validate(event), created_by=OPERATOR)}
@@ -116,8 +116,8 @@ def operator_command(event: dict[str, Any]) -> dict[str, Any]:
 
 
 @instrument
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    if "requestContext" in event:
+def handler(event: Any, context: Any) -> dict[str, Any]:
+    if isinstance(event, dict) and "requestContext" in event:
         return app.resolve(event, context)
     return operator_command(event)
 

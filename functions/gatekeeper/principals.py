@@ -73,7 +73,7 @@ def secret_matches(stored_hash: str | None, secret: str) -> bool:
 
 def parse_permission(text: str) -> Permission:
     """``"GET /documents"`` as a :class:`Permission`; a ``ValueError`` says what a permission looks like."""
-    found = PERMISSION.match(text) if isinstance(text, str) else None
+    found = PERMISSION.fullmatch(text) if isinstance(text, str) else None
     if found is None:
         raise ValueError(
             f"{text!r} is not a permission: expected '<METHOD or *> /path', the path made of "

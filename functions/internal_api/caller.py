@@ -29,7 +29,7 @@ from typing import Any
 import boto3
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from contract import QUOTE_REQUEST, QUOTE_RESPONSE, SERVICE_ERRORS
 from shared.observability import instrument, logger, metrics
@@ -86,6 +86,9 @@ def quote(line: dict[str, Any]) -> dict[str, Any]:
             InvocationType="RequestResponse",
             Payload=json.dumps(line).encode(),
         )
+    except BotoCoreError as error:  # unreachable, or no answer in time: no answer to trust
+        logger.error("quote service unreachable", extra={"reason": repr(error)})
+        raise CartError(502, "PricingUnavailable", FAULT_MESSAGE) from None
     except ClientError as error:
         code = error.response["Error"]["Code"]
         logger.error("quote service call failed", extra={"error_code": code, "reason": str(error)})

@@ -14,7 +14,7 @@ from typing import Any
 
 import boto3
 from aws_lambda_powertools.metrics import MetricUnit
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from award import AWARD
 from shared.observability import instrument, logger, metrics
@@ -35,8 +35,8 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         lambda_client.invoke(
             FunctionName=WORKER_FUNCTION, InvocationType="Event", Payload=json.dumps(award).encode()
         )
-    except ClientError as error:
-        # Not queued: nothing was handed off, so the caller must retry; say so, without AWS's details.
+    except (ClientError, BotoCoreError) as error:  # refused, unreachable or no answer in time
+        # Not known to be queued, so the caller must retry (the worker applies an order once); say so, without AWS's details.
         logger.error("handoff failed", extra={"order_id": award["order_id"], "reason": str(error)})
         return {"statusCode": 503, "error": {"code": "HandoffFailed", "message": "not accepted; retry later"}}
     metrics.add_metric(name="AwardsHandedOff", unit=MetricUnit.Count, value=1)

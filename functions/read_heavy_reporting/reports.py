@@ -40,7 +40,7 @@ def cache_key(region: str) -> str:
 
 def region_of(body: Any) -> str:
     region = body.get("region") if isinstance(body, dict) else None
-    if not isinstance(region, str) or not REGION.match(region):
+    if not isinstance(region, str) or not REGION.fullmatch(region):
         raise BadInput("region: must be 1 to 32 lowercase letters, digits or dashes, starting with a letter")
     return region
 

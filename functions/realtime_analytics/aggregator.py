@@ -97,6 +97,8 @@ def measurement(record: KinesisStreamRecord) -> tuple[str, Decimal]:
         raise InvalidInput("data: not UTF-8 text") from None
     except ValueError as error:
         raise InvalidInput(f"data: not valid JSON ({error})") from None
+    except RecursionError:  # nesting deeper than the parser follows: a bad record, not a failed batch
+        raise InvalidInput("data: not valid JSON (nested too deeply)") from None
     if not isinstance(data, dict):
         raise InvalidInput("data: expected a JSON object")
     unknown = sorted(set(data) - {"metric", "value"})

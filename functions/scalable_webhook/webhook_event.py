@@ -8,10 +8,10 @@ and ``signature`` describe what a sender must respect and send.
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
+from shared.json_schema import ecma_pattern
 from shared.validation import Field, InvalidInput, Schema
 
 CONTRACT: dict[str, Any] = json.loads(Path(__file__).with_name("webhook_contract.json").read_text())
@@ -23,16 +23,18 @@ _TYPES: dict[str, type] = {"string": str, "object": dict, "integer": int, "boole
 
 
 class _PatternField(Field):
-    """A string field that must also match a regular expression (JSON schema's ``pattern``)."""
+    """A string field that must also match a regular expression (JSON schema's ``pattern``, read as
+    ECMA-262 reads it: ``$`` is the end of the text, never before a final newline)."""
 
     def __init__(self, pattern: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        object.__setattr__(self, "pattern", re.compile(pattern))
+        object.__setattr__(self, "pattern", ecma_pattern(pattern))
+        object.__setattr__(self, "source", pattern)
 
     def problems(self, name: str, value: Any) -> list[str]:
         found = super().problems(name, value)
         if not found and not self.pattern.search(value):  # type: ignore[attr-defined]
-            found.append(f"{name}: must match {self.pattern.pattern}")  # type: ignore[attr-defined]
+            found.append(f"{name}: must match {self.source}")  # type: ignore[attr-defined]
         return found
 
 
@@ -63,11 +65,13 @@ WEBHOOK_EVENT = schema_from_json(CONTRACT["event_schema"])
 def parse_webhook(body: bytes) -> dict[str, Any]:
     """The webhook in ``body`` if it is strict JSON that fits the contract; else :class:`InvalidInput`.
 
-    Stricter than ``json.loads``: ``NaN`` and ``Infinity`` are not JSON, nesting deeper than Python
-    can parse and integers longer than it converts are refused rather than raised.
+    Stricter than ``json.loads``: ``NaN`` and ``Infinity`` are not JSON, and neither is a number too
+    large for a float (``1e400``, which Python reads as infinity and would queue as ``Infinity``);
+    nesting deeper than Python can parse and integers longer than it converts are refused rather
+    than raised.
     """
     try:
-        return WEBHOOK_EVENT.validate(json.loads(body, parse_constant=_not_json))
+        return WEBHOOK_EVENT.validate(json.loads(body, parse_constant=_not_json, parse_float=_finite))
     except json.JSONDecodeError as error:
         raise InvalidInput(f"body: not valid JSON ({error.msg} at position {error.pos})") from None
     except UnicodeDecodeError:
@@ -82,3 +86,10 @@ def parse_webhook(body: bytes) -> dict[str, Any]:
 
 def _not_json(constant: str) -> Any:
     raise InvalidInput(f"body: {constant} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if number in (float("inf"), float("-inf")):
+        raise InvalidInput(f"body: {text[:20]} is out of range for a JSON number")
+    return number

@@ -57,10 +57,16 @@ def list_notes() -> dict[str, Any]:
 def create_note() -> tuple[dict[str, Any], int]:
     user = owner()
     data = validated_body(app, NOTE)
+    full = HttpError(409, f"at most {MAX_NOTES} notes: delete one to add another")
     if _count(user) >= MAX_NOTES:
-        raise HttpError(409, f"at most {MAX_NOTES} notes: delete one to add another")
+        raise full
     note = {"owner": user, "id": str(uuid.uuid4()), "text": data["text"], "created_at": _now()}
     table.put_item(note, ConditionExpression="attribute_not_exists(id)")
+    if _count(user) > MAX_NOTES:
+        # Another create took the last place between the count and the put: take this note back,
+        # so the list (one page of MAX_NOTES) never leaves a stored note out.
+        table.delete_item({"owner": user, "id": note["id"]})
+        raise full
     metrics.add_metric(name="NotesCreated", unit=MetricUnit.Count, value=1)
     return _public(note), 201
 
@@ -90,14 +96,16 @@ def delete_note(note_id: str) -> Response:
 
 
 def _count(user: str) -> int:
-    """How many notes ``user`` has, up to :data:`MAX_NOTES` (a count reads no more than that)."""
+    """How many notes ``user`` has, up to one past :data:`MAX_NOTES` (a count reads no more than
+    that), read consistently so a note just written is counted."""
     answer = table.client.query(
         TableName=table.name,
         KeyConditionExpression="#owner = :owner",
         ExpressionAttributeNames={"#owner": "owner"},
         ExpressionAttributeValues=to_attributes({":owner": user}),
         Select="COUNT",
-        Limit=MAX_NOTES,
+        Limit=MAX_NOTES + 1,
+        ConsistentRead=True,
     )
     return int(answer["Count"])
 

@@ -99,9 +99,15 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def _page_size(raw: str | None) -> int:
     if raw is None:
         return DEFAULT_PAGE_SIZE
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_PAGE_SIZE:
+    # int() refuses text of more than 4,300 digits with a ValueError (a 502): leading zeros go first.
+    digits = raw.lstrip("0")
+    if (
+        not (raw.isascii() and raw.isdigit())
+        or len(digits) > 3
+        or not 1 <= int(digits or "0") <= MAX_PAGE_SIZE
+    ):
         raise BadRequest(f"limit: expected an integer from 1 to {MAX_PAGE_SIZE}")
-    return int(raw)
+    return int(digits)
 
 
 def _encode_token(key: dict[str, Any]) -> str:

@@ -35,7 +35,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from shared.dynamodb import Table
 from shared.observability import instrument, logger, metrics
-from shared.validation import Field, InvalidInput, Schema, parse_json_body
+from shared.validation import Field, InvalidInput, Schema, parse_json_body, storable
 
 table = Table(os.environ["PROCESSED_TABLE_NAME"])
 
@@ -69,11 +69,12 @@ def process_request(request_id: Any, body: Any) -> bool:
         ) from None
     if size > MAX_BODY_BYTES:
         raise InvalidInput(f"body: larger than {MAX_BODY_BYTES:,} bytes")
+    # DynamoDB takes no floats: carry JSON numbers as Decimal, refused here if it could not store them.
+    payload = storable("payload", json.loads(json.dumps(data["payload"]), parse_float=Decimal))
     item = {
         "request_id": request_id,
         "type": data["type"],
-        # DynamoDB takes no floats: carry JSON numbers as Decimal.
-        "payload": json.loads(json.dumps(data["payload"]), parse_float=Decimal),
+        "payload": payload,
         "processed_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
     }
     try:

@@ -8,7 +8,8 @@ The breaker (``shared/circuit_breaker.py``) keeps the service's circuit in Dynam
 What happened                          the record
 =====================================  ==============================================================
 already processed (a redelivery)       acknowledged; the service is not called again
-request malformed                      reported failed: the dead-letter queue after maxReceiveCount
+request malformed, or its payload      reported failed: the dead-letter queue after maxReceiveCount;
+more than the processed table stores   the service is not called
 service refused it (400)               reported failed, as malformed; not counted against the circuit
 service failed or unreachable          reported failed, counted against the circuit
 circuit open, or a probe in flight     reported failed with every record after it, none of them
@@ -38,7 +39,7 @@ from fulfilment_client import ServiceFailed, breaker, call_fulfilment, dynamodb
 from shared.circuit_breaker import CircuitOpen
 from shared.dynamodb import Table
 from shared.observability import instrument, logger, metrics
-from shared.validation import Field, InvalidInput, Schema, parse_json_body
+from shared.validation import Field, InvalidInput, Schema, parse_json_body, storable
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -75,6 +76,9 @@ class Batch:
                     f"request_id: expected a string of 1 to {MAX_REQUEST_ID_LENGTH} characters"
                 )
             request = REQUEST.validate(parse_json_body(record.body))
+            # DynamoDB takes no floats: JSON numbers as Decimal, refused before the call if the
+            # processed table could not store them (the service would accept it on every receive).
+            payload = storable("payload", json.loads(json.dumps(request["payload"]), parse_float=Decimal))
             if processed.get_item({"request_id": request_id}, ConsistentRead=True) is not None:
                 logger.info("request already processed", extra={"request_id": request_id})
                 metrics.add_metric(name="DuplicateRequests", unit=MetricUnit.Count, value=1)
@@ -97,7 +101,7 @@ class Batch:
         item = {
             "request_id": request_id,
             "type": request["type"],
-            "payload": json.loads(json.dumps(request["payload"]), parse_float=Decimal),
+            "payload": payload,
             "processed_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
         }
         try:

@@ -51,7 +51,13 @@ def test_no_id_gets_a_5xx(cloud, item_id, method):
 
 
 @FUZZ
-@given(token=tokens(), limit=st.none() | st.text(max_size=5) | st.integers(-5, 500).map(str))
+@given(
+    token=tokens(),
+    limit=st.none()
+    | st.text(max_size=5)
+    | st.integers(-5, 500).map(str)
+    | st.sampled_from(["9" * 5000, "0" * 4999 + "5"]),
+)
 def test_no_listing_gets_a_5xx(cloud, token, limit):
     query = {"next_token": token, **({"limit": limit} if limit is not None else {})}
     response = send(cloud, "GET", "/items", query=query)

@@ -81,6 +81,14 @@ def receive_counts(cloud) -> list[int]:
     return sorted(m.approximate_receive_count for m in cloud.service("sqs").moto_queue(name)._messages)
 
 
+def rejections(cloud) -> list[dict]:
+    """The processor's ``rejected request`` log lines, from its log group."""
+    group = cloud.function(PROCESSOR).log_group_name
+    events = cloud.client("logs").filter_log_events(logGroupName=group)["events"]
+    lines = [json.loads(e["message"]) for e in events if e["message"].startswith("{")]
+    return [line for line in lines if line.get("message") == "rejected request"]
+
+
 def calls(cloud, target: str) -> int:
     return len(cloud.trace.find("invoke", target=cloud.function(target).name))
 
@@ -146,4 +154,42 @@ def test_a_malformed_request_reaches_the_dead_letter_queue_without_opening_the_c
         QueueUrl=cloud.outputs["DeadLetterQueueUrl"], VisibilityTimeout=0
     )
     assert [json.loads(m["Body"]) for m in dead["Messages"]] == [{"type": "order.placed"}]
+    assert (circuit(cloud), mapping(cloud)) == ("CLOSED", "Enabled")
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        ({"order_id": "o-big", "total": 10**40}, "payload.total: more than 38 significant digits"),
+        (
+            {"order_id": "o-deep", "tags": json.loads("[" * 40 + "]" * 40)},
+            "payload: nested deeper than 32 levels",
+        ),
+    ],
+    ids=["number", "nesting"],
+)
+def test_a_payload_the_table_cannot_store_is_dead_lettered_before_the_service_sees_it(cloud, payload, reason):
+    """The API stores any JSON object; the processed table cannot hold a number of more than 38
+    digits or nesting deeper than 32 levels. Such a request is refused before the call, as a
+    malformed one is: the service must not accept it on each receive and then see it dead-lettered."""
+    request_id = (
+        cloud.api().post("/requests", json={"type": "order.placed", "payload": payload}).json()["requestId"]
+    )
+    cloud.advance(3 * 130)
+    assert request_id not in deliveries(cloud), "the service never saw it"
+    assert request_id not in processed(cloud)
+    sqs = cloud.client("sqs")
+    dead = sqs.receive_message(
+        QueueUrl=cloud.outputs["DeadLetterQueueUrl"],
+        VisibilityTimeout=0,
+        MaxNumberOfMessages=10,
+        MessageAttributeNames=["All"],
+    )["Messages"]
+    ids = [m.get("MessageAttributes", {}).get("requestId", {}).get("StringValue") for m in dead]
+    assert request_id in ids
+    for message in dead:
+        sqs.delete_message(
+            QueueUrl=cloud.outputs["DeadLetterQueueUrl"], ReceiptHandle=message["ReceiptHandle"]
+        )
+    assert any(r["reason"].startswith(reason) for r in rejections(cloud)), rejections(cloud)[-1:]
     assert (circuit(cloud), mapping(cloud)) == ("CLOSED", "Enabled")

@@ -188,6 +188,33 @@ def test_a_malformed_line_is_reported_with_its_field_and_the_rest_published(trig
     assert reports[0]["log_event"] == events[1] and reports[0]["log_group"] == GROUP
 
 
+def test_a_line_the_parser_cannot_read_is_reported_and_the_rest_published(trigger, lambda_context):
+    """Nesting deeper than Python's JSON parser follows raises RecursionError, and a digit that is
+    not a decimal digit (``²``) passes ``str.isdigit`` but not ``int``: each is the line's fault, so
+    it is reported alone while the batch's other lines are published."""
+    deep = '{"event": "payment_declined", "payment_id": ' + "[" * 20_000 + "]" * 20_000 + "}"
+    extracted = {"event": "payment_declined", "payment_id": "s-2", "customer_id": "c-2", "currency": "USD"}
+    events = [
+        log_event(1, line("ok")),
+        log_event(2, deep),
+        log_event(3, "payment_declined s-2 c-2 ² USD", extractedFields={**extracted, "amount_cents": "²"}),
+        log_event(
+            4, "payment_declined s-3 c-2 9… USD", extractedFields={**extracted, "amount_cents": "9" * 5000}
+        ),
+    ]
+    assert trigger.handler(awslogs(*events), lambda_context) == {"published": 1, "rejected": 3}
+
+    assert [json.loads(m["Body"])["payment"]["payment_id"] for m in messages(trigger, "buffer")] == ["ok"]
+    reports = sorted(
+        (json.loads(m["Body"]) for m in messages(trigger, "failures")), key=lambda r: r["log_event"]["id"]
+    )
+    assert [r["reason"] for r in reports] == [
+        "message: not a JSON log line",
+        "payment.amount_cents: expected integer, got string",
+        "payment.amount_cents: expected integer, got string",
+    ]
+
+
 def test_a_space_delimited_filters_extracted_fields_make_the_event(trigger, lambda_context):
     fields = {
         "event": "payment_declined",

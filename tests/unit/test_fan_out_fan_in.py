@@ -54,7 +54,7 @@ def splitter(load):
 
 def expect_chunks(splitter, job_id: str, chunks: list[list[str]]) -> None:
     for number, lines in enumerate(chunks):
-        payload = json.dumps({"job_id": job_id, "chunk": number, "lines": lines}).encode()
+        payload = json.dumps({"job_id": job_id, "chunk": number, "lines": lines}, ensure_ascii=False).encode()
         splitter.stubber.add_response(
             "invoke",
             {"StatusCode": 202},
@@ -436,3 +436,47 @@ def test_the_recorder_keeps_the_first_500_characters_of_the_error(load, started,
         TableName=TABLE, Key={"job_id": {"S": "j-1"}, "part": {"S": "chunk#00002"}}
     )["Item"]
     assert chunk["error_message"] == {"S": "e" * 500}
+
+
+def test_a_fan_out_that_cannot_reach_lambda_answers_503(splitter, lambda_context, monkeypatch):
+    """A read timeout is a BotoCoreError, not a ClientError: the caller is told to submit again."""
+    from botocore.exceptions import ReadTimeoutError
+
+    def timed_out(**_):
+        raise ReadTimeoutError(endpoint_url="https://lambda.us-east-1.amazonaws.com")
+
+    monkeypatch.setattr(splitter.lambda_client, "invoke", timed_out)
+    answer = splitter.handler({"job_id": "j-1", "lines": LINES, "chunk_size": 2}, lambda_context)
+    assert answer == {
+        "statusCode": 503,
+        "error": {"code": "FanOutFailed", "message": "chunk 0 not sent; submit the same job again"},
+    }
+
+
+#: Lambda's largest asynchronous invocation payload (the Invoke API reference: 1 MB).
+ASYNC_PAYLOAD_BYTES = 1024 * 1024
+
+
+def test_a_chunk_of_the_longest_lines_fits_lambdas_async_payload(splitter, lambda_context, monkeypatch):
+    """500 lines of 200 emoji each: as JSON escapes (12 bytes a character) the chunk's event was
+    1.2 MB, which Lambda refuses for an Event invoke; the splitter then answered 503 to every
+    resubmission and the job stayed RUNNING. As UTF-8 the same chunk is 0.4 MB."""
+    sent = []
+
+    def invoke(**call):
+        sent.append(call["Payload"])
+        return {"StatusCode": 202}
+
+    monkeypatch.setattr(splitter.lambda_client, "invoke", invoke)
+    lines = ["\N{GRINNING FACE}" * splitter.MAX_LINE_LENGTH] * splitter.MAX_CHUNK_SIZE
+    answer = splitter.handler(
+        {"job_id": "wide", "lines": lines, "chunk_size": splitter.MAX_CHUNK_SIZE}, lambda_context
+    )
+    assert answer == {"statusCode": 202, "job_id": "wide", "chunks": 1}
+    assert len(sent[0]) <= ASYNC_PAYLOAD_BYTES
+    assert json.loads(sent[0])["lines"] == lines
+
+
+def test_a_line_utf8_cannot_carry_is_a_400_and_nothing_is_recorded(splitter, lambda_context):
+    answer = splitter.handler({"job_id": "j-x", "lines": ["a,1,1", "b\ud800,1,1"]}, lambda_context)
+    assert answer["statusCode"] == 400 and answer["error"]["message"].startswith("lines: not valid Unicode")

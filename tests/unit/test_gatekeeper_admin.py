@@ -74,6 +74,7 @@ def test_adding_a_principal_answers_its_token_once_and_stores_only_a_hash(admin,
         ({"principal_id": "alice", "permissions": ["GET /x"] * 51}, "permissions: at most 50"),
         ({"principal_id": "alice", "permissions": ["GET /x"], "admin": True}, "admin: unknown field"),
         ({"principal_id": "alice\n", "permissions": ["GET /x"]}, "principal_id: lowercase letters"),
+        ({"principal_id": "alice", "permissions": ["GET /x\n"]}, "permissions[0]: 'GET /x\\n' is not"),
         ({"principal_id": "alice", "permissions": ["GET /" + "x" * 200]}, "permissions[0]: longer than 200"),
         ({"principal_id": "alice", "permissions": ["GET /\ud800"]}, "permissions: not valid Unicode"),
         ('{"principal_id": "alice", "permissions": NaN}', "body: not valid JSON"),
@@ -157,6 +158,13 @@ def test_the_operator_creates_the_first_admin_by_invoking_the_function(admin, la
         "statusCode": 400,
         "message": "permissions: required",
     }
+
+
+@pytest.mark.parametrize("event", [None, 5, "ops", ["ops"]], ids=["null", "number", "string", "array"])
+def test_an_operator_payload_that_is_not_an_object_is_400_not_a_function_error(admin, lambda_context, event):
+    """``aws lambda invoke --payload 'null'`` reaches the handler as None: a stack trace back to the
+    operator would say nothing a 400 does not say better."""
+    assert admin.handler(event, lambda_context)["statusCode"] == 400
 
 
 @pytest.mark.parametrize(

@@ -317,3 +317,17 @@ def test_caller_connects_within_2_s_and_makes_at_most_3_attempts(caller):
     config = caller.lambda_client.meta.config
     assert config.connect_timeout == 2
     assert (config.retries["mode"], config.retries["total_max_attempts"]) == ("standard", 3)
+
+
+def test_a_call_that_cannot_reach_the_service_is_a_502_not_a_function_error(
+    caller, lambda_context, monkeypatch
+):
+    """A connection failure or a read timeout is a BotoCoreError, not a ClientError."""
+    from botocore.exceptions import ReadTimeoutError
+
+    def timed_out(**_):
+        raise ReadTimeoutError(endpoint_url="https://lambda.us-east-1.amazonaws.com")
+
+    monkeypatch.setattr(caller.lambda_client, "invoke", timed_out)
+    result = caller.handler(cart(("A-1", 1)), lambda_context)
+    assert result["statusCode"] == 502 and result["error"]["code"] == "PricingUnavailable"

@@ -211,3 +211,17 @@ def test_an_award_in_progress_expires_with_the_invocation(worker, lambda_context
     worker.handler(AWARD, lambda_context)
     [record] = idempotency_records()
     assert "in_progress_expiration" in record
+
+
+def test_a_handoff_that_cannot_reach_lambda_is_a_503_to_retry(requester, lambda_context, monkeypatch):
+    """A connection or read timeout is a BotoCoreError, not a ClientError: nothing was queued either."""
+    from botocore.exceptions import EndpointConnectionError
+
+    def unreachable(**_):
+        raise EndpointConnectionError(endpoint_url="https://lambda.us-east-1.amazonaws.com")
+
+    monkeypatch.setattr(requester.lambda_client, "invoke", unreachable)
+    assert requester.handler(AWARD, lambda_context) == {
+        "statusCode": 503,
+        "error": {"code": "HandoffFailed", "message": "not accepted; retry later"},
+    }

@@ -23,7 +23,7 @@ def reports(aws, load_handler):
     return load_handler("read_heavy_reporting", "reports", **ENVIRONMENT)
 
 
-@pytest.mark.parametrize("region", [None, "", "North", "1st", "a" * 33, "eu west", 7, ["eu"]])
+@pytest.mark.parametrize("region", [None, "", "North", "1st", "a" * 33, "eu west", "eu\n", 7, ["eu"]])
 def test_a_bad_region_is_a_400_naming_it(reports, lambda_context, region):
     answer = reports.read_report({"region": region}, lambda_context)
     assert answer["statusCode"] == 400 and answer["message"].startswith("region:")

@@ -216,6 +216,12 @@ def test_a_final_invocation_that_failed_to_alert_alerts_on_its_retry(aggregator,
 BAD_RECORDS = [
     (b"{not json", "orders", "data: not valid JSON"),
     (b"\xff\xfe", "orders", "data: not UTF-8"),
+    (
+        b'{"metric": "orders", "value": ' + b"[" * 20_000 + b"]" * 20_000 + b"}",
+        "orders",
+        "data: not valid JSON",
+    ),
+    (b'{"metric": "orders", "value": ' + b"9" * 5000 + b"}", "orders", "data: not valid JSON"),
     ([1, 2], "orders", "data: expected a JSON object"),
     ({"value": 1}, "orders", "metric: required"),
     ({"metric": "orders"}, "orders", "value: required, a number"),

@@ -141,6 +141,30 @@ def test_a_note_past_the_listed_limit_is_refused_not_hidden(notes, lambda_contex
     assert call(notes, lambda_context, "POST", "/api/notes", ANN, body={"text": "fourth"})[0] == 201
 
 
+def test_two_creates_racing_for_the_last_place_never_leave_a_note_the_list_hides(
+    notes, lambda_context, monkeypatch
+):
+    """Two instances can both count MAX_NOTES - 1 before either writes. The one that finds more
+    than MAX_NOTES after its write takes its note back (409), so the list still shows every note."""
+    monkeypatch.setattr(notes, "MAX_NOTES", 3)
+    for n in range(2):
+        assert call(notes, lambda_context, "POST", "/api/notes", ANN, body={"text": str(n)})[0] == 201
+    count, put = notes._count, notes.table.put_item
+
+    def racing_put(item, **kwargs):
+        """The other instance's note lands between this one's count and its write."""
+        notes.table.put_item = put
+        put({**item, "id": "0-racer", "text": "racer"}, **kwargs)
+        put(item, **kwargs)
+
+    monkeypatch.setattr(notes.table, "put_item", racing_put)
+    status, answer = call(notes, lambda_context, "POST", "/api/notes", ANN, body={"text": "late"})
+    assert status == 409 and "3 notes" in answer["message"], answer
+    listed = call(notes, lambda_context, "GET", "/api/notes", ANN)[1]["notes"]
+    assert sorted(n["text"] for n in listed) == ["0", "1", "racer"], "every stored note is listed"
+    assert count(ANN) == 3
+
+
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=600),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),

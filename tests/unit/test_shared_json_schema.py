@@ -22,6 +22,10 @@ pytestmark = pytest.mark.unit
         ({"type": "number", "maximum": 2.5}, 2.5, 2.51, "more than 2.5"),
         ({"type": "array", "minItems": 2}, [1, 2], [1], "fewer than 2 items"),
         ({"type": "array", "maxItems": 2}, [1, 2], [1, 2, 3], "more than 2 items"),
+        # ECMA-262's $ is the end of the text: Python's would match before a final newline.
+        ({"type": "string", "pattern": "^[A-Z]{2}$"}, "FR", "FR\n", "does not match ^[A-Z]{2}$"),
+        ({"type": "string", "pattern": "^a\\$$"}, "a$", "a$\n", "does not match ^a\\$$"),
+        ({"type": "string", "pattern": "^[$]+$"}, "$$", "$$\n", "does not match ^[$]+$"),
     ],
 )
 def test_a_bound_holds_at_its_limit_and_refuses_one_past_it(schema, at_limit, past_limit, problem):

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from decimal import Decimal
+
 import pytest
 
-from shared.validation import Field, InvalidInput, Schema, is_unicode, key_value, parse_json_body
+from shared.validation import Field, InvalidInput, Schema, is_unicode, key_value, parse_json_body, storable
 
 pytestmark = pytest.mark.unit
 
@@ -76,3 +79,44 @@ def test_a_field_with_a_lone_surrogate_is_named():
     schema = Schema(name=Field(str, max_length=10), tags=Field(list, required=False))
     with pytest.raises(InvalidInput, match=r"^name: not valid Unicode.*; tags: not valid Unicode"):
         schema.validate({"name": "\ud800", "tags": ["ok", "\udc00"]})
+
+
+def nested(levels: int) -> dict:
+    """A map ``levels`` deep, counting itself."""
+    value: dict = {}
+    for _ in range(levels - 1):
+        value = {"a": value}
+    return value
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"n": 12345678901234567890123456789012345678},  # 38 digits
+        {"n": -(10**37), "z": 0, "f": 0.5, "flag": True},
+        {"small": Decimal("1E-130"), "large": Decimal("9.9999999999999999999999999999999999999E+125")},
+        nested(32),
+        {"list": [[[1]]]},
+    ],
+)
+def test_what_dynamodb_stores_is_storable(value):
+    assert storable("payload", value) is value
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ({"n": 123456789012345678901234567890123456789}, "payload.n: more than 38 significant digits"),
+        ({"n": 10**40}, "payload.n: more than 38 significant digits"),
+        ({"l": [1, Decimal("1E-131")]}, "payload.l[1]: out of DynamoDB's range"),
+        ({"m": {"x": Decimal("1E+126")}}, "payload.m.x: out of DynamoDB's range"),
+        (nested(33), "payload: nested deeper than 32 levels"),
+        ({"l": json.loads("[" * 40 + "]" * 40)}, "payload: nested deeper than 32 levels"),
+    ],
+)
+def test_what_dynamodb_refuses_is_invalid_input_naming_where(value, message):
+    """DynamoDB refuses these at the write (boto3's serializer, the first two): a handler that
+    checks first can refuse the input before it does the work the write records."""
+    with pytest.raises(InvalidInput) as refused:
+        storable("payload", value)
+    assert str(refused.value).startswith(message)

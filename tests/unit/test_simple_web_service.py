@@ -116,6 +116,8 @@ def token(text: str) -> str:
         ({"limit": "0"}, "limit"),
         ({"limit": "abc"}, "limit"),
         ({"limit": "\N{SUPERSCRIPT TWO}"}, "limit"),  # a digit to str.isdigit, not to int()
+        ({"limit": "9" * 5000}, "limit"),  # more digits than int() converts from text
+        ({"limit": "0" * 5000}, "limit"),
         ({"next_token": "!!!"}, "next_token"),
         ({"next_token": token('{"id": ""}')}, "next_token"),  # DynamoDB refuses an empty start key
         ({"next_token": token(json.dumps({"id": "a" * 2049}))}, "next_token"),

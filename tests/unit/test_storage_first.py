@@ -218,6 +218,13 @@ def test_event_is_written_once(processor, table, lambda_context):
         pytest.param(
             put_event("req-1", {"type": "order.placed", "payload": {"note": "\ud800"}}), id="lone-surrogate"
         ),
+        pytest.param(
+            put_event("req-1", {"type": "order.placed", "payload": {"n": 10**40}}), id="number-over-38-digits"
+        ),
+        pytest.param(
+            put_event("req-1", {"type": "order.placed", "payload": {"l": json.loads("[" * 40 + "]" * 40)}}),
+            id="nested-deeper-than-32",
+        ),
     ],
 )
 def test_bad_event_raises_so_lambda_retries_then_dead_letters_it(processor, table, lambda_context, event):
