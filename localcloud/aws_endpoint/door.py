@@ -52,6 +52,15 @@ _EXAMPLES = {
     "AWS::ApiGateway::RestApi": "apigateway get-resources --rest-api-id {}",
 }
 
+#: An Express machine answers at once: its line runs it synchronously. The SDKs send
+#: StartSyncExecution to ``sync-<host>``, which does not resolve for 127.0.0.1, unless host
+#: prefixes are off; the setting is given to that one command, not exported, since on AWS the
+#: prefix is needed.
+_EXPRESS = (
+    "AWS_DISABLE_HOST_PREFIX_INJECTION=true {base} "
+    "stepfunctions start-sync-execution --input '{{}}' --state-machine-arn {arn}"
+)
+
 
 #: The CLI signs every call, so it needs some keys; the endpoint verifies no signature, so any do.
 #: Keys already set (a profile's are read by the CLI itself) are kept.
@@ -80,11 +89,18 @@ def aws_examples(cloud: LocalCloud, url: str) -> list[str]:
         if kind in _EXAMPLES and kind not in shown:
             shown.add(kind)
             line = f"{base} {_EXAMPLES[kind].format(provisioned.physical_id)}"
+            if kind == "AWS::StepFunctions::StateMachine" and _express(cloud, logical_id):
+                line = _EXPRESS.format(base=base, arn=provisioned.physical_id)
             if kind == "AWS::Lambda::Function":
                 payload = _described_payload(cloud, provisioned.physical_id) or "{}"
                 line = f"printf '%s' '{payload}' | {line}"
             lines.append(line)
     return lines
+
+
+def _express(cloud: LocalCloud, logical_id: str) -> bool:
+    properties = cloud.artifact.template["Resources"][logical_id].get("Properties", {})
+    return properties.get("StateMachineType") == "EXPRESS"
 
 
 def _described_payload(cloud: LocalCloud, physical_id: str) -> str | None:
