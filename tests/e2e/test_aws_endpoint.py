@@ -399,6 +399,22 @@ class TestStorageFirstEventBus:
         items = aws("dynamodb", "scan", "--table-name", cloud.outputs["ProcessedTableName"])["Items"]
         assert [item["request_id"]["S"] for item in items] == ["cli-req"]
 
+    def test_the_printed_put_events_line_sends_an_event_the_rule_matches(self, bus):
+        """An event of source ``cli`` matches no rule a stack has: the line is made from a rule's
+        pattern, so pasting it shows the rule delivering."""
+        cloud, aws = bus
+        [line] = [line for line in aws_examples(cloud, aws.url) if " events put-events " in line]
+        [entry] = json.loads(shlex.split(line)[-1])
+        assert (entry["Source"], entry["DetailType"]) == (EVENT_SOURCE, EVENT_DETAIL_TYPE)
+        assert entry["EventBusName"] == cloud.outputs["EventBusName"]
+        delivered = len(cloud.trace.find("deliver"))
+        assert aws(*shlex.split(line)[5:])["FailedEntryCount"] == 0
+        [rule] = [
+            r for r, res in cloud.artifact.template["Resources"].items() if res["Type"] == "AWS::Events::Rule"
+        ]
+        sources = [span.source for span in cloud.trace.find("deliver")[delivered:]]
+        assert sources[:1] == [f"rule:{cloud.physical_id(rule).rpartition('|')[2]}"], sources
+
 
 def shell_says(line: str, env: dict[str, str]) -> str:
     """The keys the CLI would find after a shell with ``env`` ran the printed ``line``."""
