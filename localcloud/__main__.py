@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import bdb
+import errno
 import functools
 import json
 import logging
@@ -109,10 +110,23 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _serve(args)
     except (LocalCloudError, LookupError, OSError, subprocess.CalledProcessError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {error}{_port_advice(args, error)}", file=sys.stderr)
         return 2
     except (KeyboardInterrupt, bdb.BdbQuit):  # Ctrl-C, or `q` at a breakpoint's prompt
         return 0
+
+
+def _port_advice(args: argparse.Namespace, error: Exception) -> str:
+    """Which ports a refused bind may be about, and what to do: the OS's error names none."""
+    if getattr(error, "errno", None) != errno.EADDRINUSE:
+        return ""
+    ports = [f"--port {args.port} (and the next ports, one per front door)"] if args.port else []
+    if args.aws_port:
+        ports.append(f"--aws-port {args.aws_port}")
+    return (
+        f": a port serve listens on is taken ({' or '.join(ports) or 'any free port'}); is another "
+        "serve running? Stop it, or choose free ports with --port and --aws-port (0: any free port)"
+    )
 
 
 def _serve(args: argparse.Namespace) -> int:
