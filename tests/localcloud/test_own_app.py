@@ -104,6 +104,21 @@ def test_an_assembly_of_several_stacks_needs_the_stack_named(tmp_path):
         cloud_for(tmp_path)
 
 
+def test_a_stack_not_named_or_misnamed_in_an_app_names_the_app_not_its_temporary_folder():
+    """The CDK synthesizes an App into a temporary folder the user never chose: not one to name."""
+    from aws_cdk import App, Stack
+
+    app = App(context=SYNTH_CONTEXT)
+    for name in "AB":
+        Stack(app, name)
+    with pytest.raises(LocalCloudError) as several:
+        cloud_for(app)
+    assert str(several.value) == "the app has 2 stacks, name one: A, B"
+    with pytest.raises(LocalCloudError) as misnamed:
+        cloud_for(app, "C")
+    assert str(misnamed.value) == "the app has no stack 'C'; its stacks: A, B"
+
+
 DUMP = "import os, pathlib; pathlib.Path(os.environ['CDK_OUTDIR'], 'context.json').write_text(os.environ['CDK_CONTEXT_JSON'])"
 
 
