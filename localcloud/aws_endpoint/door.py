@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from localcloud.aws_endpoint.endpoint import AwsEndpoint, Sessions
-from localcloud.aws_endpoint.protocol import ProtocolError, parse_request
+from localcloud.aws_endpoint.protocol import ProtocolError, parse_request, signature_of
 from localcloud.core.front_doors import FrontDoor
 
 if TYPE_CHECKING:
@@ -169,12 +169,16 @@ def _described_payload(cloud: LocalCloud, physical_id: str) -> str | None:
 
 
 def aws_call_name(request: HttpRequest) -> str | None:
-    """``aws sqs SendMessage`` for a request to the AWS endpoint, for the serve console; None for
-    any other request."""
+    """``aws sqs SendMessage`` for a request to the AWS endpoint, for the serve console; for a call
+    the endpoint refuses, the service and why (``aws ec2 (UnsupportedService)``); None for any
+    other request."""
     if request.header("Authorization") is None and "X-Amz-Credential" not in request.query:
         return None
     try:
         call = parse_request(request)
-    except ProtocolError:
-        return None
+    except ProtocolError as error:
+        try:
+            return f"aws {signature_of(request).signing_name} ({error.code})"
+        except ProtocolError:
+            return None
     return f"aws {call.service.service_name} {call.operation.name}"
