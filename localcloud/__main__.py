@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import bdb
+import errno
 import functools
 import json
 import logging
@@ -109,10 +110,23 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _serve(args)
     except (LocalCloudError, LookupError, OSError, subprocess.CalledProcessError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {error}{_port_advice(args, error)}", file=sys.stderr)
         return 2
     except (KeyboardInterrupt, bdb.BdbQuit):  # Ctrl-C, or `q` at a breakpoint's prompt
         return 0
+
+
+def _port_advice(args: argparse.Namespace, error: Exception) -> str:
+    """Which ports a refused bind may be about, and what to do: the OS's error names none."""
+    if getattr(error, "errno", None) != errno.EADDRINUSE:
+        return ""
+    ports = [f"--port {args.port} (and the next ports, one per front door)"] if args.port else []
+    if args.aws_port:
+        ports.append(f"--aws-port {args.aws_port}")
+    return (
+        f": a port serve listens on is taken ({' or '.join(ports) or 'any free port'}); is another "
+        "serve running? Stop it, or choose free ports with --port and --aws-port (0: any free port)"
+    )
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -312,13 +326,30 @@ def _printer(console, server=None, args: argparse.Namespace | None = None):
         if request is not None:
             from localcloud.aws_endpoint.door import aws_call_name
 
-            name = aws_call_name(request) or f"{request.method} {request.path}"
-            print(f"{name} -> {response.status}", file=console)
+            call = aws_call_name(request)
+            print(f"{call or f'{request.method} {request.path}'} -> {response.status}", file=console)
+            if call is not None and server is not None:
+                hint = _misdirected(server, request)
+                if hint:
+                    print(f"    {hint}", file=console)
         for line in trace_lines:
             print(f"    {line}", file=console)
         console.flush()
 
     return print_request
+
+
+def _misdirected(server, request) -> str | None:
+    """What to do when an AWS API call reached an API's port: the API answers as API Gateway
+    would (403 Missing Authentication Token), which does not say the port is the wrong one."""
+    port = (request.header("Host") or "").rpartition(":")[2]
+    doors = {door.url.split(":")[2].split("/")[0]: door for door in server.front_doors}
+    door = doors.get(port)
+    if door is None or door.kind == "aws":
+        return None
+    aws = [other.url for other in server.front_doors if other.kind == "aws"]
+    where = f"the AWS API is at {aws[0]}" if aws else "serve with --aws-port PORT to serve the AWS API"
+    return f"an AWS API call sent to the port of {door.kind} {door.url}: {where} (aws --endpoint-url)"
 
 
 if __name__ == "__main__":

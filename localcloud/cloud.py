@@ -47,8 +47,8 @@ class LocalCloud:
         self,
         artifact: StackArtifact,
         *,
-        region: str = "us-east-1",
-        account: str = DEFAULT_ACCOUNT_ID,
+        region: str | None = None,
+        account: str | None = None,
         start: datetime | None = None,
         parameters: dict[str, Any] | None = None,
         enforce_iam: bool = True,
@@ -57,8 +57,9 @@ class LocalCloud:
         self.kernel = Kernel(
             artifact,
             SERVICES,
-            region=region,
-            account=account,
+            # A stack bound to an environment runs in it: CDK wrote its account and region into the template.
+            region=region or artifact.region or "us-east-1",
+            account=account or artifact.account or DEFAULT_ACCOUNT_ID,
             start=start,
             parameters=parameters,
             enforce_iam=enforce_iam,

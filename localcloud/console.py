@@ -3,7 +3,7 @@
 While a stack runs, its functions print (Powertools' JSON log lines, its EMF metric lines) and moto
 logs what it does (its Step Functions interpreter an ERROR line per failed state, with the whole
 failure event). All of it is also somewhere a person can read it: the functions' lines in their log
-groups (``aws logs tail`` through ``serve --aws-port``), each failed execution in the trace (its error
+groups (``aws logs filter-log-events`` through ``serve --aws-port``), each failed execution in the trace (its error
 in its history, ``cloud.execution(arn)``). So the console keeps it out of the trace's way unless ``--logs``
 asks for it, where it goes as it was written. A ``breakpoint()`` in a handler still gets the
 console: its debugger is started with the console as its stdout.

@@ -12,10 +12,12 @@ class LocalCloudError(Exception):
 
 
 class UnsupportedResourceType(LocalCloudError):
-    def __init__(self, resource_type: str, logical_id: str) -> None:
+    def __init__(self, resource_type: str, logical_id: str, path: str | None = None) -> None:
+        where = f"{logical_id} ({path.removesuffix('/Resource')})" if path else logical_id
         super().__init__(
-            f"{logical_id}: resource type {resource_type} is not supported by the local cloud; "
-            "add a provisioner in localcloud/services/"
+            f"{where}: resource type {resource_type} is not supported by the local cloud, so the "
+            "stack cannot start offline: leave it out of the stack under test (in a stack of its "
+            'own), or add a service that provisions it (docs/localcloud.md, "Adding a service")'
         )
         self.resource_type = resource_type
         self.logical_id = logical_id

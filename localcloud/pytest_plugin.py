@@ -30,6 +30,9 @@ VALIDATION = "CDK_VALIDATION"
 #: The attribute of a test item that holds the clouds its fixture started, for the report.
 CLOUDS = "localcloud_clouds"
 
+#: A failing test's section when its cloud saw nothing: the failure came before any event.
+NOTHING_RECORDED = "(nothing recorded: no send, delivery or invocation happened in this cloud)"
+
 
 def pytest_load_initial_conftests(
     early_config: pytest.Config, parser: pytest.Parser, args: list[str]
@@ -65,5 +68,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
     report = yield
     if report.failed and call.when == "call":
         for cloud in getattr(item, CLOUDS, []):
-            report.sections.append((f"local cloud trace: {cloud.stack_name}", cloud.trace.tree()))
+            tree = cloud.trace.tree() or NOTHING_RECORDED
+            report.sections.append((f"local cloud trace: {cloud.stack_name}", tree))
     return report

@@ -57,12 +57,17 @@ class Changes:
     """Logical id -> what of its data the swap kept (``3 items``), for data-bearing resources."""
     lost: dict[str, str] = field(default_factory=dict)
     """Logical id -> why its data could not be written back (a changed key schema...)."""
+    outputs_changed: bool = False
+    """Whether the template's outputs changed: CloudFormation updates a stack for that alone."""
+    outputs: dict[str, str] = field(default_factory=dict)
+    """Output name -> its value after the swap, for each output added or whose value changed."""
+    outputs_removed: list[str] = field(default_factory=list)
     seconds: float = 0.0
     """How long the swap took, in wall-clock seconds."""
 
     @property
     def any(self) -> bool:
-        return bool(self.added or self.removed or self.changed)
+        return bool(self.added or self.removed or self.changed or self.outputs_changed)
 
     def lines(self) -> list[str]:
         lines = [
@@ -76,10 +81,14 @@ class Changes:
             )
             if ids
         ]
-        if not self.any:
+        if not (self.added or self.removed or self.changed):
             lines.append("no resource changed")
         if self.kept:
             lines.append("kept: " + ", ".join(f"{i} ({what})" for i, what in self.kept.items()))
+        if self.outputs:
+            lines.append("outputs: " + ", ".join(f"{name} = {value}" for name, value in self.outputs.items()))
+        if self.outputs_removed:
+            lines.append(f"outputs removed: {', '.join(self.outputs_removed)}")
         lines.extend(f"lost the data of {i}: {why}" for i, why in self.lost.items())
         return lines
 
@@ -90,6 +99,7 @@ def diff(old: dict[str, Any], new: dict[str, Any]) -> Changes:
     changes = Changes(
         added=sorted(set(after) - set(before)),
         removed=sorted(set(before) - set(after)),
+        outputs_changed=old.get("Outputs") != new.get("Outputs"),
     )
     for logical_id in sorted(set(before) & set(after)):
         if _comparable(before[logical_id]) != _comparable(after[logical_id]):
@@ -262,6 +272,7 @@ def redeploy(cloud: LocalCloud, artifact: StackArtifact) -> tuple[LocalCloud, Ch
     started = os.times().elapsed
     changes = diff(cloud.artifact.template, artifact.template)
     taken = snapshot(cloud)
+    outputs = dict(cloud.outputs)
     moment = cloud.clock.now()
     cloud.kernel.stop(tear_down=False)  # replaced, not deleted: its custom resources get no Delete
     successor = _like(cloud, artifact, moment)
@@ -270,6 +281,8 @@ def redeploy(cloud: LocalCloud, artifact: StackArtifact) -> tuple[LocalCloud, Ch
     except Exception as error:
         raise RedeployFailed(error, _reopen(cloud, moment, taken)) from error
     restore(successor, taken, changes)
+    changes.outputs = {k: str(v) for k, v in successor.outputs.items() if outputs.get(k) != v}
+    changes.outputs_removed = sorted(set(outputs) - set(successor.outputs))
     changes.seconds = os.times().elapsed - started
     return successor, changes
 

@@ -40,9 +40,11 @@ def cloud_for(target: Any, stack_name: str | None = None, **kwargs: Any) -> Loca
 
     if isinstance(target, str | os.PathLike):
         directory = Path(target)
+        stack_name = stack_name or _only_stack(directory, str(directory))
     else:
         directory, stack_name = _synthesized(target, stack_name)
-    return LocalCloud(load_stack(directory, stack_name or _only_stack(directory)), **kwargs)
+        stack_name = _app_stack(directory, stack_name)
+    return LocalCloud(load_stack(directory, stack_name), **kwargs)
 
 
 def cloud_for_stacks(
@@ -93,15 +95,30 @@ def _synthesized(target: Any, stack_name: str | None) -> tuple[Path, str | None]
     return Path(stage.synth().directory), stack_name
 
 
-def _only_stack(directory: Path) -> str:
+def _stacks(directory: Path) -> list[str]:
     manifest = json.loads((directory / "manifest.json").read_text())
-    stacks = sorted(
+    return sorted(
         name
         for name, artifact in manifest["artifacts"].items()
         if artifact["type"] == "aws:cloudformation:stack"
     )
+
+
+def _only_stack(directory: Path, where: str) -> str:
+    stacks = _stacks(directory)
     if len(stacks) != 1:
-        raise LocalCloudError(
-            f"{directory} has {len(stacks)} stacks, name one: {', '.join(stacks) or 'none'}"
-        )
+        raise LocalCloudError(f"{where} has {len(stacks)} stacks, name one: {', '.join(stacks) or 'none'}")
     return stacks[0]
+
+
+def _app_stack(directory: Path, stack_name: str | None) -> str:
+    """The stack of an App's assembly, named as the app names it: its folder is the CDK's
+    temporary one, which the user never chose."""
+    if stack_name is None:
+        return _only_stack(directory, "the app")
+    stacks = _stacks(directory)
+    if stack_name not in stacks:
+        raise LocalCloudError(
+            f"the app has no stack {stack_name!r}; its stacks: {', '.join(stacks) or 'none'}"
+        )
+    return stack_name

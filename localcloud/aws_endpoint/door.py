@@ -5,11 +5,12 @@ clock and pump run after each, as after a front-door request."""
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from localcloud.aws_endpoint.endpoint import AwsEndpoint, Sessions
-from localcloud.aws_endpoint.protocol import ProtocolError, parse_request
+from localcloud.aws_endpoint.protocol import ProtocolError, parse_request, signature_of
 from localcloud.core.front_doors import FrontDoor
 
 if TYPE_CHECKING:
@@ -52,6 +53,15 @@ _EXAMPLES = {
     "AWS::ApiGateway::RestApi": "apigateway get-resources --rest-api-id {}",
 }
 
+#: An Express machine answers at once: its line runs it synchronously. The SDKs send
+#: StartSyncExecution to ``sync-<host>``, which does not resolve for 127.0.0.1, unless host
+#: prefixes are off; the setting is given to that one command, not exported, since on AWS the
+#: prefix is needed.
+_EXPRESS = (
+    "AWS_DISABLE_HOST_PREFIX_INJECTION=true {base} "
+    "stepfunctions start-sync-execution --input '{{}}' --state-machine-arn {arn}"
+)
+
 
 #: The CLI signs every call, so it needs some keys; the endpoint verifies no signature, so any do.
 #: Keys already set (a profile's are read by the CLI itself) are kept.
@@ -75,16 +85,72 @@ def aws_examples(cloud: LocalCloud, url: str) -> list[str]:
         cloud.resources.items(),
         key=lambda item: named.index(item[1].physical_id) if item[1].physical_id in named else len(named),
     )
+    matching = _matching_event_line(cloud, types)
     for logical_id, provisioned in ordered:
         kind = types[logical_id]
-        if kind in _EXAMPLES and kind not in shown:
-            shown.add(kind)
+        group = "events" if kind in _EVENTS else kind
+        if group in shown:
+            continue
+        if group == "events" and matching is not None:
+            shown.add(group)
+            lines.append(f"{base} {matching}")
+        elif kind in _EXAMPLES:
+            shown.add(group)
             line = f"{base} {_EXAMPLES[kind].format(provisioned.physical_id)}"
+            if kind == "AWS::StepFunctions::StateMachine" and _express(cloud, logical_id):
+                line = _EXPRESS.format(base=base, arn=provisioned.physical_id)
             if kind == "AWS::Lambda::Function":
                 payload = _described_payload(cloud, provisioned.physical_id) or "{}"
                 line = f"printf '%s' '{payload}' | {line}"
             lines.append(line)
     return lines
+
+
+#: The kinds an ``events put-events`` line stands for: one line for them all.
+_EVENTS = ("AWS::Events::EventBus", "AWS::Events::Rule")
+
+
+def _matching_event_line(cloud: LocalCloud, types: dict[str, str]) -> str | None:
+    """``events put-events`` with an event the stack's first rule matches that one can be written
+    for from its pattern (each field's first listed value), on that rule's bus; None if none can."""
+    from localcloud.lib.event_patterns import InvalidEventPattern, matches
+
+    for logical_id, kind in types.items():
+        if kind != "AWS::Events::Rule" or logical_id not in cloud.resources:
+            continue
+        bus, _, name = cloud.resources[logical_id].physical_id.rpartition("|")
+        described = cloud.client("events").describe_rule(Name=name, EventBusName=bus or "default")
+        pattern = json.loads(described.get("EventPattern") or "null")
+        event = _first_values(pattern) if isinstance(pattern, dict) else None
+        if not isinstance(event, dict) or not {"source", "detail-type"} <= event.keys():
+            continue
+        event.setdefault("detail", {})
+        full = {"account": cloud.account, "region": cloud.region, **event}
+        try:
+            if not isinstance(event["detail"], dict) or not matches(pattern, full):
+                continue
+        except InvalidEventPattern:
+            continue
+        entry = {"Source": event["source"], "DetailType": event["detail-type"]}
+        entry |= {"Detail": json.dumps(event["detail"]), "EventBusName": bus or "default"}
+        return f"events put-events --entries {shlex.quote(json.dumps([entry]))}"
+    return None
+
+
+def _first_values(pattern: Any) -> Any:
+    """The event a pattern of plain listed values matches first: ``{"source": ["a", "b"]}`` ->
+    ``{"source": "a"}``; None where a field's first value is a rule (prefix, numeric, exists...)."""
+    if isinstance(pattern, dict):
+        fields = {key: _first_values(value) for key, value in pattern.items()}
+        return None if None in fields.values() else fields
+    if isinstance(pattern, list) and pattern and isinstance(pattern[0], str | int | float | bool):
+        return pattern[0]
+    return None
+
+
+def _express(cloud: LocalCloud, logical_id: str) -> bool:
+    properties = cloud.artifact.template["Resources"][logical_id].get("Properties", {})
+    return properties.get("StateMachineType") == "EXPRESS"
 
 
 def _described_payload(cloud: LocalCloud, physical_id: str) -> str | None:
@@ -103,12 +169,16 @@ def _described_payload(cloud: LocalCloud, physical_id: str) -> str | None:
 
 
 def aws_call_name(request: HttpRequest) -> str | None:
-    """``aws sqs SendMessage`` for a request to the AWS endpoint, for the serve console; None for
-    any other request."""
+    """``aws sqs SendMessage`` for a request to the AWS endpoint, for the serve console; for a call
+    the endpoint refuses, the service and why (``aws ec2 (UnsupportedService)``); None for any
+    other request."""
     if request.header("Authorization") is None and "X-Amz-Credential" not in request.query:
         return None
     try:
         call = parse_request(request)
-    except ProtocolError:
-        return None
+    except ProtocolError as error:
+        try:
+            return f"aws {signature_of(request).signing_name} ({error.code})"
+        except ProtocolError:
+            return None
     return f"aws {call.service.service_name} {call.operation.name}"

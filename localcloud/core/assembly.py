@@ -20,6 +20,10 @@ class StackArtifact:
     origins: dict[str, tuple[str, str]] = field(default_factory=dict)
     """For stacks merged into one (:mod:`localcloud.core.stacks`): each resource's stack and its
     logical id there, so physical names read as that stack's would."""
+    account: str | None = None
+    region: str | None = None
+    """The account and region the stack is bound to (``env=Environment(...)``), which CDK writes
+    into its template; None for an environment-agnostic stack."""
 
     def asset_path(self, logical_id: str) -> Path:
         """The folder a Lambda function or layer was built from (``aws:asset:path`` metadata); a zip
@@ -54,4 +58,14 @@ def load_stack(directory: str | Path, stack_name: str) -> StackArtifact:
         stacks = [n for n, a in manifest["artifacts"].items() if a.get("type") == "aws:cloudformation:stack"]
         raise LocalCloudError(f"no stack {stack_name!r} in {directory}; it has {', '.join(stacks) or 'none'}")
     template = json.loads((directory / artifact["properties"]["templateFile"]).read_text())
-    return StackArtifact(stack_name, template, directory)
+    account, region = _environment(artifact.get("environment", ""))
+    return StackArtifact(stack_name, template, directory, account=account, region=region)
+
+
+def _environment(environment: str) -> tuple[str | None, str | None]:
+    """``aws://111122223333/eu-west-1`` -> its account and region; ``unknown-...``: None."""
+    account, _, region = environment.removeprefix("aws://").partition("/")
+    return (
+        None if account.startswith("unknown-") or not account else account,
+        None if region.startswith("unknown-") or not region else region,
+    )

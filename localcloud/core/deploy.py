@@ -44,7 +44,8 @@ def deploy(kernel: Kernel) -> None:
         if provisioner is None and resource["Type"].startswith("Custom::"):
             provisioner = provisioners.get(CUSTOM_RESOURCE)  # any custom type no service claims
         if provisioner is None:
-            raise UnsupportedResourceType(resource["Type"], logical_id)
+            path = resource.get("Metadata", {}).get("aws:cdk:path")
+            raise UnsupportedResourceType(resource["Type"], logical_id, path)
         properties = resolver.resolve(resource.get("Properties", {}), logical_id) or {}
         try:
             kernel.resources[logical_id] = provisioner(kernel, logical_id, properties)

@@ -10,6 +10,7 @@ another only through it: ``kernel.service("sqs")`` is the SQS service's state in
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -100,6 +101,7 @@ class Kernel:
     def start(self) -> None:
         hooks.activate(self)
         self._running = True
+        self._moto_account = _use_moto_account(self.account)
         self._mock.start()
         self.clock.start()
         try:
@@ -142,6 +144,7 @@ class Kernel:
         finally:
             self.clock.stop()
             self._mock.stop()
+            _use_moto_account(self._moto_account)
 
     # ------------------------------------------------------------------------------------ services
 
@@ -351,3 +354,15 @@ class Registry:
             self.self_authorized |= service.self_authorized
             self.iam_resources.update(service.iam_resources)
             self.resource_policies.update(service.resource_policies)
+
+
+#: moto answers a request in this account when the variable is set, else in its default one.
+MOTO_ACCOUNT = "MOTO_ACCOUNT_ID"
+
+
+def _use_moto_account(account: str | None) -> str | None:
+    """Make moto answer in ``account`` (None or its default: as it would unset); the setting before."""
+    before = os.environ.pop(MOTO_ACCOUNT, None)
+    if account not in (None, DEFAULT_ACCOUNT_ID):
+        os.environ[MOTO_ACCOUNT] = account
+    return before

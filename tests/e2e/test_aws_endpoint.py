@@ -348,6 +348,35 @@ class TestSfnCrud:
         [item] = aws("dynamodb", "scan", "--table-name", cloud.outputs["TableName"])["Items"]
         assert item["id"]["S"] == "cli-1"
 
+    def test_the_printed_line_for_an_express_machine_runs_it_synchronously(self, crud):
+        """The CLI sends StartSyncExecution to ``sync-<endpoint host>``, a host that does not resolve,
+        unless host prefixes are off: the printed line turns them off for that one command."""
+        cloud, aws = crud
+        machine = cloud.outputs["StateMachineArn"]
+        [line] = [line for line in aws_examples(cloud, aws.url) if "stepfunctions" in line]
+        words = shlex.split(line)
+        settings = dict(word.split("=", 1) for word in words[: words.index("aws")])
+        assert settings == {"AWS_DISABLE_HOST_PREFIX_INJECTION": "true"}
+        args = words[words.index("aws") + 5 :]
+        assert args[:2] == ["stepfunctions", "start-sync-execution"] and machine in args
+        payload = json.dumps({"method": "PUT", "id": "sync-1", "body": {"name": "mug", "price": 4}})
+        args[args.index("--input") + 1] = payload
+        aws.env.update(settings)
+        try:
+            answered = aws(*args)
+        finally:
+            del aws.env["AWS_DISABLE_HOST_PREFIX_INJECTION"]
+        assert (answered["status"], json.loads(answered["input"])) == ("SUCCEEDED", json.loads(payload))
+        stored = aws(
+            "dynamodb",
+            "get-item",
+            "--table-name",
+            cloud.outputs["TableName"],
+            "--key",
+            '{"id": {"S": "sync-1"}}',
+        )
+        assert stored["Item"]["name"]["S"] == "mug"
+
 
 @pytest.fixture(scope="class")
 def bus(cloud_assembly, config):
@@ -369,6 +398,22 @@ class TestStorageFirstEventBus:
         assert put["FailedEntryCount"] == 0
         items = aws("dynamodb", "scan", "--table-name", cloud.outputs["ProcessedTableName"])["Items"]
         assert [item["request_id"]["S"] for item in items] == ["cli-req"]
+
+    def test_the_printed_put_events_line_sends_an_event_the_rule_matches(self, bus):
+        """An event of source ``cli`` matches no rule a stack has: the line is made from a rule's
+        pattern, so pasting it shows the rule delivering."""
+        cloud, aws = bus
+        [line] = [line for line in aws_examples(cloud, aws.url) if " events put-events " in line]
+        [entry] = json.loads(shlex.split(line)[-1])
+        assert (entry["Source"], entry["DetailType"]) == (EVENT_SOURCE, EVENT_DETAIL_TYPE)
+        assert entry["EventBusName"] == cloud.outputs["EventBusName"]
+        delivered = len(cloud.trace.find("deliver"))
+        assert aws(*shlex.split(line)[5:])["FailedEntryCount"] == 0
+        [rule] = [
+            r for r, res in cloud.artifact.template["Resources"].items() if res["Type"] == "AWS::Events::Rule"
+        ]
+        sources = [span.source for span in cloud.trace.find("deliver")[delivered:]]
+        assert sources[:1] == [f"rule:{cloud.physical_id(rule).rpartition('|')[2]}"], sources
 
 
 def shell_says(line: str, env: dict[str, str]) -> str:

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from localcloud.__main__ import _host_note, stack_named
+from localcloud.__main__ import _host_note, main, stack_named
 from localcloud.aws_endpoint.door import aws_door
 from localcloud.server import MAX_BODY, LocalServer
 
@@ -191,3 +191,16 @@ def test_a_function_creates_clients_in_its_region_in_a_shell_that_names_none(clo
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "NoRegionError" not in done.stdout, done.stdout[-2000:]
+
+
+@pytest.mark.parametrize("option", ["--port", "--aws-port"])
+def test_a_port_in_use_is_named_with_what_to_do(cloud_assembly, capsys, option):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        ports = {"--port": "0", "--aws-port": "0"} | {option: port}
+        args = ["serve", "simple_web_service", "--assembly", cloud_assembly.directory]
+        assert main([*args, *(word for pair in ports.items() for word in pair)]) == 2
+    error = capsys.readouterr().err
+    assert f"{option} {port}" in error and "taken" in error and "another serve" in error, error

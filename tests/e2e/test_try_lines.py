@@ -199,6 +199,9 @@ def replay_aws(door, line: str) -> dict:
     if words[0] == "printf":
         assert words[1] == "%s" and words[3] == "|", line
         stdin, words = words[2].encode(), words[4:]
+    settings = dict(word.split("=", 1) for word in words[: words.index("aws")])
+    words = words[words.index("aws") :]
+    assert set(settings) <= {"AWS_DISABLE_HOST_PREFIX_INJECTION"}, line
     assert words[:2] == ["aws", "--endpoint-url"] and words[3] == "--region", line
     url, region, service, command = words[2], words[4], words[5], words[6]
     client = _SESSION.create_client(
@@ -207,6 +210,7 @@ def replay_aws(door, line: str) -> dict:
         endpoint_url=url,
         aws_access_key_id="local",
         aws_secret_access_key="local",
+        config=Config(inject_host_prefix=settings.get("AWS_DISABLE_HOST_PREFIX_INJECTION") != "true"),
     )
     operation = client.meta.service_model.operation_model(
         next(name for name in client.meta.service_model.operation_names if _folded(name) == _folded(command))
@@ -222,7 +226,14 @@ def replay_aws(door, line: str) -> dict:
             if kind == "blob":
                 assert value == "fileb:///dev/stdin", "a blob as v1 and v2 of the CLI read it alike"
                 params[name] = stdin
-    client.meta.events.register("before-send", lambda request, **_: _dispatched(door, request))
+
+    def send(request, **_) -> AWSResponse:
+        # A host the SDK prefixed (sync-127.0.0.1 for StartSyncExecution) resolves nowhere.
+        sent_to = urlsplit(request.url).netloc
+        assert sent_to == urlsplit(url).netloc, f"{line}: sent to {sent_to}, which does not resolve"
+        return _dispatched(door, request)
+
+    client.meta.events.register("before-send", send)
     answer = getattr(client, _snake(operation.name))(**params)
     if "Payload" in answer:
         answer["Payload"] = answer["Payload"].read()

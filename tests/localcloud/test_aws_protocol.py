@@ -4,6 +4,8 @@ back with botocore's own parsers."""
 
 from __future__ import annotations
 
+import io
+import types
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
@@ -11,6 +13,7 @@ import pytest
 from botocore.parsers import create_parser
 from botocore.serialize import create_serializer
 
+from localcloud.__main__ import _printer
 from localcloud.aws_endpoint.door import aws_call_name
 from localcloud.aws_endpoint.protocol import (
     ProtocolError,
@@ -19,7 +22,7 @@ from localcloud.aws_endpoint.protocol import (
     service_model,
     success_response,
 )
-from localcloud.lib.http import HttpRequest
+from localcloud.lib.http import HttpRequest, HttpResponse
 
 WHEN = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
@@ -261,4 +264,39 @@ def test_the_serve_console_names_an_aws_call_and_only_those():
     assert aws_call_name(HttpRequest("POST", "/prod/items", {}, {}, b"{}")) is None
     unknown = wire("sqs", "ListQueues", {})
     unknown.headers["X-Amz-Target"] = ["AmazonSQS.Teleport"]
-    assert aws_call_name(unknown) is None
+    assert aws_call_name(unknown) == "aws sqs (UnknownOperation)"
+    not_served = wire("sqs", "ListQueues", {})
+    not_served.headers["Authorization"] = [
+        "AWS4-HMAC-SHA256 Credential=AKIA/20260101/us-east-1/ec2/aws4_request, Signature=0"
+    ]
+    assert aws_call_name(not_served) == "aws ec2 (UnsupportedService)", "not POST / -> 400"
+
+
+@pytest.mark.parametrize(
+    ("doors", "hint"),
+    [
+        ([("api", 4580), ("aws", 4599)], "the AWS API is at http://127.0.0.1:4599/"),
+        ([("api", 4580)], "serve with --aws-port PORT"),
+    ],
+)
+def test_the_serve_console_says_where_the_aws_api_is_when_a_call_reaches_an_api_port(doors, hint):
+    """The CLI pointed at an API's port gets API Gateway's 403 Missing Authentication Token, which
+    does not say the port is wrong: the console does."""
+    server = types.SimpleNamespace(
+        front_doors=[
+            types.SimpleNamespace(kind=kind, url=f"http://127.0.0.1:{port}/") for kind, port in doors
+        ],
+        cloud=types.SimpleNamespace(trace=types.SimpleNamespace(spans=[])),
+    )
+    console = io.StringIO()
+    call = wire("dynamodb", "ListTables", {})
+    answer = HttpResponse(403, {}, b'{"message":"Missing Authentication Token"}')
+    call.headers["Host"] = ["127.0.0.1:4580"]
+    _printer(console, server)(call, answer, [])
+    assert console.getvalue().splitlines()[0] == "aws dynamodb ListTables -> 403"
+    assert "an AWS API call sent to the port of api" in console.getvalue() and hint in console.getvalue()
+    if len(doors) == 2:
+        console.truncate(0)
+        call.headers["Host"] = ["127.0.0.1:4599"]
+        _printer(console, server)(call, HttpResponse(200, {}, b"{}"), [])
+        assert "AWS API" not in console.getvalue(), "a call to the AWS API's own port is fine"

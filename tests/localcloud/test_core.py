@@ -458,9 +458,13 @@ def test_unused_grants_are_listed(synth, run):
 def test_an_unknown_resource_type_is_a_clear_error(synth):
     artifact = synth("Unknown", lambda stack: CfnResource(stack, "Mystery", type="AWS::Foo::Bar"))
     with pytest.raises(
-        UnsupportedResourceType, match=r"Mystery: resource type AWS::Foo::Bar is not supported"
-    ):
+        UnsupportedResourceType,
+        match=r"Mystery \(Unknown/Mystery\): resource type AWS::Foo::Bar is not supported",
+    ) as raised:
         LocalCloud(artifact).start()
+    # What a user of the installed package can do: not edit the package's own folders.
+    assert "leave it out of the stack under test" in str(raised.value)
+    assert "Adding a service" in str(raised.value) and "localcloud/services/" not in str(raised.value)
 
 
 def build_loop(stack: Stack) -> None:

@@ -7,6 +7,7 @@ hand-made templates, and the context ``python -m localcloud serve`` gives an app
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -102,6 +103,64 @@ def test_an_assembly_of_several_stacks_needs_the_stack_named(tmp_path):
     (tmp_path / "manifest.json").write_text(json.dumps({"artifacts": stacks}))
     with pytest.raises(LocalCloudError, match=r"has 2 stacks, name one: A, B"):
         cloud_for(tmp_path)
+
+
+def test_a_stack_not_named_or_misnamed_in_an_app_names_the_app_not_its_temporary_folder():
+    """The CDK synthesizes an App into a temporary folder the user never chose: not one to name."""
+    from aws_cdk import App, Stack
+
+    app = App(context=SYNTH_CONTEXT)
+    for name in "AB":
+        Stack(app, name)
+    with pytest.raises(LocalCloudError) as several:
+        cloud_for(app)
+    assert str(several.value) == "the app has 2 stacks, name one: A, B"
+    with pytest.raises(LocalCloudError) as misnamed:
+        cloud_for(app, "C")
+    assert str(misnamed.value) == "the app has no stack 'C'; its stacks: A, B"
+
+
+SENDER = """
+import os
+
+import boto3
+
+
+def handler(event, context):
+    boto3.client("sqs").send_message(QueueUrl=os.environ["INBOX"], MessageBody=os.environ["AWS_REGION"])
+    return {"sent": True}
+"""
+
+
+def test_a_stack_bound_to_an_account_and_region_runs_in_them(tmp_path):
+    """CDK writes a concrete environment into the template (ARNs with the account, URLs with the
+    region): run elsewhere, a Lambda permission naming the account refused API Gateway with a 500."""
+    from aws_cdk import App, CfnOutput, Environment, Stack
+    from aws_cdk import aws_lambda as lambda_
+    from aws_cdk import aws_sqs as sqs
+
+    app = App(context=SYNTH_CONTEXT)
+    stack = Stack(app, "Placed", env=Environment(account="111122223333", region="eu-west-1"))
+    (tmp_path / "sender.py").write_text(SENDER)
+    inbox = sqs.Queue(stack, "Inbox")
+    sender = lambda_.Function(
+        stack,
+        "Sender",
+        runtime=lambda_.Runtime.PYTHON_3_13,
+        handler="sender.handler",
+        code=lambda_.Code.from_asset(str(tmp_path)),
+        environment={"INBOX": inbox.queue_url},
+    )
+    inbox.grant_send_messages(sender)
+    CfnOutput(stack, "InboxUrl", value=inbox.queue_url)
+    with cloud_for(stack) as cloud:
+        assert (cloud.account, cloud.region) == ("111122223333", "eu-west-1")
+        url = cloud.outputs["InboxUrl"]
+        assert url.startswith("https://sqs.eu-west-1.amazonaws.com/111122223333/Placed-Inbox")
+        assert cloud.invoke("Sender", {})["Payload"] == {"sent": True}
+        [message] = cloud.client("sqs").receive_message(QueueUrl=url)["Messages"]
+        assert message["Body"] == "eu-west-1"
+    assert "MOTO_ACCOUNT_ID" not in os.environ, "the account is the cloud's, not the process's"
 
 
 DUMP = "import os, pathlib; pathlib.Path(os.environ['CDK_OUTDIR'], 'context.json').write_text(os.environ['CDK_CONTEXT_JSON'])"

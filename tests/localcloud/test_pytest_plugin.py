@@ -177,3 +177,21 @@ def test_a_throwaway_app_runs_its_tests_in_the_plugins_cloud(pytester: pytest.Py
     assert "Left contains one more item: {'id': {'S': 'o-3'}, 'total': {'N': '7'}}" in failed[0].longreprtext
     trace = dict(failed[0].sections)["local cloud trace: ShopStack"]
     assert "Writer" in trace and "sqs" in trace.lower()
+
+
+def test_a_failing_test_whose_cloud_recorded_nothing_says_so():
+    """An empty section under the cloud's heading read as if the report had lost the trace."""
+    from types import SimpleNamespace
+
+    from localcloud.pytest_plugin import CLOUDS, pytest_runtest_makereport
+
+    quiet = SimpleNamespace(stack_name="ShopStack", trace=SimpleNamespace(tree=lambda: ""))
+    item = SimpleNamespace(**{CLOUDS: [quiet]})
+    report = SimpleNamespace(failed=True, sections=[])
+    wrapper = pytest_runtest_makereport(item, SimpleNamespace(when="call"))
+    next(wrapper)
+    with pytest.raises(StopIteration):
+        wrapper.send(report)
+    [(heading, text)] = report.sections
+    assert heading == "local cloud trace: ShopStack"
+    assert text.startswith("(nothing recorded") and "no send" in text

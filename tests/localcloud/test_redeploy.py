@@ -173,6 +173,26 @@ def test_an_edit_that_changes_no_resource_leaves_the_stack_as_it_is(served, vers
     assert served.cloud is before and lines[-1] == "  no resource changed: the stack serves on as it is"
 
 
+def test_an_edit_to_the_outputs_alone_redeploys_and_prints_the_new_values(served, versions):
+    """CloudFormation updates a stack whose outputs alone changed: describe-stacks then lists them."""
+    first, _ = versions
+    put_data(served.cloud)
+    table = served.cloud.physical_id("Items")
+    outputs = {
+        **first.template["Outputs"],
+        "TableName": {"Value": {"Ref": served.cloud.kernel.logical_id("Items")}},
+    }
+    edited = dataclasses.replace(first, template={**first.template, "Outputs": outputs})
+    lines: list[str] = []
+    assert Reloader(served, _StubWatch(), lambda: edited, out=lines.append).check(now=0.0) is not None
+    assert served.cloud.outputs["TableName"] == table
+    assert f"  outputs: TableName = {table}" in lines, lines
+    assert_data_kept(served.cloud)
+    lines.clear()
+    assert Reloader(served, _StubWatch(), lambda: first, out=lines.append).check(now=0.0) is not None
+    assert "TableName" not in served.cloud.outputs and "  outputs removed: TableName" in lines, lines
+
+
 def test_a_redeploy_keeps_data_and_port_and_serves_the_new_code(served, versions):
     _, second = versions
     put_data(served.cloud)
