@@ -494,8 +494,8 @@ def local_cloud_table(assembly: Path) -> Table:
             f"interpreter play {lc.HTTP_ROUNDS} rounds of {lc.HTTP_ITEMS} pairs each, alternating round by "
             "round, after one untimed warm-up round on each side; each side's median, with its range in "
             "brackets; the ratios divide the medians. The stage's limits are raised to the account's for "
-            'the served rounds (see "Serving over HTTP" below), and a round under the stage\'s own limits '
-            "is shown beside them.",
+            'the served rounds (see "Serving over HTTP" below), and one round under the stage\'s own '
+            "limits, in a cloud of its own, is shown beside them.",
         ],
     )
 
@@ -542,7 +542,7 @@ def http_rows(assembly: Path) -> list[list[str]]:
             f"{statistics.median(served.cpu) / statistics.median(here.cpu):.2f}x",
         ],
         [
-            "one warm round with the stage's own limits (100 per second, burst 50, per method)",
+            "one round with the stage's own limits (100 per second, burst 50, per method), cold start included",
             lc.at_stage_limits(assembly),
             "",
         ],
