@@ -3,12 +3,17 @@ against raw moto, and how soon ``python -m localcloud serve`` answers its first 
 
 The delivery figure sends N webhooks through the scalable webhook's queue, worker and table in the
 local cloud, and makes the same moto calls directly in a loop (send in batches, receive, put each
-item, delete the batch), as a ratio. Timings use ``os.times().elapsed``: the local cloud freezes
-Python's clocks while it runs.
+item, delete the batch), as a ratio. Timings read ``CLOCK_MONOTONIC`` and the process's CPU time
+directly: the local cloud freezes Python's clocks while it runs.
 
 The local cloud is imported inside the functions that start one: importing it changes moto (its
 DynamoDB item lock) for the whole process, and the raw HTTP loop runs in a fresh interpreter that
-imports this module without it (:func:`fresh_raw_moto_requests`).
+imports this module without it (:class:`FreshRawLoop`).
+
+The HTTP figures are rounds of HTTP_ITEMS request pairs on one served cloud and one fresh moto
+interpreter, alternating, after one untimed round on each side; each side's median and range. A run
+of 100 pairs is half a second, and one run per cloud was at the mercy of a full garbage collection
+(about 0.13 s of CPU, in one round of three or four) and of the other processes on the machine.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import dataclasses
 import http.client
 import io
 import json
-import os
+import socket
 import statistics
 import subprocess
 import sys
@@ -40,20 +45,19 @@ DELIVERY_MESSAGES = 200
 DELIVERY_RATIO_TARGET = 2.0
 PROVISION_RUNS = 3
 HTTP_ITEMS = 100
-HTTP_RUNS = 3
+HTTP_ROUNDS = 5
 HTTP_RATIO_TARGET = 2.0
 FIRST_REQUEST_TARGET = 5.0
-SERVE_PORT = 4599
 
 
 def _now() -> float:
-    return os.times().elapsed
+    """The monotonic clock, read past the virtual clock's fakes (which freeze ``time.monotonic``)."""
+    return time.clock_gettime(time.CLOCK_MONOTONIC)
 
 
 def _cpu() -> float:
     """CPU seconds of this process, every thread's (the served run's client and server alike)."""
-    times = os.times()
-    return times.user + times.system
+    return time.process_time()
 
 
 @contextlib.contextmanager
@@ -241,41 +245,82 @@ def _at_account_limits(artifact: StackArtifact) -> StackArtifact:
     return dataclasses.replace(artifact, template=template)
 
 
-def local_server_requests(assembly: Path, *, stage_limits: bool = False) -> tuple[float, float, float]:
-    """Seconds for HTTP_ITEMS creates and reads through the simple web service served on localhost,
-    of those the first pair's, which carries the function's cold start (its imports and client), and
-    the CPU seconds of the process meanwhile (client and server).
-    The requests share one keep-alive connection, as an HTTP client library or a browser keeps one.
-    ``stage_limits`` keeps the stage's own throttle (see :func:`_at_account_limits`)."""
-    from localcloud import LocalCloud
-    from localcloud.core.assembly import load_stack
-    from localcloud.server import LocalServer
+@dataclasses.dataclass
+class Rounds:
+    """Seconds and CPU seconds of each timed round of HTTP_ITEMS pairs on one side."""
 
-    artifact = load_stack(assembly, "SimpleWebServiceStack")
-    if not stage_limits:
-        artifact = _at_account_limits(artifact)
-    with _quiet(), LocalCloud(artifact) as cloud:
+    wall: list[float] = dataclasses.field(default_factory=list)
+    cpu: list[float] = dataclasses.field(default_factory=list)
+
+    def add(self, wall: float, cpu: float) -> None:
+        self.wall.append(wall)
+        self.cpu.append(cpu)
+
+    @staticmethod
+    def spread(values: list[float]) -> str:
+        """The median, then the range: ``0.52 (0.48-0.61)``."""
+        return f"{statistics.median(values):.2f} ({min(values):.2f}-{max(values):.2f})"
+
+
+class ServedLoop:
+    """The simple web service served on localhost, one cloud and one server for every round. Each
+    round makes HTTP_ITEMS creates and reads on one keep-alive connection, as an HTTP client library
+    or a browser keeps one. ``stage_limits`` keeps the stage's own throttle (see
+    :func:`_at_account_limits`)."""
+
+    def __init__(self, assembly: Path, *, stage_limits: bool = False) -> None:
+        from localcloud.core.assembly import load_stack
+
+        self.artifact = load_stack(assembly, "SimpleWebServiceStack")
+        if not stage_limits:
+            self.artifact = _at_account_limits(self.artifact)
+        self._stack = contextlib.ExitStack()
+
+    def __enter__(self) -> ServedLoop:
+        from localcloud import LocalCloud
+        from localcloud.server import LocalServer
+
+        self._stack.enter_context(_quiet())
+        cloud = self._stack.enter_context(LocalCloud(self.artifact))
         server = LocalServer(cloud).start()  # real time: the stage throttle refills as on AWS
-        port = int(server.front_doors[0].url.split(":")[2].split("/")[0])
-        stage = server.front_doors[0].base_path
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        try:
-            start, cpu = _now(), _cpu()
-            first = 0.0
-            for n in range(HTTP_ITEMS):
-                item = {"name": f"item {n}", "price_cents": n}
-                status, body = _http(port, "POST", f"{stage}/items", item, connection)
-                if status != 201:
-                    raise RuntimeError(f"POST answered {status}: {body[:200]!r}")
-                status, body = _http(port, "GET", f"{stage}/items/{json.loads(body)['id']}", None, connection)
-                if status != 200:
-                    raise RuntimeError(f"GET answered {status}: {body[:200]!r}")
-                if n == 0:
-                    first = _now() - start
-            return _now() - start, first, _cpu() - cpu
-        finally:
-            connection.close()
-            server.close()
+        self._stack.callback(server.close)
+        door = server.front_doors[0]
+        self.port = int(door.url.split(":")[2].split("/")[0])
+        self.stage = door.base_path
+        self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        self._stack.callback(self.connection.close)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
+
+    def pair(self, n: int) -> None:
+        item = {"name": f"item {n}", "price_cents": n}
+        status, body = _http(self.port, "POST", f"{self.stage}/items", item, self.connection)
+        if status != 201:
+            raise RuntimeError(f"POST answered {status}: {body[:200]!r}")
+        status, body = _http(
+            self.port, "GET", f"{self.stage}/items/{json.loads(body)['id']}", None, self.connection
+        )
+        if status != 200:
+            raise RuntimeError(f"GET answered {status}: {body[:200]!r}")
+
+    def warm_up(self) -> float:
+        """An untimed round; returns the seconds of its first pair, which carries the function's cold
+        start (its imports and client)."""
+        start = _now()
+        self.pair(0)
+        first = _now() - start
+        for n in range(1, HTTP_ITEMS):
+            self.pair(n)
+        return first
+
+    def round(self) -> tuple[float, float]:
+        """Seconds and CPU seconds of the process (client and server threads) for HTTP_ITEMS pairs."""
+        start, cpu = _now(), _cpu()
+        for n in range(HTTP_ITEMS):
+            self.pair(n)
+        return _now() - start, _cpu() - cpu
 
 
 def _stored_item(n: int) -> dict[str, dict[str, str]]:
@@ -291,71 +336,136 @@ def _stored_item(n: int) -> dict[str, dict[str, str]]:
     }
 
 
-def raw_moto_requests() -> tuple[float, float]:
+class RawLoop:
     """The DynamoDB calls the simple web service makes per request pair, straight to moto: the same
-    PutItem (item, condition) and GetItem (key) its handler sends; seconds and CPU seconds."""
-    with mock_aws():
-        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
-        _id_table(dynamodb)
+    PutItem (item, condition) and GetItem (key) its handler sends, with one client and table made
+    before any round."""
+
+    def __enter__(self) -> RawLoop:
+        self._mock = mock_aws()
+        self._mock.start()
+        self.dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        _id_table(self.dynamodb)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._mock.stop()
+
+    def round(self) -> tuple[float, float]:
+        """Seconds and CPU seconds for HTTP_ITEMS pairs."""
         start, cpu = _now(), _cpu()
         for n in range(HTTP_ITEMS):
             item = _stored_item(n)
-            dynamodb.put_item(TableName="bench", Item=item, ConditionExpression="attribute_not_exists(id)")
-            dynamodb.get_item(TableName="bench", Key={"id": item["id"]})
+            self.dynamodb.put_item(
+                TableName="bench", Item=item, ConditionExpression="attribute_not_exists(id)"
+            )
+            self.dynamodb.get_item(TableName="bench", Key={"id": item["id"]})
         return _now() - start, _cpu() - cpu
 
 
-#: The fresh interpreter's program: refuses to run if anything imported the local cloud.
+def raw_moto_requests() -> tuple[float, float]:
+    """One round of :class:`RawLoop` in a mock of its own."""
+    with RawLoop() as loop:
+        return loop.round()
+
+
+#: The fresh interpreter's program: refuses to run if anything imported the local cloud, then plays
+#: a round of :class:`RawLoop` for each line it reads and prints its two figures.
 RAW_IN_FRESH_PROCESS = """
 import sys
-from benchmarks.localcloud_bench import raw_moto_requests
+from benchmarks.localcloud_bench import RawLoop
 assert not any(name.split(".")[0] == "localcloud" for name in sys.modules), "the local cloud is imported"
-print(*raw_moto_requests())
+with RawLoop() as loop:
+    for _ in sys.stdin:
+        print(*loop.round(), flush=True)
 """
 
 
-def fresh_raw_moto_requests() -> tuple[float, float]:
-    """:func:`raw_moto_requests` in a new interpreter, as a program using moto alone runs it: in this
-    one a local cloud has run, and its changes to moto and botocore (the DynamoDB item lock, the
-    hooks, :mod:`localcloud.core.speedups`) stay installed for the rest of the process."""
-    done = subprocess.run(
-        [sys.executable, "-c", RAW_IN_FRESH_PROCESS],
-        cwd=Path(__file__).resolve().parent.parent,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    wall, cpu = done.stdout.split()
-    return float(wall), float(cpu)
+class FreshRawLoop:
+    """:class:`RawLoop` in a new interpreter, as a program using moto alone runs it: in this one a
+    local cloud runs, and its changes to moto and botocore (the DynamoDB item lock, the hooks,
+    :mod:`localcloud.core.speedups`) stay installed for the rest of the process. The interpreter
+    lives for every round, as the served cloud does, so the two alternate round by round."""
+
+    def __enter__(self) -> FreshRawLoop:
+        self._process = subprocess.Popen(
+            [sys.executable, "-c", RAW_IN_FRESH_PROCESS],
+            cwd=Path(__file__).resolve().parent.parent,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._process.stdin is not None
+        self._process.stdin.close()
+        if self._process.wait(timeout=30) != 0 and exc[0] is None:
+            raise RuntimeError(f"the raw loop's interpreter exited with {self._process.returncode}")
+
+    def round(self) -> tuple[float, float]:
+        assert self._process.stdin is not None and self._process.stdout is not None
+        self._process.stdin.write("round\n")
+        self._process.stdin.flush()
+        line = self._process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the raw loop's interpreter exited with {self._process.wait()}")
+        wall, cpu = line.split()
+        return float(wall), float(cpu)
 
 
-def median_http_runs(
-    assembly: Path,
-) -> tuple[tuple[float, float, float], tuple[float, float], tuple[float, float]]:
-    """The served run of median length (with its first pair and CPU), and the raw runs of median
-    length (with their CPU) in a fresh interpreter (:func:`fresh_raw_moto_requests`) and in this
-    process after the served run, where moto and botocore carry the local cloud's changes; HTTP_RUNS
-    of each, alternating so that machine noise falls on all alike."""
-    served, fresh, here = [], [], []
-    for _ in range(HTTP_RUNS):
-        served.append(local_server_requests(assembly))
-        fresh.append(fresh_raw_moto_requests())
-        here.append(raw_moto_requests())
-    return sorted(served)[len(served) // 2], sorted(fresh)[len(fresh) // 2], sorted(here)[len(here) // 2]
+@dataclasses.dataclass
+class HttpFigures:
+    served: Rounds
+    raw: Rounds
+    """In a fresh interpreter (:class:`FreshRawLoop`)."""
+    here: Rounds
+    """In the served run's process after its cloud stopped, where moto and botocore carry the local
+    cloud's changes."""
+    first: float
+    """The served warm-up's first pair, with the function's cold start."""
+
+
+def http_figures(assembly: Path, rounds: int = HTTP_ROUNDS) -> HttpFigures:
+    """``rounds`` timed rounds of HTTP_ITEMS pairs on each side, served and raw alternating round by
+    round, so that the machine's noise falls on both alike; one untimed warm-up round on each side
+    first (the function's cold start; moto's and botocore's first calls). Then the same rounds of the
+    raw loop in this process."""
+    served, raw, here = Rounds(), Rounds(), Rounds()
+    with ServedLoop(assembly) as served_loop, FreshRawLoop() as raw_loop:
+        first = served_loop.warm_up()
+        raw_loop.round()
+        for _ in range(rounds):
+            served.add(*served_loop.round())
+            raw.add(*raw_loop.round())
+    with RawLoop() as here_loop:
+        here_loop.round()
+        for _ in range(rounds):
+            here.add(*here_loop.round())
+    return HttpFigures(served, raw, here, first)
 
 
 def at_stage_limits(assembly: Path) -> str:
-    """Seconds served under the stage's own throttle, or that it throttled: the figure before
-    :func:`_at_account_limits`, kept beside the new one."""
+    """Seconds of one round served under the stage's own throttle (the function's cold start
+    included), or that it throttled: the figure before :func:`_at_account_limits`, kept beside the
+    new one."""
     try:
-        return f"{local_server_requests(assembly, stage_limits=True)[0]:.2f}"
+        with ServedLoop(assembly, stage_limits=True) as loop:
+            return f"{loop.round()[0]:.2f}"
     except RuntimeError as throttled:
         return str(throttled).split(":")[0].replace("answered", "throttled,")
 
 
-def first_request_after_serve(port: int = SERVE_PORT) -> float:
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def first_request_after_serve(port: int | None = None) -> float:
     """Seconds from starting ``python -m localcloud serve simple_web_service`` (synth included) to
-    its first answered request."""
+    its first answered request, on a free port unless told (another ``serve`` may hold any fixed one)."""
+    port = port or _free_port()
     start = _now()
     process = subprocess.Popen(
         [sys.executable, "-m", "localcloud", "serve", "simple_web_service", "--port", str(port)],

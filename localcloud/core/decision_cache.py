@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from localcloud.core.iam import Decision, Statement
@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 #: Entries kept per engine before it starts again: request contexts vary (client addresses), and a
 #: cloud lives as long as a test or a ``serve``.
 LIMIT = 4096
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -45,8 +47,23 @@ class Decided:
 class DecisionCache:
     def __init__(self) -> None:
         self._entries: dict[Hashable, Decided] = {}
+        self._kept: dict[Hashable, tuple[list[Statement], tuple[Statement, ...], Any]] = {}
         self.hits = 0
         self.misses = 0
+
+    def kept(self, key: Hashable, statements: list[Statement], make: Callable[[], T]) -> T:
+        """``make()``, remembered for ``key`` under the same rule as a decision: while ``statements``
+        are the very list, with the very statements, it was made on. For the part of a decision that
+        depends on the statements and ``key`` alone (which of them name the caller and cover the
+        action and resource), so that a request whose context is new evaluates only conditions."""
+        entry = self._kept.get(key)
+        if entry is not None and entry[0] is statements and _same(entry[1], statements):
+            return entry[2]
+        value = make()
+        if len(self._kept) >= LIMIT:
+            self._kept.clear()
+        self._kept[key] = (statements, tuple(statements), value)
+        return value
 
     def decide(
         self,
@@ -84,6 +101,7 @@ class DecisionCache:
 
     def clear(self) -> None:
         self._entries.clear()
+        self._kept.clear()
 
 
 def _same(snapshot: Sequence[Any], statements: Sequence[Any]) -> bool:

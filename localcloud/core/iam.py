@@ -21,6 +21,7 @@ import functools
 import ipaddress
 import json
 import logging
+import re
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -99,6 +100,9 @@ CONDITION_OPERATORS: dict[str, Callable[[str, str], bool]] = {
     "IpAddress": lambda actual, expected: _in_network(actual, expected),
 }
 
+#: A condition key the request does not carry, in a remembered decision's key.
+_ABSENT = object()
+
 #: Error codes AWS answers with when a call is denied, by service.
 DENIED_CODE = {
     "sqs": "AccessDenied",
@@ -116,6 +120,23 @@ DENIED_STATUS = {"dynamodb": 400}
 SET_QUALIFIERS = ("ForAllValues", "ForAnyValue")
 
 log = logging.getLogger("localcloud.iam")
+
+
+@dataclass(frozen=True)
+class ConditionTest:
+    """One operator of a statement's ``Condition``, read: ``StringNotLikeIfExists`` under
+    ``ForAnyValue`` is the qualifier ``ForAnyValue``, the base ``StringNotLike`` (negated, with the
+    test of ``StringLike``) and ``if_exists``; ``known`` says whether the evaluator applies it."""
+
+    operator: str
+    qualifier: str
+    if_exists: bool
+    base: str
+    negated: bool
+    test: Callable[[str, str], bool] | None
+    known: bool
+    keys: tuple[tuple[str, str, tuple[str, ...]], ...]
+    """Each key as written, in lower case, and its expected values as strings."""
 
 
 @dataclass
@@ -150,37 +171,77 @@ class Statement:
         ``...IfExists`` hold, ``Null`` tests presence, others fail. A condition the evaluator cannot
         test is passed to ``note`` and decided against the request: unmet in an Allow, met in a Deny.
         """
-        for operator, tests in self.condition.items():
-            qualifier, _, name = operator.rpartition(":")
-            if_exists = name.endswith("IfExists")
-            base = name.removesuffix("IfExists")
-            negated = "Not" in base
-            test = CONDITION_OPERATORS.get(base.replace("Not", "", 1))
-            known = (test is not None or base == "Null") and qualifier in ("", *SET_QUALIFIERS)
-            networked = any(key in context for key in NETWORK_KEYS)
-            for key, expected in tests.items():
-                if (
-                    not known
-                    or key.lower() not in CONDITION_KEYS
-                    or (key.lower() in NETWORK_KEYS and not networked)
-                ):
-                    note(f"{self.source}: {operator} {key}", self.effect)
+        networked: bool | None = None
+        for test in self.condition_tests:
+            for key, name, values in test.keys:
+                if not test.known or name not in CONDITION_KEYS:
+                    unevaluated = True
+                elif name in NETWORK_KEYS:
+                    if networked is None:
+                        networked = any(key in context for key in NETWORK_KEYS)
+                    unevaluated = not networked
+                else:
+                    unevaluated = False
+                if unevaluated:
+                    note(f"{self.source}: {test.operator} {key}", self.effect)
                     if self.effect != "Deny":
                         return False
                     continue
-                actual = context.get(KEY_ALIASES.get(key.lower(), key.lower()))
-                values = [str(value) for value in (expected if isinstance(expected, list) else [expected])]
-                if base == "Null":
+                actual = context.get(KEY_ALIASES.get(name, name))
+                if test.base == "Null":
                     if not any((value.lower() == "true") == (actual is None) for value in values):
                         return False
                 elif actual is None:
                     if not (
-                        if_exists or qualifier == "ForAllValues" or (negated and qualifier != "ForAnyValue")
+                        test.if_exists
+                        or test.qualifier == "ForAllValues"
+                        or (test.negated and test.qualifier != "ForAnyValue")
                     ):
                         return False
-                elif any(test(actual, value) for value in values) == negated:
+                elif any(test.test(actual, value) for value in values) == test.negated:  # type: ignore[misc]
                     return False
         return True
+
+    @functools.cached_property
+    def condition_tests(self) -> tuple[ConditionTest, ...]:
+        """``condition`` read once (a statement is never edited in place): each operator's parts
+        and each key's name in lower case, as IAM compares them, with its values as strings."""
+        tests = []
+        for operator, keys in self.condition.items():
+            qualifier, _, name = operator.rpartition(":")
+            base = name.removesuffix("IfExists")
+            test = CONDITION_OPERATORS.get(base.replace("Not", "", 1))
+            tests.append(
+                ConditionTest(
+                    operator=operator,
+                    qualifier=qualifier,
+                    if_exists=name.endswith("IfExists"),
+                    base=base,
+                    negated="Not" in base,
+                    test=test,
+                    known=(test is not None or base == "Null") and qualifier in ("", *SET_QUALIFIERS),
+                    keys=tuple(
+                        (
+                            key,
+                            key.lower(),
+                            tuple(
+                                str(value)
+                                for value in (expected if isinstance(expected, list) else [expected])
+                            ),
+                        )
+                        for key, expected in keys.items()
+                    ),
+                )
+            )
+        return tuple(tests)
+
+    @functools.cached_property
+    def condition_keys(self) -> frozenset[str]:
+        """The request's condition keys (lower case) a decision on this statement may read:
+        every key its conditions name, and where one is a network key, whether the request
+        carries any network key."""
+        names = {KEY_ALIASES.get(name, name) for test in self.condition_tests for _, name, _ in test.keys}
+        return frozenset(names | NETWORK_KEYS if names & NETWORK_KEYS else names)
 
     def names(self, principal: str, session: str | None = None) -> bool:
         """Whether this resource-policy statement applies to ``principal`` (a service principal such
@@ -539,21 +600,34 @@ class PolicyEngine:
         context: dict[str, str],
     ) -> Decision:
         """:meth:`allows`, saying why: ``explicit deny`` (in which statement's source), else whether
-        one allowed. A call whose resource cannot be named (None) is decided on its action alone."""
+        one allowed. A call whose resource cannot be named (None) is decided on its action alone.
+
+        Which statements name the principal and cover the action and the resource is worked out
+        once per statements; a decision is remembered for the values of the condition keys those
+        statements read, so a key no condition reads does not make it anew. A key a condition reads
+        (an API's ``aws:SourceArn``, which carries the request's path) still does: only the
+        conditions are evaluated again then."""
+
+        def candidates() -> tuple[list[Statement], tuple[str, ...]]:
+            named = [
+                statement
+                for statement in statements
+                if statement.names(principal)
+                and statement.covers_action(action)
+                and (resource is None or statement.covers_resource(resource))
+            ]
+            return named, tuple(sorted(frozenset().union(*(statement.condition_keys for statement in named))))
+
+        applying, read = self.decisions.kept(
+            ("resource statements", id(statements), principal, action, resource), statements, candidates
+        )
 
         def evaluate(note: Callable[[str, str], None], used: list[tuple[Statement, str]]) -> Decision:
-            return _deny_wins(
-                statements,
-                lambda statement: (
-                    statement.names(principal)
-                    and statement.covers_action(action)
-                    and (resource is None or statement.covers_resource(resource))
-                    and statement.conditions_hold(context, note)
-                ),
-            )
+            return _deny_wins(applying, lambda statement: statement.conditions_hold(context, note))
 
         try:
-            key = ("resource", id(statements), principal, action, resource, tuple(sorted(context.items())))
+            values = tuple(context.get(name, _ABSENT) for name in read)
+            key = ("resource", id(statements), principal, action, resource, values)
             hash(key)
         except TypeError:  # a context value that cannot be a key: decide without remembering
             return evaluate(self._unevaluated, [])
@@ -790,10 +864,23 @@ def _arn_like(actual: str, expected: str) -> bool:
     parts matched on its own, case-sensitively, with ``*`` and ``?``; a wildcard never spans a colon
     into the next part. A value that is no ARN (an account id under ``aws:SourceAccount``) is
     matched whole."""
-    parts, patterns = actual.split(":", 5), expected.split(":", 5)
+    parts = actual.split(":", 5)
     if len(parts) != 6:
         return fnmatch.fnmatchcase(actual, expected)
-    return len(patterns) == 6 and all(map(fnmatch.fnmatchcase, parts, patterns))
+    matchers = _arn_part_matchers(expected)
+    return matchers is not None and all(
+        match(part) is not None for match, part in zip(matchers, parts, strict=True)
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _arn_part_matchers(expected: str) -> tuple[Callable[[str], Any], ...] | None:
+    """The six parts of an ARN pattern, each as :func:`fnmatch.fnmatchcase` matches it (its
+    :func:`fnmatch.translate`, compiled); None if it has fewer parts."""
+    patterns = expected.split(":", 5)
+    if len(patterns) != 6:
+        return None
+    return tuple(re.compile(fnmatch.translate(pattern)).match for pattern in patterns)
 
 
 def _match(pattern: str, value: str, *, case: bool = False) -> bool:

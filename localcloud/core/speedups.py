@@ -36,7 +36,16 @@ Profiled over the e2e and local-cloud tests, three such costs were a tenth of th
   (moto's request for a DynamoDB call in 0.058 ms instead of 0.094); anything else still goes
   through the builder.
 
-Answers are unchanged: the same key material for encryption, the same dispatch, the same header.
+- botocore reads a request's body for its signature through ``AWSRequest.body``, which prepares the
+  whole request (the URL, and a copy of every header through ``email.message``) and keeps only the
+  body. The body alone is now prepared, by the same preparer's own ``_prepare_body``.
+- moto draws each answer's 52-character request id with one ``random.choice`` per character from
+  its seeded generator. The same draws are now made in one call per round (the generator's 32-bit
+  words, each kept where ``choice`` would keep it, by the same rejection rule), so the same seed
+  still gives the same ids and leaves the generator in the same state.
+
+Answers are unchanged: the same key material for encryption, the same dispatch, the same header,
+the same request ids.
 """
 
 from __future__ import annotations
@@ -44,12 +53,15 @@ from __future__ import annotations
 import functools
 import importlib.machinery
 import io
+import random
+import string
 import sys
 import types
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+import botocore.awsrequest
 import botocore.hooks
 import botocore.useragent
 import freezegun.api
@@ -57,6 +69,7 @@ import moto.core.request
 import moto.core.responses
 import moto.core.serialize
 import moto.kms.models
+import moto.moto_api._internal.moto_random
 import werkzeug.urls
 from moto.core.utils import MISSING, get_value
 from moto.kms.utils import KeySpec
@@ -108,6 +121,67 @@ def install() -> None:
 
     freezegun.api._get_module_attributes_hash = module_attributes_hash
     _build_request_environs_directly()
+    _prepare_only_the_body_to_sign()
+    _draw_random_strings_at_once()
+
+
+def _prepare_only_the_body_to_sign() -> None:
+    request_class = botocore.awsrequest.AWSRequest
+    whole = request_class.body
+
+    def body(self: botocore.awsrequest.AWSRequest) -> Any:
+        preparer = self._request_preparer
+        if type(preparer) is not botocore.awsrequest.AWSRequestPreparer:
+            return whole.fget(self)  # type: ignore[attr-defined]
+        prepared = preparer._prepare_body(self)
+        return prepared.encode("utf-8") if isinstance(prepared, str) else prepared
+
+    request_class.body = property(body)  # type: ignore[assignment,method-assign]
+
+
+#: moto's own ``get_random_string``, one ``choice`` per character.
+_ONE_BY_ONE = moto.moto_api._internal.moto_random.MotoRandom.get_random_string
+
+
+def _draw_random_strings_at_once() -> None:
+    random_class = moto.moto_api._internal.moto_random.MotoRandom
+    one_by_one = _ONE_BY_ONE
+
+    def get_random_string(
+        self: random.Random, length: int = 20, include_digits: bool = True, lower_case: bool = False
+    ) -> str:
+        if type(self)._randbelow is not random.Random._randbelow_with_getrandbits:  # type: ignore[attr-defined]
+            return one_by_one(self, length, include_digits, lower_case)
+        pool = string.ascii_letters + (string.digits if include_digits else "")
+        drawn = choices_as_choice_draws(self, pool, length)
+        return drawn.lower() if lower_case else drawn
+
+    random_class.get_random_string = get_random_string  # type: ignore[method-assign]
+
+
+@functools.cache
+def _keep_table(pool: str) -> tuple[bytes, bytes]:
+    """For a word's top byte: the character of ``pool`` that ``random.choice`` keeps for it, and
+    which bytes it rejects (draws again for): ``_randbelow`` keeps the word's top ``k`` bits, ``k``
+    being the pool size's bit length, if they are below the pool size."""
+    shift = 8 - len(pool).bit_length()
+    table = bytes(ord(pool[top >> shift]) if top >> shift < len(pool) else 0 for top in range(256))
+    rejected = bytes(top for top in range(256) if top >> shift >= len(pool))
+    return table, rejected
+
+
+def choices_as_choice_draws(generator: random.Random, pool: str, length: int) -> str:
+    """``"".join(generator.choice(pool) for _ in range(length))`` for an ASCII pool of at most 128
+    characters, drawing the same 32-bit words: ``getrandbits(32 * n)`` gives the next ``n`` words,
+    least significant first, as ``n`` calls of ``getrandbits(k)`` would give their top bits. Each
+    round draws only as many words as characters are missing, so it never draws past the last
+    word ``choice`` would have drawn."""
+    table, rejected = _keep_table(pool)
+    drawn = b""
+    while (missing := length - len(drawn)) > 0:
+        words = generator.getrandbits(32 * missing).to_bytes(4 * missing, "little")
+        drawn += words[3::4].translate(table, rejected)
+    return drawn.decode("ascii")
 
 
 def _pick_dict_members_once() -> None:

@@ -80,6 +80,68 @@ def test_a_function_permission_added_or_removed_after_a_remembered_decision_is_s
     assert not invocable()
 
 
+def test_a_source_arn_the_permissions_do_not_allow_is_refused_after_one_they_allow_was_remembered():
+    """API Gateway's permission check carries the request's path in ``aws:SourceArn``: the decision
+    for one path is remembered, and another path is decided on its own, by the conditions."""
+    policy = PolicyEngine()
+    api = API.rsplit("/", 3)[0]
+    for method in ("GET", "DELETE"):
+        permission = {
+            "Principal": "apigateway.amazonaws.com",
+            "Action": "lambda:InvokeFunction",
+            "SourceArn": f"{api}/prod/{method}/items/*",
+        }
+        policy.add_function_permission(FUNCTION, permission, f"{method} permission")
+    statements = policy.resource[FUNCTION]
+
+    def invocable(source_arn: str, **more: str) -> bool:
+        context = {"aws:sourcearn": source_arn, "aws:sourceaccount": "123456789012", **more}
+        return policy.allows(
+            statements, "apigateway.amazonaws.com", "lambda:InvokeFunction", FUNCTION, context
+        )
+
+    assert invocable(f"{api}/prod/GET/items/1") and invocable(f"{api}/prod/GET/items/1")
+    assert policy.decisions.hits == 1
+    assert not invocable(f"{api}/prod/PUT/items/1"), "no permission for PUT"
+    assert not invocable(f"{api}/test-invoke-stage/GET/items/1"), "nor for another stage"
+    assert not invocable(API.replace("abc123", "zzz999") + "/1"), "nor for another API"
+    assert not invocable(f"{api}/prod/GET/items/1".replace(":123456789012:", ":210987654321:"))
+    assert invocable(f"{api}/prod/DELETE/items/2")
+    hits = policy.decisions.hits
+    assert invocable(f"{api}/prod/GET/items/1", **{"aws:userid": "someone"})
+    assert policy.decisions.hits == hits + 1, "a key no condition reads is not part of what is remembered"
+    assert not invocable(f"{api}/prod/PUT/items/1"), "and the refusal is remembered as a refusal"
+
+
+def test_a_condition_on_a_network_key_is_decided_on_whether_the_request_carries_one():
+    """``aws:SourceIp`` is known only for a request that carries a network key; without one, the
+    condition is unevaluated (an Allow grants nothing); with one, a request without the address
+    meets a negated operator. Both are remembered apart, though neither carries the address."""
+    policy = PolicyEngine()
+    document = {
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "execute-api:Invoke",
+                "Resource": "*",
+                "Condition": {"NotIpAddress": {"aws:SourceIp": "192.168.0.0/16"}},
+            }
+        ]
+    }
+    policy.add_resource_policy(API, document, "api policy")
+    statements = policy.resource[API]
+
+    def allowed(context: dict[str, str]) -> bool:
+        return policy.allows(statements, "anonymous", "execute-api:Invoke", API, context)
+
+    assert allowed({"aws:sourceip": "10.1.2.3"}) and allowed({"aws:sourceip": "10.1.2.3"})
+    assert not allowed({"aws:sourceip": "192.168.0.1"})
+    assert not allowed({}), "no network key: the condition is not evaluated, and grants nothing"
+    assert allowed({"aws:sourcevpce": "vpce-1"}), "through a VPC endpoint: no address, NotIpAddress holds"
+    assert not allowed({}), "and the first stays refused"
+
+
 def test_a_remembered_decision_still_records_what_it_used_and_what_it_could_not_evaluate(caplog):
     policy = PolicyEngine()
     policy.add_identity_policy(ROLE, allow("dynamodb:GetItem"), "grant")

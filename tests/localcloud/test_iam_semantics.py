@@ -107,17 +107,22 @@ def test_a_deny_in_a_resource_policy_wins_over_an_allow_before_it():
 
 
 def test_a_context_that_cannot_be_remembered_is_still_decided():
-    """A condition value that is a list (not hashable) is decided each time, the same way."""
+    """A condition value that is a list (not hashable), in a key a condition reads, is decided each
+    time, the same way; where no condition reads it, it is not part of what is remembered."""
     policy = PolicyEngine()
-    policy.add_resource_policy(
-        QUEUE, {"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "sqs:*", "Resource": "*"}]}, "p"
-    )
+    present = {"Null": {"aws:SourceArn": "false"}}
+    allow = {"Effect": "Allow", "Principal": "*", "Action": "sqs:*", "Resource": "*", "Condition": present}
+    policy.add_resource_policy(QUEUE, {"Statement": [allow]}, "p")
     context = {"aws:sourcearn": ["a", "b"]}
     assert policy.allows(policy.resource[QUEUE], "anonymous", "sqs:SendMessage", QUEUE, context)  # type: ignore[arg-type]
     deny = {"Effect": "Deny", "Principal": "*", "Action": "sqs:*", "Resource": "*"}
     policy.add_resource_policy(QUEUE, {"Statement": [deny]}, "d")
     assert not policy.allows(policy.resource[QUEUE], "anonymous", "sqs:SendMessage", QUEUE, context)  # type: ignore[arg-type]
     assert policy.decisions.misses == 0, "nothing was remembered"
+    unread = {"aws:sourcearn": "a", "aws:userid": ["a", "b"]}
+    assert not policy.allows(policy.resource[QUEUE], "anonymous", "sqs:SendMessage", QUEUE, unread)  # type: ignore[arg-type]
+    assert not policy.allows(policy.resource[QUEUE], "anonymous", "sqs:SendMessage", QUEUE, unread)  # type: ignore[arg-type]
+    assert (policy.decisions.misses, policy.decisions.hits) == (1, 1)
 
 
 @pytest.mark.parametrize(

@@ -253,3 +253,83 @@ def test_moto_answers_the_same_with_the_environs_built_directly(monkeypatch):
     fast = _answers()
     monkeypatch.delattr(moto.core.request.Request, "from_values")  # werkzeug's, inherited
     assert fast == _answers()
+
+
+def test_the_body_signed_is_the_body_the_whole_preparation_gives():
+    import io
+
+    from botocore.awsrequest import AWSRequest, AWSRequestPreparer
+
+    speedups.install()
+    bodies = [
+        b'{"TableName": "t"}',
+        "ünïcode",
+        b"",
+        None,
+        {"Action": "SendMessage", "ü": "é"},
+        io.BytesIO(b"s"),
+    ]
+    for data in bodies:
+        request = AWSRequest(
+            method="POST", url="https://h/p?q=1", data=data, headers={"X-A": "b"}, params={"k": "v"}
+        )
+        whole = AWSRequestPreparer().prepare(request).body
+        expected = whole.encode("utf-8") if isinstance(whole, str) else whole
+        assert request.body == expected or (request.body is expected), data
+        assert type(request.body) is type(expected), data
+
+
+def test_random_strings_are_the_draws_choice_makes_from_the_same_seed():
+    import random
+
+    from moto.moto_api._internal.moto_random import MotoRandom
+
+    speedups.install()
+    for seed in range(50):
+        for pool in (
+            "0123456789abcdef",
+            "ab",
+            "x",
+            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
+        ):
+            one_by_one, at_once = random.Random(seed), random.Random(seed)  # noqa: S311 (seeded on purpose)
+            for length in (0, 1, 52, 300):
+                expected = "".join(one_by_one.choice(pool) for _ in range(length))
+                assert speedups.choices_as_choice_draws(at_once, pool, length) == expected, (
+                    seed,
+                    pool,
+                    length,
+                )
+            assert one_by_one.getstate() == at_once.getstate(), "the same words drawn, no more"
+    seeded = MotoRandom(3)
+    drawn = (
+        seeded.get_random_string(length=52),
+        seeded.get_random_string(length=8, include_digits=False, lower_case=True),
+    )
+    again = random.Random(3)  # noqa: S311
+    digits = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+    assert drawn == (
+        "".join(again.choice(digits) for _ in range(52)),
+        "".join(again.choice(digits[:52]) for _ in range(8)).lower(),
+    )
+
+
+def test_moto_request_ids_follow_its_seed_as_before(monkeypatch):
+    from moto.moto_api._internal import mock_random
+    from moto.moto_api._internal.moto_random import MotoRandom
+
+    def request_ids() -> list[str]:
+        mock_random.seed(11)
+        with mock_aws():
+            dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+            sqs = boto3.client("sqs", region_name="us-east-1")
+            ids = [dynamodb.list_tables()["ResponseMetadata"]["RequestId"] for _ in range(2)]
+            ids.append(sqs.create_queue(QueueName="q")["ResponseMetadata"]["RequestId"])
+            return [*ids, str(mock_random.random())]
+
+    speedups.install()
+    assert MotoRandom.get_random_string.__module__ == speedups.__name__
+    fast = request_ids()
+    assert len(fast[0]) == 52 and fast[0] != fast[1]
+    monkeypatch.setattr(MotoRandom, "get_random_string", speedups._ONE_BY_ONE)
+    assert fast == request_ids()
