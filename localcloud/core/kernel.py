@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 
-from localcloud.core import hooks
+from localcloud.core import hooks, moto_mock
 from localcloud.core.assembly import StackArtifact
 from localcloud.core.clock import VirtualClock
 from localcloud.core.deploy import deploy
@@ -100,6 +100,7 @@ class Kernel:
     def start(self) -> None:
         hooks.activate(self)
         self._running = True
+        moto_mock.install()
         self._mock.start()
         self.clock.start()
         try:
