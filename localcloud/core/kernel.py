@@ -199,6 +199,16 @@ class Kernel:
         return logical_id_named(self.artifact, self.resources, name)
 
     def role_arn(self, role_name: str) -> str:
+        """The ARN of role ``role_name``: from the stack's own roles without a call (a policy of the
+        stack names one of them, most often), else as IAM answers (which refuses an unknown name)."""
+        resources = self.artifact.template.get("Resources", {})
+        for logical_id, provisioned in self.resources.items():
+            if (
+                provisioned.physical_id == role_name
+                and resources.get(logical_id, {}).get("Type") == "AWS::IAM::Role"
+                and "Arn" in provisioned.attributes
+            ):
+                return provisioned.attributes["Arn"]
         return self.admin_client("iam").get_role(RoleName=role_name)["Role"]["Arn"]
 
     # ------------------------------------------------------------------------------------ pump
