@@ -89,6 +89,7 @@ class Kernel:
         self.registry = Registry(services)
         self.iam.resource_policy_of = self._resource_policy_of
         self._states: dict[str, Any] = {}
+        moto_mock.install()
         self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
         self._origins: dict[str, int] = {}
         self._running = False
@@ -100,7 +101,6 @@ class Kernel:
     def start(self) -> None:
         hooks.activate(self)
         self._running = True
-        moto_mock.install()
         self._mock.start()
         self.clock.start()
         try:
