@@ -145,12 +145,14 @@ def pytest_configure(config: pytest.Config) -> None:
     Under ``--dist loadfile`` xdist hands out files in collection order, not by its own count of
     tests per file, so the slowest files go first (:func:`pytest_collection_modifyitems`).
     hypothesis is told which characters UTF-8 encodes instead of encoding each (:mod:`tests.hypothesis_codecs`).
+    Which modules pytest need not rewrite is remembered by name (:func:`tests.rewrite_cache.remember_skips`).
     """
     gc.set_threshold(100_000, 20, 20)
     if getattr(config.option, "dist", "no") == "loadfile":
         config.option.loadscopereorder = False
     file_order.register(config)
     rewrite_cache.register(config)
+    rewrite_cache.remember_skips(config)
     hypothesis_codecs.register()
 
 

@@ -59,5 +59,41 @@ def register(config: pytest.Config) -> None:
     config.add_cleanup(lambda: _restore(rewrite, pytest_cache_dir, pytest_rewrite_test))
 
 
+def remember_skips(config: pytest.Config) -> None:
+    """pytest's answer to "could this module need rewriting?", kept per module name for the run.
+
+    pytest's import hook asks it at every import, and every cold start of a handler imports its
+    modules again: each time pytest built a path from the name and matched it against the test-file
+    patterns (40 microseconds an import). The answer depends on the name, the session's paths and
+    the modules marked for rewriting; it is worked out again when either of the last two changes.
+    """
+    from _pytest.assertion import rewrite
+
+    hook = rewrite.AssertionRewritingHook
+    bailout = hook._early_rewrite_bailout
+    installed = next((finder for finder in sys.meta_path if isinstance(finder, hook)), None)
+    needed = ("session", "_session_paths_checked", "_basenames_to_check_rewrite", "_must_rewrite")
+    if installed is None or not all(name in vars(installed) for name in needed):
+        return  # no rewriting, or another pytest than this was written for: ask pytest every time
+
+    def early_rewrite_bailout(self, name: str, state) -> bool:
+        key = (
+            self.session,
+            self._session_paths_checked,
+            len(self._basenames_to_check_rewrite),
+            len(self._must_rewrite),
+        )
+        known = self.__dict__.get("_tests_known_skips")
+        if known is None or known[0] != key:
+            known = self._tests_known_skips = (key, {})
+        skip = known[1].get(name)
+        if skip is None:
+            skip = known[1][name] = bailout(self, name, state)
+        return skip
+
+    hook._early_rewrite_bailout = early_rewrite_bailout
+    config.add_cleanup(lambda: setattr(hook, "_early_rewrite_bailout", bailout))
+
+
 def _restore(rewrite, get_cache_dir, rewrite_test) -> None:
     rewrite.get_cache_dir, rewrite._rewrite_test = get_cache_dir, rewrite_test

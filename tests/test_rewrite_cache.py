@@ -73,3 +73,20 @@ def test_pytest_is_left_as_it_was_after_the_run(tmp_path, monkeypatch):
     for cleanup in cleanups:
         cleanup()
     assert (rewrite.get_cache_dir, rewrite._rewrite_test) == before
+
+
+def test_a_skipped_module_is_remembered_until_it_is_marked_for_rewriting(request):
+    """The answer stays pytest's: a module marked for rewriting after it was skipped (a plugin's, by
+    ``register_assert_rewrite``) is no longer skipped, and a test file never is."""
+    [hook] = [finder for finder in sys.meta_path if isinstance(finder, rewrite.AssertionRewritingHook)]
+    state = request.config.stash[rewrite.assertstate_key]
+    name = "helpers_for_rewrite_check.plain"
+    try:
+        assert hook._early_rewrite_bailout(name, state) is True
+        assert hook._early_rewrite_bailout(name, state) is True
+        hook.mark_rewrite("helpers_for_rewrite_check")
+        assert hook._early_rewrite_bailout(name, state) is False, "marked since: no longer skipped"
+        assert hook._early_rewrite_bailout("helpers_for_rewrite_check.test_things", state) is False
+    finally:
+        hook._must_rewrite.discard("helpers_for_rewrite_check")
+        hook._marked_for_rewrite_cache.clear()

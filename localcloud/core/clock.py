@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import types
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import freezegun.api
 from freezegun import freeze_time
 
 FIXED_START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -33,6 +37,36 @@ REAL_TIME_MODULES = (
     "websockets",
     "localcloud.listener",
 )
+
+
+_freezegun_scan = freezegun.api._get_cached_module_attributes
+#: A module's name -> (the module, how many names it had, the real time functions freezegun found in it).
+_scanned: dict[str, tuple[weakref.ref[types.ModuleType], int, list[tuple[str, Any]]]] = {}
+
+
+def _time_attributes(module: Any) -> list[tuple[str, Any]]:
+    """freezegun's list of ``module``'s attributes that hold a real time function, scanned again only
+    for a module object not seen before or one whose number of names changed.
+
+    At every clock start freezegun asks this of each of the thousands of loaded modules, and checked
+    its own cache by fingerprinting the module's names (a set built from all of them): that was most
+    of a cloud's clock start. A module that gains or loses names is scanned again, as freezegun
+    would; a handler's module loaded afresh is a new object (a weak reference tells them apart, and
+    lets the old one go). A module with a ``__dir__`` of its own is left to freezegun.
+    """
+    names = getattr(module, "__dict__", None)
+    if type(module) is not types.ModuleType or not isinstance(names, dict) or "__dir__" in names:
+        return _freezegun_scan(module)
+    key = module.__name__
+    found = _scanned.get(key)
+    if found is not None and found[0]() is module and found[1] == len(names):
+        return found[2]
+    attributes = _freezegun_scan(module)
+    _scanned[key] = (weakref.ref(module), len(names), attributes)
+    return attributes
+
+
+freezegun.api._get_cached_module_attributes = _time_attributes
 
 
 @dataclass(order=True)

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 
-from localcloud.core import hooks
+from localcloud.core import hooks, moto_mock
 from localcloud.core.assembly import StackArtifact
 from localcloud.core.clock import VirtualClock
 from localcloud.core.deploy import deploy
@@ -90,6 +90,7 @@ class Kernel:
         self.registry = Registry(services)
         self.iam.resource_policy_of = self._resource_policy_of
         self._states: dict[str, Any] = {}
+        moto_mock.install()
         self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
         self._origins: dict[str, int] = {}
         self._running = False
@@ -201,6 +202,16 @@ class Kernel:
         return logical_id_named(self.artifact, self.resources, name)
 
     def role_arn(self, role_name: str) -> str:
+        """The ARN of role ``role_name``: from the stack's own roles without a call (a policy of the
+        stack names one of them, most often), else as IAM answers (which refuses an unknown name)."""
+        resources = self.artifact.template.get("Resources", {})
+        for logical_id, provisioned in self.resources.items():
+            if (
+                provisioned.physical_id == role_name
+                and resources.get(logical_id, {}).get("Type") == "AWS::IAM::Role"
+                and "Arn" in provisioned.attributes
+            ):
+                return provisioned.attributes["Arn"]
         return self.admin_client("iam").get_role(RoleName=role_name)["Role"]["Arn"]
 
     # ------------------------------------------------------------------------------------ pump

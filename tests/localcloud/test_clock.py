@@ -96,3 +96,38 @@ def test_a_clock_given_no_start_begins_now_to_the_second() -> None:
     start = real_start()
     assert start.microsecond == 0
     assert abs((datetime.now(UTC) - start).total_seconds()) < 60
+
+
+def test_a_module_s_copies_of_datetime_follow_each_clock_however_the_module_changed() -> None:
+    """A module that copied ``datetime`` (``from datetime import datetime``, as moto's do) reads the
+    virtual time while a clock runs and the real time once it stops: seen before, after it gained
+    another copy, and loaded afresh under the same name (as a handler's cold start is)."""
+    import sys
+    import types
+    from datetime import date
+
+    def module_with(**attributes: object) -> types.ModuleType:
+        module = types.ModuleType("clock_test_copies")
+        module.__dict__.update(attributes)
+        sys.modules[module.__name__] = module
+        return module
+
+    try:
+        module = module_with(datetime=datetime)
+        for change in ("none", "a new copy", "a fresh module"):
+            if change == "a new copy":
+                module.date = date
+            elif change == "a fresh module":
+                module = module_with(datetime=datetime, date=date)
+            clock = VirtualClock(FIXED_START)
+            clock.start()
+            try:
+                assert module.datetime.now(UTC) == FIXED_START, change
+                if hasattr(module, "date"):
+                    assert module.date.today() == FIXED_START.date(), change
+            finally:
+                clock.stop()
+            assert module.datetime.now(UTC) > FIXED_START + timedelta(days=1), change
+            assert module.datetime is datetime, change
+    finally:
+        sys.modules.pop("clock_test_copies", None)

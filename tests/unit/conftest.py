@@ -40,11 +40,13 @@ def same_answers_done_once() -> None:
     """The local cloud's speedups (:mod:`localcloud.core.speedups`) here too, where handlers run
     against moto without a cloud: each handler's fresh load makes new clients, whose copy of the
     event emitter aliased every event name anew (a tenth of the unit tests' time), and compiled its
-    source again; freezegun fingerprinted every module at each start. A worker that has run a
+    source again; freezegun fingerprinted every module at each start; moto made its callbacks for
+    ``requests`` again at each start (:mod:`localcloud.core.moto_mock`). A worker that has run a
     local-cloud test already had them, so unit tests no longer depend on what ran before."""
-    from localcloud.core import speedups
+    from localcloud.core import moto_mock, speedups
 
     speedups.install()
+    moto_mock.install()
 
 
 @pytest.fixture
