@@ -106,3 +106,16 @@ def test_the_raw_http_baseline_makes_the_calls_the_served_handler_makes(cloud_as
     lc.raw_moto_requests()
     assert [operation for operation, *_ in served] == ["PutItem", "GetItem"]
     assert calls == served
+
+
+def test_each_table_on_the_benchmarks_page_has_one_header_row():
+    """The generated block's tables: a header, its separator, then rows, never the header again."""
+    from benchmarks.bench import MARKDOWN_BEGIN, MARKDOWN_END
+
+    page = (Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md").read_text()
+    block = page.split(MARKDOWN_BEGIN, 1)[1].split(MARKDOWN_END, 1)[0]
+    tables = [chunk.strip().splitlines() for chunk in block.split("###")[1:]]
+    for lines in tables:
+        rows = [line for line in lines if line.startswith("|")]
+        assert rows[1].startswith("|---"), lines[0]
+        assert rows.count(rows[0]) == 1, f"{lines[0]}: header row {rows.count(rows[0])} times"
