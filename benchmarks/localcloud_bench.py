@@ -274,7 +274,11 @@ class _DriverRounds:
         raise NotImplementedError
 
     def __enter__(self) -> _DriverRounds:
-        self.run = self._run()
+        try:
+            self.run = self._run()
+        except BaseException:  # a side that fails to start leaves nothing entered (stdout, a mock)
+            self._stack.close()
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:

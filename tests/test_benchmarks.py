@@ -144,6 +144,23 @@ def test_a_delivery_round_that_stores_less_than_it_sent_is_refused(async_bench):
         loop.round()
 
 
+def test_a_raw_side_that_fails_to_set_up_stops_its_mock(async_bench):
+    """A failed set-up must not leave moto's mock on for what runs next in the process."""
+    from moto.core.models import MockAWS
+
+    from benchmarks import localcloud_bench as lc
+
+    def unreachable_table() -> None:
+        raise ConnectionError("no table")
+
+    driver = async_bench.WEBHOOKS
+    broken = async_bench.Driver(driver.pattern, driver.stack, driver.path, driver.local, unreachable_table)
+    mocks = MockAWS._nested_count
+    with pytest.raises(ConnectionError), lc.RawDeliveryLoop(broken):
+        pass
+    assert MockAWS._nested_count == mocks
+
+
 def test_a_raw_delivery_loop_runs_in_an_interpreter_without_the_local_cloud(async_bench):
     """The raw side's interpreter refuses to run if the drivers' module imported the local cloud."""
     from benchmarks import localcloud_bench as lc
