@@ -11,6 +11,11 @@ not wall time: the machine is shared, and CPU time does not count the minutes sp
 core. The local cloud's set-up (start, provisioning) and the raw side's (creating its resources) are
 outside the timer, and so is a first message on each side (:data:`WARM_UP`). The local cloud runs its
 handlers in this process, so their CPU time is counted.
+
+Two more drivers, :data:`WEBHOOKS` and :data:`READINGS`, are table (e)'s delivery rows, played in
+alternating rounds against a fresh moto interpreter by ``benchmarks/localcloud_bench.py``. This
+module does not import the local cloud until a cloud starts: that interpreter imports these drivers,
+and must run moto alone.
 """
 
 from __future__ import annotations
@@ -25,13 +30,15 @@ import resource
 import statistics
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from moto import mock_aws
 
-from localcloud import LocalCloud
+if TYPE_CHECKING:
+    from localcloud import LocalCloud
 
 MESSAGES = 40
 RUNS = 3
@@ -870,6 +877,124 @@ def map_reduce_raw() -> Callable[[range], int]:
     return run
 
 
+# ------------------------------------------------------------------------------------------ the delivery rows
+
+
+def _webhooks(ks: range) -> list[dict]:
+    return [
+        {"Id": str(k % 10), "MessageBody": json.dumps({"id": f"evt_{k}", "type": "bench", "data": {"n": k}})}
+        for k in ks
+    ]
+
+
+def webhooks_local(cloud: LocalCloud) -> Callable[[range], int]:
+    sqs, dynamodb = cloud.client("sqs"), cloud.client("dynamodb")
+
+    def run(ks: range) -> int:
+        _send_entries(sqs, cloud.outputs["QueueUrl"], _webhooks(ks))
+        cloud.drain()
+        return _count(dynamodb, cloud.outputs["TableName"])
+
+    return run
+
+
+def webhooks_raw() -> Callable[[range], int]:
+    """Send, then per batch of 10 (the mapping's batch size) the worker's conditional put of each
+    webhook, as it writes it, and the batch's delete."""
+    sqs, dynamodb = _clients("sqs", "dynamodb")
+    url = sqs.create_queue(QueueName="webhooks")["QueueUrl"]
+    _table(dynamodb, "webhooks", "id")
+
+    def run(ks: range) -> int:
+        _send_entries(sqs, url, _webhooks(ks))
+        for messages in _receive_all(sqs, url):
+            for message in messages:
+                event = json.loads(message["Body"])
+                dynamodb.put_item(
+                    TableName="webhooks",
+                    Item={
+                        "id": {"S": event["id"]},
+                        "type": {"S": event["type"]},
+                        "data": {"S": json.dumps(event["data"], separators=(",", ":"))},
+                        "received_at": {"S": datetime.now(UTC).isoformat(timespec="milliseconds")},
+                    },
+                    ConditionExpression="attribute_not_exists(id)",
+                )
+        return _count(dynamodb, "webhooks")
+
+    return run
+
+
+METERS = 20
+
+
+def _readings(ks: range) -> list[dict]:
+    """Meter readings, each meter's put with the meter as partition key."""
+    return [
+        {
+            "Data": json.dumps({"meter_id": f"m-{k % METERS}", "kwh": k}).encode(),
+            "PartitionKey": f"m-{k % METERS}",
+        }
+        for k in ks
+    ]
+
+
+def _readings_counted(dynamodb: Any, table: str) -> int:
+    return sum(int(item["readings"]["N"]) for item in dynamodb.scan(TableName=table)["Items"])
+
+
+def readings_local(cloud: LocalCloud) -> Callable[[range], int]:
+    kinesis, dynamodb = cloud.client("kinesis"), cloud.client("dynamodb")
+
+    def run(ks: range) -> int:
+        _put_in_hundreds(kinesis, cloud.outputs["StreamName"], _readings(ks))
+        cloud.drain()
+        return _readings_counted(dynamodb, cloud.outputs["TableName"])
+
+    return run
+
+
+def readings_raw() -> Callable[[range], int]:
+    """Put, read each of the two shards on from where the last run stopped, then the processor's
+    conditional update of each reading's meter (the pattern's stream is KMS-encrypted; moto's is not)."""
+    kinesis, dynamodb = _clients("kinesis", "dynamodb")
+    kinesis.create_stream(StreamName="readings", ShardCount=2)
+    _table(dynamodb, "readings", "meter_id")
+    iterators = [
+        kinesis.get_shard_iterator(
+            StreamName="readings", ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        for shard in kinesis.list_shards(StreamName="readings")["Shards"]
+    ]
+
+    def run(ks: range) -> int:
+        _put_in_hundreds(kinesis, "readings", _readings(ks))
+        for shard, iterator in enumerate(iterators):
+            answer = kinesis.get_records(ShardIterator=iterator)
+            iterators[shard] = answer["NextShardIterator"]
+            for record in answer["Records"]:
+                reading = json.loads(record["Data"])
+                dynamodb.update_item(
+                    TableName="readings",
+                    Key={"meter_id": {"S": reading["meter_id"]}},
+                    UpdateExpression="ADD #total :kwh, #readings :one SET #last = :sequence",
+                    ConditionExpression="attribute_not_exists(#last) OR #last < :sequence",
+                    ExpressionAttributeNames={
+                        "#total": "total_kwh",
+                        "#readings": "readings",
+                        "#last": "last_sequence",
+                    },
+                    ExpressionAttributeValues={
+                        ":kwh": {"N": str(reading["kwh"])},
+                        ":one": {"N": "1"},
+                        ":sequence": {"S": record["SequenceNumber"].zfill(129)},
+                    },
+                )
+        return _readings_counted(dynamodb, "readings")
+
+    return run
+
+
 # ------------------------------------------------------------------------------------------ the table
 
 
@@ -966,6 +1091,23 @@ DRIVERS: tuple[Driver, ...] = (
 )
 
 
+#: Table (e)'s delivery rows (``benchmarks/localcloud_bench.py``: alternating rounds, wall and CPU).
+WEBHOOKS = Driver(
+    "scalable_webhook",
+    "ScalableWebhookStack",
+    "webhooks SQS -> worker -> DynamoDB",
+    webhooks_local,
+    webhooks_raw,
+)
+READINGS = Driver(
+    "stream_processing",
+    "StreamProcessingStack",
+    "readings Kinesis -> processor -> DynamoDB",
+    readings_local,
+    readings_raw,
+)
+
+
 WARM_UP = 1
 """Messages put through first, untimed, on both sides: the figure is the steady state, not the
 functions' cold starts (imports, clients) nor botocore's first use of each operation."""
@@ -987,6 +1129,8 @@ def _timed(pattern: str, side: str, run: Callable[[range], int], n: int, per_mes
 
 
 def local_run(assembly: Path, driver: Driver, n: int) -> float:
+    from localcloud import LocalCloud
+
     with _quiet(), LocalCloud.from_assembly(assembly, driver.stack) as cloud:
         return _timed(driver.pattern, "the local cloud", driver.local(cloud), n, driver.per_message)
 

@@ -1,19 +1,21 @@
 """Local cloud figures: provisioning time per pattern stack, delivery and HTTP serving overhead
 against raw moto, and how soon ``python -m localcloud serve`` answers its first request.
 
-The delivery figure sends N webhooks through the scalable webhook's queue, worker and table in the
-local cloud, and makes the same moto calls directly in a loop (send in batches, receive, put each
-item, delete the batch), as a ratio. Timings read ``CLOCK_MONOTONIC`` and the process's CPU time
-directly: the local cloud freezes Python's clocks while it runs.
+The delivery figures put messages through the scalable webhook (SQS, worker, DynamoDB) and the
+stream processor (Kinesis, processor, DynamoDB) in the local cloud, and make the handlers' calls
+straight to moto in a loop (``benchmarks/async_bench.py``'s :data:`~benchmarks.async_bench.WEBHOOKS`
+and :data:`~benchmarks.async_bench.READINGS`). Timings read ``CLOCK_MONOTONIC`` and the process's
+CPU time directly: the local cloud freezes Python's clocks while it runs.
 
 The local cloud is imported inside the functions that start one: importing it changes moto (its
-DynamoDB item lock) for the whole process, and the raw HTTP loop runs in a fresh interpreter that
-imports this module without it (:class:`FreshRawLoop`).
+DynamoDB item lock) for the whole process, and the raw loops run in a fresh interpreter that imports
+this module without it (:class:`FreshRawLoop`).
 
-The HTTP figures are rounds of HTTP_ITEMS request pairs on one served cloud and one fresh moto
-interpreter, alternating, after one untimed round on each side; each side's median and range. A run
-of 100 pairs is half a second, and one run per cloud was at the mercy of a full garbage collection
-(about 0.13 s of CPU, in one round of three or four) and of the other processes on the machine.
+Both the HTTP and the delivery figures are rounds on one cloud and one fresh moto interpreter,
+alternating, after one untimed round on each side; each side's median and range (:func:`alternate`).
+One run per cloud was at the mercy of a full garbage collection (about 0.13 s of CPU, in one round of
+three or four), of the function's cold start, and of the other processes on the machine: single
+delivery runs read 2.20x, 0.84x and 1.35x within a minute.
 """
 
 from __future__ import annotations
@@ -33,15 +35,20 @@ import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import boto3
 from moto import mock_aws
 
 if TYPE_CHECKING:
+    from benchmarks.async_bench import Driver
     from localcloud.core.assembly import StackArtifact
 
-DELIVERY_MESSAGES = 200
+DELIVERY_MESSAGES = 40
+"""Messages per delivery round: six rounds a side (one untimed) put 240 through, where the single
+run of 200 per side did; short rounds keep the rows' time down, a round's fixed costs (the drain, the
+Scan) weigh more in them."""
+DELIVERY_ROUNDS = 5
 DELIVERY_RATIO_TARGET = 2.0
 PROVISION_RUNS = 3
 HTTP_ITEMS = 100
@@ -85,15 +92,6 @@ def provisioning_seconds(assembly: Path) -> dict[str, float]:
     return medians
 
 
-def _webhook(n: int) -> str:
-    return json.dumps({"id": f"evt_{n}", "type": "bench", "data": {"n": n}})
-
-
-def _send_all(send_batch: Callable[[list[dict]], object]) -> None:
-    for start in range(0, DELIVERY_MESSAGES, 10):
-        send_batch([{"Id": str(i), "MessageBody": _webhook(start + i)} for i in range(10)])
-
-
 def _id_table(dynamodb: object) -> None:
     """The raw-moto baselines' table: keyed by a string ``id``, like the patterns' tables."""
     dynamodb.create_table(  # type: ignore[attr-defined]
@@ -102,113 +100,6 @@ def _id_table(dynamodb: object) -> None:
         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
         BillingMode="PAY_PER_REQUEST",
     )
-
-
-def local_cloud_delivery(assembly: Path) -> float:
-    from localcloud import LocalCloud
-
-    with _quiet(), LocalCloud.from_assembly(assembly, "ScalableWebhookStack") as cloud:
-        queue = cloud.outputs["QueueUrl"]
-        sqs = cloud.client("sqs")
-        start = _now()
-        _send_all(lambda entries: sqs.send_message_batch(QueueUrl=queue, Entries=entries))
-        cloud.drain()
-        seconds = _now() - start
-        stored = cloud.client("dynamodb").scan(TableName=cloud.outputs["TableName"], Select="COUNT")["Count"]
-    if stored != DELIVERY_MESSAGES:
-        raise RuntimeError(f"local cloud stored {stored} of {DELIVERY_MESSAGES} webhooks")
-    return seconds
-
-
-def raw_moto_delivery() -> float:
-    with mock_aws():
-        sqs, dynamodb = (boto3.client(s, region_name="us-east-1") for s in ("sqs", "dynamodb"))
-        queue = sqs.create_queue(QueueName="bench")["QueueUrl"]
-        _id_table(dynamodb)
-        start = _now()
-        _send_all(lambda entries: sqs.send_message_batch(QueueUrl=queue, Entries=entries))
-        while messages := sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", []):
-            for message in messages:
-                event = json.loads(message["Body"])
-                dynamodb.put_item(
-                    TableName="bench",
-                    Item={
-                        "id": {"S": event["id"]},
-                        "type": {"S": event["type"]},
-                        "data": {"S": json.dumps(event["data"])},
-                    },
-                    ConditionExpression="attribute_not_exists(id)",
-                )
-            sqs.delete_message_batch(
-                QueueUrl=queue,
-                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
-            )
-        return _now() - start
-
-
-def _readings() -> list[dict]:
-    """The stream benchmark's records: 20 meters, in PutRecords batches of 100."""
-    return [
-        {"Data": json.dumps({"meter_id": f"m-{n % 20}", "kwh": n}).encode(), "PartitionKey": f"m-{n % 20}"}
-        for n in range(DELIVERY_MESSAGES)
-    ]
-
-
-def _put_readings(put_batch: Callable[[list[dict]], object]) -> None:
-    readings = _readings()
-    for start in range(0, len(readings), 100):
-        put_batch(readings[start : start + 100])
-
-
-def stream_local_delivery(assembly: Path) -> float:
-    """N readings through the data-streaming pattern: Kinesis, four virtual shards, the processor, DynamoDB."""
-    from localcloud import LocalCloud
-
-    with _quiet(), LocalCloud.from_assembly(assembly, "StreamProcessingStack") as cloud:
-        kinesis, stream = cloud.client("kinesis"), cloud.outputs["StreamName"]
-        start = _now()
-        _put_readings(lambda records: kinesis.put_records(StreamName=stream, Records=records))
-        cloud.drain()
-        seconds = _now() - start
-        items = cloud.client("dynamodb").scan(TableName=cloud.outputs["TableName"])["Items"]
-    counted = sum(int(item["readings"]["N"]) for item in items)
-    if counted != DELIVERY_MESSAGES:
-        raise RuntimeError(f"local cloud counted {counted} of {DELIVERY_MESSAGES} readings")
-    return seconds
-
-
-def stream_raw_delivery() -> float:
-    """The same readings with the moto calls the pattern makes, in a loop: put, read each shard,
-    one conditional update per record."""
-    with mock_aws():
-        kinesis, dynamodb = (boto3.client(s, region_name="us-east-1") for s in ("kinesis", "dynamodb"))
-        kinesis.create_stream(StreamName="bench", ShardCount=2)
-        dynamodb.create_table(
-            TableName="bench",
-            KeySchema=[{"AttributeName": "meter_id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "meter_id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        start = _now()
-        _put_readings(lambda records: kinesis.put_records(StreamName="bench", Records=records))
-        for shard in kinesis.list_shards(StreamName="bench")["Shards"]:
-            iterator = kinesis.get_shard_iterator(
-                StreamName="bench", ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
-            )["ShardIterator"]
-            for record in kinesis.get_records(ShardIterator=iterator)["Records"]:
-                reading = json.loads(record["Data"])
-                dynamodb.update_item(
-                    TableName="bench",
-                    Key={"meter_id": {"S": reading["meter_id"]}},
-                    UpdateExpression="ADD total_kwh :kwh, readings :one SET last_sequence = :sequence",
-                    ConditionExpression="attribute_not_exists(last_sequence) OR last_sequence < :sequence",
-                    ExpressionAttributeValues={
-                        ":kwh": {"N": str(reading["kwh"])},
-                        ":one": {"N": "1"},
-                        ":sequence": {"S": record["SequenceNumber"].zfill(128)},
-                    },
-                )
-        return _now() - start
 
 
 def _http(
@@ -247,7 +138,7 @@ def _at_account_limits(artifact: StackArtifact) -> StackArtifact:
 
 @dataclasses.dataclass
 class Rounds:
-    """Seconds and CPU seconds of each timed round of HTTP_ITEMS pairs on one side."""
+    """Seconds and CPU seconds of each timed round on one side."""
 
     wall: list[float] = dataclasses.field(default_factory=list)
     cpu: list[float] = dataclasses.field(default_factory=list)
@@ -369,27 +260,112 @@ def raw_moto_requests() -> tuple[float, float]:
         return loop.round()
 
 
+class _DriverRounds:
+    """Rounds of DELIVERY_MESSAGES messages through one side of an :class:`~benchmarks.async_bench.Driver`,
+    numbered on from the last round's. Each round's run counts the work done in all (one Scan, on
+    both sides) and must find every message of every round so far."""
+
+    side = ""
+
+    def __init__(self, driver: Driver, messages: int = DELIVERY_MESSAGES) -> None:
+        self.driver, self.messages, self.sent = driver, messages, 0
+        self._stack = contextlib.ExitStack()
+
+    def _run(self) -> Callable[[range], int]:
+        raise NotImplementedError
+
+    def __enter__(self) -> _DriverRounds:
+        try:
+            self.run = self._run()
+        except BaseException:  # a side that fails to start leaves nothing entered (stdout, a mock)
+            self._stack.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
+
+    def round(self) -> tuple[float, float]:
+        """Seconds and CPU seconds of the process for one round's messages, put in and done."""
+        ks = range(self.sent, self.sent + self.messages)
+        start, cpu = _now(), _cpu()
+        done = self.run(ks)
+        wall, cpu = _now() - start, _cpu() - cpu
+        self.sent = ks.stop
+        if done != self.sent * self.driver.per_message:
+            raise RuntimeError(
+                f"{self.driver.pattern}: {self.side} did {done} of {self.sent * self.driver.per_message}"
+            )
+        return wall, cpu
+
+
+class CloudDeliveryLoop(_DriverRounds):
+    """The driver's local side: one cloud, started before any round, for every round."""
+
+    side = "the local cloud"
+
+    def __init__(self, assembly: Path, driver: Driver, messages: int = DELIVERY_MESSAGES) -> None:
+        super().__init__(driver, messages)
+        self.assembly = assembly
+
+    def _run(self) -> Callable[[range], int]:
+        from localcloud import LocalCloud
+
+        self._stack.enter_context(_quiet())
+        return self.driver.local(
+            self._stack.enter_context(LocalCloud.from_assembly(self.assembly, self.driver.stack))
+        )
+
+
+class RawDeliveryLoop(_DriverRounds):
+    """The driver's raw side: one mock, its clients, queue, stream and table made before any round."""
+
+    side = "raw moto"
+
+    def _run(self) -> Callable[[range], int]:
+        self._stack.enter_context(mock_aws())
+        return self.driver.raw()
+
+
+def raw_loop(name: str) -> RawLoop | RawDeliveryLoop:
+    """The raw side named ``http`` (:class:`RawLoop`) or by a delivery driver's pattern."""
+    from benchmarks.async_bench import READINGS, WEBHOOKS
+
+    if name == "http":
+        return RawLoop()
+    for driver in (WEBHOOKS, READINGS):
+        if driver.pattern == name:
+            return RawDeliveryLoop(driver)
+    raise ValueError(f"no raw loop named {name!r}")
+
+
 #: The fresh interpreter's program: refuses to run if anything imported the local cloud, then plays
-#: a round of :class:`RawLoop` for each line it reads and prints its two figures.
+#: a round of the raw loop named by its argument for each line it reads and prints its two figures.
 RAW_IN_FRESH_PROCESS = """
 import sys
-from benchmarks.localcloud_bench import RawLoop
+from benchmarks.localcloud_bench import raw_loop
+loop = raw_loop(sys.argv[1])
 assert not any(name.split(".")[0] == "localcloud" for name in sys.modules), "the local cloud is imported"
-with RawLoop() as loop:
+with loop:
     for _ in sys.stdin:
         print(*loop.round(), flush=True)
 """
 
 
 class FreshRawLoop:
-    """:class:`RawLoop` in a new interpreter, as a program using moto alone runs it: in this one a
-    local cloud runs, and its changes to moto and botocore (the DynamoDB item lock, the hooks,
-    :mod:`localcloud.core.speedups`) stay installed for the rest of the process. The interpreter
-    lives for every round, as the served cloud does, so the two alternate round by round."""
+    """A raw loop (:func:`raw_loop`) in a new interpreter, as a program using moto alone runs it: in
+    this one a local cloud runs, and its changes to moto and botocore (the DynamoDB item lock, the
+    hooks, :mod:`localcloud.core.speedups`) stay installed for the rest of the process; and while
+    the cloud runs, its moto mock is this process's, so a mock of the raw loop's own here would
+    share its backends and hooks. The interpreter lives for every round, as the cloud does, so the
+    two alternate round by round."""
+
+    def __init__(self, name: str = "http") -> None:
+        self.name = name
 
     def __enter__(self) -> FreshRawLoop:
         self._process = subprocess.Popen(
-            [sys.executable, "-c", RAW_IN_FRESH_PROCESS],
+            [sys.executable, "-c", RAW_IN_FRESH_PROCESS, self.name],
             cwd=Path(__file__).resolve().parent.parent,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -426,23 +402,61 @@ class HttpFigures:
     """The served warm-up's first pair, with the function's cold start."""
 
 
+class _Loop(Protocol):
+    def round(self) -> tuple[float, float]: ...
+
+
+def alternate(local: _Loop, raw: _Loop, rounds: int) -> tuple[Rounds, Rounds]:
+    """``rounds`` timed rounds on each side, local and raw alternating round by round, so that the
+    machine's noise falls on both alike. The caller plays an untimed warm-up round on each side
+    first (the function's cold start; moto's and botocore's first calls)."""
+    local_rounds, raw_rounds = Rounds(), Rounds()
+    for _ in range(rounds):
+        local_rounds.add(*local.round())
+        raw_rounds.add(*raw.round())
+    return local_rounds, raw_rounds
+
+
 def http_figures(assembly: Path, rounds: int = HTTP_ROUNDS) -> HttpFigures:
-    """``rounds`` timed rounds of HTTP_ITEMS pairs on each side, served and raw alternating round by
-    round, so that the machine's noise falls on both alike; one untimed warm-up round on each side
-    first (the function's cold start; moto's and botocore's first calls). Then the same rounds of the
-    raw loop in this process."""
-    served, raw, here = Rounds(), Rounds(), Rounds()
+    """:func:`alternate` rounds of HTTP_ITEMS pairs, served and raw, after a warm-up round on each
+    side; then the same rounds of the raw loop in this process."""
+    here = Rounds()
     with ServedLoop(assembly) as served_loop, FreshRawLoop() as raw_loop:
         first = served_loop.warm_up()
         raw_loop.round()
-        for _ in range(rounds):
-            served.add(*served_loop.round())
-            raw.add(*raw_loop.round())
+        served, raw = alternate(served_loop, raw_loop, rounds)
     with RawLoop() as here_loop:
         here_loop.round()
         for _ in range(rounds):
             here.add(*here_loop.round())
     return HttpFigures(served, raw, here, first)
+
+
+@dataclasses.dataclass
+class DeliveryFigures:
+    driver: Driver
+    local: Rounds
+    raw: Rounds
+    """In a fresh interpreter (:class:`FreshRawLoop`)."""
+    here: Rounds
+    """In this process after its cloud stopped, with the local cloud's changes to moto: moto alone
+    counts an SQS queue's messages again for each message received and sent, which they remove."""
+
+
+def delivery_figures(assembly: Path, driver: Driver, rounds: int = DELIVERY_ROUNDS) -> DeliveryFigures:
+    """:func:`alternate` rounds of DELIVERY_MESSAGES messages through ``driver`` in one cloud and in
+    one fresh moto interpreter, after a warm-up round on each side; then the same rounds of the raw
+    loop in this process."""
+    here = Rounds()
+    with FreshRawLoop(driver.pattern) as raw_loop, CloudDeliveryLoop(assembly, driver) as local_loop:
+        raw_loop.round()
+        local_loop.round()
+        local, raw = alternate(local_loop, raw_loop, rounds)
+    with RawDeliveryLoop(driver) as here_loop:
+        here_loop.round()
+        for _ in range(rounds):
+            here.add(*here_loop.round())
+    return DeliveryFigures(driver, local, raw, here)
 
 
 def at_stage_limits(assembly: Path) -> str:

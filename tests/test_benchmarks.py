@@ -68,23 +68,28 @@ def test_a_driver_that_does_less_than_asked_is_refused(async_bench):
         async_bench.raw_run(lazy, 2)
 
 
-def _item_calls(monkeypatch) -> list[tuple]:
-    """Each PutItem and GetItem made from now on, as what moto is given to do: the operation, every
-    other parameter's name, the condition, and each attribute's type and size."""
+def _shape(attributes: dict) -> dict:
+    return {name: {kind: len(value) for kind, value in typed.items()} for name, typed in attributes.items()}
+
+
+def _item_calls(monkeypatch, operations: frozenset[str] = frozenset({"PutItem", "GetItem"})) -> list[tuple]:
+    """Each item call of ``operations`` made from now on, as what moto is given to do: the
+    operation, every other parameter's name, the condition and update expressions and attribute
+    names, and each attribute's and expression value's type and size."""
     import botocore.client
 
     calls: list[tuple] = []
     make_api_call = botocore.client.BaseClient._make_api_call
 
     def recorded(client, operation, params):
-        if operation in {"PutItem", "GetItem"}:
-            attributes = params.get("Item") or params["Key"]
-            shape = {
-                name: {kind: len(value) for kind, value in typed.items()}
-                for name, typed in attributes.items()
-            }
+        if operation in operations:
             others = sorted(set(params) - {"TableName", "Item", "Key"})
-            calls.append((operation, others, params.get("ConditionExpression"), shape))
+            expressions = [params.get(name) for name in ("ConditionExpression", "UpdateExpression")]
+            names = params.get("ExpressionAttributeNames")
+            values = _shape(params.get("ExpressionAttributeValues", {}))
+            calls.append(
+                (operation, others, *expressions, names, _shape(params.get("Item") or params["Key"]), values)
+            )
         return make_api_call(client, operation, params)
 
     monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", recorded)
@@ -106,3 +111,75 @@ def test_the_raw_http_baseline_makes_the_calls_the_served_handler_makes(cloud_as
     lc.raw_moto_requests()
     assert [operation for operation, *_ in served] == ["PutItem", "GetItem"]
     assert calls == served
+
+
+@pytest.mark.parametrize("name", ["WEBHOOKS", "READINGS"])
+def test_the_raw_delivery_baselines_make_the_calls_the_handlers_make(
+    cloud_assembly, monkeypatch, async_bench, name
+):
+    """The delivery ratios divide by moto doing what the worker and the processor ask of it: the same
+    items, conditions and updates, one per message."""
+    from benchmarks import localcloud_bench as lc
+
+    driver = getattr(async_bench, name)
+    calls = _item_calls(monkeypatch, frozenset({"PutItem", "UpdateItem"}))
+    with lc.CloudDeliveryLoop(Path(cloud_assembly.directory), driver, messages=3) as local:
+        local.round()
+    handled, calls[:] = sorted(calls, key=repr), []
+    with lc.RawDeliveryLoop(driver, messages=3) as raw:
+        raw.round()
+    assert len(handled) == 3
+    assert sorted(calls, key=repr) == handled
+
+
+def test_a_delivery_round_that_stores_less_than_it_sent_is_refused(async_bench):
+    from benchmarks import localcloud_bench as lc
+
+    driver = async_bench.WEBHOOKS
+    lazy = async_bench.Driver(driver.pattern, driver.stack, driver.path, driver.local, lambda: lambda ks: 0)
+    with (
+        lc.RawDeliveryLoop(lazy, messages=2) as loop,
+        pytest.raises(RuntimeError, match="raw moto did 0 of 2"),
+    ):
+        loop.round()
+
+
+def test_a_raw_side_that_fails_to_set_up_stops_its_mock(async_bench):
+    """A failed set-up must not leave moto's mock on for what runs next in the process."""
+    from moto.core.models import MockAWS
+
+    from benchmarks import localcloud_bench as lc
+
+    def unreachable_table() -> None:
+        raise ConnectionError("no table")
+
+    driver = async_bench.WEBHOOKS
+    broken = async_bench.Driver(driver.pattern, driver.stack, driver.path, driver.local, unreachable_table)
+    mocks = MockAWS._nested_count
+    with pytest.raises(ConnectionError), lc.RawDeliveryLoop(broken):
+        pass
+    assert MockAWS._nested_count == mocks
+
+
+def test_a_raw_delivery_loop_runs_in_an_interpreter_without_the_local_cloud(async_bench):
+    """The raw side's interpreter refuses to run if the drivers' module imported the local cloud."""
+    from benchmarks import localcloud_bench as lc
+
+    with lc.FreshRawLoop(async_bench.READINGS.pattern) as loop:
+        wall, cpu = loop.round()
+    assert wall > 0 and cpu > 0
+    with pytest.raises(RuntimeError, match="exited with 1"), lc.FreshRawLoop("no_such_pattern") as loop:
+        loop.round()
+
+
+def test_each_table_on_the_benchmarks_page_has_one_header_row():
+    """The generated block's tables: a header, its separator, then rows, never the header again."""
+    from benchmarks.bench import MARKDOWN_BEGIN, MARKDOWN_END
+
+    page = (Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md").read_text()
+    block = page.split(MARKDOWN_BEGIN, 1)[1].split(MARKDOWN_END, 1)[0]
+    tables = [chunk.strip().splitlines() for chunk in block.split("###")[1:]]
+    for lines in tables:
+        rows = [line for line in lines if line.startswith("|")]
+        assert rows[1].startswith("|---"), lines[0]
+        assert rows.count(rows[0]) == 1, f"{lines[0]}: header row {rows.count(rows[0])} times"
