@@ -486,10 +486,13 @@ def test_a_message_received_max_receive_count_times_is_traced_to_the_dead_letter
     assert [m["Body"] for m in dead] == ["poison"]
 
 
-def _mapping(cloud: LocalCloud, source: str, **props: Any) -> SqsEventSource:
-    """A mapping made as Lambda makes it (no deliver given), not started."""
+def _mapping(cloud: LocalCloud, source: str, timeout: int = 3, **props: Any) -> SqsEventSource:
+    """A mapping made as Lambda makes it (no deliver given), for a function with ``timeout``, not started."""
     consumer = Consumer(
-        "limits", "arn:aws:lambda:us-east-1:123456789012:function:limits", cloud.outputs["PollerArn"]
+        "limits",
+        "arn:aws:lambda:us-east-1:123456789012:function:limits",
+        cloud.outputs["PollerArn"],
+        timeout=timeout,
     )
     return SqsEventSource(
         cloud.kernel, "limits", consumer, {"EventSourceArn": cloud.outputs[source], **props}
@@ -514,6 +517,18 @@ def _mapping(cloud: LocalCloud, source: str, **props: Any) -> SqsEventSource:
 def test_settings_lambda_refuses_for_a_queue_are_refused(cloud, props, refusal):
     with pytest.raises(InvalidRequest, match=f"InvalidParameterValueException: {refusal}"):
         _mapping(cloud, "OrderedArn", **props)
+
+
+def test_a_queue_whose_visibility_timeout_is_shorter_than_the_functions_timeout_is_refused(cloud):
+    """Lambda refuses the mapping, so a message cannot turn visible while its function may still run
+    (the queues here time out after 30 s); a timeout equal to it is accepted."""
+    with pytest.raises(
+        InvalidRequest,
+        match="InvalidParameterValueException: Queue visibility timeout: 30 seconds is less than "
+        "Function timeout: 31 seconds",
+    ):
+        _mapping(cloud, "DefaultsArn", timeout=31)
+    assert _mapping(cloud, "DefaultsArn", timeout=30).batch_size == 10
 
 
 def test_the_edges_of_lambdas_ranges_are_accepted(cloud):

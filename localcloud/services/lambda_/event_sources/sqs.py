@@ -3,7 +3,8 @@
 What it does, as AWS documents it:
 
 - refuses the mapping (``InvalidParameterValueException``) unless the function's role may
-  ``sqs:ReceiveMessage``, ``sqs:DeleteMessage`` and ``sqs:GetQueueAttributes`` on the queue;
+  ``sqs:ReceiveMessage``, ``sqs:DeleteMessage`` and ``sqs:GetQueueAttributes`` on the queue, and
+  when the queue's visibility timeout is shorter than the function's timeout;
 - receives up to ``BatchSize`` messages, waiting up to ``MaximumBatchingWindowInSeconds`` for a
   fuller batch, and keeps each received message invisible for the queue's visibility timeout;
 - cuts a batch to Lambda's 6 MB synchronous payload limit (``BatchSize``: "up to the payload limit
@@ -88,6 +89,7 @@ class SqsEventSource:
         self._check_max_concurrency()
         if deliver is None:
             self._check_fifo_limits()
+            self._check_visibility_timeout()
         self._check_role()
         # Creating the mapping, Lambda reads the queue's attributes with the function's role.
         cloud.client_as(function.role_arn, "sqs", self.session).get_queue_attributes(
@@ -108,6 +110,17 @@ class SqsEventSource:
             raise InvalidRequest(
                 "InvalidParameterValueException: Batching window is not supported for FIFO queues "
                 f"(mapping {self.queue_arn} to {self.function.name})"
+            )
+
+    def _check_visibility_timeout(self) -> None:
+        """Refuse a queue whose visibility timeout is shorter than the function's timeout, as Lambda
+        refuses the mapping: its messages would turn visible again while the function still runs."""
+        timeout = getattr(self.function, "timeout", None)
+        visibility = int(self._queue().visibility_timeout)
+        if timeout is not None and visibility < timeout:
+            raise InvalidRequest(
+                f"InvalidParameterValueException: Queue visibility timeout: {visibility} seconds is less "
+                f"than Function timeout: {timeout} seconds (mapping {self.queue_arn} to {self.function.name})"
             )
 
     def _check_max_concurrency(self) -> None:
