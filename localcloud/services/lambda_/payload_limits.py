@@ -39,9 +39,13 @@ RESPONSE_TOO_LARGE = {
 }
 
 
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def event_size(event: Any) -> int:
     """The bytes of ``event`` as a service sends it: compact UTF-8 JSON."""
-    return len(json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode())
+    text = _COMPACT.encode(event)
+    return len(text) if text.isascii() else len(text.encode())
 
 
 def fitting(records: list[Any]) -> int:
@@ -78,12 +82,11 @@ def checked_response(function: LambdaFunction, result: InvocationResult) -> Invo
 
     A payload the standard ``json`` cannot encode (a ``Decimal``, which the runtime's encoder takes)
     is left as it is."""
-    ascii_only = function.runtime != "python3.12"
     try:
-        body = json.dumps(result.payload, ensure_ascii=ascii_only)
+        body = json.dumps(result.payload, ensure_ascii=function.runtime != "python3.12")
     except (TypeError, ValueError):
         return result
-    if (len(body) if ascii_only else len(body.encode())) <= RESPONSE_MAX:
+    if (len(body) if body.isascii() else len(body.encode())) <= RESPONSE_MAX:
         return result
     error = dict(RESPONSE_TOO_LARGE)
     return replace(result, payload=error, error=error)
