@@ -23,6 +23,7 @@ from botocore.exceptions import ClientError
 
 from localcloud import LocalCloud
 from localcloud.core.clock import FIXED_START
+from localcloud.services.lambda_.payload_limits import event_size
 from tests.localcloud.conftest import python_function
 
 pytestmark = pytest.mark.localcloud
@@ -137,3 +138,10 @@ def test_an_http_api_answers_413_for_a_body_lambda_refuses(cloud):
     assert api.post("/", body=b"x" * 1000, headers=text).json() == {"received": 1000}
     refused = api.post("/", body=b"x" * (7 * 1024 * 1024), headers=text)
     assert refused.status_code == 413 and refused.json() == {"message": "Request Entity Too Large"}
+
+
+def test_an_event_is_measured_in_utf8_bytes_and_a_lone_surrogate_does_not_crash_the_count():
+    """Compact UTF-8 JSON, the least a service could send; a fuzzer's lone surrogate in a query
+    string counts its three bytes instead of failing the invocation."""
+    assert event_size({"q": "é"}) == len('{"q":""}') + 2
+    assert event_size({"q": "\ud800"}) == len('{"q":""}') + 3

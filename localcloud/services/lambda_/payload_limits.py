@@ -44,8 +44,12 @@ _COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 def event_size(event: Any) -> int:
     """The bytes of ``event`` as a service sends it: compact UTF-8 JSON."""
-    text = _COMPACT.encode(event)
-    return len(text) if text.isascii() else len(text.encode())
+    return utf8_length(_COMPACT.encode(event))
+
+
+def utf8_length(text: str) -> int:
+    """Bytes of ``text`` in UTF-8; a lone surrogate (a fuzzer's query string) counts its three."""
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
 
 
 def fitting(records: list[Any]) -> int:
@@ -86,7 +90,7 @@ def checked_response(function: LambdaFunction, result: InvocationResult) -> Invo
         body = json.dumps(result.payload, ensure_ascii=function.runtime != "python3.12")
     except (TypeError, ValueError):
         return result
-    if (len(body) if body.isascii() else len(body.encode())) <= RESPONSE_MAX:
+    if utf8_length(body) <= RESPONSE_MAX:
         return result
     error = dict(RESPONSE_TOO_LARGE)
     return replace(result, payload=error, error=error)
