@@ -84,6 +84,12 @@ class Throttled(LocalCloudError):
     """The function is at its reserved concurrency: Lambda answers 429 TooManyRequestsException."""
 
 
+class PayloadTooLarge(LocalCloudError):
+    """Lambda refused an invocation whose event is over its payload limit: 413
+    ``RequestEntityTooLargeException``, the message AWS's (see
+    :mod:`localcloud.services.lambda_.payload`). The function did not run."""
+
+
 class ReadTimedOut(LocalCloudError):
     """The caller's SDK stopped waiting (its read timeout) before the function answered; the function
     ran on to its end, as on AWS, where the invocation does not stop when its caller hangs up."""

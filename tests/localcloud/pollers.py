@@ -52,6 +52,8 @@ class Consumer:
     arn: str
     role_arn: str
     duration: float = 0.0
+    timeout: int | None = None
+    """A function's timeout (seconds); ``None`` for a pipe, which has none."""
 
 
 def ok(payload: Any = None) -> InvocationResult:

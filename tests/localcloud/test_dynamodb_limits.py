@@ -28,6 +28,13 @@ EMPTY_STRING_KEY = (
 OVERFLOW = "Number overflow. Attempting to store a number with magnitude larger than supported range"
 UNDERFLOW = "Number underflow. Attempting to store a number with magnitude smaller than supported range"
 PRECISION = "Attempting to store more than 38 significant digits in a Number"
+TOO_DEEP = (
+    "Nesting Levels have exceeded supported limits: Attributes in the item have nested levels beyond "
+    "supported limit"
+)
+EMPTY_STRING_SET = "One or more parameter values were invalid: An string set  may not be empty"
+EMPTY_NUMBER_SET = "One or more parameter values were invalid: An number set  may not be empty"
+EMPTY_BINARY_SET = "One or more parameter values were invalid: Binary sets should not be empty"
 
 
 def refusal(operation: str, **params) -> str | None:
@@ -166,6 +173,51 @@ def test_a_string_utf8_cannot_carry_is_refused_not_a_crash():
     assert refusal("GetItem", TableName="Simple", Key=key("\ud800")) == message
 
 
+# ------------------------------------------------------------------------------ nesting and sets
+
+
+def nested(levels: int, container: str = "M") -> dict:
+    """A value whose leaf sits at ``levels`` when it is an item's attribute (level 1)."""
+    value: dict = {"S": "leaf"}
+    for _ in range(levels - 1):
+        value = {"M": {"n": value}} if container == "M" else {"L": [value]}
+    return value
+
+
+@pytest.mark.parametrize("container", ["M", "L"])
+def test_an_attribute_may_nest_32_levels_and_no_deeper(container):
+    """DynamoDB counts an item's attribute as level 1; a leaf at level 33 is refused."""
+    deepest, too_deep = nested(32, container), nested(33, container)
+    assert refusal("PutItem", TableName="Simple", Item=key("p", doc=deepest)) is None
+    assert refusal("PutItem", TableName="Simple", Item=key("p", doc=too_deep)) == TOO_DEEP
+    update = {"TableName": "Simple", "Key": key("p"), "UpdateExpression": "SET d = :d"}
+    assert refusal("UpdateItem", **update, ExpressionAttributeValues={":d": too_deep}) == TOO_DEEP
+    batch = {"Simple": [{"PutRequest": {"Item": key("p", doc=too_deep)}}]}
+    assert refusal("BatchWriteItem", RequestItems=batch) == TOO_DEEP
+    put = {"Put": {"TableName": "Simple", "Item": key("p", doc=too_deep)}}
+    assert refusal("TransactWriteItems", TransactItems=[put]) == TOO_DEEP
+
+
+def test_a_set_may_not_be_empty_at_any_depth_nor_in_any_write():
+    for kind, message in (("SS", EMPTY_STRING_SET), ("NS", EMPTY_NUMBER_SET), ("BS", EMPTY_BINARY_SET)):
+        empty = {kind: []}
+        assert refusal("PutItem", TableName="Simple", Item=key("p", tags=empty)) == message
+        assert refusal("PutItem", TableName="Simple", Item=key("p", doc={"L": [empty]})) == message
+        assert refusal("PutItem", TableName="Simple", Item=key("p", doc={"M": {"t": empty}})) == message
+        batch = {"Simple": [{"PutRequest": {"Item": key("p", tags=empty)}}]}
+        assert refusal("BatchWriteItem", RequestItems=batch) == message
+        update = {"TableName": "Simple", "Key": key("p"), "UpdateExpression": "SET t = :t"}
+        assert refusal("UpdateItem", **update, ExpressionAttributeValues={":t": empty}) == (
+            f"ExpressionAttributeValues contains invalid value: {message} for key :t"
+        )
+        condition = {"TableName": "Simple", "Key": key("p"), "ConditionExpression": "t = :t"}
+        transact = [{"ConditionCheck": {**condition, "ExpressionAttributeValues": {":t": empty}}}]
+        assert refusal("TransactWriteItems", TransactItems=transact) == (
+            f"ExpressionAttributeValues contains invalid value: {message} for key :t"
+        )
+    assert refusal("PutItem", TableName="Simple", Item=key("p", tags={"SS": ["a"]})) is None
+
+
 # ---------------------------------------------------------------------------------------- in a cloud
 
 
@@ -210,6 +262,12 @@ def test_a_tests_own_client_is_held_to_the_limits_too(synth, run):
         dynamodb.scan(TableName=cloud.physical_id("Items"), ExclusiveStartKey={"pk": {"S": ""}})
     with pytest.raises(ClientError, match="38 significant digits"):
         dynamodb.put_item(TableName=cloud.physical_id("Items"), Item=key("p", n={"N": "1" * 39}))
+    # Moto stores both of these; DynamoDB refuses them.
+    with pytest.raises(ClientError, match="Nesting Levels have exceeded supported limits"):
+        dynamodb.put_item(TableName=cloud.physical_id("Items"), Item=key("p", doc=nested(33)))
+    with pytest.raises(ClientError, match="Binary sets should not be empty"):
+        batch = {cloud.physical_id("Items"): [{"PutRequest": {"Item": key("p", blobs={"BS": []})}}]}
+        dynamodb.batch_write_item(RequestItems=batch)
 
 
 def test_a_state_machine_task_is_held_to_the_limits(synth, run):

@@ -43,6 +43,9 @@ QUEUES = (
     "Partial",
     "Denied",
     "Undeleted",
+    "Slow",
+    "Outlasting",
+    "Large",
 )
 
 
@@ -201,15 +204,66 @@ def test_a_delayed_message_does_not_fill_a_batch_before_its_delay_ends(cloud, po
 
 def test_a_message_visible_again_while_every_slot_is_busy_waits_for_a_slot(cloud, poll):
     """MaximumConcurrency 2, a function that runs 40 s: a failed message turns visible at 30 s, while
-    both batches still hold their slots, and is delivered again when they end, at 40 s."""
+    both batches still hold their slots, and is delivered again when they end, at 40 s. That run,
+    too, outlasts the 30 s visibility timeout: the message is visible again at 70 s, while the
+    function still runs, and is delivered a third time (Lambda deletes it only when a run ends)."""
     script = Script(cloud, [lambda _: error(), lambda _: ok()])
     poller = poll(SqsEventSource, "BusyArn", script, BatchSize=1, ScalingConfig={"MaximumConcurrency": 2})
     poller.function.duration = 40.0
     start = cloud.clock.elapsed()
     send(cloud, "Busy", "a", "b")
     cloud.drain()
-    assert bodies(script) == [["a"], ["b"], ["a"]]
-    assert script.times(start) == [0, 0, 40]
+    assert bodies(script) == [["a"], ["b"], ["a"], ["a"]]
+    assert script.times(start) == [0, 0, 40, 70.001]
+
+
+def test_a_batch_stays_in_flight_until_the_invocation_ends(cloud, poll):
+    """Lambda deletes a batch once the function has returned: a 20 s run (under the 30 s visibility
+    timeout) keeps its message invisible, not deleted, until 20 s, and it is delivered once."""
+    script = Script(cloud, [lambda _: ok()])
+    poller = poll(SqsEventSource, "SlowArn", script)
+    poller.function.duration = 20.0
+    send(cloud, "Slow", "m")
+    cloud.advance(10)
+    assert bodies(script) == [["m"]] and left(cloud, "Slow") == 1
+    cloud.advance(11)
+    assert left(cloud, "Slow") == 0
+    cloud.drain()
+    assert bodies(script) == [["m"]]
+
+
+def test_a_run_longer_than_the_visibility_timeout_gets_its_message_again_while_it_runs(cloud, poll):
+    """A 45 s run on a queue whose visibility timeout is 30 s: the message is visible again at 30 s,
+    while the first run goes on, and Lambda delivers it a second time, as on AWS (the reason AWS
+    advises a visibility timeout of six times the function's timeout). The trace says so."""
+    script = Script(cloud, [lambda _: ok()])
+    poller = poll(SqsEventSource, "OutlastingArn", script)
+    poller.function.duration = 45.0
+    start = cloud.clock.elapsed()
+    send(cloud, "Outlasting", "twice")
+    cloud.drain()
+    assert bodies(script) == [["twice"], ["twice"]]
+    assert script.times(start) == [0, 30.001]
+    assert left(cloud, "Outlasting") == 0
+    first, _ = deliveries(cloud, poller)
+    assert first[1] == (
+        "ran 45 s, past the visibility timeout of 30 s: the batch was visible again while the function "
+        "ran, and may have been delivered twice"
+    )
+
+
+def test_a_batch_over_lambdas_6_mb_is_cut_to_fit(cloud, poll):
+    """Lambda sends a batch "up to the payload limit for synchronous invocation (6 MB)": ten messages
+    of 1 MiB (SQS's largest) go as a batch of five and one of the other five."""
+    script = Script(cloud, [lambda _: ok()])
+    poll(SqsEventSource, "LargeArn", script, BatchSize=10, MaximumBatchingWindowInSeconds=5)
+    one_mib = 1024 * 1024
+    send(cloud, "Large", *[str(n) * one_mib for n in range(10)])
+    cloud.drain()
+    assert [len(batch) for batch in bodies(script)] == [5, 5]
+    for _, event in script.calls:
+        assert len(json.dumps(event, separators=(",", ":")).encode()) <= 6 * one_mib
+    assert left(cloud, "Large") == 0
 
 
 def test_a_one_second_batching_window_still_waits_its_second(cloud, poll):
@@ -432,10 +486,13 @@ def test_a_message_received_max_receive_count_times_is_traced_to_the_dead_letter
     assert [m["Body"] for m in dead] == ["poison"]
 
 
-def _mapping(cloud: LocalCloud, source: str, **props: Any) -> SqsEventSource:
-    """A mapping made as Lambda makes it (no deliver given), not started."""
+def _mapping(cloud: LocalCloud, source: str, timeout: int = 3, **props: Any) -> SqsEventSource:
+    """A mapping made as Lambda makes it (no deliver given), for a function with ``timeout``, not started."""
     consumer = Consumer(
-        "limits", "arn:aws:lambda:us-east-1:123456789012:function:limits", cloud.outputs["PollerArn"]
+        "limits",
+        "arn:aws:lambda:us-east-1:123456789012:function:limits",
+        cloud.outputs["PollerArn"],
+        timeout=timeout,
     )
     return SqsEventSource(
         cloud.kernel, "limits", consumer, {"EventSourceArn": cloud.outputs[source], **props}
@@ -460,6 +517,18 @@ def _mapping(cloud: LocalCloud, source: str, **props: Any) -> SqsEventSource:
 def test_settings_lambda_refuses_for_a_queue_are_refused(cloud, props, refusal):
     with pytest.raises(InvalidRequest, match=f"InvalidParameterValueException: {refusal}"):
         _mapping(cloud, "OrderedArn", **props)
+
+
+def test_a_queue_whose_visibility_timeout_is_shorter_than_the_functions_timeout_is_refused(cloud):
+    """Lambda refuses the mapping, so a message cannot turn visible while its function may still run
+    (the queues here time out after 30 s); a timeout equal to it is accepted."""
+    with pytest.raises(
+        InvalidRequest,
+        match="InvalidParameterValueException: Queue visibility timeout: 30 seconds is less than "
+        "Function timeout: 31 seconds",
+    ):
+        _mapping(cloud, "DefaultsArn", timeout=31)
+    assert _mapping(cloud, "DefaultsArn", timeout=30).batch_size == 10
 
 
 def test_the_edges_of_lambdas_ranges_are_accepted(cloud):

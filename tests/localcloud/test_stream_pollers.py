@@ -52,6 +52,7 @@ STREAMS = (
     "AllKept",
     "Refusing",
     "Aged",
+    "Heavy",
 )
 ITEMS = {
     "Type": "AWS::DynamoDB::Table",
@@ -113,6 +114,33 @@ def failures(cloud: LocalCloud) -> list[dict[str, Any]]:
             QueueUrl=cloud.physical_id("Failures"), ReceiptHandle=m["ReceiptHandle"]
         )
     return [json.loads(m["Body"]) for m in messages]
+
+
+def test_a_batch_over_lambdas_6_mb_is_cut_to_fit(cloud, poll):
+    """Lambda sends a batch "up to the payload limit for synchronous invocation (6 MB)": eight
+    records of 900,000 bytes (1.2 MB each in the event, as base64) go as batches of five and three,
+    in order. (One a second: a shard takes 1 MB/s; the 60 s window gathers them.)"""
+    script = Script(cloud, [lambda _: ok()])
+    poll(
+        KinesisEventSource,
+        "HeavyArn",
+        script,
+        StartingPosition="TRIM_HORIZON",
+        BatchSize=100,
+        MaximumBatchingWindowInSeconds=60,
+    )
+    kinesis = cloud.client("kinesis")
+    name = cloud.physical_id("Heavy")
+    sent = []
+    for n in range(8):
+        sent.append(
+            kinesis.put_record(StreamName=name, Data=bytes([n]) * 900_000, PartitionKey="k")["SequenceNumber"]
+        )
+        cloud.advance(1)
+    cloud.drain()
+    assert sequences(script) == [sent[:5], sent[5:]]
+    for _, event in script.calls:
+        assert len(json.dumps(event, separators=(",", ":")).encode()) <= 6 * 1024 * 1024
 
 
 def test_the_back_off_doubles_from_1_s_to_at_most_60_s_until_the_records_are_too_old(cloud, poll):

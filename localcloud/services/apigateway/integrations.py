@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode, urlsplit
 
 from localcloud.core import outbound
-from localcloud.errors import FunctionNotFound, Throttled
+from localcloud.errors import FunctionNotFound, PayloadTooLarge, Throttled
 from localcloud.lib.http import HttpResponse
 from localcloud.lib.proxy_response import MalformedProxyResponse, read_proxy_response
 from localcloud.services.apigateway.model import Integration, IntegrationResponse, with_stage_variables
@@ -151,6 +151,8 @@ def _lambda_proxy(call: Call, integration: Integration) -> HttpResponse:
         )
     except Throttled as error:
         raise GatewayError("INTEGRATION_FAILURE", f"Lambda throttled {function.name}: {error}") from None
+    except PayloadTooLarge as error:
+        raise _event_too_large(function, error) from None
     _check_timeout(function, integration, result.duration)
     if result.failed:
         error = result.error or {}
@@ -161,6 +163,12 @@ def _lambda_proxy(call: Call, integration: Integration) -> HttpResponse:
             status=502,
         )
     return proxy_response(result.payload, function.name, call)
+
+
+def _event_too_large(function: Any, error: PayloadTooLarge) -> GatewayError:
+    """Lambda refused the event as too large (a body under API Gateway's 10 MB, over Lambda's 6 MB):
+    API Gateway answers 413 ``Request Too Long``."""
+    return GatewayError("REQUEST_TOO_LARGE", f"Lambda refused the event for {function.name}: {error}")
 
 
 def _check_timeout(function: Any, integration: Integration, took: float) -> None:
@@ -207,9 +215,12 @@ def _lambda(call: Call, integration: Integration, request: IntegrationRequest) -
         (v for k, v in request.headers.items() if k.lower() == "x-amz-invocation-type"), "RequestResponse"
     )
     if invocation_type == "Event":
-        call.cloud.service("lambda").invoker.invoke_async(
-            function, payload, source=call.label, cause=call.span
-        )
+        try:
+            call.cloud.service("lambda").invoker.invoke_async(
+                function, payload, source=call.label, cause=call.span
+            )
+        except PayloadTooLarge as error:
+            raise _event_too_large(function, error) from None
         return Answer(200, b"", from_lambda=True)
     try:
         result = call.cloud.service("lambda").invoker.invoke_sync(
@@ -217,6 +228,8 @@ def _lambda(call: Call, integration: Integration, request: IntegrationRequest) -
         )
     except Throttled as error:
         raise GatewayError("INTEGRATION_FAILURE", f"Lambda throttled {function.name}: {error}") from None
+    except PayloadTooLarge as error:
+        raise _event_too_large(function, error) from None
     _check_timeout(function, integration, result.duration)
     body = json.dumps(result.payload).encode()
     if result.failed:

@@ -6,7 +6,9 @@ the integration's credentials role may invoke it); else a 500, as on AWS. Format
 JSON: a dict with ``statusCode`` is a response (``cookies`` each a ``set-cookie`` header), anything
 else is the body of a 200 JSON answer. Format 1.0 takes only the REST contract. A function error,
 a throttle or a malformed response is a 500 ``Internal Server Error``; a run longer than the
-integration's timeout is a 503 ``Service Unavailable``.
+integration's timeout is a 503 ``Service Unavailable``. An event over Lambda's 6 MB (a body under
+the API's 10 MB) is a 413 ``Request Entity Too Large``, as a REST API answers 413 (AWS does not
+document an HTTP API's answer).
 """
 
 from __future__ import annotations
@@ -15,10 +17,15 @@ import json
 import re
 from typing import TYPE_CHECKING, Any
 
-from localcloud.errors import FunctionNotFound, Throttled
+from localcloud.errors import FunctionNotFound, PayloadTooLarge, Throttled
 from localcloud.lib.http import HttpResponse
 from localcloud.lib.proxy_response import MalformedProxyResponse, read_proxy_response
-from localcloud.services.apigatewayv2.answers import INTERNAL_SERVER_ERROR, TIMEOUT, Refusal
+from localcloud.services.apigatewayv2.answers import (
+    INTERNAL_SERVER_ERROR,
+    PAYLOAD_TOO_LARGE,
+    TIMEOUT,
+    Refusal,
+)
 
 if TYPE_CHECKING:
     from localcloud.services.apigatewayv2.call import HttpCall
@@ -72,6 +79,9 @@ def lambda_proxy(call: HttpCall, integration: Integration) -> HttpResponse:
     except Throttled as error:
         call.integration_error = "Lambda throttled"
         raise Refusal(INTERNAL_SERVER_ERROR, f"Lambda throttled {function.name}: {error}") from None
+    except PayloadTooLarge as error:
+        call.integration_error = "Lambda refused the event as too large"
+        raise Refusal(PAYLOAD_TOO_LARGE, f"Lambda refused the event for {function.name}: {error}") from None
     call.integration_latency_ms = int(result.duration * 1000)
     if result.duration * 1000 > integration.timeout_ms:
         call.integration_error = "timeout"

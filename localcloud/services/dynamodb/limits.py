@@ -11,6 +11,10 @@ test's own), before moto sees it:
   and transaction forms of each;
 - numbers anywhere in a request: at most 38 significant digits, magnitude from 1E-130 to
   9.9999999999999999999999999999999999999E+125 (moto checks only some top-level ones);
+- attribute values nested at most 32 levels deep (an item's attribute is level 1, each map or list
+  adds one: a value inside 31 maps is the deepest DynamoDB stores);
+- no empty string, number or binary sets, at any depth, in items, keys and expression values
+  (moto refuses them only at the top of a PutItem's item);
 - strings anywhere in a request must be Unicode that UTF-8 can carry: a lone surrogate
   (``"\\ud800"``) crashes moto with a ``UnicodeEncodeError``; it is refused here as a
   ``ValidationException`` (AWS does not document its answer; refusing is the side that cannot
@@ -36,6 +40,18 @@ SORT_KEY_MAX_BYTES = 1024
 NUMBER_MAX_DIGITS = 38
 NUMBER_MAX_MAGNITUDE = Decimal("9.9999999999999999999999999999999999999E+125")
 NUMBER_MIN_MAGNITUDE = Decimal("1E-130")
+#: The deepest level an attribute value may sit at; an item's own attributes are level 1.
+MAX_NESTING_LEVEL = 32
+NESTING_TOO_DEEP = (
+    "Nesting Levels have exceeded supported limits: Attributes in the item have nested levels beyond "
+    "supported limit"
+)
+#: DynamoDB's wording for an empty set of each type; string and number sets share one sentence.
+EMPTY_SET = {
+    "SS": "One or more parameter values were invalid: An string set  may not be empty",
+    "NS": "One or more parameter values were invalid: An number set  may not be empty",
+    "BS": "One or more parameter values were invalid: Binary sets should not be empty",
+}
 
 #: Attribute name -> ``HASH`` or ``RANGE`` for a table, or None when the table is unknown.
 KeySchema = Callable[[str], dict[str, str] | None]
@@ -50,12 +66,23 @@ def check_dynamodb_request(operation: str, params: dict[str, Any], key_schema: K
                 _check_key(key, schema)
         for value in _attribute_values(params):
             _check_value(value)
+        for placeholder, value in _expression_values(params):
+            try:
+                _check_value(value)
+            except _EmptySet as empty:
+                raise _Refused(
+                    f"ExpressionAttributeValues contains invalid value: {empty} for key {placeholder}"
+                ) from None
     except _Refused as refused:
         raise aws_error("ValidationException", str(refused), operation) from None
 
 
 class _Refused(Exception):
     """A limit broken; the message is AWS's."""
+
+
+class _EmptySet(_Refused):
+    """An empty set: in an expression value, DynamoDB names the placeholder too."""
 
 
 def _keys(operation: str, params: dict[str, Any]) -> Iterator[tuple[Any, Any]]:
@@ -144,8 +171,8 @@ def _check_key(key: dict[str, Any], schema: dict[str, str]) -> None:
 
 
 def _attribute_values(params: dict[str, Any]) -> Iterator[Any]:
-    """Every AttributeValue a request carries, top-level ones first."""
-    for field in ("Item", "Key", "ExclusiveStartKey", "ExpressionAttributeValues"):
+    """Every AttributeValue a request carries but its expression values, top-level ones first."""
+    for field in ("Item", "Key", "ExclusiveStartKey"):
         yield from _values_of(params.get(field))
     for _, requests in _items(params.get("RequestItems")):
         if isinstance(requests, dict):  # BatchGetItem
@@ -160,21 +187,35 @@ def _attribute_values(params: dict[str, Any]) -> Iterator[Any]:
     for entry in params.get("TransactItems") or []:
         for action in entry.values() if isinstance(entry, dict) else []:
             if isinstance(action, dict):
-                for field in ("Item", "Key", "ExpressionAttributeValues"):
+                for field in ("Item", "Key"):
                     yield from _values_of(action.get(field))
     for update in (params.get("AttributeUpdates") or {}).values():
         if isinstance(update, dict) and "Value" in update:
             yield update["Value"]
 
 
+def _expression_values(params: dict[str, Any]) -> Iterator[tuple[str, Any]]:
+    """``(placeholder, value)`` for each expression value, the request's and its transaction's."""
+    yield from _items(params.get("ExpressionAttributeValues"))
+    for entry in params.get("TransactItems") or []:
+        for action in entry.values() if isinstance(entry, dict) else []:
+            if isinstance(action, dict):
+                yield from _items(action.get("ExpressionAttributeValues"))
+
+
 def _values_of(mapping: Any) -> Iterator[Any]:
     return iter(mapping.values()) if isinstance(mapping, dict) else iter(())
 
 
-def _check_value(value: Any) -> None:
+def _check_value(value: Any, level: int = 1) -> None:
+    """Check one AttributeValue at ``level`` (an item's attribute is level 1) and what it holds."""
     if not isinstance(value, dict):
         return
+    if level > MAX_NESTING_LEVEL:
+        raise _Refused(NESTING_TOO_DEEP)
     for kind, content in value.items():
+        if kind in EMPTY_SET and content == []:
+            raise _EmptySet(EMPTY_SET[kind])
         if kind == "N":
             _check_number(content)
         elif kind == "NS" and isinstance(content, list):
@@ -188,10 +229,10 @@ def _check_value(value: Any) -> None:
         elif kind == "M" and isinstance(content, dict):
             for name, member in content.items():
                 _check_text(name)
-                _check_value(member)
+                _check_value(member, level + 1)
         elif kind == "L" and isinstance(content, list):
             for member in content:
-                _check_value(member)
+                _check_value(member, level + 1)
 
 
 def _check_number(text: Any) -> None:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from localcloud.core.role_use import delivery
 from localcloud.errors import ReadTimedOut, Throttled
-from localcloud.services.lambda_ import metrics, runtime_check
+from localcloud.services.lambda_ import metrics, payload_limits, runtime_check
 from localcloud.services.lambda_.function_logs import captured
 from localcloud.services.lambda_.runtime import InvocationResult, LambdaFunction, call_turn
 from localcloud.services.lambda_.versions import is_qualified, unqualified
@@ -83,10 +83,13 @@ class Invoker:
         source: str,
         cause: int | None,
         read_timeout: float | None = None,
+        size: int | None = None,
     ) -> InvocationResult:
         """One synchronous invocation, traced, starting at the caller's moment (see
-        :mod:`localcloud.services.lambda_.runtime`); raises :class:`Throttled` at reserved concurrency, and
-        :class:`ReadTimedOut` when it outlasts the caller's ``read_timeout``."""
+        :mod:`localcloud.services.lambda_.runtime`); raises :class:`Throttled` at reserved concurrency,
+        :class:`ReadTimedOut` when it outlasts the caller's ``read_timeout``, and
+        :class:`PayloadTooLarge` for an event over Lambda's limit (``size``: the bytes sent, if known)."""
+        payload_limits.check_sync(payload, size)
         clock = self.cloud.clock
         versions = self.cloud.service("lambda").versions
         function = versions.route(function)
@@ -121,7 +124,7 @@ class Invoker:
                 captured(self.cloud, function, span.id, deliver=goes.logs),
                 self.cloud.acting_as(function.role_arn, function.name, span.id),
             ):
-                result = function.run(payload, clock, call)
+                result = payload_limits.checked_response(function, function.run(payload, clock, call))
             ended = now + result.duration
             busy.append((now, ended))
             metrics.invoked(self.cloud, function, now, result, running + 1)
@@ -156,8 +159,19 @@ class Invoker:
 
     # ------------------------------------------------------------------------------------ async
 
-    def invoke_async(self, function: LambdaFunction, payload: Any, *, source: str, cause: int | None) -> str:
-        """Queue an event for ``function``; Lambda answers 202 at once and works on it after."""
+    def invoke_async(
+        self,
+        function: LambdaFunction,
+        payload: Any,
+        *,
+        source: str,
+        cause: int | None,
+        size: int | None = None,
+    ) -> str:
+        """Queue an event for ``function``; Lambda answers 202 at once and works on it after, or
+        raises :class:`PayloadTooLarge` for an event over the asynchronous limit (``size``: the bytes
+        sent, if known)."""
+        payload_limits.check_async(payload, size)
         event = _AsyncEvent(function, payload, self.cloud.clock.now(), cause)
         span = self.cloud.trace.record(
             "enqueue", source, function.name, "async event", at=self.cloud.clock.elapsed(), parent=cause

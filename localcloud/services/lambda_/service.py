@@ -13,7 +13,7 @@ from botocore.exceptions import ReadTimeoutError
 from botocore.response import StreamingBody
 
 from localcloud.core import hooks, targets
-from localcloud.errors import FunctionNotFound, LocalCloudError, ReadTimedOut, Throttled
+from localcloud.errors import FunctionNotFound, LocalCloudError, PayloadTooLarge, ReadTimedOut, Throttled
 from localcloud.services.lambda_.event_sources.parallel import (
     ParallelDynamoDBEventSource,
     ParallelKinesisEventSource,
@@ -125,22 +125,25 @@ class Lambda:
         *,
         source: str,
         read_timeout: float | None = None,
+        size: int | None = None,
     ) -> dict[str, Any]:
         """Invoke as Lambda's Invoke API does; a synchronous call outlasting ``read_timeout`` (the
-        caller's SDK setting) raises :class:`localcloud.errors.ReadTimedOut`."""
+        caller's SDK setting) raises :class:`localcloud.errors.ReadTimedOut`, a payload over
+        Lambda's limit for its invocation type (``size``: the bytes sent, if known)
+        :class:`localcloud.errors.PayloadTooLarge`."""
         caller = hooks.principal()
         cause = caller.span if caller else None
         if invocation_type == "DryRun":
             return {"StatusCode": 204}
         if invocation_type == "Event":
-            self.invoker.invoke_async(function, payload, source=source, cause=cause)
+            self.invoker.invoke_async(function, payload, source=source, cause=cause, size=size)
             return {"StatusCode": 202}
         if invocation_type != "RequestResponse":
             raise LocalCloudError(
                 f"InvocationType {invocation_type!r} is not one of RequestResponse, Event, DryRun"
             )
         result = self.invoker.invoke_sync(
-            function, payload, source=source, cause=cause, read_timeout=read_timeout
+            function, payload, source=source, cause=cause, read_timeout=read_timeout, size=size
         )
         response: dict[str, Any] = {
             "StatusCode": 200,
@@ -195,8 +198,10 @@ def answer_invoke(kernel: Kernel, call: AwsCall) -> tuple[int, dict[str, Any]]:
     if params.get("Qualifier"):
         function = lambda_.versions.qualified(function, params["Qualifier"])
     payload = params.get("Payload", b"null")
+    payload = payload.read() if hasattr(payload, "read") else payload or b"null"
+    size = len(payload.encode() if isinstance(payload, str) else payload)
     try:
-        payload = json.loads(payload.read() if hasattr(payload, "read") else payload or b"null")
+        payload = json.loads(payload)
     except (ValueError, RecursionError) as error:
         return _refused(
             400, "InvalidRequestContentException", f"Could not parse request body into json: {error}"
@@ -209,7 +214,10 @@ def answer_invoke(kernel: Kernel, call: AwsCall) -> tuple[int, dict[str, Any]]:
             params.get("InvocationType", "RequestResponse"),
             source=caller.session if caller else "sdk",
             read_timeout=getattr(call.context.get("client_config"), "read_timeout", None),
+            size=size,
         )
+    except PayloadTooLarge as error:
+        return _refused(413, "RequestEntityTooLargeException", str(error))
     except ReadTimedOut:
         raise ReadTimeoutError(endpoint_url=call.url) from None
     except Throttled as error:

@@ -3,13 +3,19 @@
 What it does, as AWS documents it:
 
 - refuses the mapping (``InvalidParameterValueException``) unless the function's role may
-  ``sqs:ReceiveMessage``, ``sqs:DeleteMessage`` and ``sqs:GetQueueAttributes`` on the queue;
+  ``sqs:ReceiveMessage``, ``sqs:DeleteMessage`` and ``sqs:GetQueueAttributes`` on the queue, and
+  when the queue's visibility timeout is shorter than the function's timeout;
 - receives up to ``BatchSize`` messages, waiting up to ``MaximumBatchingWindowInSeconds`` for a
   fuller batch, and keeps each received message invisible for the queue's visibility timeout;
+- cuts a batch to Lambda's 6 MB synchronous payload limit (``BatchSize``: "up to the payload limit
+  for synchronous invocation (6 MB)"): the messages past it go as the next batch, in the same poll;
 - invokes the function synchronously with the batch, at most ``ScalingConfig.MaximumConcurrency``
   (2 to 1000) batches at a time, each holding its slot for as long as the invocation lasted in
   virtual time: the function's ``duration`` or, if later, the end of the calls it waited on (a
   consumer writing to a slow downstream is paced by it, as on AWS);
+- settles the batch when the invocation ends in virtual time, not when it starts: a run longer than
+  the queue's visibility timeout finds its messages visible again while it runs, and Lambda receives
+  and invokes them again (at least once, as AWS warns; the trace's delivery says so);
 - deletes the batch on success; on a function error deletes nothing, so every message returns
   after its visibility timeout; with ``ReportBatchItemFailures`` deletes all but the reported ones
   (an unknown identifier fails the whole batch); a message SQS answers as ``Failed`` in
@@ -31,10 +37,12 @@ from typing import TYPE_CHECKING, Any
 
 from localcloud.errors import InvalidRequest
 from localcloud.lib.event_patterns import matches
+from localcloud.services.lambda_ import payload_limits
 from localcloud.services.lambda_.event_sources import Consumer, Deliver, MappingSettings, invoke
 
 if TYPE_CHECKING:
     from localcloud.core.kernel import Kernel
+    from localcloud.core.trace import Span
 
 #: What Lambda makes sure the function's role may do on the queue before creating the mapping, in
 #: the order it checks: it receives, deletes, and reads the queue's attributes with that role.
@@ -81,6 +89,7 @@ class SqsEventSource:
         self._check_max_concurrency()
         if deliver is None:
             self._check_fifo_limits()
+            self._check_visibility_timeout()
         self._check_role()
         # Creating the mapping, Lambda reads the queue's attributes with the function's role.
         cloud.client_as(function.role_arn, "sqs", self.session).get_queue_attributes(
@@ -101,6 +110,17 @@ class SqsEventSource:
             raise InvalidRequest(
                 "InvalidParameterValueException: Batching window is not supported for FIFO queues "
                 f"(mapping {self.queue_arn} to {self.function.name})"
+            )
+
+    def _check_visibility_timeout(self) -> None:
+        """Refuse a queue whose visibility timeout is shorter than the function's timeout, as Lambda
+        refuses the mapping: its messages would turn visible again while the function still runs."""
+        timeout = getattr(self.function, "timeout", None)
+        visibility = int(self._queue().visibility_timeout)
+        if timeout is not None and visibility < timeout:
+            raise InvalidRequest(
+                f"InvalidParameterValueException: Queue visibility timeout: {visibility} seconds is less "
+                f"than Function timeout: {timeout} seconds (mapping {self.queue_arn} to {self.function.name})"
             )
 
     def _check_max_concurrency(self) -> None:
@@ -144,9 +164,13 @@ class SqsEventSource:
             return False
         self._window_ends = None
         kept = self._filter(messages)
-        if kept:
-            lasted = self._deliver(kept)
+        records = [self._record(m) for m in kept]
+        start = 0
+        while start < len(kept):
+            count = payload_limits.fitting(records[start:])
+            lasted = self._deliver(kept[start : start + count], records[start : start + count])
             self._running.append(now + timedelta(seconds=lasted))
+            start += count
         return True
 
     def next_wakeup(self) -> datetime | None:
@@ -249,8 +273,9 @@ class SqsEventSource:
             )
         return kept
 
-    def _deliver(self, messages: list[dict[str, Any]]) -> float:
-        """Hand ``messages`` over and settle them; return the virtual seconds the batch held its slot."""
+    def _deliver(self, messages: list[dict[str, Any]], records: list[dict[str, Any]]) -> float:
+        """Hand ``messages`` (as ``records``) over, and settle them when the invocation ends; return
+        the virtual seconds the batch held its slot."""
         cause = self.cloud.origin_of(messages[0]["MessageId"])
         delivery = self.cloud.trace.record(
             "deliver",
@@ -261,20 +286,38 @@ class SqsEventSource:
             parent=cause,
             message_ids=[m["MessageId"] for m in messages],
         )
-        result = self.deliver({"Records": [self._record(m) for m in messages]}, self.label, delivery.id)
+        result = self.deliver({"Records": records}, self.label, delivery.id)
         lasted = max(self.function.duration, getattr(result, "duration", 0.0))
+        if lasted > 0:
+            self.cloud.clock.call_later(
+                lasted, lambda: self._settle(messages, result, delivery, lasted), f"settle {self.label}"
+            )
+        else:
+            self._settle(messages, result, delivery, lasted)
+        return lasted
+
+    def _settle(self, messages: list[dict[str, Any]], result: Any, delivery: Span, lasted: float) -> None:
+        """Delete what the invocation processed, as Lambda does once the function has returned."""
+        outcomes = []
+        timeout = self._queue().visibility_timeout
+        if lasted > timeout:
+            outcomes.append(
+                f"ran {lasted:g} s, past the visibility timeout of {timeout:g} s: the batch was visible "
+                "again while the function ran, and may have been delivered twice"
+            )
         if result.failed:
-            delivery.outcome = "batch failed: every message returns after its visibility timeout"
-            return lasted
+            delivery.outcome = "; ".join(
+                [*outcomes, "batch failed: every message returns after its visibility timeout"]
+            )
+            return
         failed_ids = self._reported_failures(result.payload, messages)
         if failed_ids is None:
-            delivery.outcome = "invalid batchItemFailures: the whole batch returns"
-            return lasted
+            delivery.outcome = "; ".join([*outcomes, "invalid batchItemFailures: the whole batch returns"])
+            return
         kept_back = self._delete([m for m in messages if m["MessageId"] not in failed_ids])
-        outcomes = [f"{len(failed_ids)} failed item(s) return"] if failed_ids else []
+        outcomes += [f"{len(failed_ids)} failed item(s) return"] if failed_ids else []
         outcomes += [_not_deleted(kept_back)] if kept_back else []
         delivery.outcome = "; ".join(outcomes) or "deleted"
-        return lasted
 
     def _reported_failures(self, payload: Any, messages: list[dict[str, Any]]) -> set[str] | None:
         """The message ids the function reported as failed; ``None`` if the report is invalid."""

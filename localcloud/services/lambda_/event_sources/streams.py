@@ -30,7 +30,8 @@ What they do, as AWS documents it:
 
 ``ParallelizationFactor`` (up to that many batches of one shard at once, order kept per partition
 key) is :mod:`localcloud.services.lambda_.event_sources.parallel`'s. Not simulated: resharding after the mapping was created;
-enhanced fan-out (a consumer ARN is read through its stream); the 6 MB payload limit. Records older
+enhanced fan-out (a consumer ARN is read through its stream). A batch is cut to Lambda's 6 MB payload
+limit (:mod:`localcloud.services.lambda_.payload_limits`). Records older
 than the stream's retention are lost without a destination send, as the stream no longer holds them.
 """
 
@@ -49,6 +50,7 @@ from localcloud.errors import InvalidRequest
 from localcloud.lib.event_patterns import matches
 from localcloud.lib.kinesis_reads import nothing_after
 from localcloud.services.lambda_ import metrics as lambda_metrics
+from localcloud.services.lambda_ import payload_limits
 from localcloud.services.lambda_.event_sources import Consumer, Deliver, MappingSettings, invoke
 from localcloud.services.lambda_.event_sources.windows import over_limit, tumbling_window_seconds
 from localcloud.services.lambda_.invoker import Throttled
@@ -320,6 +322,7 @@ class _StreamEventSource(ABC):
         if not shard.pending or not self._batch_ready(shard, now):
             return None
         records = shard.pending[: self.batch_size]
+        records = records[: payload_limits.fitting([r.event for r in records])]
         if self.tumbling_window:
             start = self._window_start(records[0])
             records = [r for r in records if self._window_start(r) == start]
