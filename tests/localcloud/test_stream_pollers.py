@@ -12,6 +12,7 @@ import base64
 import json
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,8 @@ STREAMS = (
     "AllKept",
     "Refusing",
     "Aged",
+    "Spread",
+    "AgedHalf",
 )
 ITEMS = {
     "Type": "AWS::DynamoDB::Table",
@@ -461,13 +464,99 @@ def test_a_final_window_state_given_up_is_never_sent_to_the_destination(cloud, p
         DestinationConfig={"OnFailure": {"Destination": cloud.outputs["FailuresArn"]}},
     )
     start = _to_window_start(cloud, 60)
+    window = cloud.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")
     put(cloud, "FinalGiveUp", 1)
     cloud.drain()
     finals = [round(at - start) for at, e in script.calls if e["isFinalInvokeForWindow"]]
     assert finals == [60, 61, 63, 67, 75, 91], "retried until 60 s after the window's end"
     [discard] = [d for d in cloud.trace.find("discard") if d.source == poller.label]
     assert (discard.target, discard.outcome) == ("-", "dropped")
-    assert discard.detail.endswith("(RecordAgeExceeded)") and failures(cloud) == []
+    assert discard.detail == f"shardId-000000000000: final state of window {window} (RecordAgeExceeded)"
+    assert failures(cloud) == []
+
+
+def _milliseconds(moment: datetime) -> str:
+    """A time as Lambda's on-failure record for Kinesis writes it: ISO 8601, UTC, to the millisecond."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def test_a_kinesis_failure_record_gives_its_first_and_last_arrival_and_its_time_to_the_millisecond(
+    cloud, poll
+):
+    """Lambda's on-failure record for a Kinesis batch, as AWS documents it: when Lambda gave up and
+    when the batch's first and last records arrived, each to the millisecond; the event gives each
+    record's arrival as epoch seconds to the millisecond. The discard span names the records and the
+    destination queue."""
+    script = Script(cloud, [lambda _: error()])
+    poller = poll(
+        KinesisEventSource,
+        "SpreadArn",
+        script,
+        MaximumRetryAttempts=0,
+        DestinationConfig={"OnFailure": {"Destination": cloud.outputs["FailuresArn"]}},
+    )
+    poller.enabled = False
+    _to_window_start(cloud, 1)
+    arrivals, sent = [], []
+    for n, step in enumerate((0.1234567, 0.25, 0.5)):
+        cloud.advance(step)
+        arrivals.append(cloud.clock.now())
+        sent += put(cloud, "Spread", n)
+    cloud.advance(0.375)
+    given_up = cloud.clock.now()
+    poller.enabled = True
+    cloud.drain()
+    [(_, event)] = script.calls
+    assert [r["kinesis"]["approximateArrivalTimestamp"] for r in event["Records"]] == [
+        int(moment.timestamp() * 1000) / 1000 for moment in arrivals
+    ]
+    [failure] = failures(cloud)
+    assert failure["timestamp"] == _milliseconds(given_up)
+    assert failure["KinesisBatchInfo"] == {
+        "shardId": "shardId-000000000000",
+        "startSequenceNumber": sent[0],
+        "endSequenceNumber": sent[-1],
+        "approximateArrivalOfFirstRecord": _milliseconds(arrivals[0]),
+        "approximateArrivalOfLastRecord": _milliseconds(arrivals[-1]),
+        "batchSize": 3,
+        "streamArn": cloud.outputs["SpreadArn"],
+    }
+    [discard] = [d for d in cloud.trace.find("discard") if d.source == poller.label]
+    queue_name = cloud.physical_id("Failures").rsplit("/", 1)[1]
+    assert (discard.target, discard.outcome) == (queue_name, "sent to the on-failure destination")
+    assert (
+        discard.detail == f"shardId-000000000000: 3 record(s) {sent[0]}..{sent[-1]} (RetryAttemptsExhausted)"
+    )
+
+
+def test_a_bisected_first_half_too_old_for_its_retry_is_given_up_and_the_second_half_goes_on(cloud, poll):
+    """A batch that fails whole is bisected and its first half retried after 1 s; when by then that
+    half's records are past MaximumRecordAgeInSeconds, they go to the destination and the second half
+    is invoked in its turn."""
+    script = Script(cloud, [lambda event: error() if len(event["Records"]) == 4 else ok()])
+    poller = poll(
+        KinesisEventSource,
+        "AgedHalfArn",
+        script,
+        BisectBatchOnFunctionError=True,
+        MaximumRecordAgeInSeconds=60,
+        DestinationConfig={"OnFailure": {"Destination": cloud.outputs["FailuresArn"]}},
+    )
+    poller.enabled = False
+    start = cloud.clock.elapsed()
+    old = put(cloud, "AgedHalf", 1, 2)
+    cloud.advance(59.5)
+    young = put(cloud, "AgedHalf", 3, 4)
+    poller.enabled = True
+    cloud.drain()
+    assert list(zip(script.times(start), sequences(script), strict=True)) == [
+        (59.5, old + young),
+        (60.5, young),
+    ]
+    [failure] = failures(cloud)
+    assert failure["requestContext"]["condition"] == "RecordAgeExceeded"
+    info = failure["KinesisBatchInfo"]
+    assert (info["startSequenceNumber"], info["endSequenceNumber"], info["batchSize"]) == (*old, 2)
 
 
 def test_a_filter_that_keeps_every_record_skips_none(cloud, poll):
