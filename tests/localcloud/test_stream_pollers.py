@@ -122,7 +122,7 @@ def test_the_back_off_doubles_from_1_s_to_at_most_60_s_until_the_records_are_too
     """AWS retries a failing batch with back-off until MaximumRecordAgeInSeconds; the gaps here double
     from 1 s and stop growing at 60 s, and the record goes to the destination once it is over 300 s old."""
     script = Script(cloud, [lambda _: error()])
-    poll(
+    poller = poll(
         KinesisEventSource,
         "BackoffArn",
         script,
@@ -133,6 +133,11 @@ def test_the_back_off_doubles_from_1_s_to_at_most_60_s_until_the_records_are_too
     [sequence] = put(cloud, "Backoff", {"n": 1})
     cloud.drain()
     assert script.times(start) == [0, 1, 3, 7, 15, 31, 63, 123, 183, 243]
+    deliveries = [d.detail for d in cloud.trace.find("deliver", target=poller.function.name)]
+    shard = "shardId-000000000000"
+    assert deliveries == [f"{shard}: batch of 1"] + [
+        f"{shard}: batch of 1, attempt {n}" for n in range(2, 11)
+    ]
     [failure] = failures(cloud)
     assert failure["requestContext"]["condition"] == "RecordAgeExceeded"
     assert failure["requestContext"]["approximateInvokeCount"] == 10
@@ -577,7 +582,7 @@ def test_a_dynamodb_failure_record_names_the_stream_and_arrivals_in_whole_second
     """The on-failure record of a DynamoDB stream mapping carries DDBStreamBatchInfo, its arrival
     times without milliseconds."""
     script = Script(cloud, [lambda _: error()])
-    poll(
+    poller = poll(
         DynamoDBEventSource,
         "ItemsStreamArn",
         script,
@@ -590,6 +595,8 @@ def test_a_dynamodb_failure_record_names_the_stream_and_arrivals_in_whole_second
     cloud.client("dynamodb").put_item(TableName=cloud.physical_id("Items"), Item={"id": {"S": "failing"}})
     cloud.drain()
     [(_, event)] = script.calls
+    [delivery] = cloud.trace.find("deliver", target=poller.function.name)
+    assert delivery.source == "dynamodb:" + cloud.physical_id("Items"), "traced under the table's name"
     [failure] = failures(cloud)
     assert failure["requestContext"]["condition"] == "RetryAttemptsExhausted"
     assert failure["DDBStreamBatchInfo"] == {
@@ -601,6 +608,25 @@ def test_a_dynamodb_failure_record_names_the_stream_and_arrivals_in_whole_second
         "batchSize": 1,
         "streamArn": cloud.outputs["ItemsStreamArn"],
     }
+
+
+def test_a_dynamodb_stream_change_is_read_for_24_hours_and_lost_after(cloud, poll):
+    """DynamoDB Streams keeps each change for 24 hours: a change 1 s short of that is still invoked,
+    one 1 s past it is lost to the mapping, traced as past the stream's retention."""
+    script = Script(cloud, [lambda _: ok()])
+    poller = poll(DynamoDBEventSource, "ItemsStreamArn", script, StartingPosition="LATEST")
+    poller.enabled = False
+    table = cloud.physical_id("Items")
+    cloud.client("dynamodb").put_item(TableName=table, Item={"id": {"S": "day-old"}})
+    cloud.advance(2)
+    cloud.client("dynamodb").put_item(TableName=table, Item={"id": {"S": "day-young"}})
+    cloud.advance(24 * 3600 - 1)
+    poller.enabled = True
+    cloud.drain()
+    keys = [[r["dynamodb"]["Keys"]["id"]["S"] for r in event["Records"]] for _, event in script.calls]
+    assert keys == [["day-young"]]
+    [expired] = [s for s in cloud.trace.find("expire") if s.source == poller.label]
+    assert expired.detail.endswith(": 1 record(s) past the stream's retention")
 
 
 def test_a_role_that_may_not_read_the_stream_is_refused_only_where_iam_is_enforced(cloud, poll):
