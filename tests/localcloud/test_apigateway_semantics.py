@@ -1272,11 +1272,11 @@ def test_a_backend_that_never_answers_is_a_504(fresh: LocalCloud, silent: str) -
 def test_an_unreachable_backend_is_a_500(fresh: LocalCloud) -> None:
     import socket
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    made = call(fresh, json_request("GET"), wired=integration("HTTP_PROXY", f"http://127.0.0.1:{port}/x"))
-    error, response = refused(integrate, made)
+    with socket.socket() as bound:  # bound, never listening: connections are refused, and no other
+        bound.bind(("127.0.0.1", 0))  # process can take the port while the call runs
+        port = bound.getsockname()[1]
+        made = call(fresh, json_request("GET"), wired=integration("HTTP_PROXY", f"http://127.0.0.1:{port}/x"))
+        error, response = refused(integrate, made)
     assert (error.response_type, answer(response)) == (
         "INTEGRATION_FAILURE",
         (500, {"message": "Internal server error"}),

@@ -740,8 +740,9 @@ def test_a_token_is_answered_once_and_only_with_json_as_step_functions_allows(sy
 
     with pytest.raises(sfn_client.exceptions.InvalidOutput):
         sfn_client.send_task_success(taskToken=token, output="approved")
-    with pytest.raises(sfn_client.exceptions.InvalidToken, match="Invalid Token"):
+    with pytest.raises(sfn_client.exceptions.InvalidToken) as invalid:
         sfn_client.send_task_success(taskToken="not-a-token", output="{}")
+    assert invalid.value.response["Error"]["Message"] == "Invalid Token: 'Invalid token'", "AWS's words"
     sfn_client.send_task_heartbeat(taskToken=token)
     sfn_client.send_task_success(taskToken=token, output='{"approved": true}')
     # The task the token stood for is gone once answered, even before the execution goes on.

@@ -249,6 +249,7 @@ def test_a_synchronous_run_answers_with_its_name_its_express_arn_and_the_clock_m
         str(uuid.UUID(named["executionArn"].rsplit(":", 1)[-1])) == named["executionArn"].rsplit(":", 1)[-1]
     )
     assert (named["status"], json.loads(named["output"]), named["name"]) == ("SUCCEEDED", {"n": 1}, "run-1")
+    assert f"{named['status']}" == "SUCCEEDED", "a plain string, as botocore parses it from AWS's answer"
     assert named["startDate"] == began and named["stopDate"] == began + timedelta(seconds=3)
     assert json.loads(unnamed["output"]) == {}
     generated = unnamed["name"]

@@ -12,6 +12,7 @@ import base64
 import json
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,8 @@ STREAMS = (
     "Refusing",
     "Aged",
     "Heavy",
+    "Spread",
+    "AgedHalf",
 )
 ITEMS = {
     "Type": "AWS::DynamoDB::Table",
@@ -147,7 +150,7 @@ def test_the_back_off_doubles_from_1_s_to_at_most_60_s_until_the_records_are_too
     """AWS retries a failing batch with back-off until MaximumRecordAgeInSeconds; the gaps here double
     from 1 s and stop growing at 60 s, and the record goes to the destination once it is over 300 s old."""
     script = Script(cloud, [lambda _: error()])
-    poll(
+    poller = poll(
         KinesisEventSource,
         "BackoffArn",
         script,
@@ -158,6 +161,11 @@ def test_the_back_off_doubles_from_1_s_to_at_most_60_s_until_the_records_are_too
     [sequence] = put(cloud, "Backoff", {"n": 1})
     cloud.drain()
     assert script.times(start) == [0, 1, 3, 7, 15, 31, 63, 123, 183, 243]
+    deliveries = [d.detail for d in cloud.trace.find("deliver", target=poller.function.name)]
+    shard = "shardId-000000000000"
+    assert deliveries == [f"{shard}: batch of 1"] + [
+        f"{shard}: batch of 1, attempt {n}" for n in range(2, 11)
+    ]
     [failure] = failures(cloud)
     assert failure["requestContext"]["condition"] == "RecordAgeExceeded"
     assert failure["requestContext"]["approximateInvokeCount"] == 10
@@ -489,13 +497,99 @@ def test_a_final_window_state_given_up_is_never_sent_to_the_destination(cloud, p
         DestinationConfig={"OnFailure": {"Destination": cloud.outputs["FailuresArn"]}},
     )
     start = _to_window_start(cloud, 60)
+    window = cloud.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")
     put(cloud, "FinalGiveUp", 1)
     cloud.drain()
     finals = [round(at - start) for at, e in script.calls if e["isFinalInvokeForWindow"]]
     assert finals == [60, 61, 63, 67, 75, 91], "retried until 60 s after the window's end"
     [discard] = [d for d in cloud.trace.find("discard") if d.source == poller.label]
     assert (discard.target, discard.outcome) == ("-", "dropped")
-    assert discard.detail.endswith("(RecordAgeExceeded)") and failures(cloud) == []
+    assert discard.detail == f"shardId-000000000000: final state of window {window} (RecordAgeExceeded)"
+    assert failures(cloud) == []
+
+
+def _milliseconds(moment: datetime) -> str:
+    """A time as Lambda's on-failure record for Kinesis writes it: ISO 8601, UTC, to the millisecond."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def test_a_kinesis_failure_record_gives_its_first_and_last_arrival_and_its_time_to_the_millisecond(
+    cloud, poll
+):
+    """Lambda's on-failure record for a Kinesis batch, as AWS documents it: when Lambda gave up and
+    when the batch's first and last records arrived, each to the millisecond; the event gives each
+    record's arrival as epoch seconds to the millisecond. The discard span names the records and the
+    destination queue."""
+    script = Script(cloud, [lambda _: error()])
+    poller = poll(
+        KinesisEventSource,
+        "SpreadArn",
+        script,
+        MaximumRetryAttempts=0,
+        DestinationConfig={"OnFailure": {"Destination": cloud.outputs["FailuresArn"]}},
+    )
+    poller.enabled = False
+    _to_window_start(cloud, 1)
+    arrivals, sent = [], []
+    for n, step in enumerate((0.1234567, 0.25, 0.5)):
+        cloud.advance(step)
+        arrivals.append(cloud.clock.now())
+        sent += put(cloud, "Spread", n)
+    cloud.advance(0.375)
+    given_up = cloud.clock.now()
+    poller.enabled = True
+    cloud.drain()
+    [(_, event)] = script.calls
+    assert [r["kinesis"]["approximateArrivalTimestamp"] for r in event["Records"]] == [
+        int(moment.timestamp() * 1000) / 1000 for moment in arrivals
+    ]
+    [failure] = failures(cloud)
+    assert failure["timestamp"] == _milliseconds(given_up)
+    assert failure["KinesisBatchInfo"] == {
+        "shardId": "shardId-000000000000",
+        "startSequenceNumber": sent[0],
+        "endSequenceNumber": sent[-1],
+        "approximateArrivalOfFirstRecord": _milliseconds(arrivals[0]),
+        "approximateArrivalOfLastRecord": _milliseconds(arrivals[-1]),
+        "batchSize": 3,
+        "streamArn": cloud.outputs["SpreadArn"],
+    }
+    [discard] = [d for d in cloud.trace.find("discard") if d.source == poller.label]
+    queue_name = cloud.physical_id("Failures").rsplit("/", 1)[1]
+    assert (discard.target, discard.outcome) == (queue_name, "sent to the on-failure destination")
+    assert (
+        discard.detail == f"shardId-000000000000: 3 record(s) {sent[0]}..{sent[-1]} (RetryAttemptsExhausted)"
+    )
+
+
+def test_a_bisected_first_half_too_old_for_its_retry_is_given_up_and_the_second_half_goes_on(cloud, poll):
+    """A batch that fails whole is bisected and its first half retried after 1 s; when by then that
+    half's records are past MaximumRecordAgeInSeconds, they go to the destination and the second half
+    is invoked in its turn."""
+    script = Script(cloud, [lambda event: error() if len(event["Records"]) == 4 else ok()])
+    poller = poll(
+        KinesisEventSource,
+        "AgedHalfArn",
+        script,
+        BisectBatchOnFunctionError=True,
+        MaximumRecordAgeInSeconds=60,
+        DestinationConfig={"OnFailure": {"Destination": cloud.outputs["FailuresArn"]}},
+    )
+    poller.enabled = False
+    start = cloud.clock.elapsed()
+    old = put(cloud, "AgedHalf", 1, 2)
+    cloud.advance(59.5)
+    young = put(cloud, "AgedHalf", 3, 4)
+    poller.enabled = True
+    cloud.drain()
+    assert list(zip(script.times(start), sequences(script), strict=True)) == [
+        (59.5, old + young),
+        (60.5, young),
+    ]
+    [failure] = failures(cloud)
+    assert failure["requestContext"]["condition"] == "RecordAgeExceeded"
+    info = failure["KinesisBatchInfo"]
+    assert (info["startSequenceNumber"], info["endSequenceNumber"], info["batchSize"]) == (*old, 2)
 
 
 def test_a_filter_that_keeps_every_record_skips_none(cloud, poll):
@@ -516,7 +610,7 @@ def test_a_dynamodb_failure_record_names_the_stream_and_arrivals_in_whole_second
     """The on-failure record of a DynamoDB stream mapping carries DDBStreamBatchInfo, its arrival
     times without milliseconds."""
     script = Script(cloud, [lambda _: error()])
-    poll(
+    poller = poll(
         DynamoDBEventSource,
         "ItemsStreamArn",
         script,
@@ -529,6 +623,8 @@ def test_a_dynamodb_failure_record_names_the_stream_and_arrivals_in_whole_second
     cloud.client("dynamodb").put_item(TableName=cloud.physical_id("Items"), Item={"id": {"S": "failing"}})
     cloud.drain()
     [(_, event)] = script.calls
+    [delivery] = cloud.trace.find("deliver", target=poller.function.name)
+    assert delivery.source == "dynamodb:" + cloud.physical_id("Items"), "traced under the table's name"
     [failure] = failures(cloud)
     assert failure["requestContext"]["condition"] == "RetryAttemptsExhausted"
     assert failure["DDBStreamBatchInfo"] == {
@@ -540,6 +636,25 @@ def test_a_dynamodb_failure_record_names_the_stream_and_arrivals_in_whole_second
         "batchSize": 1,
         "streamArn": cloud.outputs["ItemsStreamArn"],
     }
+
+
+def test_a_dynamodb_stream_change_is_read_for_24_hours_and_lost_after(cloud, poll):
+    """DynamoDB Streams keeps each change for 24 hours: a change 1 s short of that is still invoked,
+    one 1 s past it is lost to the mapping, traced as past the stream's retention."""
+    script = Script(cloud, [lambda _: ok()])
+    poller = poll(DynamoDBEventSource, "ItemsStreamArn", script, StartingPosition="LATEST")
+    poller.enabled = False
+    table = cloud.physical_id("Items")
+    cloud.client("dynamodb").put_item(TableName=table, Item={"id": {"S": "day-old"}})
+    cloud.advance(2)
+    cloud.client("dynamodb").put_item(TableName=table, Item={"id": {"S": "day-young"}})
+    cloud.advance(24 * 3600 - 1)
+    poller.enabled = True
+    cloud.drain()
+    keys = [[r["dynamodb"]["Keys"]["id"]["S"] for r in event["Records"]] for _, event in script.calls]
+    assert keys == [["day-young"]]
+    [expired] = [s for s in cloud.trace.find("expire") if s.source == poller.label]
+    assert expired.detail.endswith(": 1 record(s) past the stream's retention")
 
 
 def test_a_role_that_may_not_read_the_stream_is_refused_only_where_iam_is_enforced(cloud, poll):

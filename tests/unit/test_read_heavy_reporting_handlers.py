@@ -7,7 +7,8 @@ The SQL itself runs in tests/e2e/test_read_heavy_reporting.py."""
 from __future__ import annotations
 
 import json
-import socket
+import os
+import shutil
 import sys
 from contextlib import contextmanager
 from decimal import Decimal
@@ -17,7 +18,8 @@ import psycopg
 import pytest
 import redis
 
-from localcloud.core.servers import LOOPBACK
+from localcloud.core.servers import LOOPBACK, reserve_port
+from localcloud.errors import LocalCloudError
 from localcloud.services.elasticache.provision import start_valkey
 from tests.unit.test_read_heavy_reporting import ENVIRONMENT
 
@@ -26,15 +28,35 @@ pytestmark = pytest.mark.unit
 
 @pytest.fixture(scope="module")
 def valkey():
-    with socket.socket() as probe:
-        probe.bind((LOOPBACK, 0))
-        port = probe.getsockname()[1]
-    process, _folder = start_valkey(port, None)
-    client = redis.Redis(host=LOOPBACK, port=port, decode_responses=True)
+    """A Valkey of the module's own. valkey-server cannot bind port 0 and say which port it got, so
+    its port is reserved as the local cloud reserves its servers' (below the ephemeral range that
+    other processes' connections and port-0 binds draw from), and the server that answers there must
+    be the one started: if another process took the port first, the next one is tried."""
+    for attempt in range(5):
+        reservation = reserve_port(f"{os.getpid()}/{__name__}/{attempt}")
+        port = reservation.getsockname()[1]
+        reservation.close()
+        try:
+            process, folder = start_valkey(port, None)
+        except LocalCloudError:
+            continue
+        client = redis.Redis(host=LOOPBACK, port=port, decode_responses=True)
+        try:
+            if client.info("server")["process_id"] == process.pid:
+                break
+        except redis.RedisError:
+            pass  # another kind of server answered there
+        client.close()
+        process.kill()
+        process.wait()
+        shutil.rmtree(folder, ignore_errors=True)
+    else:
+        pytest.fail("no loopback port held a Valkey of this module's own in 5 attempts")
     yield client
     client.close()
     process.kill()
     process.wait()
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture
