@@ -32,10 +32,15 @@ def parse(definition: str) -> tuple[Any, Any]:
 
 @functools.lru_cache(maxsize=512)
 def _tree(definition: str) -> Any:
-    from antlr4 import CommonTokenStream, InputStream
-    from moto.stepfunctions.parser.asl.antlr.runtime.ASLLexer import ASLLexer
-    from moto.stepfunctions.parser.asl.antlr.runtime.ASLParser import ASLParser
-    from moto.stepfunctions.parser.asl.parse.asl_parser import ASLParserException, SyntaxErrorListener
+    # ANTLR's runtime as moto's parser module has it: moto's dependency, not the local cloud's.
+    from moto.stepfunctions.parser.asl.parse.asl_parser import (
+        ASLLexer,
+        ASLParser,
+        ASLParserException,
+        CommonTokenStream,
+        InputStream,
+        SyntaxErrorListener,
+    )
 
     errors = SyntaxErrorListener()
     parser = ASLParser(CommonTokenStream(ASLLexer(InputStream(definition))))
