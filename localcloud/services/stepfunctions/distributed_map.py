@@ -32,6 +32,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from localcloud.services.stepfunctions import asl_trees
+
 #: The error and cause of a Map Run whose failures exceed its thresholds.
 EXCEEDED = (
     "States.ExceedToleratedFailureThreshold",
@@ -96,6 +98,7 @@ def install_parser() -> None:
     distributed Map state's iteration component carries them."""
     from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 
+    asl_trees.install()
     parse = AmazonStateLanguageParser.__dict__["parse"].__func__
     if getattr(parse, "distributed", False):
         return
