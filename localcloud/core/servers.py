@@ -4,7 +4,10 @@ ElastiCache), and the names that reach them.
 A service declares a server with :meth:`Servers.add`: a loopback port is reserved at once (so
 ``Endpoint.Port`` resolves while the stack deploys and security group rules can name it), the
 process starts on first use (a name resolved, or :meth:`RealServer.ensure_started`), and every
-server stops when the cloud stops, its data with it. Each server answers to endpoint host names
+server stops when the cloud stops, its data with it. The reserving socket is handed to the server's
+launch: a listener in this process (RDS's TLS front) listens on that very socket, so no other
+process can take the port in between; only a server binary that binds the port itself (Valkey) has
+the socket closed just before it starts (:func:`released_port`). Each server answers to endpoint host names
 (:meth:`Servers.name`), each behind its own network listener (a cluster and its proxy have
 different security groups).
 
@@ -41,8 +44,9 @@ CONNECT_TIMEOUT = 127.0
 
 log = logging.getLogger("localcloud.servers")
 
-Launch = Callable[[int], Callable[[], None]]
-"""``launch(port)`` starts the process listening on the loopback ``port``; it returns the stop."""
+Launch = Callable[[socket.socket], Callable[[], None]]
+"""``launch(reserved)`` starts the server on the loopback port ``reserved`` (a socket bound to it, not
+listening) holds, and owns that socket from then on; it returns the stop."""
 
 
 @dataclass
@@ -60,10 +64,14 @@ class RealServer:
 
     def ensure_started(self) -> None:
         if self._stop is None:
-            self._release()
+            reserved, self.reservation = self.reservation, None
             try:
-                self._stop = self.launch(self.port)
+                if reserved is None:  # started again after a stop, which let the port go
+                    reserved = bound(self.port)
+                self._stop = self.launch(reserved)
             except Exception as error:
+                if reserved is not None:
+                    reserved.close()
                 # Raised inside a client's host lookup, it reaches the handler as that client's
                 # connection error, which a tolerant handler (cache-aside) hides: say it here too.
                 log.error("the %s server did not start on port %s: %s", self.name, self.port, error)
@@ -155,14 +163,29 @@ def reserve_port(seed: str) -> socket.socket:
     database without a word."""
     preferred = PORTS.start + int(hashlib.sha256(seed.encode()).hexdigest(), 16) % len(PORTS)
     for port in (preferred, 0):
-        reservation = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
-            reservation.bind((LOOPBACK, port))
+            return bound(port)
         except OSError:
-            reservation.close()
             continue
-        return reservation
     raise LocalCloudError("no free loopback port for a server")  # unreachable: port 0 always binds
+
+
+def bound(port: int) -> socket.socket:
+    """A socket bound to the loopback ``port`` (0: any free one), not listening; OSError if taken."""
+    reservation = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        reservation.bind((LOOPBACK, port))
+    except OSError:
+        reservation.close()
+        raise
+    return reservation
+
+
+def released_port(reserved: socket.socket) -> int:
+    """The port ``reserved`` holds, let go for a server process that binds it itself."""
+    port = reserved.getsockname()[1]
+    reserved.close()
+    return port
 
 
 _real_getaddrinfo = socket.getaddrinfo

@@ -86,8 +86,14 @@ def say(*words: str) -> dict:
 
 def test_with_both_grants_the_lines_reach_the_group_and_the_segments_x_ray(cloud):
     cloud.invoke("Granted", say("hello"))
-    assert log_messages(cloud, "Granted")[1:] == ["plain line: 1 logged"]
     [span] = invoke_spans(cloud, "Granted")
+    request = span.data["request_id"]
+    messages = log_messages(cloud, "Granted")
+    assert messages[0] == f"START RequestId: {request} Version: $LATEST", (
+        "the platform's lines frame the handler's"
+    )
+    assert messages[2:4] == ["plain line: 1 logged", f"END RequestId: {request}"]
+    assert messages[4].startswith(f"REPORT RequestId: {request}\tDuration: ") and len(messages) == 5
     assert (span.data["logs"], span.data["xray"]) == ("delivered", "delivered")
     assert drops(cloud, "Granted") == []
     assert cloud.dropped("logs") == cloud.dropped("xray") == []
@@ -170,6 +176,6 @@ def test_without_iam_enforcement_nothing_is_dropped(synth, run):
     cloud = run(synth("FunctionRole", build), enforce_iam=False)
     cloud.invoke("NoPutEvents", say("kept"))
     cloud.invoke("NoXRay", say("kept"))
-    assert log_messages(cloud, "NoPutEvents")[1:] == ["plain line: 1 logged"]
+    assert log_messages(cloud, "NoPutEvents")[2] == "plain line: 1 logged"
     assert invoke_spans(cloud, "NoXRay")[0].data["xray"] == "delivered"
     assert cloud.dropped("logs") == cloud.dropped("xray") == []

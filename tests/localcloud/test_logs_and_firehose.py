@@ -20,6 +20,7 @@ from botocore.exceptions import ClientError
 
 from localcloud import LocalCloud, LocalCloudError
 from localcloud.lib.log_patterns import UnsupportedFilterPattern, compile_pattern
+from localcloud.services.lambda_.function_logs import is_platform_line
 from tests.localcloud.conftest import pk_table, python_function
 
 pytestmark = pytest.mark.localcloud
@@ -38,6 +39,7 @@ def build_logs(stack: Stack) -> None:
     python_function(stack, "Producer", "log_producer", log_group=group, environment=service("producer"))
     python_function(stack, "Unconfigured", "log_producer", environment=service("unconfigured"))
     python_function(stack, "Preconfigured", "log_producer", environment=service("preconfigured"))
+    python_function(stack, "Silent", "apigw_plain", memory_size=256)
     logs.SubscriptionFilter(
         stack,
         "Errors",
@@ -60,13 +62,18 @@ def log_messages(cloud: LocalCloud, group: str) -> list[str]:
     return [e["message"] for e in cloud.client("logs").filter_log_events(logGroupName=group)["events"]]
 
 
+def handler_messages(cloud: LocalCloud, group: str) -> list[str]:
+    """The group's lines without the platform's START, END and REPORT lines."""
+    return [m for m in log_messages(cloud, group) if not is_platform_line(m)]
+
+
 def lines(*pairs: tuple[str, str]) -> dict:
     return {"lines": [{"level": level, "message": message} for level, message in pairs]}
 
 
 def test_what_a_function_prints_reaches_its_log_group(logs_cloud, capsys):
     logs_cloud.invoke("Producer", lines(("INFO", "hello")))
-    messages = log_messages(logs_cloud, logs_cloud.physical_id("ProducerLogs"))
+    messages = handler_messages(logs_cloud, logs_cloud.physical_id("ProducerLogs"))
     assert [json.loads(m)["message"] for m in messages[:1]] == ["hello"], "Powertools' JSON line"
     assert messages[1:] == ["plain line: 1 logged"], "and what print() wrote"
     assert "plain line: 1 logged" in capsys.readouterr().out, "still visible to the test's capture"
@@ -79,14 +86,38 @@ def test_a_function_without_a_log_group_logs_to_the_default_one(logs_cloud):
     group = f"/aws/lambda/{name}"
     streams = logs_cloud.client("logs").describe_log_streams(logGroupName=group)["logStreams"]
     assert len(streams) == 1, "one stream per execution environment: the second invocation was warm"
-    assert len(log_messages(logs_cloud, group)) == 4
+    assert len(handler_messages(logs_cloud, group)) == 4
+    assert len(log_messages(logs_cloud, group)) == 10, "each invocation's two between START, END and REPORT"
+
+
+def test_a_function_that_prints_nothing_still_logs_the_platforms_start_end_and_report(logs_cloud):
+    silent = logs_cloud.function("Silent")
+    silent.duration = 0.3456
+    began = []
+    for event in ({"n": 1}, {"action": "fail", "message": "refused"}):
+        began.append(int(logs_cloud.clock.now().timestamp() * 1000))
+        logs_cloud.invoke("Silent", event)
+        logs_cloud.advance(1)
+    requests = [span.data["request_id"] for span in logs_cloud.trace.find("invoke", target=silent.name)]
+    events = logs_cloud.client("logs").filter_log_events(logGroupName=f"/aws/lambda/{silent.name}")["events"]
+    report = "Duration: 345.60 ms\tBilled Duration: 346 ms\tMemory Size: 256 MB\t"
+    expected = [
+        line
+        for at, request in zip(began, requests, strict=True)
+        for line in (
+            (at, f"START RequestId: {request} Version: $LATEST"),
+            (at + 346, f"END RequestId: {request}"),
+            (at + 346, f"REPORT RequestId: {request}\t{report}"),
+        )
+    ]
+    assert [(e["timestamp"], e["message"]) for e in events] == expected, "a failed invocation's too"
 
 
 def test_a_logger_configured_before_the_function_ran_is_captured_too(logs_cloud):
     Logger(service="log-test-preconfigured")  # as a unit test importing the handler first would
     logs_cloud.invoke("Preconfigured", lines(("INFO", "seen")))
     group = f"/aws/lambda/{logs_cloud.function('Preconfigured').name}"
-    assert [json.loads(m)["message"] for m in log_messages(logs_cloud, group)[:1]] == ["seen"]
+    assert [json.loads(m)["message"] for m in handler_messages(logs_cloud, group)[:1]] == ["seen"]
 
 
 def test_the_subscribed_function_gets_the_matching_lines_only(logs_cloud):

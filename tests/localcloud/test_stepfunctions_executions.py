@@ -270,6 +270,37 @@ def test_names_a_start_leaves_out_are_uuids_distinct_and_repeatable_run_to_run(c
     assert candidates[names[1]] == candidates[names[0]] + 2  # each run also names its ARN's suffix
 
 
+def test_an_express_execution_and_machine_are_refused_where_aws_keeps_no_history_of_them(cloud):
+    """As recorded against AWS: an Express execution's ARN is not valid for DescribeExecution,
+    StopExecution or GetExecutionHistory, and ListExecutions does not serve an Express machine."""
+    from botocore.exceptions import ClientError
+
+    states = cloud.client("stepfunctions")
+    arn = cloud.physical_id("Quick")
+    express = states.start_sync_execution(stateMachineArn=arn)["executionArn"]
+    calls = (states.describe_execution, states.stop_execution, states.get_execution_history)
+    for call in calls:
+        with pytest.raises(ClientError) as refused:
+            call(executionArn=express)
+        error = refused.value.response["Error"]
+        assert (error["Code"], error["Message"]) == (
+            "InvalidArn",
+            "Invalid Arn: 'Resource type not valid in this context: express'",
+        )
+        assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    with pytest.raises(ClientError) as refused:
+        states.list_executions(stateMachineArn=arn)
+    assert refused.value.response["Error"] == {
+        "Code": "StateMachineTypeNotSupported",
+        "Message": "This operation is not supported by this type of state machine",
+    }
+    standard = cloud.start_execution("Failing", {})
+    assert states.describe_execution(executionArn=standard.arn)["status"] == "RUNNING"
+    listed = states.list_executions(stateMachineArn=cloud.physical_id("Failing"))["executions"]
+    assert standard.arn in [each["executionArn"] for each in listed]
+    cloud.drain()
+
+
 # ---------------------------------------------------------------------------------------- logs
 
 

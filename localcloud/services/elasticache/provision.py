@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from localcloud.core.servers import LOOPBACK, RealServer
+from localcloud.core.servers import LOOPBACK, RealServer, released_port
 from localcloud.core.service import Provisioned, provisions, refuse_unknown_properties
 from localcloud.errors import LocalCloudError, TemplateError, Unsupported
 
@@ -158,8 +158,8 @@ class Caches:
     def add(self, logical_id: str, password: str | None) -> Cache:
         cache = Cache(logical_id, None, password)  # type: ignore[arg-type]
 
-        def launch(port: int) -> Callable[[], None]:
-            process, folder = start_valkey(port, password)
+        def launch(reserved: socket.socket) -> Callable[[], None]:
+            process, folder = start_valkey(released_port(reserved), password)
             cache.handle = process
 
             def stop() -> None:

@@ -9,16 +9,23 @@ subscription filters and tests reading the group see them (straight to moto's ba
 :mod:`localcloud.services.lambda_.log_writer`). They still reach the process's own
 streams too, and so pytest's capture.
 
+Around them go the Lambda platform's own lines, written for every invocation whether or not the
+handler prints: ``START RequestId: <id> Version: <version>`` when it begins, ``END RequestId: <id>``
+and the ``REPORT`` line when it ends (its virtual ``duration`` later), all in the same PutLogEvents
+call as the handler's lines. REPORT gives ``Duration``, ``Billed Duration`` (rounded up to the
+millisecond) and ``Memory Size``; not ``Max Memory Used`` or ``Init Duration``, which an in-process
+function has no honest figure for.
+
 Logging handlers that hold a stream of their own are pointed at the capture for the invocation too:
 Powertools' Logger keeps the ``sys.stdout`` of its first configuration, which in a test session may
-be from before the cloud started. Not written: Lambda's platform lines (START, END, REPORT) and the
-runtime's report of an unhandled error.
+be from before the cloud started. Not written: the runtime's report of an unhandled error.
 """
 
 from __future__ import annotations
 
 import io
 import logging
+import math
 import sys
 import uuid
 from collections.abc import Iterator
@@ -32,7 +39,7 @@ from localcloud.services.lambda_.log_writer import put_log_events
 
 if TYPE_CHECKING:
     from localcloud.core.kernel import Kernel
-    from localcloud.services.lambda_.runtime import LambdaFunction
+    from localcloud.services.lambda_.runtime import InvocationResult, LambdaFunction
 
 
 class _Tee(io.TextIOBase):
@@ -112,22 +119,71 @@ def _stream_handlers() -> list[logging.StreamHandler]:
     return list(handlers.values())
 
 
+class Invocation:
+    """What the block under :func:`captured` tells it: the invocation's result, once it has one."""
+
+    __slots__ = ("result",)
+
+    def __init__(self) -> None:
+        self.result: InvocationResult | None = None
+
+
 @contextmanager
 def captured(
     cloud: Kernel, function: LambdaFunction, cause: int | None, *, deliver: bool = True
-) -> Iterator[None]:
-    """Capture what ``function`` writes while the block runs, then write it to its log group unless
-    its role may not (``deliver`` False: see :mod:`localcloud.core.role_use`)."""
+) -> Iterator[Invocation]:
+    """Capture what ``function`` writes while the block runs, then write it, between the platform's
+    lines for the ``result`` the block sets, to its log group unless its role may not (``deliver``
+    False: see :mod:`localcloud.core.role_use`)."""
     handlers = [] if all(tee.copies for tee in _TEES) else _stream_handlers()  # one scan of the loggers
     for tee in _TEES:
         tee.start(handlers)
+    invocation = Invocation()
+    began = _millis(cloud)
     try:
-        yield
+        yield invocation
     finally:
         text = "".join(tee.stop() for tee in _TEES)
-        lines = [line for line in text.splitlines() if line.strip()]
-        if lines and deliver:
-            cloud.service("lambda").log_streams.write(function, lines, cause)
+        if deliver:
+            now = _millis(cloud)
+            events = [{"timestamp": now, "message": line} for line in text.splitlines() if line.strip()]
+            result = invocation.result
+            if result is not None:
+                events = _platform_lines(function, result, began, events, now)
+            if events:
+                cloud.service("lambda").log_streams.write(function, events, cause)
+
+
+PLATFORM_PREFIXES = ("START RequestId: ", "END RequestId: ", "REPORT RequestId: ")
+
+
+def is_platform_line(message: str) -> bool:
+    """Whether a log event is one of the platform's START, END and REPORT lines, not the handler's."""
+    return message.startswith(PLATFORM_PREFIXES)
+
+
+def _millis(cloud: Kernel) -> int:
+    return int(cloud.clock.now().timestamp() * 1000)
+
+
+def _platform_lines(
+    function: LambdaFunction, result: InvocationResult, began: int, lines: list[dict[str, Any]], now: int
+) -> list[dict[str, Any]]:
+    """The handler's ``lines`` between the platform's START and its END and REPORT, as the runtime
+    words them for the text log format."""
+    request = result.request_id
+    took = result.duration * 1000
+    ended = max(now, began + math.ceil(took))
+    report = (
+        f"REPORT RequestId: {request}\tDuration: {took:.2f} ms\tBilled Duration: {max(1, math.ceil(took))} ms"
+        f"\tMemory Size: {function.memory_size} MB\t"
+    )
+    return [
+        {"timestamp": began, "message": f"START RequestId: {request} Version: {result.version}"},
+        *lines,
+        {"timestamp": ended, "message": f"END RequestId: {request}"},
+        {"timestamp": ended, "message": report},
+    ]
 
 
 class LogStreams:
@@ -137,14 +193,13 @@ class LogStreams:
         self.cloud = cloud
         self.names: dict[tuple[str, int], str] = {}
 
-    def write(self, function: LambdaFunction, lines: list[str], cause: int | None) -> None:
+    def write(self, function: LambdaFunction, events: list[dict[str, Any]], cause: int | None) -> None:
         cloud = self.cloud
         group = function.log_group_name
         logs = client(cloud, "logs")
-        moment = int(cloud.clock.now().timestamp() * 1000)
         with cloud.acting_as(service_role(cloud, "lambda.amazonaws.com"), function.name, cause):
             stream = self._stream(function, group, logs)
-            put_log_events(cloud, group, stream, [{"timestamp": moment, "message": line} for line in lines])
+            put_log_events(cloud, group, stream, events)
 
     def _stream(self, function: LambdaFunction, group: str, logs: Any) -> str:
         key = (function.arn, function.cold_starts)

@@ -121,10 +121,11 @@ class Invoker:
                 span.data.update(version=function.version, provisioned=initialized)
             goes = delivery(self.cloud, function, span)
             with (
-                captured(self.cloud, function, span.id, deliver=goes.logs),
+                captured(self.cloud, function, span.id, deliver=goes.logs) as invocation,
                 self.cloud.acting_as(function.role_arn, function.name, span.id),
             ):
                 result = payload_limits.checked_response(function, function.run(payload, clock, call))
+                invocation.result = result
             ended = now + result.duration
             busy.append((now, ended))
             metrics.invoked(self.cloud, function, now, result, running + 1)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import socket
 import tempfile
 import warnings
 from collections.abc import Callable
@@ -50,12 +51,12 @@ class Master:
     database: str | None
 
 
-def launcher(master: Master, *, force_ssl: bool = False) -> Callable[[int], Callable[[], None]]:
-    """``launch(port)`` for :meth:`~localcloud.core.servers.Servers.add`: the server listens on a
-    private port, behind a :class:`~localcloud.services.rds.tls.TlsFront` on ``port`` (TLS as RDS
+def launcher(master: Master, *, force_ssl: bool = False) -> Callable[[socket.socket], Callable[[], None]]:
+    """``launch(reserved)`` for :meth:`~localcloud.core.servers.Servers.add`: the server listens on a
+    private port, behind a :class:`~localcloud.services.rds.tls.TlsFront` on ``reserved`` (TLS as RDS
     offers it; without TLS refused when ``force_ssl``, the parameter group's ``rds.force_ssl``)."""
 
-    def launch(port: int) -> Callable[[], None]:
+    def launch(reserved: socket.socket) -> Callable[[], None]:
         with warnings.catch_warnings():  # importing pgserver asks platformdirs for a folder unused here
             warnings.simplefilter("ignore")
             from pgserver._commands import initdb, pg_ctl  # imported only when a stack runs a database
@@ -84,7 +85,7 @@ def launcher(master: Master, *, force_ssl: bool = False) -> Callable[[int], Call
 
         try:
             _create_master(folder, private, master)
-            front = TlsFront(port, private, force_ssl=force_ssl)
+            front = TlsFront(reserved, private, force_ssl=force_ssl)
         except BaseException:
             stop()
             raise

@@ -79,13 +79,13 @@ def _make_context() -> ssl.SSLContext:
 
 
 class TlsFront:
-    """Listens on ``port`` for one server whose plain PostgreSQL listens on ``upstream``."""
+    """Listens on ``listener`` (a socket bound to the server's loopback port, handed over by the
+    servers' reservation) for one server whose plain PostgreSQL listens on ``upstream``."""
 
-    def __init__(self, port: int, upstream: int, *, force_ssl: bool) -> None:
+    def __init__(self, listener: socket.socket, upstream: int, *, force_ssl: bool) -> None:
         self.upstream, self.force_ssl = upstream, force_ssl
-        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.listener.bind((LOOPBACK, port))
+        self.listener = listener
+        port = listener.getsockname()[1]
         self.listener.listen(64)
         self.sessions: set[socket.socket] = set()
         self.closed = False

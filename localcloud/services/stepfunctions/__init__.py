@@ -177,12 +177,13 @@ def _answer_stop(kernel: Kernel, call: AwsCall) -> tuple[int, dict[str, Any]] | 
 
 
 def _check(kernel: Kernel, operation: str, params: dict[str, Any]) -> None:
-    from localcloud.services.stepfunctions.calls import check_callback
+    from localcloud.services.stepfunctions.calls import check_callback, check_express
     from localcloud.services.stepfunctions.definition import check_request
 
     if operation in ("CreateStateMachine", "UpdateStateMachine"):
         check_request(operation, params)
     check_callback(kernel, operation, params)
+    check_express(kernel, operation, params)
 
 
 def _iam_resource(params: dict[str, Any], where: tuple[str, str, str]) -> str | None:

@@ -8,7 +8,10 @@ exists) and the last with ``InvalidOutput``. A token this cloud never issued is 
 one stopped before its first turn, which has no environment. moto also refuses a heartbeat for a task that sets no
 ``HeartbeatSeconds``, which AWS takes. moto drops the ``cause`` of ``SendTaskFailure`` and the
 ``error`` and ``cause`` of ``StopExecution`` (which DescribeExecution shows), and stamps a stop with
-the wall clock: both are answered here, on the virtual clock.
+the wall clock: both are answered here, on the virtual clock. An Express execution has no history
+AWS keeps: DescribeExecution, StopExecution and GetExecutionHistory refuse its ARN, and
+ListExecutions refuses an Express state machine, with AWS's codes and wording (moto answers the
+first three "Execution Does Not Exist" and lists the fourth's executions).
 """
 
 from __future__ import annotations
@@ -25,6 +28,24 @@ if TYPE_CHECKING:
 CALLBACKS = frozenset({"SendTaskSuccess", "SendTaskFailure", "SendTaskHeartbeat"})
 GONE = "Task Timed Out: 'Provided task does not exist anymore'"
 INVALID = "Invalid Token: 'Invalid token'"
+EXECUTION_CALLS = frozenset({"DescribeExecution", "StopExecution", "GetExecutionHistory"})
+EXPRESS_ARN = "Invalid Arn: 'Resource type not valid in this context: express'"
+NOT_SUPPORTED = "This operation is not supported by this type of state machine"
+
+
+def check_express(kernel: Kernel, operation: str, params: dict[str, Any]) -> None:
+    """AWS's refusal of a call on an Express execution or, for ListExecutions, state machine."""
+    if operation in EXECUTION_CALLS:
+        parts = params.get("executionArn", "").split(":")
+        if len(parts) > 5 and parts[5] == "express":
+            raise aws_error("InvalidArn", EXPRESS_ARN, operation)
+    elif operation == "ListExecutions" and params.get("stateMachineArn"):
+        from localcloud.services.stepfunctions.engine import engine
+
+        machines = engine(kernel).backend().state_machines
+        machine = next((m for m in machines if m.arn == params["stateMachineArn"]), None)
+        if machine is not None and machine.type == "EXPRESS":
+            raise aws_error("StateMachineTypeNotSupported", NOT_SUPPORTED, operation)
 
 
 def check_callback(kernel: Kernel, operation: str, params: dict[str, Any]) -> None:
