@@ -14,8 +14,9 @@ A Lambda function's logs and X-Ray grants (``logs:CreateLogStream``, ``logs:PutL
 ``xray:PutTraceSegments``, ``xray:PutTelemetryRecords``) and a traced state machine's X-Ray grants
 are played like any other: the local cloud drops what a role may not send, and every scenario
 checks that nothing was dropped. What it does not
-enforce is listed apart and not played (``--all`` plays it): :data:`UNENFORCED_ACTIONS`, Step
-Functions' vended log delivery and X-Ray's sampling calls. The exit status is 1 when any other
+enforce is listed apart and not played (``--all`` plays it): :data:`UNENFORCED_ACTIONS`, X-Ray's
+sampling calls. A state machine's log-delivery grants are played too: a machine that logs is refused
+at deployment while its role lacks one. The exit status is 1 when any other
 action survives, the check breaks, or a scenario does not hold unmutated.
 """
 
@@ -58,26 +59,12 @@ FAKE_AWS = {
 }
 
 #: Actions the local cloud does not enforce; their survival is reported apart, not as a finding.
-#: Step Functions' vended log delivery (a state machine's LoggingConfiguration, on ``*``): the local
-#: cloud writes a state machine's logs whatever its role allows. X-Ray's sampling calls: without
-#: them the tracer samples by the default rule, and the segments still reach X-Ray.
-#: What a state machine's role needs for its execution logs: CloudWatch Logs' vended-log delivery
-#: APIs, which take no resource-level permissions (so they are granted on "*").
-LOG_DELIVERY_ACTIONS = frozenset(
-    {
-        "logs:CreateLogDelivery",
-        "logs:GetLogDelivery",
-        "logs:UpdateLogDelivery",
-        "logs:DeleteLogDelivery",
-        "logs:ListLogDeliveries",
-        "logs:PutResourcePolicy",
-        "logs:DescribeResourcePolicies",
-        "logs:DescribeLogGroups",
-    }
-)
-#: X-Ray's sampling calls: without them segments still reach X-Ray under the default rule.
+#: X-Ray's sampling calls: without them the tracer samples by the default rule, and the segments
+#: still reach X-Ray. (Step Functions' vended log delivery is enforced, by
+#: :data:`localcloud.services.stepfunctions.provision.LOG_DELIVERY_ACTIONS`:
+#: a state machine that logs is refused at deployment while its role lacks one of them.)
 XRAY_SAMPLING_ACTIONS = frozenset({"xray:GetSamplingRules", "xray:GetSamplingTargets"})
-UNENFORCED_ACTIONS = LOG_DELIVERY_ACTIONS | XRAY_SAMPLING_ACTIONS
+UNENFORCED_ACTIONS = XRAY_SAMPLING_ACTIONS
 #: What a state machine's own role needs only for what Step Functions does on its behalf and the
 #: local cloud does not run: a Distributed Map's Map Run describing its child executions (AWS's
 #: documented policy for the Distributed Map lists it; offline the children are not executions).
@@ -369,7 +356,7 @@ def report(results: Sequence[Result]) -> list[PatternReport]:
 
 def render(reports: Sequence[PatternReport], *, verbose: bool = False) -> str:
     lines = [
-        "| Pattern | Caught | Survivors | Not enforced offline (Step Functions log delivery, X-Ray sampling, a Map Run describing its children) |",
+        "| Pattern | Caught | Survivors | Not enforced offline (X-Ray sampling, a Map Run describing its children) |",
         "|---|---|---|---|",
     ]
     for r in reports:

@@ -101,15 +101,16 @@ def test_a_mutant_lacks_its_one_action_and_leaves_the_template_as_it_was():
     assert before == TEMPLATE, "the template it was given is left as it was"
 
 
-def test_only_step_functions_log_delivery_and_x_ray_sampling_are_unenforced():
+def test_only_x_ray_sampling_is_unenforced():
     assert [g.action for g in grants(TEMPLATE) if g.unenforced] == ["xray:GetSamplingRules"], (
         "the managed policy's logs:PutLogEvents is enforced"
     )
-    assert is_unenforced("logs:CreateLogDelivery")
     assert is_unenforced("xray:GetSamplingTargets")
     assert not any(
         is_unenforced(a)
         for a in (
+            "logs:CreateLogDelivery",
+            "logs:DescribeLogGroups",
             "logs:PutLogEvents",
             "logs:CreateLogStream",
             "xray:PutTraceSegments",
@@ -117,7 +118,9 @@ def test_only_step_functions_log_delivery_and_x_ray_sampling_are_unenforced():
             "logs:FilterLogEvents",
             "sqs:SendMessage",
         )
-    ), "the logs and X-Ray actions Lambda and Step Functions send with are enforced like any other"
+    ), (
+        "the logs and X-Ray actions Lambda and Step Functions send and set up delivery with are enforced like any other"
+    )
 
 
 def test_describe_execution_is_unenforced_only_for_a_state_machines_own_role():

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from benchmarks.grant_mutation import LOG_DELIVERY_ACTIONS, XRAY_SAMPLING_ACTIONS
+from benchmarks.grant_mutation import XRAY_SAMPLING_ACTIONS
+from localcloud.services.stepfunctions.provision import LOG_DELIVERY_ACTIONS
 from patterns.registry import PATTERNS
 from patterns.stack import API_GATEWAY_ACCOUNT_STACK
 from tests.infra.conftest import lint_template, properties_of

@@ -20,6 +20,7 @@ import pytest
 from localcloud import LocalCloud
 from localcloud.core.assembly import StackArtifact
 from localcloud.core.clock import FIXED_START
+from localcloud.services.stepfunctions.provision import LOG_DELIVERY_ACTIONS
 
 pytestmark = pytest.mark.localcloud
 
@@ -103,6 +104,7 @@ TEMPLATE = {
                 "Action": "kinesis:DescribeStreamSummary",
                 "Resource": {"Fn::GetAtt": ["Feed", "Arn"]},
             },
+            {"Effect": "Allow", "Action": list(LOG_DELIVERY_ACTIONS), "Resource": "*"},
         ),
         "Executions": {"Type": "AWS::Logs::LogGroup"},
         "Feed": {"Type": "AWS::Kinesis::Stream", "Properties": {"ShardCount": 1}},

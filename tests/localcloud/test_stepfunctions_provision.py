@@ -16,8 +16,8 @@ from botocore.exceptions import ClientError
 from localcloud import LocalCloud
 from localcloud.core.assembly import StackArtifact
 from localcloud.core.clock import FIXED_START
-from localcloud.errors import StateMachineDefinitionError, TemplateError
-from localcloud.services.stepfunctions.provision import _definition, state_machine
+from localcloud.errors import InvalidRequest, StateMachineDefinitionError, TemplateError
+from localcloud.services.stepfunctions.provision import LOG_DELIVERY_ACTIONS, _definition, state_machine
 from tests.localcloud.state_machines import states_role
 
 pytestmark = pytest.mark.localcloud
@@ -27,6 +27,9 @@ PASSES = {"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}}
 TEMPLATE = {
     "Resources": {
         "Role": states_role(),
+        "LoggingRole": states_role(
+            "LogDelivery", {"Effect": "Allow", "Action": list(LOG_DELIVERY_ACTIONS), "Resource": "*"}
+        ),
         "Executions": {"Type": "AWS::Logs::LogGroup"},
     }
 }
@@ -128,6 +131,7 @@ def test_logging_settings_given_are_passed_to_create_state_machine(cloud):
     _, described = provision(
         cloud,
         "LogsAll",
+        RoleArn=cloud.resources["LoggingRole"].attributes["Arn"],
         LoggingConfiguration={"Level": "ERROR", "IncludeExecutionData": True, "Destinations": [destination]},
     )
 
@@ -136,6 +140,37 @@ def test_logging_settings_given_are_passed_to_create_state_machine(cloud):
         "includeExecutionData": True,
         "destinations": [{"cloudWatchLogsLogGroup": {"logGroupArn": group_arn}}],
     }
+
+
+@pytest.mark.parametrize("lacking", LOG_DELIVERY_ACTIONS)
+def test_a_machine_that_logs_is_refused_while_its_role_may_not_set_up_the_log_delivery(cloud, lacking):
+    granted = [action for action in LOG_DELIVERY_ACTIONS if action != lacking]
+    role = f"arn:aws:iam::{cloud.kernel.account}:role/LogsWithout{lacking.split(':')[1]}"
+    cloud.kernel.iam.add_identity_policy(
+        role, {"Statement": [{"Effect": "Allow", "Action": granted, "Resource": "*"}]}, "test"
+    )
+    destination = {"CloudWatchLogsLogGroup": {"LogGroupArn": cloud.resources["Executions"].attributes["Arn"]}}
+    logging = {"Level": "ALL", "Destinations": [destination]}
+
+    with pytest.raises(InvalidRequest) as refused:
+        provision(cloud, f"Refused{lacking.split(':')[1]}", RoleArn=role, LoggingConfiguration=logging)
+
+    assert (
+        "AccessDeniedException: The state machine IAM Role is not authorized to access the Log Destination"
+        in str(refused.value)
+    )
+    assert f"not allowed {lacking} on *" in str(refused.value)
+    names = [m["name"] for m in cloud.client("stepfunctions").list_state_machines()["stateMachines"]]
+    assert not any(f"Refused{lacking.split(':')[1]}" in name for name in names)
+
+
+def test_a_machine_whose_level_is_off_needs_no_log_delivery(cloud):
+    destination = {"CloudWatchLogsLogGroup": {"LogGroupArn": cloud.resources["Executions"].attributes["Arn"]}}
+    _, described = provision(
+        cloud, "LogsOff", LoggingConfiguration={"Level": "OFF", "Destinations": [destination]}
+    )
+
+    assert described["loggingConfiguration"]["level"] == "OFF"
 
 
 def test_a_definition_given_as_an_object_is_created_as_its_json_with_substitutions(cloud):

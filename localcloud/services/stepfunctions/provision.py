@@ -12,12 +12,26 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from localcloud.core.service import Provisioned, provisions
-from localcloud.errors import TemplateError
+from localcloud.errors import InvalidRequest, TemplateError
 
 if TYPE_CHECKING:
     from localcloud.core.kernel import Kernel
 
 _SUBSTITUTION = re.compile(r"\$\{([^}]+)\}")
+#: What a state machine's role must allow on ``*`` for Step Functions to deliver its execution logs
+#: (Step Functions developer guide, "IAM policies for logging to CloudWatch Logs"): CloudWatch Logs'
+#: vended-log delivery APIs, which take no resource-level permissions. Without them CreateStateMachine
+#: refuses a logging configuration, and the stack's deployment fails.
+LOG_DELIVERY_ACTIONS = (
+    "logs:CreateLogDelivery",
+    "logs:GetLogDelivery",
+    "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:DescribeResourcePolicies",
+    "logs:DescribeLogGroups",
+)
 
 
 @provisions("AWS::StepFunctions::StateMachine")
@@ -47,11 +61,27 @@ def state_machine(cloud: Kernel, logical_id: str, props: dict[str, Any]) -> Prov
                 for d in logging.get("Destinations", [])
             ],
         }
+        _check_log_delivery(cloud, logical_id, props["RoleArn"], request["loggingConfiguration"])
     engine(cloud)
     created = cloud.admin_client("stepfunctions").create_state_machine(**request)
     arn = created["stateMachineArn"]
     revision = cloud.short_id(f"{logical_id}/revision", 32)
     return Provisioned(arn, {"Arn": arn, "Name": name, "StateMachineRevisionId": revision})
+
+
+def _check_log_delivery(cloud: Kernel, logical_id: str, role_arn: str, logging: dict[str, Any]) -> None:
+    """Refuse, as CreateStateMachine does, a machine that logs to a group while its role may not
+    set up the delivery (the level OFF delivers nothing, so nothing is checked)."""
+    if logging["level"] == "OFF" or not logging["destinations"] or not cloud.enforce_iam:
+        return
+    missing = [
+        action for action in LOG_DELIVERY_ACTIONS if not cloud.iam.decide(role_arn, action, "*").allowed
+    ]
+    if missing:
+        raise InvalidRequest(
+            f"{logical_id}: AccessDeniedException: The state machine IAM Role is not authorized to access "
+            f"the Log Destination (its role {role_arn} is not allowed {', '.join(missing)} on *)"
+        )
 
 
 def _definition(logical_id: str, props: dict[str, Any]) -> str:
