@@ -23,7 +23,7 @@ import json
 import logging
 import re
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -468,6 +468,11 @@ class PolicyEngine:
         if verdict.reason.startswith("explicit deny"):
             return Decision(False, RESOURCE_DENY)
         return verdict if verdict.allowed and not identity.allowed else identity
+
+    def lacking(self, role_arn: str, actions: Iterable[str], resource: str = "*") -> list[str]:
+        """Which of ``actions`` the role may not call on ``resource``: what a service checks of a
+        role before it acts for it (Lambda's network interfaces, Step Functions' log delivery)."""
+        return [action for action in actions if not self.decide(role_arn, action, resource).allowed]
 
     def _required_policy_decision(
         self,

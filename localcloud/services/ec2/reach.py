@@ -139,8 +139,7 @@ class Ec2:
 
     def role_may_attach(self, role_arn: str) -> list[str]:
         """The network-interface actions Lambda needs from the role that it does not have."""
-        decisions = [(a, self.kernel.iam.decide(role_arn, a, "*")) for a in NETWORK_INTERFACE_ACTIONS]
-        return [action for action, decision in decisions if not decision.allowed]
+        return self.kernel.iam.lacking(role_arn, NETWORK_INTERFACE_ACTIONS)
 
     # ------------------------------------------------------------------------------------ listeners
 

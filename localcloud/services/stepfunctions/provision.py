@@ -74,9 +74,7 @@ def _check_log_delivery(cloud: Kernel, logical_id: str, role_arn: str, logging: 
     set up the delivery (the level OFF delivers nothing, so nothing is checked)."""
     if logging["level"] == "OFF" or not logging["destinations"] or not cloud.enforce_iam:
         return
-    missing = [
-        action for action in LOG_DELIVERY_ACTIONS if not cloud.iam.decide(role_arn, action, "*").allowed
-    ]
+    missing = cloud.iam.lacking(role_arn, LOG_DELIVERY_ACTIONS)
     if missing:
         raise InvalidRequest(
             f"{logical_id}: AccessDeniedException: The state machine IAM Role is not authorized to access "
