@@ -254,12 +254,6 @@ class RawLoop:
         return _now() - start, _cpu() - cpu
 
 
-def raw_moto_requests() -> tuple[float, float]:
-    """One round of :class:`RawLoop` in a mock of its own."""
-    with RawLoop() as loop:
-        return loop.round()
-
-
 class _DriverRounds:
     """Rounds of DELIVERY_MESSAGES messages through one side of an :class:`~benchmarks.async_bench.Driver`,
     numbered on from the last round's. Each round's run counts the work done in all (one Scan, on

@@ -108,7 +108,8 @@ def test_the_raw_http_baseline_makes_the_calls_the_served_handler_makes(cloud_as
         assert cloud.api().get(f"/items/{created.json()['id']}").status_code == 200
     served, calls[:] = calls[:], []
     monkeypatch.setattr(lc, "HTTP_ITEMS", 1)
-    lc.raw_moto_requests()
+    with lc.RawLoop() as loop:
+        loop.round()
     assert [operation for operation, *_ in served] == ["PutItem", "GetItem"]
     assert calls == served
 
