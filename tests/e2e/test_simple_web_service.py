@@ -49,6 +49,14 @@ def test_a_bad_body_is_400_from_api_gateway_before_the_function_runs(cloud):
     assert cloud.client("dynamodb").scan(TableName=cloud.outputs["TableName"])["Items"] == []
 
 
+def test_a_huge_value_the_model_refuses_is_named_not_echoed_whole(cloud):
+    status, body = call(cloud, "POST", "/items", json={"name": "x" * 1_000_000, "price_cents": 1})
+    assert status == 400
+    assert body["message"].startswith("Invalid request body: [name: 'xxx"), body["message"][:200]
+    assert body["message"].endswith("is too long]"), "the problem is still named"
+    assert len(body["message"]) < 1_000, "a megabyte refused is not sent back"
+
+
 def test_a_body_the_model_does_not_see_is_400_from_the_function(cloud):
     """A body sent as another content type has no model to break, so the handler's own rules answer."""
     status, body = call(

@@ -105,7 +105,18 @@ def _body_problems(call: Call, model: str) -> list[str]:
             return [f"not JSON ({error})"]
         validator = _validator(call.api, model)
         errors = sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.path)))
-        return [f"{'/'.join(map(str, e.path)) or '(root)'}: {e.message}" for e in errors]
+        return [_bounded(f"{'/'.join(map(str, e.path)) or '(root)'}: {e.message}") for e in errors]
+
+
+#: The longest problem a refusal lists: a problem quotes the value it is about, which may be megabytes.
+PROBLEM_LIMIT = 300
+
+
+def _bounded(problem: str) -> str:
+    """``problem`` with the middle of an overlong quoted value cut out, its start and its verdict kept."""
+    if len(problem) <= PROBLEM_LIMIT:
+        return problem
+    return f"{problem[: PROBLEM_LIMIT - 101]}…{problem[-100:]}"
 
 
 #: API Gateway's JSON parser (Jackson) refuses documents nested deeper than this.
